@@ -1,0 +1,154 @@
+/**
+ * A small strict validator for the YAML config: every schema checks one value at a key path and
+ * reports errors that name the path and what is wrong. Unknown object keys are errors.
+ */
+
+/** A failed check: the key path (e.g. "providers.openai-main.base_url") and what is wrong. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A schema turns an unknown YAML value into T, or records issues and returns undefined. */
+export type Schema<T> = (value: unknown, path: string, issues: ConfigIssue[]) => T | undefined;
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** A string, optionally non-empty or matching a pattern. */
+export function str(options: { nonEmpty?: boolean; pattern?: RegExp; patternHint?: string } = {}): Schema<string> {
+  return (value, path, issues) => {
+    if (typeof value !== "string") {
+      issues.push({ path, message: `must be a string, got ${describe(value)}` });
+      return undefined;
+    }
+    if (options.nonEmpty && value.length === 0) {
+      issues.push({ path, message: "must not be empty" });
+      return undefined;
+    }
+    if (options.pattern && !options.pattern.test(value)) {
+      issues.push({ path, message: `must be ${options.patternHint ?? `a string matching ${options.pattern}`}` });
+      return undefined;
+    }
+    return value;
+  };
+}
+
+/** A number within [min, max]; integers only when `integer` is set. */
+export function num(options: { min?: number; max?: number; integer?: boolean } = {}): Schema<number> {
+  return (value, path, issues) => {
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      issues.push({ path, message: `must be a number, got ${describe(value)}` });
+      return undefined;
+    }
+    if (options.integer && !Number.isInteger(value)) {
+      issues.push({ path, message: `must be a whole number, got ${value}` });
+      return undefined;
+    }
+    if (options.min !== undefined && value < options.min) {
+      issues.push({ path, message: `must be at least ${options.min}, got ${value}` });
+      return undefined;
+    }
+    if (options.max !== undefined && value > options.max) {
+      issues.push({ path, message: `must be at most ${options.max}, got ${value}` });
+      return undefined;
+    }
+    return value;
+  };
+}
+
+/** A boolean. */
+export function bool(): Schema<boolean> {
+  return (value, path, issues) => {
+    if (typeof value !== "boolean") {
+      issues.push({ path, message: `must be true or false, got ${describe(value)}` });
+      return undefined;
+    }
+    return value;
+  };
+}
+
+/** One of the given strings. */
+export function oneOf<T extends string>(values: readonly T[]): Schema<T> {
+  return (value, path, issues) => {
+    if (typeof value !== "string" || !(values as readonly string[]).includes(value)) {
+      issues.push({ path, message: `must be one of ${values.join(", ")}, got ${describe(value)}` });
+      return undefined;
+    }
+    return value as T;
+  };
+}
+
+/** A list whose items all match `item`. */
+export function list<T>(item: Schema<T>): Schema<T[]> {
+  return (value, path, issues) => {
+    if (!Array.isArray(value)) {
+      issues.push({ path, message: `must be a list, got ${describe(value)}` });
+      return undefined;
+    }
+    const out: T[] = [];
+    value.forEach((entry, index) => {
+      const parsed = item(entry, `${path}[${index}]`, issues);
+      if (parsed !== undefined) out.push(parsed);
+    });
+    return out;
+  };
+}
+
+/** A mapping from any key to values matching `item`; keys may be restricted by a pattern. */
+export function record<T>(item: Schema<T>, keyPattern?: RegExp, keyHint?: string): Schema<Record<string, T>> {
+  return (value, path, issues) => {
+    if (value === null || value === undefined) return {};
+    if (typeof value !== "object" || Array.isArray(value)) {
+      issues.push({ path, message: `must be a mapping, got ${describe(value)}` });
+      return undefined;
+    }
+    const out: Record<string, T> = {};
+    for (const [key, entry] of Object.entries(value)) {
+      const keyPath = path ? `${path}.${key}` : key;
+      if (keyPattern && !keyPattern.test(key)) {
+        issues.push({ path: keyPath, message: `is not a valid name: ${keyHint ?? `names must match ${keyPattern}`}` });
+        continue;
+      }
+      const parsed = item(entry, keyPath, issues);
+      if (parsed !== undefined) out[key] = parsed;
+    }
+    return out;
+  };
+}
+
+type Shape = Record<string, Schema<unknown>>;
+type Parsed<S extends Shape> = { [K in keyof S]?: S[K] extends Schema<infer T> ? T : never };
+
+/** A mapping with exactly the given keys, all optional; any other key is an error. */
+export function obj<S extends Shape>(shape: S): Schema<Parsed<S>> {
+  return (value, path, issues) => {
+    if (value === null || value === undefined) return {};
+    if (typeof value !== "object" || Array.isArray(value)) {
+      issues.push({ path: path || "(top level)", message: `must be a mapping, got ${describe(value)}` });
+      return undefined;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(value)) {
+      const keyPath = path ? `${path}.${key}` : key;
+      const schema = shape[key];
+      if (!schema) {
+        issues.push({ path: keyPath, message: `is not a known key (known: ${Object.keys(shape).join(", ")})` });
+        continue;
+      }
+      if (entry === null || entry === undefined) continue;
+      const parsed = schema(entry, keyPath, issues);
+      if (parsed !== undefined) out[key] = parsed;
+    }
+    return out as Parsed<S>;
+  };
+}
+
+/** Either of two schemas, tried in order; issues come from the second when both fail. */
+export function either<A, B>(first: Schema<A>, second: Schema<B>, isFirst: (value: unknown) => boolean): Schema<A | B> {
+  return (value, path, issues) => (isFirst(value) ? first(value, path, issues) : second(value, path, issues));
+}

@@ -1,0 +1,308 @@
+import { bool, either, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
+
+/** Timeouts for one upstream target, in milliseconds. */
+export interface TimeoutSettings {
+  /** TCP (and TLS) connect. */
+  readonly connectMs: number;
+  /** Streaming: time until the first body byte (first token) arrives. */
+  readonly firstTokenMs: number;
+  /** Streaming: longest silence between two body chunks. */
+  readonly idleMs: number;
+  /** Whole attempt, from sending to the last byte. Also the non-streaming first-byte bound. */
+  readonly totalMs: number;
+}
+
+/** Retry policy for one upstream target. */
+export interface RetrySettings {
+  /** Retries after the first attempt on the same target. */
+  readonly maxRetries: number;
+  /** Base of the exponential backoff (full jitter). */
+  readonly baseDelayMs: number;
+  /** Upper bound of one backoff wait. */
+  readonly maxDelayMs: number;
+  /** Upper bound of all waiting and retrying on one request, across targets. */
+  readonly budgetMs: number;
+}
+
+/** Circuit breaker policy for one upstream target. */
+export interface CircuitBreakerSettings {
+  /** Consecutive failures that open the circuit. */
+  readonly failureThreshold: number;
+  /** How long an open circuit stays open before one probe request is let through. */
+  readonly cooldownMs: number;
+}
+
+/** What a model can take; unset means unknown, which the gateway treats as "yes". */
+export interface ModelCapabilities {
+  readonly images?: boolean;
+  readonly audio?: boolean;
+  readonly video?: boolean;
+  readonly documents?: boolean;
+  readonly tools?: boolean;
+  readonly jsonSchema?: boolean;
+  readonly prefill?: boolean;
+  readonly penalties?: boolean;
+  readonly logprobs?: boolean;
+}
+
+/** One entry of an account's model catalogue. */
+export interface CatalogModel {
+  readonly name: string;
+  readonly contextWindow?: number;
+  readonly maxOutputTokens?: number;
+  readonly supports: ModelCapabilities;
+  readonly timeouts?: Partial<TimeoutSettings>;
+}
+
+/** One provider account: the part of a model id before the first "/". */
+export interface ProviderAccount {
+  readonly name: string;
+  readonly type: string;
+  readonly apiKey?: string;
+  readonly baseUrl?: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly models: readonly CatalogModel[];
+  readonly timeouts?: Partial<TimeoutSettings>;
+  readonly retry?: Partial<RetrySettings>;
+  readonly circuitBreaker?: Partial<CircuitBreakerSettings>;
+}
+
+/** One target of a virtual model, with its overrides. */
+export interface VirtualTarget {
+  readonly model: string;
+  readonly weight: number;
+  readonly params: Readonly<Record<string, number | string | boolean>>;
+  readonly timeouts?: Partial<TimeoutSettings>;
+  readonly retry?: Partial<RetrySettings>;
+}
+
+/** A model name callers use that the gateway routes to targets. */
+export interface VirtualModel {
+  readonly name: string;
+  readonly strategy: "fallback" | "loadbalance" | "latency";
+  readonly targets: readonly VirtualTarget[];
+}
+
+/** The validated gateway configuration. */
+export interface GatewayConfig {
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly workers: number;
+    readonly bodyLimitBytes: number;
+    readonly shutdownGraceMs: number;
+  };
+  readonly keys: readonly { readonly name: string; readonly key: string }[];
+  readonly providers: Readonly<Record<string, ProviderAccount>>;
+  readonly models: Readonly<Record<string, VirtualModel>>;
+  readonly routing: {
+    readonly timeouts: TimeoutSettings;
+    readonly retry: RetrySettings;
+    readonly circuitBreaker: CircuitBreakerSettings;
+  };
+  readonly media: { readonly allowPrivateNetwork: boolean; readonly maxBytes: number; readonly timeoutMs: number };
+  readonly logging: { readonly level: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent" };
+}
+
+/** Provider types the gateway knows; the registry holds their factories. */
+export const PROVIDER_TYPES = ["openai", "openai-compatible", "anthropic", "gemini"] as const;
+
+const ms = () => num({ min: 1, max: 3_600_000, integer: true });
+const timeoutsSchema = obj({ connect_ms: ms(), first_token_ms: ms(), idle_ms: ms(), total_ms: ms() });
+const retrySchema = obj({
+  max_retries: num({ min: 0, max: 10, integer: true }),
+  base_delay_ms: num({ min: 0, max: 60_000, integer: true }),
+  max_delay_ms: num({ min: 0, max: 300_000, integer: true }),
+  budget_ms: num({ min: 0, max: 3_600_000, integer: true }),
+});
+const breakerSchema = obj({ failure_threshold: num({ min: 1, max: 1000, integer: true }), cooldown_ms: ms() });
+const capabilitySchema = obj({
+  images: bool(), audio: bool(), video: bool(), documents: bool(), tools: bool(),
+  json_schema: bool(), prefill: bool(), penalties: bool(), logprobs: bool(),
+});
+const catalogEntrySchema = obj({
+  name: str({ nonEmpty: true }),
+  context_window: num({ min: 1, integer: true }),
+  max_output_tokens: num({ min: 1, integer: true }),
+  supports: capabilitySchema,
+  timeouts: timeoutsSchema,
+});
+const accountNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const scalar: Schema<number | string | boolean> = (value, path, issues) => {
+  if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
+  issues.push({ path, message: "must be a number, string or boolean" });
+  return undefined;
+};
+const rootSchema = obj({
+  server: obj({
+    host: str({ nonEmpty: true }),
+    port: num({ min: 0, max: 65535, integer: true }),
+    workers: num({ min: 1, max: 256, integer: true }),
+    body_limit_bytes: num({ min: 1024, max: 512 * 1024 * 1024, integer: true }),
+    shutdown_grace_ms: num({ min: 0, max: 600_000, integer: true }),
+  }),
+  keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true }) })),
+  providers: record(
+    obj({
+      type: oneOf(PROVIDER_TYPES),
+      api_key: str(),
+      base_url: str({ pattern: /^https?:\/\/[^\s]+$/, patternHint: "an http:// or https:// URL" }),
+      headers: record(str()),
+      models: list(either(str({ nonEmpty: true }), catalogEntrySchema, (value) => typeof value === "string")),
+      timeouts: timeoutsSchema,
+      retry: retrySchema,
+      circuit_breaker: breakerSchema,
+    }),
+    accountNamePattern,
+    "letters, digits, '.', '_' and '-', starting with a letter or digit (no '/')",
+  ),
+  models: record(
+    obj({
+      strategy: oneOf(["fallback", "loadbalance", "latency"] as const),
+      targets: list(
+        either(
+          str({ nonEmpty: true }),
+          obj({ model: str({ nonEmpty: true }), weight: num({ min: 0, max: 1_000_000 }), params: record(scalar), timeouts: timeoutsSchema, retry: retrySchema }),
+          (value) => typeof value === "string",
+        ),
+      ),
+    }),
+    /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+    "letters, digits, '.', '_', ':' and '-' (no '/': names with '/' are provider models)",
+  ),
+  routing: obj({ timeouts: timeoutsSchema, retry: retrySchema, circuit_breaker: breakerSchema }),
+  media: obj({
+    allow_private_network: bool(),
+    max_bytes: num({ min: 1, max: 1024 * 1024 * 1024, integer: true }),
+    timeout_ms: ms(),
+  }),
+  logging: obj({ level: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const) }),
+});
+
+/** Default routing settings, used wherever config is silent. */
+export const DEFAULT_TIMEOUTS: TimeoutSettings = { connectMs: 5_000, firstTokenMs: 10_000, idleMs: 30_000, totalMs: 600_000 };
+/** Default retry policy: two retries with full-jitter backoff inside a 20 s budget. */
+export const DEFAULT_RETRY: RetrySettings = { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 4_000, budgetMs: 20_000 };
+/** Default breaker: five consecutive failures open the circuit for 5 s. */
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerSettings = { failureThreshold: 5, cooldownMs: 5_000 };
+
+type TimeoutsInput = { connect_ms?: number; first_token_ms?: number; idle_ms?: number; total_ms?: number } | undefined;
+type RetryInput = { max_retries?: number; base_delay_ms?: number; max_delay_ms?: number; budget_ms?: number } | undefined;
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
+function toTimeouts(input: TimeoutsInput): Partial<TimeoutSettings> | undefined {
+  if (!input) return undefined;
+  return dropUndefined({ connectMs: input.connect_ms, firstTokenMs: input.first_token_ms, idleMs: input.idle_ms, totalMs: input.total_ms });
+}
+function toRetry(input: RetryInput): Partial<RetrySettings> | undefined {
+  if (!input) return undefined;
+  return dropUndefined({ maxRetries: input.max_retries, baseDelayMs: input.base_delay_ms, maxDelayMs: input.max_delay_ms, budgetMs: input.budget_ms });
+}
+
+/**
+ * Validates a parsed YAML document (after environment interpolation) and fills in defaults.
+ * Returns the config, or the complete list of issues; never throws on bad input.
+ */
+export function parseGatewayConfig(document: unknown, defaults: { workers: number }): { config?: GatewayConfig; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const raw = rootSchema(document ?? {}, "", issues) ?? {};
+  const providers: Record<string, ProviderAccount> = {};
+  for (const [name, account] of Object.entries(raw.providers ?? {})) {
+    if (!account.type) {
+      issues.push({ path: `providers.${name}.type`, message: `is required (one of ${PROVIDER_TYPES.join(", ")})` });
+      continue;
+    }
+    const models = (account.models ?? []).map((entry): CatalogModel => {
+      if (typeof entry === "string") return { name: entry, supports: {} };
+      const supports = entry.supports ?? {};
+      return {
+        name: entry.name ?? "",
+        ...(entry.context_window !== undefined ? { contextWindow: entry.context_window } : {}),
+        ...(entry.max_output_tokens !== undefined ? { maxOutputTokens: entry.max_output_tokens } : {}),
+        supports: dropUndefined({
+          images: supports.images, audio: supports.audio, video: supports.video, documents: supports.documents,
+          tools: supports.tools, jsonSchema: supports.json_schema, prefill: supports.prefill,
+          penalties: supports.penalties, logprobs: supports.logprobs,
+        }),
+        ...(entry.timeouts ? { timeouts: toTimeouts(entry.timeouts) ?? {} } : {}),
+      };
+    });
+    models.forEach((model, index) => {
+      if (!model.name) issues.push({ path: `providers.${name}.models[${index}].name`, message: "is required" });
+    });
+    const timeouts = toTimeouts(account.timeouts);
+    const retry = toRetry(account.retry);
+    providers[name] = {
+      name,
+      type: account.type,
+      ...(account.api_key ? { apiKey: account.api_key } : {}),
+      ...(account.base_url ? { baseUrl: account.base_url.replace(/\/+$/, "") } : {}),
+      headers: account.headers ?? {},
+      models,
+      ...(timeouts ? { timeouts } : {}),
+      ...(retry ? { retry } : {}),
+      ...(account.circuit_breaker ? { circuitBreaker: dropUndefined({ failureThreshold: account.circuit_breaker.failure_threshold, cooldownMs: account.circuit_breaker.cooldown_ms }) } : {}),
+    };
+  }
+  const models: Record<string, VirtualModel> = {};
+  for (const [name, model] of Object.entries(raw.models ?? {})) {
+    const path = `models.${name}`;
+    if (!model.targets || model.targets.length === 0) {
+      issues.push({ path: `${path}.targets`, message: "must list at least one target" });
+      continue;
+    }
+    const targets = model.targets.map((target, index): VirtualTarget => {
+      if (typeof target === "string") return { model: target, weight: 1, params: {} };
+      if (!target.model) issues.push({ path: `${path}.targets[${index}].model`, message: "is required" });
+      const timeouts = toTimeouts(target.timeouts);
+      const retry = toRetry(target.retry);
+      return { model: target.model ?? "", weight: target.weight ?? 1, params: target.params ?? {}, ...(timeouts ? { timeouts } : {}), ...(retry ? { retry } : {}) };
+    });
+    targets.forEach((target, index) => {
+      const account = target.model.slice(0, target.model.indexOf("/"));
+      if (target.model && (!target.model.includes("/") || !providers[account])) {
+        issues.push({ path: `${path}.targets[${index}].model`, message: `must be "<provider account>/<model>" naming a configured account, got ${JSON.stringify(target.model)}` });
+      }
+    });
+    if (model.strategy === "loadbalance" && targets.every((target) => target.weight === 0)) {
+      issues.push({ path: `${path}.targets`, message: "needs at least one target with a weight above 0" });
+    }
+    models[name] = { name, strategy: model.strategy ?? "fallback", targets };
+  }
+  const keys = (raw.keys ?? []).map((entry, index) => {
+    if (!entry.name) issues.push({ path: `keys[${index}].name`, message: "is required" });
+    if (!entry.key) issues.push({ path: `keys[${index}].key`, message: "is required" });
+    return { name: entry.name ?? "", key: entry.key ?? "" };
+  });
+  if (issues.length > 0) return { issues };
+  const routing = raw.routing ?? {};
+  const breaker = routing.circuit_breaker;
+  return {
+    issues,
+    config: {
+      server: {
+        host: raw.server?.host ?? "127.0.0.1",
+        port: raw.server?.port ?? 8080,
+        workers: raw.server?.workers ?? defaults.workers,
+        bodyLimitBytes: raw.server?.body_limit_bytes ?? 32 * 1024 * 1024,
+        shutdownGraceMs: raw.server?.shutdown_grace_ms ?? 10_000,
+      },
+      keys,
+      providers,
+      models,
+      routing: {
+        timeouts: { ...DEFAULT_TIMEOUTS, ...toTimeouts(routing.timeouts) },
+        retry: { ...DEFAULT_RETRY, ...toRetry(routing.retry) },
+        circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER, ...(breaker ? dropUndefined({ failureThreshold: breaker.failure_threshold, cooldownMs: breaker.cooldown_ms }) : {}) },
+      },
+      media: {
+        allowPrivateNetwork: raw.media?.allow_private_network ?? false,
+        maxBytes: raw.media?.max_bytes ?? 20 * 1024 * 1024,
+        timeoutMs: raw.media?.timeout_ms ?? 15_000,
+      },
+      logging: { level: raw.logging?.level ?? "info" },
+    },
+  };
+}

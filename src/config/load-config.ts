@@ -1,0 +1,113 @@
+import { readFileSync, existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { parse as parseYaml } from "yaml";
+import { parseGatewayConfig, type GatewayConfig } from "./gateway-config.js";
+import type { ConfigIssue } from "./config-validator.js";
+
+/** Thrown when the config cannot be used; its message lists every issue with file and key path. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Where the config came from, for the start-up report. */
+export interface LoadedConfig {
+  readonly config: GatewayConfig;
+  /** The file read, or undefined when the built-in default was used. */
+  readonly file?: string;
+  /** Plain-words lines saying what the built-in default found (never secrets). */
+  readonly notes: readonly string[];
+}
+
+/** Providers the built-in default registers when their key is in the environment. */
+const ENV_DEFAULT_ACCOUNTS = [
+  { variable: "OPENAI_API_KEY", account: "openai", type: "openai" },
+  { variable: "ANTHROPIC_API_KEY", account: "anthropic", type: "anthropic" },
+  { variable: "GEMINI_API_KEY", account: "gemini", type: "gemini" },
+] as const;
+
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string of a parsed YAML tree. A variable that is
+ * unset (and has no default) is reported as an issue at its key path.
+ */
+export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): unknown {
+  if (typeof node === "string") {
+    return node.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
+      const value = env[name];
+      if (value !== undefined && value !== "") return value;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path: path || "(top level)", message: `uses environment variable ${name}, which is not set` });
+      return "";
+    });
+  }
+  if (Array.isArray(node)) return node.map((entry, index) => interpolateEnv(entry, env, `${path}[${index}]`, issues));
+  if (node && typeof node === "object") {
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateEnv(value, env, path ? `${path}.${key}` : key, issues)]));
+  }
+  return node;
+}
+
+function formatIssues(source: string, issues: readonly ConfigIssue[]): string {
+  return `invalid config ${source}:\n${issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join("\n")}`;
+}
+
+/** Parses config text (YAML) from `source`; throws ConfigError naming the file and every key path at fault. */
+export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv): GatewayConfig {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`invalid config ${source}: not valid YAML: ${(error as Error).message}`);
+  }
+  const issues: ConfigIssue[] = [];
+  const interpolated = interpolateEnv(document, env, "", issues);
+  const result = parseGatewayConfig(interpolated, { workers: availableParallelism() });
+  const all = [...issues, ...result.issues];
+  if (all.length > 0 || !result.config) throw new ConfigError(formatIssues(source, all));
+  return result.config;
+}
+
+/** The config used when no file exists: accounts for provider keys found in the environment. */
+export function builtInConfig(env: NodeJS.ProcessEnv): LoadedConfig {
+  const notes: string[] = [];
+  const providers: Record<string, unknown> = {};
+  for (const entry of ENV_DEFAULT_ACCOUNTS) {
+    if (env[entry.variable]) {
+      providers[entry.account] = { type: entry.type, api_key: `\${${entry.variable}}` };
+      notes.push(`${entry.variable} found: account "${entry.account}" (type ${entry.type}) registered`);
+    } else {
+      notes.push(`${entry.variable} not set: no "${entry.account}" account`);
+    }
+  }
+  const keys = env.SWITCHYARD_API_KEY ? [{ name: "env", key: "${SWITCHYARD_API_KEY}" }] : [];
+  notes.push(keys.length > 0 ? "SWITCHYARD_API_KEY found: gateway key auth is on" : "SWITCHYARD_API_KEY not set: auth is off (loopback only)");
+  const document = {
+    server: { host: env.SWITCHYARD_HOST ?? "127.0.0.1", port: Number(env.SWITCHYARD_PORT ?? env.PORT ?? 8080) },
+    keys,
+    providers,
+  };
+  const issues: ConfigIssue[] = [];
+  const interpolated = interpolateEnv(document, env, "", issues);
+  const result = parseGatewayConfig(interpolated, { workers: availableParallelism() });
+  if (!result.config) throw new ConfigError(formatIssues("(built-in default)", [...issues, ...result.issues]));
+  return { config: result.config, notes };
+}
+
+/**
+ * Loads the config: `--config FILE`, else SWITCHYARD_CONFIG, else ./switchyard.yaml when it exists,
+ * else the built-in default. A file named explicitly must exist.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LoadedConfig {
+  const flagIndex = argv.indexOf("--config");
+  const flagValue = flagIndex >= 0 ? argv[flagIndex + 1] : argv.find((arg) => arg.startsWith("--config="))?.slice("--config=".length);
+  if (flagIndex >= 0 && !flagValue) throw new ConfigError("--config needs a file name");
+  const explicit = flagValue ?? env.SWITCHYARD_CONFIG;
+  const file = explicit ?? "switchyard.yaml";
+  if (!existsSync(file)) {
+    if (explicit) throw new ConfigError(`config file ${file} does not exist`);
+    return builtInConfig(env);
+  }
+  return { config: parseConfigText(readFileSync(file, "utf8"), file, env), file, notes: [] };
+}

@@ -1,0 +1,116 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
+
+/**
+ * Stable reasons for every error the gateway produces. They travel as ErrorDetail.reason on
+ * gRPC/Connect and as the lower-case `error.code` of the OpenAI envelope on REST.
+ */
+export const Reason = {
+  INVALID_REQUEST: "INVALID_REQUEST",
+  UNSUPPORTED_FEATURE: "UNSUPPORTED_FEATURE",
+  UPSTREAM_INVALID_REQUEST: "UPSTREAM_INVALID_REQUEST",
+  CONTEXT_LENGTH_EXCEEDED: "CONTEXT_LENGTH_EXCEEDED",
+  CONTENT_FILTER: "CONTENT_FILTER",
+  REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
+  MODEL_NOT_FOUND: "MODEL_NOT_FOUND",
+  NOT_FOUND: "NOT_FOUND",
+  INVALID_API_KEY: "INVALID_API_KEY",
+  PERMISSION_DENIED: "PERMISSION_DENIED",
+  PROVIDER_AUTH_FAILED: "PROVIDER_AUTH_FAILED",
+  RATE_LIMIT_EXCEEDED: "RATE_LIMIT_EXCEEDED",
+  INSUFFICIENT_QUOTA: "INSUFFICIENT_QUOTA",
+  PROVIDER_UNAVAILABLE: "PROVIDER_UNAVAILABLE",
+  PROVIDER_UNREACHABLE: "PROVIDER_UNREACHABLE",
+  UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
+  STREAM_INTERRUPTED: "STREAM_INTERRUPTED",
+  INVALID_PROVIDER_RESPONSE: "INVALID_PROVIDER_RESPONSE",
+  CANCELED: "CANCELED",
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  INTERNAL_ERROR: "INTERNAL_ERROR",
+} as const;
+
+/** One of the {@link Reason} values. */
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Structured facts an error carries besides its code and message. */
+export interface ErrorFacts {
+  /** The request field at fault, as an OpenAI-style JSON path. */
+  readonly param?: string;
+  /** The provider account whose upstream failed. */
+  readonly provider?: string;
+  /** The upstream HTTP status. */
+  readonly upstreamStatus?: number;
+  /** The provider's own error type or code. */
+  readonly upstreamCode?: string;
+  /** How long the caller should wait before retrying, in milliseconds. */
+  readonly retryAfterMs?: number;
+  /** Whether any byte of the upstream response body had been received when it failed. */
+  readonly afterFirstByte?: boolean;
+}
+
+/**
+ * The gateway's one error currency: a ConnectError that also carries a {@link Reason} and
+ * {@link ErrorFacts}. Connect serialises it with an ErrorDetail, so gRPC and Connect callers see
+ * the same reason that REST callers see in `error.code`.
+ */
+export class GatewayError extends ConnectError {
+  /** Why the request failed. */
+  readonly reason: Reason;
+  /** Structured facts for edges and routing. */
+  readonly facts: ErrorFacts;
+
+  /** ConnectError's duck-typed instanceof would match any ConnectError; this one checks the prototype chain. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && GatewayError.prototype.isPrototypeOf(value);
+  }
+
+  constructor(code: Code, reason: Reason, message: string, facts: ErrorFacts = {}, cause?: unknown) {
+    const detail = create(ErrorDetailSchema, {
+      reason,
+      param: facts.param ?? "",
+      provider: facts.provider ?? "",
+      upstreamStatus: facts.upstreamStatus ?? 0,
+      retryAfterMs: facts.retryAfterMs === undefined ? 0 : Math.min(Math.round(facts.retryAfterMs), 2 ** 31 - 1),
+      upstreamCode: facts.upstreamCode ?? "",
+    });
+    const metadata = new Headers();
+    if (facts.retryAfterMs !== undefined) metadata.set("retry-after", String(Math.max(0, Math.ceil(facts.retryAfterMs / 1000))));
+    super(message, code, metadata, [{ desc: ErrorDetailSchema, value: detail }], cause);
+    // ConnectError recognises foreign instances by name, so the name must stay "ConnectError".
+    this.name = "ConnectError";
+    this.reason = reason;
+    this.facts = facts;
+  }
+}
+
+/** Builds a GatewayError; the one way code in this project creates errors. */
+export function gatewayError(code: Code, reason: Reason, message: string, facts?: ErrorFacts, cause?: unknown): GatewayError {
+  return new GatewayError(code, reason, message, facts, cause);
+}
+
+/** Shorthand for the caller's own mistake in field `param`: INVALID_ARGUMENT / INVALID_REQUEST. */
+export function invalidRequest(message: string, param?: string): GatewayError {
+  return new GatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, message, param === undefined ? {} : { param });
+}
+
+/** Shorthand for a feature the chosen model or provider cannot honour: INVALID_ARGUMENT / UNSUPPORTED_FEATURE. */
+export function unsupportedFeature(message: string, param?: string): GatewayError {
+  return new GatewayError(Code.InvalidArgument, Reason.UNSUPPORTED_FEATURE, message, param === undefined ? {} : { param });
+}
+
+/**
+ * Turns anything thrown into a GatewayError. ConnectErrors from Connect itself keep their code;
+ * AbortErrors become CANCELED; everything else is an INTERNAL_ERROR whose message hides internals.
+ */
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (error instanceof ConnectError) {
+    const reason = error.code === Code.Canceled ? Reason.CANCELED : error.code === Code.DeadlineExceeded ? Reason.UPSTREAM_TIMEOUT : Reason.INTERNAL_ERROR;
+    return new GatewayError(error.code, reason, error.rawMessage, {}, error);
+  }
+  if (error instanceof Error && error.name === "AbortError") {
+    return new GatewayError(Code.Canceled, Reason.CANCELED, "the request was canceled", {}, error);
+  }
+  return new GatewayError(Code.Internal, Reason.INTERNAL_ERROR, "internal gateway error", {}, error);
+}

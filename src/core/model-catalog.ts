@@ -1,0 +1,106 @@
+import { Code } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { ModelInfoSchema, type ModelInfo } from "../../gen/switchyard/v1/model_service_pb.js";
+import type { CatalogModel, CircuitBreakerSettings, GatewayConfig, ProviderAccount, RetrySettings, TimeoutSettings, VirtualModel } from "../config/gateway-config.js";
+import type { ProviderAdapter } from "../providers/provider-adapter.js";
+import { gatewayError, Reason } from "./errors.js";
+
+/** One concrete upstream target: an account, its adapter and the provider's model name, with settings. */
+export interface ResolvedTarget {
+  /** "<account>/<upstream model>". */
+  readonly id: string;
+  readonly account: ProviderAccount;
+  readonly adapter: ProviderAdapter;
+  readonly upstreamModel: string;
+  readonly catalogModel?: CatalogModel;
+  readonly timeouts: TimeoutSettings;
+  readonly retry: RetrySettings;
+  readonly circuitBreaker: CircuitBreakerSettings;
+  /** Parameter overrides from a virtual model target (e.g. temperature), applied to the request. */
+  readonly params: Readonly<Record<string, number | string | boolean>>;
+  /** Load-balancing weight (virtual models). */
+  readonly weight: number;
+}
+
+/** The targets a model name resolves to, and how to choose among them. */
+export interface RoutePlan {
+  readonly strategy: VirtualModel["strategy"];
+  readonly targets: readonly ResolvedTarget[];
+  /** The virtual model name, when the caller named one. */
+  readonly virtualModel?: string;
+}
+
+/**
+ * Resolves model names to targets: "<account>/<model>" (split at the first "/", so upstream names
+ * may contain "/") or a virtual model name from config. Unknown names fail with NOT_FOUND /
+ * MODEL_NOT_FOUND before any upstream call.
+ */
+export class ModelCatalog {
+  private readonly targetCache = new Map<string, ResolvedTarget>();
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly adapters: ReadonlyMap<string, ProviderAdapter>,
+  ) {}
+
+  /** Resolves one model name to a plan; throws MODEL_NOT_FOUND for unknown names or accounts. */
+  resolve(model: string, param = "model"): RoutePlan {
+    const virtual = this.config.models[model];
+    if (virtual) {
+      return {
+        strategy: virtual.strategy,
+        virtualModel: virtual.name,
+        targets: virtual.targets.map((target) => this.target(target.model, param, target)),
+      };
+    }
+    return { strategy: "fallback", targets: [this.target(model, param)] };
+  }
+
+  /** Resolves "<account>/<model>" to a target, with optional virtual-target overrides. */
+  target(model: string, param = "model", overrides?: VirtualModel["targets"][number]): ResolvedTarget {
+    const cacheKey = overrides ? undefined : model;
+    const cached = cacheKey === undefined ? undefined : this.targetCache.get(cacheKey);
+    if (cached) return cached;
+    const slash = model.indexOf("/");
+    if (slash <= 0 || slash === model.length - 1) {
+      throw gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `The model \`${model}\` does not exist: use "<provider account>/<model>" (accounts: ${Object.keys(this.config.providers).join(", ") || "none configured"}) or a virtual model name`, { param });
+    }
+    const accountName = model.slice(0, slash);
+    const upstreamModel = model.slice(slash + 1);
+    const account = this.config.providers[accountName];
+    const adapter = this.adapters.get(accountName);
+    if (!account || !adapter) {
+      throw gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `The model \`${model}\` does not exist: no provider account "${accountName}" is configured`, { param });
+    }
+    const catalogModel = account.models.find((entry) => entry.name === upstreamModel);
+    const routing = this.config.routing;
+    const target: ResolvedTarget = {
+      id: `${accountName}/${upstreamModel}`,
+      account,
+      adapter,
+      upstreamModel,
+      ...(catalogModel ? { catalogModel } : {}),
+      timeouts: { ...routing.timeouts, ...account.timeouts, ...catalogModel?.timeouts, ...overrides?.timeouts },
+      retry: { ...routing.retry, ...account.retry, ...overrides?.retry },
+      circuitBreaker: { ...routing.circuitBreaker, ...account.circuitBreaker },
+      params: overrides?.params ?? {},
+      weight: overrides?.weight ?? 1,
+    };
+    if (cacheKey !== undefined) this.targetCache.set(cacheKey, target);
+    return target;
+  }
+
+  /** Every model id callers can name: catalogue models of every account, and virtual models; sorted. */
+  list(): ModelInfo[] {
+    const out: ModelInfo[] = [];
+    for (const account of Object.values(this.config.providers)) {
+      for (const model of account.models) {
+        out.push(create(ModelInfoSchema, { id: `${account.name}/${model.name}`, provider: account.name, providerType: account.type }));
+      }
+    }
+    for (const virtual of Object.values(this.config.models)) {
+      out.push(create(ModelInfoSchema, { id: virtual.name, provider: "virtual", providerType: "virtual" }));
+    }
+    return out.sort((a, b) => a.id.localeCompare(b.id));
+  }
+}

@@ -1,0 +1,96 @@
+import { ResponseFormatType, Role, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
+import { invalidRequest } from "./errors.js";
+
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_MESSAGES = 10_000;
+const MAX_TOOLS = 512;
+
+function checkRange(value: number | undefined, min: number, max: number, param: string): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw invalidRequest(`Invalid '${param}': ${value} is not between ${min} and ${max}.`, param);
+  }
+}
+
+function checkMedia(media: Media, param: string): void {
+  if (media.source.case === undefined) throw invalidRequest(`Invalid '${param}': media needs a url or data.`, param);
+  if (media.source.case === "url" && media.source.value.length === 0) throw invalidRequest(`Invalid '${param}': the url is empty.`, param);
+  if (media.source.case === "data" && !media.mimeType) throw invalidRequest(`Invalid '${param}': media given as data needs a mime_type.`, param);
+  if (media.mimeType && !/^[a-z]+\/[A-Za-z0-9.+_-]+$/.test(media.mimeType)) {
+    throw invalidRequest(`Invalid '${param}': '${media.mimeType}' is not a MIME type.`, param);
+  }
+}
+
+/**
+ * Checks a ChatInput the same way for every front door before any routing: model and messages
+ * present, roles valid, tool results naming a call, media well formed, every sampling knob in its
+ * range. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
+ */
+export function validateChatInput(input: ChatInput): void {
+  if (!input.model) throw invalidRequest("You must provide a model parameter.", "model");
+  if (input.messages.length === 0) throw invalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", "messages");
+  if (input.messages.length > MAX_MESSAGES) throw invalidRequest(`Invalid 'messages': more than ${MAX_MESSAGES} messages.`, "messages");
+  input.messages.forEach((message, index) => {
+    const param = `messages[${index}]`;
+    if (message.role === Role.UNSPECIFIED || Role[message.role] === undefined) throw invalidRequest(`Invalid '${param}.role': a role is required.`, `${param}.role`);
+    if (message.role === Role.TOOL && !message.toolCallId) throw invalidRequest(`Missing '${param}.tool_call_id': tool messages must name the call they answer.`, `${param}.tool_call_id`);
+    if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.tool_calls': only assistant messages carry tool calls.`, `${param}.tool_calls`);
+    message.toolCalls.forEach((call, callIndex) => {
+      const callParam = `${param}.tool_calls[${callIndex}]`;
+      if (!call.id) throw invalidRequest(`Missing '${callParam}.id'.`, `${callParam}.id`);
+      if (!call.name) throw invalidRequest(`Missing '${callParam}.function.name'.`, `${callParam}.function.name`);
+    });
+    message.content.forEach((part, partIndex) => {
+      const partParam = `${param}.content[${partIndex}]`;
+      switch (part.part.case) {
+        case "image":
+        case "audio":
+        case "video":
+        case "file":
+          if (message.role !== Role.USER && message.role !== Role.TOOL) throw invalidRequest(`Invalid '${partParam}': media parts are only allowed in user messages.`, partParam);
+          checkMedia(part.part.value, partParam);
+          break;
+        case "refusal":
+        case "reasoning":
+          if (message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${partParam}': ${part.part.case} parts are only allowed in assistant messages.`, partParam);
+          break;
+        case "text":
+          break;
+        default:
+          throw invalidRequest(`Invalid '${partParam}': the content part is empty.`, partParam);
+      }
+    });
+  });
+  checkRange(input.temperature, 0, 2, "temperature");
+  checkRange(input.topP, 0, 1, "top_p");
+  checkRange(input.frequencyPenalty, -2, 2, "frequency_penalty");
+  checkRange(input.presencePenalty, -2, 2, "presence_penalty");
+  checkRange(input.maxTokens, 1, 2 ** 31 - 1, "max_tokens");
+  checkRange(input.n, 1, 128, "n");
+  checkRange(input.topLogprobs, 0, 20, "top_logprobs");
+  if (input.topLogprobs !== undefined && input.logprobs !== true) throw invalidRequest("Invalid 'top_logprobs': requires 'logprobs' to be true.", "top_logprobs");
+  if (input.stop.length > 4) throw invalidRequest("Invalid 'stop': at most 4 stop sequences are allowed.", "stop");
+  input.stop.forEach((stop, index) => {
+    if (stop.length === 0) throw invalidRequest(`Invalid 'stop[${index}]': empty stop sequence.`, `stop[${index}]`);
+  });
+  for (const [token, bias] of Object.entries(input.logitBias)) checkRange(bias, -100, 100, `logit_bias.${token}`);
+  if (input.tools.length > MAX_TOOLS) throw invalidRequest(`Invalid 'tools': at most ${MAX_TOOLS} tools.`, "tools");
+  const names = new Set<string>();
+  input.tools.forEach((tool, index) => {
+    const param = `tools[${index}].function.name`;
+    if (!TOOL_NAME.test(tool.name)) throw invalidRequest(`Invalid '${param}': '${tool.name}' must be 1-64 characters of a-z, A-Z, 0-9, '_' and '-'.`, param);
+    if (names.has(tool.name)) throw invalidRequest(`Invalid '${param}': duplicate tool name '${tool.name}'.`, param);
+    names.add(tool.name);
+  });
+  const choice = input.toolChoice?.choice;
+  if (choice?.case === "functionName" && !names.has(choice.value)) {
+    throw invalidRequest(`Invalid 'tool_choice': function '${choice.value}' is not among the declared tools.`, "tool_choice");
+  }
+  const format = input.responseFormat;
+  if (format?.type === ResponseFormatType.JSON_SCHEMA && !format.jsonSchema?.schema) {
+    throw invalidRequest("Invalid 'response_format.json_schema': a schema is required.", "response_format.json_schema.schema");
+  }
+  input.fallbacks.forEach((fallback, index) => {
+    if (!fallback) throw invalidRequest(`Invalid 'fallbacks[${index}]': empty model name.`, `fallbacks[${index}]`);
+  });
+}

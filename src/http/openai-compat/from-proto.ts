@@ -1,0 +1,156 @@
+import { FinishReason, type Choice, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import type { Json, OpenAITokenLogprob, OpenAIToolCall, OpenAIUsage } from "../../wire/openai-chat-completions.js";
+
+const FINISH_NAMES: Readonly<Record<FinishReason, string | null>> = {
+  [FinishReason.UNSPECIFIED]: "stop",
+  [FinishReason.STOP]: "stop",
+  [FinishReason.LENGTH]: "length",
+  [FinishReason.TOOL_CALLS]: "tool_calls",
+  [FinishReason.CONTENT_FILTER]: "content_filter",
+};
+
+/** OpenAI usage JSON from proto Usage (cache writes appear as prompt_tokens_details.cache_write_tokens when non-zero). */
+export function toOpenAIUsage(usage: Usage): OpenAIUsage {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.totalTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens, ...(usage.cacheWritePromptTokens ? { cache_write_tokens: usage.cacheWritePromptTokens } : {}) },
+    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+  };
+}
+
+function bytesOf(bytes: Uint8Array): number[] | null {
+  return bytes.length > 0 ? Array.from(bytes) : null;
+}
+
+/** OpenAI logprob entries from proto TokenLogprobs. */
+export function toOpenAILogprobs(entries: readonly TokenLogprob[]): OpenAITokenLogprob[] {
+  return entries.map((entry) => ({
+    token: entry.token,
+    logprob: entry.logprob,
+    bytes: bytesOf(entry.bytes),
+    top_logprobs: entry.topLogprobs.map((top) => ({ token: top.token, logprob: top.logprob, bytes: bytesOf(top.bytes) })),
+  }));
+}
+
+function toOpenAIChoice(choice: Choice): Record<string, unknown> {
+  const message = choice.message;
+  let text: string | null = null;
+  let refusal: string | null = null;
+  let reasoning = "";
+  const thinkingBlocks: Record<string, string>[] = [];
+  for (const part of message?.content ?? []) {
+    if (part.part.case === "text") text = (text ?? "") + part.part.value;
+    else if (part.part.case === "refusal") refusal = (refusal ?? "") + part.part.value;
+    else if (part.part.case === "reasoning") {
+      const value = part.part.value;
+      reasoning += value.text;
+      if (value.redactedData) thinkingBlocks.push({ type: "redacted_thinking", data: value.redactedData });
+      else if (value.signature) thinkingBlocks.push({ type: "thinking", thinking: value.text, signature: value.signature });
+    }
+  }
+  const toolCalls: OpenAIToolCall[] = (message?.toolCalls ?? []).map((call) => ({
+    id: call.id,
+    type: "function",
+    function: { name: call.name, arguments: call.arguments },
+    ...(call.extraContent ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
+  }));
+  const out: Record<string, unknown> = {
+    role: "assistant",
+    content: text,
+    refusal,
+  };
+  if (toolCalls.length > 0) out.tool_calls = toolCalls;
+  if (reasoning) out.reasoning_content = reasoning;
+  if (thinkingBlocks.length > 0) out.thinking_blocks = thinkingBlocks;
+  out.annotations = [];
+  return {
+    index: choice.index,
+    message: out,
+    logprobs: choice.logprobs ? { content: toOpenAILogprobs(choice.logprobs.content), refusal: choice.logprobs.refusal.length > 0 ? toOpenAILogprobs(choice.logprobs.refusal) : null } : null,
+    finish_reason: FINISH_NAMES[choice.finishReason] ?? "stop",
+  };
+}
+
+/**
+ * Builds the OpenAI `chat.completion` JSON from a ChatResponse (pure). Reasoning appears as
+ * `reasoning_content` (and `thinking_blocks` when signed), tool calls keep `extra_content`.
+ * @see https://platform.openai.com/docs/api-reference/chat/object
+ */
+export function toOpenAICompletion(response: ChatResponse): Record<string, unknown> {
+  return {
+    id: response.id,
+    object: "chat.completion",
+    created: Number(response.created),
+    model: response.model,
+    choices: response.choices.map(toOpenAIChoice),
+    usage: response.usage ? toOpenAIUsage(response.usage) : null,
+    system_fingerprint: response.systemFingerprint || null,
+  };
+}
+
+/**
+ * Turns proto stream events into OpenAI `chat.completion.chunk` JSON strings, keeping the
+ * per-stream state OpenAI's format needs: the first chunk of each choice carries
+ * `role: "assistant"`; tool-call chunks carry `index` always and `id`/`type`/`name` only on a
+ * call's first delta; every chunk has the same id, created and model; with include_usage every
+ * chunk has `usage: null` and one final chunk has empty `choices` and the usage.
+ * Returns the chunks to write for one event (often one, sometimes none).
+ */
+export class OpenAIChunkEncoder {
+  private id = "";
+  private created = 0;
+  private model = "";
+  private readonly rolesSent = new Set<number>();
+  private prefix = "";
+
+  constructor(private readonly includeUsage: boolean) {}
+
+  private chunk(choiceIndex: number, delta: Record<string, unknown>, finishReason: string | null = null, logprobs: unknown = null): string {
+    let fullDelta = delta;
+    if (!this.rolesSent.has(choiceIndex)) {
+      this.rolesSent.add(choiceIndex);
+      fullDelta = { role: "assistant", content: "content" in delta ? delta.content : delta.tool_calls ? null : "", ...delta };
+    }
+    const choice = `{"index":${choiceIndex},"delta":${JSON.stringify(fullDelta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}`;
+    return `${this.prefix}${choice}]${this.includeUsage ? ',"usage":null' : ""}}`;
+  }
+
+  /** The chunks (JSON text) for one event. */
+  encode(event: ChatStreamResponse): string[] {
+    const value = event.event;
+    switch (value.case) {
+      case "responseStart":
+        this.id = value.value.id;
+        this.created = Number(value.value.created);
+        this.model = value.value.model;
+        this.prefix = `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"system_fingerprint":null,"choices":[`;
+        return [];
+      case "textDelta": {
+        const logprobs = value.value.logprobs.length > 0 ? { content: toOpenAILogprobs(value.value.logprobs) } : null;
+        return [this.chunk(value.value.choiceIndex, { content: value.value.text }, null, logprobs)];
+      }
+      case "refusalDelta":
+        return [this.chunk(value.value.choiceIndex, { refusal: value.value.text })];
+      case "reasoningDelta":
+        if (!value.value.text && !value.value.signature) return [];
+        return [this.chunk(value.value.choiceIndex, { reasoning_content: value.value.text, ...(value.value.signature ? { reasoning_signature: value.value.signature } : {}) })];
+      case "toolCallStart": {
+        const call: Record<string, unknown> = { index: value.value.index, id: value.value.id, type: "function", function: { name: value.value.name, arguments: "" } };
+        if (value.value.extraContent) call.extra_content = value.value.extraContent;
+        return [this.chunk(value.value.choiceIndex, { tool_calls: [call] })];
+      }
+      case "toolCallDelta":
+        return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, function: { arguments: value.value.arguments } }] })];
+      case "finish":
+        return [this.chunk(value.value.choiceIndex, {}, FINISH_NAMES[value.value.finishReason] ?? "stop")];
+      case "usage":
+        if (!this.includeUsage) return [];
+        return [`${this.prefix}],"usage":${JSON.stringify(toOpenAIUsage(value.value))}}`];
+      default:
+        return [];
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import type { RouteInfo } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { CallerAuthenticator } from "../../core/caller-auth.js";
+import { toGatewayError, type GatewayError } from "../../core/errors.js";
+import type { Gateway } from "../../core/gateway.js";
+import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
+import { SseWriter } from "./sse-writer.js";
+import { toProtoChatRequest } from "./to-proto.js";
+import { toRestError } from "./error-response.js";
+
+/** What the REST front door needs. */
+export interface OpenAICompatOptions {
+  readonly gateway: Gateway;
+  readonly authenticate: CallerAuthenticator;
+  /** Called once per error answered (the edge's one log line per error). */
+  readonly onError: (error: GatewayError, request: FastifyRequest) => void;
+}
+
+function routeHeaders(model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = { "x-switchyard-model": model, "x-switchyard-provider": provider };
+  if (route) {
+    headers["x-switchyard-attempts"] = String(route.attempts);
+    if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${failure.model} ${failure.reason.toLowerCase()}`).join(", ");
+  }
+  if (warnings.length > 0) headers["x-switchyard-warnings"] = warnings.map((warning) => warning.replace(/[\r\n]+/g, " ").replace(/[^\x20-\x7e]/g, "?")).join("; ");
+  return headers;
+}
+
+/** Aborts when the client goes away before the gateway ended the response (toolchain.md trap 12). */
+function clientSignal(reply: FastifyReply, endedByServer: () => boolean): AbortController {
+  const controller = new AbortController();
+  reply.raw.on("close", () => {
+    if (!endedByServer()) controller.abort();
+  });
+  return controller;
+}
+
+function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
+  const rest = toRestError(error);
+  return reply.code(rest.status).headers(rest.headers).send(rest.body);
+}
+
+/**
+ * The OpenAI-compatible REST front door, as an encapsulated Fastify plugin: POST
+ * /v1/chat/completions (JSON and SSE) and GET /v1/models, bearer-key auth, and every error
+ * (including Fastify's own body errors) in the OpenAI envelope. A thin translator: JSON -> proto,
+ * the same Gateway core as gRPC, proto -> JSON/SSE.
+ */
+export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICompatOptions): Promise<void> {
+  const { gateway, authenticate, onError } = options;
+
+  app.setErrorHandler((thrown: unknown, request, reply) => {
+    const error = toGatewayError(thrown);
+    const fastifyCode = (thrown as { code?: unknown }).code;
+    const statusCode = (thrown as { statusCode?: unknown }).statusCode;
+    if (error.reason === "INTERNAL_ERROR" && typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
+      const message = fastifyCode === "FST_ERR_CTP_BODY_TOO_LARGE" ? "Request body is too large." : fastifyCode === "FST_ERR_CTP_INVALID_JSON_BODY" || (thrown as Error).name === "SyntaxError" ? "We could not parse the JSON body of your request. Send valid JSON." : (thrown as Error).message;
+      const type = statusCode === 413 ? "invalid_request_error" : "invalid_request_error";
+      const code = statusCode === 413 ? "request_too_large" : statusCode === 415 ? "unsupported_media_type" : "invalid_request";
+      return reply.code(statusCode).send({ error: { message, type, param: null, code } });
+    }
+    onError(error, request);
+    return sendError(reply, error);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { message: `Unknown request URL: ${request.method} ${request.url.split("?")[0]}.`, type: "invalid_request_error", param: null, code: "unknown_url" } });
+  });
+
+  app.addHook("onRequest", async (request) => {
+    authenticate(request.headers.authorization);
+  });
+
+  app.get("/v1/models", async () => ({
+    object: "list",
+    data: gateway.listModels().map((model) => ({ id: model.id, object: "model", created: 0, owned_by: model.provider })),
+  }));
+
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const parsed = toProtoChatRequest(request.body);
+    if (!parsed.stream) {
+      let answered = false;
+      const controller = clientSignal(reply, () => answered);
+      const response = await gateway.chat(parsed.input, { signal: controller.signal });
+      answered = true;
+      reply.headers(routeHeaders(response.model, response.provider, response.route, response.warnings));
+      return reply.send(toOpenAICompletion(response));
+    }
+    return streamAnswer(request, reply, parsed.input, parsed.includeUsage);
+  });
+
+  async function streamAnswer(request: FastifyRequest, reply: FastifyReply, input: Parameters<Gateway["chatStream"]>[0], includeUsage: boolean): Promise<FastifyReply | undefined> {
+    let writer: SseWriter | undefined;
+    const controller = clientSignal(reply, () => writer?.endedByServer ?? false);
+    const events = gateway.chatStream(input, { signal: controller.signal });
+    let first: IteratorResult<ChatStreamResponse>;
+    try {
+      first = await events.next();
+    } catch (thrown) {
+      const error = toGatewayError(thrown);
+      onError(error, request);
+      return sendError(reply, error);
+    }
+    reply.hijack();
+    writer = new SseWriter(reply.raw);
+    const encoder = new OpenAIChunkEncoder(includeUsage);
+    const start = first.done ? undefined : first.value.event;
+    const headers = start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {};
+    writer.open(headers, request.raw.httpVersionMajor === 2);
+    try {
+      if (!first.done) for (const chunk of encoder.encode(first.value)) await writer.data(chunk);
+      for (;;) {
+        const next = await events.next();
+        if (next.done) break;
+        for (const chunk of encoder.encode(next.value)) await writer.data(chunk);
+      }
+      writer.done();
+    } catch (thrown) {
+      const error = toGatewayError(thrown);
+      onError(error, request);
+      if (!controller.signal.aborted) writer.error(toRestError(error).body);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,123 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { invalidRequest } from "../../core/errors.js";
+
+/**
+ * Typed readers for fields of the inbound OpenAI JSON body. Each reader returns the value, or
+ * undefined when the field is absent or null, and throws a 400 INVALID_REQUEST naming the field
+ * (OpenAI's wording) when the type is wrong.
+ */
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "number") return Number.isInteger(value) ? "an integer" : "a decimal";
+  if (typeof value === "boolean") return "a boolean";
+  return `a ${typeof value}`;
+}
+
+/** Throws the OpenAI-style "Invalid type for 'param'" error. */
+export function wrongType(param: string, expected: string, value: unknown): never {
+  throw invalidRequest(`Invalid type for '${param}': expected ${expected}, but got ${kindOf(value)} instead.`, param);
+}
+
+/** A plain JSON object (not an array, not null). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Reads an optional string. */
+export function readString(value: unknown, param: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") wrongType(param, "a string", value);
+  return value;
+}
+
+/** Reads a required string. */
+export function requireString(value: unknown, param: string): string {
+  const out = readString(value, param);
+  if (out === undefined) throw invalidRequest(`Missing required parameter: '${param}'.`, param);
+  return out;
+}
+
+/** Reads an optional finite number. */
+export function readNumber(value: unknown, param: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value)) wrongType(param, "a number", value);
+  return value;
+}
+
+/** Reads an optional integer. */
+export function readInteger(value: unknown, param: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) wrongType(param, "an integer", value);
+  return value;
+}
+
+/** Reads an optional int32 (a 32-bit integer). */
+export function readInt32(value: unknown, param: string): number | undefined {
+  const out = readInteger(value, param);
+  if (out !== undefined && (out > 2 ** 31 - 1 || out < -(2 ** 31))) throw invalidRequest(`Invalid '${param}': ${out} is out of range.`, param);
+  return out;
+}
+
+/** Reads an optional boolean. */
+export function readBoolean(value: unknown, param: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") wrongType(param, "a boolean", value);
+  return value;
+}
+
+/** Reads an optional array. */
+export function readArray(value: unknown, param: string): unknown[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) wrongType(param, "an array", value);
+  return value;
+}
+
+/** Reads an optional object. */
+export function readObject(value: unknown, param: string): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) wrongType(param, "an object", value);
+  return value;
+}
+
+/** Reads an optional JSON object destined for a google.protobuf.Struct (must be clean JSON). */
+export function readJsonObject(value: unknown, param: string): JsonObject | undefined {
+  const out = readObject(value, param);
+  return out === undefined ? undefined : (out as JsonObject);
+}
+
+/** Rejects keys of an object that are not in `known`. */
+export function rejectUnknownKeys(value: Record<string, unknown>, known: ReadonlySet<string>, param: string): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw invalidRequest(`Unrecognized request argument supplied: ${param}.${key}`, `${param}.${key}`);
+  }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64_URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+/** Decodes strict base64 (standard or URL-safe alphabet, whitespace ignored); throws 400 when invalid. */
+export function decodeBase64(text: string, param: string): Uint8Array {
+  const compact = text.replace(/\s+/g, "");
+  if ((!BASE64.test(compact) && !BASE64_URL.test(compact)) || compact.replace(/=+$/, "").length % 4 === 1) {
+    throw invalidRequest(`Invalid '${param}': the data is not valid base64.`, param);
+  }
+  const bytes = Buffer.from(compact, BASE64.test(compact) ? "base64" : "base64url");
+  if (bytes.length === 0 && compact.length > 0) throw invalidRequest(`Invalid '${param}': the data is not valid base64.`, param);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Parses `data:<mime>;base64,<data>`; undefined when `url` is not a data URL, 400 when malformed. */
+export function parseDataUrl(url: string, param: string): { mimeType: string; data: Uint8Array } | undefined {
+  if (!url.startsWith("data:")) return undefined;
+  const comma = url.indexOf(",");
+  const header = comma === -1 ? "" : url.slice(5, comma);
+  const segments = header.split(";");
+  const mimeType = (segments[0] ?? "").trim().toLowerCase();
+  if (comma === -1 || !segments.includes("base64") || !/^[a-z]+\/[a-z0-9.+_-]+$/.test(mimeType)) {
+    throw invalidRequest(`Invalid '${param}': expected a data URL of the form data:<mime type>;base64,<data>.`, param);
+  }
+  return { mimeType, data: decodeBase64(url.slice(comma + 1), param) };
+}

@@ -1,0 +1,86 @@
+import cluster from "node:cluster";
+import { isIP } from "node:net";
+import { buildApp } from "./app.js";
+import { ConfigError, loadConfig, type LoadedConfig } from "./config/load-config.js";
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}
+
+function describeStart(loaded: LoadedConfig): string[] {
+  const { config } = loaded;
+  const lines = [loaded.file ? `config: ${loaded.file}` : "config: none found, using the built-in default", ...loaded.notes];
+  const accounts = Object.values(config.providers).map((account) => `${account.name} (${account.type}${account.baseUrl ? `, ${account.baseUrl}` : ""})`);
+  lines.push(`provider accounts: ${accounts.length > 0 ? accounts.join(", ") : "none (every chat request will answer 404 model_not_found)"}`);
+  lines.push(`gateway keys: ${config.keys.length > 0 ? config.keys.map((key) => key.name).join(", ") : "none: auth is off"}`);
+  return lines;
+}
+
+async function runServer(loaded: LoadedConfig, announce: boolean): Promise<void> {
+  const { config } = loaded;
+  const built = await buildApp({ config });
+  if (announce) for (const line of describeStart(loaded)) built.app.log.info(line);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    built.startDraining();
+    built.app.log.info(`${signal}: draining for up to ${config.server.shutdownGraceMs} ms`);
+    const force = setTimeout(() => {
+      built.app.server.closeAllConnections();
+      process.exit(0);
+    }, config.server.shutdownGraceMs);
+    force.unref();
+    built.app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  const address = await built.app.listen({ host: config.server.host, port: config.server.port });
+  if (announce) built.app.log.info(`Switchyard listening on ${address} (REST /v1/chat/completions, gRPC, Connect, gRPC-Web)`);
+}
+
+async function main(): Promise<void> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchyard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const { config } = loaded;
+  if (config.keys.length === 0 && !isLoopback(config.server.host)) {
+    process.stderr.write(`switchyard: refusing to listen on ${config.server.host} with no gateway keys configured (auth is off); add keys or listen on 127.0.0.1\n`);
+    process.exit(2);
+  }
+  const workers = config.server.workers;
+  if (workers > 1 && cluster.isPrimary) {
+    for (const line of describeStart(loaded)) process.stdout.write(`${line}\n`);
+    process.stdout.write(`starting ${workers} worker processes on ${config.server.host}:${config.server.port}\n`);
+    for (let index = 0; index < workers; index++) cluster.fork();
+    let stopping = false;
+    const stopAll = (signal: NodeJS.Signals) => {
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    };
+    process.on("SIGTERM", () => stopAll("SIGTERM"));
+    process.on("SIGINT", () => stopAll("SIGINT"));
+    cluster.on("exit", (worker, code) => {
+      if (!stopping) {
+        process.stderr.write(`worker ${worker.process.pid} exited with ${code}; starting another\n`);
+        cluster.fork();
+      } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+        process.exit(0);
+      }
+    });
+    return;
+  }
+  await runServer(loaded, workers <= 1);
+}
+
+await main();

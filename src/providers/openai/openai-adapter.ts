@@ -1,0 +1,96 @@
+import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
+import { decodeSse } from "../sse-decoder.js";
+import { sendUpstream, type GuardedResponse } from "../upstream-http.js";
+import { retryAfterFromHeader } from "../upstream-status.js";
+import { fromOpenAIError } from "./openai-errors.js";
+import { toOpenAIRequest, type OpenAIDialect } from "./openai-request.js";
+import { fromOpenAIResponse } from "./openai-response.js";
+import { fromOpenAIStream } from "./openai-stream.js";
+import { Code } from "@connectrpc/connect";
+import { gatewayError, Reason } from "../../core/errors.js";
+
+/** OpenAI's own API, the default base URL of `type: openai` accounts. */
+export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+
+async function failureFrom(response: GuardedResponse, provider: string): Promise<Error> {
+  const text = await response.text().catch(() => "");
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { error: { message: text.slice(0, 500) } };
+  }
+  return fromOpenAIError(response.status, body, provider, retryAfterFromHeader(response.header));
+}
+
+/**
+ * Creates the adapter for an OpenAI or OpenAI-compatible account (vLLM, Ollama, Groq, Mistral,
+ * Together, OpenRouter...): `POST {base_url}/chat/completions` with a bearer key, over the pooled
+ * transport, with the caller's cancellation passed through.
+ */
+export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter {
+  const { account, transport } = settings;
+  const provider = account.name;
+  const baseUrl = account.baseUrl ?? (account.type === "openai" ? OPENAI_DEFAULT_BASE_URL : undefined);
+  const dialect: OpenAIDialect = { maxCompletionTokens: account.type === "openai" };
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    ...(account.apiKey ? { authorization: `Bearer ${account.apiKey}` } : {}),
+    ...account.headers,
+  };
+  const url = `${baseUrl ?? ""}/chat/completions`;
+
+  function send(input: ChatInput, options: CallOptions, stream: boolean) {
+    if (!baseUrl) {
+      throw gatewayError(Code.FailedPrecondition, Reason.INTERNAL_ERROR, `provider account "${provider}" has no base_url`, { provider });
+    }
+    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, dialect });
+    return {
+      warnings: translated.warnings,
+      response: sendUpstream(transport, { url, method: "POST", headers: { ...headers, accept: stream ? "text/event-stream" : "application/json" }, body: JSON.stringify(translated.body) }, {
+        provider,
+        timeouts: options.timeouts,
+        signal: options.signal,
+        streaming: stream,
+      }),
+    };
+  }
+
+  return {
+    family: "openai",
+    async generate(input: ChatInput, options: CallOptions): Promise<ChatResponse> {
+      const { warnings, response: pending } = send(input, options, false);
+      const response = await pending;
+      try {
+        if (response.status < 200 || response.status >= 300) throw await failureFrom(response, provider);
+        const text = await response.text();
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch (error) {
+          throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" returned a body that is not JSON`, { provider, upstreamStatus: response.status }, error);
+        }
+        const result = fromOpenAIResponse(body, provider);
+        result.warnings = warnings;
+        return result;
+      } finally {
+        response.close();
+      }
+    },
+    async *stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
+      const { warnings, response: pending } = send(input, options, true);
+      const response = await pending;
+      try {
+        if (response.status < 200 || response.status >= 300) throw await failureFrom(response, provider);
+        for await (const event of fromOpenAIStream(decodeSse(response.body), provider)) {
+          if (event.event.case === "responseStart") event.event.value.warnings = warnings;
+          yield event;
+        }
+      } finally {
+        response.close();
+      }
+    },
+  };
+}

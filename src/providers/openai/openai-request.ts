@@ -1,0 +1,194 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type ContentPart, type Media, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
+import { unsupportedFeature } from "../../core/errors.js";
+import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage } from "../../wire/openai-chat-completions.js";
+
+/** Dialect differences between OpenAI itself and OpenAI-compatible servers. */
+export interface OpenAIDialect {
+  /** Send the token limit as `max_completion_tokens` (OpenAI; required by reasoning models) instead of `max_tokens`. */
+  readonly maxCompletionTokens: boolean;
+}
+
+/** An upstream request body plus what the translation had to drop. */
+export interface TranslatedRequest {
+  readonly body: OpenAIChatRequest;
+  readonly warnings: string[];
+}
+
+const ROLE_NAMES: Partial<Record<Role, OpenAIMessage["role"]>> = {
+  [Role.SYSTEM]: "system",
+  [Role.DEVELOPER]: "developer",
+  [Role.USER]: "user",
+  [Role.ASSISTANT]: "assistant",
+  [Role.TOOL]: "tool",
+};
+
+const DETAIL_NAMES: Partial<Record<ImageDetail, "auto" | "low" | "high">> = {
+  [ImageDetail.AUTO]: "auto",
+  [ImageDetail.LOW]: "low",
+  [ImageDetail.HIGH]: "high",
+};
+
+function dataUrl(media: Media): string {
+  if (media.source.case === "url") return media.source.value;
+  return `data:${media.mimeType};base64,${Buffer.from(media.source.value ?? new Uint8Array()).toString("base64")}`;
+}
+
+function audioFormat(mimeType: string): string | undefined {
+  if (mimeType === "audio/wav" || mimeType === "audio/x-wav" || mimeType === "audio/wave") return "wav";
+  if (mimeType === "audio/mp3" || mimeType === "audio/mpeg") return "mp3";
+  return undefined;
+}
+
+function decodeDataUrl(url: string): { mimeType: string; base64: string } | undefined {
+  const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
+  return match ? { mimeType: match[1] ?? "", base64: match[2] ?? "" } : undefined;
+}
+
+function toOpenAIPart(part: ContentPart, param: string): OpenAIContentPart | undefined {
+  switch (part.part.case) {
+    case "text":
+      return { type: "text", text: part.part.value };
+    case "refusal":
+      return { type: "refusal", refusal: part.part.value };
+    case "image": {
+      const media = part.part.value;
+      const detail = DETAIL_NAMES[media.detail];
+      return { type: "image_url", image_url: { url: dataUrl(media), ...(detail ? { detail } : {}) } };
+    }
+    case "audio": {
+      const media = part.part.value;
+      const inline = media.source.case === "data" ? { mimeType: media.mimeType, base64: Buffer.from(media.source.value).toString("base64") } : decodeDataUrl(media.source.value ?? "");
+      const format = audioFormat(media.mimeType || inline?.mimeType || "");
+      if (!inline || !format) {
+        throw unsupportedFeature(`OpenAI-dialect providers take audio only inline as wav or mp3 (input_audio); this part is ${inline ? media.mimeType || inline.mimeType : "a URL"}.`, param);
+      }
+      return { type: "input_audio", input_audio: { data: inline.base64, format } };
+    }
+    case "file": {
+      const media = part.part.value;
+      if (media.source.case === "url" && !media.source.value.startsWith("data:")) {
+        throw unsupportedFeature("OpenAI-dialect providers take files only inline (file_data); this part is a URL.", param);
+      }
+      return { type: "file", file: { file_data: dataUrl(media), ...(media.filename ? { filename: media.filename } : {}) } };
+    }
+    case "video":
+      throw unsupportedFeature("OpenAI-dialect providers do not accept video input.", param);
+    case "reasoning":
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+function contentOf(message: Message, param: string): string | OpenAIContentPart[] | null {
+  const parts = message.content
+    .map((part, index) => toOpenAIPart(part, `${param}.content[${index}]`))
+    .filter((part): part is OpenAIContentPart => part !== undefined);
+  if (parts.length === 0) return message.role === Role.ASSISTANT ? null : "";
+  if (parts.every((part) => part.type === "text")) return parts.map((part) => (part as { text: string }).text).join("");
+  return parts;
+}
+
+function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
+  const param = `messages[${index}]`;
+  const role = ROLE_NAMES[message.role] ?? "user";
+  const out: OpenAIMessage = { role };
+  const content = contentOf(message, param);
+  if (role === "assistant") {
+    const refusal = message.content.find((part) => part.part.case === "refusal");
+    const textParts = message.content.filter((part) => part.part.case === "text");
+    out.content = textParts.length > 0 ? textParts.map((part) => part.part.value as string).join("") : null;
+    if (refusal) out.refusal = refusal.part.value as string;
+  } else {
+    out.content = content;
+  }
+  if (message.name) out.name = message.name;
+  if (message.toolCalls.length > 0) {
+    out.tool_calls = message.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+      ...(call.extraContent && Object.keys(call.extraContent).length > 0 ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
+    }));
+  }
+  if (role === "tool") out.tool_call_id = message.toolCallId;
+  return out;
+}
+
+/**
+ * Translates a ChatInput into an OpenAI Chat Completions request body (pure). Every typed knob is
+ * forwarded as is; `provider_options.openai` is merged at the top level; other families'
+ * options are reported as ignored. Streaming requests always ask for usage.
+ * @see https://platform.openai.com/docs/api-reference/chat/create
+ */
+export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; dialect: OpenAIDialect }): TranslatedRequest {
+  const warnings: string[] = [];
+  const body: OpenAIChatRequest = { model: upstreamModel, messages: input.messages.map(toOpenAIMessage) };
+  if (options.stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+  if (input.maxTokens !== undefined) {
+    if (options.dialect.maxCompletionTokens) body.max_completion_tokens = input.maxTokens;
+    else body.max_tokens = input.maxTokens;
+  }
+  if (input.temperature !== undefined) body.temperature = input.temperature;
+  if (input.topP !== undefined) body.top_p = input.topP;
+  if (input.frequencyPenalty !== undefined) body.frequency_penalty = input.frequencyPenalty;
+  if (input.presencePenalty !== undefined) body.presence_penalty = input.presencePenalty;
+  if (input.stop.length > 0) body.stop = [...input.stop];
+  if (input.seed !== undefined) body.seed = Number(input.seed);
+  if (input.n !== undefined) body.n = input.n;
+  if (input.logprobs !== undefined) body.logprobs = input.logprobs;
+  if (input.topLogprobs !== undefined) body.top_logprobs = input.topLogprobs;
+  if (Object.keys(input.logitBias).length > 0) body.logit_bias = { ...input.logitBias };
+  if (input.parallelToolCalls !== undefined) body.parallel_tool_calls = input.parallelToolCalls;
+  if (input.user !== undefined) body.user = input.user;
+  const format = input.responseFormat;
+  if (format) {
+    if (format.type === ResponseFormatType.JSON_OBJECT) body.response_format = { type: "json_object" };
+    else if (format.type === ResponseFormatType.TEXT) body.response_format = { type: "text" };
+    else if (format.type === ResponseFormatType.JSON_SCHEMA && format.jsonSchema) {
+      const schema = format.jsonSchema;
+      body.response_format = {
+        type: "json_schema",
+        json_schema: {
+          name: schema.name || "response",
+          ...(schema.description ? { description: schema.description } : {}),
+          ...(schema.schema ? { schema: schema.schema as { [key: string]: Json } } : {}),
+          ...(schema.strict !== undefined ? { strict: schema.strict } : {}),
+        },
+      };
+    }
+  }
+  if (input.tools.length > 0) {
+    body.tools = input.tools.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description ? { description: tool.description } : {}),
+        ...(tool.parameters ? { parameters: tool.parameters as { [key: string]: Json } } : {}),
+        ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
+      },
+    }));
+  }
+  const choice = input.toolChoice?.choice;
+  if (choice?.case === "functionName") body.tool_choice = { type: "function", function: { name: choice.value } };
+  else if (choice?.case === "mode") {
+    const mode = ({ [ToolChoiceMode.NONE]: "none", [ToolChoiceMode.AUTO]: "auto", [ToolChoiceMode.REQUIRED]: "required" } as const)[choice.value as 1 | 2 | 3];
+    if (mode) body.tool_choice = mode;
+  }
+  for (const [family, extra] of Object.entries(input.providerOptions)) {
+    if (family === "openai") mergeExtra(body, extra);
+    else warnings.push(`provider_options.${family} ignored: this target is an OpenAI-dialect provider`);
+  }
+  return { body, warnings };
+}
+
+function mergeExtra(body: OpenAIChatRequest, extra: JsonObject): void {
+  for (const [key, value] of Object.entries(extra)) {
+    if (key === "model" || key === "messages" || key === "stream") continue;
+    body[key] = value;
+  }
+}

@@ -1,0 +1,128 @@
+import { FinishReason, Role, type ContentPart, type Logprobs, type TokenLogprob, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { gatewayError, Reason } from "../../core/errors.js";
+import { usageOf } from "../../core/stream-events.js";
+import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
+
+/**
+ * Maps an OpenAI finish_reason to the normalised enum; unknown values map to STOP.
+ * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices
+ */
+export function mapOpenAIFinishReason(value: string | null | undefined): FinishReason {
+  switch (value) {
+    case "stop":
+      return FinishReason.STOP;
+    case "length":
+      return FinishReason.LENGTH;
+    case "tool_calls":
+    case "function_call":
+      return FinishReason.TOOL_CALLS;
+    case "content_filter":
+      return FinishReason.CONTENT_FILTER;
+    case null:
+    case undefined:
+    case "":
+      return FinishReason.UNSPECIFIED;
+    default:
+      return FinishReason.STOP;
+  }
+}
+
+/** Maps OpenAI usage (already in OpenAI's conventions) to proto Usage. */
+export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
+  return usageOf({
+    prompt: usage.prompt_tokens ?? 0,
+    completion: usage.completion_tokens ?? 0,
+    total: usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0),
+    cached: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    reasoning: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+  });
+}
+
+/** Maps OpenAI token logprobs to proto TokenLogprobs. */
+export function fromOpenAILogprobs(entries: readonly OpenAITokenLogprob[] | null | undefined): TokenLogprob[] {
+  if (!Array.isArray(entries)) return [];
+  return entries.map((entry) => ({
+    $typeName: "switchyard.v1.TokenLogprob",
+    token: String(entry.token ?? ""),
+    logprob: Number(entry.logprob ?? 0),
+    bytes: Array.isArray(entry.bytes) ? Uint8Array.from(entry.bytes) : new Uint8Array(),
+    topLogprobs: (entry.top_logprobs ?? []).map((top: { token: string; logprob: number; bytes: number[] | null }) => ({
+      $typeName: "switchyard.v1.TopLogprob",
+      token: String(top.token ?? ""),
+      logprob: Number(top.logprob ?? 0),
+      bytes: Array.isArray(top.bytes) ? Uint8Array.from(top.bytes) : new Uint8Array(),
+    })),
+  }));
+}
+
+/** Tool-call arguments as text: some compatible servers send an object instead of a string. */
+export function argumentsText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === undefined || value === null) return "";
+  return JSON.stringify(value);
+}
+
+interface LenientChoice {
+  index?: number;
+  message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown; reasoning_content?: unknown; reasoning?: unknown };
+  finish_reason?: string | null;
+  logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
+}
+
+function textPart(text: string): ContentPart {
+  return { $typeName: "switchyard.v1.ContentPart", part: { case: "text", value: text } };
+}
+
+/**
+ * Translates an OpenAI chat.completion body (parsed JSON, read leniently) into a ChatResponse.
+ * Throws INVALID_PROVIDER_RESPONSE when it has no choices array.
+ * @see https://platform.openai.com/docs/api-reference/chat/object
+ */
+export function fromOpenAIResponse(body: unknown, provider: string): ChatResponse {
+  const completion = (body ?? {}) as { id?: unknown; created?: unknown; choices?: unknown; usage?: OpenAIUsage | null; system_fingerprint?: unknown };
+  if (!Array.isArray(completion.choices)) {
+    throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" returned a response without choices`, { provider });
+  }
+  const choices = (completion.choices as LenientChoice[]).map((choice, position) => {
+    const message = choice.message ?? {};
+    const content: ContentPart[] = [];
+    const reasoning = typeof message.reasoning_content === "string" ? message.reasoning_content : typeof message.reasoning === "string" ? message.reasoning : "";
+    if (reasoning) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: reasoning, signature: "", redactedData: "" } } });
+    if (typeof message.content === "string" && message.content.length > 0) content.push(textPart(message.content));
+    if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: message.refusal } });
+    const toolCalls: ToolCall[] = Array.isArray(message.tool_calls)
+      ? (message.tool_calls as { id?: unknown; function?: { name?: unknown; arguments?: unknown }; extra_content?: JsonObject }[]).map((call) => ({
+          $typeName: "switchyard.v1.ToolCall",
+          id: String(call.id ?? ""),
+          name: String(call.function?.name ?? ""),
+          arguments: argumentsText(call.function?.arguments),
+          ...(call.extra_content && typeof call.extra_content === "object" ? { extraContent: call.extra_content } : {}),
+        }))
+      : [];
+    const logprobs: Logprobs | undefined = choice.logprobs
+      ? { $typeName: "switchyard.v1.Logprobs", content: fromOpenAILogprobs(choice.logprobs.content), refusal: fromOpenAILogprobs(choice.logprobs.refusal) }
+      : undefined;
+    return {
+      $typeName: "switchyard.v1.Choice" as const,
+      index: typeof choice.index === "number" ? choice.index : position,
+      message: { $typeName: "switchyard.v1.Message" as const, role: Role.ASSISTANT, content, toolCalls, toolCallId: "", name: "" },
+      finishReason: mapOpenAIFinishReason(choice.finish_reason),
+      rawFinishReason: choice.finish_reason ?? "",
+      ...(logprobs ? { logprobs } : {}),
+    };
+  });
+  return {
+    $typeName: "switchyard.v1.ChatResponse",
+    id: typeof completion.id === "string" && completion.id ? completion.id : `chatcmpl-${crypto.randomUUID()}`,
+    model: "",
+    provider: "",
+    choices,
+    ...(completion.usage ? { usage: fromOpenAIUsage(completion.usage) } : {}),
+    created: BigInt(typeof completion.created === "number" ? Math.floor(completion.created) : Math.floor(Date.now() / 1000)),
+    warnings: [],
+    systemFingerprint: typeof completion.system_fingerprint === "string" ? completion.system_fingerprint : "",
+  };
+}

@@ -1,0 +1,47 @@
+import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
+import type { ChatResponse, ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
+import type { CatalogModel, GatewayConfig, ProviderAccount, TimeoutSettings } from "../config/gateway-config.js";
+import type { UpstreamTransport } from "./upstream-http.js";
+
+/** Per-call facts the core resolves for an adapter; adapters never parse ChatInput.model. */
+export interface CallOptions {
+  /** The provider's own model name (the part of the model id after the account). */
+  readonly upstreamModel: string;
+  /** The catalogue entry for this model, when config has one (capabilities, limits). */
+  readonly catalogModel?: CatalogModel;
+  /** Aborts when the caller goes away or the attempt is abandoned; passed to every upstream request. */
+  readonly signal: AbortSignal;
+  /** Timeouts for this attempt. */
+  readonly timeouts: TimeoutSettings;
+}
+
+/**
+ * A model provider reached over its native HTTP API; one instance per configured account.
+ * Adapters translate proto to the provider's wire format and back, and nothing else: routing,
+ * retries and model resolution are the core's.
+ */
+export interface ProviderAdapter {
+  /** The provider family of this adapter, e.g. "openai", "anthropic"; keys ChatInput.provider_options. */
+  readonly family: string;
+  /**
+   * Single-shot generation. Resolves with choices, usage and warnings (ChatResponse.model and
+   * provider are filled in by the core). Throws a GatewayError on any failure.
+   */
+  generate(input: ChatInput, options: CallOptions): Promise<ChatResponse>;
+  /**
+   * Streaming generation: response_start first (with warnings), then deltas, one finish per choice
+   * and one usage event. Throws a GatewayError on failure, before or mid-stream; a stream that ends
+   * without a finish is treated by the core as interrupted.
+   */
+  stream(input: ChatInput, options: CallOptions): AsyncIterable<ChatStreamResponse>;
+}
+
+/** What a factory receives to build an adapter for one account. */
+export interface AdapterSettings {
+  readonly account: ProviderAccount;
+  readonly transport: UpstreamTransport;
+  readonly config: GatewayConfig;
+}
+
+/** Builds the adapter for one account. */
+export type AdapterFactory = (settings: AdapterSettings) => ProviderAdapter;

@@ -1,0 +1,11 @@
+import type { AdapterFactory } from "./provider-adapter.js";
+import { createOpenAIAdapter } from "./openai/openai-adapter.js";
+
+/**
+ * Provider type (config `type`) -> adapter factory. The only file that lists providers; nothing
+ * else in the gateway branches on a provider.
+ */
+export const ADAPTER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
+  openai: createOpenAIAdapter,
+  "openai-compatible": createOpenAIAdapter,
+};

@@ -1,0 +1,205 @@
+import { Agent, request as undiciRequest } from "undici";
+import { Code } from "@connectrpc/connect";
+import { gatewayError, GatewayError, Reason } from "../core/errors.js";
+import type { TimeoutSettings } from "../config/gateway-config.js";
+
+/** An HTTP request to a provider. */
+export interface UpstreamRequest {
+  readonly url: string;
+  readonly method: "POST" | "GET";
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly signal: AbortSignal;
+  /** TCP connect bound for this request, in milliseconds. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** A provider's HTTP response; the body is consumed once. */
+export interface UpstreamResponse {
+  readonly status: number;
+  /** Reads a response header by lower-case name. */
+  header(name: string): string | undefined;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Sends one HTTP request. The production transport is a pooled keep-alive undici client; tests inject
+ * a replaying one. Implementations reject with an AbortError when the signal aborts.
+ */
+export type UpstreamTransport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
+
+/**
+ * Creates the production transport: undici `request` over keep-alive connection pools, one Agent per
+ * connect timeout. Response bodies are Node streams (no web-stream overhead).
+ */
+export function createUndiciTransport(): UpstreamTransport {
+  const agents = new Map<number, Agent>();
+  const agentFor = (connectMs: number): Agent => {
+    let agent = agents.get(connectMs);
+    if (!agent) {
+      agent = new Agent({
+        connect: { timeout: connectMs },
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 600_000,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connections: 256,
+      });
+      agents.set(connectMs, agent);
+    }
+    return agent;
+  };
+  return async (request) => {
+    const response = await undiciRequest(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body ?? null,
+      signal: request.signal,
+      dispatcher: agentFor(request.connectTimeoutMs ?? 10_000),
+    });
+    return {
+      status: response.statusCode,
+      header(name) {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      },
+      body: response.body,
+    };
+  };
+}
+
+/** Largest non-streaming upstream body the gateway reads. */
+export const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
+
+/** Facts about one upstream attempt, for error mapping and routing. */
+export interface UpstreamCallContext {
+  /** The provider account, for error facts. */
+  readonly provider: string;
+  readonly timeouts: TimeoutSettings;
+  /** The caller's signal: its abort cancels the attempt. */
+  readonly signal: AbortSignal;
+  /** Streaming requests wait firstTokenMs for the first body byte; others wait totalMs for everything. */
+  readonly streaming: boolean;
+}
+
+/** An upstream response whose body is guarded by the attempt's timeouts. */
+export interface GuardedResponse {
+  readonly status: number;
+  header(name: string): string | undefined;
+  /** Body chunks; throws UPSTREAM_TIMEOUT on a stall, PROVIDER_UNREACHABLE on a cut, CANCELED on abort. */
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Reads the whole body as text, bounded by MAX_UPSTREAM_BODY_BYTES. */
+  text(): Promise<string>;
+  /** Releases the attempt (timers, connection); safe to call more than once. */
+  close(): void;
+}
+
+function timeoutError(provider: string, message: string, afterFirstByte: boolean): GatewayError {
+  return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte });
+}
+
+/**
+ * Sends a request through `transport` under the attempt's timeouts and the caller's cancellation.
+ * Network failures become PROVIDER_UNREACHABLE, timeouts UPSTREAM_TIMEOUT, caller aborts CANCELED;
+ * each error says whether any body byte had arrived (`afterFirstByte`).
+ */
+export async function sendUpstream(transport: UpstreamTransport, request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs">, context: UpstreamCallContext): Promise<GuardedResponse> {
+  const controller = new AbortController();
+  const { provider, timeouts } = context;
+  let failure: GatewayError | undefined;
+  let firstByte = false;
+  let closed = false;
+  const abortWith = (error: GatewayError) => {
+    if (!failure) failure = error;
+    controller.abort(error);
+  };
+  const onCallerAbort = () => abortWith(gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request", { provider }));
+  if (context.signal.aborted) onCallerAbort();
+  else context.signal.addEventListener("abort", onCallerAbort, { once: true });
+  const totalTimer = setTimeout(() => abortWith(timeoutError(provider, `upstream did not finish within ${timeouts.totalMs} ms`, firstByte)), timeouts.totalMs);
+  let waitTimer: NodeJS.Timeout | undefined;
+  const armWait = (ms: number, message: string) => {
+    if (waitTimer) clearTimeout(waitTimer);
+    waitTimer = setTimeout(() => abortWith(timeoutError(provider, message, firstByte)), ms);
+  };
+  if (context.streaming) armWait(timeouts.firstTokenMs, `upstream sent nothing within ${timeouts.firstTokenMs} ms`);
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(totalTimer);
+    if (waitTimer) clearTimeout(waitTimer);
+    context.signal.removeEventListener("abort", onCallerAbort);
+    if (!controller.signal.aborted) controller.abort();
+  };
+  const translate = (error: unknown): GatewayError => {
+    if (failure) return failure;
+    if (error instanceof GatewayError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return gatewayError(
+      Code.Unavailable,
+      Reason.PROVIDER_UNREACHABLE,
+      firstByte ? `upstream connection failed mid-response: ${message}` : `could not reach the provider: ${message}`,
+      { provider, afterFirstByte: firstByte },
+      error,
+    );
+  };
+
+  let response: UpstreamResponse;
+  try {
+    response = await transport({ ...request, signal: controller.signal, connectTimeoutMs: timeouts.connectMs });
+  } catch (error) {
+    close();
+    throw translate(error);
+  }
+
+  async function* guardedBody(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of response.body) {
+        if (failure) throw failure;
+        firstByte = true;
+        if (context.streaming) armWait(timeouts.idleMs, `upstream stream stalled for ${timeouts.idleMs} ms`);
+        yield chunk;
+      }
+      if (failure) throw failure;
+    } catch (error) {
+      throw translate(error);
+    } finally {
+      close();
+    }
+  }
+
+  const body = guardedBody();
+  return {
+    status: response.status,
+    header: (name) => response.header(name),
+    body,
+    async text() {
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of body) {
+        size += chunk.byteLength;
+        if (size > MAX_UPSTREAM_BODY_BYTES) {
+          close();
+          throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream response body is too large", { provider });
+        }
+        chunks.push(chunk);
+      }
+      return Buffer.concat(chunks).toString("utf8");
+    },
+    close,
+  };
+}
+
+/**
+ * Parses a Retry-After header (delta seconds or an HTTP date) into milliseconds from now;
+ * undefined when absent or unreadable.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
+ */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}

@@ -1,0 +1,61 @@
+import { Code } from "@connectrpc/connect";
+import { gatewayError, type GatewayError, Reason } from "../core/errors.js";
+import { parseRetryAfter } from "./upstream-http.js";
+
+/** What an adapter's error mapper read from a provider's error body. */
+export interface UpstreamErrorFields {
+  readonly provider: string;
+  readonly status: number;
+  /** The provider's message, already scrubbed of secrets. */
+  readonly message: string;
+  /** The provider's error type or code, e.g. "rate_limit_error". */
+  readonly upstreamCode?: string;
+  /** The Retry-After advice in ms, from the header or the body. */
+  readonly retryAfterMs?: number;
+}
+
+/**
+ * Maps an upstream HTTP status to a GatewayError when the provider's structured fields said
+ * nothing more specific. 401/403 are the gateway's own provider credential failing: a 502-class
+ * PROVIDER_AUTH_FAILED whose message never includes the provider's text (it can echo the key).
+ */
+export function errorFromUpstreamStatus(fields: UpstreamErrorFields): GatewayError {
+  const { status, provider, message } = fields;
+  const facts = {
+    provider,
+    upstreamStatus: status,
+    ...(fields.upstreamCode ? { upstreamCode: fields.upstreamCode } : {}),
+    ...(fields.retryAfterMs !== undefined ? { retryAfterMs: fields.retryAfterMs } : {}),
+  };
+  if (status === 401 || status === 403) {
+    return gatewayError(Code.Internal, Reason.PROVIDER_AUTH_FAILED, `the gateway's credential for provider account "${provider}" was rejected (upstream ${status})`, facts);
+  }
+  if (status === 404) return gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `provider "${provider}": ${message}`, facts);
+  if (status === 408 || status === 504) return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `provider "${provider}" timed out: ${message}`, facts);
+  if (status === 413) return gatewayError(Code.InvalidArgument, Reason.REQUEST_TOO_LARGE, `provider "${provider}": ${message}`, facts);
+  if (status === 429) return gatewayError(Code.ResourceExhausted, Reason.RATE_LIMIT_EXCEEDED, `provider "${provider}" is rate limiting: ${message}`, facts);
+  if (status >= 400 && status < 500) return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, `provider "${provider}" rejected the request: ${message}`, facts);
+  return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" failed (upstream ${status}): ${message}`, facts);
+}
+
+/** Reads the standard Retry-After header of an upstream response, in ms. */
+export function retryAfterFromHeader(header: (name: string) => string | undefined): number | undefined {
+  const value = header("retry-after");
+  if (value !== undefined) return parseRetryAfter(value);
+  const ms = header("retry-after-ms");
+  return ms !== undefined && /^\d+$/.test(ms) ? Number(ms) : undefined;
+}
+
+/**
+ * Removes anything that looks like a credential from provider text before it reaches a caller or
+ * a log: API keys of the common providers, bearer tokens and long opaque tokens.
+ */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/\b(sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "[redacted]")
+    .replace(/\bsk-ant-[A-Za-z0-9_-]{8,}/g, "[redacted]")
+    .replace(/\bAIza[0-9A-Za-z_-]{20,}/g, "[redacted]")
+    .replace(/\b(gsk|xai|pplx|hf)_[A-Za-z0-9]{16,}/g, "[redacted]")
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, "$1[redacted]")
+    .replace(/\b[A-Za-z0-9_-]{40,}\b/g, "[redacted]");
+}

@@ -1,0 +1,46 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { ChatInputSchema, type RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatService, type ChatResponse, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
+import type { Gateway } from "../core/gateway.js";
+
+function setRouteHeaders(context: HandlerContext, model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): void {
+  context.responseHeader.set("x-switchyard-model", model);
+  context.responseHeader.set("x-switchyard-provider", provider);
+  if (route) context.responseHeader.set("x-switchyard-attempts", String(route.attempts));
+  if (warnings.length > 0) context.responseHeader.set("x-switchyard-warnings", warnings.join("; ").replace(/[^\x20-\x7e]/g, "?"));
+}
+
+/**
+ * The ChatService implementation: no translation, only delegation to the Gateway core with the
+ * handler's signal (client cancel and deadline abort the upstream call). Route facts are also
+ * sent as x-switchyard-* response headers.
+ */
+export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatService> {
+  return {
+    async chat(request, context): Promise<ChatResponse> {
+      const response = await gateway.chat(request.input ?? create(ChatInputSchema), { signal: context.signal });
+      setRouteHeaders(context, response.model, response.provider, response.route, response.warnings);
+      return response;
+    },
+    async *chatStream(request, context): AsyncGenerator<ChatStreamResponse> {
+      for await (const event of gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal })) {
+        if (event.event.case === "responseStart") {
+          const start = event.event.value;
+          setRouteHeaders(context, start.model, start.provider, start.route, start.warnings);
+        }
+        yield event;
+      }
+    },
+  };
+}
+
+/** The ModelService implementation. */
+export function createModelService(gateway: Gateway): ServiceImpl<typeof ModelService> {
+  return {
+    listModels() {
+      return { models: gateway.listModels() };
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
+import type { CallerAuthenticator } from "../core/caller-auth.js";
+import { toGatewayError, type GatewayError } from "../core/errors.js";
+import type { Gateway } from "../core/gateway.js";
+import { createChatService, createModelService } from "./chat-service.js";
+
+/** Registers ChatService and ModelService on a Connect router. */
+export function connectRoutes(gateway: Gateway): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(ChatService, createChatService(gateway));
+    router.service(ModelService, createModelService(gateway));
+  };
+}
+
+/**
+ * The gRPC/Connect edge's interceptors: bearer-key auth from the `authorization` metadata, and
+ * one log call per failed RPC (unary or stream). Every error leaves as a GatewayError, so callers
+ * get the right status code and an ErrorDetail, never an opaque internal error.
+ */
+export function connectInterceptors(authenticate: CallerAuthenticator, onError: (error: GatewayError, procedure: string) => void): Interceptor[] {
+  const auth: Interceptor = (next) => async (request) => {
+    authenticate(request.header.get("authorization") ?? undefined);
+    return next(request);
+  };
+  const errors: Interceptor = (next) => async (request) => {
+    const procedure = request.method.name;
+    let response;
+    try {
+      response = await next(request);
+    } catch (thrown) {
+      const error = toGatewayError(thrown);
+      onError(error, procedure);
+      throw error;
+    }
+    if (!response.stream) return response;
+    const source = response.message;
+    async function* guarded() {
+      try {
+        yield* source;
+      } catch (thrown) {
+        const error = toGatewayError(thrown);
+        onError(error, procedure);
+        throw error;
+      }
+    }
+    return { ...response, message: guarded() };
+  };
+  return [errors, auth];
+}

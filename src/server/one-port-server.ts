@@ -1,0 +1,94 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+
+/** A request handler that both HTTP/1.1 and HTTP/2 compatibility requests reach. */
+export type DualHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** A connection that sends nothing for this long is closed before it is classified. */
+const FIRST_BYTE_TIMEOUT_MS = 10_000;
+
+/** The net.Server Fastify listens on, with the connection-closing methods Fastify looks for. */
+export interface OnePortServer extends net.Server {
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+  closeHttp2Sessions(): void;
+}
+
+/**
+ * Creates one TCP server that serves HTTP/1.1 and cleartext HTTP/2 (h2c prior knowledge, i.e.
+ * gRPC) on the same port: each connection's first bytes are peeked; the HTTP/2 preface goes to
+ * an http2 server, anything else to an http server; both run the same handler (Fastify's).
+ * Closing it also closes idle HTTP/1.1 keep-alive sockets and every HTTP/2 session, so a
+ * graceful shutdown does not hang on idle clients. See docs/toolchain.md §2.
+ */
+export function createOnePortServer(handler: DualHandler, options: { headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): OnePortServer {
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: options.requestTimeoutMs ?? 0 }, handler as http.RequestListener);
+  const h2 = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  const pending = new Set<net.Socket>();
+
+  const server = net.createServer((socket) => {
+    pending.add(socket);
+    let buffered: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), FIRST_BYTE_TIMEOUT_MS);
+    const dispatch = (target: "h1" | "h2") => {
+      clearTimeout(timer);
+      pending.delete(socket);
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.pause();
+      socket.unshift(buffered);
+      if (target === "h2") h2.emit("connection", socket);
+      else h1.emit("connection", socket);
+      socket.resume();
+    };
+    const onData = (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      const compared = Math.min(buffered.length, PREFACE.length);
+      const isPrefacePrefix = buffered.subarray(0, compared).equals(PREFACE.subarray(0, compared));
+      if (!isPrefacePrefix) dispatch("h1");
+      else if (buffered.length >= 4) dispatch("h2");
+    };
+    const onError = () => {
+      clearTimeout(timer);
+      pending.delete(socket);
+      socket.destroy();
+    };
+    socket.on("data", onData);
+    socket.on("error", onError);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      pending.delete(socket);
+    });
+  }) as OnePortServer;
+
+  server.on("listening", () => h1.emit("listening"));
+  server.closeIdleConnections = () => {
+    h1.closeIdleConnections();
+    for (const socket of pending) socket.destroy();
+  };
+  server.closeAllConnections = () => {
+    h1.closeAllConnections();
+    for (const session of sessions) session.destroy();
+    for (const socket of pending) socket.destroy();
+  };
+  server.closeHttp2Sessions = () => {
+    for (const session of sessions) session.close();
+  };
+  const closeTcp = server.close.bind(server);
+  server.close = ((callback?: (error?: Error) => void) => {
+    closeTcp(callback);
+    h1.close();
+    h1.closeIdleConnections();
+    for (const session of sessions) session.close();
+    for (const socket of pending) socket.destroy();
+    return server;
+  }) as OnePortServer["close"];
+  return server;
+}

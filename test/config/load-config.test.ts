@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { builtInConfig, ConfigError, parseConfigText } from "../../src/config/load-config.js";
+
+const env = { SWITCHYARD_API_KEY: "k-123", OPENAI_API_KEY: "sk-upstream" };
+
+describe("parseConfigText", () => {
+  it("reads the documented shape with environment interpolation and defaults", () => {
+    const config = parseConfigText(
+      `server: { host: 127.0.0.1, port: 8080 }
+keys:
+  - { name: dev, key: "\${SWITCHYARD_API_KEY}" }
+providers:
+  openai-main: { type: openai, api_key: "\${OPENAI_API_KEY}", base_url: "https://api.openai.com/v1" }
+  local-vllm:  { type: openai-compatible, base_url: "http://127.0.0.1:8000/v1/" }
+`,
+      "switchyard.yaml",
+      env,
+    );
+    expect(config.server).toMatchObject({ host: "127.0.0.1", port: 8080 });
+    expect(config.keys).toEqual([{ name: "dev", key: "k-123" }]);
+    expect(config.providers["openai-main"]).toMatchObject({ type: "openai", apiKey: "sk-upstream", baseUrl: "https://api.openai.com/v1" });
+    expect(config.providers["local-vllm"]?.baseUrl).toBe("http://127.0.0.1:8000/v1");
+    expect(config.routing.retry.maxRetries).toBe(2);
+  });
+
+  it("names the file, the key path and the problem for unknown keys, wrong types and unset variables", () => {
+    let message = "";
+    try {
+      parseConfigText(
+        `server: { host: 127.0.0.1, port: "eighty", colour: red }
+keys:
+  - { name: dev, key: "\${NOT_SET_ANYWHERE}" }
+providers:
+  bad/name: { type: openai }
+  main: { type: nosuch }
+`,
+        "/etc/sy.yaml",
+        {},
+      );
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain("/etc/sy.yaml");
+    expect(message).toContain("server.port: must be a number");
+    expect(message).toContain("server.colour: is not a known key");
+    expect(message).toContain("keys[0].key: uses environment variable NOT_SET_ANYWHERE, which is not set");
+    expect(message).toContain("providers.bad/name: is not a valid name");
+    expect(message).toContain("providers.main.type: must be one of");
+  });
+
+  it("rejects YAML that does not parse, naming the file", () => {
+    expect(() => parseConfigText("server: [", "x.yaml", {})).toThrow(/invalid config x.yaml: not valid YAML/);
+  });
+});
+
+describe("builtInConfig", () => {
+  it("registers accounts for provider keys found in the environment and says so without secrets", () => {
+    const loaded = builtInConfig(env);
+    expect(Object.keys(loaded.config.providers)).toEqual(["openai"]);
+    expect(loaded.config.keys).toHaveLength(1);
+    expect(loaded.config.server.host).toBe("127.0.0.1");
+    expect(loaded.notes.join("\n")).toContain("OPENAI_API_KEY found");
+    expect(loaded.notes.join("\n")).not.toContain("sk-upstream");
+  });
+});
