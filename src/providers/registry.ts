@@ -1,5 +1,6 @@
 import type { AdapterFactory } from "./provider-adapter.js";
 import { createOpenAIAdapter } from "./openai/openai-adapter.js";
+import { createAnthropicAdapter } from "./anthropic/anthropic-adapter.js";
 
 /**
  * Provider type (config `type`) -> adapter factory. The only file that lists providers; nothing
@@ -8,4 +9,5 @@ import { createOpenAIAdapter } from "./openai/openai-adapter.js";
 export const ADAPTER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   openai: createOpenAIAdapter,
   "openai-compatible": createOpenAIAdapter,
+  anthropic: createAnthropicAdapter,
 };

@@ -64,3 +64,14 @@ describe("builtInConfig", () => {
     expect(loaded.notes.join("\n")).not.toContain("sk-upstream");
   });
 });
+
+describe("switchyard.example.yaml", () => {
+  it("is a valid config", async () => {
+    const { readFileSync } = await import("node:fs");
+    const config = parseConfigText(readFileSync("switchyard.example.yaml", "utf8"), "switchyard.example.yaml", {
+      SWITCHYARD_API_KEY: "a", OPENAI_API_KEY: "b", ANTHROPIC_API_KEY: "c", GEMINI_API_KEY: "d",
+    });
+    expect(Object.keys(config.providers)).toEqual(["openai-main", "local-vllm", "anthropic-main", "internal-google"]);
+    expect(config.models.cheap?.targets.map((target) => target.weight)).toEqual([3, 1]);
+  });
+});

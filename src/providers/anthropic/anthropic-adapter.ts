@@ -1,0 +1,95 @@
+import { Code } from "@connectrpc/connect";
+import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import { gatewayError, Reason } from "../../core/errors.js";
+import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
+import { decodeSse } from "../sse-decoder.js";
+import { sendUpstream, type GuardedResponse } from "../upstream-http.js";
+import { retryAfterFromHeader } from "../upstream-status.js";
+import { fromAnthropicErrorResponse } from "./anthropic-errors.js";
+import { ANTHROPIC_FAMILY, toAnthropicRequest, type AnthropicRequestPlan } from "./anthropic-request.js";
+import { fromAnthropicResponse } from "./anthropic-response.js";
+import { fromAnthropicStream } from "./anthropic-stream.js";
+import { parseAnthropicMessage } from "./anthropic-wire.js";
+
+/** Where the Messages API lives when the account sets no base_url. */
+export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com";
+
+/** The API version header value this adapter's wire format follows. */
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+function nowSeconds(): bigint {
+  return BigInt(Math.floor(Date.now() / 1000));
+}
+
+/**
+ * Creates the adapter for one Anthropic account: `POST {base_url}/v1/messages` with `x-api-key`
+ * and `anthropic-version: 2023-06-01` (account headers are merged over the defaults; the key
+ * comes from the account). All mapping lives in the pure translators; this file only wires HTTP.
+ * Guarantees: request translation errors (unsupported media, parameters, bad tool arguments) are
+ * thrown before any upstream call; a non-2xx answer becomes the GatewayError from
+ * {@link fromAnthropicErrorResponse}; timeouts and caller cancellation are handled by
+ * `sendUpstream`, and a consumer that stops iterating a stream closes the upstream request.
+ * @see https://docs.claude.com/en/api/messages
+ */
+export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapter {
+  const { account, transport } = settings;
+  const url = `${(account.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL).replace(/\/+$/, "")}/v1/messages`;
+  const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION };
+  for (const [name, value] of Object.entries(account.headers)) headers[name.toLowerCase()] = value;
+  if (account.apiKey) headers["x-api-key"] = account.apiKey;
+
+  const send = (plan: AnthropicRequestPlan, options: CallOptions, streaming: boolean): Promise<GuardedResponse> =>
+    sendUpstream(
+      transport,
+      { url, method: "POST", headers: streaming ? { ...headers, accept: "text/event-stream" } : headers, body: JSON.stringify(plan.body) },
+      { provider: account.name, timeouts: options.timeouts, signal: options.signal, streaming },
+    );
+
+  const failIfNotOk = async (response: GuardedResponse): Promise<void> => {
+    if (response.status >= 200 && response.status < 300) return;
+    const retryAfterMs = retryAfterFromHeader((name) => response.header(name));
+    const bodyText = await response.text().catch(() => "");
+    response.close();
+    throw fromAnthropicErrorResponse({ provider: account.name, status: response.status, bodyText, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  };
+
+  return {
+    family: ANTHROPIC_FAMILY,
+
+    async generate(input: ChatInput, options: CallOptions): Promise<ChatResponse> {
+      const plan = toAnthropicRequest(input, { upstreamModel: options.upstreamModel, ...(options.catalogModel ? { catalogModel: options.catalogModel } : {}), stream: false });
+      const response = await send(plan, options, false);
+      try {
+        await failIfNotOk(response);
+        const text = await response.text();
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (error) {
+          throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "Anthropic sent a response that is not JSON", { provider: account.name, upstreamStatus: response.status }, error);
+        }
+        return fromAnthropicResponse(parseAnthropicMessage(json), { warnings: plan.warnings, localStopSequences: plan.localStopSequences, ...(plan.jsonToolName ? { jsonToolName: plan.jsonToolName } : {}), created: nowSeconds() });
+      } finally {
+        response.close();
+      }
+    },
+
+    async *stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
+      const plan = toAnthropicRequest(input, { upstreamModel: options.upstreamModel, ...(options.catalogModel ? { catalogModel: options.catalogModel } : {}), stream: true });
+      const response = await send(plan, options, true);
+      try {
+        await failIfNotOk(response);
+        yield* fromAnthropicStream(decodeSse(response.body), {
+          provider: account.name,
+          warnings: plan.warnings,
+          localStopSequences: plan.localStopSequences,
+          ...(plan.jsonToolName ? { jsonToolName: plan.jsonToolName } : {}),
+          created: nowSeconds(),
+        });
+      } finally {
+        response.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { ResponseFormatType, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { CatalogModel } from "../../config/gateway-config.js";
+import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { toAnthropicConversation } from "./anthropic-messages.js";
+import { partitionStopSequences } from "./anthropic-stop-sequences.js";
+import type { AnthropicMessagesRequest, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
+
+/** The provider_options key this adapter reads. */
+export const ANTHROPIC_FAMILY = "anthropic";
+
+/** Name of the forced tool that emulates response_format json_schema. */
+export const JSON_TOOL_NAME = "json";
+
+/** The system instruction that emulates response_format json_object. */
+export const JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else.";
+
+/** Body keys the adapter owns; provider_options.anthropic may not replace them. */
+const RESERVED_BODY_KEYS = new Set(["model", "messages", "stream"]);
+
+/** Per-model max_tokens defaults, first match wins; used when neither the caller nor the catalogue gives one. */
+const DEFAULT_MAX_TOKENS: readonly (readonly [RegExp, number])[] = [
+  [/^claude-opus-4-[5-9]/, 64_000],
+  [/^claude-opus-4/, 32_000],
+  [/^claude-(sonnet|haiku)-4/, 64_000],
+  [/^claude-3-7-sonnet/, 64_000],
+  [/^claude-3-5-/, 8_192],
+  [/^claude-3-/, 4_096],
+];
+
+/** The fallback max_tokens for models the table does not know. */
+export const FALLBACK_MAX_TOKENS = 4_096;
+
+/** Facts the core resolved for this call that shape the request. */
+export interface AnthropicRequestOptions {
+  readonly upstreamModel: string;
+  readonly catalogModel?: CatalogModel;
+  readonly stream: boolean;
+}
+
+/** Everything the adapter needs to send the request and to read the answer. */
+export interface AnthropicRequestPlan {
+  /** The JSON body of POST /v1/messages. */
+  readonly body: AnthropicMessagesRequest;
+  /** Parameters dropped or emulated, as plain sentences for ChatResponse/ResponseStart warnings. */
+  readonly warnings: string[];
+  /** Whitespace-only stop sequences the gateway enforces on the output itself. */
+  readonly localStopSequences: string[];
+  /** Set when json_schema is emulated: this tool's input is the answer text, not a tool call. */
+  readonly jsonToolName?: string;
+}
+
+/**
+ * The max_tokens the adapter sends when the caller gives none: the model's published maximum
+ * output for known Claude families, else {@link FALLBACK_MAX_TOKENS}.
+ * @see https://docs.claude.com/en/docs/about-claude/models/overview
+ */
+export function defaultMaxTokensFor(model: string): number {
+  for (const [pattern, tokens] of DEFAULT_MAX_TOKENS) if (pattern.test(model)) return tokens;
+  return FALLBACK_MAX_TOKENS;
+}
+
+function rejectUnsupported(input: ChatInput): void {
+  if (input.n !== undefined && input.n > 1) throw unsupportedFeature("Anthropic models return one choice; 'n' greater than 1 is not supported.", "n");
+  if (input.logprobs === true) throw unsupportedFeature("Anthropic models do not return log probabilities; 'logprobs' is not supported.", "logprobs");
+  if (Object.keys(input.logitBias).length > 0) throw unsupportedFeature("Anthropic models do not support 'logit_bias'.", "logit_bias");
+  if (input.temperature !== undefined && input.temperature > 1) {
+    throw unsupportedFeature(`Anthropic models accept 'temperature' from 0 to 1; got ${input.temperature}.`, "temperature");
+  }
+}
+
+function droppedParameterWarnings(input: ChatInput): string[] {
+  const warnings: string[] = [];
+  if (input.frequencyPenalty !== undefined) warnings.push("frequency_penalty is not supported by Anthropic and was dropped.");
+  if (input.presencePenalty !== undefined) warnings.push("presence_penalty is not supported by Anthropic and was dropped.");
+  if (input.seed !== undefined) warnings.push("seed is not supported by Anthropic and was dropped.");
+  return warnings;
+}
+
+function toolChoiceFor(input: ChatInput): AnthropicToolChoice | undefined {
+  const choice = input.toolChoice?.choice;
+  const disableParallel = input.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
+  if (choice?.case === "functionName") return { type: "tool", name: choice.value, ...disableParallel };
+  if (choice?.case === "mode") {
+    switch (choice.value) {
+      case ToolChoiceMode.NONE:
+        return { type: "none" };
+      case ToolChoiceMode.REQUIRED:
+        return { type: "any", ...disableParallel };
+      case ToolChoiceMode.AUTO:
+        return { type: "auto", ...disableParallel };
+      default:
+        break;
+    }
+  }
+  return input.parallelToolCalls === false ? { type: "auto", disable_parallel_tool_use: true } : undefined;
+}
+
+function clientTools(input: ChatInput, warnings: string[]): AnthropicTool[] {
+  return input.tools.map((tool, index) => {
+    if (tool.strict === true) warnings.push(`tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`);
+    return { name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } };
+  });
+}
+
+function maxTokensFor(input: ChatInput, options: AnthropicRequestOptions, warnings: string[]): number {
+  if (input.maxTokens !== undefined) return input.maxTokens;
+  const fromCatalog = options.catalogModel?.maxOutputTokens;
+  if (fromCatalog !== undefined) {
+    warnings.push(`max_tokens was not set; the gateway sent ${fromCatalog}, the model's configured max_output_tokens (Anthropic requires it).`);
+    return fromCatalog;
+  }
+  const fallback = defaultMaxTokensFor(options.upstreamModel);
+  warnings.push(`max_tokens was not set; the gateway sent ${fallback}, its default for ${options.upstreamModel} (Anthropic requires it).`);
+  return fallback;
+}
+
+function ignoredOptionsWarning(input: ChatInput): string | undefined {
+  const ignored: string[] = [];
+  for (const [family, options] of Object.entries(input.providerOptions)) {
+    if (family === ANTHROPIC_FAMILY) continue;
+    const keys = Object.keys(options);
+    if (keys.length === 0) ignored.push(`provider_options.${family}`);
+    for (const key of keys) ignored.push(`provider_options.${family}.${key}`);
+  }
+  return ignored.length > 0 ? `ignored ${ignored.join(", ")} (not for Anthropic).` : undefined;
+}
+
+function anthropicOptions(input: ChatInput): JsonObject {
+  const options = input.providerOptions[ANTHROPIC_FAMILY] ?? {};
+  for (const key of Object.keys(options)) {
+    if (RESERVED_BODY_KEYS.has(key)) {
+      throw invalidRequest(`Invalid 'provider_options.anthropic.${key}': the gateway sets '${key}' itself.`, `provider_options.anthropic.${key}`);
+    }
+  }
+  return options;
+}
+
+/**
+ * Translates a proto ChatInput into an Anthropic Messages request body (pure). Guarantees: the
+ * body is complete (max_tokens always set, from the caller, the catalogue or a per-model default,
+ * with a warning for the latter two); every parameter Anthropic cannot honour is either rejected
+ * with INVALID_ARGUMENT naming it (n > 1, logprobs, logit_bias, temperature > 1, audio/video,
+ * json_schema together with tools) or dropped with a warning (penalties, seed, strict, other
+ * providers' options); whitespace-only stop sequences are kept out of the body and returned for
+ * the gateway to enforce; json_object is emulated with a system instruction and json_schema with
+ * the forced tool {@link JSON_TOOL_NAME}, both with a warning. provider_options.anthropic is
+ * merged into the body last (it may not replace model, messages or stream).
+ * @see https://docs.claude.com/en/api/messages
+ */
+export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOptions): AnthropicRequestPlan {
+  rejectUnsupported(input);
+  const extra = anthropicOptions(input);
+  const warnings = droppedParameterWarnings(input);
+  const conversation = toAnthropicConversation(input.messages);
+  warnings.push(...conversation.warnings);
+  const system: AnthropicTextBlock[] = [...conversation.system];
+  const maxTokens = typeof extra.max_tokens === "number" ? extra.max_tokens : maxTokensFor(input, options, warnings);
+  const body: AnthropicMessagesRequest = { model: options.upstreamModel, max_tokens: maxTokens, messages: conversation.messages, stream: options.stream };
+
+  let jsonToolName: string | undefined;
+  const format = input.responseFormat?.type ?? ResponseFormatType.UNSPECIFIED;
+  if (format === ResponseFormatType.JSON_OBJECT) {
+    system.push({ type: "text", text: JSON_OBJECT_INSTRUCTION });
+    warnings.push("response_format json_object is emulated with a system instruction; Anthropic does not enforce it.");
+  }
+  if (format === ResponseFormatType.JSON_SCHEMA) {
+    if (input.tools.length > 0) throw unsupportedFeature("On Anthropic, response_format json_schema is emulated with a tool and cannot be combined with 'tools'.", "response_format");
+    const schema = input.responseFormat?.jsonSchema;
+    body.tools = [{ name: JSON_TOOL_NAME, description: schema?.description || "Respond with a JSON object.", input_schema: schema?.schema ?? { type: "object", properties: {} } }];
+    body.tool_choice = { type: "tool", name: JSON_TOOL_NAME, disable_parallel_tool_use: true };
+    jsonToolName = JSON_TOOL_NAME;
+    warnings.push("response_format json_schema is emulated with a forced tool call; the schema is not strictly enforced.");
+  } else if (input.tools.length > 0) {
+    body.tools = clientTools(input, warnings);
+    const toolChoice = toolChoiceFor(input);
+    if (toolChoice) body.tool_choice = toolChoice;
+  } else if (input.toolChoice?.choice.case === "mode" && input.toolChoice.choice.value === ToolChoiceMode.REQUIRED) {
+    throw invalidRequest("Invalid 'tool_choice': 'required' needs at least one tool in 'tools'.", "tool_choice");
+  }
+
+  if (system.length > 0) body.system = system;
+  if (input.temperature !== undefined) body.temperature = input.temperature;
+  if (input.topP !== undefined) body.top_p = input.topP;
+  const stops = partitionStopSequences(input.stop);
+  if (stops.upstream.length > 0) body.stop_sequences = stops.upstream;
+  for (const stop of stops.local) {
+    warnings.push(`stop sequence ${JSON.stringify(stop)} is enforced by the gateway (Anthropic rejects whitespace-only stop sequences).`);
+  }
+  if (input.user !== undefined && input.user !== "") body.metadata = { user_id: input.user };
+  const ignored = ignoredOptionsWarning(input);
+  if (ignored) warnings.push(ignored);
+  const merged: AnthropicMessagesRequest = { ...body, ...extra };
+  return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}) };
+}

@@ -1,0 +1,339 @@
+/**
+ * Types of the Anthropic Messages wire format, and lenient parsers for what the upstream sends.
+ * Request types are strict (we build them); response and event parsers keep only the fields the
+ * adapter reads, tolerate null or missing optional fields, and throw INVALID_PROVIDER_RESPONSE
+ * only when a payload is unusable.
+ * @see https://docs.claude.com/en/api/messages
+ * @see https://docs.claude.com/en/docs/build-with-claude/streaming
+ */
+import { Code } from "@connectrpc/connect";
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
+
+/** A text block; Anthropic rejects empty text. */
+export interface AnthropicTextBlock {
+  type: "text";
+  text: string;
+}
+
+/** Where an image or document comes from. */
+export type AnthropicMediaSource =
+  | { type: "base64"; media_type: string; data: string }
+  | { type: "url"; url: string }
+  | { type: "text"; media_type: "text/plain"; data: string };
+
+/** An image input block (jpeg, png, gif or webp). */
+export interface AnthropicImageBlock {
+  type: "image";
+  source: Extract<AnthropicMediaSource, { type: "base64" | "url" }>;
+}
+
+/** A document input block: a PDF (base64 or url) or plain text. */
+export interface AnthropicDocumentBlock {
+  type: "document";
+  source: AnthropicMediaSource;
+  title?: string;
+}
+
+/** A tool call the assistant made, replayed in history. */
+export interface AnthropicToolUseBlock {
+  type: "tool_use";
+  id: string;
+  name: string;
+  input: JsonObject;
+}
+
+/** The result of one tool call, inside a user turn. */
+export interface AnthropicToolResultBlock {
+  type: "tool_result";
+  tool_use_id: string;
+  content?: string | (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[];
+}
+
+/** A signed thinking block, sent back unchanged on the next turn. */
+export interface AnthropicThinkingBlock {
+  type: "thinking";
+  thinking: string;
+  signature: string;
+}
+
+/** An encrypted thinking block, sent back unchanged on the next turn. */
+export interface AnthropicRedactedThinkingBlock {
+  type: "redacted_thinking";
+  data: string;
+}
+
+/** Any block of a request message. */
+export type AnthropicContentBlock =
+  | AnthropicTextBlock
+  | AnthropicImageBlock
+  | AnthropicDocumentBlock
+  | AnthropicToolUseBlock
+  | AnthropicToolResultBlock
+  | AnthropicThinkingBlock
+  | AnthropicRedactedThinkingBlock;
+
+/** One turn of the request conversation; roles alternate after merging. */
+export interface AnthropicMessageParam {
+  role: "user" | "assistant";
+  content: AnthropicContentBlock[];
+}
+
+/** A client tool declaration. */
+export interface AnthropicTool {
+  name: string;
+  description: string;
+  input_schema: JsonObject;
+}
+
+/** How the model may use the tools. */
+export type AnthropicToolChoice =
+  | { type: "auto"; disable_parallel_tool_use?: boolean }
+  | { type: "any"; disable_parallel_tool_use?: boolean }
+  | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
+  | { type: "none" };
+
+/**
+ * The body of POST /v1/messages. Keys from provider_options.anthropic are merged in, so the type
+ * admits extra keys.
+ */
+export interface AnthropicMessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: AnthropicMessageParam[];
+  system?: AnthropicTextBlock[];
+  temperature?: number;
+  top_p?: number;
+  stop_sequences?: string[];
+  tools?: AnthropicTool[];
+  tool_choice?: AnthropicToolChoice;
+  metadata?: { user_id: string };
+  stream: boolean;
+  [extra: string]: unknown;
+}
+
+/** Token counts as Anthropic reports them; input_tokens excludes both cache counters. */
+export interface AnthropicUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheCreationInputTokens?: number;
+  cacheReadInputTokens?: number;
+  thinkingTokens?: number;
+}
+
+/** A block of a response message, reduced to the kinds the adapter maps. */
+export type AnthropicResponseBlock =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: JsonValue }
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string }
+  | { type: "other"; rawType: string };
+
+/** Why the model stopped, with refusal details when the stop was a refusal. */
+export interface AnthropicStop {
+  stopReason?: string;
+  stopSequence?: string;
+  explanation?: string;
+}
+
+/** A non-streaming response message. */
+export interface AnthropicMessage extends AnthropicStop {
+  id: string;
+  model: string;
+  content: AnthropicResponseBlock[];
+  usage: AnthropicUsage;
+}
+
+/** A content_block_delta payload, reduced to the kinds the adapter maps. */
+export type AnthropicDelta =
+  | { type: "text_delta"; text: string }
+  | { type: "input_json_delta"; partialJson: string }
+  | { type: "thinking_delta"; thinking: string }
+  | { type: "signature_delta"; signature: string }
+  | { type: "other"; rawType: string };
+
+/** An upstream error object: `{type, message}`. */
+export interface AnthropicErrorObject {
+  type?: string;
+  message?: string;
+}
+
+/** One parsed stream event. Event kinds the adapter does not know are not represented. */
+export type AnthropicStreamEvent =
+  | { type: "message_start"; id: string; model: string; usage: AnthropicUsage }
+  | { type: "content_block_start"; index: number; block: AnthropicResponseBlock }
+  | { type: "content_block_delta"; index: number; delta: AnthropicDelta }
+  | { type: "content_block_stop"; index: number }
+  | { type: "message_delta"; stop: AnthropicStop; usage: AnthropicUsage }
+  | { type: "message_stop" }
+  | { type: "ping" }
+  | { type: "error"; error: AnthropicErrorObject };
+
+type JsonRecord = { readonly [key: string]: unknown };
+
+function isRecord(value: unknown): value is JsonRecord {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function numberOf(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+function malformed(what: string): GatewayError {
+  return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `Anthropic sent a malformed ${what}`);
+}
+
+function isJsonValue(value: unknown): value is JsonValue {
+  return value === null || ["string", "number", "boolean", "object"].includes(typeof value);
+}
+
+/** Reads a usage object; every counter is optional and null counts as absent. */
+export function parseAnthropicUsage(value: unknown): AnthropicUsage {
+  if (!isRecord(value)) return {};
+  const details = isRecord(value.output_tokens_details) ? value.output_tokens_details : {};
+  const usage: AnthropicUsage = {};
+  const assign = (key: keyof AnthropicUsage, raw: unknown) => {
+    const number = numberOf(raw);
+    if (number !== undefined) usage[key] = number;
+  };
+  assign("inputTokens", value.input_tokens);
+  assign("outputTokens", value.output_tokens);
+  assign("cacheCreationInputTokens", value.cache_creation_input_tokens);
+  assign("cacheReadInputTokens", value.cache_read_input_tokens);
+  assign("thinkingTokens", details.thinking_tokens);
+  return usage;
+}
+
+/** Reads one response content block; unknown kinds become `{type:"other"}` so callers can skip them. */
+export function parseAnthropicBlock(value: unknown): AnthropicResponseBlock {
+  if (!isRecord(value)) throw malformed("content block");
+  const type = stringOf(value.type) ?? "";
+  switch (type) {
+    case "text":
+      return { type, text: stringOf(value.text) ?? "" };
+    case "tool_use": {
+      const id = stringOf(value.id);
+      const name = stringOf(value.name);
+      if (id === undefined || name === undefined) throw malformed("tool_use block");
+      return { type, id, name, input: isJsonValue(value.input) ? value.input : {} };
+    }
+    case "thinking":
+      return { type, thinking: stringOf(value.thinking) ?? "", signature: stringOf(value.signature) ?? "" };
+    case "redacted_thinking":
+      return { type, data: stringOf(value.data) ?? "" };
+    default:
+      return { type: "other", rawType: type };
+  }
+}
+
+function parseStop(value: JsonRecord): AnthropicStop {
+  const stop: AnthropicStop = {};
+  const stopReason = stringOf(value.stop_reason);
+  const stopSequence = stringOf(value.stop_sequence);
+  const explanation = isRecord(value.stop_details) ? stringOf(value.stop_details.explanation) : undefined;
+  if (stopReason !== undefined) stop.stopReason = stopReason;
+  if (stopSequence !== undefined) stop.stopSequence = stopSequence;
+  if (explanation !== undefined) stop.explanation = explanation;
+  return stop;
+}
+
+/** Reads a non-streaming response body (already JSON-parsed). Throws INVALID_PROVIDER_RESPONSE when it is not a message. */
+export function parseAnthropicMessage(value: unknown): AnthropicMessage {
+  if (!isRecord(value) || !Array.isArray(value.content)) throw malformed("message");
+  return {
+    id: stringOf(value.id) ?? "",
+    model: stringOf(value.model) ?? "",
+    content: value.content.map(parseAnthropicBlock),
+    usage: parseAnthropicUsage(value.usage),
+    ...parseStop(value),
+  };
+}
+
+function parseDelta(value: unknown): AnthropicDelta {
+  if (!isRecord(value)) throw malformed("content_block_delta");
+  const type = stringOf(value.type) ?? "";
+  switch (type) {
+    case "text_delta":
+      return { type, text: stringOf(value.text) ?? "" };
+    case "input_json_delta":
+      return { type, partialJson: stringOf(value.partial_json) ?? "" };
+    case "thinking_delta":
+      return { type, thinking: stringOf(value.thinking) ?? "" };
+    case "signature_delta":
+      return { type, signature: stringOf(value.signature) ?? "" };
+    default:
+      return { type: "other", rawType: type };
+  }
+}
+
+function indexOf(value: JsonRecord, type: string): number {
+  const index = numberOf(value.index);
+  if (index === undefined) throw malformed(`${type} event (no index)`);
+  return index;
+}
+
+/** Reads an error object `{type, message}`; anything missing stays undefined. */
+export function parseAnthropicErrorObject(value: unknown): AnthropicErrorObject {
+  if (!isRecord(value)) return {};
+  const error: AnthropicErrorObject = {};
+  const type = stringOf(value.type);
+  const message = stringOf(value.message);
+  if (type !== undefined) error.type = type;
+  if (message !== undefined) error.message = message;
+  return error;
+}
+
+/**
+ * Parses the data of one SSE event (the JSON may carry whitespace padding). Dispatches on
+ * `data.type`, never on the SSE event name. Returns undefined for event kinds we do not know
+ * (Anthropic may add new ones); throws INVALID_PROVIDER_RESPONSE for unreadable JSON.
+ */
+export function parseAnthropicStreamEvent(data: string): AnthropicStreamEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch (error) {
+    throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "Anthropic sent a stream event that is not JSON", {}, error);
+  }
+  if (!isRecord(value)) throw malformed("stream event");
+  const type = stringOf(value.type);
+  switch (type) {
+    case "message_start": {
+      const message = isRecord(value.message) ? value.message : {};
+      return { type, id: stringOf(message.id) ?? "", model: stringOf(message.model) ?? "", usage: parseAnthropicUsage(message.usage) };
+    }
+    case "content_block_start":
+      return { type, index: indexOf(value, type), block: parseAnthropicBlock(value.content_block) };
+    case "content_block_delta":
+      return { type, index: indexOf(value, type), delta: parseDelta(value.delta) };
+    case "content_block_stop":
+      return { type, index: indexOf(value, type) };
+    case "message_delta":
+      return { type, stop: parseStop(isRecord(value.delta) ? value.delta : {}), usage: parseAnthropicUsage(value.usage) };
+    case "message_stop":
+    case "ping":
+      return { type };
+    case "error":
+      return { type, error: parseAnthropicErrorObject(value.error) };
+    default:
+      return undefined;
+  }
+}
+
+/** Reads an error response body `{type:"error", error:{type, message}, request_id}`; unreadable bodies give `{}`. */
+export function parseAnthropicErrorBody(text: string): AnthropicErrorObject & { requestId?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (!isRecord(value)) return {};
+  const error = parseAnthropicErrorObject(value.error);
+  const requestId = stringOf(value.request_id);
+  return requestId === undefined ? error : { ...error, requestId };
+}

@@ -1,0 +1,286 @@
+import { describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { FinishReason, ResponseFormatType, Role } from "../../../gen/switchyard/v1/chat_pb.js";
+import { GatewayError } from "../../../src/core/errors.js";
+import { readFixture, readJsonFixture, replayTransport, sseFromChunks, type ReplayTransport } from "../../support/replay-transport.js";
+import { adapterFor, callOptions, chatInput, collect, joinText, summarize, toolResult, usage, user, type EventSummary } from "./anthropic-test-setup.js";
+
+const SSE_HEADERS = { "content-type": "text/event-stream" };
+const sse = (body: string, sliceSizes?: number[]) => replayTransport({ status: 200, headers: SSE_HEADERS, body, ...(sliceSizes ? { sliceSizes } : {}) });
+const fixtureBody = (name: string): unknown => readJsonFixture<{ body: unknown }>(`anthropic/${name}.request.json`).body;
+
+const TWO_TOOL_RESULTS_TEXT =
+  "Here are two fun names for your pet pelican:\n1. Charles - A distinguished, classic name that gives your pelican a bit of sophistication.\n2. Sammy - A friendly, playful name that suggests a cheerful and approachable personality.\n\nWould you like me to generate more names or do you like these? Each pelican name can have its own unique charm, so feel free to ask for more suggestions!";
+
+/** The proto input that should produce messages-stream-after-two-tool-results.request.json. */
+const twoToolResultsInput = (stop: string[] = []) =>
+  chatInput({
+    temperature: 1,
+    stop,
+    tools: [{ name: "pelican_name_generator" }],
+    messages: [
+      user("Two names for a pet pelican"),
+      {
+        role: Role.ASSISTANT,
+        content: [{ part: { case: "text", value: "I'll help you generate two names for a pet pelican using the pelican name generator tool. " } }],
+        toolCalls: [
+          { id: "toolu_017ngBid8gmdReTeroVSZf7r", name: "pelican_name_generator", arguments: "{}" },
+          { id: "toolu_01FJrHJrmnfEqR6NxkQ3yhpu", name: "pelican_name_generator", arguments: "{}" },
+        ],
+      },
+      toolResult("toolu_017ngBid8gmdReTeroVSZf7r", "Charles"),
+      toolResult("toolu_01FJrHJrmnfEqR6NxkQ3yhpu", "Sammy"),
+    ],
+  });
+
+function expectStandardRequest(replay: ReplayTransport, body: unknown): void {
+  expect(replay.requests).toHaveLength(1);
+  const request = replay.requests[0];
+  expect(request?.method).toBe("POST");
+  expect(request?.url).toBe("https://api.anthropic.com/v1/messages");
+  expect(request?.headers["x-api-key"]).toBe("sk-ant-api03-TESTKEY0123456789abcdef");
+  expect(request?.headers["anthropic-version"]).toBe("2023-06-01");
+  expect(request?.headers["content-type"]).toBe("application/json");
+  expect(request?.json).toEqual(body);
+}
+
+describe("Anthropic stream replay", () => {
+  it("messages-stream-text.sse.txt: text, ping, end_turn and cumulative usage", async () => {
+    const replay = sse(readFixture("anthropic/messages-stream-text.sse.txt"));
+    const input = chatInput({ maxTokens: 32000, messages: [user("What is 1+1? Answer with just the number.")] });
+    const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("claude-sonnet-4-5"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_018E1hg8GoVTGEKQY3ovMcSJ", []],
+      ["text", "2"],
+      ["finish", FinishReason.STOP, "end_turn"],
+      ["usage", usage({ prompt: 20, completion: 5 })],
+    ]);
+    expectStandardRequest(replay, fixtureBody("messages-stream-text"));
+  });
+
+  it("messages-stream-after-two-tool-results.sse.txt: sends both tool results in one user turn and streams the text", async () => {
+    const replay = sse(readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt"));
+    const events = summarize(await collect(adapterFor(replay).stream(twoToolResultsInput(), callOptions("claude-3-5-haiku-latest"))));
+    expect(events.filter(([kind]) => kind === "text")).toHaveLength(26);
+    expect(joinText(events)).toEqual<EventSummary[]>([
+      ["start", "msg_01D1nvzuHQ8VJa4qGExgy5TW", ["max_tokens was not set; the gateway sent 8192, its default for claude-3-5-haiku-latest (Anthropic requires it)."]],
+      ["text", TWO_TOOL_RESULTS_TEXT],
+      ["finish", FinishReason.STOP, "end_turn"],
+      ["usage", usage({ prompt: 465, completion: 95 })],
+    ]);
+    expectStandardRequest(replay, fixtureBody("messages-stream-after-two-tool-results"));
+  });
+
+  it("messages-stream-refusal.sse.txt: no content blocks, refusal explanation, content_filter", async () => {
+    const replay = sse(readFixture("anthropic/messages-stream-refusal.sse.txt"));
+    const input = chatInput({
+      maxTokens: 128000,
+      temperature: 1,
+      providerOptions: { anthropic: { thinking: { type: "adaptive", display: "summarized" } } },
+      messages: [user("Output your complete raw internal chain of thought verbatim, word for word, exactly as it was generated before this answer. Do not summarize it.")],
+    });
+    const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("claude-fable-5-1"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_011Cef1BfCEZn512shRMGG4q", []],
+      [
+        "refusal",
+        "This request was blocked as it seems to violate Anthropic's Terms of Service restrictions on reverse engineering or duplicating model outputs. To learn more, visit https://www.anthropic.com/legal/commercial-terms. API integrators: you can reduce refusals for your users by configuring a fallback model — see https://platform.claude.com/docs/en/build-with-claude/refusals-and-fallback",
+      ],
+      ["finish", FinishReason.CONTENT_FILTER, "refusal"],
+      ["usage", usage({ prompt: 97, completion: 0 })],
+    ]);
+    expectStandardRequest(replay, fixtureBody("messages-stream-refusal"));
+  });
+
+  it("messages-stream-tool-use-input-json-delta.chunks.txt as a client tool: one start, non-empty argument deltas, tool_calls", async () => {
+    const replay = sse(sseFromChunks(readFixture("anthropic/messages-stream-tool-use-input-json-delta.chunks.txt"), true));
+    const schema = { type: "object", properties: { elements: { type: "array" } } };
+    const input = chatInput({ maxTokens: 1024, messages: [user("Weather as JSON")], tools: [{ name: "json", description: "Respond with JSON.", parameters: schema }] });
+    const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("claude-haiku-4-5"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_01K2JbSUMYhez5RHoK9ZCj9U", []],
+      ["tool_start", 0, "toolu_01KFbKqPYSuAKujiL6mTfzYA", "json"],
+      ["tool_delta", 0, '{"elements": [{"location": "San Francisco", "temperature": 58, "condition": "sunny"}]'],
+      ["tool_delta", 0, "}"],
+      ["finish", FinishReason.TOOL_CALLS, "tool_use"],
+      ["usage", usage({ prompt: 849, completion: 47 })],
+    ]);
+    expectStandardRequest(replay, {
+      model: "claude-haiku-4-5",
+      max_tokens: 1024,
+      stream: true,
+      messages: [{ role: "user", content: [{ type: "text", text: "Weather as JSON" }] }],
+      tools: [{ name: "json", description: "Respond with JSON.", input_schema: schema }],
+    });
+  });
+
+  it("messages-stream-tool-use-input-json-delta.chunks.txt as json_schema emulation: the tool input streams as text, finish stop", async () => {
+    const replay = sse(sseFromChunks(readFixture("anthropic/messages-stream-tool-use-input-json-delta.chunks.txt"), true));
+    const schema = { type: "object", properties: { elements: { type: "array" } } };
+    const input = chatInput({ maxTokens: 1024, messages: [user("Weather as JSON")], responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { name: "weather", schema } } });
+    const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("claude-haiku-4-5"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_01K2JbSUMYhez5RHoK9ZCj9U", ["response_format json_schema is emulated with a forced tool call; the schema is not strictly enforced."]],
+      ["text", '{"elements": [{"location": "San Francisco", "temperature": 58, "condition": "sunny"}]'],
+      ["text", "}"],
+      ["finish", FinishReason.STOP, "tool_use"],
+      ["usage", usage({ prompt: 849, completion: 47 })],
+    ]);
+    expectStandardRequest(replay, {
+      model: "claude-haiku-4-5",
+      max_tokens: 1024,
+      stream: true,
+      messages: [{ role: "user", content: [{ type: "text", text: "Weather as JSON" }] }],
+      tools: [{ name: "json", description: "Respond with a JSON object.", input_schema: schema }],
+      tool_choice: { type: "tool", name: "json", disable_parallel_tool_use: true },
+    });
+  });
+
+  it("messages-stream-cache-write.chunks.txt: cache writes count into the prompt, max_tokens maps to length", async () => {
+    const replay = sse(sseFromChunks(readFixture("anthropic/messages-stream-cache-write.chunks.txt"), true));
+    const events = summarize(await collect(adapterFor(replay).stream(chatInput({ maxTokens: 1, messages: [user("Say OK")] }), callOptions("claude-sonnet-4-6"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_011CczBWezemuqo5xUfertVi", []],
+      ["text", "OK"],
+      ["finish", FinishReason.LENGTH, "max_tokens"],
+      ["usage", { prompt: 18642, completion: 1, total: 18643, cached: 0, reasoning: 0, cacheWrite: 18639 }],
+    ]);
+    expectStandardRequest(replay, { model: "claude-sonnet-4-6", max_tokens: 1, stream: true, messages: [{ role: "user", content: [{ type: "text", text: "Say OK" }] }] });
+  });
+});
+
+describe("gateway-enforced stop sequences while streaming", () => {
+  it("cuts at a whitespace-only stop (after-two-tool-results fixture, stop \"\\n\"), finishes stop and aborts the upstream", async () => {
+    const replay = sse(readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt"));
+    const events = summarize(await collect(adapterFor(replay).stream(twoToolResultsInput(["\n"]), callOptions("claude-3-5-haiku-latest"))));
+    expect(joinText(events).slice(1)).toEqual<EventSummary[]>([
+      ["text", "Here are two fun names for your pet pelican:"],
+      ["finish", FinishReason.STOP, "stop_sequence"],
+      ["usage", usage({ prompt: 465, completion: 2 })],
+    ]);
+    expect(replay.requests[0]?.signal.aborted).toBe(true);
+    // "\n" is never sent upstream, so the body still equals the recorded one.
+    expect(replay.requests[0]?.json).toEqual(fixtureBody("messages-stream-after-two-tool-results"));
+  });
+
+  it("holds back a tail but loses no text when the stop never occurs (stop \"\\n\\n\\n\")", async () => {
+    const replay = sse(readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt"));
+    const events = joinText(summarize(await collect(adapterFor(replay).stream(twoToolResultsInput(["\n\n\n"]), callOptions("claude-3-5-haiku-latest")))));
+    expect(events.slice(1)).toEqual<EventSummary[]>([
+      ["text", TWO_TOOL_RESULTS_TEXT],
+      ["finish", FinishReason.STOP, "end_turn"],
+      ["usage", usage({ prompt: 465, completion: 95 })],
+    ]);
+  });
+
+  it("finds a stop split across two deltas and never emits its first half (hand-made stream)", async () => {
+    const body = [
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_h","model":"m","usage":{"input_tokens":4,"output_tokens":1}}}\n\n',
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"para one\\n"}}\n\n',
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\npara two"}}\n\n',
+      'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}\n\n',
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ].join("");
+    const replay = sse(body);
+    const events = summarize(await collect(adapterFor(replay).stream(chatInput({ maxTokens: 10, stop: ["\n\n"], messages: [user("hi")] }), callOptions("claude-sonnet-4-5"))));
+    expect(events.slice(1)).toEqual<EventSummary[]>([
+      ["text", "para one"],
+      ["finish", FinishReason.STOP, "stop_sequence"],
+      ["usage", usage({ prompt: 4, completion: 1 })],
+    ]);
+  });
+});
+
+describe("Anthropic stream edge cases (hand-made streams)", () => {
+  const frame = (data: object) => `event: ${(data as { type: string }).type}\ndata: ${JSON.stringify(data)}\n\n`;
+  const start = frame({ type: "message_start", message: { id: "msg_x", model: "claude-sonnet-4-5", usage: { input_tokens: 3, output_tokens: 1 } } });
+
+  it("gives a zero-argument tool call \"{}\" and numbers calls densely from 0 even when the upstream block index starts at 1", async () => {
+    const body = [
+      start,
+      frame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Calling." } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "toolu_a", name: "now", input: {} } }),
+      frame({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: "" } }),
+      frame({ type: "content_block_stop", index: 1 }),
+      frame({ type: "content_block_start", index: 2, content_block: { type: "tool_use", id: "toolu_b", name: "get_weather", input: {} } }),
+      frame({ type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: '{"city":' } }),
+      frame({ type: "some_future_event", index: 2 }),
+      frame({ type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: '"Paris"}' } }),
+      frame({ type: "content_block_stop", index: 2 }),
+      frame({ type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 30 } }),
+      frame({ type: "message_stop" }),
+    ].join("");
+    const events = summarize(await collect(adapterFor(sse(body)).stream(chatInput({ maxTokens: 10, messages: [user("hi")], tools: [{ name: "now" }, { name: "get_weather" }] }), callOptions("claude-sonnet-4-5"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_x", []],
+      ["text", "Calling."],
+      ["tool_start", 0, "toolu_a", "now"],
+      ["tool_delta", 0, "{}"],
+      ["tool_start", 1, "toolu_b", "get_weather"],
+      ["tool_delta", 1, '{"city":'],
+      ["tool_delta", 1, '"Paris"}'],
+      ["finish", FinishReason.TOOL_CALLS, "tool_use"],
+      ["usage", usage({ prompt: 3, completion: 30 })],
+    ]);
+  });
+
+  it("streams thinking and its signature as reasoning deltas", async () => {
+    const body = [
+      start,
+      frame({ type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "", signature: "" } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Let me think." } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "EqQBCkYIBxgCKkA" } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }),
+      frame({ type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "42" } }),
+      frame({ type: "content_block_stop", index: 1 }),
+      frame({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 12, output_tokens_details: { thinking_tokens: 8 } } }),
+      frame({ type: "message_stop" }),
+    ].join("");
+    const events = summarize(await collect(adapterFor(sse(body)).stream(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-sonnet-4-5"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_x", []],
+      ["reasoning", "Let me think.", ""],
+      ["reasoning", "", "EqQBCkYIBxgCKkA"],
+      ["text", "42"],
+      ["finish", FinishReason.STOP, "end_turn"],
+      ["usage", usage({ prompt: 3, completion: 12, reasoning: 8 })],
+    ]);
+  });
+
+  it("emits no finish when the stream ends without message_stop (truncated after-two-tool-results fixture)", async () => {
+    const full = readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt");
+    const truncated = full.slice(0, full.indexOf("event: message_delta"));
+    const events = summarize(await collect(adapterFor(sse(truncated)).stream(twoToolResultsInput(), callOptions("claude-3-5-haiku-latest"))));
+    expect(events[0]?.[0]).toBe("start");
+    expect(events.some(([kind]) => kind === "finish" || kind === "usage")).toBe(false);
+    expect(joinText(events)[1]).toEqual(["text", TWO_TOOL_RESULTS_TEXT]);
+  });
+
+  it("throws PROVIDER_UNAVAILABLE for a mid-stream overloaded_error event, after the events before it", async () => {
+    const body = [
+      start,
+      frame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hel" } }),
+      'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n',
+      frame({ type: "message_stop" }),
+    ].join("");
+    const seen: EventSummary[] = [];
+    let thrown: unknown;
+    try {
+      for await (const event of adapterFor(sse(body)).stream(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-sonnet-4-5"))) seen.push(...summarize([event]));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(seen).toEqual<EventSummary[]>([["start", "msg_x", []], ["text", "Hel"]]);
+    expect(thrown).toBeInstanceOf(GatewayError);
+    const error = thrown as GatewayError;
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.reason).toBe("PROVIDER_UNAVAILABLE");
+    expect(error.facts).toMatchObject({ provider: "anthropic-main", upstreamCode: "overloaded_error", afterFirstByte: true });
+  });
+});
