@@ -1,6 +1,7 @@
 import type { AdapterFactory } from "./provider-adapter.js";
 import { createOpenAIAdapter } from "./openai/openai-adapter.js";
 import { createAnthropicAdapter } from "./anthropic/anthropic-adapter.js";
+import { createGeminiAdapter } from "./gemini/gemini-adapter.js";
 
 /**
  * Provider type (config `type`) -> adapter factory. The only file that lists providers; nothing
@@ -10,4 +11,5 @@ export const ADAPTER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   openai: createOpenAIAdapter,
   "openai-compatible": createOpenAIAdapter,
   anthropic: createAnthropicAdapter,
+  gemini: createGeminiAdapter,
 };

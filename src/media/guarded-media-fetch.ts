@@ -1,0 +1,232 @@
+import { lookup as dnsLookup } from "node:dns/promises";
+import { isIP, type LookupFunction } from "node:net";
+import { Agent, request as undiciRequest, type Dispatcher } from "undici";
+import { Code } from "@connectrpc/connect";
+import { gatewayError, GatewayError, Reason } from "../core/errors.js";
+import { nonPublicAddressKind } from "./address-policy.js";
+
+/** Media bytes fetched from a URL, with the media type the server declared ("" when none). */
+export interface FetchedMedia {
+  readonly bytes: Uint8Array;
+  /** The Content-Type of the final response without parameters, lower-cased; "" when absent. */
+  readonly mimeType: string;
+}
+
+/** One fetch: the URL, the request path of the content part that named it (for errors), and the caller's signal. */
+export interface MediaFetchRequest {
+  readonly url: string;
+  /** OpenAI-style path of the content part, e.g. "messages[0].content[1]"; errors carry it as param. */
+  readonly param: string;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Fetches a caller-supplied media URL. Rejects with a GatewayError: INVALID_ARGUMENT /
+ * INVALID_REQUEST (param = the content part) when the URL cannot be used, CANCELED when the
+ * caller's signal aborts.
+ */
+export type MediaFetcher = (request: MediaFetchRequest) => Promise<FetchedMedia>;
+
+/** One resolved address of a host name. */
+export interface ResolvedAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+/** Resolves a host name to all its addresses; rejects when it cannot. */
+export type HostResolver = (hostname: string) => Promise<readonly ResolvedAddress[]>;
+
+/** Settings of the guarded fetcher (the gateway config's `media` section, plus test seams). */
+export interface GuardedMediaFetchSettings {
+  /** Allows loopback, private and link-local targets (trusted networks and tests only). */
+  readonly allowPrivateNetwork: boolean;
+  /** Largest body accepted, in bytes. */
+  readonly maxBytes: number;
+  /** Bound on the whole fetch, redirects included, in milliseconds. */
+  readonly timeoutMs: number;
+  /** DNS resolution; defaults to the system resolver (all addresses). */
+  readonly resolve?: HostResolver;
+  /**
+   * Says why an address is refused, or undefined to allow it; defaults to
+   * {@link nonPublicAddressKind}. A seam for tests that must reach a local server while keeping
+   * the other rules; ignored when `allowPrivateNetwork` is set.
+   */
+  readonly refuseAddress?: (address: string) => string | undefined;
+}
+
+/** Default body cap: 20 MiB. */
+export const DEFAULT_MEDIA_MAX_BYTES = 20 * 1024 * 1024;
+/** Default bound on one media fetch: 15 s. */
+export const DEFAULT_MEDIA_TIMEOUT_MS = 15_000;
+/** Redirects followed before the fetch is refused. */
+export const MAX_MEDIA_REDIRECTS = 5;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+const systemResolver: HostResolver = async (hostname) => {
+  const addresses = await dnsLookup(hostname, { all: true, verbatim: true });
+  return addresses.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
+};
+
+/** Thrown inside the fetch loop; turned into the caller-facing GatewayError at the end. */
+class MediaRefusal extends Error {}
+
+function refusal(why: string): MediaRefusal {
+  return new MediaRefusal(why);
+}
+
+function mediaError(param: string, why: string, cause?: unknown): GatewayError {
+  return gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, `Invalid '${param}': the media URL could not be used: ${why}.`, { param }, cause);
+}
+
+/** A lookup that always answers with the vetted address, so the socket goes where the check looked. */
+function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
+  return (_hostname, options, callback) => {
+    if (options.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
+    else callback(null, pinned.address, pinned.family);
+  };
+}
+
+function parseTarget(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refusal("it is not a valid URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw refusal("only http and https URLs can be fetched");
+  if (url.username || url.password) throw refusal("URLs with embedded credentials are not fetched");
+  return url;
+}
+
+async function resolveAndCheck(url: URL, settings: GuardedMediaFetchSettings, resolve: HostResolver): Promise<ResolvedAddress> {
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  let addresses: readonly ResolvedAddress[];
+  const literal = isIP(host);
+  if (literal !== 0) {
+    addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
+  } else {
+    try {
+      addresses = await resolve(host);
+    } catch {
+      throw refusal("its host name could not be resolved");
+    }
+  }
+  const first = addresses[0];
+  if (!first) throw refusal("its host name could not be resolved");
+  if (!settings.allowPrivateNetwork) {
+    const refuseAddress = settings.refuseAddress ?? nonPublicAddressKind;
+    for (const entry of addresses) {
+      const kind = refuseAddress(entry.address);
+      if (kind !== undefined) throw refusal(`its host resolves to a ${kind} address, which the gateway does not fetch from`);
+    }
+  }
+  return first;
+}
+
+/** Releases a body we will not read. Destroying an undici body emits an AbortError, which nobody else would handle. */
+function discard(body: Dispatcher.ResponseData["body"]): void {
+  body.on("error", () => undefined);
+  body.destroy();
+}
+
+async function readCapped(response: Dispatcher.ResponseData, maxBytes: number): Promise<Uint8Array> {
+  const declared = response.headers["content-length"];
+  const declaredText = Array.isArray(declared) ? declared[0] : declared;
+  if (declaredText !== undefined && /^\d+$/.test(declaredText) && Number(declaredText) > maxBytes) {
+    discard(response.body);
+    throw refusal(`the response is ${declaredText} bytes, more than the ${maxBytes}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    const buffer = chunk as Buffer;
+    size += buffer.byteLength;
+    if (size > maxBytes) {
+      discard(response.body);
+      throw refusal(`the response is larger than the ${maxBytes}-byte limit`);
+    }
+    chunks.push(buffer);
+  }
+  return new Uint8Array(Buffer.concat(chunks, size));
+}
+
+function contentTypeOf(response: Dispatcher.ResponseData): string {
+  const header = response.headers["content-type"];
+  const value = Array.isArray(header) ? header[0] : header;
+  return (value ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+/**
+ * Creates the gateway's only way to fetch a URL a caller supplied. It guarantees: only http and
+ * https; the host is resolved by the gateway and every resolved address must be public unicast
+ * (no loopback, private, carrier-grade NAT, link-local incl. cloud metadata, unique-local,
+ * multicast or reserved ranges, also in IPv4-mapped/NAT64/6to4 IPv6 form) unless
+ * `allowPrivateNetwork`; the TCP connection is pinned to the vetted address, so a DNS answer that
+ * changes between check and connect (rebinding) cannot redirect it; redirects are followed by hand,
+ * at most {@link MAX_MEDIA_REDIRECTS}, each hop checked again; the body is capped at `maxBytes`
+ * (declared Content-Length and streamed count) and the whole fetch at `timeoutMs`. Error messages
+ * say why the URL could not be used but never repeat the URL (it may hold signed tokens).
+ */
+export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): MediaFetcher {
+  const resolve = settings.resolve ?? systemResolver;
+  return async ({ url: rawUrl, param, signal }) => {
+    if (signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
+    const timeout = AbortSignal.timeout(settings.timeoutMs);
+    const combined = AbortSignal.any([signal, timeout]);
+    const agents: Agent[] = [];
+    try {
+      let url = parseTarget(rawUrl);
+      for (let hop = 0; ; hop++) {
+        const pinned = await resolveAndCheck(url, settings, resolve);
+        if (combined.aborted) throw refusal("aborted");
+        const agent = new Agent({
+          connect: { lookup: pinnedLookup(pinned), timeout: settings.timeoutMs },
+          connections: 1,
+          pipelining: 0,
+        });
+        agents.push(agent);
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await undiciRequest(url, {
+            method: "GET",
+            headers: { accept: "*/*", "user-agent": "switchyard-media-fetch/1" },
+            signal: combined,
+            dispatcher: agent,
+          });
+        } catch (error) {
+          if (combined.aborted) throw error;
+          throw refusal("the server could not be reached");
+        }
+        if (REDIRECT_STATUSES.has(response.statusCode)) {
+          discard(response.body);
+          const location = response.headers.location;
+          const next = Array.isArray(location) ? location[0] : location;
+          if (!next) throw refusal(`the server answered HTTP ${response.statusCode} without a Location`);
+          if (hop + 1 > MAX_MEDIA_REDIRECTS) throw refusal(`it redirected more than ${MAX_MEDIA_REDIRECTS} times`);
+          let resolved: string;
+          try {
+            resolved = new URL(next, url).toString();
+          } catch {
+            throw refusal("it redirected to an invalid URL");
+          }
+          url = parseTarget(resolved);
+          continue;
+        }
+        if (response.statusCode < 200 || response.statusCode >= 300) {
+          discard(response.body);
+          throw refusal(`the server answered HTTP ${response.statusCode}`);
+        }
+        const bytes = await readCapped(response, settings.maxBytes);
+        return { bytes, mimeType: contentTypeOf(response) };
+      }
+    } catch (error) {
+      if (signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request", {}, error);
+      if (timeout.aborted) throw mediaError(param, `it did not answer within ${settings.timeoutMs} ms`, error);
+      if (error instanceof MediaRefusal) throw mediaError(param, error.message);
+      throw mediaError(param, "the download failed", error);
+    } finally {
+      for (const agent of agents) void agent.destroy().catch(() => undefined);
+    }
+  };
+}

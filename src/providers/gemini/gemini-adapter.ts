@@ -1,0 +1,122 @@
+import { Code } from "@connectrpc/connect";
+import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import { gatewayError, Reason } from "../../core/errors.js";
+import { createGuardedMediaFetcher, type MediaFetcher } from "../../media/guarded-media-fetch.js";
+import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
+import { sendUpstream, type GuardedResponse } from "../upstream-http.js";
+import { fromGeminiError, fromGeminiHttpResponse } from "./gemini-errors.js";
+import { fetchRemoteMedia } from "./gemini-media.js";
+import { GEMINI_FAMILY, toGeminiRequest, type GeminiRequestTranslation } from "./gemini-request.js";
+import { fromGeminiResponse } from "./gemini-response.js";
+import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemini-signature-cache.js";
+import { fromGeminiStream, geminiJsonArrayChunks, geminiSseChunks } from "./gemini-stream.js";
+import { parseGeminiResponse } from "./gemini-wire.js";
+
+/** The Gemini API's public endpoint, used when the account sets no base_url. */
+export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+
+/** Test and wiring seams of the Gemini adapter; production uses the defaults. */
+export interface GeminiAdapterOptions {
+  /** Fetches media URLs the gateway must inline; default: the guarded fetcher built from config.media. */
+  readonly fetchMedia?: MediaFetcher;
+  /** Remembers thought signatures of emitted tool calls; default: a fresh per-adapter cache. */
+  readonly signatureCache?: ThoughtSignatureCache;
+  /** Clock in ms; default Date.now. */
+  readonly now?: () => number;
+}
+
+/** `{base}/v1beta/models/{model}:{method}`; a leading "models/" in the model name is tolerated. */
+export function geminiEndpoint(baseUrl: string, model: string, method: "generateContent" | "streamGenerateContent"): string {
+  const name = model.startsWith("models/") ? model.slice("models/".length) : model;
+  const url = `${baseUrl.replace(/\/+$/, "")}/v1beta/models/${encodeURIComponent(name)}:${method}`;
+  return method === "streamGenerateContent" ? `${url}?alt=sse` : url;
+}
+
+/**
+ * Creates the adapter for one Gemini API account (config `type: gemini`). It guarantees: requests
+ * go to `{base_url}/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse` with
+ * the key in `x-goog-api-key` (never in the URL); media URLs that Gemini cannot take by reference are
+ * fetched through the guarded fetcher before translation; thought signatures of emitted tool calls
+ * are remembered for replay; every failure is a GatewayError (Gemini errors mapped from their
+ * structured fields, media problems as 400s, caller aborts as CANCELED).
+ * @see https://ai.google.dev/api/generate-content
+ */
+export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAdapterOptions = {}): ProviderAdapter {
+  const { account, transport, config } = settings;
+  const baseUrl = (account.baseUrl ?? GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const fetchMedia = options.fetchMedia ?? createGuardedMediaFetcher(config.media);
+  const signatures = options.signatureCache ?? createThoughtSignatureCache();
+  const now = options.now ?? Date.now;
+  const onToolCall = (callId: string, signature: string) => signatures.remember(callId, signature);
+  const headers: Record<string, string> = {
+    ...account.headers,
+    "content-type": "application/json",
+    ...(account.apiKey ? { "x-goog-api-key": account.apiKey } : {}),
+  };
+
+  async function translate(input: ChatInput, callOptions: CallOptions): Promise<GeminiRequestTranslation> {
+    const fetchedMedia = await fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal);
+    return toGeminiRequest(input, {
+      baseUrl,
+      ...(callOptions.catalogModel ? { catalogModel: callOptions.catalogModel } : {}),
+      fetchedMedia,
+      thoughtSignatureFor: (callId) => signatures.recall(callId),
+    });
+  }
+
+  async function send(translation: GeminiRequestTranslation, callOptions: CallOptions, streaming: boolean): Promise<GuardedResponse> {
+    const response = await sendUpstream(
+      transport,
+      {
+        url: geminiEndpoint(baseUrl, callOptions.upstreamModel, streaming ? "streamGenerateContent" : "generateContent"),
+        method: "POST",
+        headers,
+        body: JSON.stringify(translation.body),
+      },
+      { provider: account.name, timeouts: callOptions.timeouts, signal: callOptions.signal, streaming },
+    );
+    if (response.status >= 200 && response.status < 300) return response;
+    try {
+      const text = await response.text();
+      throw fromGeminiHttpResponse(account.name, response.status, text, response.header);
+    } finally {
+      response.close();
+    }
+  }
+
+  return {
+    family: GEMINI_FAMILY,
+
+    async generate(input: ChatInput, callOptions: CallOptions): Promise<ChatResponse> {
+      const translation = await translate(input, callOptions);
+      const response = await send(translation, callOptions, false);
+      let parsed: unknown;
+      try {
+        const text = await response.text();
+        try {
+          parsed = JSON.parse(text);
+        } catch (error) {
+          throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "Gemini sent a response body that is not JSON", { provider: account.name }, error);
+        }
+      } finally {
+        response.close();
+      }
+      const body = parseGeminiResponse(parsed);
+      if (body.error) throw fromGeminiError({ provider: account.name, httpStatus: response.status, error: body.error });
+      return fromGeminiResponse(body, { upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall });
+    },
+
+    async *stream(input: ChatInput, callOptions: CallOptions): AsyncGenerator<ChatStreamResponse> {
+      const translation = await translate(input, callOptions);
+      const response = await send(translation, callOptions, true);
+      try {
+        const contentType = response.header("content-type") ?? "";
+        const chunks = contentType.includes("application/json") ? geminiJsonArrayChunks(await response.text()) : geminiSseChunks(response.body);
+        yield* fromGeminiStream(chunks, { provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall });
+      } finally {
+        response.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { Code } from "@connectrpc/connect";
+import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
+import { errorFromUpstreamStatus, retryAfterFromHeader, scrubSecrets } from "../upstream-status.js";
+import { parseGeminiError, type GeminiErrorBody } from "./gemini-wire.js";
+
+/** google.rpc.Code names -> the HTTP status Google pairs them with. */
+const STATUS_HTTP: Readonly<Record<string, number>> = {
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  OUT_OF_RANGE: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  ABORTED: 409,
+  ALREADY_EXISTS: 409,
+  RESOURCE_EXHAUSTED: 429,
+  CANCELLED: 499,
+  INTERNAL: 500,
+  UNKNOWN: 500,
+  DATA_LOSS: 500,
+  UNIMPLEMENTED: 501,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+/** ErrorInfo reasons that mean the gateway's own Gemini API key is bad (Google reports some as 400). */
+const CREDENTIAL_REASONS = new Set([
+  "API_KEY_INVALID",
+  "API_KEY_EXPIRED",
+  "API_KEY_SERVICE_BLOCKED",
+  "API_KEY_HTTP_REFERRER_BLOCKED",
+  "API_KEY_IP_ADDRESS_BLOCKED",
+  "API_KEY_ANDROID_APP_BLOCKED",
+  "API_KEY_IOS_APP_BLOCKED",
+]);
+
+const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
+const RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
+
+/**
+ * Parses a protobuf Duration in JSON form ("34s", "34.4s", "0.5s") into milliseconds; undefined when
+ * it is not one.
+ * @see https://protobuf.dev/reference/protobuf/google.protobuf/#duration
+ */
+export function parseRetryDelay(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const match = /^(\d+(?:\.\d+)?)s$/.exec(value.trim());
+  return match?.[1] ? Math.round(Number(match[1]) * 1000) : undefined;
+}
+
+/** The upstream HTTP status, the raw error and the response's Retry-After, for {@link fromGeminiError}. */
+export interface GeminiErrorInput {
+  readonly provider: string;
+  /** The HTTP status of the response (200 for an error event inside a stream). */
+  readonly httpStatus: number;
+  readonly error: GeminiErrorBody;
+  /** Retry-After from the response headers, in ms. */
+  readonly headerRetryAfterMs?: number;
+}
+
+/**
+ * Maps a Google error object to a GatewayError from its structured fields: an ErrorInfo reason
+ * API_KEY_INVALID (and the other key reasons) is PROVIDER_AUTH_FAILED whatever the HTTP status,
+ * with a message that never repeats Google's text; otherwise the `status` name (INVALID_ARGUMENT,
+ * RESOURCE_EXHAUSTED, UNAVAILABLE, ...) decides, then `code`, then the HTTP status. RetryInfo
+ * `retryDelay` becomes retryAfterMs (falling back to the Retry-After header). Caller-visible
+ * messages are scrubbed of secrets.
+ * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
+ */
+export function fromGeminiError(input: GeminiErrorInput): GatewayError {
+  const { provider, error } = input;
+  const reasons = error.details.filter((detail) => detail["@type"] === ERROR_INFO).map((detail) => detail.reason).filter((reason): reason is string => typeof reason === "string");
+  const credentialReason = reasons.find((reason) => CREDENTIAL_REASONS.has(reason));
+  const upstreamStatus = input.httpStatus >= 400 ? input.httpStatus : (error.code ?? 500);
+  if (credentialReason) {
+    return gatewayError(
+      Code.Internal,
+      Reason.PROVIDER_AUTH_FAILED,
+      `the gateway's credential for provider account "${provider}" was rejected (upstream ${upstreamStatus} ${credentialReason})`,
+      { provider, upstreamStatus, upstreamCode: credentialReason },
+    );
+  }
+  const retryInfo = error.details.find((detail) => detail["@type"] === RETRY_INFO);
+  const retryAfterMs = parseRetryDelay(retryInfo?.retryDelay) ?? input.headerRetryAfterMs;
+  const status = (error.status ? STATUS_HTTP[error.status] : undefined) ?? error.code ?? upstreamStatus;
+  const upstreamCode = error.status ?? reasons[0];
+  const mapped = errorFromUpstreamStatus({
+    provider,
+    status,
+    message: scrubSecrets(error.message ?? `upstream ${upstreamStatus}`),
+    ...(upstreamCode ? { upstreamCode } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+  if (mapped.facts.upstreamStatus === upstreamStatus) return mapped;
+  return gatewayError(mapped.code, mapped.reason, mapped.rawMessage, { ...mapped.facts, upstreamStatus });
+}
+
+/**
+ * Maps a non-2xx Gemini HTTP response to a GatewayError. Bodies that are not Google's error envelope
+ * fall back to the HTTP status with a short scrubbed excerpt of the body.
+ */
+export function fromGeminiHttpResponse(provider: string, httpStatus: number, bodyText: string, header: (name: string) => string | undefined): GatewayError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bodyText);
+  } catch {
+    parsed = undefined;
+  }
+  const headerRetryAfterMs = retryAfterFromHeader(header);
+  const error = parseGeminiError(parsed);
+  if (error) return fromGeminiError({ provider, httpStatus, error, ...(headerRetryAfterMs !== undefined ? { headerRetryAfterMs } : {}) });
+  const excerpt = scrubSecrets(bodyText.replace(/\s+/g, " ").trim().slice(0, 200)) || `HTTP ${httpStatus}`;
+  return errorFromUpstreamStatus({ provider, status: httpStatus, message: excerpt, ...(headerRetryAfterMs !== undefined ? { retryAfterMs: headerRetryAfterMs } : {}) });
+}

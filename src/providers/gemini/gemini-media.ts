@@ -1,0 +1,156 @@
+import type { ChatInput, Media } from "../../../gen/switchyard/v1/chat_pb.js";
+import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import type { FetchedMedia, MediaFetcher } from "../../media/guarded-media-fetch.js";
+import type { GeminiRequestPart } from "./gemini-wire.js";
+
+/** Where a media part's bytes come from, as Gemini needs them. */
+export type GeminiMediaSource =
+  | { readonly kind: "inline"; readonly mimeType: string; readonly base64: string }
+  | { readonly kind: "file-uri"; readonly uri: string; readonly mimeType?: string }
+  | { readonly kind: "fetch"; readonly url: string };
+
+/** Media fetched by the gateway, keyed by the content part's request path ("messages[1].content[0]"). */
+export type FetchedMediaByPath = ReadonlyMap<string, FetchedMedia>;
+
+const EXTENSION_TYPES: Readonly<Record<string, string>> = {
+  png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp", gif: "image/gif", heic: "image/heic", heif: "image/heif",
+  wav: "audio/wav", mp3: "audio/mp3", aiff: "audio/aiff", aac: "audio/aac", ogg: "audio/ogg", flac: "audio/flac", m4a: "audio/m4a", opus: "audio/opus",
+  mp4: "video/mp4", mpeg: "video/mpeg", mpg: "video/mpg", mov: "video/mov", avi: "video/avi", flv: "video/x-flv", webm: "video/webm", wmv: "video/wmv", "3gp": "video/3gpp",
+  pdf: "application/pdf", txt: "text/plain", md: "text/markdown", csv: "text/csv", html: "text/html", htm: "text/html", xml: "text/xml", json: "application/json",
+};
+
+const YOUTUBE_HOSTS = new Set(["youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"]);
+
+/** Guesses a MIME type from the last path segment's extension; undefined when unknown. */
+export function mimeTypeFromPath(pathOrUrl: string): string | undefined {
+  let path = pathOrUrl;
+  try {
+    path = new URL(pathOrUrl).pathname;
+  } catch {
+    // Not a URL: treat it as a path or file name.
+  }
+  const match = /\.([A-Za-z0-9]+)$/.exec(path);
+  return match?.[1] ? EXTENSION_TYPES[match[1].toLowerCase()] : undefined;
+}
+
+/** True for a Gemini Files API URI, e.g. https://generativelanguage.googleapis.com/v1beta/files/abc. */
+function isGeminiFileUri(url: URL, baseUrl: string): boolean {
+  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+  const href = url.toString();
+  if (url.hostname === "generativelanguage.googleapis.com" && /^\/v1(beta)?\/files\/[^/]+$/.test(url.pathname)) return true;
+  return href.startsWith(`${baseUrl}/v1beta/files/`) || href.startsWith(`${baseUrl}/v1/files/`);
+}
+
+function parseDataUrl(raw: string, explicitType: string, param: string): GeminiMediaSource {
+  const comma = raw.indexOf(",");
+  if (comma === -1) throw invalidRequest(`Invalid '${param}': the data URL has no ',' before its payload.`, param);
+  const segments = raw.slice(5, comma).split(";");
+  const declared = segments[0] ?? "";
+  const isBase64 = segments.slice(1).some((segment) => segment.toLowerCase() === "base64");
+  const payload = raw.slice(comma + 1);
+  const mimeType = explicitType || declared;
+  if (!mimeType) throw invalidRequest(`Invalid '${param}': the data URL declares no media type; set mime_type.`, param);
+  if (isBase64) {
+    const base64 = payload.replace(/\s+/g, "");
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(base64)) throw invalidRequest(`Invalid '${param}': the data URL payload is not valid base64.`, param);
+    return { kind: "inline", mimeType, base64 };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(decodeURIComponent(payload), "utf8");
+  } catch {
+    throw invalidRequest(`Invalid '${param}': the data URL payload is not valid percent-encoding.`, param);
+  }
+  return { kind: "inline", mimeType, base64: bytes.toString("base64") };
+}
+
+/**
+ * Decides how Gemini gets one media part: bytes and data URLs are inlined; YouTube links go as
+ * fileData without a mimeType (unless one was given); gs:// and Gemini Files API URIs go as fileData
+ * (mimeType from mime_type, else the extension); other http(s) URLs must be fetched by the gateway.
+ * An explicit mime_type always beats the data URL's or the extension's. Pure; throws 400s for
+ * unusable URLs.
+ */
+export function classifyGeminiMedia(media: Media, param: string, baseUrl: string): GeminiMediaSource {
+  if (media.source.case === "data") {
+    if (!media.mimeType) throw invalidRequest(`Invalid '${param}': media given as data needs a mime_type.`, param);
+    return { kind: "inline", mimeType: media.mimeType, base64: Buffer.from(media.source.value).toString("base64") };
+  }
+  const raw = media.source.value ?? "";
+  if (raw.startsWith("data:")) return parseDataUrl(raw, media.mimeType, param);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw unsupportedFeature(`Invalid '${param}': Gemini takes media as data URLs, http(s) URLs, gs:// URIs or Gemini file URIs; this is none of them (file ids are not portable).`, param);
+  }
+  if (url.protocol === "gs:") {
+    const mimeType = media.mimeType || mimeTypeFromPath(url.pathname);
+    if (!mimeType) throw invalidRequest(`Invalid '${param}': cannot tell the media type of this gs:// URI from its name; set mime_type.`, param);
+    return { kind: "file-uri", uri: raw, mimeType };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw unsupportedFeature(`Invalid '${param}': the URL scheme '${url.protocol}' is not supported for Gemini media.`, param);
+  }
+  if (YOUTUBE_HOSTS.has(url.hostname.toLowerCase())) {
+    return media.mimeType ? { kind: "file-uri", uri: raw, mimeType: media.mimeType } : { kind: "file-uri", uri: raw };
+  }
+  if (isGeminiFileUri(url, baseUrl)) {
+    const mimeType = media.mimeType || mimeTypeFromPath(url.pathname);
+    return mimeType ? { kind: "file-uri", uri: raw, mimeType } : { kind: "file-uri", uri: raw };
+  }
+  return { kind: "fetch", url: raw };
+}
+
+/** Every media part of `input` whose URL the gateway must fetch, with its request path. Pure. */
+export function remoteMediaOf(input: ChatInput, baseUrl: string): { param: string; url: string }[] {
+  const out: { param: string; url: string }[] = [];
+  input.messages.forEach((message, messageIndex) => {
+    message.content.forEach((part, partIndex) => {
+      const kind = part.part.case;
+      if (kind !== "image" && kind !== "audio" && kind !== "video" && kind !== "file") return;
+      const param = `messages[${messageIndex}].content[${partIndex}]`;
+      const source = classifyGeminiMedia(part.part.value, param, baseUrl);
+      if (source.kind === "fetch") out.push({ param, url: source.url });
+    });
+  });
+  return out;
+}
+
+/** Parallel fetches per request; bounds memory and sockets for messages with many URLs. */
+const FETCH_CONCURRENCY = 4;
+
+/**
+ * Fetches every URL media part of `input` through the guarded fetcher, at most four at a time.
+ * Rejects with the fetcher's GatewayError (400 naming the part, or CANCELED).
+ */
+export async function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignal): Promise<FetchedMediaByPath> {
+  const pending = remoteMediaOf(input, baseUrl);
+  const fetched = new Map<string, FetchedMedia>();
+  for (let start = 0; start < pending.length; start += FETCH_CONCURRENCY) {
+    const batch = pending.slice(start, start + FETCH_CONCURRENCY);
+    const results = await Promise.all(batch.map(({ url, param }) => fetchMedia({ url, param, signal })));
+    results.forEach((result, index) => {
+      const param = batch[index]?.param;
+      if (param !== undefined) fetched.set(param, result);
+    });
+  }
+  return fetched;
+}
+
+/**
+ * Builds the Gemini part for one media content part, using `fetched` for URLs the gateway
+ * downloaded. The MIME type of fetched media is mime_type, else the response's Content-Type (unless
+ * generic), else the URL's extension; with none of them it is a 400. Pure.
+ */
+export function toGeminiMediaPart(media: Media, param: string, baseUrl: string, fetched: FetchedMediaByPath): GeminiRequestPart {
+  const source = classifyGeminiMedia(media, param, baseUrl);
+  if (source.kind === "inline") return { inlineData: { mimeType: source.mimeType, data: source.base64 } };
+  if (source.kind === "file-uri") return { fileData: source.mimeType ? { mimeType: source.mimeType, fileUri: source.uri } : { fileUri: source.uri } };
+  const download = fetched.get(param);
+  if (!download) throw invalidRequest(`Invalid '${param}': the media URL was not fetched.`, param);
+  const served = download.mimeType && download.mimeType !== "application/octet-stream" ? download.mimeType : "";
+  const mimeType = media.mimeType || served || mimeTypeFromPath(source.url);
+  if (!mimeType) throw invalidRequest(`Invalid '${param}': cannot tell the media type of the fetched URL; set mime_type.`, param);
+  return { inlineData: { mimeType, data: Buffer.from(download.bytes).toString("base64") } };
+}

@@ -1,0 +1,163 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { ResponseFormatType, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { CatalogModel } from "../../config/gateway-config.js";
+import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { toGeminiContents } from "./gemini-contents.js";
+import type { FetchedMediaByPath } from "./gemini-media.js";
+import { toGeminiSchema } from "./gemini-schema.js";
+import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
+
+/** The provider_options key this adapter reads. */
+export const GEMINI_FAMILY = "gemini";
+
+/** Top-level generateContent fields a caller may set or override through provider_options.gemini. */
+export const GEMINI_OPTION_FIELDS = ["generationConfig", "safetySettings", "tools", "toolConfig", "systemInstruction", "cachedContent"] as const;
+
+/** What the request translation needs besides the ChatInput; everything here is already resolved. */
+export interface GeminiRequestContext {
+  /** The account's base URL (recognises Gemini Files API URIs). */
+  readonly baseUrl: string;
+  readonly catalogModel?: CatalogModel;
+  /** Media the gateway already fetched, by content-part path (see fetchRemoteMedia). */
+  readonly fetchedMedia: FetchedMediaByPath;
+  /** Thought signatures remembered for tool calls this adapter emitted. */
+  readonly thoughtSignatureFor: (callId: string) => string | undefined;
+}
+
+/** A generateContent body and the parameters the gateway dropped or emulated, in plain words. */
+export interface GeminiRequestTranslation {
+  readonly body: JsonMap;
+  readonly warnings: string[];
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+function generationConfigOf(input: ChatInput, catalogModel: CatalogModel | undefined, warnings: string[]): GeminiGenerationConfig {
+  const config: GeminiGenerationConfig = {};
+  if (input.temperature !== undefined) config.temperature = input.temperature;
+  if (input.topP !== undefined) config.topP = input.topP;
+  if (input.maxTokens !== undefined) config.maxOutputTokens = input.maxTokens;
+  if (input.stop.length > 0) config.stopSequences = [...input.stop];
+  if (input.n !== undefined) config.candidateCount = input.n;
+  if (input.seed !== undefined) {
+    if (input.seed < BigInt(INT32_MIN) || input.seed > BigInt(INT32_MAX)) {
+      throw unsupportedFeature(`Invalid 'seed': Gemini takes a 32-bit seed, ${input.seed} is out of range.`, "seed");
+    }
+    config.seed = Number(input.seed);
+  }
+  const penalties = input.presencePenalty !== undefined || input.frequencyPenalty !== undefined;
+  if (penalties && catalogModel?.supports.penalties === false) {
+    warnings.push(`presence_penalty and frequency_penalty are not supported by ${catalogModel.name}; dropped`);
+  } else {
+    if (input.presencePenalty !== undefined) config.presencePenalty = input.presencePenalty;
+    if (input.frequencyPenalty !== undefined) config.frequencyPenalty = input.frequencyPenalty;
+  }
+  if (input.logprobs === true) {
+    if (catalogModel?.supports.logprobs === false) throw unsupportedFeature(`Invalid 'logprobs': the model ${catalogModel.name} does not return log probabilities.`, "logprobs");
+    config.responseLogprobs = true;
+    if (input.topLogprobs !== undefined) config.logprobs = input.topLogprobs;
+  }
+  const format = input.responseFormat;
+  if (format?.type === ResponseFormatType.JSON_OBJECT) {
+    config.responseMimeType = "application/json";
+  } else if (format?.type === ResponseFormatType.JSON_SCHEMA) {
+    if (catalogModel?.supports.jsonSchema === false) {
+      throw unsupportedFeature(`Invalid 'response_format': the model ${catalogModel.name} does not support json_schema output.`, "response_format");
+    }
+    config.responseMimeType = "application/json";
+    const schema = format.jsonSchema?.schema ? toGeminiSchema(format.jsonSchema.schema, "response_format.json_schema.schema") : undefined;
+    if (schema) config.responseSchema = schema;
+  }
+  return config;
+}
+
+function toolsOf(input: ChatInput, catalogModel: CatalogModel | undefined, warnings: string[]): Pick<GeminiRequestBody, "tools" | "toolConfig"> {
+  if (input.tools.length === 0) return {};
+  if (catalogModel?.supports.tools === false) throw unsupportedFeature(`Invalid 'tools': the model ${catalogModel.name} does not support tools.`, "tools");
+  const functionDeclarations = input.tools.map((tool, index) => {
+    if (!/^[A-Za-z_]/.test(tool.name)) {
+      const param = `tools[${index}].function.name`;
+      throw unsupportedFeature(`Invalid '${param}': Gemini function names must start with a letter or '_', got '${tool.name}'.`, param);
+    }
+    const parameters = tool.parameters ? toGeminiSchema(tool.parameters, `tools[${index}].function.parameters`) : undefined;
+    return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), ...(parameters ? { parameters } : {}) };
+  });
+  if (input.tools.some((tool) => tool.strict === true)) warnings.push("strict tool schemas are not enforced by Gemini; strict ignored");
+  if (input.parallelToolCalls === false) warnings.push("parallel_tool_calls=false is not supported by Gemini; ignored");
+  const choice = input.toolChoice?.choice;
+  let functionCallingConfig: GeminiFunctionCallingConfig | undefined;
+  if (choice?.case === "functionName") functionCallingConfig = { mode: "ANY", allowedFunctionNames: [choice.value] };
+  else if (choice?.case === "mode" && choice.value === ToolChoiceMode.NONE) functionCallingConfig = { mode: "NONE" };
+  else if (choice?.case === "mode" && choice.value === ToolChoiceMode.AUTO) functionCallingConfig = { mode: "AUTO" };
+  else if (choice?.case === "mode" && choice.value === ToolChoiceMode.REQUIRED) functionCallingConfig = { mode: "ANY" };
+  return { tools: [{ functionDeclarations }], ...(functionCallingConfig ? { toolConfig: { functionCallingConfig } } : {}) };
+}
+
+/**
+ * Merges `patch` into `target` per JSON Merge Patch (RFC 7396): objects merge key by key, arrays
+ * and scalars replace, null deletes. Returns a new object; neither input is modified.
+ * @see https://www.rfc-editor.org/rfc/rfc7396
+ */
+export function mergeJsonPatch(target: JsonMap, patch: JsonMap): JsonMap {
+  const out: JsonMap = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (isJsonMap(value)) {
+      const existing = out[key];
+      out[key] = mergeJsonPatch(isJsonMap(existing) ? existing : {}, value);
+    } else out[key] = value;
+  }
+  return out;
+}
+
+function applyProviderOptions(body: JsonMap, options: Readonly<Record<string, JsonObject>>, warnings: string[]): JsonMap {
+  const others = Object.keys(options).filter((family) => family !== GEMINI_FAMILY).sort();
+  if (others.length > 0) warnings.push(`provider_options for ${others.map((family) => `"${family}"`).join(", ")} ignored by this Gemini provider`);
+  const own = options[GEMINI_FAMILY];
+  if (!own) return body;
+  const allowed: readonly string[] = GEMINI_OPTION_FIELDS;
+  for (const key of Object.keys(own)) {
+    if (!allowed.includes(key)) {
+      const param = `provider_options.${GEMINI_FAMILY}.${key}`;
+      throw invalidRequest(`Invalid '${param}': not a generateContent field the gateway merges (use one of ${GEMINI_OPTION_FIELDS.join(", ")}; camelCase).`, param);
+    }
+  }
+  return mergeJsonPatch(body, own as JsonMap);
+}
+
+/**
+ * Views the typed body as plain JSON. Safe because every builder above only sets defined JSON
+ * values; a round trip through JSON.stringify would copy inlined media for nothing.
+ */
+function asJsonMap(body: GeminiRequestBody): JsonMap {
+  return body as unknown as JsonMap;
+}
+
+/**
+ * Translates a ChatInput into a Gemini generateContent body. Pure: media URLs must already be
+ * fetched (see fetchRemoteMedia). Guarantees: every ChatInput field is either mapped (temperature,
+ * top_p, max_tokens, stop, n, seed, penalties, logprobs, response_format, tools, tool_choice,
+ * messages), dropped with a warning (parallel_tool_calls=false, strict, user, penalties on models
+ * whose catalogue says they have none, provider_options of other families), or rejected with a 400
+ * naming it (logit_bias, 64-bit seeds, capabilities the catalogue denies, unusable schemas or media);
+ * `generationConfig` is always present (possibly empty); provider_options.gemini is merged last
+ * (RFC 7396) and may only touch {@link GEMINI_OPTION_FIELDS}.
+ * @see https://ai.google.dev/api/generate-content#request-body
+ */
+export function toGeminiRequest(input: ChatInput, context: GeminiRequestContext): GeminiRequestTranslation {
+  const warnings: string[] = [];
+  if (Object.keys(input.logitBias).length > 0) throw unsupportedFeature("Invalid 'logit_bias': Gemini has no logit bias.", "logit_bias");
+  const { contents, systemInstruction, warnings: contentWarnings } = toGeminiContents(input.messages, context);
+  const generationConfig = generationConfigOf(input, context.catalogModel, warnings);
+  const tools = toolsOf(input, context.catalogModel, warnings);
+  if (input.user !== undefined) warnings.push("user is not supported by Gemini; dropped");
+  const body: GeminiRequestBody = {
+    contents,
+    ...(systemInstruction ? { systemInstruction } : {}),
+    ...tools,
+    generationConfig,
+  };
+  const merged = applyProviderOptions(asJsonMap(body), input.providerOptions, warnings);
+  return { body: merged, warnings: [...contentWarnings, ...warnings] };
+}

@@ -1,0 +1,183 @@
+import { randomBytes } from "node:crypto";
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { FinishReason, Role, type ContentPart, type TokenLogprob, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import { ChatResponseSchema, type ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import { gatewayError, Reason } from "../../core/errors.js";
+import { usageOf } from "../../core/stream-events.js";
+import type { GeminiCandidate, GeminiLogprobsResult, GeminiResponse, GeminiResponsePart, GeminiUsageMetadata } from "./gemini-wire.js";
+
+const CONTENT_FILTER_REASONS = new Set([
+  "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+  "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "LANGUAGE", "MODEL_ARMOR",
+]);
+
+/** Finish reasons that mean the model (or our replay) produced something malformed; reported as warnings. */
+const MALFORMED_REASONS = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MALFORMED_RESPONSE", "MISSING_THOUGHT_SIGNATURE"]);
+
+/**
+ * Maps Gemini's finishReason: STOP is tool_calls when the candidate called a function, else stop;
+ * MAX_TOKENS is length; the safety, recitation and block reasons are content_filter; everything
+ * else (OTHER, malformed calls, unknown values) is stop. Callers keep the raw value beside it.
+ * @see https://ai.google.dev/api/generate-content#FinishReason
+ */
+export function mapGeminiFinishReason(raw: string, hasToolCalls: boolean): FinishReason {
+  if (raw === "MAX_TOKENS") return FinishReason.LENGTH;
+  if (CONTENT_FILTER_REASONS.has(raw)) return FinishReason.CONTENT_FILTER;
+  if (raw === "STOP" && hasToolCalls) return FinishReason.TOOL_CALLS;
+  return FinishReason.STOP;
+}
+
+/** A warning for finish reasons that signal a malformed call or replay; undefined for normal ones. */
+export function finishWarning(raw: string, choiceIndex: number): string | undefined {
+  return MALFORMED_REASONS.has(raw) ? `Gemini ended choice ${choiceIndex} with ${raw}` : undefined;
+}
+
+/**
+ * Maps usageMetadata to OpenAI conventions: prompt = promptTokenCount + toolUsePromptTokenCount
+ * (cached tokens are already inside); completion = candidates + thoughts; reasoning = thoughts;
+ * cached = cachedContentTokenCount; total = totalTokenCount (else prompt + completion).
+ * @see https://ai.google.dev/api/generate-content#UsageMetadata
+ */
+export function toProtoUsage(usage: GeminiUsageMetadata | undefined): Usage {
+  const prompt = (usage?.promptTokenCount ?? 0) + (usage?.toolUsePromptTokenCount ?? 0);
+  const thoughts = usage?.thoughtsTokenCount ?? 0;
+  const completion = (usage?.candidatesTokenCount ?? 0) + thoughts;
+  return usageOf({
+    prompt,
+    completion,
+    ...(usage?.totalTokenCount !== undefined ? { total: usage.totalTokenCount } : {}),
+    cached: usage?.cachedContentTokenCount ?? 0,
+    reasoning: thoughts,
+  });
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A fresh tool-call id, `call_` + 24 random base62 characters (short, [A-Za-z0-9_], portable to every provider). */
+export function createToolCallId(): string {
+  let out = "";
+  while (out.length < 24) {
+    // 248 = 4 * 62: rejecting larger bytes keeps every character equally likely.
+    for (const byte of randomBytes(32)) if (byte < 248 && out.length < 24) out += BASE62[byte % 62];
+  }
+  return `call_${out}`;
+}
+
+/** The id for a functionCall: Gemini's own when it sends a portable one, else a fresh one. */
+export function toolCallIdOf(call: { readonly id?: string }): string {
+  return call.id && /^[A-Za-z0-9_-]{1,40}$/.test(call.id) ? call.id : createToolCallId();
+}
+
+/** `extra_content` for a tool call that carried a thought signature. */
+export function thoughtSignatureExtra(signature: string): JsonObject {
+  return { google: { thought_signature: signature } };
+}
+
+/** Gemini logprobsResult -> proto token logprobs (bytes are the token's UTF-8). */
+export function toProtoTokenLogprobs(result: GeminiLogprobsResult | undefined): TokenLogprob[] {
+  if (!result) return [];
+  const encoder = new TextEncoder();
+  return result.chosenCandidates.map((chosen, position) => ({
+    $typeName: "switchyard.v1.TokenLogprob",
+    token: chosen.token,
+    logprob: chosen.logProbability,
+    bytes: encoder.encode(chosen.token),
+    topLogprobs: (result.topCandidates[position] ?? []).map((top) => ({ $typeName: "switchyard.v1.TopLogprob", token: top.token, logprob: top.logProbability, bytes: encoder.encode(top.token) })),
+  }));
+}
+
+/** Called for every tool call the gateway emits with a signature, so the adapter can remember it. */
+export type ToolCallObserver = (callId: string, signature: string) => void;
+
+interface ChoiceParts {
+  readonly content: ContentPart[];
+  readonly toolCalls: ToolCall[];
+}
+
+function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCallObserver): ChoiceParts {
+  const content: ContentPart[] = [];
+  const toolCalls: ToolCall[] = [];
+  let text = "";
+  const flushText = () => {
+    if (text) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "text", value: text } });
+    text = "";
+  };
+  for (const part of parts) {
+    if (part.functionCall) {
+      const id = toolCallIdOf(part.functionCall);
+      const signature = part.thoughtSignature;
+      if (signature) onToolCall(id, signature);
+      toolCalls.push({
+        $typeName: "switchyard.v1.ToolCall",
+        id,
+        name: part.functionCall.name,
+        arguments: JSON.stringify(part.functionCall.args),
+        ...(signature ? { extraContent: thoughtSignatureExtra(signature) } : {}),
+      });
+    } else if (part.thought === true) {
+      flushText();
+      content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: part.text ?? "", signature: part.thoughtSignature ?? "", redactedData: "" } } });
+    } else if (part.text) {
+      text += part.text;
+    }
+  }
+  flushText();
+  return { content, toolCalls };
+}
+
+/** What {@link fromGeminiResponse} needs besides the parsed body. */
+export interface GeminiResponseContext {
+  /** Fallback for responseId and modelVersion. */
+  readonly upstreamModel: string;
+  /** Warnings from the request translation. */
+  readonly warnings: readonly string[];
+  /** Current time in ms (for `created`). */
+  readonly now: () => number;
+  readonly onToolCall: ToolCallObserver;
+}
+
+function candidateIndex(candidate: GeminiCandidate, position: number): number {
+  return candidate.index ?? position;
+}
+
+/**
+ * Translates a generateContent response into a ChatResponse. Guarantees: one choice per candidate
+ * (index = candidate.index, else position); text parts joined, thought parts as Reasoning parts,
+ * functionCall parts as tool calls with unique ids, `"{}"`-style JSON arguments and
+ * extra_content.google.thought_signature; executable code, grounding and image outputs dropped; a
+ * blocked prompt (no candidates, promptFeedback.blockReason) is one content_filter choice with the
+ * block reason as raw finish reason; usage per {@link toProtoUsage}. Throws INVALID_PROVIDER_RESPONSE
+ * when there is neither a candidate nor a block reason.
+ * @see https://ai.google.dev/api/generate-content#generatecontentresponse
+ */
+export function fromGeminiResponse(response: GeminiResponse, context: GeminiResponseContext): ChatResponse {
+  const warnings = [...context.warnings];
+  const choices = response.candidates.map((candidate, position) => {
+    const index = candidateIndex(candidate, position);
+    const { content, toolCalls } = choicePartsOf(candidate.parts, context.onToolCall);
+    const raw = candidate.finishReason ?? "";
+    const warning = finishWarning(raw, index);
+    if (warning) warnings.push(warning);
+    const logprobs = toProtoTokenLogprobs(candidate.logprobsResult);
+    return {
+      index,
+      message: { role: Role.ASSISTANT, content, toolCalls },
+      finishReason: raw ? mapGeminiFinishReason(raw, toolCalls.length > 0) : FinishReason.UNSPECIFIED,
+      rawFinishReason: raw,
+      ...(candidate.logprobsResult ? { logprobs: { content: logprobs } } : {}),
+    };
+  });
+  if (choices.length === 0) {
+    if (!response.blockReason) throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "Gemini returned no candidates and no block reason");
+    choices.push({ index: 0, message: { role: Role.ASSISTANT, content: [], toolCalls: [] }, finishReason: FinishReason.CONTENT_FILTER, rawFinishReason: response.blockReason });
+  }
+  return create(ChatResponseSchema, {
+    id: response.responseId ?? `gemini-${createToolCallId().slice(5)}`,
+    model: response.modelVersion ?? context.upstreamModel,
+    choices,
+    usage: toProtoUsage(response.usageMetadata),
+    created: BigInt(Math.floor(context.now() / 1000)),
+    warnings,
+  });
+}

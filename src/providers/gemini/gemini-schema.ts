@@ -1,0 +1,185 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { unsupportedFeature } from "../../core/errors.js";
+import { isJsonMap, type Json, type JsonMap } from "./gemini-wire.js";
+
+/*
+ * JSON Schema -> the OpenAPI 3.0 subset Gemini accepts in FunctionDeclaration.parameters and
+ * generationConfig.responseSchema. Keywords pass a whitelist; everything else is removed.
+ */
+
+const TYPES: Readonly<Record<string, string>> = {
+  string: "STRING",
+  number: "NUMBER",
+  integer: "INTEGER",
+  boolean: "BOOLEAN",
+  array: "ARRAY",
+  object: "OBJECT",
+};
+
+/** Keywords copied unchanged when present (after the structural ones are handled). */
+const PASS_THROUGH = ["title", "description", "minItems", "maxItems", "minimum", "maximum", "minLength", "maxLength", "pattern", "default", "example", "propertyOrdering", "nullable"] as const;
+
+/** String formats the Gemini Developer API accepts; any other string format makes the request fail. */
+const STRING_FORMATS = new Set(["enum", "date-time"]);
+const NUMBER_FORMATS = new Set(["float", "double", "int32", "int64"]);
+
+/** Upper bound on schema nodes produced, so $ref fan-out cannot explode a request. */
+const MAX_NODES = 10_000;
+
+interface Walk {
+  readonly definitions: Readonly<Record<string, Json>>;
+  readonly param: string;
+  nodes: number;
+}
+
+function typeName(value: Json | undefined): string | undefined {
+  return typeof value === "string" ? TYPES[value] : undefined;
+}
+
+function isNullSchema(value: Json): boolean {
+  return isJsonMap(value) && value.type === "null" && Object.keys(value).every((key) => key === "type" || key === "description" || key === "title");
+}
+
+function resolveRef(ref: string, walk: Walk): { name: string; schema: Json } {
+  const match = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(ref);
+  if (ref === "#") throw unsupportedFeature(`Invalid '${walk.param}': Gemini does not accept recursive JSON Schemas ($ref "#" refers to the root schema).`, walk.param);
+  const name = match?.[1]?.replace(/~1/g, "/").replace(/~0/g, "~");
+  const schema = name === undefined ? undefined : walk.definitions[name];
+  if (name === undefined || schema === undefined) {
+    throw unsupportedFeature(`Invalid '${walk.param}': the $ref "${ref}" does not point into this schema's $defs; Gemini needs self-contained schemas.`, walk.param);
+  }
+  return { name, schema };
+}
+
+function applyEnum(out: JsonMap, values: Json[]): void {
+  const nonNull = values.filter((value) => value !== null);
+  if (nonNull.length < values.length) out.nullable = true;
+  if (nonNull.every((value) => typeof value === "string")) {
+    const strings = nonNull.filter((value) => value !== "");
+    if (strings.length > 0) {
+      out.enum = strings;
+      out.type ??= "STRING";
+    }
+    return;
+  }
+  // Gemini enums are string-only. Keep the declared type and state the allowed values in words
+  // instead of turning numbers into strings, which would change what the caller receives.
+  const allowed = `Allowed values: ${nonNull.map((value) => JSON.stringify(value)).join(", ")}.`;
+  out.description = typeof out.description === "string" && out.description ? `${out.description} ${allowed}` : allowed;
+}
+
+function mergeInto(target: JsonMap, source: JsonMap): void {
+  for (const [key, value] of Object.entries(source)) {
+    if (key === "properties" && isJsonMap(target.properties) && isJsonMap(value)) {
+      target.properties = { ...target.properties, ...value };
+    } else if (key === "required" && Array.isArray(target.required) && Array.isArray(value)) {
+      target.required = [...new Set([...target.required, ...value])];
+    } else if (!(key in target) || key === "type") {
+      target[key] = value;
+    }
+  }
+}
+
+function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
+  if (++walk.nodes > MAX_NODES) throw unsupportedFeature(`Invalid '${walk.param}': the schema is too large for Gemini once its $refs are inlined.`, walk.param);
+  if (node === true) return {};
+  if (!isJsonMap(node)) throw unsupportedFeature(`Invalid '${walk.param}': a schema node is not an object.`, walk.param);
+
+  const out: JsonMap = {};
+  if (typeof node.$ref === "string") {
+    const { name, schema } = resolveRef(node.$ref, walk);
+    if (refStack.includes(name)) {
+      throw unsupportedFeature(`Invalid '${walk.param}': Gemini does not accept recursive JSON Schemas ($ref "${node.$ref}" refers to itself).`, walk.param);
+    }
+    Object.assign(out, convert(schema, walk, [...refStack, name]));
+  }
+
+  const rawType = node.type;
+  if (Array.isArray(rawType)) {
+    const types = rawType.map(typeName).filter((type): type is string => type !== undefined);
+    if (rawType.includes("null")) out.nullable = true;
+    if (types.length === 1) out.type = types[0] ?? "STRING";
+    else if (types.length > 1) out.anyOf = types.map((type) => ({ type }));
+  } else if (rawType === "null") {
+    out.nullable = true;
+  } else {
+    const type = typeName(rawType);
+    if (type) out.type = type;
+  }
+
+  for (const keyword of ["anyOf", "oneOf"] as const) {
+    const options = node[keyword];
+    if (!Array.isArray(options)) continue;
+    const nonNull = options.filter((option) => !isNullSchema(option));
+    if (nonNull.length < options.length) out.nullable = true;
+    if (nonNull.length === 1 && nonNull[0] !== undefined) mergeInto(out, convert(nonNull[0], walk, refStack));
+    else if (nonNull.length > 1) out.anyOf = nonNull.map((option) => convert(option, walk, refStack));
+  }
+  if (Array.isArray(node.allOf)) {
+    for (const part of node.allOf) mergeInto(out, convert(part, walk, refStack));
+  }
+
+  if (isJsonMap(node.properties)) {
+    const properties: JsonMap = {};
+    for (const [name, schema] of Object.entries(node.properties)) properties[name] = convert(schema, walk, refStack);
+    out.properties = properties;
+  }
+  if (Array.isArray(node.required)) {
+    const names = isJsonMap(out.properties) ? Object.keys(out.properties) : [];
+    const required = node.required.filter((name): name is string => typeof name === "string" && names.includes(name));
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+
+  const items = Array.isArray(node.prefixItems) ? node.prefixItems : node.items;
+  if (Array.isArray(items)) {
+    const converted = items.map((item) => convert(item, walk, refStack));
+    out.items = converted.length === 1 && converted[0] ? converted[0] : { anyOf: converted };
+  } else if (isJsonMap(items) && Object.keys(items).length > 0) {
+    out.items = convert(items, walk, refStack);
+  } else if (out.type === "ARRAY" || items !== undefined) {
+    out.items = { type: "OBJECT" };
+  }
+
+  for (const keyword of PASS_THROUGH) {
+    const value = node[keyword];
+    if (value !== undefined && !(keyword === "nullable" && value !== true)) out[keyword] = value;
+  }
+  if (typeof node.format === "string") {
+    const allowed = out.type === "STRING" ? STRING_FORMATS : out.type === "NUMBER" || out.type === "INTEGER" ? NUMBER_FORMATS : undefined;
+    if (allowed?.has(node.format)) out.format = node.format;
+  }
+  if (node.const !== undefined) applyEnum(out, [node.const]);
+  else if (Array.isArray(node.enum)) applyEnum(out, node.enum);
+  return out;
+}
+
+function isEmptyObject(schema: JsonMap): boolean {
+  const noProperties = !isJsonMap(schema.properties) || Object.keys(schema.properties).length === 0;
+  return noProperties && (schema.type === "OBJECT" || Object.keys(schema).length === 0) && schema.anyOf === undefined;
+}
+
+/**
+ * Converts a caller's JSON Schema into the OpenAPI subset Gemini accepts. Guarantees: `$ref`s into
+ * `$defs`/`definitions` are inlined and the definitions removed; a recursive `$ref` (or one that
+ * points outside the schema) is a 400 UNSUPPORTED_FEATURE naming `param`; only whitelisted keywords
+ * survive (type format title description nullable enum items minItems maxItems properties required
+ * propertyOrdering anyOf minimum maximum minLength maxLength pattern example default); types are
+ * Gemini's upper-case enum names; `type:[T,"null"]` and `anyOf:[X,{type:"null"}]` become
+ * `nullable`; `oneOf` becomes `anyOf`; `const` becomes a one-value enum; non-string enums become a
+ * sentence in the description; string formats other than enum/date-time are dropped; `required`
+ * lists only declared properties. Returns undefined for a root that is an empty object schema (no
+ * properties), which Gemini wants omitted. The input is never modified.
+ * @see https://ai.google.dev/api/caching#Schema
+ */
+export function toGeminiSchema(schema: JsonObject, param: string): JsonMap | undefined {
+  const root = schema as JsonMap;
+  const definitions: Record<string, Json> = {};
+  for (const key of ["definitions", "$defs"] as const) {
+    const entries = root[key];
+    if (isJsonMap(entries)) Object.assign(definitions, entries);
+  }
+  const converted = convert(root, { definitions, param, nodes: 0 }, []);
+  return isEmptyObject(converted) ? undefined : converted;
+}
+

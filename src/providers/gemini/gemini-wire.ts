@@ -1,0 +1,235 @@
+/**
+ * Types of the Gemini generateContent wire format (Gemini API, v1beta), and lenient runtime parsers
+ * for what the gateway reads back. Requests are built as typed objects; responses are parsed field
+ * by field, keeping only the fields the gateway uses and tolerating null or missing ones.
+ * @see https://ai.google.dev/api/generate-content
+ */
+
+import { Code } from "@connectrpc/connect";
+import { gatewayError, Reason } from "../../core/errors.js";
+
+/** A JSON value. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** A JSON object. */
+export type JsonMap = { [key: string]: Json };
+
+/** One part of a request content. */
+export type GeminiRequestPart =
+  | { text: string; thought?: true; thoughtSignature?: string }
+  | { inlineData: { mimeType: string; data: string } }
+  | { fileData: { fileUri: string; mimeType?: string } }
+  | { functionCall: { name: string; args: JsonMap; id?: string }; thoughtSignature?: string }
+  | { functionResponse: { name: string; response: JsonMap; id?: string } };
+
+/** One turn of the conversation. */
+export interface GeminiContent {
+  role: "user" | "model";
+  parts: GeminiRequestPart[];
+}
+
+/** A function the model may call. */
+export interface GeminiFunctionDeclaration {
+  name: string;
+  description?: string;
+  /** OpenAPI-subset schema (see gemini-schema.ts); absent for parameterless functions. */
+  parameters?: JsonMap;
+}
+
+/** `toolConfig.functionCallingConfig`. */
+export interface GeminiFunctionCallingConfig {
+  mode: "AUTO" | "ANY" | "NONE";
+  allowedFunctionNames?: string[];
+}
+
+/** `generationConfig` fields the gateway sets from typed ChatInput fields. */
+export interface GeminiGenerationConfig {
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  stopSequences?: string[];
+  candidateCount?: number;
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  responseLogprobs?: boolean;
+  logprobs?: number;
+  responseMimeType?: string;
+  responseSchema?: JsonMap;
+}
+
+/** The body of generateContent / streamGenerateContent, before provider_options are merged in. */
+export interface GeminiRequestBody {
+  contents: GeminiContent[];
+  systemInstruction?: { role: "user"; parts: { text: string }[] };
+  tools?: { functionDeclarations: GeminiFunctionDeclaration[] }[];
+  toolConfig?: { functionCallingConfig: GeminiFunctionCallingConfig };
+  generationConfig: GeminiGenerationConfig;
+}
+
+/** A part of a response candidate, as far as the gateway reads it. */
+export interface GeminiResponsePart {
+  readonly text?: string;
+  readonly thought?: boolean;
+  readonly thoughtSignature?: string;
+  readonly functionCall?: { readonly name: string; readonly args: JsonMap; readonly id?: string };
+}
+
+/** One token and its log probability. */
+export interface GeminiLogprobCandidate {
+  readonly token: string;
+  readonly logProbability: number;
+}
+
+/** `candidate.logprobsResult`. */
+export interface GeminiLogprobsResult {
+  readonly chosenCandidates: readonly GeminiLogprobCandidate[];
+  readonly topCandidates: readonly (readonly GeminiLogprobCandidate[])[];
+}
+
+/** One response candidate. */
+export interface GeminiCandidate {
+  readonly index?: number;
+  readonly parts: readonly GeminiResponsePart[];
+  readonly finishReason?: string;
+  readonly logprobsResult?: GeminiLogprobsResult;
+}
+
+/** `usageMetadata`. */
+export interface GeminiUsageMetadata {
+  readonly promptTokenCount?: number;
+  readonly candidatesTokenCount?: number;
+  readonly thoughtsTokenCount?: number;
+  readonly cachedContentTokenCount?: number;
+  readonly toolUsePromptTokenCount?: number;
+  readonly totalTokenCount?: number;
+}
+
+/** Google's error object, `{error:{code, message, status, details}}`. */
+export interface GeminiErrorBody {
+  readonly code?: number;
+  readonly message?: string;
+  readonly status?: string;
+  readonly details: readonly JsonMap[];
+}
+
+/** A generateContent response, or one streamed chunk of it. */
+export interface GeminiResponse {
+  readonly candidates: readonly GeminiCandidate[];
+  readonly blockReason?: string;
+  readonly usageMetadata?: GeminiUsageMetadata;
+  readonly modelVersion?: string;
+  readonly responseId?: string;
+  /** Set when the body (or a stream event) is an error instead of a response. */
+  readonly error?: GeminiErrorBody;
+}
+
+/** True for a plain JSON object (not null, not an array). */
+export function isJsonMap(value: unknown): value is JsonMap {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function int(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** T with every property that may be undefined turned into an optional property without undefined. */
+type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & { [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> };
+
+function defined<T extends object>(value: T): Defined<T> {
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
+  return value as Defined<T>;
+}
+
+function parsePart(value: unknown): GeminiResponsePart | undefined {
+  if (!isJsonMap(value)) return undefined;
+  const call = value.functionCall;
+  const functionCall = isJsonMap(call) && typeof call.name === "string"
+    ? defined({ name: call.name, args: isJsonMap(call.args) ? call.args : {}, id: str(call.id) })
+    : undefined;
+  return defined({
+    text: str(value.text),
+    thought: value.thought === true ? true : undefined,
+    thoughtSignature: str(value.thoughtSignature),
+    functionCall,
+  });
+}
+
+function parseLogprobCandidate(value: unknown): GeminiLogprobCandidate | undefined {
+  if (!isJsonMap(value)) return undefined;
+  const token = str(value.token);
+  const logProbability = int(value.logProbability);
+  return token === undefined ? undefined : { token, logProbability: logProbability ?? 0 };
+}
+
+function parseLogprobs(value: unknown): GeminiLogprobsResult | undefined {
+  if (!isJsonMap(value)) return undefined;
+  const keep = (entries: unknown[]) => entries.map(parseLogprobCandidate).filter((entry): entry is GeminiLogprobCandidate => entry !== undefined);
+  return {
+    chosenCandidates: keep(list(value.chosenCandidates)),
+    topCandidates: list(value.topCandidates).map((entry) => keep(isJsonMap(entry) ? list(entry.candidates) : [])),
+  };
+}
+
+function parseCandidate(value: unknown): GeminiCandidate | undefined {
+  if (!isJsonMap(value)) return undefined;
+  const content = isJsonMap(value.content) ? value.content : {};
+  return defined({
+    index: int(value.index),
+    parts: list(content.parts).map(parsePart).filter((part): part is GeminiResponsePart => part !== undefined),
+    finishReason: str(value.finishReason),
+    logprobsResult: parseLogprobs(value.logprobsResult),
+  });
+}
+
+function parseUsage(value: unknown): GeminiUsageMetadata | undefined {
+  if (!isJsonMap(value)) return undefined;
+  return defined({
+    promptTokenCount: int(value.promptTokenCount),
+    candidatesTokenCount: int(value.candidatesTokenCount),
+    thoughtsTokenCount: int(value.thoughtsTokenCount),
+    cachedContentTokenCount: int(value.cachedContentTokenCount),
+    toolUsePromptTokenCount: int(value.toolUsePromptTokenCount),
+    totalTokenCount: int(value.totalTokenCount),
+  });
+}
+
+/** Reads Google's `{error:{...}}` envelope (also inside a one-element array); undefined when absent. */
+export function parseGeminiError(value: unknown): GeminiErrorBody | undefined {
+  const envelope = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (!isJsonMap(envelope) || !isJsonMap(envelope.error)) return undefined;
+  const error = envelope.error;
+  return defined({
+    code: int(error.code),
+    message: str(error.message),
+    status: str(error.status),
+    details: list(error.details).filter(isJsonMap),
+  });
+}
+
+/**
+ * Parses a generateContent response or one stream chunk leniently: unknown fields are ignored,
+ * missing ones tolerated. Throws INVALID_PROVIDER_RESPONSE only when the value is not an object.
+ */
+export function parseGeminiResponse(value: unknown): GeminiResponse {
+  if (!isJsonMap(value)) {
+    throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "Gemini sent a response that is not a JSON object");
+  }
+  const feedback = isJsonMap(value.promptFeedback) ? value.promptFeedback : {};
+  return defined({
+    candidates: list(value.candidates).map(parseCandidate).filter((candidate): candidate is GeminiCandidate => candidate !== undefined),
+    blockReason: str(feedback.blockReason),
+    usageMetadata: parseUsage(value.usageMetadata),
+    modelVersion: str(value.modelVersion),
+    responseId: str(value.responseId),
+    error: parseGeminiError(value),
+  });
+}

@@ -1,0 +1,265 @@
+import { describe, expect, it } from "vitest";
+import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf } from "../../../src/core/stream-events.js";
+import type { MediaFetcher } from "../../../src/media/guarded-media-fetch.js";
+import { createGeminiAdapter, type GeminiAdapterOptions } from "../../../src/providers/gemini/gemini-adapter.js";
+import type { UpstreamTransport } from "../../../src/providers/upstream-http.js";
+import { readFixture, readJsonFixture, replayTransport } from "../../support/replay-transport.js";
+import { assistant, callOptions, chatInput, geminiConfig, media, system, toolCall, toolResult, user } from "./gemini-inputs.js";
+
+const KEY = "AIzaTestKey-0123456789abcdefghij";
+const NOW = 1_750_000_000_000;
+const CREATED = BigInt(Math.floor(NOW / 1000));
+const SSE = { "content-type": "text/event-stream" };
+
+interface RecordedRequest {
+  method: string;
+  url: string;
+  body: Record<string, unknown>;
+}
+interface Exchange {
+  request: RecordedRequest;
+  response: { status: number; body: unknown };
+}
+
+const refuseFetch: MediaFetcher = async () => {
+  throw new Error("no media fetch expected");
+};
+
+function adapterWith(transport: UpstreamTransport, options: GeminiAdapterOptions = {}, account: Record<string, unknown> = {}) {
+  const config = geminiConfig(account);
+  const google = config.providers.google;
+  if (!google) throw new Error("no account");
+  return createGeminiAdapter({ account: google, transport, config }, { fetchMedia: refuseFetch, now: () => NOW, ...options });
+}
+
+async function events(stream: AsyncIterable<ChatStreamResponse>): Promise<ChatStreamResponse[]> {
+  const out: ChatStreamResponse[] = [];
+  for await (const event of stream) out.push(event);
+  return out;
+}
+
+/** Slicings every streamed fixture is replayed with: the default awkward cycle, and one byte at a time. */
+const SLICINGS: [string, readonly number[] | undefined][] = [
+  ["awkward slices", undefined],
+  ["1-byte slices", [1]],
+];
+
+describe("createGeminiAdapter: replaying recorded streams", () => {
+  it.each(SLICINGS)("stream-text-system-instruction (%s): exact request, CRLF events, last usage only", async (_name, sliceSizes) => {
+    const expected = readJsonFixture<RecordedRequest>("gemini/stream-text-system-instruction.request.json");
+    const replay = replayTransport({ body: readFixture("gemini/stream-text-system-instruction.sse.txt"), headers: SSE, ...(sliceSizes ? { sliceSizes } : {}) });
+    const input = chatInput({ messages: [system("You are a helpful chatbot."), user("What is the capital of France?")], temperature: 0 });
+    const out = await events(adapterWith(replay.transport).stream(input, callOptions("gemini-2.0-flash-exp")));
+
+    const request = replay.requests[0];
+    expect(request?.method).toBe(expected.method);
+    expect(request?.url).toBe(expected.url);
+    expect(request?.headers["x-goog-api-key"]).toBe(KEY);
+    expect(request?.url).not.toMatch(/[?&]key=/);
+    expect(request?.json).toEqual(expected.body);
+    expect(out).toEqual([
+      responseStartEvent("w1peaMz6INOvnvgPgYfPiQY", "gemini-2.0-flash-exp", CREATED, []),
+      textDeltaEvent(0, "The"),
+      textDeltaEvent(0, " capital of France"),
+      textDeltaEvent(0, " is Paris.\n"),
+      finishEvent(0, FinishReason.STOP, "STOP"),
+      usageEvent(usageOf({ prompt: 13, completion: 8, total: 21 })),
+    ]);
+  });
+
+  it.each(SLICINGS)("stream-text-usage-every-chunk (%s): responseModalities via provider_options, thoughts counted in completion", async (_name, sliceSizes) => {
+    const expected = readJsonFixture<RecordedRequest>("gemini/stream-text-usage-every-chunk.request.json");
+    const replay = replayTransport({ body: readFixture("gemini/stream-text-usage-every-chunk.sse.txt"), headers: SSE, ...(sliceSizes ? { sliceSizes } : {}) });
+    const input = chatInput({ messages: [user("Count from 1 to 30, one number per line, digits only.")], providerOptions: { gemini: { generationConfig: { responseModalities: ["TEXT"] } } } });
+    const out = await events(adapterWith(replay.transport).stream(input, callOptions("gemini-2.5-flash")));
+
+    expect(replay.requests[0]?.url).toBe(expected.url);
+    expect(replay.requests[0]?.json).toEqual(expected.body);
+    const text = out.flatMap((event) => (event.event.case === "textDelta" ? [event.event.value.text] : [])).join("");
+    expect(text).toBe(Array.from({ length: 30 }, (_, i) => String(i + 1)).join("\n"));
+    expect(out.slice(-2)).toEqual([finishEvent(0, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 18, completion: 115, total: 133, reasoning: 35 }))]);
+    expect(out.filter((event) => event.event.case === "usage")).toHaveLength(1);
+  });
+
+  it.each(SLICINGS)("stream-function-call-single-chunk (%s): exact request with two declarations, one tool call with '{}'-style JSON args", async (_name, sliceSizes) => {
+    const expected = readJsonFixture<RecordedRequest>("gemini/stream-function-call-single-chunk.request.json");
+    const replay = replayTransport({ body: readFixture("gemini/stream-function-call-single-chunk.sse.txt"), headers: SSE, ...(sliceSizes ? { sliceSizes } : {}) });
+    const param = (name: string, description: string) => ({ type: "object", properties: { [name]: { type: "string", description } }, required: [name] });
+    const input = chatInput({
+      messages: [system("You are a helpful chatbot."), user("What is the temperature of the capital of France?")],
+      tools: [
+        { name: "get_capital", description: "Get the capital of a country.", parameters: param("country", "The country name.") },
+        { name: "get_temperature", description: "Get the temperature in a city.", parameters: param("city", "The city name.") },
+      ],
+    });
+    const out = await events(adapterWith(replay.transport).stream(input, callOptions("gemini-2.0-flash")));
+
+    expect(replay.requests[0]?.url).toBe(expected.url);
+    expect(replay.requests[0]?.json).toEqual(expected.body);
+    const start = out[1]?.event;
+    expect(start?.case).toBe("toolCallStart");
+    const id = start?.case === "toolCallStart" ? start.value.id : "";
+    expect(id).toMatch(/^call_[0-9A-Za-z]{24}$/);
+    expect(out).toEqual([
+      responseStartEvent("1lpeaMTxIpW1nvgP-O3vwQY", "gemini-2.0-flash", CREATED, []),
+      toolCallStartEvent(0, 0, id, "get_capital"),
+      toolCallDeltaEvent(0, 0, '{"country":"France"}'),
+      finishEvent(0, FinishReason.TOOL_CALLS, "STOP"),
+      usageEvent(usageOf({ prompt: 52, completion: 5, total: 57 })),
+    ]);
+  });
+
+  it.each(SLICINGS)(
+    "stream-gemini3-after-function-response (%s): replayed functionCall with id and signature matches exactly; subset only: our functionResponse says {output} not pydantic's {return_value}, and the empty tool schema is omitted",
+    async (_name, sliceSizes) => {
+      const expected = readJsonFixture<RecordedRequest>("gemini/stream-gemini3-after-function-response.request.json");
+      const contents = expected.body.contents as { role: string; parts: Record<string, Record<string, unknown>>[] }[];
+      const recordedCall = contents[1]?.parts[0];
+      const signature = recordedCall?.thoughtSignature as unknown as string;
+      const callId = recordedCall?.functionCall?.id as string;
+      const replay = replayTransport({ body: readFixture("gemini/stream-gemini3-after-function-response.sse.txt"), headers: SSE, ...(sliceSizes ? { sliceSizes } : {}) });
+      const input = chatInput({
+        messages: [
+          user("What is the capital of the user country? Call the tool"),
+          assistant("", [toolCall(callId, "get_country", "{}", { google: { thought_signature: signature } })]),
+          toolResult(callId, "Mexico"),
+        ],
+        tools: [{ name: "get_country", parameters: { additionalProperties: false, properties: {}, type: "object" } }],
+        providerOptions: { gemini: { generationConfig: { responseModalities: ["TEXT"] } } },
+      });
+      const out = await events(adapterWith(replay.transport).stream(input, callOptions("gemini-3-pro-preview")));
+
+      const sent = replay.requests[0]?.json as Record<string, unknown> & { contents: unknown[] };
+      expect(replay.requests[0]?.url).toBe(expected.url);
+      expect(sent.contents.slice(0, 2)).toEqual(contents.slice(0, 2));
+      expect(sent.contents[2]).toEqual({ role: "user", parts: [{ functionResponse: { id: callId, name: "get_country", response: { output: "Mexico" } } }] });
+      expect(sent.generationConfig).toEqual(expected.body.generationConfig);
+      expect(sent.tools).toEqual([{ functionDeclarations: [{ name: "get_country" }] }]);
+      expect(out).toEqual([
+        responseStartEvent("REVVabaiCdq4qtsPnZu96Qo", "gemini-3-pro-preview", CREATED, []),
+        textDeltaEvent(0, "The capital of Mexico"),
+        textDeltaEvent(0, " is Mexico City."),
+        finishEvent(0, FinishReason.STOP, "STOP"),
+        usageEvent(usageOf({ prompt: 257, completion: 8, total: 265 })),
+      ]);
+    },
+  );
+
+  it("stream-no-alt-sse JSON array (content-type application/json) parses; thought -> reasoning, signed call -> extra_content; request subset only: we always add alt=sse and omit the empty tool schema, safetySettings and thinkingConfig come through provider_options", async () => {
+    const expected = readJsonFixture<RecordedRequest>("gemini/stream-no-alt-sse-json-array-thought-and-function-call.request.json");
+    const replay = replayTransport({ body: readFixture("gemini/stream-no-alt-sse-json-array-thought-and-function-call.json"), headers: { "content-type": "application/json; charset=UTF-8" } });
+    const input = chatInput({
+      messages: [user("Two names for a pet pelican")],
+      tools: [{ name: "pelican_name_generator", parameters: { properties: {}, type: "object" } }],
+      providerOptions: { gemini: { safetySettings: expected.body.safetySettings as never, generationConfig: { thinkingConfig: { includeThoughts: true } } } },
+    });
+    const out = await events(adapterWith(replay.transport).stream(input, callOptions("gemini-2.5-flash")));
+
+    const sent = replay.requests[0]?.json as Record<string, unknown>;
+    expect(replay.requests[0]?.url).toBe(`${expected.url}?alt=sse`);
+    expect(sent.contents).toEqual(expected.body.contents);
+    expect(sent.safetySettings).toEqual(expected.body.safetySettings);
+    expect(sent.generationConfig).toEqual(expected.body.generationConfig);
+    expect(sent.tools).toEqual([{ functionDeclarations: [{ name: "pelican_name_generator" }] }]);
+    const start = out.find((event) => event.event.case === "toolCallStart");
+    const id = start?.event.case === "toolCallStart" ? start.event.value.id : "";
+    expect(out).toEqual([
+      responseStartEvent("OYpyaqycKd2V_uMP65TsgA0", "gemini-2.5-flash", CREATED, []),
+      reasoningDeltaEvent(0, expect.stringContaining("**Generating Pelican Names**") as unknown as string),
+      toolCallStartEvent(0, 0, id, "pelican_name_generator", { google: { thought_signature: expect.stringMatching(/^ClgBEU0yD8z3/) as unknown as string } }),
+      toolCallDeltaEvent(0, 0, "{}"),
+      finishEvent(0, FinishReason.TOOL_CALLS, "STOP"),
+      usageEvent(usageOf({ prompt: 32, completion: 54, total: 86, reasoning: 42 })),
+    ]);
+  });
+
+  it("remembers emitted thought signatures and replays them when the client drops extra_content", async () => {
+    const replay = replayTransport(
+      { body: readFixture("gemini/stream-no-alt-sse-json-array-thought-and-function-call.json"), headers: { "content-type": "application/json" } },
+      { body: readFixture("gemini/stream-text-system-instruction.sse.txt"), headers: SSE },
+    );
+    const adapter = adapterWith(replay.transport);
+    const first = await events(adapter.stream(chatInput({ messages: [user("Two names for a pet pelican")] }), callOptions("gemini-2.5-flash")));
+    const start = first.find((event) => event.event.case === "toolCallStart");
+    if (start?.event.case !== "toolCallStart") throw new Error("no tool call");
+    const { id, extraContent } = start.event.value;
+    const signature = (extraContent?.google as { thought_signature: string }).thought_signature;
+
+    await events(adapter.stream(chatInput({ messages: [user("Two names for a pet pelican"), assistant("", [toolCall(id, "pelican_name_generator", "{}")]), toolResult(id, "Percy")] }), callOptions("gemini-2.5-flash")));
+    const replayed = (replay.requests[1]?.json as { contents: { parts: Record<string, unknown>[] }[] }).contents[1]?.parts[0];
+    expect(replayed).toEqual({ functionCall: { name: "pelican_name_generator", args: {}, id }, thoughtSignature: signature });
+  });
+});
+
+describe("createGeminiAdapter: replaying recorded non-streaming exchanges", () => {
+  it("nonstream-finish-safety: exact request (safetySettings via provider_options), empty content -> content_filter", async () => {
+    const exchange = readJsonFixture<Exchange>("gemini/nonstream-finish-safety.json");
+    const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body), headers: { "content-type": "application/json" } });
+    const input = chatInput({ messages: [system("You hate the world!"), user("Tell me a joke about a Brazilians.")], providerOptions: { gemini: { safetySettings: exchange.request.body.safetySettings as never } } });
+    const response = await adapterWith(replay.transport).generate(input, callOptions("gemini-1.5-flash"));
+
+    expect(replay.requests[0]?.url).toBe(exchange.request.url);
+    expect(replay.requests[0]?.json).toEqual(exchange.request.body);
+    expect(response.id).toBe("5lpeaLOIBf__698Pv8HGgAg");
+    expect(response.choices).toHaveLength(1);
+    expect(response.choices[0]).toMatchObject({ index: 0, finishReason: FinishReason.CONTENT_FILTER, rawFinishReason: "SAFETY" });
+    expect(response.choices[0]?.message?.content).toEqual([]);
+    expect(response.usage).toMatchObject({ promptTokens: 14, completionTokens: 0, totalTokens: 14 });
+  });
+
+  it("nonstream-finish-max-tokens: exact request (thinkingConfig and responseModalities via provider_options), MAX_TOKENS -> length", async () => {
+    const exchange = readJsonFixture<Exchange>("gemini/nonstream-finish-max-tokens.json");
+    const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
+    const input = chatInput({
+      messages: [system("You are a helpful chatbot."), user("What is the capital of France?")],
+      maxTokens: 5,
+      providerOptions: { gemini: { generationConfig: { responseModalities: ["TEXT"], thinkingConfig: { thinking_budget: 0 } } } },
+    });
+    const response = await adapterWith(replay.transport).generate(input, callOptions("gemini-2.5-flash"));
+
+    expect(replay.requests[0]?.url).toBe(exchange.request.url);
+    expect(replay.requests[0]?.headers["x-goog-api-key"]).toBe(KEY);
+    expect(replay.requests[0]?.json).toEqual(exchange.request.body);
+    expect(response.choices[0]).toMatchObject({ finishReason: FinishReason.LENGTH, rawFinishReason: "MAX_TOKENS" });
+    expect(response.choices[0]?.message?.content.map((part) => part.part)).toEqual([{ case: "text", value: "The capital of France is" }]);
+    expect(response.usage).toMatchObject({ promptTokens: 15, completionTokens: 5, totalTokens: 20 });
+    expect(response.created).toBe(CREATED);
+  });
+
+  it("uses the account's base_url and headers", async () => {
+    const replay = replayTransport({ body: JSON.stringify({ candidates: [{ content: { parts: [{ text: "ok" }] }, finishReason: "STOP" }] }) });
+    await adapterWith(replay.transport, {}, { base_url: "http://127.0.0.1:8089/", headers: { "x-extra": "1" } }).generate(chatInput({ messages: [user("hi")] }), callOptions("models/gemini-2.5-flash"));
+    expect(replay.requests[0]?.url).toBe("http://127.0.0.1:8089/v1beta/models/gemini-2.5-flash:generateContent");
+    expect(replay.requests[0]?.headers).toMatchObject({ "x-extra": "1", "x-goog-api-key": KEY, "content-type": "application/json" });
+  });
+});
+
+describe("createGeminiAdapter: media", () => {
+  it("fetches plain https media through the injected fetcher and inlines it; YouTube goes by reference", async () => {
+    const fetched: string[] = [];
+    const fetchMedia: MediaFetcher = async ({ url, param }) => {
+      fetched.push(`${param} ${url}`);
+      return { bytes: new Uint8Array([1, 2, 3]), mimeType: "image/jpeg" };
+    };
+    const replay = replayTransport({ body: JSON.stringify({ candidates: [{ content: { parts: [{ text: "a cat" }] }, finishReason: "STOP" }] }) });
+    const input = chatInput({ messages: [user("what is this?", media("image", { url: "https://example.com/cat.jpg" }), media("video", { url: "https://youtu.be/abc" }))] });
+    await adapterWith(replay.transport, { fetchMedia }).generate(input, callOptions("gemini-2.5-flash"));
+    expect(fetched).toEqual(["messages[0].content[1] https://example.com/cat.jpg"]);
+    expect((replay.requests[0]?.json as { contents: unknown }).contents).toEqual([
+      { role: "user", parts: [{ text: "what is this?" }, { inlineData: { mimeType: "image/jpeg", data: "AQID" } }, { fileData: { fileUri: "https://youtu.be/abc" } }] },
+    ]);
+  });
+
+  it("by default guards media fetches with config.media: a loopback URL is a 400 on the part and Gemini is never called", async () => {
+    const replay = replayTransport({ body: "{}" });
+    const config = geminiConfig();
+    const google = config.providers.google;
+    if (!google) throw new Error("no account");
+    const adapter = createGeminiAdapter({ account: google, transport: replay.transport, config }, { now: () => NOW });
+    const input = chatInput({ messages: [user("see", media("image", { url: "http://127.0.0.1:9/secret.png?token=abc" }))] });
+    await expect(adapter.generate(input, callOptions("gemini-2.5-flash"))).rejects.toMatchObject({ reason: "INVALID_REQUEST", facts: { param: "messages[0].content[1]" } });
+    expect(replay.requests).toHaveLength(0);
+  });
+});

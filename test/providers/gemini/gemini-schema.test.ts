@@ -1,0 +1,133 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { GatewayError } from "../../../src/core/errors.js";
+import { toGeminiSchema } from "../../../src/providers/gemini/gemini-schema.js";
+
+describe("toGeminiSchema", () => {
+  it.each<[string, JsonObject, JsonObject | undefined]>([
+    [
+      "upper-cases types and keeps description/required",
+      { type: "object", properties: { country: { type: "string", description: "The country name." } }, required: ["country"] },
+      { type: "OBJECT", properties: { country: { type: "STRING", description: "The country name." } }, required: ["country"] },
+    ],
+    ["omits an empty root object", { type: "object", properties: {} }, undefined],
+    ["omits an empty root object with additionalProperties:false", { type: "object", properties: {}, additionalProperties: false }, undefined],
+    ["omits an empty schema", {}, undefined],
+    [
+      "removes keywords outside the whitelist",
+      { $schema: "http://json-schema.org/draft-07/schema#", type: "object", additionalProperties: false, strict: true, examples: [{}], properties: { a: { type: "integer", exclusiveMinimum: 0, multipleOf: 2, minimum: 1 } } },
+      { type: "OBJECT", properties: { a: { type: "INTEGER", minimum: 1 } } },
+    ],
+    [
+      'turns type:[T,"null"] into nullable',
+      { type: "object", properties: { a: { type: ["string", "null"] } } },
+      { type: "OBJECT", properties: { a: { type: "STRING", nullable: true } } },
+    ],
+    [
+      "turns anyOf:[X,null] into X + nullable",
+      { type: "object", properties: { a: { anyOf: [{ type: "integer" }, { type: "null" }], description: "d" } } },
+      { type: "OBJECT", properties: { a: { type: "INTEGER", nullable: true, description: "d" } } },
+    ],
+    [
+      "turns oneOf into anyOf",
+      { type: "object", properties: { a: { oneOf: [{ type: "integer" }, { type: "string" }] } } },
+      { type: "OBJECT", properties: { a: { anyOf: [{ type: "INTEGER" }, { type: "STRING" }] } } },
+    ],
+    [
+      "turns several non-null types into anyOf",
+      { type: "object", properties: { a: { type: ["integer", "string"] } } },
+      { type: "OBJECT", properties: { a: { anyOf: [{ type: "INTEGER" }, { type: "STRING" }] } } },
+    ],
+    [
+      "turns const into a one-value string enum",
+      { type: "object", properties: { kind: { const: "circle" } } },
+      { type: "OBJECT", properties: { kind: { enum: ["circle"], type: "STRING" } } },
+    ],
+    [
+      "drops empty-string enum members",
+      { type: "object", properties: { unit: { type: "string", enum: ["", "c", "f"] } } },
+      { type: "OBJECT", properties: { unit: { type: "STRING", enum: ["c", "f"] } } },
+    ],
+    [
+      "states non-string enums in the description instead of changing the type",
+      { type: "object", properties: { level: { type: "integer", enum: [1, 2, 3], description: "Level." } } },
+      { type: "OBJECT", properties: { level: { type: "INTEGER", description: "Level. Allowed values: 1, 2, 3." } } },
+    ],
+    [
+      "drops string formats other than enum and date-time",
+      { type: "object", properties: { id: { type: "string", format: "uuid" }, at: { type: "string", format: "date-time" }, n: { type: "number", format: "double" } } },
+      { type: "OBJECT", properties: { id: { type: "STRING" }, at: { type: "STRING", format: "date-time" }, n: { type: "NUMBER", format: "double" } } },
+    ],
+    [
+      "gives untyped array items an object type",
+      { type: "object", properties: { tags: { type: "array", items: {} }, more: { type: "array" } } },
+      { type: "OBJECT", properties: { tags: { type: "ARRAY", items: { type: "OBJECT" } }, more: { type: "ARRAY", items: { type: "OBJECT" } } } },
+    ],
+    [
+      "inlines $ref into $defs and removes the definitions",
+      {
+        type: "object",
+        properties: { home: { $ref: "#/$defs/Address" }, work: { $ref: "#/definitions/Address", description: "Office." } },
+        $defs: { Address: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+        definitions: { Address: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+      },
+      {
+        type: "OBJECT",
+        properties: {
+          home: { type: "OBJECT", properties: { city: { type: "STRING" } }, required: ["city"] },
+          work: { type: "OBJECT", properties: { city: { type: "STRING" } }, required: ["city"], description: "Office." },
+        },
+      },
+    ],
+    [
+      "merges allOf parts",
+      { type: "object", properties: { p: { allOf: [{ type: "object", properties: { a: { type: "string" } }, required: ["a"] }, { properties: { b: { type: "boolean" } } }] } } },
+      { type: "OBJECT", properties: { p: { type: "OBJECT", properties: { a: { type: "STRING" }, b: { type: "BOOLEAN" } }, required: ["a"] } } },
+    ],
+    [
+      "keeps only required names that are declared properties",
+      { type: "object", properties: { a: { type: "string" } }, required: ["a", "ghost"] },
+      { type: "OBJECT", properties: { a: { type: "STRING" } }, required: ["a"] },
+    ],
+  ])("%s", (_name, input, expected) => {
+    const before = structuredClone(input);
+    expect(toGeminiSchema(input, "tools[0].function.parameters")).toEqual(expected);
+    expect(input).toEqual(before);
+  });
+
+  it.each<[string, JsonObject]>([
+    ["a self-referencing $defs entry", { type: "object", properties: { node: { $ref: "#/$defs/Node" } }, $defs: { Node: { type: "object", properties: { child: { $ref: "#/$defs/Node" } } } } }],
+    ["a mutual recursion", { type: "object", properties: { a: { $ref: "#/$defs/A" } }, $defs: { A: { type: "object", properties: { b: { $ref: "#/$defs/B" } } }, B: { type: "object", properties: { a: { $ref: "#/$defs/A" } } } } }],
+    ['a $ref to the root ("#")', { type: "object", properties: { self: { $ref: "#" } } }],
+  ])("rejects %s with a 400 naming the parameter", (_name, input) => {
+    let thrown: unknown;
+    try {
+      toGeminiSchema(input, "tools[2].function.parameters");
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(GatewayError);
+    const error = thrown as GatewayError;
+    expect(error.reason).toBe("UNSUPPORTED_FEATURE");
+    expect(error.facts.param).toBe("tools[2].function.parameters");
+    expect(error.message).toMatch(/recursive/);
+  });
+
+  it("rejects a $ref that points outside the schema", () => {
+    expect(() => toGeminiSchema({ type: "object", properties: { a: { $ref: "https://example.com/schema.json" } } }, "p")).toThrow(/does not point into/);
+  });
+
+  it("expands a schema that reuses one definition many times (not recursive)", () => {
+    const schema: JsonObject = {
+      type: "object",
+      properties: { a: { $ref: "#/$defs/P" }, b: { $ref: "#/$defs/P" }, c: { type: "array", items: { $ref: "#/$defs/P" } } },
+      $defs: { P: { type: "object", properties: { x: { type: "number" } } } },
+    };
+    const out = toGeminiSchema(schema, "p");
+    expect(out?.properties).toEqual({
+      a: { type: "OBJECT", properties: { x: { type: "NUMBER" } } },
+      b: { type: "OBJECT", properties: { x: { type: "NUMBER" } } },
+      c: { type: "ARRAY", items: { type: "OBJECT", properties: { x: { type: "NUMBER" } } } },
+    });
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf } from "../../../src/core/stream-events.js";
+import { fromGeminiStream, geminiSseChunks } from "../../../src/providers/gemini/gemini-stream.js";
+
+const context = { provider: "google", upstreamModel: "gemini-x", warnings: ["dropped: user"], now: () => 2_000_000, onToolCall: () => {} };
+
+async function run(chunks: unknown[], onToolCall: (id: string, signature: string) => void = () => {}): Promise<ChatStreamResponse[]> {
+  const out: ChatStreamResponse[] = [];
+  for await (const event of fromGeminiStream(chunks, { ...context, onToolCall })) out.push(event);
+  return out;
+}
+
+function idsOf(events: ChatStreamResponse[]): string[] {
+  return events.flatMap((event) => (event.event.case === "toolCallStart" ? [event.event.value.id] : []));
+}
+
+describe("fromGeminiStream (hand-made chunks)", () => {
+  it("numbers parallel calls densely per choice, routes candidates by index and finishes each once", async () => {
+    const seen: [string, string][] = [];
+    const out = await run(
+      [
+        { responseId: "r", candidates: [{ index: 1, content: { parts: [{ text: "B says " }] } }, { index: 0, content: { parts: [{ functionCall: { name: "a", args: { q: 1 } }, thoughtSignature: "c2ln" }, { functionCall: { name: "b" } }] } }] },
+        { candidates: [{ index: 0, content: { parts: [{ functionCall: { name: "c", args: {} } }] }, finishReason: "STOP" }, { index: 1, content: { parts: [{ text: "hi" }] } }] },
+        { candidates: [{ index: 0, content: { parts: [{ text: "late" }] }, finishReason: "STOP" }, { index: 1, content: { parts: [{ text: "" }] }, finishReason: "STOP" }], usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 9, totalTokenCount: 13 } },
+      ],
+      (id, signature) => seen.push([id, signature]),
+    );
+    const ids = idsOf(out);
+    expect(new Set(ids).size).toBe(3);
+    expect(out).toEqual([
+      responseStartEvent("r", "gemini-x", 2000n, ["dropped: user"]),
+      textDeltaEvent(1, "B says "),
+      toolCallStartEvent(0, 0, ids[0] ?? "", "a", { google: { thought_signature: "c2ln" } }),
+      toolCallDeltaEvent(0, 0, '{"q":1}'),
+      toolCallStartEvent(0, 1, ids[1] ?? "", "b"),
+      toolCallDeltaEvent(0, 1, "{}"),
+      toolCallStartEvent(0, 2, ids[2] ?? "", "c"),
+      toolCallDeltaEvent(0, 2, "{}"),
+      finishEvent(0, FinishReason.TOOL_CALLS, "STOP"),
+      textDeltaEvent(1, "hi"),
+      finishEvent(1, FinishReason.STOP, "STOP"),
+      usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 })),
+    ]);
+    expect(seen).toEqual([[ids[0], "c2ln"]]);
+  });
+
+  it("streams thought parts as reasoning deltas and attaches logprobs to text", async () => {
+    const out = await run([
+      { candidates: [{ content: { parts: [{ text: "hmm", thought: true }, { text: "", thought: true, thoughtSignature: "c2ln" }] } }] },
+      { candidates: [{ content: { parts: [{ text: "Yes" }] }, finishReason: "STOP", logprobsResult: { chosenCandidates: [{ token: "Yes", logProbability: -0.5 }], topCandidates: [] } }] },
+    ]);
+    expect(out[1]).toEqual(reasoningDeltaEvent(0, "hmm"));
+    expect(out[2]).toEqual(reasoningDeltaEvent(0, "", "c2ln"));
+    const text = out[3]?.event;
+    expect(text?.case === "textDelta" ? text.value.logprobs.map((entry) => [entry.token, entry.logprob]) : []).toEqual([["Yes", -0.5]]);
+    expect(out[4]).toEqual(finishEvent(0, FinishReason.STOP, "STOP"));
+  });
+
+  it("maps SAFETY mid-stream to a content_filter finish and keeps only the last usage", async () => {
+    const out = await run([
+      { candidates: [{ content: { parts: [{ text: "Once" }] } }], usageMetadata: { promptTokenCount: 10, totalTokenCount: 10 } },
+      { candidates: [{ content: {}, finishReason: "SAFETY" }], usageMetadata: { promptTokenCount: 11, candidatesTokenCount: 1, totalTokenCount: 12 } },
+    ]);
+    expect(out.slice(2)).toEqual([finishEvent(0, FinishReason.CONTENT_FILTER, "SAFETY"), usageEvent(usageOf({ prompt: 11, completion: 1, total: 12 }))]);
+  });
+
+  it("throws an in-stream error before anything when it comes first", async () => {
+    await expect(run([{ error: { code: 429, message: "quota", status: "RESOURCE_EXHAUSTED", details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "2s" }] } }])).rejects.toMatchObject({
+      reason: "RATE_LIMIT_EXCEEDED",
+      facts: { retryAfterMs: 2000 },
+    });
+  });
+});
+
+describe("geminiSseChunks", () => {
+  it("decodes CRLF-framed events split anywhere, without [DONE]", async () => {
+    const text = 'data: {"a": 1}\r\n\r\ndata: {"b": "é"}\r\n\r\n';
+    const bytes = new TextEncoder().encode(text);
+    async function* slices() {
+      for (let i = 0; i < bytes.length; i += 3) yield bytes.subarray(i, i + 3);
+    }
+    const out: unknown[] = [];
+    for await (const chunk of geminiSseChunks(slices())) out.push(chunk);
+    expect(out).toEqual([{ a: 1 }, { b: "é" }]);
+  });
+});
