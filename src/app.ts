@@ -52,7 +52,11 @@ function logError(app: FastifyInstance, error: GatewayError, where: string): voi
 export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp> {
   const { config } = dependencies;
   const transport = dependencies.transport ?? createUndiciTransport();
-  const gateway = new Gateway(new ModelCatalog(config, createAdapters(config, transport)));
+  const gateway = new Gateway(new ModelCatalog(config, createAdapters(config, transport)), {
+    onAttemptFailed: (report) => app.log.warn({ target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, `upstream attempt failed: ${report.error.rawMessage}`),
+    onUsage: (record) => { if (record.partial) app.log.info({ target: record.target, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
+    onCircuitChange: (target, state) => app.log.warn({ target, state }, `circuit ${state}`),
+  });
   const authenticate = createCallerAuthenticator(config.keys);
   let draining = false;
   const app: FastifyInstance = Fastify({

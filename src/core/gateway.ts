@@ -1,149 +1,158 @@
-import { Code } from "@connectrpc/connect";
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { ModelInfo } from "../../gen/switchyard/v1/model_service_pb.js";
-import { gatewayError, GatewayError, Reason, toGatewayError } from "./errors.js";
+import { toGatewayError } from "./errors.js";
 import type { ModelCatalog, ResolvedTarget } from "./model-catalog.js";
+import { CircuitBreakers, type CircuitState } from "./routing/circuit-breaker.js";
+import { ATTEMPT_OVER, RequestScope } from "./routing/request-scope.js";
+import type { RandomSource } from "./routing/retry-policy.js";
+import { RouteRun, type AttemptReport } from "./routing/route-run.js";
+import { runStreamSession, type UsageRecord } from "./routing/stream-session.js";
+import { applyTargetParams } from "./routing/target-params.js";
+import { LatencyTracker, orderTargets } from "./routing/target-selection.js";
 import { validateChatInput } from "./validate-input.js";
+
+export { isFailoverError } from "./routing/failure-classification.js";
+export type { AttemptReport } from "./routing/route-run.js";
+export type { UsageRecord } from "./routing/stream-session.js";
 
 /** What a front door knows about the call. */
 export interface CallContext {
-  /** Aborts when the caller disconnects or cancels. */
+  /** Aborts when the caller disconnects or cancels (for gRPC also at its deadline). */
   readonly signal: AbortSignal;
+  /** The caller's own time limit in ms (gRPC deadline, REST `x-switchyard-timeout`); bounds everything. */
+  readonly timeoutMs?: number | undefined;
 }
 
-/** Receives one line per failed upstream attempt, for logs and metrics. */
-export type AttemptLogger = (entry: { target: string; error: GatewayError }) => void;
+/** Observers of the core, for logs and metrics; all optional and synchronous. */
+export interface GatewayHooks {
+  /** One call per failed upstream attempt, with what the gateway did next. */
+  readonly onAttemptFailed?: (report: AttemptReport) => void;
+  /** One call per answered request (the answering attempt's usage) and per canceled stream (partial, estimated). */
+  readonly onUsage?: (record: UsageRecord) => void;
+  /** A target's circuit breaker changed state. */
+  readonly onCircuitChange?: (target: string, state: CircuitState) => void;
+}
 
-/** Failures on which the gateway moves on to the next target instead of answering. */
-export function isFailoverError(error: GatewayError): boolean {
-  switch (error.reason) {
-    case Reason.PROVIDER_UNAVAILABLE:
-    case Reason.PROVIDER_UNREACHABLE:
-    case Reason.UPSTREAM_TIMEOUT:
-    case Reason.RATE_LIMIT_EXCEEDED:
-    case Reason.INSUFFICIENT_QUOTA:
-    case Reason.PROVIDER_AUTH_FAILED:
-    case Reason.CONTEXT_LENGTH_EXCEEDED:
-    case Reason.STREAM_INTERRUPTED:
-    case Reason.INVALID_PROVIDER_RESPONSE:
-      return true;
-    default:
-      return false;
-  }
+/** Test seams: clock and randomness. */
+export interface GatewayOptions {
+  readonly now?: () => number;
+  readonly random?: RandomSource;
 }
 
 /**
- * The gateway core behind both front doors: validates a ChatInput, resolves its model and
- * fallbacks to targets, calls the provider adapters and stamps the answering target on the result.
- * Streams keep the contract: response_start first, then deltas, finishes, usage and route_summary;
- * an upstream stream that ends without a finish is an error, never a normal end.
+ * The gateway core behind both front doors. It validates a ChatInput, resolves the model (a
+ * provider model or a virtual model with its strategy) and the request's `fallbacks` into one
+ * ordered, de-duplicated target list, and runs it: capability skipping, circuit breakers, retries
+ * with full-jitter backoff and Retry-After, failover, per-target parameter overrides and timeouts,
+ * all bounded by the caller's deadline and cancellation. The answer names the target that answered,
+ * with the attempts, failures and skips; usage is the answering attempt's. Streams keep the stream
+ * contract of {@link runStreamSession}. Errors are GatewayErrors.
  */
 export class Gateway {
+  private readonly breakers: CircuitBreakers;
+  private readonly latency = new LatencyTracker();
+  private readonly now: () => number;
+  private readonly random: RandomSource;
+
   constructor(
     private readonly catalog: ModelCatalog,
-    private readonly onAttemptFailed: AttemptLogger = () => {},
-  ) {}
+    private readonly hooks: GatewayHooks = {},
+    options: GatewayOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.breakers = new CircuitBreakers(this.now, (target, state) => hooks.onCircuitChange?.(target, state));
+  }
 
   /** Lists the model ids callers can use. */
   listModels(): ModelInfo[] {
     return this.catalog.list();
   }
 
-  private targetsFor(input: ChatInput): ResolvedTarget[] {
-    const targets = [...this.catalog.resolve(input.model).targets];
-    input.fallbacks.forEach((fallback, index) => targets.push(...this.catalog.resolve(fallback, `fallbacks[${index}]`).targets));
+  /** The targets to try, in order: the model's (ordered by its strategy), then each fallback's; each target once. */
+  private targetsFor(input: ChatInput, streaming: boolean): ResolvedTarget[] {
+    const context = { latency: this.latency, streaming, random: this.random };
+    const plans = [this.catalog.resolve(input.model), ...input.fallbacks.map((fallback, index) => this.catalog.resolve(fallback, `fallbacks[${index}]`))];
+    const seen = new Set<string>();
+    const targets: ResolvedTarget[] = [];
+    for (const plan of plans) {
+      for (const target of orderTargets(plan, context)) {
+        if (seen.has(target.id)) continue;
+        seen.add(target.id);
+        targets.push(target);
+      }
+    }
     return targets;
   }
 
-  /** Answers one chat request; throws a GatewayError. */
-  async chat(input: ChatInput, context: CallContext): Promise<ChatResponse> {
+  private startRun(input: ChatInput, context: CallContext, streaming: boolean): { run: RouteRun; scope: RequestScope } {
     validateChatInput(input);
-    const targets = this.targetsFor(input);
-    const failures: { target: ResolvedTarget; error: GatewayError }[] = [];
-    for (const target of targets) {
-      if (context.signal.aborted) break;
-      try {
-        const response = await target.adapter.generate(input, {
-          upstreamModel: target.upstreamModel,
-          ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
-          signal: context.signal,
-          timeouts: target.timeouts,
-        });
-        response.model = target.id;
-        response.provider = target.account.name;
-        response.route = {
-          $typeName: "switchyard.v1.RouteInfo",
-          attempts: failures.length + 1,
-          failures: failures.map(({ target: failed, error }) => ({ $typeName: "switchyard.v1.AttemptFailure", model: failed.id, reason: error.reason, upstreamStatus: error.facts.upstreamStatus ?? 0 })),
-        };
-        return response;
-      } catch (thrown) {
-        const error = toGatewayError(thrown);
-        this.onAttemptFailed({ target: target.id, error });
-        failures.push({ target, error });
-        if (!isFailoverError(error) || context.signal.aborted) throw error;
-      }
-    }
-    if (context.signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
-    throw failures[0]?.error ?? gatewayError(Code.Internal, Reason.INTERNAL_ERROR, "no target was tried");
+    const targets = this.targetsFor(input, streaming);
+    const scope = new RequestScope(context.signal, context.timeoutMs, this.now);
+    const run = new RouteRun(targets, {
+      input,
+      scope,
+      breakers: this.breakers,
+      random: this.random,
+      now: this.now,
+      onAttemptFailed: (report) => this.hooks.onAttemptFailed?.(report),
+      // A failing target counts as slow for latency routing, so a fast-failing one is not preferred.
+      onUnhealthy: (target) => this.latency.record(target.id, streaming, target.timeouts.firstTokenMs),
+    });
+    return { run, scope };
   }
 
-  /** Streams one chat request; the generator throws a GatewayError on failure. */
-  async *chatStream(input: ChatInput, context: CallContext): AsyncGenerator<ChatStreamResponse> {
-    validateChatInput(input);
-    const targets = this.targetsFor(input);
-    const failures: { target: ResolvedTarget; error: GatewayError }[] = [];
-    for (const target of targets) {
-      let delivered = false;
-      try {
-        const open = new Set<number>();
-        let finished = 0;
-        for await (const event of target.adapter.stream(input, {
-          upstreamModel: target.upstreamModel,
-          ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
-          signal: context.signal,
-          timeouts: target.timeouts,
-        })) {
-          const kind = event.event.case;
-          if (kind === "responseStart") {
-            event.event.value.model = target.id;
-            event.event.value.provider = target.account.name;
-          } else if (kind === "finish") {
-            open.delete(event.event.value.choiceIndex);
-            finished++;
-          } else if (kind === "textDelta" || kind === "toolCallStart" || kind === "toolCallDelta" || kind === "refusalDelta" || kind === "reasoningDelta") {
-            open.add(event.event.value.choiceIndex);
+  /** Answers one chat request; throws a GatewayError (the caller's deadline gives UPSTREAM_TIMEOUT, a cancel CANCELED). */
+  async chat(input: ChatInput, context: CallContext): Promise<ChatResponse> {
+    const { run, scope } = this.startRun(input, context, false);
+    try {
+      for (;;) {
+        const attempt = await run.next();
+        if (!attempt) break;
+        const { target } = attempt;
+        const controller = scope.attemptController();
+        const startedAt = this.now();
+        try {
+          const request = applyTargetParams(input, target);
+          const response = await target.adapter.generate(request, {
+            upstreamModel: target.upstreamModel,
+            ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
+            signal: controller.signal,
+            timeouts: scope.capTimeouts(target.timeouts),
+          });
+          this.latency.record(target.id, false, this.now() - startedAt);
+          run.succeeded(attempt);
+          response.model = target.id;
+          response.provider = target.account.name;
+          response.route = run.routeInfo();
+          this.hooks.onUsage?.({ target: target.id, usage: response.usage, partial: false, estimated: false });
+          return response;
+        } catch (thrown) {
+          const error = toGatewayError(thrown);
+          const stop = scope.stopError();
+          if (stop) {
+            attempt.permit.released();
+            throw stop;
           }
-          delivered = true;
-          yield event;
+          run.failed(attempt, error);
+        } finally {
+          controller.abort(ATTEMPT_OVER);
         }
-        if (finished === 0 || open.size > 0) {
-          throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `the upstream stream of ${target.id} ended before the answer was finished`, { provider: target.account.name, afterFirstByte: true });
-        }
-        yield {
-          $typeName: "switchyard.v1.ChatStreamResponse",
-          event: {
-            case: "routeSummary",
-            value: {
-              $typeName: "switchyard.v1.RouteSummary",
-              model: target.id,
-              route: {
-                $typeName: "switchyard.v1.RouteInfo",
-                attempts: failures.length + 1,
-                failures: failures.map(({ target: failed, error }) => ({ $typeName: "switchyard.v1.AttemptFailure", model: failed.id, reason: error.reason, upstreamStatus: error.facts.upstreamStatus ?? 0 })),
-              },
-            },
-          },
-        };
-        return;
-      } catch (thrown) {
-        const error = toGatewayError(thrown);
-        this.onAttemptFailed({ target: target.id, error });
-        failures.push({ target, error });
-        if (delivered || !isFailoverError(error) || context.signal.aborted) throw error;
       }
+      throw scope.stopError() ?? run.error();
+    } finally {
+      scope.dispose();
     }
-    throw failures[0]?.error ?? gatewayError(Code.Internal, Reason.INTERNAL_ERROR, "no target was tried");
+  }
+
+  /** Streams one chat request; the generator throws a GatewayError on failure (see {@link runStreamSession}). */
+  async *chatStream(input: ChatInput, context: CallContext): AsyncGenerator<ChatStreamResponse> {
+    const { run, scope } = this.startRun(input, context, true);
+    try {
+      yield* runStreamSession({ input, run, scope, latency: this.latency, now: this.now, onUsage: (record) => this.hooks.onUsage?.(record) });
+    } finally {
+      scope.dispose();
+    }
   }
 }

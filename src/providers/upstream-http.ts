@@ -94,14 +94,30 @@ export interface GuardedResponse {
   close(): void;
 }
 
+function isConnectTimeout(error: unknown): boolean {
+  const code = error && typeof error === "object" && "code" in error ? (error as { code: unknown }).code : undefined;
+  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT";
+}
+
+/**
+ * The abort reason of an attempt released normally. Shared: `abort()` without a reason builds a
+ * DOMException with a captured stack on every request (bench/PROFILE.md).
+ */
+const RELEASED = new DOMException("the upstream attempt was released", "AbortError");
+
 function timeoutError(provider: string, message: string, afterFirstByte: boolean): GatewayError {
   return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte });
 }
 
 /**
  * Sends a request through `transport` under the attempt's timeouts and the caller's cancellation.
- * Network failures become PROVIDER_UNREACHABLE, timeouts UPSTREAM_TIMEOUT, caller aborts CANCELED;
- * each error says whether any body byte had arrived (`afterFirstByte`).
+ * Bounds: connect (connectMs), first body byte on streams (firstTokenMs; non-streaming answers
+ * are bounded by totalMs only, since their first byte is the whole answer), gap between body
+ * chunks on streams (idleMs), whole attempt (totalMs). Refused or reset connections become
+ * PROVIDER_UNREACHABLE (retryable before any byte), every bound breached (connect included)
+ * UPSTREAM_TIMEOUT, aborts of `signal` CANCELED; each error says whether any body byte had
+ * arrived (`afterFirstByte`). Timers and the connection are released when the body ends, fails or
+ * is abandoned (`close`).
  */
 export async function sendUpstream(transport: UpstreamTransport, request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs">, context: UpstreamCallContext): Promise<GuardedResponse> {
   const controller = new AbortController();
@@ -109,6 +125,7 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
   let failure: GatewayError | undefined;
   let firstByte = false;
   let closed = false;
+  let completed = false;
   const abortWith = (error: GatewayError) => {
     if (!failure) failure = error;
     controller.abort(error);
@@ -117,24 +134,47 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
   if (context.signal.aborted) onCallerAbort();
   else context.signal.addEventListener("abort", onCallerAbort, { once: true });
   const totalTimer = setTimeout(() => abortWith(timeoutError(provider, `upstream did not finish within ${timeouts.totalMs} ms`, firstByte)), timeouts.totalMs);
+  // Streams: one lazily re-armed timer for the first-byte and idle bounds, so a chunk costs a clock
+  // read rather than a new timer; time the consumer spends holding a chunk is not upstream silence.
   let waitTimer: NodeJS.Timeout | undefined;
-  const armWait = (ms: number, message: string) => {
-    if (waitTimer) clearTimeout(waitTimer);
-    waitTimer = setTimeout(() => abortWith(timeoutError(provider, message, firstByte)), ms);
+  let waitDue = 0;
+  let lastChunkAt = Date.now();
+  let held = false;
+  const firstByteDeadline = lastChunkAt + timeouts.firstTokenMs;
+  const armWait = (ms: number) => {
+    const due = Date.now() + ms;
+    if (waitTimer) {
+      if (waitDue <= due) return;
+      clearTimeout(waitTimer);
+    }
+    waitDue = due;
+    waitTimer = setTimeout(checkWait, Math.max(1, ms));
   };
-  if (context.streaming) armWait(timeouts.firstTokenMs, `upstream sent nothing within ${timeouts.firstTokenMs} ms`);
+  const checkWait = () => {
+    waitTimer = undefined;
+    const now = Date.now();
+    const deadline = held ? now + timeouts.idleMs : firstByte ? lastChunkAt + timeouts.idleMs : firstByteDeadline;
+    if (now < deadline) return armWait(deadline - now);
+    abortWith(timeoutError(provider, firstByte ? `upstream stream stalled for ${timeouts.idleMs} ms` : `upstream sent nothing within ${timeouts.firstTokenMs} ms`, firstByte));
+  };
+  if (context.streaming) armWait(timeouts.firstTokenMs);
   const close = () => {
     if (closed) return;
     closed = true;
     clearTimeout(totalTimer);
     if (waitTimer) clearTimeout(waitTimer);
     context.signal.removeEventListener("abort", onCallerAbort);
-    if (!controller.signal.aborted) controller.abort();
+    // A body read to its end has already released the request; aborting it again is pure cost.
+    if (!completed && !controller.signal.aborted) controller.abort(RELEASED);
   };
   const translate = (error: unknown): GatewayError => {
     if (failure) return failure;
     if (error instanceof GatewayError) return error;
     const message = error instanceof Error ? error.message : String(error);
+    if (isConnectTimeout(error)) {
+      // A black-holed host is a silent provider: a timeout (fail over), not a refused connection (retry).
+      return timeoutError(provider, `could not connect to the provider within ${timeouts.connectMs} ms`, false);
+    }
     return gatewayError(
       Code.Unavailable,
       Reason.PROVIDER_UNREACHABLE,
@@ -157,10 +197,14 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
       for await (const chunk of response.body) {
         if (failure) throw failure;
         firstByte = true;
-        if (context.streaming) armWait(timeouts.idleMs, `upstream stream stalled for ${timeouts.idleMs} ms`);
+        held = true;
         yield chunk;
+        held = false;
+        lastChunkAt = Date.now();
+        if (context.streaming) armWait(timeouts.idleMs);
       }
       if (failure) throw failure;
+      completed = true;
     } catch (error) {
       throw translate(error);
     } finally {
@@ -174,16 +218,32 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
     header: (name) => response.header(name),
     body,
     async text() {
+      // The same guards as guardedBody, inlined: an async generator per answer is measurable
+      // per-request CPU on the non-streaming hot path (bench/PROFILE.md).
       const chunks: Uint8Array[] = [];
       let size = 0;
-      for await (const chunk of body) {
-        size += chunk.byteLength;
-        if (size > MAX_UPSTREAM_BODY_BYTES) {
-          close();
-          throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream response body is too large", { provider });
+      let tooLarge: GatewayError | undefined;
+      try {
+        for await (const chunk of response.body) {
+          if (failure) throw failure;
+          firstByte = true;
+          lastChunkAt = Date.now();
+          if (context.streaming) armWait(timeouts.idleMs);
+          size += chunk.byteLength;
+          if (size > MAX_UPSTREAM_BODY_BYTES) {
+            tooLarge = gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream response body is too large", { provider });
+            break;
+          }
+          chunks.push(chunk);
         }
-        chunks.push(chunk);
+        if (!tooLarge && failure) throw failure;
+        if (!tooLarge) completed = true;
+      } catch (error) {
+        throw translate(error);
+      } finally {
+        close();
       }
+      if (tooLarge) throw tooLarge;
       return Buffer.concat(chunks).toString("utf8");
     },
     close,

@@ -8,7 +8,11 @@ import type { Gateway } from "../core/gateway.js";
 function setRouteHeaders(context: HandlerContext, model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): void {
   context.responseHeader.set("x-switchyard-model", model);
   context.responseHeader.set("x-switchyard-provider", provider);
-  if (route) context.responseHeader.set("x-switchyard-attempts", String(route.attempts));
+  if (route) {
+    context.responseHeader.set("x-switchyard-attempts", String(route.attempts));
+    if (route.failures.length > 0) context.responseHeader.set("x-switchyard-failed", route.failures.map((failure) => `${failure.model} ${failure.reason.toLowerCase()}`).join(", "));
+    if (route.skipped.length > 0) context.responseHeader.set("x-switchyard-skipped", route.skipped.map((skip) => `${skip.model} ${skip.reason.toLowerCase()}`).join(", "));
+  }
   if (warnings.length > 0) context.responseHeader.set("x-switchyard-warnings", warnings.join("; ").replace(/[^\x20-\x7e]/g, "?"));
 }
 
@@ -20,15 +24,20 @@ function setRouteHeaders(context: HandlerContext, model: string, provider: strin
 export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatService> {
   return {
     async chat(request, context): Promise<ChatResponse> {
-      const response = await gateway.chat(request.input ?? create(ChatInputSchema), { signal: context.signal });
+      const response = await gateway.chat(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() });
       setRouteHeaders(context, response.model, response.provider, response.route, response.warnings);
       return response;
     },
     async *chatStream(request, context): AsyncGenerator<ChatStreamResponse> {
-      for await (const event of gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal })) {
+      for await (const event of gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() })) {
         if (event.event.case === "responseStart") {
           const start = event.event.value;
           setRouteHeaders(context, start.model, start.provider, start.route, start.warnings);
+        } else if (event.event.case === "routeSummary") {
+          const summary = event.event.value;
+          context.responseTrailer.set("x-switchyard-model", summary.model);
+          if (summary.route) context.responseTrailer.set("x-switchyard-attempts", String(summary.route.attempts));
+          if (summary.recovery) context.responseTrailer.set("x-switchyard-recovery", summary.recovery);
         }
         yield event;
       }

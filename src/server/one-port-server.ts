@@ -8,6 +8,8 @@ export type DualHandler = (request: http.IncomingMessage | http2.Http2ServerRequ
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 /** A connection that sends nothing for this long is closed before it is classified. */
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
+/** While closing, how often HTTP/1.1 connections that became idle are closed. */
+const IDLE_SWEEP_MS = 100;
 
 /** The net.Server Fastify listens on, with the connection-closing methods Fastify looks for. */
 export interface OnePortServer extends net.Server {
@@ -33,7 +35,10 @@ export function createOnePortServer(handler: DualHandler, options: { headersTime
   });
   const pending = new Set<net.Socket>();
 
-  const server = net.createServer((socket) => {
+  // noDelay: accepted sockets belong to this net.Server, not to the inner http server (whose own
+  // noDelay default never applies), so Nagle must be turned off here or small SSE frames and
+  // responses wait for delayed ACKs (tens of ms, frames batched).
+  const server = net.createServer({ noDelay: true }, (socket) => {
     pending.add(socket);
     let buffered: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), FIRST_BYTE_TIMEOUT_MS);
@@ -44,9 +49,14 @@ export function createOnePortServer(handler: DualHandler, options: { headersTime
       socket.off("error", onError);
       socket.pause();
       socket.unshift(buffered);
-      if (target === "h2") h2.emit("connection", socket);
-      else h1.emit("connection", socket);
-      socket.resume();
+      if (target === "h2") {
+        // The http2 session takes over the socket's native handle and reads the unshifted bytes
+        // itself; resuming the JS stream here would drain them first ("bad client magic").
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume();
+      }
     };
     const onData = (chunk: Buffer) => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
@@ -86,6 +96,12 @@ export function createOnePortServer(handler: DualHandler, options: { headersTime
     closeTcp(callback);
     h1.close();
     h1.closeIdleConnections();
+    // A keep-alive connection whose in-flight response ends during the drain turns idle without
+    // being closed, and the TCP server's close would wait for the client to hang up (up to
+    // keepAliveTimeout). Sweep idle connections until every connection is gone.
+    const sweeper = setInterval(() => h1.closeIdleConnections(), IDLE_SWEEP_MS);
+    sweeper.unref();
+    server.once("close", () => clearInterval(sweeper));
     for (const session of sessions) session.close();
     for (const socket of pending) socket.destroy();
     return server;

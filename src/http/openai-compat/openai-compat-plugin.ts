@@ -4,6 +4,7 @@ import type { RouteInfo } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import { toGatewayError, type GatewayError } from "../../core/errors.js";
 import type { Gateway } from "../../core/gateway.js";
+import { parseCallerTimeout } from "../../core/routing/request-scope.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
 import { SseWriter } from "./sse-writer.js";
 import { toProtoChatRequest } from "./to-proto.js";
@@ -22,6 +23,7 @@ function routeHeaders(model: string, provider: string, route: RouteInfo | undefi
   if (route) {
     headers["x-switchyard-attempts"] = String(route.attempts);
     if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${failure.model} ${failure.reason.toLowerCase()}`).join(", ");
+    if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${skip.model} ${skip.reason.toLowerCase()}${skip.detail ? ` (${skip.detail.replace(/[^\x20-\x7e]/g, "?")})` : ""}`).join(", ");
   }
   if (warnings.length > 0) headers["x-switchyard-warnings"] = warnings.map((warning) => warning.replace(/[\r\n]+/g, " ").replace(/[^\x20-\x7e]/g, "?")).join("; ");
   return headers;
@@ -79,21 +81,22 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
 
   app.post("/v1/chat/completions", async (request, reply) => {
     const parsed = toProtoChatRequest(request.body);
+    const timeoutMs = parseCallerTimeout(request.headers["x-switchyard-timeout"]);
     if (!parsed.stream) {
       let answered = false;
       const controller = clientSignal(reply, () => answered);
-      const response = await gateway.chat(parsed.input, { signal: controller.signal });
+      const response = await gateway.chat(parsed.input, { signal: controller.signal, timeoutMs });
       answered = true;
       reply.headers(routeHeaders(response.model, response.provider, response.route, response.warnings));
       return reply.send(toOpenAICompletion(response));
     }
-    return streamAnswer(request, reply, parsed.input, parsed.includeUsage);
+    return streamAnswer(request, reply, parsed.input, parsed.includeUsage, timeoutMs);
   });
 
-  async function streamAnswer(request: FastifyRequest, reply: FastifyReply, input: Parameters<Gateway["chatStream"]>[0], includeUsage: boolean): Promise<FastifyReply | undefined> {
+  async function streamAnswer(request: FastifyRequest, reply: FastifyReply, input: Parameters<Gateway["chatStream"]>[0], includeUsage: boolean, timeoutMs: number | undefined): Promise<FastifyReply | undefined> {
     let writer: SseWriter | undefined;
     const controller = clientSignal(reply, () => writer?.endedByServer ?? false);
-    const events = gateway.chatStream(input, { signal: controller.signal });
+    const events = gateway.chatStream(input, { signal: controller.signal, timeoutMs });
     let first: IteratorResult<ChatStreamResponse>;
     try {
       first = await events.next();

@@ -82,10 +82,32 @@ export function readObject(value: unknown, param: string): Record<string, unknow
   return value;
 }
 
-/** Reads an optional JSON object destined for a google.protobuf.Struct (must be clean JSON). */
+/** Deepest nesting of arrays and objects accepted in free-form JSON (schemas, pass-through fields). */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * Throws 400 when a free-form JSON value nests deeper than {@link MAX_JSON_DEPTH}. Iterative, so
+ * hostile input cannot overflow the stack here, and bounded input cannot overflow it later
+ * (JSON.stringify and protobuf Struct conversion recurse).
+ */
+export function checkJsonDepth(value: unknown, param: string, maxDepth = MAX_JSON_DEPTH): void {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > maxDepth) throw invalidRequest(`Invalid '${param}': JSON nested deeper than ${maxDepth} levels.`, param);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) pending.push([child, depth + 1]);
+    }
+  }
+}
+
+/** Reads an optional JSON object destined for a google.protobuf.Struct (must be clean JSON, bounded depth). */
 export function readJsonObject(value: unknown, param: string): JsonObject | undefined {
   const out = readObject(value, param);
-  return out === undefined ? undefined : (out as JsonObject);
+  if (out === undefined) return undefined;
+  checkJsonDepth(out, param);
+  return out as JsonObject;
 }
 
 /** Rejects keys of an object that are not in `known`. */

@@ -1,8 +1,7 @@
-import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, Role, type ContentPart, type Media, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mediaKindOf, mimeTypeFromUrl } from "../../core/media-types.js";
-import { decodeBase64, isObject, parseDataUrl, readArray, readObject, readString, requireString, wrongType } from "./request-fields.js";
+import { decodeBase64, isObject, parseDataUrl, readArray, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
 
 const ROLES: Readonly<Record<string, Role>> = {
   system: Role.SYSTEM,
@@ -45,16 +44,18 @@ function mediaPart(value: Media): ContentPart {
 function imageUrlPart(raw: Record<string, unknown>, param: string): ContentPart {
   const imageUrl = readObject(raw.image_url, `${param}.image_url`);
   if (!imageUrl) throw invalidRequest(`Missing required parameter: '${param}.image_url'.`, `${param}.image_url`);
-  const url = readString(imageUrl.url, `${param}.image_url.url`) ?? readString(imageUrl.image_url, `${param}.image_url.image_url`);
-  if (!url) throw invalidRequest(`Missing required parameter: '${param}.image_url.url'.`, `${param}.image_url.url`);
+  const nested = imageUrl.url === undefined || imageUrl.url === null;
+  const urlParam = nested && imageUrl.image_url !== undefined && imageUrl.image_url !== null ? `${param}.image_url.image_url` : `${param}.image_url.url`;
+  const url = readString(nested ? imageUrl.image_url : imageUrl.url, urlParam);
+  if (!url) throw invalidRequest(`Missing required parameter: '${urlParam}'.`, urlParam);
   const explicitType = readString(imageUrl.mime_type, `${param}.image_url.mime_type`)?.trim().toLowerCase();
   const detailName = readString(imageUrl.detail, `${param}.image_url.detail`);
   const detail = detailName === undefined ? ImageDetail.UNSPECIFIED : DETAILS[detailName];
   if (detail === undefined) throw invalidRequest(`Invalid value for '${param}.image_url.detail': expected one of auto, low, high.`, `${param}.image_url.detail`);
-  const inline = parseDataUrl(url, `${param}.image_url.url`);
+  const inline = parseDataUrl(url, urlParam);
   if (inline) return mediaPart(media({ data: inline.data, mimeType: explicitType || inline.mimeType, detail }));
   if (!/^(https?|gs):\/\//i.test(url)) {
-    throw invalidRequest(`Invalid '${param}.image_url.url': expected an http(s) URL, a gs:// URL or a base64 data URL.`, `${param}.image_url.url`);
+    throw invalidRequest(`Invalid '${urlParam}': expected an http(s) URL, a gs:// URL or a base64 data URL.`, urlParam);
   }
   const mimeType = explicitType || mimeTypeFromUrl(url);
   const value = media({ url, mimeType, detail });
@@ -106,13 +107,13 @@ function toolCall(raw: unknown, param: string): ToolCall {
   if (type !== undefined && type !== "function") throw invalidRequest(`Invalid value for '${param}.type': only 'function' tool calls are supported.`, `${param}.type`);
   const fn = readObject(raw.function, `${param}.function`);
   if (!fn) throw invalidRequest(`Missing required parameter: '${param}.function'.`, `${param}.function`);
-  const extra = readObject(raw.extra_content, `${param}.extra_content`);
+  const extra = readJsonObject(raw.extra_content, `${param}.extra_content`);
   return {
     $typeName: "switchyard.v1.ToolCall",
     id: requireString(raw.id, `${param}.id`),
     name: requireString(fn.name, `${param}.function.name`),
     arguments: readString(fn.arguments, `${param}.function.arguments`) ?? "",
-    ...(extra ? { extraContent: extra as JsonObject } : {}),
+    ...(extra ? { extraContent: extra } : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, ToolChoiceMode, type ChatInput, type ResponseFormat, type Tool, type ToolChoice } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import {
-  isObject, readArray, readBoolean, readInt32, readInteger, readJsonObject, readNumber, readObject, readString, rejectUnknownKeys, requireString, wrongType,
+  checkJsonDepth, isObject, readArray, readBoolean, readInt32, readInteger, readJsonObject, readNumber, readObject, readString, rejectUnknownKeys, requireString, wrongType,
 } from "./request-fields.js";
 import { toProtoMessage } from "./to-proto-messages.js";
 
@@ -98,7 +98,9 @@ function toProviderOptions(body: Record<string, unknown>): Record<string, JsonOb
   }
   const passthrough: JsonObject = {};
   for (const [key, value] of Object.entries(body)) {
-    if (!KNOWN_FIELDS.has(key) && value !== undefined) passthrough[key] = value as JsonObject[string];
+    if (KNOWN_FIELDS.has(key) || value === undefined) continue;
+    checkJsonDepth(value, key);
+    passthrough[key] = value as JsonObject[string];
   }
   if (Object.keys(passthrough).length > 0) out.openai = { ...passthrough, ...out.openai };
   return out;
@@ -127,7 +129,8 @@ export function toProtoChatRequest(body: unknown): RestChatRequest {
   if (functions) tools.push(...functions.map((fn, index) => toTool(fn, `functions[${index}]`, true)));
   const toolChoice = body.function_call !== undefined && body.function_call !== null ? toToolChoice(body.function_call, "function_call", true) : toToolChoice(body.tool_choice, "tool_choice", false);
 
-  const maxTokens = readInt32(body.max_completion_tokens, "max_completion_tokens") ?? readInt32(body.max_tokens, "max_tokens");
+  const legacyMaxTokens = readInt32(body.max_tokens, "max_tokens");
+  const maxTokens = readInt32(body.max_completion_tokens, "max_completion_tokens") ?? legacyMaxTokens;
   const logitBias: Record<string, number> = {};
   for (const [token, bias] of Object.entries(readObject(body.logit_bias, "logit_bias") ?? {})) {
     const value = readNumber(bias, `logit_bias.${token}`);

@@ -1,5 +1,5 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Role, type ContentPart, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
+import { ImageDetail, Role, type ContentPart, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest } from "../../core/errors.js";
 import { toAnthropicMediaBlock } from "./anthropic-media.js";
 import type {
@@ -171,6 +171,11 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
         }
         break;
       case Role.USER:
+        message.content.forEach((part, partIndex) => {
+          if (part.part.case === "image" && (part.part.value.detail === ImageDetail.LOW || part.part.value.detail === ImageDetail.HIGH)) {
+            warnings.push(`messages[${index}].content[${partIndex}].image_url.detail dropped: Anthropic has no image detail setting`);
+          }
+        });
         push({ role: "user", toolResults: [], blocks: userBlocks(message, index) });
         break;
       case Role.TOOL:

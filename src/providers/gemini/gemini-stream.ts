@@ -88,7 +88,11 @@ export async function* fromGeminiStream(chunks: AsyncIterable<unknown> | Iterabl
 
   for await (const raw of chunks) {
     const chunk = parseGeminiResponse(raw);
-    if (chunk.error) throw fromGeminiError({ provider: context.provider, httpStatus: 200, error: chunk.error });
+    if (chunk.error) {
+      // An error inside a 200 stream: body bytes had arrived (ErrorFacts.afterFirstByte), as for the other adapters.
+      const error = fromGeminiError({ provider: context.provider, httpStatus: 200, error: chunk.error });
+      throw gatewayError(error.code, error.reason, error.rawMessage, { ...error.facts, afterFirstByte: true }, error.cause);
+    }
     if (!started) {
       started = true;
       const id = chunk.responseId ?? `gemini-${createToolCallId().slice(5)}`;

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
+import { gatewayError, type ErrorFacts, type GatewayError, Reason } from "../../core/errors.js";
 import { errorFromUpstreamStatus, scrubSecrets } from "../upstream-status.js";
 
 interface OpenAIErrorFields {
@@ -19,34 +19,93 @@ function readErrorFields(body: unknown): OpenAIErrorFields {
   return {};
 }
 
-/**
- * Maps an OpenAI-dialect error (HTTP status + `{error:{message,type,code,param}}` body, or an
- * in-stream error object) to a GatewayError, reading the structured `code`/`type` first:
- * context_length_exceeded, insufficient_quota and content_filter have their own reasons; the rest
- * follow the upstream status. Provider messages are scrubbed of secrets.
- * @see https://platform.openai.com/docs/guides/error-codes
- */
-export function fromOpenAIError(status: number, body: unknown, provider: string, retryAfterMs?: number): GatewayError {
+/** What both mappers read from an error object: scrubbed message, string code/type, param. */
+interface ReadError {
+  readonly message: string;
+  readonly code: string | undefined;
+  readonly type: string | undefined;
+  readonly param: string | undefined;
+  /** A numeric `code` some compatible servers (vLLM) put where OpenAI puts a string. */
+  readonly numericCode: number | undefined;
+}
+
+function readError(body: unknown, fallbackMessage: string): ReadError {
   const fields = readErrorFields(body);
-  const rawMessage = typeof fields.message === "string" && fields.message ? fields.message : `upstream returned HTTP ${status}`;
-  const message = scrubSecrets(rawMessage);
-  const code = typeof fields.code === "string" ? fields.code : typeof fields.type === "string" ? fields.type : undefined;
-  const param = typeof fields.param === "string" ? fields.param : undefined;
-  const facts = {
-    provider,
-    upstreamStatus: status,
-    ...(code ? { upstreamCode: code } : {}),
-    ...(param ? { param } : {}),
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  const rawMessage = typeof fields.message === "string" && fields.message ? fields.message : fallbackMessage;
+  return {
+    message: scrubSecrets(rawMessage),
+    code: typeof fields.code === "string" && fields.code ? fields.code : undefined,
+    type: typeof fields.type === "string" && fields.type ? fields.type : undefined,
+    param: typeof fields.param === "string" && fields.param ? fields.param : undefined,
+    numericCode: typeof fields.code === "number" && Number.isInteger(fields.code) ? fields.code : undefined,
   };
+}
+
+/** The reasons OpenAI's structured `code` (or `type`) decides on its own, whatever the status. */
+function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): GatewayError | undefined {
+  const { code, type, message } = read;
   if (code === "context_length_exceeded" || code === "string_above_max_length") {
     return gatewayError(Code.InvalidArgument, Reason.CONTEXT_LENGTH_EXCEEDED, message, facts);
   }
-  if (code === "insufficient_quota") return gatewayError(Code.ResourceExhausted, Reason.INSUFFICIENT_QUOTA, `provider "${provider}" quota exhausted: ${message}`, facts);
+  if (code === "insufficient_quota" || type === "insufficient_quota") {
+    return gatewayError(Code.ResourceExhausted, Reason.INSUFFICIENT_QUOTA, `provider "${provider}" quota exhausted: ${message}`, facts);
+  }
   if (code === "content_filter" || code === "content_policy_violation") return gatewayError(Code.InvalidArgument, Reason.CONTENT_FILTER, message, facts);
-  if (status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 404 && status !== 408 && status !== 413 && status !== 429) {
+  return undefined;
+}
+
+/**
+ * Maps an OpenAI-dialect HTTP error (status + `{error:{message,type,code,param}}` body) to a
+ * GatewayError, reading the structured `code`/`type` first: context_length_exceeded,
+ * insufficient_quota and content_filter have their own reasons; other 4xx (except 401/403/404/
+ * 408/413/429) are UPSTREAM_INVALID_REQUEST carrying the upstream code and param; the rest
+ * follow the upstream status. Provider messages are scrubbed of secrets, and auth failures never
+ * repeat the provider's text.
+ * @see https://platform.openai.com/docs/guides/error-codes
+ */
+export function fromOpenAIError(status: number, body: unknown, provider: string, retryAfterMs?: number): GatewayError {
+  const read = readError(body, `upstream returned HTTP ${status}`);
+  const upstreamCode = read.code ?? read.type;
+  const facts: ErrorFacts = {
+    provider,
+    upstreamStatus: status,
+    ...(upstreamCode ? { upstreamCode } : {}),
+    ...(read.param ? { param: read.param } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
+  const byCode = errorFromCode(read, provider, facts);
+  if (byCode) return byCode;
+  if (status >= 400 && status < 500 && ![401, 403, 404, 408, 413, 429].includes(status)) {
+    return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, read.message, facts);
+  }
+  return errorFromUpstreamStatus({ provider, status, message: read.message, ...(upstreamCode ? { upstreamCode } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+}
+
+/**
+ * Maps an error object an OpenAI-dialect server sent inside a 200 stream (`data: {"error":…}`) to a
+ * GatewayError marked `afterFirstByte`. There is no HTTP status, so the structured fields decide:
+ * the codes of {@link fromOpenAIError}, rate limits, `invalid_request_error` (or a numeric 4xx
+ * `code`, as vLLM sends) as UPSTREAM_INVALID_REQUEST, anything else PROVIDER_UNAVAILABLE.
+ * @see https://platform.openai.com/docs/guides/error-codes
+ */
+export function fromOpenAIStreamError(body: unknown, provider: string): GatewayError {
+  const read = readError(body, "upstream reported an error mid-stream");
+  const upstreamCode = read.code ?? read.type;
+  const facts: ErrorFacts = {
+    provider,
+    afterFirstByte: true,
+    ...(read.numericCode !== undefined ? { upstreamStatus: read.numericCode } : {}),
+    ...(upstreamCode ? { upstreamCode } : {}),
+    ...(read.param ? { param: read.param } : {}),
+  };
+  const byCode = errorFromCode(read, provider, facts);
+  if (byCode) return byCode;
+  const { code, type, numericCode, message } = read;
+  if (code === "rate_limit_exceeded" || type === "rate_limit_error" || type === "rate_limit_exceeded" || numericCode === 429) {
+    return gatewayError(Code.ResourceExhausted, Reason.RATE_LIMIT_EXCEEDED, `provider "${provider}" is rate limiting: ${message}`, facts);
+  }
+  if (type === "invalid_request_error" || (numericCode !== undefined && numericCode >= 400 && numericCode < 500)) {
     return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, message, facts);
   }
-  if (status === 0) return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" reported an error mid-stream: ${message}`, facts);
-  return errorFromUpstreamStatus({ provider, status, message, ...(code ? { upstreamCode: code } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" reported an error mid-stream: ${message}`, facts);
 }

@@ -81,34 +81,34 @@ function toOpenAIPart(part: ContentPart, param: string): OpenAIContentPart | und
   }
 }
 
-function contentOf(message: Message, param: string): string | OpenAIContentPart[] | null {
-  const parts = message.content
-    .map((part, index) => toOpenAIPart(part, `${param}.content[${index}]`))
-    .filter((part): part is OpenAIContentPart => part !== undefined);
-  if (parts.length === 0) return message.role === Role.ASSISTANT ? null : "";
-  if (parts.every((part) => part.type === "text")) return parts.map((part) => (part as { text: string }).text).join("");
-  return parts;
+/** One text part travels as a plain string; several parts stay parts (joining them would merge words). */
+function contentOf(parts: readonly OpenAIContentPart[], empty: "" | null): string | OpenAIContentPart[] | null {
+  if (parts.length === 0) return empty;
+  const only = parts[0];
+  if (parts.length === 1 && only?.type === "text") return only.text;
+  return [...parts];
 }
 
 function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
   const param = `messages[${index}]`;
   const role = ROLE_NAMES[message.role] ?? "user";
   const out: OpenAIMessage = { role };
-  const content = contentOf(message, param);
+  const parts = message.content
+    .map((part, partIndex) => toOpenAIPart(part, `${param}.content[${partIndex}]`))
+    .filter((part): part is OpenAIContentPart => part !== undefined);
   if (role === "assistant") {
-    const refusal = message.content.find((part) => part.part.case === "refusal");
-    const textParts = message.content.filter((part) => part.part.case === "text");
-    out.content = textParts.length > 0 ? textParts.map((part) => part.part.value as string).join("") : null;
-    if (refusal) out.refusal = refusal.part.value as string;
+    const refusals = parts.filter((part) => part.type === "refusal").map((part) => part.refusal);
+    out.content = contentOf(parts.filter((part) => part.type !== "refusal"), null);
+    if (refusals.length > 0) out.refusal = refusals.join("");
   } else {
-    out.content = content;
+    out.content = contentOf(parts, "");
   }
   if (message.name) out.name = message.name;
   if (message.toolCalls.length > 0) {
     out.tool_calls = message.toolCalls.map((call) => ({
       id: call.id,
       type: "function",
-      function: { name: call.name, arguments: call.arguments },
+      function: { name: call.name, arguments: call.arguments || "{}" },
       ...(call.extraContent && Object.keys(call.extraContent).length > 0 ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
     }));
   }
@@ -125,6 +125,9 @@ function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
 export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; dialect: OpenAIDialect }): TranslatedRequest {
   const warnings: string[] = [];
   const body: OpenAIChatRequest = { model: upstreamModel, messages: input.messages.map(toOpenAIMessage) };
+  if (input.messages.some((message) => message.content.some((part) => part.part.case === "reasoning"))) {
+    warnings.push("reasoning parts in the conversation history were not sent: OpenAI-dialect providers take no reasoning input");
+  }
   if (options.stream) {
     body.stream = true;
     body.stream_options = { include_usage: true };
@@ -167,7 +170,8 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
       type: "function",
       function: {
         name: tool.name,
-        ...(tool.description ? { description: tool.description } : {}),
+        // Always present: proto strings have no presence, and OpenAI treats "" as no description.
+        description: tool.description,
         ...(tool.parameters ? { parameters: tool.parameters as { [key: string]: Json } } : {}),
         ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
       },

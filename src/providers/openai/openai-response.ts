@@ -30,26 +30,37 @@ export function mapOpenAIFinishReason(value: string | null | undefined): FinishR
   }
 }
 
-/** Maps OpenAI usage (already in OpenAI's conventions) to proto Usage. */
+/** A token count as an int32: anything that is not a finite non-negative number counts as 0. */
+function tokenCount(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.min(Math.round(value), 2 ** 31 - 1) : 0;
+}
+
+/**
+ * Maps OpenAI usage (already in OpenAI's conventions) to proto Usage, leniently: missing or
+ * malformed counters are 0, and the total defaults to prompt + completion.
+ * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage
+ */
 export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
+  const prompt = tokenCount(usage.prompt_tokens);
+  const completion = tokenCount(usage.completion_tokens);
   return usageOf({
-    prompt: usage.prompt_tokens ?? 0,
-    completion: usage.completion_tokens ?? 0,
-    total: usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0),
-    cached: usage.prompt_tokens_details?.cached_tokens ?? 0,
-    reasoning: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+    prompt,
+    completion,
+    total: typeof usage.total_tokens === "number" ? tokenCount(usage.total_tokens) : prompt + completion,
+    cached: tokenCount(usage.prompt_tokens_details?.cached_tokens),
+    reasoning: tokenCount(usage.completion_tokens_details?.reasoning_tokens),
   });
 }
 
 /** Maps OpenAI token logprobs to proto TokenLogprobs. */
 export function fromOpenAILogprobs(entries: readonly OpenAITokenLogprob[] | null | undefined): TokenLogprob[] {
   if (!Array.isArray(entries)) return [];
-  return entries.map((entry) => ({
+  return entries.filter((entry) => typeof entry === "object" && entry !== null).map((entry) => ({
     $typeName: "switchyard.v1.TokenLogprob",
     token: String(entry.token ?? ""),
     logprob: Number(entry.logprob ?? 0),
     bytes: Array.isArray(entry.bytes) ? Uint8Array.from(entry.bytes) : new Uint8Array(),
-    topLogprobs: (entry.top_logprobs ?? []).map((top: { token: string; logprob: number; bytes: number[] | null }) => ({
+    topLogprobs: (Array.isArray(entry.top_logprobs) ? entry.top_logprobs : []).filter((top: unknown) => typeof top === "object" && top !== null).map((top: { token: string; logprob: number; bytes: number[] | null }) => ({
       $typeName: "switchyard.v1.TopLogprob",
       token: String(top.token ?? ""),
       logprob: Number(top.logprob ?? 0),
@@ -72,6 +83,12 @@ interface LenientChoice {
   logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
 }
 
+interface LenientToolCall {
+  id?: unknown;
+  function?: { name?: unknown; arguments?: unknown } | null;
+  extra_content?: JsonObject;
+}
+
 function textPart(text: string): ContentPart {
   return { $typeName: "switchyard.v1.ContentPart", part: { case: "text", value: text } };
 }
@@ -86,19 +103,20 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
   if (!Array.isArray(completion.choices)) {
     throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" returned a response without choices`, { provider });
   }
-  const choices = (completion.choices as LenientChoice[]).map((choice, position) => {
-    const message = choice.message ?? {};
+  const rawChoices = (completion.choices as unknown[]).filter((choice): choice is LenientChoice => typeof choice === "object" && choice !== null);
+  const choices = rawChoices.map((choice, position) => {
+    const message = typeof choice.message === "object" && choice.message !== null ? choice.message : {};
     const content: ContentPart[] = [];
     const reasoning = typeof message.reasoning_content === "string" ? message.reasoning_content : typeof message.reasoning === "string" ? message.reasoning : "";
     if (reasoning) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: reasoning, signature: "", redactedData: "" } } });
     if (typeof message.content === "string" && message.content.length > 0) content.push(textPart(message.content));
     if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: message.refusal } });
     const toolCalls: ToolCall[] = Array.isArray(message.tool_calls)
-      ? (message.tool_calls as { id?: unknown; function?: { name?: unknown; arguments?: unknown }; extra_content?: JsonObject }[]).map((call) => ({
+      ? (message.tool_calls as unknown[]).filter((call): call is LenientToolCall => typeof call === "object" && call !== null).map((call) => ({
           $typeName: "switchyard.v1.ToolCall",
-          id: String(call.id ?? ""),
+          id: typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`,
           name: String(call.function?.name ?? ""),
-          arguments: argumentsText(call.function?.arguments),
+          arguments: argumentsText(call.function?.arguments) || "{}",
           ...(call.extra_content && typeof call.extra_content === "object" ? { extraContent: call.extra_content } : {}),
         }))
       : [];

@@ -14,7 +14,7 @@ import {
   usageEvent,
 } from "../../core/stream-events.js";
 import type { SseEvent } from "../sse-decoder.js";
-import { fromOpenAIError } from "./openai-errors.js";
+import { fromOpenAIStreamError } from "./openai-errors.js";
 import { argumentsText, fromOpenAILogprobs, fromOpenAIUsage, mapOpenAIFinishReason } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
@@ -39,10 +39,45 @@ interface LenientChunk {
   error?: unknown;
 }
 
-/** State of one open tool call of one choice. */
+/** State of one tool call of one choice. */
 interface OpenCall {
+  /** The gateway's dense index. */
   readonly index: number;
+  /** The upstream id, or "" when the upstream sent none. */
+  readonly id: string;
   argumentsSeen: boolean;
+}
+
+/** The tool calls of one choice, found by upstream index or by id. */
+interface ChoiceCalls {
+  readonly all: OpenCall[];
+  readonly byIndex: Map<number, OpenCall>;
+  readonly byId: Map<string, OpenCall>;
+  last: OpenCall | undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function generatedCallId(): string {
+  return `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
+}
+
+/**
+ * Finds the call a tool-call delta continues, or undefined when it opens a new one. The upstream
+ * index wins, unless the delta names a different id than the call at that index (servers that
+ * number every call 0); without an index the id decides; with neither it continues the last call.
+ */
+function continuedCall(calls: ChoiceCalls, upstreamIndex: number | undefined, id: string | undefined): OpenCall | undefined {
+  if (upstreamIndex !== undefined) {
+    const call = calls.byIndex.get(upstreamIndex);
+    if (call && (id === undefined || call.id === "" || call.id === id)) return call;
+    if (call) return undefined;
+    return id !== undefined ? calls.byId.get(id) : undefined;
+  }
+  if (id !== undefined) return calls.byId.get(id);
+  return calls.last;
 }
 
 /**
@@ -51,20 +86,19 @@ interface OpenCall {
  * with non-dense indexes (Anthropic's compat endpoint), arguments sent as objects, usage riding on
  * the finish chunk (Groq). Tool-call indexes are the gateway's own dense per-choice counters; id
  * and name are emitted once per call; a call that never received arguments gets "{}". The usage
- * event comes once, after the finishes, at `[DONE]` or EOF. An in-stream `{"error":…}` throws.
- * A chunk that is not JSON is skipped (counted in `malformed`).
+ * event comes once, after the finishes: with a usage-only chunk that follows them (so a stream
+ * whose `[DONE]` never comes still has usage), else at `[DONE]` or EOF. An in-stream `{"error":…}` throws.
+ * A chunk that is not a JSON object is skipped (counted in `malformed`).
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export async function* fromOpenAIStream(events: AsyncIterable<SseEvent>, provider: string, stats: { malformed: number } = { malformed: 0 }): AsyncGenerator<ChatStreamResponse> {
   let started = false;
   let usage: Usage | undefined;
-  const callsByChoice = new Map<number, { byKey: Map<string, OpenCall>; next: number; lastKey: string | undefined }>();
+  const callsByChoice = new Map<number, ChoiceCalls>();
   const finished = new Set<number>();
 
   function* closeCalls(choiceIndex: number): Generator<ChatStreamResponse> {
-    const calls = callsByChoice.get(choiceIndex);
-    if (!calls) return;
-    for (const call of calls.byKey.values()) {
+    for (const call of callsByChoice.get(choiceIndex)?.all ?? []) {
       if (!call.argumentsSeen) {
         call.argumentsSeen = true;
         yield toolCallDeltaEvent(choiceIndex, call.index, "{}");
@@ -72,67 +106,80 @@ export async function* fromOpenAIStream(events: AsyncIterable<SseEvent>, provide
     }
   }
 
+  function* toolCallEvents(choiceIndex: number, deltas: readonly unknown[]): Generator<ChatStreamResponse> {
+    let calls = callsByChoice.get(choiceIndex);
+    if (!calls) {
+      calls = { all: [], byIndex: new Map(), byId: new Map(), last: undefined };
+      callsByChoice.set(choiceIndex, calls);
+    }
+    for (const raw of deltas) {
+      if (!isRecord(raw)) continue;
+      const delta = raw as LenientToolDelta;
+      const id = typeof delta.id === "string" && delta.id.length > 0 ? delta.id : undefined;
+      const upstreamIndex = typeof delta.index === "number" && Number.isInteger(delta.index) ? delta.index : undefined;
+      const fn = isRecord(delta.function) ? delta.function : {};
+      let call = continuedCall(calls, upstreamIndex, id);
+      if (!call) {
+        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false };
+        calls.all.push(call);
+        const name = typeof fn.name === "string" ? fn.name : "";
+        const extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
+        yield toolCallStartEvent(choiceIndex, call.index, id ?? generatedCallId(), name, extra);
+      }
+      if (upstreamIndex !== undefined) calls.byIndex.set(upstreamIndex, call);
+      if (id !== undefined && !calls.byId.has(id)) calls.byId.set(id, call);
+      calls.last = call;
+      const args = argumentsText(fn.arguments);
+      if (args.length > 0) {
+        call.argumentsSeen = true;
+        yield toolCallDeltaEvent(choiceIndex, call.index, args);
+      }
+    }
+  }
+
   for await (const event of events) {
     const data = event.data;
     if (data === "[DONE]") break;
-    let chunk: LenientChunk;
+    let parsed: unknown;
     try {
-      chunk = JSON.parse(data) as LenientChunk;
+      parsed = JSON.parse(data);
     } catch {
+      parsed = undefined;
+    }
+    if (!isRecord(parsed)) {
       stats.malformed++;
       continue;
     }
-    if (chunk === null || typeof chunk !== "object") {
-      stats.malformed++;
-      continue;
-    }
-    if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIError(0, chunk, provider);
+    const chunk = parsed as LenientChunk;
+    if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIStreamError(chunk, provider);
     if (!started && typeof chunk.id === "string" && chunk.id.length > 0) {
       started = true;
       const created = typeof chunk.created === "number" && chunk.created > 0 ? chunk.created : Math.floor(Date.now() / 1000);
       yield responseStartEvent(chunk.id, "", BigInt(Math.floor(created)));
     }
-    const chunkUsage = chunk.usage ?? chunk.x_groq?.usage;
-    if (chunkUsage && typeof chunkUsage === "object") usage = fromOpenAIUsage(chunkUsage);
+    const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
+    if (chunkUsage) usage = fromOpenAIUsage(chunkUsage);
+    if (usage && finished.size > 0 && (!Array.isArray(chunk.choices) || chunk.choices.length === 0)) {
+      // The usage-only chunk after the finishes ends the answer: emit it now, so that a stream whose [DONE] never comes still ends with usage.
+      yield usageEvent(usage);
+      usage = undefined;
+    }
     if (!Array.isArray(chunk.choices)) continue;
     for (const choice of chunk.choices) {
+      if (!isRecord(choice)) continue;
       if (!started) {
         started = true;
         yield responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)));
       }
-      const choiceIndex = typeof choice.index === "number" ? choice.index : 0;
-      const delta = choice.delta ?? {};
+      const choiceIndex = typeof choice.index === "number" && Number.isInteger(choice.index) && choice.index >= 0 ? choice.index : 0;
+      const delta = isRecord(choice.delta) ? choice.delta : {};
       const reasoning = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
       if (reasoning) yield reasoningDeltaEvent(choiceIndex, reasoning);
       if (typeof delta.content === "string" && delta.content.length > 0) {
-        yield textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(choice.logprobs?.content));
+        yield textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined));
       }
       if (typeof delta.refusal === "string" && delta.refusal.length > 0) yield refusalDeltaEvent(choiceIndex, delta.refusal);
-      if (Array.isArray(delta.tool_calls)) {
-        let calls = callsByChoice.get(choiceIndex);
-        if (!calls) {
-          calls = { byKey: new Map(), next: 0, lastKey: undefined };
-          callsByChoice.set(choiceIndex, calls);
-        }
-        for (const raw of delta.tool_calls as LenientToolDelta[]) {
-          const id = typeof raw.id === "string" && raw.id.length > 0 ? raw.id : undefined;
-          const key = (typeof raw.index === "number" ? `i${raw.index}` : id !== undefined ? `id:${id}` : calls.lastKey) ?? `n${calls.next}`;
-          let call = calls.byKey.get(key);
-          if (!call) {
-            call = { index: calls.next++, argumentsSeen: false };
-            calls.byKey.set(key, call);
-            const name = typeof raw.function?.name === "string" ? raw.function.name : "";
-            const extra = raw.extra_content && typeof raw.extra_content === "object" ? (raw.extra_content as JsonObject) : undefined;
-            yield toolCallStartEvent(choiceIndex, call.index, id ?? `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`, name, extra);
-          }
-          calls.lastKey = key;
-          const args = argumentsText(raw.function?.arguments);
-          if (args.length > 0) {
-            call.argumentsSeen = true;
-            yield toolCallDeltaEvent(choiceIndex, call.index, args);
-          }
-        }
-      }
+      if (Array.isArray(delta.tool_calls)) yield* toolCallEvents(choiceIndex, delta.tool_calls);
       if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0 && !finished.has(choiceIndex)) {
         finished.add(choiceIndex);
         yield* closeCalls(choiceIndex);

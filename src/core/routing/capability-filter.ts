@@ -1,0 +1,73 @@
+import { ResponseFormatType, Role, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ModelCapabilities } from "../../config/gateway-config.js";
+import type { ResolvedTarget } from "../model-catalog.js";
+
+/** Rough tokens per image part when estimating a prompt (a low-detail image). */
+const IMAGE_TOKENS = 85;
+/** Rough per-message framing overhead in tokens. */
+const MESSAGE_TOKENS = 4;
+
+/**
+ * A deliberately rough estimate of a request's prompt tokens: characters / 4 of all text, tool
+ * definitions and tool-call arguments, plus small constants per message and image. Used only to
+ * skip targets whose context window the request clearly exceeds; never sent anywhere.
+ */
+export function estimatePromptTokens(input: ChatInput): number {
+  let characters = 0;
+  let tokens = 0;
+  for (const message of input.messages) {
+    tokens += MESSAGE_TOKENS;
+    for (const part of message.content) {
+      const value = part.part;
+      if (value.case === "text" || value.case === "refusal") characters += value.value.length;
+      else if (value.case === "reasoning") characters += value.value.text.length;
+      else if (value.case === "image") tokens += IMAGE_TOKENS;
+    }
+    for (const call of message.toolCalls) characters += call.name.length + call.arguments.length;
+  }
+  for (const tool of input.tools) characters += tool.name.length + tool.description.length + (tool.parameters ? JSON.stringify(tool.parameters).length : 0);
+  return tokens + Math.ceil(characters / 4);
+}
+
+/** The capabilities a request needs, by catalogue key. */
+export function requiredCapabilities(input: ChatInput): (keyof ModelCapabilities)[] {
+  const needs = new Set<keyof ModelCapabilities>();
+  for (const message of input.messages) {
+    for (const part of message.content) {
+      switch (part.part.case) {
+        case "image": needs.add("images"); break;
+        case "audio": needs.add("audio"); break;
+        case "video": needs.add("video"); break;
+        case "file": needs.add("documents"); break;
+        default: break;
+      }
+    }
+    if (message.toolCalls.length > 0 || message.role === Role.TOOL) needs.add("tools");
+  }
+  if (input.tools.length > 0) needs.add("tools");
+  if (input.responseFormat?.type === ResponseFormatType.JSON_SCHEMA) needs.add("jsonSchema");
+  return [...needs];
+}
+
+const CAPABILITY_NAMES: Readonly<Record<keyof ModelCapabilities, string>> = {
+  images: "images", audio: "audio", video: "video", documents: "documents", tools: "tools",
+  jsonSchema: "json_schema", prefill: "prefill", penalties: "penalties", logprobs: "logprobs",
+};
+
+/**
+ * What the catalogue says `target` cannot take in this request, in plain words (e.g. "images",
+ * "context window (~130000 tokens > 128000)"), or undefined when it can. Capabilities the
+ * catalogue leaves unset count as supported; a target without a catalogue entry takes anything.
+ */
+export function unmetRequirement(input: ChatInput, target: ResolvedTarget): string | undefined {
+  const model = target.catalogModel;
+  if (!model) return undefined;
+  for (const need of requiredCapabilities(input)) {
+    if (model.supports[need] === false) return CAPABILITY_NAMES[need];
+  }
+  if (model.contextWindow !== undefined) {
+    const needed = estimatePromptTokens(input) + (input.maxTokens ?? 0);
+    if (needed > model.contextWindow) return `context window (~${needed} tokens > ${model.contextWindow})`;
+  }
+  return undefined;
+}

@@ -1,0 +1,126 @@
+import type { CircuitBreakerSettings } from "../../config/gateway-config.js";
+
+/** A circuit's state: closed (calls flow), open (calls skipped), half-open (one probe allowed). */
+export type CircuitState = "closed" | "open" | "half-open";
+
+/** A clock in milliseconds; injectable for tests. */
+export type Clock = () => number;
+
+/**
+ * Permission for one upstream attempt, returned by {@link CircuitBreaker.tryAcquire}. Exactly one
+ * of its methods should be called when the attempt ends; later calls are ignored.
+ */
+export interface CircuitPermit {
+  /** Whether this attempt is the half-open probe. */
+  readonly probe: boolean;
+  /** The target answered (or refused the request itself): closes the circuit. */
+  succeeded(): void;
+  /** The target failed in a way that says it is unhealthy. */
+  failed(): void;
+  /** The attempt ended without a verdict (caller canceled): frees the probe slot, changes nothing else. */
+  released(): void;
+}
+
+/**
+ * A per-target circuit breaker. Closed: every call goes through and `failureThreshold`
+ * consecutive failures open it. Open: calls are refused without touching the target until
+ * `cooldownMs` has passed. Then half-open: exactly one probe call is let through; its success
+ * closes the circuit, its failure opens it again for another cool-down. Verdicts of calls that
+ * started before the last state change are ignored, so a slow old failure cannot re-open a
+ * circuit that a probe just closed.
+ */
+export class CircuitBreaker {
+  private current: CircuitState = "closed";
+  private consecutiveFailures = 0;
+  private openedAt = 0;
+  private probeInFlight = false;
+  private generation = 0;
+
+  constructor(
+    private readonly settings: CircuitBreakerSettings,
+    private readonly now: Clock = Date.now,
+    private readonly onChange: (state: CircuitState) => void = () => {},
+  ) {}
+
+  /** The state now (an open circuit whose cool-down has passed reads as half-open). */
+  get state(): CircuitState {
+    if (this.current === "open" && this.now() - this.openedAt >= this.settings.cooldownMs) return "half-open";
+    return this.current;
+  }
+
+  /** Milliseconds until an open circuit lets a probe through; 0 when it would let one through now. */
+  msUntilProbe(): number {
+    if (this.current !== "open") return 0;
+    return Math.max(0, this.openedAt + this.settings.cooldownMs - this.now());
+  }
+
+  /** Asks to make one attempt; undefined means skip this target now. */
+  tryAcquire(): CircuitPermit | undefined {
+    if (this.current === "open") {
+      if (this.msUntilProbe() > 0) return undefined;
+      this.transition("half-open");
+    }
+    if (this.current === "half-open") {
+      if (this.probeInFlight) return undefined;
+      this.probeInFlight = true;
+      return this.permit(true);
+    }
+    return this.permit(false);
+  }
+
+  private permit(probe: boolean): CircuitPermit {
+    const generation = this.generation;
+    let settled = false;
+    const settle = (verdict: "success" | "failure" | "none") => {
+      if (settled) return;
+      settled = true;
+      if (probe) this.probeInFlight = false;
+      if (generation !== this.generation || verdict === "none") return;
+      if (verdict === "success") {
+        this.consecutiveFailures = 0;
+        if (this.current !== "closed") this.transition("closed");
+        return;
+      }
+      this.consecutiveFailures++;
+      if (probe || this.consecutiveFailures >= this.settings.failureThreshold) this.open();
+    };
+    return {
+      probe,
+      succeeded: () => settle("success"),
+      failed: () => settle("failure"),
+      released: () => settle("none"),
+    };
+  }
+
+  private open(): void {
+    this.openedAt = this.now();
+    this.transition("open");
+  }
+
+  private transition(state: CircuitState): void {
+    this.current = state;
+    this.generation++;
+    if (state === "closed") this.consecutiveFailures = 0;
+    this.onChange(state);
+  }
+}
+
+/** The breakers of every target, created on first use and shared by all requests of a gateway. */
+export class CircuitBreakers {
+  private readonly byTarget = new Map<string, CircuitBreaker>();
+
+  constructor(
+    private readonly now: Clock = Date.now,
+    private readonly onChange: (target: string, state: CircuitState) => void = () => {},
+  ) {}
+
+  /** The breaker of target `id`; `settings` apply when it is created. */
+  for(id: string, settings: CircuitBreakerSettings): CircuitBreaker {
+    let breaker = this.byTarget.get(id);
+    if (!breaker) {
+      breaker = new CircuitBreaker(settings, this.now, (state) => this.onChange(id, state));
+      this.byTarget.set(id, breaker);
+    }
+    return breaker;
+  }
+}

@@ -1,0 +1,131 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { TimeoutSettings } from "../../config/gateway-config.js";
+import { gatewayError, invalidRequest, Reason, type GatewayError } from "../errors.js";
+
+/**
+ * The abort reason of an upstream attempt that is over (answered, failed or abandoned). Shared:
+ * `abort()` without a reason builds a DOMException with a captured stack on every request.
+ */
+export const ATTEMPT_OVER = new DOMException("the upstream attempt is over", "AbortError");
+
+/** Longest caller deadline accepted, in ms (one day). */
+const MAX_CALLER_TIMEOUT_MS = 86_400_000;
+
+/**
+ * Parses the REST `x-switchyard-timeout` header: milliseconds as a bare number (`1500`), or with
+ * an `ms` or `s` suffix (`1500ms`, `1.5s`). Undefined when the header is absent; a value that is
+ * not a positive duration up to one day is the caller's mistake (INVALID_REQUEST naming the header).
+ */
+export function parseCallerTimeout(value: string | string[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = (Array.isArray(value) ? value[0] ?? "" : value).trim();
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/i.exec(text);
+  const amount = match ? Number(match[1]) * (match[2]?.toLowerCase() === "s" ? 1000 : 1) : Number.NaN;
+  if (!Number.isFinite(amount) || amount <= 0 || amount > MAX_CALLER_TIMEOUT_MS) {
+    throw invalidRequest(`Invalid 'x-switchyard-timeout' header: ${JSON.stringify(text)} is not a duration such as 1500, 1500ms or 1.5s (at most one day).`, "x-switchyard-timeout");
+  }
+  return Math.ceil(amount);
+}
+
+/**
+ * One request's lifetime: the caller's cancellation plus its optional deadline. `signal` aborts
+ * when the caller goes away or the deadline passes; every upstream attempt gets a child signal,
+ * so ending the request ends every attempt, while an attempt can be abandoned alone.
+ * Call {@link dispose} when the request ends.
+ */
+export class RequestScope {
+  /** The absolute deadline (ms since the epoch), when the caller gave one. */
+  readonly deadline: number | undefined;
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private expiredFlag = false;
+  private readonly onCallerAbort = () => this.controller.abort(this.stopError());
+
+  constructor(
+    private readonly callerSignal: AbortSignal,
+    timeoutMs: number | undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.deadline = timeoutMs === undefined ? undefined : now() + timeoutMs;
+    if (callerSignal.aborted) this.controller.abort();
+    else callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      this.timer = setTimeout(() => {
+        this.expiredFlag = true;
+        this.controller.abort(this.stopError());
+      }, timeoutMs);
+    }
+  }
+
+  /** Aborts when the request must stop (caller gone or deadline passed). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Milliseconds left before the caller's deadline; Infinity without one. */
+  remainingMs(): number {
+    return this.deadline === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.deadline - this.now());
+  }
+
+  /** Whether the caller's deadline has passed (ours, or the front door's, e.g. a gRPC deadline abort). */
+  get expired(): boolean {
+    if (this.expiredFlag || (this.deadline !== undefined && this.now() >= this.deadline)) return true;
+    const reason: unknown = this.callerSignal.aborted ? this.callerSignal.reason : undefined;
+    return reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
+  }
+
+  /** Whether the caller canceled (disconnected, or its own signal aborted before the deadline). */
+  get canceled(): boolean {
+    return this.callerSignal.aborted && !this.expired;
+  }
+
+  /**
+   * The error that ends the request when it must stop: DEADLINE_EXCEEDED / UPSTREAM_TIMEOUT when
+   * the caller's deadline passed, CANCELED when the caller went away; undefined otherwise.
+   */
+  stopError(): GatewayError | undefined {
+    if (this.expired) return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, "the request's deadline passed before an answer was complete");
+    if (this.callerSignal.aborted) return gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
+    return undefined;
+  }
+
+  /** A controller for one upstream attempt; it aborts with the request. */
+  attemptController(): AbortController {
+    const attempt = new AbortController();
+    if (this.signal.aborted) attempt.abort(this.signal.reason);
+    else {
+      const forward = () => attempt.abort(this.signal.reason);
+      this.signal.addEventListener("abort", forward, { once: true });
+      attempt.signal.addEventListener("abort", () => this.signal.removeEventListener("abort", forward), { once: true });
+    }
+    return attempt;
+  }
+
+  /** A target's timeouts, each capped to the time left before the caller's deadline (at least 1 ms). */
+  capTimeouts(timeouts: TimeoutSettings): TimeoutSettings {
+    const left = this.remainingMs();
+    if (!Number.isFinite(left)) return timeouts;
+    const cap = (ms: number) => Math.max(1, Math.min(ms, left));
+    return { connectMs: cap(timeouts.connectMs), firstTokenMs: cap(timeouts.firstTokenMs), idleMs: cap(timeouts.idleMs), totalMs: cap(timeouts.totalMs) };
+  }
+
+  /** Waits `ms`, or less when the request stops meanwhile; never rejects. */
+  sleep(ms: number): Promise<void> {
+    if (ms <= 0 || this.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Releases the deadline timer and the caller listener. */
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.callerSignal.removeEventListener("abort", this.onCallerAbort);
+  }
+}

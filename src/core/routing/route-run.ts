@@ -1,0 +1,189 @@
+import { Code } from "@connectrpc/connect";
+import type { AttemptFailure, ChatInput, RouteInfo, SkippedTarget } from "../../../gen/switchyard/v1/chat_pb.js";
+import { gatewayError, Reason, type GatewayError } from "../errors.js";
+import type { ResolvedTarget } from "../model-catalog.js";
+import { unmetRequirement } from "./capability-filter.js";
+import type { CircuitBreakers, CircuitPermit } from "./circuit-breaker.js";
+import { classifyFailure, type FailureAction } from "./failure-classification.js";
+import type { RequestScope } from "./request-scope.js";
+import { decideRetry, type RandomSource } from "./retry-policy.js";
+
+/** One upstream attempt handed out by a {@link RouteRun}. */
+export interface Attempt {
+  readonly target: ResolvedTarget;
+  /** 1-based number of this attempt within the request. */
+  readonly number: number;
+  /** 0 for a target's first attempt, 1 for its first retry, ... */
+  readonly retry: number;
+  readonly permit: CircuitPermit;
+}
+
+/** One failed attempt, as reported to the gateway's hooks. */
+export interface AttemptReport {
+  readonly target: string;
+  readonly attempt: number;
+  readonly error: GatewayError;
+  readonly action: FailureAction;
+  /** The wait before the next attempt on the same target, when retrying. */
+  readonly retryInMs?: number;
+  /** Why the target was left, when failing over. */
+  readonly why?: string;
+}
+
+/** What a run needs besides the ordered targets. */
+export interface RouteRunOptions {
+  readonly input: ChatInput;
+  readonly scope: RequestScope;
+  readonly breakers: CircuitBreakers;
+  readonly random: RandomSource;
+  readonly now: () => number;
+  readonly onAttemptFailed: (report: AttemptReport) => void;
+  /** Called when a failure says the target is unhealthy (e.g. to penalise its latency estimate). */
+  readonly onUnhealthy?: (target: ResolvedTarget) => void;
+}
+
+/**
+ * The attempt sequence of one request over its ordered, de-duplicated targets. It skips targets
+ * that cannot take the request (per the catalogue; when none can, only the primary is tried so
+ * the caller gets its real answer or error) and targets whose circuit is open; it retries a
+ * target after backoff or Retry-After while the failure class, the retry count and the retry
+ * budget (bounded also by the caller's deadline) allow, and otherwise moves to the next target.
+ * It records attempts, failures and skips for the route info.
+ */
+export class RouteRun {
+  private readonly candidates: ResolvedTarget[];
+  private readonly failures: { target: string; error: GatewayError }[] = [];
+  private readonly skipped: { target: string; reason: string; detail: string }[] = [];
+  private readonly startedAt: number;
+  private index = 0;
+  private retriesOnTarget = 0;
+  private pendingDelayMs = 0;
+  private attempts = 0;
+  private finalError: GatewayError | undefined;
+
+  constructor(targets: readonly ResolvedTarget[], private readonly options: RouteRunOptions) {
+    this.startedAt = options.now();
+    const capable: ResolvedTarget[] = [];
+    for (const target of targets) {
+      const unmet = unmetRequirement(options.input, target);
+      if (unmet === undefined) capable.push(target);
+      else this.skipped.push({ target: target.id, reason: Reason.UNSUPPORTED_FEATURE, detail: unmet });
+    }
+    const primary = targets[0];
+    if (capable.length > 0 || !primary) {
+      this.candidates = capable;
+    } else {
+      // Nobody can take it: call the primary anyway, so the caller gets its real answer or error.
+      this.candidates = [primary];
+      this.skipped.shift();
+    }
+  }
+
+  /**
+   * The next attempt, after waiting any backoff; undefined when the run is over (success, a final
+   * error, no target left, or the request stopped). Call {@link failed} or {@link succeeded} after each.
+   */
+  async next(): Promise<Attempt | undefined> {
+    if (this.finalError || this.options.scope.signal.aborted) return undefined;
+    if (this.pendingDelayMs > 0) {
+      await this.options.scope.sleep(this.pendingDelayMs);
+      this.pendingDelayMs = 0;
+      if (this.options.scope.signal.aborted) return undefined;
+    }
+    while (this.index < this.candidates.length) {
+      const target = this.candidates[this.index];
+      if (!target) break;
+      const permit = this.options.breakers.for(target.id, target.circuitBreaker).tryAcquire();
+      if (permit) {
+        this.attempts++;
+        return { target, number: this.attempts, retry: this.retriesOnTarget, permit };
+      }
+      this.skipped.push({ target: target.id, reason: "CIRCUIT_OPEN", detail: "" });
+      this.advance();
+    }
+    return undefined;
+  }
+
+  private advance(): void {
+    this.index++;
+    this.retriesOnTarget = 0;
+  }
+
+  /** The attempt answered: its target's circuit closes. */
+  succeeded(attempt: Attempt): void {
+    attempt.permit.succeeded();
+  }
+
+  /**
+   * Records a failed attempt whose target is healthy and will be tried again at once with a
+   * different request (a rejected assistant prefill is retried as a restart); no wait, no retry counted.
+   */
+  repeat(attempt: Attempt, error: GatewayError): void {
+    attempt.permit.succeeded();
+    this.failures.push({ target: attempt.target.id, error });
+    this.options.onAttemptFailed({ target: attempt.target.id, attempt: attempt.number, error, action: "retry", retryInMs: 0, why: "assistant prefill rejected; restarting instead" });
+  }
+
+  /**
+   * Records a failed attempt and decides what comes next: a retry on the same target (with its
+   * wait), the next target, or the end of the run. `failover` forces leaving the target (used for
+   * failures after content was sent, which are never retried on the same target).
+   */
+  failed(attempt: Attempt, error: GatewayError, options: { failover?: boolean } = {}): FailureAction {
+    const classification = classifyFailure(error);
+    if (classification.action === "stop") attempt.permit.released();
+    else if (classification.unhealthy) {
+      attempt.permit.failed();
+      this.options.onUnhealthy?.(attempt.target);
+    } else attempt.permit.succeeded();
+    if (classification.action === "stop") return "stop";
+    this.failures.push({ target: attempt.target.id, error });
+    const report = { target: attempt.target.id, attempt: attempt.number, error };
+    if (classification.action === "final") {
+      this.finalError = error;
+      this.options.onAttemptFailed({ ...report, action: "final" });
+      return "final";
+    }
+    const decision = options.failover
+      ? { kind: "failover" as const, why: "failed after content was sent" }
+      : decideRetry({
+          error,
+          classification,
+          retriesDone: this.retriesOnTarget,
+          settings: attempt.target.retry,
+          remainingMs: Math.min(this.startedAt + attempt.target.retry.budgetMs - this.options.now(), this.options.scope.remainingMs()),
+          random: this.options.random,
+        });
+    if (decision.kind === "retry") {
+      this.retriesOnTarget++;
+      this.pendingDelayMs = decision.delayMs;
+      this.options.onAttemptFailed({ ...report, action: "retry", retryInMs: decision.delayMs });
+      return "retry";
+    }
+    this.options.onAttemptFailed({ ...report, action: "failover", why: decision.why });
+    this.advance();
+    return "failover";
+  }
+
+  /**
+   * The error to answer with when the run ended without an answer: the final error if one ended
+   * it, else the first failure (the primary's real error), else, when every target was skipped
+   * for an open circuit, PROVIDER_UNAVAILABLE with the time until the first probe as Retry-After.
+   */
+  error(): GatewayError {
+    if (this.finalError) return this.finalError;
+    const first = this.failures[0];
+    if (first) return first.error;
+    let waitMs = Number.POSITIVE_INFINITY;
+    for (const target of this.candidates) waitMs = Math.min(waitMs, this.options.breakers.for(target.id, target.circuitBreaker).msUntilProbe());
+    const names = this.candidates.map((target) => target.id).join(", ");
+    return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `every target is temporarily skipped after repeated failures (circuit open): ${names}`, Number.isFinite(waitMs) ? { retryAfterMs: Math.max(1, waitMs) } : {});
+  }
+
+  /** How the request was routed so far. */
+  routeInfo(): RouteInfo {
+    const failures: AttemptFailure[] = this.failures.map(({ target, error }) => ({ $typeName: "switchyard.v1.AttemptFailure", model: target, reason: error.reason, upstreamStatus: error.facts.upstreamStatus ?? 0 }));
+    const skipped: SkippedTarget[] = this.skipped.map(({ target, reason, detail }) => ({ $typeName: "switchyard.v1.SkippedTarget", model: target, reason, detail }));
+    return { $typeName: "switchyard.v1.RouteInfo", attempts: this.attempts, failures, skipped };
+  }
+}

@@ -1,0 +1,216 @@
+import { Code } from "@connectrpc/connect";
+import type { ChatInput, ResponseStart, Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import { gatewayError, toGatewayError, type GatewayError, Reason } from "../errors.js";
+import type { ResolvedTarget } from "../model-catalog.js";
+import { usageOf } from "../stream-events.js";
+import { estimatePromptTokens } from "./capability-filter.js";
+import { classifyFailure } from "./failure-classification.js";
+import { ATTEMPT_OVER, type RequestScope } from "./request-scope.js";
+import type { Attempt, RouteRun } from "./route-run.js";
+import { DeliveredAnswer, interruptedError, planRecovery, RecoverySplice, type OriginalFailure, type RecoveryMode } from "./stream-recovery.js";
+import { isTokenEvent, StreamWatchdog } from "./stream-watchdog.js";
+import type { LatencyTracker } from "./target-selection.js";
+import { applyTargetParams } from "./target-params.js";
+
+/** After the last finish, how long to wait for the usage event and the end of the upstream stream. */
+export const FINISH_GRACE_MS = 2_000;
+
+/** One usage record: the answering attempt's usage, or the partial usage of a canceled stream. */
+export interface UsageRecord {
+  readonly target: string;
+  readonly usage: Usage | undefined;
+  /** True when the caller went away before the answer was complete. */
+  readonly partial: boolean;
+  /** True when the numbers are the gateway's estimate (characters / 4), not the provider's. */
+  readonly estimated: boolean;
+}
+
+/** What a stream session needs. */
+export interface StreamSessionOptions {
+  readonly input: ChatInput;
+  readonly run: RouteRun;
+  readonly scope: RequestScope;
+  readonly latency: LatencyTracker;
+  readonly now: () => number;
+  readonly onUsage: (record: UsageRecord) => void;
+}
+
+function routeSummaryEvent(model: string, run: RouteRun, recovery: RecoveryMode | undefined): ChatStreamResponse {
+  return {
+    $typeName: "switchyard.v1.ChatStreamResponse",
+    event: { case: "routeSummary", value: { $typeName: "switchyard.v1.RouteSummary", model, route: run.routeInfo(), recovery: recovery ?? "" } },
+  };
+}
+
+function startEvent(held: ResponseStart | undefined, target: ResolvedTarget, run: RouteRun, now: number): ChatStreamResponse {
+  const value: ResponseStart = {
+    $typeName: "switchyard.v1.ResponseStart",
+    id: held?.id || `chatcmpl-${crypto.randomUUID()}`,
+    model: target.id,
+    provider: target.account.name,
+    created: held?.created ?? BigInt(Math.floor(now / 1000)),
+    warnings: held?.warnings ?? [],
+    route: run.routeInfo(),
+  };
+  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "responseStart", value } };
+}
+
+/**
+ * Runs one streamed request over its route and keeps the stream contract: the caller sees
+ * response_start (naming the answering target) only together with the first model output, so
+ * every failure before that fails over invisibly; the stream ends with the finishes, the
+ * answering attempt's usage and route_summary, or the generator throws (an in-band error at the
+ * edge). A stream that ends without its finishes is never ended normally. After content was sent,
+ * a failure is recovered on the next target by prefill or restart (see RecoverySplice) unless a
+ * tool call or refusal was already streamed; a caller cancel aborts the upstream at once, stops
+ * the route and records the partial usage.
+ */
+export async function* runStreamSession(options: StreamSessionOptions): AsyncGenerator<ChatStreamResponse> {
+  const { input, run, scope, latency, now } = options;
+  const choices = Math.max(1, input.n ?? 1);
+  const delivered = new DeliveredAnswer();
+  const prefillRejected = new Set<string>();
+  let startSent = false;
+  let original: OriginalFailure | undefined;
+  let recovery: RecoveryMode | undefined;
+  let answering: ResolvedTarget | undefined;
+  let finishedNormally = false;
+  let failed = false;
+  let current: Attempt | undefined;
+  try {
+    for (;;) {
+      const attempt = await run.next();
+      if (!attempt) break;
+      current = attempt;
+      const { target } = attempt;
+      answering = target;
+      let request = applyTargetParams(input, target);
+      let splice: RecoverySplice | undefined;
+      if (delivered.contentSent && original) {
+        const plan = planRecovery(request, delivered.text, target, prefillRejected.has(target.id));
+        request = plan.input;
+        splice = new RecoverySplice(plan.mode, delivered.text, original, target.id);
+      }
+      const controller = scope.attemptController();
+      const timeouts = scope.capTimeouts(target.timeouts);
+      const watchdog = new StreamWatchdog({ target: target.id, provider: target.account.name, firstTokenMs: timeouts.firstTokenMs, idleMs: timeouts.idleMs, controller, now });
+      const startedAt = now();
+      let held: ResponseStart | undefined;
+      let tokenSeen = false;
+      let usage: Usage | undefined;
+      try {
+        const events = target.adapter.stream(request, {
+          upstreamModel: target.upstreamModel,
+          ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
+          signal: controller.signal,
+          timeouts,
+        });
+        for await (const event of watchdog.watch(events)) {
+          if (event.event.case === "responseStart") {
+            held = event.event.value;
+            continue;
+          }
+          if (!tokenSeen && isTokenEvent(event)) {
+            tokenSeen = true;
+            latency.record(target.id, true, now() - startedAt);
+          }
+          if (event.event.case === "usage") usage = event.event.value;
+          for (const out of splice ? splice.accept(event) : [event]) {
+            if (!startSent) {
+              startSent = true;
+              yield startEvent(held, target, run, now());
+            }
+            delivered.record(out);
+            yield out;
+          }
+          if (delivered.complete(choices)) {
+            if (usage) break;
+            watchdog.tighten(FINISH_GRACE_MS);
+          }
+        }
+        if (!delivered.endedCleanly()) {
+          throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `the upstream stream of ${target.id} ended before the answer was finished`, { provider: target.account.name, afterFirstByte: true });
+        }
+      } catch (thrown) {
+        const error = toGatewayError(thrown);
+        const stop = scope.stopError();
+        if (stop) {
+          attempt.permit.released();
+          throw stop;
+        }
+        if (!delivered.complete(choices)) {
+          const next = handleFailure({ attempt, error, splice, delivered, run, prefillRejected, original });
+          original = next.original;
+          if (next.throw) throw next.throw;
+          continue;
+        }
+      } finally {
+        controller.abort(ATTEMPT_OVER);
+      }
+      if (!startSent) yield startEvent(held, target, run, now());
+      run.succeeded(attempt);
+      recovery = splice?.mode;
+      finishedNormally = true;
+      options.onUsage({ target: target.id, usage, partial: false, estimated: false });
+      yield routeSummaryEvent(target.id, run, recovery);
+      return;
+    }
+    const stop = scope.stopError();
+    if (stop) throw stop;
+    if (original) throw interruptedError(original, "no fallback could continue it");
+    throw run.error();
+  } catch (thrown) {
+    failed = !scope.signal.aborted;
+    throw thrown;
+  } finally {
+    // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
+    current?.permit.released();
+    if (!finishedNormally && !failed && delivered.contentSent && answering) {
+      const completion = Math.ceil(delivered.text.length / 4);
+      options.onUsage({ target: answering.id, usage: usageOf({ prompt: estimatePromptTokens(input), completion }), partial: true, estimated: true });
+    }
+  }
+}
+
+interface FailureContext {
+  readonly attempt: Attempt;
+  readonly error: GatewayError;
+  readonly splice: RecoverySplice | undefined;
+  readonly delivered: DeliveredAnswer;
+  readonly run: RouteRun;
+  readonly prefillRejected: Set<string>;
+  readonly original: OriginalFailure | undefined;
+}
+
+/**
+ * Decides what a failed stream attempt leads to and returns the error to end the stream with, if
+ * any. Before any content reached the caller, the normal retry/failover rules apply invisibly. A
+ * recovering target that fails before it forwarded anything is also retried normally. Once content
+ * was sent, the failing target is left (never retried) and the next one continues, unless a tool
+ * call or refusal was already streamed or the continuation diverged.
+ */
+function handleFailure(context: FailureContext): { original: OriginalFailure | undefined; throw?: GatewayError } {
+  const { attempt, error, splice, delivered, run } = context;
+  const target = attempt.target.id;
+  if (splice?.divergence !== undefined && splice.divergence === error) {
+    run.failed(attempt, error, { failover: true });
+    return { original: context.original, throw: error };
+  }
+  if (splice?.mode === "prefill" && !splice.forwarded && classifyFailure(error).action === "final") {
+    context.prefillRejected.add(target);
+    run.repeat(attempt, error);
+    return { original: context.original };
+  }
+  if (!delivered.contentSent) {
+    run.failed(attempt, error);
+    return { original: context.original };
+  }
+  const original = context.original ?? { target, error };
+  const sentByThisAttempt = splice ? splice.forwarded : true;
+  const blocker = delivered.recoveryBlocker();
+  const action = run.failed(attempt, error, { failover: sentByThisAttempt || blocker !== undefined });
+  if (blocker) return { original, throw: interruptedError(original, `it cannot be continued elsewhere because ${blocker}`) };
+  if (action === "final") return { original, throw: interruptedError(original, `${target} could not continue it (${error.reason}: ${error.rawMessage})`) };
+  return { original };
+}

@@ -1,0 +1,58 @@
+import { Code } from "@connectrpc/connect";
+import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import { gatewayError, Reason } from "../errors.js";
+import type { ResolvedTarget } from "../model-catalog.js";
+
+type Scalar = number | string | boolean;
+
+function configError(target: ResolvedTarget, key: string, expected: string): Error {
+  return gatewayError(Code.Internal, Reason.INTERNAL_ERROR, `config: params.${key} of target ${target.id} must be ${expected}`);
+}
+
+function numberParam(target: ResolvedTarget, key: string, value: Scalar, integer: boolean): number {
+  if (typeof value !== "number" || (integer && !Number.isInteger(value))) throw configError(target, key, integer ? "an integer" : "a number");
+  return value;
+}
+
+function booleanParam(target: ResolvedTarget, key: string, value: Scalar): boolean {
+  if (typeof value !== "boolean") throw configError(target, key, "true or false");
+  return value;
+}
+
+/**
+ * Applies a virtual-model target's `params` to a request and returns the new request (the input
+ * is not changed). Known OpenAI sampling names (temperature, top_p, max_tokens /
+ * max_completion_tokens, frequency_penalty, presence_penalty, seed, n, logprobs, top_logprobs,
+ * parallel_tool_calls, user, stop) override the caller's typed fields; any other key is a native
+ * provider field and is merged into `provider_options[<adapter family>]`, where the target's
+ * value wins. A known key with the wrong type is a config error (INTERNAL_ERROR naming it).
+ */
+export function applyTargetParams(input: ChatInput, target: ResolvedTarget): ChatInput {
+  const entries = Object.entries(target.params);
+  if (entries.length === 0) return input;
+  const out: ChatInput = { ...input };
+  const native: Record<string, Scalar> = {};
+  for (const [key, value] of entries) {
+    switch (key) {
+      case "temperature": out.temperature = numberParam(target, key, value, false); break;
+      case "top_p": out.topP = numberParam(target, key, value, false); break;
+      case "max_tokens":
+      case "max_completion_tokens": out.maxTokens = numberParam(target, key, value, true); break;
+      case "frequency_penalty": out.frequencyPenalty = numberParam(target, key, value, false); break;
+      case "presence_penalty": out.presencePenalty = numberParam(target, key, value, false); break;
+      case "seed": out.seed = BigInt(numberParam(target, key, value, true)); break;
+      case "n": out.n = numberParam(target, key, value, true); break;
+      case "logprobs": out.logprobs = booleanParam(target, key, value); break;
+      case "top_logprobs": out.topLogprobs = numberParam(target, key, value, true); break;
+      case "parallel_tool_calls": out.parallelToolCalls = booleanParam(target, key, value); break;
+      case "user": out.user = String(value); break;
+      case "stop": out.stop = [String(value)]; break;
+      default: native[key] = value;
+    }
+  }
+  if (Object.keys(native).length > 0) {
+    const family = target.adapter.family;
+    out.providerOptions = { ...input.providerOptions, [family]: { ...input.providerOptions[family], ...native } };
+  }
+  return out;
+}

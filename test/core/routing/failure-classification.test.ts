@@ -1,0 +1,39 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { gatewayError, Reason, type ErrorFacts } from "../../../src/core/errors.js";
+import { classifyFailure, isFailoverError } from "../../../src/core/routing/failure-classification.js";
+
+const error = (reason: Reason, facts: ErrorFacts = {}) => gatewayError(Code.Unknown, reason, "x", facts);
+
+describe("classifyFailure", () => {
+  it.each([
+    ["connection refused/reset before any byte", error(Reason.PROVIDER_UNREACHABLE, { afterFirstByte: false }), "retry", true],
+    ["HTTP 500", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 500 }), "retry", true],
+    ["HTTP 502", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 502 }), "retry", true],
+    ["HTTP 503", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 503 }), "retry", true],
+    ["HTTP 529 overloaded", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 529 }), "retry", true],
+    ["an in-stream provider error", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 0 }), "retry", true],
+    ["HTTP 504 from upstream", error(Reason.UPSTREAM_TIMEOUT, { upstreamStatus: 504 }), "retry", true],
+    ["HTTP 429", error(Reason.RATE_LIMIT_EXCEEDED, { upstreamStatus: 429, retryAfterMs: 100 }), "retry", true],
+    ["a stream that ended before saying anything", error(Reason.STREAM_INTERRUPTED), "retry", true],
+    ["our first-byte/first-token timeout", error(Reason.UPSTREAM_TIMEOUT, { afterFirstByte: false }), "failover", true],
+    ["a stall", error(Reason.UPSTREAM_TIMEOUT, { afterFirstByte: true }), "failover", true],
+    ["a connection lost mid-response", error(Reason.PROVIDER_UNREACHABLE, { afterFirstByte: true }), "failover", true],
+    ["HTTP 501", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 501 }), "failover", true],
+    ["quota exhausted", error(Reason.INSUFFICIENT_QUOTA, { upstreamStatus: 429 }), "failover", true],
+    ["the gateway's provider key rejected", error(Reason.PROVIDER_AUTH_FAILED, { upstreamStatus: 401 }), "failover", true],
+    ["a malformed upstream response", error(Reason.INVALID_PROVIDER_RESPONSE), "failover", true],
+    ["context length exceeded", error(Reason.CONTEXT_LENGTH_EXCEEDED, { upstreamStatus: 400 }), "failover", false],
+    ["an invalid request (ours)", error(Reason.INVALID_REQUEST), "final", false],
+    ["an invalid request (upstream)", error(Reason.UPSTREAM_INVALID_REQUEST, { upstreamStatus: 400 }), "final", false],
+    ["a content-filter rejection", error(Reason.CONTENT_FILTER, { upstreamStatus: 400 }), "final", false],
+    ["an unknown model", error(Reason.MODEL_NOT_FOUND, { upstreamStatus: 404 }), "final", false],
+    ["an unsupported feature", error(Reason.UNSUPPORTED_FEATURE), "final", false],
+    ["a request too large", error(Reason.REQUEST_TOO_LARGE, { upstreamStatus: 413 }), "final", false],
+    ["our own bug", error(Reason.INTERNAL_ERROR), "final", false],
+    ["the caller canceling", error(Reason.CANCELED), "stop", false],
+  ])("%s: %s", (_name, failure, action, unhealthy) => {
+    expect(classifyFailure(failure)).toEqual({ action, unhealthy });
+    expect(isFailoverError(failure)).toBe(action === "retry" || action === "failover");
+  });
+});

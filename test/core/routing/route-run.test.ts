@@ -1,0 +1,72 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { Role } from "../../../gen/switchyard/v1/chat_pb.js";
+import { gatewayError, Reason } from "../../../src/core/errors.js";
+import { CircuitBreakers } from "../../../src/core/routing/circuit-breaker.js";
+import { RequestScope } from "../../../src/core/routing/request-scope.js";
+import { RouteRun, type AttemptReport } from "../../../src/core/routing/route-run.js";
+import { chatInput, target } from "./test-targets.js";
+
+const unavailable = gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, "down", { upstreamStatus: 503 });
+const fast = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 2, budgetMs: 1000 };
+
+function run(targets: ReturnType<typeof target>[], input = chatInput(), breakers = new CircuitBreakers()) {
+  const reports: AttemptReport[] = [];
+  const scope = new RequestScope(new AbortController().signal, undefined);
+  const routeRun = new RouteRun(targets, { input, scope, breakers, random: () => 0.5, now: Date.now, onAttemptFailed: (report) => reports.push(report) });
+  return { routeRun, reports, scope };
+}
+
+const withRetry = (id: string, extra: Parameters<typeof target>[1] = {}) => ({ ...target(id, extra), retry: fast });
+
+describe("RouteRun", () => {
+  it("retries a target up to maxRetries, then moves to the next, and reports every step", async () => {
+    const { routeRun, reports } = run([withRetry("a/m"), withRetry("b/m")]);
+    const seen: string[] = [];
+    for (let attempt = await routeRun.next(); attempt; attempt = await routeRun.next()) {
+      seen.push(`${attempt.target.id}#${attempt.retry}`);
+      if (attempt.target.id === "b/m") {
+        routeRun.succeeded(attempt);
+        break;
+      }
+      routeRun.failed(attempt, unavailable);
+    }
+    expect(seen).toEqual(["a/m#0", "a/m#1", "a/m#2", "b/m#0"]);
+    expect(reports.map((report) => report.action)).toEqual(["retry", "retry", "failover"]);
+    expect(routeRun.routeInfo().attempts).toBe(4);
+    expect(routeRun.routeInfo().failures).toHaveLength(3);
+  });
+
+  it("ends at a final error and answers with it", async () => {
+    const { routeRun } = run([withRetry("a/m"), withRetry("b/m")]);
+    const attempt = await routeRun.next();
+    const invalid = gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, "bad", { upstreamStatus: 400 });
+    expect(attempt && routeRun.failed(attempt, invalid)).toBe("final");
+    expect(await routeRun.next()).toBeUndefined();
+    expect(routeRun.error()).toBe(invalid);
+  });
+
+  it("skips targets whose circuit is open, and answers 503 with Retry-After when all are", async () => {
+    const breakers = new CircuitBreakers();
+    const settings = { failureThreshold: 1, cooldownMs: 60_000 };
+    breakers.for("a/m", settings).tryAcquire()?.failed();
+    const a = { ...withRetry("a/m"), circuitBreaker: settings };
+    const { routeRun } = run([a, withRetry("b/m")], chatInput(), breakers);
+    expect((await routeRun.next())?.target.id).toBe("b/m");
+    expect(routeRun.routeInfo().skipped.map((skip) => [skip.model, skip.reason])).toEqual([["a/m", "CIRCUIT_OPEN"]]);
+    const lonely = run([a], chatInput(), breakers).routeRun;
+    expect(await lonely.next()).toBeUndefined();
+    expect(lonely.error().reason).toBe(Reason.PROVIDER_UNAVAILABLE);
+    expect(lonely.error().facts.retryAfterMs).toBeGreaterThan(59_000);
+  });
+
+  it("skips targets that cannot take the request, but tries the primary when none can", async () => {
+    const noImages = { name: "m", supports: { images: false } };
+    const input = chatInput("x", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "https://x/y.png" } } } }] }] });
+    const some = run([withRetry("a/m", { catalogModel: noImages }), withRetry("b/m")], input).routeRun;
+    expect((await some.next())?.target.id).toBe("b/m");
+    const none = run([withRetry("a/m", { catalogModel: noImages }), withRetry("c/m", { catalogModel: noImages })], input).routeRun;
+    expect((await none.next())?.target.id).toBe("a/m");
+    expect(none.routeInfo().skipped.map((skip) => skip.model)).toEqual(["c/m"]);
+  });
+});

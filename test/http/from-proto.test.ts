@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { FinishReason, Role } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
+import {
+  finishEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
+} from "../../src/core/stream-events.js";
+import { OpenAIChunkEncoder, toOpenAICompletion } from "../../src/http/openai-compat/from-proto.js";
+
+const start = responseStartEvent("chatcmpl-1", "openai-main/gpt-4o-mini", 1_700_000_000n);
+const usage = usageEvent(usageOf({ prompt: 10, completion: 5, cached: 2, reasoning: 1 }));
+const openAIUsage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 1 } };
+
+function encodeAll(events: readonly ChatStreamResponse[], includeUsage: boolean): Record<string, unknown>[] {
+  const encoder = new OpenAIChunkEncoder(includeUsage);
+  return events.flatMap((event) => encoder.encode(event)).map((text) => JSON.parse(text) as Record<string, unknown>);
+}
+
+const choicesOf = (chunk: Record<string, unknown>) => chunk.choices as { index: number; delta: Record<string, unknown>; finish_reason: string | null; logprobs: unknown }[];
+
+describe("OpenAIChunkEncoder", () => {
+  it("gives the first chunk role assistant and keeps id, created and model on every chunk", () => {
+    const chunks = encodeAll([start, textDeltaEvent(0, "Hel"), textDeltaEvent(0, "lo"), finishEvent(0, FinishReason.STOP, "stop")], false);
+    expect(chunks.map((chunk) => [chunk.id, chunk.object, chunk.created, chunk.model])).toEqual(Array(3).fill(["chatcmpl-1", "chat.completion.chunk", 1_700_000_000, "openai-main/gpt-4o-mini"]));
+    expect(chunks.map((chunk) => choicesOf(chunk))).toEqual([
+      [{ index: 0, delta: { role: "assistant", content: "Hel" }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: { content: "lo" }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }],
+    ]);
+    expect(chunks.every((chunk) => !("usage" in chunk))).toBe(true);
+  });
+
+  it("sends id, type and name only on a tool call's first delta, and index on every delta", () => {
+    const chunks = encodeAll([start, toolCallStartEvent(0, 0, "call_1", "get_weather"), toolCallDeltaEvent(0, 0, '{"ci'), toolCallDeltaEvent(0, 0, 'ty":"Paris"}'), toolCallStartEvent(0, 1, "call_2", "get_time"), toolCallDeltaEvent(0, 1, "{}"), finishEvent(0, FinishReason.TOOL_CALLS, "tool_calls")], false);
+    expect(chunks.map((chunk) => choicesOf(chunk)[0]?.delta)).toEqual([
+      { role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "get_weather", arguments: "" } }] },
+      { tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] },
+      { tool_calls: [{ index: 0, function: { arguments: 'ty":"Paris"}' } }] },
+      { tool_calls: [{ index: 1, id: "call_2", type: "function", function: { name: "get_time", arguments: "" } }] },
+      { tool_calls: [{ index: 1, function: { arguments: "{}" } }] },
+      {},
+    ]);
+    expect(choicesOf(chunks[5] ?? {})[0]?.finish_reason).toBe("tool_calls");
+  });
+
+  it("with include_usage puts usage:null on every chunk and ends with one empty-choices usage chunk", () => {
+    const chunks = encodeAll([start, textDeltaEvent(0, "Hi"), finishEvent(0, FinishReason.STOP, "stop"), usage], true);
+    expect(chunks.slice(0, -1).map((chunk) => chunk.usage)).toEqual([null, null]);
+    expect(chunks.at(-1)).toEqual({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1_700_000_000, model: "openai-main/gpt-4o-mini", system_fingerprint: null, choices: [], usage: openAIUsage });
+  });
+
+  it("drops the usage event without include_usage", () => {
+    expect(encodeAll([start, finishEvent(0, FinishReason.LENGTH, "length"), usage], false)).toHaveLength(1);
+  });
+
+  it("gives each choice of n>1 its own role chunk and finish", () => {
+    const chunks = encodeAll([start, textDeltaEvent(1, "b"), textDeltaEvent(0, "a"), finishEvent(1, FinishReason.STOP, "stop"), finishEvent(0, FinishReason.LENGTH, "length")], false);
+    expect(chunks.map((chunk) => choicesOf(chunk)[0])).toEqual([
+      { index: 1, delta: { role: "assistant", content: "b" }, logprobs: null, finish_reason: null },
+      { index: 0, delta: { role: "assistant", content: "a" }, logprobs: null, finish_reason: null },
+      { index: 1, delta: {}, logprobs: null, finish_reason: "stop" },
+      { index: 0, delta: {}, logprobs: null, finish_reason: "length" },
+    ]);
+  });
+
+  it("carries logprobs on content chunks and refusals as refusal deltas", () => {
+    const logprobs = [{ $typeName: "switchyard.v1.TokenLogprob" as const, token: "Hi", logprob: -0.5, bytes: new Uint8Array([72, 105]), topLogprobs: [] }];
+    const chunks = encodeAll([start, textDeltaEvent(0, "Hi", logprobs), refusalDeltaEvent(0, "no")], false);
+    expect(choicesOf(chunks[0] ?? {})[0]?.logprobs).toEqual({ content: [{ token: "Hi", logprob: -0.5, bytes: [72, 105], top_logprobs: [] }] });
+    expect(choicesOf(chunks[1] ?? {})[0]?.delta).toEqual({ refusal: "no" });
+  });
+
+  it("answers an empty completion with a role chunk that is also the finish", () => {
+    expect(encodeAll([start, finishEvent(0, FinishReason.STOP, "stop")], false).map((chunk) => choicesOf(chunk)[0])).toEqual([
+      { index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: "stop" },
+    ]);
+  });
+});
+
+describe("toOpenAICompletion", () => {
+  it("builds a chat.completion with text, tool calls, finish reason and usage", () => {
+    const response = create(ChatResponseSchema, {
+      id: "chatcmpl-9",
+      model: "openai-main/gpt-4o-mini",
+      created: 1_700_000_000n,
+      systemFingerprint: "fp_1",
+      choices: [
+        { index: 0, finishReason: FinishReason.TOOL_CALLS, message: { role: Role.ASSISTANT, content: [], toolCalls: [{ id: "call_1", name: "f", arguments: '{"a":1}' }] } },
+        { index: 1, finishReason: FinishReason.CONTENT_FILTER, message: { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Hi" } }, { part: { case: "refusal", value: "no" } }] } },
+      ],
+      usage: usageOf({ prompt: 10, completion: 5, cached: 2, reasoning: 1 }),
+    });
+    expect(toOpenAICompletion(response)).toEqual({
+      id: "chatcmpl-9",
+      object: "chat.completion",
+      created: 1_700_000_000,
+      model: "openai-main/gpt-4o-mini",
+      choices: [
+        { index: 0, message: { role: "assistant", content: null, refusal: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: '{"a":1}' } }], annotations: [] }, logprobs: null, finish_reason: "tool_calls" },
+        { index: 1, message: { role: "assistant", content: "Hi", refusal: "no", annotations: [] }, logprobs: null, finish_reason: "content_filter" },
+      ],
+      usage: openAIUsage,
+      system_fingerprint: "fp_1",
+    });
+  });
+});

@@ -1,0 +1,174 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fault } from "../support/fault-injector.js";
+import { startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
+
+const TEXT = "The quick brown fox jumps over the lazy dog.";
+const PREFILL = "[{ name: m, supports: { prefill: true } }]";
+
+let gateway: ResilienceGateway;
+
+beforeAll(async () => {
+  gateway = await startResilienceGateway({
+    a: {},
+    prefill: { models: PREFILL },
+    restart: { rejectPrefill: true },
+    diverge: { text: "The quick brown cat sleeps." },
+    liar: { models: PREFILL, rejectPrefill: true },
+  });
+});
+
+afterAll(async () => {
+  await gateway.close();
+});
+
+beforeEach(() => {
+  for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
+});
+
+/** Streams a/m with `fallbacks` through the SDK; returns the text received and the error, if the stream failed. */
+async function stream(fallbacks: string[], extra: Record<string, unknown> = {}) {
+  const body = { model: "a/m", messages: userMessage(), fallbacks, stream: true, stream_options: { include_usage: true }, ...extra };
+  let text = "";
+  let finish: string | undefined;
+  let usage: OpenAI.CompletionUsage | undefined;
+  const toolArguments: string[] = [];
+  let error: unknown;
+  try {
+    for await (const chunk of await gateway.openai.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming)) {
+      if (chunk.usage) usage = chunk.usage;
+      for (const choice of chunk.choices) {
+        text += choice.delta.content ?? "";
+        for (const call of choice.delta.tool_calls ?? []) toolArguments[call.index] = (toolArguments[call.index] ?? "") + (call.function?.arguments ?? "");
+        if (choice.finish_reason) finish = choice.finish_reason;
+      }
+    }
+  } catch (thrown) {
+    error = thrown;
+  }
+  return { text, finish, usage, error, toolArguments };
+}
+
+describe("recovery after content was sent", () => {
+  it("continues on a prefill-capable fallback with the delivered text as prefill, streaming only the continuation", async () => {
+    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    const result = await stream(["prefill/m"]);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe(TEXT);
+    expect(result.finish).toBe("stop");
+    const continuation = gateway.upstreams.prefill?.attempts[0];
+    expect(continuation?.lastRole).toBe("assistant");
+    expect(continuation?.prefill).toBe("The quick brown");
+    expect(result.usage?.completion_tokens).toBe(6);
+  });
+
+  it("recovers a stalled stream the same way", async () => {
+    gateway.upstreams.a?.always(fault.answer({ stallAfterChunks: 4 }));
+    const result = await stream(["prefill/m"]);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe(TEXT);
+    expect(gateway.upstreams.prefill?.attempts[0]?.prefill).toBe("The quick brown fox");
+  });
+
+  it("restarts on a fallback without the prefill capability and streams only what goes beyond the delivered text", async () => {
+    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    const result = await stream(["restart/m"]);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe(TEXT);
+    expect(gateway.upstreams.restart?.attempts.map((attempt) => attempt.lastRole)).toEqual(["user"]);
+  });
+
+  it("ends with an in-band error naming the original failure when the restarted answer diverges", async () => {
+    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 4 }));
+    const result = await stream(["diverge/m"]);
+    expect(result.error).toBeInstanceOf(OpenAI.APIError);
+    const message = String((result.error as Error).message);
+    expect(message).toContain("a/m");
+    expect(message).toMatch(/PROVIDER_UNREACHABLE/);
+    expect(message).toMatch(/diverged/);
+    expect(result.text).toBe("The quick brown fox");
+    expect(result.finish).toBeUndefined();
+  });
+
+  it("falls back to a restart when a target the catalogue calls prefill-capable rejects the prefill", async () => {
+    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    const result = await stream(["liar/m"]);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe(TEXT);
+    expect(gateway.upstreams.liar?.attempts.map((attempt) => attempt.outcome)).toEqual(["prefill rejected", "answer"]);
+  });
+
+  it("completes a stream that lost only its finish on a fallback", async () => {
+    gateway.upstreams.a?.always(fault.answer({ omitFinish: true }));
+    const result = await stream(["prefill/m"]);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe(TEXT);
+    expect(result.finish).toBe("stop");
+  });
+
+  it("restarts a tool-call stream on a fallback when no tool-call delta was sent yet", async () => {
+    const toolCall = { name: "lookup", arguments: "{\"city\":\"Paris\"}" };
+    gateway.upstreams.a?.always(fault.answer({ text: "Let me check.", toolCall, cutAfterChunks: 2 }));
+    gateway.upstreams.restart?.always(fault.answer({ text: "Let me check.", toolCall }));
+    const result = await stream(["restart/m"], { tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }] });
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe("Let me check.");
+    expect(result.toolArguments).toEqual([toolCall.arguments]);
+    expect(result.finish).toBe("tool_calls");
+  });
+
+  it("does not restart a tool-call stream once a tool-call delta was sent", async () => {
+    gateway.upstreams.a?.always(fault.answer({ text: "Let me check.", toolCall: { name: "lookup", arguments: "{\"city\":\"Paris\"}" }, cutAfterChunks: 4 }));
+    const result = await stream(["restart/m"], { tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }] });
+    expect(result.error).toBeInstanceOf(OpenAI.APIError);
+    expect(String((result.error as Error).message)).toMatch(/tool call/);
+    expect(gateway.upstreams.restart?.attempts).toHaveLength(0);
+  });
+});
+
+describe("a stream never ends normally after a failure", () => {
+  it.each([
+    ["a cut connection", fault.answer({ cutAfterChunks: 3 })],
+    ["a stall", fault.answer({ stallAfterChunks: 3 })],
+    ["a missing finish", fault.answer({ omitFinish: true })],
+    ["a clean end without finish or [DONE]", fault.answer({ omitFinish: true, omitDone: true })],
+  ])("%s without a fallback ends with an in-band error", async (_name, step) => {
+    gateway.upstreams.a?.always(step);
+    const result = await stream([]);
+    expect(result.error).toBeInstanceOf(OpenAI.APIError);
+    expect(result.finish).toBeUndefined();
+  });
+
+  it("skips a malformed upstream event and completes", async () => {
+    gateway.upstreams.a?.always(fault.answer({ malformedAtChunk: 2 }));
+    const result = await stream([]);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe(TEXT);
+    expect(gateway.upstreams.a?.attempts).toHaveLength(1);
+  });
+
+  it("finalises a stream that has its finish but no [DONE], with usage", async () => {
+    gateway.upstreams.a?.always(fault.answer({ omitDone: true }));
+    const result = await stream([]);
+    expect(result.error).toBeUndefined();
+    expect(result.finish).toBe("stop");
+    expect(result.usage?.total_tokens).toBe(19);
+  });
+
+  it("finalises at once when the upstream holds the connection open after finish and usage", async () => {
+    const patient = await startResilienceGateway({ a: {} }, `routing:
+  timeouts: { connect_ms: 1000, first_token_ms: 2000, idle_ms: 5000, total_ms: 10000 }`);
+    try {
+      patient.upstreams.a?.always(fault.answer({ holdOpenAfterFinish: true }));
+      const started = Date.now();
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const chunk of await patient.openai.chat.completions.create({ model: "a/m", messages: userMessage(), stream: true, stream_options: { include_usage: true } })) usage = chunk.usage ?? usage;
+      expect(usage?.total_tokens).toBe(19);
+      expect(Date.now() - started).toBeLessThan(1500);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(patient.upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    } finally {
+      await patient.close();
+    }
+  });
+});
