@@ -31,8 +31,3 @@ export function mediaKindOf(mimeType: string): MediaKind {
   if (mimeType.startsWith("video/")) return "video";
   return "file";
 }
-
-/** Whether a URL is a YouTube video link (providers such as Gemini take these by reference). */
-export function isYouTubeUrl(url: string): boolean {
-  return /^https?:\/\/(www\.|m\.)?(youtube\.com\/(watch|shorts|live|embed)|youtu\.be\/)/i.test(url);
-}

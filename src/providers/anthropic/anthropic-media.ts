@@ -1,5 +1,6 @@
 import type { Media } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { mimeTypeFromUrl } from "../../core/media-types.js";
 import type { AnthropicDocumentBlock, AnthropicImageBlock } from "./anthropic-wire.js";
 
 /** The content-part kinds that carry media. */
@@ -7,19 +8,6 @@ export type MediaPartKind = "image" | "audio" | "video" | "file";
 
 /** Image types Anthropic accepts as base64 data. */
 const BASE64_IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
-
-const EXTENSION_TYPES: Readonly<Record<string, string>> = {
-  pdf: "application/pdf",
-  txt: "text/plain",
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  mp3: "audio/mpeg",
-  wav: "audio/wav",
-  mp4: "video/mp4",
-};
 
 interface MediaBytes {
   readonly mimeType: string;
@@ -32,12 +20,6 @@ interface MediaBytes {
 function normaliseMime(mime: string): string {
   const lower = mime.trim().toLowerCase();
   return lower === "image/jpg" ? "image/jpeg" : lower;
-}
-
-function inferFromUrl(url: string): string {
-  const path = url.split(/[?#]/)[0] ?? "";
-  const extension = path.slice(path.lastIndexOf(".") + 1).toLowerCase();
-  return EXTENSION_TYPES[extension] ?? "";
 }
 
 function readMedia(media: Media, param: string): MediaBytes {
@@ -54,7 +36,7 @@ function readMedia(media: Media, param: string): MediaBytes {
     const base64 = isBase64 ? payload : Buffer.from(decodeURIComponent(payload), "utf8").toString("base64");
     return { mimeType: explicit || normaliseMime(mime), base64 };
   }
-  return { mimeType: explicit || inferFromUrl(url), url };
+  return { mimeType: explicit || normaliseMime(mimeTypeFromUrl(url)), url };
 }
 
 function httpUrl(bytes: MediaBytes, param: string, what: string): string {

@@ -1,5 +1,6 @@
 import type { ChatInput, Media } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { mimeTypeFromUrl } from "../../core/media-types.js";
 import type { FetchedMedia, MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { GeminiRequestPart } from "./gemini-wire.js";
 
@@ -12,25 +13,11 @@ export type GeminiMediaSource =
 /** Media fetched by the gateway, keyed by the content part's request path ("messages[1].content[0]"). */
 export type FetchedMediaByPath = ReadonlyMap<string, FetchedMedia>;
 
-const EXTENSION_TYPES: Readonly<Record<string, string>> = {
-  png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp", gif: "image/gif", heic: "image/heic", heif: "image/heif",
-  wav: "audio/wav", mp3: "audio/mp3", aiff: "audio/aiff", aac: "audio/aac", ogg: "audio/ogg", flac: "audio/flac", m4a: "audio/m4a", opus: "audio/opus",
-  mp4: "video/mp4", mpeg: "video/mpeg", mpg: "video/mpg", mov: "video/mov", avi: "video/avi", flv: "video/x-flv", webm: "video/webm", wmv: "video/wmv", "3gp": "video/3gpp",
-  pdf: "application/pdf", txt: "text/plain", md: "text/markdown", csv: "text/csv", html: "text/html", htm: "text/html", xml: "text/xml", json: "application/json",
-};
-
 const YOUTUBE_HOSTS = new Set(["youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"]);
 
-/** Guesses a MIME type from the last path segment's extension; undefined when unknown. */
-export function mimeTypeFromPath(pathOrUrl: string): string | undefined {
-  let path = pathOrUrl;
-  try {
-    path = new URL(pathOrUrl).pathname;
-  } catch {
-    // Not a URL: treat it as a path or file name.
-  }
-  const match = /\.([A-Za-z0-9]+)$/.exec(path);
-  return match?.[1] ? EXTENSION_TYPES[match[1].toLowerCase()] : undefined;
+/** Guesses a MIME type from a URL's or file name's extension; undefined when unknown. */
+function mimeTypeFromPath(pathOrUrl: string): string | undefined {
+  return mimeTypeFromUrl(pathOrUrl) || undefined;
 }
 
 /** True for a Gemini Files API URI, e.g. https://generativelanguage.googleapis.com/v1beta/files/abc. */
