@@ -4,6 +4,7 @@ import {
   errorAnswer, exchangeFixtureAnswer, jsonFixtureAnswer, longTextStreamAnswer, sseAnswer, sseFixtureAnswer,
 } from "../support/fake-upstream.js";
 import { readJsonFixture } from "../support/replay-transport.js";
+import { thrown } from "../support/thrown.js";
 import { GATEWAY_KEY, MODEL, startGateway, UPSTREAM_KEY, type RunningGateway } from "./gateway-harness.js";
 
 let gateway: RunningGateway;
@@ -25,16 +26,6 @@ beforeEach(() => {
 /** The body the fake upstream received for the most recent call. */
 function upstreamBody(): Record<string, unknown> {
   return gateway.upstream.lastRequest().body as Record<string, unknown>;
-}
-
-/** Runs `call` and returns what it threw (failing when it does not throw). */
-async function thrown(call: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await call();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw");
 }
 
 describe("the official openai SDK against the listening gateway", () => {

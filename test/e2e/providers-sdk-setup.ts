@@ -1,5 +1,5 @@
 /**
- * Set-up of the providers SDK suite (test/e2e/providers-sdk.test.ts): keys, models and accounts,
+ * Set-up of the providers SDK suite (test/e2e/providers-sdk*.test.ts): keys, models and accounts,
  * the gateway config (three accounts in front of dialect upstreams), the tools, and the table of
  * parameters a provider honours natively, emulates, drops with a warning or rejects with a 400.
  */

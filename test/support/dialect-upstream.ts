@@ -26,6 +26,7 @@ import {
   type CanonicalAnswer, type CanonicalToolCall, type Dialect, type ErrorKind, type Json, type JsonMap, type NativeHttpAnswer,
 } from "./dialect-answers.js";
 import { flatParts, readNativeRequest, type NormalRequest } from "./dialect-requests.js";
+import { onRequestBody } from "./request-body.js";
 
 /** One request the server received. */
 export interface DialectRequest {
@@ -277,19 +278,10 @@ export async function startDialectUpstream(options: DialectUpstreamOptions): Pro
   }
 
   const server = http.createServer((request, response) => {
-    const pieces: Buffer[] = [];
-    request.on("data", (piece: Buffer) => pieces.push(piece));
-    request.on("end", () => {
+    onRequestBody(request, (_text, body) => {
       const method = request.method ?? "";
       const url = request.url ?? "";
       const { dialect } = route(method, url);
-      const text = Buffer.concat(pieces).toString("utf8");
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
       let view: NormalRequest | undefined;
       let readError: unknown;
       if (dialect !== "media" && dialect !== "unknown") {

@@ -1,6 +1,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { readExchange } from "./recorded-exchange.js";
 import { readFixture } from "./replay-transport.js";
+import { onRequestBody } from "./request-body.js";
 
 /** One scripted answer of the fake upstream. */
 export interface UpstreamAnswer {
@@ -80,7 +82,7 @@ export function jsonFixtureAnswer(fixture: string, options: { status?: number; h
 
 /** Serves the recorded response of an exchange fixture (`{request, response:{status, body}}`). */
 export function exchangeFixtureAnswer(fixture: string): UpstreamAnswer {
-  const exchange = JSON.parse(readFixture(fixture)) as { response: { status: number; body: unknown } };
+  const exchange = readExchange(fixture);
   return jsonAnswer(exchange.response.body, { status: exchange.response.status });
 }
 
@@ -145,16 +147,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const arrivalWaiters = new Set<() => void>();
 
   const server = http.createServer((request, response) => {
-    const pieces: Buffer[] = [];
-    request.on("data", (piece: Buffer) => pieces.push(piece));
-    request.on("end", () => {
-      const text = Buffer.concat(pieces).toString("utf8");
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
+    onRequestBody(request, (text, body) => {
       let settle: () => void = () => {};
       const settled = new Promise<void>((resolve) => {
         settle = resolve;

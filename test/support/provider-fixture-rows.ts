@@ -6,38 +6,23 @@
  */
 import { Code } from "@connectrpc/connect";
 import { expect } from "vitest";
-import { FinishReason, ToolChoiceMode } from "../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason } from "../../gen/switchyard/v1/chat_pb.js";
 import type { Dialect } from "./dialect-answers.js";
-import {
-  assistant, chatInput, system, toolResult, truncateBefore, usage, user, type FixtureRow, type SentRequest,
-} from "./provider-kits.js";
+import { getCapital, ukCall, ukQuestion } from "./capital-tool-inputs.js";
+import { assistant, autoToolChoice, system, toolResult, user } from "./proto-builders.js";
+import { chatInput, truncateBefore, type FixtureRow, type SentRequest } from "./provider-kits.js";
+import { readExchange as exchange, readRecordedRequest as recorded, type RecordedRequest } from "./recorded-exchange.js";
 import { readFixture, readJsonFixture, sseFromChunks } from "./replay-transport.js";
-
-interface RecordedRequest {
-  method: string;
-  url: string;
-  body: Record<string, unknown>;
-}
-interface Exchange {
-  request?: RecordedRequest;
-  response: { status: number; body: unknown };
-}
+import { usage } from "./usage-summary.js";
 
 const SSE = { "content-type": "text/event-stream" };
 const JSON_TYPE = { "content-type": "application/json" };
-const auto = { choice: { case: "mode" as const, value: ToolChoiceMode.AUTO } };
-const recorded = (name: string) => readJsonFixture<RecordedRequest>(name);
-const exchange = (name: string) => readJsonFixture<Exchange>(name);
 const sameBody = (expected: unknown) => (sent: SentRequest) => expect(sent.json).toEqual(expected);
 const upstream400 = (message: string, upstreamStatus = 400): FixtureRow["expect"] => ({ error: { code: Code.InvalidArgument, reason: "UPSTREAM_INVALID_REQUEST", upstreamStatus, messageIncludes: message } });
 const errorMessage = (body: unknown): string => ((body as { error: { message: string } }).error.message);
 
 // ---------- OpenAI and OpenAI-compatible ----------
 
-const capitalParameters = { additionalProperties: false, properties: { country: { type: "string" } }, required: ["country"], type: "object" };
-const getCapital = { name: "get_capital", description: "", parameters: capitalParameters, strict: true };
-const ukQuestion = user("What is the capital of the UK? Use the tool, then answer.");
-const ukCall = { id: "call_ZR5UUuTt3pf61kjwAJIYdVMj", name: "get_capital", arguments: '{"country":"UK"}' };
 const logprobsStream = readFixture("openai/chat-stream-content-logprobs.sse.txt");
 const groq = { name: "groq", type: "openai-compatible", apiKey: "gsk_CONTRACTKEY0123456789abcdefGROQ", baseUrl: "https://api.groq.com/openai/v1" };
 
@@ -65,7 +50,7 @@ function openAIRows(): FixtureRow[] {
     },
     {
       scenario: "single tool call", label: "streamed tool call with include_usage", fixtures: ["openai/chat-stream-tool-call-include-usage.sse.txt", "openai/chat-stream-tool-call-include-usage.request.json"], mode: "stream", model: "gpt-4o-mini",
-      input: chatInput({ messages: [ukQuestion], tools: [getCapital], toolChoice: auto }), answer: { headers: SSE, body: readFixture("openai/chat-stream-tool-call-include-usage.sse.txt") },
+      input: chatInput({ messages: [ukQuestion], tools: [getCapital], toolChoice: autoToolChoice }), answer: { headers: SSE, body: readFixture("openai/chat-stream-tool-call-include-usage.sse.txt") },
       expect: { outcome: { text: "", toolCalls: [{ id: ukCall.id, name: "get_capital", arguments: { country: "UK" } }], finish: FinishReason.TOOL_CALLS, rawFinish: "tool_calls", usage: usage({ prompt: 53, completion: 15 }) } },
       request: sameBody(recorded("openai/chat-stream-tool-call-include-usage.request.json").body),
     },
@@ -80,7 +65,7 @@ function openAIRows(): FixtureRow[] {
           user("What is the capital of England?"),
         ],
         n: 1,
-        toolChoice: auto,
+        toolChoice: autoToolChoice,
         tools: [{ name: "get_capital", description: "Get the capital of a country.", parameters: { additionalProperties: false, properties: { country: { description: "The country name.", type: "string" } }, required: ["country"], type: "object" } }],
       }),
       answer: { status: 200, headers: JSON_TYPE, body: JSON.stringify(toolCallExchange.response.body) },
@@ -89,7 +74,7 @@ function openAIRows(): FixtureRow[] {
     },
     {
       scenario: "tool-result round trip", label: "text after a tool result", fixtures: ["openai/chat-stream-text-after-tool-result-include-usage.sse.txt", "openai/chat-stream-text-after-tool-result-include-usage.request.json"], mode: "stream", model: "gpt-4o-mini",
-      input: chatInput({ messages: [ukQuestion, assistant("", [ukCall]), toolResult(ukCall.id, "London")], tools: [getCapital], toolChoice: auto }),
+      input: chatInput({ messages: [ukQuestion, assistant("", [ukCall]), toolResult(ukCall.id, "London")], tools: [getCapital], toolChoice: autoToolChoice }),
       answer: { headers: SSE, body: readFixture("openai/chat-stream-text-after-tool-result-include-usage.sse.txt") },
       expect: { outcome: { text: "The capital of the UK is London.", toolCalls: [], finish: FinishReason.STOP, rawFinish: "stop", usage: usage({ prompt: 78, completion: 9 }) } },
       request: sameBody(recorded("openai/chat-stream-text-after-tool-result-include-usage.request.json").body),
@@ -142,7 +127,7 @@ function openAIRows(): FixtureRow[] {
       scenario: "upstream 400", label: "Groq tool_use_failed", fixtures: ["openai-compatible/groq-error-400-tool-use-failed.json"], mode: "generate", model: "openai/gpt-oss-120b", account: groq,
       input: chatInput({
         messages: [system("Be concise. Never use pretty double quotes, just regular ones."), user('Please call the "get_something_by_name" tool with non-existent parameters to test error handling; on the second try you can use valid args')],
-        n: 1, toolChoice: auto,
+        n: 1, toolChoice: autoToolChoice,
         tools: [{ name: "get_something_by_name", description: "", parameters: { additionalProperties: false, properties: { name: { type: "string" } }, required: ["name"], type: "object" } }],
       }),
       answer: { status: 400, headers: JSON_TYPE, body: JSON.stringify(groqError.response.body) },

@@ -5,45 +5,33 @@
  * ChatResponse or a stream of events into one comparable shape, asserting the stream contract
  * (response_start first, dense tool indexes, id/name once, one finish, usage last) on the way.
  */
-import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { expect } from "vitest";
-import { ChatInputSchema, FinishReason, MessageSchema, Role, type ChatInput, type ContentPart, type Usage } from "../../gen/switchyard/v1/chat_pb.js";
+import type { ChatInput, ContentPart, FinishReason } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
-import { DEFAULT_TIMEOUTS, parseGatewayConfig, type GatewayConfig, type ProviderAccount } from "../../src/config/gateway-config.js";
+import type { GatewayConfig, ProviderAccount } from "../../src/config/gateway-config.js";
 import type { MediaFetcher } from "../../src/media/guarded-media-fetch.js";
 import { createAnthropicAdapter } from "../../src/providers/anthropic/anthropic-adapter.js";
 import { createGeminiAdapter } from "../../src/providers/gemini/gemini-adapter.js";
 import { createOpenAIAdapter } from "../../src/providers/openai/openai-adapter.js";
-import type { CallOptions, ProviderAdapter } from "../../src/providers/provider-adapter.js";
+import type { ProviderAdapter } from "../../src/providers/provider-adapter.js";
 import type { UpstreamTransport } from "../../src/providers/upstream-http.js";
 import type { Dialect, Json } from "./dialect-answers.js";
+import { chatInputFor } from "./proto-builders.js";
 import type { ReplayAnswer } from "./replay-transport.js";
+import { defaultTestConfig, testAccount } from "./test-accounts.js";
+import { usageSummary, type UsageSummary } from "./usage-summary.js";
 
+/** Whether a row calls generate or stream. */
 export type Mode = "generate" | "stream";
+
+/** Builds a ChatInput from an init object (the contract's model; rows pass the upstream model in CallOptions). */
+export const chatInput = chatInputFor("contract/model");
 
 /** The contract scenarios; every fixture row names one. */
 export type ScenarioName =
   | "plain text" | "system prompt" | "images" | "single tool call" | "parallel tool calls" | "tool-result round trip"
   | "zero-argument tool" | "length finish" | "stop finish" | "content filter" | "usage" | "upstream 400" | "truncated stream";
-
-/** Usage without the protobuf tag. */
-export interface UsageSummary {
-  prompt: number;
-  completion: number;
-  total: number;
-  cached: number;
-  reasoning: number;
-  cacheWrite: number;
-}
-
-/** A usage summary with zero defaults. */
-export function usage(fields: Partial<UsageSummary> & { prompt: number; completion: number }): UsageSummary {
-  return { total: fields.prompt + fields.completion, cached: 0, reasoning: 0, cacheWrite: 0, ...fields };
-}
-
-function usageSummary(value: Usage): UsageSummary {
-  return { prompt: value.promptTokens, completion: value.completionTokens, total: value.totalTokens, cached: value.cachedPromptTokens, reasoning: value.reasoningTokens, cacheWrite: value.cacheWritePromptTokens };
-}
 
 /** One tool call of an outcome. */
 export interface ToolCallOutcome {
@@ -146,42 +134,6 @@ export function outcomeOfStream(events: readonly ChatStreamResponse[]): Outcome 
   return outcome;
 }
 
-/** Reads a whole stream; returns the events and the error it ended with, if any. */
-export async function drain(stream: AsyncIterable<ChatStreamResponse>, onEvent?: (event: ChatStreamResponse) => void): Promise<{ events: ChatStreamResponse[]; error: unknown }> {
-  const events: ChatStreamResponse[] = [];
-  try {
-    for await (const event of stream) {
-      events.push(event);
-      onEvent?.(event);
-    }
-  } catch (error) {
-    return { events, error };
-  }
-  return { events, error: undefined };
-}
-
-/** Call options for an upstream model. */
-export function callOptions(upstreamModel: string, signal: AbortSignal = new AbortController().signal): CallOptions {
-  return { upstreamModel, signal, timeouts: DEFAULT_TIMEOUTS };
-}
-
-// ---------- proto input builders ----------
-
-type MessageInit = MessageInitShape<typeof MessageSchema>;
-type PartInit = NonNullable<MessageInit["content"]>[number];
-
-export const text = (value: string): PartInit => ({ part: { case: "text", value } });
-export const imageUrl = (url: string, mimeType = ""): PartInit => ({ part: { case: "image", value: { source: { case: "url", value: url }, mimeType } } });
-export const imageData = (mimeType: string, bytes: Uint8Array): PartInit => ({ part: { case: "image", value: { source: { case: "data", value: bytes }, mimeType } } });
-export const system = (value: string): MessageInit => ({ role: Role.SYSTEM, content: [text(value)] });
-export const developer = (value: string): MessageInit => ({ role: Role.DEVELOPER, content: [text(value)] });
-export const user = (...parts: (string | PartInit)[]): MessageInit => ({ role: Role.USER, content: parts.map((part) => (typeof part === "string" ? text(part) : part)) });
-export const assistant = (value: string, toolCalls: { id: string; name: string; arguments: string; extraContent?: JsonObject }[] = []): MessageInit => ({ role: Role.ASSISTANT, content: value ? [text(value)] : [], toolCalls });
-export const toolResult = (toolCallId: string, value: string): MessageInit => ({ role: Role.TOOL, toolCallId, content: [text(value)] });
-export const chatInput = (init: MessageInitShape<typeof ChatInputSchema>): ChatInput => create(ChatInputSchema, { model: "contract/model", ...init });
-
-// ---------- kits ----------
-
 /** Account fields a row may override (OpenAI-compatible servers). */
 export type AccountOverrides = Partial<Pick<ProviderAccount, "name" | "type" | "apiKey" | "baseUrl">>;
 
@@ -254,20 +206,15 @@ export interface ProviderKit {
   readonly mediaFetches: string[];
 }
 
+/** The default config with `account` as its only provider. */
+function configWith(account: ProviderAccount): GatewayConfig {
+  return { ...defaultTestConfig(), providers: { [account.name]: account } };
+}
+
 /** Bytes the fake media fetcher serves for any URL (a PNG signature). */
 export const KIT_MEDIA_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 7, 7, 7]);
 
-function configWith(account: ProviderAccount): GatewayConfig {
-  const parsed = parseGatewayConfig({}, { workers: 1 }).config;
-  if (!parsed) throw new Error("default config did not parse");
-  return { ...parsed, providers: { [account.name]: account } };
-}
-
-function account(name: string, type: string, apiKey: string, overrides: AccountOverrides): ProviderAccount {
-  const merged = { name, type, apiKey, headers: {}, models: [], ...overrides };
-  return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)) as unknown as ProviderAccount;
-}
-
+/** OpenAI: Bearer key, system messages kept in place, image URLs by reference. */
 export const openAIKit: ProviderKit = {
   dialect: "openai",
   label: "OpenAI",
@@ -280,12 +227,13 @@ export const openAIKit: ProviderKit = {
   keyOf: (headers) => headers.authorization?.replace(/^Bearer /, ""),
   url: () => "https://api.openai.com/v1/chat/completions",
   createAdapter(transport, overrides = {}) {
-    const acc = account("openai-main", "openai", this.apiKey, overrides);
+    const acc = testAccount("openai-main", "openai", this.apiKey, overrides);
     return createOpenAIAdapter({ account: acc, transport, config: configWith(acc) });
   },
   mediaFetches: [],
 };
 
+/** Anthropic: x-api-key, top-level system, tool results sharing one user turn. */
 export const anthropicKit: ProviderKit = {
   dialect: "anthropic",
   label: "Anthropic",
@@ -298,7 +246,7 @@ export const anthropicKit: ProviderKit = {
   keyOf: (headers) => headers["x-api-key"],
   url: () => "https://api.anthropic.com/v1/messages",
   createAdapter(transport, overrides = {}) {
-    const acc = account("anthropic-main", "anthropic", this.apiKey, overrides);
+    const acc = testAccount("anthropic-main", "anthropic", this.apiKey, overrides);
     return createAnthropicAdapter({ account: acc, transport, config: configWith(acc) });
   },
   mediaFetches: [],
@@ -310,6 +258,7 @@ const fakeMediaFetcher: MediaFetcher = async ({ url, param }) => {
   return { bytes: KIT_MEDIA_BYTES, mimeType: "image/png" };
 };
 
+/** Gemini: x-goog-api-key, image URLs fetched and inlined, tool-call ids made up by the gateway. */
 export const geminiKit: ProviderKit = {
   dialect: "gemini",
   label: "Gemini",
@@ -322,7 +271,7 @@ export const geminiKit: ProviderKit = {
   keyOf: (headers) => headers["x-goog-api-key"],
   url: (model, mode) => `https://generativelanguage.googleapis.com/v1beta/models/${model}:${mode === "stream" ? "streamGenerateContent?alt=sse" : "generateContent"}`,
   createAdapter(transport, overrides = {}) {
-    const acc = account("internal-google", "gemini", this.apiKey, overrides);
+    const acc = testAccount("internal-google", "gemini", this.apiKey, overrides);
     return createGeminiAdapter({ account: acc, transport, config: configWith(acc) }, { fetchMedia: fakeMediaFetcher });
   },
   mediaFetches: geminiFetches,

@@ -3,13 +3,11 @@ import { Code } from "@connectrpc/connect";
 import { Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import { GatewayError } from "../../../src/core/errors.js";
 import { fromAnthropicErrorResponse, fromAnthropicStreamError } from "../../../src/providers/anthropic/anthropic-errors.js";
+import type { RecordedExchangeWithRequest } from "../../support/recorded-exchange.js";
 import { readFixture, readJsonFixture, replayTransport, type ReplayAnswer } from "../../support/replay-transport.js";
-import { adapterFor, callOptions, chatInput, collect, summarize, TEST_API_KEY, user } from "./anthropic-test-setup.js";
-
-interface Exchange {
-  request: { body: unknown };
-  response: { status: number; body: unknown };
-}
+import { callOptions, user } from "../../support/proto-builders.js";
+import { collect } from "../../support/stream-collectors.js";
+import { adapterFor, chatInput, summarize, TEST_API_KEY } from "./anthropic-test-setup.js";
 
 async function failureOf(promise: Promise<unknown>): Promise<GatewayError> {
   try {
@@ -66,7 +64,7 @@ describe("createAnthropicAdapter", () => {
     const seen: string[] = [];
     const error = await failureOf(
       (async () => {
-        for await (const event of adapterFor(replay).stream(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-3-5-haiku-latest", { signal: controller.signal }))) {
+        for await (const event of adapterFor(replay).stream(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-3-5-haiku-latest", controller.signal))) {
           seen.push(event.event.case ?? "");
           if (event.event.case === "textDelta") controller.abort();
         }
@@ -89,7 +87,7 @@ describe("createAnthropicAdapter", () => {
 
 describe("Anthropic upstream errors", () => {
   it("error-400-invalid-request.json: sends the recorded body and maps invalid_request_error with the provider's message", async () => {
-    const exchange = readJsonFixture<Exchange>("anthropic/error-400-invalid-request.json");
+    const exchange = readJsonFixture<RecordedExchangeWithRequest>("anthropic/error-400-invalid-request.json");
     const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
     const input = chatInput({ maxTokens: 4096, messages: [user("What is 2+2?")], providerOptions: { anthropic: { output_config: { effort: "xhigh" } } } });
     const error = await failureOf(adapterFor(replay).generate(input, callOptions("claude-opus-4-6")));

@@ -3,7 +3,8 @@ import { Code } from "@connectrpc/connect";
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../../gen/switchyard/v1/chat_pb.js";
 import { GatewayError } from "../../../src/core/errors.js";
 import { defaultMaxTokensFor, JSON_OBJECT_INSTRUCTION, toAnthropicRequest } from "../../../src/providers/anthropic/anthropic-request.js";
-import { chatInput, textMessage, toolResult, user } from "./anthropic-test-setup.js";
+import { textMessage, toolResult, user } from "../../support/proto-builders.js";
+import { chatInput } from "./anthropic-test-setup.js";
 
 const MODEL = "claude-3-5-haiku-latest";
 const base = { model: MODEL, max_tokens: 1000, stream: false };

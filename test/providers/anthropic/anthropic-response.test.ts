@@ -4,7 +4,9 @@ import type { ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js
 import { fromAnthropicResponse, fromAnthropicUsage, mapAnthropicStopReason } from "../../../src/providers/anthropic/anthropic-response.js";
 import { parseAnthropicMessage } from "../../../src/providers/anthropic/anthropic-wire.js";
 import { readJsonFixture, readFixture, replayTransport } from "../../support/replay-transport.js";
-import { adapterFor, callOptions, chatInput, usage, usageSummary, user } from "./anthropic-test-setup.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { usage, usageSummary } from "../../support/usage-summary.js";
+import { adapterFor, chatInput } from "./anthropic-test-setup.js";
 
 const context = { warnings: [], localStopSequences: [], created: 1_700_000_000n };
 

@@ -3,7 +3,10 @@ import { Code } from "@connectrpc/connect";
 import { FinishReason, ResponseFormatType, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import { GatewayError } from "../../../src/core/errors.js";
 import { readFixture, readJsonFixture, replayTransport, sseFromChunks, type ReplayTransport } from "../../support/replay-transport.js";
-import { adapterFor, callOptions, chatInput, collect, joinText, summarize, toolResult, usage, user, type EventSummary } from "./anthropic-test-setup.js";
+import { callOptions, toolResult, user } from "../../support/proto-builders.js";
+import { collect } from "../../support/stream-collectors.js";
+import { usage } from "../../support/usage-summary.js";
+import { adapterFor, chatInput, joinText, summarize, type EventSummary } from "./anthropic-test-setup.js";
 
 const SSE_HEADERS = { "content-type": "text/event-stream" };
 const sse = (body: string, sliceSizes?: number[]) => replayTransport({ status: 200, headers: SSE_HEADERS, body, ...(sliceSizes ? { sliceSizes } : {}) });

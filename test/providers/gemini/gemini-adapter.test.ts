@@ -5,23 +5,15 @@ import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, t
 import type { MediaFetcher } from "../../../src/media/guarded-media-fetch.js";
 import { createGeminiAdapter, type GeminiAdapterOptions } from "../../../src/providers/gemini/gemini-adapter.js";
 import type { UpstreamTransport } from "../../../src/providers/upstream-http.js";
+import { readRecordedRequest, type RecordedExchangeWithRequest } from "../../support/recorded-exchange.js";
 import { readFixture, readJsonFixture, replayTransport } from "../../support/replay-transport.js";
-import { assistant, callOptions, chatInput, geminiConfig, media, system, toolCall, toolResult, user } from "./gemini-inputs.js";
+import { assistant, callOptions, media, system, toolCall, toolResult, user } from "../../support/proto-builders.js";
+import { chatInput, geminiConfig } from "./gemini-inputs.js";
 
 const KEY = "AIzaTestKey-0123456789abcdefghij";
 const NOW = 1_750_000_000_000;
 const CREATED = BigInt(Math.floor(NOW / 1000));
 const SSE = { "content-type": "text/event-stream" };
-
-interface RecordedRequest {
-  method: string;
-  url: string;
-  body: Record<string, unknown>;
-}
-interface Exchange {
-  request: RecordedRequest;
-  response: { status: number; body: unknown };
-}
 
 const refuseFetch: MediaFetcher = async () => {
   throw new Error("no media fetch expected");
@@ -48,7 +40,7 @@ const SLICINGS: [string, readonly number[] | undefined][] = [
 
 describe("createGeminiAdapter: replaying recorded streams", () => {
   it.each(SLICINGS)("stream-text-system-instruction (%s): exact request, CRLF events, last usage only", async (_name, sliceSizes) => {
-    const expected = readJsonFixture<RecordedRequest>("gemini/stream-text-system-instruction.request.json");
+    const expected = readRecordedRequest("gemini/stream-text-system-instruction.request.json");
     const replay = replayTransport({ body: readFixture("gemini/stream-text-system-instruction.sse.txt"), headers: SSE, ...(sliceSizes ? { sliceSizes } : {}) });
     const input = chatInput({ messages: [system("You are a helpful chatbot."), user("What is the capital of France?")], temperature: 0 });
     const out = await events(adapterWith(replay.transport).stream(input, callOptions("gemini-2.0-flash-exp")));
@@ -70,7 +62,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
   });
 
   it.each(SLICINGS)("stream-text-usage-every-chunk (%s): responseModalities via provider_options, thoughts counted in completion", async (_name, sliceSizes) => {
-    const expected = readJsonFixture<RecordedRequest>("gemini/stream-text-usage-every-chunk.request.json");
+    const expected = readRecordedRequest("gemini/stream-text-usage-every-chunk.request.json");
     const replay = replayTransport({ body: readFixture("gemini/stream-text-usage-every-chunk.sse.txt"), headers: SSE, ...(sliceSizes ? { sliceSizes } : {}) });
     const input = chatInput({ messages: [user("Count from 1 to 30, one number per line, digits only.")], providerOptions: { gemini: { generationConfig: { responseModalities: ["TEXT"] } } } });
     const out = await events(adapterWith(replay.transport).stream(input, callOptions("gemini-2.5-flash")));
@@ -84,7 +76,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
   });
 
   it.each(SLICINGS)("stream-function-call-single-chunk (%s): exact request with two declarations, one tool call with '{}'-style JSON args", async (_name, sliceSizes) => {
-    const expected = readJsonFixture<RecordedRequest>("gemini/stream-function-call-single-chunk.request.json");
+    const expected = readRecordedRequest("gemini/stream-function-call-single-chunk.request.json");
     const replay = replayTransport({ body: readFixture("gemini/stream-function-call-single-chunk.sse.txt"), headers: SSE, ...(sliceSizes ? { sliceSizes } : {}) });
     const param = (name: string, description: string) => ({ type: "object", properties: { [name]: { type: "string", description } }, required: [name] });
     const input = chatInput({
@@ -114,7 +106,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
   it.each(SLICINGS)(
     "stream-gemini3-after-function-response (%s): replayed functionCall with id and signature matches exactly; subset only: our functionResponse says {output} not pydantic's {return_value}, and the empty tool schema is omitted",
     async (_name, sliceSizes) => {
-      const expected = readJsonFixture<RecordedRequest>("gemini/stream-gemini3-after-function-response.request.json");
+      const expected = readRecordedRequest("gemini/stream-gemini3-after-function-response.request.json");
       const contents = expected.body.contents as { role: string; parts: Record<string, Record<string, unknown>>[] }[];
       const recordedCall = contents[1]?.parts[0];
       const signature = recordedCall?.thoughtSignature as unknown as string;
@@ -148,7 +140,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
   );
 
   it("stream-no-alt-sse JSON array (content-type application/json) parses; thought -> reasoning, signed call -> extra_content; request subset only: we always add alt=sse and omit the empty tool schema, safetySettings and thinkingConfig come through provider_options", async () => {
-    const expected = readJsonFixture<RecordedRequest>("gemini/stream-no-alt-sse-json-array-thought-and-function-call.request.json");
+    const expected = readRecordedRequest("gemini/stream-no-alt-sse-json-array-thought-and-function-call.request.json");
     const replay = replayTransport({ body: readFixture("gemini/stream-no-alt-sse-json-array-thought-and-function-call.json"), headers: { "content-type": "application/json; charset=UTF-8" } });
     const input = chatInput({
       messages: [user("Two names for a pet pelican")],
@@ -195,7 +187,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
 
 describe("createGeminiAdapter: replaying recorded non-streaming exchanges", () => {
   it("nonstream-finish-safety: exact request (safetySettings via provider_options), empty content -> content_filter", async () => {
-    const exchange = readJsonFixture<Exchange>("gemini/nonstream-finish-safety.json");
+    const exchange = readJsonFixture<RecordedExchangeWithRequest>("gemini/nonstream-finish-safety.json");
     const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body), headers: { "content-type": "application/json" } });
     const input = chatInput({ messages: [system("You hate the world!"), user("Tell me a joke about a Brazilians.")], providerOptions: { gemini: { safetySettings: exchange.request.body.safetySettings as never } } });
     const response = await adapterWith(replay.transport).generate(input, callOptions("gemini-1.5-flash"));
@@ -210,7 +202,7 @@ describe("createGeminiAdapter: replaying recorded non-streaming exchanges", () =
   });
 
   it("nonstream-finish-max-tokens: exact request (thinkingConfig and responseModalities via provider_options), MAX_TOKENS -> length", async () => {
-    const exchange = readJsonFixture<Exchange>("gemini/nonstream-finish-max-tokens.json");
+    const exchange = readJsonFixture<RecordedExchangeWithRequest>("gemini/nonstream-finish-max-tokens.json");
     const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
     const input = chatInput({
       messages: [system("You are a helpful chatbot."), user("What is the capital of France?")],

@@ -7,8 +7,10 @@ import { finishEvent, responseStartEvent, usageEvent, usageOf } from "../../../s
 import { createGeminiAdapter } from "../../../src/providers/gemini/gemini-adapter.js";
 import { parseRetryDelay } from "../../../src/providers/gemini/gemini-errors.js";
 import type { UpstreamTransport } from "../../../src/providers/upstream-http.js";
-import { readFixture, readJsonFixture, replayTransport, type ReplayAnswer } from "../../support/replay-transport.js";
-import { callOptions, chatInput, geminiConfig, user } from "./gemini-inputs.js";
+import { readExchange } from "../../support/recorded-exchange.js";
+import { readFixture, replayTransport, type ReplayAnswer } from "../../support/replay-transport.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { chatInput, geminiConfig } from "./gemini-inputs.js";
 
 const KEY = "AIzaTestKey-0123456789abcdefghij";
 const NOW = 1_750_000_000_000;
@@ -80,7 +82,7 @@ describe("Gemini error mapping (recorded fixtures)", () => {
   });
 
   it("error-400-vertex-url-not-fetchable -> UPSTREAM_INVALID_REQUEST", async () => {
-    const exchange = readJsonFixture<{ response: { status: number; body: unknown } }>("gemini/error-400-vertex-url-not-fetchable.json");
+    const exchange = readExchange("gemini/error-400-vertex-url-not-fetchable.json");
     const error = await generateError({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
     expect(error.reason).toBe("UPSTREAM_INVALID_REQUEST");
     expect(error.rawMessage).toContain("URL_ROBOTED-ROBOTED_DENIED");

@@ -1,12 +1,13 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ChatInputSchema, ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import { ChatInputSchema, ContentPartSchema, ImageDetail, MessageSchema, ResponseFormatType, Role, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel } from "../../../src/config/gateway-config.js";
 import { GatewayError } from "../../../src/core/errors.js";
 import { SKIP_THOUGHT_SIGNATURE_VALIDATOR } from "../../../src/providers/gemini/gemini-contents.js";
 import type { FetchedMediaByPath } from "../../../src/providers/gemini/gemini-media.js";
 import { mergeJsonPatch, toGeminiRequest, type GeminiRequestContext } from "../../../src/providers/gemini/gemini-request.js";
-import { assistant, chatInput, media, system, text, toolCall, toolResult, user } from "./gemini-inputs.js";
+import { assistant, media, system, text, toolCall, toolResult, user } from "../../support/proto-builders.js";
+import { chatInput } from "./gemini-inputs.js";
 
 const BASE = "https://generativelanguage.googleapis.com";
 
@@ -206,7 +207,7 @@ describe("toGeminiRequest: contents", () => {
   });
 
   it("replays reasoning as thought parts with their signature and refusals as text", () => {
-    const message = assistant("answer");
+    const message = create(MessageSchema, assistant("answer"));
     message.content.unshift({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: "thinking", signature: "c2ln", redactedData: "" } } });
     message.content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: "no" } });
     const { body } = translate({ messages: [user("q"), message] });
@@ -264,7 +265,7 @@ describe("toGeminiRequest: media", () => {
   });
 
   it("warns once that image detail is ignored", () => {
-    const part = media("image", { data: png }, "image/png");
+    const part = create(ContentPartSchema, media("image", { data: png }, "image/png"));
     if (part.part.case === "image") part.part.value.detail = ImageDetail.HIGH;
     const { warnings } = translate({ messages: [user(part, part)] });
     expect(warnings).toEqual(["image detail is not supported by Gemini; ignored"]);

@@ -5,9 +5,10 @@ import { Reason } from "../../../src/core/errors.js";
 import { toRestError } from "../../../src/http/openai-compat/error-response.js";
 import type { UpstreamTransport } from "../../../src/providers/upstream-http.js";
 import { replayTransport, type ReplayTransport } from "../../support/replay-transport.js";
-import {
-  adapterFor, callOptions, chatInput, chunk, collect, collectUntilError, sse, summarize, TEST_API_KEY, usage, user, type EventSummary,
-} from "./openai-test-setup.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { collect, collectUntilError } from "../../support/stream-collectors.js";
+import { usage } from "../../support/usage-summary.js";
+import { adapterFor, chatInput, chunk, sse, summarize, TEST_API_KEY, type EventSummary } from "./openai-test-setup.js";
 
 const input = chatInput({ messages: [user("hi")] });
 const usageBody = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 };

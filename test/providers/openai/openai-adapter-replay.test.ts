@@ -2,30 +2,18 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { FinishReason, Role, ToolChoiceMode } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Reason } from "../../../src/core/errors.js";
 import { toRestError } from "../../../src/http/openai-compat/error-response.js";
+import { getCapital, ukCall, ukQuestion } from "../../support/capital-tool-inputs.js";
+import { autoToolChoice, callOptions, textMessage, toolResult, user } from "../../support/proto-builders.js";
+import { readExchange, readRecordedRequest } from "../../support/recorded-exchange.js";
 import { FIXTURES_DIR, readFixture, readJsonFixture, replayTransport, sseFromChunks } from "../../support/replay-transport.js";
-import {
-  adapterFor, callOptions, chatInput, collect, collectUntilError, summarize, TEST_API_KEY, textMessage, toolResult, usage, user, type EventSummary,
-} from "./openai-test-setup.js";
-
-interface RecordedRequest {
-  method: string;
-  url: string;
-  body: Record<string, unknown>;
-}
-interface Exchange {
-  request?: RecordedRequest;
-  response: { status: number; body: unknown };
-}
+import { collect, collectUntilError } from "../../support/stream-collectors.js";
+import { usage } from "../../support/usage-summary.js";
+import { adapterFor, chatInput, summarize, TEST_API_KEY, type EventSummary } from "./openai-test-setup.js";
 
 const OPENAI_URL = "https://api.openai.com/v1/chat/completions";
-const capitalParameters = { additionalProperties: false, properties: { country: { type: "string" } }, required: ["country"], type: "object" };
-const getCapital = { name: "get_capital", description: "", parameters: capitalParameters, strict: true };
-const auto = { choice: { case: "mode" as const, value: ToolChoiceMode.AUTO } };
-const ukQuestion = user("What is the capital of the UK? Use the tool, then answer.");
-const ukCall = { id: "call_ZR5UUuTt3pf61kjwAJIYdVMj", name: "get_capital", arguments: '{"country":"UK"}' };
 
 /** Every fixture file this suite replays; a new file in the folders fails the coverage test until it is added. */
 const COVERED = new Set([
@@ -66,9 +54,9 @@ describe("OpenAI adapter fixture coverage", () => {
 
 describe("OpenAI adapter: recorded streams", () => {
   it("streams a tool call with include_usage: one start with id and name, argument fragments, finish, then usage (chat-stream-tool-call-include-usage)", async () => {
-    const recorded = readJsonFixture<RecordedRequest>("openai/chat-stream-tool-call-include-usage.request.json");
+    const recorded = readRecordedRequest("openai/chat-stream-tool-call-include-usage.request.json");
     const replay = replayTransport({ headers: { "content-type": "text/event-stream" }, body: readFixture("openai/chat-stream-tool-call-include-usage.sse.txt") });
-    const input = chatInput({ messages: [ukQuestion], tools: [getCapital], toolChoice: auto });
+    const input = chatInput({ messages: [ukQuestion], tools: [getCapital], toolChoice: autoToolChoice });
     const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("gpt-4o-mini"))));
     expect(events).toEqual<EventSummary[]>([
       ["start", "chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl"],
@@ -86,12 +74,12 @@ describe("OpenAI adapter: recorded streams", () => {
   });
 
   it("streams text after a tool result and sends the tool-call history as recorded (chat-stream-text-after-tool-result-include-usage)", async () => {
-    const recorded = readJsonFixture<RecordedRequest>("openai/chat-stream-text-after-tool-result-include-usage.request.json");
+    const recorded = readRecordedRequest("openai/chat-stream-text-after-tool-result-include-usage.request.json");
     const replay = replayTransport({ body: readFixture("openai/chat-stream-text-after-tool-result-include-usage.sse.txt") });
     const input = chatInput({
       messages: [ukQuestion, { role: Role.ASSISTANT, toolCalls: [ukCall] }, toolResult(ukCall.id, "London")],
       tools: [getCapital],
-      toolChoice: auto,
+      toolChoice: autoToolChoice,
     });
     const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("gpt-4o-mini"))));
     expect(events).toEqual<EventSummary[]>([
@@ -191,7 +179,7 @@ describe("OpenAI adapter: recorded non-streaming answers", () => {
   });
 
   it("maps a tool-call-only completion and sends the recorded tool-call history (chat-nonstream-tool-call)", async () => {
-    const exchange = readJsonFixture<Exchange>("openai/chat-nonstream-tool-call.json");
+    const exchange = readExchange("openai/chat-nonstream-tool-call.json");
     const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
     const callId = "pyd_ai_504f8147f83f44f3a5f14d87bfd01bda";
     const input = chatInput({
@@ -203,7 +191,7 @@ describe("OpenAI adapter: recorded non-streaming answers", () => {
         user("What is the capital of England?"),
       ],
       n: 1,
-      toolChoice: auto,
+      toolChoice: autoToolChoice,
       tools: [{
         name: "get_capital",
         description: "Get the capital of a country.",
@@ -238,7 +226,7 @@ describe("OpenAI adapter: recorded errors", () => {
   });
 
   it("maps unsupported_value for a system role to a 400 and sends the recorded body (error-400-unsupported-value)", async () => {
-    const exchange = readJsonFixture<Exchange>("openai/error-400-unsupported-value.json");
+    const exchange = readExchange("openai/error-400-unsupported-value.json");
     const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
     const input = chatInput({ messages: [textMessage(Role.SYSTEM, "You are a helpful assistant."), user("Hello")], n: 1 });
     const { items, error } = await collectUntilError(adapterFor(replay).stream(input, callOptions("o1-mini")));
@@ -250,7 +238,7 @@ describe("OpenAI adapter: recorded errors", () => {
   });
 
   it("maps invalid_value for an unsupported content block to a 400 naming the message (error-400-invalid-value-content-block-type)", async () => {
-    const exchange = readJsonFixture<Exchange>("openai/error-400-invalid-value-content-block-type.json");
+    const exchange = readExchange("openai/error-400-invalid-value-content-block-type.json");
     const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
     const error = await adapterFor(replay).generate(chatInput({ messages: [user("hi")] }), callOptions("gpt-5-mini")).catch((thrown: unknown) => thrown);
     expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { upstreamCode: "invalid_value", param: "messages[3]" } });
@@ -258,7 +246,7 @@ describe("OpenAI adapter: recorded errors", () => {
   });
 
   it("maps Groq's tool_use_failed to a 400-class error and sends the recorded body (groq-error-400-tool-use-failed)", async () => {
-    const exchange = readJsonFixture<Exchange>("openai-compatible/groq-error-400-tool-use-failed.json");
+    const exchange = readExchange("openai-compatible/groq-error-400-tool-use-failed.json");
     const replay = replayTransport({ status: exchange.response.status, body: JSON.stringify(exchange.response.body) });
     const adapter = adapterFor(replay, { name: "groq", type: "openai-compatible", apiKey: "gsk_TESTKEY0123456789abcdefGROQ", baseUrl: "https://api.groq.com/openai/v1" });
     const input = chatInput({
@@ -268,7 +256,7 @@ describe("OpenAI adapter: recorded errors", () => {
         user('Please call the "get_something_by_name" tool with non-existent parameters to test error handling; on the second try you can use valid args'),
       ],
       n: 1,
-      toolChoice: auto,
+      toolChoice: autoToolChoice,
       tools: [{ name: "get_something_by_name", description: "", parameters: { additionalProperties: false, properties: { name: { type: "string" } }, required: ["name"], type: "object" } }],
     });
     const error = await adapter.generate(input, callOptions("openai/gpt-oss-120b")).catch((thrown: unknown) => thrown);

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Reason } from "../../../src/core/errors.js";
 import { toOpenAIRequest } from "../../../src/providers/openai/openai-request.js";
-import { chatInput, textMessage, toolResult, user } from "./openai-test-setup.js";
+import { textMessage, toolResult, user } from "../../support/proto-builders.js";
+import { chatInput } from "./openai-test-setup.js";
 
 type Init = Parameters<typeof chatInput>[0];
 const openai = { stream: false, dialect: { maxCompletionTokens: true } };

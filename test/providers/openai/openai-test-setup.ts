@@ -1,88 +1,25 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { ChatInputSchema, MessageSchema, Role, type ChatInput, type FinishReason, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { FinishReason, TokenLogprob } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
-import { DEFAULT_TIMEOUTS, parseGatewayConfig, type ProviderAccount } from "../../../src/config/gateway-config.js";
-import { GatewayError } from "../../../src/core/errors.js";
 import { createOpenAIAdapter } from "../../../src/providers/openai/openai-adapter.js";
-import type { CallOptions, ProviderAdapter } from "../../../src/providers/provider-adapter.js";
+import type { ProviderAdapter } from "../../../src/providers/provider-adapter.js";
+import { chatInputFor } from "../../support/proto-builders.js";
 import type { ReplayTransport } from "../../support/replay-transport.js";
+import { defaultTestConfig, testAccount, type AccountFields } from "../../support/test-accounts.js";
+import { usageSummary, type UsageSummary } from "../../support/usage-summary.js";
 
 /** The fake key every OpenAI test account uses; tests assert it never leaks into error messages. */
 export const TEST_API_KEY = "sk-proj-TESTKEY0123456789abcdefOPENAI";
 
-type MessageInit = MessageInitShape<typeof MessageSchema>;
-
-/** Builds a ChatInput from an init object. */
-export function chatInput(init: MessageInitShape<typeof ChatInputSchema>): ChatInput {
-  return create(ChatInputSchema, { model: "openai-main/gpt-4o-mini", ...init });
-}
-
-/** A message with the given role and text parts. */
-export function textMessage(role: Role, ...texts: string[]): MessageInit {
-  return { role, content: texts.map((text) => ({ part: { case: "text" as const, value: text } })) };
-}
-
-/** A user message with text parts. */
-export const user = (...texts: string[]): MessageInit => textMessage(Role.USER, ...texts);
-
-/** A tool result message. */
-export function toolResult(toolCallId: string, text: string): MessageInit {
-  return { role: Role.TOOL, toolCallId, content: [{ part: { case: "text", value: text } }] };
-}
+/** Builds a ChatInput from an init object (model defaults to the openai-main account). */
+export const chatInput = chatInputFor("openai-main/gpt-4o-mini");
 
 /** Builds the OpenAI adapter for a test account (type openai, OpenAI's base URL) over a replay transport. */
-export function adapterFor(replay: ReplayTransport, account: { [K in keyof ProviderAccount]?: ProviderAccount[K] | undefined } = {}): ProviderAdapter {
-  const config = parseGatewayConfig({}, { workers: 1 }).config;
-  if (!config) throw new Error("default config did not parse");
-  const merged: Record<string, unknown> = { name: "openai-main", type: "openai", apiKey: TEST_API_KEY, headers: {}, models: [], ...account };
-  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
+export function adapterFor(replay: ReplayTransport, account: AccountFields = {}): ProviderAdapter {
   return createOpenAIAdapter({
-    account: merged as unknown as ProviderAccount,
+    account: testAccount("openai-main", "openai", TEST_API_KEY, account),
     transport: replay.transport,
-    config,
+    config: defaultTestConfig(),
   });
-}
-
-/** Call options for an upstream model. */
-export function callOptions(upstreamModel: string, signal: AbortSignal = new AbortController().signal): CallOptions {
-  return { upstreamModel, signal, timeouts: DEFAULT_TIMEOUTS };
-}
-
-/** Reads a whole async iterable. */
-export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
-
-/** Reads an async iterable until it throws; returns what came before and the error. */
-export async function collectUntilError<T>(iterable: AsyncIterable<T>): Promise<{ items: T[]; error: GatewayError }> {
-  const items: T[] = [];
-  try {
-    for await (const item of iterable) items.push(item);
-  } catch (error) {
-    if (!(error instanceof GatewayError)) throw error;
-    return { items, error };
-  }
-  throw new Error("expected the iterable to throw");
-}
-
-/** Usage without the protobuf type tag. */
-export interface UsageSummary {
-  prompt: number;
-  completion: number;
-  total: number;
-  cached: number;
-  reasoning: number;
-}
-
-/** Usage summary with defaults for the counters a test does not care about. */
-export function usage(fields: Partial<UsageSummary> & { prompt: number; completion: number }): UsageSummary {
-  return { total: fields.prompt + fields.completion, cached: 0, reasoning: 0, ...fields };
-}
-
-function usageSummary(value: Usage): UsageSummary {
-  return { prompt: value.promptTokens, completion: value.completionTokens, total: value.totalTokens, cached: value.cachedPromptTokens, reasoning: value.reasoningTokens };
 }
 
 /** A token logprob without the protobuf type tags. */
