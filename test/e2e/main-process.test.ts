@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+
+/** Runs `npm start`'s entry point (src/main.ts under tsx) as a real process. */
+function startMain(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("condition not met in time");
+}
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+describe("the gateway process (npm start)", () => {
+  it("starts from the built-in default, says what it found without secrets, serves, and exits cleanly on SIGTERM", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const main = startMain([], { SWITCHYARD_PORT: String(port), OPENAI_API_KEY: "sk-test-secret-value-123456", SWITCHYARD_CONFIG: "" });
+    running.push(main.child);
+    await waitFor(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    }, 20_000);
+    const models = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "nosuch/model", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(models.status).toBe(404);
+    expect(main.output()).toContain('OPENAI_API_KEY found: account "openai"');
+    expect(main.output()).toContain("config: none found, using the built-in default");
+    expect(main.output()).not.toContain("sk-test-secret-value-123456");
+    main.child.kill("SIGTERM");
+    expect(await main.exited).toBe(0);
+  }, 40_000);
+
+  it("refuses to listen beyond loopback when no gateway keys are configured", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-main-"));
+    const file = join(dir, "open.yaml");
+    writeFileSync(file, "server: { host: 0.0.0.0, port: 0, workers: 1 }\nproviders: {}\n");
+    const main = startMain(["--config", file], {});
+    running.push(main.child);
+    expect(await main.exited).toBe(2);
+    expect(main.output()).toContain("refusing to listen on 0.0.0.0 with no gateway keys configured");
+  }, 30_000);
+
+  it("exits with the config errors, naming file and key path, when the config is invalid", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-main-"));
+    const file = join(dir, "bad.yaml");
+    writeFileSync(file, "server: { port: 99999 }\nproviders: { main: { type: openai, colour: blue } }\n");
+    const main = startMain(["--config", file], {});
+    running.push(main.child);
+    expect(await main.exited).toBe(2);
+    expect(main.output()).toContain(file);
+    expect(main.output()).toContain("server.port: must be at most 65535");
+    expect(main.output()).toContain("providers.main.colour: is not a known key");
+  }, 30_000);
+});
