@@ -23,8 +23,8 @@ export function refusalDeltaEvent(choiceIndex: number, text: string): ChatStream
 }
 
 /** A reasoning_delta event. */
-export function reasoningDeltaEvent(choiceIndex: number, text: string, signature = ""): ChatStreamResponse {
-  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "reasoningDelta", value: { $typeName: "switchyard.v1.ReasoningDelta", choiceIndex, text, signature } } };
+export function reasoningDeltaEvent(choiceIndex: number, text: string, signature = "", redactedData = ""): ChatStreamResponse {
+  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "reasoningDelta", value: { $typeName: "switchyard.v1.ReasoningDelta", choiceIndex, text, signature, redactedData } } };
 }
 
 /** A tool_call_start event. */

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { FinishReason, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import {
-  finishEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
+  finishEvent, reasoningDeltaEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
 } from "../../src/core/stream-events.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "../../src/http/openai-compat/from-proto.js";
 
@@ -28,6 +28,15 @@ describe("OpenAIChunkEncoder", () => {
       [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }],
     ]);
     expect(chunks.every((chunk) => !("usage" in chunk))).toBe(true);
+  });
+
+  it("sends reasoning as reasoning_content, its signature once, and redacted reasoning as a thinking_blocks delta", () => {
+    const chunks = encodeAll([start, reasoningDeltaEvent(0, "Let me think."), reasoningDeltaEvent(0, "", "sig-1"), reasoningDeltaEvent(0, "", "", "opaque=="), reasoningDeltaEvent(0, "")], false);
+    expect(chunks.map((chunk) => choicesOf(chunk)[0]?.delta)).toEqual([
+      { role: "assistant", content: "", reasoning_content: "Let me think." },
+      { reasoning_content: "", reasoning_signature: "sig-1" },
+      { thinking_blocks: [{ type: "redacted_thinking", data: "opaque==" }] },
+    ]);
   });
 
   it("sends id, type and name only on a tool call's first delta, and index on every delta", () => {

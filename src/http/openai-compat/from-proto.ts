@@ -135,6 +135,7 @@ export class OpenAIChunkEncoder {
       case "refusalDelta":
         return [this.chunk(value.value.choiceIndex, { refusal: value.value.text })];
       case "reasoningDelta":
+        if (value.value.redactedData) return [this.chunk(value.value.choiceIndex, { thinking_blocks: [{ type: "redacted_thinking", data: value.value.redactedData }] })];
         if (!value.value.text && !value.value.signature) return [];
         return [this.chunk(value.value.choiceIndex, { reasoning_content: value.value.text, ...(value.value.signature ? { reasoning_signature: value.value.signature } : {}) })];
       case "toolCallStart": {

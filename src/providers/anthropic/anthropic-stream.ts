@@ -95,6 +95,8 @@ export async function* fromAnthropicStream(events: AsyncIterable<SseEvent>, cont
         } else if (block.type === "thinking") {
           if (block.thinking !== "") yield reasoningDeltaEvent(0, block.thinking);
           if (block.signature !== "") yield reasoningDeltaEvent(0, "", block.signature);
+        } else if (block.type === "redacted_thinking") {
+          if (block.data !== "") yield reasoningDeltaEvent(0, "", "", block.data);
         } else if (block.type === "tool_use") {
           const isJson = block.name === context.jsonToolName;
           const call: OpenCall = { index: isJson ? undefined : nextToolIndex++, argumentsSeen: false };

@@ -255,6 +255,22 @@ describe("Anthropic stream edge cases (hand-made streams)", () => {
     ]);
   });
 
+  it("streams a redacted_thinking block as one reasoning delta carrying its opaque data (hand-made)", async () => {
+    const body = [
+      start,
+      frame({ type: "content_block_start", index: 0, content_block: { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT" } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }),
+      frame({ type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "ok" } }),
+      frame({ type: "content_block_stop", index: 1 }),
+      frame({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 5 } }),
+      frame({ type: "message_stop" }),
+    ].join("");
+    const events = await collect(adapterFor(sse(body)).stream(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-sonnet-4-5")));
+    const reasoning = events.flatMap((event) => (event.event.case === "reasoningDelta" ? [event.event.value] : []));
+    expect(reasoning.map((delta) => [delta.text, delta.signature, delta.redactedData])).toEqual([["", "", "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT"]]);
+  });
+
   it("emits no finish when the stream ends without message_stop (truncated after-two-tool-results fixture)", async () => {
     const full = readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt");
     const truncated = full.slice(0, full.indexOf("event: message_delta"));
