@@ -119,6 +119,7 @@ export class Gateway {
             upstreamModel: target.upstreamModel,
             ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
             signal: controller.signal,
+            controller,
             timeouts: scope.capTimeouts(target.timeouts),
           });
           this.latency.record(target.id, false, this.now() - startedAt);

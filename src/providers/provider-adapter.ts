@@ -11,6 +11,12 @@ export interface CallOptions {
   readonly catalogModel?: CatalogModel;
   /** Aborts when the caller goes away or the attempt is abandoned; passed to every upstream request. */
   readonly signal: AbortSignal;
+  /**
+   * The attempt's controller (its signal is `signal`), when the upstream call may abort it itself
+   * instead of creating a second controller that follows `signal`; the owner aborts it when the
+   * attempt is over.
+   */
+  readonly controller?: AbortController;
   /** Timeouts for this attempt. */
   readonly timeouts: TimeoutSettings;
 }

@@ -84,11 +84,11 @@ export class RouteRun {
    * error, no target left, or the request stopped). Call {@link failed} or {@link succeeded} after each.
    */
   async next(): Promise<Attempt | undefined> {
-    if (this.finalError || this.options.scope.signal.aborted) return undefined;
+    if (this.finalError || this.options.scope.stopped) return undefined;
     if (this.pendingDelayMs > 0) {
       await this.options.scope.sleep(this.pendingDelayMs);
       this.pendingDelayMs = 0;
-      if (this.options.scope.signal.aborted) return undefined;
+      if (this.options.scope.stopped) return undefined;
     }
     while (this.index < this.candidates.length) {
       const target = this.candidates[this.index];

@@ -161,7 +161,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
     if (original) throw interruptedError(original, "no fallback could continue it");
     throw run.error();
   } catch (thrown) {
-    failed = !scope.signal.aborted;
+    failed = !scope.stopped;
     throw thrown;
   } finally {
     // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).

@@ -43,7 +43,7 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
     sendUpstream(
       transport,
       { url, method: "POST", headers: streaming ? { ...headers, accept: "text/event-stream" } : headers, body: JSON.stringify(plan.body) },
-      { provider: account.name, timeouts: options.timeouts, signal: options.signal, streaming },
+      { provider: account.name, timeouts: options.timeouts, signal: options.signal, controller: options.controller, streaming },
     );
 
   const failIfNotOk = async (response: GuardedResponse): Promise<void> => {

@@ -74,7 +74,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         headers,
         body: JSON.stringify(translation.body),
       },
-      { provider: account.name, timeouts: callOptions.timeouts, signal: callOptions.signal, streaming },
+      { provider: account.name, timeouts: callOptions.timeouts, signal: callOptions.signal, controller: callOptions.controller, streaming },
     );
     if (response.status >= 200 && response.status < 300) return response;
     try {

@@ -41,6 +41,9 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
     ...account.headers,
   };
   const url = `${baseUrl ?? ""}/chat/completions`;
+  // Built once per account, not spread per request.
+  const jsonHeaders: Record<string, string> = { ...headers, accept: "application/json" };
+  const streamHeaders: Record<string, string> = { ...headers, accept: "text/event-stream" };
 
   function send(input: ChatInput, options: CallOptions, stream: boolean) {
     if (!baseUrl) {
@@ -49,10 +52,11 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
     const translated = toOpenAIRequest(input, options.upstreamModel, { stream, dialect });
     return {
       warnings: translated.warnings,
-      response: sendUpstream(transport, { url, method: "POST", headers: { ...headers, accept: stream ? "text/event-stream" : "application/json" }, body: JSON.stringify(translated.body) }, {
+      response: sendUpstream(transport, { url, method: "POST", headers: stream ? streamHeaders : jsonHeaders, body: JSON.stringify(translated.body) }, {
         provider,
         timeouts: options.timeouts,
         signal: options.signal,
+        controller: options.controller,
         streaming: stream,
       }),
     };
