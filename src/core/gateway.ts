@@ -1,7 +1,6 @@
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { ModelInfo } from "../../gen/switchyard/v1/model_service_pb.js";
-import { toGatewayError } from "./errors.js";
 import type { ModelCatalog, ResolvedTarget } from "./model-catalog.js";
 import { CircuitBreakers, type CircuitState } from "./routing/circuit-breaker.js";
 import { ATTEMPT_OVER, RequestScope } from "./routing/request-scope.js";
@@ -130,13 +129,7 @@ export class Gateway {
           this.hooks.onUsage?.({ target: target.id, usage: response.usage, partial: false, estimated: false });
           return response;
         } catch (thrown) {
-          const error = toGatewayError(thrown);
-          const stop = scope.stopError();
-          if (stop) {
-            attempt.permit.released();
-            throw stop;
-          }
-          run.failed(attempt, error);
+          run.failed(attempt, run.failureOf(attempt, thrown));
         } finally {
           controller.abort(ATTEMPT_OVER);
         }

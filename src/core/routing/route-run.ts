@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { AttemptFailure, ChatInput, RouteInfo, SkippedTarget } from "../../../gen/switchyard/v1/chat_pb.js";
-import { gatewayError, Reason, type GatewayError } from "../errors.js";
+import { gatewayError, Reason, toGatewayError, type GatewayError } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
 import { unmetRequirement } from "./capability-filter.js";
 import type { CircuitBreakers, CircuitPermit } from "./circuit-breaker.js";
@@ -107,6 +107,20 @@ export class RouteRun {
   private advance(): void {
     this.index++;
     this.retriesOnTarget = 0;
+  }
+
+  /**
+   * The attempt's failure as a GatewayError. When the request itself is over (caller canceled or
+   * deadline passed) it releases the attempt's breaker permit and throws the scope's stop error
+   * instead: no failure is recorded against a healthy target for the caller's own stop.
+   */
+  failureOf(attempt: Attempt, thrown: unknown): GatewayError {
+    const stop = this.options.scope.stopError();
+    if (stop) {
+      attempt.permit.released();
+      throw stop;
+    }
+    return toGatewayError(thrown);
   }
 
   /** The attempt answered: its target's circuit closes. */

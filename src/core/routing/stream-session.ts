@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { ChatInput, ResponseStart, Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
-import { gatewayError, toGatewayError, type GatewayError, Reason } from "../errors.js";
+import { gatewayError, type GatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
 import { usageOf } from "../stream-events.js";
 import { estimatePromptTokens } from "./capability-filter.js";
@@ -133,12 +133,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
           throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `the upstream stream of ${target.id} ended before the answer was finished`, { provider: target.account.name, afterFirstByte: true });
         }
       } catch (thrown) {
-        const error = toGatewayError(thrown);
-        const stop = scope.stopError();
-        if (stop) {
-          attempt.permit.released();
-          throw stop;
-        }
+        const error = run.failureOf(attempt, thrown);
         if (!delivered.complete(choices)) {
           const next = handleFailure({ attempt, error, splice, delivered, run, prefillRejected, original });
           original = next.original;
