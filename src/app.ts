@@ -1,5 +1,5 @@
 import type http from "node:http";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { createCallerAuthenticator } from "./core/caller-auth.js";
@@ -61,7 +61,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   let draining = false;
   const app: FastifyInstance = Fastify({
     logger: config.logging.level === "silent" ? false : { level: config.logging.level },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
     forceCloseConnections: "idle",
     return503OnClosing: true,

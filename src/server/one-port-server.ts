@@ -26,7 +26,7 @@ export interface OnePortServer extends net.Server {
  * graceful shutdown does not hang on idle clients. See docs/toolchain.md §2.
  */
 export function createOnePortServer(handler: DualHandler, options: { headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): OnePortServer {
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: options.requestTimeoutMs ?? 0 }, handler as http.RequestListener);
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: options.requestTimeoutMs ?? 120_000 }, handler as http.RequestListener);
   const h2 = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {
