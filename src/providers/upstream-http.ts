@@ -139,6 +139,22 @@ function isConnectTimeout(error: unknown): boolean {
  */
 const RELEASED = new DOMException("the upstream attempt was released", "AbortError");
 
+/**
+ * How long an abandoned upstream body may take to finish on its own, so its connection is reused
+ * (an upstream that ends right after `[DONE]` does); one that holds the connection open is still
+ * cut off almost at once.
+ */
+const RELEASE_GRACE_MS = 10;
+/** Past this many body bytes (counted from the start), an abandoned upstream body is dropped, not drained. */
+const RELEASE_LIMIT_BYTES = 1024 * 1024;
+
+/** A Node stream that can be read to its end and discarded (undici's response body). */
+type DumpableBody = Readable & { dump(options: { limit: number }): Promise<unknown> };
+
+function isDumpable(body: unknown): body is DumpableBody {
+  return body instanceof Readable && typeof (body as Partial<DumpableBody>).dump === "function";
+}
+
 function timeoutError(provider: string, message: string, afterFirstByte: boolean): GatewayError {
   return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte });
 }
@@ -151,7 +167,8 @@ function timeoutError(provider: string, message: string, afterFirstByte: boolean
  * PROVIDER_UNREACHABLE (retryable before any byte), every bound breached (connect included)
  * UPSTREAM_TIMEOUT, aborts of `signal` CANCELED; each error says whether any body byte had
  * arrived (`afterFirstByte`). Timers and the connection are released when the body ends, fails or
- * is abandoned (`close`).
+ * is abandoned (`close`); an abandoned stream body may finish within RELEASE_GRACE_MS, so its
+ * keep-alive connection is reused.
  */
 export async function sendUpstream(transport: UpstreamTransport, request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs">, context: UpstreamCallContext): Promise<GuardedResponse> {
   const controller = context.controller?.signal === context.signal ? context.controller : new AbortController();
@@ -196,6 +213,7 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
     abortWith(timeoutError(provider, firstByte ? `upstream stream stalled for ${timeouts.idleMs} ms` : `upstream sent nothing within ${timeouts.firstTokenMs} ms`, firstByte));
   };
   if (context.streaming) armWait(timeouts.firstTokenMs);
+  let releasable: DumpableBody | undefined;
   const close = () => {
     if (closed) return;
     closed = true;
@@ -203,7 +221,20 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
     if (waitTimer) clearTimeout(waitTimer);
     context.signal.removeEventListener("abort", onCallerAbort);
     // A body read to its end has already released the request; aborting it again is pure cost.
-    if (!completed && !controller.signal.aborted) controller.abort(RELEASED);
+    if (completed || controller.signal.aborted) return;
+    // A consumer that stopped early (a stream's [DONE] or usage before the upstream's end): let the
+    // rest of the body arrive, bounded in time and size, so the keep-alive connection goes back to
+    // the pool instead of a new TCP connection per stream; otherwise abort it at once.
+    if (releasable && !releasable.destroyed && !releasable.readableEnded) {
+      const timer = setTimeout(() => controller.abort(RELEASED), RELEASE_GRACE_MS);
+      timer.unref();
+      releasable.dump({ limit: RELEASE_LIMIT_BYTES }).then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+      return;
+    }
+    controller.abort(RELEASED);
   };
   const translate = (error: unknown): GatewayError => {
     if (failure) return failure;
@@ -231,8 +262,11 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
   }
 
   async function* guardedBody(): AsyncGenerator<Uint8Array> {
+    const source = response.body;
+    // Not destroyed when the consumer stops early: close() may still let it finish (connection reuse).
+    if (context.streaming && isDumpable(source) && !source.destroyed) releasable = source;
     try {
-      for await (const chunk of response.body) {
+      for await (const chunk of releasable ? releasable.iterator({ destroyOnReturn: false }) : source) {
         if (failure) throw failure;
         firstByte = true;
         held = true;

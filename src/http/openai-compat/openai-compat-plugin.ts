@@ -114,11 +114,15 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
     const headers = start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {};
     writer.open(headers, request.raw.httpVersionMajor === 2);
     try {
+      // writer.data returns a promise only under back-pressure: no await (and no microtask hop) per frame otherwise.
       if (!first.done) for (const chunk of encoder.encode(first.value)) await writer.data(chunk);
       for (;;) {
         const next = await events.next();
         if (next.done) break;
-        for (const chunk of encoder.encode(next.value)) await writer.data(chunk);
+        for (const chunk of encoder.encode(next.value)) {
+          const drained = writer.data(chunk);
+          if (drained) await drained;
+        }
       }
       writer.done();
     } catch (thrown) {
