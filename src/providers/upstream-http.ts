@@ -182,7 +182,7 @@ export async function sendUpstream(transport: UpstreamTransport, request: Omit<U
     controller.abort(error);
   };
   // A shared controller is also aborted by this call (timeouts set `failure` first; close() sets
-  // `closed` first): any other abort is the caller's.
+  // `closed` first): every other abort is the caller's.
   const onCallerAbort = () => {
     if (!closed) abortWith(gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request", { provider }));
   };
