@@ -1,9 +1,10 @@
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { ModelInfo } from "../../gen/switchyard/v1/model_service_pb.js";
+import type { AbortSignalLike } from "./light-abort.js";
 import type { ModelCatalog, ResolvedTarget } from "./model-catalog.js";
 import { CircuitBreakers, type CircuitState } from "./routing/circuit-breaker.js";
-import { ATTEMPT_OVER, RequestScope } from "./routing/request-scope.js";
+import { RequestScope } from "./routing/request-scope.js";
 import type { RandomSource } from "./routing/retry-policy.js";
 import { RouteRun, type AttemptReport } from "./routing/route-run.js";
 import { runStreamSession, type UsageRecord } from "./routing/stream-session.js";
@@ -18,7 +19,7 @@ export type { UsageRecord } from "./routing/stream-session.js";
 /** What a front door knows about the call. */
 export interface CallContext {
   /** Aborts when the caller disconnects or cancels (for gRPC also at its deadline). */
-  readonly signal: AbortSignal;
+  readonly signal: AbortSignalLike;
   /** The caller's own time limit in ms (gRPC deadline, REST `x-switchyard-timeout`); bounds everything. */
   readonly timeoutMs?: number | undefined;
 }
@@ -110,15 +111,16 @@ export class Gateway {
         const attempt = await run.next();
         if (!attempt) break;
         const { target } = attempt;
-        const controller = scope.attemptController();
         const startedAt = this.now();
         try {
           const request = applyTargetParams(input, target);
+          // No per-attempt signal: a single-shot attempt is over when generate() settles (its
+          // upstream request then ended or was aborted by the adapter's own guard), so nothing is
+          // left to abandon; the request's signal is enough (bench/PROFILE.md).
           const response = await target.adapter.generate(request, {
             upstreamModel: target.upstreamModel,
             ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
-            signal: controller.signal,
-            controller,
+            signal: scope.attemptSignal,
             timeouts: scope.capTimeouts(target.timeouts),
           });
           this.latency.record(target.id, false, this.now() - startedAt);
@@ -130,8 +132,6 @@ export class Gateway {
           return response;
         } catch (thrown) {
           run.failed(attempt, run.failureOf(attempt, thrown));
-        } finally {
-          controller.abort(ATTEMPT_OVER);
         }
       }
       throw scope.stopError() ?? run.error();

@@ -4,6 +4,7 @@ import { Agent, request as undiciRequest, type Dispatcher } from "undici";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { nonPublicAddressKind } from "./address-policy.js";
+import { toAbortSignal, type AbortSignalLike } from "../core/light-abort.js";
 
 /** Media bytes fetched from a URL, with the media type the server declared ("" when none). */
 export interface FetchedMedia {
@@ -17,7 +18,7 @@ export interface MediaFetchRequest {
   readonly url: string;
   /** OpenAI-style path of the content part, e.g. "messages[0].content[1]"; errors carry it as param. */
   readonly param: string;
-  readonly signal: AbortSignal;
+  readonly signal: AbortSignalLike;
 }
 
 /**
@@ -173,7 +174,7 @@ export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): 
   return async ({ url: rawUrl, param, signal }) => {
     if (signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
     const timeout = AbortSignal.timeout(settings.timeoutMs);
-    const combined = AbortSignal.any([signal, timeout]);
+    const combined = AbortSignal.any([toAbortSignal(signal), timeout]);
     const agents: Agent[] = [];
     try {
       let url = parseTarget(rawUrl);

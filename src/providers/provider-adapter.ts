@@ -1,6 +1,7 @@
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { CatalogModel, GatewayConfig, ProviderAccount, TimeoutSettings } from "../config/gateway-config.js";
+import type { AbortSignalLike } from "../core/light-abort.js";
 import type { UpstreamTransport } from "./upstream-http.js";
 
 /** Per-call facts the core resolves for an adapter; adapters never parse ChatInput.model. */
@@ -10,13 +11,7 @@ export interface CallOptions {
   /** The catalogue entry for this model, when config has one (capabilities, limits). */
   readonly catalogModel?: CatalogModel;
   /** Aborts when the caller goes away or the attempt is abandoned; passed to every upstream request. */
-  readonly signal: AbortSignal;
-  /**
-   * The attempt's controller (its signal is `signal`), when the upstream call may abort it itself
-   * instead of creating a second controller that follows `signal`; the owner aborts it when the
-   * attempt is over.
-   */
-  readonly controller?: AbortController;
+  readonly signal: AbortSignalLike;
   /** Timeouts for this attempt. */
   readonly timeouts: TimeoutSettings;
 }

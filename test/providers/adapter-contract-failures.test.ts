@@ -6,6 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/core/errors.js";
 import { toRestError } from "../../src/http/openai-compat/error-response.js";
+import type { AbortSignalLike } from "../../src/core/light-abort.js";
 import type { UpstreamTransport } from "../../src/providers/upstream-http.js";
 import { assertError, runRow, sentRequest } from "../support/contract-run.js";
 import { ANSWER_IDS, ERROR_ROWS, MODES, SCENARIOS } from "../support/contract-scenarios.js";
@@ -74,7 +75,7 @@ describe.each(KITS)("$label adapter contract", (kit) => {
     it("abort while a non-streaming answer is being read: CANCELED, and the upstream request is aborted", async () => {
       // A transport that sends the first bytes of the answer, then holds the rest until the request is aborted.
       const body = new TextEncoder().encode(JSON.stringify(nativeBody(kit.dialect, longAnswer())));
-      let requestSignal: AbortSignal | undefined;
+      let requestSignal: AbortSignalLike | undefined;
       let firstBytesSent: () => void = () => undefined;
       const sentFirstBytes = new Promise<void>((resolve) => { firstBytesSent = resolve; });
       const transport: UpstreamTransport = async (request) => {
@@ -82,7 +83,7 @@ describe.each(KITS)("$label adapter contract", (kit) => {
         async function* chunks(): AsyncGenerator<Uint8Array> {
           yield body.subarray(0, 16);
           firstBytesSent();
-          await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+          await new Promise((resolve) => request.signal.addEventListener("abort", () => resolve(undefined), { once: true }));
           const error = new Error("This operation was aborted");
           error.name = "AbortError";
           throw error;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GatewayError } from "../../src/core/errors.js";
-import { sendUpstream, type UpstreamTransport } from "../../src/providers/upstream-http.js";
+import { sendUpstream } from "../../src/providers/upstream-attempt.js";
+import type { UpstreamTransport } from "../../src/providers/upstream-http.js";
 
 const timeouts = { connectMs: 100, firstTokenMs: 100, idleMs: 60, totalMs: 5000 };
 const request = { url: "http://upstream.invalid/v1/chat/completions", method: "POST" as const, headers: {} };

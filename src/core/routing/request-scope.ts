@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { TimeoutSettings } from "../../config/gateway-config.js";
 import { gatewayError, invalidRequest, Reason, type GatewayError } from "../errors.js";
+import type { AbortSignalLike } from "../light-abort.js";
 
 /**
  * The abort reason of an upstream attempt that is over (answered, failed or abandoned). Shared:
@@ -47,7 +48,7 @@ export class RequestScope {
   private readonly onCallerAbort = () => this.controller?.abort(this.stopError());
 
   constructor(
-    private readonly callerSignal: AbortSignal,
+    private readonly callerSignal: AbortSignalLike,
     timeoutMs: number | undefined,
     private readonly now: () => number = Date.now,
   ) {
@@ -107,7 +108,15 @@ export class RequestScope {
     return undefined;
   }
 
-  /** A controller for one upstream attempt; it aborts with the request. */
+  /**
+   * What a single-shot attempt follows: the caller's signal itself while the scope has no
+   * controller of its own (no deadline), else the scope's signal. Reading it creates nothing.
+   */
+  get attemptSignal(): AbortSignalLike {
+    return this.controller ? this.controller.signal : this.callerSignal;
+  }
+
+  /** A controller for one upstream attempt (a stream, which can be abandoned alone); it aborts with the request. */
   attemptController(): AbortController {
     const attempt = new AbortController();
     // Without a deadline, and while the caller is still there, the scope's own signal would only

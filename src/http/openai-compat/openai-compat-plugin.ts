@@ -3,6 +3,7 @@ import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service
 import type { RouteInfo } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import { toGatewayError, type GatewayError } from "../../core/errors.js";
+import { LightAbort } from "../../core/light-abort.js";
 import type { Gateway } from "../../core/gateway.js";
 import { parseCallerTimeout } from "../../core/routing/request-scope.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
@@ -29,11 +30,14 @@ function routeHeaders(model: string, provider: string, route: RouteInfo | undefi
   return headers;
 }
 
+/** The abort reason when the client goes away (shared: a DOMException captures a stack). */
+const CLIENT_GONE = new DOMException("the client closed the connection", "AbortError");
+
 /** Aborts when the client goes away before the gateway ended the response (toolchain.md trap 12). */
-function clientSignal(reply: FastifyReply, endedByServer: () => boolean): AbortController {
-  const controller = new AbortController();
+function clientSignal(reply: FastifyReply, endedByServer: () => boolean): LightAbort {
+  const controller = new LightAbort();
   reply.raw.on("close", () => {
-    if (!endedByServer()) controller.abort();
+    if (!endedByServer()) controller.abort(CLIENT_GONE);
   });
   return controller;
 }
@@ -87,7 +91,7 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
     if (!parsed.stream) {
       let answered = false;
       const controller = clientSignal(reply, () => answered);
-      const response = await gateway.chat(parsed.input, { signal: controller.signal, timeoutMs });
+      const response = await gateway.chat(parsed.input, { signal: controller, timeoutMs });
       answered = true;
       reply.headers(routeHeaders(response.model, response.provider, response.route, response.warnings));
       return reply.send(toOpenAICompletion(response));
@@ -98,7 +102,7 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
   async function streamAnswer(request: FastifyRequest, reply: FastifyReply, input: Parameters<Gateway["chatStream"]>[0], includeUsage: boolean, timeoutMs: number | undefined): Promise<FastifyReply | undefined> {
     let writer: SseWriter | undefined;
     const controller = clientSignal(reply, () => writer?.endedByServer ?? false);
-    const events = gateway.chatStream(input, { signal: controller.signal, timeoutMs });
+    const events = gateway.chatStream(input, { signal: controller, timeoutMs });
     let first: IteratorResult<ChatStreamResponse>;
     try {
       first = await events.next();
@@ -128,7 +132,7 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
     } catch (thrown) {
       const error = toGatewayError(thrown);
       onError(error, request);
-      if (!controller.signal.aborted) writer.error(toRestError(error).body);
+      if (!controller.aborted) writer.error(toRestError(error).body);
     }
     return undefined;
   }

@@ -4,7 +4,7 @@ import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v
 import { gatewayError, Reason } from "../../core/errors.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { decodeSse } from "../sse-decoder.js";
-import { sendUpstream, type GuardedResponse } from "../upstream-http.js";
+import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { retryAfterFromHeader } from "../upstream-status.js";
 import { fromAnthropicErrorResponse } from "./anthropic-errors.js";
 import { ANTHROPIC_FAMILY, toAnthropicRequest, type AnthropicRequestPlan } from "./anthropic-request.js";
@@ -43,7 +43,7 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
     sendUpstream(
       transport,
       { url, method: "POST", headers: streaming ? { ...headers, accept: "text/event-stream" } : headers, body: JSON.stringify(plan.body) },
-      { provider: account.name, timeouts: options.timeouts, signal: options.signal, controller: options.controller, streaming },
+      { provider: account.name, timeouts: options.timeouts, signal: options.signal, streaming },
     );
 
   const failIfNotOk = async (response: GuardedResponse): Promise<void> => {

@@ -4,7 +4,7 @@ import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v
 import { gatewayError, Reason } from "../../core/errors.js";
 import { createGuardedMediaFetcher, type MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
-import { sendUpstream, type GuardedResponse } from "../upstream-http.js";
+import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { fromGeminiError, fromGeminiHttpResponse } from "./gemini-errors.js";
 import { fetchRemoteMedia } from "./gemini-media.js";
 import { GEMINI_FAMILY, toGeminiRequest, type GeminiRequestTranslation } from "./gemini-request.js";
@@ -74,12 +74,12 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         headers,
         body: JSON.stringify(translation.body),
       },
-      { provider: account.name, timeouts: callOptions.timeouts, signal: callOptions.signal, controller: callOptions.controller, streaming },
+      { provider: account.name, timeouts: callOptions.timeouts, signal: callOptions.signal, streaming },
     );
     if (response.status >= 200 && response.status < 300) return response;
     try {
       const text = await response.text();
-      throw fromGeminiHttpResponse(account.name, response.status, text, response.header);
+      throw fromGeminiHttpResponse(account.name, response.status, text, (name) => response.header(name));
     } finally {
       response.close();
     }

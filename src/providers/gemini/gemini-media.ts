@@ -3,6 +3,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mimeTypeFromUrl } from "../../core/media-types.js";
 import type { FetchedMedia, MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { GeminiRequestPart } from "./gemini-wire.js";
+import type { AbortSignalLike } from "../../core/light-abort.js";
 
 /** Where a media part's bytes come from, as Gemini needs them. */
 export type GeminiMediaSource =
@@ -111,7 +112,7 @@ const FETCH_CONCURRENCY = 4;
  * Fetches every URL media part of `input` through the guarded fetcher, at most four at a time.
  * Rejects with the fetcher's GatewayError (400 naming the part, or CANCELED).
  */
-export async function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignal): Promise<FetchedMediaByPath> {
+export async function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike): Promise<FetchedMediaByPath> {
   const pending = remoteMediaOf(input, baseUrl);
   const fetched = new Map<string, FetchedMedia>();
   for (let start = 0; start < pending.length; start += FETCH_CONCURRENCY) {

@@ -2,7 +2,7 @@ import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { decodeSse } from "../sse-decoder.js";
-import { sendUpstream, type GuardedResponse } from "../upstream-http.js";
+import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { retryAfterFromHeader } from "../upstream-status.js";
 import { fromOpenAIError } from "./openai-errors.js";
 import { toOpenAIRequest, type OpenAIDialect } from "./openai-request.js";
@@ -22,7 +22,7 @@ async function failureFrom(response: GuardedResponse, provider: string): Promise
   } catch {
     body = { error: { message: text.slice(0, 500) } };
   }
-  return fromOpenAIError(response.status, body, provider, retryAfterFromHeader(response.header));
+  return fromOpenAIError(response.status, body, provider, retryAfterFromHeader((name) => response.header(name)));
 }
 
 /**
@@ -56,7 +56,6 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
         provider,
         timeouts: options.timeouts,
         signal: options.signal,
-        controller: options.controller,
         streaming: stream,
       }),
     };

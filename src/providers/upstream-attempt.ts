@@ -1,0 +1,351 @@
+import { Readable } from "node:stream";
+import { Code } from "@connectrpc/connect";
+import type { TimeoutSettings } from "../config/gateway-config.js";
+import { gatewayError, GatewayError, Reason } from "../core/errors.js";
+import { LightAbort, type AbortSignalLike } from "../core/light-abort.js";
+import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-http.js";
+
+/** Largest non-streaming upstream body the gateway reads. */
+export const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
+
+/** Facts about one upstream attempt, for error mapping and routing. */
+export interface UpstreamCallContext {
+  /** The provider account, for error facts. */
+  readonly provider: string;
+  readonly timeouts: TimeoutSettings;
+  /** The caller's signal: its abort cancels the attempt. */
+  readonly signal: AbortSignalLike;
+  /** Streaming requests wait firstTokenMs for the first body byte; others wait totalMs for everything. */
+  readonly streaming: boolean;
+}
+
+/** An upstream response whose body is guarded by the attempt's timeouts. */
+export interface GuardedResponse {
+  readonly status: number;
+  header(name: string): string | undefined;
+  /** Body chunks; throws UPSTREAM_TIMEOUT on a stall, PROVIDER_UNREACHABLE on a cut, CANCELED on abort. */
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Reads the whole body as text, bounded by MAX_UPSTREAM_BODY_BYTES. */
+  text(): Promise<string>;
+  /** Releases the attempt (timers, connection); safe to call more than once. */
+  close(): void;
+}
+
+function isConnectTimeout(error: unknown): boolean {
+  const code = error && typeof error === "object" && "code" in error ? (error as { code: unknown }).code : undefined;
+  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT";
+}
+
+/**
+ * The abort reason of an attempt released normally. Shared: `abort()` without a reason builds a
+ * DOMException with a captured stack on every request (bench/PROFILE.md).
+ */
+const RELEASED = new DOMException("the upstream attempt was released", "AbortError");
+
+/**
+ * How long an abandoned upstream body may take to finish on its own, so its connection is reused
+ * (an upstream that ends right after `[DONE]` does); one that holds the connection open is still
+ * cut off almost at once.
+ */
+const RELEASE_GRACE_MS = 10;
+/** Past this many body bytes (counted from the start), an abandoned upstream body is dropped, not drained. */
+const RELEASE_LIMIT_BYTES = 1024 * 1024;
+
+/** A Node stream that can be read to its end and discarded (undici's response body). */
+type DumpableBody = Readable & { dump(options: { limit: number }): Promise<unknown> };
+
+function isDumpable(body: unknown): body is DumpableBody {
+  return body instanceof Readable && typeof (body as Partial<DumpableBody>).dump === "function";
+}
+
+function timeoutError(provider: string, message: string, afterFirstByte: boolean): GatewayError {
+  return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte });
+}
+
+// Timer callbacks take the attempt as an argument: no closure per timer.
+function onTotalTimeout(attempt: UpstreamAttempt): void {
+  attempt.abortWith(timeoutError(attempt.provider, `upstream did not finish within ${attempt.timeouts.totalMs} ms`, attempt.firstByte));
+}
+function onWaitTimer(attempt: UpstreamAttempt): void {
+  attempt.checkWait();
+}
+function onReleaseGrace(abort: LightAbort): void {
+  abort.abort(RELEASED);
+}
+
+/**
+ * One upstream request under its timeouts and the caller's cancellation, and then its response.
+ * One object per attempt with its state in fields and its timer callbacks at module level: the
+ * non-streaming hot path allocates no closures here (bench/PROFILE.md).
+ */
+class UpstreamAttempt implements GuardedResponse {
+  readonly provider: string;
+  readonly timeouts: TimeoutSettings;
+  firstByte = false;
+  status = 0;
+  private readonly streaming: boolean;
+  private readonly callerSignal: AbortSignalLike;
+  private readonly abort = new LightAbort();
+  private failure: GatewayError | undefined;
+  private closed = false;
+  private completed = false;
+  private readonly totalTimer: NodeJS.Timeout;
+  // Streams: one lazily re-armed timer for the first-byte and idle bounds, so a chunk costs a clock
+  // read rather than a new timer; time the consumer spends holding a chunk is not upstream silence.
+  private waitTimer: NodeJS.Timeout | undefined;
+  private waitDue = 0;
+  private lastChunkAt: number;
+  private held = false;
+  private readonly firstByteDeadline: number;
+  private releasable: DumpableBody | undefined;
+  private response: UpstreamResponse | undefined;
+  private guarded: AsyncGenerator<Uint8Array> | undefined;
+  // This call aborts `abort` itself only after setting `failure` (timeouts) or `closed` (close):
+  // every other abort reaching here is the caller's.
+  private readonly onCallerAbort = (): void => {
+    if (!this.closed) this.abortWith(gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request", { provider: this.provider }));
+  };
+
+  constructor(context: UpstreamCallContext) {
+    this.provider = context.provider;
+    this.timeouts = context.timeouts;
+    this.streaming = context.streaming;
+    this.callerSignal = context.signal;
+    if (context.signal.aborted) this.onCallerAbort();
+    else context.signal.addEventListener("abort", this.onCallerAbort, { once: true });
+    this.totalTimer = setTimeout(onTotalTimeout, context.timeouts.totalMs, this);
+    this.lastChunkAt = Date.now();
+    this.firstByteDeadline = this.lastChunkAt + context.timeouts.firstTokenMs;
+    if (context.streaming) this.armWait(context.timeouts.firstTokenMs);
+  }
+
+  /** Records the first failure and aborts the request with it. */
+  abortWith(error: GatewayError): void {
+    if (!this.failure) this.failure = error;
+    this.abort.abort(error);
+  }
+
+  private armWait(ms: number): void {
+    const due = Date.now() + ms;
+    if (this.waitTimer) {
+      if (this.waitDue <= due) return;
+      clearTimeout(this.waitTimer);
+    }
+    this.waitDue = due;
+    this.waitTimer = setTimeout(onWaitTimer, Math.max(1, ms), this);
+  }
+
+  /** The first-byte / idle timer fired: re-arm it if the bound moved, else fail the attempt. */
+  checkWait(): void {
+    this.waitTimer = undefined;
+    const now = Date.now();
+    const idleMs = this.timeouts.idleMs;
+    const deadline = this.held ? now + idleMs : this.firstByte ? this.lastChunkAt + idleMs : this.firstByteDeadline;
+    if (now < deadline) return this.armWait(deadline - now);
+    this.abortWith(timeoutError(this.provider, this.firstByte ? `upstream stream stalled for ${idleMs} ms` : `upstream sent nothing within ${this.timeouts.firstTokenMs} ms`, this.firstByte));
+  }
+
+  /** Sends the request; resolves with this attempt once the response head arrived. */
+  async send(transport: UpstreamTransport, request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs">): Promise<GuardedResponse> {
+    try {
+      this.response = await transport({ url: request.url, method: request.method, headers: request.headers, body: request.body, signal: this.abort, connectTimeoutMs: this.timeouts.connectMs });
+    } catch (error) {
+      this.close();
+      throw this.translate(error);
+    }
+    this.status = this.response.status;
+    return this;
+  }
+
+  header(name: string): string | undefined {
+    return this.response?.header(name);
+  }
+
+  get body(): AsyncIterable<Uint8Array> {
+    // Created on first use: non-streaming answers are read with text() and never need it.
+    this.guarded ??= this.guardedBody();
+    return this.guarded;
+  }
+
+  private async *guardedBody(): AsyncGenerator<Uint8Array> {
+    const source = (this.response as UpstreamResponse).body;
+    // Not destroyed when the consumer stops early: close() may still let it finish (connection reuse).
+    if (this.streaming && isDumpable(source) && !source.destroyed) this.releasable = source;
+    try {
+      for await (const chunk of this.releasable ? this.releasable.iterator({ destroyOnReturn: false }) : source) {
+        if (this.failure) throw this.failure;
+        this.firstByte = true;
+        this.held = true;
+        yield chunk;
+        this.held = false;
+        this.lastChunkAt = Date.now();
+        if (this.streaming) this.armWait(this.timeouts.idleMs);
+      }
+      if (this.failure) throw this.failure;
+      this.completed = true;
+    } catch (error) {
+      throw this.translate(error);
+    } finally {
+      this.close();
+    }
+  }
+
+  async text(): Promise<string> {
+    // The same guards as guardedBody, without an async generator per answer (bench/PROFILE.md).
+    const sink = new TextSink(this);
+    try {
+      const source = (this.response as UpstreamResponse).body;
+      // A live Node stream (undici's body) is read through its events: `for await` over a
+      // Readable costs ~14 µs per answer on Node 20 (bench/PROFILE.md).
+      if (source instanceof Readable && !source.readableEnded && !source.destroyed) await drain(source, sink);
+      else {
+        for await (const chunk of source) if (!sink.take(chunk)) break;
+      }
+      if (!sink.tooLarge && this.failure) throw this.failure;
+      if (!sink.tooLarge) this.completed = true;
+    } catch (error) {
+      throw this.translate(error);
+    } finally {
+      this.close();
+    }
+    if (sink.tooLarge) throw sink.tooLarge;
+    return sink.text();
+  }
+
+  /** Accounts for one body chunk read by text(); throws the attempt's failure if it has one. */
+  received(): void {
+    if (this.failure) throw this.failure;
+    this.firstByte = true;
+    this.lastChunkAt = Date.now();
+    if (this.streaming) this.armWait(this.timeouts.idleMs);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.totalTimer);
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    this.callerSignal.removeEventListener("abort", this.onCallerAbort);
+    // A body read to its end has already released the request; aborting it again is pure cost.
+    if (this.completed || this.abort.aborted) return;
+    // A consumer that stopped early (a stream's [DONE] or usage before the upstream's end): let the
+    // rest of the body arrive, bounded in time and size, so the keep-alive connection goes back to
+    // the pool instead of a new TCP connection per stream; otherwise abort it at once.
+    const releasable = this.releasable;
+    if (releasable && !releasable.destroyed && !releasable.readableEnded) {
+      const timer = setTimeout(onReleaseGrace, RELEASE_GRACE_MS, this.abort);
+      timer.unref();
+      const clear = () => clearTimeout(timer);
+      releasable.dump({ limit: RELEASE_LIMIT_BYTES }).then(clear, clear);
+      return;
+    }
+    this.abort.abort(RELEASED);
+  }
+
+  private translate(error: unknown): GatewayError {
+    if (this.failure) return this.failure;
+    if (error instanceof GatewayError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (isConnectTimeout(error)) {
+      // A black-holed host is a silent provider: a timeout (fail over), not a refused connection (retry).
+      return timeoutError(this.provider, `could not connect to the provider within ${this.timeouts.connectMs} ms`, false);
+    }
+    return gatewayError(
+      Code.Unavailable,
+      Reason.PROVIDER_UNREACHABLE,
+      this.firstByte ? `upstream connection failed mid-response: ${message}` : `could not reach the provider: ${message}`,
+      { provider: this.provider, afterFirstByte: this.firstByte },
+      error,
+    );
+  }
+}
+
+/** Collects a body for text(), bounded by MAX_UPSTREAM_BODY_BYTES. */
+class TextSink {
+  private readonly chunks: Uint8Array[] = [];
+  private size = 0;
+  tooLarge: GatewayError | undefined;
+
+  constructor(private readonly attempt: UpstreamAttempt) {}
+
+  /** Takes one chunk; false (with `tooLarge` set) once the bound is passed. */
+  take(chunk: Uint8Array): boolean {
+    this.attempt.received();
+    this.size += chunk.byteLength;
+    if (this.size > MAX_UPSTREAM_BODY_BYTES) {
+      this.tooLarge = gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream response body is too large", { provider: this.attempt.provider });
+      return false;
+    }
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  text(): string {
+    const only = this.chunks.length === 1 ? this.chunks[0] : undefined;
+    return (only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(this.chunks)).toString("utf8");
+  }
+}
+
+/**
+ * Reads a Node stream to its end through its events, passing each chunk to `sink.take` (which
+ * returns false to stop early, or throws). Settles like `for await` would: resolves at the end or
+ * on an early stop (the stream is then destroyed), rejects with the stream's error, with what
+ * `take` threw (the stream is destroyed), or with a premature-close error when the stream closes first.
+ */
+function drain(stream: Readable, sink: TextSink): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+      stream.off("close", onClose);
+    };
+    const onData = (chunk: Uint8Array) => {
+      let more: boolean;
+      try {
+        more = sink.take(chunk);
+      } catch (error) {
+        cleanup();
+        stream.destroy();
+        reject(error);
+        return;
+      }
+      if (!more) {
+        cleanup();
+        stream.destroy();
+        resolve();
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    };
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+    stream.on("close", onClose);
+  });
+}
+
+/**
+ * Sends a request through `transport` under the attempt's timeouts and the caller's cancellation.
+ * Bounds: connect (connectMs), first body byte on streams (firstTokenMs; non-streaming answers
+ * are bounded by totalMs only, since their first byte is the whole answer), gap between body
+ * chunks on streams (idleMs), whole attempt (totalMs). Refused or reset connections become
+ * PROVIDER_UNREACHABLE (retryable before any byte), every bound breached (connect included)
+ * UPSTREAM_TIMEOUT, aborts of `signal` CANCELED; each error says whether any body byte had
+ * arrived (`afterFirstByte`). Timers and the connection are released when the body ends, fails or
+ * is abandoned (`close`); an abandoned stream body may finish within RELEASE_GRACE_MS, so its
+ * keep-alive connection is reused. The transport gets its own abort signal, which follows `signal`.
+ */
+export function sendUpstream(transport: UpstreamTransport, request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs">, context: UpstreamCallContext): Promise<GuardedResponse> {
+  return new UpstreamAttempt(context).send(transport, request);
+}
