@@ -1,6 +1,6 @@
 /**
- * The part of an abort signal that upstream transports use. A DOM `AbortSignal` satisfies it, and
- * so does {@link LightAbort}; undici's `request` accepts either.
+ * The part of an abort signal that the core, the adapters and the upstream transports use. A DOM
+ * `AbortSignal` satisfies it, and so does {@link LightAbort}; undici's `request` accepts either.
  */
 export interface AbortSignalLike {
   readonly aborted: boolean;
@@ -11,9 +11,9 @@ export interface AbortSignalLike {
 }
 
 /**
- * The controller and signal of one upstream request in one object. Each listener runs once, on
- * the first `abort`; a listener added after that never runs (check `aborted` first, as with a
- * DOM signal). It exists because a DOM AbortController with its EventTarget costs about 5 µs to
+ * An abort controller and its signal in one object. Each listener registered when the first
+ * `abort` is called runs once, in order (also one that an earlier listener removes); a listener
+ * added after that never runs (check `aborted` first, as with a DOM signal). It exists because a DOM AbortController with its EventTarget costs about 5 µs to
  * create and as much again to abort on Node 20, per request (bench/PROFILE.md); this costs an
  * object and an array.
  */
