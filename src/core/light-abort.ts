@@ -13,9 +13,9 @@ export interface AbortSignalLike {
 /**
  * An abort controller and its signal in one object. Each listener registered when the first
  * `abort` is called runs once, in order (also one that an earlier listener removes); a listener
- * added after that never runs (check `aborted` first, as with a DOM signal). It exists because a DOM AbortController with its EventTarget costs about 5 µs to
- * create and as much again to abort on Node 20, per request (bench/PROFILE.md); this costs an
- * object and an array.
+ * added after that never runs (check `aborted` first, as with a DOM signal). It exists because a
+ * DOM AbortController with its EventTarget costs about 5 µs to create and as much again to abort
+ * on Node 20, per request (bench/PROFILE.md); this costs an object and an array.
  */
 export class LightAbort implements AbortSignalLike {
   aborted = false;
