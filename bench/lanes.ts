@@ -96,8 +96,8 @@ function http(port: number, pathName: string, model: string, stream: boolean): H
 /** Builds the lanes for a run. */
 export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds: number): Lane[] {
   const job = (target: HttpTarget, connections: number, sse: boolean): JobSpec => ({ kind: "http", target, connections, seconds, sse });
-  const grpc = (model: string, streaming: boolean, connections: number): JobSpec => ({
-    kind: "grpc", baseUrl: `http://127.0.0.1:${ports.gateway}`, model, prompt: GRPC_PROMPT, streaming, connections, seconds,
+  const grpc = (model: string, streaming: boolean, connections: number, port = ports.gateway): JobSpec => ({
+    kind: "grpc", baseUrl: `http://127.0.0.1:${port}`, model, prompt: GRPC_PROMPT, streaming, connections, seconds,
   });
   const translated = (family: string, account: string, stream: boolean, connections: number, label: string): Variant => ({
     label,
@@ -129,6 +129,7 @@ export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds:
         translated("anthropic", "anth", false, 32, "sy → anthropic"),
         translated("gemini", "gem", false, 32, "sy → gemini"),
         { label: "sy gRPC unary", role: "gateway", measure: "gateway", job: grpc("emu/gpt-bench", false, 32) },
+        ...(ports.baselines ?? []).map((baseline, index): Variant => ({ label: `sy gRPC unary [${baseline.label}]`, role: "gateway", measure: `baseline:${index}`, job: grpc("emu/gpt-bench", false, 32, baseline.port) })),
       ],
     },
     { name: "c128", title: "128 connections, JSON", streaming: false, variants: unary(128), peak: true },
