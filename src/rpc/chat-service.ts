@@ -4,16 +4,10 @@ import { ChatInputSchema, type RouteInfo } from "../../gen/switchyard/v1/chat_pb
 import { ChatService, type ChatResponse, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
 import type { Gateway } from "../core/gateway.js";
+import { routeHeaders } from "../server/route-headers.js";
 
 function setRouteHeaders(context: HandlerContext, model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): void {
-  context.responseHeader.set("x-switchyard-model", model);
-  context.responseHeader.set("x-switchyard-provider", provider);
-  if (route) {
-    context.responseHeader.set("x-switchyard-attempts", String(route.attempts));
-    if (route.failures.length > 0) context.responseHeader.set("x-switchyard-failed", route.failures.map((failure) => `${failure.model} ${failure.reason.toLowerCase()}`).join(", "));
-    if (route.skipped.length > 0) context.responseHeader.set("x-switchyard-skipped", route.skipped.map((skip) => `${skip.model} ${skip.reason.toLowerCase()}`).join(", "));
-  }
-  if (warnings.length > 0) context.responseHeader.set("x-switchyard-warnings", warnings.join("; ").replace(/[^\x20-\x7e]/g, "?"));
+  for (const [name, value] of Object.entries(routeHeaders(model, provider, route, warnings))) context.responseHeader.set(name, value);
 }
 
 /**

@@ -11,6 +11,14 @@ const FIRST_BYTE_TIMEOUT_MS = 10_000;
 /** While closing, how often HTTP/1.1 connections that became idle are closed. */
 const IDLE_SWEEP_MS = 100;
 
+/** Options of {@link createOnePortServer}. */
+export interface OnePortOptions {
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** Offered every new HTTP/2 stream before the shared handler; returns true when it serves the stream itself. */
+  readonly takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+}
+
 /** The net.Server Fastify listens on, with the connection-closing methods Fastify looks for. */
 export interface OnePortServer extends net.Server {
   closeIdleConnections(): void;
@@ -25,9 +33,16 @@ export interface OnePortServer extends net.Server {
  * Closing it also closes idle HTTP/1.1 keep-alive sockets and every HTTP/2 session, so a
  * graceful shutdown does not hang on idle clients. See docs/toolchain.md §2.
  */
-export function createOnePortServer(handler: DualHandler, options: { headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): OnePortServer {
+export function createOnePortServer(handler: DualHandler, options: OnePortOptions = {}): OnePortServer {
   const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: options.requestTimeoutMs ?? 120_000 }, handler as http.RequestListener);
-  const h2 = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
+  // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
+  // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
+  const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
+  const h2 = http2.createServer({});
+  const takeStream = options.takeStream;
+  h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    if (!takeStream?.(stream, headers)) compat.emit("stream", stream, headers, flags, rawHeaders);
+  });
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {
     sessions.add(session);

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
-import type { RouteInfo } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import { toGatewayError, type GatewayError } from "../../core/errors.js";
 import { LightAbort } from "../../core/light-abort.js";
@@ -9,6 +8,7 @@ import { parseCallerTimeout } from "../../core/routing/request-scope.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
 import { SseWriter } from "./sse-writer.js";
 import { toProtoChatRequest } from "./to-proto.js";
+import { routeHeaders } from "../../server/route-headers.js";
 import { toRestError } from "./error-response.js";
 
 /** What the REST front door needs. */
@@ -17,17 +17,6 @@ export interface OpenAICompatOptions {
   readonly authenticate: CallerAuthenticator;
   /** Called once per error answered (the edge's one log line per error). */
   readonly onError: (error: GatewayError, request: FastifyRequest) => void;
-}
-
-function routeHeaders(model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = { "x-switchyard-model": model, "x-switchyard-provider": provider };
-  if (route) {
-    headers["x-switchyard-attempts"] = String(route.attempts);
-    if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${failure.model} ${failure.reason.toLowerCase()}`).join(", ");
-    if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${skip.model} ${skip.reason.toLowerCase()}${skip.detail ? ` (${skip.detail.replace(/[^\x20-\x7e]/g, "?")})` : ""}`).join(", ");
-  }
-  if (warnings.length > 0) headers["x-switchyard-warnings"] = warnings.map((warning) => warning.replace(/[\r\n]+/g, " ").replace(/[^\x20-\x7e]/g, "?")).join("; ");
-  return headers;
 }
 
 /** The abort reason when the client goes away (shared: a DOMException captures a stack). */

@@ -1,0 +1,158 @@
+import http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+// Connect's own gRPC status encoding (grpc-status, grpc-message, grpc-status-details-bin), so the
+// fast path's errors are byte-for-byte those of the Connect handler. Marked internal by Connect;
+// the version is pinned in package.json.
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { ChatInputSchema } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatRequestSchema, ChatResponseSchema } from "../../gen/switchyard/v1/chat_service_pb.js";
+import type { CallerAuthenticator } from "../core/caller-auth.js";
+import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError } from "../core/errors.js";
+import type { Gateway } from "../core/gateway.js";
+import { LightAbort } from "../core/light-abort.js";
+import { routeHeaders } from "../server/route-headers.js";
+
+/** The one method this path serves; everything else (and every other protocol) goes to Connect. */
+const CHAT_PATH = "/switchyard.v1.ChatService/Chat";
+/** gRPC with binary protobuf; `application/grpc+json` is left to Connect. */
+const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
+/** The compressions Connect's handler accepts; a compressed request is left to it. */
+const ACCEPT_ENCODING = "gzip, br";
+const ENVELOPE_HEADER_BYTES = 5;
+/** A client that has not finished sending its request after this long is answered with an error. */
+const UPLOAD_TIMEOUT_MS = 120_000;
+/** The abort reason when the client resets the stream or goes away. */
+const CLIENT_GONE = new DOMException("the client reset the stream", "AbortError");
+
+/** What the gRPC unary path needs: the core, caller auth, the message size bound and the error log. */
+export interface GrpcUnaryChatOptions {
+  readonly gateway: Gateway;
+  readonly authenticate: CallerAuthenticator;
+  readonly readMaxBytes: number;
+  /** Called once per error answered (the edge's one log line per error), with the method name. */
+  readonly onError: (error: GatewayError, procedure: string) => void;
+}
+
+/** Decides whether a new HTTP/2 stream is a gRPC unary Chat call this path serves (true: it took the stream). */
+export type Http2StreamTaker = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
+/** A request that breaks the gRPC framing: the caller's mistake. */
+function framingError(message: string): GatewayError {
+  return gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, `protocol error: ${message}`);
+}
+
+/**
+ * Serves `switchyard.v1.ChatService/Chat` over gRPC (HTTP/2, binary protobuf, uncompressed
+ * request) straight on the HTTP/2 stream, without Connect's per-call pipeline or Node's HTTP/2
+ * compatibility layer: about a quarter of the CPU per call (bench/PROFILE.md). It behaves as the
+ * Connect handler does for this method: the same auth, `grpc-timeout` deadline, message size bound,
+ * route metadata and status encoding (ErrorDetail in grpc-status-details-bin); client resets cancel
+ * the upstream call. Compressed requests, `+json`, gRPC-Web, the Connect protocol and every other
+ * method are not taken (the stream goes to Connect).
+ */
+export function createGrpcUnaryChat(options: GrpcUnaryChatOptions): Http2StreamTaker {
+  return (stream, headers) => {
+    if (headers[":path"] !== CHAT_PATH || headers[":method"] !== "POST") return false;
+    const contentType = headers["content-type"];
+    if (typeof contentType !== "string" || !GRPC_PROTO.test(contentType)) return false;
+    const encoding = headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    void serve(stream, headers, options);
+    return true;
+  };
+}
+
+function trailerFields(error: ConnectError | undefined): Record<string, string> {
+  const fields: Record<string, string> = {};
+  setTrailerStatus(new Headers(), error).forEach((value, name) => {
+    fields[name] = value;
+  });
+  return fields;
+}
+
+/** Reads the one enveloped request message, bounded by `readMaxBytes` and UPLOAD_TIMEOUT_MS; rejects with a GatewayError. */
+function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => fail(gatewayError(Code.DeadlineExceeded, Reason.INVALID_REQUEST, `the request message was not sent within ${UPLOAD_TIMEOUT_MS / 1000} s`)), UPLOAD_TIMEOUT_MS);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("close", onClose);
+      reject(error);
+    };
+    const onClose = () => fail(gatewayError(Code.Canceled, Reason.CANCELED, "the client reset the stream before sending its request"));
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > readMaxBytes + ENVELOPE_HEADER_BYTES) {
+        fail(gatewayError(Code.ResourceExhausted, Reason.REQUEST_TOO_LARGE, `message size ${size - ENVELOPE_HEADER_BYTES} is larger than configured readMaxBytes ${readMaxBytes}`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      clearTimeout(timer);
+      stream.off("close", onClose);
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      if (body.length === 0) return reject(framingError("missing input message for unary method"));
+      if (body.length < ENVELOPE_HEADER_BYTES) return reject(framingError("incomplete envelope"));
+      const flags = body[0] as number;
+      const length = body.readUInt32BE(1);
+      if (body.length < ENVELOPE_HEADER_BYTES + length) return reject(framingError(`promised ${length} bytes in enveloped message, got ${body.length - ENVELOPE_HEADER_BYTES} bytes`));
+      if (body.length > ENVELOPE_HEADER_BYTES + length) return reject(framingError("received extra input message for unary method"));
+      if ((flags & 0b01) !== 0) return reject(framingError("received compressed envelope, but the request has no grpc-encoding"));
+      resolve(body.subarray(ENVELOPE_HEADER_BYTES));
+    };
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("close", onClose);
+  });
+}
+
+function envelope(message: Uint8Array): Buffer {
+  const framed = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + message.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(message.length, 1);
+  framed.set(message, ENVELOPE_HEADER_BYTES);
+  return framed;
+}
+
+async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: GrpcUnaryChatOptions): Promise<void> {
+  // A reset or a broken connection must not surface as an unhandled 'error' event.
+  stream.on("error", () => undefined);
+  let answered = false;
+  const signal = new LightAbort();
+  stream.once("close", () => {
+    if (!answered) signal.abort(CLIENT_GONE);
+  });
+  try {
+    options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
+    const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
+    if (timeout.error) throw gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, timeout.error.rawMessage);
+    const bytes = await readMessage(stream, options.readMaxBytes);
+    let request;
+    try {
+      request = fromBinary(ChatRequestSchema, bytes);
+    } catch (error) {
+      throw invalidRequest(`the request is not a valid switchyard.v1.ChatRequest: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const response = await options.gateway.chat(request.input ?? create(ChatInputSchema), { signal, timeoutMs: timeout.timeoutMs });
+    answered = true;
+    if (stream.destroyed || stream.closed) return;
+    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING, ...routeHeaders(response.model, response.provider, response.route, response.warnings) }, { waitForTrailers: true });
+    stream.once("wantTrailers", () => stream.sendTrailers(trailerFields(undefined)));
+    stream.end(envelope(toBinary(ChatResponseSchema, response)));
+  } catch (thrown) {
+    answered = true;
+    const error = toGatewayError(thrown);
+    options.onError(error, "Chat");
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
+    // Trailers-only: the status travels in the one HEADERS frame that ends the stream.
+    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING, ...trailerFields(error) }, { endStream: true });
+    // The client may still be sending; what it sends is not read.
+    if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  }
+}

@@ -1,0 +1,22 @@
+import type { RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
+
+/** Printable ASCII only: header values must not carry control characters or non-ASCII text. */
+function headerSafe(text: string): string {
+  return text.replace(/[\r\n]+/g, " ").replace(/[^\x20-\x7e]/g, "?");
+}
+
+/**
+ * The `x-switchyard-*` response headers (REST) and metadata (gRPC/Connect) of an answer: the model
+ * and account that answered, the attempts, the failed and skipped targets, and the warnings.
+ * Every value is printable ASCII; names are lower case. The same fields on every front door.
+ */
+export function routeHeaders(model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = { "x-switchyard-model": model, "x-switchyard-provider": provider };
+  if (route) {
+    headers["x-switchyard-attempts"] = String(route.attempts);
+    if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${failure.model} ${failure.reason.toLowerCase()}`).join(", ");
+    if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${skip.model} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`).join(", ");
+  }
+  if (warnings.length > 0) headers["x-switchyard-warnings"] = warnings.map(headerSafe).join("; ");
+  return headers;
+}
