@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
-import { Agent, request as undiciRequest, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { Agent, dispatchRequest } from "../net/undici-slim.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { nonPublicAddressKind } from "./address-policy.js";
@@ -189,11 +190,12 @@ export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): 
         agents.push(agent);
         let response: Dispatcher.ResponseData;
         try {
-          response = await undiciRequest(url, {
+          response = await dispatchRequest(agent, {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
             method: "GET",
             headers: { accept: "*/*", "user-agent": "switchyard-media-fetch/1" },
             signal: combined,
-            dispatcher: agent,
           });
         } catch (error) {
           if (combined.aborted) throw error;

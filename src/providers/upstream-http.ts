@@ -1,5 +1,5 @@
-import { Agent, request as undiciRequest } from "undici";
 import type { AbortSignalLike } from "../core/light-abort.js";
+import { Agent, dispatchRequest } from "../net/undici-slim.js";
 
 /** An HTTP request to a provider. */
 export interface UpstreamRequest {
@@ -37,7 +37,7 @@ interface UpstreamTarget {
 const targets = new Map<string, UpstreamTarget | null>();
 const MAX_CACHED_TARGETS = 1024;
 
-/** The URL split as undici's top-level request() would; null when that function should judge it (e.g. to report it invalid). */
+/** The URL split as undici's top-level request() would; null when it is not an http(s) URL. */
 function targetOf(url: string): UpstreamTarget | null {
   let target = targets.get(url);
   if (target === undefined) {
@@ -78,11 +78,10 @@ export function createUndiciTransport(): UpstreamTransport {
   return async (request) => {
     const dispatcher = agentFor(request.connectTimeoutMs ?? 10_000);
     const target = targetOf(request.url);
-    // With the URL already split, the Agent is called directly: undici's top-level request()
-    // parses the URL and copies the options on every call.
-    const response = target
-      ? await dispatcher.request({ origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body ?? null, signal: request.signal })
-      : await undiciRequest(request.url, { method: request.method, headers: request.headers, body: request.body ?? null, signal: request.signal, dispatcher });
+    if (!target) throw new Error("the upstream URL is not a valid http or https URL");
+    // With the URL split once (cached), the Agent is called directly: undici's top-level
+    // request() parses the URL and copies the options on every call.
+    const response = await dispatchRequest(dispatcher, { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body ?? null, signal: request.signal });
     return {
       status: response.statusCode,
       header(name) {
