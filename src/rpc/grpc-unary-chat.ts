@@ -63,7 +63,11 @@ export function createGrpcUnaryChat(options: GrpcUnaryChatOptions): Http2StreamT
   };
 }
 
-function trailerFields(error: ConnectError | undefined): Record<string, string> {
+/** The trailer of a successful call (Connect's setTrailerStatus writes the same for no error). */
+const OK_TRAILERS = { "grpc-status": "0" } as const;
+
+/** grpc-status, grpc-message and grpc-status-details-bin (with the ErrorDetail) of an error, as Connect encodes them. */
+function errorTrailerFields(error: ConnectError): Record<string, string> {
   const fields: Record<string, string> = {};
   setTrailerStatus(new Headers(), error).forEach((value, name) => {
     fields[name] = value;
@@ -143,7 +147,7 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     answered = true;
     if (stream.destroyed || stream.closed) return;
     stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING, ...routeHeaders(response.model, response.provider, response.route, response.warnings) }, { waitForTrailers: true });
-    stream.once("wantTrailers", () => stream.sendTrailers(trailerFields(undefined)));
+    stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
     stream.end(envelope(toBinary(ChatResponseSchema, response)));
   } catch (thrown) {
     answered = true;
@@ -151,7 +155,7 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     options.onError(error, "Chat");
     if (stream.destroyed || stream.closed || stream.headersSent) return;
     // Trailers-only: the status travels in the one HEADERS frame that ends the stream.
-    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING, ...trailerFields(error) }, { endStream: true });
+    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING, ...errorTrailerFields(error) }, { endStream: true });
     // The client may still be sending; what it sends is not read.
     if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
