@@ -45,11 +45,25 @@ const DATA = Buffer.from("data:");
 /** A text token in an OpenAI chunk: `"content":"` followed by something other than a quote. */
 const TOKEN = /"content":"[^"]/;
 
+const DONE = "[DONE]";
+
+/** Whether the `data:` field at `at` is the `[DONE]` terminator (with or without the optional space). */
+function isDoneFrame(buffer: Buffer, at: number): boolean {
+  let value = at + DATA.length;
+  if (buffer[value] === 0x20) value++;
+  return buffer.toString("latin1", value, value + DONE.length) === DONE;
+}
+
+/**
+ * The answer's frames in `buffer[start, end)`. The `[DONE]` terminator is not one: a gateway that
+ * ends the stream as soon as the answer is complete (after the usage chunk) sends it together
+ * with the last chunk, which says nothing about how chunks are forwarded.
+ */
 function countFrames(buffer: Buffer, start: number, end: number): number {
   let count = 0;
   let at = buffer.indexOf(DATA, start);
   while (at !== -1 && at < end) {
-    count++;
+    if (!isDoneFrame(buffer, at)) count++;
     at = buffer.indexOf(DATA, at + DATA.length);
   }
   return count;
