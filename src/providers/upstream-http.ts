@@ -1,5 +1,6 @@
 import type { AbortSignalLike } from "../core/light-abort.js";
-import { Agent, dispatchRequest } from "../net/undici-slim.js";
+import { exchange } from "../net/undici-exchange.js";
+import { Agent } from "../net/undici-slim.js";
 
 /** An HTTP request to a provider. */
 export interface UpstreamRequest {
@@ -55,8 +56,9 @@ function targetOf(url: string): UpstreamTarget | null {
 }
 
 /**
- * Creates the production transport: undici `request` over keep-alive connection pools, one Agent per
- * connect timeout. Response bodies are Node streams (no web-stream overhead).
+ * Creates the production transport: undici keep-alive connection pools, one Agent per connect
+ * timeout, each request dispatched to an UndiciExchange (the body is an UpstreamBody: pulled,
+ * collected or dumped, bounded, no Node or web stream per response).
  */
 export function createUndiciTransport(): UpstreamTransport {
   const agents = new Map<number, Agent>();
@@ -75,21 +77,12 @@ export function createUndiciTransport(): UpstreamTransport {
     }
     return agent;
   };
-  return async (request) => {
-    const dispatcher = agentFor(request.connectTimeoutMs ?? 10_000);
+  return (request) => {
     const target = targetOf(request.url);
-    if (!target) throw new Error("the upstream URL is not a valid http or https URL");
-    // With the URL split once (cached), the Agent is called directly: undici's top-level
-    // request() parses the URL and copies the options on every call.
-    const response = await dispatchRequest(dispatcher, { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body ?? null, signal: request.signal });
-    return {
-      status: response.statusCode,
-      header(name) {
-        const value = response.headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      },
-      body: response.body,
-    };
+    if (!target) return Promise.reject(new Error("the upstream URL is not a valid http or https URL"));
+    // The URL is split once (cached) and the Agent dispatches to a handler of ours: undici's
+    // request() parses the URL, copies the options and builds a Readable on every call.
+    return exchange(agentFor(request.connectTimeoutMs ?? 10_000), { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body ?? null }, request.signal);
   };
 }
 
