@@ -144,6 +144,7 @@ export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds:
         translated("anthropic", "anthb", true, 32, "sy → anthropic"),
         translated("gemini", "gemb", true, 32, "sy → gemini"),
         { label: "sy gRPC stream", role: "gateway", measure: "gateway", job: grpc("emub/gpt-bench", true, 32) },
+        ...(ports.baselines ?? []).map((baseline, index): Variant => ({ label: `sy gRPC stream [${baseline.label}]`, role: "gateway", measure: `baseline:${index}`, job: grpc("emub/gpt-bench", true, 32, baseline.port) })),
       ],
     },
   ];
