@@ -11,7 +11,7 @@ import type { ProviderAdapter } from "./providers/provider-adapter.js";
 import { ADAPTER_FACTORIES } from "./providers/registry.js";
 import { createUndiciTransport, type UpstreamTransport } from "./providers/upstream-http.js";
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
-import { createGrpcUnaryChat } from "./rpc/grpc-unary-chat.js";
+import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
 
 /** What buildApp needs; tests inject a transport to replay or fake upstreams. */
@@ -60,7 +60,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   });
   const authenticate = createCallerAuthenticator(config.keys);
   let draining = false;
-  const grpcUnaryChat = createGrpcUnaryChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => logError(app, error, procedure) });
+  const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => logError(app, error, procedure) });
   const app: FastifyInstance = Fastify({
     logger: config.logging.level === "silent" ? false : { level: config.logging.level },
     logController: new LogController({ disableRequestLogging: true }),
@@ -69,7 +69,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     return503OnClosing: true,
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
-    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcUnaryChat }) as unknown as http.Server,
+    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat }) as unknown as http.Server,
   });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => (draining ? reply.code(503).send({ status: "draining" }) : { status: "ready" }));

@@ -6,15 +6,16 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 // the version is pinned in package.json.
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { ChatInputSchema } from "../../gen/switchyard/v1/chat_pb.js";
-import { ChatRequestSchema, ChatResponseSchema } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ChatRequestSchema, ChatResponseSchema, ChatStreamResponseSchema, type ChatRequest, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { CallerAuthenticator } from "../core/caller-auth.js";
 import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import { LightAbort } from "../core/light-abort.js";
 import { routeHeaders } from "../server/route-headers.js";
 
-/** The one method this path serves; everything else (and every other protocol) goes to Connect. */
+/** The methods this path serves; everything else (and every other protocol) goes to Connect. */
 const CHAT_PATH = "/switchyard.v1.ChatService/Chat";
+const CHAT_STREAM_PATH = "/switchyard.v1.ChatService/ChatStream";
 /** gRPC with binary protobuf; `application/grpc+json` is left to Connect. */
 const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
 /** The compressions Connect's handler accepts; a compressed request is left to it. */
@@ -25,8 +26,8 @@ const UPLOAD_TIMEOUT_MS = 120_000;
 /** The abort reason when the client resets the stream or goes away. */
 const CLIENT_GONE = new DOMException("the client reset the stream", "AbortError");
 
-/** What the gRPC unary path needs: the core, caller auth, the message size bound and the error log. */
-export interface GrpcUnaryChatOptions {
+/** What the gRPC fast path needs: the core, caller auth, the message size bound and the error log. */
+export interface GrpcChatOptions {
   readonly gateway: Gateway;
   readonly authenticate: CallerAuthenticator;
   readonly readMaxBytes: number;
@@ -34,7 +35,7 @@ export interface GrpcUnaryChatOptions {
   readonly onError: (error: GatewayError, procedure: string) => void;
 }
 
-/** Decides whether a new HTTP/2 stream is a gRPC unary Chat call this path serves (true: it took the stream). */
+/** Decides whether a new HTTP/2 stream is a gRPC Chat or ChatStream call this path serves (true: it took the stream). */
 export type Http2StreamTaker = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
 /** A request that breaks the gRPC framing: the caller's mistake. */
@@ -43,22 +44,24 @@ function framingError(message: string): GatewayError {
 }
 
 /**
- * Serves `switchyard.v1.ChatService/Chat` over gRPC (HTTP/2, binary protobuf, uncompressed
- * request) straight on the HTTP/2 stream, without Connect's per-call pipeline or Node's HTTP/2
- * compatibility layer: about a quarter of the CPU per call (bench/PROFILE.md). It behaves as the
- * Connect handler does for this method: the same auth, `grpc-timeout` deadline, message size bound,
- * route metadata and status encoding (ErrorDetail in grpc-status-details-bin); client resets cancel
- * the upstream call. Compressed requests, `+json`, gRPC-Web, the Connect protocol and every other
- * method are not taken (the stream goes to Connect).
+ * Serves `switchyard.v1.ChatService/Chat` and `ChatStream` over gRPC (HTTP/2, binary protobuf,
+ * uncompressed request) straight on the HTTP/2 stream, without Connect's per-call pipeline or
+ * Node's HTTP/2 compatibility layer: about a quarter of the CPU per call (bench/PROFILE.md). It
+ * behaves as the Connect handler (rpc/chat-service.ts) does for these methods: the same auth,
+ * `grpc-timeout` deadline, message size bound, route metadata (stream: headers at response_start,
+ * trailers at route_summary) and status encoding (ErrorDetail in grpc-status-details-bin); client
+ * resets cancel the upstream call; a stream honours HTTP/2 back-pressure. Compressed requests,
+ * `+json`, gRPC-Web, the Connect protocol and ModelService are not taken (they go to Connect).
  */
-export function createGrpcUnaryChat(options: GrpcUnaryChatOptions): Http2StreamTaker {
+export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
   return (stream, headers) => {
-    if (headers[":path"] !== CHAT_PATH || headers[":method"] !== "POST") return false;
+    const path = headers[":path"];
+    if ((path !== CHAT_PATH && path !== CHAT_STREAM_PATH) || headers[":method"] !== "POST") return false;
     const contentType = headers["content-type"];
     if (typeof contentType !== "string" || !GRPC_PROTO.test(contentType)) return false;
     const encoding = headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    void serve(stream, headers, options);
+    void serve(stream, headers, options, path === CHAT_STREAM_PATH);
     return true;
   };
 }
@@ -124,7 +127,41 @@ function envelope(message: Uint8Array): Buffer {
   return framed;
 }
 
-async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: GrpcUnaryChatOptions): Promise<void> {
+const BASE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING } as const;
+
+/** Auth, deadline and the request message: what every call needs before the core runs. */
+async function readCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: GrpcChatOptions): Promise<{ request: ChatRequest; timeoutMs: number | undefined }> {
+  options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
+  const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
+  if (timeout.error) throw gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, timeout.error.rawMessage);
+  const bytes = await readMessage(stream, options.readMaxBytes);
+  try {
+    return { request: fromBinary(ChatRequestSchema, bytes), timeoutMs: timeout.timeoutMs };
+  } catch (error) {
+    throw invalidRequest(`the request is not a valid switchyard.v1.ChatRequest: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Resolves when the stream can take more data (or is gone). */
+function drained(stream: http2.ServerHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
+}
+
+/** Ends a stream whose headers were sent: the trailers carry `fields` (grpc-status and metadata). */
+function endWithTrailers(stream: http2.ServerHttp2Stream, fields: Readonly<Record<string, string>>): void {
+  stream.once("wantTrailers", () => stream.sendTrailers(fields));
+  stream.end();
+}
+
+async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: GrpcChatOptions, streaming: boolean): Promise<void> {
   // A reset or a broken connection must not surface as an unhandled 'error' event.
   stream.on("error", () => undefined);
   let answered = false;
@@ -133,30 +170,57 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     if (!answered) signal.abort(CLIENT_GONE);
   });
   try {
-    options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
-    const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
-    if (timeout.error) throw gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, timeout.error.rawMessage);
-    const bytes = await readMessage(stream, options.readMaxBytes);
-    let request;
-    try {
-      request = fromBinary(ChatRequestSchema, bytes);
-    } catch (error) {
-      throw invalidRequest(`the request is not a valid switchyard.v1.ChatRequest: ${error instanceof Error ? error.message : String(error)}`);
+    const { request, timeoutMs } = await readCall(stream, headers, options);
+    const input = request.input ?? create(ChatInputSchema);
+    if (streaming) {
+      await serveStream(stream, options.gateway.chatStream(input, { signal, timeoutMs }));
+      answered = true;
+      return;
     }
-    const response = await options.gateway.chat(request.input ?? create(ChatInputSchema), { signal, timeoutMs: timeout.timeoutMs });
+    const response = await options.gateway.chat(input, { signal, timeoutMs });
     answered = true;
     if (stream.destroyed || stream.closed) return;
-    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING, ...routeHeaders(response.model, response.provider, response.route, response.warnings) }, { waitForTrailers: true });
+    stream.respond({ ...BASE_HEADERS, ...routeHeaders(response.model, response.provider, response.route, response.warnings) }, { waitForTrailers: true });
     stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
     stream.end(envelope(toBinary(ChatResponseSchema, response)));
   } catch (thrown) {
     answered = true;
     const error = toGatewayError(thrown);
-    options.onError(error, "Chat");
-    if (stream.destroyed || stream.closed || stream.headersSent) return;
+    options.onError(error, streaming ? "ChatStream" : "Chat");
+    if (stream.destroyed || stream.closed) return;
+    if (stream.headersSent) {
+      endWithTrailers(stream, errorTrailerFields(error));
+      return;
+    }
     // Trailers-only: the status travels in the one HEADERS frame that ends the stream.
-    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING, ...errorTrailerFields(error) }, { endStream: true });
+    stream.respond({ ...BASE_HEADERS, ...errorTrailerFields(error) }, { endStream: true });
     // The client may still be sending; what it sends is not read.
     if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
+}
+
+/**
+ * Writes a ChatStream: the response headers (with the route metadata of response_start) before the
+ * first message, one length-prefixed message per event, and the trailers (with route_summary's
+ * metadata) at the end. Throws what the core throws; the caller turns it into error trailers.
+ */
+async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>): Promise<void> {
+  const trailers: Record<string, string> = { ...OK_TRAILERS };
+  for await (const event of events) {
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) {
+      const start = event.event.case === "responseStart" ? event.event.value : undefined;
+      stream.respond({ ...BASE_HEADERS, ...(start ? routeHeaders(start.model, start.provider, start.route, start.warnings) : {}) }, { waitForTrailers: true });
+    }
+    if (event.event.case === "routeSummary") {
+      const summary = event.event.value;
+      trailers["x-switchyard-model"] = summary.model;
+      if (summary.route) trailers["x-switchyard-attempts"] = String(summary.route.attempts);
+      if (summary.recovery) trailers["x-switchyard-recovery"] = summary.recovery;
+    }
+    if (!stream.write(envelope(toBinary(ChatStreamResponseSchema, event)))) await drained(stream);
+  }
+  if (stream.destroyed || stream.closed) return;
+  if (!stream.headersSent) stream.respond(BASE_HEADERS, { waitForTrailers: true });
+  endWithTrailers(stream, trailers);
 }

@@ -1,7 +1,7 @@
 /**
- * The gRPC unary fast path (src/rpc/grpc-unary-chat.ts) against a real listening gateway: it must
- * answer exactly as Connect's handler does for ChatService/Chat, keep Connect for what it does not
- * take, and turn every malformed request into the right status, never a hang or a crash.
+ * The gRPC fast path (src/rpc/grpc-chat.ts) against a real listening gateway: it must answer
+ * exactly as Connect's handler does for ChatService/Chat and ChatStream, keep Connect for what it
+ * does not take, and turn every malformed request into the right status, never a hang or a crash.
  */
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -10,7 +10,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { compressionGzip, createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
-import { ChatRequestSchema, ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ChatRequestSchema, ChatService, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
 import { buildApp, type BuiltApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
@@ -87,7 +87,7 @@ function statusOf(answer: { head: http2.IncomingHttpHeaders; trailers: http2.Inc
   return (answer.trailers["grpc-status"] ?? answer.head["grpc-status"]) as string | undefined;
 }
 
-describe("gRPC unary Chat on the HTTP/2 fast path", () => {
+describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
   it("answers with the same message and route metadata as Connect's handler", async () => {
     let fastHeaders: Headers | undefined;
     let connectHeaders: Headers | undefined;
@@ -100,6 +100,47 @@ describe("gRPC unary Chat on the HTTP/2 fast path", () => {
     for (const name of ["x-switchyard-model", "x-switchyard-provider", "x-switchyard-attempts"]) {
       expect(fastHeaders?.get(name), name).toBe(connectHeaders?.get(name));
     }
+  });
+
+  it("streams the same events, headers and trailers as Connect's handler", async () => {
+    const collect = async (client: Client<typeof ChatService>) => {
+      let headers: Headers | undefined;
+      let trailers: Headers | undefined;
+      const events: ChatStreamResponse[] = [];
+      for await (const event of client.chatStream({ input: input() }, { headers: auth, onHeader: (value) => { headers = value; }, onTrailer: (value) => { trailers = value; } })) events.push(event);
+      return { headers, trailers, events };
+    };
+    const fast = await collect(grpc);
+    const viaConnect = await collect(connect);
+    const shape = (events: ChatStreamResponse[]) => events.map((event) => event.event.case);
+    expect(shape(fast.events)).toEqual(shape(viaConnect.events));
+    expect(shape(fast.events)[0]).toBe("responseStart");
+    expect(shape(fast.events).at(-1)).toBe("routeSummary");
+    const text = (events: ChatStreamResponse[]) => events.map((event) => (event.event.case === "textDelta" ? event.event.value.text : "")).join("");
+    expect(text(fast.events)).toBe(text(viaConnect.events));
+    for (const name of ["x-switchyard-model", "x-switchyard-provider", "x-switchyard-attempts"]) expect(fast.headers?.get(name), name).toBe(viaConnect.headers?.get(name));
+    expect(fast.trailers?.get("x-switchyard-model")).toBe("a/m");
+    expect(fast.trailers?.get("x-switchyard-model")).toBe(viaConnect.trailers?.get("x-switchyard-model"));
+  });
+
+  it("ends a stream that fails before any event with the error status, and cancels the upstream when the client cancels mid-stream", async () => {
+    const failed = await (async () => {
+      for await (const event of grpc.chatStream({ input: input("nobody/m") }, { headers: auth })) void event;
+    })().then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
+    expect(failed?.code).toBe(Code.NotFound);
+    expect(failed?.findDetails(ErrorDetailSchema)[0]?.reason).toBe("MODEL_NOT_FOUND");
+
+    upstreams.a?.always(fault.answer({ chunkDelayMs: 100 }));
+    const controller = new AbortController();
+    let texts = 0;
+    const canceled = await (async () => {
+      for await (const event of grpc.chatStream({ input: input() }, { headers: auth, signal: controller.signal })) {
+        if (event.event.case === "textDelta" && ++texts === 2) controller.abort();
+      }
+    })().then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
+    expect(canceled?.code).toBe(Code.Canceled);
+    await sleep(150);
+    expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true);
   });
 
   it("answers an error with the status and ErrorDetail Connect would send, and a missing key with Unauthenticated", async () => {
