@@ -61,7 +61,9 @@ export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
     if (typeof contentType !== "string" || !GRPC_PROTO.test(contentType)) return false;
     const encoding = headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    void serve(stream, headers, options, path === CHAT_STREAM_PATH);
+    // serve() answers every error itself; this catches only a failure to write that answer
+    // (e.g. the stream died in between), which must not become an unhandled rejection.
+    serve(stream, headers, options, path === CHAT_STREAM_PATH).catch(() => stream.destroy());
     return true;
   };
 }
