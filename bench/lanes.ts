@@ -132,7 +132,7 @@ export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds:
         ...(ports.baselines ?? []).map((baseline, index): Variant => ({ label: `sy gRPC unary [${baseline.label}]`, role: "gateway", measure: `baseline:${index}`, job: grpc("emu/gpt-bench", false, 32, baseline.port) })),
       ],
     },
-    { name: "c128", title: "128 connections, JSON", streaming: false, variants: unary(128), peak: true },
+    { name: "c128", title: "128 connections, JSON", streaming: false, variants: [...unary(128), ...baselines("/v1/chat/completions", "emu/gpt-bench", 128, false)], peak: true },
     { name: "stream-paced", title: `SSE ${PACED.chunks} chunks, ${PACED.gapMs} ms gap, ${PACED.firstByteMs} ms first byte, 8 streams`, streaming: true, variants: [...stream(PACED, "emup", 8), ...baselines("/v1/chat/completions", "emup/gpt-bench", 8, true)] },
     {
       name: "stream-burst",
