@@ -81,6 +81,6 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     connect: true,
     grpc: true,
   });
-  await app.register(openAICompatPlugin, { gateway, authenticate, onError: (error, request) => logError(app, error, request.url) });
+  await app.register(openAICompatPlugin, { gateway, authenticate, onError: (error, url) => logError(app, error, url) });
   return { app, gateway, startDraining: () => { draining = true; } };
 }

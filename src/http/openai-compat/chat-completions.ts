@@ -1,0 +1,111 @@
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import { toGatewayError, type GatewayError } from "../../core/errors.js";
+import type { Gateway } from "../../core/gateway.js";
+import { LightAbort } from "../../core/light-abort.js";
+import { parseCallerTimeout } from "../../core/routing/request-scope.js";
+import { routeHeaders } from "../../server/route-headers.js";
+import { toRestError } from "./error-response.js";
+import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
+import { SseWriter, type RawResponse } from "./sse-writer.js";
+import { toProtoChatRequest } from "./to-proto.js";
+
+/** What answering a chat completion needs: the core and the edge's error log. */
+export interface ChatCompletionsDeps {
+  readonly gateway: Gateway;
+  /** Called once per error answered (the edge's one log line per error), with the request URL. */
+  readonly onError: (error: GatewayError, url: string) => void;
+}
+
+/** The abort reason when the client goes away (shared: a DOMException captures a stack). */
+const CLIENT_GONE = new DOMException("the client closed the connection", "AbortError");
+
+/** Aborts when the client goes away before the gateway ended the response (toolchain.md trap 12). */
+function clientSignal(raw: RawResponse, endedByServer: () => boolean): LightAbort {
+  const controller = new LightAbort();
+  raw.on("close", () => {
+    if (!endedByServer()) controller.abort(CLIENT_GONE);
+  });
+  return controller;
+}
+
+/** Writes a complete JSON answer (Fastify's reply.send would set the same two headers). */
+export function sendJson(raw: RawResponse, status: number, headers: Readonly<Record<string, string>>, body: unknown): void {
+  const text = JSON.stringify(body);
+  (raw as ServerResponse).writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) });
+  raw.end(text);
+}
+
+/** Answers an error in the OpenAI envelope, with its status and headers. */
+export function sendRestError(raw: RawResponse, error: GatewayError): void {
+  const rest = toRestError(error);
+  sendJson(raw, rest.status, rest.headers, rest.body);
+}
+
+/**
+ * Answers one `POST /v1/chat/completions` whose body is already parsed, on the raw response: JSON
+ * with the route headers, or SSE (headers with the first frame, `[DONE]` at the end, an error frame
+ * after a mid-stream failure). Every error becomes the OpenAI envelope and one `onError` call;
+ * it never throws. A thin translator: JSON -> proto, the Gateway core, proto -> JSON/SSE.
+ */
+export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unknown, headers: IncomingHttpHeaders, raw: RawResponse, url: string, http2: boolean): Promise<void> {
+  let parsed: ReturnType<typeof toProtoChatRequest>;
+  let timeoutMs: number | undefined;
+  try {
+    parsed = toProtoChatRequest(body);
+    timeoutMs = parseCallerTimeout(headers["x-switchyard-timeout"]);
+  } catch (thrown) {
+    return answerError(deps, raw, url, thrown);
+  }
+  if (parsed.stream) return streamAnswer(deps, parsed.input, parsed.includeUsage, timeoutMs, raw, url, http2);
+  let answered = false;
+  const signal = clientSignal(raw, () => answered);
+  try {
+    const response = await deps.gateway.chat(parsed.input, { signal, timeoutMs });
+    answered = true;
+    if (raw.destroyed) return;
+    sendJson(raw, 200, routeHeaders(response.model, response.provider, response.route, response.warnings), toOpenAICompletion(response));
+  } catch (thrown) {
+    answered = true;
+    answerError(deps, raw, url, thrown);
+  }
+}
+
+function answerError(deps: ChatCompletionsDeps, raw: RawResponse, url: string, thrown: unknown): void {
+  const error = toGatewayError(thrown);
+  deps.onError(error, url);
+  if (!raw.destroyed && !raw.headersSent) sendRestError(raw, error);
+}
+
+async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway["chatStream"]>[0], includeUsage: boolean, timeoutMs: number | undefined, raw: RawResponse, url: string, http2: boolean): Promise<void> {
+  let writer: SseWriter | undefined;
+  const signal = clientSignal(raw, () => writer?.endedByServer ?? false);
+  const events = deps.gateway.chatStream(input, { signal, timeoutMs });
+  let first: IteratorResult<ChatStreamResponse>;
+  try {
+    first = await events.next();
+  } catch (thrown) {
+    return answerError(deps, raw, url, thrown);
+  }
+  writer = new SseWriter(raw);
+  const encoder = new OpenAIChunkEncoder(includeUsage);
+  const start = first.done ? undefined : first.value.event;
+  writer.open(start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {}, http2);
+  try {
+    // writer.data returns a promise only under back-pressure: no await (and no microtask hop) per frame otherwise.
+    if (!first.done) for (const chunk of encoder.encode(first.value)) await writer.data(chunk);
+    for (;;) {
+      const next = await events.next();
+      if (next.done) break;
+      for (const chunk of encoder.encode(next.value)) {
+        const drained = writer.data(chunk);
+        if (drained) await drained;
+      }
+    }
+    writer.done();
+  } catch (thrown) {
+    const error = toGatewayError(thrown);
+    deps.onError(error, url);
+    if (!signal.aborted) writer.error(toRestError(error).body);
+  }
+}
