@@ -7,6 +7,7 @@ import type { GatewayError } from "./core/errors.js";
 import { Gateway } from "./core/gateway.js";
 import { ModelCatalog } from "./core/model-catalog.js";
 import { openAICompatPlugin } from "./http/openai-compat/openai-compat-plugin.js";
+import { createRawChatRoute } from "./http/openai-compat/raw-chat-route.js";
 import type { ProviderAdapter } from "./providers/provider-adapter.js";
 import { ADAPTER_FACTORIES } from "./providers/registry.js";
 import { createUndiciTransport, type UpstreamTransport } from "./providers/upstream-http.js";
@@ -60,6 +61,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   });
   const authenticate = createCallerAuthenticator(config.keys);
   let draining = false;
+  const rawChatRoute = createRawChatRoute({ gateway, authenticate, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => logError(app, error, url) });
   const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => logError(app, error, procedure) });
   const app: FastifyInstance = Fastify({
     logger: config.logging.level === "silent" ? false : { level: config.logging.level },
@@ -69,7 +71,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     return503OnClosing: true,
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
-    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat }) as unknown as http.Server,
+    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute }) as unknown as http.Server,
   });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => (draining ? reply.code(503).send({ status: "draining" }) : { status: "ready" }));

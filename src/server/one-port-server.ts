@@ -15,6 +15,8 @@ const IDLE_SWEEP_MS = 100;
 export interface OnePortOptions {
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** Offered every HTTP/1.1 request before the shared handler; returns true when it answers the request itself. */
+  readonly takeRequest?: (request: http.IncomingMessage, response: http.ServerResponse) => boolean;
   /** Offered every new HTTP/2 stream before the shared handler; returns true when it serves the stream itself. */
   readonly takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 }
@@ -34,7 +36,11 @@ export interface OnePortServer extends net.Server {
  * graceful shutdown does not hang on idle clients. See docs/toolchain.md §2.
  */
 export function createOnePortServer(handler: DualHandler, options: OnePortOptions = {}): OnePortServer {
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: options.requestTimeoutMs ?? 120_000 }, handler as http.RequestListener);
+  const takeRequest = options.takeRequest;
+  const h1Handler: http.RequestListener = takeRequest ? (request, response) => {
+    if (!takeRequest(request, response)) (handler as http.RequestListener)(request, response);
+  } : (handler as http.RequestListener);
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: options.requestTimeoutMs ?? 120_000 }, h1Handler);
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
   const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
