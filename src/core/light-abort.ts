@@ -1,6 +1,7 @@
 /**
  * The part of an abort signal that the core, the adapters and the upstream transports use. A DOM
- * `AbortSignal` satisfies it, and so does {@link LightAbort}; undici's `request` accepts either.
+ * `AbortSignal` satisfies it, and so does {@link LightAbort}; the upstream exchange
+ * (net/undici-exchange.ts) follows either.
  */
 export interface AbortSignalLike {
   readonly aborted: boolean;

@@ -24,7 +24,8 @@ export interface UpstreamResponse {
 
 /**
  * Sends one HTTP request. The production transport is a pooled keep-alive undici client; tests inject
- * a replaying one. Implementations reject with an AbortError when the signal aborts.
+ * a replaying one. When the signal aborts, implementations reject (or fail the body) with its
+ * reason or an AbortError.
  */
 export type UpstreamTransport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
 

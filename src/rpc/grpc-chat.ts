@@ -12,6 +12,7 @@ import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError
 import type { Gateway } from "../core/gateway.js";
 import { LightAbort } from "../core/light-abort.js";
 import { routeHeaders } from "../server/route-headers.js";
+import { drainedOrClosed } from "../server/write-drain.js";
 
 /** The methods this path serves; everything else (and every other protocol) goes to Connect. */
 const CHAT_PATH = "/switchyard.v1.ChatService/Chat";
@@ -144,19 +145,6 @@ async function readCall(stream: http2.ServerHttp2Stream, headers: http2.Incoming
   }
 }
 
-/** Resolves when the stream can take more data (or is gone). */
-function drained(stream: http2.ServerHttp2Stream): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off("drain", done);
-      stream.off("close", done);
-      resolve();
-    };
-    stream.on("drain", done);
-    stream.on("close", done);
-  });
-}
-
 /** Ends a stream whose headers were sent: the trailers carry `fields` (grpc-status and metadata). */
 function endWithTrailers(stream: http2.ServerHttp2Stream, fields: Readonly<Record<string, string>>): void {
   stream.once("wantTrailers", () => stream.sendTrailers(fields));
@@ -220,7 +208,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
       if (summary.route) trailers["x-switchyard-attempts"] = String(summary.route.attempts);
       if (summary.recovery) trailers["x-switchyard-recovery"] = summary.recovery;
     }
-    if (!stream.write(envelope(toBinary(ChatStreamResponseSchema, event)))) await drained(stream);
+    if (!stream.write(envelope(toBinary(ChatStreamResponseSchema, event)))) await drainedOrClosed(stream);
   }
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) stream.respond(BASE_HEADERS, { waitForTrailers: true });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
+import { drainedOrClosed } from "../../server/write-drain.js";
 import type { OpenAIErrorBody } from "../../wire/openai-chat-completions.js";
 
 /** The raw response of a hijacked Fastify reply, on HTTP/1.1 or HTTP/2. */
@@ -52,19 +53,7 @@ export class SseWriter {
     if (this.ended || this.raw.destroyed) return undefined;
     this.written = true;
     const ok = (this.raw as ServerResponse).write(`data: ${json}\n\n`);
-    return ok ? undefined : this.drained();
-  }
-
-  private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.raw.off("drain", done);
-        this.raw.off("close", done);
-        resolve();
-      };
-      this.raw.on("drain", done);
-      this.raw.on("close", done);
-    });
+    return ok ? undefined : drainedOrClosed(this.raw);
   }
 
   /** Ends a successful stream with `data: [DONE]`. */
