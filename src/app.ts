@@ -3,7 +3,6 @@ import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { createCallerAuthenticator } from "./core/caller-auth.js";
-import type { GatewayError } from "./core/errors.js";
 import { Gateway } from "./core/gateway.js";
 import { ModelCatalog } from "./core/model-catalog.js";
 import { openAICompatPlugin } from "./http/openai-compat/openai-compat-plugin.js";
@@ -13,12 +12,15 @@ import { ADAPTER_FACTORIES } from "./providers/registry.js";
 import { createUndiciTransport, type UpstreamTransport } from "./providers/upstream-http.js";
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
+import { RequestLog } from "./server/request-log.js";
 import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
 
 /** What buildApp needs; tests inject a transport to replay or fake upstreams. */
 export interface AppDependencies {
   readonly config: GatewayConfig;
   readonly transport?: UpstreamTransport;
+  /** Where log lines go instead of stdout (tests read them). */
+  readonly logStream?: { write(line: string): void };
 }
 
 /** A built gateway: the Fastify app (not listening yet) and its core. */
@@ -40,12 +42,6 @@ export function createAdapters(config: GatewayConfig, transport: UpstreamTranspo
   return adapters;
 }
 
-function logError(app: FastifyInstance, error: GatewayError, where: string): void {
-  const fields = { reason: error.reason, code: error.code, where, provider: error.facts.provider, upstreamStatus: error.facts.upstreamStatus };
-  if (error.reason === "INTERNAL_ERROR") app.log.error({ ...fields, cause: error.cause instanceof Error ? error.cause.stack : String(error.cause) }, error.rawMessage);
-  else app.log.warn(fields, error.rawMessage);
-}
-
 /**
  * Builds the gateway app: one Fastify instance on the one-port server factory (HTTP/1.1 and h2c),
  * serving the OpenAI REST routes, the Connect/gRPC/gRPC-Web services, /healthz and /readyz.
@@ -54,17 +50,18 @@ function logError(app: FastifyInstance, error: GatewayError, where: string): voi
 export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp> {
   const { config } = dependencies;
   const transport = dependencies.transport ?? createUndiciTransport();
+  const log = new RequestLog(() => app.log, config.logging);
   const gateway = new Gateway(new ModelCatalog(config, createAdapters(config, transport)), {
-    onAttemptFailed: (report) => app.log.warn({ target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, `upstream attempt failed: ${report.error.rawMessage}`),
-    onUsage: (record) => { if (record.partial) app.log.info({ target: record.target, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
+    onAttemptFailed: (report) => log.line("warn", `attempt ${report.target} ${report.error.reason}`, { target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, `upstream attempt failed: ${report.error.rawMessage}`),
+    onUsage: (record) => { if (record.partial) log.line("info", `cancel ${record.target}`, { target: record.target, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
     onCircuitChange: (target, state) => app.log.warn({ target, state }, `circuit ${state}`),
   });
   const authenticate = createCallerAuthenticator(config.keys);
   let draining = false;
-  const rawChatRoute = createRawChatRoute({ gateway, authenticate, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => logError(app, error, url) });
-  const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => logError(app, error, procedure) });
+  const rawChatRoute = createRawChatRoute({ gateway, authenticate, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => log.error(error, url) });
+  const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => log.error(error, procedure) });
   const app: FastifyInstance = Fastify({
-    logger: config.logging.level === "silent" ? false : { level: config.logging.level },
+    logger: config.logging.level === "silent" ? false : { level: config.logging.level, ...(dependencies.logStream ? { stream: dependencies.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
     forceCloseConnections: "idle",
@@ -77,12 +74,13 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   app.get("/readyz", async (_request, reply) => (draining ? reply.code(503).send({ status: "draining" }) : { status: "ready" }));
   await app.register(fastifyConnectPlugin, {
     routes: connectRoutes(gateway),
-    interceptors: connectInterceptors(authenticate, (error, procedure) => logError(app, error, procedure)),
+    interceptors: connectInterceptors(authenticate, (error, procedure) => log.error(error, procedure)),
     readMaxBytes: config.server.bodyLimitBytes,
     grpcWeb: true,
     connect: true,
     grpc: true,
   });
-  await app.register(openAICompatPlugin, { gateway, authenticate, onError: (error, url) => logError(app, error, url) });
+  await app.register(openAICompatPlugin, { gateway, authenticate, onError: (error, url) => log.error(error, url) });
+  app.addHook("onClose", async () => log.flush());
   return { app, gateway, startDraining: () => { draining = true; } };
 }

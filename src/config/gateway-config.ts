@@ -101,7 +101,11 @@ export interface GatewayConfig {
     readonly circuitBreaker: CircuitBreakerSettings;
   };
   readonly media: { readonly allowPrivateNetwork: boolean; readonly maxBytes: number; readonly timeoutMs: number };
-  readonly logging: { readonly level: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent" };
+  readonly logging: {
+    readonly level: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+    /** Per-request log lines of one kind (same event, target and reason) logged per second; 0 = all. */
+    readonly maxSimilarPerSecond: number;
+  };
 }
 
 /** Provider types the gateway knows; the registry holds their factories. */
@@ -176,7 +180,10 @@ const rootSchema = obj({
     max_bytes: num({ min: 1, max: 1024 * 1024 * 1024, integer: true }),
     timeout_ms: ms(),
   }),
-  logging: obj({ level: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const) }),
+  logging: obj({
+    level: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
+    max_similar_per_second: num({ min: 0, max: 1_000_000, integer: true }),
+  }),
 });
 
 /** Default routing settings, used wherever config is silent. */
@@ -302,7 +309,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
         maxBytes: raw.media?.max_bytes ?? 20 * 1024 * 1024,
         timeoutMs: raw.media?.timeout_ms ?? 15_000,
       },
-      logging: { level: raw.logging?.level ?? "info" },
+      logging: { level: raw.logging?.level ?? "info", maxSimilarPerSecond: raw.logging?.max_similar_per_second ?? 10 },
     },
   };
 }

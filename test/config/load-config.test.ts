@@ -21,6 +21,13 @@ providers:
     expect(config.providers["openai-main"]).toMatchObject({ type: "openai", apiKey: "sk-upstream", baseUrl: "https://api.openai.com/v1" });
     expect(config.providers["local-vllm"]?.baseUrl).toBe("http://127.0.0.1:8000/v1");
     expect(config.routing.retry.maxRetries).toBe(2);
+    expect(config.logging).toEqual({ level: "info", maxSimilarPerSecond: 10 });
+  });
+
+  it("reads logging.max_similar_per_second and refuses negative or fractional values", () => {
+    expect(parseConfigText("logging: { level: warn, max_similar_per_second: 0 }", "l.yaml", {}).logging).toEqual({ level: "warn", maxSimilarPerSecond: 0 });
+    expect(() => parseConfigText("logging: { max_similar_per_second: -1 }", "l.yaml", {})).toThrow(/logging.max_similar_per_second/);
+    expect(() => parseConfigText("logging: { max_similar_per_second: 2.5 }", "l.yaml", {})).toThrow(/logging.max_similar_per_second/);
   });
 
   it("names the file, the key path and the problem for unknown keys, wrong types and unset variables", () => {

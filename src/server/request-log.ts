@@ -1,0 +1,50 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { GatewayConfig } from "../config/gateway-config.js";
+import type { GatewayError } from "../core/errors.js";
+import { LogSampler } from "./log-sampler.js";
+
+/** The levels per-request lines are logged at. */
+export type SampledLevel = "error" | "warn" | "info";
+/** pino's level numbers, to skip sampling work for lines the level would drop anyway. */
+const LEVEL_VALUES: Readonly<Record<GatewayConfig["logging"]["level"], number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/**
+ * The per-request log lines (errors answered, failed attempts, canceled streams), sampled per kind:
+ * a storm of one failure logs `logging.max_similar_per_second` lines a second, and the next line
+ * (or a summary line) carries how many were dropped (`suppressed`).
+ */
+export class RequestLog {
+  private readonly sampler: LogSampler;
+  private readonly minLevel: number;
+
+  /** `logger` is a getter: the gateway's hooks are wired before the Fastify instance exists. */
+  constructor(private readonly logger: () => FastifyBaseLogger, settings: GatewayConfig["logging"]) {
+    this.minLevel = LEVEL_VALUES[settings.level];
+    const perSecond = settings.maxSimilarPerSecond;
+    this.sampler = new LogSampler({
+      perSecond,
+      report: (key, suppressed) => this.logger().warn({ similar: key, suppressed }, `${suppressed} similar log lines suppressed (${key})`),
+    });
+  }
+
+  /** Logs one line of kind `key` unless its level is off or sampling drops it. */
+  line(level: SampledLevel, key: string, fields: Record<string, unknown>, message: string): void {
+    if (LEVEL_VALUES[level] < this.minLevel) return;
+    const suppressed = this.sampler.admit(key);
+    if (suppressed === undefined) return;
+    this.logger()[level](suppressed > 0 ? { ...fields, suppressed } : fields, message);
+  }
+
+  /** One line per error answered to a caller. */
+  error(error: GatewayError, where: string): void {
+    const fields = { reason: error.reason, code: error.code, where, provider: error.facts.provider, upstreamStatus: error.facts.upstreamStatus };
+    const key = `error ${error.reason} ${error.facts.provider ?? "-"}`;
+    if (error.reason === "INTERNAL_ERROR") this.line("error", key, { ...fields, cause: error.cause instanceof Error ? error.cause.stack : String(error.cause) }, error.rawMessage);
+    else this.line("warn", key, fields, error.rawMessage);
+  }
+
+  /** Reports what sampling still holds (at shutdown). */
+  flush(): void {
+    this.sampler.flush(true);
+  }
+}
