@@ -45,7 +45,17 @@ function decodeDataUrl(url: string): { mimeType: string; base64: string } | unde
   return match ? { mimeType: match[1] ?? "", base64: match[2] ?? "" } : undefined;
 }
 
-function toOpenAIPart(part: ContentPart, param: string): OpenAIContentPart | undefined {
+/**
+ * OpenAI refuses `file_data` without a `filename`; a document that came without one (gRPC callers,
+ * other dialects) gets `part-<index>.<ext>`, the extension taken from its MIME type.
+ */
+function defaultFilename(mimeType: string, partIndex: number): string {
+  const subtype = /^[a-z]+\/([a-z0-9.+-]+)$/i.exec(mimeType)?.[1]?.toLowerCase();
+  const extension = subtype === undefined ? "bin" : subtype === "plain" ? "txt" : subtype.replace(/^x-/, "").replace(/[^a-z0-9]/g, "") || "bin";
+  return `part-${partIndex}.${extension}`;
+}
+
+function toOpenAIPart(part: ContentPart, param: string, partIndex: number): OpenAIContentPart | undefined {
   switch (part.part.case) {
     case "text":
       return { type: "text", text: part.part.value };
@@ -70,7 +80,8 @@ function toOpenAIPart(part: ContentPart, param: string): OpenAIContentPart | und
       if (media.source.case === "url" && !media.source.value.startsWith("data:")) {
         throw unsupportedFeature("OpenAI-dialect providers take files only inline (file_data); this part is a URL.", param);
       }
-      return { type: "file", file: { file_data: dataUrl(media), ...(media.filename ? { filename: media.filename } : {}) } };
+      const mimeType = media.mimeType || (media.source.case === "url" ? (decodeDataUrl(media.source.value)?.mimeType ?? "") : "");
+      return { type: "file", file: { file_data: dataUrl(media), filename: media.filename || defaultFilename(mimeType, partIndex) } };
     }
     case "video":
       throw unsupportedFeature("OpenAI-dialect providers do not accept video input.", param);
@@ -94,7 +105,7 @@ function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
   const role = ROLE_NAMES[message.role] ?? "user";
   const out: OpenAIMessage = { role };
   const parts = message.content
-    .map((part, partIndex) => toOpenAIPart(part, `${param}.content[${partIndex}]`))
+    .map((part, partIndex) => toOpenAIPart(part, `${param}.content[${partIndex}]`, partIndex))
     .filter((part): part is OpenAIContentPart => part !== undefined);
   if (role === "assistant") {
     const refusals = parts.filter((part) => part.type === "refusal").map((part) => part.refusal);

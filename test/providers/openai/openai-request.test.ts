@@ -43,6 +43,8 @@ describe("toOpenAIRequest", () => {
           media("audio", { data: bytes("wav"), mimeType: "audio/wav" }),
           media("audio", { url: `data:audio/mpeg;base64,${b64("mp3")}`, mimeType: "audio/mpeg" }),
           media("file", { data: bytes("%PDF"), mimeType: "application/pdf", filename: "a.pdf" }),
+          media("file", { data: bytes("%PDF"), mimeType: "application/pdf" }),
+          media("file", { url: `data:text/plain;base64,${b64("hi")}` }),
         ],
       }],
     }, {
@@ -54,6 +56,9 @@ describe("toOpenAIRequest", () => {
           { type: "input_audio", input_audio: { data: b64("wav"), format: "wav" } },
           { type: "input_audio", input_audio: { data: b64("mp3"), format: "mp3" } },
           { type: "file", file: { file_data: `data:application/pdf;base64,${b64("%PDF")}`, filename: "a.pdf" } },
+          // OpenAI refuses file_data without a filename: a default one, from the part's place and MIME type.
+          { type: "file", file: { file_data: `data:application/pdf;base64,${b64("%PDF")}`, filename: "part-5.pdf" } },
+          { type: "file", file: { file_data: `data:text/plain;base64,${b64("hi")}`, filename: "part-6.txt" } },
         ],
       }],
     }],
