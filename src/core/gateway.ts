@@ -140,13 +140,11 @@ export class Gateway {
     }
   }
 
-  /** Streams one chat request; the generator throws a GatewayError on failure (see {@link runStreamSession}). */
-  async *chatStream(input: ChatInput, context: CallContext): AsyncGenerator<ChatStreamResponse> {
-    const { run, scope } = this.startRun(input, context, true);
-    try {
-      yield* runStreamSession({ input, run, scope, latency: this.latency, now: this.now, onUsage: (record) => this.hooks.onUsage?.(record) });
-    } finally {
-      scope.dispose();
-    }
+  /**
+   * Streams one chat request; the generator throws a GatewayError on failure (see
+   * {@link runStreamSession}). The session's own generator, not a wrapper: one layer fewer per event.
+   */
+  chatStream(input: ChatInput, context: CallContext): AsyncGenerator<ChatStreamResponse> {
+    return runStreamSession({ input, start: () => this.startRun(input, context, true), latency: this.latency, now: this.now, onUsage: (record) => this.hooks.onUsage?.(record) });
   }
 }

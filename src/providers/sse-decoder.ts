@@ -11,26 +11,48 @@ export interface SseEvent {
 export const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
 
 /**
- * Decodes a byte stream into server-sent events per the WHATWG rules: LF, CRLF and CR line ends
- * (also split across chunks), comment lines, multi-line data, and UTF-8 split across chunks.
- * Provider-agnostic; events with no data line are skipped. Throws INVALID_PROVIDER_RESPONSE when one
- * event exceeds {@link MAX_SSE_EVENT_CHARS}. Events still unterminated at EOF are dispatched.
+ * A push decoder of server-sent events per the WHATWG rules: LF, CRLF and CR line ends (also split
+ * across chunks), comment lines, multi-line data, and UTF-8 split across chunks. Provider-agnostic;
+ * events with no data line are skipped. {@link push} and {@link end} return the events completed by
+ * that input (usually zero or one, in a fresh array the caller owns), with no per-line or per-chunk
+ * generator. Throws INVALID_PROVIDER_RESPONSE when one event or line exceeds the bound.
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
-export async function* decodeSse(body: AsyncIterable<Uint8Array>, maxEventChars = MAX_SSE_EVENT_CHARS): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder("utf-8");
-  let buffer = "";
-  let eventType = "";
-  let data: string[] = [];
-  let dataChars = 0;
-  let skipLeadingLf = false;
+export class SseParser {
+  private readonly decoder = new TextDecoder("utf-8");
+  private buffer = "";
+  private eventType = "";
+  private data: string[] = [];
+  private dataChars = 0;
+  private skipLeadingLf = false;
 
-  function* processLine(line: string): Generator<SseEvent> {
+  constructor(private readonly maxEventChars = MAX_SSE_EVENT_CHARS) {}
+
+  /** Feeds one chunk of the body; returns the events it completed. */
+  push(chunk: Uint8Array): SseEvent[] {
+    const out: SseEvent[] = [];
+    this.buffer += this.decoder.decode(chunk, { stream: true });
+    this.drain(out);
+    return out;
+  }
+
+  /** Ends the body: dispatches what is left (an event unterminated at EOF). */
+  end(): SseEvent[] {
+    const out: SseEvent[] = [];
+    this.buffer += this.decoder.decode();
+    this.drain(out);
+    if (this.buffer.length > 0) this.line(this.buffer, out);
+    this.buffer = "";
+    this.line("", out);
+    return out;
+  }
+
+  private line(line: string, out: SseEvent[]): void {
     if (line.length === 0) {
-      if (data.length > 0) yield { event: eventType || "message", data: data.join("\n") };
-      eventType = "";
-      data = [];
-      dataChars = 0;
+      if (this.data.length > 0) out.push({ event: this.eventType || "message", data: this.data.length === 1 ? (this.data[0] as string) : this.data.join("\n") });
+      this.eventType = "";
+      this.data = [];
+      this.dataChars = 0;
       return;
     }
     if (line.charCodeAt(0) === 58 /* ':' */) return;
@@ -39,22 +61,23 @@ export async function* decodeSse(body: AsyncIterable<Uint8Array>, maxEventChars 
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
     if (field === "data") {
-      data.push(value);
-      dataChars += value.length;
-      if (dataChars > maxEventChars) {
+      this.data.push(value);
+      this.dataChars += value.length;
+      if (this.dataChars > this.maxEventChars) {
         throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream sent an oversized stream event");
       }
     } else if (field === "event") {
-      eventType = value;
+      this.eventType = value;
     }
   }
 
-  function* drain(final: boolean): Generator<SseEvent> {
+  private drain(out: SseEvent[]): void {
+    const buffer = this.buffer;
     let start = 0;
     for (;;) {
-      if (skipLeadingLf && start < buffer.length) {
+      if (this.skipLeadingLf && start < buffer.length) {
         if (buffer.charCodeAt(start) === 10) start++;
-        skipLeadingLf = false;
+        this.skipLeadingLf = false;
       }
       let end = -1;
       for (let i = start; i < buffer.length; i++) {
@@ -71,28 +94,43 @@ export async function* decodeSse(body: AsyncIterable<Uint8Array>, maxEventChars 
           start = buffer.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
         } else {
           start = end + 1;
-          skipLeadingLf = true;
+          this.skipLeadingLf = true;
         }
       } else {
         start = end + 1;
       }
-      yield* processLine(line);
+      this.line(line, out);
     }
-    buffer = buffer.slice(start);
-    if (buffer.length > maxEventChars) {
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
+    if (this.buffer.length > this.maxEventChars) {
       throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream sent an oversized stream line");
     }
-    if (final) {
-      if (buffer.length > 0) yield* processLine(buffer);
-      buffer = "";
-      yield* processLine("");
-    }
   }
+}
 
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    yield* drain(false);
+/** A dialect's stream translator, fed one SSE event at a time; what it produces goes to `out`. */
+export interface SseTranslator<T> {
+  /** True once the stream's own end marker arrived: nothing more is fed. */
+  readonly done: boolean;
+  push(event: SseEvent, out: T[]): void;
+  /** The end of the stream (marker or EOF): what is still pending, or a throw when the stream was incomplete. */
+  end(out: T[]): void;
+}
+
+/**
+ * Feeds one body chunk (or, with `undefined`, the end of the body) through `parser` into
+ * `translator`, appending its output to `out`; stops feeding once the translator is done.
+ */
+export function feedSse<T>(parser: SseParser, translator: SseTranslator<T>, chunk: Uint8Array | undefined, out: T[]): void {
+  for (const event of chunk === undefined ? parser.end() : parser.push(chunk)) {
+    if (translator.done) return;
+    translator.push(event, out);
   }
-  buffer += decoder.decode();
-  yield* drain(true);
+}
+
+/** Decodes a byte stream into server-sent events with an {@link SseParser}. */
+export async function* decodeSse(body: AsyncIterable<Uint8Array>, maxEventChars = MAX_SSE_EVENT_CHARS): AsyncGenerator<SseEvent> {
+  const parser = new SseParser(maxEventChars);
+  for await (const chunk of body) yield* parser.push(chunk);
+  yield* parser.end();
 }

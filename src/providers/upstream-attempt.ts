@@ -92,7 +92,7 @@ class UpstreamAttempt implements GuardedResponse {
   private readonly firstByteDeadline: number;
   private releasable: UpstreamBody | undefined;
   private response: UpstreamResponse | undefined;
-  private guarded: AsyncGenerator<Uint8Array> | undefined;
+  private guarded: GuardedBody | undefined;
   // This call aborts `abort` itself only after setting `failure` (timeouts) or `closed` (close):
   // every other abort reaching here is the caller's.
   private readonly onCallerAbort = (): void => {
@@ -156,35 +156,38 @@ class UpstreamAttempt implements GuardedResponse {
 
   get body(): AsyncIterable<Uint8Array> {
     // Created on first use: non-streaming answers are read with text() and never need it.
-    this.guarded ??= this.guardedBody();
+    if (!this.guarded) {
+      const source = (this.response as UpstreamResponse).body;
+      // Not destroyed when the consumer stops early: close() may still let it finish (connection reuse).
+      if (this.streaming && source instanceof UpstreamBody && !source.finished) this.releasable = source;
+      this.guarded = new GuardedBody(this, source);
+    }
     return this.guarded;
   }
 
-  private async *guardedBody(): AsyncGenerator<Uint8Array> {
-    const source = (this.response as UpstreamResponse).body;
-    // Not destroyed when the consumer stops early: close() may still let it finish (connection reuse).
-    if (this.streaming && source instanceof UpstreamBody && !source.finished) this.releasable = source;
-    try {
-      for await (const chunk of source) {
-        if (this.failure) throw this.failure;
-        this.firstByte = true;
-        this.held = true;
-        yield chunk;
-        this.held = false;
-        this.lastChunkAt = Date.now();
-        if (this.streaming) this.armWait(this.timeouts.idleMs);
-      }
-      if (this.failure) throw this.failure;
-      this.completed = true;
-    } catch (error) {
-      throw this.translate(error);
-    } finally {
-      this.close();
-    }
+  /** A body chunk arrived (GuardedBody): throws the attempt's failure if it has one. */
+  chunkArrived(): void {
+    if (this.failure) throw this.failure;
+    this.firstByte = true;
+    this.held = true;
+  }
+
+  /** The consumer asks for more after holding a chunk: from now on, waiting is upstream silence again. */
+  chunkReleased(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.lastChunkAt = Date.now();
+    if (this.streaming) this.armWait(this.timeouts.idleMs);
+  }
+
+  /** The body ended (GuardedBody): throws the attempt's failure if it has one, else marks it complete. */
+  bodyEnded(): void {
+    if (this.failure) throw this.failure;
+    this.completed = true;
   }
 
   async text(): Promise<string> {
-    // The same guards as guardedBody, without an async generator per answer (bench/PROFILE.md).
+    // The same guards as GuardedBody, pushed rather than pulled: no promise per chunk (bench/PROFILE.md).
     const sink = new TextSink(this);
     try {
       const source = (this.response as UpstreamResponse).body;
@@ -234,7 +237,8 @@ class UpstreamAttempt implements GuardedResponse {
     this.abort.abort(RELEASED);
   }
 
-  private translate(error: unknown): GatewayError {
+  /** The GatewayError for a failure of the request or its body. */
+  translate(error: unknown): GatewayError {
     if (this.failure) return this.failure;
     if (error instanceof GatewayError) return error;
     const message = error instanceof Error ? error.message : String(error);
@@ -249,6 +253,71 @@ class UpstreamAttempt implements GuardedResponse {
       { provider: this.provider, afterFirstByte: this.firstByte },
       error,
     );
+  }
+}
+
+/**
+ * The attempt's body under its guards, as a plain async iterator rather than a generator (one
+ * promise per chunk, no generator machinery; bench/PROFILE.md): each chunk is checked against the
+ * attempt's failure and restarts the idle bound once the consumer asks for the next; errors become
+ * GatewayErrors; the attempt is closed when the body ends, fails, or the consumer stops early.
+ */
+class GuardedBody implements AsyncIterableIterator<Uint8Array> {
+  private readonly source: AsyncIterator<Uint8Array>;
+  private over = false;
+
+  constructor(
+    private readonly attempt: UpstreamAttempt,
+    body: AsyncIterable<Uint8Array>,
+  ) {
+    this.source = body[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.over) return { done: true, value: undefined };
+    this.attempt.chunkReleased();
+    let result: IteratorResult<Uint8Array>;
+    try {
+      result = await this.source.next();
+      if (result.done) this.attempt.bodyEnded();
+    } catch (error) {
+      this.finish();
+      throw this.attempt.translate(error);
+    }
+    if (result.done) {
+      this.finish();
+      return result;
+    }
+    try {
+      this.attempt.chunkArrived();
+    } catch (error) {
+      // The attempt failed while this chunk was in flight: stop the source, as a for-await would.
+      this.source.return?.().catch(() => undefined);
+      this.finish();
+      throw this.attempt.translate(error);
+    }
+    return result;
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    if (!this.over) {
+      this.over = true;
+      try {
+        await this.source.return?.();
+      } finally {
+        this.attempt.close();
+      }
+    }
+    return { done: true, value: undefined };
+  }
+
+  private finish(): void {
+    this.over = true;
+    this.attempt.close();
   }
 }
 

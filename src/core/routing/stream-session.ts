@@ -29,8 +29,8 @@ export interface UsageRecord {
 /** What a stream session needs. */
 export interface StreamSessionOptions {
   readonly input: ChatInput;
-  readonly run: RouteRun;
-  readonly scope: RequestScope;
+  /** Plans the route; called on the first next(), so its errors are the stream's. The scope is disposed when the stream ends. */
+  readonly start: () => { readonly run: RouteRun; readonly scope: RequestScope };
   readonly latency: LatencyTracker;
   readonly now: () => number;
   readonly onUsage: (record: UsageRecord) => void;
@@ -67,7 +67,8 @@ function startEvent(held: ResponseStart | undefined, target: ResolvedTarget, run
  * the route and records the partial usage.
  */
 export async function* runStreamSession(options: StreamSessionOptions): AsyncGenerator<ChatStreamResponse> {
-  const { input, run, scope, latency, now } = options;
+  const { input, latency, now } = options;
+  const { run, scope } = options.start();
   const choices = Math.max(1, input.n ?? 1);
   const delivered = new DeliveredAnswer();
   const prefillRejected = new Set<string>();
@@ -105,29 +106,36 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
           ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
           signal: controller.signal,
           timeouts,
-        });
-        for await (const event of watchdog.watch(events)) {
-          if (event.event.case === "responseStart") {
-            held = event.event.value;
-            continue;
-          }
-          if (!tokenSeen && isTokenEvent(event)) {
-            tokenSeen = true;
-            latency.record(target.id, true, now() - startedAt);
-          }
-          if (event.event.case === "usage") usage = event.event.value;
-          for (const out of splice ? splice.accept(event) : [event]) {
-            if (!startSent) {
-              startSent = true;
-              yield startEvent(held, target, run, now());
+        })[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const next = await watchdog.next(events);
+            if (next.done) break;
+            const event = next.value;
+            if (event.event.case === "responseStart") {
+              held = event.event.value;
+              continue;
             }
-            delivered.record(out);
-            yield out;
+            if (!tokenSeen && isTokenEvent(event)) {
+              tokenSeen = true;
+              latency.record(target.id, true, now() - startedAt);
+            }
+            if (event.event.case === "usage") usage = event.event.value;
+            for (const out of splice ? splice.accept(event) : [event]) {
+              if (!startSent) {
+                startSent = true;
+                yield startEvent(held, target, run, now());
+              }
+              delivered.record(out);
+              yield out;
+            }
+            if (delivered.complete(choices)) {
+              if (usage) break;
+              watchdog.tighten(FINISH_GRACE_MS);
+            }
           }
-          if (delivered.complete(choices)) {
-            if (usage) break;
-            watchdog.tighten(FINISH_GRACE_MS);
-          }
+        } finally {
+          await watchdog.close(events);
         }
         if (!delivered.endedCleanly()) {
           throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `the upstream stream of ${target.id} ended before the answer was finished`, { provider: target.account.name, afterFirstByte: true });
@@ -165,6 +173,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       const completion = Math.ceil(delivered.text.length / 4);
       options.onUsage({ target: answering.id, usage: usageOf({ prompt: estimatePromptTokens(input), completion }), partial: true, estimated: true });
     }
+    scope.dispose();
   }
 }
 

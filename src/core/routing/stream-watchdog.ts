@@ -110,30 +110,32 @@ export class StreamWatchdog {
     this.timer = undefined;
   }
 
-  /** Passes `events` through under the bounds; throws the breach error instead of the resulting abort. */
-  async *watch(events: AsyncIterable<ChatStreamResponse>): AsyncGenerator<ChatStreamResponse> {
-    const iterator = events[Symbol.asyncIterator]();
+  /**
+   * Reads the next event of `iterator` under the bounds: the wait for it counts as upstream
+   * silence; the time until the following call (the consumer holding this event) does not. Throws
+   * the breach error instead of the abort it caused. A plain async method rather than a wrapping
+   * generator: no generator layer per event.
+   */
+  async next(iterator: AsyncIterator<ChatStreamResponse>): Promise<IteratorResult<ChatStreamResponse>> {
+    this.paused = false;
+    this.lastActivity = this.now();
+    this.schedule(this.deadline() - this.lastActivity);
+    let next: IteratorResult<ChatStreamResponse>;
     try {
-      for (;;) {
-        // Resuming after the consumer held the last event: that time does not count as upstream silence.
-        this.paused = false;
-        this.lastActivity = this.now();
-        this.schedule(this.deadline() - this.lastActivity);
-        let next: IteratorResult<ChatStreamResponse>;
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          throw this.breach ?? error;
-        }
-        if (this.breach) throw this.breach;
-        if (next.done) return;
-        this.paused = true;
-        if (!this.tokenSeen && isTokenEvent(next.value)) this.tokenSeen = true;
-        yield next.value;
-      }
-    } finally {
-      this.disarm();
-      await iterator.return?.()?.catch(() => undefined);
+      next = await iterator.next();
+    } catch (error) {
+      throw this.breach ?? error;
     }
+    if (this.breach) throw this.breach;
+    if (next.done) return next;
+    this.paused = true;
+    if (!this.tokenSeen && isTokenEvent(next.value)) this.tokenSeen = true;
+    return next;
+  }
+
+  /** Ends the watch: no more checks, and `iterator` is told to stop (its errors are ignored). */
+  async close(iterator: AsyncIterator<ChatStreamResponse>): Promise<void> {
+    this.disarm();
+    await iterator.return?.()?.catch(() => undefined);
   }
 }

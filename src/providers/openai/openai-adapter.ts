@@ -1,13 +1,13 @@
 import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
-import { decodeSse } from "../sse-decoder.js";
+import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { retryAfterFromHeader } from "../upstream-status.js";
 import { fromOpenAIError } from "./openai-errors.js";
 import { toOpenAIRequest, type OpenAIDialect } from "./openai-request.js";
 import { fromOpenAIResponse } from "./openai-response.js";
-import { fromOpenAIStream } from "./openai-stream.js";
+import { OpenAIStreamTranslator } from "./openai-stream.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 
@@ -82,18 +82,20 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
         response.close();
       }
     },
-    async *stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
-      const { warnings, response: pending } = send(input, options, true);
-      const response = await pending;
-      try {
-        if (response.status < 200 || response.status >= 300) throw await failureFrom(response, provider);
-        for await (const event of fromOpenAIStream(decodeSse(response.body), provider)) {
-          if (event.event.case === "responseStart") event.event.value.warnings = warnings;
-          yield event;
-        }
-      } finally {
-        response.close();
-      }
+    stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
+      let warnings: string[] = [];
+      return sseAnswer(
+        () => {
+          // Inside the generator: a request that cannot be translated fails on the first next().
+          const sent = send(input, options, true);
+          warnings = sent.warnings;
+          return sent.response;
+        },
+        async (response) => {
+          if (response.status < 200 || response.status >= 300) throw await failureFrom(response, provider);
+          return new OpenAIStreamTranslator(provider, { warnings });
+        },
+      );
     },
   };
 }

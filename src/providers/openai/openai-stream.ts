@@ -13,7 +13,7 @@ import {
   toolCallStartEvent,
   usageEvent,
 } from "../../core/stream-events.js";
-import type { SseEvent } from "../sse-decoder.js";
+import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { argumentsText, fromOpenAILogprobs, fromOpenAIUsage, mapOpenAIFinishReason } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
@@ -80,37 +80,125 @@ function continuedCall(calls: ChoiceCalls, upstreamIndex: number | undefined, id
   return calls.last;
 }
 
+/** Empty tool-call state for a choice. */
+function newChoiceCalls(): ChoiceCalls {
+  return { all: [], byIndex: new Map(), byId: new Map(), last: undefined };
+}
+
 /**
- * Translates an OpenAI-dialect SSE stream into proto stream events, normalising known upstream
- * quirks: a first chunk with empty choices (Azure), tool-call deltas without `index` (Mistral) or
- * with non-dense indexes (Anthropic's compat endpoint), arguments sent as objects, usage riding on
- * the finish chunk (Groq). Tool-call indexes are the gateway's own dense per-choice counters; id
- * and name are emitted once per call; a call that never received arguments gets "{}". The usage
- * event comes once, after the finishes: with a usage-only chunk that follows them (so a stream
- * whose `[DONE]` never comes still has usage), else at `[DONE]` or EOF. An in-stream `{"error":…}` throws.
- * A chunk that is not a JSON object is skipped (counted in `malformed`).
+ * Translates an OpenAI-dialect SSE stream into proto stream events, one event at a time (push
+ * style: no generator per chunk), normalising known upstream quirks: a first chunk with empty
+ * choices (Azure), tool-call deltas without `index` (Mistral) or with non-dense indexes
+ * (Anthropic's compat endpoint), arguments sent as objects, usage riding on the finish chunk
+ * (Groq). Tool-call indexes are the gateway's own dense per-choice counters; id and name are
+ * emitted once per call; a call that never received arguments gets "{}". The usage event comes
+ * once, after the finishes: with a usage-only chunk that follows them (so a stream whose `[DONE]`
+ * never comes still has usage), else at `[DONE]` or the end. An in-stream `{"error":…}` throws.
+ * A chunk that is not a JSON object is skipped (counted in `stats.malformed`).
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
-export async function* fromOpenAIStream(events: AsyncIterable<SseEvent>, provider: string, stats: { malformed: number } = { malformed: 0 }): AsyncGenerator<ChatStreamResponse> {
-  let started = false;
-  let usage: Usage | undefined;
-  const callsByChoice = new Map<number, ChoiceCalls>();
-  const finished = new Set<number>();
+export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse> {
+  private started = false;
+  private usage: Usage | undefined;
+  private readonly callsByChoice = new Map<number, ChoiceCalls>();
+  private readonly finished = new Set<number>();
+  private ended = false;
 
-  function* closeCalls(choiceIndex: number): Generator<ChatStreamResponse> {
-    for (const call of callsByChoice.get(choiceIndex)?.all ?? []) {
-      if (!call.argumentsSeen) {
-        call.argumentsSeen = true;
-        yield toolCallDeltaEvent(choiceIndex, call.index, "{}");
+  private readonly warnings: string[];
+  private readonly stats: { malformed: number };
+
+  /** `warnings` go on the response_start event; `stats` counts skipped chunks. */
+  constructor(
+    private readonly provider: string,
+    options: { readonly warnings?: string[]; readonly stats?: { malformed: number } } = {},
+  ) {
+    this.warnings = options.warnings ?? [];
+    this.stats = options.stats ?? { malformed: 0 };
+  }
+
+  /** True once `[DONE]` arrived: nothing after it is read. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** Translates one SSE event, appending the resulting events to `out`. */
+  push(event: SseEvent, out: ChatStreamResponse[]): void {
+    const data = event.data;
+    if (data === "[DONE]") {
+      this.ended = true;
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isRecord(parsed)) {
+      this.stats.malformed++;
+      return;
+    }
+    const chunk = parsed as LenientChunk;
+    if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIStreamError(chunk, this.provider);
+    if (!this.started && typeof chunk.id === "string" && chunk.id.length > 0) {
+      this.started = true;
+      const created = typeof chunk.created === "number" && chunk.created > 0 ? chunk.created : Math.floor(Date.now() / 1000);
+      out.push(responseStartEvent(chunk.id, "", BigInt(Math.floor(created)), this.warnings));
+    }
+    const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
+    if (chunkUsage) this.usage = fromOpenAIUsage(chunkUsage);
+    if (this.usage && this.finished.size > 0 && (!Array.isArray(chunk.choices) || chunk.choices.length === 0)) {
+      // The usage-only chunk after the finishes ends the answer: emit it now, so that a stream whose [DONE] never comes still ends with usage.
+      out.push(usageEvent(this.usage));
+      this.usage = undefined;
+    }
+    if (!Array.isArray(chunk.choices)) return;
+    for (const choice of chunk.choices) {
+      if (!isRecord(choice)) continue;
+      if (!this.started) {
+        this.started = true;
+        out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings));
+      }
+      const choiceIndex = typeof choice.index === "number" && Number.isInteger(choice.index) && choice.index >= 0 ? choice.index : 0;
+      const delta = isRecord(choice.delta) ? choice.delta : {};
+      const reasoning = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
+      if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
+      if (typeof delta.content === "string" && delta.content.length > 0) {
+        out.push(textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
+      }
+      if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal));
+      if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
+      if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0 && !this.finished.has(choiceIndex)) {
+        this.finished.add(choiceIndex);
+        this.closeCalls(choiceIndex, out);
+        out.push(finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason), choice.finish_reason));
       }
     }
   }
 
-  function* toolCallEvents(choiceIndex: number, deltas: readonly unknown[]): Generator<ChatStreamResponse> {
-    let calls = callsByChoice.get(choiceIndex);
+  /** Ends the stream (after `[DONE]` or at the end of the body): the pending usage, or a failure when nothing came. */
+  end(out: ChatStreamResponse[]): void {
+    if (!this.started) {
+      throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `provider "${this.provider}" ended the stream without sending anything`, { provider: this.provider, afterFirstByte: true });
+    }
+    if (this.usage) out.push(usageEvent(this.usage));
+    this.usage = undefined;
+  }
+
+  private closeCalls(choiceIndex: number, out: ChatStreamResponse[]): void {
+    for (const call of this.callsByChoice.get(choiceIndex)?.all ?? []) {
+      if (!call.argumentsSeen) {
+        call.argumentsSeen = true;
+        out.push(toolCallDeltaEvent(choiceIndex, call.index, "{}"));
+      }
+    }
+  }
+
+  private toolCallEvents(choiceIndex: number, deltas: readonly unknown[], out: ChatStreamResponse[]): void {
+    let calls = this.callsByChoice.get(choiceIndex);
     if (!calls) {
-      calls = { all: [], byIndex: new Map(), byId: new Map(), last: undefined };
-      callsByChoice.set(choiceIndex, calls);
+      calls = newChoiceCalls();
+      this.callsByChoice.set(choiceIndex, calls);
     }
     for (const raw of deltas) {
       if (!isRecord(raw)) continue;
@@ -124,7 +212,7 @@ export async function* fromOpenAIStream(events: AsyncIterable<SseEvent>, provide
         calls.all.push(call);
         const name = typeof fn.name === "string" ? fn.name : "";
         const extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
-        yield toolCallStartEvent(choiceIndex, call.index, id ?? generatedCallId(), name, extra);
+        out.push(toolCallStartEvent(choiceIndex, call.index, id ?? generatedCallId(), name, extra));
       }
       if (upstreamIndex !== undefined) calls.byIndex.set(upstreamIndex, call);
       if (id !== undefined && !calls.byId.has(id)) calls.byId.set(id, call);
@@ -132,63 +220,8 @@ export async function* fromOpenAIStream(events: AsyncIterable<SseEvent>, provide
       const args = argumentsText(fn.arguments);
       if (args.length > 0) {
         call.argumentsSeen = true;
-        yield toolCallDeltaEvent(choiceIndex, call.index, args);
+        out.push(toolCallDeltaEvent(choiceIndex, call.index, args));
       }
     }
   }
-
-  for await (const event of events) {
-    const data = event.data;
-    if (data === "[DONE]") break;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      parsed = undefined;
-    }
-    if (!isRecord(parsed)) {
-      stats.malformed++;
-      continue;
-    }
-    const chunk = parsed as LenientChunk;
-    if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIStreamError(chunk, provider);
-    if (!started && typeof chunk.id === "string" && chunk.id.length > 0) {
-      started = true;
-      const created = typeof chunk.created === "number" && chunk.created > 0 ? chunk.created : Math.floor(Date.now() / 1000);
-      yield responseStartEvent(chunk.id, "", BigInt(Math.floor(created)));
-    }
-    const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
-    if (chunkUsage) usage = fromOpenAIUsage(chunkUsage);
-    if (usage && finished.size > 0 && (!Array.isArray(chunk.choices) || chunk.choices.length === 0)) {
-      // The usage-only chunk after the finishes ends the answer: emit it now, so that a stream whose [DONE] never comes still ends with usage.
-      yield usageEvent(usage);
-      usage = undefined;
-    }
-    if (!Array.isArray(chunk.choices)) continue;
-    for (const choice of chunk.choices) {
-      if (!isRecord(choice)) continue;
-      if (!started) {
-        started = true;
-        yield responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)));
-      }
-      const choiceIndex = typeof choice.index === "number" && Number.isInteger(choice.index) && choice.index >= 0 ? choice.index : 0;
-      const delta = isRecord(choice.delta) ? choice.delta : {};
-      const reasoning = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
-      if (reasoning) yield reasoningDeltaEvent(choiceIndex, reasoning);
-      if (typeof delta.content === "string" && delta.content.length > 0) {
-        yield textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined));
-      }
-      if (typeof delta.refusal === "string" && delta.refusal.length > 0) yield refusalDeltaEvent(choiceIndex, delta.refusal);
-      if (Array.isArray(delta.tool_calls)) yield* toolCallEvents(choiceIndex, delta.tool_calls);
-      if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0 && !finished.has(choiceIndex)) {
-        finished.add(choiceIndex);
-        yield* closeCalls(choiceIndex);
-        yield finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason), choice.finish_reason);
-      }
-    }
-  }
-  if (!started) {
-    throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `provider "${provider}" ended the stream without sending anything`, { provider, afterFirstByte: true });
-  }
-  if (usage) yield usageEvent(usage);
 }

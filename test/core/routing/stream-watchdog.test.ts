@@ -16,16 +16,21 @@ async function* scripted(signal: AbortSignal, steps: [number, ChatStreamResponse
   }
 }
 
-async function drain(watchdog: StreamWatchdog, source: AsyncIterable<ChatStreamResponse>): Promise<{ count: number; error?: GatewayError }> {
+/** Reads `source` through the watchdog as the stream session does; `hold` is called with each event before the next read. */
+async function drain(watchdog: StreamWatchdog, source: AsyncIterable<ChatStreamResponse>, hold?: () => Promise<void>): Promise<{ count: number; error?: GatewayError }> {
   let count = 0;
+  const iterator = source[Symbol.asyncIterator]();
   try {
-    for await (const event of watchdog.watch(source)) {
-      void event;
+    for (;;) {
+      const next = await watchdog.next(iterator);
+      if (next.done) return { count };
       count++;
+      await hold?.();
     }
-    return { count };
   } catch (error) {
     return { count, error: error as GatewayError };
+  } finally {
+    await watchdog.close(iterator);
   }
 }
 
@@ -52,12 +57,28 @@ describe("StreamWatchdog", () => {
   it("does not count time the consumer holds an event", async () => {
     const controller = new AbortController();
     const watchdog = new StreamWatchdog({ target: "a/m", provider: "a", firstTokenMs: 1000, idleMs: 50, controller });
-    let count = 0;
-    for await (const event of watchdog.watch(scripted(controller.signal, [[0, textDeltaEvent(0, "a")], [10, finishEvent(0, FinishReason.STOP, "stop")]]))) {
-      void event;
-      count++;
-      await new Promise((resolve) => setTimeout(resolve, 120));
+    const result = await drain(watchdog, scripted(controller.signal, [[0, textDeltaEvent(0, "a")], [10, finishEvent(0, FinishReason.STOP, "stop")]]), () => new Promise((resolve) => setTimeout(resolve, 120)));
+    expect(result).toEqual({ count: 2 });
+  });
+
+  it("close stops the upstream iterator and disarms the timer", async () => {
+    const controller = new AbortController();
+    const watchdog = new StreamWatchdog({ target: "a/m", provider: "a", firstTokenMs: 30, idleMs: 30, controller });
+    let stopped = false;
+    async function* upstream(): AsyncGenerator<ChatStreamResponse> {
+      try {
+        yield textDeltaEvent(0, "a");
+        yield textDeltaEvent(0, "b");
+      } finally {
+        stopped = true;
+      }
     }
-    expect(count).toBe(2);
+    const iterator = upstream();
+    expect((await watchdog.next(iterator)).done).toBe(false);
+    await watchdog.close(iterator);
+    expect(stopped).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(controller.signal.aborted).toBe(false);
+    expect(watchdog.breached).toBeUndefined();
   });
 });
