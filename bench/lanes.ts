@@ -99,11 +99,15 @@ export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds:
   const grpc = (model: string, streaming: boolean, connections: number, port = ports.gateway): JobSpec => ({
     kind: "grpc", baseUrl: `http://127.0.0.1:${port}`, model, prompt: GRPC_PROMPT, streaming, connections, seconds,
   });
-  const translated = (family: string, account: string, stream: boolean, connections: number, label: string): Variant => ({
-    label,
+  /** Where a gateway variant runs: the measured gateway, or a BENCH_BASELINES tree (label suffix " [name]"). */
+  type GatewayTarget = { readonly port: number; readonly measure: Variant["measure"]; readonly suffix: string };
+  const main: GatewayTarget = { port: ports.gateway, measure: "gateway", suffix: "" };
+  const baselineTargets: GatewayTarget[] = (ports.baselines ?? []).map((baseline, index) => ({ port: baseline.port, measure: `baseline:${index}`, suffix: ` [${baseline.label}]` }));
+  const translated = (family: string, account: string, stream: boolean, connections: number, label: string, target: GatewayTarget = main): Variant => ({
+    label: `${label}${target.suffix}`,
     role: "gateway",
-    measure: "gateway",
-    job: adapters.has(family) ? job(http(ports.gateway, "/v1/chat/completions", `${account}/${family}-bench`, stream), connections, stream) : { unavailable: `no "${family}" adapter in src/providers/registry.ts` },
+    measure: target.measure,
+    job: adapters.has(family) ? job(http(target.port, "/v1/chat/completions", `${account}/${family}-bench`, stream), connections, stream) : { unavailable: `no "${family}" adapter in src/providers/registry.ts` },
   });
   const unary = (connections: number): Variant[] => [
     { label: "direct", role: "direct", measure: "none", job: job(http(ports.emulator, "/v1/chat/completions", "gpt-bench", false), connections, false) },
@@ -126,8 +130,7 @@ export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds:
       variants: [
         ...unary(32),
         ...baselines("/v1/chat/completions", "emu/gpt-bench", 32, false),
-        translated("anthropic", "anth", false, 32, "sy → anthropic"),
-        translated("gemini", "gem", false, 32, "sy → gemini"),
+        ...[main, ...baselineTargets].flatMap((target) => [translated("anthropic", "anth", false, 32, "sy → anthropic", target), translated("gemini", "gem", false, 32, "sy → gemini", target)]),
         { label: "sy gRPC unary", role: "gateway", measure: "gateway", job: grpc("emu/gpt-bench", false, 32) },
         ...(ports.baselines ?? []).map((baseline, index): Variant => ({ label: `sy gRPC unary [${baseline.label}]`, role: "gateway", measure: `baseline:${index}`, job: grpc("emu/gpt-bench", false, 32, baseline.port) })),
       ],
@@ -141,8 +144,7 @@ export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds:
       variants: [
         ...stream(BURST, "emub", 32),
         ...baselines("/v1/chat/completions", "emub/gpt-bench", 32, true),
-        translated("anthropic", "anthb", true, 32, "sy → anthropic"),
-        translated("gemini", "gemb", true, 32, "sy → gemini"),
+        ...[main, ...baselineTargets].flatMap((target) => [translated("anthropic", "anthb", true, 32, "sy → anthropic", target), translated("gemini", "gemb", true, 32, "sy → gemini", target)]),
         { label: "sy gRPC stream", role: "gateway", measure: "gateway", job: grpc("emub/gpt-bench", true, 32) },
         ...(ports.baselines ?? []).map((baseline, index): Variant => ({ label: `sy gRPC stream [${baseline.label}]`, role: "gateway", measure: `baseline:${index}`, job: grpc("emub/gpt-bench", true, 32, baseline.port) })),
       ],

@@ -127,10 +127,3 @@ export function feedSse<T>(parser: SseParser, translator: SseTranslator<T>, chun
     translator.push(event, out);
   }
 }
-
-/** Decodes a byte stream into server-sent events with an {@link SseParser}. */
-export async function* decodeSse(body: AsyncIterable<Uint8Array>, maxEventChars = MAX_SSE_EVENT_CHARS): AsyncGenerator<SseEvent> {
-  const parser = new SseParser(maxEventChars);
-  for await (const chunk of body) yield* parser.push(chunk);
-  yield* parser.end();
-}

@@ -3,13 +3,13 @@ import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
-import { decodeSse } from "../sse-decoder.js";
+import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { retryAfterFromHeader } from "../upstream-status.js";
 import { fromAnthropicErrorResponse } from "./anthropic-errors.js";
 import { ANTHROPIC_FAMILY, toAnthropicRequest, type AnthropicRequestPlan } from "./anthropic-request.js";
 import { fromAnthropicResponse } from "./anthropic-response.js";
-import { fromAnthropicStream } from "./anthropic-stream.js";
+import { AnthropicStreamTranslator } from "./anthropic-stream.js";
 import { parseAnthropicMessage } from "./anthropic-wire.js";
 
 /** Where the Messages API lives when the account sets no base_url. */
@@ -75,21 +75,23 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
       }
     },
 
-    async *stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
-      const plan = toAnthropicRequest(input, { upstreamModel: options.upstreamModel, ...(options.catalogModel ? { catalogModel: options.catalogModel } : {}), stream: true });
-      const response = await send(plan, options, true);
-      try {
-        await failIfNotOk(response);
-        yield* fromAnthropicStream(decodeSse(response.body), {
-          provider: account.name,
-          warnings: plan.warnings,
-          localStopSequences: plan.localStopSequences,
-          ...(plan.jsonToolName ? { jsonToolName: plan.jsonToolName } : {}),
-          created: nowSeconds(),
-        });
-      } finally {
-        response.close();
-      }
+    stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
+      return sseAnswer(() => {
+        const plan = toAnthropicRequest(input, { upstreamModel: options.upstreamModel, ...(options.catalogModel ? { catalogModel: options.catalogModel } : {}), stream: true });
+        return {
+          response: send(plan, options, true),
+          async accept(response) {
+            await failIfNotOk(response);
+            return new AnthropicStreamTranslator({
+              provider: account.name,
+              warnings: plan.warnings,
+              localStopSequences: plan.localStopSequences,
+              ...(plan.jsonToolName ? { jsonToolName: plan.jsonToolName } : {}),
+              created: nowSeconds(),
+            });
+          },
+        };
+      });
     },
   };
 }

@@ -10,7 +10,7 @@ import {
   toolCallStartEvent,
   usageEvent,
 } from "../../core/stream-events.js";
-import type { SseEvent } from "../sse-decoder.js";
+import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromAnthropicStreamError } from "./anthropic-errors.js";
 import { fromAnthropicUsage, LOCAL_STOP_RAW_REASON, mapAnthropicStopReason, type AnthropicResponseContext } from "./anthropic-response.js";
 import { findEarliestStop, holdBackLength, splitHeldTail } from "./anthropic-stop-sequences.js";
@@ -29,8 +29,8 @@ interface OpenCall {
 }
 
 /**
- * Translates Anthropic stream events (already SSE-decoded) into proto stream events, with the
- * state held in local variables. Guarantees, per the streaming state machine:
+ * Translates Anthropic stream events (already SSE-decoded) into proto stream events, one event at a
+ * time (push style: no generator per event). Guarantees, per the streaming state machine:
  * - response_start comes first, once, with the message id and the request warnings;
  * - text deltas pass through; thinking_delta and signature_delta become reasoning deltas;
  * - each tool_use block yields one tool_call_start with our own dense index from 0, then its
@@ -42,76 +42,96 @@ interface OpenCall {
  * - a stream that ends without message_stop ends without a finish (the core reports it);
  * - a gateway-enforced stop sequence holds back the last (longest stop − 1) characters of text;
  *   on a match the text is cut, finish STOP (raw "stop_sequence") and usage so far are emitted,
- *   and the generator returns, which stops reading and closes the upstream response.
+ *   and the translator is done, which stops reading and closes the upstream response.
  * @see https://docs.claude.com/en/docs/build-with-claude/streaming
  */
-export async function* fromAnthropicStream(events: AsyncIterable<SseEvent>, context: AnthropicStreamContext): AsyncGenerator<ChatStreamResponse> {
-  const stops = context.localStopSequences;
-  const hold = holdBackLength(stops);
-  const calls = new Map<number, OpenCall>();
-  let started = false;
-  let nextToolIndex = 0;
-  let sawClientTool = false;
-  let sawJsonTool = false;
-  let pending = "";
-  let startUsage: AnthropicUsage = {};
-  let deltaUsage: AnthropicUsage = {};
-  let stop: AnthropicStop = {};
+export class AnthropicStreamTranslator implements SseTranslator<ChatStreamResponse> {
+  private readonly stops: readonly string[];
+  private readonly hold: number;
+  private readonly calls = new Map<number, OpenCall>();
+  private started = false;
+  private nextToolIndex = 0;
+  private sawClientTool = false;
+  private sawJsonTool = false;
+  private pending = "";
+  private startUsage: AnthropicUsage = {};
+  private deltaUsage: AnthropicUsage = {};
+  private stop: AnthropicStop = {};
+  private ended = false;
 
-  /** Passes text through the stop-sequence check; `stopped` is true when a stop matched. */
-  const text = (fragment: string): { out: ChatStreamResponse[]; stopped: boolean } => {
-    if (stops.length === 0) return { out: fragment === "" ? [] : [textDeltaEvent(0, fragment)], stopped: false };
-    const buffer = pending + fragment;
-    const at = findEarliestStop(buffer, stops);
-    if (at !== -1) {
-      pending = "";
-      return { out: at === 0 ? [] : [textDeltaEvent(0, buffer.slice(0, at))], stopped: true };
+  constructor(private readonly context: AnthropicStreamContext) {
+    this.stops = context.localStopSequences;
+    this.hold = holdBackLength(this.stops);
+  }
+
+  /** True after message_stop or a gateway-enforced stop: nothing more is read. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** Passes text through the stop-sequence check into `out`; true when a stop matched. */
+  private text(fragment: string, out: ChatStreamResponse[]): boolean {
+    if (this.stops.length === 0) {
+      if (fragment !== "") out.push(textDeltaEvent(0, fragment));
+      return false;
     }
-    const { emit, held } = splitHeldTail(buffer, hold);
-    pending = held;
-    return { out: emit === "" ? [] : [textDeltaEvent(0, emit)], stopped: false };
-  };
-  const usage = () => usageEvent(fromAnthropicUsage({ ...startUsage, ...deltaUsage }));
+    const buffer = this.pending + fragment;
+    const at = findEarliestStop(buffer, this.stops);
+    if (at !== -1) {
+      this.pending = "";
+      if (at !== 0) out.push(textDeltaEvent(0, buffer.slice(0, at)));
+      return true;
+    }
+    const { emit, held } = splitHeldTail(buffer, this.hold);
+    this.pending = held;
+    if (emit !== "") out.push(textDeltaEvent(0, emit));
+    return false;
+  }
 
-  for await (const sse of events) {
+  private usage(): ChatStreamResponse {
+    return usageEvent(fromAnthropicUsage({ ...this.startUsage, ...this.deltaUsage }));
+  }
+
+  /** Translates one SSE event, appending the resulting events to `out`. */
+  push(sse: SseEvent, out: ChatStreamResponse[]): void {
     const event = parseAnthropicStreamEvent(sse.data);
-    if (event === undefined || event.type === "ping") continue;
-    if (event.type === "error") throw fromAnthropicStreamError(context.provider, event.error);
-    if (!started) {
-      started = true;
+    if (event === undefined || event.type === "ping") return;
+    if (event.type === "error") throw fromAnthropicStreamError(this.context.provider, event.error);
+    if (!this.started) {
+      this.started = true;
       const id = event.type === "message_start" ? event.id : "";
       const model = event.type === "message_start" ? event.model : "";
-      yield responseStartEvent(id, model, context.created, [...context.warnings]);
+      out.push(responseStartEvent(id, model, this.context.created, [...this.context.warnings]));
     }
-    let result: { out: ChatStreamResponse[]; stopped: boolean } | undefined;
+    let stopped = false;
     switch (event.type) {
       case "message_start":
-        startUsage = event.usage;
+        this.startUsage = event.usage;
         break;
       case "content_block_start": {
         const block = event.block;
         if (block.type === "text") {
-          result = text(block.text);
+          stopped = this.text(block.text, out);
         } else if (block.type === "thinking") {
-          if (block.thinking !== "") yield reasoningDeltaEvent(0, block.thinking);
-          if (block.signature !== "") yield reasoningDeltaEvent(0, "", block.signature);
+          if (block.thinking !== "") out.push(reasoningDeltaEvent(0, block.thinking));
+          if (block.signature !== "") out.push(reasoningDeltaEvent(0, "", block.signature));
         } else if (block.type === "redacted_thinking") {
-          if (block.data !== "") yield reasoningDeltaEvent(0, "", "", block.data);
+          if (block.data !== "") out.push(reasoningDeltaEvent(0, "", "", block.data));
         } else if (block.type === "tool_use") {
-          const isJson = block.name === context.jsonToolName;
-          const call: OpenCall = { index: isJson ? undefined : nextToolIndex++, argumentsSeen: false };
-          calls.set(event.index, call);
+          const isJson = block.name === this.context.jsonToolName;
+          const call: OpenCall = { index: isJson ? undefined : this.nextToolIndex++, argumentsSeen: false };
+          this.calls.set(event.index, call);
           const initial = typeof block.input === "object" && block.input !== null && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : "";
           if (isJson) {
-            sawJsonTool = true;
+            this.sawJsonTool = true;
           } else {
-            sawClientTool = true;
-            yield toolCallStartEvent(0, call.index ?? 0, block.id, block.name);
+            this.sawClientTool = true;
+            out.push(toolCallStartEvent(0, call.index ?? 0, block.id, block.name));
           }
           if (initial !== "") {
             call.argumentsSeen = true;
-            if (call.index === undefined) result = text(initial);
-            else yield toolCallDeltaEvent(0, call.index, initial);
+            if (call.index === undefined) stopped = this.text(initial, out);
+            else out.push(toolCallDeltaEvent(0, call.index, initial));
           }
         }
         break;
@@ -119,52 +139,56 @@ export async function* fromAnthropicStream(events: AsyncIterable<SseEvent>, cont
       case "content_block_delta": {
         const delta = event.delta;
         if (delta.type === "text_delta") {
-          result = text(delta.text);
+          stopped = this.text(delta.text, out);
         } else if (delta.type === "input_json_delta") {
-          const call = calls.get(event.index);
+          const call = this.calls.get(event.index);
           if (call && delta.partialJson !== "") {
             call.argumentsSeen = true;
-            if (call.index === undefined) result = text(delta.partialJson);
-            else yield toolCallDeltaEvent(0, call.index, delta.partialJson);
+            if (call.index === undefined) stopped = this.text(delta.partialJson, out);
+            else out.push(toolCallDeltaEvent(0, call.index, delta.partialJson));
           }
         } else if (delta.type === "thinking_delta") {
-          if (delta.thinking !== "") yield reasoningDeltaEvent(0, delta.thinking);
+          if (delta.thinking !== "") out.push(reasoningDeltaEvent(0, delta.thinking));
         } else if (delta.type === "signature_delta") {
-          if (delta.signature !== "") yield reasoningDeltaEvent(0, "", delta.signature);
+          if (delta.signature !== "") out.push(reasoningDeltaEvent(0, "", delta.signature));
         }
         break;
       }
       case "content_block_stop": {
-        const call = calls.get(event.index);
+        const call = this.calls.get(event.index);
         if (call && !call.argumentsSeen) {
           call.argumentsSeen = true;
-          if (call.index === undefined) result = text("{}");
-          else yield toolCallDeltaEvent(0, call.index, "{}");
+          if (call.index === undefined) stopped = this.text("{}", out);
+          else out.push(toolCallDeltaEvent(0, call.index, "{}"));
         }
         break;
       }
       case "message_delta":
-        stop = { ...stop, ...event.stop };
-        deltaUsage = { ...deltaUsage, ...event.usage };
+        this.stop = { ...this.stop, ...event.stop };
+        this.deltaUsage = { ...this.deltaUsage, ...event.usage };
         break;
       case "message_stop": {
-        if (pending !== "") yield textDeltaEvent(0, pending);
-        pending = "";
-        if (stop.stopReason === "refusal" && stop.explanation) yield refusalDeltaEvent(0, stop.explanation);
-        yield finishEvent(0, mapAnthropicStopReason(stop.stopReason, { onlyJsonTool: sawJsonTool && !sawClientTool }), stop.stopReason ?? "");
-        yield usage();
+        if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));
+        this.pending = "";
+        const stop = this.stop;
+        if (stop.stopReason === "refusal" && stop.explanation) out.push(refusalDeltaEvent(0, stop.explanation));
+        out.push(finishEvent(0, mapAnthropicStopReason(stop.stopReason, { onlyJsonTool: this.sawJsonTool && !this.sawClientTool }), stop.stopReason ?? ""));
+        out.push(this.usage());
+        this.ended = true;
         return;
       }
     }
-    if (result) {
-      yield* result.out;
-      if (result.stopped) {
-        yield finishEvent(0, FinishReason.STOP, LOCAL_STOP_RAW_REASON);
-        yield usage();
-        return;
-      }
+    if (stopped) {
+      out.push(finishEvent(0, FinishReason.STOP, LOCAL_STOP_RAW_REASON));
+      out.push(this.usage());
+      this.ended = true;
     }
   }
-  // The upstream ended without message_stop: pass on what arrived, but never invent a finish.
-  if (pending !== "") yield textDeltaEvent(0, pending);
+
+  /** The end of the body: after message_stop nothing; without it, the text held back, and never an invented finish. */
+  end(out: ChatStreamResponse[]): void {
+    if (this.ended) return;
+    if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));
+    this.pending = "";
+  }
 }

@@ -10,7 +10,8 @@ import { fetchRemoteMedia } from "./gemini-media.js";
 import { GEMINI_FAMILY, toGeminiRequest, type GeminiRequestTranslation } from "./gemini-request.js";
 import { fromGeminiResponse } from "./gemini-response.js";
 import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemini-signature-cache.js";
-import { fromGeminiStream, geminiJsonArrayChunks, geminiSseChunks } from "./gemini-stream.js";
+import { GeminiStreamTranslator } from "./gemini-stream.js";
+import { sseAnswer } from "../sse-answer.js";
 import { parseGeminiResponse } from "./gemini-wire.js";
 
 /** The Gemini API's public endpoint, used when the account sets no base_url. */
@@ -107,16 +108,18 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
       return fromGeminiResponse(body, { upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall });
     },
 
-    async *stream(input: ChatInput, callOptions: CallOptions): AsyncGenerator<ChatStreamResponse> {
-      const translation = await translate(input, callOptions);
-      const response = await send(translation, callOptions, true);
-      try {
-        const contentType = response.header("content-type") ?? "";
-        const chunks = contentType.includes("application/json") ? geminiJsonArrayChunks(await response.text()) : geminiSseChunks(response.body);
-        yield* fromGeminiStream(chunks, { provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall });
-      } finally {
-        response.close();
-      }
+    stream(input: ChatInput, callOptions: CallOptions): AsyncGenerator<ChatStreamResponse> {
+      return sseAnswer(async () => {
+        const translation = await translate(input, callOptions);
+        return {
+          response: send(translation, callOptions, true),
+          async accept(response) {
+            const context = { provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall };
+            const contentType = response.header("content-type") ?? "";
+            return contentType.includes("application/json") ? GeminiStreamTranslator.forJsonArray(await response.text(), context) : new GeminiStreamTranslator(context);
+          },
+        };
+      });
     },
   };
 }

@@ -3,7 +3,7 @@ import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent } from "../../core/stream-events.js";
-import { decodeSse } from "../sse-decoder.js";
+import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
 import { createToolCallId, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
@@ -13,26 +13,10 @@ function invalidChunk(detail: string): Error {
 }
 
 /**
- * Decodes a `streamGenerateContent?alt=sse` body into parsed JSON chunks (CRLF framing, no
- * `[DONE]`: the stream ends at EOF). Throws INVALID_PROVIDER_RESPONSE for an event that is not JSON.
- */
-export async function* geminiSseChunks(body: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
-  for await (const event of decodeSse(body)) {
-    const data = event.data.trim();
-    if (!data) continue;
-    try {
-      yield JSON.parse(data);
-    } catch {
-      throw invalidChunk("not JSON");
-    }
-  }
-}
-
-/**
  * Parses the body of `streamGenerateContent` without `alt=sse`: one JSON array of chunks. The
  * gateway always asks for SSE; this exists for upstreams (or proxies) that answer with the array.
  */
-export function geminiJsonArrayChunks(text: string): unknown[] {
+function geminiJsonArrayChunks(text: string): unknown[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -42,7 +26,7 @@ export function geminiJsonArrayChunks(text: string): unknown[] {
   return Array.isArray(parsed) ? parsed : [parsed];
 }
 
-/** What {@link fromGeminiStream} needs besides the chunks. */
+/** What a {@link GeminiStreamTranslator} needs besides the chunks. */
 export interface GeminiStreamContext {
   /** The provider account, for errors. */
   readonly provider: string;
@@ -62,7 +46,9 @@ interface ChoiceState {
 }
 
 /**
- * Translates Gemini stream chunks into proto stream events. Guarantees: response_start first (id
+ * Translates Gemini stream chunks into proto stream events, one at a time (push style: no generator
+ * per chunk). Each SSE event of `streamGenerateContent?alt=sse` is one JSON chunk (CRLF framing, no
+ * `[DONE]`: the stream ends at EOF; an event that is not JSON is INVALID_PROVIDER_RESPONSE). Guarantees: response_start first (id
  * from responseId, warnings attached); text parts as text_delta (empty texts skipped), thought parts
  * as reasoning_delta; each functionCall (always complete in one chunk) as tool_call_start, with a
  * dense per-choice index from 0, a unique id and extra_content for its thought signature, followed
@@ -73,45 +59,74 @@ interface ChoiceState {
  * reports it as interrupted). An `{"error":...}` chunk is thrown as a GatewayError.
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
-export async function* fromGeminiStream(chunks: AsyncIterable<unknown> | Iterable<unknown>, context: GeminiStreamContext): AsyncGenerator<ChatStreamResponse> {
-  const choices = new Map<number, ChoiceState>();
-  const stateOf = (index: number): ChoiceState => {
-    let state = choices.get(index);
-    if (!state) {
-      state = { nextToolIndex: 0, hasToolCalls: false, finished: false };
-      choices.set(index, state);
-    }
-    return state;
-  };
-  let started = false;
-  let usage: GeminiUsageMetadata | undefined;
+export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse> {
+  private readonly choices = new Map<number, ChoiceState>();
+  private started = false;
+  private usage: GeminiUsageMetadata | undefined;
+  /** Events of a whole-array answer, given out by end(). */
+  private readonly whole: ChatStreamResponse[] = [];
+  private wholeAnswer = false;
 
-  for await (const raw of chunks) {
+  constructor(private readonly context: GeminiStreamContext) {}
+
+  /**
+   * A translator for the body of `streamGenerateContent` without `alt=sse` (one JSON array of
+   * chunks, from upstreams or proxies that answer that way): already fed the whole answer, it
+   * reads no body, and end() gives out every event.
+   */
+  static forJsonArray(text: string, context: GeminiStreamContext): GeminiStreamTranslator {
+    const translator = new GeminiStreamTranslator(context);
+    for (const raw of geminiJsonArrayChunks(text)) translator.chunk(raw, translator.whole);
+    translator.wholeAnswer = true;
+    return translator;
+  }
+
+  /** Gemini streams have no end marker; only a whole-array answer is done from the start. */
+  get done(): boolean {
+    return this.wholeAnswer;
+  }
+
+  /** Translates one SSE event (one JSON chunk). */
+  push(event: SseEvent, out: ChatStreamResponse[]): void {
+    const data = event.data.trim();
+    if (!data) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data);
+    } catch {
+      throw invalidChunk("not JSON");
+    }
+    this.chunk(raw, out);
+  }
+
+  /** Translates one parsed chunk, appending the resulting events to `out`. */
+  chunk(raw: unknown, out: ChatStreamResponse[]): void {
+    const { context } = this;
     const chunk = parseGeminiResponse(raw);
     if (chunk.error) {
       // An error inside a 200 stream: body bytes had arrived (ErrorFacts.afterFirstByte), as for the other adapters.
       const error = fromGeminiError({ provider: context.provider, httpStatus: 200, error: chunk.error });
       throw gatewayError(error.code, error.reason, error.rawMessage, { ...error.facts, afterFirstByte: true }, error.cause);
     }
-    if (!started) {
-      started = true;
+    if (!this.started) {
+      this.started = true;
       const id = chunk.responseId ?? `gemini-${createToolCallId().slice(5)}`;
-      yield responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(Math.floor(context.now() / 1000)), [...context.warnings]);
+      out.push(responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(Math.floor(context.now() / 1000)), [...context.warnings]));
     }
-    if (chunk.usageMetadata) usage = chunk.usageMetadata;
+    if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
 
     if (chunk.candidates.length === 0 && chunk.blockReason) {
-      const state = stateOf(0);
+      const state = this.stateOf(0);
       if (!state.finished) {
         state.finished = true;
-        yield finishEvent(0, FinishReason.CONTENT_FILTER, chunk.blockReason);
+        out.push(finishEvent(0, FinishReason.CONTENT_FILTER, chunk.blockReason));
       }
-      continue;
+      return;
     }
 
     for (const [position, candidate] of chunk.candidates.entries()) {
       const index = candidate.index ?? position;
-      const state = stateOf(index);
+      const state = this.stateOf(index);
       if (state.finished) continue;
       let logprobs = toProtoTokenLogprobs(candidate.logprobsResult);
       for (const part of candidate.parts) {
@@ -121,20 +136,35 @@ export async function* fromGeminiStream(chunks: AsyncIterable<unknown> | Iterabl
           state.hasToolCalls = true;
           const signature = part.thoughtSignature;
           if (signature) context.onToolCall(id, signature);
-          yield toolCallStartEvent(index, toolIndex, id, part.functionCall.name, signature ? thoughtSignatureExtra(signature) : undefined);
-          yield toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args));
+          out.push(toolCallStartEvent(index, toolIndex, id, part.functionCall.name, signature ? thoughtSignatureExtra(signature) : undefined));
+          out.push(toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args)));
         } else if (part.thought === true) {
-          if (part.text || part.thoughtSignature) yield reasoningDeltaEvent(index, part.text ?? "", part.thoughtSignature ?? "");
+          if (part.text || part.thoughtSignature) out.push(reasoningDeltaEvent(index, part.text ?? "", part.thoughtSignature ?? ""));
         } else if (part.text) {
-          yield textDeltaEvent(index, part.text, logprobs);
+          out.push(textDeltaEvent(index, part.text, logprobs));
           logprobs = [];
         }
       }
       if (candidate.finishReason) {
         state.finished = true;
-        yield finishEvent(index, mapGeminiFinishReason(candidate.finishReason, state.hasToolCalls), candidate.finishReason);
+        out.push(finishEvent(index, mapGeminiFinishReason(candidate.finishReason, state.hasToolCalls), candidate.finishReason));
       }
     }
   }
-  if (usage) yield usageEvent(toProtoUsage(usage));
+
+  /** The end of the stream: a whole-array answer's events, then the last usage, once. */
+  end(out: ChatStreamResponse[]): void {
+    out.push(...this.whole.splice(0));
+    if (this.usage) out.push(usageEvent(toProtoUsage(this.usage)));
+    this.usage = undefined;
+  }
+
+  private stateOf(index: number): ChoiceState {
+    let state = this.choices.get(index);
+    if (!state) {
+      state = { nextToolIndex: 0, hasToolCalls: false, finished: false };
+      this.choices.set(index, state);
+    }
+    return state;
+  }
 }

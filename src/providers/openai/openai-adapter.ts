@@ -83,19 +83,16 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       }
     },
     stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
-      let warnings: string[] = [];
-      return sseAnswer(
-        () => {
-          // Inside the generator: a request that cannot be translated fails on the first next().
-          const sent = send(input, options, true);
-          warnings = sent.warnings;
-          return sent.response;
-        },
-        async (response) => {
-          if (response.status < 200 || response.status >= 300) throw await failureFrom(response, provider);
-          return new OpenAIStreamTranslator(provider, { warnings });
-        },
-      );
+      return sseAnswer(() => {
+        const { warnings, response } = send(input, options, true);
+        return {
+          response,
+          async accept(upstream) {
+            if (upstream.status < 200 || upstream.status >= 300) throw await failureFrom(upstream, provider);
+            return new OpenAIStreamTranslator(provider, { warnings });
+          },
+        };
+      });
     },
   };
 }

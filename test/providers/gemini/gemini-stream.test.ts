@@ -2,13 +2,16 @@ import { describe, expect, it } from "vitest";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf } from "../../../src/core/stream-events.js";
-import { fromGeminiStream, geminiSseChunks } from "../../../src/providers/gemini/gemini-stream.js";
+import { GeminiStreamTranslator } from "../../../src/providers/gemini/gemini-stream.js";
+import { SseParser } from "../../../src/providers/sse-decoder.js";
 
 const context = { provider: "google", upstreamModel: "gemini-x", warnings: ["dropped: user"], now: () => 2_000_000, onToolCall: () => {} };
 
 async function run(chunks: unknown[], onToolCall: (id: string, signature: string) => void = () => {}): Promise<ChatStreamResponse[]> {
+  const translator = new GeminiStreamTranslator({ ...context, onToolCall });
   const out: ChatStreamResponse[] = [];
-  for await (const event of fromGeminiStream(chunks, { ...context, onToolCall })) out.push(event);
+  for (const chunk of chunks) translator.chunk(chunk, out);
+  translator.end(out);
   return out;
 }
 
@@ -74,15 +77,29 @@ describe("fromGeminiStream (hand-made chunks)", () => {
   });
 });
 
-describe("geminiSseChunks", () => {
-  it("decodes CRLF-framed events split anywhere, without [DONE]", async () => {
-    const text = 'data: {"a": 1}\r\n\r\ndata: {"b": "é"}\r\n\r\n';
+describe("GeminiStreamTranslator over SSE", () => {
+  it("takes CRLF-framed events split anywhere, without [DONE], and ends at EOF", () => {
+    const text = 'data: {"responseId": "r", "candidates": [{"content": {"parts": [{"text": "h"}]}}]}\r\n\r\ndata: {"candidates": [{"content": {"parts": [{"text": "é"}]}, "finishReason": "STOP"}]}\r\n\r\n';
     const bytes = new TextEncoder().encode(text);
-    async function* slices() {
-      for (let i = 0; i < bytes.length; i += 3) yield bytes.subarray(i, i + 3);
-    }
-    const out: unknown[] = [];
-    for await (const chunk of geminiSseChunks(slices())) out.push(chunk);
-    expect(out).toEqual([{ a: 1 }, { b: "é" }]);
+    const parser = new SseParser();
+    const translator = new GeminiStreamTranslator(context);
+    const out: ChatStreamResponse[] = [];
+    for (let i = 0; i < bytes.length; i += 3) for (const event of parser.push(bytes.subarray(i, i + 3))) translator.push(event, out);
+    for (const event of parser.end()) translator.push(event, out);
+    translator.end(out);
+    expect(translator.done).toBe(false);
+    expect(out).toEqual([responseStartEvent("r", "gemini-x", 2000n, ["dropped: user"]), textDeltaEvent(0, "h"), textDeltaEvent(0, "é"), finishEvent(0, FinishReason.STOP, "STOP")]);
+  });
+
+  it("refuses an event that is not JSON", () => {
+    expect(() => new GeminiStreamTranslator(context).push({ event: "message", data: "{nope" }, [])).toThrow(/not JSON/);
+  });
+
+  it("a JSON-array answer is done from the start and gives everything at the end", () => {
+    const translator = GeminiStreamTranslator.forJsonArray(JSON.stringify([{ responseId: "r", candidates: [{ content: { parts: [{ text: "hi" }] }, finishReason: "STOP" }], usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 } }]), context);
+    expect(translator.done).toBe(true);
+    const out: ChatStreamResponse[] = [];
+    translator.end(out);
+    expect(out).toEqual([responseStartEvent("r", "gemini-x", 2000n, ["dropped: user"]), textDeltaEvent(0, "hi"), finishEvent(0, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 1, completion: 1, total: 2 }))]);
   });
 });
