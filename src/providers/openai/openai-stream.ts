@@ -43,9 +43,16 @@ interface LenientChunk {
 interface OpenCall {
   /** The gateway's dense index. */
   readonly index: number;
-  /** The upstream id, or "" when the upstream sent none. */
+  /** The upstream id of the call's first delta, or "" when it had none (matching uses it). */
   readonly id: string;
   argumentsSeen: boolean;
+  /** Whether tool_call_start went out. A call whose name has not arrived yet is held. */
+  started: boolean;
+  /** The id tool_call_start will carry: the first upstream id seen, else a generated one. */
+  startId: string | undefined;
+  readonly extra: JsonObject | undefined;
+  /** Argument fragments that came before the name. */
+  heldArguments: string;
 }
 
 /** The tool calls of one choice, found by upstream index or by id. */
@@ -90,8 +97,10 @@ function newChoiceCalls(): ChoiceCalls {
  * style: no generator per chunk), normalising known upstream quirks: a first chunk with empty
  * choices (Azure), tool-call deltas without `index` (Mistral) or with non-dense indexes
  * (Anthropic's compat endpoint), arguments sent as objects, usage riding on the finish chunk
- * (Groq). Tool-call indexes are the gateway's own dense per-choice counters; id and name are
- * emitted once per call; a call that never received arguments gets "{}". The usage event comes
+ * (Groq), a tool-call name that comes after the call's first delta (the call is held until it
+ * does, or until the finish, then sent unnamed). Tool-call indexes are the gateway's own dense
+ * per-choice counters; id and name are emitted once per call; a call that never received
+ * arguments gets "{}". The usage event comes
  * once, after the finishes: with a usage-only chunk that follows them (so a stream whose `[DONE]`
  * never comes still has usage), else at `[DONE]` or the end. An in-stream `{"error":…}` throws.
  * A chunk that is not a JSON object is skipped (counted in `stats.malformed`).
@@ -181,16 +190,32 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (!this.started) {
       throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `provider "${this.provider}" ended the stream without sending anything`, { provider: this.provider, afterFirstByte: true });
     }
+    // A call still waiting for its name when the stream ends goes out unnamed rather than lost.
+    for (const [choiceIndex, calls] of this.callsByChoice) {
+      for (const call of calls.all) if (!call.started) this.startCall(choiceIndex, call, "", out);
+    }
     if (this.usage) out.push(usageEvent(this.usage));
     this.usage = undefined;
   }
 
+  /** Finishes a choice's calls: one whose name never came starts now (unnamed); one without arguments gets "{}". */
   private closeCalls(choiceIndex: number, out: ChatStreamResponse[]): void {
     for (const call of this.callsByChoice.get(choiceIndex)?.all ?? []) {
+      if (!call.started) this.startCall(choiceIndex, call, "", out);
       if (!call.argumentsSeen) {
         call.argumentsSeen = true;
         out.push(toolCallDeltaEvent(choiceIndex, call.index, "{}"));
       }
+    }
+  }
+
+  /** Sends tool_call_start, then the arguments that came before the name. */
+  private startCall(choiceIndex: number, call: OpenCall, name: string, out: ChatStreamResponse[]): void {
+    call.started = true;
+    out.push(toolCallStartEvent(choiceIndex, call.index, call.startId ?? generatedCallId(), name, call.extra));
+    if (call.heldArguments !== "") {
+      out.push(toolCallDeltaEvent(choiceIndex, call.index, call.heldArguments));
+      call.heldArguments = "";
     }
   }
 
@@ -206,13 +231,17 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const id = typeof delta.id === "string" && delta.id.length > 0 ? delta.id : undefined;
       const upstreamIndex = typeof delta.index === "number" && Number.isInteger(delta.index) ? delta.index : undefined;
       const fn = isRecord(delta.function) ? delta.function : {};
+      const name = typeof fn.name === "string" ? fn.name : "";
       let call = continuedCall(calls, upstreamIndex, id);
       if (!call) {
-        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false };
-        calls.all.push(call);
-        const name = typeof fn.name === "string" ? fn.name : "";
         const extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
-        out.push(toolCallStartEvent(choiceIndex, call.index, id ?? generatedCallId(), name, extra));
+        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: id, extra, heldArguments: "" };
+        calls.all.push(call);
+      }
+      if (!call.started) {
+        call.startId ??= id;
+        // Some OpenAI-compatible servers send the name after the first delta: hold the call until it comes.
+        if (name !== "") this.startCall(choiceIndex, call, name, out);
       }
       if (upstreamIndex !== undefined) calls.byIndex.set(upstreamIndex, call);
       if (id !== undefined && !calls.byId.has(id)) calls.byId.set(id, call);
@@ -220,7 +249,8 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const args = argumentsText(fn.arguments);
       if (args.length > 0) {
         call.argumentsSeen = true;
-        out.push(toolCallDeltaEvent(choiceIndex, call.index, args));
+        if (call.started) out.push(toolCallDeltaEvent(choiceIndex, call.index, args));
+        else call.heldArguments += args;
       }
     }
   }

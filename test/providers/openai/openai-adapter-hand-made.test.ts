@@ -132,6 +132,27 @@ describe("OpenAI adapter: hand-made streams", () => {
     ]);
   });
 
+  it("hand-made: a name that comes after the call's first delta is held for, arguments included", async () => {
+    const body = sse([
+      chunk({ tool_calls: [{ index: 0, type: "function", function: { arguments: "" } }] }),
+      chunk({ tool_calls: [{ index: 0, id: "call_late", function: { arguments: '{"city":' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { name: "get_weather", arguments: '"Paris"' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: "}" } }, { index: 1, id: "call_nameless", function: { arguments: "{}" } }] }),
+      chunk({}, { finish: "tool_calls" }),
+    ]);
+    expect(await streamOf(replayTransport({ body }))).toEqual<EventSummary[]>([
+      ["start", "chatcmpl-hand"],
+      ["tool_start", 0, 0, "call_late", "get_weather"],
+      ["tool_delta", 0, 0, '{"city":'],
+      ["tool_delta", 0, 0, '"Paris"'],
+      ["tool_delta", 0, 0, "}"],
+      // A name that never comes: the call still goes out, unnamed, with its arguments, at the finish.
+      ["tool_start", 0, 1, "call_nameless", ""],
+      ["tool_delta", 0, 1, "{}"],
+      ["finish", 0, FinishReason.TOOL_CALLS, "tool_calls"],
+    ]);
+  });
+
   it("hand-made: a server that numbers every call 0 but gives each its own id gets dense separate calls", async () => {
     const body = sse([
       chunk({ tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "f", arguments: "{}" } }] }),
