@@ -167,13 +167,16 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
     failed = !scope.stopped;
     throw thrown;
   } finally {
-    // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
-    current?.permit.released();
-    if (!finishedNormally && !failed && delivered.contentSent && answering) {
-      const completion = Math.ceil(delivered.text.length / 4);
-      options.onUsage({ target: answering.id, usage: usageOf({ prompt: estimatePromptTokens(input), completion }), partial: true, estimated: true });
+    try {
+      // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
+      current?.permit.released();
+      if (!finishedNormally && !failed && delivered.contentSent && answering) {
+        const completion = Math.ceil(delivered.text.length / 4);
+        options.onUsage({ target: answering.id, usage: usageOf({ prompt: estimatePromptTokens(input), completion }), partial: true, estimated: true });
+      }
+    } finally {
+      scope.dispose();
     }
-    scope.dispose();
   }
 }
 
