@@ -46,9 +46,10 @@ interface ChoiceState {
 }
 
 /**
- * Translates Gemini stream chunks into proto stream events, one at a time (push style: no generator
- * per chunk). Each SSE event of `streamGenerateContent?alt=sse` is one JSON chunk (CRLF framing, no
- * `[DONE]`: the stream ends at EOF; an event that is not JSON is INVALID_PROVIDER_RESPONSE). Guarantees: response_start first (id
+ * Translates Gemini stream chunks into proto stream events, one at a time (push style: no
+ * generator per chunk). Each SSE event of `streamGenerateContent?alt=sse` is one JSON chunk (CRLF
+ * framing, no `[DONE]`: the stream ends at EOF; an event that is not JSON is
+ * INVALID_PROVIDER_RESPONSE). Guarantees: response_start first (id
  * from responseId, warnings attached); text parts as text_delta (empty texts skipped), thought parts
  * as reasoning_delta; each functionCall (always complete in one chunk) as tool_call_start, with a
  * dense per-choice index from 0, a unique id and extra_content for its thought signature, followed
@@ -63,9 +64,8 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
   private readonly choices = new Map<number, ChoiceState>();
   private started = false;
   private usage: GeminiUsageMetadata | undefined;
-  /** Events of a whole-array answer, given out by end(). */
-  private readonly whole: ChatStreamResponse[] = [];
-  private wholeAnswer = false;
+  /** The events of a whole-array answer (see forJsonArray), given out by end(); undefined for SSE. */
+  private whole: ChatStreamResponse[] | undefined;
 
   constructor(private readonly context: GeminiStreamContext) {}
 
@@ -76,14 +76,15 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
    */
   static forJsonArray(text: string, context: GeminiStreamContext): GeminiStreamTranslator {
     const translator = new GeminiStreamTranslator(context);
-    for (const raw of geminiJsonArrayChunks(text)) translator.chunk(raw, translator.whole);
-    translator.wholeAnswer = true;
+    const whole: ChatStreamResponse[] = [];
+    for (const raw of geminiJsonArrayChunks(text)) translator.chunk(raw, whole);
+    translator.whole = whole;
     return translator;
   }
 
   /** Gemini streams have no end marker; only a whole-array answer is done from the start. */
   get done(): boolean {
-    return this.wholeAnswer;
+    return this.whole !== undefined;
   }
 
   /** Translates one SSE event (one JSON chunk). */
@@ -154,7 +155,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
 
   /** The end of the stream: a whole-array answer's events, then the last usage, once. */
   end(out: ChatStreamResponse[]): void {
-    out.push(...this.whole.splice(0));
+    if (this.whole) out.push(...this.whole.splice(0));
     if (this.usage) out.push(usageEvent(toProtoUsage(this.usage)));
     this.usage = undefined;
   }

@@ -89,7 +89,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
           response,
           async accept(upstream) {
             if (upstream.status < 200 || upstream.status >= 300) throw await failureFrom(upstream, provider);
-            return new OpenAIStreamTranslator(provider, { warnings });
+            return new OpenAIStreamTranslator(provider, warnings);
           },
         };
       });

@@ -100,10 +100,9 @@ function newChoiceCalls(): ChoiceCalls {
  * (Groq), a tool-call name that comes after the call's first delta (the call is held until it
  * does, or until the finish, then sent unnamed). Tool-call indexes are the gateway's own dense
  * per-choice counters; id and name are emitted once per call; a call that never received
- * arguments gets "{}". The usage event comes
- * once, after the finishes: with a usage-only chunk that follows them (so a stream whose `[DONE]`
- * never comes still has usage), else at `[DONE]` or the end. An in-stream `{"error":…}` throws.
- * A chunk that is not a JSON object is skipped (counted in `stats.malformed`).
+ * arguments gets "{}". The usage event comes once, after the finishes: with a usage-only chunk
+ * that follows them (so a stream whose `[DONE]` never comes still has usage), else at `[DONE]` or
+ * the end. An in-stream `{"error":…}` throws. A chunk that is not a JSON object is skipped.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse> {
@@ -113,17 +112,11 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   private readonly finished = new Set<number>();
   private ended = false;
 
-  private readonly warnings: string[];
-  private readonly stats: { malformed: number };
-
-  /** `warnings` go on the response_start event; `stats` counts skipped chunks. */
+  /** `warnings` go on the response_start event. */
   constructor(
     private readonly provider: string,
-    options: { readonly warnings?: string[]; readonly stats?: { malformed: number } } = {},
-  ) {
-    this.warnings = options.warnings ?? [];
-    this.stats = options.stats ?? { malformed: 0 };
-  }
+    private readonly warnings: string[] = [],
+  ) {}
 
   /** True once `[DONE]` arrived: nothing after it is read. */
   get done(): boolean {
@@ -143,10 +136,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     } catch {
       parsed = undefined;
     }
-    if (!isRecord(parsed)) {
-      this.stats.malformed++;
-      return;
-    }
+    if (!isRecord(parsed)) return;
     const chunk = parsed as LenientChunk;
     if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIStreamError(chunk, this.provider);
     if (!this.started && typeof chunk.id === "string" && chunk.id.length > 0) {
