@@ -10,11 +10,16 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
 /** While closing, how often HTTP/1.1 connections that became idle are closed. */
 const IDLE_SWEEP_MS = 100;
+/** An HTTP/2 connection with no open stream for this long is closed with GOAWAY (clients reconnect). */
+const HTTP2_IDLE_TIMEOUT_MS = 300_000;
 
 /** Options of {@link createOnePortServer}. */
 export interface OnePortOptions {
   readonly headersTimeoutMs?: number;
+  /** The whole request must arrive within this (HTTP/1.1: Node's requestTimeout; HTTP/2: per stream, 408). */
   readonly requestTimeoutMs?: number;
+  /** HTTP/2 connections with no open stream for this long are closed (GOAWAY); 0 keeps them. */
+  readonly http2IdleTimeoutMs?: number;
   /** Offered every HTTP/1.1 request before the shared handler; returns true when it answers the request itself. */
   readonly takeRequest?: (request: http.IncomingMessage, response: http.ServerResponse) => boolean;
   /** Offered every new HTTP/2 stream before the shared handler; returns true when it serves the stream itself. */
@@ -40,19 +45,24 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   const h1Handler: http.RequestListener = takeRequest ? (request, response) => {
     if (!takeRequest(request, response)) (handler as http.RequestListener)(request, response);
   } : (handler as http.RequestListener);
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: options.requestTimeoutMs ?? 120_000 }, h1Handler);
+  const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: requestTimeoutMs }, h1Handler);
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
   const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
   const h2 = http2.createServer({});
   const takeStream = options.takeStream;
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-    if (!takeStream?.(stream, headers)) compat.emit("stream", stream, headers, flags, rawHeaders);
+    if (takeStream?.(stream, headers)) return;
+    boundUpload(stream, requestTimeoutMs);
+    compat.emit("stream", stream, headers, flags, rawHeaders);
   });
   const sessions = new Set<http2.Http2Session>();
+  const idleTimeoutMs = options.http2IdleTimeoutMs ?? HTTP2_IDLE_TIMEOUT_MS;
   h2.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
+    if (idleTimeoutMs > 0) closeWhenIdle(session, idleTimeoutMs);
   });
   const pending = new Set<net.Socket>();
 
@@ -128,4 +138,55 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     return server;
   }) as OnePortServer["close"];
   return server;
+}
+
+/**
+ * Closes `session` gracefully (GOAWAY) once it has had no open stream for `idleMs`. A stream in
+ * flight, however quiet, keeps it open. The check runs once per `idleMs` at most, so a stream costs
+ * a counter and a 'close' listener.
+ */
+function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
+  let open = 0;
+  let idleSince = Date.now();
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    if (session.closed || session.destroyed) return;
+    const idleFor = open === 0 ? Date.now() - idleSince : 0;
+    if (open === 0 && idleFor >= idleMs) {
+      session.close();
+      return;
+    }
+    timer = setTimeout(check, idleMs - idleFor);
+    timer.unref();
+  };
+  timer = setTimeout(check, idleMs);
+  timer.unref();
+  const onStreamClose = () => {
+    if (--open === 0) idleSince = Date.now();
+  };
+  session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    open++;
+    stream.once("close", onStreamClose);
+  });
+  session.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * HTTP/1.1's requestTimeout for an HTTP/2 stream: a request whose body has not fully arrived
+ * within `timeoutMs` gets a 408 head and a CANCEL reset instead of holding the stream and its
+ * handler forever; the handler's request emits 'aborted'.
+ */
+function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number): void {
+  if (stream.readableEnded) return;
+  const timer = setTimeout(() => {
+    if (stream.destroyed || stream.closed) return;
+    // The 408 head, then a CANCEL reset: the client stops sending, and because our side was not
+    // ended first, the handler sees an aborted request rather than a body that ended early.
+    if (!stream.headersSent) stream.respond({ ":status": 408 });
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+  }, timeoutMs);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  stream.once("end", done);
+  stream.once("close", done);
 }

@@ -1,0 +1,121 @@
+import http from "node:http";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { createOnePortServer, type DualHandler, type OnePortServer } from "../../src/server/one-port-server.js";
+
+const IDLE_MS = 300;
+const REQUEST_MS = 300;
+
+/** What the handler saw of each request. */
+interface Seen {
+  readonly path: string;
+  outcome: "answered" | "aborted" | "open";
+}
+
+let server: OnePortServer | undefined;
+const sessions: http2.ClientHttp2Session[] = [];
+
+afterEach(async () => {
+  for (const session of sessions.splice(0)) session.destroy();
+  if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
+  server = undefined;
+});
+
+/** A one-port server whose handler reads the whole body, waits `?wait=<ms>`, then answers with the body's length. */
+async function start(): Promise<{ origin: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const handler: DualHandler = (request, response) => {
+    const record: Seen = { path: request.url ?? "", outcome: "open" };
+    seen.push(record);
+    let size = 0;
+    request.on("data", (chunk: Buffer) => (size += chunk.length));
+    request.on("aborted", () => (record.outcome = "aborted"));
+    request.on("end", () => {
+      // Node's compatibility layer ends the request after an abort too.
+      if (record.outcome === "aborted") return;
+      const wait = Number(new URL(request.url ?? "/", "http://x").searchParams.get("wait") ?? 0);
+      setTimeout(() => {
+        record.outcome = "answered";
+        (response as http.ServerResponse).end(`got ${size}`);
+      }, wait);
+    });
+  };
+  server = createOnePortServer(handler, { headersTimeoutMs: REQUEST_MS, requestTimeoutMs: REQUEST_MS, http2IdleTimeoutMs: IDLE_MS });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+function connect(origin: string): { session: http2.ClientHttp2Session; closed: Promise<number> } {
+  const session = http2.connect(origin);
+  sessions.push(session);
+  session.on("error", () => undefined);
+  const opened = Date.now();
+  const closed = new Promise<number>((resolve) => session.once("close", () => resolve(Date.now() - opened)));
+  return { session, closed };
+}
+
+/** One HTTP/2 request; resolves with the status and body, or the stream's reset code. */
+function request(session: http2.ClientHttp2Session, path: string, body: string | undefined, endUpload = true): Promise<{ status: number; body: string; rstCode: number }> {
+  return new Promise((resolve) => {
+    const stream = session.request({ ":method": "POST", ":path": path });
+    let status = 0;
+    let text = "";
+    stream.setEncoding("utf8");
+    stream.on("response", (headers) => (status = Number(headers[":status"])));
+    stream.on("data", (piece: string) => (text += piece));
+    stream.on("error", () => undefined);
+    stream.on("close", () => resolve({ status, body: text, rstCode: stream.rstCode ?? 0 }));
+    if (body !== undefined) stream.write(body);
+    if (endUpload) stream.end();
+  });
+}
+
+describe("HTTP/2 connections on the one-port server", () => {
+  it("closes a connection that has had no open stream for the idle timeout, with GOAWAY", async () => {
+    const { origin } = await start();
+    const { session, closed } = connect(origin);
+    let goaway = false;
+    session.on("goaway", () => (goaway = true));
+    expect((await request(session, "/a", "hello")).body).toBe("got 5");
+    const lifetime = await closed;
+    expect(goaway).toBe(true);
+    expect(lifetime).toBeGreaterThanOrEqual(IDLE_MS - 20);
+    expect(lifetime).toBeLessThan(IDLE_MS + 1_000);
+  });
+
+  it("keeps a connection open while a stream is in flight, however quiet, and closes it once idle after", async () => {
+    const { origin } = await start();
+    const { session, closed } = connect(origin);
+    const started = Date.now();
+    // The handler holds this answer for three idle periods: the connection must outlive it.
+    const answer = await request(session, `/slow?wait=${3 * IDLE_MS}`, "x");
+    expect(answer).toMatchObject({ status: 200, body: "got 1" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * IDLE_MS - 20);
+    expect(session.closed || session.destroyed).toBe(false);
+    const lifetime = await closed;
+    expect(lifetime).toBeGreaterThanOrEqual(4 * IDLE_MS - 40);
+  });
+
+  it("answers 408 and resets a stream whose request does not arrive in time; the handler sees it aborted", async () => {
+    const { origin, seen } = await start();
+    const { session } = connect(origin);
+    const started = Date.now();
+    const answer = await request(session, "/upload", "part of a body", false);
+    expect(answer.status).toBe(408);
+    expect(answer.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(REQUEST_MS - 20);
+    expect(Date.now() - started).toBeLessThan(REQUEST_MS + 1_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([{ path: "/upload", outcome: "aborted" }]);
+    // The connection itself is fine: the next request on it is answered.
+    expect((await request(session, "/after", "ok")).body).toBe("got 2");
+  });
+
+  it("does not cut a request whose upload finished, even when its answer takes longer than the bound", async () => {
+    const { origin } = await start();
+    const { session } = connect(origin);
+    const answer = await request(session, `/slow?wait=${2 * REQUEST_MS}`, "done");
+    expect(answer).toMatchObject({ status: 200, body: "got 4", rstCode: 0 });
+  });
+});
