@@ -51,7 +51,7 @@ export function usageEvent(usage: Usage): ChatStreamResponse {
 }
 
 /** A Usage message literal; total defaults to prompt + completion. */
-export function usageOf(fields: { prompt: number; completion: number; total?: number; cached?: number; reasoning?: number; cacheWrite?: number }): Usage {
+export function usageOf(fields: { prompt: number; completion: number; total?: number; cached?: number; reasoning?: number; cacheWrite?: number; estimated?: boolean }): Usage {
   return {
     $typeName: "switchyard.v1.Usage",
     promptTokens: fields.prompt,
@@ -60,5 +60,6 @@ export function usageOf(fields: { prompt: number; completion: number; total?: nu
     cachedPromptTokens: fields.cached ?? 0,
     reasoningTokens: fields.reasoning ?? 0,
     cacheWritePromptTokens: fields.cacheWrite ?? 0,
+    estimated: fields.estimated ?? false,
   };
 }

@@ -81,6 +81,8 @@ export interface OpenAIUsage {
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number } | null;
   completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number } | null;
+  /** Switchyard's own field: present (true) only when the provider reported no usage and the gateway estimated it. */
+  estimated?: boolean;
 }
 
 /** A non-streaming response. */

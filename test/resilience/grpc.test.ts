@@ -65,6 +65,26 @@ describe("routing over gRPC", () => {
     expect(trailers?.get("x-switchyard-recovery")).toBe("prefill");
   });
 
+  it("streams: an upstream that sends no usage still gives one usage event, estimated, before route_summary", async () => {
+    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    const events: ChatStreamResponse[] = [];
+    for await (const event of gateway.grpc.chatStream({ input: input() })) events.push(event);
+    const kinds = events.map((event) => event.event.case);
+    expect(kinds.filter((kind) => kind === "usage")).toHaveLength(1);
+    expect(kinds.slice(-3)).toEqual(["finish", "usage", "routeSummary"]);
+    const usage = events.find((event) => event.event.case === "usage")?.event.value;
+    expect(usage).toMatchObject({ completionTokens: Math.ceil(TEXT.length / 4), estimated: true });
+  });
+
+  it("streams: the provider's usage is passed on, not marked estimated", async () => {
+    gateway.upstreams.a?.always(fault.answer({}));
+    const events: ChatStreamResponse[] = [];
+    for await (const event of gateway.grpc.chatStream({ input: input() })) events.push(event);
+    const usage = events.filter((event) => event.event.case === "usage");
+    expect(usage).toHaveLength(1);
+    expect(usage[0]?.event.value).toMatchObject({ completionTokens: 9, estimated: false });
+  });
+
   it("streams: an unrecoverable mid-stream failure ends the stream with an error status, never a normal end", async () => {
     gateway.upstreams.a?.always(fault.answer({ stallAfterChunks: 2 }));
     const kinds: string[] = [];

@@ -155,6 +155,30 @@ describe("a stream never ends normally after a failure", () => {
     expect(result.usage?.total_tokens).toBe(19);
   });
 
+  it("still ends with a usage chunk, marked estimated, when the upstream sends no usage", async () => {
+    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    const result = await stream([]);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe(TEXT);
+    expect(result.finish).toBe("stop");
+    // About four characters per token: the 44 characters sent, and the prompt.
+    expect(result.usage).toMatchObject({ completion_tokens: Math.ceil(TEXT.length / 4), estimated: true });
+    expect(result.usage?.prompt_tokens).toBeGreaterThan(0);
+    expect(result.usage?.total_tokens).toBe((result.usage?.prompt_tokens ?? 0) + (result.usage?.completion_tokens ?? 0));
+  });
+
+  it("reports the provider's usage unmarked, and no usage chunk when none was asked for", async () => {
+    gateway.upstreams.a?.always(fault.answer({}));
+    const asked = await stream([]);
+    expect(asked.usage).toBeDefined();
+    expect(asked.usage).not.toHaveProperty("estimated");
+    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    const notAsked = await stream([], { stream_options: { include_usage: false } });
+    expect(notAsked.error).toBeUndefined();
+    expect(notAsked.text).toBe(TEXT);
+    expect(notAsked.usage).toBeUndefined();
+  });
+
   it("finalises at once when the upstream holds the connection open after finish and usage", async () => {
     const patient = await startResilienceGateway({ a: {} }, `routing:
   timeouts: { connect_ms: 1000, first_token_ms: 2000, idle_ms: 5000, total_ms: 10000 }`);

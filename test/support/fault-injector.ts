@@ -24,6 +24,8 @@ export interface AnswerOptions {
   readonly holdOpenAfterFinish?: boolean;
   /** Streams: end with [DONE] but without a finish chunk. */
   readonly omitFinish?: boolean;
+  /** Streams: no usage chunk even when asked (a server that ignores stream_options.include_usage). */
+  readonly omitUsage?: boolean;
   /** After the text, a tool call (streamed as a start and two argument fragments). */
   readonly toolCall?: { readonly name: string; readonly arguments: string };
 }
@@ -292,7 +294,7 @@ export class FaultInjector {
     if (response.destroyed) return;
     if (!step.omitFinish) delta({}, step.toolCall ? "tool_calls" : "stop");
     const options = attempt.body.stream_options as { include_usage?: unknown } | undefined;
-    if (options?.include_usage === true) send({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: content.length, total_tokens: 10 + content.length } });
+    if (options?.include_usage === true && !step.omitUsage) send({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: content.length, total_tokens: 10 + content.length } });
     if (step.holdOpenAfterFinish) return;
     if (!step.omitDone) send("[DONE]");
     response.end();

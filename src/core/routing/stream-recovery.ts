@@ -18,6 +18,8 @@ export class DeliveredAnswer {
   text = "";
   /** Whether any model output (text, reasoning, refusal, tool call, finish) was sent. */
   contentSent = false;
+  /** Characters of model output sent, every choice: text, reasoning, refusal, tool names and arguments (for usage estimates). */
+  outputCharacters = 0;
   private toolCallSent = false;
   private refusalSent = false;
   private otherChoiceSent = false;
@@ -39,6 +41,7 @@ export class DeliveredAnswer {
         if (value.case === "textDelta" && value.value.choiceIndex === 0) this.text += value.value.text;
         if (value.case === "toolCallStart" || value.case === "toolCallDelta") this.toolCallSent = true;
         if (value.case === "refusalDelta") this.refusalSent = true;
+        this.outputCharacters += value.case === "toolCallStart" ? value.value.name.length : value.case === "toolCallDelta" ? value.value.arguments.length : value.value.text.length;
         break;
       case "finish":
         this.contentSent = true;

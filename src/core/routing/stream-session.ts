@@ -3,7 +3,7 @@ import type { ChatInput, ResponseStart, Usage } from "../../../gen/switchyard/v1
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, type GatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
-import { usageOf } from "../stream-events.js";
+import { usageEvent, usageOf } from "../stream-events.js";
 import { estimatePromptTokens } from "./capability-filter.js";
 import { classifyFailure } from "./failure-classification.js";
 import { ATTEMPT_OVER, type RequestScope } from "./request-scope.js";
@@ -155,7 +155,12 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       run.succeeded(attempt);
       recovery = splice?.mode;
       finishedNormally = true;
-      options.onUsage({ target: target.id, usage, partial: false, estimated: false });
+      // The usage event is part of every finished stream (chat_service.proto): an upstream that
+      // sent none (a server that ignores stream_options) gets an estimate, marked as one.
+      const reported = usage !== undefined;
+      usage ??= estimatedUsage(input, delivered);
+      if (!reported) yield usageEvent(usage);
+      options.onUsage({ target: target.id, usage, partial: false, estimated: !reported });
       yield routeSummaryEvent(target.id, run, recovery);
       return;
     }
@@ -171,8 +176,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
       current?.permit.released();
       if (!finishedNormally && !failed && delivered.contentSent && answering) {
-        const completion = Math.ceil(delivered.text.length / 4);
-        options.onUsage({ target: answering.id, usage: usageOf({ prompt: estimatePromptTokens(input), completion }), partial: true, estimated: true });
+        options.onUsage({ target: answering.id, usage: estimatedUsage(input, delivered), partial: true, estimated: true });
       }
     } finally {
       scope.dispose();
@@ -220,4 +224,9 @@ function handleFailure(context: FailureContext): { original: OriginalFailure | u
   if (blocker) return { original, throw: interruptedError(original, `it cannot be continued elsewhere because ${blocker}`) };
   if (action === "final") return { original, throw: interruptedError(original, `${target} could not continue it (${error.reason}: ${error.rawMessage})`) };
   return { original };
+}
+
+/** Usage estimated from characters (about four per token): the request's input and the output sent to the caller. */
+function estimatedUsage(input: ChatInput, delivered: DeliveredAnswer): Usage {
+  return usageOf({ prompt: estimatePromptTokens(input), completion: Math.ceil(delivered.outputCharacters / 4), estimated: true });
 }

@@ -10,7 +10,10 @@ const FINISH_NAMES: Readonly<Record<FinishReason, string | null>> = {
   [FinishReason.CONTENT_FILTER]: "content_filter",
 };
 
-/** OpenAI usage JSON from proto Usage (cache writes appear as prompt_tokens_details.cache_write_tokens when non-zero). */
+/**
+ * OpenAI usage JSON from proto Usage (cache writes appear as prompt_tokens_details.cache_write_tokens
+ * when non-zero; an estimate carries `estimated: true`, a field OpenAI does not have).
+ */
 export function toOpenAIUsage(usage: Usage): OpenAIUsage {
   return {
     prompt_tokens: usage.promptTokens,
@@ -18,6 +21,7 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
     total_tokens: usage.totalTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens, ...(usage.cacheWritePromptTokens ? { cache_write_tokens: usage.cacheWritePromptTokens } : {}) },
     completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+    ...(usage.estimated ? { estimated: true } : {}),
   };
 }
 
