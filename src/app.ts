@@ -58,7 +58,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   });
   const authenticate = createCallerAuthenticator(config.keys);
   let draining = false;
-  const rawChatRoute = createRawChatRoute({ gateway, authenticate, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => log.error(error, url) });
+  const rawChatRoute = createRawChatRoute({ gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => log.error(error, url) });
   const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => log.error(error, procedure) });
   const app: FastifyInstance = Fastify({
     logger: config.logging.level === "silent" ? false : { level: config.logging.level, ...(dependencies.logStream ? { stream: dependencies.logStream } : {}) },
@@ -80,7 +80,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     connect: true,
     grpc: true,
   });
-  await app.register(openAICompatPlugin, { gateway, authenticate, onError: (error, url) => log.error(error, url) });
+  await app.register(openAICompatPlugin, { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, onError: (error, url) => log.error(error, url) });
   app.addHook("onClose", async () => log.flush());
   return { app, gateway, startDraining: () => { draining = true; } };
 }

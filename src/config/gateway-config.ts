@@ -91,6 +91,8 @@ export interface GatewayConfig {
     readonly workers: number;
     readonly bodyLimitBytes: number;
     readonly shutdownGraceMs: number;
+    /** REST streams: the SSE head and a comment after this long without a first event, then a comment as often; 0 = never. */
+    readonly streamKeepAliveMs: number;
   };
   readonly keys: readonly { readonly name: string; readonly key: string }[];
   readonly providers: Readonly<Record<string, ProviderAccount>>;
@@ -144,6 +146,7 @@ const rootSchema = obj({
     workers: num({ min: 1, max: 256, integer: true }),
     body_limit_bytes: num({ min: 1024, max: 512 * 1024 * 1024, integer: true }),
     shutdown_grace_ms: num({ min: 0, max: 600_000, integer: true }),
+    stream_keepalive_ms: num({ min: 0, max: 600_000, integer: true }),
   }),
   keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true }) })),
   providers: record(
@@ -295,6 +298,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
         workers: raw.server?.workers ?? defaults.workers,
         bodyLimitBytes: raw.server?.body_limit_bytes ?? 32 * 1024 * 1024,
         shutdownGraceMs: raw.server?.shutdown_grace_ms ?? 10_000,
+        streamKeepAliveMs: raw.server?.stream_keepalive_ms ?? 15_000,
       },
       keys,
       providers,

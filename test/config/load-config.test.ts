@@ -16,7 +16,7 @@ providers:
       "switchyard.yaml",
       env,
     );
-    expect(config.server).toMatchObject({ host: "127.0.0.1", port: 8080 });
+    expect(config.server).toMatchObject({ host: "127.0.0.1", port: 8080, streamKeepAliveMs: 15_000 });
     expect(config.keys).toEqual([{ name: "dev", key: "k-123" }]);
     expect(config.providers["openai-main"]).toMatchObject({ type: "openai", apiKey: "sk-upstream", baseUrl: "https://api.openai.com/v1" });
     expect(config.providers["local-vllm"]?.baseUrl).toBe("http://127.0.0.1:8000/v1");
@@ -28,6 +28,13 @@ providers:
     expect(parseConfigText("logging: { level: warn, max_similar_per_second: 0 }", "l.yaml", {}).logging).toEqual({ level: "warn", maxSimilarPerSecond: 0 });
     expect(() => parseConfigText("logging: { max_similar_per_second: -1 }", "l.yaml", {})).toThrow(/logging.max_similar_per_second/);
     expect(() => parseConfigText("logging: { max_similar_per_second: 2.5 }", "l.yaml", {})).toThrow(/logging.max_similar_per_second/);
+  });
+
+  it("reads server.stream_keepalive_ms (0 turns it off) and refuses negative or fractional values", () => {
+    expect(parseConfigText("server: { stream_keepalive_ms: 0 }", "s.yaml", {}).server.streamKeepAliveMs).toBe(0);
+    expect(parseConfigText("server: { stream_keepalive_ms: 20000 }", "s.yaml", {}).server.streamKeepAliveMs).toBe(20_000);
+    expect(() => parseConfigText("server: { stream_keepalive_ms: -1 }", "s.yaml", {})).toThrow(/server.stream_keepalive_ms/);
+    expect(() => parseConfigText("server: { stream_keepalive_ms: 1.5 }", "s.yaml", {})).toThrow(/server.stream_keepalive_ms/);
   });
 
   it("names the file, the key path and the problem for unknown keys, wrong types and unset variables", () => {

@@ -55,7 +55,7 @@ export function configYaml(upstreams: Readonly<Record<string, FaultInjector>>, s
       return `  ${name}:\n    type: openai-compatible\n    base_url: "${spec?.baseUrl ?? injector.baseUrl}"\n    models: ${spec?.models ?? "[m]"}${extra}`;
     })
     .join("\n");
-  return `server: { host: 127.0.0.1, port: 0, shutdown_grace_ms: 500 }
+  return `${extraYaml.includes("server:") ? "" : "server: { host: 127.0.0.1, port: 0, shutdown_grace_ms: 500 }"}
 providers:
 ${providers}
 logging: { level: silent }

@@ -10,11 +10,16 @@ import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
 import { SseWriter, type RawResponse } from "./sse-writer.js";
 import { toProtoChatRequest } from "./to-proto.js";
 
-/** What answering a chat completion needs: the core and the edge's error log. */
+/** What answering a chat completion needs: the core, the edge's error log and the stream keep-alive. */
 export interface ChatCompletionsDeps {
   readonly gateway: Gateway;
   /** Called once per error answered (the edge's one log line per error), with the request URL. */
   readonly onError: (error: GatewayError, url: string) => void;
+  /**
+   * `server.stream_keepalive_ms`: how long a stream may wait for its first event before the SSE
+   * head and a comment are sent (then a comment every as long); 0 or absent: the head waits.
+   */
+  readonly streamKeepAliveMs?: number;
 }
 
 /** The abort reason when the client goes away (shared: a DOMException captures a stack). */
@@ -81,16 +86,26 @@ async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway
   let writer: SseWriter | undefined;
   const signal = clientSignal(raw, () => writer?.endedByServer ?? false);
   const events = deps.gateway.chatStream(input, { signal, timeoutMs });
+  const keepAlive = deps.streamKeepAliveMs ? new FirstEventKeepAlive(raw, http2, deps.streamKeepAliveMs) : undefined;
   let first: IteratorResult<ChatStreamResponse>;
   try {
     first = await events.next();
   } catch (thrown) {
-    return answerError(deps, raw, url, thrown);
+    writer = keepAlive?.stop();
+    if (!writer) return answerError(deps, raw, url, thrown);
+    // The head went out while waiting: the failure can only be the in-band error frame.
+    const error = toGatewayError(thrown);
+    deps.onError(error, url);
+    if (!signal.aborted) writer.error(toRestError(error).body);
+    return;
   }
-  writer = new SseWriter(raw);
+  writer = keepAlive?.stop();
   const encoder = new OpenAIChunkEncoder(includeUsage);
-  const start = first.done ? undefined : first.value.event;
-  writer.open(start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {}, http2);
+  if (!writer) {
+    writer = new SseWriter(raw);
+    const start = first.done ? undefined : first.value.event;
+    writer.open(start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {}, http2);
+  }
   try {
     // writer.data returns a promise only under back-pressure: no await (and no microtask hop) per frame otherwise.
     if (!first.done) for (const chunk of encoder.encode(first.value)) await writer.data(chunk);
@@ -107,5 +122,35 @@ async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway
     const error = toGatewayError(thrown);
     deps.onError(error, url);
     if (!signal.aborted) writer.error(toRestError(error).body);
+  }
+}
+
+/**
+ * Keeps a client (and any load balancer between) from giving up on a stream whose first event is
+ * slow: after `everyMs` without it, sends the SSE head (without the route headers, which are not
+ * known yet) and a `: waiting for the first token` comment, then a comment every `everyMs`.
+ * {@link stop} ends the timers and returns the writer if the head went out.
+ */
+class FirstEventKeepAlive {
+  private writer: SseWriter | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly raw: RawResponse, private readonly http2: boolean, everyMs: number) {
+    this.timer = setInterval(this.tick, everyMs);
+  }
+
+  private readonly tick = (): void => {
+    if (this.raw.destroyed) return;
+    if (!this.writer) {
+      this.writer = new SseWriter(this.raw);
+      this.writer.open({}, this.http2);
+    }
+    this.writer.comment("waiting for the first token");
+  };
+
+  /** Stops the comments; the writer whose head was sent, or undefined if none was. */
+  stop(): SseWriter | undefined {
+    clearInterval(this.timer);
+    return this.writer;
   }
 }

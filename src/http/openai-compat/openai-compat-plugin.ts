@@ -1,16 +1,12 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import { toGatewayError, type GatewayError } from "../../core/errors.js";
-import type { Gateway } from "../../core/gateway.js";
 import { answerChatCompletion, type ChatCompletionsDeps } from "./chat-completions.js";
 import { toRestError } from "./error-response.js";
 
-/** What the REST front door needs. */
-export interface OpenAICompatOptions {
-  readonly gateway: Gateway;
+/** What the REST front door needs: what answering a chat completion needs, and caller auth. */
+export interface OpenAICompatOptions extends ChatCompletionsDeps {
   readonly authenticate: CallerAuthenticator;
-  /** Called once per error answered (the edge's one log line per error), with the request URL. */
-  readonly onError: (error: GatewayError, url: string) => void;
 }
 
 function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
@@ -26,7 +22,7 @@ function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
  */
 export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICompatOptions): Promise<void> {
   const { gateway, authenticate, onError } = options;
-  const deps: ChatCompletionsDeps = { gateway, onError };
+  const deps: ChatCompletionsDeps = { gateway, onError, ...(options.streamKeepAliveMs !== undefined ? { streamKeepAliveMs: options.streamKeepAliveMs } : {}) };
 
   app.setErrorHandler((thrown: unknown, request, reply) => {
     const error = toGatewayError(thrown);

@@ -56,6 +56,13 @@ export class SseWriter {
     return ok ? undefined : drainedOrClosed(this.raw);
   }
 
+  /** Writes an SSE comment line (`: <text>`), which clients ignore; a keep-alive. */
+  comment(text: string): void {
+    if (this.ended || this.raw.destroyed) return;
+    this.written = true;
+    (this.raw as ServerResponse).write(`: ${text}\n\n`);
+  }
+
   /** Ends a successful stream with `data: [DONE]`. */
   done(): void {
     if (this.ended) return;
