@@ -92,12 +92,8 @@ async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway
     first = await events.next();
   } catch (thrown) {
     writer = keepAlive?.stop();
-    if (!writer) return answerError(deps, raw, url, thrown);
-    // The head went out while waiting: the failure can only be the in-band error frame.
-    const error = toGatewayError(thrown);
-    deps.onError(error, url);
-    if (!signal.aborted) writer.error(toRestError(error).body);
-    return;
+    // With the head already out (keep-alive), the failure can only be the in-band error frame.
+    return writer ? endWithError(deps, writer, signal, url, thrown) : answerError(deps, raw, url, thrown);
   }
   writer = keepAlive?.stop();
   const encoder = new OpenAIChunkEncoder(includeUsage);
@@ -119,10 +115,15 @@ async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway
     }
     writer.done();
   } catch (thrown) {
-    const error = toGatewayError(thrown);
-    deps.onError(error, url);
-    if (!signal.aborted) writer.error(toRestError(error).body);
+    endWithError(deps, writer, signal, url, thrown);
   }
+}
+
+/** Ends a stream whose head was sent with the in-band error frame (none when the client left), and logs the error once. */
+function endWithError(deps: ChatCompletionsDeps, writer: SseWriter, signal: LightAbort, url: string, thrown: unknown): void {
+  const error = toGatewayError(thrown);
+  deps.onError(error, url);
+  if (!signal.aborted) writer.error(toRestError(error).body);
 }
 
 /**
