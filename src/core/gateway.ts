@@ -11,6 +11,7 @@ import { runStreamSession, type UsageRecord } from "./routing/stream-session.js"
 import { applyTargetParams } from "./routing/target-params.js";
 import { LatencyTracker, orderTargets } from "./routing/target-selection.js";
 import { validateChatInput } from "./validate-input.js";
+import { estimatedUsage, responseCharacters } from "./usage-estimate.js";
 
 export { isFailoverError } from "./routing/failure-classification.js";
 export type { AttemptReport } from "./routing/route-run.js";
@@ -128,7 +129,10 @@ export class Gateway {
           response.model = target.id;
           response.provider = target.account.name;
           response.route = run.routeInfo();
-          this.hooks.onUsage?.({ target: target.id, usage: response.usage, partial: false, estimated: false });
+          // Like a stream's usage event, an answer always has usage: estimated (and marked) when the provider gave none.
+          const reported = response.usage !== undefined;
+          response.usage ??= estimatedUsage(input, responseCharacters(response));
+          this.hooks.onUsage?.({ target: target.id, usage: response.usage, partial: false, estimated: !reported });
           return response;
         } catch (thrown) {
           run.failed(attempt, run.failureOf(attempt, thrown));

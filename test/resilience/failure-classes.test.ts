@@ -158,6 +158,17 @@ describe("route facts", () => {
     expect(answer.usage?.completion_tokens).toBe(3);
   });
 
+  it("estimates the usage of an answer whose provider reported none, and marks it", async () => {
+    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    const answer = await ask([]);
+    expect(answer.text).toBe("Answer from a.");
+    // "Answer from a." is 14 characters: about 4 tokens.
+    expect(answer.usage).toMatchObject({ completion_tokens: 4, estimated: true });
+    expect(answer.usage?.prompt_tokens).toBeGreaterThan(0);
+    gateway.upstreams.a?.always(fault.answer({}));
+    expect((await ask([])).usage).not.toHaveProperty("estimated");
+  });
+
   it("streams: failures before the first token fail over invisibly and the headers name the answering target", async () => {
     gateway.upstreams.a?.always(fault.serverError(503));
     const body = { model: "a/m", messages: userMessage(), fallbacks: ["b/m"], stream: true, stream_options: { include_usage: true } };

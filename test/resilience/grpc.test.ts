@@ -46,6 +46,14 @@ describe("routing over gRPC", () => {
     expect(headers?.get("x-switchyard-failed")).toContain("a/m provider_unavailable");
   });
 
+  it("unary: an answer without provider usage carries an estimate, marked", async () => {
+    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    const response = await gateway.grpc.chat({ input: input() });
+    expect(response.usage).toMatchObject({ completionTokens: Math.ceil(TEXT.length / 4), estimated: true });
+    gateway.upstreams.a?.always(fault.answer({}));
+    expect((await gateway.grpc.chat({ input: input() })).usage).toMatchObject({ completionTokens: 9, estimated: false });
+  });
+
   it("streams: recovers a cut stream by prefill and reports it in route_summary and the trailers", async () => {
     gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 2 }));
     let trailers: Headers | undefined;

@@ -24,7 +24,7 @@ export interface AnswerOptions {
   readonly holdOpenAfterFinish?: boolean;
   /** Streams: end with [DONE] but without a finish chunk. */
   readonly omitFinish?: boolean;
-  /** Streams: no usage chunk even when asked (a server that ignores stream_options.include_usage). */
+  /** No usage: streams send no usage chunk even when asked (a server that ignores stream_options.include_usage); answers have no `usage`. */
   readonly omitUsage?: boolean;
   /** After the text, a tool call (streamed as a start and two argument fragments). */
   readonly toolCall?: { readonly name: string; readonly arguments: string };
@@ -254,7 +254,7 @@ export class FaultInjector {
       created: Math.floor(Date.now() / 1000),
       model: attempt.model,
       choices: [{ index: 0, message, logprobs: null, finish_reason: step.toolCall ? "tool_calls" : "stop" }],
-      usage: { prompt_tokens: 10, completion_tokens: text.split(/\s+/).length, total_tokens: 10 + text.split(/\s+/).length },
+      ...(step.omitUsage ? {} : { usage: { prompt_tokens: 10, completion_tokens: text.split(/\s+/).length, total_tokens: 10 + text.split(/\s+/).length } }),
     }));
   }
 

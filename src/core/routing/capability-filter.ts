@@ -1,33 +1,7 @@
 import { ResponseFormatType, Role, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ModelCapabilities } from "../../config/gateway-config.js";
 import type { ResolvedTarget } from "../model-catalog.js";
-
-/** Rough tokens per image part when estimating a prompt (a low-detail image). */
-const IMAGE_TOKENS = 85;
-/** Rough per-message framing overhead in tokens. */
-const MESSAGE_TOKENS = 4;
-
-/**
- * A deliberately rough estimate of a request's prompt tokens: characters / 4 of all text, tool
- * definitions and tool-call arguments, plus small constants per message and image. Used only to
- * skip targets whose context window the request clearly exceeds; never sent anywhere.
- */
-export function estimatePromptTokens(input: ChatInput): number {
-  let characters = 0;
-  let tokens = 0;
-  for (const message of input.messages) {
-    tokens += MESSAGE_TOKENS;
-    for (const part of message.content) {
-      const value = part.part;
-      if (value.case === "text" || value.case === "refusal") characters += value.value.length;
-      else if (value.case === "reasoning") characters += value.value.text.length;
-      else if (value.case === "image") tokens += IMAGE_TOKENS;
-    }
-    for (const call of message.toolCalls) characters += call.name.length + call.arguments.length;
-  }
-  for (const tool of input.tools) characters += tool.name.length + tool.description.length + (tool.parameters ? JSON.stringify(tool.parameters).length : 0);
-  return tokens + Math.ceil(characters / 4);
-}
+import { estimatePromptTokens } from "../usage-estimate.js";
 
 /** The capabilities a request needs, by catalogue key. */
 export function requiredCapabilities(input: ChatInput): (keyof ModelCapabilities)[] {

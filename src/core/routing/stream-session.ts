@@ -3,8 +3,8 @@ import type { ChatInput, ResponseStart, Usage } from "../../../gen/switchyard/v1
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, type GatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
-import { usageEvent, usageOf } from "../stream-events.js";
-import { estimatePromptTokens } from "./capability-filter.js";
+import { usageEvent } from "../stream-events.js";
+import { estimatedUsage } from "../usage-estimate.js";
 import { classifyFailure } from "./failure-classification.js";
 import { ATTEMPT_OVER, type RequestScope } from "./request-scope.js";
 import type { Attempt, RouteRun } from "./route-run.js";
@@ -158,7 +158,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       // The usage event is part of every finished stream (chat_service.proto): an upstream that
       // sent none (a server that ignores stream_options) gets an estimate, marked as one.
       const reported = usage !== undefined;
-      usage ??= estimatedUsage(input, delivered);
+      usage ??= estimatedUsage(input, delivered.outputCharacters);
       if (!reported) yield usageEvent(usage);
       options.onUsage({ target: target.id, usage, partial: false, estimated: !reported });
       yield routeSummaryEvent(target.id, run, recovery);
@@ -176,7 +176,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
       current?.permit.released();
       if (!finishedNormally && !failed && delivered.contentSent && answering) {
-        options.onUsage({ target: answering.id, usage: estimatedUsage(input, delivered), partial: true, estimated: true });
+        options.onUsage({ target: answering.id, usage: estimatedUsage(input, delivered.outputCharacters), partial: true, estimated: true });
       }
     } finally {
       scope.dispose();
@@ -226,7 +226,3 @@ function handleFailure(context: FailureContext): { original: OriginalFailure | u
   return { original };
 }
 
-/** Usage estimated from characters (about four per token): the request's input and the output sent to the caller. */
-function estimatedUsage(input: ChatInput, delivered: DeliveredAnswer): Usage {
-  return usageOf({ prompt: estimatePromptTokens(input), completion: Math.ceil(delivered.outputCharacters / 4), estimated: true });
-}

@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ResponseFormatSchema, ResponseFormatType, Role } from "../../../gen/switchyard/v1/chat_pb.js";
-import { estimatePromptTokens, requiredCapabilities, unmetRequirement } from "../../../src/core/routing/capability-filter.js";
+import { requiredCapabilities, unmetRequirement } from "../../../src/core/routing/capability-filter.js";
+import { estimatePromptTokens } from "../../../src/core/usage-estimate.js";
 import { chatInput, target } from "./test-targets.js";
 
 const image = { role: Role.USER, content: [{ part: { case: "image" as const, value: { source: { case: "url" as const, value: "https://x/y.png" }, mimeType: "image/png" } } }] };
