@@ -787,7 +787,7 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
   cacheWritePromptTokens: number;
 
   /**
-   * True when the provider reported no usage for a stream and the gateway estimated it: about
+   * True when the provider reported no usage and the gateway estimated it: about
    * four characters per token of the input, and of the output it forwarded. The cache and
    * reasoning counts are then 0.
    *
