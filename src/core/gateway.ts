@@ -10,8 +10,8 @@ import { RouteRun, type AttemptReport } from "./routing/route-run.js";
 import { runStreamSession, type UsageRecord } from "./routing/stream-session.js";
 import { applyTargetParams } from "./routing/target-params.js";
 import { LatencyTracker, orderTargets } from "./routing/target-selection.js";
-import { validateChatInput } from "./validate-input.js";
 import { estimatedUsage, responseCharacters } from "./usage-estimate.js";
+import { validateChatInput } from "./validate-input.js";
 
 export { isFailoverError } from "./routing/failure-classification.js";
 export type { AttemptReport } from "./routing/route-run.js";

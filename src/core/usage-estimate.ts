@@ -10,7 +10,7 @@ const MESSAGE_TOKENS = 4;
 const CHARACTERS_PER_TOKEN = 4;
 
 /** Characters of a message's text, refusal and reasoning parts and of its tool calls' names and arguments. */
-export function messageCharacters(message: Message): number {
+function messageCharacters(message: Message): number {
   let characters = 0;
   for (const part of message.content) {
     const value = part.part;
