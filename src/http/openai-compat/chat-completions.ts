@@ -7,7 +7,7 @@ import { parseCallerTimeout } from "../../core/routing/request-scope.js";
 import { routeHeaders } from "../../server/route-headers.js";
 import { toRestError } from "./error-response.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
-import { SseWriter, type RawResponse } from "./sse-writer.js";
+import { responseClosed, SseWriter, type RawResponse } from "./sse-writer.js";
 import { toProtoChatRequest } from "./to-proto.js";
 
 /** What answering a chat completion needs: the core, the edge's error log and the stream keep-alive. */
@@ -28,6 +28,8 @@ const CLIENT_GONE = new DOMException("the client closed the connection", "AbortE
 /** Aborts when the client goes away before the gateway ended the response (toolchain.md trap 12). */
 function clientSignal(raw: RawResponse, endedByServer: () => boolean): LightAbort {
   const controller = new LightAbort();
+  // Gone already (e.g. an HTTP/2 stream reset before its handler ran): its 'close' has fired.
+  if (responseClosed(raw)) controller.abort(CLIENT_GONE);
   raw.on("close", () => {
     if (!endedByServer()) controller.abort(CLIENT_GONE);
   });
@@ -68,7 +70,7 @@ export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unkn
   try {
     const response = await deps.gateway.chat(parsed.input, { signal, timeoutMs });
     answered = true;
-    if (raw.destroyed) return;
+    if (responseClosed(raw)) return;
     sendJson(raw, 200, routeHeaders(response.model, response.provider, response.route, response.warnings), toOpenAICompletion(response));
   } catch (thrown) {
     answered = true;
@@ -79,7 +81,7 @@ export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unkn
 function answerError(deps: ChatCompletionsDeps, raw: RawResponse, url: string, thrown: unknown): void {
   const error = toGatewayError(thrown);
   deps.onError(error, url);
-  if (!raw.destroyed && !raw.headersSent) sendRestError(raw, error);
+  if (!responseClosed(raw) && !raw.headersSent) sendRestError(raw, error);
 }
 
 async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway["chatStream"]>[0], includeUsage: boolean, timeoutMs: number | undefined, raw: RawResponse, url: string, http2: boolean): Promise<void> {
@@ -141,7 +143,7 @@ class FirstEventKeepAlive {
   }
 
   private readonly tick = (): void => {
-    if (this.raw.destroyed) return;
+    if (responseClosed(this.raw)) return;
     if (!this.writer) {
       this.writer = new SseWriter(this.raw);
       this.writer.open({}, this.http2);

@@ -7,6 +7,14 @@ import type { OpenAIErrorBody } from "../../wire/openai-chat-completions.js";
 export type RawResponse = ServerResponse | Http2ServerResponse;
 
 /**
+ * Whether the response can no longer be written: the connection or HTTP/2 stream is gone. (Node's
+ * Http2ServerResponse has no `destroyed`; its stream does.)
+ */
+export function responseClosed(raw: RawResponse): boolean {
+  return "stream" in raw ? raw.stream?.destroyed !== false : raw.destroyed;
+}
+
+/**
  * Writes an OpenAI-style SSE stream on a raw response: framing only (`data: <json>\n\n`, the final
  * `data: [DONE]\n\n`, or a final error frame with no [DONE]). Honours back-pressure: a write that
  * fills the socket buffer waits for 'drain' (or for the connection to close).
@@ -41,7 +49,7 @@ export class SseWriter {
   }
 
   private readonly flushIdle = (): void => {
-    if (this.written || this.ended || this.raw.destroyed) return;
+    if (this.written || this.ended || responseClosed(this.raw)) return;
     (this.raw as ServerResponse).flushHeaders?.();
   };
 
@@ -50,7 +58,7 @@ export class SseWriter {
    * (the caller goes on without a microtask hop), or a promise that resolves on 'drain' (or close).
    */
   data(json: string): Promise<void> | undefined {
-    if (this.ended || this.raw.destroyed) return undefined;
+    if (this.ended || responseClosed(this.raw)) return undefined;
     this.written = true;
     const ok = (this.raw as ServerResponse).write(`data: ${json}\n\n`);
     return ok ? undefined : drainedOrClosed(this.raw);
@@ -58,7 +66,7 @@ export class SseWriter {
 
   /** Writes an SSE comment line (`: <text>`), which clients ignore; a keep-alive. */
   comment(text: string): void {
-    if (this.ended || this.raw.destroyed) return;
+    if (this.ended || responseClosed(this.raw)) return;
     this.written = true;
     (this.raw as ServerResponse).write(`: ${text}\n\n`);
   }
