@@ -148,19 +148,18 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
 function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
   let open = 0;
   let idleSince = Date.now();
-  let timer: NodeJS.Timeout;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number) => {
+    timer = setTimeout(check, ms);
+    timer.unref();
+  };
   const check = () => {
     if (session.closed || session.destroyed) return;
     const idleFor = open === 0 ? Date.now() - idleSince : 0;
-    if (open === 0 && idleFor >= idleMs) {
-      session.close();
-      return;
-    }
-    timer = setTimeout(check, idleMs - idleFor);
-    timer.unref();
+    if (idleFor >= idleMs) session.close();
+    else arm(idleMs - idleFor);
   };
-  timer = setTimeout(check, idleMs);
-  timer.unref();
+  arm(idleMs);
   const onStreamClose = () => {
     if (--open === 0) idleSince = Date.now();
   };

@@ -22,7 +22,7 @@ function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
  */
 export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICompatOptions): Promise<void> {
   const { gateway, authenticate, onError } = options;
-  const deps: ChatCompletionsDeps = { gateway, onError, ...(options.streamKeepAliveMs !== undefined ? { streamKeepAliveMs: options.streamKeepAliveMs } : {}) };
+  const deps: ChatCompletionsDeps = options;
 
   app.setErrorHandler((thrown: unknown, request, reply) => {
     const error = toGatewayError(thrown);
