@@ -119,10 +119,10 @@ export const PARAMETER_ROWS: { name: string; params: Omit<Params, "model" | "mes
       openai: { kind: "native", check: (_v, b, d) => { expect(b.response_format).toEqual({ type: "json_schema", json_schema: { name: "weather", schema, strict: true } }); expect(json(d)).toEqual({ city: "Paris", temperature: 1 }); } },
       anthropic: {
         kind: "native",
-        warning: "json_schema is emulated with a forced tool call",
         check: (_v, b, d) => {
-          expect(b.tool_choice).toEqual({ type: "tool", name: "json", disable_parallel_tool_use: true });
-          expect(b.tools).toEqual([{ name: "json", description: "Respond with a JSON object.", input_schema: schema }]);
+          // claude-sonnet-4-5 has structured outputs: output_config.format, no forced tool.
+          expect(b.output_config).toEqual({ format: { type: "json_schema", schema } });
+          expect(b.tools).toBeUndefined();
           expect(json(d)).toEqual({ city: "Paris", temperature: 1 });
           expect(d.choices[0]?.finish_reason).toBe("stop");
           expect(d.choices[0]?.message.tool_calls ?? []).toEqual([]);

@@ -217,6 +217,8 @@ function readAnthropic(body: JsonMap): NormalRequest {
   setIfDefined(params, "maxTokens", num(body.max_tokens));
   setIfDefined(params, "stop", Array.isArray(body.stop_sequences) ? body.stop_sequences.map(String) : undefined);
   setIfDefined(params, "user", isMap(body.metadata) ? str(body.metadata.user_id) : undefined);
+  const format = isMap(body.output_config) && isMap(body.output_config.format) ? body.output_config.format : undefined;
+  if (format?.type === "json_schema") params.json = { schema: format.schema ?? null };
   const choice = isMap(body.tool_choice) ? body.tool_choice : undefined;
   if (choice && "disable_parallel_tool_use" in choice) params.parallelToolCalls = choice.disable_parallel_tool_use !== true;
   const toolChoice = !choice ? undefined : choice.type === "tool" ? { name: str(choice.name) ?? "" } : choice.type === "any" ? "required" : choice.type === "none" ? "none" : "auto";
@@ -275,7 +277,8 @@ function readGemini(body: JsonMap, url: string): NormalRequest {
   setIfDefined(params, "frequencyPenalty", num(config.frequencyPenalty));
   setIfDefined(params, "logprobs", typeof config.responseLogprobs === "boolean" ? config.responseLogprobs : undefined);
   setIfDefined(params, "topLogprobs", num(config.logprobs));
-  if (config.responseMimeType === "application/json") params.json = config.responseSchema !== undefined ? { schema: config.responseSchema } : "json_object";
+  const responseSchema = config.responseJsonSchema ?? config.responseSchema;
+  if (config.responseMimeType === "application/json") params.json = responseSchema !== undefined ? { schema: responseSchema } : "json_object";
   const calling = isMap(body.toolConfig) && isMap(body.toolConfig.functionCallingConfig) ? body.toolConfig.functionCallingConfig : undefined;
   const allowed = list(calling?.allowedFunctionNames);
   const toolChoice = !calling ? undefined : calling.mode === "NONE" ? "none" : calling.mode === "ANY" ? (allowed.length === 1 ? { name: String(allowed[0]) } : "required") : "auto";

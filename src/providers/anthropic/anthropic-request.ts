@@ -1,10 +1,11 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { ResponseFormatType, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import { ResponseFormatType, Role, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toAnthropicConversation } from "./anthropic-messages.js";
 import { partitionStopSequences } from "./anthropic-stop-sequences.js";
-import type { AnthropicMessagesRequest, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
+import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
+import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
 
 /** The provider_options key this adapter reads. */
 export const ANTHROPIC_FAMILY = "anthropic";
@@ -96,11 +97,35 @@ function toolChoiceFor(input: ChatInput): AnthropicToolChoice | undefined {
   return input.parallelToolCalls === false ? { type: "auto", disable_parallel_tool_use: true } : undefined;
 }
 
-function clientTools(input: ChatInput, warnings: string[]): AnthropicTool[] {
+function removedWarning(where: string, removed: readonly string[]): string {
+  return `${where}: Anthropic structured outputs do not support ${removed.join(", ")}; the gateway removed them from the schema, so they are not enforced.`;
+}
+
+/** The caller's tools; `strict` is kept on models with structured outputs when the schema allows it. */
+function clientTools(input: ChatInput, native: boolean, warnings: string[]): AnthropicTool[] {
   return input.tools.map((tool, index) => {
-    if (tool.strict === true) warnings.push(`tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`);
-    return { name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } };
+    const plain: AnthropicTool = { name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } };
+    if (tool.strict !== true) return plain;
+    const strict = native ? toNativeSchema(plain.input_schema) : undefined;
+    if (!native) warnings.push(`tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`);
+    else if (!strict) warnings.push(`tools[${index}].function.strict was dropped: its parameters use JSON Schema keywords Anthropic's strict mode cannot enforce.`);
+    if (!strict) return plain;
+    if (strict.removed.length > 0) warnings.push(removedWarning(`tools[${index}].function.parameters`, strict.removed));
+    return { ...plain, input_schema: strict.schema, strict: true };
   });
+}
+
+/**
+ * response_format json_schema as native `output_config.format`, on models that have it and when
+ * the schema can be expressed (see {@link toNativeSchema}); undefined means: emulate. A final
+ * assistant turn (prefill) is incompatible with JSON outputs, so it is emulated too.
+ */
+function nativeOutputFormat(input: ChatInput, native: boolean, warnings: string[]): AnthropicOutputFormat | undefined {
+  if (!native || input.messages.at(-1)?.role === Role.ASSISTANT) return undefined;
+  const converted = toNativeSchema(input.responseFormat?.jsonSchema?.schema ?? { type: "object", properties: {} });
+  if (!converted) return undefined;
+  if (converted.removed.length > 0) warnings.push(removedWarning("response_format json_schema", converted.removed));
+  return { type: "json_schema", schema: converted.schema };
 }
 
 function maxTokensFor(input: ChatInput, options: AnthropicRequestOptions, warnings: string[]): number {
@@ -141,11 +166,14 @@ function anthropicOptions(input: ChatInput): JsonObject {
  * body is complete (max_tokens always set, from the caller, the catalogue or a per-model default,
  * with a warning for the latter two); every parameter Anthropic cannot honour is either rejected
  * with INVALID_ARGUMENT naming it (n > 1, logprobs, logit_bias, temperature > 1, audio/video,
- * json_schema together with tools) or dropped with a warning (penalties, seed, strict, other
- * providers' options); whitespace-only stop sequences are kept out of the body and returned for
- * the gateway to enforce; json_object is emulated with a system instruction and json_schema with
- * the forced tool {@link JSON_TOOL_NAME}, both with a warning. provider_options.anthropic is
- * merged into the body last (it may not replace model, messages or stream).
+ * json_schema together with tools where it is emulated) or dropped with a warning (penalties,
+ * seed, strict on older models, other providers' options); whitespace-only stop sequences are kept
+ * out of the body and returned for the gateway to enforce; json_object is emulated with a system
+ * instruction. json_schema is native `output_config.format` on models with structured outputs
+ * (schema closed and stripped of unsupported constraints, with a warning naming them), otherwise
+ * emulated with the forced tool {@link JSON_TOOL_NAME} and a warning. provider_options.anthropic
+ * is merged into the body last (it may not replace model, messages or stream; its output_config
+ * adds to the gateway's).
  * @see https://docs.claude.com/en/api/messages
  */
 export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOptions): AnthropicRequestPlan {
@@ -164,7 +192,10 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
     system.push({ type: "text", text: JSON_OBJECT_INSTRUCTION });
     warnings.push("response_format json_object is emulated with a system instruction; Anthropic does not enforce it.");
   }
-  if (format === ResponseFormatType.JSON_SCHEMA) {
+  const native = hasNativeStructuredOutputs(options.upstreamModel);
+  const outputFormat = format === ResponseFormatType.JSON_SCHEMA ? nativeOutputFormat(input, native, warnings) : undefined;
+  if (outputFormat) body.output_config = { format: outputFormat };
+  if (format === ResponseFormatType.JSON_SCHEMA && !outputFormat) {
     if (input.tools.length > 0) throw unsupportedFeature("On Anthropic, response_format json_schema is emulated with a tool and cannot be combined with 'tools'.", "response_format");
     const schema = input.responseFormat?.jsonSchema;
     body.tools = [{ name: JSON_TOOL_NAME, description: schema?.description || "Respond with a JSON object.", input_schema: schema?.schema ?? { type: "object", properties: {} } }];
@@ -172,7 +203,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
     jsonToolName = JSON_TOOL_NAME;
     warnings.push("response_format json_schema is emulated with a forced tool call; the schema is not strictly enforced.");
   } else if (input.tools.length > 0) {
-    body.tools = clientTools(input, warnings);
+    body.tools = clientTools(input, native, warnings);
     const toolChoice = toolChoiceFor(input);
     if (toolChoice) body.tool_choice = toolChoice;
   } else if (input.toolChoice?.choice.case === "mode" && input.toolChoice.choice.value === ToolChoiceMode.REQUIRED) {
@@ -191,5 +222,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   const ignored = ignoredOptionsWarning(input);
   if (ignored) warnings.push(ignored);
   const merged: AnthropicMessagesRequest = { ...body, ...extra };
+  // provider_options.anthropic.output_config (e.g. effort) adds to the gateway's format instead of replacing it.
+  if (body.output_config && isJsonObject(extra.output_config)) merged.output_config = { ...body.output_config, ...extra.output_config };
   return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}) };
 }

@@ -84,6 +84,14 @@ export interface AnthropicTool {
   name: string;
   description: string;
   input_schema: JsonObject;
+  /** Schema-validated calls (models with structured outputs only). */
+  strict?: boolean;
+}
+
+/** Native structured output: the answer text is JSON matching the schema. */
+export interface AnthropicOutputFormat {
+  type: "json_schema";
+  schema: JsonObject;
 }
 
 /** How the model may use the tools. */
@@ -108,6 +116,7 @@ export interface AnthropicMessagesRequest {
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id: string };
+  output_config?: { format?: AnthropicOutputFormat; [extra: string]: unknown };
   stream: boolean;
   [extra: string]: unknown;
 }

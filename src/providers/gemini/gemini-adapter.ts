@@ -60,6 +60,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
     const fetchedMedia = await fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal);
     return toGeminiRequest(input, {
       baseUrl,
+      upstreamModel: callOptions.upstreamModel,
       ...(callOptions.catalogModel ? { catalogModel: callOptions.catalogModel } : {}),
       fetchedMedia,
       thoughtSignatureFor: (callId) => signatures.recall(callId),

@@ -4,7 +4,7 @@ import type { CatalogModel } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toGeminiContents } from "./gemini-contents.js";
 import type { FetchedMediaByPath } from "./gemini-media.js";
-import { toGeminiSchema } from "./gemini-schema.js";
+import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
 import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 
 /** The provider_options key this adapter reads. */
@@ -17,6 +17,8 @@ export const GEMINI_OPTION_FIELDS = ["generationConfig", "safetySettings", "tool
 export interface GeminiRequestContext {
   /** The account's base URL (recognises Gemini Files API URIs). */
   readonly baseUrl: string;
+  /** The Gemini model id the request goes to; decides the schema dialect (see takesJsonSchema). */
+  readonly upstreamModel?: string;
   readonly catalogModel?: CatalogModel;
   /** Media the gateway already fetched, by content-part path (see fetchRemoteMedia). */
   readonly fetchedMedia: FetchedMediaByPath;
@@ -33,7 +35,8 @@ export interface GeminiRequestTranslation {
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-function generationConfigOf(input: ChatInput, catalogModel: CatalogModel | undefined, warnings: string[]): GeminiGenerationConfig {
+function generationConfigOf(input: ChatInput, context: GeminiRequestContext, warnings: string[]): GeminiGenerationConfig {
+  const catalogModel = context.catalogModel;
   const config: GeminiGenerationConfig = {};
   if (input.temperature !== undefined) config.temperature = input.temperature;
   if (input.topP !== undefined) config.topP = input.topP;
@@ -66,13 +69,18 @@ function generationConfigOf(input: ChatInput, catalogModel: CatalogModel | undef
       throw unsupportedFeature(`Invalid 'response_format': the model ${catalogModel.name} does not support json_schema output.`, "response_format");
     }
     config.responseMimeType = "application/json";
-    const schema = format.jsonSchema?.schema ? toGeminiSchema(format.jsonSchema.schema, "response_format.json_schema.schema") : undefined;
-    if (schema) config.responseSchema = schema;
+    const caller = format.jsonSchema?.schema;
+    if (caller && takesJsonSchema(context.upstreamModel)) config.responseJsonSchema = caller;
+    else {
+      const schema = caller ? toGeminiSchema(caller, "response_format.json_schema.schema") : undefined;
+      if (schema) config.responseSchema = schema;
+    }
   }
   return config;
 }
 
-function toolsOf(input: ChatInput, catalogModel: CatalogModel | undefined, warnings: string[]): Pick<GeminiRequestBody, "tools" | "toolConfig"> {
+function toolsOf(input: ChatInput, context: GeminiRequestContext, warnings: string[]): Pick<GeminiRequestBody, "tools" | "toolConfig"> {
+  const catalogModel = context.catalogModel;
   if (input.tools.length === 0) return {};
   if (catalogModel?.supports.tools === false) throw unsupportedFeature(`Invalid 'tools': the model ${catalogModel.name} does not support tools.`, "tools");
   const functionDeclarations = input.tools.map((tool, index) => {
@@ -83,12 +91,17 @@ function toolsOf(input: ChatInput, catalogModel: CatalogModel | undefined, warni
     const parameters = tool.parameters ? toGeminiSchema(tool.parameters, `tools[${index}].function.parameters`) : undefined;
     return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), ...(parameters ? { parameters } : {}) };
   });
-  if (input.tools.some((tool) => tool.strict === true)) warnings.push("strict tool schemas are not enforced by Gemini; strict ignored");
+  // Strict tools: VALIDATED (calls or text, calls schema-checked) where the model has it; ANY already checks calls.
+  const strict = input.tools.some((tool) => tool.strict === true);
+  const validated = strict && takesJsonSchema(context.upstreamModel);
+  if (strict && !validated) warnings.push("strict tool schemas are not enforced by Gemini for this model; strict ignored");
   if (input.parallelToolCalls === false) warnings.push("parallel_tool_calls=false is not supported by Gemini; ignored");
   const choice = input.toolChoice?.choice;
+  const choosesAuto = choice === undefined || (choice.case === "mode" && choice.value === ToolChoiceMode.AUTO);
   let functionCallingConfig: GeminiFunctionCallingConfig | undefined;
   if (choice?.case === "functionName") functionCallingConfig = { mode: "ANY", allowedFunctionNames: [choice.value] };
   else if (choice?.case === "mode" && choice.value === ToolChoiceMode.NONE) functionCallingConfig = { mode: "NONE" };
+  else if (validated && choosesAuto) functionCallingConfig = { mode: "VALIDATED" };
   else if (choice?.case === "mode" && choice.value === ToolChoiceMode.AUTO) functionCallingConfig = { mode: "AUTO" };
   else if (choice?.case === "mode" && choice.value === ToolChoiceMode.REQUIRED) functionCallingConfig = { mode: "ANY" };
   return { tools: [{ functionDeclarations }], ...(functionCallingConfig ? { toolConfig: { functionCallingConfig } } : {}) };
@@ -138,7 +151,9 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
  * Translates a ChatInput into a Gemini generateContent body. Pure: media URLs must already be
  * fetched (see fetchRemoteMedia). Guarantees: every ChatInput field is either mapped (temperature,
  * top_p, max_tokens, stop, n, seed, penalties, logprobs, response_format, tools, tool_choice,
- * messages), dropped with a warning (parallel_tool_calls=false, strict, user, penalties on models
+ * messages; json_schema as `responseJsonSchema` unchanged on models of 2.5 and later, else as the
+ * cleaned `responseSchema`; strict tools as VALIDATED function calling on those models), dropped
+ * with a warning (parallel_tool_calls=false, strict on older models, user, penalties on models
  * whose catalogue says they have none, provider_options of other families), or rejected with a 400
  * naming it (logit_bias, 64-bit seeds, capabilities the catalogue denies, unusable schemas or media);
  * `generationConfig` is always present (possibly empty); provider_options.gemini is merged last
@@ -149,8 +164,8 @@ export function toGeminiRequest(input: ChatInput, context: GeminiRequestContext)
   const warnings: string[] = [];
   if (Object.keys(input.logitBias).length > 0) throw unsupportedFeature("Invalid 'logit_bias': Gemini has no logit bias.", "logit_bias");
   const { contents, systemInstruction, warnings: contentWarnings } = toGeminiContents(input.messages, context);
-  const generationConfig = generationConfigOf(input, context.catalogModel, warnings);
-  const tools = toolsOf(input, context.catalogModel, warnings);
+  const generationConfig = generationConfigOf(input, context, warnings);
+  const tools = toolsOf(input, context, warnings);
   if (input.user !== undefined) warnings.push("user is not supported by Gemini; dropped");
   const body: GeminiRequestBody = {
     contents,

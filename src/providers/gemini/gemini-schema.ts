@@ -160,6 +160,19 @@ function isEmptyObject(schema: JsonMap): boolean {
 }
 
 /**
+ * Gemini models that take a JSON Schema as written (`responseJsonSchema`) and the VALIDATED
+ * function-calling mode: 2.5 and later, and the `-latest` aliases (which name such models).
+ * Older or unknown models get the OpenAPI subset of {@link toGeminiSchema}, which every model takes.
+ * @see https://ai.google.dev/gemini-api/docs/structured-output
+ */
+const JSON_SCHEMA_MODELS = /^(?:models\/)?gemini-(?:2\.5|[3-9]|(?:flash|flash-lite|pro)-latest)/;
+
+/** Whether `model` (a Gemini model id, or undefined when not known) takes `responseJsonSchema` and VALIDATED mode. */
+export function takesJsonSchema(model: string | undefined): boolean {
+  return model !== undefined && JSON_SCHEMA_MODELS.test(model);
+}
+
+/**
  * Converts a caller's JSON Schema into the OpenAPI subset Gemini accepts. Guarantees: `$ref`s into
  * `$defs`/`definitions` are inlined and the definitions removed; a recursive `$ref` (or one that
  * points outside the schema) is a 400 UNSUPPORTED_FEATURE naming `param`; only whitelisted keywords

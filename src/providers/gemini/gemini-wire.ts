@@ -5,6 +5,7 @@
  * @see https://ai.google.dev/api/generate-content
  */
 
+import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 
@@ -38,7 +39,8 @@ export interface GeminiFunctionDeclaration {
 
 /** `toolConfig.functionCallingConfig`. */
 export interface GeminiFunctionCallingConfig {
-  mode: "AUTO" | "ANY" | "NONE";
+  /** VALIDATED: calls or text, and calls always match their schema (models of 2.5 and later). */
+  mode: "AUTO" | "ANY" | "NONE" | "VALIDATED";
   allowedFunctionNames?: string[];
 }
 
@@ -55,7 +57,10 @@ export interface GeminiGenerationConfig {
   responseLogprobs?: boolean;
   logprobs?: number;
   responseMimeType?: string;
+  /** The OpenAPI-subset schema every model takes. */
   responseSchema?: JsonMap;
+  /** A JSON Schema as the caller wrote it (models of 2.5 and later). */
+  responseJsonSchema?: JsonObject;
 }
 
 /** The body of generateContent / streamGenerateContent, before provider_options are merged in. */

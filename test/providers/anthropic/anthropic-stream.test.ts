@@ -117,11 +117,11 @@ describe("Anthropic stream replay", () => {
     });
   });
 
-  it("messages-stream-tool-use-input-json-delta.chunks.txt as json_schema emulation: the tool input streams as text, finish stop", async () => {
+  it("messages-stream-tool-use-input-json-delta.chunks.txt as json_schema emulation (a model without structured outputs): the tool input streams as text, finish stop", async () => {
     const replay = sse(sseFromChunks(readFixture("anthropic/messages-stream-tool-use-input-json-delta.chunks.txt"), true));
     const schema = { type: "object", properties: { elements: { type: "array" } } };
     const input = chatInput({ maxTokens: 1024, messages: [user("Weather as JSON")], responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { name: "weather", schema } } });
-    const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("claude-haiku-4-5"))));
+    const events = summarize(await collect(adapterFor(replay).stream(input, callOptions("claude-3-5-haiku-latest"))));
     expect(events).toEqual<EventSummary[]>([
       ["start", "msg_01K2JbSUMYhez5RHoK9ZCj9U", ["response_format json_schema is emulated with a forced tool call; the schema is not strictly enforced."]],
       ["text", '{"elements": [{"location": "San Francisco", "temperature": 58, "condition": "sunny"}]'],
@@ -130,7 +130,7 @@ describe("Anthropic stream replay", () => {
       ["usage", usage({ prompt: 849, completion: 47 })],
     ]);
     expectStandardRequest(replay, {
-      model: "claude-haiku-4-5",
+      model: "claude-3-5-haiku-latest",
       max_tokens: 1024,
       stream: true,
       messages: [{ role: "user", content: [{ type: "text", text: "Weather as JSON" }] }],

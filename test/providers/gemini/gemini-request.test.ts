@@ -98,9 +98,39 @@ describe("toGeminiRequest: tools and tool_choice", () => {
     expect(body.tools).toEqual([{ functionDeclarations: [{ name: "get_country" }, { name: "now" }] }]);
   });
 
-  it("warns about parallel_tool_calls=false and strict, which Gemini cannot honour", () => {
-    const { warnings } = translate({ messages: hi, tools: [{ ...weather, strict: true }], parallelToolCalls: false });
-    expect(warnings).toEqual(["strict tool schemas are not enforced by Gemini; strict ignored", "parallel_tool_calls=false is not supported by Gemini; ignored"]);
+  it("warns about parallel_tool_calls=false, and about strict on a model without VALIDATED mode", () => {
+    const { warnings } = translate({ messages: hi, tools: [{ ...weather, strict: true }], parallelToolCalls: false }, { upstreamModel: "gemini-2.0-flash" });
+    expect(warnings).toEqual(["strict tool schemas are not enforced by Gemini for this model; strict ignored", "parallel_tool_calls=false is not supported by Gemini; ignored"]);
+  });
+
+  it.each<[string, MessageInitShape<typeof ChatInputSchema>["toolChoice"], unknown]>([
+    ["unset -> VALIDATED", undefined, { functionCallingConfig: { mode: "VALIDATED" } }],
+    ["auto -> VALIDATED", { choice: { case: "mode", value: ToolChoiceMode.AUTO } }, { functionCallingConfig: { mode: "VALIDATED" } }],
+    ["required stays ANY (calls are schema-checked)", { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } }, { functionCallingConfig: { mode: "ANY" } }],
+    ["none stays NONE", { choice: { case: "mode", value: ToolChoiceMode.NONE } }, { functionCallingConfig: { mode: "NONE" } }],
+  ])("strict tools on gemini-2.5-flash: tool_choice %s, no warning", (_name, toolChoice, expected) => {
+    const { body, warnings } = translate({ messages: hi, tools: [{ ...weather, strict: true }], ...(toolChoice ? { toolChoice } : {}) }, { upstreamModel: "gemini-2.5-flash" });
+    expect(body.toolConfig).toEqual(expected);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe("toGeminiRequest: json_schema by model generation", () => {
+  const schema = { type: "object", properties: { a: { type: "string", minLength: 1 }, b: { oneOf: [{ type: "string" }, { type: "integer" }] } }, required: ["a"], additionalProperties: false, $defs: { unused: { type: "number" } } };
+  const format = { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { name: "x", strict: true, schema } };
+
+  it.each(["gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-pro-preview", "models/gemini-3.1-flash", "gemini-flash-latest"])("%s takes the caller's JSON Schema unchanged as responseJsonSchema", (upstreamModel) => {
+    const { body, warnings } = translate({ messages: hi, responseFormat: format }, { upstreamModel });
+    expect(body.generationConfig).toEqual({ responseMimeType: "application/json", responseJsonSchema: schema });
+    expect(warnings).toEqual([]);
+  });
+
+  it.each(["gemini-2.0-flash", "gemini-1.5-pro-002", "gemma-3-27b-it"])("%s gets the cleaned OpenAPI-subset responseSchema", (upstreamModel) => {
+    const { body } = translate({ messages: hi, responseFormat: format }, { upstreamModel });
+    expect(body.generationConfig).toEqual({
+      responseMimeType: "application/json",
+      responseSchema: { type: "OBJECT", properties: { a: { type: "STRING", minLength: 1 }, b: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] } }, required: ["a"] },
+    });
   });
 });
 
