@@ -84,6 +84,19 @@ export const PARAMETER_ROWS: { name: string; params: Omit<Params, "model" | "mes
     },
   },
   {
+    name: "reasoning_effort low",
+    params: { reasoning_effort: "low", temperature: 0.3 },
+    expect: {
+      openai: { kind: "native", check: (v, b) => { expect(b.reasoning_effort).toBe("low"); expect(v.params.temperature).toBe(0.3); } },
+      anthropic: {
+        kind: "native",
+        warning: "temperature 0.3 was dropped: Anthropic allows only 1 with extended thinking",
+        check: (_v, b) => { expect(b.thinking).toEqual({ type: "enabled", budget_tokens: 2048 }); expect(b).not.toHaveProperty("temperature"); },
+      },
+      gemini: { kind: "native", check: (_v, b) => expect(b.generationConfig).toEqual({ temperature: 0.3, thinkingConfig: { thinkingBudget: 1024 } }) },
+    },
+  },
+  {
     name: "logit_bias",
     params: { logit_bias: { "50256": -100 } },
     expect: {

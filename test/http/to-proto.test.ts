@@ -85,9 +85,16 @@ describe("toProtoChatRequest", () => {
   });
 
   it("forwards unknown top-level fields through provider_options.openai; explicit provider_options win", () => {
-    const input = translate({ service_tier: "flex", metadata: { team: "a" }, reasoning_effort: "low", provider_options: { openai: { service_tier: "priority" }, anthropic: { top_k: 5 } } });
-    expect(input.providerOptions).toEqual({ openai: { service_tier: "priority", metadata: { team: "a" }, reasoning_effort: "low" }, anthropic: { top_k: 5 } });
+    const input = translate({ service_tier: "flex", metadata: { team: "a" }, store: true, provider_options: { openai: { service_tier: "priority" }, anthropic: { top_k: 5 } } });
+    expect(input.providerOptions).toEqual({ openai: { service_tier: "priority", metadata: { team: "a" }, store: true }, anthropic: { top_k: 5 } });
     expect(translate({}).providerOptions).toEqual({});
+  });
+
+  it("takes reasoning_effort as a typed field (every provider maps it), not as an OpenAI passthrough", () => {
+    const input = translate({ reasoning_effort: "low" });
+    expect(input.reasoningEffort).toBe("low");
+    expect(input.providerOptions).toEqual({});
+    expect(translate({}).reasoningEffort).toBeUndefined();
   });
 
   it("reads fallbacks as the routing list", () => {
@@ -102,6 +109,7 @@ describe("toProtoChatRequest", () => {
     ["missing messages", { model: base.model }, "messages"],
     ["messages as an object", { ...base, messages: {} }, "messages"],
     ["a string temperature", { ...base, temperature: "0.5" }, "temperature"],
+    ["a numeric reasoning_effort", { ...base, reasoning_effort: 2 }, "reasoning_effort"],
     ["a fractional max_tokens", { ...base, max_tokens: 1.5 }, "max_tokens"],
     ["an out-of-range max_completion_tokens", { ...base, max_completion_tokens: 2 ** 40 }, "max_completion_tokens"],
     ["a string stream", { ...base, stream: "yes" }, "stream"],

@@ -18,7 +18,7 @@ const KNOWN_FIELDS = new Set([
   "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p",
   "frequency_penalty", "presence_penalty", "stop", "seed", "n", "logprobs", "top_logprobs", "logit_bias",
   "response_format", "tools", "tool_choice", "parallel_tool_calls", "user", "functions", "function_call",
-  "fallbacks", "provider_options",
+  "fallbacks", "provider_options", "reasoning_effort",
 ]);
 
 function toTool(raw: unknown, param: string, legacy: boolean): Tool {
@@ -163,6 +163,7 @@ export function toProtoChatRequest(body: unknown): RestChatRequest {
     topLogprobs: readInt32(body.top_logprobs, "top_logprobs"),
     parallelToolCalls: readBoolean(body.parallel_tool_calls, "parallel_tool_calls"),
     user: readString(body.user, "user"),
+    reasoningEffort: readString(body.reasoning_effort, "reasoning_effort"),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (input as unknown as Record<string, unknown>)[key] = value;

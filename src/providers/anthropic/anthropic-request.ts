@@ -5,6 +5,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toAnthropicConversation } from "./anthropic-messages.js";
 import { partitionStopSequences } from "./anthropic-stop-sequences.js";
 import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
+import { samplingConflicts, thinkingFor } from "./anthropic-thinking.js";
 import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
 
 /** The provider_options key this adapter reads. */
@@ -173,7 +174,8 @@ function anthropicOptions(input: ChatInput): JsonObject {
  * (schema closed and stripped of unsupported constraints, with a warning naming them), otherwise
  * emulated with the forced tool {@link JSON_TOOL_NAME} and a warning. provider_options.anthropic
  * is merged into the body last (it may not replace model, messages or stream; its output_config
- * adds to the gateway's).
+ * adds to the gateway's). reasoning_effort becomes extended thinking (see {@link thinkingFor}),
+ * leaving out, with a warning, the temperature and top_p Anthropic refuses with it.
  * @see https://docs.claude.com/en/api/messages
  */
 export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOptions): AnthropicRequestPlan {
@@ -211,8 +213,13 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   }
 
   if (system.length > 0) body.system = system;
-  if (input.temperature !== undefined) body.temperature = input.temperature;
-  if (input.topP !== undefined) body.top_p = input.topP;
+  const forcedTool = body.tool_choice?.type === "tool" || body.tool_choice?.type === "any";
+  const thinking = thinkingFor(input.reasoningEffort, { model: options.upstreamModel, maxTokens, forcedTool, prefill: input.messages.at(-1)?.role === Role.ASSISTANT }, warnings);
+  const conflicts = thinking ? samplingConflicts(input.temperature, input.topP) : undefined;
+  if (thinking) body.thinking = thinking;
+  if (conflicts) warnings.push(...conflicts.warnings);
+  if (input.temperature !== undefined && !conflicts?.dropTemperature) body.temperature = input.temperature;
+  if (input.topP !== undefined && !conflicts?.dropTopP) body.top_p = input.topP;
   const stops = partitionStopSequences(input.stop);
   if (stops.upstream.length > 0) body.stop_sequences = stops.upstream;
   for (const stop of stops.local) {

@@ -117,6 +117,7 @@ export interface AnthropicMessagesRequest {
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id: string };
   output_config?: { format?: AnthropicOutputFormat; [extra: string]: unknown };
+  thinking?: { type: "enabled"; budget_tokens: number };
   stream: boolean;
   [extra: string]: unknown;
 }

@@ -5,6 +5,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toGeminiContents } from "./gemini-contents.js";
 import type { FetchedMediaByPath } from "./gemini-media.js";
 import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
+import { thinkingConfigFor } from "./gemini-thinking.js";
 import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 
 /** The provider_options key this adapter reads. */
@@ -61,6 +62,8 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
     config.responseLogprobs = true;
     if (input.topLogprobs !== undefined) config.logprobs = input.topLogprobs;
   }
+  const thinkingConfig = thinkingConfigFor(input.reasoningEffort, context.upstreamModel, warnings);
+  if (thinkingConfig) config.thinkingConfig = thinkingConfig;
   const format = input.responseFormat;
   if (format?.type === ResponseFormatType.JSON_OBJECT) {
     config.responseMimeType = "application/json";
@@ -152,7 +155,8 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
  * fetched (see fetchRemoteMedia). Guarantees: every ChatInput field is either mapped (temperature,
  * top_p, max_tokens, stop, n, seed, penalties, logprobs, response_format, tools, tool_choice,
  * messages; json_schema as `responseJsonSchema` unchanged on models of 2.5 and later, else as the
- * cleaned `responseSchema`; strict tools as VALIDATED function calling on those models), dropped
+ * cleaned `responseSchema`; strict tools as VALIDATED function calling on those models;
+ * reasoning_effort as `thinkingConfig`, see thinkingConfigFor), dropped
  * with a warning (parallel_tool_calls=false, strict on older models, user, penalties on models
  * whose catalogue says they have none, provider_options of other families), or rejected with a 400
  * naming it (logit_bias, 64-bit seeds, capabilities the catalogue denies, unusable schemas or media);

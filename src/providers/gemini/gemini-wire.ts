@@ -44,6 +44,12 @@ export interface GeminiFunctionCallingConfig {
   allowedFunctionNames?: string[];
 }
 
+/** `generationConfig.thinkingConfig`: a level (Gemini 3 and later) or a token budget (2.5), never both. */
+export interface GeminiThinkingConfig {
+  thinkingLevel?: "minimal" | "low" | "medium" | "high";
+  thinkingBudget?: number;
+}
+
 /** `generationConfig` fields the gateway sets from typed ChatInput fields. */
 export interface GeminiGenerationConfig {
   temperature?: number;
@@ -61,6 +67,7 @@ export interface GeminiGenerationConfig {
   responseSchema?: JsonMap;
   /** A JSON Schema as the caller wrote it (models of 2.5 and later). */
   responseJsonSchema?: JsonObject;
+  thinkingConfig?: GeminiThinkingConfig;
 }
 
 /** The body of generateContent / streamGenerateContent, before provider_options are merged in. */

@@ -159,6 +159,7 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
   if (Object.keys(input.logitBias).length > 0) body.logit_bias = { ...input.logitBias };
   if (input.parallelToolCalls !== undefined) body.parallel_tool_calls = input.parallelToolCalls;
   if (input.user !== undefined) body.user = input.user;
+  if (input.reasoningEffort !== undefined) body.reasoning_effort = input.reasoningEffort;
   const format = input.responseFormat;
   if (format) {
     if (format.type === ResponseFormatType.JSON_OBJECT) body.response_format = { type: "json_object" };

@@ -1,0 +1,70 @@
+import { knownReasoningEffort, type ReasoningEffort } from "../../core/reasoning-effort.js";
+
+/** Claude models with extended thinking: 3.7 Sonnet and the 4 generation and later. */
+const THINKING_MODELS = /^claude-(?:3-7-sonnet|(?:opus|sonnet|haiku)-[4-9])(?![0-9])/;
+
+/** Anthropic's smallest thinking budget. */
+export const MIN_THINKING_BUDGET = 1024;
+
+/** Thinking budgets per effort (Anthropic has no levels for budget-based thinking). */
+const BUDGETS: Record<Exclude<ReasoningEffort, "none">, number> = { minimal: MIN_THINKING_BUDGET, low: 2048, medium: 8192, high: 16384, xhigh: 32768 };
+
+/** What else in the request decides whether thinking can be enabled. */
+export interface ThinkingContext {
+  readonly model: string;
+  /** The request's max_tokens as sent; the budget must stay below it. */
+  readonly maxTokens: number;
+  /** A forced tool call (tool_choice any or tool, or the json_schema emulation): Anthropic refuses thinking with it. */
+  readonly forcedTool: boolean;
+  /** The conversation ends with an assistant turn (prefill), which thinking does not allow. */
+  readonly prefill: boolean;
+}
+
+/**
+ * Extended thinking for the request's reasoning_effort (pure). `none` (and no value) leaves
+ * thinking off, as Anthropic's default is. Otherwise a budget per effort (minimal 1024, low 2048,
+ * medium 8192, high 16384, xhigh 32768), halved max_tokens when that is smaller (with a warning),
+ * or nothing, with a warning, when the model does not think, a forced tool call or a prefill rules
+ * thinking out, or max_tokens leaves no room for the 1024-token minimum. An unknown value is a 400
+ * naming `reasoning_effort`. The caller must drop temperature and top_p below 0.95, which
+ * Anthropic refuses together with thinking (see {@link samplingConflicts}).
+ * @see https://docs.claude.com/en/docs/build-with-claude/extended-thinking
+ */
+export function thinkingFor(value: string | undefined, context: ThinkingContext, warnings: string[]): { type: "enabled"; budget_tokens: number } | undefined {
+  const effort = knownReasoningEffort(value);
+  if (effort === undefined || effort === "none") return undefined;
+  const why = !THINKING_MODELS.test(context.model)
+    ? `${context.model} has no extended thinking`
+    : context.forcedTool
+      ? "Anthropic does not allow extended thinking with a forced tool call"
+      : context.prefill
+        ? "Anthropic does not allow extended thinking after an assistant prefill"
+        : undefined;
+  if (why) {
+    warnings.push(`reasoning_effort ${effort} was dropped: ${why}.`);
+    return undefined;
+  }
+  let budget = BUDGETS[effort];
+  if (budget >= context.maxTokens) {
+    budget = Math.floor(context.maxTokens / 2);
+    if (budget < MIN_THINKING_BUDGET) {
+      warnings.push(`reasoning_effort ${effort} was dropped: max_tokens ${context.maxTokens} leaves no room for Anthropic's minimum thinking budget (${MIN_THINKING_BUDGET}).`);
+      return undefined;
+    }
+    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${budget} tokens, half of max_tokens (Anthropic needs it below max_tokens).`);
+  }
+  return { type: "enabled", budget_tokens: budget };
+}
+
+/**
+ * The sampling fields Anthropic refuses together with thinking, as warnings; the caller leaves
+ * them out of the body: temperature (any value but 1) and top_p below 0.95.
+ */
+export function samplingConflicts(temperature: number | undefined, topP: number | undefined): { dropTemperature: boolean; dropTopP: boolean; warnings: string[] } {
+  const dropTemperature = temperature !== undefined && temperature !== 1;
+  const dropTopP = topP !== undefined && topP < 0.95;
+  const warnings: string[] = [];
+  if (dropTemperature) warnings.push(`temperature ${temperature} was dropped: Anthropic allows only 1 with extended thinking (reasoning_effort).`);
+  if (dropTopP) warnings.push(`top_p ${topP} was dropped: Anthropic allows 0.95 to 1 with extended thinking (reasoning_effort).`);
+  return { dropTemperature, dropTopP, warnings };
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/switchyard/v1/chat_pb.js";
+import { GatewayError } from "../../src/core/errors.js";
+import { toAnthropicRequest } from "../../src/providers/anthropic/anthropic-request.js";
+import { toGeminiRequest } from "../../src/providers/gemini/gemini-request.js";
+import { toOpenAIRequest } from "../../src/providers/openai/openai-request.js";
+import { textMessage, user } from "../support/proto-builders.js";
+import { chatInput as anthropicInput } from "./anthropic/anthropic-test-setup.js";
+import { chatInput as geminiInput } from "./gemini/gemini-inputs.js";
+
+type AnthropicInit = Parameters<typeof anthropicInput>[0];
+const anthropic = (model: string, init: AnthropicInit) => toAnthropicRequest(anthropicInput({ messages: [user("think")], ...init }), { upstreamModel: model, stream: false });
+const gemini = (model: string, reasoningEffort: string) =>
+  toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: model, fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
+
+function rejection(run: () => unknown): GatewayError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof GatewayError) return error;
+    throw error;
+  }
+  throw new Error("expected a GatewayError");
+}
+
+describe("reasoning_effort on OpenAI-dialect providers", () => {
+  it("is sent as it came, unknown values included (the provider decides)", () => {
+    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")], reasoningEffort: "high" }), "o3", { stream: false, dialect: { maxCompletionTokens: true } }).body.reasoning_effort).toBe("high");
+    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")], reasoningEffort: "ultra" }), "o3", { stream: false, dialect: { maxCompletionTokens: true } }).body.reasoning_effort).toBe("ultra");
+    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")] }), "o3", { stream: false, dialect: { maxCompletionTokens: true } }).body).not.toHaveProperty("reasoning_effort");
+  });
+});
+
+describe("reasoning_effort on Anthropic: extended thinking", () => {
+  it.each([
+    ["minimal", 1024],
+    ["low", 2048],
+    ["medium", 8192],
+    ["high", 16384],
+    ["xhigh", 32768],
+  ])("%s -> a %i-token thinking budget", (effort, budget) => {
+    const plan = anthropic("claude-sonnet-4-5", { maxTokens: 64000, reasoningEffort: effort });
+    expect(plan.body.thinking).toEqual({ type: "enabled", budget_tokens: budget });
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it("none leaves thinking off, silently", () => {
+    const plan = anthropic("claude-sonnet-4-5", { maxTokens: 1000, reasoningEffort: "none" });
+    expect(plan.body.thinking).toBeUndefined();
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it("keeps the budget below max_tokens (half of it), or drops thinking when even the minimum does not fit", () => {
+    const halved = anthropic("claude-opus-4-1", { maxTokens: 4000, reasoningEffort: "high" });
+    expect(halved.body.thinking).toEqual({ type: "enabled", budget_tokens: 2000 });
+    expect(halved.body.max_tokens).toBe(4000);
+    expect(halved.warnings).toEqual(["reasoning_effort high: the thinking budget is 2000 tokens, half of max_tokens (Anthropic needs it below max_tokens)."]);
+    const none = anthropic("claude-opus-4-1", { maxTokens: 1500, reasoningEffort: "low" });
+    expect(none.body.thinking).toBeUndefined();
+    expect(none.warnings).toEqual(["reasoning_effort low was dropped: max_tokens 1500 leaves no room for Anthropic's minimum thinking budget (1024)."]);
+  });
+
+  it("leaves out the temperature and top_p Anthropic refuses with thinking, with warnings; keeps the ones it allows", () => {
+    const plan = anthropic("claude-3-7-sonnet-latest", { maxTokens: 20000, reasoningEffort: "medium", temperature: 0.2, topP: 0.5 });
+    expect(plan.body.thinking).toEqual({ type: "enabled", budget_tokens: 8192 });
+    expect(plan.body).not.toHaveProperty("temperature");
+    expect(plan.body).not.toHaveProperty("top_p");
+    expect(plan.warnings).toEqual([
+      "temperature 0.2 was dropped: Anthropic allows only 1 with extended thinking (reasoning_effort).",
+      "top_p 0.5 was dropped: Anthropic allows 0.95 to 1 with extended thinking (reasoning_effort).",
+    ]);
+    const allowed = anthropic("claude-3-7-sonnet-latest", { maxTokens: 20000, reasoningEffort: "medium", temperature: 1, topP: 0.96 });
+    expect(allowed.body).toMatchObject({ temperature: 1, top_p: 0.96 });
+    expect(anthropic("claude-3-7-sonnet-latest", { maxTokens: 20000, temperature: 0.2 }).body.temperature).toBe(0.2);
+  });
+
+  it.each<[string, string, AnthropicInit, string]>([
+    ["a model without thinking", "claude-3-5-haiku-latest", {}, "reasoning_effort high was dropped: claude-3-5-haiku-latest has no extended thinking."],
+    ["a required tool call", "claude-sonnet-4-5", { tools: [{ name: "f" }], toolChoice: { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } } }, "reasoning_effort high was dropped: Anthropic does not allow extended thinking with a forced tool call."],
+    ["the json_schema emulation", "claude-sonnet-4-20250514", { responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { schema: { type: "object" } } } }, "reasoning_effort high was dropped: Anthropic does not allow extended thinking with a forced tool call."],
+    ["an assistant prefill", "claude-sonnet-4-5", { messages: [user("x"), textMessage(Role.ASSISTANT, "Sure")] }, "reasoning_effort high was dropped: Anthropic does not allow extended thinking after an assistant prefill."],
+  ])("is dropped with a warning for %s", (_name, model, init, warning) => {
+    const plan = anthropic(model, { maxTokens: 40000, reasoningEffort: "high", ...init });
+    expect(plan.body.thinking).toBeUndefined();
+    expect(plan.warnings).toContain(warning);
+  });
+
+  it("keeps thinking with native structured outputs, and lets provider_options.anthropic.thinking win", () => {
+    const native = anthropic("claude-sonnet-4-5", { maxTokens: 40000, reasoningEffort: "low", responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { schema: { type: "object", properties: {} } } } });
+    expect(native.body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    expect(native.body.output_config).toBeDefined();
+    const own = anthropic("claude-sonnet-4-5", { maxTokens: 40000, reasoningEffort: "low", providerOptions: { anthropic: { thinking: { type: "enabled", budget_tokens: 5000 } } } });
+    expect(own.body.thinking).toEqual({ type: "enabled", budget_tokens: 5000 });
+  });
+
+  it("rejects an unknown value with a 400 naming reasoning_effort", () => {
+    const error = rejection(() => anthropic("claude-sonnet-4-5", { maxTokens: 4000, reasoningEffort: "extreme" }));
+    expect(error.reason).toBe("INVALID_REQUEST");
+    expect(error.facts.param).toBe("reasoning_effort");
+  });
+});
+
+describe("reasoning_effort on Gemini: thinkingConfig", () => {
+  it.each([
+    ["gemini-3-pro-preview", "low", { thinkingLevel: "low" }, []],
+    ["gemini-3-flash", "medium", { thinkingLevel: "medium" }, []],
+    ["gemini-3-flash", "minimal", { thinkingLevel: "minimal" }, []],
+    ["gemini-3-flash", "none", { thinkingLevel: "minimal" }, ["reasoning_effort none has no Gemini gemini-3-flash equivalent; sent thinkingLevel minimal"]],
+    ["gemini-3-pro-preview", "xhigh", { thinkingLevel: "high" }, ["reasoning_effort xhigh has no Gemini gemini-3-pro-preview equivalent; sent thinkingLevel high"]],
+    ["gemini-2.5-flash", "low", { thinkingBudget: 1024 }, []],
+    ["gemini-2.5-flash", "medium", { thinkingBudget: 8192 }, []],
+    ["gemini-2.5-flash", "high", { thinkingBudget: 24576 }, []],
+    ["gemini-2.5-flash-lite", "minimal", { thinkingBudget: 512 }, []],
+    ["gemini-2.5-flash", "none", { thinkingBudget: 0 }, []],
+    ["gemini-2.5-pro", "none", { thinkingBudget: 128 }, ["reasoning_effort none: gemini-2.5-pro cannot switch thinking off; sent its smallest thinkingBudget, 128"]],
+    ["gemini-2.5-pro", "xhigh", { thinkingBudget: 24576 }, ["reasoning_effort xhigh is capped at Gemini's high budget, thinkingBudget 24576"]],
+    ["gemini-flash-latest", "high", { thinkingBudget: 24576 }, []],
+  ])("%s, %s -> %o", (model, effort, thinkingConfig, warnings) => {
+    const { body, warnings: said } = gemini(model, effort);
+    expect(body.generationConfig).toEqual({ thinkingConfig });
+    expect(said).toEqual(warnings);
+  });
+
+  it("drops it with a warning on models without thinking controls", () => {
+    const { body, warnings } = gemini("gemini-2.0-flash", "high");
+    expect(body.generationConfig).toEqual({});
+    expect(warnings).toEqual(["reasoning_effort is not supported by gemini-2.0-flash (no thinking controls); dropped"]);
+  });
+
+  it("lets provider_options.gemini thinkingConfig win, and rejects unknown values", () => {
+    const input = geminiInput({ messages: [user("x")], reasoningEffort: "low", providerOptions: { gemini: { generationConfig: { thinkingConfig: { thinkingLevel: "high", includeThoughts: true } } } } });
+    const { body } = toGeminiRequest(input, { baseUrl: "https://x.test", upstreamModel: "gemini-3-flash", fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
+    expect(body.generationConfig).toEqual({ thinkingConfig: { thinkingLevel: "high", includeThoughts: true } });
+    expect(rejection(() => gemini("gemini-2.5-flash", "max")).facts.param).toBe("reasoning_effort");
+  });
+});
