@@ -62,6 +62,19 @@ describe("recovery after content was sent", () => {
     expect(result.usage?.completion_tokens).toBe(6);
   });
 
+  it("estimates the usage of the continuing attempt only when its upstream reports none", async () => {
+    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    gateway.upstreams.prefill?.always(fault.answer({ omitUsage: true }));
+    const recovered = await stream(["prefill/m"]);
+    expect(recovered.error).toBeUndefined();
+    expect(recovered.text).toBe(TEXT);
+    // The continuation's characters, not the whole answer's; the prompt includes the prefill.
+    expect(recovered.usage).toMatchObject({ completion_tokens: Math.ceil((TEXT.length - "The quick brown".length) / 4), estimated: true });
+    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    const direct = await stream([]);
+    expect(recovered.usage?.prompt_tokens).toBeGreaterThan(direct.usage?.prompt_tokens ?? Infinity);
+  });
+
   it("recovers a stalled stream the same way", async () => {
     gateway.upstreams.a?.always(fault.answer({ stallAfterChunks: 4 }));
     const result = await stream(["prefill/m"]);

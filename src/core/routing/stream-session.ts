@@ -76,6 +76,10 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
   let original: OriginalFailure | undefined;
   let recovery: RecoveryMode | undefined;
   let answering: ResolvedTarget | undefined;
+  // What the answering attempt was sent, and the output delivered before it: an estimated usage
+  // counts that attempt only (a prefill continuation's prompt has the prefill, its output does not).
+  let answeringRequest = input;
+  let outputBefore = 0;
   let finishedNormally = false;
   let failed = false;
   let current: Attempt | undefined;
@@ -93,6 +97,9 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
         request = plan.input;
         splice = new RecoverySplice(plan.mode, delivered.text, original, target.id);
       }
+      answeringRequest = request;
+      // A restart regenerates what the caller already has: all of it is this attempt's output.
+      outputBefore = splice?.mode === "prefill" ? delivered.outputCharacters : 0;
       const controller = scope.attemptController();
       const timeouts = scope.capTimeouts(target.timeouts);
       const watchdog = new StreamWatchdog({ target: target.id, provider: target.account.name, firstTokenMs: timeouts.firstTokenMs, idleMs: timeouts.idleMs, controller, now });
@@ -158,7 +165,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       // The usage event is part of every finished stream (chat_service.proto): an upstream that
       // sent none (a server that ignores stream_options) gets an estimate, marked as one.
       const reported = usage !== undefined;
-      usage ??= estimatedUsage(input, delivered.outputCharacters);
+      usage ??= estimatedUsage(answeringRequest, delivered.outputCharacters - outputBefore);
       if (!reported) yield usageEvent(usage);
       options.onUsage({ target: target.id, usage, partial: false, estimated: !reported });
       yield routeSummaryEvent(target.id, run, recovery);
@@ -176,7 +183,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
       current?.permit.released();
       if (!finishedNormally && !failed && delivered.contentSent && answering) {
-        options.onUsage({ target: answering.id, usage: estimatedUsage(input, delivered.outputCharacters), partial: true, estimated: true });
+        options.onUsage({ target: answering.id, usage: estimatedUsage(answeringRequest, delivered.outputCharacters - outputBefore), partial: true, estimated: true });
       }
     } finally {
       scope.dispose();
