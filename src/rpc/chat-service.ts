@@ -5,6 +5,7 @@ import { ChatService, type ChatResponse, type ChatStreamResponse } from "../../g
 import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
 import type { Gateway } from "../core/gateway.js";
 import { routeHeaders } from "../server/route-headers.js";
+import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
 function setRouteHeaders(context: HandlerContext, model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): void {
   for (const [name, value] of Object.entries(routeHeaders(model, provider, route, warnings))) context.responseHeader.set(name, value);
@@ -13,7 +14,7 @@ function setRouteHeaders(context: HandlerContext, model: string, provider: strin
 /**
  * The ChatService implementation: no translation, only delegation to the Gateway core with the
  * handler's signal (client cancel and deadline abort the upstream call). Route facts are also
- * sent as x-switchyard-* response headers.
+ * sent as x-switchyard-* response headers. ChatStream sends the keep-alives a request asks for.
  */
 export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatService> {
   return {
@@ -23,7 +24,8 @@ export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatServ
       return response;
     },
     async *chatStream(request, context): AsyncGenerator<ChatStreamResponse> {
-      for await (const event of gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() })) {
+      const everyMs = keepaliveMsOf(request);
+      for await (const event of keptAlive(gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() }), everyMs)) {
         if (event.event.case === "responseStart") {
           const start = event.event.value;
           setRouteHeaders(context, start.model, start.provider, start.route, start.warnings);

@@ -1,18 +1,19 @@
 import http2 from "node:http2";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 // Connect's own gRPC status encoding (grpc-status, grpc-message, grpc-status-details-bin), so the
 // fast path's errors are byte-for-byte those of the Connect handler. Marked internal by Connect;
 // the version is pinned in package.json.
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { ChatInputSchema } from "../../gen/switchyard/v1/chat_pb.js";
-import { ChatRequestSchema, ChatResponseSchema, ChatStreamResponseSchema, type ChatRequest, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ChatRequestSchema, ChatResponseSchema, ChatStreamRequestSchema, ChatStreamResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { CallerAuthenticator } from "../core/caller-auth.js";
 import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import { LightAbort } from "../core/light-abort.js";
 import { routeHeaders } from "../server/route-headers.js";
 import { drainedOrClosed } from "../server/write-drain.js";
+import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
 /** The methods this path serves; everything else (and every other protocol) goes to Connect. */
 const CHAT_PATH = "/switchyard.v1.ChatService/Chat";
@@ -49,9 +50,10 @@ function framingError(message: string): GatewayError {
  * uncompressed request) straight on the HTTP/2 stream, without Connect's per-call pipeline or
  * Node's HTTP/2 compatibility layer: about a quarter of the CPU per call (bench/PROFILE.md). It
  * behaves as the Connect handler (rpc/chat-service.ts) does for these methods: the same auth,
- * `grpc-timeout` deadline, message size bound, route metadata (stream: headers at response_start,
- * trailers at route_summary) and status encoding (ErrorDetail in grpc-status-details-bin); client
- * resets cancel the upstream call; a stream honours HTTP/2 back-pressure. Compressed requests,
+ * `grpc-timeout` deadline, message size bound, keep-alives on request, route metadata (stream:
+ * headers at response_start, trailers at route_summary) and status encoding (ErrorDetail in
+ * grpc-status-details-bin); client resets cancel the upstream call; a stream honours HTTP/2
+ * back-pressure. Compressed requests,
  * `+json`, gRPC-Web, the Connect protocol and ModelService are not taken (they go to Connect).
  */
 export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
@@ -132,16 +134,21 @@ function envelope(message: Uint8Array): Buffer {
 
 const BASE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING } as const;
 
-/** Auth, deadline and the request message: what every call needs before the core runs. */
-async function readCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: GrpcChatOptions): Promise<{ request: ChatRequest; timeoutMs: number | undefined }> {
+/** Auth, deadline and the request message (a ChatRequest or a ChatStreamRequest): what every call needs before the core runs. */
+async function readCall<S extends typeof ChatRequestSchema | typeof ChatStreamRequestSchema>(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  options: GrpcChatOptions,
+  schema: S,
+): Promise<{ request: MessageShape<S>; timeoutMs: number | undefined }> {
   options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
   const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
   if (timeout.error) throw gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, timeout.error.rawMessage);
   const bytes = await readMessage(stream, options.readMaxBytes);
   try {
-    return { request: fromBinary(ChatRequestSchema, bytes), timeoutMs: timeout.timeoutMs };
+    return { request: fromBinary(schema, bytes), timeoutMs: timeout.timeoutMs };
   } catch (error) {
-    throw invalidRequest(`the request is not a valid switchyard.v1.ChatRequest: ${error instanceof Error ? error.message : String(error)}`);
+    throw invalidRequest(`the request is not a valid ${schema.typeName}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -160,14 +167,15 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     if (!answered) signal.abort(CLIENT_GONE);
   });
   try {
-    const { request, timeoutMs } = await readCall(stream, headers, options);
-    const input = request.input ?? create(ChatInputSchema);
     if (streaming) {
-      await serveStream(stream, options.gateway.chatStream(input, { signal, timeoutMs }));
+      const { request, timeoutMs } = await readCall(stream, headers, options, ChatStreamRequestSchema);
+      const everyMs = keepaliveMsOf(request);
+      await serveStream(stream, keptAlive(options.gateway.chatStream(request.input ?? create(ChatInputSchema), { signal, timeoutMs }), everyMs));
       answered = true;
       return;
     }
-    const response = await options.gateway.chat(input, { signal, timeoutMs });
+    const { request, timeoutMs } = await readCall(stream, headers, options, ChatRequestSchema);
+    const response = await options.gateway.chat(request.input ?? create(ChatInputSchema), { signal, timeoutMs });
     answered = true;
     if (stream.destroyed || stream.closed) return;
     stream.respond({ ...BASE_HEADERS, ...routeHeaders(response.model, response.provider, response.route, response.warnings) }, { waitForTrailers: true });

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/chat_service.proto.
  */
 export const file_switchyard_v1_chat_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2h5YXJkL3YxL2NoYXRfc2VydmljZS5wcm90bxINc3dpdGNoeWFyZC52MSI2CgtDaGF0UmVxdWVzdBInCgVpbnB1dBgBIAEoCzIYLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0IvABCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSJgoHY2hvaWNlcxgEIAMoCzIVLnN3aXRjaHlhcmQudjEuQ2hvaWNlEiMKBXVzYWdlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIPCgdjcmVhdGVkGAYgASgDEhAKCHdhcm5pbmdzGAcgAygJEicKBXJvdXRlGAggASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAkgASgJIjwKEUNoYXRTdHJlYW1SZXF1ZXN0EicKBWlucHV0GAEgASgLMhguc3dpdGNoeWFyZC52MS5DaGF0SW5wdXQi7QMKEkNoYXRTdHJlYW1SZXNwb25zZRI2Cg5yZXNwb25zZV9zdGFydBgBIAEoCzIcLnN3aXRjaHlhcmQudjEuUmVzcG9uc2VTdGFydEgAEi4KCnRleHRfZGVsdGEYAiABKAsyGC5zd2l0Y2h5YXJkLnYxLlRleHREZWx0YUgAEjQKDXJlZnVzYWxfZGVsdGEYAyABKAsyGy5zd2l0Y2h5YXJkLnYxLlJlZnVzYWxEZWx0YUgAEjgKD3JlYXNvbmluZ19kZWx0YRgEIAEoCzIdLnN3aXRjaHlhcmQudjEuUmVhc29uaW5nRGVsdGFIABI3Cg90b29sX2NhbGxfc3RhcnQYBSABKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsU3RhcnRIABI3Cg90b29sX2NhbGxfZGVsdGEYBiABKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsRGVsdGFIABIlCgV1c2FnZRgHIAEoCzIULnN3aXRjaHlhcmQudjEuVXNhZ2VIABInCgZmaW5pc2gYCCABKAsyFS5zd2l0Y2h5YXJkLnYxLkZpbmlzaEgAEjQKDXJvdXRlX3N1bW1hcnkYCSABKAsyGy5zd2l0Y2h5YXJkLnYxLlJvdXRlU3VtbWFyeUgAQgcKBWV2ZW50MqMBCgtDaGF0U2VydmljZRI/CgRDaGF0Ehouc3dpdGNoeWFyZC52MS5DaGF0UmVxdWVzdBobLnN3aXRjaHlhcmQudjEuQ2hhdFJlc3BvbnNlElMKCkNoYXRTdHJlYW0SIC5zd2l0Y2h5YXJkLnYxLkNoYXRTdHJlYW1SZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5DaGF0U3RyZWFtUmVzcG9uc2UwAWIGcHJvdG8z", [file_switchyard_v1_chat]);
+  fileDesc("CiBzd2l0Y2h5YXJkL3YxL2NoYXRfc2VydmljZS5wcm90bxINc3dpdGNoeWFyZC52MSI2CgtDaGF0UmVxdWVzdBInCgVpbnB1dBgBIAEoCzIYLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0IvABCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSJgoHY2hvaWNlcxgEIAMoCzIVLnN3aXRjaHlhcmQudjEuQ2hvaWNlEiMKBXVzYWdlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIPCgdjcmVhdGVkGAYgASgDEhAKCHdhcm5pbmdzGAcgAygJEicKBXJvdXRlGAggASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAkgASgJIlIKEUNoYXRTdHJlYW1SZXF1ZXN0EicKBWlucHV0GAEgASgLMhguc3dpdGNoeWFyZC52MS5DaGF0SW5wdXQSFAoMa2VlcGFsaXZlX21zGAIgASgNIu0DChJDaGF0U3RyZWFtUmVzcG9uc2USNgoOcmVzcG9uc2Vfc3RhcnQYASABKAsyHC5zd2l0Y2h5YXJkLnYxLlJlc3BvbnNlU3RhcnRIABIuCgp0ZXh0X2RlbHRhGAIgASgLMhguc3dpdGNoeWFyZC52MS5UZXh0RGVsdGFIABI0Cg1yZWZ1c2FsX2RlbHRhGAMgASgLMhsuc3dpdGNoeWFyZC52MS5SZWZ1c2FsRGVsdGFIABI4Cg9yZWFzb25pbmdfZGVsdGEYBCABKAsyHS5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0RlbHRhSAASNwoPdG9vbF9jYWxsX3N0YXJ0GAUgASgLMhwuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbFN0YXJ0SAASNwoPdG9vbF9jYWxsX2RlbHRhGAYgASgLMhwuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbERlbHRhSAASJQoFdXNhZ2UYByABKAsyFC5zd2l0Y2h5YXJkLnYxLlVzYWdlSAASJwoGZmluaXNoGAggASgLMhUuc3dpdGNoeWFyZC52MS5GaW5pc2hIABI0Cg1yb3V0ZV9zdW1tYXJ5GAkgASgLMhsuc3dpdGNoeWFyZC52MS5Sb3V0ZVN1bW1hcnlIAEIHCgVldmVudDKjAQoLQ2hhdFNlcnZpY2USPwoEQ2hhdBIaLnN3aXRjaHlhcmQudjEuQ2hhdFJlcXVlc3QaGy5zd2l0Y2h5YXJkLnYxLkNoYXRSZXNwb25zZRJTCgpDaGF0U3RyZWFtEiAuc3dpdGNoeWFyZC52MS5DaGF0U3RyZWFtUmVxdWVzdBohLnN3aXRjaHlhcmQudjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAFiBnByb3RvMw", [file_switchyard_v1_chat]);
 
 /**
  * ChatRequest asks for one complete answer.
@@ -124,6 +124,19 @@ export type ChatStreamRequest = Message<"switchyard.v1.ChatStreamRequest"> & {
    * @generated from field: switchyard.v1.ChatInput input = 1;
    */
   input?: ChatInput | undefined;
+
+  /**
+   * Opt-in keep-alive, for proxies that cut streams idle for too long (e.g. an HTTP/1.1 load
+   * balancer in front of Connect or gRPC-Web clients) while a slow model has not started answering.
+   * When set, and response_start is not ready after this many milliseconds, the server sends a
+   * ChatStreamResponse with no event set (skip it), again every as many milliseconds, until
+   * response_start. The response headers then go out with the first keep-alive, without the
+   * x-switchyard-* route headers (response_start and the trailers still carry the route).
+   * 0 or absent: none; otherwise 100 to 300000.
+   *
+   * @generated from field: uint32 keepalive_ms = 2;
+   */
+  keepaliveMs: number;
 };
 
 /**
@@ -244,9 +257,10 @@ export const ChatService: GenService<{
     output: typeof ChatResponseSchema;
   },
   /**
-   * ChatStream streams the answer as typed events: response_start first; then text, refusal,
-   * reasoning and tool-call events correlated by choice and tool-call index; one finish per
-   * choice; usage; and route_summary last. A failure ends the stream with an error status.
+   * ChatStream streams the answer as typed events: response_start first (after keep-alives, only
+   * when the request asks for them with keepalive_ms); then text, refusal, reasoning and tool-call
+   * events correlated by choice and tool-call index; one finish per choice; usage; and
+   * route_summary last. A failure ends the stream with an error status.
    *
    * @generated from rpc switchyard.v1.ChatService.ChatStream
    */
