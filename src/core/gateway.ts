@@ -55,6 +55,11 @@ export class Gateway {
   private readonly latency = new LatencyTracker();
   private readonly now: () => number;
   private readonly random: RandomSource;
+  // Per-gateway callbacks for every RouteRun (no closures per request).
+  private readonly reportFailedAttempt = (report: AttemptReport): void => this.hooks.onAttemptFailed?.(report);
+  // A failing target counts as slow for latency routing, so a fast-failing one is not preferred.
+  private readonly penaliseUnary = (target: ResolvedTarget): void => this.latency.record(target.id, false, target.timeouts.firstTokenMs);
+  private readonly penaliseStream = (target: ResolvedTarget): void => this.latency.record(target.id, true, target.timeouts.firstTokenMs);
 
   constructor(
     private readonly catalog: ModelCatalog,
@@ -72,9 +77,12 @@ export class Gateway {
   }
 
   /** The targets to try, in order: the model's (ordered by its strategy), then each fallback's; each target once. */
-  private targetsFor(input: ChatInput, streaming: boolean): ResolvedTarget[] {
+  private targetsFor(input: ChatInput, streaming: boolean): readonly ResolvedTarget[] {
+    const primary = this.catalog.resolve(input.model);
+    // The common case, one target and no fallbacks: nothing to order or de-duplicate.
+    if (input.fallbacks.length === 0 && primary.targets.length === 1) return primary.targets;
     const context = { latency: this.latency, streaming, random: this.random };
-    const plans = [this.catalog.resolve(input.model), ...input.fallbacks.map((fallback, index) => this.catalog.resolve(fallback, `fallbacks[${index}]`))];
+    const plans = [primary, ...input.fallbacks.map((fallback, index) => this.catalog.resolve(fallback, `fallbacks[${index}]`))];
     const seen = new Set<string>();
     const targets: ResolvedTarget[] = [];
     for (const plan of plans) {
@@ -97,9 +105,8 @@ export class Gateway {
       breakers: this.breakers,
       random: this.random,
       now: this.now,
-      onAttemptFailed: (report) => this.hooks.onAttemptFailed?.(report),
-      // A failing target counts as slow for latency routing, so a fast-failing one is not preferred.
-      onUnhealthy: (target) => this.latency.record(target.id, streaming, target.timeouts.firstTokenMs),
+      onAttemptFailed: this.reportFailedAttempt,
+      onUnhealthy: streaming ? this.penaliseStream : this.penaliseUnary,
     });
     return { run, scope };
   }

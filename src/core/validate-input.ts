@@ -41,6 +41,7 @@ export function validateChatInput(input: ChatInput): void {
       if (!call.name) throw invalidRequest(`Missing '${callParam}.function.name'.`, `${callParam}.function.name`);
     });
     message.content.forEach((part, partIndex) => {
+      if (part.part.case === "text") return;
       const partParam = `${param}.content[${partIndex}]`;
       switch (part.part.case) {
         case "image":
@@ -53,8 +54,6 @@ export function validateChatInput(input: ChatInput): void {
         case "refusal":
         case "reasoning":
           if (message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${partParam}': ${part.part.case} parts are only allowed in assistant messages.`, partParam);
-          break;
-        case "text":
           break;
         default:
           throw invalidRequest(`Invalid '${partParam}': the content part is empty.`, partParam);

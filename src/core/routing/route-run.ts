@@ -83,13 +83,19 @@ export class RouteRun {
    * The next attempt, after waiting any backoff; undefined when the run is over (success, a final
    * error, no target left, or the request stopped). Call {@link failed} or {@link succeeded} after each.
    */
-  async next(): Promise<Attempt | undefined> {
+  next(): Attempt | undefined | Promise<Attempt | undefined> {
     if (this.finalError || this.options.scope.stopped) return undefined;
-    if (this.pendingDelayMs > 0) {
-      await this.options.scope.sleep(this.pendingDelayMs);
-      this.pendingDelayMs = 0;
-      if (this.options.scope.stopped) return undefined;
-    }
+    // Only a pending backoff needs a promise; the first attempt of every request is handed out at once.
+    return this.pendingDelayMs > 0 ? this.nextAfterDelay() : this.pick();
+  }
+
+  private async nextAfterDelay(): Promise<Attempt | undefined> {
+    await this.options.scope.sleep(this.pendingDelayMs);
+    this.pendingDelayMs = 0;
+    return this.options.scope.stopped ? undefined : this.pick();
+  }
+
+  private pick(): Attempt | undefined {
     while (this.index < this.candidates.length) {
       const target = this.candidates[this.index];
       if (!target) break;

@@ -28,8 +28,13 @@ function booleanParam(target: ResolvedTarget, key: string, value: Scalar): boole
  * value wins. A known key with the wrong type is a config error (INTERNAL_ERROR naming it).
  */
 export function applyTargetParams(input: ChatInput, target: ResolvedTarget): ChatInput {
+  let any = false;
+  for (const key in target.params) {
+    any = Object.hasOwn(target.params, key);
+    if (any) break;
+  }
+  if (!any) return input;
   const entries = Object.entries(target.params);
-  if (entries.length === 0) return input;
   const out: ChatInput = { ...input };
   const native: Record<string, Scalar> = {};
   for (const [key, value] of entries) {

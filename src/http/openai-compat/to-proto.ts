@@ -96,13 +96,15 @@ function toProviderOptions(body: Record<string, unknown>): Record<string, JsonOb
     const value = readJsonObject(options, `provider_options.${family}`);
     if (value) out[family] = value;
   }
-  const passthrough: JsonObject = {};
-  for (const [key, value] of Object.entries(body)) {
-    if (KNOWN_FIELDS.has(key) || value === undefined) continue;
+  let passthrough: JsonObject | undefined;
+  for (const key in body) {
+    const value = body[key];
+    if (KNOWN_FIELDS.has(key) || value === undefined || !Object.hasOwn(body, key)) continue;
     checkJsonDepth(value, key);
+    passthrough ??= {};
     passthrough[key] = value as JsonObject[string];
   }
-  if (Object.keys(passthrough).length > 0) out.openai = { ...passthrough, ...out.openai };
+  if (passthrough) out.openai = { ...passthrough, ...out.openai };
   return out;
 }
 
@@ -151,22 +153,28 @@ export function toProtoChatRequest(body: unknown): RestChatRequest {
     providerOptions: toProviderOptions(body),
     ...(responseFormat ? { responseFormat } : {}),
   };
-  const optional = {
-    temperature: readNumber(body.temperature, "temperature"),
-    maxTokens,
-    topP: readNumber(body.top_p, "top_p"),
-    frequencyPenalty: readNumber(body.frequency_penalty, "frequency_penalty"),
-    presencePenalty: readNumber(body.presence_penalty, "presence_penalty"),
-    seed: seed === undefined ? undefined : BigInt(seed),
-    n: readInt32(body.n, "n"),
-    logprobs: readBoolean(body.logprobs, "logprobs"),
-    topLogprobs: readInt32(body.top_logprobs, "top_logprobs"),
-    parallelToolCalls: readBoolean(body.parallel_tool_calls, "parallel_tool_calls"),
-    user: readString(body.user, "user"),
-    reasoningEffort: readString(body.reasoning_effort, "reasoning_effort"),
-  };
-  for (const [key, value] of Object.entries(optional)) {
-    if (value !== undefined) (input as unknown as Record<string, unknown>)[key] = value;
-  }
+  // Optional fields are set only when present (proto3 presence); no intermediate object per request.
+  const temperature = readNumber(body.temperature, "temperature");
+  if (temperature !== undefined) input.temperature = temperature;
+  if (maxTokens !== undefined) input.maxTokens = maxTokens;
+  const topP = readNumber(body.top_p, "top_p");
+  if (topP !== undefined) input.topP = topP;
+  const frequencyPenalty = readNumber(body.frequency_penalty, "frequency_penalty");
+  if (frequencyPenalty !== undefined) input.frequencyPenalty = frequencyPenalty;
+  const presencePenalty = readNumber(body.presence_penalty, "presence_penalty");
+  if (presencePenalty !== undefined) input.presencePenalty = presencePenalty;
+  if (seed !== undefined) input.seed = BigInt(seed);
+  const n = readInt32(body.n, "n");
+  if (n !== undefined) input.n = n;
+  const logprobs = readBoolean(body.logprobs, "logprobs");
+  if (logprobs !== undefined) input.logprobs = logprobs;
+  const topLogprobs = readInt32(body.top_logprobs, "top_logprobs");
+  if (topLogprobs !== undefined) input.topLogprobs = topLogprobs;
+  const parallelToolCalls = readBoolean(body.parallel_tool_calls, "parallel_tool_calls");
+  if (parallelToolCalls !== undefined) input.parallelToolCalls = parallelToolCalls;
+  const user = readString(body.user, "user");
+  if (user !== undefined) input.user = user;
+  const reasoningEffort = readString(body.reasoning_effort, "reasoning_effort");
+  if (reasoningEffort !== undefined) input.reasoningEffort = reasoningEffort;
   return { input, stream, includeUsage };
 }
