@@ -1,27 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/switchyard/v1/chat_pb.js";
-import { GatewayError } from "../../src/core/errors.js";
 import { toAnthropicRequest } from "../../src/providers/anthropic/anthropic-request.js";
 import { toGeminiRequest } from "../../src/providers/gemini/gemini-request.js";
 import { toOpenAIRequest } from "../../src/providers/openai/openai-request.js";
 import { textMessage, user } from "../support/proto-builders.js";
 import { chatInput as anthropicInput } from "./anthropic/anthropic-test-setup.js";
 import { chatInput as geminiInput } from "./gemini/gemini-inputs.js";
+import { thrownGatewayError } from "../support/thrown.js";
 
 type AnthropicInit = Parameters<typeof anthropicInput>[0];
 const anthropic = (model: string, init: AnthropicInit) => toAnthropicRequest(anthropicInput({ messages: [user("think")], ...init }), { upstreamModel: model, stream: false });
 const gemini = (model: string, reasoningEffort: string) =>
   toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: model, fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
 
-function rejection(run: () => unknown): GatewayError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error("expected a GatewayError");
-}
 
 describe("reasoning_effort on OpenAI-dialect providers", () => {
   it("is sent as it came, unknown values included (the provider decides)", () => {
@@ -94,7 +85,7 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
   });
 
   it("rejects an unknown value with a 400 naming reasoning_effort", () => {
-    const error = rejection(() => anthropic("claude-sonnet-4-5", { maxTokens: 4000, reasoningEffort: "extreme" }));
+    const error = thrownGatewayError(() => anthropic("claude-sonnet-4-5", { maxTokens: 4000, reasoningEffort: "extreme" }));
     expect(error.reason).toBe("INVALID_REQUEST");
     expect(error.facts.param).toBe("reasoning_effort");
   });
@@ -131,6 +122,6 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
     const input = geminiInput({ messages: [user("x")], reasoningEffort: "low", providerOptions: { gemini: { generationConfig: { thinkingConfig: { thinkingLevel: "high", includeThoughts: true } } } } });
     const { body } = toGeminiRequest(input, { baseUrl: "https://x.test", upstreamModel: "gemini-3-flash", fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
     expect(body.generationConfig).toEqual({ thinkingConfig: { thinkingLevel: "high", includeThoughts: true } });
-    expect(rejection(() => gemini("gemini-2.5-flash", "max")).facts.param).toBe("reasoning_effort");
+    expect(thrownGatewayError(() => gemini("gemini-2.5-flash", "max")).facts.param).toBe("reasoning_effort");
   });
 });

@@ -108,6 +108,11 @@ function toProviderOptions(body: Record<string, unknown>): Record<string, JsonOb
   return out;
 }
 
+/** Sets an optional ChatInput field when the body had it. */
+function setIfPresent<K extends keyof ChatInput>(input: ChatInput, key: K, value: ChatInput[K] | undefined): void {
+  if (value !== undefined) input[key] = value;
+}
+
 /**
  * Translates an OpenAI chat-completions request body (parsed JSON) into a ChatInput plus the
  * REST-only stream flags, validating every field's type strictly (400 INVALID_REQUEST naming the
@@ -153,28 +158,18 @@ export function toProtoChatRequest(body: unknown): RestChatRequest {
     providerOptions: toProviderOptions(body),
     ...(responseFormat ? { responseFormat } : {}),
   };
-  // Optional fields are set only when present (proto3 presence); no intermediate object per request.
-  const temperature = readNumber(body.temperature, "temperature");
-  if (temperature !== undefined) input.temperature = temperature;
-  if (maxTokens !== undefined) input.maxTokens = maxTokens;
-  const topP = readNumber(body.top_p, "top_p");
-  if (topP !== undefined) input.topP = topP;
-  const frequencyPenalty = readNumber(body.frequency_penalty, "frequency_penalty");
-  if (frequencyPenalty !== undefined) input.frequencyPenalty = frequencyPenalty;
-  const presencePenalty = readNumber(body.presence_penalty, "presence_penalty");
-  if (presencePenalty !== undefined) input.presencePenalty = presencePenalty;
-  if (seed !== undefined) input.seed = BigInt(seed);
-  const n = readInt32(body.n, "n");
-  if (n !== undefined) input.n = n;
-  const logprobs = readBoolean(body.logprobs, "logprobs");
-  if (logprobs !== undefined) input.logprobs = logprobs;
-  const topLogprobs = readInt32(body.top_logprobs, "top_logprobs");
-  if (topLogprobs !== undefined) input.topLogprobs = topLogprobs;
-  const parallelToolCalls = readBoolean(body.parallel_tool_calls, "parallel_tool_calls");
-  if (parallelToolCalls !== undefined) input.parallelToolCalls = parallelToolCalls;
-  const user = readString(body.user, "user");
-  if (user !== undefined) input.user = user;
-  const reasoningEffort = readString(body.reasoning_effort, "reasoning_effort");
-  if (reasoningEffort !== undefined) input.reasoningEffort = reasoningEffort;
+  // Optional fields are set only when present (proto3 presence).
+  setIfPresent(input, "temperature", readNumber(body.temperature, "temperature"));
+  setIfPresent(input, "maxTokens", maxTokens);
+  setIfPresent(input, "topP", readNumber(body.top_p, "top_p"));
+  setIfPresent(input, "frequencyPenalty", readNumber(body.frequency_penalty, "frequency_penalty"));
+  setIfPresent(input, "presencePenalty", readNumber(body.presence_penalty, "presence_penalty"));
+  setIfPresent(input, "seed", seed === undefined ? undefined : BigInt(seed));
+  setIfPresent(input, "n", readInt32(body.n, "n"));
+  setIfPresent(input, "logprobs", readBoolean(body.logprobs, "logprobs"));
+  setIfPresent(input, "topLogprobs", readInt32(body.top_logprobs, "top_logprobs"));
+  setIfPresent(input, "parallelToolCalls", readBoolean(body.parallel_tool_calls, "parallel_tool_calls"));
+  setIfPresent(input, "user", readString(body.user, "user"));
+  setIfPresent(input, "reasoningEffort", readString(body.reasoning_effort, "reasoning_effort"));
   return { input, stream, includeUsage };
 }

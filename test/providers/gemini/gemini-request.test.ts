@@ -2,12 +2,12 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ChatInputSchema, ContentPartSchema, ImageDetail, MessageSchema, ResponseFormatType, Role, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel } from "../../../src/config/gateway-config.js";
-import { GatewayError } from "../../../src/core/errors.js";
 import { SKIP_THOUGHT_SIGNATURE_VALIDATOR } from "../../../src/providers/gemini/gemini-contents.js";
 import type { FetchedMediaByPath } from "../../../src/providers/gemini/gemini-media.js";
 import { mergeJsonPatch, toGeminiRequest, type GeminiRequestContext } from "../../../src/providers/gemini/gemini-request.js";
 import { assistant, media, system, text, toolCall, toolResult, user } from "../../support/proto-builders.js";
 import { chatInput } from "./gemini-inputs.js";
+import { thrownGatewayError } from "../../support/thrown.js";
 
 const BASE = "https://generativelanguage.googleapis.com";
 
@@ -19,15 +19,6 @@ function translate(init: MessageInitShape<typeof ChatInputSchema>, extra: Partia
   return toGeminiRequest(chatInput(init), context(extra));
 }
 
-function thrown(run: () => unknown): GatewayError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error("expected a GatewayError");
-}
 
 const hi = [user("hi")];
 
@@ -71,7 +62,7 @@ describe("toGeminiRequest: sampling and format fields", () => {
     ["tools on a model without them", { tools: [{ name: "f" }] }, { name: "m", supports: { tools: false } }, "tools"],
     ["a tool name starting with a digit", { tools: [{ name: "9lives" }] }, undefined, "tools[0].function.name"],
   ])("rejects %s with a 400 naming it", (_name, init, catalogModel, param) => {
-    const error = thrown(() => translate({ messages: hi, ...init }, catalogModel ? { catalogModel } : {}));
+    const error = thrownGatewayError(() => translate({ messages: hi, ...init }, catalogModel ? { catalogModel } : {}));
     expect(error.reason).toBe("UNSUPPORTED_FEATURE");
     expect(error.facts.param).toBe(param);
   });
@@ -195,14 +186,14 @@ describe("toGeminiRequest: contents", () => {
   });
 
   it("rejects a tool result whose call id no earlier assistant message made", () => {
-    const error = thrown(() => translate({ messages: [user("x"), assistant("", [toolCall("c", "f", "{}")]), toolResult("other", "r")] }));
+    const error = thrownGatewayError(() => translate({ messages: [user("x"), assistant("", [toolCall("c", "f", "{}")]), toolResult("other", "r")] }));
     expect(error.reason).toBe("INVALID_REQUEST");
     expect(error.facts.param).toBe("messages[2].tool_call_id");
   });
 
   it("rejects tool call arguments that are not a JSON object, naming the field", () => {
     for (const args of ["{not json", "[1]"]) {
-      const error = thrown(() => translate({ messages: [user("x"), assistant("", [toolCall("c", "f", args)])] }));
+      const error = thrownGatewayError(() => translate({ messages: [user("x"), assistant("", [toolCall("c", "f", args)])] }));
       expect(error.facts.param).toBe("messages[1].tool_calls[0].function.arguments");
     }
   });
@@ -276,20 +267,20 @@ describe("toGeminiRequest: media", () => {
     ["a data URL without a type", media("image", { url: "data:;base64,AAAA" }), "INVALID_REQUEST"],
     ["a data URL with broken base64", media("image", { url: "data:image/png;base64,**" }), "INVALID_REQUEST"],
   ])("rejects %s with a 400 naming the part", (_name, part, reason) => {
-    const error = thrown(() => translate({ messages: [user(text("look"), part)] }));
+    const error = thrownGatewayError(() => translate({ messages: [user(text("look"), part)] }));
     expect(error.reason).toBe(reason);
     expect(error.facts.param).toBe("messages[0].content[1]");
   });
 
   it("rejects fetched media whose type cannot be told", () => {
     const unknown: FetchedMediaByPath = new Map([["messages[0].content[0]", { bytes: png, mimeType: "application/octet-stream" }]]);
-    const error = thrown(() => translate({ messages: [user(media("image", { url: "https://example.com/blob" }))] }, { fetchedMedia: unknown }));
+    const error = thrownGatewayError(() => translate({ messages: [user(media("image", { url: "https://example.com/blob" }))] }, { fetchedMedia: unknown }));
     expect(error.message).toMatch(/set mime_type/);
   });
 
   it("rejects a media kind the catalogue says the model cannot take", () => {
     const catalogModel: CatalogModel = { name: "gemini-text", supports: { audio: false } };
-    const error = thrown(() => translate({ messages: [user(media("audio", { data: png }, "audio/wav"))] }, { catalogModel }));
+    const error = thrownGatewayError(() => translate({ messages: [user(media("audio", { data: png }, "audio/wav"))] }, { catalogModel }));
     expect(error.reason).toBe("UNSUPPORTED_FEATURE");
     expect(error.message).toMatch(/does not accept audio/);
   });
@@ -321,7 +312,7 @@ describe("toGeminiRequest: provider_options", () => {
 
   it("rejects fields outside the merge whitelist (e.g. snake_case or contents)", () => {
     for (const key of ["generation_config", "contents"]) {
-      const error = thrown(() => translate({ messages: hi, providerOptions: { gemini: { [key]: {} } } }));
+      const error = thrownGatewayError(() => translate({ messages: hi, providerOptions: { gemini: { [key]: {} } } }));
       expect(error.facts.param).toBe(`provider_options.gemini.${key}`);
     }
   });
