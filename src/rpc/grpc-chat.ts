@@ -53,8 +53,8 @@ function framingError(message: string): GatewayError {
  * `grpc-timeout` deadline, message size bound, keep-alives on request, route metadata (stream:
  * headers at response_start, trailers at route_summary) and status encoding (ErrorDetail in
  * grpc-status-details-bin); client resets cancel the upstream call; a stream honours HTTP/2
- * back-pressure. Compressed requests,
- * `+json`, gRPC-Web, the Connect protocol and ModelService are not taken (they go to Connect).
+ * back-pressure. Compressed requests, `+json`, gRPC-Web, the Connect protocol and ModelService
+ * are not taken (they go to Connect).
  */
 export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
   return (stream, headers) => {

@@ -153,7 +153,7 @@ export const ChatStreamRequestSchema: GenMessage<ChatStreamRequest> = /*@__PURE_
  */
 export type ChatStreamResponse = Message<"switchyard.v1.ChatStreamResponse"> & {
   /**
-   * The event. Exactly one is set.
+   * The event. Exactly one is set, except in a keep-alive (ChatStreamRequest.keepalive_ms), which has none.
    *
    * @generated from oneof switchyard.v1.ChatStreamResponse.event
    */

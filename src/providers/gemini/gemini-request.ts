@@ -156,8 +156,8 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
  * top_p, max_tokens, stop, n, seed, penalties, logprobs, response_format, tools, tool_choice,
  * messages; json_schema as `responseJsonSchema` unchanged on models of 2.5 and later, else as the
  * cleaned `responseSchema`; strict tools as VALIDATED function calling on those models;
- * reasoning_effort as `thinkingConfig`, see thinkingConfigFor), dropped
- * with a warning (parallel_tool_calls=false, strict on older models, user, penalties on models
+ * reasoning_effort as `thinkingConfig`, see thinkingConfigFor), dropped with a warning
+ * (parallel_tool_calls=false, strict on older models, user, penalties on models
  * whose catalogue says they have none, provider_options of other families), or rejected with a 400
  * naming it (logit_bias, 64-bit seeds, capabilities the catalogue denies, unusable schemas or media);
  * `generationConfig` is always present (possibly empty); provider_options.gemini is merged last
