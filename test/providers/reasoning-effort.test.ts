@@ -3,7 +3,7 @@ import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/switchyard/v
 import { toAnthropicRequest } from "../../src/providers/anthropic/anthropic-request.js";
 import { toGeminiRequest } from "../../src/providers/gemini/gemini-request.js";
 import { toOpenAIRequest } from "../../src/providers/openai/openai-request.js";
-import { textMessage, user } from "../support/proto-builders.js";
+import { textMessage, toolCall, toolResult, user } from "../support/proto-builders.js";
 import { chatInput as anthropicInput } from "./anthropic/anthropic-test-setup.js";
 import { chatInput as geminiInput } from "./gemini/gemini-inputs.js";
 import { thrownGatewayError } from "../support/thrown.js";
@@ -74,6 +74,17 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     const plan = anthropic(model, { maxTokens: 40000, reasoningEffort: "high", ...init });
     expect(plan.body.thinking).toBeUndefined();
     expect(plan.warnings).toContain(warning);
+  });
+
+  it("in a tool loop, keeps thinking only when the last tool-call turn came back with its signed thinking", () => {
+    const call = toolCall("toolu_1", "lookup", "{}");
+    const signed = { part: { case: "reasoning" as const, value: { text: "Look it up.", signature: "c2ln" } } };
+    const loop = (content: AnthropicInit["messages"]) => anthropic("claude-sonnet-4-5", { maxTokens: 40000, reasoningEffort: "low", tools: [{ name: "lookup" }], messages: [user("x"), ...(content ?? []), toolResult("toolu_1", "42")] });
+    const withThinking = loop([{ role: Role.ASSISTANT, content: [signed], toolCalls: [call] }]);
+    expect(withThinking.body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    const without = loop([{ role: Role.ASSISTANT, toolCalls: [call] }]);
+    expect(without.body.thinking).toBeUndefined();
+    expect(without.warnings).toContain("reasoning_effort low was dropped: the last assistant turn called tools without its signed thinking (send back message.thinking_blocks), which Anthropic refuses with thinking on.");
   });
 
   it("keeps thinking with native structured outputs, and lets provider_options.anthropic.thinking win", () => {

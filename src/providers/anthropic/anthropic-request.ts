@@ -214,7 +214,9 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
 
   if (system.length > 0) body.system = system;
   const forcedTool = body.tool_choice?.type === "tool" || body.tool_choice?.type === "any";
-  const thinking = thinkingFor(input.reasoningEffort, { model: options.upstreamModel, maxTokens, forcedTool, prefill: input.messages.at(-1)?.role === Role.ASSISTANT }, warnings);
+  const lastAssistant = input.messages.findLast((message) => message.role === Role.ASSISTANT);
+  const unsignedToolTurn = lastAssistant !== undefined && lastAssistant.toolCalls.length > 0 && !lastAssistant.content.some((part) => part.part.case === "reasoning" && (part.part.value.signature !== "" || part.part.value.redactedData !== ""));
+  const thinking = thinkingFor(input.reasoningEffort, { model: options.upstreamModel, maxTokens, forcedTool, prefill: input.messages.at(-1)?.role === Role.ASSISTANT, unsignedToolTurn }, warnings);
   const conflicts = thinking ? samplingConflicts(input.temperature, input.topP) : undefined;
   if (thinking) body.thinking = thinking;
   if (conflicts) warnings.push(...conflicts.warnings);

@@ -18,14 +18,21 @@ export interface ThinkingContext {
   readonly forcedTool: boolean;
   /** The conversation ends with an assistant turn (prefill), which thinking does not allow. */
   readonly prefill: boolean;
+  /**
+   * The last assistant turn called tools but carries no signed thinking: with thinking on,
+   * Anthropic wants that turn to start with its thinking block (a client that did not send back
+   * `thinking_blocks` in a tool loop).
+   */
+  readonly unsignedToolTurn: boolean;
 }
 
 /**
  * Extended thinking for the request's reasoning_effort (pure). `none` (and no value) leaves
  * thinking off, as Anthropic's default is. Otherwise a budget per effort (minimal 1024, low 2048,
  * medium 8192, high 16384, xhigh 32768), halved max_tokens when that is smaller (with a warning),
- * or nothing, with a warning, when the model does not think, a forced tool call or a prefill rules
- * thinking out, or max_tokens leaves no room for the 1024-token minimum. An unknown value is a 400
+ * or nothing, with a warning, when the model does not think, a forced tool call, a prefill or a
+ * tool-call turn without its signed thinking rules thinking out, or max_tokens leaves no room for
+ * the 1024-token minimum. An unknown value is a 400
  * naming `reasoning_effort`. The caller must drop temperature and top_p below 0.95, which
  * Anthropic refuses together with thinking (see {@link samplingConflicts}).
  * @see https://docs.claude.com/en/docs/build-with-claude/extended-thinking
@@ -39,7 +46,9 @@ export function thinkingFor(value: string | undefined, context: ThinkingContext,
       ? "Anthropic does not allow extended thinking with a forced tool call"
       : context.prefill
         ? "Anthropic does not allow extended thinking after an assistant prefill"
-        : undefined;
+        : context.unsignedToolTurn
+          ? "the last assistant turn called tools without its signed thinking (send back message.thinking_blocks), which Anthropic refuses with thinking on"
+          : undefined;
   if (why) {
     warnings.push(`reasoning_effort ${effort} was dropped: ${why}.`);
     return undefined;
