@@ -5,7 +5,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toAnthropicConversation } from "./anthropic-messages.js";
 import { partitionStopSequences } from "./anthropic-stop-sequences.js";
 import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
-import { samplingConflicts, thinkingFor } from "./anthropic-thinking.js";
+import { samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
 import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
 
 /** The provider_options key this adapter reads. */
@@ -129,6 +129,19 @@ function nativeOutputFormat(input: ChatInput, native: boolean, warnings: string[
   return { type: "json_schema", schema: converted.schema };
 }
 
+/** What decides whether reasoning_effort can become extended thinking (read only when it is set). */
+function thinkingContext(input: ChatInput, body: AnthropicMessagesRequest, model: string, maxTokens: number): ThinkingContext {
+  const lastAssistant = input.messages.findLast((message) => message.role === Role.ASSISTANT);
+  const signed = lastAssistant?.content.some((part) => part.part.case === "reasoning" && (part.part.value.signature !== "" || part.part.value.redactedData !== "")) ?? false;
+  return {
+    model,
+    maxTokens,
+    forcedTool: body.tool_choice?.type === "tool" || body.tool_choice?.type === "any",
+    prefill: input.messages.at(-1)?.role === Role.ASSISTANT,
+    unsignedToolTurn: lastAssistant !== undefined && lastAssistant.toolCalls.length > 0 && !signed,
+  };
+}
+
 function maxTokensFor(input: ChatInput, options: AnthropicRequestOptions, warnings: string[]): number {
   if (input.maxTokens !== undefined) return input.maxTokens;
   const fromCatalog = options.catalogModel?.maxOutputTokens;
@@ -213,10 +226,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   }
 
   if (system.length > 0) body.system = system;
-  const forcedTool = body.tool_choice?.type === "tool" || body.tool_choice?.type === "any";
-  const lastAssistant = input.messages.findLast((message) => message.role === Role.ASSISTANT);
-  const unsignedToolTurn = lastAssistant !== undefined && lastAssistant.toolCalls.length > 0 && !lastAssistant.content.some((part) => part.part.case === "reasoning" && (part.part.value.signature !== "" || part.part.value.redactedData !== ""));
-  const thinking = thinkingFor(input.reasoningEffort, { model: options.upstreamModel, maxTokens, forcedTool, prefill: input.messages.at(-1)?.role === Role.ASSISTANT, unsignedToolTurn }, warnings);
+  const thinking = input.reasoningEffort === undefined ? undefined : thinkingFor(input.reasoningEffort, thinkingContext(input, body, options.upstreamModel, maxTokens), warnings);
   const conflicts = thinking ? samplingConflicts(input.temperature, input.topP) : undefined;
   if (thinking) body.thinking = thinking;
   if (conflicts) warnings.push(...conflicts.warnings);
