@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { unsupportedFeature } from "../../core/errors.js";
+import { geminiGeneration } from "./gemini-generation.js";
 import { isJsonMap, type Json, type JsonMap } from "./gemini-wire.js";
 
 /*
@@ -160,16 +161,13 @@ function isEmptyObject(schema: JsonMap): boolean {
 }
 
 /**
- * Gemini models that take a JSON Schema as written (`responseJsonSchema`) and the VALIDATED
- * function-calling mode: 2.5 and later, and the `-latest` aliases (which name such models).
- * Older or unknown models get the OpenAPI subset of {@link toGeminiSchema}, which every model takes.
+ * Whether `model` (a Gemini model id, or undefined when not known) takes a JSON Schema as written
+ * (`responseJsonSchema`) and the VALIDATED function-calling mode: 2.5 and later. Older or unknown
+ * models get the OpenAPI subset of {@link toGeminiSchema}, which every model takes.
  * @see https://ai.google.dev/gemini-api/docs/structured-output
  */
-const JSON_SCHEMA_MODELS = /^(?:models\/)?gemini-(?:2\.5|[3-9]|(?:flash|flash-lite|pro)-latest)/;
-
-/** Whether `model` (a Gemini model id, or undefined when not known) takes `responseJsonSchema` and VALIDATED mode. */
 export function takesJsonSchema(model: string | undefined): boolean {
-  return model !== undefined && JSON_SCHEMA_MODELS.test(model);
+  return geminiGeneration(model) !== "older";
 }
 
 /**

@@ -1,10 +1,7 @@
 import { knownReasoningEffort, type ReasoningEffort } from "../../core/reasoning-effort.js";
+import { geminiGeneration } from "./gemini-generation.js";
 import type { GeminiThinkingConfig } from "./gemini-wire.js";
 
-/** Gemini 3 and later: thinking is set by level. */
-const LEVEL_MODELS = /^(?:models\/)?gemini-[3-9]/;
-/** Gemini 2.5 and the `-latest` aliases: thinking is set by a token budget (Gemini 3 still accepts one). */
-const BUDGET_MODELS = /^(?:models\/)?gemini-(?:2\.5|(?:flash|flash-lite|pro)-latest)/;
 /** 2.5 Pro cannot switch thinking off; this is its smallest budget. */
 const PRO_MIN_BUDGET = 128;
 
@@ -23,7 +20,8 @@ const BUDGETS: Record<Exclude<ReasoningEffort, "none">, number> = { minimal: 512
 export function thinkingConfigFor(value: string | undefined, model: string | undefined, warnings: string[]): GeminiThinkingConfig | undefined {
   const effort = knownReasoningEffort(value);
   if (effort === undefined) return undefined;
-  if (model !== undefined && LEVEL_MODELS.test(model)) {
+  const generation = geminiGeneration(model);
+  if (generation === "3+") {
     if (effort === "none" || effort === "xhigh") {
       const level = effort === "none" ? "minimal" : "high";
       warnings.push(`reasoning_effort ${effort} has no Gemini ${model} equivalent; sent thinkingLevel ${level}`);
@@ -31,9 +29,9 @@ export function thinkingConfigFor(value: string | undefined, model: string | und
     }
     return { thinkingLevel: effort };
   }
-  if (model !== undefined && BUDGET_MODELS.test(model)) {
+  if (generation === "2.5") {
     if (effort === "none") {
-      if (!/pro/.test(model)) return { thinkingBudget: 0 };
+      if (!model?.includes("pro")) return { thinkingBudget: 0 };
       warnings.push(`reasoning_effort none: ${model} cannot switch thinking off; sent its smallest thinkingBudget, ${PRO_MIN_BUDGET}`);
       return { thinkingBudget: PRO_MIN_BUDGET };
     }
