@@ -31,6 +31,18 @@ export interface BuiltApp {
   startDraining(): void;
 }
 
+/** Fails a route that declares a JSON schema: Switchyard's translators validate every field themselves. */
+function noSchemaCompiler(): never {
+  throw new Error("Switchyard routes declare no JSON schemas: the translators validate every field (src/app.ts)");
+}
+
+/**
+ * Fastify's schema compilers, replaced: no route declares a schema, so Fastify's defaults (Ajv with
+ * its formats, and fast-json-stringify) would only be loaded, never used: about 4.5 MB of idle heap
+ * (bench/PROFILE.md). A route that ever declares a schema fails at start-up, not silently.
+ */
+const NO_SCHEMA_COMPILERS = { buildValidator: () => noSchemaCompiler, buildSerializer: () => noSchemaCompiler };
+
 /** Creates one adapter per configured account through the registry. */
 export function createAdapters(config: GatewayConfig, transport: UpstreamTransport): Map<string, ProviderAdapter> {
   const adapters = new Map<string, ProviderAdapter>();
@@ -64,6 +76,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     logger: config.logging.level === "silent" ? false : { level: config.logging.level, ...(dependencies.logStream ? { stream: dependencies.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
+    schemaController: { compilersFactory: NO_SCHEMA_COMPILERS },
     forceCloseConnections: "idle",
     return503OnClosing: true,
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
