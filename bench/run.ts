@@ -10,7 +10,7 @@
  * list of variant labels, e.g. "bare proxy,switchyard"), BENCH_LONG=1
  * (leak lane of 100k requests instead of 20k), BENCH_LEAK_REQUESTS, BENCH_CPU_PROF=<dir> (run the
  * single-process gateway under `node --cpu-prof`), BENCH_CLUSTER=0 (skip the cluster gateway),
- * BENCH_BASELINES="label=/path/to/tree,…" (other source trees run side by side: same-run before/after).
+ * BENCH_BASELINES="label=/path/to/tree[=node flags],…" (other source trees, or flags, run side by side: same-run before/after).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -86,11 +86,15 @@ function measuredPids(variant: Variant, processes: Processes): number[] {
   return [];
 }
 
-/** BENCH_BASELINES="label=/path/to/tree,…": other source trees (src/, gen/) run side by side for same-run before/after ratios. */
-function baselineTrees(): { label: string; root: string }[] {
+/**
+ * BENCH_BASELINES="label=/path/to/tree,…": other source trees (src/, gen/) run side by side for
+ * same-run before/after ratios. An entry may end in `=<node flags>` (space-separated), e.g.
+ * `semi8=.=--max-semi-space-size=8`, to compare Node or V8 flags on the same tree.
+ */
+function baselineTrees(): { label: string; root: string; nodeArgs: string[] }[] {
   return (env.BENCH_BASELINES ?? "").split(",").filter(Boolean).map((entry) => {
-    const [label = "", root = ""] = entry.split("=");
-    return { label, root: path.resolve(root) };
+    const [label = "", root = "", ...flags] = entry.split("=");
+    return { label, root: path.resolve(root), nodeArgs: flags.join("=").split(" ").filter(Boolean) };
   });
 }
 
@@ -294,7 +298,7 @@ async function main(): Promise<void> {
       const port = await freePort();
       const baselineConfig = path.join(dir, `switchyard-baseline-${index}.yaml`);
       writeFileSync(baselineConfig, gatewayConfigYaml({ port, workers: 1, emulatorPort: emulator.port, adapters }));
-      const child = await startGateway(nodeRuntime(buildDir), baselineConfig, port, [], `baseline ${tree.label}`);
+      const child = await startGateway(nodeRuntime(buildDir), baselineConfig, port, tree.nodeArgs, `baseline ${tree.label}`);
       children.push(child);
       baselines.push({ label: tree.label, port, pid: child.pid });
       log(`baseline "${tree.label}" from ${tree.root}: pid ${child.pid}`);
