@@ -109,7 +109,7 @@ function clientTools(input: ChatInput, native: boolean, warnings: string[]): Ant
     if (tool.strict !== true) return plain;
     const strict = native ? toNativeSchema(plain.input_schema) : undefined;
     if (!native) warnings.push(`tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`);
-    else if (!strict) warnings.push(`tools[${index}].function.strict was dropped: its parameters use JSON Schema keywords Anthropic's strict mode cannot enforce.`);
+    else if (!strict) warnings.push(`tools[${index}].function.strict was dropped: its parameters use JSON Schema keywords or recursion Anthropic's strict mode cannot enforce.`);
     if (!strict) return plain;
     if (strict.removed.length > 0) warnings.push(removedWarning(`tools[${index}].function.parameters`, strict.removed));
     return { ...plain, input_schema: strict.schema, strict: true };

@@ -71,15 +71,62 @@ function convert(node: JsonValue, removed: Set<string>): JsonObject {
   return out;
 }
 
+/** The value at a local JSON Pointer (`/$defs/node`, `` for the root), or undefined. */
+function resolvePointer(root: JsonValue, pointer: string): JsonValue | undefined {
+  if (pointer === "") return root;
+  let node: JsonValue | undefined = root;
+  for (const raw of pointer.slice(1).split("/")) {
+    let key: string;
+    try {
+      key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    } catch {
+      return undefined;
+    }
+    if (isJsonObject(node)) node = node[key];
+    else if (Array.isArray(node)) node = node[Number(key)];
+    else return undefined;
+  }
+  return node;
+}
+
+/**
+ * Whether a schema refers to itself: a local `$ref` to the root or to an ancestor of where it
+ * stands, or a cycle of `$ref`s through `$defs` (a tree, a linked list). Anthropic's structured
+ * outputs reject recursive schemas; the non-strict forced tool of the emulation takes them.
+ */
+function isRecursive(root: JsonValue): boolean {
+  const following = new Set<string>();
+  const cleared = new Set<string>();
+  const visit = (node: JsonValue, at: string): boolean => {
+    if (Array.isArray(node)) return node.some((item, index) => visit(item, `${at}/${index}`));
+    if (!isJsonObject(node)) return false;
+    const ref = node.$ref;
+    if (typeof ref === "string" && ref.startsWith("#")) {
+      const target = ref.slice(1);
+      if (at === target || at.startsWith(`${target}/`) || following.has(target)) return true;
+      if (!cleared.has(target)) {
+        following.add(target);
+        const resolved = resolvePointer(root, target);
+        if (resolved !== undefined && visit(resolved, target)) return true;
+        following.delete(target);
+        cleared.add(target);
+      }
+    }
+    return Object.entries(node).some(([key, value]) => key !== "$ref" && visit(value, `${at}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`));
+  };
+  return visit(root, "");
+}
+
 /**
  * A JSON Schema as Anthropic's structured outputs take it (pure): every object closed with
  * `additionalProperties: false` (which strict OpenAI schemas already say), and the constraints the
  * grammar does not support (numeric and length bounds, `minItems` above 1, unknown string formats)
  * removed; `removed` names them, for a warning. Undefined when the schema cannot be expressed
- * without changing what it accepts (`oneOf`, `not`, conditionals, open objects, external `$ref`):
- * the caller then falls back to the forced-tool emulation.
+ * without changing what it accepts (`oneOf`, `not`, conditionals, open objects, external `$ref`)
+ * or refers to itself: the caller then falls back to the forced-tool emulation.
  */
 export function toNativeSchema(schema: JsonValue): { schema: JsonObject; removed: string[] } | undefined {
+  if (isRecursive(schema)) return undefined;
   const removed = new Set<string>();
   try {
     return { schema: convert(schema, removed), removed: [...removed].sort() };

@@ -72,8 +72,29 @@ describe("toNativeSchema", () => {
     ["an external $ref", { $ref: "https://example.com/schema.json" }],
     ["not", { type: "object", properties: { a: { not: { type: "string" } } } }],
     ["a boolean subschema", { type: "object", properties: { a: true } }],
+    ["a tree through $defs", { $ref: "#/$defs/node", $defs: { node: { type: "object", properties: { children: { type: "array", items: { $ref: "#/$defs/node" } } } } } }],
+    ["a $ref to the root", { type: "object", properties: { next: { anyOf: [{ $ref: "#" }, { type: "null" }] } } }],
+    ["a $ref to an ancestor", { type: "object", properties: { a: { type: "object", properties: { again: { $ref: "#/properties/a" } } } } }],
+    ["a cycle of two definitions", { type: "object", properties: { p: { $ref: "#/$defs/person" } }, $defs: { person: { type: "object", properties: { pet: { $ref: "#/$defs/pet" } } }, pet: { type: "object", properties: { owner: { $ref: "#/$defs/person" } } } } }],
+    ["a cycle through a property path", { type: "object", properties: { a: { type: "object", properties: { c: { $ref: "#/$defs/A" } } } }, $defs: { A: { type: "object", properties: { back: { $ref: "#/properties/a" } } } } }],
   ])("cannot express %s", (_name, schema) => {
     expect(toNativeSchema(schema)).toBeUndefined();
+  });
+});
+
+describe("toNativeSchema and $ref", () => {
+  it("keeps a definition used twice, a $ref to a sibling and an escaped name: no recursion", () => {
+    const schema = {
+      type: "object",
+      properties: { from: { $ref: "#/$defs/place" }, to: { $ref: "#/$defs/place" }, copy: { $ref: "#/properties/from" }, odd: { $ref: "#/$defs/a~1b" } },
+      $defs: { place: { type: "object", properties: { city: { type: "string" } } }, "a/b": { type: "string" } },
+    };
+    expect(toNativeSchema(schema)?.schema.properties).toEqual(schema.properties);
+  });
+
+  it("leaves a $ref it cannot resolve (a malformed escape) to Anthropic rather than failing", () => {
+    const schema = { type: "object", properties: { a: { $ref: "#/$defs/%E0%A4%A" } }, additionalProperties: false };
+    expect(toNativeSchema(schema)).toEqual({ schema, removed: [] });
   });
 });
 
@@ -112,7 +133,7 @@ describe("toAnthropicRequest with native structured outputs", () => {
     const open = { type: "object", properties: {}, additionalProperties: true };
     const result = plan(NATIVE, { messages: [user("x")], tools: [{ name: "f", parameters: open, strict: true }] });
     expect(result.body.tools).toEqual([{ name: "f", description: "", input_schema: open }]);
-    expect(result.warnings).toEqual(["tools[0].function.strict was dropped: its parameters use JSON Schema keywords Anthropic's strict mode cannot enforce."]);
+    expect(result.warnings).toEqual(["tools[0].function.strict was dropped: its parameters use JSON Schema keywords or recursion Anthropic's strict mode cannot enforce."]);
   });
 
   it("emulates with the forced tool when the schema cannot be expressed, or after a prefill", () => {
