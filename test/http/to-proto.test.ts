@@ -32,6 +32,14 @@ describe("toProtoChatRequest", () => {
     expect(translate(extra).maxTokens).toBe(expected);
   });
 
+  it.each([
+    ["2^53 + 2", 2 ** 53 + 2],
+    ["1e308", 1e308],
+    ["-1e20", -1e20],
+  ])("says an integer of %s is out of range, not of the wrong type", (_name, value) => {
+    expect(rejection({ ...base, seed: value }).message).toBe(`Invalid 'seed': ${value} is out of range.`);
+  });
+
   it("still type-checks max_tokens when max_completion_tokens is present", () => {
     expect(rejection({ ...base, max_tokens: "100", max_completion_tokens: 200 })).toMatchObject({ reason: Reason.INVALID_REQUEST, param: "max_tokens" });
   });
@@ -129,6 +137,7 @@ describe("toProtoChatRequest", () => {
     ["json_schema without its spec", { ...base, response_format: { type: "json_schema" } }, "response_format.json_schema"],
     ["parameters as an array", { ...base, tools: [{ type: "function", function: { name: "f", parameters: [] } }] }, "tools[0].function.parameters"],
     ["a non-string fallback", { ...base, fallbacks: [1] }, "fallbacks[0]"],
+    ["an integer beyond 2^53", { ...base, max_tokens: 2 ** 53 + 2 }, "max_tokens"],
     ["deeply nested junk in an unknown field", { ...base, junk: JSON.parse("[".repeat(500) + "]".repeat(500)) as unknown }, "junk"],
     ["deeply nested tool parameters", { ...base, tools: [{ type: "function", function: { name: "f", parameters: { a: JSON.parse("[".repeat(500) + "]".repeat(500)) as unknown } } }] }, "tools[0].function.parameters"],
   ])("rejects %s with a 400 naming the param", (_name, body, param) => {

@@ -47,9 +47,10 @@ export function readNumber(value: unknown, param: string): number | undefined {
   return value;
 }
 
-/** Reads an optional integer. */
+/** Reads an optional integer (one a double holds exactly: at most 2^53 - 1 either way). */
 export function readInteger(value: unknown, param: string): number | undefined {
   if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) throw invalidRequest(`Invalid '${param}': ${value} is out of range.`, param);
   if (typeof value !== "number" || !Number.isSafeInteger(value)) wrongType(param, "an integer", value);
   return value;
 }
