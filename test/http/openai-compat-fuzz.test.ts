@@ -1,0 +1,175 @@
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app.js";
+import { parseConfigText } from "../../src/config/load-config.js";
+import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
+
+/*
+ * Seeded mutation fuzzing of POST /v1/chat/completions: a valid request using most of the surface
+ * (multimodal parts, a tool loop, tools, response_format, sampling, fallbacks), with fields deleted,
+ * replaced by values of the wrong type or shape, or extended, sent to every provider dialect with an
+ * upstream that always answers well. Whatever the caller sends, the answer is a 4xx in the OpenAI
+ * envelope or a complete answer: never a 5xx, never a stream without its end.
+ */
+
+const CONFIG = `
+server: { host: 127.0.0.1, port: 8080 }
+providers:
+  oai: { type: openai, api_key: k, base_url: "https://openai.test/v1" }
+  compat: { type: openai-compatible, api_key: k, base_url: "https://compat.test/v1" }
+  anth: { type: anthropic, api_key: k, base_url: "https://anthropic.test" }
+  gem: { type: gemini, api_key: k, base_url: "https://gemini.test" }
+routing: { retry: { max_retries: 0 } }
+logging: { level: silent }
+`;
+
+const MODELS = ["oai/gpt-4o", "oai/o3", "compat/llama-3", "anth/claude-sonnet-4-5", "anth/claude-3-5-haiku", "gem/gemini-2.5-flash", "gem/gemini-3-pro-preview", "gem/gemini-1.5-pro"];
+
+const sse = (events: unknown[]) => events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join("");
+const anthropicSse = (events: { type: string }[]) => events.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join("");
+
+/** A well-behaved upstream of each dialect, JSON or SSE as asked. */
+function answer(url: string, body: string): { status: number; contentType: string; text: string } {
+  const stream = /"stream"\s*:\s*true/.test(body) || url.includes(":streamGenerateContent");
+  if (url.endsWith("/messages")) {
+    const message = { id: "msg_1", type: "message", role: "assistant", model: "claude", content: [{ type: "text", text: "{\"a\":\"b\"}" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 } };
+    if (!stream) return { status: 200, contentType: "application/json", text: JSON.stringify(message) };
+    return {
+      status: 200,
+      contentType: "text/event-stream",
+      text: anthropicSse([
+        { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } } as { type: string },
+        { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } } as { type: string },
+        { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "{\"a\":\"b\"}" } } as { type: string },
+        { type: "content_block_stop", index: 0 } as { type: string },
+        { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 2 } } as { type: string },
+        { type: "message_stop" },
+      ]),
+    };
+  }
+  if (url.includes(":generateContent") || url.includes(":streamGenerateContent")) {
+    const chunk = { candidates: [{ content: { role: "model", parts: [{ text: "{\"a\":\"b\"}" }] }, finishReason: "STOP", index: 0 }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 }, modelVersion: "gemini" };
+    return stream ? { status: 200, contentType: "text/event-stream", text: sse([chunk]) } : { status: 200, contentType: "application/json", text: JSON.stringify(chunk) };
+  }
+  const base = { id: "chatcmpl-1", created: 1, model: "gpt" };
+  if (!stream) {
+    return { status: 200, contentType: "application/json", text: JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "{\"a\":\"b\"}" }, finish_reason: "stop" }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }) };
+  }
+  const chunk = (delta: unknown, finish: string | null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
+  return { status: 200, contentType: "text/event-stream", text: `${sse([chunk({ role: "assistant", content: "" }, null), chunk({ content: "{\"a\":\"b\"}" }, null), chunk({}, "stop"), { ...base, object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }])}data: [DONE]\n\n` };
+}
+
+const transport: UpstreamTransport = async (request) => {
+  const { status, contentType, text } = answer(request.url, request.body ?? "");
+  const bytes = new TextEncoder().encode(text);
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < bytes.length; at += 97) yield bytes.subarray(at, at + 97);
+  }
+  const response: UpstreamResponse = { status, header: (name) => (name === "content-type" ? contentType : undefined), body: body() };
+  return response;
+};
+
+/** A small deterministic generator (a linear congruential one), so every run sends the same requests. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+}
+
+const WEIRD: unknown[] = [null, true, false, 0, -1, 2 ** 53 + 2, 1e308, -0.5, 3.7, "", "x", "\u0000", "🙂", [], {}, [null], [1, "a"], { a: 1 }, "a".repeat(3000), { type: "text" }, [{ type: "text" }], [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }], [{ type: "input_audio", input_audio: { data: "AAAA", format: "wav" } }], [{ type: "file", file: { file_data: "data:application/pdf;base64,AAAA", filename: "a.pdf" } }]];
+
+const EXTRAS: Record<string, unknown>[] = [
+  { logprobs: true, top_logprobs: 2 },
+  { logit_bias: { "50256": -100 } },
+  { max_completion_tokens: 50 },
+  { tool_choice: "required" },
+  { tool_choice: { type: "function", function: { name: "f" } } },
+  { response_format: { type: "json_object" } },
+  { response_format: { type: "json_schema", json_schema: { name: "t", schema: { $ref: "#/$defs/n", $defs: { n: { type: "object", properties: { kids: { type: "array", items: { $ref: "#/$defs/n" } } } } } } } } },
+  { reasoning_effort: "high" },
+  { n: 2 },
+];
+
+function validRequest(random: () => number): Record<string, unknown> {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  return {
+    model: pick(MODELS),
+    messages: [
+      { role: "system", content: "be terse" },
+      { role: "user", content: [{ type: "text", text: "hi" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] },
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: "{\"a\":1}" } }] },
+      { role: "tool", tool_call_id: "call_1", content: "42" },
+      { role: "user", content: "go" },
+    ],
+    ...(random() < 0.5 ? { tools: [{ type: "function", function: { name: "f", description: "d", parameters: { type: "object", properties: { a: { type: "integer" } } }, strict: true } }], tool_choice: "auto" } : {}),
+    ...(random() < 0.3 ? { response_format: { type: "json_schema", json_schema: { name: "r", schema: { type: "object", properties: { a: { type: "string" } } }, strict: true } } } : {}),
+    temperature: 0.5,
+    top_p: 0.9,
+    max_tokens: 100,
+    stop: ["x"],
+    seed: 3,
+    user: "u",
+    fallbacks: [pick(MODELS)],
+    ...(random() < 0.35 ? { stream: true, stream_options: { include_usage: true } } : {}),
+    ...(random() < 0.3 ? pick(EXTRAS) : {}),
+  };
+}
+
+function mutate(value: unknown, random: () => number): unknown {
+  if (Array.isArray(value)) {
+    if (value.length > 0 && random() < 0.15) value.splice(Math.floor(random() * value.length), 1);
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      if (typeof item === "object" && item !== null && random() < 0.5) mutate(item, random);
+      else if (random() < 0.08) value[index] = WEIRD[Math.floor(random() * WEIRD.length)];
+    }
+    return value;
+  }
+  if (typeof value !== "object" || value === null) return value;
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    const roll = random();
+    if (roll < 0.04) delete object[key];
+    else if (roll < 0.08) object[key] = WEIRD[Math.floor(random() * WEIRD.length)];
+    else if (typeof object[key] === "object" && object[key] !== null && random() < 0.6) mutate(object[key], random);
+  }
+  if (random() < 0.04) object[["extra", "functions", "modalities", "audio", "prediction", "service_tier", "store"][Math.floor(random() * 7)] as string] = WEIRD[Math.floor(random() * WEIRD.length)];
+  return object;
+}
+
+describe("POST /v1/chat/completions under mutation fuzzing (seeded)", () => {
+  it("answers every mutated request with a 4xx envelope or a complete answer, over every dialect", async () => {
+    const { app } = await buildApp({ config: parseConfigText(CONFIG, "fuzz.yaml", {}), transport });
+    await app.ready();
+    const random = seeded(20261127);
+    const seen = { ok: 0, clientError: 0, streams: 0 };
+    try {
+      for (let index = 0; index < 800; index++) {
+        const body = mutate(validRequest(random), random) as Record<string, unknown>;
+        if (body.stream !== true) delete body.stream_options;
+        const response = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { "content-type": "application/json" }, payload: JSON.stringify(body) });
+        const context = `request ${index}: ${JSON.stringify(body).slice(0, 400)} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
+        expect(response.statusCode, context).toBeLessThan(500);
+        if (response.statusCode !== 200) {
+          seen.clientError++;
+          const envelope = response.json<{ error?: { message?: unknown; type?: unknown } }>();
+          expect(typeof envelope.error?.message, context).toBe("string");
+          expect(typeof envelope.error?.type, context).toBe("string");
+        } else if (String(response.headers["content-type"]).startsWith("text/event-stream")) {
+          seen.streams++;
+          expect(response.body.endsWith("data: [DONE]\n\n"), context).toBe(true);
+        } else {
+          seen.ok++;
+          expect(Array.isArray(response.json<{ choices?: unknown }>().choices), context).toBe(true);
+        }
+      }
+    } finally {
+      await app.close();
+    }
+    // The mutation rates keep every outcome well represented; a change that made everything a 400 would show here.
+    expect(seen.ok).toBeGreaterThan(60);
+    expect(seen.streams).toBeGreaterThan(20);
+    expect(seen.clientError).toBeGreaterThan(200);
+  }, 60_000);
+});
