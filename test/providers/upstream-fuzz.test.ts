@@ -10,7 +10,8 @@ import { readFixture } from "../support/replay-transport.js";
  * with garbage, and fields of their JSON deleted or replaced by values of the wrong type. Whatever
  * the upstream sends, the caller gets a complete answer, the gateway's error for a bad provider
  * response (a 5xx that names the provider, not an internal error), or a stream that ends with
- * [DONE] or an in-band error frame: never an internal error, never a stream that just stops.
+ * [DONE] or an in-band error frame: never an internal error, never a stream that just stops, and
+ * never [DONE] after an upstream stream that did not say how it finished.
  * (Circuit breakers are set not to open, so every case reaches the translators. For a longer
  * local run: FUZZ_SEED=<n> FUZZ_CASES=<n>; five seeds of 3,000 cases each passed when it was written.)
  */
@@ -35,6 +36,8 @@ const BODIES: Record<string, string[]> = {
   anth: ["anthropic/messages-nonstream-text.json"],
   gem: ["gemini/nonstream-finish-max-tokens.json", "gemini/nonstream-finish-safety.json"],
 };
+/** How each dialect says a stream finished (a finish reason that is a word). */
+const FINISH = { oai: /"finish_reason":\s*"[a-z_]+"/, anth: /"stop_reason":\s*"[a-z_]+"/, gem: /"finishReason":\s*"[A-Z_]+"/ } as const;
 const MODELS: Record<string, string> = { oai: "oai/gpt-4o-mini", anth: "anth/claude-sonnet-4-5", gem: "gem/gemini-2.5-flash" };
 
 /** A small deterministic generator (a linear congruential one), so every run sends the same bytes. */
@@ -134,6 +137,8 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
           const last = frames.at(-1) ?? "";
           const ended = last === "data: [DONE]" || last.startsWith('data: {"error":');
           expect(ended, context).toBe(true);
+          // An upstream stream that never said how it finished must not end normally.
+          if (!FINISH[account].test(upstream.text)) expect(last, context).not.toBe("data: [DONE]");
           if (last === "data: [DONE]") seen.streamsDone++;
           else seen.streamsInBandError++;
         } else {

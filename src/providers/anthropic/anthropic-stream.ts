@@ -37,7 +37,8 @@ interface OpenCall {
  *   non-empty argument fragments; a call that streamed no arguments gets "{}";
  * - the json_schema emulation tool streams its input as text deltas instead;
  * - message_delta only records the stop reason and cumulative usage; at message_stop a refusal
- *   explanation (if any) becomes a refusal delta, then one finish and one usage event follow;
+ *   explanation (if any) becomes a refusal delta, then one finish and one usage event follow; a
+ *   message_stop that no stop reason came before ends without a finish (never an invented one);
  * - ping and unknown events are ignored; an `error` event throws a GatewayError;
  * - a stream that ends without message_stop ends without a finish (the core reports it);
  * - a gateway-enforced stop sequence holds back the last (longest stop − 1) characters of text;
@@ -170,11 +171,14 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
       case "message_stop": {
         if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));
         this.pending = "";
+        this.ended = true;
         const stop = this.stop;
+        // No message_delta said why the message stopped: no invented finish (the core reports a
+        // stream without a finish, as for a cut one).
+        if (stop.stopReason === undefined) return;
         if (stop.stopReason === "refusal" && stop.explanation) out.push(refusalDeltaEvent(0, stop.explanation));
         out.push(finishEvent(0, mapAnthropicStopReason(stop.stopReason, { onlyJsonTool: this.sawJsonTool && !this.sawClientTool }), stop.stopReason ?? ""));
         out.push(this.usage());
-        this.ended = true;
         return;
       }
     }

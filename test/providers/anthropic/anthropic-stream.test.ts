@@ -280,6 +280,16 @@ describe("Anthropic stream edge cases (hand-made streams)", () => {
     expect(joinText(events)[1]).toEqual(["text", TWO_TOOL_RESULTS_TEXT]);
   });
 
+  it("emits no finish for a message_stop that no message_delta with a stop reason came before (found by the upstream fuzzer)", async () => {
+    const full = readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt");
+    const withoutDelta = full.replace(/event: message_delta\r?\ndata: [^\n]*\n\n/, "");
+    expect(withoutDelta).not.toContain("message_delta");
+    expect(withoutDelta).toContain("message_stop");
+    const events = summarize(await collect(adapterFor(sse(withoutDelta)).stream(twoToolResultsInput(), callOptions("claude-3-5-haiku-latest"))));
+    expect(events.some(([kind]) => kind === "finish" || kind === "usage")).toBe(false);
+    expect(joinText(events)[1]).toEqual(["text", TWO_TOOL_RESULTS_TEXT]);
+  });
+
   it("throws PROVIDER_UNAVAILABLE for a mid-stream overloaded_error event, after the events before it", async () => {
     const body = [
       start,
