@@ -50,16 +50,35 @@ export function usageEvent(usage: Usage): ChatStreamResponse {
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "usage", value: usage } };
 }
 
-/** A Usage message literal; total defaults to prompt + completion. */
+/** The largest value of a proto int32. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * A provider's token count as a proto int32: a finite number of at least 0, rounded, at most
+ * 2^31 - 1; anything else (a string, null, NaN, a negative number) is 0. A count the protobuf
+ * encoder refuses would otherwise break only the gRPC and Connect answers.
+ */
+export function tokenCount(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.min(Math.round(value), INT32_MAX) : 0;
+}
+
+/** A provider's choice index as a proto int32: an integer from 0 to 2^31 - 1, else `fallback`. */
+export function choiceIndexOf(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= INT32_MAX ? value : fallback;
+}
+
+/** A Usage message literal; total defaults to prompt + completion; every count is a valid int32 ({@link tokenCount}). */
 export function usageOf(fields: { prompt: number; completion: number; total?: number; cached?: number; reasoning?: number; cacheWrite?: number; estimated?: boolean }): Usage {
+  const prompt = tokenCount(fields.prompt);
+  const completion = tokenCount(fields.completion);
   return {
     $typeName: "switchyard.v1.Usage",
-    promptTokens: fields.prompt,
-    completionTokens: fields.completion,
-    totalTokens: fields.total ?? fields.prompt + fields.completion,
-    cachedPromptTokens: fields.cached ?? 0,
-    reasoningTokens: fields.reasoning ?? 0,
-    cacheWritePromptTokens: fields.cacheWrite ?? 0,
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: tokenCount(fields.total ?? prompt + completion),
+    cachedPromptTokens: tokenCount(fields.cached),
+    reasoningTokens: tokenCount(fields.reasoning),
+    cacheWritePromptTokens: tokenCount(fields.cacheWrite),
     estimated: fields.estimated ?? false,
   };
 }

@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { toBinary, toJson } from "@bufbuild/protobuf";
+import { ChatResponseSchema, ChatStreamResponseSchema } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { buildApp } from "../../src/app.js";
+import { GatewayError, Reason } from "../../src/core/errors.js";
+import { LightAbort } from "../../src/core/light-abort.js";
+import { toProtoChatRequest } from "../../src/http/openai-compat/to-proto.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
-import { readFixture } from "../support/replay-transport.js";
+import { readFixture, sseFromChunks } from "../support/replay-transport.js";
 
 /*
  * Seeded mutation fuzzing of what providers send back: recorded streams and bodies of every
@@ -27,18 +32,35 @@ logging: { level: silent }
 `;
 
 const STREAMS: Record<string, string[]> = {
-  oai: ["openai/chat-stream-tool-call-include-usage.sse.txt", "openai/chat-stream-text-after-tool-result-include-usage.sse.txt", "openai/chat-stream-finish-length.sse.txt", "openai/chat-stream-content-logprobs.sse.txt", "openai-compatible/anthropic-openai-compat-stream-tool-call.sse.txt"],
-  anth: ["anthropic/messages-stream-text.sse.txt", "anthropic/messages-stream-after-two-tool-results.sse.txt", "anthropic/messages-stream-refusal.sse.txt"],
+  oai: ["openai/chat-stream-tool-call-include-usage.sse.txt", "openai/chat-stream-text-after-tool-result-include-usage.sse.txt", "openai/chat-stream-finish-length.sse.txt", "openai/chat-stream-content-logprobs.sse.txt", "openai-compatible/anthropic-openai-compat-stream-tool-call.sse.txt", "openai-compatible/groq-stream-tool-call.chunks.txt"],
+  anth: ["anthropic/messages-stream-text.sse.txt", "anthropic/messages-stream-after-two-tool-results.sse.txt", "anthropic/messages-stream-refusal.sse.txt", "anthropic/messages-stream-tool-use-input-json-delta.chunks.txt", "anthropic/messages-stream-cache-write.chunks.txt"],
   gem: ["gemini/stream-text-system-instruction.sse.txt", "gemini/stream-text-usage-every-chunk.sse.txt", "gemini/stream-function-call-single-chunk.sse.txt", "gemini/stream-gemini3-after-function-response.sse.txt"],
 };
 const BODIES: Record<string, string[]> = {
-  oai: ["openai/chat-nonstream-text.json"],
+  oai: ["openai/chat-nonstream-text.json", "openai/chat-nonstream-tool-call.json"],
   anth: ["anthropic/messages-nonstream-text.json"],
   gem: ["gemini/nonstream-finish-max-tokens.json", "gemini/nonstream-finish-safety.json"],
 };
-/** How each dialect says a stream finished (a finish reason that is a word). */
-const FINISH = { oai: /"finish_reason":\s*"[a-z_]+"/, anth: /"stop_reason":\s*"[a-z_]+"/, gem: /"finishReason":\s*"[A-Z_]+"/ } as const;
+/** How each dialect says a stream finished (a finish reason, known or not). */
+const FINISH = { oai: /"finish_reason":\s*"[^"]/, anth: /"stop_reason":\s*"[^"]/, gem: /"finishReason":\s*"[^"]/ } as const;
 const MODELS: Record<string, string> = { oai: "oai/gpt-4o-mini", anth: "anth/claude-sonnet-4-5", gem: "gem/gemini-2.5-flash" };
+
+/** Stands for numbers JSON.stringify cannot write: replaced in the text by one that parses to Infinity or loses precision. */
+const RAW_NUMBER = "__raw_number__";
+const RAW_NUMBERS = ["1e400", "-1e400", "123456789012345678901234567890", "-0", "1E-400"];
+
+function withRawNumbers(text: string, random: () => number): string {
+  return text.replace(/"__raw_number__"/g, () => RAW_NUMBERS[Math.floor(random() * RAW_NUMBERS.length)] as string);
+}
+
+/** A fixture's upstream bytes: SSE rebuilt from a `.chunks.txt`, the response body of an exchange. */
+function recorded(file: string, account: string): string {
+  const text = readFixture(file);
+  if (file.endsWith(".chunks.txt")) return sseFromChunks(text, account === "anth");
+  if (file.endsWith(".sse.txt")) return text;
+  const parsed = JSON.parse(text) as { response?: { body?: unknown } };
+  return parsed.response?.body === undefined ? text : JSON.stringify(parsed.response.body);
+}
 
 /** A small deterministic generator (a linear congruential one), so every run sends the same bytes. */
 function seeded(seed: number): () => number {
@@ -49,7 +71,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-const WEIRD: unknown[] = [null, true, 0, -1, 1e308, 3.7, "", "x", [], {}, [null], { a: 1 }, "STOP", "MAX_TOKENS", "tool_use", "end_turn", "\u0000"];
+const WEIRD: unknown[] = [null, true, 0, -1, 1e308, 3.7, "", "x", [], {}, [null], { a: 1 }, "STOP", "MAX_TOKENS", "tool_use", "end_turn", "\u0000", "\ud800", RAW_NUMBER];
 
 function mutateJson(value: unknown, random: () => number): unknown {
   if (Array.isArray(value)) {
@@ -78,7 +100,7 @@ function mutateStream(text: string, random: () => number): string {
     const mutated = random() < 0.3
       ? event.replace(/^data: ?(\{.*\})\s*$/m, (_line, json: string) => {
           try {
-            return `data: ${JSON.stringify(mutateJson(JSON.parse(json), random))}`;
+            return `data: ${withRawNumbers(JSON.stringify(mutateJson(JSON.parse(json), random)), random)}`;
           } catch {
             return `data: ${json}`;
           }
@@ -111,7 +133,7 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
       const response: UpstreamResponse = { status: upstream.status, header: (name) => (name === "content-type" ? upstream.contentType : undefined), body: body() };
       return response;
     };
-    const { app } = await buildApp({ config: parseConfigText(CONFIG, "fuzz.yaml", {}), transport });
+    const { app, gateway } = await buildApp({ config: parseConfigText(CONFIG, "fuzz.yaml", {}), transport });
     await app.ready();
     const seen = { streamsDone: 0, streamsInBandError: 0, answers: 0, providerErrors: 0 };
     try {
@@ -120,13 +142,13 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
         const stream = random() < 0.75;
         const files = (stream ? STREAMS : BODIES)[account] ?? [];
         const file = files[Math.floor(random() * files.length)] as string;
-        const original = readFixture(file);
+        const original = recorded(file, account);
         upstream = stream
           ? { status: 200, contentType: "text/event-stream", text: mutateStream(original, random) }
-          : { status: 200, contentType: "application/json", text: random() < 0.15 ? original.slice(0, Math.floor(random() * original.length)) : JSON.stringify(mutateJson(JSON.parse(original), random)) };
+          : { status: 200, contentType: "application/json", text: random() < 0.15 ? original.slice(0, Math.floor(random() * original.length)) : withRawNumbers(JSON.stringify(mutateJson(JSON.parse(original), random)), random) };
         const request = { model: MODELS[account], messages: [{ role: "user", content: "hi" }], stream, ...(stream ? { stream_options: { include_usage: true } } : {}) };
         const response = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { "content-type": "application/json" }, payload: JSON.stringify(request) });
-        const context = `case ${index} (${file}, ${stream ? "stream" : "json"}): ${response.statusCode} ${response.body.slice(-400)}\nupstream: ${upstream.text.slice(0, 1500)}`;
+        const context = `case ${index} (${file}, ${stream ? "stream" : "json"}): ${response.statusCode} ${response.body.slice(-400)}\nupstream: ${upstream.text.slice(-2500)}`;
         expect(response.body, context).not.toContain("internal_error");
         if (response.statusCode !== 200) {
           expect(response.statusCode, context).toBeGreaterThanOrEqual(400);
@@ -144,6 +166,23 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
         } else {
           expect(Array.isArray(response.json<{ choices?: unknown }>().choices), context).toBe(true);
           seen.answers++;
+        }
+        // The same upstream answer through the core, encoded as the gRPC and Connect edges encode it.
+        const input = toProtoChatRequest(request).input;
+        try {
+          if (stream) {
+            for await (const event of gateway.chatStream(input, { signal: new LightAbort() })) {
+              toBinary(ChatStreamResponseSchema, event);
+              toJson(ChatStreamResponseSchema, event);
+            }
+          } else {
+            const answer = await gateway.chat(input, { signal: new LightAbort() });
+            toBinary(ChatResponseSchema, answer);
+            toJson(ChatResponseSchema, answer);
+          }
+        } catch (thrown) {
+          expect(thrown, `${context}\n(core and protobuf) ${String(thrown)}`).toBeInstanceOf(GatewayError);
+          expect((thrown as GatewayError).reason, context).not.toBe(Reason.INTERNAL_ERROR);
         }
       }
     } finally {

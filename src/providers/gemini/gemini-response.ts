@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { FinishReason, Role, type ContentPart, type TokenLogprob, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import { ChatResponseSchema, type ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
-import { usageOf } from "../../core/stream-events.js";
+import { choiceIndexOf, usageOf } from "../../core/stream-events.js";
 import type { GeminiCandidate, GeminiLogprobsResult, GeminiResponse, GeminiResponsePart, GeminiUsageMetadata } from "./gemini-wire.js";
 
 const CONTENT_FILTER_REASONS = new Set([
@@ -138,7 +138,7 @@ export interface GeminiResponseContext {
 }
 
 function candidateIndex(candidate: GeminiCandidate, position: number): number {
-  return candidate.index ?? position;
+  return choiceIndexOf(candidate.index, position);
 }
 
 /**

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
-import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent } from "../../core/stream-events.js";
+import { choiceIndexOf, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
 import { createToolCallId, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
@@ -126,7 +126,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     }
 
     for (const [position, candidate] of chunk.candidates.entries()) {
-      const index = candidate.index ?? position;
+      const index = choiceIndexOf(candidate.index, position);
       const state = this.stateOf(index);
       if (state.finished) continue;
       let logprobs = toProtoTokenLogprobs(candidate.logprobsResult);

@@ -3,7 +3,7 @@ import type { ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
-import { usageOf } from "../../core/stream-events.js";
+import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 /**
@@ -30,9 +30,13 @@ export function mapOpenAIFinishReason(value: string | null | undefined): FinishR
   }
 }
 
-/** A token count as an int32: anything that is not a finite non-negative number counts as 0. */
-function tokenCount(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.min(Math.round(value), 2 ** 31 - 1) : 0;
+/**
+ * A `created` timestamp (Unix seconds) as the proto's int64: the upstream's when it is a positive
+ * number a double holds exactly, else now. A value JSON parses to Infinity (`1e400`) or beyond
+ * 2^53 is a provider's nonsense, not a reason to fail the answer.
+ */
+export function createdSeconds(value: unknown): bigint {
+  return BigInt(typeof value === "number" && value > 0 && value <= Number.MAX_SAFE_INTEGER ? Math.floor(value) : Math.floor(Date.now() / 1000));
 }
 
 /**
@@ -69,6 +73,11 @@ export function fromOpenAILogprobs(entries: readonly OpenAITokenLogprob[] | null
   }));
 }
 
+/** A JSON object: not an array, not null (what a proto Struct field holds). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Tool-call arguments as text: some compatible servers send an object instead of a string. */
 export function argumentsText(value: unknown): string {
   if (typeof value === "string") return value;
@@ -79,14 +88,14 @@ export function argumentsText(value: unknown): string {
 interface LenientChoice {
   index?: number;
   message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown; reasoning_content?: unknown; reasoning?: unknown };
-  finish_reason?: string | null;
+  finish_reason?: unknown;
   logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
 }
 
 interface LenientToolCall {
   id?: unknown;
   function?: { name?: unknown; arguments?: unknown } | null;
-  extra_content?: JsonObject;
+  extra_content?: unknown;
 }
 
 function textPart(text: string): ContentPart {
@@ -106,6 +115,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
   const rawChoices = (completion.choices as unknown[]).filter((choice): choice is LenientChoice => typeof choice === "object" && choice !== null);
   const choices = rawChoices.map((choice, position) => {
     const message = typeof choice.message === "object" && choice.message !== null ? choice.message : {};
+    const finishReason = typeof choice.finish_reason === "string" ? choice.finish_reason : undefined;
     const content: ContentPart[] = [];
     const reasoning = typeof message.reasoning_content === "string" ? message.reasoning_content : typeof message.reasoning === "string" ? message.reasoning : "";
     if (reasoning) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: reasoning, signature: "", redactedData: "" } } });
@@ -117,7 +127,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
           id: typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`,
           name: String(call.function?.name ?? ""),
           arguments: argumentsText(call.function?.arguments) || "{}",
-          ...(call.extra_content && typeof call.extra_content === "object" ? { extraContent: call.extra_content } : {}),
+          ...(isRecord(call.extra_content) ? { extraContent: call.extra_content as JsonObject } : {}),
         }))
       : [];
     const logprobs: Logprobs | undefined = choice.logprobs
@@ -125,10 +135,10 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
       : undefined;
     return {
       $typeName: "switchyard.v1.Choice" as const,
-      index: typeof choice.index === "number" ? choice.index : position,
+      index: choiceIndexOf(choice.index, position),
       message: { $typeName: "switchyard.v1.Message" as const, role: Role.ASSISTANT, content, toolCalls, toolCallId: "", name: "" },
-      finishReason: mapOpenAIFinishReason(choice.finish_reason),
-      rawFinishReason: choice.finish_reason ?? "",
+      finishReason: mapOpenAIFinishReason(finishReason),
+      rawFinishReason: finishReason ?? "",
       ...(logprobs ? { logprobs } : {}),
     };
   });
@@ -139,7 +149,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     provider: "",
     choices,
     ...(completion.usage ? { usage: fromOpenAIUsage(completion.usage) } : {}),
-    created: BigInt(typeof completion.created === "number" ? Math.floor(completion.created) : Math.floor(Date.now() / 1000)),
+    created: createdSeconds(completion.created),
     warnings: [],
     systemFingerprint: typeof completion.system_fingerprint === "string" ? completion.system_fingerprint : "",
   };

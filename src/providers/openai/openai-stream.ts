@@ -4,6 +4,7 @@ import type { Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 import {
+  choiceIndexOf,
   finishEvent,
   reasoningDeltaEvent,
   refusalDeltaEvent,
@@ -15,7 +16,7 @@ import {
 } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
-import { argumentsText, fromOpenAILogprobs, fromOpenAIUsage, mapOpenAIFinishReason } from "./openai-response.js";
+import { argumentsText, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 interface LenientToolDelta {
@@ -63,9 +64,6 @@ interface ChoiceCalls {
   last: OpenCall | undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function generatedCallId(): string {
   return `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
@@ -141,8 +139,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIStreamError(chunk, this.provider);
     if (!this.started && typeof chunk.id === "string" && chunk.id.length > 0) {
       this.started = true;
-      const created = typeof chunk.created === "number" && chunk.created > 0 ? chunk.created : Math.floor(Date.now() / 1000);
-      out.push(responseStartEvent(chunk.id, "", BigInt(Math.floor(created)), this.warnings));
+      out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings));
     }
     const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
     if (chunkUsage) this.usage = fromOpenAIUsage(chunkUsage);
@@ -158,7 +155,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         this.started = true;
         out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings));
       }
-      const choiceIndex = typeof choice.index === "number" && Number.isInteger(choice.index) && choice.index >= 0 ? choice.index : 0;
+      const choiceIndex = choiceIndexOf(choice.index, 0);
       const delta = isRecord(choice.delta) ? choice.delta : {};
       const reasoning = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
       if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { toBinary, toJson } from "@bufbuild/protobuf";
+import { ChatResponseSchema, ChatStreamResponseSchema } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { choiceIndexOf, tokenCount, usageOf } from "../../src/core/stream-events.js";
+import { createdSeconds, fromOpenAIResponse } from "../../src/providers/openai/openai-response.js";
+import { callOptions, user } from "../support/proto-builders.js";
+import { replayTransport } from "../support/replay-transport.js";
+import { collect } from "../support/stream-collectors.js";
+import { adapterFor as anthropicAdapter, chatInput as anthropicInput } from "./anthropic/anthropic-test-setup.js";
+import { adapterFor as openAIAdapter, chatInput as openAIInput } from "./openai/openai-test-setup.js";
+
+/*
+ * Numbers a provider sends that a proto field cannot hold (found by upstream-fuzz.test.ts): JSON
+ * parses 1e400 to Infinity, counts come as decimals or beyond 2^31, indexes beyond int32. REST
+ * would print them as they are; the protobuf encoders of the gRPC and Connect edges refuse them,
+ * so each is brought into range where it is read.
+ */
+
+describe("numbers from providers, as proto fields", () => {
+  it.each([
+    [15.7, 16],
+    [1e308, 2 ** 31 - 1],
+    [-1, 0],
+    [Number.NaN, 0],
+    ["12", 0],
+    [null, 0],
+    [42, 42],
+  ])("tokenCount(%s) is %s", (value, expected) => {
+    expect(tokenCount(value)).toBe(expected);
+  });
+
+  it.each([
+    [2, 2],
+    [1.5, 7],
+    [-1, 7],
+    [2 ** 31, 7],
+    [1.2345678901234568e29, 7],
+    [undefined, 7],
+  ])("choiceIndexOf(%s, 7) is %s", (value, expected) => {
+    expect(choiceIndexOf(value, 7)).toBe(expected);
+  });
+
+  it("keeps every usage count an int32, including a total that would overflow", () => {
+    const usage = usageOf({ prompt: 2 ** 31 - 1, completion: 2 ** 31 - 1, cached: 0.4, reasoning: Infinity });
+    expect([usage.promptTokens, usage.completionTokens, usage.totalTokens, usage.cachedPromptTokens, usage.reasoningTokens]).toEqual([2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, 0, 0]);
+  });
+
+  it("takes a created timestamp only when it is a positive safe number", () => {
+    expect(createdSeconds(1_700_000_000.9)).toBe(1_700_000_000n);
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    for (const bad of [JSON.parse("1e400") as number, 2 ** 60, -5, "1700000000", null]) expect(createdSeconds(bad) >= now).toBe(true);
+  });
+
+  it("an OpenAI answer with such numbers and a numeric finish_reason still encodes as protobuf", () => {
+    const body = JSON.parse('{"id":"c","created":1e400,"choices":[{"index":1e308,"message":{"role":"assistant","content":"hi"},"finish_reason":7}],"usage":{"prompt_tokens":15.7,"completion_tokens":1e308,"total_tokens":-3}}') as unknown;
+    const response = fromOpenAIResponse(body, "openai-main");
+    expect(response.choices[0]?.index).toBe(0);
+    expect(response.choices[0]?.rawFinishReason).toBe("");
+    expect([response.usage?.promptTokens, response.usage?.completionTokens, response.usage?.totalTokens]).toEqual([16, 2 ** 31 - 1, 0]);
+    expect(() => toBinary(ChatResponseSchema, response)).not.toThrow();
+    expect(() => toJson(ChatResponseSchema, response)).not.toThrow();
+  });
+
+  it("an OpenAI stream with created 1e400 and a choice index beyond int32 still encodes as protobuf", async () => {
+    const chunk = (choice: string) => `data: {"id":"c","created":1e400,"choices":[${choice}]}\n\n`;
+    const body = `${chunk('{"index":1.2345678901234568e+29,"delta":{"role":"assistant","content":"hi"},"finish_reason":null}')}${chunk('{"index":0,"delta":{},"finish_reason":"stop"}')}data: [DONE]\n\n`;
+    const events = await collect(openAIAdapter(replayTransport({ body })).stream(openAIInput({ messages: [user("hi")] }), callOptions("gpt-4o-mini")));
+    expect(events.length).toBeGreaterThan(2);
+    for (const event of events) expect(() => toBinary(ChatStreamResponseSchema, event)).not.toThrow();
+  });
+
+  it("an Anthropic answer with decimal and huge token counts still encodes as protobuf", async () => {
+    const body = '{"id":"m","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":15.7,"output_tokens":1e308,"cache_read_input_tokens":1e400}}';
+    const response = await anthropicAdapter(replayTransport({ body })).generate(anthropicInput({ messages: [user("hi")] }), callOptions("claude-sonnet-4-5"));
+    expect(() => toBinary(ChatResponseSchema, response)).not.toThrow();
+    expect(response.usage?.completionTokens).toBe(2 ** 31 - 1);
+  });
+});
