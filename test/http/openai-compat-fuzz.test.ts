@@ -142,10 +142,10 @@ describe("POST /v1/chat/completions under mutation fuzzing (seeded)", () => {
   it("answers every mutated request with a 4xx envelope or a complete answer, over every dialect", async () => {
     const { app } = await buildApp({ config: parseConfigText(CONFIG, "fuzz.yaml", {}), transport });
     await app.ready();
-    const random = seeded(20261127);
+    const random = seeded(Number(process.env.FUZZ_SEED ?? 20261127));
     const seen = { ok: 0, clientError: 0, streams: 0 };
     try {
-      for (let index = 0; index < 800; index++) {
+      for (let index = 0; index < Number(process.env.FUZZ_CASES ?? 800); index++) {
         const body = mutate(validRequest(random), random) as Record<string, unknown>;
         if (body.stream !== true) delete body.stream_options;
         const response = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { "content-type": "application/json" }, payload: JSON.stringify(body) });
