@@ -64,7 +64,6 @@ interface ChoiceCalls {
   last: OpenCall | undefined;
 }
 
-
 function generatedCallId(): string {
   return `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
 }
