@@ -87,16 +87,25 @@ export function createUndiciTransport(): UpstreamTransport {
   };
 }
 
+/** The longest wait a provider's Retry-After (or Gemini RetryInfo) may ask for: one day. */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/** A provider's wait in ms, at most {@link MAX_RETRY_AFTER_MS}: "retry in 3,000 years" (or Infinity) is passed on as one day. */
+export function cappedRetryAfterMs(ms: number): number {
+  return Math.min(Math.max(0, Math.round(ms)), MAX_RETRY_AFTER_MS);
+}
+
 /**
- * Parses a Retry-After header (delta seconds or an HTTP date) into milliseconds from now;
- * undefined when absent or unreadable.
+ * Parses a Retry-After header (delta seconds or an HTTP date) into milliseconds from now, at most
+ * {@link MAX_RETRY_AFTER_MS}; undefined when absent or unreadable.
  * @see https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
  */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return cappedRetryAfterMs(Number(trimmed) * 1000);
+  // An HTTP date names its day and month; V8's Date.parse would also read "-5" or "7" as a year.
+  const date = /[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  return cappedRetryAfterMs(date - now);
 }

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../core/errors.js";
-import { parseRetryAfter } from "./upstream-http.js";
+import { cappedRetryAfterMs, parseRetryAfter } from "./upstream-http.js";
 
 /** What an adapter's error mapper read from a provider's error body. */
 export interface UpstreamErrorFields {
@@ -43,7 +43,7 @@ export function retryAfterFromHeader(header: (name: string) => string | undefine
   const value = header("retry-after");
   if (value !== undefined) return parseRetryAfter(value);
   const ms = header("retry-after-ms");
-  return ms !== undefined && /^\d+$/.test(ms) ? Number(ms) : undefined;
+  return ms !== undefined && /^\d+$/.test(ms) ? cappedRetryAfterMs(Number(ms)) : undefined;
 }
 
 /**

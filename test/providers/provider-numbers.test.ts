@@ -3,6 +3,8 @@ import { toBinary, toJson } from "@bufbuild/protobuf";
 import { ChatResponseSchema, ChatStreamResponseSchema } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../src/core/stream-events.js";
 import { createdSeconds, fromOpenAIResponse } from "../../src/providers/openai/openai-response.js";
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../src/providers/upstream-http.js";
+import { retryAfterFromHeader } from "../../src/providers/upstream-status.js";
 import { callOptions, user } from "../support/proto-builders.js";
 import { replayTransport } from "../support/replay-transport.js";
 import { collect } from "../support/stream-collectors.js";
@@ -74,5 +76,24 @@ describe("numbers from providers, as proto fields", () => {
     const response = await anthropicAdapter(replayTransport({ body })).generate(anthropicInput({ messages: [user("hi")] }), callOptions("claude-sonnet-4-5"));
     expect(() => toBinary(ChatResponseSchema, response)).not.toThrow();
     expect(response.usage?.completionTokens).toBe(2 ** 31 - 1);
+  });
+});
+
+describe("a provider's Retry-After, as the gateway uses and passes it on", () => {
+  it.each<[string, number | undefined]>([
+    ["30", 30_000],
+    ["1.5", 1_500],
+    ["99999999999", MAX_RETRY_AFTER_MS],
+    [`1${"0".repeat(400)}`, MAX_RETRY_AFTER_MS],
+    ["Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER_MS],
+    ["Wed, 21 Oct 2015 07:28:00 GMT", 0],
+    ["-5", undefined],
+    ["soon", undefined],
+  ])("parseRetryAfter(%j) is %j ms (at most a day)", (value, expected) => {
+    expect(parseRetryAfter(value)).toBe(expected);
+  });
+
+  it("caps retry-after-ms the same way", () => {
+    expect(retryAfterFromHeader((name) => (name === "retry-after-ms" ? "999999999999" : undefined))).toBe(MAX_RETRY_AFTER_MS);
   });
 });

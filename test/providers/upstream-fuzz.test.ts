@@ -35,6 +35,13 @@ const BODIES: Record<string, string[]> = {
 };
 /** How each dialect says a stream finished (a finish reason, known or not). */
 const FINISH = { oai: /"finish_reason":\s*"[^"]/, anth: /"stop_reason":\s*"[^"]/, gem: /"finishReason":\s*"[^"]/ } as const;
+const ERRORS: Record<string, string[]> = {
+  oai: ["openai/error-400-invalid-value-content-block-type.json", "openai/error-400-unsupported-parameter.json", "openai/error-400-unsupported-value.json", "openai-compatible/groq-error-400-tool-use-failed.json"],
+  anth: ["anthropic/error-400-invalid-request.json", "anthropic/error-400-tool-result-without-tool-use.json", "anthropic/error-400-tool-use-without-tool-result.json"],
+  gem: ["gemini/error-400-invalid-argument-penalty.json", "gemini/error-400-vertex-url-not-fetchable.json"],
+};
+const ERROR_STATUSES = [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 529, 418, 302];
+const RETRY_AFTER = [undefined, "1", "0", "-5", "abc", "99999999999", "1e400", "Wed, 21 Oct 2015 07:28:00 GMT"];
 const MODELS: Record<string, string> = { oai: "oai/gpt-4o-mini", anth: "anth/claude-sonnet-4-5", gem: "gem/gemini-2.5-flash" };
 
 /** Stands for numbers JSON.stringify cannot write: replaced in the text by one that parses to Infinity or loses precision. */
@@ -88,7 +95,7 @@ function mutateStream(text: string, random: () => number): string {
 describe("upstream answers under mutation fuzzing (seeded)", () => {
   it("never answers with an internal error or a stream that just stops, whatever a provider sends", async () => {
     const random = fuzzRandom(4242);
-    let upstream = { status: 200, contentType: "application/json", text: "" };
+    let upstream: { status: number; contentType: string; text: string; retryAfter?: string | undefined } = { status: 200, contentType: "application/json", text: "" };
     const transport: UpstreamTransport = async () => {
       const bytes = new TextEncoder().encode(upstream.text);
       const sizes = [1, 7, 64, 300];
@@ -100,7 +107,8 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
           at += size;
         }
       }
-      const response: UpstreamResponse = { status: upstream.status, header: (name) => (name === "content-type" ? upstream.contentType : undefined), body: body() };
+      const { status, contentType, retryAfter } = upstream;
+      const response: UpstreamResponse = { status, header: (name) => (name === "content-type" ? contentType : name === "retry-after" ? retryAfter : undefined), body: body() };
       return response;
     };
     const { app, gateway } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport });
@@ -116,6 +124,18 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
         upstream = stream
           ? { status: 200, contentType: "text/event-stream", text: mutateStream(original, random) }
           : { status: 200, contentType: "application/json", text: random() < 0.15 ? original.slice(0, Math.floor(random() * original.length)) : withRawNumbers(JSON.stringify(mutateJson(JSON.parse(original), random, WEIRD, RATES)), random) };
+        if (random() < 0.15) {
+          // A refusal instead: a recorded error body of the dialect, mangled, under any status.
+          const errorFile = (ERRORS[account] ?? [])[Math.floor(random() * (ERRORS[account] ?? []).length)] as string;
+          const errorBody = recorded(errorFile, account);
+          const roll = random();
+          upstream = {
+            status: ERROR_STATUSES[Math.floor(random() * ERROR_STATUSES.length)] as number,
+            contentType: roll < 0.1 ? "text/html" : "application/json",
+            text: roll < 0.1 ? "<html>bad gateway</html>" : roll < 0.2 ? "" : withRawNumbers(JSON.stringify(mutateJson(JSON.parse(errorBody), random, WEIRD, RATES)), random),
+            ...(random() < 0.5 ? { retryAfter: RETRY_AFTER[Math.floor(random() * RETRY_AFTER.length)] } : {}),
+          };
+        }
         const request = { model: MODELS[account], messages: [{ role: "user", content: "hi" }], stream, ...(stream ? { stream_options: { include_usage: true } } : {}) };
         const response = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { "content-type": "application/json" }, payload: JSON.stringify(request) });
         const context = `case ${index} (${file}, ${stream ? "stream" : "json"}): ${response.statusCode} ${response.body.slice(-400)}\nupstream: ${upstream.text.slice(-2500)}`;
@@ -123,6 +143,8 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
         if (response.statusCode !== 200) {
           expect(response.statusCode, context).toBeGreaterThanOrEqual(400);
           expect(response.json<{ error?: { message?: unknown } }>().error?.message, context).toEqual(expect.any(String));
+          // A Retry-After the gateway passes on is whole seconds, whatever the provider wrote.
+          if (response.headers["retry-after"] !== undefined) expect(String(response.headers["retry-after"]), context).toMatch(/^\d{1,5}$/);
           seen.providerErrors++;
         } else if (stream) {
           const frames = response.body.split("\n\n").filter((frame) => frame.startsWith("data: "));

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { errorFromUpstreamStatus, retryAfterFromHeader, scrubSecrets } from "../upstream-status.js";
+import { cappedRetryAfterMs } from "../upstream-http.js";
 import { parseGeminiError, type GeminiErrorBody } from "./gemini-wire.js";
 
 /** google.rpc.Code names -> the HTTP status Google pairs them with. */
@@ -38,14 +39,14 @@ const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
 const RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
 
 /**
- * Parses a protobuf Duration in JSON form ("34s", "34.4s", "0.5s") into milliseconds; undefined when
- * it is not one.
+ * Parses a protobuf Duration in JSON form ("34s", "34.4s", "0.5s") into milliseconds (at most a
+ * day, as every provider wait); undefined when it is not one.
  * @see https://protobuf.dev/reference/protobuf/google.protobuf/#duration
  */
 export function parseRetryDelay(value: unknown): number | undefined {
   if (typeof value !== "string") return undefined;
   const match = /^(\d+(?:\.\d+)?)s$/.exec(value.trim());
-  return match?.[1] ? Math.round(Number(match[1]) * 1000) : undefined;
+  return match?.[1] ? cappedRetryAfterMs(Number(match[1]) * 1000) : undefined;
 }
 
 /** The upstream HTTP status, the raw error and the response's Retry-After, for {@link fromGeminiError}. */

@@ -215,6 +215,7 @@ describe("parseRetryDelay", () => {
     ["34", undefined],
     ["-1s", undefined],
     [34, undefined],
+    ["99999999999s", 86_400_000],
   ])("%j -> %j", (value, expected) => {
     expect(parseRetryDelay(value)).toBe(expected);
   });
