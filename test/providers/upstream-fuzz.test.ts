@@ -42,6 +42,22 @@ const ERRORS: Record<string, string[]> = {
 };
 const ERROR_STATUSES = [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 529, 418, 302];
 const RETRY_AFTER = [undefined, "1", "0", "-5", "abc", "99999999999", "1e400", "Wed, 21 Oct 2015 07:28:00 GMT"];
+/** What the fake upstream answers to one call. */
+interface UpstreamAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly text: string;
+  readonly retryAfter?: string | undefined;
+}
+
+/** A clean recorded answer in the dialect of an upstream URL, JSON or SSE as the request asks. */
+function cleanAnswer(url: string, body: string): UpstreamAnswer {
+  const stream = /"stream"\s*:\s*true/.test(body) || url.includes(":streamGenerateContent");
+  const account = url.endsWith("/messages") ? "anth" : url.includes("enerateContent") ? "gem" : "oai";
+  const file = { oai: stream ? "openai/chat-stream-text-after-tool-result-include-usage.sse.txt" : "openai/chat-nonstream-text.json", anth: stream ? "anthropic/messages-stream-text.sse.txt" : "anthropic/messages-nonstream-text.json", gem: stream ? "gemini/stream-text-usage-every-chunk.sse.txt" : "gemini/nonstream-finish-max-tokens.json" }[account];
+  return { status: 200, contentType: stream ? "text/event-stream" : "application/json", text: recorded(file, account) };
+}
+
 const MODELS: Record<string, string> = { oai: "oai/gpt-4o-mini", anth: "anth/claude-sonnet-4-5", gem: "gem/gemini-2.5-flash" };
 
 /** Stands for numbers JSON.stringify cannot write: replaced in the text by one that parses to Infinity or loses precision. */
@@ -95,9 +111,12 @@ function mutateStream(text: string, random: () => number): string {
 describe("upstream answers under mutation fuzzing (seeded)", () => {
   it("never answers with an internal error or a stream that just stops, whatever a provider sends", async () => {
     const random = fuzzRandom(4242);
-    let upstream: { status: number; contentType: string; text: string; retryAfter?: string | undefined } = { status: 200, contentType: "application/json", text: "" };
-    const transport: UpstreamTransport = async () => {
-      const bytes = new TextEncoder().encode(upstream.text);
+    let upstream: UpstreamAnswer = { status: 200, contentType: "application/json", text: "" };
+    let calls = 0;
+    const transport: UpstreamTransport = async (request) => {
+      // The first attempt of a case gets the mangled answer; a fallback gets a clean recording of its dialect.
+      const served = calls++ === 0 ? upstream : cleanAnswer(request.url, request.body ?? "");
+      const bytes = new TextEncoder().encode(served.text);
       const sizes = [1, 7, 64, 300];
       async function* body(): AsyncGenerator<Uint8Array> {
         let at = 0;
@@ -107,13 +126,13 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
           at += size;
         }
       }
-      const { status, contentType, retryAfter } = upstream;
+      const { status, contentType, retryAfter } = served;
       const response: UpstreamResponse = { status, header: (name) => (name === "content-type" ? contentType : name === "retry-after" ? retryAfter : undefined), body: body() };
       return response;
     };
     const { app, gateway } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport });
     await app.ready();
-    const seen = { streamsDone: 0, streamsInBandError: 0, answers: 0, providerErrors: 0 };
+    const seen = { streamsDone: 0, streamsInBandError: 0, answers: 0, providerErrors: 0, failedOver: 0 };
     try {
       for (let index = 0; index < fuzzCases(600); index++) {
         const account = (["oai", "anth", "gem"] as const)[index % 3] ?? "oai";
@@ -136,8 +155,11 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
             ...(random() < 0.5 ? { retryAfter: RETRY_AFTER[Math.floor(random() * RETRY_AFTER.length)] } : {}),
           };
         }
-        const request = { model: MODELS[account], messages: [{ role: "user", content: "hi" }], stream, ...(stream ? { stream_options: { include_usage: true } } : {}) };
+        const fallback = random() < 0.3 ? MODELS[(["oai", "anth", "gem"] as const)[(index + 1 + Math.floor(random() * 2)) % 3] ?? "oai"] : undefined;
+        const request = { model: MODELS[account], messages: [{ role: "user", content: "hi" }], stream, ...(stream ? { stream_options: { include_usage: true } } : {}), ...(fallback ? { fallbacks: [fallback] } : {}) };
+        calls = 0;
         const response = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { "content-type": "application/json" }, payload: JSON.stringify(request) });
+        if (calls > 1) seen.failedOver++;
         const context = `case ${index} (${file}, ${stream ? "stream" : "json"}): ${response.statusCode} ${response.body.slice(-400)}\nupstream: ${upstream.text.slice(-2500)}`;
         expect(response.body, context).not.toContain("internal_error");
         if (response.statusCode !== 200) {
@@ -152,7 +174,7 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
           const ended = last === "data: [DONE]" || last.startsWith('data: {"error":');
           expect(ended, context).toBe(true);
           // An upstream stream that never said how it finished must not end normally.
-          if (!FINISH[account].test(upstream.text)) expect(last, context).not.toBe("data: [DONE]");
+          if (!fallback && !FINISH[account].test(upstream.text)) expect(last, context).not.toBe("data: [DONE]");
           if (last === "data: [DONE]") seen.streamsDone++;
           else seen.streamsInBandError++;
         } else {
@@ -161,6 +183,7 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
         }
         // The same upstream answer through the core, encoded as the gRPC and Connect edges encode it.
         const input = toProtoChatRequest(request).input;
+        calls = 0;
         try {
           if (stream) {
             for await (const event of gateway.chatStream(input, { signal: new LightAbort() })) {
@@ -185,5 +208,6 @@ describe("upstream answers under mutation fuzzing (seeded)", () => {
     expect(seen.streamsInBandError).toBeGreaterThan(50);
     expect(seen.answers).toBeGreaterThan(50);
     expect(seen.providerErrors).toBeGreaterThan(50);
+    expect(seen.failedOver).toBeGreaterThan(50);
   }, 120_000);
 });
