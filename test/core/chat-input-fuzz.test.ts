@@ -6,8 +6,7 @@ import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import { GatewayError, Reason } from "../../src/core/errors.js";
 import { LightAbort } from "../../src/core/light-abort.js";
-import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
-import { FUZZ_CONFIG, fuzzCases, fuzzRandom } from "../support/fuzzing.js";
+import { FUZZ_CONFIG, fuzzCases, fuzzRandom, wellBehavedUpstream } from "../support/fuzzing.js";
 
 /*
  * Seeded fuzzing of the typed request the gRPC and Connect edges hand to the core: a ChatInput can
@@ -17,42 +16,6 @@ import { FUZZ_CONFIG, fuzzCases, fuzzRandom } from "../support/fuzzing.js";
  * complete one (that encodes as protobuf) or a GatewayError about the input: never an internal
  * error. For a longer local run: FUZZ_SEED=<n> FUZZ_CASES=<n>.
  */
-
-
-/** A well-behaved upstream of each dialect (JSON or SSE as asked), whatever it was sent. */
-function upstreamAnswer(url: string, body: string): { contentType: string; text: string } {
-  const stream = /"stream"\s*:\s*true/.test(body) || url.includes(":streamGenerateContent");
-  if (url.endsWith("/messages")) {
-    if (!stream) return { contentType: "application/json", text: '{"id":"m","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}' };
-    const events = [
-      ["message_start", '{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"c","content":[],"usage":{"input_tokens":3,"output_tokens":1}}}'],
-      ["content_block_start", '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'],
-      ["content_block_delta", '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}}'],
-      ["content_block_stop", '{"type":"content_block_stop","index":0}'],
-      ["message_delta", '{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}'],
-      ["message_stop", '{"type":"message_stop"}'],
-    ];
-    return { contentType: "text/event-stream", text: events.map(([type, data]) => `event: ${type}\ndata: ${data}\n\n`).join("") };
-  }
-  if (url.includes(":generateContent") || url.includes(":streamGenerateContent")) {
-    const chunk = '{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}}';
-    return stream ? { contentType: "text/event-stream", text: `data: ${chunk}\r\n\r\n` } : { contentType: "application/json", text: chunk };
-  }
-  if (!stream) return { contentType: "application/json", text: '{"id":"c","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}' };
-  const chunk = (delta: string, finish: string) => `data: {"id":"c","created":1,"choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
-  return { contentType: "text/event-stream", text: `${chunk('{"role":"assistant","content":"ok"}', "null")}${chunk("{}", '"stop"')}data: {"id":"c","created":1,"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\ndata: [DONE]\n\n` };
-}
-
-const transport: UpstreamTransport = async (request) => {
-  const { contentType, text } = upstreamAnswer(request.url, request.body ?? "");
-  const bytes = new TextEncoder().encode(text);
-  async function* body(): AsyncGenerator<Uint8Array> {
-    yield bytes;
-  }
-  const response: UpstreamResponse = { status: 200, header: (name) => (name === "content-type" ? contentType : undefined), body: body() };
-  return response;
-};
-
 
 type Init = MessageInitShape<typeof ChatInputSchema>;
 
@@ -104,7 +67,7 @@ function randomInput(random: () => number): Init {
 
 describe("ChatInput under fuzzing (seeded), as the gRPC and Connect edges hand it to the core", () => {
   it("answers every input completely or with a GatewayError that is not INTERNAL_ERROR", async () => {
-    const { gateway } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport });
+    const { gateway } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport: wellBehavedUpstream });
     const random = fuzzRandom(99);
     const seen = { answered: 0, refused: 0 };
     for (let index = 0; index < fuzzCases(600); index++) {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
-import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
-import { FUZZ_CONFIG, fuzzCases, fuzzRandom, mutateJson } from "../support/fuzzing.js";
+import { FUZZ_CONFIG, fuzzCases, fuzzRandom, mutateJson, wellBehavedUpstream } from "../support/fuzzing.js";
 
 /*
  * Seeded mutation fuzzing of POST /v1/chat/completions: a valid request using most of the surface
@@ -12,53 +11,7 @@ import { FUZZ_CONFIG, fuzzCases, fuzzRandom, mutateJson } from "../support/fuzzi
  * envelope or a complete answer: never a 5xx, never a stream without its end.
  */
 
-
 const MODELS = ["oai/gpt-4o", "oai/o3", "compat/llama-3", "anth/claude-sonnet-4-5", "anth/claude-3-5-haiku", "gem/gemini-2.5-flash", "gem/gemini-3-pro-preview", "gem/gemini-1.5-pro"];
-
-const sse = (events: unknown[]) => events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join("");
-const anthropicSse = (events: { type: string }[]) => events.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join("");
-
-/** A well-behaved upstream of each dialect, JSON or SSE as asked. */
-function answer(url: string, body: string): { status: number; contentType: string; text: string } {
-  const stream = /"stream"\s*:\s*true/.test(body) || url.includes(":streamGenerateContent");
-  if (url.endsWith("/messages")) {
-    const message = { id: "msg_1", type: "message", role: "assistant", model: "claude", content: [{ type: "text", text: "{\"a\":\"b\"}" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 } };
-    if (!stream) return { status: 200, contentType: "application/json", text: JSON.stringify(message) };
-    return {
-      status: 200,
-      contentType: "text/event-stream",
-      text: anthropicSse([
-        { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } } as { type: string },
-        { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } } as { type: string },
-        { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "{\"a\":\"b\"}" } } as { type: string },
-        { type: "content_block_stop", index: 0 } as { type: string },
-        { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 2 } } as { type: string },
-        { type: "message_stop" },
-      ]),
-    };
-  }
-  if (url.includes(":generateContent") || url.includes(":streamGenerateContent")) {
-    const chunk = { candidates: [{ content: { role: "model", parts: [{ text: "{\"a\":\"b\"}" }] }, finishReason: "STOP", index: 0 }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 }, modelVersion: "gemini" };
-    return stream ? { status: 200, contentType: "text/event-stream", text: sse([chunk]) } : { status: 200, contentType: "application/json", text: JSON.stringify(chunk) };
-  }
-  const base = { id: "chatcmpl-1", created: 1, model: "gpt" };
-  if (!stream) {
-    return { status: 200, contentType: "application/json", text: JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "{\"a\":\"b\"}" }, finish_reason: "stop" }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }) };
-  }
-  const chunk = (delta: unknown, finish: string | null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
-  return { status: 200, contentType: "text/event-stream", text: `${sse([chunk({ role: "assistant", content: "" }, null), chunk({ content: "{\"a\":\"b\"}" }, null), chunk({}, "stop"), { ...base, object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }])}data: [DONE]\n\n` };
-}
-
-const transport: UpstreamTransport = async (request) => {
-  const { status, contentType, text } = answer(request.url, request.body ?? "");
-  const bytes = new TextEncoder().encode(text);
-  async function* body(): AsyncGenerator<Uint8Array> {
-    for (let at = 0; at < bytes.length; at += 97) yield bytes.subarray(at, at + 97);
-  }
-  const response: UpstreamResponse = { status, header: (name) => (name === "content-type" ? contentType : undefined), body: body() };
-  return response;
-};
-
 
 const WEIRD: unknown[] = [null, true, false, 0, -1, 2 ** 53 + 2, 1e308, -0.5, 3.7, "", "x", "\u0000", "🙂", [], {}, [null], [1, "a"], { a: 1 }, "a".repeat(3000), { type: "text" }, [{ type: "text" }], [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }], [{ type: "input_audio", input_audio: { data: "AAAA", format: "wav" } }], [{ type: "file", file: { file_data: "data:application/pdf;base64,AAAA", filename: "a.pdf" } }]];
 
@@ -108,7 +61,7 @@ function mutate(body: Record<string, unknown>, random: () => number): Record<str
 
 describe("POST /v1/chat/completions under mutation fuzzing (seeded)", () => {
   it("answers every mutated request with a 4xx envelope or a complete answer, over every dialect", async () => {
-    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport });
+    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "fuzz.yaml", {}), transport: wellBehavedUpstream });
     // Half the cases go over a real socket (the raw node:http route production takes), half
     // through Fastify's inject (the Fastify route): the two share the handler, not the parsing.
     const base = await app.listen({ host: "127.0.0.1", port: 0 });

@@ -1,8 +1,9 @@
 /**
  * What the seeded fuzz tests share: a deterministic random source, the FUZZ_SEED and FUZZ_CASES
- * knobs for longer local runs, one gateway config with an account of every dialect, and one
- * mutation of parsed JSON.
+ * knobs for longer local runs, one gateway config with an account of every dialect, an upstream
+ * that always answers well, and one mutation of parsed JSON.
  */
+import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
 
 /** A small deterministic generator (a linear congruential one): the same seed gives the same cases. */
 export function seeded(seed: number): () => number {
@@ -72,3 +73,38 @@ export function mutateJson(value: unknown, random: () => number, weird: readonly
   }
   return object;
 }
+
+/** A well-behaved upstream of each dialect (JSON or SSE as asked), whatever it was sent. */
+function wellBehavedAnswer(url: string, body: string): { contentType: string; text: string } {
+  const stream = /"stream"\s*:\s*true/.test(body) || url.includes(":streamGenerateContent");
+  if (url.endsWith("/messages")) {
+    if (!stream) return { contentType: "application/json", text: '{"id":"m","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}' };
+    const events = [
+      ["message_start", '{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"c","content":[],"usage":{"input_tokens":3,"output_tokens":1}}}'],
+      ["content_block_start", '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'],
+      ["content_block_delta", '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}}'],
+      ["content_block_stop", '{"type":"content_block_stop","index":0}'],
+      ["message_delta", '{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}'],
+      ["message_stop", '{"type":"message_stop"}'],
+    ];
+    return { contentType: "text/event-stream", text: events.map(([type, data]) => `event: ${type}\ndata: ${data}\n\n`).join("") };
+  }
+  if (url.includes(":generateContent") || url.includes(":streamGenerateContent")) {
+    const chunk = '{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}}';
+    return stream ? { contentType: "text/event-stream", text: `data: ${chunk}\r\n\r\n` } : { contentType: "application/json", text: chunk };
+  }
+  if (!stream) return { contentType: "application/json", text: '{"id":"c","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}' };
+  const chunk = (delta: string, finish: string) => `data: {"id":"c","created":1,"choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
+  return { contentType: "text/event-stream", text: `${chunk('{"role":"assistant","content":"ok"}', "null")}${chunk("{}", '"stop"')}data: {"id":"c","created":1,"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\ndata: [DONE]\n\n` };
+}
+
+/** An upstream transport that answers every call well, in the dialect of its URL, JSON or SSE as asked. */
+export const wellBehavedUpstream: UpstreamTransport = async (request) => {
+  const { contentType, text } = wellBehavedAnswer(request.url, request.body ?? "");
+  const bytes = new TextEncoder().encode(text);
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield bytes;
+  }
+  const response: UpstreamResponse = { status: 200, header: (name) => (name === "content-type" ? contentType : undefined), body: body() };
+  return response;
+};
