@@ -36,8 +36,20 @@ function jsonFor(url: string): string {
   return '{"id":"c","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}';
 }
 
+/** The two routing set-ups the fuzz runs under. */
+const SETUPS = [
+  { name: "defaults, one retry", config: FUZZ_CONFIG.replace("routing: { retry: { max_retries: 0 }", "routing: { retry: { max_retries: 1, base_delay_ms: 5, max_delay_ms: 20 }"), fallbacks: false },
+  {
+    // The SSE head goes out after 50 ms with a keep-alive comment; a stream that only "thinks"
+    // for 300 ms misses its 200 ms first-token bound and fails over to the fallback.
+    name: "keep-alive after 50 ms, 200 ms first-token bound, a fallback",
+    config: FUZZ_CONFIG.replace("server: { host: 127.0.0.1, port: 8080 }", "server: { host: 127.0.0.1, port: 8080, stream_keepalive_ms: 50 }").replace("routing: { retry: { max_retries: 0 }", "routing: { timeouts: { first_token_ms: 200 }, retry: { max_retries: 0 }"),
+    fallbacks: true,
+  },
+] as const;
+
 describe("callers that go away at random moments (seeded, real sockets)", () => {
-  it("leaves no upstream call open and keeps answering", async () => {
+  it.each(SETUPS)("leaves no upstream call open and keeps answering ($name)", async ({ config, fallbacks }) => {
     const random = fuzzRandom(12);
     const open = new Set<number>();
     let started = 0;
@@ -74,17 +86,24 @@ describe("callers that go away at random moments (seeded, real sockets)", () => 
       const response: UpstreamResponse = { status: fail ? 503 : 200, header: (name) => (name === "content-type" ? (streaming && !fail ? "text/event-stream" : "application/json") : undefined), body: iterator };
       return response;
     };
-    const config = FUZZ_CONFIG.replace("routing: { retry: { max_retries: 0 }", "routing: { retry: { max_retries: 1, base_delay_ms: 5, max_delay_ms: 20 }");
     const { app } = await buildApp({ config: parseConfigText(config, "cancel.yaml", {}), transport });
     await app.listen({ host: "127.0.0.1", port: 0 });
     const port = (app.server.address() as AddressInfo).port;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const unfinished: string[] = [];
     const one = (stream: boolean, abortAfterMs: number | undefined): Promise<void> =>
       new Promise((resolve) => {
-        const payload = JSON.stringify({ model: MODELS[Math.floor(random() * MODELS.length)], messages: [{ role: "user", content: "hi" }], stream });
+        const model = MODELS[Math.floor(random() * MODELS.length)] as string;
+        const payload = JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], stream, ...(fallbacks ? { fallbacks: MODELS.filter((other) => other !== model) } : {}) });
         const request = http.request({ host: "127.0.0.1", port, agent, method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (response) => {
-          response.on("data", () => undefined);
-          response.on("end", () => resolve());
+          let body = "";
+          response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+          response.on("end", () => {
+            // A caller that stayed gets a stream that ends in [DONE] or an in-band error frame.
+            const last = body.split("\n\n").filter((frame) => frame.startsWith("data: ")).at(-1) ?? "";
+            if (stream && response.statusCode === 200 && last !== "data: [DONE]" && !last.startsWith('data: {"error":')) unfinished.push(body.slice(-300));
+            resolve();
+          });
           response.on("error", () => resolve());
         });
         request.on("error", () => resolve());
@@ -100,6 +119,7 @@ describe("callers that go away at random moments (seeded, real sockets)", () => 
       const deadline = Date.now() + 100;
       while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       expect([...open], `upstream calls still open after ${started} calls`).toEqual([]);
+      expect(unfinished).toEqual([]);
       expect(started).toBeGreaterThan(100);
       const after = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "oai/gpt-4o", messages: [{ role: "user", content: "hi" }] }) });
       expect([200, 503]).toContain(after.status);
