@@ -23,7 +23,7 @@ async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: n
     if (await predicate()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error("condition not met in time");
+  throw new Error(`condition not met within ${timeoutMs} ms`);
 }
 
 const running: ChildProcess[] = [];
@@ -33,16 +33,21 @@ afterEach(() => {
 
 describe("the gateway process (npm start)", () => {
   it("starts from the built-in default, says what it found without secrets, serves, and exits cleanly on SIGTERM", async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const main = startMain([], { SWITCHYARD_PORT: String(port), OPENAI_API_KEY: "sk-test-secret-value-123456", SWITCHYARD_CONFIG: "" });
+    // Port 0: the process takes a free port and says which; no collision with other tests' servers.
+    const main = startMain([], { SWITCHYARD_PORT: "0", OPENAI_API_KEY: "sk-test-secret-value-123456", SWITCHYARD_CONFIG: "" });
     running.push(main.child);
+    let port = 0;
+    // Generous: on a cold tsx cache and a busy 2-core machine (the rest of the suite runs alongside), start-up can take tens of seconds.
     await waitFor(async () => {
+      if (main.child.exitCode !== null) throw new Error(`the gateway exited with ${main.child.exitCode}: ${main.output()}`);
+      port = Number(/listening (?:on|at) http:\/\/127\.0\.0\.1:(\d+)/.exec(main.output())?.[1] ?? 0);
+      if (port === 0) return false;
       try {
         return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
       } catch {
         return false;
       }
-    }, 20_000);
+    }, 50_000);
     const models = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -54,7 +59,7 @@ describe("the gateway process (npm start)", () => {
     expect(main.output()).not.toContain("sk-test-secret-value-123456");
     main.child.kill("SIGTERM");
     expect(await main.exited).toBe(0);
-  }, 40_000);
+  }, 70_000);
 
   it("refuses to listen beyond loopback when no gateway keys are configured", async () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-main-"));
