@@ -1,19 +1,9 @@
-import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { createAsyncIterable, readAllBytes, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 
 /** How Connect words a request message it could not decode from protobuf binary. */
 const PARSE_BINARY = "parse binary: ";
 /** Connect's unary error bodies are a few hundred bytes; anything larger is not one to look at. */
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
-
-async function bytesOf(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
 
 /**
  * Connect reports a request message it cannot decode from protobuf binary as `internal`, which
@@ -27,18 +17,18 @@ export async function withParseErrorAsInvalidArgument(response: UniversalServerR
   const header = response.header;
   const length = Number(header?.get("content-length"));
   if (response.status !== 500 || !response.body || !header?.get("content-type")?.startsWith("application/json") || !(length <= MAX_ERROR_BODY_BYTES)) return response;
-  const bytes = await bytesOf(response.body);
+  const bytes = await readAllBytes(response.body, MAX_ERROR_BODY_BYTES, length);
   let error: { code?: unknown; message?: unknown } | undefined;
   try {
     error = JSON.parse(Buffer.from(bytes).toString("utf8")) as { code?: unknown; message?: unknown };
   } catch {
     error = undefined;
   }
-  if (error?.code !== "internal" || typeof error.message !== "string" || !error.message.startsWith(PARSE_BINARY)) return { ...response, body: once(bytes) };
+  if (error?.code !== "internal" || typeof error.message !== "string" || !error.message.startsWith(PARSE_BINARY)) return { ...response, body: createAsyncIterable([bytes]) };
   const body = new TextEncoder().encode(JSON.stringify({ ...error, code: "invalid_argument" }));
   const rewritten = new Headers(header);
   rewritten.set("content-length", String(body.byteLength));
-  return { ...response, status: 400, header: rewritten, body: once(body) };
+  return { ...response, status: 400, header: rewritten, body: createAsyncIterable([body]) };
 }
 
 /** The same handler (with its routing properties), answering through {@link withParseErrorAsInvalidArgument}. */
