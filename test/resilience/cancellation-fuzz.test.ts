@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import type { UpstreamResponse, UpstreamTransport } from "../../src/providers/upstream-http.js";
-import { FUZZ_CONFIG, fuzzCases, fuzzRandom } from "../support/fuzzing.js";
+import { FUZZ_CONFIG, fuzzCases, fuzzRandom, wellBehavedAnswer } from "../support/fuzzing.js";
 
 /*
  * Seeded fuzzing of callers that go away: streaming and non-streaming requests over real sockets,
@@ -15,26 +15,8 @@ import { FUZZ_CONFIG, fuzzCases, fuzzRandom } from "../support/fuzzing.js";
 
 const MODELS = ["oai/gpt-4o", "anth/claude-sonnet-4-5", "gem/gemini-2.5-flash"];
 
-function sseFor(url: string): string {
-  if (url.endsWith("/messages")) {
-    const events: [string, string][] = [["message_start", '{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"c","content":[],"usage":{"input_tokens":3,"output_tokens":1}}}'], ["content_block_start", '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}']];
-    for (let index = 0; index < 8; index++) events.push(["content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"w${index} "}}`]);
-    events.push(["content_block_stop", '{"type":"content_block_stop","index":0}'], ["message_delta", '{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":8}}'], ["message_stop", '{"type":"message_stop"}']);
-    return events.map(([type, data]) => `event: ${type}\ndata: ${data}\n\n`).join("");
-  }
-  if (url.includes("enerateContent")) {
-    const chunks = Array.from({ length: 8 }, (_, index) => `data: {"candidates":[{"content":{"role":"model","parts":[{"text":"w${index} "}]},"index":0${index === 7 ? ',"finishReason":"STOP"' : ""}}]}\r\n\r\n`);
-    return chunks.join("");
-  }
-  const chunk = (delta: string, finish: string) => `data: {"id":"c","created":1,"choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
-  return `${chunk('{"role":"assistant","content":""}', "null")}${Array.from({ length: 8 }, (_, index) => chunk(`{"content":"w${index} "}`, "null")).join("")}${chunk("{}", '"stop"')}data: [DONE]\n\n`;
-}
-
-function jsonFor(url: string): string {
-  if (url.endsWith("/messages")) return '{"id":"m","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}';
-  if (url.includes("enerateContent")) return '{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP","index":0}]}';
-  return '{"id":"c","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}';
-}
+/** Eight words: a stream long enough to be cut between its events. */
+const WORDS = Array.from({ length: 8 }, (_, index) => `w${index} `);
 
 /** The two routing set-ups the fuzz runs under. */
 const SETUPS = [
@@ -60,7 +42,7 @@ describe("callers that go away at random moments (seeded, real sockets)", () => 
       open.add(id);
       const fail = random() < 0.15;
       const streaming = /"stream"\s*:\s*true/.test(request.body ?? "") || request.url.includes(":stream");
-      const text = fail ? '{"error":{"message":"busy","type":"server_error"}}' : streaming ? sseFor(request.url) : jsonFor(request.url);
+      const text = fail ? '{"error":{"message":"busy","type":"server_error"}}' : wellBehavedAnswer(request.url, request.body ?? "", WORDS).text;
       // A quarter of the streams think for a while first (SSE comments, 300 ms in all): a call the
       // gateway failed to abort would still be open when the check below runs.
       const thinking = streaming && !fail && random() < 0.25 ? ": thinking\n\n".repeat(60) : "";

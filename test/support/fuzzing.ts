@@ -74,28 +74,36 @@ export function mutateJson(value: unknown, random: () => number, weird: readonly
   return object;
 }
 
-/** A well-behaved upstream of each dialect (JSON or SSE as asked), whatever it was sent. */
-function wellBehavedAnswer(url: string, body: string): { contentType: string; text: string } {
+/**
+ * A well-behaved answer in the dialect of an upstream URL, JSON or SSE as the request body asks,
+ * whatever else it was sent: the text `deltas` (one SSE event each), a finish and usage.
+ */
+export function wellBehavedAnswer(url: string, body: string, deltas: readonly string[] = ["ok"]): { contentType: string; text: string } {
   const stream = /"stream"\s*:\s*true/.test(body) || url.includes(":streamGenerateContent");
+  const whole = JSON.stringify(deltas.join(""));
+  const count = deltas.length;
   if (url.endsWith("/messages")) {
-    if (!stream) return { contentType: "application/json", text: '{"id":"m","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}' };
+    if (!stream) return { contentType: "application/json", text: `{"id":"m","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":${whole}}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":${count}}}` };
     const events = [
       ["message_start", '{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"c","content":[],"usage":{"input_tokens":3,"output_tokens":1}}}'],
       ["content_block_start", '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'],
-      ["content_block_delta", '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}}'],
+      ...deltas.map((delta) => ["content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${JSON.stringify(delta)}}}`]),
       ["content_block_stop", '{"type":"content_block_stop","index":0}'],
-      ["message_delta", '{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}'],
+      ["message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":${count}}}`],
       ["message_stop", '{"type":"message_stop"}'],
     ];
     return { contentType: "text/event-stream", text: events.map(([type, data]) => `event: ${type}\ndata: ${data}\n\n`).join("") };
   }
+  const usage = `"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":${count},"totalTokenCount":${3 + count}}`;
   if (url.includes(":generateContent") || url.includes(":streamGenerateContent")) {
-    const chunk = '{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}}';
-    return stream ? { contentType: "text/event-stream", text: `data: ${chunk}\r\n\r\n` } : { contentType: "application/json", text: chunk };
+    const chunk = (text: string, last: boolean) => `{"candidates":[{"content":{"role":"model","parts":[{"text":${text}}]},${last ? '"finishReason":"STOP",' : ""}"index":0}]${last ? `,${usage}` : ""}}`;
+    if (!stream) return { contentType: "application/json", text: chunk(whole, true) };
+    return { contentType: "text/event-stream", text: deltas.map((delta, index) => `data: ${chunk(JSON.stringify(delta), index === count - 1)}\r\n\r\n`).join("") };
   }
-  if (!stream) return { contentType: "application/json", text: '{"id":"c","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}' };
+  const openAIUsage = `"usage":{"prompt_tokens":3,"completion_tokens":${count},"total_tokens":${3 + count}}`;
+  if (!stream) return { contentType: "application/json", text: `{"id":"c","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":${whole}},"finish_reason":"stop"}],${openAIUsage}}` };
   const chunk = (delta: string, finish: string) => `data: {"id":"c","created":1,"choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
-  return { contentType: "text/event-stream", text: `${chunk('{"role":"assistant","content":"ok"}', "null")}${chunk("{}", '"stop"')}data: {"id":"c","created":1,"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\ndata: [DONE]\n\n` };
+  return { contentType: "text/event-stream", text: `${chunk('{"role":"assistant","content":""}', "null")}${deltas.map((delta) => chunk(`{"content":${JSON.stringify(delta)}}`, "null")).join("")}${chunk("{}", '"stop"')}data: {"id":"c","created":1,"choices":[],${openAIUsage}}\n\ndata: [DONE]\n\n` };
 }
 
 /** An upstream transport that answers every call well, in the dialect of its URL, JSON or SSE as asked. */
