@@ -1,3 +1,6 @@
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
@@ -6,6 +9,12 @@ import { FUZZ_CONFIG, wellBehavedUpstream } from "../support/fuzzing.js";
 
 async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
+}
+
+async function bytes(body: AsyncIterable<Uint8Array> | undefined): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  if (body) for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 async function text(body: AsyncIterable<Uint8Array> | undefined): Promise<string> {
@@ -49,6 +58,98 @@ describe("Connect's parse errors, as the gateway answers them", () => {
       const json = await app.inject({ method: "POST", url: "/switchyard.v1.ChatService/Chat", headers: { ...headers, "content-type": "application/json" }, payload: '{"input":{"model":"oai/gpt-4o","messages":[{"role":"ROLE_USER","content":[{"text":"hi"}]}]}}' });
       expect(json.statusCode).toBe(200);
       expect(json.json()).toMatchObject({ choices: [{ message: { content: [{ text: "ok" }] } }] });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+/** One gRPC-Web / gRPC envelope. */
+function envelope(flags: number, data: Uint8Array): Buffer {
+  const framed = Buffer.alloc(5 + data.byteLength);
+  framed[0] = flags;
+  framed.writeUInt32BE(data.byteLength, 1);
+  framed.set(data, 5);
+  return framed;
+}
+
+/** The trailer frames of a gRPC-Web body, as header maps. */
+function grpcWebTrailers(body: Buffer): Record<string, string>[] {
+  const trailers: Record<string, string>[] = [];
+  for (let at = 0; at + 5 <= body.length; ) {
+    const length = body.readUInt32BE(at + 1);
+    if (body[at] === 0x80) {
+      const lines = body.subarray(at + 5, at + 5 + length).toString("utf8").split("\r\n").filter(Boolean);
+      trailers.push(Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(":")).trim().toLowerCase(), line.slice(line.indexOf(":") + 1).trim()])));
+    }
+    at += 5 + length;
+  }
+  return trailers;
+}
+
+/** A request message protobuf cannot decode (a length-delimited field that runs past the end). */
+const UNDECODABLE = new Uint8Array([0x0a, 0xff, 0xff, 0xff]);
+
+describe("Connect's parse errors over gRPC and gRPC-Web", () => {
+  it("rewrites grpc-status 13 'parse binary' to 3 in a gRPC trailer, and leaves other statuses alone", async () => {
+    const trailer = new Headers({ "grpc-status": "13", "grpc-message": encodeURIComponent("parse binary: premature EOF") });
+    const parseError = { status: 200, header: new Headers({ "content-type": "application/grpc+proto" }), body: once(new Uint8Array()), trailer };
+    await withParseErrorAsInvalidArgument(parseError);
+    expect(trailer.get("grpc-status")).toBe("3");
+    expect(decodeURIComponent(trailer.get("grpc-message") ?? "")).toBe("parse binary: premature EOF");
+    const internal = new Headers({ "grpc-status": "13", "grpc-message": "internal%20error" });
+    await withParseErrorAsInvalidArgument({ ...parseError, trailer: internal });
+    expect(internal.get("grpc-status")).toBe("13");
+  });
+
+  it("rewrites only a gRPC-Web trailer frame holding that error, and passes messages through", async () => {
+    const frame = envelope(0x80, new TextEncoder().encode(`grpc-status: 13\r\ngrpc-message: ${encodeURIComponent("parse binary: premature EOF")}\r\n`));
+    const answer = await withParseErrorAsInvalidArgument({ status: 200, header: new Headers({ "content-type": "application/grpc-web+proto" }), body: once(frame) });
+    expect(grpcWebTrailers(await bytes(answer.body))).toEqual([{ "grpc-status": "3", "grpc-message": encodeURIComponent("parse binary: premature EOF") }]);
+    const message = envelope(0, new Uint8Array([8, 1]));
+    const trailerOk = envelope(0x80, new TextEncoder().encode("grpc-status: 0\r\n"));
+    async function* both(): AsyncIterable<Uint8Array> {
+      yield message;
+      yield trailerOk;
+    }
+    const passed = await withParseErrorAsInvalidArgument({ status: 200, header: new Headers({ "content-type": "application/grpc-web+proto" }), body: both() });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of passed.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    expect(chunks).toEqual([message, trailerOk]);
+  });
+
+  it("answers an undecodable request with INVALID_ARGUMENT over gRPC-Web and over gRPC through Connect's handler", async () => {
+    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "connect.yaml", {}), transport: wellBehavedUpstream });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      for (const method of ["Chat", "ChatStream"]) {
+        const web = await app.inject({ method: "POST", url: `/switchyard.v1.ChatService/${method}`, headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" }, payload: envelope(0, UNDECODABLE) });
+        expect(web.statusCode).toBe(200);
+        const [trailer] = grpcWebTrailers(web.rawPayload);
+        expect(trailer?.["grpc-status"], method).toBe("3");
+        expect(decodeURIComponent(trailer?.["grpc-message"] ?? "")).toMatch(/^parse binary: /);
+      }
+      // A gzip-compressed request is Connect's to decode (the fast path takes identity only).
+      const session = http2.connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
+      try {
+        const stream = session.request({ ":method": "POST", ":path": "/switchyard.v1.ChatService/Chat", "content-type": "application/grpc", "grpc-encoding": "gzip", te: "trailers" });
+        const status = new Promise<{ status: string; message: string }>((resolve) => {
+          let found = { status: "", message: "" };
+          const read = (headers: http2.IncomingHttpHeaders) => {
+            if (headers["grpc-status"] !== undefined) found = { status: String(headers["grpc-status"]), message: decodeURIComponent(String(headers["grpc-message"] ?? "")) };
+          };
+          stream.on("response", read);
+          stream.on("trailers", read);
+          stream.on("data", () => undefined);
+          stream.on("close", () => resolve(found));
+        });
+        stream.end(envelope(1, gzipSync(UNDECODABLE)));
+        const outcome = await status;
+        expect(outcome.status).toBe("3");
+        expect(outcome.message).toMatch(/^parse binary: /);
+      } finally {
+        session.destroy();
+      }
     } finally {
       await app.close();
     }
