@@ -1,4 +1,4 @@
-import { ResponseFormatType, Role, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
+import { ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest } from "./errors.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -24,7 +24,7 @@ function checkMedia(media: Media, param: string): void {
 /**
  * Checks a ChatInput the same way for every front door before any routing: model and messages
  * present, roles valid, tool results naming a call, media well formed, every sampling knob in its
- * range. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
+ * range, a named or required tool_choice with a tool to call. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
  */
 export function validateChatInput(input: ChatInput): void {
   if (!input.model) throw invalidRequest("You must provide a model parameter.", "model");
@@ -84,6 +84,10 @@ export function validateChatInput(input: ChatInput): void {
   const choice = input.toolChoice?.choice;
   if (choice?.case === "functionName" && !names.has(choice.value)) {
     throw invalidRequest(`Invalid 'tool_choice': function '${choice.value}' is not among the declared tools.`, "tool_choice");
+  }
+  // "required" with nothing to call cannot be honoured; "auto" and "none" mean the same as no tools.
+  if (choice?.case === "mode" && choice.value === ToolChoiceMode.REQUIRED && input.tools.length === 0) {
+    throw invalidRequest("Invalid 'tool_choice': 'required' needs at least one tool in 'tools'.", "tool_choice");
   }
   const format = input.responseFormat;
   if (format?.type === ResponseFormatType.JSON_SCHEMA && !format.jsonSchema?.schema) {

@@ -52,6 +52,7 @@ const BAD_INPUTS: [string, string, string?][] = [
   ["a tool name with spaces", ok({ tools: [{ type: "function", function: { name: "get weather" } }] })],
   ["duplicate tool names", ok({ tools: [{ type: "function", function: { name: "f" } }, { type: "function", function: { name: "f" } }] })],
   ["a tool_choice naming an undeclared function", ok({ tools: [{ type: "function", function: { name: "f" } }], tool_choice: { type: "function", function: { name: "g" } } })],
+  ["tool_choice 'required' without tools", ok({ tool_choice: "required" })],
   ["a logit_bias out of range", ok({ logit_bias: { "1": 1000 } })],
   ["a json_schema response_format without a schema", ok({ response_format: { type: "json_schema", json_schema: { name: "x" } } })],
   ["deeply nested junk in an unknown field", `{"model":"${model}","messages":[{"role":"user","content":"hi"}],"junk":${nested(20_000)}}`],

@@ -18,9 +18,10 @@ const STATUS_BY_ERROR_TYPE: Readonly<Record<string, number>> = {
 
 /**
  * The only prose match in this adapter: Anthropic reports an over-long prompt as a plain
- * invalid_request_error ("prompt is too long: 208310 tokens > 200000 maximum") with no code.
+ * invalid_request_error ("prompt is too long: 208310 tokens > 200000 maximum", or "input length and
+ * `max_tokens` exceed context limit: …") with no code.
  */
-const PROMPT_TOO_LONG = /prompt is too long/i;
+const PROMPT_TOO_LONG = /prompt is too long|exceed context limit/i;
 
 interface ClassifyInput {
   readonly provider: string;

@@ -2,7 +2,7 @@ import { Role, ImageDetail, type Message, type ToolCall } from "../../../gen/swi
 import type { CatalogModel, ModelCapabilities } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toGeminiMediaPart, type FetchedMediaByPath } from "./gemini-media.js";
-import { isJsonMap, type GeminiContent, type GeminiRequestPart, type JsonMap } from "./gemini-wire.js";
+import { isJsonMap, type GeminiContent, type GeminiRequestPart, type Json, type JsonMap } from "./gemini-wire.js";
 
 /**
  * The value Google documents for a replayed functionCall whose thought signature is unknown: Gemini 3
@@ -43,15 +43,14 @@ export function thoughtSignatureOf(call: ToolCall): string | undefined {
   return typeof signature === "string" && signature.length > 0 ? signature : undefined;
 }
 
-/** `{output: <object>}` when the tool's text is a JSON object, else `{output: <text>}`. */
+/** `{output: <parsed>}` when the tool's text is JSON (an object, array, number, string, boolean or null), else `{output: <text>}`. */
 export function toFunctionResponse(text: string): JsonMap {
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (isJsonMap(parsed)) return { output: parsed };
+    return { output: JSON.parse(text) as Json };
   } catch {
     // Not JSON: forward the text.
+    return { output: text };
   }
-  return { output: text };
 }
 
 function parseArguments(call: ToolCall, param: string): JsonMap {
@@ -70,7 +69,7 @@ interface Builder {
   readonly contents: GeminiContent[];
   readonly system: { text: string }[];
   readonly warnings: Set<string>;
-  /** Tool call id -> (function name, position within its assistant message). */
+  /** Tool call id -> (function name, position among all the calls so far, so merged turns keep their order). */
   readonly calls: Map<string, { name: string; position: number }>;
 }
 
@@ -124,7 +123,7 @@ function modelParts(message: Message, messageIndex: number, context: GeminiConte
     const signature = thoughtSignatureOf(call) ?? context.thoughtSignatureFor(call.id);
     const functionCall = { name: call.name, args, id: call.id };
     parts.push(signature ? { functionCall, thoughtSignature: signature } : { functionCall });
-    builder.calls.set(call.id, { name: call.name, position: callIndex });
+    builder.calls.set(call.id, { name: call.name, position: builder.calls.size });
   });
   return parts;
 }

@@ -35,6 +35,9 @@ const CREDENTIAL_REASONS = new Set([
   "API_KEY_IOS_APP_BLOCKED",
 ]);
 
+/** How Gemini (and Vertex AI) word a prompt beyond the model's context window. */
+const TOO_MANY_INPUT_TOKENS = /input token count.*exceeds the maximum number of tokens/i;
+
 const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
 const RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
 
@@ -63,7 +66,8 @@ export interface GeminiErrorInput {
  * Maps a Google error object to a GatewayError from its structured fields: an ErrorInfo reason
  * API_KEY_INVALID (and the other key reasons) is PROVIDER_AUTH_FAILED whatever the HTTP status,
  * with a message that never repeats Google's text; otherwise the `status` name (INVALID_ARGUMENT,
- * RESOURCE_EXHAUSTED, UNAVAILABLE, ...) decides, then `code`, then the HTTP status. RetryInfo
+ * RESOURCE_EXHAUSTED, UNAVAILABLE, ...) decides, then `code`, then the HTTP status; a 400 whose
+ * message says the input token count exceeds the maximum is CONTEXT_LENGTH_EXCEEDED. RetryInfo
  * `retryDelay` becomes retryAfterMs (falling back to the Retry-After header). Caller-visible
  * messages are scrubbed of secrets.
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
@@ -92,8 +96,10 @@ export function fromGeminiError(input: GeminiErrorInput): GatewayError {
     ...(upstreamCode ? { upstreamCode } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   });
-  if (mapped.facts.upstreamStatus === upstreamStatus) return mapped;
-  return gatewayError(mapped.code, mapped.reason, mapped.rawMessage, { ...mapped.facts, upstreamStatus });
+  // Google has no structured code for an over-long prompt: a 400 INVALID_ARGUMENT says it in words.
+  const reason = status === 400 && TOO_MANY_INPUT_TOKENS.test(error.message ?? "") ? Reason.CONTEXT_LENGTH_EXCEEDED : mapped.reason;
+  if (mapped.facts.upstreamStatus === upstreamStatus && reason === mapped.reason) return mapped;
+  return gatewayError(mapped.code, reason, mapped.rawMessage, { ...mapped.facts, upstreamStatus });
 }
 
 /**

@@ -73,7 +73,11 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
     }
     config.responseMimeType = "application/json";
     const caller = format.jsonSchema?.schema;
-    if (caller && takesJsonSchema(context.upstreamModel)) config.responseJsonSchema = caller;
+    if (caller && takesJsonSchema(context.upstreamModel)) {
+      // As written, less the `$schema` dialect marker, which Gemini's schema validation does not take.
+      const { $schema: _dialect, ...schema } = caller;
+      config.responseJsonSchema = schema;
+    }
     else {
       const schema = caller ? toGeminiSchema(caller, "response_format.json_schema.schema") : undefined;
       if (schema) config.responseSchema = schema;

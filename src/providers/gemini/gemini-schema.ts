@@ -120,17 +120,22 @@ function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
     for (const part of node.allOf) mergeInto(out, convert(part, walk, refStack));
   }
 
+  // The node's own properties and required names join those a $ref or allOf brought in.
   if (isJsonMap(node.properties)) {
-    const properties: JsonMap = {};
+    const properties: JsonMap = isJsonMap(out.properties) ? { ...out.properties } : {};
     for (const [name, schema] of Object.entries(node.properties)) properties[name] = convert(schema, walk, refStack);
     out.properties = properties;
   }
-  if (Array.isArray(node.required)) {
+  if (Array.isArray(node.required) || Array.isArray(out.required)) {
     const names = isJsonMap(out.properties) ? Object.keys(out.properties) : [];
-    const required = node.required.filter((name): name is string => typeof name === "string" && names.includes(name));
+    const listed = [...(Array.isArray(out.required) ? out.required : []), ...(Array.isArray(node.required) ? node.required : [])];
+    const required = [...new Set(listed)].filter((name): name is string => typeof name === "string" && names.includes(name));
     if (required.length > 0) out.required = required;
     else delete out.required;
   }
+
+  // A node that declares properties is an object even when it does not say so (Gemini needs the type).
+  if (out.type === undefined && out.anyOf === undefined && isJsonMap(out.properties)) out.type = "OBJECT";
 
   const items = Array.isArray(node.prefixItems) ? node.prefixItems : node.items;
   if (Array.isArray(items)) {

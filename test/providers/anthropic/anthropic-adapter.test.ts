@@ -106,12 +106,15 @@ describe("Anthropic upstream errors", () => {
     expect(error.rawMessage).toContain((JSON.parse(body) as { error: { message: string } }).error.message);
   });
 
-  it("maps a 400 'prompt is too long' to CONTEXT_LENGTH_EXCEEDED (hand-made body, no recording exists)", async () => {
-    const { result } = generateWith({ status: 400, body: '{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}' });
-    const error = await failureOf(result);
-    expect(error.code).toBe(Code.InvalidArgument);
-    expect(error.reason).toBe("CONTEXT_LENGTH_EXCEEDED");
-  });
+  it.each(["prompt is too long: 208310 tokens > 200000 maximum", "input length and `max_tokens` exceed context limit: 195000 + 8192 > 200000, decrease input length or `max_tokens` and try again"])(
+    "maps a 400 '%s' to CONTEXT_LENGTH_EXCEEDED (hand-made body, no recording exists)",
+    async (message) => {
+      const { result } = generateWith({ status: 400, body: JSON.stringify({ type: "error", error: { type: "invalid_request_error", message } }) });
+      const error = await failureOf(result);
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.reason).toBe("CONTEXT_LENGTH_EXCEEDED");
+    },
+  );
 
   it("maps 529 overloaded_error to PROVIDER_UNAVAILABLE (hand-made body)", async () => {
     const { result } = generateWith({ status: 529, body: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}' });

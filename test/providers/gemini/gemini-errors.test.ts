@@ -134,6 +134,15 @@ describe("Gemini error mapping (hand-made bodies, marked)", () => {
     expect(error.rawMessage).not.toContain(KEY);
   });
 
+  it("hand-made 400 'input token count exceeds the maximum' -> CONTEXT_LENGTH_EXCEEDED (fails over), streaming or not", async () => {
+    const body = JSON.stringify({ error: { code: 400, message: "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).", status: "INVALID_ARGUMENT" } });
+    for (const error of [await generateError({ status: 400, body }), await streamError({ status: 400, body })]) {
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.reason).toBe("CONTEXT_LENGTH_EXCEEDED");
+      expect(error.facts.upstreamStatus).toBe(400);
+    }
+  });
+
   it("maps a non-JSON 502 page by its status", async () => {
     const error = await generateError({ status: 502, body: "<html><body>Bad Gateway</body></html>" });
     expect(error.reason).toBe("PROVIDER_UNAVAILABLE");

@@ -116,6 +116,12 @@ describe("toGeminiRequest: json_schema by model generation", () => {
     expect(warnings).toEqual([]);
   });
 
+  it("drops only the $schema dialect marker from responseJsonSchema", () => {
+    const marked = { $schema: "https://json-schema.org/draft/2020-12/schema", ...schema };
+    const { body } = translate({ messages: hi, responseFormat: { ...format, jsonSchema: { ...format.jsonSchema, schema: marked } } }, { upstreamModel: "gemini-2.5-flash" });
+    expect(body.generationConfig).toEqual({ responseMimeType: "application/json", responseJsonSchema: schema });
+  });
+
   it.each(["gemini-2.0-flash", "gemini-1.5-pro-002", "gemma-3-27b-it"])("%s gets the cleaned OpenAPI-subset responseSchema", (upstreamModel) => {
     const { body } = translate({ messages: hi, responseFormat: format }, { upstreamModel });
     expect(body.generationConfig).toEqual({
@@ -174,11 +180,23 @@ describe("toGeminiRequest: contents", () => {
     expect(warnings).toEqual([]);
   });
 
+  it("orders the results like the calls of the merged model turn when the calls came in separate assistant messages", () => {
+    const { body } = translate({
+      messages: [user("x"), assistant("", [toolCall("c1", "f", "{}")]), assistant("", [toolCall("c2", "g", "{}")]), toolResult("c2", "two"), toolResult("c1", "one")],
+    });
+    const contents = body.contents as { role: string; parts: { functionCall?: { id: string }; functionResponse?: { id: string } }[] }[];
+    expect(contents.map((content) => content.role)).toEqual(["user", "model", "user"]);
+    expect(contents[1]?.parts.map((part) => part.functionCall?.id)).toEqual(["c1", "c2"]);
+    expect(contents[2]?.parts.map((part) => part.functionResponse?.id)).toEqual(["c1", "c2"]);
+  });
+
   it.each<[string, string, unknown]>([
     ["a JSON object is wrapped parsed", '{"a":[1,2]}', { output: { a: [1, 2] } }],
-    ["a JSON array stays text", "[1,2]", { output: "[1,2]" }],
-    ["a JSON number stays text", "42", { output: "42" }],
+    ["a JSON array is wrapped parsed", "[1,2]", { output: [1, 2] }],
+    ["a JSON number is wrapped parsed", "42", { output: 42 }],
+    ["a JSON string is wrapped parsed", '"ok"', { output: "ok" }],
     ["plain text stays text", "done", { output: "done" }],
+    ["text that only starts like JSON stays text", "{not json", { output: "{not json" }],
   ])("tool result: %s", (_name, content, expected) => {
     const { body } = translate({ messages: [user("x"), assistant("", [toolCall("c", "f", "{}")]), toolResult("c", content)] });
     const last = (body.contents as { parts: { functionResponse?: { response: unknown } }[] }[])[2];

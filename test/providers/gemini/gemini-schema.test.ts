@@ -85,6 +85,21 @@ describe("toGeminiSchema", () => {
       { type: "OBJECT", properties: { p: { type: "OBJECT", properties: { a: { type: "STRING" }, b: { type: "BOOLEAN" } }, required: ["a"] } } },
     ],
     [
+      "keeps a node's own properties and required names next to an allOf's",
+      { type: "object", properties: { a: { type: "string" } }, required: ["a"], allOf: [{ properties: { b: { type: "number" } }, required: ["b"] }] },
+      { type: "OBJECT", properties: { b: { type: "NUMBER" }, a: { type: "STRING" } }, required: ["b", "a"] },
+    ],
+    [
+      "keeps a $ref's properties and required names next to the node's own",
+      { type: "object", properties: { w: { $ref: "#/$defs/Base", properties: { extra: { type: "integer" } }, required: ["extra"] } }, $defs: { Base: { type: "object", properties: { id: { type: "string" } }, required: ["id"] } } },
+      { type: "OBJECT", properties: { w: { type: "OBJECT", properties: { id: { type: "STRING" }, extra: { type: "INTEGER" } }, required: ["id", "extra"] } } },
+    ],
+    [
+      "gives a node with properties but no type the OBJECT type",
+      { properties: { a: { type: "string" } } },
+      { type: "OBJECT", properties: { a: { type: "STRING" } } },
+    ],
+    [
       "keeps only required names that are declared properties",
       { type: "object", properties: { a: { type: "string" } }, required: ["a", "ghost"] },
       { type: "OBJECT", properties: { a: { type: "STRING" } }, required: ["a"] },
