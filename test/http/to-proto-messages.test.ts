@@ -73,7 +73,8 @@ describe("toProtoMessage", () => {
     const assistant = toProtoMessage({ role: "assistant", content: null, refusal: "no", tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: '{"a":1}' } }] }, 1);
     expect(assistant.content.map(describePart)).toEqual([["refusal", "no"]]);
     expect(assistant.toolCalls.map(({ id, name, arguments: args }) => [id, name, args])).toEqual([["c1", "f", '{"a":1}']]);
-    expect(toProtoMessage({ role: "assistant", content: "" }, 1).content).toEqual([]);
+    expect(toProtoMessage({ role: "assistant", content: "" }, 1).content.map(describePart)).toEqual([["text", ""]]);
+    expect(toProtoMessage({ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{}" } }] }, 1).content).toEqual([]);
     expect(toProtoMessage({ role: "tool", tool_call_id: "c1", content: "42" }, 2)).toMatchObject({ role: Role.TOOL, toolCallId: "c1" });
   });
 

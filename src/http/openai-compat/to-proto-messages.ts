@@ -156,7 +156,8 @@ export function toProtoMessage(raw: unknown, index: number): Message {
   const content: ContentPart[] = role === Role.ASSISTANT ? reasoningParts(raw, param) : [];
   const rawContent = raw.content;
   if (typeof rawContent === "string") {
-    if (rawContent.length > 0 || role !== Role.ASSISTANT) content.push(part({ case: "text", value: rawContent }));
+    // An empty string stays an empty text part (OpenAI refuses an assistant message whose "" became null).
+    content.push(part({ case: "text", value: rawContent }));
   } else if (Array.isArray(rawContent)) {
     rawContent.forEach((entry, partIndex) => content.push(contentPart(entry, `${param}.content[${partIndex}]`, role)));
   } else if (rawContent !== null && rawContent !== undefined) {

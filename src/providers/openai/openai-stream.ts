@@ -54,6 +54,10 @@ interface OpenCall {
   readonly extra: JsonObject | undefined;
   /** Argument fragments that came before the name. */
   heldArguments: string;
+  /** The name tool_call_start carried ("" until it went out). */
+  name: string;
+  /** Every argument fragment so far (tells a finished call from one still being sent). */
+  argumentsText: string;
 }
 
 /** The tool calls of one choice, found by upstream index or by id. */
@@ -82,6 +86,24 @@ function continuedCall(calls: ChoiceCalls, upstreamIndex: number | undefined, id
   }
   if (id !== undefined) return calls.byId.get(id);
   return calls.last;
+}
+
+/**
+ * Whether a delta that names a function opens another call, though its index or id (or their
+ * absence) matched `call`: servers that send parallel calls without an index or with one id do
+ * that. A continuation carries no name, or the same name (some servers repeat it) while the
+ * call's arguments are still incomplete JSON.
+ */
+function opensAnotherCall(call: OpenCall, name: string): boolean {
+  if (!call.started || name === "") return false;
+  if (name !== call.name) return true;
+  if (call.argumentsText === "") return false;
+  try {
+    JSON.parse(call.argumentsText);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Empty tool-call state for a choice. */
@@ -198,6 +220,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   /** Sends tool_call_start, then the arguments that came before the name. */
   private startCall(choiceIndex: number, call: OpenCall, name: string, out: ChatStreamResponse[]): void {
     call.started = true;
+    call.name = name;
     out.push(toolCallStartEvent(choiceIndex, call.index, call.startId ?? generatedCallId(), name, call.extra));
     if (call.heldArguments !== "") {
       out.push(toolCallDeltaEvent(choiceIndex, call.index, call.heldArguments));
@@ -219,13 +242,16 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const fn = isRecord(delta.function) ? delta.function : {};
       const name = typeof fn.name === "string" ? fn.name : "";
       let call = continuedCall(calls, upstreamIndex, id);
+      if (call && opensAnotherCall(call, name)) call = undefined;
+      // An id another call of this choice already has is not sent twice: the call gets a generated one.
+      const freshId = id !== undefined && !calls.byId.has(id) ? id : undefined;
       if (!call) {
         const extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
-        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: id, extra, heldArguments: "" };
+        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: freshId, extra, heldArguments: "", name: "", argumentsText: "" };
         calls.all.push(call);
       }
       if (!call.started) {
-        call.startId ??= id;
+        call.startId ??= freshId;
         // Some OpenAI-compatible servers send the name after the first delta: hold the call until it comes.
         if (name !== "") this.startCall(choiceIndex, call, name, out);
       }
@@ -235,6 +261,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const args = argumentsText(fn.arguments);
       if (args.length > 0) {
         call.argumentsSeen = true;
+        call.argumentsText += args;
         if (call.started) out.push(toolCallDeltaEvent(choiceIndex, call.index, args));
         else call.heldArguments += args;
       }

@@ -132,6 +132,41 @@ describe("OpenAI adapter: hand-made streams", () => {
     ]);
   });
 
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ["neither index nor id", {}, {}],
+    ["both at index 0 without ids", { index: 0 }, { index: 0 }],
+    ["both at index 0 with one id", { index: 0, id: "dup" }, { index: 0, id: "dup" }],
+    ["the same function twice, neither index nor id", {}, {}],
+  ])("hand-made: parallel calls with %s stay two calls, each with its own id", async (name, first, second) => {
+    const secondName = name.startsWith("the same") ? "a" : "b";
+    const body = sse([
+      chunk({ tool_calls: [{ ...first, function: { name: "a", arguments: '{"x":' } }] }),
+      chunk({ tool_calls: [{ ...first, function: { arguments: "1}" } }] }),
+      chunk({ tool_calls: [{ ...second, function: { name: secondName, arguments: '{"y":2}' } }] }),
+      chunk({}, { finish: "tool_calls" }),
+    ]);
+    const events = await streamOf(replayTransport({ body }));
+    const starts = events.filter((event) => event[0] === "tool_start");
+    expect(starts.map((event) => [event[2], event[4]])).toEqual([[0, "a"], [1, secondName]]);
+    expect(new Set(starts.map((event) => event[3])).size).toBe(2);
+    expect(events.filter((event) => event[0] === "tool_delta")).toEqual([["tool_delta", 0, 0, '{"x":'], ["tool_delta", 0, 0, "1}"], ["tool_delta", 0, 1, '{"y":2}']]);
+  });
+
+  it("hand-made: a server that repeats the name on every delta of one call still sends one call", async () => {
+    const body = sse([
+      chunk({ tool_calls: [{ index: 0, id: "c1", function: { name: "a", arguments: '{"x":' } }] }),
+      chunk({ tool_calls: [{ index: 0, id: "c1", function: { name: "a", arguments: "1}" } }] }),
+      chunk({}, { finish: "tool_calls" }),
+    ]);
+    expect(await streamOf(replayTransport({ body }))).toEqual<EventSummary[]>([
+      ["start", "chatcmpl-hand"],
+      ["tool_start", 0, 0, "c1", "a"],
+      ["tool_delta", 0, 0, '{"x":'],
+      ["tool_delta", 0, 0, "1}"],
+      ["finish", 0, FinishReason.TOOL_CALLS, "tool_calls"],
+    ]);
+  });
+
   it("hand-made: a name that comes after the call's first delta is held for, arguments included", async () => {
     const body = sse([
       chunk({ tool_calls: [{ index: 0, type: "function", function: { arguments: "" } }] }),

@@ -34,6 +34,9 @@ describe("toOpenAIRequest", () => {
     }, {
       messages: [{ role: "assistant", content: "Sure", refusal: "but no", tool_calls: [{ id: "c1", type: "function", function: { name: "ping", arguments: "{}" } }] }],
     }, ["reasoning parts in the conversation history were not sent: OpenAI-dialect providers take no reasoning input"]],
+    ["keeps an assistant's empty text as \"\" (OpenAI refuses null there without tool calls)", { messages: [user("hi"), { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "" } }] }, user("go on")] }, {
+      messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "" }, { role: "user", content: "go on" }],
+    }],
     ["sends images by URL or as data URLs with detail, wav/mp3 audio as input_audio, files as file_data", {
       messages: [{
         role: Role.USER,
