@@ -33,8 +33,12 @@ const BODIES: Record<string, string[]> = {
   anth: ["anthropic/messages-nonstream-text.json"],
   gem: ["gemini/nonstream-finish-max-tokens.json", "gemini/nonstream-finish-safety.json"],
 };
-/** How each dialect says a stream finished (a finish reason, known or not). */
-const FINISH = { oai: /"finish_reason":\s*"[^"]/, anth: /"stop_reason":\s*"[^"]/, gem: /"finishReason":\s*"[^"]/ } as const;
+/**
+ * How each dialect says a stream finished: a finish reason, known or not; for Anthropic the
+ * message_stop event, its clean end of a message (a null stop_reason before it means "stop"), so a
+ * stream cut before message_stop, even after a stop_reason, must not end normally.
+ */
+const FINISH = { oai: /"finish_reason":\s*"[^"]/, anth: /"type":\s*"message_stop"/, gem: /"finishReason":\s*"[^"]/ } as const;
 const ERRORS: Record<string, string[]> = {
   oai: ["openai/error-400-invalid-value-content-block-type.json", "openai/error-400-unsupported-parameter.json", "openai/error-400-unsupported-value.json", "openai-compatible/groq-error-400-tool-use-failed.json"],
   anth: ["anthropic/error-400-invalid-request.json", "anthropic/error-400-tool-result-without-tool-use.json", "anthropic/error-400-tool-use-without-tool-result.json"],

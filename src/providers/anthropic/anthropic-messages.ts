@@ -17,33 +17,75 @@ export interface AnthropicConversation {
   readonly messages: AnthropicMessageParam[];
   /** Things dropped on the way, as plain sentences. */
   readonly warnings: string[];
+  /**
+   * The converted conversation ends with an assistant turn (a prefill Anthropic continues), however
+   * many system or developer messages came after it (they are hoisted).
+   */
+  readonly prefill: boolean;
 }
 
 const VALID_TOOL_ID = /^[a-zA-Z0-9_-]+$/;
 
+/** The tool ids sent to Anthropic for one request, decided per message of the conversation. */
+export interface ToolIdPlan {
+  /** The `tool_use.id` for `messages[index].tool_calls[callIndex]`. */
+  readonly toolUse: (index: number, callIndex: number) => string;
+  /** The `tool_result.tool_use_id` for the tool message `messages[index]`. */
+  readonly toolResult: (index: number) => string;
+}
+
 /**
- * Builds a per-request tool-id rewriter: ids that already match Anthropic's `^[a-zA-Z0-9_-]+$`
- * are kept; others get their invalid characters replaced by "_", with a numeric suffix when that
- * would collide with another id of the conversation. The same input id always gives the same
- * output, so a tool_use and its tool_result stay paired.
+ * Plans the tool ids of one request. Guarantees: every id sent matches Anthropic's
+ * `^[a-zA-Z0-9_-]+$` (invalid characters become "_", with a numeric suffix when that would collide
+ * with another id of the conversation), and every tool_use id is sent once per request. The first
+ * call with an id keeps it; a later call repeating it (legacy `functions` history, where every
+ * call of a function has the same id, or clients that number calls per response, `call_0`) gets a
+ * fresh suffixed id, and so do the tool messages answering that assistant message (the ones after
+ * it, before the next assistant message), taken in order when it repeats an id itself. Tool
+ * messages answering an earlier turn, or no turn, keep the first id, so pairs stay paired.
  */
-export function createToolIdSanitizer(messages: readonly Message[]): (id: string) => string {
+export function createToolIdSanitizer(messages: readonly Message[]): ToolIdPlan {
   const taken = new Set<string>();
   for (const message of messages) {
     for (const call of message.toolCalls) if (VALID_TOOL_ID.test(call.id)) taken.add(call.id);
     if (VALID_TOOL_ID.test(message.toolCallId)) taken.add(message.toolCallId);
   }
-  const rewritten = new Map<string, string>();
-  return (id) => {
-    if (VALID_TOOL_ID.test(id)) return id;
-    const known = rewritten.get(id);
-    if (known !== undefined) return known;
-    const base = id.replace(/[^a-zA-Z0-9_-]/g, "_") || "call";
+  const suffixed = (base: string): string => {
     let candidate = base;
     for (let suffix = 2; taken.has(candidate); suffix++) candidate = `${base}_${suffix}`;
     taken.add(candidate);
-    rewritten.set(id, candidate);
     return candidate;
+  };
+  const rewritten = new Map<string, string>();
+  const sanitize = (id: string): string => {
+    if (VALID_TOOL_ID.test(id)) return id;
+    const known = rewritten.get(id) ?? suffixed(id.replace(/[^a-zA-Z0-9_-]/g, "_") || "call");
+    rewritten.set(id, known);
+    return known;
+  };
+  const sent = new Set<string>();
+  const uses = new Map<number, string[]>();
+  const results = new Map<number, string>();
+  // Ids of the latest assistant message, by the caller's id, in call order, for the tool messages answering it.
+  let answering = new Map<string, string[]>();
+  messages.forEach((message, index) => {
+    if (message.role === Role.ASSISTANT) {
+      answering = new Map();
+      uses.set(index, message.toolCalls.map((call) => {
+        const first = sanitize(call.id);
+        const id = sent.has(first) ? suffixed(first) : first;
+        sent.add(id);
+        answering.set(call.id, [...(answering.get(call.id) ?? []), id]);
+        return id;
+      }));
+    } else if (message.role === Role.TOOL) {
+      const queue = answering.get(message.toolCallId) ?? [];
+      results.set(index, (queue.length > 1 ? queue.shift() : queue[0]) ?? sanitize(message.toolCallId));
+    }
+  });
+  return {
+    toolUse: (index, callIndex) => uses.get(index)?.[callIndex] ?? sanitize(messages[index]?.toolCalls[callIndex]?.id ?? ""),
+    toolResult: (index) => results.get(index) ?? sanitize(messages[index]?.toolCallId ?? ""),
   };
 }
 
@@ -89,16 +131,21 @@ function userBlocks(message: Message, index: number): (AnthropicTextBlock | Anth
   return blocks;
 }
 
-function toolResult(message: Message, index: number, toolId: (id: string) => string): AnthropicToolResultBlock {
+function toolResult(message: Message, index: number, toolIds: ToolIdPlan): AnthropicToolResultBlock {
   const blocks = userBlocks(message, index);
-  const result: AnthropicToolResultBlock = { type: "tool_result", tool_use_id: toolId(message.toolCallId) };
+  const result: AnthropicToolResultBlock = { type: "tool_result", tool_use_id: toolIds.toolResult(index) };
   const [first] = blocks;
   if (blocks.length === 1 && first?.type === "text") result.content = first.text;
   else if (blocks.length > 0) result.content = blocks;
   return result;
 }
 
-function assistantBlocks(message: Message, index: number, toolId: (id: string) => string, warnings: string[]): AnthropicContentBlock[] {
+/** Whether text can be a text block: Anthropic rejects empty and whitespace-only ones. */
+function hasVisibleText(text: string): boolean {
+  return text.trim() !== "";
+}
+
+function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, warnings: string[]): AnthropicContentBlock[] {
   const thinking: AnthropicContentBlock[] = [];
   const text: AnthropicContentBlock[] = [];
   message.content.forEach((part, partIndex) => {
@@ -106,7 +153,7 @@ function assistantBlocks(message: Message, index: number, toolId: (id: string) =
     switch (part.part.case) {
       case "text":
       case "refusal":
-        if (part.part.value !== "") text.push({ type: "text", text: part.part.value });
+        if (hasVisibleText(part.part.value)) text.push({ type: "text", text: part.part.value });
         break;
       case "reasoning": {
         const reasoning = part.part.value;
@@ -121,12 +168,21 @@ function assistantBlocks(message: Message, index: number, toolId: (id: string) =
   });
   const toolUses: AnthropicContentBlock[] = message.toolCalls.map((call, callIndex) => ({
     type: "tool_use",
-    id: toolId(call.id),
+    id: toolIds.toolUse(index, callIndex),
     name: call.name,
     input: parseToolArguments(call.arguments, `messages[${index}].tool_calls[${callIndex}].function.arguments`),
   }));
   // Anthropic wants thinking blocks before the text and tool calls they led to.
   return [...thinking, ...text, ...toolUses];
+}
+
+/** A warning per image whose `detail` (low or high) Anthropic cannot honour; in user and tool messages alike. */
+function imageDetailWarnings(message: Message, index: number): string[] {
+  return message.content.flatMap((part, partIndex) =>
+    part.part.case === "image" && (part.part.value.detail === ImageDetail.LOW || part.part.value.detail === ImageDetail.HIGH)
+      ? [`messages[${index}].content[${partIndex}].image_url.detail dropped: Anthropic has no image detail setting`]
+      : [],
+  );
 }
 
 interface Turn {
@@ -138,17 +194,19 @@ interface Turn {
 /**
  * Converts the proto conversation to Anthropic's. Guarantees: system and developer messages are
  * hoisted, in order, into top-level `system` text blocks (their position in the conversation is
- * lost; empty ones are skipped); tool messages become `tool_result` blocks in a user turn;
- * consecutive turns of the same Anthropic role are merged, with all tool results first; empty
- * text is never sent and a turn left empty is dropped; assistant tool calls become `tool_use`
- * blocks after the text, and arguments that are not a JSON object fail with INVALID_REQUEST
- * naming `messages[i].tool_calls[j].function.arguments`; signed reasoning goes back as thinking
- * blocks; tool ids are sanitised consistently; a final assistant turn (prefill) loses trailing
- * whitespace, which Anthropic rejects.
+ * lost; empty and whitespace-only ones are skipped); tool messages become `tool_result` blocks in
+ * a user turn; consecutive turns of the same Anthropic role are merged, with all tool results
+ * first; empty text is never sent, nor is whitespace-only assistant text (user text is sent as
+ * given), and a turn left empty is dropped; assistant tool calls become `tool_use` blocks after
+ * the text, and arguments that are not a JSON object fail with INVALID_REQUEST naming
+ * `messages[i].tool_calls[j].function.arguments`; signed reasoning goes back as thinking blocks;
+ * tool ids are valid and each tool_use id is sent once (see {@link createToolIdSanitizer});
+ * `image_url.detail` is dropped with a warning, in user and tool messages; a final assistant turn
+ * (prefill) loses trailing whitespace, which Anthropic rejects, and sets `prefill`.
  * @see https://docs.claude.com/en/api/messages#body-messages
  */
 export function toAnthropicConversation(messages: readonly Message[]): AnthropicConversation {
-  const toolId = createToolIdSanitizer(messages);
+  const toolIds = createToolIdSanitizer(messages);
   const system: AnthropicTextBlock[] = [];
   const warnings: string[] = [];
   const turns: Turn[] = [];
@@ -167,22 +225,19 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
       case Role.SYSTEM:
       case Role.DEVELOPER:
         for (const part of message.content) {
-          if (part.part.case === "text" && part.part.value !== "") system.push({ type: "text", text: part.part.value });
+          if (part.part.case === "text" && hasVisibleText(part.part.value)) system.push({ type: "text", text: part.part.value });
         }
         break;
       case Role.USER:
-        message.content.forEach((part, partIndex) => {
-          if (part.part.case === "image" && (part.part.value.detail === ImageDetail.LOW || part.part.value.detail === ImageDetail.HIGH)) {
-            warnings.push(`messages[${index}].content[${partIndex}].image_url.detail dropped: Anthropic has no image detail setting`);
-          }
-        });
+        warnings.push(...imageDetailWarnings(message, index));
         push({ role: "user", toolResults: [], blocks: userBlocks(message, index) });
         break;
       case Role.TOOL:
-        push({ role: "user", toolResults: [toolResult(message, index, toolId)], blocks: [] });
+        warnings.push(...imageDetailWarnings(message, index));
+        push({ role: "user", toolResults: [toolResult(message, index, toolIds)], blocks: [] });
         break;
       case Role.ASSISTANT:
-        push({ role: "assistant", toolResults: [], blocks: assistantBlocks(message, index, toolId, warnings) });
+        push({ role: "assistant", toolResults: [], blocks: assistantBlocks(message, index, toolIds, warnings) });
         break;
       default:
         throw invalidRequest(`Invalid 'messages[${index}].role': a role is required.`, `messages[${index}].role`);
@@ -198,5 +253,5 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
     if (last.blocks.length === 0) turns.pop();
   }
   if (turns.length === 0) throw invalidRequest("Invalid 'messages': Anthropic needs at least one user or assistant message with non-empty content.", "messages");
-  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings };
+  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings, prefill: turns.at(-1)?.role === "assistant" };
 }

@@ -30,6 +30,13 @@ const DEFAULT_MAX_TOKENS: readonly (readonly [RegExp, number])[] = [
   [/^claude-3-/, 4_096],
 ];
 
+/**
+ * Claude models that refuse `temperature` and `top_p` in one request: Opus 4.1 and the 4.5
+ * generation and later (Opus, Sonnet, Haiku), with or without a date suffix, matched as
+ * {@link hasNativeStructuredOutputs} matches the 4.5 generation.
+ */
+const TEMPERATURE_OR_TOP_P_MODELS = /^claude-(?:opus-4-1|(?:opus|sonnet|haiku)-(?:4-[5-9]|[5-9]))(?![0-9])/;
+
 /** The fallback max_tokens for models the table does not know. */
 export const FALLBACK_MAX_TOKENS = 4_096;
 
@@ -118,11 +125,12 @@ function clientTools(input: ChatInput, native: boolean, warnings: string[]): Ant
 
 /**
  * response_format json_schema as native `output_config.format`, on models that have it and when
- * the schema can be expressed (see {@link toNativeSchema}); undefined means: emulate. A final
- * assistant turn (prefill) is incompatible with JSON outputs, so it is emulated too.
+ * the schema can be expressed (see {@link toNativeSchema}); undefined means: emulate. A converted
+ * conversation that ends with an assistant turn (prefill, even with system messages after it) is
+ * incompatible with JSON outputs, so it is emulated too.
  */
-function nativeOutputFormat(input: ChatInput, native: boolean, warnings: string[]): AnthropicOutputFormat | undefined {
-  if (!native || input.messages.at(-1)?.role === Role.ASSISTANT) return undefined;
+function nativeOutputFormat(input: ChatInput, native: boolean, prefill: boolean, warnings: string[]): AnthropicOutputFormat | undefined {
+  if (!native || prefill) return undefined;
   const converted = toNativeSchema(input.responseFormat?.jsonSchema?.schema ?? { type: "object", properties: {} });
   if (!converted) return undefined;
   if (converted.removed.length > 0) warnings.push(removedWarning("response_format json_schema", converted.removed));
@@ -130,14 +138,14 @@ function nativeOutputFormat(input: ChatInput, native: boolean, warnings: string[
 }
 
 /** What decides whether reasoning_effort can become extended thinking (read only when it is set). */
-function thinkingContext(input: ChatInput, body: AnthropicMessagesRequest, model: string, maxTokens: number): ThinkingContext {
+function thinkingContext(input: ChatInput, body: AnthropicMessagesRequest, model: string, maxTokens: number, prefill: boolean): ThinkingContext {
   const lastAssistant = input.messages.findLast((message) => message.role === Role.ASSISTANT);
   const signed = lastAssistant?.content.some((part) => part.part.case === "reasoning" && (part.part.value.signature !== "" || part.part.value.redactedData !== "")) ?? false;
   return {
     model,
     maxTokens,
     forcedTool: body.tool_choice?.type === "tool" || body.tool_choice?.type === "any",
-    prefill: input.messages.at(-1)?.role === Role.ASSISTANT,
+    prefill,
     unsignedToolTurn: lastAssistant !== undefined && lastAssistant.toolCalls.length > 0 && !signed,
   };
 }
@@ -188,7 +196,10 @@ function anthropicOptions(input: ChatInput): JsonObject {
  * emulated with the forced tool {@link JSON_TOOL_NAME} and a warning. provider_options.anthropic
  * is merged into the body last (it may not replace model, messages or stream; its output_config
  * adds to the gateway's). reasoning_effort becomes extended thinking (see {@link thinkingFor}),
- * leaving out, with a warning, the temperature and top_p Anthropic refuses with it.
+ * leaving out, with a warning, the temperature and top_p Anthropic refuses with it. On models that
+ * refuse temperature and top_p together (Opus 4.1, the 4.5 generation and later) only temperature
+ * is sent when both are set, and dropping top_p is a warning; a final assistant turn followed only
+ * by system messages still counts as a prefill for thinking and json_schema.
  * @see https://docs.claude.com/en/api/messages
  */
 export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOptions): AnthropicRequestPlan {
@@ -208,7 +219,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
     warnings.push("response_format json_object is emulated with a system instruction; Anthropic does not enforce it.");
   }
   const native = hasNativeStructuredOutputs(options.upstreamModel);
-  const outputFormat = format === ResponseFormatType.JSON_SCHEMA ? nativeOutputFormat(input, native, warnings) : undefined;
+  const outputFormat = format === ResponseFormatType.JSON_SCHEMA ? nativeOutputFormat(input, native, conversation.prefill, warnings) : undefined;
   if (outputFormat) body.output_config = { format: outputFormat };
   if (format === ResponseFormatType.JSON_SCHEMA && !outputFormat) {
     if (input.tools.length > 0) throw unsupportedFeature("On Anthropic, response_format json_schema is emulated with a tool and cannot be combined with 'tools'.", "response_format");
@@ -226,12 +237,18 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   }
 
   if (system.length > 0) body.system = system;
-  const thinking = input.reasoningEffort === undefined ? undefined : thinkingFor(input.reasoningEffort, thinkingContext(input, body, options.upstreamModel, maxTokens), warnings);
+  const thinking = input.reasoningEffort === undefined ? undefined : thinkingFor(input.reasoningEffort, thinkingContext(input, body, options.upstreamModel, maxTokens, conversation.prefill), warnings);
   const conflicts = thinking ? samplingConflicts(input.temperature, input.topP) : undefined;
   if (thinking) body.thinking = thinking;
   if (conflicts) warnings.push(...conflicts.warnings);
   if (input.temperature !== undefined && !conflicts?.dropTemperature) body.temperature = input.temperature;
-  if (input.topP !== undefined && !conflicts?.dropTopP) body.top_p = input.topP;
+  if (input.topP !== undefined && !conflicts?.dropTopP) {
+    if (body.temperature !== undefined && TEMPERATURE_OR_TOP_P_MODELS.test(options.upstreamModel)) {
+      warnings.push(`top_p ${input.topP} was dropped: ${options.upstreamModel} does not accept top_p together with temperature.`);
+    } else {
+      body.top_p = input.topP;
+    }
+  }
   const stops = partitionStopSequences(input.stop);
   if (stops.upstream.length > 0) body.stop_sequences = stops.upstream;
   for (const stop of stops.local) {

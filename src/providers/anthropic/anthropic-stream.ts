@@ -37,8 +37,10 @@ interface OpenCall {
  *   non-empty argument fragments; a call that streamed no arguments gets "{}";
  * - the json_schema emulation tool streams its input as text deltas instead;
  * - message_delta only records the stop reason and cumulative usage; at message_stop a refusal
- *   explanation (if any) becomes a refusal delta, then one finish and one usage event follow; a
- *   message_stop that no stop reason came before ends without a finish (never an invented one);
+ *   explanation (if any) becomes a refusal delta, then one finish and one usage event follow;
+ *   message_stop is Anthropic's clean end of a message, so one that no stop reason came before
+ *   (stop_reason null, or no message_delta) finishes STOP with an empty raw reason, as the
+ *   non-streaming path does;
  * - ping and unknown events are ignored; an `error` event throws a GatewayError;
  * - a stream that ends without message_stop ends without a finish (the core reports it);
  * - a gateway-enforced stop sequence holds back the last (longest stop − 1) characters of text;
@@ -173,9 +175,8 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
         this.pending = "";
         this.ended = true;
         const stop = this.stop;
-        // No message_delta said why the message stopped: no invented finish (the core reports a
-        // stream without a finish, as for a cut one).
-        if (stop.stopReason === undefined) return;
+        // A stop_reason that stayed null still ends cleanly here: STOP, raw "" (only a stream cut
+        // before message_stop goes without a finish).
         if (stop.stopReason === "refusal" && stop.explanation) out.push(refusalDeltaEvent(0, stop.explanation));
         out.push(finishEvent(0, mapAnthropicStopReason(stop.stopReason, { onlyJsonTool: this.sawJsonTool && !this.sawClientTool }), stop.stopReason ?? ""));
         out.push(this.usage());

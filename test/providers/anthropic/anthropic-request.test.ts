@@ -251,6 +251,25 @@ describe("toAnthropicRequest", () => {
     expect(body(ToolChoiceMode.AUTO).stream).toBe(true);
   });
 
+  it.each([
+    ["claude-sonnet-4-5", true],
+    ["claude-haiku-4-5-20251001", true],
+    ["claude-opus-4-1-20250805", true],
+    ["claude-opus-4-5", true],
+    ["claude-sonnet-5", true],
+    ["claude-opus-4-20250514", false],
+    ["claude-sonnet-4-20250514", false],
+    ["claude-3-7-sonnet-latest", false],
+  ])("for %s with temperature and top_p, drops top_p with a warning: %s", (model, drops) => {
+    const both = toAnthropicRequest(chatInput({ maxTokens: 1, messages: [user("hi")], temperature: 0.5, topP: 0.9 }), { upstreamModel: model, stream: false });
+    expect(both.body.temperature).toBe(0.5);
+    expect(both.body.top_p).toBe(drops ? undefined : 0.9);
+    expect(both.warnings).toEqual(drops ? [`top_p 0.9 was dropped: ${model} does not accept top_p together with temperature.`] : []);
+    const topPOnly = toAnthropicRequest(chatInput({ maxTokens: 1, messages: [user("hi")], topP: 0.9 }), { upstreamModel: model, stream: false });
+    expect(topPOnly.body.top_p).toBe(0.9);
+    expect(topPOnly.warnings).toEqual([]);
+  });
+
   it("returns whitespace-only stop sequences for the gateway to enforce, with a warning", () => {
     const plan = toAnthropicRequest(chatInput({ maxTokens: 1, messages: [user("hi")], stop: ["\n", "END", " \t"] }), { upstreamModel: MODEL, stream: false });
     expect(plan.localStopSequences).toEqual(["\n", " \t"]);

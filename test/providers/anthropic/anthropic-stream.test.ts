@@ -280,14 +280,43 @@ describe("Anthropic stream edge cases (hand-made streams)", () => {
     expect(joinText(events)[1]).toEqual(["text", TWO_TOOL_RESULTS_TEXT]);
   });
 
-  it("emits no finish for a message_stop that no message_delta with a stop reason came before (found by the upstream fuzzer)", async () => {
+  it("emits no finish when the stream is cut after message_delta, before message_stop", async () => {
+    const full = readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt");
+    const cut = full.slice(0, full.indexOf("event: message_stop"));
+    expect(cut).toContain('"stop_reason":"end_turn"');
+    const events = summarize(await collect(adapterFor(sse(cut)).stream(twoToolResultsInput(), callOptions("claude-3-5-haiku-latest"))));
+    expect(events.some(([kind]) => kind === "finish" || kind === "usage")).toBe(false);
+    expect(joinText(events)[1]).toEqual(["text", TWO_TOOL_RESULTS_TEXT]);
+  });
+
+  it("finishes stop with an empty raw reason at a message_stop that no message_delta came before", async () => {
     const full = readFixture("anthropic/messages-stream-after-two-tool-results.sse.txt");
     const withoutDelta = full.replace(/event: message_delta\r?\ndata: [^\n]*\n\n/, "");
     expect(withoutDelta).not.toContain("message_delta");
     expect(withoutDelta).toContain("message_stop");
-    const events = summarize(await collect(adapterFor(sse(withoutDelta)).stream(twoToolResultsInput(), callOptions("claude-3-5-haiku-latest"))));
-    expect(events.some(([kind]) => kind === "finish" || kind === "usage")).toBe(false);
-    expect(joinText(events)[1]).toEqual(["text", TWO_TOOL_RESULTS_TEXT]);
+    const events = joinText(summarize(await collect(adapterFor(sse(withoutDelta)).stream(twoToolResultsInput(), callOptions("claude-3-5-haiku-latest")))));
+    expect(events.slice(1)).toEqual<EventSummary[]>([
+      ["text", TWO_TOOL_RESULTS_TEXT],
+      ["finish", FinishReason.STOP, ""],
+      ["usage", usage({ prompt: 465, completion: 2 })],
+    ]);
+  });
+
+  it("finishes stop with an empty raw reason when message_delta says stop_reason null and message_stop follows (spec 2.9)", async () => {
+    const body = [
+      start,
+      frame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "a" } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "message_delta", delta: { stop_reason: null, stop_sequence: null }, usage: { output_tokens: 3 } }),
+      frame({ type: "message_stop" }),
+    ].join("");
+    const events = summarize(await collect(adapterFor(sse(body)).stream(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-sonnet-4-5"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_x", []],
+      ["text", "a"],
+      ["finish", FinishReason.STOP, ""],
+      ["usage", usage({ prompt: 3, completion: 3 })],
+    ]);
   });
 
   it("throws PROVIDER_UNAVAILABLE for a mid-stream overloaded_error event, after the events before it", async () => {
