@@ -1,5 +1,5 @@
 import type { ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
-import type { FinishReason, TokenLogprob, Usage } from "../../gen/switchyard/v1/chat_pb.js";
+import type { Annotation, FinishReason, TokenLogprob, Usage } from "../../gen/switchyard/v1/chat_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 
 /*
@@ -7,9 +7,18 @@ import type { JsonObject } from "@bufbuild/protobuf";
  * every streamed chunk, so they avoid create()'s reflection; the shapes match the generated types.
  */
 
+/** What a provider may say about the whole answer in its first chunk ("" when it does not). */
+export interface AnswerFacts {
+  readonly systemFingerprint?: string;
+  readonly serviceTier?: string;
+}
+
 /** A response_start event. */
-export function responseStartEvent(id: string, model: string, created: bigint, warnings: string[] = []): ChatStreamResponse {
-  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "responseStart", value: { $typeName: "switchyard.v1.ResponseStart", id, model, provider: "", created, warnings } } };
+export function responseStartEvent(id: string, model: string, created: bigint, warnings: string[] = [], facts: AnswerFacts = {}): ChatStreamResponse {
+  return {
+    $typeName: "switchyard.v1.ChatStreamResponse",
+    event: { case: "responseStart", value: { $typeName: "switchyard.v1.ResponseStart", id, model, provider: "", created, warnings, systemFingerprint: facts.systemFingerprint ?? "", serviceTier: facts.serviceTier ?? "" } },
+  };
 }
 
 /** A text_delta event. */
@@ -45,6 +54,19 @@ export function finishEvent(choiceIndex: number, finishReason: FinishReason, raw
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "finish", value: { $typeName: "switchyard.v1.Finish", choiceIndex, finishReason, rawFinishReason } } };
 }
 
+/** An audio_delta event (fields a fragment does not carry are "" or 0). */
+export function audioDeltaEvent(choiceIndex: number, fragment: { id?: string; data?: string; transcript?: string; expiresAt?: bigint }): ChatStreamResponse {
+  return {
+    $typeName: "switchyard.v1.ChatStreamResponse",
+    event: { case: "audioDelta", value: { $typeName: "switchyard.v1.AudioDelta", choiceIndex, id: fragment.id ?? "", data: fragment.data ?? "", transcript: fragment.transcript ?? "", expiresAt: fragment.expiresAt ?? 0n } },
+  };
+}
+
+/** An annotation_delta event. */
+export function annotationDeltaEvent(choiceIndex: number, annotations: Annotation[]): ChatStreamResponse {
+  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "annotationDelta", value: { $typeName: "switchyard.v1.AnnotationDelta", choiceIndex, annotations } } };
+}
+
 /** A usage event. */
 export function usageEvent(usage: Usage): ChatStreamResponse {
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "usage", value: usage } };
@@ -68,7 +90,19 @@ export function choiceIndexOf(value: unknown, fallback: number): number {
 }
 
 /** A Usage message literal; total defaults to prompt + completion; every count is a valid int32 ({@link tokenCount}). */
-export function usageOf(fields: { prompt: number; completion: number; total?: number; cached?: number; reasoning?: number; cacheWrite?: number; estimated?: boolean }): Usage {
+export function usageOf(fields: {
+  prompt: number;
+  completion: number;
+  total?: number;
+  cached?: number;
+  reasoning?: number;
+  cacheWrite?: number;
+  audioPrompt?: unknown;
+  audioCompletion?: unknown;
+  acceptedPrediction?: unknown;
+  rejectedPrediction?: unknown;
+  estimated?: boolean;
+}): Usage {
   const prompt = tokenCount(fields.prompt);
   const completion = tokenCount(fields.completion);
   return {
@@ -80,5 +114,9 @@ export function usageOf(fields: { prompt: number; completion: number; total?: nu
     reasoningTokens: tokenCount(fields.reasoning),
     cacheWritePromptTokens: tokenCount(fields.cacheWrite),
     estimated: fields.estimated ?? false,
+    promptAudioTokens: tokenCount(fields.audioPrompt),
+    completionAudioTokens: tokenCount(fields.audioCompletion),
+    acceptedPredictionTokens: tokenCount(fields.acceptedPrediction),
+    rejectedPredictionTokens: tokenCount(fields.rejectedPrediction),
   };
 }

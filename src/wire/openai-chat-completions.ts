@@ -32,6 +32,8 @@ export interface OpenAIMessage {
   tool_call_id?: string;
   refusal?: string | null;
   reasoning_content?: string;
+  /** An earlier spoken answer, by id (assistant messages of OpenAI audio models). */
+  audio?: { id: string };
 }
 
 /** A tool declaration. */
@@ -80,7 +82,7 @@ export interface OpenAIUsage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number } | null;
-  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number; accepted_prediction_tokens?: number; rejected_prediction_tokens?: number } | null;
   /** Switchyard's own field: present (true) only when the provider reported no usage and the gateway estimated it. */
   estimated?: boolean;
 }

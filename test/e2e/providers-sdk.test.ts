@@ -103,6 +103,18 @@ describe.each(PROVIDERS)("OpenAI SDK -> gateway -> $label", ({ dialect, model })
     });
 
 
+    it("sends an earlier spoken answer back by its audio id where the provider has audio ids, and says so where it has not", async () => {
+      const { response } = await create({ messages: [{ role: "user", content: "Say hi" }, { role: "assistant", audio: { id: "audio_abc123" } }, { role: "user", content: "Again" }] });
+      const body = raw();
+      if (dialect === "openai") {
+        expect((body.messages as unknown[])[1]).toEqual({ role: "assistant", content: null, audio: { id: "audio_abc123" } });
+        expect(warningsOf(response)).toBe("");
+      } else {
+        expect(JSON.stringify(body)).not.toContain("audio_abc123");
+        expect(warningsOf(response)).toMatch(/audio.*(cannot be sent|dropped)/);
+      }
+    });
+
     it.each(PARAMETER_ROWS)("$name", async (row) => {
       const want = row.expect[dialect];
       const call = () => create({ messages: [{ role: "user", content: row.prompt ?? "Say something." }], ...row.params });

@@ -63,6 +63,19 @@ describe("numbers from providers, as proto fields", () => {
     expect(() => toJson(ChatResponseSchema, response)).not.toThrow();
   });
 
+  it("OpenAI audio expiry and citation offsets a proto field cannot hold are 0, and the answer still encodes", () => {
+    const body = JSON.parse('{"id":"c","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"hi","audio":{"id":"a","data":"","transcript":"hi","expires_at":1e400},"annotations":[{"type":"url_citation","url_citation":{"url":"u","title":"t","start_index":-1,"end_index":1e12}},"junk"]},"finish_reason":"stop"}]}') as unknown;
+    const message = fromOpenAIResponse(body, "openai-main").choices[0]?.message;
+    expect(message?.audio).toMatchObject({ id: "a", transcript: "hi", expiresAt: 0n });
+    expect(message?.annotations).toEqual([expect.objectContaining({ type: "url_citation", urlCitation: expect.objectContaining({ url: "u", startIndex: 0, endIndex: 0 }) })]);
+    expect(() => toBinary(ChatResponseSchema, fromOpenAIResponse(body, "openai-main"))).not.toThrow();
+  });
+
+  it("a legacy function_call answer becomes a tool call instead of being lost", () => {
+    const response = fromOpenAIResponse({ id: "c", created: 1, choices: [{ index: 0, message: { role: "assistant", content: null, function_call: { name: "get_time", arguments: '{"tz":"UTC"}' } }, finish_reason: "function_call" }] }, "openai-main");
+    expect(response.choices[0]?.message?.toolCalls).toEqual([expect.objectContaining({ name: "get_time", arguments: '{"tz":"UTC"}' })]);
+  });
+
   it("an OpenAI stream with created 1e400 and a choice index beyond int32 still encodes as protobuf", async () => {
     const chunk = (choice: string) => `data: {"id":"c","created":1e400,"choices":[${choice}]}\n\n`;
     const body = `${chunk('{"index":1.2345678901234568e+29,"delta":{"role":"assistant","content":"hi"},"finish_reason":null}')}${chunk('{"index":0,"delta":{},"finish_reason":"stop"}')}data: [DONE]\n\n`;

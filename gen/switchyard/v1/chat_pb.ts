@@ -11,7 +11,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/chat.proto.
  */
 export const file_switchyard_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2NoYXQucHJvdG8SDXN3aXRjaHlhcmQudjEigQEKBU1lZGlhEg0KA3VybBgBIAEoCUgAEg4KBGRhdGEYAiABKAxIABIRCgltaW1lX3R5cGUYAyABKAkSKgoGZGV0YWlsGAQgASgOMhouc3dpdGNoeWFyZC52MS5JbWFnZURldGFpbBIQCghmaWxlbmFtZRgFIAEoCUIICgZzb3VyY2UiQwoJUmVhc29uaW5nEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhUKDXJlZGFjdGVkX2RhdGEYAyABKAkiggIKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIlCgVpbWFnZRgCIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgVhdWRpbxgDIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgV2aWRlbxgEIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIkCgRmaWxlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5NZWRpYUgAEhEKB3JlZnVzYWwYBiABKAlIABItCglyZWFzb25pbmcYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0gAQgYKBHBhcnQiZwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkSLgoNZXh0cmFfY29udGVudBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiqgEKB01lc3NhZ2USIQoEcm9sZRgBIAEoDjITLnN3aXRjaHlhcmQudjEuUm9sZRIrCgdjb250ZW50GAIgAygLMhouc3dpdGNoeWFyZC52MS5Db250ZW50UGFydBIrCgp0b29sX2NhbGxzGAMgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbBIUCgx0b29sX2NhbGxfaWQYBCABKAkSDAoEbmFtZRgFIAEoCSJ2CgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoGc3RyaWN0GAQgASgISACIAQFCCQoHX3N0cmljdCJeCgpUb29sQ2hvaWNlEi0KBG1vZGUYASABKA4yHS5zd2l0Y2h5YXJkLnYxLlRvb2xDaG9pY2VNb2RlSAASFwoNZnVuY3Rpb25fbmFtZRgCIAEoCUgAQggKBmNob2ljZSJ+ChBKc29uU2NoZW1hRm9ybWF0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBAUIJCgdfc3RyaWN0IncKDlJlc3BvbnNlRm9ybWF0Ei8KBHR5cGUYASABKA4yIS5zd2l0Y2h5YXJkLnYxLlJlc3BvbnNlRm9ybWF0VHlwZRI0Cgtqc29uX3NjaGVtYRgCIAEoCzIfLnN3aXRjaHlhcmQudjEuSnNvblNjaGVtYUZvcm1hdCLgBwoJQ2hhdElucHV0Eg0KBW1vZGVsGAEgASgJEigKCG1lc3NhZ2VzGAIgAygLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlEiIKBXRvb2xzGAMgAygLMhMuc3dpdGNoeWFyZC52MS5Ub29sEi4KC3Rvb2xfY2hvaWNlGAQgASgLMhkuc3dpdGNoeWFyZC52MS5Ub29sQ2hvaWNlEhgKC3RlbXBlcmF0dXJlGAUgASgBSACIAQESFwoKbWF4X3Rva2VucxgGIAEoBUgBiAEBEhIKBXRvcF9wGAcgASgBSAKIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYCCABKAFIA4gBARIdChBwcmVzZW5jZV9wZW5hbHR5GAkgASgBSASIAQESDAoEc3RvcBgKIAMoCRIRCgRzZWVkGAsgASgDSAWIAQESDgoBbhgMIAEoBUgGiAEBEhUKCGxvZ3Byb2JzGA0gASgISAeIAQESGQoMdG9wX2xvZ3Byb2JzGA4gASgFSAiIAQESNgoPcmVzcG9uc2VfZm9ybWF0GA8gASgLMh0uc3dpdGNoeWFyZC52MS5SZXNwb25zZUZvcm1hdBIgChNwYXJhbGxlbF90b29sX2NhbGxzGBAgASgISAmIAQESEQoEdXNlchgRIAEoCUgKiAEBEjsKCmxvZ2l0X2JpYXMYEiADKAsyJy5zd2l0Y2h5YXJkLnYxLkNoYXRJbnB1dC5Mb2dpdEJpYXNFbnRyeRIRCglmYWxsYmFja3MYEyADKAkSRwoQcHJvdmlkZXJfb3B0aW9ucxgUIAMoCzItLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0LlByb3ZpZGVyT3B0aW9uc0VudHJ5Eh0KEHJlYXNvbmluZ19lZmZvcnQYFSABKAlIC4gBARowCg5Mb2dpdEJpYXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGk8KFFByb3ZpZGVyT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRImCgV2YWx1ZRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Q6AjgBQg4KDF90ZW1wZXJhdHVyZUINCgtfbWF4X3Rva2Vuc0IICgZfdG9wX3BCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5QhMKEV9wcmVzZW5jZV9wZW5hbHR5QgcKBV9zZWVkQgQKAl9uQgsKCV9sb2dwcm9ic0IPCg1fdG9wX2xvZ3Byb2JzQhYKFF9wYXJhbGxlbF90b29sX2NhbGxzQgcKBV91c2VyQhMKEV9yZWFzb25pbmdfZWZmb3J0IjsKClRvcExvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDCJuCgxUb2tlbkxvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDBIvCgx0b3BfbG9ncHJvYnMYBCADKAsyGS5zd2l0Y2h5YXJkLnYxLlRvcExvZ3Byb2IiZgoITG9ncHJvYnMSLAoHY29udGVudBgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVG9rZW5Mb2dwcm9iEiwKB3JlZnVzYWwYAiADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYiK6AQoGQ2hvaWNlEg0KBWluZGV4GAEgASgFEicKB21lc3NhZ2UYAiABKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USMgoNZmluaXNoX3JlYXNvbhgDIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEhkKEXJhd19maW5pc2hfcmVhc29uGAQgASgJEikKCGxvZ3Byb2JzGAUgASgLMhcuc3dpdGNoeWFyZC52MS5Mb2dwcm9icyK9AQoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoBRIUCgx0b3RhbF90b2tlbnMYAyABKAUSHAoUY2FjaGVkX3Byb21wdF90b2tlbnMYBCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoBRIhChljYWNoZV93cml0ZV9wcm9tcHRfdG9rZW5zGAYgASgFEhEKCWVzdGltYXRlZBgHIAEoCCJICg5BdHRlbXB0RmFpbHVyZRINCgVtb2RlbBgBIAEoCRIOCgZyZWFzb24YAiABKAkSFwoPdXBzdHJlYW1fc3RhdHVzGAMgASgFIn0KCVJvdXRlSW5mbxIQCghhdHRlbXB0cxgBIAEoBRIvCghmYWlsdXJlcxgCIAMoCzIdLnN3aXRjaHlhcmQudjEuQXR0ZW1wdEZhaWx1cmUSLQoHc2tpcHBlZBgDIAMoCzIcLnN3aXRjaHlhcmQudjEuU2tpcHBlZFRhcmdldCI+Cg1Ta2lwcGVkVGFyZ2V0Eg0KBW1vZGVsGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIOCgZkZXRhaWwYAyABKAkiiAEKDVJlc3BvbnNlU3RhcnQSCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDwoHY3JlYXRlZBgEIAEoAxIQCgh3YXJuaW5ncxgFIAMoCRInCgVyb3V0ZRgGIAEoCzIYLnN3aXRjaHlhcmQudjEuUm91dGVJbmZvIl4KCVRleHREZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDAoEdGV4dBgCIAEoCRItCghsb2dwcm9icxgDIAMoCzIbLnN3aXRjaHlhcmQudjEuVG9rZW5Mb2dwcm9iIjIKDFJlZnVzYWxEZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDAoEdGV4dBgCIAEoCSJeCg5SZWFzb25pbmdEZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDAoEdGV4dBgCIAEoCRIRCglzaWduYXR1cmUYAyABKAkSFQoNcmVkYWN0ZWRfZGF0YRgEIAEoCSJ+Cg1Ub29sQ2FsbFN0YXJ0EhQKDGNob2ljZV9pbmRleBgBIAEoBRINCgVpbmRleBgCIAEoBRIKCgJpZBgDIAEoCRIMCgRuYW1lGAQgASgJEi4KDWV4dHJhX2NvbnRlbnQYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IkcKDVRvb2xDYWxsRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEg0KBWluZGV4GAIgASgFEhEKCWFyZ3VtZW50cxgDIAEoCSJtCgZGaW5pc2gSFAoMY2hvaWNlX2luZGV4GAEgASgFEjIKDWZpbmlzaF9yZWFzb24YAiABKA4yGy5zd2l0Y2h5YXJkLnYxLkZpbmlzaFJlYXNvbhIZChFyYXdfZmluaXNoX3JlYXNvbhgDIAEoCSJYCgxSb3V0ZVN1bW1hcnkSDQoFbW9kZWwYASABKAkSJwoFcm91dGUYAiABKAsyGC5zd2l0Y2h5YXJkLnYxLlJvdXRlSW5mbxIQCghyZWNvdmVyeRgDIAEoCSpzCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEhIKDlJPTEVfREVWRUxPUEVSEAISDQoJUk9MRV9VU0VSEAMSEgoOUk9MRV9BU1NJU1RBTlQQBBINCglST0xFX1RPT0wQBSpvCgtJbWFnZURldGFpbBIcChhJTUFHRV9ERVRBSUxfVU5TUEVDSUZJRUQQABIVChFJTUFHRV9ERVRBSUxfQVVUTxABEhQKEElNQUdFX0RFVEFJTF9MT1cQAhIVChFJTUFHRV9ERVRBSUxfSElHSBADKocBCg5Ub29sQ2hvaWNlTW9kZRIgChxUT09MX0NIT0lDRV9NT0RFX1VOU1BFQ0lGSUVEEAASGQoVVE9PTF9DSE9JQ0VfTU9ERV9OT05FEAESGQoVVE9PTF9DSE9JQ0VfTU9ERV9BVVRPEAISHQoZVE9PTF9DSE9JQ0VfTU9ERV9SRVFVSVJFRBADKqUBChJSZXNwb25zZUZvcm1hdFR5cGUSJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfVU5TUEVDSUZJRUQQABIdChlSRVNQT05TRV9GT1JNQVRfVFlQRV9URVhUEAESJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfSlNPTl9PQkpFQ1QQAhIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX1NDSEVNQRADKp8BCgxGaW5pc2hSZWFzb24SHQoZRklOSVNIX1JFQVNPTl9VTlNQRUNJRklFRBAAEhYKEkZJTklTSF9SRUFTT05fU1RPUBABEhgKFEZJTklTSF9SRUFTT05fTEVOR1RIEAISHAoYRklOSVNIX1JFQVNPTl9UT09MX0NBTExTEAMSIAocRklOSVNIX1JFQVNPTl9DT05URU5UX0ZJTFRFUhAEYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2NoYXQucHJvdG8SDXN3aXRjaHlhcmQudjEigQEKBU1lZGlhEg0KA3VybBgBIAEoCUgAEg4KBGRhdGEYAiABKAxIABIRCgltaW1lX3R5cGUYAyABKAkSKgoGZGV0YWlsGAQgASgOMhouc3dpdGNoeWFyZC52MS5JbWFnZURldGFpbBIQCghmaWxlbmFtZRgFIAEoCUIICgZzb3VyY2UiQwoJUmVhc29uaW5nEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhUKDXJlZGFjdGVkX2RhdGEYAyABKAkiggIKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIlCgVpbWFnZRgCIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgVhdWRpbxgDIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgV2aWRlbxgEIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIkCgRmaWxlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5NZWRpYUgAEhEKB3JlZnVzYWwYBiABKAlIABItCglyZWFzb25pbmcYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0gAQgYKBHBhcnQiZwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkSLgoNZXh0cmFfY29udGVudBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QihQIKB01lc3NhZ2USIQoEcm9sZRgBIAEoDjITLnN3aXRjaHlhcmQudjEuUm9sZRIrCgdjb250ZW50GAIgAygLMhouc3dpdGNoeWFyZC52MS5Db250ZW50UGFydBIrCgp0b29sX2NhbGxzGAMgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbBIUCgx0b29sX2NhbGxfaWQYBCABKAkSDAoEbmFtZRgFIAEoCRIpCgVhdWRpbxgGIAEoCzIaLnN3aXRjaHlhcmQudjEuQXVkaW9PdXRwdXQSLgoLYW5ub3RhdGlvbnMYByADKAsyGS5zd2l0Y2h5YXJkLnYxLkFubm90YXRpb24iTwoLQXVkaW9PdXRwdXQSCgoCaWQYASABKAkSDAoEZGF0YRgCIAEoCRISCgp0cmFuc2NyaXB0GAMgASgJEhIKCmV4cGlyZXNfYXQYBCABKAMiUQoLVXJsQ2l0YXRpb24SCwoDdXJsGAEgASgJEg0KBXRpdGxlGAIgASgJEhMKC3N0YXJ0X2luZGV4GAMgASgFEhEKCWVuZF9pbmRleBgEIAEoBSJMCgpBbm5vdGF0aW9uEgwKBHR5cGUYASABKAkSMAoMdXJsX2NpdGF0aW9uGAIgASgLMhouc3dpdGNoeWFyZC52MS5VcmxDaXRhdGlvbiJ2CgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoGc3RyaWN0GAQgASgISACIAQFCCQoHX3N0cmljdCJeCgpUb29sQ2hvaWNlEi0KBG1vZGUYASABKA4yHS5zd2l0Y2h5YXJkLnYxLlRvb2xDaG9pY2VNb2RlSAASFwoNZnVuY3Rpb25fbmFtZRgCIAEoCUgAQggKBmNob2ljZSJ+ChBKc29uU2NoZW1hRm9ybWF0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBAUIJCgdfc3RyaWN0IncKDlJlc3BvbnNlRm9ybWF0Ei8KBHR5cGUYASABKA4yIS5zd2l0Y2h5YXJkLnYxLlJlc3BvbnNlRm9ybWF0VHlwZRI0Cgtqc29uX3NjaGVtYRgCIAEoCzIfLnN3aXRjaHlhcmQudjEuSnNvblNjaGVtYUZvcm1hdCLgBwoJQ2hhdElucHV0Eg0KBW1vZGVsGAEgASgJEigKCG1lc3NhZ2VzGAIgAygLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlEiIKBXRvb2xzGAMgAygLMhMuc3dpdGNoeWFyZC52MS5Ub29sEi4KC3Rvb2xfY2hvaWNlGAQgASgLMhkuc3dpdGNoeWFyZC52MS5Ub29sQ2hvaWNlEhgKC3RlbXBlcmF0dXJlGAUgASgBSACIAQESFwoKbWF4X3Rva2VucxgGIAEoBUgBiAEBEhIKBXRvcF9wGAcgASgBSAKIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYCCABKAFIA4gBARIdChBwcmVzZW5jZV9wZW5hbHR5GAkgASgBSASIAQESDAoEc3RvcBgKIAMoCRIRCgRzZWVkGAsgASgDSAWIAQESDgoBbhgMIAEoBUgGiAEBEhUKCGxvZ3Byb2JzGA0gASgISAeIAQESGQoMdG9wX2xvZ3Byb2JzGA4gASgFSAiIAQESNgoPcmVzcG9uc2VfZm9ybWF0GA8gASgLMh0uc3dpdGNoeWFyZC52MS5SZXNwb25zZUZvcm1hdBIgChNwYXJhbGxlbF90b29sX2NhbGxzGBAgASgISAmIAQESEQoEdXNlchgRIAEoCUgKiAEBEjsKCmxvZ2l0X2JpYXMYEiADKAsyJy5zd2l0Y2h5YXJkLnYxLkNoYXRJbnB1dC5Mb2dpdEJpYXNFbnRyeRIRCglmYWxsYmFja3MYEyADKAkSRwoQcHJvdmlkZXJfb3B0aW9ucxgUIAMoCzItLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0LlByb3ZpZGVyT3B0aW9uc0VudHJ5Eh0KEHJlYXNvbmluZ19lZmZvcnQYFSABKAlIC4gBARowCg5Mb2dpdEJpYXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGk8KFFByb3ZpZGVyT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRImCgV2YWx1ZRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Q6AjgBQg4KDF90ZW1wZXJhdHVyZUINCgtfbWF4X3Rva2Vuc0IICgZfdG9wX3BCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5QhMKEV9wcmVzZW5jZV9wZW5hbHR5QgcKBV9zZWVkQgQKAl9uQgsKCV9sb2dwcm9ic0IPCg1fdG9wX2xvZ3Byb2JzQhYKFF9wYXJhbGxlbF90b29sX2NhbGxzQgcKBV91c2VyQhMKEV9yZWFzb25pbmdfZWZmb3J0IjsKClRvcExvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDCJuCgxUb2tlbkxvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDBIvCgx0b3BfbG9ncHJvYnMYBCADKAsyGS5zd2l0Y2h5YXJkLnYxLlRvcExvZ3Byb2IiZgoITG9ncHJvYnMSLAoHY29udGVudBgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVG9rZW5Mb2dwcm9iEiwKB3JlZnVzYWwYAiADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYiK6AQoGQ2hvaWNlEg0KBWluZGV4GAEgASgFEicKB21lc3NhZ2UYAiABKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USMgoNZmluaXNoX3JlYXNvbhgDIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEhkKEXJhd19maW5pc2hfcmVhc29uGAQgASgJEikKCGxvZ3Byb2JzGAUgASgLMhcuc3dpdGNoeWFyZC52MS5Mb2dwcm9icyLDAgoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoBRIUCgx0b3RhbF90b2tlbnMYAyABKAUSHAoUY2FjaGVkX3Byb21wdF90b2tlbnMYBCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoBRIhChljYWNoZV93cml0ZV9wcm9tcHRfdG9rZW5zGAYgASgFEhEKCWVzdGltYXRlZBgHIAEoCBIbChNwcm9tcHRfYXVkaW9fdG9rZW5zGAggASgFEh8KF2NvbXBsZXRpb25fYXVkaW9fdG9rZW5zGAkgASgFEiIKGmFjY2VwdGVkX3ByZWRpY3Rpb25fdG9rZW5zGAogASgFEiIKGnJlamVjdGVkX3ByZWRpY3Rpb25fdG9rZW5zGAsgASgFIkgKDkF0dGVtcHRGYWlsdXJlEg0KBW1vZGVsGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIXCg91cHN0cmVhbV9zdGF0dXMYAyABKAUifQoJUm91dGVJbmZvEhAKCGF0dGVtcHRzGAEgASgFEi8KCGZhaWx1cmVzGAIgAygLMh0uc3dpdGNoeWFyZC52MS5BdHRlbXB0RmFpbHVyZRItCgdza2lwcGVkGAMgAygLMhwuc3dpdGNoeWFyZC52MS5Ta2lwcGVkVGFyZ2V0Ij4KDVNraXBwZWRUYXJnZXQSDQoFbW9kZWwYASABKAkSDgoGcmVhc29uGAIgASgJEg4KBmRldGFpbBgDIAEoCSK6AQoNUmVzcG9uc2VTdGFydBIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIPCgdjcmVhdGVkGAQgASgDEhAKCHdhcm5pbmdzGAUgAygJEicKBXJvdXRlGAYgASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAcgASgJEhQKDHNlcnZpY2VfdGllchgIIAEoCSJeCglUZXh0RGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkSLQoIbG9ncHJvYnMYAyADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYiIyCgxSZWZ1c2FsRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkiXgoOUmVhc29uaW5nRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkSEQoJc2lnbmF0dXJlGAMgASgJEhUKDXJlZGFjdGVkX2RhdGEYBCABKAkiZAoKQXVkaW9EZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSCgoCaWQYAiABKAkSDAoEZGF0YRgDIAEoCRISCgp0cmFuc2NyaXB0GAQgASgJEhIKCmV4cGlyZXNfYXQYBSABKAMiVwoPQW5ub3RhdGlvbkRlbHRhEhQKDGNob2ljZV9pbmRleBgBIAEoBRIuCgthbm5vdGF0aW9ucxgCIAMoCzIZLnN3aXRjaHlhcmQudjEuQW5ub3RhdGlvbiJ+Cg1Ub29sQ2FsbFN0YXJ0EhQKDGNob2ljZV9pbmRleBgBIAEoBRINCgVpbmRleBgCIAEoBRIKCgJpZBgDIAEoCRIMCgRuYW1lGAQgASgJEi4KDWV4dHJhX2NvbnRlbnQYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IkcKDVRvb2xDYWxsRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEg0KBWluZGV4GAIgASgFEhEKCWFyZ3VtZW50cxgDIAEoCSJtCgZGaW5pc2gSFAoMY2hvaWNlX2luZGV4GAEgASgFEjIKDWZpbmlzaF9yZWFzb24YAiABKA4yGy5zd2l0Y2h5YXJkLnYxLkZpbmlzaFJlYXNvbhIZChFyYXdfZmluaXNoX3JlYXNvbhgDIAEoCSJYCgxSb3V0ZVN1bW1hcnkSDQoFbW9kZWwYASABKAkSJwoFcm91dGUYAiABKAsyGC5zd2l0Y2h5YXJkLnYxLlJvdXRlSW5mbxIQCghyZWNvdmVyeRgDIAEoCSpzCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEhIKDlJPTEVfREVWRUxPUEVSEAISDQoJUk9MRV9VU0VSEAMSEgoOUk9MRV9BU1NJU1RBTlQQBBINCglST0xFX1RPT0wQBSpvCgtJbWFnZURldGFpbBIcChhJTUFHRV9ERVRBSUxfVU5TUEVDSUZJRUQQABIVChFJTUFHRV9ERVRBSUxfQVVUTxABEhQKEElNQUdFX0RFVEFJTF9MT1cQAhIVChFJTUFHRV9ERVRBSUxfSElHSBADKocBCg5Ub29sQ2hvaWNlTW9kZRIgChxUT09MX0NIT0lDRV9NT0RFX1VOU1BFQ0lGSUVEEAASGQoVVE9PTF9DSE9JQ0VfTU9ERV9OT05FEAESGQoVVE9PTF9DSE9JQ0VfTU9ERV9BVVRPEAISHQoZVE9PTF9DSE9JQ0VfTU9ERV9SRVFVSVJFRBADKqUBChJSZXNwb25zZUZvcm1hdFR5cGUSJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfVU5TUEVDSUZJRUQQABIdChlSRVNQT05TRV9GT1JNQVRfVFlQRV9URVhUEAESJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfSlNPTl9PQkpFQ1QQAhIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX1NDSEVNQRADKp8BCgxGaW5pc2hSZWFzb24SHQoZRklOSVNIX1JFQVNPTl9VTlNQRUNJRklFRBAAEhYKEkZJTklTSF9SRUFTT05fU1RPUBABEhgKFEZJTklTSF9SRUFTT05fTEVOR1RIEAISHAoYRklOSVNIX1JFQVNPTl9UT09MX0NBTExTEAMSIAocRklOSVNIX1JFQVNPTl9DT05URU5UX0ZJTFRFUhAEYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * Media is one image, audio clip, video or document given to the model, by URL or by value.
@@ -269,6 +269,21 @@ export type Message = Message$1<"switchyard.v1.Message"> & {
    * @generated from field: string name = 5;
    */
   name: string;
+
+  /**
+   * Spoken output of an assistant turn (OpenAI audio models). In a request, the earlier answer's
+   * audio referred to by its id alone.
+   *
+   * @generated from field: switchyard.v1.AudioOutput audio = 6;
+   */
+  audio?: AudioOutput | undefined;
+
+  /**
+   * Notes on the assistant's text, such as the web sources it cites; assistant messages only.
+   *
+   * @generated from field: repeated switchyard.v1.Annotation annotations = 7;
+   */
+  annotations: Annotation[];
 };
 
 /**
@@ -277,6 +292,118 @@ export type Message = Message$1<"switchyard.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_chat, 4);
+
+/**
+ * AudioOutput is a choice's spoken answer (OpenAI `message.audio`).
+ *
+ * @generated from message switchyard.v1.AudioOutput
+ */
+export type AudioOutput = Message$1<"switchyard.v1.AudioOutput"> & {
+  /**
+   * The provider's id of the audio; an assistant message of the next turn refers to it by this id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The audio, base64 encoded as the provider sent it, in the format the request asked for.
+   *
+   * @generated from field: string data = 2;
+   */
+  data: string;
+
+  /**
+   * What the audio says.
+   *
+   * @generated from field: string transcript = 3;
+   */
+  transcript: string;
+
+  /**
+   * When the provider forgets the audio (and its id), Unix seconds; 0 when not given.
+   *
+   * @generated from field: int64 expires_at = 4;
+   */
+  expiresAt: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.AudioOutput.
+ * Use `create(AudioOutputSchema)` to create a new message.
+ */
+export const AudioOutputSchema: GenMessage<AudioOutput> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_chat, 5);
+
+/**
+ * UrlCitation is a web source the answer cites.
+ *
+ * @generated from message switchyard.v1.UrlCitation
+ */
+export type UrlCitation = Message$1<"switchyard.v1.UrlCitation"> & {
+  /**
+   * The source's URL.
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * The source's title.
+   *
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * Where the citation starts in the message text (a character offset).
+   *
+   * @generated from field: int32 start_index = 3;
+   */
+  startIndex: number;
+
+  /**
+   * Where it ends (exclusive).
+   *
+   * @generated from field: int32 end_index = 4;
+   */
+  endIndex: number;
+};
+
+/**
+ * Describes the message switchyard.v1.UrlCitation.
+ * Use `create(UrlCitationSchema)` to create a new message.
+ */
+export const UrlCitationSchema: GenMessage<UrlCitation> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_chat, 6);
+
+/**
+ * Annotation is a note on a choice's text.
+ *
+ * @generated from message switchyard.v1.Annotation
+ */
+export type Annotation = Message$1<"switchyard.v1.Annotation"> & {
+  /**
+   * The annotation type, e.g. "url_citation".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * The cited source, for type "url_citation".
+   *
+   * @generated from field: switchyard.v1.UrlCitation url_citation = 2;
+   */
+  urlCitation?: UrlCitation | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.Annotation.
+ * Use `create(AnnotationSchema)` to create a new message.
+ */
+export const AnnotationSchema: GenMessage<Annotation> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_chat, 7);
 
 /**
  * Tool declares one function the model may call.
@@ -318,7 +445,7 @@ export type Tool = Message$1<"switchyard.v1.Tool"> & {
  * Use `create(ToolSchema)` to create a new message.
  */
 export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 5);
+  messageDesc(file_switchyard_v1_chat, 8);
 
 /**
  * ToolChoice constrains tool use.
@@ -355,7 +482,7 @@ export type ToolChoice = Message$1<"switchyard.v1.ToolChoice"> & {
  * Use `create(ToolChoiceSchema)` to create a new message.
  */
 export const ToolChoiceSchema: GenMessage<ToolChoice> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 6);
+  messageDesc(file_switchyard_v1_chat, 9);
 
 /**
  * JsonSchemaFormat is a named JSON Schema the answer must follow.
@@ -397,7 +524,7 @@ export type JsonSchemaFormat = Message$1<"switchyard.v1.JsonSchemaFormat"> & {
  * Use `create(JsonSchemaFormatSchema)` to create a new message.
  */
 export const JsonSchemaFormatSchema: GenMessage<JsonSchemaFormat> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 7);
+  messageDesc(file_switchyard_v1_chat, 10);
 
 /**
  * ResponseFormat asks for text or JSON output.
@@ -425,7 +552,7 @@ export type ResponseFormat = Message$1<"switchyard.v1.ResponseFormat"> & {
  * Use `create(ResponseFormatSchema)` to create a new message.
  */
 export const ResponseFormatSchema: GenMessage<ResponseFormat> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 8);
+  messageDesc(file_switchyard_v1_chat, 11);
 
 /**
  * ChatInput is everything a chat request says, shared by the unary and the streaming RPC.
@@ -592,7 +719,7 @@ export type ChatInput = Message$1<"switchyard.v1.ChatInput"> & {
  * Use `create(ChatInputSchema)` to create a new message.
  */
 export const ChatInputSchema: GenMessage<ChatInput> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 9);
+  messageDesc(file_switchyard_v1_chat, 12);
 
 /**
  * TopLogprob is one alternative token at a position.
@@ -627,7 +754,7 @@ export type TopLogprob = Message$1<"switchyard.v1.TopLogprob"> & {
  * Use `create(TopLogprobSchema)` to create a new message.
  */
 export const TopLogprobSchema: GenMessage<TopLogprob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 10);
+  messageDesc(file_switchyard_v1_chat, 13);
 
 /**
  * TokenLogprob is the log probability of one generated token.
@@ -669,7 +796,7 @@ export type TokenLogprob = Message$1<"switchyard.v1.TokenLogprob"> & {
  * Use `create(TokenLogprobSchema)` to create a new message.
  */
 export const TokenLogprobSchema: GenMessage<TokenLogprob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 11);
+  messageDesc(file_switchyard_v1_chat, 14);
 
 /**
  * Logprobs holds per-token log probabilities of a choice.
@@ -697,7 +824,7 @@ export type Logprobs = Message$1<"switchyard.v1.Logprobs"> & {
  * Use `create(LogprobsSchema)` to create a new message.
  */
 export const LogprobsSchema: GenMessage<Logprobs> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 12);
+  messageDesc(file_switchyard_v1_chat, 15);
 
 /**
  * Choice is one generated answer.
@@ -746,7 +873,7 @@ export type Choice = Message$1<"switchyard.v1.Choice"> & {
  * Use `create(ChoiceSchema)` to create a new message.
  */
 export const ChoiceSchema: GenMessage<Choice> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 13);
+  messageDesc(file_switchyard_v1_chat, 16);
 
 /**
  * Usage counts tokens with OpenAI's conventions: prompt includes cached tokens, completion includes reasoning tokens.
@@ -804,6 +931,34 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
    * @generated from field: bool estimated = 7;
    */
   estimated: boolean;
+
+  /**
+   * Prompt tokens that were audio input.
+   *
+   * @generated from field: int32 prompt_audio_tokens = 8;
+   */
+  promptAudioTokens: number;
+
+  /**
+   * Completion tokens that were audio output.
+   *
+   * @generated from field: int32 completion_audio_tokens = 9;
+   */
+  completionAudioTokens: number;
+
+  /**
+   * Completion tokens of a predicted output that appeared in the answer (OpenAI predicted outputs).
+   *
+   * @generated from field: int32 accepted_prediction_tokens = 10;
+   */
+  acceptedPredictionTokens: number;
+
+  /**
+   * Completion tokens of a predicted output that did not appear in the answer (still billed).
+   *
+   * @generated from field: int32 rejected_prediction_tokens = 11;
+   */
+  rejectedPredictionTokens: number;
 };
 
 /**
@@ -811,7 +966,7 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 14);
+  messageDesc(file_switchyard_v1_chat, 17);
 
 /**
  * AttemptFailure describes one upstream attempt that did not answer.
@@ -846,7 +1001,7 @@ export type AttemptFailure = Message$1<"switchyard.v1.AttemptFailure"> & {
  * Use `create(AttemptFailureSchema)` to create a new message.
  */
 export const AttemptFailureSchema: GenMessage<AttemptFailure> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 15);
+  messageDesc(file_switchyard_v1_chat, 18);
 
 /**
  * RouteInfo says how the gateway reached the answer.
@@ -881,7 +1036,7 @@ export type RouteInfo = Message$1<"switchyard.v1.RouteInfo"> & {
  * Use `create(RouteInfoSchema)` to create a new message.
  */
 export const RouteInfoSchema: GenMessage<RouteInfo> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 16);
+  messageDesc(file_switchyard_v1_chat, 19);
 
 /**
  * SkippedTarget is a target the gateway did not call for this request.
@@ -916,7 +1071,7 @@ export type SkippedTarget = Message$1<"switchyard.v1.SkippedTarget"> & {
  * Use `create(SkippedTargetSchema)` to create a new message.
  */
 export const SkippedTargetSchema: GenMessage<SkippedTarget> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 17);
+  messageDesc(file_switchyard_v1_chat, 20);
 
 /**
  * ResponseStart opens a stream: it comes first, exactly once.
@@ -965,6 +1120,20 @@ export type ResponseStart = Message$1<"switchyard.v1.ResponseStart"> & {
    * @generated from field: switchyard.v1.RouteInfo route = 6;
    */
   route?: RouteInfo | undefined;
+
+  /**
+   * The provider's system fingerprint, when given.
+   *
+   * @generated from field: string system_fingerprint = 7;
+   */
+  systemFingerprint: string;
+
+  /**
+   * The service tier the provider served the request on (OpenAI `service_tier`), when given.
+   *
+   * @generated from field: string service_tier = 8;
+   */
+  serviceTier: string;
 };
 
 /**
@@ -972,7 +1141,7 @@ export type ResponseStart = Message$1<"switchyard.v1.ResponseStart"> & {
  * Use `create(ResponseStartSchema)` to create a new message.
  */
 export const ResponseStartSchema: GenMessage<ResponseStart> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 18);
+  messageDesc(file_switchyard_v1_chat, 21);
 
 /**
  * TextDelta is a fragment of a choice's answer text.
@@ -1007,7 +1176,7 @@ export type TextDelta = Message$1<"switchyard.v1.TextDelta"> & {
  * Use `create(TextDeltaSchema)` to create a new message.
  */
 export const TextDeltaSchema: GenMessage<TextDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 19);
+  messageDesc(file_switchyard_v1_chat, 22);
 
 /**
  * RefusalDelta is a fragment of a choice's refusal text.
@@ -1035,7 +1204,7 @@ export type RefusalDelta = Message$1<"switchyard.v1.RefusalDelta"> & {
  * Use `create(RefusalDeltaSchema)` to create a new message.
  */
 export const RefusalDeltaSchema: GenMessage<RefusalDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 20);
+  messageDesc(file_switchyard_v1_chat, 23);
 
 /**
  * ReasoningDelta is a fragment of a choice's reasoning.
@@ -1078,7 +1247,85 @@ export type ReasoningDelta = Message$1<"switchyard.v1.ReasoningDelta"> & {
  * Use `create(ReasoningDeltaSchema)` to create a new message.
  */
 export const ReasoningDeltaSchema: GenMessage<ReasoningDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 21);
+  messageDesc(file_switchyard_v1_chat, 24);
+
+/**
+ * AudioDelta is a fragment of a choice's spoken answer; the id and expiry come once, the data and
+ * transcript in pieces (concatenate each).
+ *
+ * @generated from message switchyard.v1.AudioDelta
+ */
+export type AudioDelta = Message$1<"switchyard.v1.AudioDelta"> & {
+  /**
+   * The choice it belongs to.
+   *
+   * @generated from field: int32 choice_index = 1;
+   */
+  choiceIndex: number;
+
+  /**
+   * The provider's id of the audio, when this fragment carries it.
+   *
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * A base64 fragment of the audio, as the provider sent it.
+   *
+   * @generated from field: string data = 3;
+   */
+  data: string;
+
+  /**
+   * A fragment of the transcript.
+   *
+   * @generated from field: string transcript = 4;
+   */
+  transcript: string;
+
+  /**
+   * When the provider forgets the audio, Unix seconds; 0 when this fragment does not say.
+   *
+   * @generated from field: int64 expires_at = 5;
+   */
+  expiresAt: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.AudioDelta.
+ * Use `create(AudioDeltaSchema)` to create a new message.
+ */
+export const AudioDeltaSchema: GenMessage<AudioDelta> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_chat, 25);
+
+/**
+ * AnnotationDelta adds notes (such as cited web sources) to a choice's text.
+ *
+ * @generated from message switchyard.v1.AnnotationDelta
+ */
+export type AnnotationDelta = Message$1<"switchyard.v1.AnnotationDelta"> & {
+  /**
+   * The choice it belongs to.
+   *
+   * @generated from field: int32 choice_index = 1;
+   */
+  choiceIndex: number;
+
+  /**
+   * The notes added.
+   *
+   * @generated from field: repeated switchyard.v1.Annotation annotations = 2;
+   */
+  annotations: Annotation[];
+};
+
+/**
+ * Describes the message switchyard.v1.AnnotationDelta.
+ * Use `create(AnnotationDeltaSchema)` to create a new message.
+ */
+export const AnnotationDeltaSchema: GenMessage<AnnotationDelta> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_chat, 26);
 
 /**
  * ToolCallStart opens one tool call; it comes exactly once per call, before its argument deltas.
@@ -1127,7 +1374,7 @@ export type ToolCallStart = Message$1<"switchyard.v1.ToolCallStart"> & {
  * Use `create(ToolCallStartSchema)` to create a new message.
  */
 export const ToolCallStartSchema: GenMessage<ToolCallStart> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 22);
+  messageDesc(file_switchyard_v1_chat, 27);
 
 /**
  * ToolCallDelta is a fragment of one tool call's JSON arguments.
@@ -1162,7 +1409,7 @@ export type ToolCallDelta = Message$1<"switchyard.v1.ToolCallDelta"> & {
  * Use `create(ToolCallDeltaSchema)` to create a new message.
  */
 export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 23);
+  messageDesc(file_switchyard_v1_chat, 28);
 
 /**
  * Finish closes one choice.
@@ -1197,7 +1444,7 @@ export type Finish = Message$1<"switchyard.v1.Finish"> & {
  * Use `create(FinishSchema)` to create a new message.
  */
 export const FinishSchema: GenMessage<Finish> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 24);
+  messageDesc(file_switchyard_v1_chat, 29);
 
 /**
  * RouteSummary closes a stream with how it was routed; it comes last, exactly once, on success.
@@ -1234,7 +1481,7 @@ export type RouteSummary = Message$1<"switchyard.v1.RouteSummary"> & {
  * Use `create(RouteSummarySchema)` to create a new message.
  */
 export const RouteSummarySchema: GenMessage<RouteSummary> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 25);
+  messageDesc(file_switchyard_v1_chat, 30);
 
 /**
  * Role is who authored a message in a conversation.

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { ChatInput, Choice, Finish, ReasoningDelta, RefusalDelta, ResponseStart, RouteInfo, RouteSummary, TextDelta, ToolCallDelta, ToolCallStart, Usage } from "./chat_pb.js";
+import type { AnnotationDelta, AudioDelta, ChatInput, Choice, Finish, ReasoningDelta, RefusalDelta, ResponseStart, RouteInfo, RouteSummary, TextDelta, ToolCallDelta, ToolCallStart, Usage } from "./chat_pb.js";
 import { file_switchyard_v1_chat } from "./chat_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/chat_service.proto.
  */
 export const file_switchyard_v1_chat_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2h5YXJkL3YxL2NoYXRfc2VydmljZS5wcm90bxINc3dpdGNoeWFyZC52MSI2CgtDaGF0UmVxdWVzdBInCgVpbnB1dBgBIAEoCzIYLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0IvABCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSJgoHY2hvaWNlcxgEIAMoCzIVLnN3aXRjaHlhcmQudjEuQ2hvaWNlEiMKBXVzYWdlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIPCgdjcmVhdGVkGAYgASgDEhAKCHdhcm5pbmdzGAcgAygJEicKBXJvdXRlGAggASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAkgASgJIlIKEUNoYXRTdHJlYW1SZXF1ZXN0EicKBWlucHV0GAEgASgLMhguc3dpdGNoeWFyZC52MS5DaGF0SW5wdXQSFAoMa2VlcGFsaXZlX21zGAIgASgNIu0DChJDaGF0U3RyZWFtUmVzcG9uc2USNgoOcmVzcG9uc2Vfc3RhcnQYASABKAsyHC5zd2l0Y2h5YXJkLnYxLlJlc3BvbnNlU3RhcnRIABIuCgp0ZXh0X2RlbHRhGAIgASgLMhguc3dpdGNoeWFyZC52MS5UZXh0RGVsdGFIABI0Cg1yZWZ1c2FsX2RlbHRhGAMgASgLMhsuc3dpdGNoeWFyZC52MS5SZWZ1c2FsRGVsdGFIABI4Cg9yZWFzb25pbmdfZGVsdGEYBCABKAsyHS5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0RlbHRhSAASNwoPdG9vbF9jYWxsX3N0YXJ0GAUgASgLMhwuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbFN0YXJ0SAASNwoPdG9vbF9jYWxsX2RlbHRhGAYgASgLMhwuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbERlbHRhSAASJQoFdXNhZ2UYByABKAsyFC5zd2l0Y2h5YXJkLnYxLlVzYWdlSAASJwoGZmluaXNoGAggASgLMhUuc3dpdGNoeWFyZC52MS5GaW5pc2hIABI0Cg1yb3V0ZV9zdW1tYXJ5GAkgASgLMhsuc3dpdGNoeWFyZC52MS5Sb3V0ZVN1bW1hcnlIAEIHCgVldmVudDKjAQoLQ2hhdFNlcnZpY2USPwoEQ2hhdBIaLnN3aXRjaHlhcmQudjEuQ2hhdFJlcXVlc3QaGy5zd2l0Y2h5YXJkLnYxLkNoYXRSZXNwb25zZRJTCgpDaGF0U3RyZWFtEiAuc3dpdGNoeWFyZC52MS5DaGF0U3RyZWFtUmVxdWVzdBohLnN3aXRjaHlhcmQudjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAFiBnByb3RvMw", [file_switchyard_v1_chat]);
+  fileDesc("CiBzd2l0Y2h5YXJkL3YxL2NoYXRfc2VydmljZS5wcm90bxINc3dpdGNoeWFyZC52MSI2CgtDaGF0UmVxdWVzdBInCgVpbnB1dBgBIAEoCzIYLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0IoYCCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSJgoHY2hvaWNlcxgEIAMoCzIVLnN3aXRjaHlhcmQudjEuQ2hvaWNlEiMKBXVzYWdlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIPCgdjcmVhdGVkGAYgASgDEhAKCHdhcm5pbmdzGAcgAygJEicKBXJvdXRlGAggASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAkgASgJEhQKDHNlcnZpY2VfdGllchgKIAEoCSJSChFDaGF0U3RyZWFtUmVxdWVzdBInCgVpbnB1dBgBIAEoCzIYLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0EhQKDGtlZXBhbGl2ZV9tcxgCIAEoDSLbBAoSQ2hhdFN0cmVhbVJlc3BvbnNlEjYKDnJlc3BvbnNlX3N0YXJ0GAEgASgLMhwuc3dpdGNoeWFyZC52MS5SZXNwb25zZVN0YXJ0SAASLgoKdGV4dF9kZWx0YRgCIAEoCzIYLnN3aXRjaHlhcmQudjEuVGV4dERlbHRhSAASNAoNcmVmdXNhbF9kZWx0YRgDIAEoCzIbLnN3aXRjaHlhcmQudjEuUmVmdXNhbERlbHRhSAASOAoPcmVhc29uaW5nX2RlbHRhGAQgASgLMh0uc3dpdGNoeWFyZC52MS5SZWFzb25pbmdEZWx0YUgAEjcKD3Rvb2xfY2FsbF9zdGFydBgFIAEoCzIcLnN3aXRjaHlhcmQudjEuVG9vbENhbGxTdGFydEgAEjcKD3Rvb2xfY2FsbF9kZWx0YRgGIAEoCzIcLnN3aXRjaHlhcmQudjEuVG9vbENhbGxEZWx0YUgAEiUKBXVzYWdlGAcgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZUgAEicKBmZpbmlzaBgIIAEoCzIVLnN3aXRjaHlhcmQudjEuRmluaXNoSAASNAoNcm91dGVfc3VtbWFyeRgJIAEoCzIbLnN3aXRjaHlhcmQudjEuUm91dGVTdW1tYXJ5SAASMAoLYXVkaW9fZGVsdGEYCiABKAsyGS5zd2l0Y2h5YXJkLnYxLkF1ZGlvRGVsdGFIABI6ChBhbm5vdGF0aW9uX2RlbHRhGAsgASgLMh4uc3dpdGNoeWFyZC52MS5Bbm5vdGF0aW9uRGVsdGFIAEIHCgVldmVudDKjAQoLQ2hhdFNlcnZpY2USPwoEQ2hhdBIaLnN3aXRjaHlhcmQudjEuQ2hhdFJlcXVlc3QaGy5zd2l0Y2h5YXJkLnYxLkNoYXRSZXNwb25zZRJTCgpDaGF0U3RyZWFtEiAuc3dpdGNoeWFyZC52MS5DaGF0U3RyZWFtUmVxdWVzdBohLnN3aXRjaHlhcmQudjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAFiBnByb3RvMw", [file_switchyard_v1_chat]);
 
 /**
  * ChatRequest asks for one complete answer.
@@ -103,6 +103,13 @@ export type ChatResponse = Message<"switchyard.v1.ChatResponse"> & {
    * @generated from field: string system_fingerprint = 9;
    */
   systemFingerprint: string;
+
+  /**
+   * The service tier the provider served the request on (OpenAI `service_tier`), when given.
+   *
+   * @generated from field: string service_tier = 10;
+   */
+  serviceTier: string;
 };
 
 /**
@@ -229,6 +236,22 @@ export type ChatStreamResponse = Message<"switchyard.v1.ChatStreamResponse"> & {
      */
     value: RouteSummary;
     case: "routeSummary";
+  } | {
+    /**
+     * A fragment of a choice's spoken answer.
+     *
+     * @generated from field: switchyard.v1.AudioDelta audio_delta = 10;
+     */
+    value: AudioDelta;
+    case: "audioDelta";
+  } | {
+    /**
+     * Notes added to a choice's text (e.g. cited web sources).
+     *
+     * @generated from field: switchyard.v1.AnnotationDelta annotation_delta = 11;
+     */
+    value: AnnotationDelta;
+    case: "annotationDelta";
   } | { case: undefined; value?: undefined };
 };
 

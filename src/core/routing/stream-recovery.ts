@@ -23,6 +23,8 @@ export class DeliveredAnswer {
   private toolCallSent = false;
   private refusalSent = false;
   private otherChoiceSent = false;
+  /** What non-text content that rules out a recovery was streamed ("audio", "annotations"), if any. */
+  private otherContentSent: string | undefined;
   private readonly open = new Set<number>();
   private readonly finished = new Set<number>();
 
@@ -42,6 +44,14 @@ export class DeliveredAnswer {
         if (value.case === "toolCallStart" || value.case === "toolCallDelta") this.toolCallSent = true;
         if (value.case === "refusalDelta") this.refusalSent = true;
         this.outputCharacters += value.case === "toolCallStart" ? value.value.name.length : value.case === "toolCallDelta" ? value.value.arguments.length : value.value.text.length;
+        break;
+      case "audioDelta":
+      case "annotationDelta":
+        // Spoken output and citations cannot be spliced into a recovered answer.
+        this.contentSent = true;
+        this.open.add(value.value.choiceIndex);
+        this.otherContentSent = value.case === "audioDelta" ? "audio" : "annotations";
+        if (value.case === "audioDelta") this.outputCharacters += value.value.transcript.length;
         break;
       case "finish":
         this.contentSent = true;
@@ -68,6 +78,7 @@ export class DeliveredAnswer {
     if (this.toolCallSent) return "a tool call had already been streamed";
     if (this.refusalSent) return "a refusal had already been streamed";
     if (this.otherChoiceSent) return "several choices were being streamed";
+    if (this.otherContentSent) return `${this.otherContentSent} had already been streamed`;
     if (this.finished.size > 0) return "a choice had already finished";
     return undefined;
   }

@@ -52,6 +52,8 @@ function startEvent(held: ResponseStart | undefined, target: ResolvedTarget, run
     created: held?.created ?? BigInt(Math.floor(now / 1000)),
     warnings: held?.warnings ?? [],
     route: run.routeInfo(),
+    systemFingerprint: held?.systemFingerprint ?? "",
+    serviceTier: held?.serviceTier ?? "",
   };
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "responseStart", value } };
 }

@@ -10,6 +10,7 @@ export function isTokenEvent(event: ChatStreamResponse): boolean {
     case "refusalDelta":
     case "toolCallStart":
     case "toolCallDelta":
+    case "audioDelta":
     case "finish":
       return true;
     default:

@@ -1,4 +1,4 @@
-import { FinishReason, type Choice, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, type Annotation, type Choice, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { Json, OpenAITokenLogprob, OpenAIToolCall, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
@@ -19,10 +19,39 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens, ...(usage.cacheWritePromptTokens ? { cache_write_tokens: usage.cacheWritePromptTokens } : {}) },
-    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+    prompt_tokens_details: {
+      cached_tokens: usage.cachedPromptTokens,
+      ...(usage.promptAudioTokens ? { audio_tokens: usage.promptAudioTokens } : {}),
+      ...(usage.cacheWritePromptTokens ? { cache_write_tokens: usage.cacheWritePromptTokens } : {}),
+    },
+    completion_tokens_details: {
+      reasoning_tokens: usage.reasoningTokens,
+      ...(usage.completionAudioTokens ? { audio_tokens: usage.completionAudioTokens } : {}),
+      ...(usage.acceptedPredictionTokens ? { accepted_prediction_tokens: usage.acceptedPredictionTokens } : {}),
+      ...(usage.rejectedPredictionTokens ? { rejected_prediction_tokens: usage.rejectedPredictionTokens } : {}),
+    },
     ...(usage.estimated ? { estimated: true } : {}),
   };
+}
+
+/** OpenAI annotation JSON from proto Annotations (url_citation with its fields; other types by type alone). */
+export function toOpenAIAnnotations(annotations: readonly Annotation[]): Record<string, unknown>[] {
+  return annotations.map((annotation) => {
+    const citation = annotation.urlCitation;
+    return citation
+      ? { type: annotation.type, url_citation: { url: citation.url, title: citation.title, start_index: citation.startIndex, end_index: citation.endIndex } }
+      : { type: annotation.type };
+  });
+}
+
+/** OpenAI `audio` JSON from a proto AudioOutput or AudioDelta: the fields it carries (a stream fragment carries some of them). */
+function toOpenAIAudio(audio: { id: string; data: string; transcript: string; expiresAt: bigint }, whole: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (audio.id || whole) out.id = audio.id;
+  if (audio.data || whole) out.data = audio.data;
+  if (audio.expiresAt || whole) out.expires_at = Number(audio.expiresAt);
+  if (audio.transcript || whole) out.transcript = audio.transcript;
+  return out;
 }
 
 function bytesOf(bytes: Uint8Array): number[] | null {
@@ -61,15 +90,18 @@ function toOpenAIChoice(choice: Choice): Record<string, unknown> {
     function: { name: call.name, arguments: call.arguments },
     ...(call.extraContent ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
   }));
+  const audio = message?.audio;
   const out: Record<string, unknown> = {
     role: "assistant",
-    content: text,
+    // An answer with nothing in it is "" (null stands for "the answer is elsewhere": tool calls, a refusal, audio).
+    content: text ?? (toolCalls.length === 0 && refusal === null && !audio ? "" : null),
     refusal,
   };
   if (toolCalls.length > 0) out.tool_calls = toolCalls;
   if (reasoning) out.reasoning_content = reasoning;
   if (thinkingBlocks.length > 0) out.thinking_blocks = thinkingBlocks;
-  out.annotations = [];
+  out.annotations = toOpenAIAnnotations(message?.annotations ?? []);
+  if (audio) out.audio = toOpenAIAudio(audio, true);
   return {
     index: choice.index,
     message: out,
@@ -91,6 +123,7 @@ export function toOpenAICompletion(response: ChatResponse): Record<string, unkno
     model: response.model,
     choices: response.choices.map(toOpenAIChoice),
     usage: response.usage ? toOpenAIUsage(response.usage) : null,
+    ...(response.serviceTier ? { service_tier: response.serviceTier } : {}),
     system_fingerprint: response.systemFingerprint || null,
   };
 }
@@ -130,7 +163,9 @@ export class OpenAIChunkEncoder {
         this.id = value.value.id;
         this.created = Number(value.value.created);
         this.model = value.value.model;
-        this.prefix = `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"system_fingerprint":null,"choices":[`;
+        this.prefix = `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},${
+          value.value.serviceTier ? `"service_tier":${JSON.stringify(value.value.serviceTier)},` : ""
+        }"system_fingerprint":${value.value.systemFingerprint ? JSON.stringify(value.value.systemFingerprint) : "null"},"choices":[`;
         return [];
       case "textDelta": {
         const logprobs = value.value.logprobs.length > 0 ? { content: toOpenAILogprobs(value.value.logprobs) } : null;
@@ -149,6 +184,10 @@ export class OpenAIChunkEncoder {
       }
       case "toolCallDelta":
         return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, function: { arguments: value.value.arguments } }] })];
+      case "audioDelta":
+        return [this.chunk(value.value.choiceIndex, { audio: toOpenAIAudio(value.value, false) })];
+      case "annotationDelta":
+        return [this.chunk(value.value.choiceIndex, { annotations: toOpenAIAnnotations(value.value.annotations) })];
       case "finish":
         return [this.chunk(value.value.choiceIndex, {}, FINISH_NAMES[value.value.finishReason] ?? "stop")];
       case "usage":

@@ -143,7 +143,7 @@ function reasoningParts(raw: Record<string, unknown>, param: string): ContentPar
  * content, image_url media (URL or data URL, with the `mime_type` extension deciding the media
  * kind, and the nested `image_url.image_url` form accepted as the URL), input_audio, inline files,
  * assistant tool calls, refusals and reasoning, tool results, and the legacy `function` role and
- * `function_call`. Throws 400 INVALID_REQUEST naming the field.
+ * `function_call`, and an assistant's `audio.id`. Throws 400 INVALID_REQUEST naming the field.
  */
 export function toProtoMessage(raw: unknown, index: number): Message {
   const param = `messages[${index}]`;
@@ -182,5 +182,9 @@ export function toProtoMessage(raw: unknown, index: number): Message {
     if (!name) throw invalidRequest(`Missing required parameter: '${param}.name'.`, `${param}.name`);
     toolCallId = legacyFunctionCallId(name);
   }
-  return { $typeName: "switchyard.v1.Message", role, content, toolCalls, toolCallId, name: roleName === "function" ? "" : name };
+  const audio = role === Role.ASSISTANT ? readObject(raw.audio, `${param}.audio`) : undefined;
+  const message: Message = { $typeName: "switchyard.v1.Message", role, content, toolCalls, toolCallId, name: roleName === "function" ? "" : name, annotations: [] };
+  // An earlier spoken answer, referred to by its id (OpenAI audio models).
+  if (audio) message.audio = { $typeName: "switchyard.v1.AudioOutput", id: requireString(audio.id, `${param}.audio.id`), data: "", transcript: "", expiresAt: 0n };
+  return message;
 }

@@ -146,6 +146,7 @@ function hasVisibleText(text: string): boolean {
 }
 
 function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, warnings: string[]): AnthropicContentBlock[] {
+  if (message.audio?.id) warnings.push(`The audio of messages[${index}] (an OpenAI audio id) cannot be sent to Anthropic and was dropped.`);
   const thinking: AnthropicContentBlock[] = [];
   const text: AnthropicContentBlock[] = [];
   message.content.forEach((part, partIndex) => {

@@ -109,6 +109,7 @@ function userParts(message: Message, messageIndex: number, context: GeminiConten
 }
 
 function modelParts(message: Message, messageIndex: number, context: GeminiContentsContext, builder: Builder): GeminiRequestPart[] {
+  if (message.audio?.id) builder.warnings.add("the audio of an assistant message (an OpenAI audio id) cannot be sent to Gemini; dropped");
   const parts: GeminiRequestPart[] = [];
   for (const part of message.content) {
     if (part.part.case === "text" || part.part.case === "refusal") {

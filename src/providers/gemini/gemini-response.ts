@@ -36,7 +36,8 @@ export function finishWarning(raw: string, choiceIndex: number): string | undefi
 /**
  * Maps usageMetadata to OpenAI conventions: prompt = promptTokenCount + toolUsePromptTokenCount
  * (cached tokens are already inside); completion = candidates + thoughts; reasoning = thoughts;
- * cached = cachedContentTokenCount; total = totalTokenCount (else prompt + completion).
+ * cached = cachedContentTokenCount; audio = the AUDIO entries of promptTokensDetails and
+ * candidatesTokensDetails; total = totalTokenCount (else prompt + completion).
  * @see https://ai.google.dev/api/generate-content#UsageMetadata
  */
 export function toProtoUsage(usage: GeminiUsageMetadata | undefined): Usage {
@@ -49,6 +50,8 @@ export function toProtoUsage(usage: GeminiUsageMetadata | undefined): Usage {
     ...(usage?.totalTokenCount !== undefined ? { total: usage.totalTokenCount } : {}),
     cached: usage?.cachedContentTokenCount ?? 0,
     reasoning: thoughts,
+    audioPrompt: usage?.promptAudioTokenCount,
+    audioCompletion: usage?.candidatesAudioTokenCount,
   });
 }
 

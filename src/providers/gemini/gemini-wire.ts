@@ -115,6 +115,17 @@ export interface GeminiUsageMetadata {
   readonly cachedContentTokenCount?: number;
   readonly toolUsePromptTokenCount?: number;
   readonly totalTokenCount?: number;
+  /** Audio tokens of the prompt (the AUDIO entry of promptTokensDetails). */
+  readonly promptAudioTokenCount?: number;
+  /** Audio tokens of the answer (the AUDIO entry of candidatesTokensDetails). */
+  readonly candidatesAudioTokenCount?: number;
+}
+
+/** The token count of one modality in a `*TokensDetails` list ([{modality, tokenCount}]). */
+function modalityCount(details: unknown, modality: string): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  const entry = details.find((detail): detail is JsonMap => isJsonMap(detail) && detail.modality === modality);
+  return entry ? int(entry.tokenCount) : undefined;
 }
 
 /** Google's error object, `{error:{code, message, status, details}}`. */
@@ -211,6 +222,8 @@ function parseUsage(value: unknown): GeminiUsageMetadata | undefined {
     cachedContentTokenCount: int(value.cachedContentTokenCount),
     toolUsePromptTokenCount: int(value.toolUsePromptTokenCount),
     totalTokenCount: int(value.totalTokenCount),
+    promptAudioTokenCount: modalityCount(value.promptTokensDetails, "AUDIO"),
+    candidatesAudioTokenCount: modalityCount(value.candidatesTokensDetails, "AUDIO"),
   });
 }
 

@@ -124,6 +124,7 @@ function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
     }));
   }
   if (role === "tool") out.tool_call_id = message.toolCallId;
+  if (role === "assistant" && message.audio?.id) out.audio = { id: message.audio.id };
   return out;
 }
 

@@ -1,10 +1,13 @@
-import { FinishReason, Role, type ContentPart, type Logprobs, type TokenLogprob, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, Role, type Annotation, type ContentPart, type Logprobs, type TokenLogprob, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
+
+/** The largest value of a proto int32. */
+const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * Maps an OpenAI finish_reason to the normalised enum; unknown values map to STOP.
@@ -53,6 +56,10 @@ export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
     total: typeof usage.total_tokens === "number" ? tokenCount(usage.total_tokens) : prompt + completion,
     cached: tokenCount(usage.prompt_tokens_details?.cached_tokens),
     reasoning: tokenCount(usage.completion_tokens_details?.reasoning_tokens),
+    audioPrompt: usage.prompt_tokens_details?.audio_tokens,
+    audioCompletion: usage.completion_tokens_details?.audio_tokens,
+    acceptedPrediction: usage.completion_tokens_details?.accepted_prediction_tokens,
+    rejectedPrediction: usage.completion_tokens_details?.rejected_prediction_tokens,
   });
 }
 
@@ -85,9 +92,42 @@ export function argumentsText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The provider's spoken answer (`message.audio`, or a stream's `delta.audio` fragment) as proto fields; undefined when it is not an object. */
+export function audioFieldsOf(value: unknown): { id: string; data: string; transcript: string; expiresAt: bigint } | undefined {
+  if (!isRecord(value)) return undefined;
+  const text = (field: unknown) => (typeof field === "string" ? field : "");
+  const expires = value.expires_at;
+  const expiresAt = typeof expires === "number" && Number.isInteger(expires) && expires > 0 && expires <= Number.MAX_SAFE_INTEGER ? BigInt(expires) : 0n;
+  return { id: text(value.id), data: text(value.data), transcript: text(value.transcript), expiresAt };
+}
+
+/** The provider's annotations (`message.annotations` or `delta.annotations`) as proto Annotations: url_citation read, other types kept by type alone. */
+export function annotationsOf(value: unknown): Annotation[] {
+  if (!Array.isArray(value)) return [];
+  const offset = (field: unknown) => (typeof field === "number" && Number.isInteger(field) && field >= 0 && field <= INT32_MAX ? field : 0);
+  return value.filter(isRecord).map((entry) => {
+    const citation = isRecord(entry.url_citation) ? entry.url_citation : undefined;
+    return {
+      $typeName: "switchyard.v1.Annotation",
+      type: typeof entry.type === "string" ? entry.type : "",
+      ...(citation
+        ? {
+            urlCitation: {
+              $typeName: "switchyard.v1.UrlCitation",
+              url: typeof citation.url === "string" ? citation.url : "",
+              title: typeof citation.title === "string" ? citation.title : "",
+              startIndex: offset(citation.start_index),
+              endIndex: offset(citation.end_index),
+            },
+          }
+        : {}),
+    };
+  });
+}
+
 interface LenientChoice {
   index?: number;
-  message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown; reasoning_content?: unknown; reasoning?: unknown };
+  message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown; function_call?: unknown; reasoning_content?: unknown; reasoning?: unknown; audio?: unknown; annotations?: unknown };
   finish_reason?: unknown;
   logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
 }
@@ -108,7 +148,7 @@ function textPart(text: string): ContentPart {
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
 export function fromOpenAIResponse(body: unknown, provider: string): ChatResponse {
-  const completion = (body ?? {}) as { id?: unknown; created?: unknown; choices?: unknown; usage?: OpenAIUsage | null; system_fingerprint?: unknown };
+  const completion = (body ?? {}) as { id?: unknown; created?: unknown; choices?: unknown; usage?: OpenAIUsage | null; system_fingerprint?: unknown; service_tier?: unknown };
   if (!Array.isArray(completion.choices)) {
     throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" returned a response without choices`, { provider });
   }
@@ -130,13 +170,27 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
           ...(isRecord(call.extra_content) ? { extraContent: call.extra_content as JsonObject } : {}),
         }))
       : [];
+    // A legacy function_call answer is a tool call, not lost (servers that still answer `functions` that way).
+    if (toolCalls.length === 0 && isRecord(message.function_call) && typeof message.function_call.name === "string") {
+      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`, name: message.function_call.name, arguments: argumentsText(message.function_call.arguments) || "{}" });
+    }
+    const audio = audioFieldsOf(message.audio);
     const logprobs: Logprobs | undefined = choice.logprobs
       ? { $typeName: "switchyard.v1.Logprobs", content: fromOpenAILogprobs(choice.logprobs.content), refusal: fromOpenAILogprobs(choice.logprobs.refusal) }
       : undefined;
     return {
       $typeName: "switchyard.v1.Choice" as const,
       index: choiceIndexOf(choice.index, position),
-      message: { $typeName: "switchyard.v1.Message" as const, role: Role.ASSISTANT, content, toolCalls, toolCallId: "", name: "" },
+      message: {
+        $typeName: "switchyard.v1.Message" as const,
+        role: Role.ASSISTANT,
+        content,
+        toolCalls,
+        toolCallId: "",
+        name: "",
+        annotations: annotationsOf(message.annotations),
+        ...(audio ? { audio: { $typeName: "switchyard.v1.AudioOutput" as const, ...audio } } : {}),
+      },
       finishReason: mapOpenAIFinishReason(finishReason),
       rawFinishReason: finishReason ?? "",
       ...(logprobs ? { logprobs } : {}),
@@ -152,5 +206,6 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     created: createdSeconds(completion.created),
     warnings: [],
     systemFingerprint: typeof completion.system_fingerprint === "string" ? completion.system_fingerprint : "",
+    serviceTier: typeof completion.service_tier === "string" ? completion.service_tier : "",
   };
 }

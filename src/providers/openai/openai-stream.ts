@@ -4,6 +4,8 @@ import type { Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 import {
+  annotationDeltaEvent,
+  audioDeltaEvent,
   choiceIndexOf,
   finishEvent,
   reasoningDeltaEvent,
@@ -13,10 +15,11 @@ import {
   toolCallDeltaEvent,
   toolCallStartEvent,
   usageEvent,
+  type AnswerFacts,
 } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
-import { argumentsText, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
+import { annotationsOf, argumentsText, audioFieldsOf, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 interface LenientToolDelta {
@@ -29,9 +32,11 @@ interface LenientToolDelta {
 interface LenientChunk {
   id?: unknown;
   created?: unknown;
+  system_fingerprint?: unknown;
+  service_tier?: unknown;
   choices?: {
     index?: unknown;
-    delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown } | null;
+    delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown; audio?: unknown; annotations?: unknown } | null;
     logprobs?: { content?: OpenAITokenLogprob[] | null } | null;
     finish_reason?: unknown;
   }[];
@@ -106,6 +111,14 @@ function opensAnotherCall(call: OpenCall, name: string): boolean {
   }
 }
 
+/** The system fingerprint and service tier a chunk states (every chunk of an OpenAI stream repeats them). */
+function answerFactsOf(chunk: LenientChunk): AnswerFacts {
+  return {
+    ...(typeof chunk.system_fingerprint === "string" ? { systemFingerprint: chunk.system_fingerprint } : {}),
+    ...(typeof chunk.service_tier === "string" ? { serviceTier: chunk.service_tier } : {}),
+  };
+}
+
 /** Empty tool-call state for a choice. */
 function newChoiceCalls(): ChoiceCalls {
   return { all: [], byIndex: new Map(), byId: new Map(), last: undefined };
@@ -160,7 +173,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIStreamError(chunk, this.provider);
     if (!this.started && typeof chunk.id === "string" && chunk.id.length > 0) {
       this.started = true;
-      out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings));
+      out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings, answerFactsOf(chunk)));
     }
     const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
     if (chunkUsage) this.usage = fromOpenAIUsage(chunkUsage);
@@ -174,7 +187,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       if (!isRecord(choice)) continue;
       if (!this.started) {
         this.started = true;
-        out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings));
+        out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings, answerFactsOf(chunk)));
       }
       const choiceIndex = choiceIndexOf(choice.index, 0);
       const delta = isRecord(choice.delta) ? choice.delta : {};
@@ -185,6 +198,10 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       }
       if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal));
       if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
+      const audio = audioFieldsOf(delta.audio);
+      if (audio) out.push(audioDeltaEvent(choiceIndex, audio));
+      const annotations = annotationsOf(delta.annotations);
+      if (annotations.length > 0) out.push(annotationDeltaEvent(choiceIndex, annotations));
       if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0 && !this.finished.has(choiceIndex)) {
         this.finished.add(choiceIndex);
         this.closeCalls(choiceIndex, out);

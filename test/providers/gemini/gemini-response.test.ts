@@ -37,6 +37,23 @@ describe("toProtoUsage", () => {
   });
 });
 
+describe("usageMetadata token details", () => {
+  it("reads the AUDIO entries of promptTokensDetails and candidatesTokensDetails as audio tokens", () => {
+    const parsed = parseGeminiResponse({
+      candidates: [],
+      usageMetadata: {
+        promptTokenCount: 40,
+        candidatesTokenCount: 9,
+        totalTokenCount: 49,
+        promptTokensDetails: [{ modality: "TEXT", tokenCount: 30 }, { modality: "AUDIO", tokenCount: 10 }],
+        candidatesTokensDetails: [{ modality: "AUDIO", tokenCount: 4 }],
+      },
+    });
+    expect(toProtoUsage(parsed.usageMetadata)).toMatchObject({ promptTokens: 40, completionTokens: 9, promptAudioTokens: 10, completionAudioTokens: 4 });
+    expect(toProtoUsage(parseGeminiResponse({ usageMetadata: { promptTokenCount: 3, promptTokensDetails: [{ modality: "TEXT", tokenCount: 3 }] } }).usageMetadata)).toMatchObject({ promptAudioTokens: 0, completionAudioTokens: 0 });
+  });
+});
+
 describe("createToolCallId", () => {
   it("makes short, portable, unique ids", () => {
     const ids = new Set(Array.from({ length: 2000 }, () => createToolCallId()));
