@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import { isIP } from "node:net";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, type LoadedConfig } from "./config/load-config.js";
+import { displayUrl } from "./providers/upstream-status.js";
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
@@ -10,7 +11,7 @@ function isLoopback(host: string): boolean {
 function describeStart(loaded: LoadedConfig): string[] {
   const { config } = loaded;
   const lines = [loaded.file ? `config: ${loaded.file}` : "config: none found, using the built-in default", ...loaded.notes];
-  const accounts = Object.values(config.providers).map((account) => `${account.name} (${account.type}${account.baseUrl ? `, ${account.baseUrl}` : ""})`);
+  const accounts = Object.values(config.providers).map((account) => `${account.name} (${account.type}${account.baseUrl ? `, ${displayUrl(account.baseUrl)}` : ""})`);
   lines.push(`provider accounts: ${accounts.length > 0 ? accounts.join(", ") : "none (every chat request will answer 404 model_not_found)"}`);
   lines.push(`gateway keys: ${config.keys.length > 0 ? config.keys.map((key) => key.name).join(", ") : "none: auth is off"}`);
   return lines;

@@ -4,6 +4,7 @@ import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { LightAbort, type AbortSignalLike } from "../core/light-abort.js";
 import { UpstreamBody } from "../net/undici-exchange.js";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-http.js";
+import { redactSecrets, requestSecrets } from "./upstream-status.js";
 
 /** Largest non-streaming upstream body the gateway reads. */
 export const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
@@ -76,6 +77,8 @@ class UpstreamAttempt implements GuardedResponse {
   readonly timeouts: TimeoutSettings;
   firstByte = false;
   status = 0;
+  /** The request sent (its credentials are removed from an error body by value). */
+  private request: Pick<UpstreamRequest, "headers" | "url"> | undefined;
   private readonly streaming: boolean;
   private readonly callerSignal: AbortSignalLike;
   private readonly abort = new LightAbort();
@@ -147,6 +150,7 @@ class UpstreamAttempt implements GuardedResponse {
       throw this.translate(error);
     }
     this.status = this.response.status;
+    this.request = request;
     return this;
   }
 
@@ -204,7 +208,9 @@ class UpstreamAttempt implements GuardedResponse {
       this.close();
     }
     if (sink.tooLarge) throw sink.tooLarge;
-    return sink.text();
+    const text = sink.text();
+    // A refusal may echo the credentials it was sent (a key without a recognisable prefix escapes scrubSecrets' patterns).
+    return this.status >= 400 && this.request ? redactSecrets(text, requestSecrets(this.request.headers, this.request.url)) : text;
   }
 
   /** Accounts for one body chunk read by text(); throws the attempt's failure if it has one. */

@@ -46,9 +46,66 @@ export function retryAfterFromHeader(header: (name: string) => string | undefine
   return ms !== undefined && /^\d+$/.test(ms) ? cappedRetryAfterMs(Number(ms)) : undefined;
 }
 
+/** Request headers whose values are never credentials; every other header an account sends may carry one. */
+const PLAIN_HEADERS = new Set(["accept", "accept-encoding", "anthropic-beta", "anthropic-version", "connection", "content-length", "content-type", "host", "openai-beta", "user-agent"]);
+/** Shorter values ("1", "true", a region) would redact ordinary words of a message. */
+const MIN_SECRET_LENGTH = 8;
+/** URL query parameters that carry credentials (Google's `key`, signed URLs). */
+const SECRET_PARAMS = /key|token|secret|sig|password|auth/i;
+
+/**
+ * The credentials an upstream request carried, as a provider might echo them: the value of every
+ * header that is not a known plain one (and the token after its auth scheme, e.g. `Bearer`), the
+ * URL's user name and password, and query parameters named like keys. Values shorter than
+ * {@link MIN_SECRET_LENGTH} are left out. Longest first, so a value is replaced before a part of it.
+ */
+export function requestSecrets(headers: Readonly<Record<string, string>>, url: string): string[] {
+  const secrets = new Set<string>();
+  const add = (value: string) => {
+    if (value.length >= MIN_SECRET_LENGTH) secrets.add(value);
+  };
+  for (const [name, value] of Object.entries(headers)) {
+    if (PLAIN_HEADERS.has(name.toLowerCase())) continue;
+    add(value);
+    const scheme = /^[A-Za-z-]+\s+(\S+)$/.exec(value);
+    if (scheme?.[1]) add(scheme[1]);
+  }
+  try {
+    const parsed = new URL(url);
+    add(decodeURIComponent(parsed.username));
+    add(decodeURIComponent(parsed.password));
+    for (const [name, value] of parsed.searchParams) if (SECRET_PARAMS.test(name)) add(value);
+  } catch {
+    // Not a URL: nothing more to collect.
+  }
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every occurrence of each of `secrets` replaced by `[redacted]` (literal matches). */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("[redacted]");
+  return out;
+}
+
+/** A URL for display: user name, password and key-like query parameters replaced by `[redacted]`. */
+export function displayUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.username) parsed.username = "[redacted]";
+  if (parsed.password) parsed.password = "[redacted]";
+  for (const name of [...parsed.searchParams.keys()]) if (SECRET_PARAMS.test(name)) parsed.searchParams.set(name, "[redacted]");
+  return parsed.toString().replace(/%5Bredacted%5D/g, "[redacted]");
+}
+
 /**
  * Removes anything that looks like a credential from provider text before it reaches a caller or
- * a log: API keys of the common providers, bearer tokens and long opaque tokens.
+ * a log: API keys of the common providers, bearer tokens and long opaque tokens. (The account's
+ * own credentials are removed from error bodies first, by value: see {@link requestSecrets}.)
  */
 export function scrubSecrets(text: string): string {
   return text

@@ -1,0 +1,67 @@
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app.js";
+import { parseConfigText } from "../../src/config/load-config.js";
+import { displayUrl, redactSecrets, requestSecrets } from "../../src/providers/upstream-status.js";
+import { jsonAnswer, startFakeUpstream } from "../support/fake-upstream.js";
+
+/** A key with no provider prefix (as Mistral and Azure keys look): scrubSecrets' patterns do not know it. */
+const PLAIN_KEY = "mistralKEY0123456789abcdefABCDEF";
+const HEADER_TOKEN = "tok_customHeader42";
+
+describe("the account's own credentials, removed by value", () => {
+  it("collects every non-plain header value, the token after an auth scheme, URL credentials and key-like query parameters", () => {
+    const secrets = requestSecrets(
+      { authorization: `Bearer ${PLAIN_KEY}`, "content-type": "application/json", "anthropic-version": "2023-06-01", "x-custom": HEADER_TOKEN, "x-short": "abc" },
+      "https://svcuser:Sup3rS3cretPass@proxy.test/v1/chat?key=AIzaQueryKey123&alt=sse",
+    );
+    expect(secrets).toEqual(expect.arrayContaining([`Bearer ${PLAIN_KEY}`, PLAIN_KEY, HEADER_TOKEN, "Sup3rS3cretPass", "AIzaQueryKey123"]));
+    expect(secrets).not.toContain("application/json");
+    expect(secrets).not.toContain("abc");
+    expect(secrets).not.toContain("sse");
+    expect(redactSecrets(`bad key ${PLAIN_KEY}, header ${HEADER_TOKEN}`, secrets)).toBe("bad key [redacted], header [redacted]");
+  });
+
+  it("shows a URL without its user name, password or key-like parameters", () => {
+    expect(displayUrl("https://svcuser:Sup3rS3cretPass@proxy.test/v1?key=abc123456&alt=sse")).toBe("https://[redacted]:[redacted]@proxy.test/v1?key=[redacted]&alt=sse");
+    expect(displayUrl("https://api.openai.com/v1")).toBe("https://api.openai.com/v1");
+  });
+
+  it("never lets a provider's refusal that echoes the key reach the caller or the log (REST and Connect)", async () => {
+    const upstream = await startFakeUpstream();
+    const lines: string[] = [];
+    const yaml = `server: { host: 127.0.0.1, port: 0 }
+providers:
+  b: { type: openai-compatible, api_key: "${PLAIN_KEY}", base_url: "${upstream.baseUrl}", headers: { x-tenant-token: "${HEADER_TOKEN}" } }
+routing:
+  retry: { max_retries: 0 }
+logging: { level: info }
+`;
+    const built = await buildApp({ config: parseConfigText(yaml, "secrets.yaml", {}), logStream: { write: (line) => lines.push(line) } });
+    await built.app.listen({ host: "127.0.0.1", port: 0 });
+    const origin = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
+    try {
+      for (const status of [400, 500]) {
+        const echo = { error: { message: `Invalid request with key ${PLAIN_KEY}; tenant ${HEADER_TOKEN}`, type: "invalid_request_error", code: null, param: null } };
+        upstream.enqueue(jsonAnswer(echo, { status }));
+        const rest = await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "b/m", messages: [{ role: "user", content: "hi" }] }) });
+        const text = await rest.text();
+        expect(rest.status).toBeGreaterThanOrEqual(400);
+        expect(text).toContain("[redacted]");
+        upstream.enqueue(jsonAnswer(echo, { status }));
+        const connect = await fetch(`${origin}/switchyard.v1.ChatService/Chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: { model: "b/m", messages: [{ role: "ROLE_USER", content: [{ text: "hi" }] }] } }) });
+        for (const answer of [text, await connect.text()]) {
+          expect(answer).not.toContain(PLAIN_KEY);
+          expect(answer).not.toContain(HEADER_TOKEN);
+        }
+      }
+      await built.app.close();
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.join("\n")).not.toContain(PLAIN_KEY);
+      expect(lines.join("\n")).not.toContain(HEADER_TOKEN);
+    } finally {
+      await built.app.close();
+      await upstream.close();
+    }
+  });
+});
