@@ -111,6 +111,11 @@ function opensAnotherCall(call: OpenCall, name: string): boolean {
   }
 }
 
+/** INVALID_PROVIDER_RESPONSE for a stream event whose data is not JSON (as the Anthropic and Gemini translators answer it). */
+function unreadableChunk(provider: string, data: string): Error {
+  return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" sent a stream event that is not JSON (${data.length} characters)`, { provider, afterFirstByte: true });
+}
+
 /** The system fingerprint and service tier a chunk states (every chunk of an OpenAI stream repeats them). */
 function answerFactsOf(chunk: LenientChunk): AnswerFacts {
   return {
@@ -162,12 +167,16 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       this.ended = true;
       return;
     }
+    // An event with no data carries nothing (some servers send them as keep-alives).
+    if (data.trim() === "") return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
-      parsed = undefined;
+      // A chunk that cannot be read (cut, garbled) may have held content: the stream cannot end normally without it.
+      throw unreadableChunk(this.provider, data);
     }
+    // JSON that is not a chunk object (null, an array) holds no content this format defines: skipped.
     if (!isRecord(parsed)) return;
     const chunk = parsed as LenientChunk;
     if (chunk.error !== undefined && chunk.error !== null) throw fromOpenAIStreamError(chunk, this.provider);

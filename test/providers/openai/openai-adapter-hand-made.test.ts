@@ -78,9 +78,16 @@ describe("OpenAI adapter: hand-made streams", () => {
     expect(error.reason).toBe(Reason.STREAM_INTERRUPTED);
   });
 
-  it("hand-made: chunks that are not JSON objects, comments and pings are skipped", async () => {
-    const body = `: ping\n\ndata: not json\n\n${sse([chunk({ content: "A" })], false)}data: [1,2]\n\ndata: null\n\nevent: ping\ndata: {}\n\n${sse([chunk({}, { finish: "stop" })])}`;
+  it("hand-made: JSON that is not a chunk object, empty data, comments and pings are skipped", async () => {
+    const body = `: ping\n\ndata:\n\n${sse([chunk({ content: "A" })], false)}data: [1,2]\n\ndata: null\n\nevent: ping\ndata: {}\n\n${sse([chunk({}, { finish: "stop" })])}`;
     expect(await streamOf(replayTransport({ body }))).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "A"], ["finish", 0, FinishReason.STOP, "stop"]]);
+  });
+
+  it("hand-made: a chunk that is not JSON (cut or garbled) fails the stream as INVALID_PROVIDER_RESPONSE instead of losing its text", async () => {
+    const body = `${sse([chunk({ content: "The answer is " })], false)}data: {"id":"chatcmpl-hand","choices":[{"index":0,"delta":{"content":"NOT 4\n\n${sse([chunk({ content: "." }), chunk({}, { finish: "stop" })])}`;
+    const { items, error } = await collectUntilError(adapterFor(replayTransport({ body })).stream(input, callOptions("gpt-4o-mini")));
+    expect(summarize(items)).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "The answer is "]]);
+    expect(error).toMatchObject({ code: Code.Internal, reason: Reason.INVALID_PROVIDER_RESPONSE, facts: { provider: "openai-main", afterFirstByte: true } });
   });
 
   it("hand-made: an Azure-style first chunk with empty id and choices does not become the response id", async () => {
