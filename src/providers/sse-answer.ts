@@ -1,26 +1,69 @@
+import { Code } from "@connectrpc/connect";
+import { gatewayError, Reason, type GatewayError } from "../core/errors.js";
 import { feedSse, SseParser, type SseTranslator } from "./sse-decoder.js";
 import type { GuardedResponse } from "./upstream-attempt.js";
+import { scrubSecrets } from "./upstream-status.js";
 
 /** A started upstream call: its response, and how to accept it (throw for a failed one, else the translator). */
 export interface SseCall<T> {
   readonly response: Promise<GuardedResponse>;
+  /** The provider account, named by the error for an answer that is not a stream. */
+  readonly provider: string;
+  /**
+   * Media types (lower case, no parameters) the translator also reads as a streamed answer besides
+   * text/event-stream, e.g. Gemini's JSON array; default none.
+   */
+  readonly alsoReads?: readonly string[];
   accept(response: GuardedResponse): Promise<SseTranslator<T>>;
+}
+
+/** The media type of a content-type header: lower case, without parameters; "" when absent or blank. */
+export function mediaTypeOf(contentType: string | undefined): string {
+  if (contentType === undefined) return "";
+  const semicolon = contentType.indexOf(";");
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/**
+ * The failure of an accepted streaming answer whose content-type is neither text/event-stream nor
+ * one of `alsoReads` (a server that ignored `stream: true` and sent JSON, an HTML error page, an
+ * error body under 200), else undefined. It is INVALID_PROVIDER_RESPONSE, so the attempt fails over
+ * at once, as a malformed non-streaming answer does, instead of being read as an empty stream and
+ * retried. The message names the media type only (sanitised and scrubbed); the body is not read, so
+ * none of it (nor any secret it may echo) reaches the caller. A missing or blank content-type is
+ * taken as a stream: lenient on purpose, for self-hosted servers and proxies that omit the header
+ * (a body that is not SSE then still fails in the dialect's translator).
+ */
+export function streamContentTypeError(contentType: string | undefined, context: { readonly provider: string; readonly status: number; readonly alsoReads?: readonly string[] | undefined }): GatewayError | undefined {
+  const mediaType = mediaTypeOf(contentType);
+  if (mediaType === "" || mediaType === "text/event-stream" || context.alsoReads?.includes(mediaType)) return undefined;
+  const shown = scrubSecrets(mediaType.slice(0, 100).replace(/[^a-z0-9!#$%&'*+.^_`|~/-]/g, "?"));
+  return gatewayError(
+    Code.Internal,
+    Reason.INVALID_PROVIDER_RESPONSE,
+    `provider "${context.provider}" answered a streaming request with content-type "${shown}" instead of an event stream`,
+    { provider: context.provider, upstreamStatus: context.status },
+  );
 }
 
 /**
  * One streamed answer over SSE as a single async generator for the whole provider side (guarded
  * body -> SSE events -> the dialect's events): `start` (run on the first next(), so translation
- * errors are the stream's) sends the request; its response is accepted, then each body chunk is fed
- * through an SseParser into the translator, and what it produced is yielded in order. Stops reading at
- * the translator's end marker. The response is closed when the answer ends, fails, or the consumer
- * stops early. No generator per chunk, event or layer: each layer of async generators costs ~0.6 KB
- * of garbage per event (bench/PROFILE.md).
+ * errors are the stream's) sends the request; its response is accepted and its content-type
+ * checked ({@link streamContentTypeError}: every adapter's streams get the same check), then each
+ * body chunk is fed through an SseParser into the translator, and what it produced is yielded in
+ * order. Stops reading at the translator's end marker. The response is closed when the answer ends,
+ * fails, or the consumer stops early. No generator per chunk, event or layer: each layer of async
+ * generators costs ~0.6 KB of garbage per event (bench/PROFILE.md).
  */
 export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>>): AsyncGenerator<T> {
   const call = await start();
   const response = await call.response;
   try {
+    // accept() throws for a failed answer: what it accepts must also be a stream.
     const translator = await call.accept(response);
+    const notAStream = streamContentTypeError(response.header("content-type"), { provider: call.provider, status: response.status, alsoReads: call.alsoReads });
+    if (notAStream) throw notAStream;
     const parser = new SseParser();
     const out: T[] = [];
     // A translator done from the start (its answer came whole) reads no body.

@@ -10,20 +10,33 @@ export interface SseEvent {
 /** Longest event the decoder buffers before failing the stream (bounds memory on a bad upstream). */
 export const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
 
+/** How many chunk texts of one pending line are kept apart before small ones are joined into one piece. */
+const PENDING_BATCH = 64;
+
 /**
  * A push decoder of server-sent events per the WHATWG rules: LF, CRLF and CR line ends (also split
  * across chunks), comment lines, multi-line data, and UTF-8 split across chunks. Provider-agnostic;
  * events with no data line are skipped. {@link push} and {@link end} return the events completed by
  * that input (usually zero or one, in a fresh array the caller owns), with no per-line or per-chunk
  * generator. Throws INVALID_PROVIDER_RESPONSE when one event or line exceeds the bound.
+ * Work is linear in the input: each chunk's text is scanned once, and a line that spans chunks is
+ * kept as a list of pieces and joined once, when its line end arrives (never re-scanned or
+ * re-copied per chunk, so a long line in many small chunks cannot stall the event loop).
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 export class SseParser {
+  // One streaming decoder for the whole body: UTF-8 split across chunks and the leading BOM are its job.
   private readonly decoder = new TextDecoder("utf-8");
-  private buffer = "";
+  /** The start of the current line, from earlier chunks (its line end has not arrived yet). */
+  private pending: string[] = [];
+  private pendingChars = 0;
+  /** Where the pieces not yet batched start in `pending`, and their length (see {@link PENDING_BATCH}). */
+  private batchStart = 0;
+  private batchChars = 0;
   private eventType = "";
   private data: string[] = [];
   private dataChars = 0;
+  /** The last chunk ended with CR: an LF starting the next text belongs to that line end (CRLF). */
   private skipLeadingLf = false;
 
   constructor(private readonly maxEventChars = MAX_SSE_EVENT_CHARS) {}
@@ -31,18 +44,15 @@ export class SseParser {
   /** Feeds one chunk of the body; returns the events it completed. */
   push(chunk: Uint8Array): SseEvent[] {
     const out: SseEvent[] = [];
-    this.buffer += this.decoder.decode(chunk, { stream: true });
-    this.drain(out);
+    this.scan(this.decoder.decode(chunk, { stream: true }), out);
     return out;
   }
 
   /** Ends the body: dispatches what is left (an event unterminated at EOF). */
   end(): SseEvent[] {
     const out: SseEvent[] = [];
-    this.buffer += this.decoder.decode();
-    this.drain(out);
-    if (this.buffer.length > 0) this.line(this.buffer, out);
-    this.buffer = "";
+    this.scan(this.decoder.decode(), out);
+    if (this.pendingChars > 0) this.line(this.takePending(""), out);
     this.line("", out);
     return out;
   }
@@ -71,38 +81,51 @@ export class SseParser {
     }
   }
 
-  private drain(out: SseEvent[]): void {
-    const buffer = this.buffer;
+  /** The pending start of the line joined with `last`, its end: the one copy of a line that spans chunks. */
+  private takePending(last: string): string {
+    if (this.pending.length === 0) return last;
+    if (last.length > 0) this.pending.push(last);
+    const line = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join("");
+    this.pending = [];
+    this.pendingChars = 0;
+    this.batchStart = 0;
+    this.batchChars = 0;
+    return line;
+  }
+
+  /** Splits newly decoded text into lines (only this text is scanned); keeps an unterminated rest pending. */
+  private scan(text: string, out: SseEvent[]): void {
+    const length = text.length;
     let start = 0;
-    for (;;) {
-      if (this.skipLeadingLf && start < buffer.length) {
-        if (buffer.charCodeAt(start) === 10) start++;
-        this.skipLeadingLf = false;
+    if (this.skipLeadingLf && length > 0) {
+      if (text.charCodeAt(0) === 10) start = 1;
+      this.skipLeadingLf = false;
+    }
+    for (let i = start; i < length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      const line = this.takePending(text.slice(start, i));
+      if (c === 13) {
+        if (i + 1 === length) this.skipLeadingLf = true;
+        else if (text.charCodeAt(i + 1) === 10) i++;
       }
-      let end = -1;
-      for (let i = start; i < buffer.length; i++) {
-        const c = buffer.charCodeAt(i);
-        if (c === 10 || c === 13) {
-          end = i;
-          break;
-        }
-      }
-      if (end === -1) break;
-      const line = buffer.slice(start, end);
-      if (buffer.charCodeAt(end) === 13) {
-        if (end + 1 < buffer.length) {
-          start = buffer.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
-        } else {
-          start = end + 1;
-          this.skipLeadingLf = true;
-        }
-      } else {
-        start = end + 1;
-      }
+      start = i + 1;
       this.line(line, out);
     }
-    this.buffer = start === 0 ? buffer : buffer.slice(start);
-    if (this.buffer.length > this.maxEventChars) {
+    if (start < length) {
+      const pending = this.pending;
+      pending.push(start === 0 ? text : text.slice(start));
+      this.pendingChars += length - start;
+      this.batchChars += length - start;
+      // A slow drip of tiny chunks would cost a string and a slot per chunk: join small ones in
+      // batches (each char is copied at most twice); large pieces are left as they are.
+      if (pending.length - this.batchStart >= PENDING_BATCH) {
+        if (this.batchChars < PENDING_BATCH * 1024) pending.push(pending.splice(this.batchStart).join(""));
+        this.batchStart = pending.length;
+        this.batchChars = 0;
+      }
+    }
+    if (this.pendingChars > this.maxEventChars) {
       throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream sent an oversized stream line");
     }
   }

@@ -43,4 +43,71 @@ describe("SseParser", () => {
     expect(() => collect(`data: ${"x".repeat(100)}`, undefined, 50)).toThrow(expect.objectContaining({ reason: "INVALID_PROVIDER_RESPONSE" }));
     expect(() => collect(`data: ${"x".repeat(30)}\ndata: ${"y".repeat(30)}\n`, [10], 50)).toThrow(/oversized stream event/);
   });
+
+  it("gives the same events however the body is cut, also between CR and LF and inside UTF-8 characters", () => {
+    const text = "\uFEFFdata: a\r\r\ndata: é🌍\r: c\rdata:b\n\nevent: x\rdata: y\r\n\r\n\r\ndata: \uFEFFz\r";
+    const whole = collect(text);
+    expect(whole).toEqual([{ event: "message", data: "a" }, { event: "message", data: "é🌍\nb" }, { event: "x", data: "y" }, { event: "message", data: "\uFEFFz" }]);
+    const bytes = new TextEncoder().encode(text);
+    for (let first = 1; first < bytes.length; first++) {
+      for (let second = first; second < bytes.length; second++) {
+        const parser = new SseParser();
+        const events = [...parser.push(bytes.subarray(0, first)), ...parser.push(bytes.subarray(first, second)), ...parser.push(bytes.subarray(second)), ...parser.end()];
+        expect(events, `cut at ${first} and ${second}`).toEqual(whole);
+      }
+    }
+  });
+
+  it("reassembles a long line from many small or large chunks", () => {
+    const cases = [
+      { long: "é🌍x".repeat(5_000), sizes: [[1], [7, 3, 1, 13]] },
+      { long: "y".repeat(100_000), sizes: [[1500], [4096, 1], [65_536]] },
+    ];
+    for (const { long, sizes: sizeList } of cases) {
+      const text = `event: big\r\ndata: ${long}\r\ndata: tail\r\n\r\ndata: next\n\n`;
+      const expected = [{ event: "big", data: `${long}\ntail` }, { event: "message", data: "next" }];
+      for (const sizes of sizeList) expect(collect(text, sizes), `sizes ${sizes.join(",")}`).toEqual(expected);
+    }
+  });
+
+  it("fails on a line larger than the bound as soon as it is buffered, before its end arrives", () => {
+    const parser = new SseParser(50);
+    const piece = new TextEncoder().encode("x".repeat(10));
+    parser.push(new TextEncoder().encode("data: "));
+    for (let i = 0; i < 4; i++) parser.push(piece);
+    expect(() => parser.push(piece)).toThrow(/oversized stream line/);
+  });
+
+  it("scans only the new text of each chunk: a long line fed in small pieces costs linear work, not quadratic", () => {
+    // Counts the characters the parser inspects (it scans with charCodeAt). Before the fix each push
+    // re-scanned the whole pending line: a 128 KB line in 1 KB pieces cost ~8.4 million reads.
+    const piece = new TextEncoder().encode("x".repeat(1024));
+    const parser = new SseParser();
+    parser.push(new TextEncoder().encode("data: "));
+    const perPush: number[] = [];
+    for (let i = 0; i < 128; i++) perPush.push(charReadsDuring(() => parser.push(piece)));
+    let events: SseEvent[] = [];
+    const last = charReadsDuring(() => {
+      events = parser.push(new TextEncoder().encode("\n\n"));
+    });
+    expect(events).toEqual([{ event: "message", data: "x".repeat(128 * 1024) }]);
+    expect(Math.max(...perPush), "characters read by one push of a 1 KB piece").toBeLessThanOrEqual(piece.length + 8);
+    expect(last, "characters read by the push that ends the line").toBeLessThanOrEqual(16);
+  });
 });
+
+/** How many times `run` read a character of a string with String.prototype.charCodeAt. */
+function charReadsDuring(run: () => void): number {
+  const original = String.prototype.charCodeAt;
+  let reads = 0;
+  String.prototype.charCodeAt = function (this: string, index: number): number {
+    reads++;
+    return original.call(this, index);
+  };
+  try {
+    run();
+  } finally {
+    String.prototype.charCodeAt = original;
+  }
+  return reads;
+}

@@ -28,7 +28,8 @@ function nowSeconds(): bigint {
  * comes from the account). All mapping lives in the pure translators; this file only wires HTTP.
  * Guarantees: request translation errors (unsupported media, parameters, bad tool arguments) are
  * thrown before any upstream call; a non-2xx answer becomes the GatewayError from
- * {@link fromAnthropicErrorResponse}; timeouts and caller cancellation are handled by
+ * {@link fromAnthropicErrorResponse}; a 2xx stream answer that is not text/event-stream is
+ * INVALID_PROVIDER_RESPONSE (sseAnswer); timeouts and caller cancellation are handled by
  * `sendUpstream`, and a consumer that stops iterating a stream closes the upstream request.
  * @see https://docs.claude.com/en/api/messages
  */
@@ -80,6 +81,7 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
         const plan = toAnthropicRequest(input, { upstreamModel: options.upstreamModel, ...(options.catalogModel ? { catalogModel: options.catalogModel } : {}), stream: true });
         return {
           response: send(plan, options, true),
+          provider: account.name,
           async accept(response) {
             await failIfNotOk(response);
             return new AnthropicStreamTranslator({

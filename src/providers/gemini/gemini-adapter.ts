@@ -11,11 +11,14 @@ import { GEMINI_FAMILY, toGeminiRequest, type GeminiRequestTranslation } from ".
 import { fromGeminiResponse } from "./gemini-response.js";
 import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemini-signature-cache.js";
 import { GeminiStreamTranslator } from "./gemini-stream.js";
-import { sseAnswer } from "../sse-answer.js";
+import { mediaTypeOf, sseAnswer } from "../sse-answer.js";
 import { parseGeminiResponse } from "./gemini-wire.js";
 
 /** The Gemini API's public endpoint, used when the account sets no base_url. */
 export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+
+/** What a Gemini stream may be besides SSE: the JSON array `streamGenerateContent` sends without `alt=sse`. */
+const GEMINI_STREAM_ALSO_READS: readonly string[] = ["application/json"];
 
 /** Test and wiring seams of the Gemini adapter; production uses the defaults. */
 export interface GeminiAdapterOptions {
@@ -39,8 +42,10 @@ export function geminiEndpoint(baseUrl: string, model: string, method: "generate
  * go to `{base_url}/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse` with
  * the key in `x-goog-api-key` (never in the URL); media URLs that Gemini cannot take by reference are
  * fetched through the guarded fetcher before translation; thought signatures of emitted tool calls
- * are remembered for replay; every failure is a GatewayError (Gemini errors mapped from their
- * structured fields, media problems as 400s, caller aborts as CANCELED).
+ * are remembered for replay; a streamed answer is read as SSE or, when it is application/json, as
+ * the JSON array of chunks (any other content-type is INVALID_PROVIDER_RESPONSE); every failure is
+ * a GatewayError (Gemini errors mapped from their structured fields, media problems as 400s, caller
+ * aborts as CANCELED).
  * @see https://ai.google.dev/api/generate-content
  */
 export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAdapterOptions = {}): ProviderAdapter {
@@ -114,10 +119,12 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         const translation = await translate(input, callOptions);
         return {
           response: send(translation, callOptions, true),
+          provider: account.name,
+          // The JSON-array form of streamGenerateContent (see GeminiStreamTranslator.forJsonArray); any other type but SSE fails over.
+          alsoReads: GEMINI_STREAM_ALSO_READS,
           async accept(response) {
             const context = { provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall };
-            const contentType = response.header("content-type") ?? "";
-            return contentType.includes("application/json") ? GeminiStreamTranslator.forJsonArray(await response.text(), context) : new GeminiStreamTranslator(context);
+            return mediaTypeOf(response.header("content-type")) === "application/json" ? GeminiStreamTranslator.forJsonArray(await response.text(), context) : new GeminiStreamTranslator(context);
           },
         };
       });

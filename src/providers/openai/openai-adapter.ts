@@ -28,7 +28,8 @@ async function failureFrom(response: GuardedResponse, provider: string): Promise
 /**
  * Creates the adapter for an OpenAI or OpenAI-compatible account (vLLM, Ollama, Groq, Mistral,
  * Together, OpenRouter...): `POST {base_url}/chat/completions` with a bearer key, over the pooled
- * transport, with the caller's cancellation passed through.
+ * transport, with the caller's cancellation passed through. A 2xx stream answer that is not
+ * text/event-stream is INVALID_PROVIDER_RESPONSE (sseAnswer).
  */
 export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter {
   const { account, transport } = settings;
@@ -87,6 +88,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
         const { warnings, response } = send(input, options, true);
         return {
           response,
+          provider,
           async accept(upstream) {
             if (upstream.status < 200 || upstream.status >= 300) throw await failureFrom(upstream, provider);
             return new OpenAIStreamTranslator(provider, warnings);
