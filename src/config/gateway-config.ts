@@ -20,7 +20,7 @@ export interface RetrySettings {
   readonly baseDelayMs: number;
   /** Upper bound of one backoff wait. */
   readonly maxDelayMs: number;
-  /** Upper bound of all waiting and retrying on one request, across targets. */
+  /** Upper bound of all retry waiting (backoff and Retry-After) on one request, across targets; attempts' own time does not count. */
   readonly budgetMs: number;
 }
 

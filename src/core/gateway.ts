@@ -104,7 +104,6 @@ export class Gateway {
       scope,
       breakers: this.breakers,
       random: this.random,
-      now: this.now,
       onAttemptFailed: this.reportFailedAttempt,
       onUnhealthy: streaming ? this.penaliseStream : this.penaliseUnary,
     });

@@ -8,11 +8,20 @@ export type Clock = () => number;
 
 /**
  * Permission for one upstream attempt, returned by {@link CircuitBreaker.tryAcquire}. Exactly one
- * of its methods should be called when the attempt ends; later calls are ignored.
+ * of succeeded, failed or released should be called when the attempt ends; later calls are
+ * ignored. A stream may call {@link answered} before that, once it has its first token.
  */
 export interface CircuitPermit {
   /** Whether this attempt is the half-open probe. */
   readonly probe: boolean;
+  /**
+   * The target answered (a stream's first token) while the attempt goes on: counts as its success
+   * now (closes a half-open circuit, so a long stream does not hold the target blocked until it
+   * ends; resets the failure count) and frees the probe slot. The attempt's end is still
+   * reported: failed() then counts one failure as for any call in a closed circuit, and
+   * succeeded() or released() change nothing more. Later calls are ignored.
+   */
+  answered(): void;
   /** The target answered (or refused the request itself): closes the circuit. */
   succeeded(): void;
   /** The target failed in a way that says it is unhealthy. */
@@ -25,9 +34,10 @@ export interface CircuitPermit {
  * A per-target circuit breaker. Closed: every call goes through and `failureThreshold`
  * consecutive failures open it. Open: calls are refused without touching the target until
  * `cooldownMs` has passed. Then half-open: exactly one probe call is let through; its success
- * closes the circuit, its failure opens it again for another cool-down. Verdicts of calls that
- * started before the last state change are ignored, so a slow old failure cannot re-open a
- * circuit that a probe just closed.
+ * (for a stream, its first token: {@link CircuitPermit.answered}) closes the circuit, its failure
+ * before that opens it again for another cool-down. Verdicts of calls that started before the
+ * last state change are ignored, so a slow old failure cannot re-open a circuit that a probe just
+ * closed.
  */
 export class CircuitBreaker {
   private current: CircuitState = "closed";
@@ -69,23 +79,37 @@ export class CircuitBreaker {
   }
 
   private permit(probe: boolean): CircuitPermit {
-    const generation = this.generation;
+    let generation = this.generation;
     let settled = false;
+    // Set by answered(): the success is counted and the probe slot freed; only a failure still counts.
+    let answered = false;
+    const succeed = () => {
+      this.consecutiveFailures = 0;
+      if (this.current !== "closed") this.transition("closed");
+    };
     const settle = (verdict: "success" | "failure" | "none") => {
       if (settled) return;
       settled = true;
-      if (probe) this.probeInFlight = false;
+      if (probe && !answered) this.probeInFlight = false;
       if (generation !== this.generation || verdict === "none") return;
       if (verdict === "success") {
-        this.consecutiveFailures = 0;
-        if (this.current !== "closed") this.transition("closed");
+        if (!answered) succeed();
         return;
       }
       this.consecutiveFailures++;
-      if (probe || this.consecutiveFailures >= this.settings.failureThreshold) this.open();
+      if ((probe && !answered) || this.consecutiveFailures >= this.settings.failureThreshold) this.open();
     };
     return {
       probe,
+      answered: () => {
+        if (settled || answered) return;
+        answered = true;
+        if (probe) this.probeInFlight = false;
+        if (generation !== this.generation) return;
+        succeed();
+        // The rest of the call happens in the state its answer set: its end's verdict still counts.
+        generation = this.generation;
+      },
       succeeded: () => settle("success"),
       failed: () => settle("failure"),
       released: () => settle("none"),

@@ -9,6 +9,12 @@ import type { AbortSignalLike } from "../light-abort.js";
  */
 export const ATTEMPT_OVER = new DOMException("the upstream attempt is over", "AbortError");
 
+/**
+ * The longest delay a Node timer takes, in ms (2^31 - 1, about 24.8 days): a longer one fires
+ * after 1 ms (TimeoutOverflowWarning).
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Longest caller deadline accepted, in ms (one day). */
 const MAX_CALLER_TIMEOUT_MS = 86_400_000;
 
@@ -28,10 +34,16 @@ export function parseCallerTimeout(value: string | string[] | undefined): number
   return Math.ceil(amount);
 }
 
+/** Whether an abort reason is a front door's deadline (a ConnectError DEADLINE_EXCEEDED). */
+function isDeadlineAbort(reason: unknown): boolean {
+  return reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
+}
+
 /**
  * One request's lifetime: the caller's cancellation plus its optional deadline. `signal` aborts
  * when the caller goes away or the deadline passes; every upstream attempt gets a child signal,
- * so ending the request ends every attempt, while an attempt can be abandoned alone.
+ * so ending the request ends every attempt, while an attempt can be abandoned alone. A deadline
+ * of any length is kept as given, also one beyond what a single Node timer can hold (MAX_TIMER_MS).
  * Call {@link dispose} when the request ends.
  */
 export class RequestScope {
@@ -43,9 +55,11 @@ export class RequestScope {
    * the caller's signal directly: one AbortController less per request (bench/PROFILE.md).
    */
   private controller: AbortController | undefined;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private expiredFlag = false;
-  private readonly onCallerAbort = () => this.controller?.abort(this.stopError());
+  private readonly onCallerAbort = () => {
+    if (this.callerStopped) this.controller?.abort(this.stopError());
+  };
 
   constructor(
     private readonly callerSignal: AbortSignalLike,
@@ -53,20 +67,45 @@ export class RequestScope {
     private readonly now: () => number = Date.now,
   ) {
     this.deadline = timeoutMs === undefined ? undefined : now() + timeoutMs;
-    if (timeoutMs !== undefined) {
-      const controller = this.ownController();
-      this.timer = setTimeout(() => {
-        this.expiredFlag = true;
-        controller.abort(this.stopError());
-      }, timeoutMs);
-    }
+    if (timeoutMs !== undefined) this.armDeadline(this.ownController(), timeoutMs);
+  }
+
+  /**
+   * Whether the caller's signal says stop. It does when aborted, except by a deadline abort while
+   * more than a day is left before this scope's deadline: no front door's deadline fires that early
+   * unless its timer overflowed (Connect arms one setTimeout for the whole deadline, which fires
+   * after 1 ms beyond MAX_TIMER_MS), and this scope's own timer keeps the real deadline. Connect's
+   * signal stays aborted then, so a later cancel of such a call no longer reaches the scope; the
+   * deadline and each attempt's own timeouts still end it.
+   */
+  private get callerStopped(): boolean {
+    if (!this.callerSignal.aborted) return false;
+    return !(isDeadlineAbort(this.callerSignal.reason) && this.remainingMs() > MAX_CALLER_TIMEOUT_MS);
+  }
+
+  /**
+   * Arms the deadline timer to fire in `ms`. A timer beyond MAX_TIMER_MS would fire after 1 ms, so
+   * a longer deadline is a chain of the longest timers: the caller's deadline is kept as given,
+   * neither cut short (as capping it at a day like the REST header would) nor dropped. A deadline
+   * that long is honest to keep: the gRPC or Connect client ends the call at that moment anyway.
+   */
+  private armDeadline(controller: AbortController, ms: number): void {
+    const step = Math.min(ms, MAX_TIMER_MS);
+    this.timer = setTimeout(() => {
+      if (ms > step) {
+        this.armDeadline(controller, ms - step);
+        return;
+      }
+      this.expiredFlag = true;
+      controller.abort(this.stopError());
+    }, step);
   }
 
   private ownController(): AbortController {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.callerSignal.aborted) this.controller.abort();
-      else this.callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
+      if (this.callerStopped) this.controller.abort();
+      else if (!this.callerSignal.aborted) this.callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
     }
     return this.controller;
   }
@@ -86,16 +125,15 @@ export class RequestScope {
     return this.deadline === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.deadline - this.now());
   }
 
-  /** Whether the caller's deadline has passed (ours, or the front door's, e.g. a gRPC deadline abort). */
+  /** Whether the caller's deadline has passed (ours, or the front door's, e.g. a Connect deadline abort, unless its timer overflowed). */
   get expired(): boolean {
     if (this.expiredFlag || (this.deadline !== undefined && this.now() >= this.deadline)) return true;
-    const reason: unknown = this.callerSignal.aborted ? this.callerSignal.reason : undefined;
-    return reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
+    return this.callerStopped && isDeadlineAbort(this.callerSignal.reason);
   }
 
   /** Whether the caller canceled (disconnected, or its own signal aborted before the deadline). */
   get canceled(): boolean {
-    return this.callerSignal.aborted && !this.expired;
+    return this.callerStopped && !this.expired;
   }
 
   /**
@@ -104,7 +142,7 @@ export class RequestScope {
    */
   stopError(): GatewayError | undefined {
     if (this.expired) return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, "the request's deadline passed before an answer was complete");
-    if (this.callerSignal.aborted) return gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
+    if (this.callerStopped) return gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
     return undefined;
   }
 

@@ -28,7 +28,7 @@ export interface RetryQuestion {
   /** Retries already made on this target for this request. */
   readonly retriesDone: number;
   readonly settings: RetrySettings;
-  /** Time left for waiting: the smaller of the retry budget and the caller's deadline, in ms. */
+  /** Time left for waiting, in ms: the smaller of the retry budget less the waits already scheduled in this request, and the time before the caller's deadline. */
   readonly remainingMs: number;
   readonly random?: RandomSource;
 }

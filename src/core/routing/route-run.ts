@@ -36,7 +36,6 @@ export interface RouteRunOptions {
   readonly scope: RequestScope;
   readonly breakers: CircuitBreakers;
   readonly random: RandomSource;
-  readonly now: () => number;
   readonly onAttemptFailed: (report: AttemptReport) => void;
   /** Called when a failure says the target is unhealthy (e.g. to penalise its latency estimate). */
   readonly onUnhealthy?: (target: ResolvedTarget) => void;
@@ -47,22 +46,24 @@ export interface RouteRunOptions {
  * that cannot take the request (per the catalogue; when none can, only the primary is tried so
  * the caller gets its real answer or error) and targets whose circuit is open; it retries a
  * target after backoff or Retry-After while the failure class, the retry count and the retry
- * budget (bounded also by the caller's deadline) allow, and otherwise moves to the next target.
+ * budget allow, and otherwise moves to the next target. The budget bounds the sum of the waits
+ * scheduled between attempts over the whole request (time spent in attempts does not use it up);
+ * each wait must also fit before the caller's deadline, which bounds the request's overall time.
  * It records attempts, failures and skips for the route info.
  */
 export class RouteRun {
   private readonly candidates: ResolvedTarget[];
   private readonly failures: { target: string; error: GatewayError }[] = [];
   private readonly skipped: { target: string; reason: string; detail: string }[] = [];
-  private readonly startedAt: number;
   private index = 0;
   private retriesOnTarget = 0;
   private pendingDelayMs = 0;
+  /** The backoff and Retry-After waits scheduled so far in this request: what the retry budget counts. */
+  private waitedMs = 0;
   private attempts = 0;
   private finalError: GatewayError | undefined;
 
   constructor(targets: readonly ResolvedTarget[], private readonly options: RouteRunOptions) {
-    this.startedAt = options.now();
     const capable: ResolvedTarget[] = [];
     for (const target of targets) {
       const unmet = unmetRequirement(options.input, target);
@@ -135,6 +136,15 @@ export class RouteRun {
   }
 
   /**
+   * A streamed attempt sent its first token: its target's circuit closes now (a half-open probe
+   * does not hold the target blocked for the rest of a long stream). The attempt's end is still
+   * reported with {@link failed} or {@link succeeded}; a failure then counts as for any call.
+   */
+  answered(attempt: Attempt): void {
+    attempt.permit.answered();
+  }
+
+  /**
    * Records a failed attempt whose target is healthy and will be tried again at once with a
    * different request (a rejected assistant prefill is retried as a restart); no wait, no retry counted.
    */
@@ -171,12 +181,13 @@ export class RouteRun {
           classification,
           retriesDone: this.retriesOnTarget,
           settings: attempt.target.retry,
-          remainingMs: Math.min(this.startedAt + attempt.target.retry.budgetMs - this.options.now(), this.options.scope.remainingMs()),
+          remainingMs: Math.min(attempt.target.retry.budgetMs - this.waitedMs, this.options.scope.remainingMs()),
           random: this.options.random,
         });
     if (decision.kind === "retry") {
       this.retriesOnTarget++;
       this.pendingDelayMs = decision.delayMs;
+      this.waitedMs += decision.delayMs;
       this.options.onAttemptFailed({ ...report, action: "retry", retryInMs: decision.delayMs });
       return "retry";
     }

@@ -128,6 +128,8 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
             if (!tokenSeen && isTokenEvent(event)) {
               tokenSeen = true;
               latency.record(target.id, true, now() - startedAt);
+              // The target answers: a half-open circuit closes now, not when a minutes-long stream ends.
+              run.answered(attempt);
             }
             if (event.event.case === "usage") usage = event.event.value;
             for (const out of splice ? splice.accept(event) : [event]) {

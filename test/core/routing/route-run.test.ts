@@ -13,7 +13,7 @@ const fast = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 2, budgetMs: 1000 };
 function run(targets: ReturnType<typeof target>[], input = chatInput(), breakers = new CircuitBreakers()) {
   const reports: AttemptReport[] = [];
   const scope = new RequestScope(new AbortController().signal, undefined);
-  const routeRun = new RouteRun(targets, { input, scope, breakers, random: () => 0.5, now: Date.now, onAttemptFailed: (report) => reports.push(report) });
+  const routeRun = new RouteRun(targets, { input, scope, breakers, random: () => 0.5, onAttemptFailed: (report) => reports.push(report) });
   return { routeRun, reports, scope };
 }
 

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { CircuitBreaker, type CircuitState } from "../../../src/core/routing/circuit-breaker.js";
+
+function setup(threshold = 3, cooldownMs = 1000) {
+  let now = 0;
+  const changes: CircuitState[] = [];
+  const breaker = new CircuitBreaker({ failureThreshold: threshold, cooldownMs }, () => now, (state) => changes.push(state));
+  return { breaker, changes, advance: (ms: number) => { now += ms; } };
+}
+
+/** A breaker opened by `threshold` failures whose cool-down has passed, and its probe permit. */
+function halfOpen(threshold = 3) {
+  const context = setup(threshold);
+  for (let index = 0; index < threshold; index++) context.breaker.tryAcquire()?.failed();
+  context.advance(1000);
+  const probe = context.breaker.tryAcquire();
+  expect(probe?.probe).toBe(true);
+  return { ...context, probe };
+}
+
+describe("CircuitPermit.answered (a stream's first token)", () => {
+  it("closes a half-open circuit at once and frees the probe slot; the end of the stream changes nothing more", () => {
+    const { breaker, changes, probe } = halfOpen();
+    expect(breaker.tryAcquire()).toBeUndefined();
+    probe?.answered();
+    expect(breaker.state).toBe("closed");
+    const other = breaker.tryAcquire();
+    expect(other?.probe).toBe(false);
+    other?.succeeded();
+    probe?.succeeded();
+    probe?.answered();
+    expect(changes).toEqual(["open", "half-open", "closed"]);
+  });
+
+  it("a failure after the answer counts as one failure of a closed circuit, not as a failed probe", () => {
+    const { breaker, probe } = halfOpen(3);
+    probe?.answered();
+    probe?.failed();
+    expect(breaker.state).toBe("closed");
+    breaker.tryAcquire()?.failed();
+    expect(breaker.state).toBe("closed");
+    breaker.tryAcquire()?.failed();
+    expect(breaker.state).toBe("open");
+  });
+
+  it("with a threshold of one, a cut after the answer opens the circuit again", () => {
+    const { breaker, probe } = halfOpen(1);
+    probe?.answered();
+    expect(breaker.state).toBe("closed");
+    probe?.failed();
+    expect(breaker.state).toBe("open");
+  });
+
+  it("resets the failure count of a closed circuit, and a release after it changes nothing", () => {
+    const { breaker, changes } = setup(2);
+    breaker.tryAcquire()?.failed();
+    const stream = breaker.tryAcquire();
+    stream?.answered();
+    stream?.released();
+    breaker.tryAcquire()?.failed();
+    expect(breaker.state).toBe("closed");
+    expect(changes).toEqual([]);
+  });
+
+  it("is ignored for a call that started before the circuit opened", () => {
+    const { breaker, advance } = setup(1);
+    const old = breaker.tryAcquire();
+    breaker.tryAcquire()?.failed();
+    expect(breaker.state).toBe("open");
+    old?.answered();
+    expect(breaker.state).toBe("open");
+    old?.failed();
+    advance(1000);
+    expect(breaker.tryAcquire()?.probe).toBe(true);
+  });
+
+  it("is ignored after the attempt's verdict", () => {
+    const { breaker, probe } = halfOpen(1);
+    probe?.failed();
+    expect(breaker.state).toBe("open");
+    probe?.answered();
+    expect(breaker.state).toBe("open");
+  });
+});
