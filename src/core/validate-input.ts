@@ -24,7 +24,7 @@ function checkMedia(media: Media, param: string): void {
 /**
  * Checks a ChatInput the same way for every front door before any routing: model and messages
  * present, roles valid, tool results naming a call, media well formed, every sampling knob in its
- * range, a named or required tool_choice with a tool to call. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
+ * range, a named, allowed-subset or required tool_choice with declared tools to call. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
  */
 export function validateChatInput(input: ChatInput): void {
   if (!input.model) throw invalidRequest("You must provide a model parameter.", "model");
@@ -84,6 +84,14 @@ export function validateChatInput(input: ChatInput): void {
   const choice = input.toolChoice?.choice;
   if (choice?.case === "functionName" && !names.has(choice.value)) {
     throw invalidRequest(`Invalid 'tool_choice': function '${choice.value}' is not among the declared tools.`, "tool_choice");
+  }
+  if (choice?.case === "allowedTools") {
+    if (choice.value.mode !== ToolChoiceMode.AUTO && choice.value.mode !== ToolChoiceMode.REQUIRED) throw invalidRequest("Invalid 'tool_choice.allowed_tools.mode': use auto or required.", "tool_choice.allowed_tools.mode");
+    if (choice.value.functionNames.length === 0) throw invalidRequest("Invalid 'tool_choice.allowed_tools.tools': name at least one tool.", "tool_choice.allowed_tools.tools");
+    choice.value.functionNames.forEach((name, index) => {
+      const param = `tool_choice.allowed_tools.tools[${index}]`;
+      if (!names.has(name)) throw invalidRequest(`Invalid '${param}': function '${name}' is not among the declared tools.`, param);
+    });
   }
   // "required" with nothing to call cannot be honoured; "auto" and "none" mean the same as no tools.
   if (choice?.case === "mode" && choice.value === ToolChoiceMode.REQUIRED && input.tools.length === 0) {

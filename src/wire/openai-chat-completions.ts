@@ -62,7 +62,12 @@ export interface OpenAIChatRequest {
   logit_bias?: Record<string, number>;
   response_format?: { type: "text" } | { type: "json_object" } | { type: "json_schema"; json_schema: { name: string; description?: string; schema?: { [key: string]: Json }; strict?: boolean } };
   tools?: OpenAITool[];
-  tool_choice?: "none" | "auto" | "required" | { type: "function"; function: { name: string } };
+  tool_choice?:
+    | "none"
+    | "auto"
+    | "required"
+    | { type: "function"; function: { name: string } }
+    | { type: "allowed_tools"; allowed_tools: { mode: "auto" | "required"; tools: { type: "function"; function: { name: string } }[] } };
   parallel_tool_calls?: boolean;
   user?: string;
   [extra: string]: unknown;

@@ -103,6 +103,48 @@ describe.each(PROVIDERS)("OpenAI SDK -> gateway -> $label", ({ dialect, model })
     });
 
 
+    it.each(["auto", "required"] as const)("restricts the model to allowed_tools (%s)", async (mode) => {
+      const fn = (name: string) => ({ type: "function" as const, function: { name, parameters: { type: "object", properties: {} } } });
+      await create({
+        messages: [{ role: "user", content: "Pick a tool" }],
+        tools: [fn("alpha"), fn("beta"), fn("gamma")],
+        tool_choice: { type: "allowed_tools", allowed_tools: { mode, tools: [{ type: "function", function: { name: "beta" } }, { type: "function", function: { name: "gamma" } }] } },
+      } as unknown as Parameters<typeof create>[0]);
+      const body = raw();
+      if (dialect === "openai") {
+        expect(body.tool_choice).toEqual({ type: "allowed_tools", allowed_tools: { mode, tools: [{ type: "function", function: { name: "beta" } }, { type: "function", function: { name: "gamma" } }] } });
+        expect((body.tools as unknown[]).length).toBe(3);
+      }
+      if (dialect === "anthropic") {
+        expect((body.tools as { name: string }[]).map((tool) => tool.name)).toEqual(["beta", "gamma"]);
+        expect(body.tool_choice).toEqual({ type: mode === "required" ? "any" : "auto" });
+      }
+      if (dialect === "gemini") {
+        const declared = (body.tools as { functionDeclarations: { name: string }[] }[])[0]?.functionDeclarations.map((declaration) => declaration.name);
+        const config = (body.toolConfig as { functionCallingConfig: unknown }).functionCallingConfig;
+        if (mode === "required") {
+          expect(declared).toEqual(["alpha", "beta", "gamma"]);
+          expect(config).toEqual({ mode: "ANY", allowedFunctionNames: ["beta", "gamma"] });
+        } else {
+          expect(declared).toEqual(["beta", "gamma"]);
+          expect(config).toEqual({ mode: "AUTO" });
+        }
+      }
+    });
+
+    it("refuses allowed_tools naming an undeclared function, before any upstream call", async () => {
+      const error = await thrown(() =>
+        create({
+          messages: [{ role: "user", content: "Pick a tool" }],
+          tools: [{ type: "function", function: { name: "alpha" } }],
+          tool_choice: { type: "allowed_tools", allowed_tools: { mode: "auto", tools: [{ type: "function", function: { name: "omega" } }] } },
+        } as unknown as Parameters<typeof create>[0]),
+      );
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as APIError).param).toBe("tool_choice.allowed_tools.tools[0]");
+      noUpstreamCall();
+    });
+
     it("sends an earlier spoken answer back by its audio id where the provider has audio ids, and says so where it has not", async () => {
       const { response } = await create({ messages: [{ role: "user", content: "Say hi" }, { role: "assistant", audio: { id: "audio_abc123" } }, { role: "user", content: "Again" }] });
       const body = raw();

@@ -53,9 +53,29 @@ function toToolChoice(raw: unknown, param: string, legacy: boolean): ToolChoice 
   if (!isObject(raw)) wrongType(param, "a string or an object", raw);
   if (legacy) return { $typeName: "switchyard.v1.ToolChoice", choice: { case: "functionName", value: requireString(raw.name, `${param}.name`) } };
   const type = requireString(raw.type, `${param}.type`);
-  if (type !== "function") throw unsupportedFeature(`Invalid value for '${param}.type': '${type}' tool choice is not supported; use 'function'.`, `${param}.type`);
+  if (type === "allowed_tools") return toAllowedTools(raw.allowed_tools, `${param}.allowed_tools`);
+  if (type !== "function") throw unsupportedFeature(`Invalid value for '${param}.type': '${type}' tool choice is not supported; use 'function' or 'allowed_tools'.`, `${param}.type`);
   const fn = readObject(raw.function, `${param}.function`) ?? {};
   return { $typeName: "switchyard.v1.ToolChoice", choice: { case: "functionName", value: requireString(fn.name, `${param}.function.name`) } };
+}
+
+/** `{type: "allowed_tools", allowed_tools: {mode: "auto" | "required", tools: [{type: "function", function: {name}}]}}`. */
+function toAllowedTools(raw: unknown, param: string): ToolChoice {
+  const allowed = readObject(raw, param);
+  if (!allowed) throw invalidRequest(`Missing required parameter: '${param}'.`, param);
+  const modeName = requireString(allowed.mode, `${param}.mode`);
+  const mode = modeName === "auto" ? ToolChoiceMode.AUTO : modeName === "required" ? ToolChoiceMode.REQUIRED : undefined;
+  if (mode === undefined) throw invalidRequest(`Invalid value for '${param}.mode': '${modeName}' is not one of 'auto', 'required'.`, `${param}.mode`);
+  const tools = readArray(allowed.tools, `${param}.tools`) ?? [];
+  if (tools.length === 0) throw invalidRequest(`Invalid '${param}.tools': name at least one tool.`, `${param}.tools`);
+  const functionNames = tools.map((tool, index) => {
+    const toolParam = `${param}.tools[${index}]`;
+    const entry = readObject(tool, toolParam) ?? {};
+    const type = requireString(entry.type, `${toolParam}.type`);
+    if (type !== "function") throw unsupportedFeature(`Invalid value for '${toolParam}.type': '${type}' tools are not supported; use 'function'.`, `${toolParam}.type`);
+    return requireString((readObject(entry.function, `${toolParam}.function`) ?? {}).name, `${toolParam}.function.name`);
+  });
+  return { $typeName: "switchyard.v1.ToolChoice", choice: { case: "allowedTools", value: { $typeName: "switchyard.v1.AllowedTools", mode, functionNames } } };
 }
 
 function toResponseFormat(raw: unknown): ResponseFormat | undefined {

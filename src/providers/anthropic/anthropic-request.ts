@@ -22,6 +22,8 @@ const RESERVED_BODY_KEYS = new Set(["model", "messages", "stream"]);
 
 /** Per-model max_tokens defaults, first match wins; used when neither the caller nor the catalogue gives one. */
 const DEFAULT_MAX_TOKENS: readonly (readonly [RegExp, number])[] = [
+  // Later generations than the table knows get the current generation's output limit, not 4,096.
+  [/^claude-(?:opus|sonnet|haiku)-[5-9]/, 64_000],
   [/^claude-opus-4-[5-9]/, 64_000],
   [/^claude-opus-4/, 32_000],
   [/^claude-(sonnet|haiku)-4/, 64_000],
@@ -90,6 +92,7 @@ function toolChoiceFor(input: ChatInput): AnthropicToolChoice | undefined {
   const choice = input.toolChoice?.choice;
   const disableParallel = input.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
   if (choice?.case === "functionName") return { type: "tool", name: choice.value, ...disableParallel };
+  if (choice?.case === "allowedTools") return choice.value.mode === ToolChoiceMode.REQUIRED ? { type: "any", ...disableParallel } : { type: "auto", ...disableParallel };
   if (choice?.case === "mode") {
     switch (choice.value) {
       case ToolChoiceMode.NONE:
@@ -110,8 +113,15 @@ function removedWarning(where: string, removed: readonly string[]): string {
 }
 
 /** The caller's tools; `strict` is kept on models with structured outputs when the schema allows it. */
+/**
+ * The client's tools as Anthropic tools. Anthropic has no "allowed subset" choice: with
+ * `allowed_tools` only the allowed ones are declared (the model cannot call the others either).
+ */
 function clientTools(input: ChatInput, native: boolean, warnings: string[]): AnthropicTool[] {
-  return input.tools.map((tool, index) => {
+  const choice = input.toolChoice?.choice;
+  const allowed = choice?.case === "allowedTools" ? new Set(choice.value.functionNames) : undefined;
+  return input.tools.flatMap((tool, index) => {
+    if (allowed && !allowed.has(tool.name)) return [];
     const plain: AnthropicTool = { name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } };
     if (tool.strict !== true) return plain;
     const strict = native ? toNativeSchema(plain.input_schema) : undefined;

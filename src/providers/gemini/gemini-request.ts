@@ -90,23 +90,28 @@ function toolsOf(input: ChatInput, context: GeminiRequestContext, warnings: stri
   const catalogModel = context.catalogModel;
   if (input.tools.length === 0) return {};
   if (catalogModel?.supports.tools === false) throw unsupportedFeature(`Invalid 'tools': the model ${catalogModel.name} does not support tools.`, "tools");
-  const functionDeclarations = input.tools.map((tool, index) => {
+  const choice = input.toolChoice?.choice;
+  // allowed_tools, auto: only the allowed functions are declared (Gemini takes allowedFunctionNames with ANY and VALIDATED only).
+  const declaredOnly = choice?.case === "allowedTools" && choice.value.mode !== ToolChoiceMode.REQUIRED ? new Set(choice.value.functionNames) : undefined;
+  const functionDeclarations = input.tools.flatMap((tool, index) => {
+    if (declaredOnly && !declaredOnly.has(tool.name)) return [];
     if (!/^[A-Za-z_]/.test(tool.name)) {
       const param = `tools[${index}].function.name`;
       throw unsupportedFeature(`Invalid '${param}': Gemini function names must start with a letter or '_', got '${tool.name}'.`, param);
     }
     const parameters = tool.parameters ? toGeminiSchema(tool.parameters, `tools[${index}].function.parameters`) : undefined;
-    return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), ...(parameters ? { parameters } : {}) };
+    return [{ name: tool.name, ...(tool.description ? { description: tool.description } : {}), ...(parameters ? { parameters } : {}) }];
   });
   // Strict tools: VALIDATED (calls or text, calls schema-checked) where the model has it; ANY already checks calls.
   const strict = input.tools.some((tool) => tool.strict === true);
   const validated = strict && takesJsonSchema(context.upstreamModel);
   if (strict && !validated) warnings.push("strict tool schemas are not enforced by Gemini for this model; strict ignored");
   if (input.parallelToolCalls === false) warnings.push("parallel_tool_calls=false is not supported by Gemini; ignored");
-  const choice = input.toolChoice?.choice;
-  const choosesAuto = choice === undefined || (choice.case === "mode" && choice.value === ToolChoiceMode.AUTO);
+  const choosesAuto = choice === undefined || (choice.case === "mode" && choice.value === ToolChoiceMode.AUTO) || declaredOnly !== undefined;
   let functionCallingConfig: GeminiFunctionCallingConfig | undefined;
   if (choice?.case === "functionName") functionCallingConfig = { mode: "ANY", allowedFunctionNames: [choice.value] };
+  else if (choice?.case === "allowedTools" && !declaredOnly) functionCallingConfig = { mode: "ANY", allowedFunctionNames: [...choice.value.functionNames] };
+  else if (declaredOnly && !validated) functionCallingConfig = { mode: "AUTO" };
   else if (choice?.case === "mode" && choice.value === ToolChoiceMode.NONE) functionCallingConfig = { mode: "NONE" };
   else if (validated && choosesAuto) functionCallingConfig = { mode: "VALIDATED" };
   else if (choice?.case === "mode" && choice.value === ToolChoiceMode.AUTO) functionCallingConfig = { mode: "AUTO" };

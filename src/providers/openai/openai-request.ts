@@ -192,6 +192,10 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
   }
   const choice = input.toolChoice?.choice;
   if (choice?.case === "functionName") body.tool_choice = { type: "function", function: { name: choice.value } };
+  else if (choice?.case === "allowedTools") {
+    const tools = choice.value.functionNames.map((name) => ({ type: "function" as const, function: { name } }));
+    body.tool_choice = { type: "allowed_tools", allowed_tools: { mode: choice.value.mode === ToolChoiceMode.REQUIRED ? "required" : "auto", tools } };
+  }
   else if (choice?.case === "mode") {
     const mode = ({ [ToolChoiceMode.NONE]: "none", [ToolChoiceMode.AUTO]: "auto", [ToolChoiceMode.REQUIRED]: "required" } as const)[choice.value as 1 | 2 | 3];
     if (mode) body.tool_choice = mode;
