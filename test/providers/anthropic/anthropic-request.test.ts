@@ -314,6 +314,8 @@ describe("toAnthropicRequest", () => {
     ["claude-haiku-4-5-20251001", 64000],
     ["claude-opus-4-1-20250805", 32000],
     ["claude-opus-4-5", 64000],
+    ["claude-sonnet-5", 64000],
+    ["claude-opus-6-20270101", 64000],
     ["some-future-model", 4096],
   ])("defaults max_tokens for %s to %i", (model, tokens) => {
     expect(defaultMaxTokensFor(model)).toBe(tokens);
