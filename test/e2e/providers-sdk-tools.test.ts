@@ -30,6 +30,33 @@ describe.each(PROVIDERS)("OpenAI SDK -> gateway -> $label", ({ dialect, model })
       expect(view().tools.map((tool) => tool.name)).toEqual(["get_current_weather"]);
     });
 
+    it("legacy functions: the answer is a function_call (JSON and stream), as a legacy client reads it", async () => {
+      if (WEATHER_TOOL.type !== "function") throw new Error("expected a function tool");
+      const legacy = { functions: [WEATHER_TOOL.function], function_call: "auto" } as const;
+      const { data } = await create({ messages: [{ role: "user", content: "What's the weather like in Boston today?" }], ...legacy } as unknown as Parameters<typeof create>[0]);
+      const choice = data.choices[0];
+      expect(choice?.finish_reason).toBe("function_call");
+      expect(choice?.message.tool_calls).toBeUndefined();
+      expect(choice?.message.function_call?.name).toBe("get_current_weather");
+      expect(JSON.parse(choice?.message.function_call?.arguments ?? "")).toEqual({ location: "Boston", unit: "celsius" });
+
+      const stream = await sdk.client.chat.completions.create({ model, stream: true, messages: [{ role: "user", content: "What's the weather like in Boston, Tokyo and Paris?" }], ...legacy } as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+      let name = "";
+      let args = "";
+      let finish: string | null | undefined;
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta;
+        expect(delta?.tool_calls).toBeUndefined();
+        name += delta?.function_call?.name ?? "";
+        args += delta?.function_call?.arguments ?? "";
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      // The format has no parallel calls: the first one reaches the client, whole.
+      expect(name).toBe("get_current_weather");
+      expect(JSON.parse(args)).toMatchObject({ location: "Boston" });
+      expect(finish).toBe("function_call");
+    });
+
     it("streaming: parallel calls assemble like a real client (dense indexes, id and name once)", async () => {
       const stream = await sdk.client.chat.completions.create({ model, stream: true, messages: [{ role: "user", content: "What's the weather like in Boston, Tokyo and Paris?" }], tools: [WEATHER_TOOL] });
       const calls: { id: string; name: string; arguments: string; idSeen: number; nameSeen: number }[] = [];

@@ -8,7 +8,7 @@ import { routeHeaders } from "../../server/route-headers.js";
 import { toRestError } from "./error-response.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
 import { responseClosed, SseWriter, type RawResponse } from "./sse-writer.js";
-import { toProtoChatRequest } from "./to-proto.js";
+import { toProtoChatRequest, type RestChatRequest } from "./to-proto.js";
 
 /** What answering a chat completion needs: the core, the edge's error log and the stream keep-alive. */
 export interface ChatCompletionsDeps {
@@ -64,14 +64,14 @@ export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unkn
   } catch (thrown) {
     return answerError(deps, raw, url, thrown);
   }
-  if (parsed.stream) return streamAnswer(deps, parsed.input, parsed.includeUsage, timeoutMs, raw, url, http2);
+  if (parsed.stream) return streamAnswer(deps, parsed, timeoutMs, raw, url, http2);
   let answered = false;
   const signal = clientSignal(raw, () => answered);
   try {
     const response = await deps.gateway.chat(parsed.input, { signal, timeoutMs });
     answered = true;
     if (responseClosed(raw)) return;
-    sendJson(raw, 200, routeHeaders(response.model, response.provider, response.route, response.warnings), toOpenAICompletion(response));
+    sendJson(raw, 200, routeHeaders(response.model, response.provider, response.route, response.warnings), toOpenAICompletion(response, parsed.legacyFunctions));
   } catch (thrown) {
     answered = true;
     answerError(deps, raw, url, thrown);
@@ -84,10 +84,10 @@ function answerError(deps: ChatCompletionsDeps, raw: RawResponse, url: string, t
   if (!responseClosed(raw) && !raw.headersSent) sendRestError(raw, error);
 }
 
-async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway["chatStream"]>[0], includeUsage: boolean, timeoutMs: number | undefined, raw: RawResponse, url: string, http2: boolean): Promise<void> {
+async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: RawResponse, url: string, http2: boolean): Promise<void> {
   let writer: SseWriter | undefined;
   const signal = clientSignal(raw, () => writer?.endedByServer ?? false);
-  const events = deps.gateway.chatStream(input, { signal, timeoutMs });
+  const events = deps.gateway.chatStream(request.input, { signal, timeoutMs });
   const keepAlive = deps.streamKeepAliveMs ? new FirstEventKeepAlive(raw, http2, deps.streamKeepAliveMs) : undefined;
   let first: IteratorResult<ChatStreamResponse>;
   try {
@@ -98,7 +98,7 @@ async function streamAnswer(deps: ChatCompletionsDeps, input: Parameters<Gateway
     return writer ? endWithError(deps, writer, signal, url, thrown) : answerError(deps, raw, url, thrown);
   }
   writer = keepAlive?.stop();
-  const encoder = new OpenAIChunkEncoder(includeUsage);
+  const encoder = new OpenAIChunkEncoder(request.includeUsage, request.legacyFunctions);
   if (!writer) {
     writer = new SseWriter(raw);
     const start = first.done ? undefined : first.value.event;

@@ -68,7 +68,13 @@ export function toOpenAILogprobs(entries: readonly TokenLogprob[]): OpenAITokenL
   }));
 }
 
-function toOpenAIChoice(choice: Choice): Record<string, unknown> {
+/** The finish_reason of a choice; a legacy `functions` request says "function_call" where others say "tool_calls". */
+function finishName(reason: FinishReason, legacyFunctions: boolean): string {
+  if (legacyFunctions && reason === FinishReason.TOOL_CALLS) return "function_call";
+  return FINISH_NAMES[reason] ?? "stop";
+}
+
+function toOpenAIChoice(choice: Choice, legacyFunctions: boolean): Record<string, unknown> {
   const message = choice.message;
   let text: string | null = null;
   let refusal: string | null = null;
@@ -97,7 +103,10 @@ function toOpenAIChoice(choice: Choice): Record<string, unknown> {
     content: text ?? (toolCalls.length === 0 && refusal === null && !audio ? "" : null),
     refusal,
   };
-  if (toolCalls.length > 0) out.tool_calls = toolCalls;
+  // A legacy `functions` client reads one `function_call` (the format has no parallel calls).
+  const first = toolCalls[0];
+  if (legacyFunctions && first) out.function_call = { name: first.function.name, arguments: first.function.arguments };
+  else if (toolCalls.length > 0) out.tool_calls = toolCalls;
   if (reasoning) out.reasoning_content = reasoning;
   if (thinkingBlocks.length > 0) out.thinking_blocks = thinkingBlocks;
   out.annotations = toOpenAIAnnotations(message?.annotations ?? []);
@@ -106,22 +115,24 @@ function toOpenAIChoice(choice: Choice): Record<string, unknown> {
     index: choice.index,
     message: out,
     logprobs: choice.logprobs ? { content: toOpenAILogprobs(choice.logprobs.content), refusal: choice.logprobs.refusal.length > 0 ? toOpenAILogprobs(choice.logprobs.refusal) : null } : null,
-    finish_reason: FINISH_NAMES[choice.finishReason] ?? "stop",
+    finish_reason: finishName(choice.finishReason, legacyFunctions),
   };
 }
 
 /**
  * Builds the OpenAI `chat.completion` JSON from a ChatResponse (pure). Reasoning appears as
- * `reasoning_content` (and `thinking_blocks` when signed), tool calls keep `extra_content`.
+ * `reasoning_content` (and `thinking_blocks` when signed), tool calls keep `extra_content`; for a
+ * request with legacy `functions` (`legacyFunctions`), the first call is `function_call` and the
+ * finish reason `function_call`.
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
-export function toOpenAICompletion(response: ChatResponse): Record<string, unknown> {
+export function toOpenAICompletion(response: ChatResponse, legacyFunctions = false): Record<string, unknown> {
   return {
     id: response.id,
     object: "chat.completion",
     created: Number(response.created),
     model: response.model,
-    choices: response.choices.map(toOpenAIChoice),
+    choices: response.choices.map((choice) => toOpenAIChoice(choice, legacyFunctions)),
     usage: response.usage ? toOpenAIUsage(response.usage) : null,
     ...(response.serviceTier ? { service_tier: response.serviceTier } : {}),
     system_fingerprint: response.systemFingerprint || null,
@@ -143,13 +154,17 @@ export class OpenAIChunkEncoder {
   private readonly rolesSent = new Set<number>();
   private prefix = "";
 
-  constructor(private readonly includeUsage: boolean) {}
+  /** `legacyFunctions`: the request declared legacy `functions`, so calls go out as `function_call` deltas (the first call of a choice only). */
+  constructor(
+    private readonly includeUsage: boolean,
+    private readonly legacyFunctions = false,
+  ) {}
 
   private chunk(choiceIndex: number, delta: Record<string, unknown>, finishReason: string | null = null, logprobs: unknown = null): string {
     let fullDelta = delta;
     if (!this.rolesSent.has(choiceIndex)) {
       this.rolesSent.add(choiceIndex);
-      fullDelta = { role: "assistant", content: "content" in delta ? delta.content : delta.tool_calls ? null : "", ...delta };
+      fullDelta = { role: "assistant", content: "content" in delta ? delta.content : delta.tool_calls || delta.function_call ? null : "", ...delta };
     }
     const choice = `{"index":${choiceIndex},"delta":${JSON.stringify(fullDelta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}`;
     return `${this.prefix}${choice}]${this.includeUsage ? ',"usage":null' : ""}}`;
@@ -178,18 +193,20 @@ export class OpenAIChunkEncoder {
         if (!value.value.text && !value.value.signature) return [];
         return [this.chunk(value.value.choiceIndex, { reasoning_content: value.value.text, ...(value.value.signature ? { reasoning_signature: value.value.signature } : {}) })];
       case "toolCallStart": {
+        if (this.legacyFunctions) return value.value.index === 0 ? [this.chunk(value.value.choiceIndex, { function_call: { name: value.value.name, arguments: "" } })] : [];
         const call: Record<string, unknown> = { index: value.value.index, id: value.value.id, type: "function", function: { name: value.value.name, arguments: "" } };
         if (value.value.extraContent) call.extra_content = value.value.extraContent;
         return [this.chunk(value.value.choiceIndex, { tool_calls: [call] })];
       }
       case "toolCallDelta":
+        if (this.legacyFunctions) return value.value.index === 0 ? [this.chunk(value.value.choiceIndex, { function_call: { arguments: value.value.arguments } })] : [];
         return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, function: { arguments: value.value.arguments } }] })];
       case "audioDelta":
         return [this.chunk(value.value.choiceIndex, { audio: toOpenAIAudio(value.value, false) })];
       case "annotationDelta":
         return [this.chunk(value.value.choiceIndex, { annotations: toOpenAIAnnotations(value.value.annotations) })];
       case "finish":
-        return [this.chunk(value.value.choiceIndex, {}, FINISH_NAMES[value.value.finishReason] ?? "stop")];
+        return [this.chunk(value.value.choiceIndex, {}, finishName(value.value.finishReason, this.legacyFunctions))];
       case "usage":
         if (!this.includeUsage) return [];
         return [`${this.prefix}],"usage":${JSON.stringify(toOpenAIUsage(value.value))}}`];

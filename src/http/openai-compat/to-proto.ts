@@ -11,6 +11,8 @@ export interface RestChatRequest {
   readonly input: ChatInput;
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  /** The request declared legacy `functions`: the answer speaks `function_call` back. */
+  readonly legacyFunctions: boolean;
 }
 
 /** Top-level fields the translator reads; every other field is forwarded via provider_options.openai. */
@@ -191,5 +193,5 @@ export function toProtoChatRequest(body: unknown): RestChatRequest {
   setIfPresent(input, "parallelToolCalls", readBoolean(body.parallel_tool_calls, "parallel_tool_calls"));
   setIfPresent(input, "user", readString(body.user, "user"));
   setIfPresent(input, "reasoningEffort", readString(body.reasoning_effort, "reasoning_effort"));
-  return { input, stream, includeUsage };
+  return { input, stream, includeUsage, legacyFunctions: functions !== undefined };
 }
