@@ -41,10 +41,16 @@ function readError(body: unknown, fallbackMessage: string): ReadError {
   };
 }
 
+/**
+ * How OpenAI-compatible servers without OpenAI's `context_length_exceeded` code word an over-long
+ * prompt (vLLM and OpenAI's own older text: "This model's maximum context length is 4096 tokens").
+ */
+const CONTEXT_TOO_LONG = /maximum context length is \d+/i;
+
 /** The reasons OpenAI's structured `code` (or `type`) decides on its own, whatever the status. */
 function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): GatewayError | undefined {
   const { code, type, message } = read;
-  if (code === "context_length_exceeded" || code === "string_above_max_length") {
+  if (code === "context_length_exceeded" || code === "string_above_max_length" || CONTEXT_TOO_LONG.test(message)) {
     return gatewayError(Code.InvalidArgument, Reason.CONTEXT_LENGTH_EXCEEDED, message, facts);
   }
   if (code === "insufficient_quota" || type === "insufficient_quota") {

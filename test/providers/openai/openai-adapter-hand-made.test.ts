@@ -83,6 +83,14 @@ describe("OpenAI adapter: hand-made streams", () => {
     expect(await streamOf(replayTransport({ body }))).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "A"], ["finish", 0, FinishReason.STOP, "stop"]]);
   });
 
+  it("hand-made: a vLLM-style error object without the {error} wrapper mid-stream is the provider's error (here: context length), with its status", async () => {
+    const body = `${sse([chunk({ content: "Hel" })], false)}data: {"object":"error","message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}\n\n`;
+    const { items, error } = await collectUntilError(adapterFor(replayTransport({ body })).stream(input, callOptions("gpt-4o-mini")));
+    expect(summarize(items)).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "Hel"]]);
+    expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.CONTEXT_LENGTH_EXCEEDED, facts: { provider: "openai-main", afterFirstByte: true, upstreamStatus: 400 } });
+    expect(error.rawMessage).toContain("maximum context length");
+  });
+
   it("hand-made: a chunk that is not JSON (cut or garbled) fails the stream as INVALID_PROVIDER_RESPONSE instead of losing its text", async () => {
     const body = `${sse([chunk({ content: "The answer is " })], false)}data: {"id":"chatcmpl-hand","choices":[{"index":0,"delta":{"content":"NOT 4\n\n${sse([chunk({ content: "." }), chunk({}, { finish: "stop" })])}`;
     const { items, error } = await collectUntilError(adapterFor(replayTransport({ body })).stream(input, callOptions("gpt-4o-mini")));
@@ -266,6 +274,12 @@ describe("OpenAI adapter: hand-made HTTP errors", () => {
     const replay = replayTransport({ status: 429, headers: { "retry-after-ms": "1500" }, body: JSON.stringify({ error: { message: "You exceeded your current quota", type: "insufficient_quota", code: "insufficient_quota" } }) });
     const error = await adapterFor(replay).generate(input, callOptions("m")).catch((thrown: unknown) => thrown);
     expect(error).toMatchObject({ code: Code.ResourceExhausted, reason: Reason.INSUFFICIENT_QUOTA, facts: { retryAfterMs: 1500 } });
+  });
+
+  it("hand-made: a vLLM 400 'maximum context length' without OpenAI's code is CONTEXT_LENGTH_EXCEEDED (fails over)", async () => {
+    const replay = replayTransport({ status: 400, body: JSON.stringify({ object: "error", message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion).", type: "BadRequestError", param: null, code: 400 }) });
+    const error = await adapterFor(replay).generate(input, callOptions("m")).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.CONTEXT_LENGTH_EXCEEDED, facts: { upstreamStatus: 400 } });
   });
 
   it("hand-made: 401 becomes PROVIDER_AUTH_FAILED (REST 502) and the message carries no part of the key", async () => {
