@@ -5,7 +5,7 @@ import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
-import { createToolCallId, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
+import { createToolCallId, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
@@ -112,7 +112,10 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (!this.started) {
       this.started = true;
       const id = chunk.responseId ?? `gemini-${createToolCallId().slice(5)}`;
-      out.push(responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(Math.floor(context.now() / 1000)), [...context.warnings]));
+      // A malformed finish in the first chunk (the usual MALFORMED_FUNCTION_CALL answer) is still in
+      // time for the start's warnings, as a whole answer's would be; a later one has no place left.
+      const finishWarnings = chunk.candidates.map((candidate, position) => finishWarning(candidate.finishReason ?? "", choiceIndexOf(candidate.index, position))).filter((warning): warning is string => warning !== undefined);
+      out.push(responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(Math.floor(context.now() / 1000)), [...context.warnings, ...finishWarnings]));
     }
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
 

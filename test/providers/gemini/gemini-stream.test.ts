@@ -20,6 +20,14 @@ function idsOf(events: ChatStreamResponse[]): string[] {
 }
 
 describe("fromGeminiStream (hand-made chunks)", () => {
+  it("puts a malformed finish of the first chunk in the start's warnings (a stream answer says it as a whole one does)", async () => {
+    const out = await run([{ responseId: "r", candidates: [{ content: {}, finishReason: "MALFORMED_FUNCTION_CALL" }] }]);
+    expect(out).toEqual([
+      responseStartEvent("r", "gemini-x", 2000n, ["dropped: user", "Gemini ended choice 0 with MALFORMED_FUNCTION_CALL"]),
+      finishEvent(0, FinishReason.STOP, "MALFORMED_FUNCTION_CALL"),
+    ]);
+  });
+
   it("numbers parallel calls densely per choice, routes candidates by index and finishes each once", async () => {
     const seen: [string, string][] = [];
     const out = await run(
