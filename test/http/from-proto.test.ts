@@ -30,12 +30,17 @@ describe("OpenAIChunkEncoder", () => {
     expect(chunks.every((chunk) => !("usage" in chunk))).toBe(true);
   });
 
-  it("sends reasoning as reasoning_content, its signature once, and redacted reasoning as a thinking_blocks delta", () => {
-    const chunks = encodeAll([start, reasoningDeltaEvent(0, "Let me think."), reasoningDeltaEvent(0, "", "sig-1"), reasoningDeltaEvent(0, "", "", "opaque=="), reasoningDeltaEvent(0, "")], false);
+  it("sends reasoning as reasoning_content, a signed block whole in thinking_blocks when its signature comes, and redacted reasoning as a thinking_blocks delta", () => {
+    const chunks = encodeAll(
+      [start, reasoningDeltaEvent(0, "Let me "), reasoningDeltaEvent(0, "think."), reasoningDeltaEvent(0, "", "sig-1"), reasoningDeltaEvent(0, "", "", "opaque=="), reasoningDeltaEvent(0, ""), reasoningDeltaEvent(0, "Again.", "sig-2")],
+      false,
+    );
     expect(chunks.map((chunk) => choicesOf(chunk)[0]?.delta)).toEqual([
-      { role: "assistant", content: "", reasoning_content: "Let me think." },
-      { reasoning_content: "", reasoning_signature: "sig-1" },
+      { role: "assistant", content: "", reasoning_content: "Let me " },
+      { reasoning_content: "think." },
+      { reasoning_content: "", reasoning_signature: "sig-1", thinking_blocks: [{ type: "thinking", thinking: "Let me think.", signature: "sig-1" }] },
       { thinking_blocks: [{ type: "redacted_thinking", data: "opaque==" }] },
+      { reasoning_content: "Again.", reasoning_signature: "sig-2", thinking_blocks: [{ type: "thinking", thinking: "Again.", signature: "sig-2" }] },
     ]);
   });
 

@@ -139,6 +139,9 @@ export function toOpenAICompletion(response: ChatResponse, legacyFunctions = fal
   };
 }
 
+/** Longest reasoning block the stream encoder keeps for its closing thinking_blocks entry. */
+const MAX_HELD_REASONING_CHARS = 4 * 1024 * 1024;
+
 /**
  * Turns proto stream events into OpenAI `chat.completion.chunk` JSON strings, keeping the
  * per-stream state OpenAI's format needs: the first chunk of each choice carries
@@ -153,6 +156,8 @@ export class OpenAIChunkEncoder {
   private model = "";
   private readonly rolesSent = new Set<number>();
   private prefix = "";
+  /** Reasoning text of each choice's current block, until its signature closes it (then sent whole in thinking_blocks). */
+  private readonly reasoningText = new Map<number, string>();
 
   /** `legacyFunctions`: the request declared legacy `functions`, so calls go out as `function_call` deltas (the first call of a choice only). */
   constructor(
@@ -168,6 +173,26 @@ export class OpenAIChunkEncoder {
     }
     const choice = `{"index":${choiceIndex},"delta":${JSON.stringify(fullDelta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}`;
     return `${this.prefix}${choice}]${this.includeUsage ? ',"usage":null' : ""}}`;
+  }
+
+  /**
+   * A reasoning fragment as `reasoning_content`. A signed block also goes out whole, once, when its
+   * signature comes: `thinking_blocks: [{type: "thinking", thinking, signature}]` as in a
+   * non-streamed answer, so a streaming client can send it back on the next turn (Anthropic
+   * thinking with tools needs that); redacted blocks as `{type: "redacted_thinking", data}`.
+   */
+  private reasoning(delta: { choiceIndex: number; text: string; signature: string; redactedData: string }): string[] {
+    const { choiceIndex, text, signature, redactedData } = delta;
+    if (redactedData) return [this.chunk(choiceIndex, { thinking_blocks: [{ type: "redacted_thinking", data: redactedData }] })];
+    if (!text && !signature) return [];
+    const block = (this.reasoningText.get(choiceIndex) ?? "") + text;
+    if (!signature) {
+      // Bounded: reasoning that never gets a signature (OpenAI-compatible servers) is not kept past this.
+      if (block.length <= MAX_HELD_REASONING_CHARS) this.reasoningText.set(choiceIndex, block);
+      return [this.chunk(choiceIndex, { reasoning_content: text })];
+    }
+    this.reasoningText.delete(choiceIndex);
+    return [this.chunk(choiceIndex, { reasoning_content: text, reasoning_signature: signature, thinking_blocks: [{ type: "thinking", thinking: block, signature }] })];
   }
 
   /** The chunks (JSON text) for one event. */
@@ -189,9 +214,7 @@ export class OpenAIChunkEncoder {
       case "refusalDelta":
         return [this.chunk(value.value.choiceIndex, { refusal: value.value.text })];
       case "reasoningDelta":
-        if (value.value.redactedData) return [this.chunk(value.value.choiceIndex, { thinking_blocks: [{ type: "redacted_thinking", data: value.value.redactedData }] })];
-        if (!value.value.text && !value.value.signature) return [];
-        return [this.chunk(value.value.choiceIndex, { reasoning_content: value.value.text, ...(value.value.signature ? { reasoning_signature: value.value.signature } : {}) })];
+        return this.reasoning(value.value);
       case "toolCallStart": {
         if (this.legacyFunctions) return value.value.index === 0 ? [this.chunk(value.value.choiceIndex, { function_call: { name: value.value.name, arguments: "" } })] : [];
         const call: Record<string, unknown> = { index: value.value.index, id: value.value.id, type: "function", function: { name: value.value.name, arguments: "" } };
