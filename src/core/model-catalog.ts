@@ -101,6 +101,7 @@ export class ModelCatalog {
     for (const virtual of Object.values(this.config.models)) {
       out.push(create(ModelInfoSchema, { id: virtual.name, provider: "virtual", providerType: "virtual" }));
     }
-    return out.sort((a, b) => a.id.localeCompare(b.id));
+    // Code-point order: the same on every machine, whatever its locale.
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 }

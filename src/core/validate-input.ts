@@ -1,4 +1,4 @@
-import { ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
+import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest } from "./errors.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -12,9 +12,21 @@ function checkRange(value: number | undefined, min: number, max: number, param: 
   }
 }
 
+/** Whether `value` is a member of a generated proto enum (protobuf keeps unknown numbers as they came). */
+function isKnown(enumObject: Readonly<Record<number, string>>, value: number): boolean {
+  return enumObject[value] !== undefined;
+}
+
+/** Control characters, which no model or target name has (they would also break response headers). */
+const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/;
+
 function checkMedia(media: Media, param: string): void {
   if (media.source.case === undefined) throw invalidRequest(`Invalid '${param}': media needs a url or data.`, param);
   if (media.source.case === "url" && media.source.value.length === 0) throw invalidRequest(`Invalid '${param}': the url is empty.`, param);
+  if (media.source.case === "url" && !/^(?:(?:https?|gs):\/\/|data:)/i.test(media.source.value)) {
+    throw invalidRequest(`Invalid '${param}': expected an http(s) URL, a gs:// URL or a data URL.`, param);
+  }
+  if (!isKnown(ImageDetail, media.detail)) throw invalidRequest(`Invalid '${param}.detail': ${media.detail} is not an ImageDetail value.`, `${param}.detail`);
   if (media.source.case === "data" && !media.mimeType) throw invalidRequest(`Invalid '${param}': media given as data needs a mime_type.`, param);
   if (media.mimeType && !/^[a-z]+\/[A-Za-z0-9.+_-]+$/.test(media.mimeType)) {
     throw invalidRequest(`Invalid '${param}': '${media.mimeType}' is not a MIME type.`, param);
@@ -23,11 +35,17 @@ function checkMedia(media: Media, param: string): void {
 
 /**
  * Checks a ChatInput the same way for every front door before any routing: model and messages
- * present, roles valid, tool results naming a call, media well formed, every sampling knob in its
+ * present (without control characters), roles and every enum value known, tool results naming a
+ * call, media well formed (http(s), gs:// or data URLs), a seed a JSON number holds exactly, every sampling knob in its
  * range, a named, allowed-subset or required tool_choice with declared tools to call. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
  */
 export function validateChatInput(input: ChatInput): void {
   if (!input.model) throw invalidRequest("You must provide a model parameter.", "model");
+  if (CONTROL_CHARACTERS.test(input.model)) throw invalidRequest("Invalid 'model': it contains a control character.", "model");
+  // A seed travels to providers as a JSON number: beyond 2^53 it would arrive changed.
+  if (input.seed !== undefined && (input.seed > BigInt(Number.MAX_SAFE_INTEGER) || input.seed < -BigInt(Number.MAX_SAFE_INTEGER))) {
+    throw invalidRequest(`Invalid 'seed': ${input.seed} is out of range (at most 2^53 - 1 in magnitude).`, "seed");
+  }
   if (input.messages.length === 0) throw invalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", "messages");
   if (input.messages.length > MAX_MESSAGES) throw invalidRequest(`Invalid 'messages': more than ${MAX_MESSAGES} messages.`, "messages");
   input.messages.forEach((message, index) => {
@@ -82,6 +100,7 @@ export function validateChatInput(input: ChatInput): void {
     names.add(tool.name);
   });
   const choice = input.toolChoice?.choice;
+  if (choice?.case === "mode" && !isKnown(ToolChoiceMode, choice.value)) throw invalidRequest(`Invalid 'tool_choice.mode': ${choice.value} is not a ToolChoiceMode value.`, "tool_choice");
   if (choice?.case === "functionName" && !names.has(choice.value)) {
     throw invalidRequest(`Invalid 'tool_choice': function '${choice.value}' is not among the declared tools.`, "tool_choice");
   }
@@ -98,10 +117,12 @@ export function validateChatInput(input: ChatInput): void {
     throw invalidRequest("Invalid 'tool_choice': 'required' needs at least one tool in 'tools'.", "tool_choice");
   }
   const format = input.responseFormat;
+  if (format && !isKnown(ResponseFormatType, format.type)) throw invalidRequest(`Invalid 'response_format.type': ${format.type} is not a ResponseFormatType value.`, "response_format.type");
   if (format?.type === ResponseFormatType.JSON_SCHEMA && !format.jsonSchema?.schema) {
     throw invalidRequest("Invalid 'response_format.json_schema': a schema is required.", "response_format.json_schema.schema");
   }
   input.fallbacks.forEach((fallback, index) => {
     if (!fallback) throw invalidRequest(`Invalid 'fallbacks[${index}]': empty model name.`, `fallbacks[${index}]`);
+    if (CONTROL_CHARACTERS.test(fallback)) throw invalidRequest(`Invalid 'fallbacks[${index}]': it contains a control character.`, `fallbacks[${index}]`);
   });
 }

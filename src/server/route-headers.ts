@@ -5,17 +5,24 @@ function headerSafe(text: string): string {
   return text.replace(/[\r\n]+/g, " ").replace(/[^\x20-\x7e]/g, "?");
 }
 
+/** A name (model, target) as a header value: characters outside printable ASCII percent-encoded as UTF-8, so the name stays readable and reversible. */
+function headerName(text: string): string {
+  if (!/[^\x20-\x7e]/.test(text)) return text;
+  return text.replace(/[^\x20-\x7e]/gu, (character) => Array.from(Buffer.from(character, "utf8"), (byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join(""));
+}
+
 /**
  * The `x-switchyard-*` response headers (REST) and metadata (gRPC/Connect) of an answer: the model
  * and account that answered, the attempts, the failed and skipped targets, and the warnings.
- * Every value is printable ASCII; names are lower case. The same fields on every front door.
+ * Every value is printable ASCII (model and account names with other characters percent-encoded
+ * as UTF-8, warnings with them replaced); header names are lower case. The same fields on every front door.
  */
 export function routeHeaders(model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = { "x-switchyard-model": model, "x-switchyard-provider": provider };
+  const headers: Record<string, string> = { "x-switchyard-model": headerName(model), "x-switchyard-provider": headerName(provider) };
   if (route) {
     headers["x-switchyard-attempts"] = String(route.attempts);
-    if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${failure.model} ${failure.reason.toLowerCase()}`).join(", ");
-    if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${skip.model} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`).join(", ");
+    if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${headerName(failure.model)} ${failure.reason.toLowerCase()}`).join(", ");
+    if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${headerName(skip.model)} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`).join(", ");
   }
   if (warnings.length > 0) headers["x-switchyard-warnings"] = warnings.map(headerSafe).join("; ");
   return headers;

@@ -1,0 +1,77 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { ImageDetail, Role, ToolChoiceMode } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatRequestSchema, ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { buildApp } from "../../src/app.js";
+import { parseConfigText } from "../../src/config/load-config.js";
+import { ModelCatalog } from "../../src/core/model-catalog.js";
+import { routeHeaders } from "../../src/server/route-headers.js";
+import { FUZZ_CONFIG, wellBehavedUpstream } from "../support/fuzzing.js";
+import { thrown } from "../support/thrown.js";
+
+describe("route headers for names outside printable ASCII", () => {
+  it("percent-encodes model and target names as UTF-8 and keeps plain ones as they are", () => {
+    const headers = routeHeaders("up/中文", "up", { $typeName: "switchyard.v1.RouteInfo", attempts: 2, failures: [{ $typeName: "switchyard.v1.AttemptFailure", model: "up/é", reason: "PROVIDER_UNAVAILABLE", upstreamStatus: 503 }], skipped: [] }, []);
+    expect(headers["x-switchyard-model"]).toBe("up/%E4%B8%AD%E6%96%87");
+    expect(decodeURIComponent(headers["x-switchyard-model"] ?? "")).toBe("up/中文");
+    expect(headers["x-switchyard-failed"]).toBe("up/%C3%A9 provider_unavailable");
+    expect(routeHeaders("oai/gpt-4o", "oai", undefined, [])["x-switchyard-model"]).toBe("oai/gpt-4o");
+  });
+
+  it("answers a model name with non-ASCII characters on REST, Connect and gRPC, and refuses one with a control character", async () => {
+    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "headers.yaml", {}), transport: wellBehavedUpstream });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    try {
+      const rest = await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "oai/中文", messages: [{ role: "user", content: "hi" }] }) });
+      expect(rest.status).toBe(200);
+      expect(rest.headers.get("x-switchyard-model")).toBe("oai/%E4%B8%AD%E6%96%87");
+      const message = { role: Role.USER, content: [{ part: { case: "text" as const, value: "hi" } }] };
+      for (const transport of [createConnectTransport({ baseUrl: origin, httpVersion: "1.1" }), createGrpcTransport({ baseUrl: origin })]) {
+        const headers: string[] = [];
+        await createClient(ChatService, transport).chat({ input: { model: "oai/中文", messages: [message] } }, { onHeader: (header) => headers.push(header.get("x-switchyard-model") ?? ""), onTrailer: (trailer) => headers.push(trailer.get("x-switchyard-model") ?? "") });
+        expect(headers.filter(Boolean)).toContain("oai/%E4%B8%AD%E6%96%87");
+      }
+      const bad = await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "oai/a\nb", messages: [{ role: "user", content: "hi" }] }) });
+      expect(bad.status).toBe(400);
+      expect((await bad.json()) as unknown).toMatchObject({ error: { param: "model" } });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("typed inputs REST cannot express, refused as REST refuses their equivalents", () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a seed beyond 2^53", { seed: 9_007_199_254_740_993n }, "seed"],
+    ["an unknown tool_choice mode", { tools: [{ name: "f" }], toolChoice: { choice: { case: "mode", value: 99 as ToolChoiceMode } } }, "tool_choice"],
+    ["an unknown response_format type", { responseFormat: { type: 99 } }, "response_format.type"],
+    ["an unknown image detail", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "https://x.test/a.png" }, detail: 99 as ImageDetail } } }] }] }, "messages[0].content[0].detail"],
+    ["a javascript: media URL", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "javascript:alert(1)" } } } }] }] }, "messages[0].content[0]"],
+  ])("%s is INVALID_ARGUMENT naming %s", async (_name, fields, param) => {
+    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "typed.yaml", {}), transport: wellBehavedUpstream });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const input = { model: "oai/gpt-4o", messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: "hi" } }] }], ...fields };
+      const request = create(ChatRequestSchema, { input } as Parameters<typeof create<typeof ChatRequestSchema>>[1]);
+      expect(toBinary(ChatRequestSchema, request).length).toBeGreaterThan(0);
+      const client = createClient(ChatService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }));
+      const error = await thrown(() => client.chat(request));
+      expect(error).toMatchObject({ code: 3 });
+      expect(String((error as Error).message)).toContain(param);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("the model list", () => {
+  it("is in code-point order, the same whatever the machine's locale", () => {
+    const config = parseConfigText(`providers:\n  Bee: { type: openai, api_key: k, models: [m1] }\n  up: { type: openai, api_key: k, models: [a_b, a-b, Zeta, echo] }\n`, "list.yaml", {});
+    const ids = new ModelCatalog(config, new Map()).list().map((model) => model.id);
+    expect(ids).toEqual(["Bee/m1", "up/Zeta", "up/a-b", "up/a_b", "up/echo"]);
+  });
+});
