@@ -134,6 +134,41 @@ const catalogEntrySchema = obj({
   timeouts: timeoutsSchema,
 });
 const accountNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** The OpenAI sampling names a virtual target's `params` override, and the kind of value each takes (`user` and `stop` take any scalar, as text). */
+const TARGET_PARAM_KINDS: Readonly<Record<string, "number" | "integer" | "boolean" | "text">> = {
+  temperature: "number",
+  top_p: "number",
+  max_tokens: "integer",
+  max_completion_tokens: "integer",
+  frequency_penalty: "number",
+  presence_penalty: "number",
+  seed: "integer",
+  n: "integer",
+  logprobs: "boolean",
+  top_logprobs: "integer",
+  parallel_tool_calls: "boolean",
+  user: "text",
+  stop: "text",
+};
+
+/**
+ * What a target param's value must be when it does not fit its key ("a number", "an integer",
+ * "true or false"), else undefined; keys that are not sampling names (native provider fields) fit
+ * any scalar.
+ */
+export function targetParamProblem(key: string, value: number | string | boolean): string | undefined {
+  switch (TARGET_PARAM_KINDS[key]) {
+    case "number":
+      return typeof value === "number" ? undefined : "a number";
+    case "integer":
+      return typeof value === "number" && Number.isSafeInteger(value) ? undefined : "an integer";
+    case "boolean":
+      return typeof value === "boolean" ? undefined : "true or false";
+    default:
+      return undefined;
+  }
+}
 const scalar: Schema<number | string | boolean> = (value, path, issues) => {
   if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
   issues.push({ path, message: "must be a number, string or boolean" });
@@ -242,6 +277,8 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     models.forEach((model, index) => {
       if (!model.name) issues.push({ path: `providers.${name}.models[${index}].name`, message: "is required" });
     });
+    // The other types have a default endpoint; an OpenAI-compatible server has none to fall back on.
+    if (account.type === "openai-compatible" && !account.base_url) issues.push({ path: `providers.${name}.base_url`, message: "is required for type openai-compatible" });
     const timeouts = toTimeouts(account.timeouts);
     const retry = toRetry(account.retry);
     providers[name] = {
@@ -271,6 +308,10 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
       return { model: target.model ?? "", weight: target.weight ?? 1, params: target.params ?? {}, ...(timeouts ? { timeouts } : {}), ...(retry ? { retry } : {}) };
     });
     targets.forEach((target, index) => {
+      for (const [key, value] of Object.entries(target.params)) {
+        const problem = targetParamProblem(key, value);
+        if (problem) issues.push({ path: `${path}.targets[${index}].params.${key}`, message: `must be ${problem}, got ${JSON.stringify(value)}` });
+      }
       const account = target.model.slice(0, target.model.indexOf("/"));
       if (target.model && (!target.model.includes("/") || !providers[account])) {
         issues.push({ path: `${path}.targets[${index}].model`, message: `must be "<provider account>/<model>" naming a configured account, got ${JSON.stringify(target.model)}` });

@@ -30,7 +30,7 @@ const ENV_DEFAULT_ACCOUNTS = [
 
 /**
  * Replaces `${VAR}` and `${VAR:-default}` in every string of a parsed YAML tree. A variable that is
- * unset (and has no default) is reported as an issue at its key path.
+ * unset or empty (and has no default) is reported as an issue at its key path, saying which.
  */
 export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): unknown {
   if (typeof node === "string") {
@@ -38,7 +38,7 @@ export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: stri
       const value = env[name];
       if (value !== undefined && value !== "") return value;
       if (fallback !== undefined) return fallback;
-      issues.push({ path: path || "(top level)", message: `uses environment variable ${name}, which is not set` });
+      issues.push({ path: path || "(top level)", message: `uses environment variable ${name}, which is ${value === "" ? "empty" : "not set"}` });
       return "";
     });
   }

@@ -136,7 +136,10 @@ class UpstreamAttempt implements GuardedResponse {
     this.waitTimer = undefined;
     const now = Date.now();
     const idleMs = this.timeouts.idleMs;
-    const deadline = this.held ? now + idleMs : this.firstByte ? this.lastChunkAt + idleMs : this.firstByteDeadline;
+    // Until the first-token deadline the byte-level idle bound does not end the attempt: bytes before
+    // the first token (a role chunk, message_start, pings) do not start a model's thinking clock.
+    // The stream watchdog bounds the gaps between events once tokens flow.
+    const deadline = this.held ? now + idleMs : this.firstByte ? Math.max(this.lastChunkAt + idleMs, this.firstByteDeadline) : this.firstByteDeadline;
     if (now < deadline) return this.armWait(deadline - now);
     this.abortWith(timeoutError(this.provider, this.firstByte ? `upstream stream stalled for ${idleMs} ms` : `upstream sent nothing within ${this.timeouts.firstTokenMs} ms`, this.firstByte));
   }

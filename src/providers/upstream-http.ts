@@ -29,6 +29,19 @@ export interface UpstreamResponse {
  */
 export type UpstreamTransport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
 
+/**
+ * An endpoint under an account's `base_url`: `path` (starting with "/") goes after the base's own
+ * path and before its query, so a base URL with parameters (Azure's `?api-version=…`) keeps them;
+ * `query` ("alt=sse") joins the base's query. Trailing slashes of the base path are dropped.
+ */
+export function endpointUrl(baseUrl: string, path: string, query = ""): string {
+  const mark = baseUrl.indexOf("?");
+  const base = (mark === -1 ? baseUrl : baseUrl.slice(0, mark)).replace(/\/+$/, "");
+  const baseQuery = mark === -1 ? "" : baseUrl.slice(mark + 1);
+  const joined = [baseQuery, query].filter((part) => part !== "").join("&");
+  return joined ? `${base}${path}?${joined}` : `${base}${path}`;
+}
+
 /** Origin and path of an upstream URL, as undici's dispatchers take them. */
 interface UpstreamTarget {
   readonly origin: string;

@@ -46,7 +46,9 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     if (!takeRequest(request, response)) (handler as http.RequestListener)(request, response);
   } : (handler as http.RequestListener);
   const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: requestTimeoutMs }, h1Handler);
+  // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
+  // default, so a 60 s bound fired at up to 90 s); every second keeps them honest.
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000 }, h1Handler);
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
   const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);

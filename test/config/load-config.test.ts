@@ -63,6 +63,31 @@ providers:
     expect(message).toContain("providers.main.type: must be one of");
   });
 
+  it("refuses at start-up what would otherwise fail every request: an openai-compatible account without base_url, a target param of the wrong type", () => {
+    let message = "";
+    try {
+      parseConfigText(
+        `providers:
+  vllm: { type: openai-compatible }
+  oa: { type: openai, api_key: k }
+models:
+  lb: { targets: [{ model: oa/gpt-4o, params: { temperature: hot, max_tokens: 1.5, logprobs: "yes", user: 42, reasoning: { effort: low } } }] }
+`,
+        "/etc/sy.yaml",
+        {},
+      );
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain("providers.vllm.base_url: is required for type openai-compatible");
+    expect(message).toContain('models.lb.targets[0].params.temperature: must be a number, got "hot"');
+    expect(message).toContain("models.lb.targets[0].params.max_tokens: must be an integer, got 1.5");
+    expect(message).toContain('models.lb.targets[0].params.logprobs: must be true or false, got "yes"');
+    expect(message).not.toContain("params.user");
+    expect(() => parseConfigText('providers:\n  oa: { type: openai, api_key: "${EMPTY_KEY}" }\n', "e.yaml", { EMPTY_KEY: "" })).toThrow("uses environment variable EMPTY_KEY, which is empty");
+  });
+
   it("rejects YAML that does not parse, naming the file", () => {
     expect(() => parseConfigText("server: [", "x.yaml", {})).toThrow(/invalid config x.yaml: not valid YAML/);
   });

@@ -23,6 +23,22 @@ function unaryBody(fallbacks: string[] = ["b/m"]) {
   return { model: "a/m", messages: userMessage(), fallbacks } as OpenAI.ChatCompletionCreateParamsNonStreaming;
 }
 
+describe("first_token_ms longer than idle_ms (a slow reasoning model)", () => {
+  it("waits for the first token up to first_token_ms after a role chunk, though idle_ms is shorter", async () => {
+    gateway = await startResilienceGateway(
+      { a: { text: "Thought long." }, b: { text: "Answer from b." } },
+      `routing:
+  timeouts: { connect_ms: 1000, first_token_ms: 1500, idle_ms: 250, total_ms: 5000 }
+  retry: { max_retries: 0, base_delay_ms: 5, max_delay_ms: 20, budget_ms: 1000 }`,
+    );
+    const { upstreams, openai } = gateway;
+    upstreams.a?.always(fault.answer({ delayFirstTokenMs: 700 }));
+    const answer = await collectSdkStream(await openai.chat.completions.create(streamBody()));
+    expect(answer.text).toBe("Thought long.");
+    expect(upstreams.b?.attempts).toHaveLength(0);
+  });
+});
+
 describe("time to first token on streams (200 ms in these tests)", () => {
   it("fails over from a provider that accepts and never answers, without calling it again", async () => {
     const { upstreams, openai } = await start();

@@ -97,6 +97,23 @@ describe("HTTP/2 connections on the one-port server", () => {
     expect(lifetime).toBeGreaterThanOrEqual(4 * IDLE_MS - 40);
   });
 
+  it("answers 408 to an HTTP/1.1 request whose headers do not arrive in time, within about a second of the bound (not Node's 30 s check)", async () => {
+    const { origin } = await start();
+    const net = await import("node:net");
+    const port = Number(new URL(origin).port);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => socket.write("POST /slow HTTP/1.1\r\nHost: x\r\n"));
+      let text = "";
+      socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+      socket.on("close", () => resolve(text));
+      socket.on("error", () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(REQUEST_MS - 20);
+    expect(Date.now() - started).toBeLessThan(REQUEST_MS + 1_500);
+  });
+
   it("answers 408 and resets a stream whose request does not arrive in time; the handler sees it aborted", async () => {
     const { origin, seen } = await start();
     const { session } = connect(origin);

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import { gatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
+import { targetParamProblem } from "../../config/gateway-config.js";
 
 type Scalar = number | string | boolean;
 
@@ -9,14 +10,19 @@ function configError(target: ResolvedTarget, key: string, expected: string): Err
   return gatewayError(Code.Internal, Reason.INTERNAL_ERROR, `config: params.${key} of target ${target.id} must be ${expected}`);
 }
 
-function numberParam(target: ResolvedTarget, key: string, value: Scalar, integer: boolean): number {
-  if (typeof value !== "number" || (integer && !Number.isInteger(value))) throw configError(target, key, integer ? "an integer" : "a number");
+/** The value, checked against its key's kind (start-up validation already refused a misfit; this guards configs built in code). */
+function checked(target: ResolvedTarget, key: string, value: Scalar): Scalar {
+  const problem = targetParamProblem(key, value);
+  if (problem) throw configError(target, key, problem);
   return value;
 }
 
+function numberParam(target: ResolvedTarget, key: string, value: Scalar): number {
+  return checked(target, key, value) as number;
+}
+
 function booleanParam(target: ResolvedTarget, key: string, value: Scalar): boolean {
-  if (typeof value !== "boolean") throw configError(target, key, "true or false");
-  return value;
+  return checked(target, key, value) as boolean;
 }
 
 /**
@@ -39,16 +45,16 @@ export function applyTargetParams(input: ChatInput, target: ResolvedTarget): Cha
   const native: Record<string, Scalar> = {};
   for (const [key, value] of entries) {
     switch (key) {
-      case "temperature": out.temperature = numberParam(target, key, value, false); break;
-      case "top_p": out.topP = numberParam(target, key, value, false); break;
+      case "temperature": out.temperature = numberParam(target, key, value); break;
+      case "top_p": out.topP = numberParam(target, key, value); break;
       case "max_tokens":
-      case "max_completion_tokens": out.maxTokens = numberParam(target, key, value, true); break;
-      case "frequency_penalty": out.frequencyPenalty = numberParam(target, key, value, false); break;
-      case "presence_penalty": out.presencePenalty = numberParam(target, key, value, false); break;
-      case "seed": out.seed = BigInt(numberParam(target, key, value, true)); break;
-      case "n": out.n = numberParam(target, key, value, true); break;
+      case "max_completion_tokens": out.maxTokens = numberParam(target, key, value); break;
+      case "frequency_penalty": out.frequencyPenalty = numberParam(target, key, value); break;
+      case "presence_penalty": out.presencePenalty = numberParam(target, key, value); break;
+      case "seed": out.seed = BigInt(numberParam(target, key, value)); break;
+      case "n": out.n = numberParam(target, key, value); break;
       case "logprobs": out.logprobs = booleanParam(target, key, value); break;
-      case "top_logprobs": out.topLogprobs = numberParam(target, key, value, true); break;
+      case "top_logprobs": out.topLogprobs = numberParam(target, key, value); break;
       case "parallel_tool_calls": out.parallelToolCalls = booleanParam(target, key, value); break;
       case "user": out.user = String(value); break;
       case "stop": out.stop = [String(value)]; break;

@@ -11,6 +11,7 @@ import { ANTHROPIC_FAMILY, toAnthropicRequest, type AnthropicRequestPlan } from 
 import { fromAnthropicResponse } from "./anthropic-response.js";
 import { AnthropicStreamTranslator } from "./anthropic-stream.js";
 import { parseAnthropicMessage } from "./anthropic-wire.js";
+import { endpointUrl } from "../upstream-http.js";
 
 /** Where the Messages API lives when the account sets no base_url. */
 export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com";
@@ -35,7 +36,7 @@ function nowSeconds(): bigint {
  */
 export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapter {
   const { account, transport } = settings;
-  const url = `${(account.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL).replace(/\/+$/, "")}/v1/messages`;
+  const url = endpointUrl(account.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL, "/v1/messages");
   const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION };
   for (const [name, value] of Object.entries(account.headers)) headers[name.toLowerCase()] = value;
   if (account.apiKey) headers["x-api-key"] = account.apiKey;

@@ -13,6 +13,7 @@ import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemin
 import { GeminiStreamTranslator } from "./gemini-stream.js";
 import { mediaTypeOf, sseAnswer } from "../sse-answer.js";
 import { parseGeminiResponse } from "./gemini-wire.js";
+import { endpointUrl } from "../upstream-http.js";
 
 /** The Gemini API's public endpoint, used when the account sets no base_url. */
 export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
@@ -33,8 +34,7 @@ export interface GeminiAdapterOptions {
 /** `{base}/v1beta/models/{model}:{method}`; a leading "models/" in the model name is tolerated. */
 export function geminiEndpoint(baseUrl: string, model: string, method: "generateContent" | "streamGenerateContent"): string {
   const name = model.startsWith("models/") ? model.slice("models/".length) : model;
-  const url = `${baseUrl.replace(/\/+$/, "")}/v1beta/models/${encodeURIComponent(name)}:${method}`;
-  return method === "streamGenerateContent" ? `${url}?alt=sse` : url;
+  return endpointUrl(baseUrl, `/v1beta/models/${encodeURIComponent(name)}:${method}`, method === "streamGenerateContent" ? "alt=sse" : "");
 }
 
 /**

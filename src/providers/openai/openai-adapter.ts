@@ -10,6 +10,7 @@ import { fromOpenAIResponse } from "./openai-response.js";
 import { OpenAIStreamTranslator } from "./openai-stream.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
+import { endpointUrl } from "../upstream-http.js";
 
 /** OpenAI's own API, the default base URL of `type: openai` accounts. */
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -41,7 +42,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
     ...(account.apiKey ? { authorization: `Bearer ${account.apiKey}` } : {}),
     ...account.headers,
   };
-  const url = `${baseUrl ?? ""}/chat/completions`;
+  const url = endpointUrl(baseUrl ?? "", "/chat/completions");
   // Built once per account, not spread per request.
   const jsonHeaders: Record<string, string> = { ...headers, accept: "application/json" };
   const streamHeaders: Record<string, string> = { ...headers, accept: "text/event-stream" };
