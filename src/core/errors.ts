@@ -99,15 +99,29 @@ export function unsupportedFeature(message: string, param?: string): GatewayErro
   return new GatewayError(Code.InvalidArgument, Reason.UNSUPPORTED_FEATURE, message, param === undefined ? {} : { param });
 }
 
+/** How Connect words a request message it could not decode from protobuf binary. */
+const CONNECT_PARSE_BINARY = "parse binary: ";
+
+/** The reason of a ConnectError raised by Connect itself, by its code (its bad-input and size-limit errors are the caller's). */
+const CONNECT_CODE_REASONS: Partial<Record<Code, Reason>> = {
+  [Code.Canceled]: Reason.CANCELED,
+  [Code.DeadlineExceeded]: Reason.UPSTREAM_TIMEOUT,
+  [Code.InvalidArgument]: Reason.INVALID_REQUEST,
+  [Code.ResourceExhausted]: Reason.REQUEST_TOO_LARGE,
+};
+
 /**
- * Turns anything thrown into a GatewayError. ConnectErrors from Connect itself keep their code;
+ * Turns anything thrown into a GatewayError. ConnectErrors from Connect itself keep their code
+ * (except an undecodable request message, INVALID_ARGUMENT) and get the reason of that code;
  * AbortErrors become CANCELED; everything else is an INTERNAL_ERROR whose message hides internals.
  */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   if (error instanceof ConnectError) {
-    const reason = error.code === Code.Canceled ? Reason.CANCELED : error.code === Code.DeadlineExceeded ? Reason.UPSTREAM_TIMEOUT : Reason.INTERNAL_ERROR;
-    return new GatewayError(error.code, reason, error.rawMessage, {}, error);
+    // Connect calls a request message it cannot decode `internal`; it is the caller's mistake.
+    const code = error.code === Code.Internal && error.rawMessage.startsWith(CONNECT_PARSE_BINARY) ? Code.InvalidArgument : error.code;
+    const reason = CONNECT_CODE_REASONS[code] ?? Reason.INTERNAL_ERROR;
+    return new GatewayError(code, reason, error.rawMessage, {}, error);
   }
   if (error instanceof Error && error.name === "AbortError") {
     return new GatewayError(Code.Canceled, Reason.CANCELED, "the request was canceled", {}, error);

@@ -5,19 +5,19 @@ import type { CallerAuthenticator } from "../core/caller-auth.js";
 import { toGatewayError, type GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import { createChatService, createModelService } from "./chat-service.js";
-import { withClientParseErrors } from "./connect-parse-errors.js";
+import { withGatewayErrors } from "./connect-own-errors.js";
 
 /**
- * Registers ChatService and ModelService on a Connect router. Each handler answers an undecodable
- * binary request as `invalid_argument` (see connect-parse-errors.ts): the plugin serves
- * `router.handlers` as they are once this returns.
+ * Registers ChatService and ModelService on a Connect router. Each handler gives Connect's own
+ * errors the gateway's form (an ErrorDetail; an undecodable request as `invalid_argument`; see
+ * connect-own-errors.ts): the plugin serves `router.handlers` as they are once this returns.
  */
 export function connectRoutes(gateway: Gateway): (router: ConnectRouter) => void {
   return (router) => {
     router.service(ChatService, createChatService(gateway));
     router.service(ModelService, createModelService(gateway));
     router.handlers.forEach((handler, index) => {
-      router.handlers[index] = withClientParseErrors(handler);
+      router.handlers[index] = withGatewayErrors(handler);
     });
   };
 }

@@ -4,7 +4,10 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
-import { withParseErrorAsInvalidArgument } from "../../src/rpc/connect-parse-errors.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
+import { withGatewayErrorForm } from "../../src/rpc/connect-own-errors.js";
 import { FUZZ_CONFIG, wellBehavedUpstream } from "../support/fuzzing.js";
 
 async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
@@ -28,23 +31,43 @@ function jsonError(status: number, payload: object) {
   return { status, header: new Headers({ "content-type": "application/json", "content-length": String(bytes.byteLength) }), body: once(bytes) };
 }
 
-describe("Connect's parse errors, as the gateway answers them", () => {
-  it("turns Connect's 500 internal 'parse binary' into 400 invalid_argument, with its content-length", async () => {
-    const answer = await withParseErrorAsInvalidArgument(jsonError(500, { code: "internal", message: "parse binary: premature EOF" }));
+/** The ErrorDetail reason of a Connect JSON error body. */
+function jsonDetailReason(body: string): string | undefined {
+  const details = (JSON.parse(body) as { details?: { type: string; value: string }[] }).details ?? [];
+  const detail = details.find((entry) => entry.type === "switchyard.v1.ErrorDetail");
+  return detail ? fromBinary(ErrorDetailSchema, Buffer.from(detail.value, "base64")).reason : undefined;
+}
+
+/** The ErrorDetail reason of gRPC trailers (grpc-status-details-bin). */
+function trailerDetailReason(trailer: Headers): string | undefined {
+  return findTrailerError(trailer)?.findDetails(ErrorDetailSchema)[0]?.reason;
+}
+
+describe("Connect's own errors, in the gateway's form", () => {
+  it("turns Connect's 500 internal 'parse binary' into 400 invalid_argument with an ErrorDetail, with its content-length", async () => {
+    const answer = await withGatewayErrorForm(jsonError(500, { code: "internal", message: "parse binary: premature EOF" }));
     const body = await text(answer.body);
     expect(answer.status).toBe(400);
-    expect(JSON.parse(body)).toEqual({ code: "invalid_argument", message: "parse binary: premature EOF" });
+    expect(JSON.parse(body)).toMatchObject({ code: "invalid_argument", message: "parse binary: premature EOF" });
+    expect(jsonDetailReason(body)).toBe("INVALID_REQUEST");
     expect(answer.header?.get("content-length")).toBe(String(Buffer.byteLength(body)));
   });
 
-  it("passes every other answer on as it was", async () => {
+  it("gives Connect's other errors an ErrorDetail by their code, and passes answers that have details, or no error, as they were", async () => {
     const ok = { status: 200, header: new Headers({ "content-type": "application/proto" }), body: once(new Uint8Array([1, 2])) };
-    expect(await withParseErrorAsInvalidArgument(ok)).toBe(ok);
-    const other = await withParseErrorAsInvalidArgument(jsonError(500, { code: "internal", message: "internal error" }));
-    expect(other.status).toBe(500);
-    expect(JSON.parse(await text(other.body))).toEqual({ code: "internal", message: "internal error" });
-    const unavailable = jsonError(503, { code: "unavailable", message: "parse binary: not ours to change" });
-    expect(await withParseErrorAsInvalidArgument(unavailable)).toBe(unavailable);
+    expect(await withGatewayErrorForm(ok)).toBe(ok);
+    const tooLarge = await withGatewayErrorForm(jsonError(429, { code: "resource_exhausted", message: "message size 40000000 is larger than configured readMaxBytes 33554432" }));
+    const tooLargeBody = await text(tooLarge.body);
+    expect(tooLarge.status).toBe(429);
+    expect(JSON.parse(tooLargeBody)).toMatchObject({ code: "resource_exhausted" });
+    expect(jsonDetailReason(tooLargeBody)).toBe("REQUEST_TOO_LARGE");
+    const badTimeout = await withGatewayErrorForm(jsonError(400, { code: "invalid_argument", message: "protocol error: invalid connect timeout value: x" }));
+    expect(jsonDetailReason(await text(badTimeout.body))).toBe("INVALID_REQUEST");
+    const internal = await withGatewayErrorForm(jsonError(500, { code: "internal", message: "internal error" }));
+    expect(internal.status).toBe(500);
+    expect(jsonDetailReason(await text(internal.body))).toBe("INTERNAL_ERROR");
+    const detailed = { code: "unavailable", message: "provider down", details: [{ type: "switchyard.v1.ErrorDetail", value: "" }] };
+    expect(JSON.parse(await text((await withGatewayErrorForm(jsonError(503, detailed))).body))).toEqual(detailed);
   });
 
   it("over the Connect protocol, an undecodable binary request is a 400 invalid_argument, not a 500", async () => {
@@ -94,25 +117,29 @@ describe("Connect's parse errors over gRPC and gRPC-Web", () => {
   it("rewrites grpc-status 13 'parse binary' to 3 in a gRPC trailer, and leaves other statuses alone", async () => {
     const trailer = new Headers({ "grpc-status": "13", "grpc-message": encodeURIComponent("parse binary: premature EOF") });
     const parseError = { status: 200, header: new Headers({ "content-type": "application/grpc+proto" }), body: once(new Uint8Array()), trailer };
-    await withParseErrorAsInvalidArgument(parseError);
+    await withGatewayErrorForm(parseError);
     expect(trailer.get("grpc-status")).toBe("3");
+    expect(trailerDetailReason(trailer)).toBe("INVALID_REQUEST");
     expect(decodeURIComponent(trailer.get("grpc-message") ?? "")).toBe("parse binary: premature EOF");
     const internal = new Headers({ "grpc-status": "13", "grpc-message": "internal%20error" });
-    await withParseErrorAsInvalidArgument({ ...parseError, trailer: internal });
+    await withGatewayErrorForm({ ...parseError, trailer: internal });
     expect(internal.get("grpc-status")).toBe("13");
   });
 
   it("rewrites only a gRPC-Web trailer frame holding that error, and passes messages through", async () => {
     const frame = envelope(0x80, new TextEncoder().encode(`grpc-status: 13\r\ngrpc-message: ${encodeURIComponent("parse binary: premature EOF")}\r\n`));
-    const answer = await withParseErrorAsInvalidArgument({ status: 200, header: new Headers({ "content-type": "application/grpc-web+proto" }), body: once(frame) });
-    expect(grpcWebTrailers(await bytes(answer.body))).toEqual([{ "grpc-status": "3", "grpc-message": encodeURIComponent("parse binary: premature EOF") }]);
+    const answer = await withGatewayErrorForm({ status: 200, header: new Headers({ "content-type": "application/grpc-web+proto" }), body: once(frame) });
+    const [rewritten] = grpcWebTrailers(await bytes(answer.body));
+    expect(rewritten?.["grpc-status"]).toBe("3");
+    expect(rewritten?.["grpc-message"]).toBe(encodeURIComponent("parse binary: premature EOF"));
+    expect(trailerDetailReason(new Headers(rewritten))).toBe("INVALID_REQUEST");
     const message = envelope(0, new Uint8Array([8, 1]));
     const trailerOk = envelope(0x80, new TextEncoder().encode("grpc-status: 0\r\n"));
     async function* both(): AsyncIterable<Uint8Array> {
       yield message;
       yield trailerOk;
     }
-    const passed = await withParseErrorAsInvalidArgument({ status: 200, header: new Headers({ "content-type": "application/grpc-web+proto" }), body: both() });
+    const passed = await withGatewayErrorForm({ status: 200, header: new Headers({ "content-type": "application/grpc-web+proto" }), body: both() });
     const chunks: Uint8Array[] = [];
     for await (const chunk of passed.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
     expect(chunks).toEqual([message, trailerOk]);
@@ -127,16 +154,17 @@ describe("Connect's parse errors over gRPC and gRPC-Web", () => {
         expect(web.statusCode).toBe(200);
         const [trailer] = grpcWebTrailers(web.rawPayload);
         expect(trailer?.["grpc-status"], method).toBe("3");
+        expect(trailerDetailReason(new Headers(trailer)), method).toBe("INVALID_REQUEST");
         expect(decodeURIComponent(trailer?.["grpc-message"] ?? "")).toMatch(/^parse binary: /);
       }
       // A gzip-compressed request is Connect's to decode (the fast path takes identity only).
       const session = http2.connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
       try {
         const stream = session.request({ ":method": "POST", ":path": "/switchyard.v1.ChatService/Chat", "content-type": "application/grpc", "grpc-encoding": "gzip", te: "trailers" });
-        const status = new Promise<{ status: string; message: string }>((resolve) => {
-          let found = { status: "", message: "" };
+        const status = new Promise<{ status: string; message: string; details: string }>((resolve) => {
+          let found = { status: "", message: "", details: "" };
           const read = (headers: http2.IncomingHttpHeaders) => {
-            if (headers["grpc-status"] !== undefined) found = { status: String(headers["grpc-status"]), message: decodeURIComponent(String(headers["grpc-message"] ?? "")) };
+            if (headers["grpc-status"] !== undefined) found = { status: String(headers["grpc-status"]), message: decodeURIComponent(String(headers["grpc-message"] ?? "")), details: String(headers["grpc-status-details-bin"] ?? "") };
           };
           stream.on("response", read);
           stream.on("trailers", read);
@@ -147,6 +175,7 @@ describe("Connect's parse errors over gRPC and gRPC-Web", () => {
         const outcome = await status;
         expect(outcome.status).toBe("3");
         expect(outcome.message).toMatch(/^parse binary: /);
+        expect(trailerDetailReason(new Headers({ "grpc-status": outcome.status, "grpc-status-details-bin": outcome.details }))).toBe("INVALID_REQUEST");
       } finally {
         session.destroy();
       }
