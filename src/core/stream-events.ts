@@ -37,10 +37,10 @@ export function reasoningDeltaEvent(choiceIndex: number, text: string, signature
 }
 
 /** A tool_call_start event. */
-export function toolCallStartEvent(choiceIndex: number, index: number, id: string, name: string, extraContent?: JsonObject): ChatStreamResponse {
+export function toolCallStartEvent(choiceIndex: number, index: number, id: string, name: string, extraContent?: JsonObject, custom = false): ChatStreamResponse {
   return {
     $typeName: "switchyard.v1.ChatStreamResponse",
-    event: { case: "toolCallStart", value: { $typeName: "switchyard.v1.ToolCallStart", choiceIndex, index, id, name, ...(extraContent ? { extraContent } : {}) } },
+    event: { case: "toolCallStart", value: { $typeName: "switchyard.v1.ToolCallStart", choiceIndex, index, id, name, custom, ...(extraContent ? { extraContent } : {}) } },
   };
 }
 

@@ -16,12 +16,9 @@ export type OpenAIContentPart =
   | { type: "refusal"; refusal: string };
 
 /** A tool call inside an assistant message. */
-export interface OpenAIToolCall {
-  id: string;
-  type: "function";
-  function: { name: string; arguments: string };
-  extra_content?: { [key: string]: Json };
-}
+export type OpenAIToolCall =
+  | { id: string; type: "function"; function: { name: string; arguments: string }; extra_content?: { [key: string]: Json } }
+  | { id: string; type: "custom"; custom: { name: string; input: string } };
 
 /** One message of the request. */
 export interface OpenAIMessage {
@@ -37,10 +34,9 @@ export interface OpenAIMessage {
 }
 
 /** A tool declaration. */
-export interface OpenAITool {
-  type: "function";
-  function: { name: string; description?: string; parameters?: { [key: string]: Json }; strict?: boolean };
-}
+export type OpenAITool =
+  | { type: "function"; function: { name: string; description?: string; parameters?: { [key: string]: Json }; strict?: boolean } }
+  | { type: "custom"; custom: { name: string; description?: string; format?: { [key: string]: Json } } };
 
 /** The request body of POST /chat/completions, as sent to an OpenAI-dialect upstream. */
 export interface OpenAIChatRequest {
@@ -67,7 +63,8 @@ export interface OpenAIChatRequest {
     | "auto"
     | "required"
     | { type: "function"; function: { name: string } }
-    | { type: "allowed_tools"; allowed_tools: { mode: "auto" | "required"; tools: { type: "function"; function: { name: string } }[] } };
+    | { type: "custom"; custom: { name: string } }
+    | { type: "allowed_tools"; allowed_tools: { mode: "auto" | "required"; tools: ({ type: "function"; function: { name: string } } | { type: "custom"; custom: { name: string } })[] } };
   parallel_tool_calls?: boolean;
   user?: string;
   [extra: string]: unknown;

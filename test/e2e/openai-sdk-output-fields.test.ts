@@ -127,6 +127,49 @@ describe("answer fields beyond text, through the gateway", () => {
     expect(chunks.at(-1)?.usage?.completion_tokens_details).toMatchObject({ audio_tokens: 70 });
   });
 
+  it("custom tools: declared, forced, called (JSON and stream) and replayed as OpenAI's type custom", async () => {
+    const grammar = { type: "grammar", grammar: { syntax: "lark", definition: "start: /[a-z]+/" } };
+    const tools = [{ type: "custom", custom: { name: "apply_patch", description: "Apply a patch.", format: grammar } }, { type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }];
+    upstream.enqueue(jsonAnswer(completion({ content: null, tool_calls: [{ id: "call_c1", type: "custom", custom: { name: "apply_patch", input: "*** Begin Patch" } }] })));
+    const answer = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Fix it" }], tools, tool_choice: { type: "custom", custom: { name: "apply_patch" } } } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(answer.choices[0]?.message.tool_calls).toEqual([{ id: "call_c1", type: "custom", custom: { name: "apply_patch", input: "*** Begin Patch" } }]);
+    const sent = upstream.lastRequest().body as { tools: unknown[]; tool_choice: unknown };
+    expect(sent.tools).toEqual([{ type: "custom", custom: { name: "apply_patch", description: "Apply a patch.", format: grammar } }, { type: "function", function: { name: "f", description: "", parameters: { type: "object", properties: {} } } }]);
+    expect(sent.tool_choice).toEqual({ type: "custom", custom: { name: "apply_patch" } });
+    upstream.enqueue(jsonAnswer(completion({ content: "ok" })));
+    const allowed = { type: "allowed_tools", allowed_tools: { mode: "required", tools: [{ type: "custom", custom: { name: "apply_patch" } }, { type: "function", function: { name: "f" } }] } };
+    await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Fix it" }], tools, tool_choice: allowed } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect((upstream.lastRequest().body as { tool_choice: unknown }).tool_choice).toEqual(allowed);
+
+    const base = { id: "chatcmpl-c", object: "chat.completion.chunk", created: 1_729_000_000, model: "gpt-4o-audio-preview" };
+    const frame = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    upstream.enqueue(
+      sseAnswer([
+        frame({ role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_c2", type: "custom", custom: { name: "apply_patch", input: "" } }] }),
+        frame({ tool_calls: [{ index: 0, custom: { input: "*** Begin" } }] }),
+        frame({ tool_calls: [{ index: 0, custom: { input: " Patch" } }] }),
+        frame({}, "tool_calls"),
+        "data: [DONE]\n\n",
+      ]),
+    );
+    const stream = await client.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: "user", content: "Fix it" }], tools } as unknown as OpenAI.ChatCompletionCreateParamsStreaming);
+    type CustomDelta = { index: number; id?: string; type?: string; custom?: { name?: string; input?: string } };
+    const deltas: CustomDelta[] = [];
+    for await (const chunk of stream) deltas.push(...((chunk.choices[0]?.delta.tool_calls ?? []) as unknown as CustomDelta[]));
+    expect(deltas[0]).toEqual({ index: 0, id: "call_c2", type: "custom", custom: { name: "apply_patch", input: "" } });
+    expect(deltas.map((delta) => delta.custom?.input ?? "").join("")).toBe("*** Begin Patch");
+    expect(deltas.some((delta) => "function" in delta)).toBe(false);
+
+    // The call goes back to OpenAI as it came, with its result.
+    upstream.enqueue(jsonAnswer(completion({ content: "Done." })));
+    await client.chat.completions.create({
+      model: MODEL,
+      tools,
+      messages: [{ role: "user", content: "Fix it" }, { role: "assistant", content: null, tool_calls: [{ id: "call_c2", type: "custom", custom: { name: "apply_patch", input: "*** Begin Patch" } }] }, { role: "tool", tool_call_id: "call_c2", content: "applied" }],
+    } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect((upstream.lastRequest().body as { messages: unknown[] }).messages[1]).toEqual({ role: "assistant", content: null, tool_calls: [{ id: "call_c2", type: "custom", custom: { name: "apply_patch", input: "*** Begin Patch" } }] });
+  });
+
   it("carries the same fields in the typed protobuf answer (Connect)", async () => {
     upstream.enqueue(jsonAnswer(completion({ content: "Hi", audio: AUDIO, annotations: [CITATION] })));
     const connect = createClient(ChatService, createConnectTransport({ baseUrl: origin, httpVersion: "1.1" }));

@@ -132,6 +132,19 @@ describe.each(PROVIDERS)("OpenAI SDK -> gateway -> $label", ({ dialect, model })
       }
     });
 
+    it("takes custom tools where the provider has them (OpenAI) and refuses them with a 400 elsewhere, before any upstream call", async () => {
+      const call = () => create({ messages: [{ role: "user", content: "Patch it" }], tools: [{ type: "custom", custom: { name: "apply_patch" } }] } as unknown as Parameters<typeof create>[0]);
+      if (dialect === "openai") {
+        await call();
+        expect(raw().tools).toEqual([{ type: "custom", custom: { name: "apply_patch" } }]);
+        return;
+      }
+      const error = await thrown(call);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as APIError).param).toBe("tools[0]");
+      noUpstreamCall();
+    });
+
     it("refuses allowed_tools naming an undeclared function, before any upstream call", async () => {
       const error = await thrown(() =>
         create({

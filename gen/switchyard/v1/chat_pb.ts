@@ -11,7 +11,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/chat.proto.
  */
 export const file_switchyard_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2NoYXQucHJvdG8SDXN3aXRjaHlhcmQudjEigQEKBU1lZGlhEg0KA3VybBgBIAEoCUgAEg4KBGRhdGEYAiABKAxIABIRCgltaW1lX3R5cGUYAyABKAkSKgoGZGV0YWlsGAQgASgOMhouc3dpdGNoeWFyZC52MS5JbWFnZURldGFpbBIQCghmaWxlbmFtZRgFIAEoCUIICgZzb3VyY2UiQwoJUmVhc29uaW5nEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhUKDXJlZGFjdGVkX2RhdGEYAyABKAkiggIKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIlCgVpbWFnZRgCIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgVhdWRpbxgDIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgV2aWRlbxgEIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIkCgRmaWxlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5NZWRpYUgAEhEKB3JlZnVzYWwYBiABKAlIABItCglyZWFzb25pbmcYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0gAQgYKBHBhcnQiZwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkSLgoNZXh0cmFfY29udGVudBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QihQIKB01lc3NhZ2USIQoEcm9sZRgBIAEoDjITLnN3aXRjaHlhcmQudjEuUm9sZRIrCgdjb250ZW50GAIgAygLMhouc3dpdGNoeWFyZC52MS5Db250ZW50UGFydBIrCgp0b29sX2NhbGxzGAMgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbBIUCgx0b29sX2NhbGxfaWQYBCABKAkSDAoEbmFtZRgFIAEoCRIpCgVhdWRpbxgGIAEoCzIaLnN3aXRjaHlhcmQudjEuQXVkaW9PdXRwdXQSLgoLYW5ub3RhdGlvbnMYByADKAsyGS5zd2l0Y2h5YXJkLnYxLkFubm90YXRpb24iTwoLQXVkaW9PdXRwdXQSCgoCaWQYASABKAkSDAoEZGF0YRgCIAEoCRISCgp0cmFuc2NyaXB0GAMgASgJEhIKCmV4cGlyZXNfYXQYBCABKAMiUQoLVXJsQ2l0YXRpb24SCwoDdXJsGAEgASgJEg0KBXRpdGxlGAIgASgJEhMKC3N0YXJ0X2luZGV4GAMgASgFEhEKCWVuZF9pbmRleBgEIAEoBSJMCgpBbm5vdGF0aW9uEgwKBHR5cGUYASABKAkSMAoMdXJsX2NpdGF0aW9uGAIgASgLMhouc3dpdGNoeWFyZC52MS5VcmxDaXRhdGlvbiJ2CgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoGc3RyaWN0GAQgASgISACIAQFCCQoHX3N0cmljdCKUAQoKVG9vbENob2ljZRItCgRtb2RlGAEgASgOMh0uc3dpdGNoeWFyZC52MS5Ub29sQ2hvaWNlTW9kZUgAEhcKDWZ1bmN0aW9uX25hbWUYAiABKAlIABI0Cg1hbGxvd2VkX3Rvb2xzGAMgASgLMhsuc3dpdGNoeWFyZC52MS5BbGxvd2VkVG9vbHNIAEIICgZjaG9pY2UiUwoMQWxsb3dlZFRvb2xzEisKBG1vZGUYASABKA4yHS5zd2l0Y2h5YXJkLnYxLlRvb2xDaG9pY2VNb2RlEhYKDmZ1bmN0aW9uX25hbWVzGAIgAygJIn4KEEpzb25TY2hlbWFGb3JtYXQSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRInCgZzY2hlbWEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKBnN0cmljdBgEIAEoCEgAiAEBQgkKB19zdHJpY3QidwoOUmVzcG9uc2VGb3JtYXQSLwoEdHlwZRgBIAEoDjIhLnN3aXRjaHlhcmQudjEuUmVzcG9uc2VGb3JtYXRUeXBlEjQKC2pzb25fc2NoZW1hGAIgASgLMh8uc3dpdGNoeWFyZC52MS5Kc29uU2NoZW1hRm9ybWF0IuAHCglDaGF0SW5wdXQSDQoFbW9kZWwYASABKAkSKAoIbWVzc2FnZXMYAiADKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USIgoFdG9vbHMYAyADKAsyEy5zd2l0Y2h5YXJkLnYxLlRvb2wSLgoLdG9vbF9jaG9pY2UYBCABKAsyGS5zd2l0Y2h5YXJkLnYxLlRvb2xDaG9pY2USGAoLdGVtcGVyYXR1cmUYBSABKAFIAIgBARIXCgptYXhfdG9rZW5zGAYgASgFSAGIAQESEgoFdG9wX3AYByABKAFIAogBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgIIAEoAUgDiAEBEh0KEHByZXNlbmNlX3BlbmFsdHkYCSABKAFIBIgBARIMCgRzdG9wGAogAygJEhEKBHNlZWQYCyABKANIBYgBARIOCgFuGAwgASgFSAaIAQESFQoIbG9ncHJvYnMYDSABKAhIB4gBARIZCgx0b3BfbG9ncHJvYnMYDiABKAVICIgBARI2Cg9yZXNwb25zZV9mb3JtYXQYDyABKAsyHS5zd2l0Y2h5YXJkLnYxLlJlc3BvbnNlRm9ybWF0EiAKE3BhcmFsbGVsX3Rvb2xfY2FsbHMYECABKAhICYgBARIRCgR1c2VyGBEgASgJSAqIAQESOwoKbG9naXRfYmlhcxgSIAMoCzInLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0LkxvZ2l0Qmlhc0VudHJ5EhEKCWZhbGxiYWNrcxgTIAMoCRJHChBwcm92aWRlcl9vcHRpb25zGBQgAygLMi0uc3dpdGNoeWFyZC52MS5DaGF0SW5wdXQuUHJvdmlkZXJPcHRpb25zRW50cnkSHQoQcmVhc29uaW5nX2VmZm9ydBgVIAEoCUgLiAEBGjAKDkxvZ2l0Qmlhc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaTwoUUHJvdmlkZXJPcHRpb25zRW50cnkSCwoDa2V5GAEgASgJEiYKBXZhbHVlGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdDoCOAFCDgoMX3RlbXBlcmF0dXJlQg0KC19tYXhfdG9rZW5zQggKBl90b3BfcEIUChJfZnJlcXVlbmN5X3BlbmFsdHlCEwoRX3ByZXNlbmNlX3BlbmFsdHlCBwoFX3NlZWRCBAoCX25CCwoJX2xvZ3Byb2JzQg8KDV90b3BfbG9ncHJvYnNCFgoUX3BhcmFsbGVsX3Rvb2xfY2FsbHNCBwoFX3VzZXJCEwoRX3JlYXNvbmluZ19lZmZvcnQiOwoKVG9wTG9ncHJvYhINCgV0b2tlbhgBIAEoCRIPCgdsb2dwcm9iGAIgASgBEg0KBWJ5dGVzGAMgASgMIm4KDFRva2VuTG9ncHJvYhINCgV0b2tlbhgBIAEoCRIPCgdsb2dwcm9iGAIgASgBEg0KBWJ5dGVzGAMgASgMEi8KDHRvcF9sb2dwcm9icxgEIAMoCzIZLnN3aXRjaHlhcmQudjEuVG9wTG9ncHJvYiJmCghMb2dwcm9icxIsCgdjb250ZW50GAEgAygLMhsuc3dpdGNoeWFyZC52MS5Ub2tlbkxvZ3Byb2ISLAoHcmVmdXNhbBgCIAMoCzIbLnN3aXRjaHlhcmQudjEuVG9rZW5Mb2dwcm9iIroBCgZDaG9pY2USDQoFaW5kZXgYASABKAUSJwoHbWVzc2FnZRgCIAEoCzIWLnN3aXRjaHlhcmQudjEuTWVzc2FnZRIyCg1maW5pc2hfcmVhc29uGAMgASgOMhsuc3dpdGNoeWFyZC52MS5GaW5pc2hSZWFzb24SGQoRcmF3X2ZpbmlzaF9yZWFzb24YBCABKAkSKQoIbG9ncHJvYnMYBSABKAsyFy5zd2l0Y2h5YXJkLnYxLkxvZ3Byb2JzIsMCCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgFEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgFEhQKDHRvdGFsX3Rva2VucxgDIAEoBRIcChRjYWNoZWRfcHJvbXB0X3Rva2VucxgEIAEoBRIYChByZWFzb25pbmdfdG9rZW5zGAUgASgFEiEKGWNhY2hlX3dyaXRlX3Byb21wdF90b2tlbnMYBiABKAUSEQoJZXN0aW1hdGVkGAcgASgIEhsKE3Byb21wdF9hdWRpb190b2tlbnMYCCABKAUSHwoXY29tcGxldGlvbl9hdWRpb190b2tlbnMYCSABKAUSIgoaYWNjZXB0ZWRfcHJlZGljdGlvbl90b2tlbnMYCiABKAUSIgoacmVqZWN0ZWRfcHJlZGljdGlvbl90b2tlbnMYCyABKAUiSAoOQXR0ZW1wdEZhaWx1cmUSDQoFbW9kZWwYASABKAkSDgoGcmVhc29uGAIgASgJEhcKD3Vwc3RyZWFtX3N0YXR1cxgDIAEoBSJ9CglSb3V0ZUluZm8SEAoIYXR0ZW1wdHMYASABKAUSLwoIZmFpbHVyZXMYAiADKAsyHS5zd2l0Y2h5YXJkLnYxLkF0dGVtcHRGYWlsdXJlEi0KB3NraXBwZWQYAyADKAsyHC5zd2l0Y2h5YXJkLnYxLlNraXBwZWRUYXJnZXQiPgoNU2tpcHBlZFRhcmdldBINCgVtb2RlbBgBIAEoCRIOCgZyZWFzb24YAiABKAkSDgoGZGV0YWlsGAMgASgJIroBCg1SZXNwb25zZVN0YXJ0EgoKAmlkGAEgASgJEg0KBW1vZGVsGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg8KB2NyZWF0ZWQYBCABKAMSEAoId2FybmluZ3MYBSADKAkSJwoFcm91dGUYBiABKAsyGC5zd2l0Y2h5YXJkLnYxLlJvdXRlSW5mbxIaChJzeXN0ZW1fZmluZ2VycHJpbnQYByABKAkSFAoMc2VydmljZV90aWVyGAggASgJIl4KCVRleHREZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDAoEdGV4dBgCIAEoCRItCghsb2dwcm9icxgDIAMoCzIbLnN3aXRjaHlhcmQudjEuVG9rZW5Mb2dwcm9iIjIKDFJlZnVzYWxEZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDAoEdGV4dBgCIAEoCSJeCg5SZWFzb25pbmdEZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDAoEdGV4dBgCIAEoCRIRCglzaWduYXR1cmUYAyABKAkSFQoNcmVkYWN0ZWRfZGF0YRgEIAEoCSJkCgpBdWRpb0RlbHRhEhQKDGNob2ljZV9pbmRleBgBIAEoBRIKCgJpZBgCIAEoCRIMCgRkYXRhGAMgASgJEhIKCnRyYW5zY3JpcHQYBCABKAkSEgoKZXhwaXJlc19hdBgFIAEoAyJXCg9Bbm5vdGF0aW9uRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEi4KC2Fubm90YXRpb25zGAIgAygLMhkuc3dpdGNoeWFyZC52MS5Bbm5vdGF0aW9uIn4KDVRvb2xDYWxsU3RhcnQSFAoMY2hvaWNlX2luZGV4GAEgASgFEg0KBWluZGV4GAIgASgFEgoKAmlkGAMgASgJEgwKBG5hbWUYBCABKAkSLgoNZXh0cmFfY29udGVudBgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRwoNVG9vbENhbGxEZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDQoFaW5kZXgYAiABKAUSEQoJYXJndW1lbnRzGAMgASgJIm0KBkZpbmlzaBIUCgxjaG9pY2VfaW5kZXgYASABKAUSMgoNZmluaXNoX3JlYXNvbhgCIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEhkKEXJhd19maW5pc2hfcmVhc29uGAMgASgJIlgKDFJvdXRlU3VtbWFyeRINCgVtb2RlbBgBIAEoCRInCgVyb3V0ZRgCIAEoCzIYLnN3aXRjaHlhcmQudjEuUm91dGVJbmZvEhAKCHJlY292ZXJ5GAMgASgJKnMKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESEgoOUk9MRV9ERVZFTE9QRVIQAhINCglST0xFX1VTRVIQAxISCg5ST0xFX0FTU0lTVEFOVBAEEg0KCVJPTEVfVE9PTBAFKm8KC0ltYWdlRGV0YWlsEhwKGElNQUdFX0RFVEFJTF9VTlNQRUNJRklFRBAAEhUKEUlNQUdFX0RFVEFJTF9BVVRPEAESFAoQSU1BR0VfREVUQUlMX0xPVxACEhUKEUlNQUdFX0RFVEFJTF9ISUdIEAMqhwEKDlRvb2xDaG9pY2VNb2RlEiAKHFRPT0xfQ0hPSUNFX01PREVfVU5TUEVDSUZJRUQQABIZChVUT09MX0NIT0lDRV9NT0RFX05PTkUQARIZChVUT09MX0NIT0lDRV9NT0RFX0FVVE8QAhIdChlUT09MX0NIT0lDRV9NT0RFX1JFUVVJUkVEEAMqpQEKElJlc3BvbnNlRm9ybWF0VHlwZRIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVJFU1BPTlNFX0ZPUk1BVF9UWVBFX1RFWFQQARIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX09CSkVDVBACEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX0pTT05fU0NIRU1BEAMqnwEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEARiBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2NoYXQucHJvdG8SDXN3aXRjaHlhcmQudjEigQEKBU1lZGlhEg0KA3VybBgBIAEoCUgAEg4KBGRhdGEYAiABKAxIABIRCgltaW1lX3R5cGUYAyABKAkSKgoGZGV0YWlsGAQgASgOMhouc3dpdGNoeWFyZC52MS5JbWFnZURldGFpbBIQCghmaWxlbmFtZRgFIAEoCUIICgZzb3VyY2UiQwoJUmVhc29uaW5nEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhUKDXJlZGFjdGVkX2RhdGEYAyABKAkiggIKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIlCgVpbWFnZRgCIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgVhdWRpbxgDIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgV2aWRlbxgEIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIkCgRmaWxlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5NZWRpYUgAEhEKB3JlZnVzYWwYBiABKAlIABItCglyZWFzb25pbmcYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0gAQgYKBHBhcnQidwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkSLgoNZXh0cmFfY29udGVudBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGY3VzdG9tGAUgASgIIoUCCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSKwoHY29udGVudBgCIAMoCzIaLnN3aXRjaHlhcmQudjEuQ29udGVudFBhcnQSKwoKdG9vbF9jYWxscxgDIAMoCzIXLnN3aXRjaHlhcmQudjEuVG9vbENhbGwSFAoMdG9vbF9jYWxsX2lkGAQgASgJEgwKBG5hbWUYBSABKAkSKQoFYXVkaW8YBiABKAsyGi5zd2l0Y2h5YXJkLnYxLkF1ZGlvT3V0cHV0Ei4KC2Fubm90YXRpb25zGAcgAygLMhkuc3dpdGNoeWFyZC52MS5Bbm5vdGF0aW9uIk8KC0F1ZGlvT3V0cHV0EgoKAmlkGAEgASgJEgwKBGRhdGEYAiABKAkSEgoKdHJhbnNjcmlwdBgDIAEoCRISCgpleHBpcmVzX2F0GAQgASgDIlEKC1VybENpdGF0aW9uEgsKA3VybBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtzdGFydF9pbmRleBgDIAEoBRIRCgllbmRfaW5kZXgYBCABKAUiTAoKQW5ub3RhdGlvbhIMCgR0eXBlGAEgASgJEjAKDHVybF9jaXRhdGlvbhgCIAEoCzIaLnN3aXRjaHlhcmQudjEuVXJsQ2l0YXRpb24ioQEKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBARIpCgZjdXN0b20YBSABKAsyGS5zd2l0Y2h5YXJkLnYxLkN1c3RvbVRvb2xCCQoHX3N0cmljdCI1CgpDdXN0b21Ub29sEicKBmZvcm1hdBgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QilAEKClRvb2xDaG9pY2USLQoEbW9kZRgBIAEoDjIdLnN3aXRjaHlhcmQudjEuVG9vbENob2ljZU1vZGVIABIXCg1mdW5jdGlvbl9uYW1lGAIgASgJSAASNAoNYWxsb3dlZF90b29scxgDIAEoCzIbLnN3aXRjaHlhcmQudjEuQWxsb3dlZFRvb2xzSABCCAoGY2hvaWNlIlMKDEFsbG93ZWRUb29scxIrCgRtb2RlGAEgASgOMh0uc3dpdGNoeWFyZC52MS5Ub29sQ2hvaWNlTW9kZRIWCg5mdW5jdGlvbl9uYW1lcxgCIAMoCSJ+ChBKc29uU2NoZW1hRm9ybWF0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBAUIJCgdfc3RyaWN0IncKDlJlc3BvbnNlRm9ybWF0Ei8KBHR5cGUYASABKA4yIS5zd2l0Y2h5YXJkLnYxLlJlc3BvbnNlRm9ybWF0VHlwZRI0Cgtqc29uX3NjaGVtYRgCIAEoCzIfLnN3aXRjaHlhcmQudjEuSnNvblNjaGVtYUZvcm1hdCLgBwoJQ2hhdElucHV0Eg0KBW1vZGVsGAEgASgJEigKCG1lc3NhZ2VzGAIgAygLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlEiIKBXRvb2xzGAMgAygLMhMuc3dpdGNoeWFyZC52MS5Ub29sEi4KC3Rvb2xfY2hvaWNlGAQgASgLMhkuc3dpdGNoeWFyZC52MS5Ub29sQ2hvaWNlEhgKC3RlbXBlcmF0dXJlGAUgASgBSACIAQESFwoKbWF4X3Rva2VucxgGIAEoBUgBiAEBEhIKBXRvcF9wGAcgASgBSAKIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYCCABKAFIA4gBARIdChBwcmVzZW5jZV9wZW5hbHR5GAkgASgBSASIAQESDAoEc3RvcBgKIAMoCRIRCgRzZWVkGAsgASgDSAWIAQESDgoBbhgMIAEoBUgGiAEBEhUKCGxvZ3Byb2JzGA0gASgISAeIAQESGQoMdG9wX2xvZ3Byb2JzGA4gASgFSAiIAQESNgoPcmVzcG9uc2VfZm9ybWF0GA8gASgLMh0uc3dpdGNoeWFyZC52MS5SZXNwb25zZUZvcm1hdBIgChNwYXJhbGxlbF90b29sX2NhbGxzGBAgASgISAmIAQESEQoEdXNlchgRIAEoCUgKiAEBEjsKCmxvZ2l0X2JpYXMYEiADKAsyJy5zd2l0Y2h5YXJkLnYxLkNoYXRJbnB1dC5Mb2dpdEJpYXNFbnRyeRIRCglmYWxsYmFja3MYEyADKAkSRwoQcHJvdmlkZXJfb3B0aW9ucxgUIAMoCzItLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0LlByb3ZpZGVyT3B0aW9uc0VudHJ5Eh0KEHJlYXNvbmluZ19lZmZvcnQYFSABKAlIC4gBARowCg5Mb2dpdEJpYXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGk8KFFByb3ZpZGVyT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRImCgV2YWx1ZRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Q6AjgBQg4KDF90ZW1wZXJhdHVyZUINCgtfbWF4X3Rva2Vuc0IICgZfdG9wX3BCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5QhMKEV9wcmVzZW5jZV9wZW5hbHR5QgcKBV9zZWVkQgQKAl9uQgsKCV9sb2dwcm9ic0IPCg1fdG9wX2xvZ3Byb2JzQhYKFF9wYXJhbGxlbF90b29sX2NhbGxzQgcKBV91c2VyQhMKEV9yZWFzb25pbmdfZWZmb3J0IjsKClRvcExvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDCJuCgxUb2tlbkxvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDBIvCgx0b3BfbG9ncHJvYnMYBCADKAsyGS5zd2l0Y2h5YXJkLnYxLlRvcExvZ3Byb2IiZgoITG9ncHJvYnMSLAoHY29udGVudBgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVG9rZW5Mb2dwcm9iEiwKB3JlZnVzYWwYAiADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYiK6AQoGQ2hvaWNlEg0KBWluZGV4GAEgASgFEicKB21lc3NhZ2UYAiABKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USMgoNZmluaXNoX3JlYXNvbhgDIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEhkKEXJhd19maW5pc2hfcmVhc29uGAQgASgJEikKCGxvZ3Byb2JzGAUgASgLMhcuc3dpdGNoeWFyZC52MS5Mb2dwcm9icyLDAgoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoBRIUCgx0b3RhbF90b2tlbnMYAyABKAUSHAoUY2FjaGVkX3Byb21wdF90b2tlbnMYBCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoBRIhChljYWNoZV93cml0ZV9wcm9tcHRfdG9rZW5zGAYgASgFEhEKCWVzdGltYXRlZBgHIAEoCBIbChNwcm9tcHRfYXVkaW9fdG9rZW5zGAggASgFEh8KF2NvbXBsZXRpb25fYXVkaW9fdG9rZW5zGAkgASgFEiIKGmFjY2VwdGVkX3ByZWRpY3Rpb25fdG9rZW5zGAogASgFEiIKGnJlamVjdGVkX3ByZWRpY3Rpb25fdG9rZW5zGAsgASgFIkgKDkF0dGVtcHRGYWlsdXJlEg0KBW1vZGVsGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIXCg91cHN0cmVhbV9zdGF0dXMYAyABKAUifQoJUm91dGVJbmZvEhAKCGF0dGVtcHRzGAEgASgFEi8KCGZhaWx1cmVzGAIgAygLMh0uc3dpdGNoeWFyZC52MS5BdHRlbXB0RmFpbHVyZRItCgdza2lwcGVkGAMgAygLMhwuc3dpdGNoeWFyZC52MS5Ta2lwcGVkVGFyZ2V0Ij4KDVNraXBwZWRUYXJnZXQSDQoFbW9kZWwYASABKAkSDgoGcmVhc29uGAIgASgJEg4KBmRldGFpbBgDIAEoCSK6AQoNUmVzcG9uc2VTdGFydBIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIPCgdjcmVhdGVkGAQgASgDEhAKCHdhcm5pbmdzGAUgAygJEicKBXJvdXRlGAYgASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAcgASgJEhQKDHNlcnZpY2VfdGllchgIIAEoCSJeCglUZXh0RGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkSLQoIbG9ncHJvYnMYAyADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYiIyCgxSZWZ1c2FsRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkiXgoOUmVhc29uaW5nRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkSEQoJc2lnbmF0dXJlGAMgASgJEhUKDXJlZGFjdGVkX2RhdGEYBCABKAkiZAoKQXVkaW9EZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSCgoCaWQYAiABKAkSDAoEZGF0YRgDIAEoCRISCgp0cmFuc2NyaXB0GAQgASgJEhIKCmV4cGlyZXNfYXQYBSABKAMiVwoPQW5ub3RhdGlvbkRlbHRhEhQKDGNob2ljZV9pbmRleBgBIAEoBRIuCgthbm5vdGF0aW9ucxgCIAMoCzIZLnN3aXRjaHlhcmQudjEuQW5ub3RhdGlvbiKOAQoNVG9vbENhbGxTdGFydBIUCgxjaG9pY2VfaW5kZXgYASABKAUSDQoFaW5kZXgYAiABKAUSCgoCaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIuCg1leHRyYV9jb250ZW50GAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZjdXN0b20YBiABKAgiRwoNVG9vbENhbGxEZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDQoFaW5kZXgYAiABKAUSEQoJYXJndW1lbnRzGAMgASgJIm0KBkZpbmlzaBIUCgxjaG9pY2VfaW5kZXgYASABKAUSMgoNZmluaXNoX3JlYXNvbhgCIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEhkKEXJhd19maW5pc2hfcmVhc29uGAMgASgJIlgKDFJvdXRlU3VtbWFyeRINCgVtb2RlbBgBIAEoCRInCgVyb3V0ZRgCIAEoCzIYLnN3aXRjaHlhcmQudjEuUm91dGVJbmZvEhAKCHJlY292ZXJ5GAMgASgJKnMKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESEgoOUk9MRV9ERVZFTE9QRVIQAhINCglST0xFX1VTRVIQAxISCg5ST0xFX0FTU0lTVEFOVBAEEg0KCVJPTEVfVE9PTBAFKm8KC0ltYWdlRGV0YWlsEhwKGElNQUdFX0RFVEFJTF9VTlNQRUNJRklFRBAAEhUKEUlNQUdFX0RFVEFJTF9BVVRPEAESFAoQSU1BR0VfREVUQUlMX0xPVxACEhUKEUlNQUdFX0RFVEFJTF9ISUdIEAMqhwEKDlRvb2xDaG9pY2VNb2RlEiAKHFRPT0xfQ0hPSUNFX01PREVfVU5TUEVDSUZJRUQQABIZChVUT09MX0NIT0lDRV9NT0RFX05PTkUQARIZChVUT09MX0NIT0lDRV9NT0RFX0FVVE8QAhIdChlUT09MX0NIT0lDRV9NT0RFX1JFUVVJUkVEEAMqpQEKElJlc3BvbnNlRm9ybWF0VHlwZRIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVJFU1BPTlNFX0ZPUk1BVF9UWVBFX1RFWFQQARIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX09CSkVDVBACEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX0pTT05fU0NIRU1BEAMqnwEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEARiBnByb3RvMw", [file_google_protobuf_struct]);
 
 /**
  * Media is one image, audio clip, video or document given to the model, by URL or by value.
@@ -220,6 +220,13 @@ export type ToolCall = Message$1<"switchyard.v1.ToolCall"> & {
    * @generated from field: google.protobuf.Struct extra_content = 4;
    */
   extraContent?: JsonObject | undefined;
+
+  /**
+   * The call is of a custom tool: `arguments` holds its free-text input, not JSON.
+   *
+   * @generated from field: bool custom = 5;
+   */
+  custom: boolean;
 };
 
 /**
@@ -438,6 +445,14 @@ export type Tool = Message$1<"switchyard.v1.Tool"> & {
    * @generated from field: optional bool strict = 4;
    */
   strict?: boolean | undefined;
+
+  /**
+   * Set for a custom tool (OpenAI `type: "custom"`): the model calls it with free text, not JSON
+   * arguments. Only OpenAI-dialect providers take custom tools; others refuse them (INVALID_ARGUMENT).
+   *
+   * @generated from field: switchyard.v1.CustomTool custom = 5;
+   */
+  custom?: CustomTool | undefined;
 };
 
 /**
@@ -446,6 +461,28 @@ export type Tool = Message$1<"switchyard.v1.Tool"> & {
  */
 export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_chat, 8);
+
+/**
+ * CustomTool is what makes a Tool a custom one.
+ *
+ * @generated from message switchyard.v1.CustomTool
+ */
+export type CustomTool = Message$1<"switchyard.v1.CustomTool"> & {
+  /**
+   * The input format, as OpenAI's `custom.format` ({"type": "text"} or {"type": "grammar", ...});
+   * unset means free text.
+   *
+   * @generated from field: google.protobuf.Struct format = 1;
+   */
+  format?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.CustomTool.
+ * Use `create(CustomToolSchema)` to create a new message.
+ */
+export const CustomToolSchema: GenMessage<CustomTool> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_chat, 9);
 
 /**
  * ToolChoice constrains tool use.
@@ -490,7 +527,7 @@ export type ToolChoice = Message$1<"switchyard.v1.ToolChoice"> & {
  * Use `create(ToolChoiceSchema)` to create a new message.
  */
 export const ToolChoiceSchema: GenMessage<ToolChoice> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 9);
+  messageDesc(file_switchyard_v1_chat, 10);
 
 /**
  * AllowedTools lets the model use only some of the declared tools, keeping the full list declared
@@ -520,7 +557,7 @@ export type AllowedTools = Message$1<"switchyard.v1.AllowedTools"> & {
  * Use `create(AllowedToolsSchema)` to create a new message.
  */
 export const AllowedToolsSchema: GenMessage<AllowedTools> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 10);
+  messageDesc(file_switchyard_v1_chat, 11);
 
 /**
  * JsonSchemaFormat is a named JSON Schema the answer must follow.
@@ -562,7 +599,7 @@ export type JsonSchemaFormat = Message$1<"switchyard.v1.JsonSchemaFormat"> & {
  * Use `create(JsonSchemaFormatSchema)` to create a new message.
  */
 export const JsonSchemaFormatSchema: GenMessage<JsonSchemaFormat> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 11);
+  messageDesc(file_switchyard_v1_chat, 12);
 
 /**
  * ResponseFormat asks for text or JSON output.
@@ -590,7 +627,7 @@ export type ResponseFormat = Message$1<"switchyard.v1.ResponseFormat"> & {
  * Use `create(ResponseFormatSchema)` to create a new message.
  */
 export const ResponseFormatSchema: GenMessage<ResponseFormat> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 12);
+  messageDesc(file_switchyard_v1_chat, 13);
 
 /**
  * ChatInput is everything a chat request says, shared by the unary and the streaming RPC.
@@ -757,7 +794,7 @@ export type ChatInput = Message$1<"switchyard.v1.ChatInput"> & {
  * Use `create(ChatInputSchema)` to create a new message.
  */
 export const ChatInputSchema: GenMessage<ChatInput> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 13);
+  messageDesc(file_switchyard_v1_chat, 14);
 
 /**
  * TopLogprob is one alternative token at a position.
@@ -792,7 +829,7 @@ export type TopLogprob = Message$1<"switchyard.v1.TopLogprob"> & {
  * Use `create(TopLogprobSchema)` to create a new message.
  */
 export const TopLogprobSchema: GenMessage<TopLogprob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 14);
+  messageDesc(file_switchyard_v1_chat, 15);
 
 /**
  * TokenLogprob is the log probability of one generated token.
@@ -834,7 +871,7 @@ export type TokenLogprob = Message$1<"switchyard.v1.TokenLogprob"> & {
  * Use `create(TokenLogprobSchema)` to create a new message.
  */
 export const TokenLogprobSchema: GenMessage<TokenLogprob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 15);
+  messageDesc(file_switchyard_v1_chat, 16);
 
 /**
  * Logprobs holds per-token log probabilities of a choice.
@@ -862,7 +899,7 @@ export type Logprobs = Message$1<"switchyard.v1.Logprobs"> & {
  * Use `create(LogprobsSchema)` to create a new message.
  */
 export const LogprobsSchema: GenMessage<Logprobs> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 16);
+  messageDesc(file_switchyard_v1_chat, 17);
 
 /**
  * Choice is one generated answer.
@@ -911,7 +948,7 @@ export type Choice = Message$1<"switchyard.v1.Choice"> & {
  * Use `create(ChoiceSchema)` to create a new message.
  */
 export const ChoiceSchema: GenMessage<Choice> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 17);
+  messageDesc(file_switchyard_v1_chat, 18);
 
 /**
  * Usage counts tokens with OpenAI's conventions: prompt includes cached tokens, completion includes reasoning tokens.
@@ -1004,7 +1041,7 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 18);
+  messageDesc(file_switchyard_v1_chat, 19);
 
 /**
  * AttemptFailure describes one upstream attempt that did not answer.
@@ -1039,7 +1076,7 @@ export type AttemptFailure = Message$1<"switchyard.v1.AttemptFailure"> & {
  * Use `create(AttemptFailureSchema)` to create a new message.
  */
 export const AttemptFailureSchema: GenMessage<AttemptFailure> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 19);
+  messageDesc(file_switchyard_v1_chat, 20);
 
 /**
  * RouteInfo says how the gateway reached the answer.
@@ -1074,7 +1111,7 @@ export type RouteInfo = Message$1<"switchyard.v1.RouteInfo"> & {
  * Use `create(RouteInfoSchema)` to create a new message.
  */
 export const RouteInfoSchema: GenMessage<RouteInfo> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 20);
+  messageDesc(file_switchyard_v1_chat, 21);
 
 /**
  * SkippedTarget is a target the gateway did not call for this request.
@@ -1109,7 +1146,7 @@ export type SkippedTarget = Message$1<"switchyard.v1.SkippedTarget"> & {
  * Use `create(SkippedTargetSchema)` to create a new message.
  */
 export const SkippedTargetSchema: GenMessage<SkippedTarget> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 21);
+  messageDesc(file_switchyard_v1_chat, 22);
 
 /**
  * ResponseStart opens a stream: it comes first, exactly once.
@@ -1179,7 +1216,7 @@ export type ResponseStart = Message$1<"switchyard.v1.ResponseStart"> & {
  * Use `create(ResponseStartSchema)` to create a new message.
  */
 export const ResponseStartSchema: GenMessage<ResponseStart> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 22);
+  messageDesc(file_switchyard_v1_chat, 23);
 
 /**
  * TextDelta is a fragment of a choice's answer text.
@@ -1214,7 +1251,7 @@ export type TextDelta = Message$1<"switchyard.v1.TextDelta"> & {
  * Use `create(TextDeltaSchema)` to create a new message.
  */
 export const TextDeltaSchema: GenMessage<TextDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 23);
+  messageDesc(file_switchyard_v1_chat, 24);
 
 /**
  * RefusalDelta is a fragment of a choice's refusal text.
@@ -1242,7 +1279,7 @@ export type RefusalDelta = Message$1<"switchyard.v1.RefusalDelta"> & {
  * Use `create(RefusalDeltaSchema)` to create a new message.
  */
 export const RefusalDeltaSchema: GenMessage<RefusalDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 24);
+  messageDesc(file_switchyard_v1_chat, 25);
 
 /**
  * ReasoningDelta is a fragment of a choice's reasoning.
@@ -1285,7 +1322,7 @@ export type ReasoningDelta = Message$1<"switchyard.v1.ReasoningDelta"> & {
  * Use `create(ReasoningDeltaSchema)` to create a new message.
  */
 export const ReasoningDeltaSchema: GenMessage<ReasoningDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 25);
+  messageDesc(file_switchyard_v1_chat, 26);
 
 /**
  * AudioDelta is a fragment of a choice's spoken answer; the id and expiry come once, the data and
@@ -1335,7 +1372,7 @@ export type AudioDelta = Message$1<"switchyard.v1.AudioDelta"> & {
  * Use `create(AudioDeltaSchema)` to create a new message.
  */
 export const AudioDeltaSchema: GenMessage<AudioDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 26);
+  messageDesc(file_switchyard_v1_chat, 27);
 
 /**
  * AnnotationDelta adds notes (such as cited web sources) to a choice's text.
@@ -1363,7 +1400,7 @@ export type AnnotationDelta = Message$1<"switchyard.v1.AnnotationDelta"> & {
  * Use `create(AnnotationDeltaSchema)` to create a new message.
  */
 export const AnnotationDeltaSchema: GenMessage<AnnotationDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 27);
+  messageDesc(file_switchyard_v1_chat, 28);
 
 /**
  * ToolCallStart opens one tool call; it comes exactly once per call, before its argument deltas.
@@ -1405,6 +1442,13 @@ export type ToolCallStart = Message$1<"switchyard.v1.ToolCallStart"> & {
    * @generated from field: google.protobuf.Struct extra_content = 5;
    */
   extraContent?: JsonObject | undefined;
+
+  /**
+   * The call is of a custom tool: its ToolCallDelta fragments are free-text input, not JSON.
+   *
+   * @generated from field: bool custom = 6;
+   */
+  custom: boolean;
 };
 
 /**
@@ -1412,7 +1456,7 @@ export type ToolCallStart = Message$1<"switchyard.v1.ToolCallStart"> & {
  * Use `create(ToolCallStartSchema)` to create a new message.
  */
 export const ToolCallStartSchema: GenMessage<ToolCallStart> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 28);
+  messageDesc(file_switchyard_v1_chat, 29);
 
 /**
  * ToolCallDelta is a fragment of one tool call's JSON arguments.
@@ -1447,7 +1491,7 @@ export type ToolCallDelta = Message$1<"switchyard.v1.ToolCallDelta"> & {
  * Use `create(ToolCallDeltaSchema)` to create a new message.
  */
 export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 29);
+  messageDesc(file_switchyard_v1_chat, 30);
 
 /**
  * Finish closes one choice.
@@ -1482,7 +1526,7 @@ export type Finish = Message$1<"switchyard.v1.Finish"> & {
  * Use `create(FinishSchema)` to create a new message.
  */
 export const FinishSchema: GenMessage<Finish> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 30);
+  messageDesc(file_switchyard_v1_chat, 31);
 
 /**
  * RouteSummary closes a stream with how it was routed; it comes last, exactly once, on success.
@@ -1519,7 +1563,7 @@ export type RouteSummary = Message$1<"switchyard.v1.RouteSummary"> & {
  * Use `create(RouteSummarySchema)` to create a new message.
  */
 export const RouteSummarySchema: GenMessage<RouteSummary> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 31);
+  messageDesc(file_switchyard_v1_chat, 32);
 
 /**
  * Role is who authored a message in a conversation.

@@ -90,12 +90,13 @@ function toOpenAIChoice(choice: Choice, legacyFunctions: boolean): Record<string
       else if (value.signature) thinkingBlocks.push({ type: "thinking", thinking: value.text, signature: value.signature });
     }
   }
-  const toolCalls: OpenAIToolCall[] = (message?.toolCalls ?? []).map((call) => ({
-    id: call.id,
-    type: "function",
-    function: { name: call.name, arguments: call.arguments },
-    ...(call.extraContent ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
-  }));
+  const calls = message?.toolCalls ?? [];
+  const toolCalls = calls.map(
+    (call): OpenAIToolCall =>
+      call.custom
+        ? { id: call.id, type: "custom", custom: { name: call.name, input: call.arguments } }
+        : { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments }, ...(call.extraContent ? { extra_content: call.extraContent as { [key: string]: Json } } : {}) },
+  );
   const audio = message?.audio;
   const out: Record<string, unknown> = {
     role: "assistant",
@@ -104,8 +105,8 @@ function toOpenAIChoice(choice: Choice, legacyFunctions: boolean): Record<string
     refusal,
   };
   // A legacy `functions` client reads one `function_call` (the format has no parallel calls).
-  const first = toolCalls[0];
-  if (legacyFunctions && first) out.function_call = { name: first.function.name, arguments: first.function.arguments };
+  const first = calls[0];
+  if (legacyFunctions && first) out.function_call = { name: first.name, arguments: first.arguments };
   else if (toolCalls.length > 0) out.tool_calls = toolCalls;
   if (reasoning) out.reasoning_content = reasoning;
   if (thinkingBlocks.length > 0) out.thinking_blocks = thinkingBlocks;
@@ -156,6 +157,8 @@ export class OpenAIChunkEncoder {
   private model = "";
   private readonly rolesSent = new Set<number>();
   private prefix = "";
+  /** The calls (choice:index) that are of custom tools: their fragments go out as `custom.input`. */
+  private readonly customCalls = new Set<string>();
   /** Reasoning text of each choice's current block, until its signature closes it (then sent whole in thinking_blocks). */
   private readonly reasoningText = new Map<number, string>();
 
@@ -217,12 +220,17 @@ export class OpenAIChunkEncoder {
         return this.reasoning(value.value);
       case "toolCallStart": {
         if (this.legacyFunctions) return value.value.index === 0 ? [this.chunk(value.value.choiceIndex, { function_call: { name: value.value.name, arguments: "" } })] : [];
+        if (value.value.custom) {
+          this.customCalls.add(`${value.value.choiceIndex}:${value.value.index}`);
+          return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, id: value.value.id, type: "custom", custom: { name: value.value.name, input: "" } }] })];
+        }
         const call: Record<string, unknown> = { index: value.value.index, id: value.value.id, type: "function", function: { name: value.value.name, arguments: "" } };
         if (value.value.extraContent) call.extra_content = value.value.extraContent;
         return [this.chunk(value.value.choiceIndex, { tool_calls: [call] })];
       }
       case "toolCallDelta":
         if (this.legacyFunctions) return value.value.index === 0 ? [this.chunk(value.value.choiceIndex, { function_call: { arguments: value.value.arguments } })] : [];
+        if (this.customCalls.has(`${value.value.choiceIndex}:${value.value.index}`)) return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, custom: { input: value.value.arguments } }] })];
         return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, function: { arguments: value.value.arguments } }] })];
       case "audioDelta":
         return [this.chunk(value.value.choiceIndex, { audio: toOpenAIAudio(value.value, false) })];

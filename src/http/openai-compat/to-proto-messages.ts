@@ -104,7 +104,13 @@ function contentPart(raw: unknown, param: string, role: Role): ContentPart {
 function toolCall(raw: unknown, param: string): ToolCall {
   if (!isObject(raw)) wrongType(param, "an object", raw);
   const type = readString(raw.type, `${param}.type`);
-  if (type !== undefined && type !== "function") throw invalidRequest(`Invalid value for '${param}.type': only 'function' tool calls are supported.`, `${param}.type`);
+  if (type === "custom") {
+    // A custom tool's call: free-text input instead of JSON arguments.
+    const custom = readObject(raw.custom, `${param}.custom`);
+    if (!custom) throw invalidRequest(`Missing required parameter: '${param}.custom'.`, `${param}.custom`);
+    return { $typeName: "switchyard.v1.ToolCall", id: requireString(raw.id, `${param}.id`), name: requireString(custom.name, `${param}.custom.name`), arguments: readString(custom.input, `${param}.custom.input`) ?? "", custom: true };
+  }
+  if (type !== undefined && type !== "function") throw invalidRequest(`Invalid value for '${param}.type': expected 'function' or 'custom'.`, `${param}.type`);
   const fn = readObject(raw.function, `${param}.function`);
   if (!fn) throw invalidRequest(`Missing required parameter: '${param}.function'.`, `${param}.function`);
   const extra = readJsonObject(raw.extra_content, `${param}.extra_content`);
@@ -113,6 +119,7 @@ function toolCall(raw: unknown, param: string): ToolCall {
     id: requireString(raw.id, `${param}.id`),
     name: requireString(fn.name, `${param}.function.name`),
     arguments: readString(fn.arguments, `${param}.function.arguments`) ?? "",
+    custom: false,
     ...(extra ? { extraContent: extra } : {}),
   };
 }
@@ -173,7 +180,7 @@ export function toProtoMessage(raw: unknown, index: number): Message {
   const functionCall = readObject(raw.function_call, `${param}.function_call`);
   if (functionCall) {
     const name = requireString(functionCall.name, `${param}.function_call.name`);
-    toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: legacyFunctionCallId(name), name, arguments: readString(functionCall.arguments, `${param}.function_call.arguments`) ?? "" });
+    toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: legacyFunctionCallId(name), name, arguments: readString(functionCall.arguments, `${param}.function_call.arguments`) ?? "", custom: false });
   }
   if (toolCalls.length > 0 && role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.tool_calls': only assistant messages carry tool calls.`, `${param}.tool_calls`);
   const name = readString(raw.name, `${param}.name`) ?? "";

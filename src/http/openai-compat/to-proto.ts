@@ -28,7 +28,8 @@ function toTool(raw: unknown, param: string, legacy: boolean): Tool {
   let fn: Record<string, unknown> = raw;
   if (!legacy) {
     const type = requireString(raw.type, `${param}.type`);
-    if (type !== "function") throw unsupportedFeature(`Invalid value for '${param}.type': only 'function' tools are supported by the gateway.`, `${param}.type`);
+    if (type === "custom") return toCustomTool(raw, param);
+    if (type !== "function") throw unsupportedFeature(`Invalid value for '${param}.type': only 'function' and 'custom' tools are supported by the gateway.`, `${param}.type`);
     fn = readObject(raw.function, `${param}.function`) ?? {};
     param = `${param}.function`;
   }
@@ -40,6 +41,19 @@ function toTool(raw: unknown, param: string, legacy: boolean): Tool {
     description: readString(fn.description, `${param}.description`) ?? "",
     ...(parameters ? { parameters } : {}),
     ...(strict !== undefined ? { strict } : {}),
+  };
+}
+
+/** A custom tool (OpenAI `{type: "custom", custom: {name, description?, format?}}`): called with free text. */
+function toCustomTool(raw: Record<string, unknown>, param: string): Tool {
+  const custom = readObject(raw.custom, `${param}.custom`);
+  if (!custom) throw invalidRequest(`Missing required parameter: '${param}.custom'.`, `${param}.custom`);
+  const format = readJsonObject(custom.format, `${param}.custom.format`);
+  return {
+    $typeName: "switchyard.v1.Tool",
+    name: requireString(custom.name, `${param}.custom.name`),
+    description: readString(custom.description, `${param}.custom.description`) ?? "",
+    custom: { $typeName: "switchyard.v1.CustomTool", ...(format ? { format } : {}) },
   };
 }
 
@@ -56,6 +70,7 @@ function toToolChoice(raw: unknown, param: string, legacy: boolean): ToolChoice 
   if (legacy) return { $typeName: "switchyard.v1.ToolChoice", choice: { case: "functionName", value: requireString(raw.name, `${param}.name`) } };
   const type = requireString(raw.type, `${param}.type`);
   if (type === "allowed_tools") return toAllowedTools(raw.allowed_tools, `${param}.allowed_tools`);
+  if (type === "custom") return { $typeName: "switchyard.v1.ToolChoice", choice: { case: "functionName", value: requireString((readObject(raw.custom, `${param}.custom`) ?? {}).name, `${param}.custom.name`) } };
   if (type !== "function") throw unsupportedFeature(`Invalid value for '${param}.type': '${type}' tool choice is not supported; use 'function' or 'allowed_tools'.`, `${param}.type`);
   const fn = readObject(raw.function, `${param}.function`) ?? {};
   return { $typeName: "switchyard.v1.ToolChoice", choice: { case: "functionName", value: requireString(fn.name, `${param}.function.name`) } };
@@ -74,8 +89,8 @@ function toAllowedTools(raw: unknown, param: string): ToolChoice {
     const toolParam = `${param}.tools[${index}]`;
     const entry = readObject(tool, toolParam) ?? {};
     const type = requireString(entry.type, `${toolParam}.type`);
-    if (type !== "function") throw unsupportedFeature(`Invalid value for '${toolParam}.type': '${type}' tools are not supported; use 'function'.`, `${toolParam}.type`);
-    return requireString((readObject(entry.function, `${toolParam}.function`) ?? {}).name, `${toolParam}.function.name`);
+    if (type !== "function" && type !== "custom") throw unsupportedFeature(`Invalid value for '${toolParam}.type': '${type}' tools are not supported; use 'function' or 'custom'.`, `${toolParam}.type`);
+    return requireString((readObject(entry[type], `${toolParam}.${type}`) ?? {}).name, `${toolParam}.${type}.name`);
   });
   return { $typeName: "switchyard.v1.ToolChoice", choice: { case: "allowedTools", value: { $typeName: "switchyard.v1.AllowedTools", mode, functionNames } } };
 }

@@ -7,6 +7,7 @@ import { partitionStopSequences } from "./anthropic-stop-sequences.js";
 import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
 import { samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
 import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
+import { rejectCustomTools } from "../custom-tools.js";
 
 /** The provider_options key this adapter reads. */
 export const ANTHROPIC_FAMILY = "anthropic";
@@ -75,6 +76,7 @@ function rejectUnsupported(input: ChatInput): void {
   if (input.n !== undefined && input.n > 1) throw unsupportedFeature("Anthropic models return one choice; 'n' greater than 1 is not supported.", "n");
   if (input.logprobs === true) throw unsupportedFeature("Anthropic models do not return log probabilities; 'logprobs' is not supported.", "logprobs");
   if (Object.keys(input.logitBias).length > 0) throw unsupportedFeature("Anthropic models do not support 'logit_bias'.", "logit_bias");
+  rejectCustomTools(input, "Anthropic");
   if (input.temperature !== undefined && input.temperature > 1) {
     throw unsupportedFeature(`Anthropic models accept 'temperature' from 0 to 1; got ${input.temperature}.`, "temperature");
   }

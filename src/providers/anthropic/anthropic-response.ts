@@ -90,7 +90,7 @@ export function fromAnthropicResponse(message: AnthropicMessage, context: Anthro
       }
     } else if (block.type === "tool_use") {
       sawClientTool = true;
-      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}), custom: false });
     } else if (block.type === "thinking") {
       reasoning.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: block.thinking, signature: block.signature, redactedData: "" } } });
     } else if (block.type === "redacted_thinking") {

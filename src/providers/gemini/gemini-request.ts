@@ -7,6 +7,7 @@ import type { FetchedMediaByPath } from "./gemini-media.js";
 import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
 import { thinkingConfigFor } from "./gemini-thinking.js";
 import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
+import { rejectCustomTools } from "../custom-tools.js";
 
 /** The provider_options key this adapter reads. */
 export const GEMINI_FAMILY = "gemini";
@@ -176,6 +177,7 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
 export function toGeminiRequest(input: ChatInput, context: GeminiRequestContext): GeminiRequestTranslation {
   const warnings: string[] = [];
   if (Object.keys(input.logitBias).length > 0) throw unsupportedFeature("Invalid 'logit_bias': Gemini has no logit bias.", "logit_bias");
+  rejectCustomTools(input, "Gemini");
   const { contents, systemInstruction, warnings: contentWarnings } = toGeminiContents(input.messages, context);
   const generationConfig = generationConfigOf(input, context, warnings);
   const tools = toolsOf(input, context, warnings);

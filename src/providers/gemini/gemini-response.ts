@@ -114,6 +114,7 @@ function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCal
       toolCalls.push({
         $typeName: "switchyard.v1.ToolCall",
         id,
+        custom: false,
         name: part.functionCall.name,
         arguments: JSON.stringify(part.functionCall.args),
         ...(signature ? { extraContent: thoughtSignatureExtra(signature) } : {}),

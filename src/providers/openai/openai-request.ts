@@ -1,7 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type ContentPart, type Media, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { unsupportedFeature } from "../../core/errors.js";
-import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage } from "../../wire/openai-chat-completions.js";
+import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
 
 /** Dialect differences between OpenAI itself and OpenAI-compatible servers. */
 export interface OpenAIDialect {
@@ -116,12 +116,16 @@ function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
   }
   if (message.name) out.name = message.name;
   if (message.toolCalls.length > 0) {
-    out.tool_calls = message.toolCalls.map((call) => ({
-      id: call.id,
-      type: "function",
-      function: { name: call.name, arguments: call.arguments || "{}" },
-      ...(call.extraContent && Object.keys(call.extraContent).length > 0 ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
-    }));
+    out.tool_calls = message.toolCalls.map((call): OpenAIToolCall =>
+      call.custom
+        ? { id: call.id, type: "custom", custom: { name: call.name, input: call.arguments } }
+        : {
+            id: call.id,
+            type: "function",
+            function: { name: call.name, arguments: call.arguments || "{}" },
+            ...(call.extraContent && Object.keys(call.extraContent).length > 0 ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
+          },
+    );
   }
   if (role === "tool") out.tool_call_id = message.toolCallId;
   if (role === "assistant" && message.audio?.id) out.audio = { id: message.audio.id };
@@ -179,21 +183,27 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
     }
   }
   if (input.tools.length > 0) {
-    body.tools = input.tools.map((tool) => ({
-      type: "function",
-      function: {
-        name: tool.name,
-        // Always present: proto strings have no presence, and OpenAI treats "" as no description.
-        description: tool.description,
-        ...(tool.parameters ? { parameters: tool.parameters as { [key: string]: Json } } : {}),
-        ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
-      },
-    }));
+    body.tools = input.tools.map((tool): OpenAITool =>
+      tool.custom
+        ? { type: "custom", custom: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), ...(tool.custom.format ? { format: tool.custom.format as { [key: string]: Json } } : {}) } }
+        : {
+            type: "function",
+            function: {
+              name: tool.name,
+              // Always present: proto strings have no presence, and OpenAI treats "" as no description.
+              description: tool.description,
+              ...(tool.parameters ? { parameters: tool.parameters as { [key: string]: Json } } : {}),
+              ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
+            },
+          },
+    );
   }
   const choice = input.toolChoice?.choice;
-  if (choice?.case === "functionName") body.tool_choice = { type: "function", function: { name: choice.value } };
+  // Names of custom tools: a choice naming one says type "custom".
+  const customNames = new Set(input.tools.filter((tool) => tool.custom).map((tool) => tool.name));
+  if (choice?.case === "functionName") body.tool_choice = customNames.has(choice.value) ? { type: "custom", custom: { name: choice.value } } : { type: "function", function: { name: choice.value } };
   else if (choice?.case === "allowedTools") {
-    const tools = choice.value.functionNames.map((name) => ({ type: "function" as const, function: { name } }));
+    const tools = choice.value.functionNames.map((name) => (customNames.has(name) ? { type: "custom" as const, custom: { name } } : { type: "function" as const, function: { name } }));
     body.tool_choice = { type: "allowed_tools", allowed_tools: { mode: choice.value.mode === ToolChoiceMode.REQUIRED ? "required" : "auto", tools } };
   }
   else if (choice?.case === "mode") {

@@ -134,7 +134,9 @@ interface LenientChoice {
 
 interface LenientToolCall {
   id?: unknown;
+  type?: unknown;
   function?: { name?: unknown; arguments?: unknown } | null;
+  custom?: { name?: unknown; input?: unknown } | null;
   extra_content?: unknown;
 }
 
@@ -162,17 +164,22 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     if (typeof message.content === "string" && message.content.length > 0) content.push(textPart(message.content));
     if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: message.refusal } });
     const toolCalls: ToolCall[] = Array.isArray(message.tool_calls)
-      ? (message.tool_calls as unknown[]).filter((call): call is LenientToolCall => typeof call === "object" && call !== null).map((call) => ({
-          $typeName: "switchyard.v1.ToolCall",
-          id: typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`,
-          name: String(call.function?.name ?? ""),
-          arguments: argumentsText(call.function?.arguments) || "{}",
-          ...(isRecord(call.extra_content) ? { extraContent: call.extra_content as JsonObject } : {}),
-        }))
+      ? (message.tool_calls as unknown[]).filter((call): call is LenientToolCall => typeof call === "object" && call !== null).map((call) => {
+          // A custom tool's call carries free-text `custom.input` where a function call has JSON `function.arguments`.
+          const custom = call.type === "custom" && isRecord(call.custom);
+          return {
+            $typeName: "switchyard.v1.ToolCall" as const,
+            id: typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`,
+            name: String((custom ? call.custom?.name : call.function?.name) ?? ""),
+            arguments: custom ? (typeof call.custom?.input === "string" ? call.custom.input : "") : argumentsText(call.function?.arguments) || "{}",
+            custom,
+            ...(isRecord(call.extra_content) ? { extraContent: call.extra_content as JsonObject } : {}),
+          };
+        })
       : [];
     // A legacy function_call answer is a tool call, not lost (servers that still answer `functions` that way).
     if (toolCalls.length === 0 && isRecord(message.function_call) && typeof message.function_call.name === "string") {
-      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`, name: message.function_call.name, arguments: argumentsText(message.function_call.arguments) || "{}" });
+      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`, name: message.function_call.name, arguments: argumentsText(message.function_call.arguments) || "{}", custom: false });
     }
     const audio = audioFieldsOf(message.audio);
     const logprobs: Logprobs | undefined = choice.logprobs

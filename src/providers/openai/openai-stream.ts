@@ -23,6 +23,8 @@ import { annotationsOf, argumentsText, audioFieldsOf, createdSeconds, fromOpenAI
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 interface LenientToolDelta {
+  type?: unknown;
+  custom?: unknown;
   index?: unknown;
   id?: unknown;
   function?: { name?: unknown; arguments?: unknown };
@@ -64,6 +66,8 @@ interface OpenCall {
   name: string;
   /** Every argument fragment so far (tells a finished call from one still being sent). */
   argumentsText: string;
+  /** A custom tool's call: free-text input, not JSON (no "{}" for an empty one). */
+  readonly custom: boolean;
 }
 
 /** The tool calls of one choice, found by upstream index or by id. */
@@ -238,7 +242,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   private closeCalls(choiceIndex: number, out: ChatStreamResponse[]): void {
     for (const call of this.callsByChoice.get(choiceIndex)?.all ?? []) {
       if (!call.started) this.startCall(choiceIndex, call, "", out);
-      if (!call.argumentsSeen) {
+      if (!call.argumentsSeen && !call.custom) {
         call.argumentsSeen = true;
         out.push(toolCallDeltaEvent(choiceIndex, call.index, "{}"));
       }
@@ -249,7 +253,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   private startCall(choiceIndex: number, call: OpenCall, name: string, out: ChatStreamResponse[]): void {
     call.started = true;
     call.name = name;
-    out.push(toolCallStartEvent(choiceIndex, call.index, call.startId ?? generatedCallId(), name, call.extra));
+    out.push(toolCallStartEvent(choiceIndex, call.index, call.startId ?? generatedCallId(), name, call.extra, call.custom));
     if (call.heldArguments !== "") {
       out.push(toolCallDeltaEvent(choiceIndex, call.index, call.heldArguments));
       call.heldArguments = "";
@@ -267,7 +271,9 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const delta = raw as LenientToolDelta;
       const id = typeof delta.id === "string" && delta.id.length > 0 ? delta.id : undefined;
       const upstreamIndex = typeof delta.index === "number" && Number.isInteger(delta.index) ? delta.index : undefined;
-      const fn = isRecord(delta.function) ? delta.function : {};
+      // A custom tool's call streams `custom: {name, input}` where a function call streams `function: {name, arguments}`.
+      const custom = isRecord(delta.custom) ? delta.custom : undefined;
+      const fn = custom ?? (isRecord(delta.function) ? delta.function : {});
       const name = typeof fn.name === "string" ? fn.name : "";
       let call = continuedCall(calls, upstreamIndex, id);
       if (call && opensAnotherCall(call, name)) call = undefined;
@@ -275,7 +281,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const freshId = id !== undefined && !calls.byId.has(id) ? id : undefined;
       if (!call) {
         const extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
-        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: freshId, extra, heldArguments: "", name: "", argumentsText: "" };
+        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: freshId, extra, heldArguments: "", name: "", argumentsText: "", custom: custom !== undefined || delta.type === "custom" };
         calls.all.push(call);
       }
       if (!call.started) {
@@ -286,7 +292,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       if (upstreamIndex !== undefined) calls.byIndex.set(upstreamIndex, call);
       if (id !== undefined && !calls.byId.has(id)) calls.byId.set(id, call);
       calls.last = call;
-      const args = argumentsText(fn.arguments);
+      const args = custom ? (typeof custom.input === "string" ? custom.input : "") : argumentsText(fn.arguments);
       if (args.length > 0) {
         call.argumentsSeen = true;
         call.argumentsText += args;
