@@ -3,6 +3,17 @@ import { builtInConfig, ConfigError, parseConfigText } from "../../src/config/lo
 
 const env = { SWITCHYARD_API_KEY: "k-123", OPENAI_API_KEY: "sk-upstream" };
 
+/** The ConfigError message for config text that must be refused ("" when it was taken). */
+function refusal(text: string): string {
+  try {
+    parseConfigText(text, "/etc/sy.yaml", {});
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  return "";
+}
+
 describe("parseConfigText", () => {
   it("reads the documented shape with environment interpolation and defaults", () => {
     const config = parseConfigText(
@@ -38,23 +49,13 @@ providers:
   });
 
   it("names the file, the key path and the problem for unknown keys, wrong types and unset variables", () => {
-    let message = "";
-    try {
-      parseConfigText(
-        `server: { host: 127.0.0.1, port: "eighty", colour: red }
+    const message = refusal(`server: { host: 127.0.0.1, port: "eighty", colour: red }
 keys:
   - { name: dev, key: "\${NOT_SET_ANYWHERE}" }
 providers:
   bad/name: { type: openai }
   main: { type: nosuch }
-`,
-        "/etc/sy.yaml",
-        {},
-      );
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      message = (error as Error).message;
-    }
+`);
     expect(message).toContain("/etc/sy.yaml");
     expect(message).toContain("server.port: must be a number");
     expect(message).toContain("server.colour: is not a known key");
@@ -64,22 +65,12 @@ providers:
   });
 
   it("refuses at start-up what would otherwise fail every request: an openai-compatible account without base_url, a target param of the wrong type", () => {
-    let message = "";
-    try {
-      parseConfigText(
-        `providers:
+    const message = refusal(`providers:
   vllm: { type: openai-compatible }
   oa: { type: openai, api_key: k }
 models:
   lb: { targets: [{ model: oa/gpt-4o, params: { temperature: hot, max_tokens: 1.5, logprobs: "yes", user: 42, reasoning: { effort: low } } }] }
-`,
-        "/etc/sy.yaml",
-        {},
-      );
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      message = (error as Error).message;
-    }
+`);
     expect(message).toContain("providers.vllm.base_url: is required for type openai-compatible");
     expect(message).toContain('models.lb.targets[0].params.temperature: must be a number, got "hot"');
     expect(message).toContain("models.lb.targets[0].params.max_tokens: must be an integer, got 1.5");
