@@ -213,10 +213,15 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       }
       if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal));
       if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
-      const audio = audioFieldsOf(delta.audio);
-      if (audio) out.push(audioDeltaEvent(choiceIndex, audio));
-      const annotations = annotationsOf(delta.annotations);
-      if (annotations.length > 0) out.push(annotationDeltaEvent(choiceIndex, annotations));
+      // Checked before reading: most chunks have neither, and this runs for every chunk.
+      if (delta.audio !== undefined) {
+        const audio = audioFieldsOf(delta.audio);
+        if (audio) out.push(audioDeltaEvent(choiceIndex, audio));
+      }
+      if (Array.isArray(delta.annotations) && delta.annotations.length > 0) {
+        const annotations = annotationsOf(delta.annotations);
+        if (annotations.length > 0) out.push(annotationDeltaEvent(choiceIndex, annotations));
+      }
       if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0 && !this.finished.has(choiceIndex)) {
         this.finished.add(choiceIndex);
         this.closeCalls(choiceIndex, out);
