@@ -118,7 +118,8 @@ export interface OriginalFailure {
 
 /**
  * The in-band error that ends a stream which failed after content was sent and could not be
- * recovered: STREAM_INTERRUPTED naming the original failure and why recovery was not possible.
+ * recovered: STREAM_INTERRUPTED naming the original failure and why recovery was not possible,
+ * with the original's provider, upstream status and upstream code.
  */
 export function interruptedError(original: OriginalFailure, why: string): GatewayError {
   const { error } = original;
@@ -126,7 +127,12 @@ export function interruptedError(original: OriginalFailure, why: string): Gatewa
     Code.Unavailable,
     Reason.STREAM_INTERRUPTED,
     `the stream from ${original.target} failed after part of the answer was sent (${error.reason}: ${error.rawMessage}); ${why}`,
-    { ...(error.facts.provider ? { provider: error.facts.provider } : {}), ...(error.facts.upstreamStatus ? { upstreamStatus: error.facts.upstreamStatus } : {}), afterFirstByte: true },
+    {
+      ...(error.facts.provider ? { provider: error.facts.provider } : {}),
+      ...(error.facts.upstreamStatus ? { upstreamStatus: error.facts.upstreamStatus } : {}),
+      ...(error.facts.upstreamCode ? { upstreamCode: error.facts.upstreamCode } : {}),
+      afterFirstByte: true,
+    },
     error,
   );
 }

@@ -171,6 +171,8 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
     else if (format.type === ResponseFormatType.TEXT) body.response_format = { type: "text" };
     else if (format.type === ResponseFormatType.JSON_SCHEMA && format.jsonSchema) {
       const schema = format.jsonSchema;
+      // OpenAI requires a name; REST callers always give one, typed callers may not.
+      if (!schema.name) warnings.push('response_format.json_schema.name was not set; sent as "response" (OpenAI requires a name)');
       body.response_format = {
         type: "json_schema",
         json_schema: {

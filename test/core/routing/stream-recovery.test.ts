@@ -4,7 +4,7 @@ import { FinishReason, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, GatewayError, Reason } from "../../../src/core/errors.js";
 import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent } from "../../../src/core/stream-events.js";
-import { DeliveredAnswer, planRecovery, RecoverySplice } from "../../../src/core/routing/stream-recovery.js";
+import { DeliveredAnswer, interruptedError, planRecovery, RecoverySplice } from "../../../src/core/routing/stream-recovery.js";
 import { chatInput, target } from "./test-targets.js";
 
 const original = { target: "a/m", error: gatewayError(Code.Unavailable, Reason.PROVIDER_UNREACHABLE, "socket hang up", { afterFirstByte: true }) };
@@ -13,6 +13,16 @@ const texts = (events: ChatStreamResponse[]) => events.map((event) => (event.eve
 function feed(splice: RecoverySplice, events: ChatStreamResponse[]): string[] {
   return events.flatMap((event) => texts(splice.accept(event)));
 }
+
+describe("interruptedError", () => {
+  it("keeps the original failure's provider, upstream status and upstream code", () => {
+    const failure = gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, "The server had an error", { provider: "oa", upstreamStatus: 500, upstreamCode: "server_error", afterFirstByte: true });
+    const error = interruptedError({ target: "oa/m", error: failure }, "no fallback is left");
+    expect(error.reason).toBe(Reason.STREAM_INTERRUPTED);
+    expect(error.facts).toEqual({ provider: "oa", upstreamStatus: 500, upstreamCode: "server_error", afterFirstByte: true });
+    expect(error.rawMessage).toContain("PROVIDER_UNAVAILABLE: The server had an error");
+  });
+});
 
 describe("RecoverySplice, restart mode", () => {
   it("forwards only the text beyond what was delivered", () => {

@@ -83,6 +83,9 @@ describe("toOpenAIRequest", () => {
       tools: [{ type: "function", function: { name: "f", description: "", parameters: { type: "object" } } }],
       tool_choice: { type: "function", function: { name: "f" } },
     }],
+    ["names a json_schema without a name \"response\", with a warning", { messages: [user("x")], responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { schema: { type: "object" } } } }, {
+      messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "response", schema: { type: "object" } } },
+    }, ['response_format.json_schema.name was not set; sent as "response" (OpenAI requires a name)']],
     ["sends json_object and required", { messages: [user("x")], responseFormat: { type: ResponseFormatType.JSON_OBJECT }, toolChoice: { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } } }, {
       messages: [{ role: "user", content: "x" }], response_format: { type: "json_object" }, tool_choice: "required",
     }],
