@@ -26,7 +26,9 @@ function isGeminiFileUri(url: URL, baseUrl: string): boolean {
   if (url.protocol !== "https:" && url.protocol !== "http:") return false;
   const href = url.toString();
   if (url.hostname === "generativelanguage.googleapis.com" && /^\/v1(beta)?\/files\/[^/]+$/.test(url.pathname)) return true;
-  return href.startsWith(`${baseUrl}/v1beta/files/`) || href.startsWith(`${baseUrl}/v1/files/`);
+  // The files live under the base URL's path; its query (e.g. ?key=…) is not part of their URIs.
+  const base = baseUrl.split("?")[0]?.replace(/\/+$/, "") ?? "";
+  return href.startsWith(`${base}/v1beta/files/`) || href.startsWith(`${base}/v1/files/`);
 }
 
 function parseDataUrl(raw: string, explicitType: string, param: string): GeminiMediaSource {

@@ -290,6 +290,13 @@ describe("toGeminiRequest: media", () => {
     expect(error.facts.param).toBe("messages[0].content[1]");
   });
 
+  it("knows Files API URIs of a base_url that has its own path and query (a proxy)", () => {
+    const proxy = "https://proxy.test/gem?key=abc";
+    const part = media("file", { url: "https://proxy.test/gem/v1beta/files/abc123" }, "application/pdf");
+    const { body } = translate({ messages: [user(text("look"), part)] }, { baseUrl: proxy });
+    expect(body.contents).toEqual([{ role: "user", parts: [{ text: "look" }, { fileData: { mimeType: "application/pdf", fileUri: "https://proxy.test/gem/v1beta/files/abc123" } }] }]);
+  });
+
   it("rejects fetched media whose type cannot be told", () => {
     const unknown: FetchedMediaByPath = new Map([["messages[0].content[0]", { bytes: png, mimeType: "application/octet-stream" }]]);
     const error = thrownGatewayError(() => translate({ messages: [user(media("image", { url: "https://example.com/blob" }))] }, { fetchedMedia: unknown }));
