@@ -230,7 +230,7 @@ export class OpenAIChunkEncoder {
       }
       case "toolCallDelta":
         if (this.legacyFunctions) return value.value.index === 0 ? [this.chunk(value.value.choiceIndex, { function_call: { arguments: value.value.arguments } })] : [];
-        if (this.customCalls.has(`${value.value.choiceIndex}:${value.value.index}`)) return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, custom: { input: value.value.arguments } }] })];
+        if (this.customCalls.size > 0 && this.customCalls.has(`${value.value.choiceIndex}:${value.value.index}`)) return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, custom: { input: value.value.arguments } }] })];
         return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, function: { arguments: value.value.arguments } }] })];
       case "audioDelta":
         return [this.chunk(value.value.choiceIndex, { audio: toOpenAIAudio(value.value, false) })];
