@@ -32,9 +32,30 @@ export interface GuardedResponse {
   close(): void;
 }
 
+function codeOf(error: unknown): unknown {
+  return error && typeof error === "object" && "code" in error ? (error as { code: unknown }).code : undefined;
+}
+
 function isConnectTimeout(error: unknown): boolean {
-  const code = error && typeof error === "object" && "code" in error ? (error as { code: unknown }).code : undefined;
+  const code = codeOf(error);
   return code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT";
+}
+
+/**
+ * undici's verdicts on a response that breaks HTTP/1.1, as opposed to a connection cut or refused:
+ * its parser choking on bytes it received (a garbage status line, a bad chunk size; a parser error
+ * at the end of the connection, with no bytes, is a cut), a head past the size limit, or a 100
+ * Continue nobody asked for ("bad response"). undici leaves the parser error's code unset for some
+ * errors, so it is recognised by name and by the bytes it names.
+ */
+function isMalformedResponse(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "HTTPParserError") {
+    const data = (error as { data?: unknown }).data;
+    return typeof data === "string" && data.length > 0;
+  }
+  const code = codeOf(error);
+  return code === "UND_ERR_HEADERS_OVERFLOW" || (code === "UND_ERR_SOCKET" && (error.message === "bad response" || error.message === "bad upgrade"));
 }
 
 /**
@@ -255,6 +276,10 @@ class UpstreamAttempt implements GuardedResponse {
       // A black-holed host is a silent provider: a timeout (fail over), not a refused connection (retry).
       return timeoutError(this.provider, `could not connect to the provider within ${this.timeouts.connectMs} ms`, false);
     }
+    if (isMalformedResponse(error)) {
+      // A server that breaks the protocol will break it again: fail over, do not retry.
+      return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${this.provider}" sent a malformed HTTP response: ${message}`, { provider: this.provider, afterFirstByte: this.firstByte }, error);
+    }
     return gatewayError(
       Code.Unavailable,
       Reason.PROVIDER_UNREACHABLE,
@@ -361,7 +386,8 @@ class TextSink {
  * Bounds: connect (connectMs), first body byte on streams (firstTokenMs; non-streaming answers
  * are bounded by totalMs only, since their first byte is the whole answer), gap between body
  * chunks on streams (idleMs), whole attempt (totalMs). Refused or reset connections become
- * PROVIDER_UNREACHABLE (retryable before any byte), every bound breached (connect included)
+ * PROVIDER_UNREACHABLE (retryable before any byte), a response that breaks HTTP/1.1
+ * INVALID_PROVIDER_RESPONSE (fail over), every bound breached (connect included)
  * UPSTREAM_TIMEOUT, aborts of `signal` CANCELED; each error says whether any body byte had
  * arrived (`afterFirstByte`). Timers and the connection are released when the body ends, fails or
  * is abandoned (`close`); an abandoned stream body may finish within RELEASE_GRACE_MS, so its
