@@ -178,10 +178,15 @@ export class UpstreamBody implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** Lower-case header lookup over undici's raw header list (name, value, name, value…). */
+/**
+ * Lower-case header lookup over undici's raw header list (name, value, name, value…). Names of
+ * another length are skipped before any string is made (header names are ASCII, so a Buffer's
+ * length is the name's), so looking up an absent header costs no allocation.
+ */
 function headerIn(raw: readonly (Buffer | string)[], name: string): string | undefined {
   for (let index = 0; index + 1 < raw.length; index += 2) {
-    if (String(raw[index]).toLowerCase() === name) return String(raw[index + 1]);
+    const key = raw[index] as Buffer | string;
+    if (key.length === name.length && String(key).toLowerCase() === name) return String(raw[index + 1]);
   }
   return undefined;
 }

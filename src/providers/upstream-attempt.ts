@@ -3,6 +3,7 @@ import type { TimeoutSettings } from "../config/gateway-config.js";
 import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { LightAbort, type AbortSignalLike } from "../core/light-abort.js";
 import { UpstreamBody } from "../net/undici-exchange.js";
+import { decodedResponse } from "./upstream-decoding.js";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-http.js";
 import { redactSecrets, requestSecrets } from "./upstream-status.js";
 
@@ -168,7 +169,9 @@ class UpstreamAttempt implements GuardedResponse {
   /** Sends the request; resolves with this attempt once the response head arrived. */
   async send(transport: UpstreamTransport, request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs">): Promise<GuardedResponse> {
     try {
-      this.response = await transport({ url: request.url, method: request.method, headers: request.headers, body: request.body, signal: this.abort, connectTimeoutMs: this.timeouts.connectMs });
+      const response = await transport({ url: request.url, method: request.method, headers: request.headers, body: request.body, signal: this.abort, connectTimeoutMs: this.timeouts.connectMs });
+      // A body in a content coding (gzip, deflate, br) is decoded; one the gateway cannot read fails the attempt.
+      this.response = decodedResponse(response, this.provider);
     } catch (error) {
       this.close();
       throw this.translate(error);

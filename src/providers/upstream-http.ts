@@ -1,6 +1,7 @@
 import type { AbortSignalLike } from "../core/light-abort.js";
 import { exchange } from "../net/undici-exchange.js";
 import { Agent } from "../net/undici-slim.js";
+import { ACCEPTED_ENCODING } from "./upstream-decoding.js";
 
 /** An HTTP request to a provider. */
 export interface UpstreamRequest {
@@ -69,10 +70,23 @@ function targetOf(url: string): UpstreamTarget | null {
   return target;
 }
 
+/** Request headers with `accept-encoding: identity` added, unless the account sets its own; cached per headers object (adapters build theirs once). */
+const encodingHeaders = new WeakMap<Readonly<Record<string, string>>, Readonly<Record<string, string>>>();
+
+function withAcceptEncoding(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  let out = encodingHeaders.get(headers);
+  if (!out) {
+    out = Object.keys(headers).some((name) => name.toLowerCase() === "accept-encoding") ? headers : { ...headers, "accept-encoding": ACCEPTED_ENCODING };
+    encodingHeaders.set(headers, out);
+  }
+  return out;
+}
+
 /**
  * Creates the production transport: undici keep-alive connection pools, one Agent per connect
  * timeout, each request dispatched to an UndiciExchange (the body is an UpstreamBody: pulled,
- * collected or dumped, bounded, no Node or web stream per response).
+ * collected or dumped, bounded, no Node or web stream per response). Every request says
+ * `accept-encoding: identity` (without it a server may compress; see upstream-decoding.ts).
  */
 export function createUndiciTransport(): UpstreamTransport {
   const agents = new Map<number, Agent>();
@@ -96,7 +110,7 @@ export function createUndiciTransport(): UpstreamTransport {
     if (!target) return Promise.reject(new Error("the upstream URL is not a valid http or https URL"));
     // The URL is split once (cached) and the Agent dispatches to a handler of ours: undici's
     // request() parses the URL, copies the options and builds a Readable on every call.
-    return exchange(agentFor(request.connectTimeoutMs ?? 10_000), { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body ?? null }, request.signal);
+    return exchange(agentFor(request.connectTimeoutMs ?? 10_000), { origin: target.origin, path: target.path, method: request.method, headers: withAcceptEncoding(request.headers), body: request.body ?? null }, request.signal);
   };
 }
 
