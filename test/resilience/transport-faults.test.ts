@@ -1,5 +1,7 @@
 import net from "node:net";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
@@ -147,12 +149,16 @@ describe("a response that breaks HTTP/1.1 is malformed: fail over at once, never
     await expectNoOpenUpstreamSockets();
   });
 
-  it("over gRPC: INTERNAL with reason INVALID_PROVIDER_RESPONSE; a reset is UNAVAILABLE with PROVIDER_UNREACHABLE", async () => {
+  it("over gRPC and Connect: INTERNAL with reason INVALID_PROVIDER_RESPONSE; a reset is UNAVAILABLE with PROVIDER_UNREACHABLE", async () => {
     rig.raw.always((socket) => void socket.end("this is not http\r\n\r\n"));
     const malformed = await rig.gateway.grpc.chat({ input: rawInput() }).then(() => undefined, (thrown: unknown) => thrown);
     expect(malformed).toBeInstanceOf(ConnectError);
     expect((malformed as ConnectError).code).toBe(Code.Internal);
     expect((malformed as ConnectError).findDetails(ErrorDetailSchema)[0]).toMatchObject({ reason: "INVALID_PROVIDER_RESPONSE", provider: "raw" });
+    const overConnect = createClient(ChatService, createConnectTransport({ baseUrl: rig.gateway.origin, httpVersion: "1.1" }));
+    const connectError = await overConnect.chat({ input: rawInput() }).then(() => undefined, (thrown: unknown) => thrown);
+    expect((connectError as ConnectError).code).toBe(Code.Internal);
+    expect((connectError as ConnectError).findDetails(ErrorDetailSchema)[0]?.reason).toBe("INVALID_PROVIDER_RESPONSE");
     rig.raw.always((socket) => void socket.resetAndDestroy());
     const reset = await rig.gateway.grpc.chat({ input: rawInput() }).then(() => undefined, (thrown: unknown) => thrown);
     expect((reset as ConnectError).code).toBe(Code.Unavailable);
