@@ -174,7 +174,7 @@ class UpstreamAttempt implements GuardedResponse {
       this.response = decodedResponse(response, this.provider);
     } catch (error) {
       this.close();
-      throw this.translate(error);
+      throw this.translate(error, true);
     }
     this.status = this.response.status;
     this.request = request;
@@ -270,8 +270,8 @@ class UpstreamAttempt implements GuardedResponse {
     this.abort.abort(RELEASED);
   }
 
-  /** The GatewayError for a failure of the request or its body. */
-  translate(error: unknown): GatewayError {
+  /** The GatewayError for a failure of the request (`beforeHead`: before the response head was read) or its body. */
+  translate(error: unknown, beforeHead = false): GatewayError {
     if (this.failure) return this.failure;
     if (error instanceof GatewayError) return error;
     const message = error instanceof Error ? error.message : String(error);
@@ -279,7 +279,9 @@ class UpstreamAttempt implements GuardedResponse {
       // A black-holed host is a silent provider: a timeout (fail over), not a refused connection (retry).
       return timeoutError(this.provider, `could not connect to the provider within ${this.timeouts.connectMs} ms`, false);
     }
-    if (isMalformedResponse(error)) {
+    // Before the head, a content-length "mismatch" is undici's word for a head it could not parse
+    // (two different content-lengths); after it, the connection ended short of the length (a cut).
+    if (isMalformedResponse(error) || (beforeHead && codeOf(error) === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH")) {
       // A server that breaks the protocol will break it again: fail over, do not retry.
       return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${this.provider}" sent a malformed HTTP response: ${message}`, { provider: this.provider, afterFirstByte: this.firstByte }, error);
     }

@@ -134,6 +134,7 @@ describe("a response that breaks HTTP/1.1 is malformed: fail over at once, never
     ["an invalid chunk size", (socket) => void socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nabc\r\n")],
     ["a header section over 16 KB", (socket) => void socket.write(`HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(70_000)}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)],
     ["3,000 headers", (socket) => void socket.write(`HTTP/1.1 200 OK\r\n${Array.from({ length: 3000 }, (_, i) => `x-h${i}: v\r\n`).join("")}content-length: ${body.length}\r\n\r\n${body}`)],
+    ["two different content-lengths", (socket) => void socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\ncontent-length: ${body.length + 5}\r\n\r\n${body}`)],
     ["a 100 Continue nobody asked for", (socket) => void socket.write(`HTTP/1.1 100 Continue\r\n\r\n${jsonResponse(body)}`)],
   ])("%s", async (_name, script) => {
     rig.raw.always(script);
