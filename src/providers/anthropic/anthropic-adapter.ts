@@ -40,11 +40,13 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
   const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION };
   for (const [name, value] of Object.entries(account.headers)) headers[name.toLowerCase()] = value;
   if (account.apiKey) headers["x-api-key"] = account.apiKey;
+  // Built once: the transport caches its per-headers-object additions (accept-encoding).
+  const streamHeaders: Record<string, string> = { ...headers, accept: "text/event-stream" };
 
   const send = (plan: AnthropicRequestPlan, options: CallOptions, streaming: boolean): Promise<GuardedResponse> =>
     sendUpstream(
       transport,
-      { url, method: "POST", headers: streaming ? { ...headers, accept: "text/event-stream" } : headers, body: JSON.stringify(plan.body) },
+      { url, method: "POST", headers: streaming ? streamHeaders : headers, body: JSON.stringify(plan.body) },
       { provider: account.name, timeouts: options.timeouts, signal: options.signal, streaming },
     );
 
