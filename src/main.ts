@@ -63,25 +63,46 @@ async function main(): Promise<void> {
   if (workers > 1 && cluster.isPrimary) {
     for (const line of describeStart(loaded)) process.stdout.write(`${line}\n`);
     process.stdout.write(`starting ${workers} worker processes on ${config.server.host}:${config.server.port}\n`);
-    for (let index = 0; index < workers; index++) cluster.fork();
-    let stopping = false;
-    const stopAll = (signal: NodeJS.Signals) => {
-      stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
-    };
-    process.on("SIGTERM", () => stopAll("SIGTERM"));
-    process.on("SIGINT", () => stopAll("SIGINT"));
-    cluster.on("exit", (worker, code) => {
-      if (!stopping) {
-        process.stderr.write(`worker ${worker.process.pid} exited with ${code}; starting another\n`);
-        cluster.fork();
-      } else if (Object.keys(cluster.workers ?? {}).length === 0) {
-        process.exit(0);
-      }
-    });
+    superviseWorkers(workers);
     return;
   }
   await runServer(loaded, workers <= 1);
+}
+
+/**
+ * The cluster primary: forks `workers` processes sharing the port, says once when all of them
+ * listen, and starts another when one dies. A worker that exits before it ever listened (the
+ * port is taken, the address does not exist) would fail the same way again: the primary then
+ * stops the others and exits with 1 instead of forking forever. SIGTERM / SIGINT go to every
+ * worker, each drains as a single process does, and the primary exits when the last one has.
+ */
+function superviseWorkers(workers: number): void {
+  const listened = new Set<number>();
+  let stopping = false;
+  let exitCode = 0;
+  const stopAll = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.on("SIGTERM", () => stopAll("SIGTERM"));
+  process.on("SIGINT", () => stopAll("SIGINT"));
+  cluster.on("listening", (worker, address) => {
+    listened.add(worker.id);
+    if (listened.size === workers) process.stdout.write(`Switchyard listening on http://${address.address ?? "127.0.0.1"}:${address.port} with ${workers} workers\n`);
+  });
+  cluster.on("exit", (worker, code, signal) => {
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (!stopping && !listened.has(worker.id)) {
+      process.stderr.write(`switchyard: worker ${worker.process.pid} exited with ${how} before it listened; stopping\n`);
+      exitCode = 1;
+      stopAll("SIGTERM");
+    } else if (!stopping) {
+      process.stderr.write(`worker ${worker.process.pid} exited with ${how}; starting another\n`);
+      cluster.fork();
+    }
+    if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+  });
+  for (let index = 0; index < workers; index++) cluster.fork();
 }
 
 await main();

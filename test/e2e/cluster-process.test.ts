@@ -1,0 +1,106 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { jsonAnswer, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
+
+/** Runs `npm start`'s entry point (src/main.ts under tsx) as a real process with a config file. */
+function startMain(configText: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-cluster-"));
+  const file = join(dir, "switchyard.yaml");
+  writeFileSync(file, configText);
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", file], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  running.push(child);
+  return { child, output: () => output, exited };
+}
+
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms`);
+}
+
+/** The pids of a process's children (the cluster workers). */
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map((line) => Number(line.trim())).filter((value) => value > 0);
+  } catch {
+    return [];
+  }
+}
+
+const running: ChildProcess[] = [];
+const upstreams: FakeUpstream[] = [];
+const servers: net.Server[] = [];
+afterEach(async () => {
+  for (const child of running.splice(0)) {
+    if (child.pid === undefined || child.exitCode !== null) continue;
+    for (const pid of childPids(child.pid)) process.kill(pid, "SIGKILL");
+    child.kill("SIGKILL");
+  }
+  for (const upstream of upstreams.splice(0)) await upstream.close();
+  for (const server of servers.splice(0)) server.close();
+});
+
+function chat(port: number, model: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+  });
+}
+
+const ANSWER = { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
+
+describe("server.workers (cluster mode)", () => {
+  it("says when every worker listens, serves, starts another worker when one dies, and drains in-flight requests on SIGTERM", async () => {
+    const upstream = await startFakeUpstream();
+    upstreams.push(upstream);
+    upstream.setDefault((request) => ((request.body as { model?: string }).model === "slow" ? { ...jsonAnswer(ANSWER), chunks: ["", JSON.stringify(ANSWER)], chunkDelayMs: 1500 } : jsonAnswer(ANSWER)));
+    const main = startMain(`server: { port: 0, workers: 2, shutdown_grace_ms: 10000 }\nlogging: { level: warn }\nproviders:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\n`);
+    const port = await waitFor(() => {
+      if (main.child.exitCode !== null) throw new Error(`exited: ${main.output()}`);
+      const match = /Switchyard listening on http:\/\/127\.0\.0\.1:(\d+) with 2 workers/.exec(main.output());
+      return match ? Number(match[1]) : undefined;
+    }, 60_000, "listening line");
+    expect((await chat(port, "up/m")).status).toBe(200);
+
+    const [victim] = childPids(main.child.pid ?? 0);
+    expect(victim).toBeDefined();
+    process.kill(victim ?? 0, "SIGKILL");
+    await waitFor(() => (/exited with signal SIGKILL; starting another/.test(main.output()) ? true : undefined), 10_000, "restart notice");
+    await waitFor(() => (childPids(main.child.pid ?? 0).length === 2 ? true : undefined), 30_000, "a second worker again");
+    for (let index = 0; index < 4; index++) expect((await chat(port, "up/m")).status).toBe(200);
+
+    const inFlight = chat(port, "up/slow");
+    await waitFor(() => (upstream.requests.some((request) => (request.body as { model?: string }).model === "slow") ? true : undefined), 10_000, "slow request upstream");
+    main.child.kill("SIGTERM");
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(await main.exited).toBe(0);
+  }, 120_000);
+
+  it("exits with 1, instead of starting workers forever, when the workers cannot listen", async () => {
+    const busy = net.createServer();
+    servers.push(busy);
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    const main = startMain(`server: { port: ${port}, workers: 2 }\nlogging: { level: warn }\n`);
+    expect(await main.exited).toBe(1);
+    expect(main.output()).toContain("before it listened; stopping");
+    expect(main.output()).not.toContain("starting another");
+  }, 60_000);
+});
