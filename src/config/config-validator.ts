@@ -9,8 +9,25 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
+/**
+ * What a schema knows besides the value: the key paths whose text came from `${VAR}` substitution.
+ * Substitution yields text, so a number or boolean key reads such text as a number or boolean
+ * (`port: ${PORT:-8080}`); text written in the file stays text (`port: "8080"` is still an error).
+ */
+export interface SchemaContext {
+  readonly substituted: ReadonlySet<string>;
+}
+
 /** A schema turns an unknown YAML value into T, or records issues and returns undefined. */
-export type Schema<T> = (value: unknown, path: string, issues: ConfigIssue[]) => T | undefined;
+export type Schema<T> = (value: unknown, path: string, issues: ConfigIssue[], context?: SchemaContext) => T | undefined;
+
+/** The value a number or boolean key reads from substituted text, or the value unchanged. */
+function fromEnvironment(value: unknown, path: string, context: SchemaContext | undefined, kind: "number" | "boolean"): unknown {
+  if (typeof value !== "string" || !context?.substituted.has(path)) return value;
+  const text = value.trim();
+  if (kind === "boolean") return text === "true" ? true : text === "false" ? false : value;
+  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : value;
+}
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -40,9 +57,10 @@ export function str(options: { nonEmpty?: boolean; pattern?: RegExp; patternHint
 
 /** A number within [min, max]; integers only when `integer` is set. */
 export function num(options: { min?: number; max?: number; integer?: boolean } = {}): Schema<number> {
-  return (value, path, issues) => {
+  return (given, path, issues, context) => {
+    const value = fromEnvironment(given, path, context, "number");
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      issues.push({ path, message: `must be a number, got ${describe(value)}` });
+      issues.push({ path, message: `must be a number, got ${describe(value)}${value === given && typeof value === "string" && context?.substituted.has(path) ? " (from the environment)" : ""}` });
       return undefined;
     }
     if (options.integer && !Number.isInteger(value)) {
@@ -63,9 +81,10 @@ export function num(options: { min?: number; max?: number; integer?: boolean } =
 
 /** A boolean. */
 export function bool(): Schema<boolean> {
-  return (value, path, issues) => {
+  return (given, path, issues, context) => {
+    const value = fromEnvironment(given, path, context, "boolean");
     if (typeof value !== "boolean") {
-      issues.push({ path, message: `must be true or false, got ${describe(value)}` });
+      issues.push({ path, message: `must be true or false, got ${describe(value)}${typeof value === "string" && context?.substituted.has(path) ? " (from the environment)" : ""}` });
       return undefined;
     }
     return value;
@@ -85,14 +104,14 @@ export function oneOf<T extends string>(values: readonly T[]): Schema<T> {
 
 /** A list whose items all match `item`. */
 export function list<T>(item: Schema<T>): Schema<T[]> {
-  return (value, path, issues) => {
+  return (value, path, issues, context) => {
     if (!Array.isArray(value)) {
       issues.push({ path, message: `must be a list, got ${describe(value)}` });
       return undefined;
     }
     const out: T[] = [];
     value.forEach((entry, index) => {
-      const parsed = item(entry, `${path}[${index}]`, issues);
+      const parsed = item(entry, `${path}[${index}]`, issues, context);
       if (parsed !== undefined) out.push(parsed);
     });
     return out;
@@ -101,7 +120,7 @@ export function list<T>(item: Schema<T>): Schema<T[]> {
 
 /** A mapping from any key to values matching `item`; keys may be restricted by a pattern. */
 export function record<T>(item: Schema<T>, keyPattern?: RegExp, keyHint?: string): Schema<Record<string, T>> {
-  return (value, path, issues) => {
+  return (value, path, issues, context) => {
     if (value === null || value === undefined) return {};
     if (typeof value !== "object" || Array.isArray(value)) {
       issues.push({ path, message: `must be a mapping, got ${describe(value)}` });
@@ -114,7 +133,7 @@ export function record<T>(item: Schema<T>, keyPattern?: RegExp, keyHint?: string
         issues.push({ path: keyPath, message: `is not a valid name: ${keyHint ?? `names must match ${keyPattern}`}` });
         continue;
       }
-      const parsed = item(entry, keyPath, issues);
+      const parsed = item(entry, keyPath, issues, context);
       if (parsed !== undefined) out[key] = parsed;
     }
     return out;
@@ -126,7 +145,7 @@ type Parsed<S extends Shape> = { [K in keyof S]?: S[K] extends Schema<infer T> ?
 
 /** A mapping with exactly the given keys, all optional; any other key is an error. */
 export function obj<S extends Shape>(shape: S): Schema<Parsed<S>> {
-  return (value, path, issues) => {
+  return (value, path, issues, context) => {
     if (value === null || value === undefined) return {};
     if (typeof value !== "object" || Array.isArray(value)) {
       issues.push({ path: path || "(top level)", message: `must be a mapping, got ${describe(value)}` });
@@ -141,7 +160,7 @@ export function obj<S extends Shape>(shape: S): Schema<Parsed<S>> {
         continue;
       }
       if (entry === null || entry === undefined) continue;
-      const parsed = schema(entry, keyPath, issues);
+      const parsed = schema(entry, keyPath, issues, context);
       if (parsed !== undefined) out[key] = parsed;
     }
     return out as Parsed<S>;
@@ -150,5 +169,5 @@ export function obj<S extends Shape>(shape: S): Schema<Parsed<S>> {
 
 /** Either of two schemas, tried in order; issues come from the second when both fail. */
 export function either<A, B>(first: Schema<A>, second: Schema<B>, isFirst: (value: unknown) => boolean): Schema<A | B> {
-  return (value, path, issues) => (isFirst(value) ? first(value, path, issues) : second(value, path, issues));
+  return (value, path, issues, context) => (isFirst(value) ? first(value, path, issues, context) : second(value, path, issues, context));
 }

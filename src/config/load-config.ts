@@ -30,10 +30,13 @@ const ENV_DEFAULT_ACCOUNTS = [
 
 /**
  * Replaces `${VAR}` and `${VAR:-default}` in every string of a parsed YAML tree. A variable that is
- * unset or empty (and has no default) is reported as an issue at its key path, saying which.
+ * unset or empty (and has no default) is reported as an issue at its key path, saying which. The
+ * key paths of strings that had a substitution are added to `substituted`.
  */
-export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): unknown {
+export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[], substituted?: Set<string>): unknown {
   if (typeof node === "string") {
+    if (!node.includes("${")) return node;
+    substituted?.add(path);
     return node.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
       const value = env[name];
       if (value !== undefined && value !== "") return value;
@@ -42,9 +45,9 @@ export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: stri
       return "";
     });
   }
-  if (Array.isArray(node)) return node.map((entry, index) => interpolateEnv(entry, env, `${path}[${index}]`, issues));
+  if (Array.isArray(node)) return node.map((entry, index) => interpolateEnv(entry, env, `${path}[${index}]`, issues, substituted));
   if (node && typeof node === "object") {
-    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateEnv(value, env, path ? `${path}.${key}` : key, issues)]));
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateEnv(value, env, path ? `${path}.${key}` : key, issues, substituted)]));
   }
   return node;
 }
@@ -62,8 +65,9 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
     throw new ConfigError(`invalid config ${source}: not valid YAML: ${(error as Error).message}`);
   }
   const issues: ConfigIssue[] = [];
-  const interpolated = interpolateEnv(document, env, "", issues);
-  const result = parseGatewayConfig(interpolated, { workers: availableParallelism() });
+  const substituted = new Set<string>();
+  const interpolated = interpolateEnv(document, env, "", issues, substituted);
+  const result = parseGatewayConfig(interpolated, { workers: availableParallelism(), substituted });
   const all = [...issues, ...result.issues];
   if (all.length > 0 || !result.config) throw new ConfigError(formatIssues(source, all));
   return result.config;

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfigText } from "../../src/config/load-config.js";
+
+/** The ConfigError message for config text that must be refused ("" when it was taken). */
+function refusal(text: string, env: Record<string, string> = {}): string {
+  try {
+    parseConfigText(text, "/etc/sy.yaml", env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  return "";
+}
+
+describe("${VAR} substitution into number and boolean keys", () => {
+  it("reads substituted text as the number or boolean the key takes, in block and quoted flow style", () => {
+    const config = parseConfigText(
+      `server:
+  port: \${PORT:-8080}
+  workers: \${WORKERS}
+  shutdown_grace_ms: "\${GRACE}"
+routing:
+  retry: { max_retries: "\${RETRIES:-1}", budget_ms: "\${BUDGET}" }
+  timeouts: { first_token_ms: "\${FIRST_TOKEN_MS}" }
+media: { allow_private_network: "\${ALLOW_PRIVATE:-false}" }
+providers:
+  up: { type: openai, api_key: "\${KEY}" }
+`,
+      "sy.yaml",
+      { WORKERS: "4", GRACE: "2500", BUDGET: "5000", FIRST_TOKEN_MS: " 60000 ", ALLOW_PRIVATE: "", KEY: "12345" },
+    );
+    expect(config.server).toMatchObject({ port: 8080, workers: 4, shutdownGraceMs: 2500 });
+    expect(config.routing.retry).toMatchObject({ maxRetries: 1, budgetMs: 5000 });
+    expect(config.routing.timeouts.firstTokenMs).toBe(60_000);
+    expect(config.media.allowPrivateNetwork).toBe(false);
+    // A string key keeps the text, even when it looks like a number.
+    expect(config.providers.up?.apiKey).toBe("12345");
+  });
+
+  it("still checks the substituted value's range and kind, naming the key and saying it came from the environment", () => {
+    expect(refusal('server: { port: "${PORT}" }', { PORT: "http" })).toContain('server.port: must be a number, got string "http" (from the environment)');
+    expect(refusal('server: { port: "${PORT}" }', { PORT: "70000" })).toContain("server.port: must be at most 65535, got 70000");
+    expect(refusal('routing: { retry: { max_retries: "${R}" } }', { R: "1.5" })).toContain("routing.retry.max_retries: must be a whole number, got 1.5");
+    expect(refusal('media: { allow_private_network: "${A}" }', { A: "yes" })).toContain('media.allow_private_network: must be true or false, got string "yes" (from the environment)');
+  });
+
+  it("does not turn text written in the file into a number: types stay strict", () => {
+    expect(refusal('server: { port: "8080" }')).toContain('server.port: must be a number, got string "8080"');
+    expect(refusal('media: { allow_private_network: "true" }')).toContain("media.allow_private_network: must be true or false");
+  });
+});
