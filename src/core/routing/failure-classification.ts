@@ -34,8 +34,11 @@ const STOP: FailureClassification = { action: "stop", unhealthy: false };
  *   before it said anything (STREAM_INTERRUPTED);
  * - fail over without retrying: our own first-byte/first-token/total/idle timeout (a silent or
  *   stalled provider is not called again), a connection lost after bytes arrived, other 5xx,
- *   exhausted quota, the gateway's provider key rejected, a malformed upstream response, and
- *   context-length exceeded (the next target may be larger; the target is not unhealthy);
+ *   exhausted quota, the gateway's provider key rejected, a malformed upstream response, and,
+ *   without counting against the target's health, context-length exceeded (the next target may
+ *   be larger) and a provider's 404 for the model (retired, not deployed on that account, or not
+ *   open to its key: another target may serve it; the gateway's own unknown-account 404 comes
+ *   before any attempt);
  * - final: everything that is the request's own fault or ours (invalid request, content filter,
  *   unknown model, request too large, unsupported feature, internal errors);
  * - stop: the caller canceled.
@@ -63,6 +66,8 @@ export function classifyFailure(error: GatewayError): FailureClassification {
       return FAILOVER_UNHEALTHY;
     case Reason.CONTEXT_LENGTH_EXCEEDED:
       return FAILOVER_HEALTHY;
+    case Reason.MODEL_NOT_FOUND:
+      return status ? FAILOVER_HEALTHY : FINAL;
     default:
       return FINAL;
   }

@@ -1,0 +1,69 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { FaultStep } from "../support/fault-injector.js";
+import { collectSdkStream, FAST_ROUTING, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
+
+/** A provider's 404 for the model, as OpenAI sends it (retired model, or no access with this key). */
+const MODEL_NOT_FOUND: FaultStep = {
+  kind: "status",
+  status: 404,
+  body: { error: { message: "The model `m` does not exist or you do not have access to it.", type: "invalid_request_error", param: null, code: "model_not_found" } },
+};
+
+let gateway: ResilienceGateway;
+
+beforeAll(async () => {
+  gateway = await startResilienceGateway(
+    { a: { text: "from a" }, b: { text: "from b" } },
+    `${FAST_ROUTING.replace("failure_threshold: 100", "failure_threshold: 2")}
+models:
+  ordered: { strategy: fallback, targets: [a/m, b/m] }`,
+  );
+});
+
+afterAll(async () => {
+  await gateway.close();
+});
+
+beforeEach(() => {
+  for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
+});
+
+async function ask(body: Record<string, unknown>) {
+  const { data, response } = await gateway.openai.chat.completions.create({ messages: userMessage(), ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
+  return { model: data.model, text: data.choices[0]?.message.content, headers: response.headers };
+}
+
+describe("a provider's 404 for one target's model", () => {
+  it("fails over to the virtual model's next target, once, without a retry", async () => {
+    gateway.upstreams.a?.always(MODEL_NOT_FOUND);
+    const answer = await ask({ model: "ordered" });
+    expect(answer.text).toBe("from b");
+    expect(answer.headers.get("x-switchyard-failed")).toBe("a/m model_not_found");
+    expect(gateway.upstreams.a?.attempts).toHaveLength(1);
+  });
+
+  it("fails over to the request's fallbacks, streamed too", async () => {
+    gateway.upstreams.a?.always(MODEL_NOT_FOUND);
+    expect((await ask({ model: "a/m", fallbacks: ["b/m"] })).text).toBe("from b");
+    const stream = await gateway.openai.chat.completions.create({ model: "a/m", fallbacks: ["b/m"], messages: userMessage(), stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming);
+    expect((await collectSdkStream(stream)).text).toBe("from b");
+  });
+
+  it("does not count against the target's circuit: the primary is still called, and answers once it has the model", async () => {
+    gateway.upstreams.a?.script(MODEL_NOT_FOUND, MODEL_NOT_FOUND, MODEL_NOT_FOUND);
+    for (let index = 0; index < 3; index++) expect((await ask({ model: "ordered" })).text).toBe("from b");
+    expect((await ask({ model: "ordered" })).text).toBe("from a");
+    expect(gateway.upstreams.a?.attempts).toHaveLength(4);
+  });
+
+  it("without another target, is the caller's 404 model_not_found, and so when every target says it", async () => {
+    gateway.upstreams.a?.always(MODEL_NOT_FOUND);
+    gateway.upstreams.b?.always(MODEL_NOT_FOUND);
+    for (const body of [{ model: "a/m" }, { model: "ordered" }]) {
+      const error = await ask(body).then(() => undefined, (thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("model_not_found");
+    }
+  });
+});
