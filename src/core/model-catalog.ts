@@ -31,6 +31,13 @@ export interface RoutePlan {
 }
 
 /**
+ * How many resolved "<account>/<model>" targets a catalog keeps. Callers choose the model part
+ * freely (it is passed through to the provider), so the cache is bounded: past this many distinct
+ * names the oldest entry is dropped (and rebuilt on its next use).
+ */
+export const MAX_CACHED_TARGETS = 4096;
+
+/**
  * Resolves model names to targets: "<account>/<model>" (split at the first "/", so upstream names
  * may contain "/") or a virtual model name from config. Unknown names fail with NOT_FOUND /
  * MODEL_NOT_FOUND before any upstream call.
@@ -86,7 +93,10 @@ export class ModelCatalog {
       params: overrides?.params ?? {},
       weight: overrides?.weight ?? 1,
     };
-    if (cacheKey !== undefined) this.targetCache.set(cacheKey, target);
+    if (cacheKey !== undefined) {
+      if (this.targetCache.size >= MAX_CACHED_TARGETS) this.targetCache.delete(this.targetCache.keys().next().value ?? "");
+      this.targetCache.set(cacheKey, target);
+    }
     return target;
   }
 

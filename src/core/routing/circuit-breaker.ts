@@ -58,6 +58,11 @@ export class CircuitBreaker {
     return this.current;
   }
 
+  /** Whether the circuit is closed: forgetting it loses at most a count of recent failures. */
+  get closed(): boolean {
+    return this.current === "closed";
+  }
+
   /** Milliseconds until an open circuit lets a probe through; 0 when it would let one through now. */
   msUntilProbe(): number {
     if (this.current !== "open") return 0;
@@ -129,7 +134,17 @@ export class CircuitBreaker {
   }
 }
 
-/** The breakers of every target, created on first use and shared by all requests of a gateway. */
+/**
+ * How many breakers a gateway keeps before it forgets the closed ones. Callers choose the model
+ * part of a target freely, so without a bound every distinct name would stay in memory for good.
+ */
+export const MAX_TRACKED_BREAKERS = 4096;
+
+/**
+ * The breakers of every target, created on first use and shared by all requests of a gateway.
+ * When {@link MAX_TRACKED_BREAKERS} are tracked, the closed ones are forgotten (a target that is
+ * failing keeps its open or half-open circuit; a closed one loses at most its recent failure count).
+ */
 export class CircuitBreakers {
   private readonly byTarget = new Map<string, CircuitBreaker>();
 
@@ -142,6 +157,9 @@ export class CircuitBreakers {
   for(id: string, settings: CircuitBreakerSettings): CircuitBreaker {
     let breaker = this.byTarget.get(id);
     if (!breaker) {
+      if (this.byTarget.size >= MAX_TRACKED_BREAKERS) {
+        for (const [target, tracked] of this.byTarget) if (tracked.closed) this.byTarget.delete(target);
+      }
       breaker = new CircuitBreaker(settings, this.now, (state) => this.onChange(id, state));
       this.byTarget.set(id, breaker);
     }

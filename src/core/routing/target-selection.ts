@@ -1,15 +1,23 @@
 import type { ResolvedTarget, RoutePlan } from "../model-catalog.js";
 import type { RandomSource } from "./retry-policy.js";
 
+/** How many (target, mode) averages a LatencyTracker keeps; past that the oldest is forgotten. */
+export const MAX_TRACKED_LATENCIES = 4096;
+
 /**
  * Exponentially weighted moving averages of time to first token per target and mode, shared by
  * all requests of a gateway. Each sample moves the average by `alpha` of the difference, so
- * recent behaviour dominates within a handful of requests.
+ * recent behaviour dominates within a handful of requests. At most `capacity` averages are kept
+ * (callers choose model names freely): a new one then replaces the oldest, which counts as
+ * unmeasured again.
  */
 export class LatencyTracker {
   private readonly averages = new Map<string, number>();
 
-  constructor(private readonly alpha = 0.3) {}
+  constructor(
+    private readonly alpha = 0.3,
+    private readonly capacity = MAX_TRACKED_LATENCIES,
+  ) {}
 
   private static key(id: string, streaming: boolean): string {
     return `${streaming ? "stream" : "unary"} ${id}`;
@@ -19,6 +27,7 @@ export class LatencyTracker {
   record(id: string, streaming: boolean, ms: number): void {
     const key = LatencyTracker.key(id, streaming);
     const previous = this.averages.get(key);
+    if (previous === undefined && this.averages.size >= this.capacity) this.averages.delete(this.averages.keys().next().value ?? "");
     this.averages.set(key, previous === undefined ? ms : previous + this.alpha * (ms - previous));
   }
 
