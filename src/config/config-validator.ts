@@ -15,11 +15,18 @@ export interface ConfigIssue {
  * (`port: ${PORT:-8080}`); text written in the file stays text (`port: "8080"` is still an error).
  */
 export interface SchemaContext {
-  readonly substituted: ReadonlySet<string>;
+  /** Key path → the variables substituted into its text (e.g. "${SWITCHYARD_PORT}"), for messages. */
+  readonly substituted: ReadonlyMap<string, string>;
 }
 
 /** A schema turns an unknown YAML value into T, or records issues and returns undefined. */
 export type Schema<T> = (value: unknown, path: string, issues: ConfigIssue[], context?: SchemaContext) => T | undefined;
+
+/** " (from ${VAR})" when a refused text value came from substitution, else "". */
+function source(value: unknown, path: string, context: SchemaContext | undefined): string {
+  const variables = typeof value === "string" ? context?.substituted.get(path) : undefined;
+  return variables ? ` (from ${variables})` : "";
+}
 
 /** The value a number or boolean key reads from substituted text, or the value unchanged. */
 function fromEnvironment(value: unknown, path: string, context: SchemaContext | undefined, kind: "number" | "boolean"): unknown {
@@ -60,7 +67,7 @@ export function num(options: { min?: number; max?: number; integer?: boolean } =
   return (given, path, issues, context) => {
     const value = fromEnvironment(given, path, context, "number");
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      issues.push({ path, message: `must be a number, got ${describe(value)}${value === given && typeof value === "string" && context?.substituted.has(path) ? " (from the environment)" : ""}` });
+      issues.push({ path, message: `must be a number, got ${describe(value)}${source(value, path, context)}` });
       return undefined;
     }
     if (options.integer && !Number.isInteger(value)) {
@@ -84,7 +91,7 @@ export function bool(): Schema<boolean> {
   return (given, path, issues, context) => {
     const value = fromEnvironment(given, path, context, "boolean");
     if (typeof value !== "boolean") {
-      issues.push({ path, message: `must be true or false, got ${describe(value)}${typeof value === "string" && context?.substituted.has(path) ? " (from the environment)" : ""}` });
+      issues.push({ path, message: `must be true or false, got ${describe(value)}${source(value, path, context)}` });
       return undefined;
     }
     return value;

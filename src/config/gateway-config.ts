@@ -248,13 +248,14 @@ function toRetry(input: RetryInput): Partial<RetrySettings> | undefined {
 
 /**
  * Validates a parsed YAML document (after environment interpolation) and fills in defaults.
- * `defaults.substituted` lists the key paths whose text came from `${VAR}` substitution (a number
+ * `defaults.substituted` maps the key paths whose text came from `${VAR}` substitution to the
+ * variables used (a number
  * or boolean key reads such text as one). Returns the config, or the complete list of issues;
  * never throws on bad input.
  */
-export function parseGatewayConfig(document: unknown, defaults: { workers: number; substituted?: ReadonlySet<string> }): { config?: GatewayConfig; issues: ConfigIssue[] } {
+export function parseGatewayConfig(document: unknown, defaults: { workers: number; substituted?: ReadonlyMap<string, string> }): { config?: GatewayConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const raw = rootSchema(document ?? {}, "", issues, { substituted: defaults.substituted ?? new Set() }) ?? {};
+  const raw = rootSchema(document ?? {}, "", issues, { substituted: defaults.substituted ?? new Map() }) ?? {};
   const providers: Record<string, ProviderAccount> = {};
   for (const [name, account] of Object.entries(raw.providers ?? {})) {
     if (!account.type) {

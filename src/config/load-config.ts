@@ -31,19 +31,22 @@ const ENV_DEFAULT_ACCOUNTS = [
 /**
  * Replaces `${VAR}` and `${VAR:-default}` in every string of a parsed YAML tree. A variable that is
  * unset or empty (and has no default) is reported as an issue at its key path, saying which. The
- * key paths of strings that had a substitution are added to `substituted`.
+ * key path of each string that had a substitution is added to `substituted`, with the variables used.
  */
-export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[], substituted?: Set<string>): unknown {
+export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[], substituted?: Map<string, string>): unknown {
   if (typeof node === "string") {
     if (!node.includes("${")) return node;
-    substituted?.add(path);
-    return node.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
+    const variables: string[] = [];
+    const text = node.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
+      variables.push(`\${${name}}`);
       const value = env[name];
       if (value !== undefined && value !== "") return value;
       if (fallback !== undefined) return fallback;
       issues.push({ path: path || "(top level)", message: `uses environment variable ${name}, which is ${value === "" ? "empty" : "not set"}` });
       return "";
     });
+    if (variables.length > 0) substituted?.set(path, variables.join(", "));
+    return text;
   }
   if (Array.isArray(node)) return node.map((entry, index) => interpolateEnv(entry, env, `${path}[${index}]`, issues, substituted));
   if (node && typeof node === "object") {
@@ -65,7 +68,7 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
     throw new ConfigError(`invalid config ${source}: not valid YAML: ${(error as Error).message}`);
   }
   const issues: ConfigIssue[] = [];
-  const substituted = new Set<string>();
+  const substituted = new Map<string, string>();
   const interpolated = interpolateEnv(document, env, "", issues, substituted);
   const result = parseGatewayConfig(interpolated, { workers: availableParallelism(), substituted });
   const all = [...issues, ...result.issues];
@@ -87,14 +90,17 @@ export function builtInConfig(env: NodeJS.ProcessEnv): LoadedConfig {
   }
   const keys = env.SWITCHYARD_API_KEY ? [{ name: "env", key: "${SWITCHYARD_API_KEY}" }] : [];
   notes.push(keys.length > 0 ? "SWITCHYARD_API_KEY found: gateway key auth is on" : "SWITCHYARD_API_KEY not set: auth is off (loopback only)");
+  // Empty variables count as unset, as in `${VAR}` substitution; a bad value is refused naming the variable.
+  const portVariable = ["SWITCHYARD_PORT", "PORT"].find((name) => env[name]);
   const document = {
-    server: { host: env.SWITCHYARD_HOST ?? "127.0.0.1", port: Number(env.SWITCHYARD_PORT ?? env.PORT ?? 8080) },
+    server: { host: env.SWITCHYARD_HOST || "127.0.0.1", port: portVariable ? `\${${portVariable}}` : 8080 },
     keys,
     providers,
   };
   const issues: ConfigIssue[] = [];
-  const interpolated = interpolateEnv(document, env, "", issues);
-  const result = parseGatewayConfig(interpolated, { workers: availableParallelism() });
+  const substituted = new Map<string, string>();
+  const interpolated = interpolateEnv(document, env, "", issues, substituted);
+  const result = parseGatewayConfig(interpolated, { workers: availableParallelism(), substituted });
   if (!result.config) throw new ConfigError(formatIssues("(built-in default)", [...issues, ...result.issues]));
   return { config: result.config, notes };
 }

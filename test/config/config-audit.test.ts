@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfigText } from "../../src/config/load-config.js";
+import { builtInConfig, ConfigError, parseConfigText } from "../../src/config/load-config.js";
 
 /** The ConfigError message for config text that must be refused ("" when it was taken). */
 function refusal(text: string, env: Record<string, string> = {}): string {
@@ -37,15 +37,29 @@ providers:
     expect(config.providers.up?.apiKey).toBe("12345");
   });
 
-  it("still checks the substituted value's range and kind, naming the key and saying it came from the environment", () => {
-    expect(refusal('server: { port: "${PORT}" }', { PORT: "http" })).toContain('server.port: must be a number, got string "http" (from the environment)');
+  it("still checks the substituted value's range and kind, naming the key and the variable", () => {
+    expect(refusal('server: { port: "${PORT}" }', { PORT: "http" })).toContain('server.port: must be a number, got string "http" (from ${PORT})');
     expect(refusal('server: { port: "${PORT}" }', { PORT: "70000" })).toContain("server.port: must be at most 65535, got 70000");
     expect(refusal('routing: { retry: { max_retries: "${R}" } }', { R: "1.5" })).toContain("routing.retry.max_retries: must be a whole number, got 1.5");
-    expect(refusal('media: { allow_private_network: "${A}" }', { A: "yes" })).toContain('media.allow_private_network: must be true or false, got string "yes" (from the environment)');
+    expect(refusal('media: { allow_private_network: "${A}" }', { A: "yes" })).toContain('media.allow_private_network: must be true or false, got string "yes" (from ${A})');
   });
 
   it("does not turn text written in the file into a number: types stay strict", () => {
     expect(refusal('server: { port: "8080" }')).toContain('server.port: must be a number, got string "8080"');
     expect(refusal('media: { allow_private_network: "true" }')).toContain("media.allow_private_network: must be true or false");
+  });
+});
+
+describe("the built-in default's SWITCHYARD_PORT / PORT", () => {
+  it("takes SWITCHYARD_PORT, else PORT, else 8080; an empty variable counts as unset (not port 0, a random port)", () => {
+    expect(builtInConfig({ SWITCHYARD_PORT: "9001", PORT: "9002" }).config.server.port).toBe(9001);
+    expect(builtInConfig({ PORT: "9002" }).config.server.port).toBe(9002);
+    expect(builtInConfig({ SWITCHYARD_PORT: "" }).config.server.port).toBe(8080);
+    expect(builtInConfig({ SWITCHYARD_HOST: "", SWITCHYARD_PORT: "0" }).config.server).toMatchObject({ host: "127.0.0.1", port: 0 });
+  });
+
+  it("refuses a value that is not a port, naming the variable", () => {
+    expect(() => builtInConfig({ SWITCHYARD_PORT: "80a" })).toThrow('server.port: must be a number, got string "80a" (from ${SWITCHYARD_PORT})');
+    expect(() => builtInConfig({ PORT: "99999" })).toThrow("server.port: must be at most 65535, got 99999");
   });
 });
