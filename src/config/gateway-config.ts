@@ -169,6 +169,34 @@ export function targetParamProblem(key: string, value: number | string | boolean
       return undefined;
   }
 }
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * The sampling name a target param key was probably meant to be, when it is not one itself: the
+ * same name in another case or spelling (`Temperature`, `max-tokens`, `maxTokens`), or a long name
+ * (8 characters or more) within two typos (`temprature`). Such a key would otherwise go to the
+ * provider as a native field, which it refuses on every request. Short names are left alone, so
+ * native fields such as `top_k` stay possible.
+ */
+export function misspelledTargetParam(key: string): string | undefined {
+  if (TARGET_PARAM_KINDS[key]) return undefined;
+  const folded = key.toLowerCase().replace(/[-_]/g, "");
+  for (const name of Object.keys(TARGET_PARAM_KINDS)) {
+    if (folded === name.replace(/_/g, "")) return name;
+    if (name.length >= 8 && editDistance(key.toLowerCase(), name) <= 2) return name;
+  }
+  return undefined;
+}
+
 const scalar: Schema<number | string | boolean> = (value, path, issues) => {
   if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
   issues.push({ path, message: "must be a number, string or boolean" });
@@ -312,6 +340,8 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     });
     targets.forEach((target, index) => {
       for (const [key, value] of Object.entries(target.params)) {
+        const meant = misspelledTargetParam(key);
+        if (meant) issues.push({ path: `${path}.targets[${index}].params.${key}`, message: `is not a parameter name: did you mean ${meant}? (other names go to the provider as native fields)` });
         const problem = targetParamProblem(key, value);
         if (problem) issues.push({ path: `${path}.targets[${index}].params.${key}`, message: `must be ${problem}, got ${JSON.stringify(value)}` });
       }

@@ -63,3 +63,19 @@ describe("the built-in default's SWITCHYARD_PORT / PORT", () => {
     expect(() => builtInConfig({ PORT: "99999" })).toThrow("server.port: must be at most 65535, got 99999");
   });
 });
+
+describe("virtual target params", () => {
+  const config = (params: string) => `providers: { a: { type: openai, api_key: k } }\nmodels: { v: { targets: [{ model: a/m, params: { ${params} } }] } }`;
+
+  it("refuses a misspelt sampling name at start-up instead of sending it to the provider as a native field on every request", () => {
+    const message = refusal(config("temprature: 0.2, maxTokens: 50, Top_P: 0.5"));
+    expect(message).toContain("models.v.targets[0].params.temprature: is not a parameter name: did you mean temperature?");
+    expect(message).toContain("models.v.targets[0].params.maxTokens: is not a parameter name: did you mean max_tokens?");
+    expect(message).toContain("models.v.targets[0].params.Top_P: is not a parameter name: did you mean top_p?");
+  });
+
+  it("keeps sampling names and native provider fields, short ones included (top_k)", () => {
+    const taken = parseConfigText(config("temperature: 0.2, max_tokens: 50, top_k: 5, service_tier: flex, store: false"), "v.yaml", {});
+    expect(taken.models.v?.targets[0]?.params).toEqual({ temperature: 0.2, max_tokens: 50, top_k: 5, service_tier: "flex", store: false });
+  });
+});
