@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { FaultStep } from "../support/fault-injector.js";
+import { fault, type FaultStep } from "../support/fault-injector.js";
 import { collectSdkStream, FAST_ROUTING, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
 
 /** A provider's 404 for the model, as OpenAI sends it (retired model, or no access with this key). */
@@ -17,7 +17,8 @@ beforeAll(async () => {
     { a: { text: "from a" }, b: { text: "from b" } },
     `${FAST_ROUTING.replace("failure_threshold: 100", "failure_threshold: 2")}
 models:
-  ordered: { strategy: fallback, targets: [a/m, b/m] }`,
+  ordered: { strategy: fallback, targets: [a/m, b/m] }
+  spare: { strategy: loadbalance, targets: [{ model: a/m, weight: 1 }, { model: b/m, weight: 0 }] }`,
   );
 });
 
@@ -65,5 +66,16 @@ describe("a provider's 404 for one target's model", () => {
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
       expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("model_not_found");
     }
+  });
+});
+
+describe("loadbalance with a target of weight 0", () => {
+  it("never sends it a request first; it serves only as the fallback", async () => {
+    for (let index = 0; index < 40; index++) expect((await ask({ model: "spare" })).text).toBe("from a");
+    expect(gateway.upstreams.b?.attempts).toHaveLength(0);
+    gateway.upstreams.a?.always(fault.authFailed());
+    const answer = await ask({ model: "spare" });
+    expect(answer.text).toBe("from b");
+    expect(answer.headers.get("x-switchyard-failed")).toBe("a/m provider_auth_failed");
   });
 });
