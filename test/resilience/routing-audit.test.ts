@@ -79,3 +79,24 @@ describe("loadbalance with a target of weight 0", () => {
     expect(answer.headers.get("x-switchyard-failed")).toBe("a/m provider_auth_failed");
   });
 });
+
+describe("model ids", () => {
+  it("split at the first '/': the rest, slashes and case kept, goes upstream even when the account's catalogue does not list it", async () => {
+    for (const [id, upstream] of [["a/meta-llama/Llama-3-8b-Instruct", "meta-llama/Llama-3-8b-Instruct"], ["a/Not-In-Catalogue", "Not-In-Catalogue"]] as const) {
+      const answer = await ask({ model: id });
+      expect(answer.model).toBe(id);
+      expect(answer.headers.get("x-switchyard-model")).toBe(id);
+      expect(gateway.upstreams.a?.attempts.at(-1)?.model).toBe(upstream);
+    }
+  });
+
+  it("an account name in another case, or a virtual model in another case, is 404 model_not_found before any upstream call", async () => {
+    for (const model of ["A/m", "Ordered", "nosuch/m", "a/", "/m"]) {
+      const error = await ask({ model }).then(() => undefined, (thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("model_not_found");
+    }
+    expect(gateway.upstreams.a?.attempts).toHaveLength(0);
+    expect(gateway.upstreams.b?.attempts).toHaveLength(0);
+  });
+});
