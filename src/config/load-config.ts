@@ -119,5 +119,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     if (explicit) throw new ConfigError(`config file ${file} does not exist`);
     return builtInConfig(env);
   }
-  return { config: parseConfigText(readFileSync(file, "utf8"), file, env), file, notes: [] };
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    // A directory, a file without read permission: say so, naming the file, like any other config problem.
+    throw new ConfigError(`config file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return { config: parseConfigText(text, file, env), file, notes: [] };
 }

@@ -1,5 +1,8 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { builtInConfig, ConfigError, parseConfigText } from "../../src/config/load-config.js";
+import { builtInConfig, ConfigError, loadConfig, parseConfigText } from "../../src/config/load-config.js";
 
 /** The ConfigError message for config text that must be refused ("" when it was taken). */
 function refusal(text: string, env: Record<string, string> = {}): string {
@@ -77,5 +80,13 @@ describe("virtual target params", () => {
   it("keeps sampling names and native provider fields, short ones included (top_k)", () => {
     const taken = parseConfigText(config("temperature: 0.2, max_tokens: 50, top_k: 5, service_tier: flex, store: false"), "v.yaml", {});
     expect(taken.models.v?.targets[0]?.params).toEqual({ temperature: 0.2, max_tokens: 50, top_k: 5, service_tier: "flex", store: false });
+  });
+});
+
+describe("loadConfig", () => {
+  it("refuses a config path it cannot read (a directory) with a ConfigError naming it, not a crash", () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-config-"));
+    expect(() => loadConfig(["--config", dir], {})).toThrow(ConfigError);
+    expect(() => loadConfig([], { SWITCHYARD_CONFIG: dir })).toThrow(`config file ${dir} cannot be read: EISDIR`);
   });
 });
