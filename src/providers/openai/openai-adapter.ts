@@ -12,11 +12,14 @@ import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { endpointUrl } from "../upstream-http.js";
 
+/** The warning of a stream sent without stream_options because the account's server refuses it. */
+export const STREAM_OPTIONS_REFUSED_WARNING = "stream_options.include_usage not sent: this provider refuses it; usage is the provider's own when it sends any, else estimated";
+
 /** OpenAI's own API, the default base URL of `type: openai` accounts. */
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
-async function failureFrom(response: GuardedResponse, provider: string): Promise<Error> {
-  const text = await response.text().catch(() => "");
+async function failureFrom(response: GuardedResponse, provider: string, text?: string): Promise<Error> {
+  text ??= await response.text().catch(() => "");
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -47,11 +50,15 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   const jsonHeaders: Record<string, string> = { ...headers, accept: "application/json" };
   const streamHeaders: Record<string, string> = { ...headers, accept: "text/event-stream" };
 
-  function send(input: ChatInput, options: CallOptions, stream: boolean) {
+  // Set once this account's server refused the stream_options the gateway adds (Mistral answers 422
+  // "extra_forbidden", Azure before api-version 2024-09-01 400 "Unrecognized request argument").
+  let streamOptionsRefused = false;
+
+  function send(input: ChatInput, options: CallOptions, stream: boolean, streamUsage = true) {
     if (!baseUrl) {
       throw gatewayError(Code.FailedPrecondition, Reason.INTERNAL_ERROR, `provider account "${provider}" has no base_url`, { provider });
     }
-    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, dialect });
+    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, streamUsage, dialect });
     return {
       warnings: translated.warnings,
       response: sendUpstream(transport, { url, method: "POST", headers: stream ? streamHeaders : jsonHeaders, body: JSON.stringify(translated.body) }, {
@@ -85,13 +92,31 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       }
     },
     stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
-      return sseAnswer(() => {
-        const { warnings, response } = send(input, options, true);
+      return sseAnswer(async () => {
+        // stream_options is the gateway's own addition (the caller's may come in provider_options.openai):
+        // a server that refuses it gets the request again without it, and is not sent it again.
+        const ownStreamOptions = input.providerOptions.openai?.["stream_options"] === undefined;
+        let askUsage = !(streamOptionsRefused && ownStreamOptions);
+        let { warnings, response: pending } = send(input, options, true, askUsage);
+        let response = await pending;
+        let errorText: string | undefined;
+        if (askUsage && ownStreamOptions && (response.status === 400 || response.status === 422)) {
+          errorText = await response.text().catch(() => "");
+          if (errorText.includes("stream_options")) {
+            response.close();
+            streamOptionsRefused = true;
+            askUsage = false;
+            errorText = undefined;
+            ({ warnings, response: pending } = send(input, options, true, false));
+            response = await pending;
+          }
+        }
+        if (!askUsage) warnings = [...warnings, STREAM_OPTIONS_REFUSED_WARNING];
         return {
-          response,
+          response: Promise.resolve(response),
           provider,
           async accept(upstream) {
-            if (upstream.status < 200 || upstream.status >= 300) throw await failureFrom(upstream, provider);
+            if (upstream.status < 200 || upstream.status >= 300) throw await failureFrom(upstream, provider, errorText);
             return new OpenAIStreamTranslator(provider, warnings);
           },
         };

@@ -135,10 +135,10 @@ function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
 /**
  * Translates a ChatInput into an OpenAI Chat Completions request body (pure). Every typed knob is
  * forwarded as is; `provider_options.openai` is merged at the top level; other families'
- * options are reported as ignored. Streaming requests always ask for usage.
+ * options are reported as ignored. Streaming requests ask for usage unless `streamUsage` is false.
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
-export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; dialect: OpenAIDialect }): TranslatedRequest {
+export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; streamUsage?: boolean; dialect: OpenAIDialect }): TranslatedRequest {
   const warnings: string[] = [];
   const body: OpenAIChatRequest = { model: upstreamModel, messages: input.messages.map(toOpenAIMessage) };
   if (input.messages.some((message) => message.content.some((part) => part.part.case === "reasoning"))) {
@@ -146,7 +146,8 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
   }
   if (options.stream) {
     body.stream = true;
-    body.stream_options = { include_usage: true };
+    // Left out (streamUsage false) for a server known to refuse it; the usage is then estimated if it sends none.
+    if (options.streamUsage !== false) body.stream_options = { include_usage: true };
   }
   if (input.maxTokens !== undefined) {
     if (options.dialect.maxCompletionTokens) body.max_completion_tokens = input.maxTokens;

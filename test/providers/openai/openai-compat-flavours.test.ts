@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
+import { Reason } from "../../../src/core/errors.js";
+import { STREAM_OPTIONS_REFUSED_WARNING } from "../../../src/providers/openai/openai-adapter.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { replayTransport } from "../../support/replay-transport.js";
+import { collect, collectUntilError } from "../../support/stream-collectors.js";
+import { usage } from "../../support/usage-summary.js";
+import { adapterFor, chatInput, chunk, sse, summarize, type EventSummary } from "./openai-test-setup.js";
+
+/*
+ * Quirks of particular OpenAI-compatible servers. The error bodies are hand-made, copied from the
+ * answers quoted in public issue threads (no recording of them is in ../shared/fixtures/upstream).
+ */
+
+const MISTRAL = { name: "mistral", type: "openai-compatible", apiKey: "mistral-TESTKEY0123456789abcdef", baseUrl: "https://api.mistral.ai/v1" } as const;
+
+/** Mistral's 422 for `stream_options` (openai/openai-agents-python#442, avante.nvim#2347): `message` is an object. */
+const MISTRAL_STREAM_OPTIONS_422 = {
+  object: "error",
+  message: { detail: [{ type: "extra_forbidden", loc: ["body", "stream_options", "include_usage"], msg: "Extra inputs are not permitted", input: true }] },
+  type: "invalid_request_error",
+  param: null,
+  code: null,
+};
+
+/** Azure OpenAI before api-version 2024-09-01 (langchain-ai/langchain#23552). */
+const AZURE_STREAM_OPTIONS_400 = { error: { code: null, message: "Unrecognized request argument supplied: stream_options", param: null, type: "invalid_request_error" } };
+
+/** A Mistral-style stream: usage on the finish chunk, without being asked. */
+const mistralStream = sse([chunk({ role: "assistant", content: "Bonjour" }, { id: "cmpl-m" }), chunk({}, { id: "cmpl-m", finish: "stop", usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } })]);
+
+const streamed: EventSummary[] = [
+  ["start", "cmpl-m"],
+  ["text", 0, "Bonjour"],
+  ["finish", 0, FinishReason.STOP, "stop"],
+  ["usage", usage({ prompt: 7, completion: 2 })],
+];
+
+describe("OpenAI-compatible servers that refuse stream_options", () => {
+  it("hand-made: Mistral's 422 for the stream_options the gateway added is answered by sending the stream again without it, and the account is not sent it again", async () => {
+    const replay = replayTransport({ status: 422, headers: { "content-type": "application/json" }, body: JSON.stringify(MISTRAL_STREAM_OPTIONS_422) }, { headers: { "content-type": "text/event-stream" }, body: mistralStream });
+    const adapter = adapterFor(replay, MISTRAL);
+    const input = chatInput({ model: "mistral/mistral-small-latest", messages: [user("Salut")] });
+    const events = await collect(adapter.stream(input, callOptions("mistral-small-latest")));
+    expect(summarize(events)).toEqual(streamed);
+    expect(events[0]?.event.case === "responseStart" ? events[0].event.value.warnings : []).toContain(STREAM_OPTIONS_REFUSED_WARNING);
+    expect(replay.requests.map((request) => request.json)).toEqual([
+      { model: "mistral-small-latest", messages: [{ role: "user", content: "Salut" }], stream: true, stream_options: { include_usage: true } },
+      { model: "mistral-small-latest", messages: [{ role: "user", content: "Salut" }], stream: true },
+    ]);
+
+    const again = await collect(adapter.stream(input, callOptions("mistral-small-latest")));
+    expect(summarize(again)).toEqual(streamed);
+    expect(replay.requests).toHaveLength(3);
+    expect(replay.requests[2]?.json).not.toHaveProperty("stream_options");
+  });
+
+  it("hand-made: Azure's 400 'Unrecognized request argument supplied: stream_options' is answered the same way", async () => {
+    const replay = replayTransport({ status: 400, body: JSON.stringify(AZURE_STREAM_OPTIONS_400) }, { headers: { "content-type": "text/event-stream" }, body: mistralStream });
+    const adapter = adapterFor(replay, { name: "azure", type: "openai-compatible", baseUrl: "https://r.openai.azure.com/openai/deployments/gpt4o?api-version=2024-06-01" });
+    const events = await collect(adapter.stream(chatInput({ messages: [user("hi")] }), callOptions("gpt-4o")));
+    expect(summarize(events)).toEqual(streamed);
+    expect(replay.requests.map((request) => request.url)).toEqual(Array(2).fill("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-06-01"));
+    expect(replay.requests[1]?.json).not.toHaveProperty("stream_options");
+  });
+
+  it("hand-made: a 400 about something else is the caller's error, with no second request", async () => {
+    const replay = replayTransport({ status: 400, body: JSON.stringify({ error: { message: "Invalid value for 'temperature'", type: "invalid_request_error", param: "temperature", code: "invalid_value" } }) });
+    const { items, error } = await collectUntilError(adapterFor(replay, MISTRAL).stream(chatInput({ messages: [user("hi")], temperature: 9 }), callOptions("m")));
+    expect(items).toEqual([]);
+    expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { param: "temperature", upstreamStatus: 400 } });
+    expect((error as Error).message).toContain("Invalid value for 'temperature'");
+    expect(replay.requests).toHaveLength(1);
+  });
+
+  it("hand-made: stream_options the caller set in provider_options.openai are the caller's: a refusal is returned, not worked around", async () => {
+    const replay = replayTransport({ status: 422, body: JSON.stringify(MISTRAL_STREAM_OPTIONS_422) });
+    const input = chatInput({ messages: [user("hi")], providerOptions: { openai: { stream_options: { include_usage: true, include_obfuscation: false } } } });
+    const { error } = await collectUntilError(adapterFor(replay, MISTRAL).stream(input, callOptions("m")));
+    expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { upstreamStatus: 422 } });
+    expect(replay.requests).toHaveLength(1);
+    expect(replay.requests[0]?.json).toMatchObject({ stream_options: { include_usage: true, include_obfuscation: false } });
+  });
+});
