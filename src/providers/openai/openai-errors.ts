@@ -4,6 +4,8 @@ import { errorFromUpstreamStatus, scrubSecrets } from "../upstream-status.js";
 
 interface OpenAIErrorFields {
   message?: unknown;
+  /** FastAPI-style servers' validation detail (`{"detail": [...]}` or a string). */
+  detail?: unknown;
   type?: unknown;
   code?: unknown;
   param?: unknown;
@@ -15,7 +17,7 @@ function readErrorFields(body: unknown): OpenAIErrorFields {
     if (error && typeof error === "object") return error as OpenAIErrorFields;
     if (typeof error === "string") return { message: error };
   }
-  if (body && typeof body === "object" && "message" in body) return body as OpenAIErrorFields;
+  if (body && typeof body === "object" && ("message" in body || "detail" in body)) return body as OpenAIErrorFields;
   return {};
 }
 
@@ -29,9 +31,23 @@ interface ReadError {
   readonly numericCode: number | undefined;
 }
 
+/** Longest structured error message (an object turned into JSON text) relayed to the caller. */
+const MAX_STRUCTURED_MESSAGE_CHARS = 1000;
+
+/**
+ * An error message as text: a string as is; an object or array, as some servers send (Mistral's
+ * `{"message": {"detail": [...]}}`, FastAPI's `{"detail": [...]}`), as bounded JSON text.
+ */
+function messageText(value: unknown): string | undefined {
+  if (typeof value === "string") return value || undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  const text = JSON.stringify(value);
+  return text.length > MAX_STRUCTURED_MESSAGE_CHARS ? `${text.slice(0, MAX_STRUCTURED_MESSAGE_CHARS)}…` : text;
+}
+
 function readError(body: unknown, fallbackMessage: string): ReadError {
   const fields = readErrorFields(body);
-  const rawMessage = typeof fields.message === "string" && fields.message ? fields.message : fallbackMessage;
+  const rawMessage = messageText(fields.message) ?? messageText(fields.detail) ?? fallbackMessage;
   return {
     message: scrubSecrets(rawMessage),
     code: typeof fields.code === "string" && fields.code ? fields.code : undefined,

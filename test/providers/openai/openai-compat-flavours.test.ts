@@ -84,3 +84,21 @@ describe("OpenAI-compatible servers that refuse stream_options", () => {
     expect(replay.requests[0]?.json).toMatchObject({ stream_options: { include_usage: true, include_obfuscation: false } });
   });
 });
+
+describe("error bodies whose message is not a string", () => {
+  it("hand-made: Mistral's 422 with a structured message keeps its detail in the caller's message", async () => {
+    const body = { ...MISTRAL_STREAM_OPTIONS_422, message: { detail: [{ type: "extra_forbidden", loc: ["body", "logit_bias"], msg: "Extra inputs are not permitted", input: { "50256": -100 } }] } };
+    const replay = replayTransport({ status: 422, body: JSON.stringify(body) });
+    const error = await adapterFor(replay, MISTRAL).generate(chatInput({ messages: [user("hi")], logitBias: { "50256": -100 } }), callOptions("m")).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { upstreamStatus: 422 } });
+    expect((error as Error).message).toContain('"loc":["body","logit_bias"],"msg":"Extra inputs are not permitted"');
+  });
+
+  it("hand-made: a FastAPI-style {detail} body (no message) is relayed, bounded", async () => {
+    const replay = replayTransport({ status: 422, body: JSON.stringify({ detail: [{ loc: ["body", "messages", 0, "role"], msg: "Input should be a valid role. ".repeat(200), type: "value_error" }] }) });
+    const error = await adapterFor(replay, MISTRAL).generate(chatInput({ messages: [user("hi")] }), callOptions("m")).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { upstreamStatus: 422 } });
+    expect((error as Error).message).toContain('[{"loc":["body","messages",0,"role"],"msg":"Input should be a valid role. Input');
+    expect((error as Error).message.length).toBeLessThan(1200);
+  });
+});
