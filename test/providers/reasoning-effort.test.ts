@@ -16,9 +16,9 @@ const gemini = (model: string, reasoningEffort: string) =>
 
 describe("reasoning_effort on OpenAI-dialect providers", () => {
   it("is sent as it came, unknown values included (the provider decides)", () => {
-    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")], reasoningEffort: "high" }), "o3", { stream: false, dialect: { maxCompletionTokens: true } }).body.reasoning_effort).toBe("high");
-    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")], reasoningEffort: "ultra" }), "o3", { stream: false, dialect: { maxCompletionTokens: true } }).body.reasoning_effort).toBe("ultra");
-    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")] }), "o3", { stream: false, dialect: { maxCompletionTokens: true } }).body).not.toHaveProperty("reasoning_effort");
+    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")], reasoningEffort: "high" }), "o3", { stream: false, dialect: { maxCompletionTokens: true, developerRole: true } }).body.reasoning_effort).toBe("high");
+    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")], reasoningEffort: "ultra" }), "o3", { stream: false, dialect: { maxCompletionTokens: true, developerRole: true } }).body.reasoning_effort).toBe("ultra");
+    expect(toOpenAIRequest(anthropicInput({ messages: [user("x")] }), "o3", { stream: false, dialect: { maxCompletionTokens: true, developerRole: true } }).body).not.toHaveProperty("reasoning_effort");
   });
 });
 

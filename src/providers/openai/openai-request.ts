@@ -7,6 +7,12 @@ import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAIT
 export interface OpenAIDialect {
   /** Send the token limit as `max_completion_tokens` (OpenAI; required by reasoning models) instead of `max_tokens`. */
   readonly maxCompletionTokens: boolean;
+  /**
+   * Send `developer` messages with their own role (OpenAI). Compatible servers get `system`, which
+   * the spec treats it as: many refuse the newer role (vLLM with a chat template that has no branch
+   * for it: "Unexpected message role.", other OpenAI-compatible gateways: "developer is not one of").
+   */
+  readonly developerRole: boolean;
 }
 
 /** An upstream request body plus what the translation had to drop. */
@@ -100,9 +106,9 @@ function contentOf(parts: readonly OpenAIContentPart[], empty: "" | null): strin
   return [...parts];
 }
 
-function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
+function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect): OpenAIMessage {
   const param = `messages[${index}]`;
-  const role = ROLE_NAMES[message.role] ?? "user";
+  const role = message.role === Role.DEVELOPER && !dialect.developerRole ? "system" : (ROLE_NAMES[message.role] ?? "user");
   const out: OpenAIMessage = { role };
   const parts = message.content
     .map((part, partIndex) => toOpenAIPart(part, `${param}.content[${partIndex}]`, partIndex))
@@ -140,7 +146,7 @@ function toOpenAIMessage(message: Message, index: number): OpenAIMessage {
  */
 export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; streamUsage?: boolean; dialect: OpenAIDialect }): TranslatedRequest {
   const warnings: string[] = [];
-  const body: OpenAIChatRequest = { model: upstreamModel, messages: input.messages.map(toOpenAIMessage) };
+  const body: OpenAIChatRequest = { model: upstreamModel, messages: input.messages.map((message, index) => toOpenAIMessage(message, index, options.dialect)) };
   if (input.messages.some((message) => message.content.some((part) => part.part.case === "reasoning"))) {
     warnings.push("reasoning parts in the conversation history were not sent: OpenAI-dialect providers take no reasoning input");
   }

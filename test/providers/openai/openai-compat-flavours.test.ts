@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Reason } from "../../../src/core/errors.js";
 import { STREAM_OPTIONS_REFUSED_WARNING } from "../../../src/providers/openai/openai-adapter.js";
-import { callOptions, user } from "../../support/proto-builders.js";
+import { callOptions, developer, user } from "../../support/proto-builders.js";
 import { replayTransport } from "../../support/replay-transport.js";
 import { collect, collectUntilError } from "../../support/stream-collectors.js";
 import { usage } from "../../support/usage-summary.js";
@@ -100,5 +100,18 @@ describe("error bodies whose message is not a string", () => {
     expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { upstreamStatus: 422 } });
     expect((error as Error).message).toContain('[{"loc":["body","messages",0,"role"],"msg":"Input should be a valid role. Input');
     expect((error as Error).message.length).toBeLessThan(1200);
+  });
+});
+
+describe("the developer role", () => {
+  it("goes to an OpenAI-compatible server as system (vLLM's chat templates answer 'Unexpected message role.' to developer), to OpenAI as developer", async () => {
+    const answer = { headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "c", choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] }) };
+    const input = chatInput({ messages: [developer("Be brief."), user("hi")] });
+    const vllm = replayTransport(answer);
+    await adapterFor(vllm, { name: "local-vllm", type: "openai-compatible", apiKey: undefined, baseUrl: "http://127.0.0.1:8000/v1" }).generate(input, callOptions("Qwen/Qwen3-8B"));
+    expect(vllm.requests[0]?.json).toEqual({ model: "Qwen/Qwen3-8B", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "hi" }] });
+    const openai = replayTransport(answer);
+    await adapterFor(openai).generate(input, callOptions("o3-mini"));
+    expect(openai.requests[0]?.json).toEqual({ model: "o3-mini", messages: [{ role: "developer", content: "Be brief." }, { role: "user", content: "hi" }] });
   });
 });

@@ -6,8 +6,8 @@ import { textMessage, toolResult, user } from "../../support/proto-builders.js";
 import { chatInput } from "./openai-test-setup.js";
 
 type Init = Parameters<typeof chatInput>[0];
-const openai = { stream: false, dialect: { maxCompletionTokens: true } };
-const compatible = { stream: false, dialect: { maxCompletionTokens: false } };
+const openai = { stream: false, dialect: { maxCompletionTokens: true, developerRole: true } };
+const compatible = { stream: false, dialect: { maxCompletionTokens: false, developerRole: false } };
 const bytes = (text: string) => new TextEncoder().encode(text);
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const media = (kind: "image" | "audio" | "video" | "file", fields: { url?: string; data?: Uint8Array; mimeType?: string; detail?: ImageDetail; filename?: string }) => ({
@@ -91,6 +91,12 @@ describe("toOpenAIRequest", () => {
     }],
   ])("%s", (_name, init, expected, warnings = []) => {
     expect(toOpenAIRequest(chatInput(init), "m", openai)).toEqual({ body: { model: "m", ...expected }, warnings });
+  });
+
+  it("sends developer messages as developer to OpenAI and as system to compatible servers, in place", () => {
+    const input = chatInput({ messages: [textMessage(Role.SYSTEM, "s"), user("u"), textMessage(Role.DEVELOPER, "d")] });
+    expect(toOpenAIRequest(input, "m", openai).body.messages.map((message) => message.role)).toEqual(["system", "user", "developer"]);
+    expect(toOpenAIRequest(input, "m", compatible)).toEqual({ body: { model: "m", messages: [{ role: "system", content: "s" }, { role: "user", content: "u" }, { role: "system", content: "d" }] }, warnings: [] });
   });
 
   it("sends the token limit as max_completion_tokens to OpenAI and as max_tokens to compatible servers", () => {
