@@ -15,6 +15,17 @@ import { endpointUrl } from "../upstream-http.js";
 /** The warning of a stream sent without stream_options because the account's server refuses it. */
 export const STREAM_OPTIONS_REFUSED_WARNING = "stream_options.include_usage not sent: this provider refuses it; usage is the provider's own when it sends any, else estimated";
 
+/** How many model names an account remembers as refusing max_tokens. */
+const MAX_REMEMBERED_MODELS = 1000;
+
+/** The request fields the gateway chooses, and may choose again when the server refuses them. */
+interface RequestForm {
+  /** Ask a stream for usage with stream_options. */
+  readonly streamUsage: boolean;
+  /** Send the token limit as max_completion_tokens (else max_tokens). */
+  readonly maxCompletionTokens: boolean;
+}
+
 /** OpenAI's own API, the default base URL of `type: openai` accounts. */
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
@@ -53,12 +64,15 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   // Set once this account's server refused the stream_options the gateway adds (Mistral answers 422
   // "extra_forbidden", Azure before api-version 2024-09-01 400 "Unrecognized request argument").
   let streamOptionsRefused = false;
+  // Models of a compatible server that refused max_tokens ("Use 'max_completion_tokens' instead":
+  // OpenAI reasoning models behind Azure or another OpenAI-compatible front), bounded.
+  const maxCompletionTokenModels = new Set<string>();
 
-  function send(input: ChatInput, options: CallOptions, stream: boolean, streamUsage = true) {
+  function send(input: ChatInput, options: CallOptions, stream: boolean, form: RequestForm) {
     if (!baseUrl) {
       throw gatewayError(Code.FailedPrecondition, Reason.INTERNAL_ERROR, `provider account "${provider}" has no base_url`, { provider });
     }
-    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, streamUsage, dialect });
+    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, streamUsage: form.streamUsage, dialect: { ...dialect, maxCompletionTokens: form.maxCompletionTokens } });
     return {
       warnings: translated.warnings,
       response: sendUpstream(transport, { url, method: "POST", headers: stream ? streamHeaders : jsonHeaders, body: JSON.stringify(translated.body) }, {
@@ -70,13 +84,48 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
     };
   }
 
+  /**
+   * Sends the request; a 400 or 422 refusing a field the gateway chose (its own stream_options, or
+   * max_tokens where the caller's limit could go as max_completion_tokens) is answered by sending
+   * the request again without it, once per field, and remembered. Fields the caller set in
+   * provider_options.openai are the caller's: their refusal is returned. An error answer comes back
+   * with its body already read (`errorText`).
+   */
+  async function exchange(input: ChatInput, options: CallOptions, stream: boolean): Promise<{ warnings: string[]; response: GuardedResponse; errorText?: string }> {
+    const own = input.providerOptions.openai ?? {};
+    const ownStreamOptions = own["stream_options"] === undefined;
+    const ownLimit = input.maxTokens !== undefined && own["max_tokens"] === undefined && own["max_completion_tokens"] === undefined;
+    let form: RequestForm = {
+      streamUsage: !(streamOptionsRefused && ownStreamOptions),
+      maxCompletionTokens: dialect.maxCompletionTokens || (ownLimit && maxCompletionTokenModels.has(options.upstreamModel)),
+    };
+    for (;;) {
+      const { warnings, response: pending } = send(input, options, stream, form);
+      const response = await pending;
+      const noted = stream && !form.streamUsage ? [...warnings, STREAM_OPTIONS_REFUSED_WARNING] : warnings;
+      if (response.status !== 400 && response.status !== 422) return { warnings: noted, response };
+      const errorText = await response.text().catch(() => "");
+      let next: RequestForm | undefined;
+      if (stream && form.streamUsage && ownStreamOptions && errorText.includes("stream_options")) {
+        streamOptionsRefused = true;
+        next = { ...form, streamUsage: false };
+      } else if (!form.maxCompletionTokens && ownLimit && errorText.includes("max_completion_tokens")) {
+        if (maxCompletionTokenModels.size >= MAX_REMEMBERED_MODELS) maxCompletionTokenModels.clear();
+        maxCompletionTokenModels.add(options.upstreamModel);
+        next = { ...form, maxCompletionTokens: true };
+      }
+      if (!next) return { warnings: noted, response, errorText };
+      response.close();
+      form = next;
+    }
+  }
+
   return {
     family: "openai",
     async generate(input: ChatInput, options: CallOptions): Promise<ChatResponse> {
-      const { warnings, response: pending } = send(input, options, false);
-      const response = await pending;
+      const { warnings, response, errorText } = await exchange(input, options, false);
       try {
-        if (response.status < 200 || response.status >= 300) throw await failureFrom(response, provider);
+        if (response.status < 200 || response.status >= 300) throw await failureFrom(response, provider, errorText);
         const text = await response.text();
         let body: unknown;
         try {
@@ -93,25 +142,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
     },
     stream(input: ChatInput, options: CallOptions): AsyncGenerator<ChatStreamResponse> {
       return sseAnswer(async () => {
-        // stream_options is the gateway's own addition (the caller's may come in provider_options.openai):
-        // a server that refuses it gets the request again without it, and is not sent it again.
-        const ownStreamOptions = input.providerOptions.openai?.["stream_options"] === undefined;
-        let askUsage = !(streamOptionsRefused && ownStreamOptions);
-        let { warnings, response: pending } = send(input, options, true, askUsage);
-        let response = await pending;
-        let errorText: string | undefined;
-        if (askUsage && ownStreamOptions && (response.status === 400 || response.status === 422)) {
-          errorText = await response.text().catch(() => "");
-          if (errorText.includes("stream_options")) {
-            response.close();
-            streamOptionsRefused = true;
-            askUsage = false;
-            errorText = undefined;
-            ({ warnings, response: pending } = send(input, options, true, false));
-            response = await pending;
-          }
-        }
-        if (!askUsage) warnings = [...warnings, STREAM_OPTIONS_REFUSED_WARNING];
+        const { warnings, response, errorText } = await exchange(input, options, true);
         return {
           response: Promise.resolve(response),
           provider,

@@ -215,14 +215,35 @@ describe("OpenAI adapter: recorded non-streaming answers", () => {
 });
 
 describe("OpenAI adapter: recorded errors", () => {
-  it("maps unsupported_parameter to UPSTREAM_INVALID_REQUEST naming the param; an openai-compatible account sends max_tokens (error-400-unsupported-parameter)", async () => {
+  it("maps unsupported_parameter to UPSTREAM_INVALID_REQUEST naming the param, after the compatible account's max_tokens was sent again as max_completion_tokens (error-400-unsupported-parameter)", async () => {
     const replay = replayTransport({ status: 400, headers: { "content-type": "application/json" }, body: readFixture("openai/error-400-unsupported-parameter.json") });
     const adapter = adapterFor(replay, { type: "openai-compatible", baseUrl: "https://api.openai.com/v1" });
     const input = chatInput({ messages: [user("hi")], maxTokens: 100 });
     const error = await adapter.generate(input, callOptions("o3-mini")).then(() => undefined, (thrown: unknown) => thrown);
     expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { provider: "openai-main", upstreamStatus: 400, upstreamCode: "unsupported_parameter", param: "max_tokens" } });
     expect((error as Error).message).toContain("Use 'max_completion_tokens' instead");
-    expect(expectOutgoing(replay, OPENAI_URL, "application/json")).toEqual({ model: "o3-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 100 });
+    expect(replay.requests.map((request) => request.json)).toEqual([
+      { model: "o3-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 100 },
+      { model: "o3-mini", messages: [{ role: "user", content: "hi" }], max_completion_tokens: 100 },
+    ]);
+  });
+
+  it("a compatible server's reasoning model that refuses max_tokens (error-400-unsupported-parameter) gets the limit as max_completion_tokens, from then on", async () => {
+    const replay = replayTransport(
+      { status: 400, headers: { "content-type": "application/json" }, body: readFixture("openai/error-400-unsupported-parameter.json") },
+      { headers: { "content-type": "application/json" }, body: readFixture("openai/chat-nonstream-text.json") },
+    );
+    const adapter = adapterFor(replay, { name: "azure", type: "openai-compatible", baseUrl: "https://r.openai.azure.com/openai/deployments/o3?api-version=2025-01-01-preview" });
+    const input = chatInput({ model: "azure/o3-mini", messages: [user("hi")], maxTokens: 100 });
+    const response = await adapter.generate(input, callOptions("o3-mini"));
+    expect(response.choices[0]?.finishReason).toBe(FinishReason.STOP);
+    expect(response.warnings).toEqual([]);
+    // The stream is answered with the JSON body (refused as not a stream): only its request matters here.
+    await collectUntilError(adapter.stream(input, callOptions("o3-mini")));
+    expect(replay.requests.map((request) => (request.json as Record<string, unknown>).max_tokens ?? `max_completion_tokens ${String((request.json as Record<string, unknown>).max_completion_tokens)}`)).toEqual([100, "max_completion_tokens 100", "max_completion_tokens 100"]);
+    // Another model of the same account is still sent max_tokens.
+    await adapter.generate(input, callOptions("gpt-4o")).catch(() => undefined);
+    expect(replay.requests[3]?.json).toMatchObject({ model: "gpt-4o", max_tokens: 100 });
   });
 
   it("maps unsupported_value for a system role to a 400 and sends the recorded body (error-400-unsupported-value)", async () => {
