@@ -4,9 +4,9 @@ import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-
 import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { retryAfterFromHeader } from "../upstream-status.js";
-import { fromOpenAIError } from "./openai-errors.js";
+import { fromOpenAIError, fromOpenAIInBandError } from "./openai-errors.js";
 import { toOpenAIRequest, type OpenAIDialect } from "./openai-request.js";
-import { fromOpenAIResponse } from "./openai-response.js";
+import { fromOpenAIResponse, isRecord } from "./openai-response.js";
 import { OpenAIStreamTranslator } from "./openai-stream.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
@@ -132,6 +132,10 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
           body = JSON.parse(text);
         } catch (error) {
           throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" returned a body that is not JSON`, { provider, upstreamStatus: response.status }, error);
+        }
+        // A 200 that carries an error instead of choices (OpenRouter) is that error, not a malformed answer.
+        if (isRecord(body) && !Array.isArray(body.choices) && body.error !== undefined && body.error !== null) {
+          throw fromOpenAIInBandError(body, provider, retryAfterFromHeader((name) => response.header(name)));
         }
         const result = fromOpenAIResponse(body, provider);
         result.warnings = warnings;

@@ -111,11 +111,28 @@ export function fromOpenAIError(status: number, body: unknown, provider: string,
  * @see https://platform.openai.com/docs/guides/error-codes
  */
 export function fromOpenAIStreamError(body: unknown, provider: string): GatewayError {
-  const read = readError(body, "upstream reported an error mid-stream");
+  return fromStatuslessError(body, provider, "upstream reported an error mid-stream", true);
+}
+
+/**
+ * Maps the error of a 200 non-streaming answer that has an `error` and no `choices` (OpenRouter
+ * answers a failure of the provider behind it that way once its 200 is out: `{"error": {"message",
+ * "code": 429}}`). A numeric `code` that is an HTTP error status is read as the status, as if
+ * the server had answered with it; otherwise the structured fields decide, as for a mid-stream error.
+ * @see https://openrouter.ai/docs/api-reference/errors
+ */
+export function fromOpenAIInBandError(body: unknown, provider: string, retryAfterMs?: number): GatewayError {
+  const { numericCode } = readError(body, "");
+  if (numericCode !== undefined && numericCode >= 400 && numericCode <= 599) return fromOpenAIError(numericCode, body, provider, retryAfterMs);
+  return fromStatuslessError(body, provider, "upstream answered with an error", false);
+}
+
+function fromStatuslessError(body: unknown, provider: string, fallbackMessage: string, afterFirstByte: boolean): GatewayError {
+  const read = readError(body, fallbackMessage);
   const upstreamCode = read.code ?? read.type;
   const facts: ErrorFacts = {
     provider,
-    afterFirstByte: true,
+    ...(afterFirstByte ? { afterFirstByte: true } : {}),
     ...(read.numericCode !== undefined ? { upstreamStatus: read.numericCode } : {}),
     ...(upstreamCode ? { upstreamCode } : {}),
     ...(read.param ? { param: read.param } : {}),
@@ -129,5 +146,5 @@ export function fromOpenAIStreamError(body: unknown, provider: string): GatewayE
   if (type === "invalid_request_error" || (numericCode !== undefined && numericCode >= 400 && numericCode < 500)) {
     return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, message, facts);
   }
-  return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" reported an error mid-stream: ${message}`, facts);
+  return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" reported an error${afterFirstByte ? " mid-stream" : ""}: ${message}`, facts);
 }

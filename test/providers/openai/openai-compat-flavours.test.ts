@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Reason } from "../../../src/core/errors.js";
+import { toRestError } from "../../../src/http/openai-compat/error-response.js";
 import { STREAM_OPTIONS_REFUSED_WARNING } from "../../../src/providers/openai/openai-adapter.js";
 import { callOptions, developer, user } from "../../support/proto-builders.js";
 import { replayTransport } from "../../support/replay-transport.js";
@@ -113,5 +114,32 @@ describe("the developer role", () => {
     const openai = replayTransport(answer);
     await adapterFor(openai).generate(input, callOptions("o3-mini"));
     expect(openai.requests[0]?.json).toEqual({ model: "o3-mini", messages: [{ role: "developer", content: "Be brief." }, { role: "user", content: "hi" }] });
+  });
+});
+
+describe("a 200 answer that is an error (OpenRouter, once its 200 is out)", () => {
+  const OPENROUTER = { name: "openrouter", type: "openai-compatible", apiKey: "sk-or-v1-TESTKEY0123456789abcdef", baseUrl: "https://openrouter.ai/api/v1" } as const;
+  const generate = async (body: object) => {
+    const replay = replayTransport({ headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    return adapterFor(replay, OPENROUTER).generate(chatInput({ messages: [user("hi")] }), callOptions("google/gemini-2.0-flash-exp:free")).catch((thrown: unknown) => thrown);
+  };
+
+  it("hand-made: its numeric code is read as the status: 429 is a rate limit, not a malformed answer (the body quoted in Aider-AI/aider#3550)", async () => {
+    const error = await generate({ error: { message: "Rate limit exceeded: free-models-per-day", code: 429, metadata: { headers: { "X-RateLimit-Limit": "200", "X-RateLimit-Remaining": "0" }, provider_name: "Google AI Studio" } }, user_id: "user_X" });
+    expect(error).toMatchObject({ code: Code.ResourceExhausted, reason: Reason.RATE_LIMIT_EXCEEDED, facts: { provider: "openrouter", upstreamStatus: 429 } });
+    expect((error as Error).message).toContain("Rate limit exceeded: free-models-per-day");
+    expect(toRestError(error as never)).toMatchObject({ status: 429, body: { error: { code: "rate_limit_exceeded" } } });
+  });
+
+  it("hand-made: an over-long prompt is CONTEXT_LENGTH_EXCEEDED; 404 and 502 follow their status", async () => {
+    expect(await generate({ error: { message: "This endpoint's maximum context length is 8192 tokens. However, you requested about 9000 tokens.", code: 400 } })).toMatchObject({ reason: Reason.CONTEXT_LENGTH_EXCEEDED });
+    expect(await generate({ error: { message: "No endpoints found that support image input", code: 404 } })).toMatchObject({ reason: Reason.MODEL_NOT_FOUND });
+    expect(await generate({ error: { message: "Provider returned error", code: 502 } })).toMatchObject({ reason: Reason.PROVIDER_UNAVAILABLE, facts: { upstreamStatus: 502 } });
+  });
+
+  it("hand-made: without a numeric code the structured type decides; a body with neither error nor choices is still a malformed answer", async () => {
+    expect(await generate({ error: { message: "overloaded", type: "server_error" } })).toMatchObject({ reason: Reason.PROVIDER_UNAVAILABLE, facts: { upstreamCode: "server_error" } });
+    expect(await generate({ error: { message: "bad", type: "invalid_request_error" } })).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST });
+    expect(await generate({ id: "x" })).toMatchObject({ reason: Reason.INVALID_PROVIDER_RESPONSE });
   });
 });
