@@ -85,6 +85,34 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** The text of a Mistral `thinking` chunk: a string, or `[{type: "text", text}]`. */
+function thinkingText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (!Array.isArray(value)) return "";
+  let text = "";
+  for (const entry of value) if (isRecord(entry) && typeof entry.text === "string") text += entry.text;
+  return text;
+}
+
+/**
+ * The answer text and reasoning of a `content` that is an array of chunks instead of a string:
+ * Mistral's reasoning models answer `[{type: "thinking", thinking: [{type: "text", text}]},
+ * {type: "text", text}]`, streamed and not; OpenAI-style `{type: "text", text}` parts read the same.
+ * Other chunk types carry no text. A string content is the caller's fast path, not this one.
+ * @see https://docs.mistral.ai/capabilities/reasoning/
+ */
+export function chunkedContent(value: unknown): { text: string; reasoning: string } {
+  let text = "";
+  let reasoning = "";
+  if (!Array.isArray(value)) return { text, reasoning };
+  for (const chunk of value) {
+    if (!isRecord(chunk)) continue;
+    if (chunk.type === "text" && typeof chunk.text === "string") text += chunk.text;
+    else if (chunk.type === "thinking") reasoning += thinkingText(chunk.thinking);
+  }
+  return { text, reasoning };
+}
+
 /** Tool-call arguments as text: some compatible servers send an object instead of a string. */
 export function argumentsText(value: unknown): string {
   if (typeof value === "string") return value;
@@ -159,9 +187,11 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     const message = typeof choice.message === "object" && choice.message !== null ? choice.message : {};
     const finishReason = typeof choice.finish_reason === "string" ? choice.finish_reason : undefined;
     const content: ContentPart[] = [];
-    const reasoning = typeof message.reasoning_content === "string" ? message.reasoning_content : typeof message.reasoning === "string" ? message.reasoning : "";
+    const chunked = typeof message.content === "string" ? undefined : chunkedContent(message.content);
+    const reasoning = (typeof message.reasoning_content === "string" ? message.reasoning_content : typeof message.reasoning === "string" ? message.reasoning : "") + (chunked?.reasoning ?? "");
     if (reasoning) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: reasoning, signature: "", redactedData: "" } } });
-    if (typeof message.content === "string" && message.content.length > 0) content.push(textPart(message.content));
+    const answerText = typeof message.content === "string" ? message.content : (chunked?.text ?? "");
+    if (answerText.length > 0) content.push(textPart(answerText));
     if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: message.refusal } });
     const toolCalls: ToolCall[] = Array.isArray(message.tool_calls)
       ? (message.tool_calls as unknown[]).filter((call): call is LenientToolCall => typeof call === "object" && call !== null).map((call) => {

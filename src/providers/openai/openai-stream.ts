@@ -19,7 +19,7 @@ import {
 } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
-import { annotationsOf, argumentsText, audioFieldsOf, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
+import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 interface LenientToolDelta {
@@ -139,7 +139,8 @@ function newChoiceCalls(): ChoiceCalls {
  * style: no generator per chunk), normalising known upstream quirks: a first chunk with empty
  * choices (Azure), tool-call deltas without `index` (Mistral) or with non-dense indexes
  * (Anthropic's compat endpoint), arguments sent as objects, usage riding on the finish chunk
- * (Groq), a tool-call name that comes after the call's first delta (the call is held until it
+ * (Groq), content sent as an array of thinking and text chunks (Mistral's reasoning models), a
+ * tool-call name that comes after the call's first delta (the call is held until it
  * does, or until the finish, then sent unnamed). Tool-call indexes are the gateway's own dense
  * per-choice counters; id and name are emitted once per call; a call that never received
  * arguments gets "{}". The usage event comes once, after the finishes: with a usage-only chunk
@@ -208,8 +209,13 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const delta = isRecord(choice.delta) ? choice.delta : {};
       const reasoning = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
       if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
-      if (typeof delta.content === "string" && delta.content.length > 0) {
-        out.push(textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
+      if (typeof delta.content === "string") {
+        if (delta.content.length > 0) out.push(textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
+      } else if (Array.isArray(delta.content)) {
+        // Mistral's reasoning models stream content as chunks: thinking, then text.
+        const chunked = chunkedContent(delta.content);
+        if (chunked.reasoning) out.push(reasoningDeltaEvent(choiceIndex, chunked.reasoning));
+        if (chunked.text) out.push(textDeltaEvent(choiceIndex, chunked.text, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
       }
       if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal));
       if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);

@@ -143,3 +143,38 @@ describe("a 200 answer that is an error (OpenRouter, once its 200 is out)", () =
     expect(await generate({ id: "x" })).toMatchObject({ reason: Reason.INVALID_PROVIDER_RESPONSE });
   });
 });
+
+describe("content sent as an array of chunks (Mistral's reasoning models)", () => {
+  const thinking = (text: string) => ({ type: "thinking", thinking: [{ type: "text", text }] });
+
+  it("hand-made: streamed thinking chunks become reasoning and text chunks text, none of it lost", async () => {
+    const body = sse([
+      chunk({ role: "assistant", content: [thinking("The user greets")] }, { id: "cmpl-r" }),
+      chunk({ content: [thinking(" me in French.")] }, { id: "cmpl-r" }),
+      chunk({ content: [{ type: "text", text: "Bonjour" }] }, { id: "cmpl-r" }),
+      chunk({ content: " !" }, { id: "cmpl-r" }),
+      chunk({}, { id: "cmpl-r", finish: "stop", usage: { prompt_tokens: 9, completion_tokens: 20, total_tokens: 29 } }),
+    ]);
+    const replay = replayTransport({ headers: { "content-type": "text/event-stream" }, body });
+    const events = summarize(await collect(adapterFor(replay, MISTRAL).stream(chatInput({ messages: [user("Salut")], reasoningEffort: "high" }), callOptions("magistral-medium-latest"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "cmpl-r"],
+      ["reasoning", 0, "The user greets"],
+      ["reasoning", 0, " me in French."],
+      ["text", 0, "Bonjour"],
+      ["text", 0, " !"],
+      ["finish", 0, FinishReason.STOP, "stop"],
+      ["usage", usage({ prompt: 9, completion: 20 })],
+    ]);
+  });
+
+  it("hand-made: a whole answer's chunked content keeps its reasoning and its text", async () => {
+    const answer = { id: "cmpl-r", choices: [{ index: 0, message: { role: "assistant", content: [thinking("Short."), { type: "text", text: "Bonjour !" }] }, finish_reason: "stop" }] };
+    const replay = replayTransport({ headers: { "content-type": "application/json" }, body: JSON.stringify(answer) });
+    const response = await adapterFor(replay, MISTRAL).generate(chatInput({ messages: [user("Salut")] }), callOptions("magistral-medium-latest"));
+    expect(response.choices[0]?.message?.content.map((part) => part.part)).toEqual([
+      { case: "reasoning", value: expect.objectContaining({ text: "Short." }) },
+      { case: "text", value: "Bonjour !" },
+    ]);
+  });
+});
