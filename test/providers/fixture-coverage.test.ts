@@ -349,3 +349,55 @@ describe("fixture coverage: recorded OpenAI requests go upstream as the client s
     });
   }
 });
+
+describe("fixture coverage: every recorded whole answer and error body through the REST front door, 1 byte at a time", () => {
+  /** The upstream body of a fixture: a raw body, or the response of an exchange. */
+  function recordedResponse(file: string): { status: number; body: string } {
+    const parsed = JSON.parse(readFixture(file)) as { response?: { status: number; body: unknown } };
+    return parsed.response ? { status: parsed.response.status, body: JSON.stringify(parsed.response.body) } : { status: file.includes("/error-") ? 400 : 200, body: readFixture(file) };
+  }
+
+  const ANSWERS: [string, string, Record<string, unknown>][] = [
+    ["openai/chat-nonstream-text.json", "openai-main/gpt-4.1-nano", { id: "chatcmpl-D8Z5f52zQqikDBEKQMQoYcWMcWPeU", created: 1770933883, system_fingerprint: "fp_de604bd877", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", refusal: null } }], usage: { prompt_tokens: 16, completion_tokens: 363, total_tokens: 379 } }],
+    ["anthropic/messages-nonstream-text.json", "anth/claude-sonnet-4-5", { id: "msg_01VdEjxAP5ahtHKrrRdNBteQ", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "Hello! I'm doing well, thanks for asking. How are you doing today? Is there anything I can help you with?" } }], usage: { prompt_tokens: 12, completion_tokens: 29, total_tokens: 41 } }],
+    ["gemini/nonstream-finish-safety.json", "gem/gemini-1.5-flash", { id: "5lpeaLOIBf__698Pv8HGgAg", choices: [{ index: 0, finish_reason: "content_filter", message: { role: "assistant", content: "" } }], usage: { prompt_tokens: 14, completion_tokens: 0, total_tokens: 14 } }],
+    ["gemini/nonstream-finish-max-tokens.json", "gem/gemini-2.5-flash", { id: "R5MoavWNNp_8qtsP2fWD2A0", choices: [{ index: 0, finish_reason: "length", message: { role: "assistant", content: "The capital of France is" } }], usage: { prompt_tokens: 15, completion_tokens: 5, total_tokens: 20 } }],
+  ];
+  for (const [file, model, expected] of ANSWERS) {
+    it(`${file}: the chat.completion says what the recording shows`, async () => {
+      const { status, body } = recordedResponse(file);
+      answer = { status, headers: { "content-type": "application/json" }, body, sliceSizes: [1] };
+      const response = await post({ model, messages: [{ role: "user", content: "hi" }] });
+      expect(response.status).toBe(200);
+      expect(response.json()).toMatchObject({ object: "chat.completion", model, ...expected });
+    });
+  }
+
+  const ERRORS: [string, string, string][] = [
+    ["openai/error-400-invalid-value-content-block-type.json", "openai-main/gpt-5-mini", "Content blocks are expected to be either text or image_url type"],
+    ["openai/error-400-unsupported-parameter.json", "openai-main/o3-mini", "Use 'max_completion_tokens' instead"],
+    ["openai/error-400-unsupported-value.json", "openai-main/o1-mini", "does not support 'system' with this model"],
+    ["openai-compatible/groq-error-400-tool-use-failed.json", "groq/openai/gpt-oss-120b", "Tool call validation failed"],
+    ["anthropic/error-400-invalid-request.json", "anth/claude-opus-4-6", "This model does not support effort level 'xhigh'"],
+    ["anthropic/error-400-tool-result-without-tool-use.json", "anth/claude-sonnet-4-5", "Each `tool_result` block must have a corresponding `tool_use` block"],
+    ["anthropic/error-400-tool-use-without-tool-result.json", "anth/claude-sonnet-4-5", "`tool_use` ids were found without `tool_result` blocks"],
+    ["gemini/error-400-invalid-argument-penalty.json", "gem/gemini-2.5-pro", "Penalty is not enabled for models/gemini-2.5-pro"],
+    ["gemini/error-400-vertex-url-not-fetchable.json", "gem/gemini-2.5-flash", "URL_ROBOTED-ROBOTED_DENIED"],
+  ];
+  for (const [file, model, text] of ERRORS) {
+    it(`${file}: a 400 upstream_invalid_request carrying the provider's message, JSON and streamed`, async () => {
+      const { status, body } = recordedResponse(file);
+      for (const stream of [false, true]) {
+        answer = { status, headers: { "content-type": "application/json" }, body, sliceSizes: [1] };
+        const response = await post({ model, messages: [{ role: "user", content: "hi" }], ...(stream ? { stream: true } : {}) });
+        expect(response.status, `stream: ${stream}`).toBe(400);
+        expect(response.json(), `stream: ${stream}`).toEqual({ error: { message: expect.stringContaining(text), type: "invalid_request_error", param: expect.toBeOneOf([null, expect.any(String)]), code: "upstream_invalid_request" } });
+      }
+    });
+  }
+
+  it("lists every whole-answer and error recording of every provider folder", () => {
+    const files = ["openai", "openai-compatible", "anthropic", "gemini"].flatMap((folder) => readdirSync(join(FIXTURES_DIR, folder)).filter((name) => /^(chat-nonstream|messages-nonstream|nonstream|error-|groq-error)/.test(name)).map((name) => `${folder}/${name}`));
+    expect(files.sort()).toEqual([...ANSWERS.map(([file]) => file), ...ERRORS.map(([file]) => file), "openai/chat-nonstream-tool-call.json"].sort());
+  });
+});
