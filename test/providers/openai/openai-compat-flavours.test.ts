@@ -178,3 +178,24 @@ describe("content sent as an array of chunks (Mistral's reasoning models)", () =
     ]);
   });
 });
+
+describe("Azure OpenAI's prompt filter", () => {
+  it("hand-made: a 400 with code content_filter (the body of Azure's content-filtering docs) is CONTENT_FILTER, a 400 naming the prompt", async () => {
+    const body = {
+      error: {
+        message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        type: null,
+        param: "prompt",
+        code: "content_filter",
+        status: 400,
+        innererror: { code: "ResponsibleAIPolicyViolation", content_filter_result: { hate: { filtered: true, severity: "high" } } },
+      },
+    };
+    const replay = replayTransport({ status: 400, body: JSON.stringify(body) });
+    const adapter = adapterFor(replay, { name: "azure", type: "openai-compatible", baseUrl: "https://r.openai.azure.com/openai/deployments/gpt4o?api-version=2024-10-21" });
+    const { error } = await collectUntilError(adapter.stream(chatInput({ messages: [user("something hateful")] }), callOptions("gpt-4o")));
+    expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.CONTENT_FILTER, facts: { upstreamStatus: 400, upstreamCode: "content_filter", param: "prompt" } });
+    expect(toRestError(error as never)).toMatchObject({ status: 400, body: { error: { type: "invalid_request_error", param: "prompt", code: "content_filter" } } });
+    expect(replay.requests).toHaveLength(1);
+  });
+});
