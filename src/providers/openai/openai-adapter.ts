@@ -24,6 +24,8 @@ interface RequestForm {
   readonly streamUsage: boolean;
   /** Send the token limit as max_completion_tokens (else max_tokens). */
   readonly maxCompletionTokens: boolean;
+  /** Send tool-call ids as 9 letters and digits. */
+  readonly nineCharToolCallIds: boolean;
 }
 
 /** OpenAI's own API, the default base URL of `type: openai` accounts. */
@@ -67,12 +69,14 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   // Models of a compatible server that refused max_tokens ("Use 'max_completion_tokens' instead":
   // OpenAI reasoning models behind Azure or another OpenAI-compatible front), bounded.
   const maxCompletionTokenModels = new Set<string>();
+  // Set once this account's server refused a tool-call id that is not 9 letters and digits (Mistral).
+  let nineCharToolCallIds = false;
 
   function send(input: ChatInput, options: CallOptions, stream: boolean, form: RequestForm) {
     if (!baseUrl) {
       throw gatewayError(Code.FailedPrecondition, Reason.INTERNAL_ERROR, `provider account "${provider}" has no base_url`, { provider });
     }
-    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, streamUsage: form.streamUsage, dialect: { ...dialect, maxCompletionTokens: form.maxCompletionTokens } });
+    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, streamUsage: form.streamUsage, dialect: { ...dialect, maxCompletionTokens: form.maxCompletionTokens, nineCharToolCallIds: form.nineCharToolCallIds } });
     return {
       warnings: translated.warnings,
       response: sendUpstream(transport, { url, method: "POST", headers: stream ? streamHeaders : jsonHeaders, body: JSON.stringify(translated.body) }, {
@@ -85,9 +89,10 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   }
 
   /**
-   * Sends the request; a 400 or 422 refusing a field the gateway chose (its own stream_options, or
-   * max_tokens where the caller's limit could go as max_completion_tokens) is answered by sending
-   * the request again without it, once per field, and remembered. Fields the caller set in
+   * Sends the request; a 400 or 422 refusing a field the gateway chose (its own stream_options,
+   * max_tokens where the caller's limit could go as max_completion_tokens, tool-call ids that are
+   * not the 9 letters and digits Mistral requires) is answered by sending the request again
+   * without it, once per field, and remembered. Fields the caller set in
    * provider_options.openai are the caller's: their refusal is returned. An error answer comes back
    * with its body already read (`errorText`).
    */
@@ -98,6 +103,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
     let form: RequestForm = {
       streamUsage: !(streamOptionsRefused && ownStreamOptions),
       maxCompletionTokens: dialect.maxCompletionTokens || (ownLimit && maxCompletionTokenModels.has(options.upstreamModel)),
+      nineCharToolCallIds,
     };
     for (;;) {
       const { warnings, response: pending } = send(input, options, stream, form);
@@ -113,6 +119,9 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
         if (maxCompletionTokenModels.size >= MAX_REMEMBERED_MODELS) maxCompletionTokenModels.clear();
         maxCompletionTokenModels.add(options.upstreamModel);
         next = { ...form, maxCompletionTokens: true };
+      } else if (!form.nineCharToolCallIds && errorText.includes("with a length of 9") && input.messages.some((message) => message.toolCalls.length > 0 || message.toolCallId !== "")) {
+        nineCharToolCallIds = true;
+        next = { ...form, nineCharToolCallIds: true };
       }
       if (!next) return { warnings: noted, response, errorText };
       response.close();

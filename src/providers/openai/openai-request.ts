@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type ContentPart, type Media, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { unsupportedFeature } from "../../core/errors.js";
@@ -13,6 +14,26 @@ export interface OpenAIDialect {
    * for it: "Unexpected message role.", other OpenAI-compatible gateways: "developer is not one of").
    */
   readonly developerRole: boolean;
+  /**
+   * Send tool-call ids as exactly 9 letters and digits (Mistral's rule: "Tool call id was call_… but
+   * must be a-z, A-Z, 0-9, with a length of 9"); other ids are mapped consistently.
+   */
+  readonly nineCharToolCallIds?: boolean;
+}
+
+const NINE_ALPHANUMERIC = /^[a-zA-Z0-9]{9}$/;
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/**
+ * A tool-call id as 9 letters and digits: one that already is stays; another becomes 9 base62
+ * characters of its SHA-256, so a call and its result (and every later turn) map alike.
+ */
+export function nineCharToolCallId(id: string): string {
+  if (NINE_ALPHANUMERIC.test(id)) return id;
+  const digest = createHash("sha256").update(id).digest();
+  let out = "";
+  for (let i = 0; i < 9; i++) out += BASE62[(digest[i] ?? 0) % 62];
+  return out;
 }
 
 /** An upstream request body plus what the translation had to drop. */
@@ -107,6 +128,7 @@ function contentOf(parts: readonly OpenAIContentPart[], empty: "" | null): strin
 }
 
 function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect): OpenAIMessage {
+  const callId = dialect.nineCharToolCallIds ? nineCharToolCallId : (id: string) => id;
   const param = `messages[${index}]`;
   const role = message.role === Role.DEVELOPER && !dialect.developerRole ? "system" : (ROLE_NAMES[message.role] ?? "user");
   const out: OpenAIMessage = { role };
@@ -124,16 +146,16 @@ function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect
   if (message.toolCalls.length > 0) {
     out.tool_calls = message.toolCalls.map((call): OpenAIToolCall =>
       call.custom
-        ? { id: call.id, type: "custom", custom: { name: call.name, input: call.arguments } }
+        ? { id: callId(call.id), type: "custom", custom: { name: call.name, input: call.arguments } }
         : {
-            id: call.id,
+            id: callId(call.id),
             type: "function",
             function: { name: call.name, arguments: call.arguments || "{}" },
             ...(call.extraContent && Object.keys(call.extraContent).length > 0 ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
           },
     );
   }
-  if (role === "tool") out.tool_call_id = message.toolCallId;
+  if (role === "tool") out.tool_call_id = callId(message.toolCallId);
   if (role === "assistant" && message.audio?.id) out.audio = { id: message.audio.id };
   return out;
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Reason } from "../../../src/core/errors.js";
 import { toRestError } from "../../../src/http/openai-compat/error-response.js";
 import { STREAM_OPTIONS_REFUSED_WARNING } from "../../../src/providers/openai/openai-adapter.js";
-import { callOptions, developer, user } from "../../support/proto-builders.js";
+import { callOptions, developer, toolResult, user } from "../../support/proto-builders.js";
 import { replayTransport } from "../../support/replay-transport.js";
 import { collect, collectUntilError } from "../../support/stream-collectors.js";
 import { usage } from "../../support/usage-summary.js";
@@ -196,6 +196,41 @@ describe("Azure OpenAI's prompt filter", () => {
     const { error } = await collectUntilError(adapter.stream(chatInput({ messages: [user("something hateful")] }), callOptions("gpt-4o")));
     expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.CONTENT_FILTER, facts: { upstreamStatus: 400, upstreamCode: "content_filter", param: "prompt" } });
     expect(toRestError(error as never)).toMatchObject({ status: 400, body: { error: { type: "invalid_request_error", param: "prompt", code: "content_filter" } } });
+    expect(replay.requests).toHaveLength(1);
+  });
+});
+
+describe("tool-call ids a server wants as 9 letters and digits (Mistral)", () => {
+  it("hand-made: Mistral's 400 'Tool call id was … with a length of 9' is answered by sending the ids mapped consistently, from then on", async () => {
+    // The error body Mistral answers (nearai/ironclaw#1241); a legacy `functions` history carries the gateway's own ids.
+    const refusal = { object: "error", message: "Tool call id was call_legacy_get_weather but must be a-z, A-Z, 0-9, with a length of 9.", type: "invalid_function_call", param: null, code: "3280" };
+    const answer = { headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "c", choices: [{ index: 0, message: { role: "assistant", content: "Sunny." }, finish_reason: "stop" }] }) };
+    const replay = replayTransport({ status: 400, body: JSON.stringify(refusal) }, answer);
+    const adapter = adapterFor(replay, MISTRAL);
+    const history = chatInput({
+      messages: [
+        user("Weather?"),
+        { role: Role.ASSISTANT, toolCalls: [{ id: "call_legacy_get_weather", name: "get_weather", arguments: "{}" }, { id: "AbCdE1234", name: "get_time", arguments: "{}" }] },
+        toolResult("call_legacy_get_weather", "sunny"),
+        toolResult("AbCdE1234", "noon"),
+      ],
+    });
+    const response = await adapter.generate(history, callOptions("mistral-large-latest"));
+    expect(response.choices[0]?.message?.content.map((part) => part.part.value)).toEqual(["Sunny."]);
+    const ids = (json: unknown) => ((json as { messages: { tool_calls?: { id: string }[]; tool_call_id?: string }[] }).messages).flatMap((message) => [...(message.tool_calls ?? []).map((call) => call.id), ...(message.tool_call_id ? [message.tool_call_id] : [])]);
+    expect(ids(replay.requests[0]?.json)).toEqual(["call_legacy_get_weather", "AbCdE1234", "call_legacy_get_weather", "AbCdE1234"]);
+    const mapped = ids(replay.requests[1]?.json);
+    expect(mapped[0]).toMatch(/^[a-zA-Z0-9]{9}$/);
+    expect(mapped).toEqual([mapped[0], "AbCdE1234", mapped[0], "AbCdE1234"]);
+    await adapter.generate(history, callOptions("mistral-large-latest"));
+    expect(replay.requests).toHaveLength(3);
+    expect(ids(replay.requests[2]?.json)).toEqual(mapped);
+  });
+
+  it("hand-made: the same refusal for a request without tool calls is returned, not retried", async () => {
+    const replay = replayTransport({ status: 400, body: JSON.stringify({ object: "error", message: "Tool call id was x but must be a-z, A-Z, 0-9, with a length of 9.", type: "invalid_function_call", param: null, code: "3280" }) });
+    const error = await adapterFor(replay, MISTRAL).generate(chatInput({ messages: [user("hi")] }), callOptions("m")).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST });
     expect(replay.requests).toHaveLength(1);
   });
 });
