@@ -13,7 +13,7 @@ import { gatewayError, Reason } from "../../core/errors.js";
 import { endpointUrl } from "../upstream-http.js";
 
 /** The warning of a stream sent without stream_options because the account's server refuses it. */
-export const STREAM_OPTIONS_REFUSED_WARNING = "stream_options.include_usage not sent: this provider refuses it; usage is the provider's own when it sends any, else estimated";
+export const STREAM_OPTIONS_REFUSED_WARNING = "stream_options.include_usage not sent: this provider refuses it (usage is the provider's own when it sends any, else estimated)";
 
 /** How many model names an account remembers as refusing max_tokens. */
 const MAX_REMEMBERED_MODELS = 1000;
