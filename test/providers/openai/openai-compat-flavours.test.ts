@@ -3,6 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { FinishReason, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import { Reason } from "../../../src/core/errors.js";
 import { toRestError } from "../../../src/http/openai-compat/error-response.js";
+import { postChat, sseFrames, testApp } from "../../http/rest-test-setup.js";
 import { STREAM_OPTIONS_REFUSED_WARNING } from "../../../src/providers/openai/openai-adapter.js";
 import { callOptions, developer, toolResult, user } from "../../support/proto-builders.js";
 import { replayTransport } from "../../support/replay-transport.js";
@@ -232,5 +233,25 @@ describe("tool-call ids a server wants as 9 letters and digits (Mistral)", () =>
     const error = await adapterFor(replay, MISTRAL).generate(chatInput({ messages: [user("hi")] }), callOptions("m")).catch((thrown: unknown) => thrown);
     expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST });
     expect(replay.requests).toHaveLength(1);
+  });
+});
+
+describe("through the REST front door", () => {
+  it("hand-made: a compatible server's 422 for stream_options is invisible to the SDK caller but for the warning header; its own usage ends the stream", async () => {
+    const { app, replay } = await testApp({ status: 422, body: JSON.stringify(MISTRAL_STREAM_OPTIONS_422) }, { headers: { "content-type": "text/event-stream" }, body: mistralStream });
+    try {
+      const response = await postChat(app, { model: "groq/mistral-small-latest", messages: [{ role: "developer", content: "Be brief." }, { role: "user", content: "Salut" }], stream: true, stream_options: { include_usage: true } });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers["x-switchyard-warnings"]).toContain("stream_options.include_usage not sent");
+      const frames = sseFrames(response.body);
+      expect(frames.at(-1)).toBe("[DONE]");
+      expect(JSON.parse(frames.at(-2) ?? "{}")).toMatchObject({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } });
+      expect(replay.requests.map((request) => request.json)).toEqual([
+        { model: "mistral-small-latest", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Salut" }], stream: true, stream_options: { include_usage: true } },
+        { model: "mistral-small-latest", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Salut" }], stream: true },
+      ]);
+    } finally {
+      await app.close();
+    }
   });
 });
