@@ -33,10 +33,17 @@ async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, t
   throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
 
-/** The pids of a process's children (the cluster workers). */
+/**
+ * The pids of a process's cluster workers: its children that run src/main.ts (tsx may also have
+ * started its esbuild service as a child, which is not a worker).
+ */
 function childPids(pid: number): number[] {
   try {
-    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map((line) => Number(line.trim())).filter((value) => value > 0);
+    return execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(pid)], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.includes("src/main.ts"))
+      .map((line) => Number.parseInt(line.trim(), 10))
+      .filter((value) => value > 0);
   } catch {
     return [];
   }
