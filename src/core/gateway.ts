@@ -76,6 +76,11 @@ export class Gateway {
     return this.catalog.list();
   }
 
+  /** Describes one model id a caller may name (ModelCatalog.describe); MODEL_NOT_FOUND when none would route. */
+  describeModel(id: string): ModelInfo {
+    return this.catalog.describe(id);
+  }
+
   /** The targets to try, in order: the model's (ordered by its strategy), then each fallback's; each target once. */
   private targetsFor(input: ChatInput, streaming: boolean): readonly ResolvedTarget[] {
     const primary = this.catalog.resolve(input.model);

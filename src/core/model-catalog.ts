@@ -100,6 +100,21 @@ export class ModelCatalog {
     return target;
   }
 
+  /**
+   * One model id as `GET /v1/models/{id}` describes it: a virtual model, or a model of a configured
+   * account (in its catalogue or not: a chat request would route it, and the provider is not
+   * asked). MODEL_NOT_FOUND otherwise. Nothing is cached, whatever ids callers try.
+   */
+  describe(id: string): ModelInfo {
+    if (this.config.models[id]) return create(ModelInfoSchema, { id, provider: "virtual", providerType: "virtual" });
+    const slash = id.indexOf("/");
+    // A control character: a chat request naming it is refused, so it names no model here either.
+    const routable = slash > 0 && slash < id.length - 1 && !/[\u0000-\u001f\u007f]/.test(id);
+    const account = routable ? this.config.providers[id.slice(0, slash)] : undefined;
+    if (!account) throw gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `The model \`${id}\` does not exist: use "<provider account>/<model>" (accounts: ${Object.keys(this.config.providers).join(", ") || "none configured"}) or a virtual model name`);
+    return create(ModelInfoSchema, { id, provider: account.name, providerType: account.type });
+  }
+
   /** Every model id callers can name: catalogue models of every account, and virtual models; sorted. */
   list(): ModelInfo[] {
     const out: ModelInfo[] = [];

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
+import type { ModelInfo } from "../../../gen/switchyard/v1/model_service_pb.js";
 import { toGatewayError, type GatewayError } from "../../core/errors.js";
 import { answerChatCompletion, type ChatCompletionsDeps } from "./chat-completions.js";
 import { toRestError } from "./error-response.js";
@@ -9,6 +10,11 @@ export interface OpenAICompatOptions extends ChatCompletionsDeps {
   readonly authenticate: CallerAuthenticator;
 }
 
+/** A model as OpenAI's `/v1/models` endpoints describe one. */
+function toOpenAIModel(model: ModelInfo): { id: string; object: "model"; created: number; owned_by: string } {
+  return { id: model.id, object: "model", created: 0, owned_by: model.provider };
+}
+
 function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
   const rest = toRestError(error);
   return reply.code(rest.status).headers(rest.headers).send(rest.body);
@@ -16,8 +22,8 @@ function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
 
 /**
  * The OpenAI-compatible REST front door, as an encapsulated Fastify plugin: POST
- * /v1/chat/completions (JSON and SSE) and GET /v1/models, bearer-key auth, and every error
- * (including Fastify's own body errors) in the OpenAI envelope. A thin translator: JSON -> proto,
+ * /v1/chat/completions (JSON and SSE), GET /v1/models and GET /v1/models/{id}, bearer-key auth,
+ * and every error (including Fastify's own body errors) in the OpenAI envelope. A thin translator: JSON -> proto,
  * the same Gateway core as gRPC, proto -> JSON/SSE.
  */
 export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICompatOptions): Promise<void> {
@@ -48,10 +54,10 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
     done();
   });
 
-  app.get("/v1/models", async () => ({
-    object: "list",
-    data: gateway.listModels().map((model) => ({ id: model.id, object: "model", created: 0, owned_by: model.provider })),
-  }));
+  app.get("/v1/models", async () => ({ object: "list", data: gateway.listModels().map(toOpenAIModel) }));
+
+  // Model ids contain "/" (`<account>/<model>`): the OpenAI SDKs send it encoded (%2F), curl as is.
+  app.get("/v1/models/*", async (request) => toOpenAIModel(gateway.describeModel((request.params as { "*": string })["*"])));
 
   // The same handler as the raw route (raw-chat-route.ts), for what that route leaves to Fastify
   // (chunked uploads, HTTP/2, app.inject): the body arrives parsed, the answer goes to the raw response.

@@ -1,0 +1,135 @@
+/**
+ * The REST front door as real clients use it, against a listening gateway in front of the fake
+ * upstream: the official SDK's model endpoints, and request bodies the way raw HTTP/1.1 and h2c
+ * clients send them (charsets, byte order marks, invalid UTF-8, content codings), over both the
+ * raw route (a Content-Length body) and the Fastify route (chunked, HTTP/2).
+ */
+import http2 from "node:http2";
+import net from "node:net";
+import { gzipSync } from "node:zlib";
+import OpenAI, { APIError } from "openai";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { jsonFixtureAnswer } from "../support/fake-upstream.js";
+import { thrown } from "../support/thrown.js";
+import { GATEWAY_KEY, MODEL, startGateway, type RunningGateway } from "../e2e/gateway-harness.js";
+
+let gateway: RunningGateway;
+let client: OpenAI;
+
+beforeAll(async () => {
+  gateway = await startGateway({ extraYaml: "models:\n  smart: { strategy: fallback, targets: [openai-main/gpt-4o-mini] }\n" });
+  client = new OpenAI({ apiKey: GATEWAY_KEY, baseURL: `${gateway.origin}/v1`, maxRetries: 0, timeout: 10_000 });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+});
+
+beforeEach(() => {
+  gateway.upstream.reset();
+  gateway.upstream.setDefault(jsonFixtureAnswer("openai/chat-nonstream-text.json"));
+});
+
+interface RawAnswer {
+  readonly status: number;
+  readonly head: string;
+  readonly body: string;
+}
+
+/** Sends raw bytes on a fresh socket and reads one HTTP/1.1 answer (Content-Length framed). */
+function rawExchange(port: number, ...pieces: (string | Buffer)[]): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer within 5 s: ${received.toString("latin1")}`));
+    }, 5_000);
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const text = received.toString("utf8");
+      const end = text.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      const head = text.slice(0, end);
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
+      const body = received.subarray(Buffer.byteLength(text.slice(0, end + 4)));
+      if (body.length < length) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status: Number(head.split(" ")[1]), head, body: body.toString("utf8") });
+    });
+    socket.on("error", reject);
+    for (const piece of pieces) socket.write(piece);
+  });
+}
+
+/** A POST /v1/chat/completions head with a Content-Length (the raw route's shape) or chunked. */
+function postHead(body: Buffer, headers: Record<string, string> = {}, chunked = false): string {
+  const all: Record<string, string> = { host: "gateway", authorization: `Bearer ${GATEWAY_KEY}`, "content-type": "application/json", ...headers };
+  if (chunked) all["transfer-encoding"] = "chunked";
+  else all["content-length"] = String(body.length);
+  return `POST /v1/chat/completions HTTP/1.1\r\n${Object.entries(all).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n`;
+}
+
+/** The same request over HTTP/1.1 with a Content-Length (raw route) and chunked (Fastify route). */
+async function overBothRoutes(body: Buffer, headers: Record<string, string> = {}): Promise<RawAnswer[]> {
+  const chunk = body.length === 0 ? Buffer.from("0\r\n\r\n") : Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]);
+  return [
+    await rawExchange(gateway.port, postHead(body, headers), body),
+    await rawExchange(gateway.port, postHead(body, headers, true), chunk),
+  ];
+}
+
+/** One POST over h2c prior knowledge. */
+function h2Post(body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const session = http2.connect(gateway.origin);
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ":method": "POST", ":path": "/v1/chat/completions", authorization: `Bearer ${GATEWAY_KEY}`, "content-type": "application/json", ...headers });
+    let status = 0;
+    let text = "";
+    stream.setEncoding("utf8");
+    stream.on("response", (received) => (status = Number(received[":status"])));
+    stream.on("data", (piece: string) => (text += piece));
+    stream.on("end", () => {
+      session.close();
+      resolve({ status, body: text });
+    });
+    stream.on("error", reject);
+    stream.end(body);
+  });
+}
+
+const chat = (content: string) => JSON.stringify({ model: MODEL, messages: [{ role: "user", content }] });
+
+/** The error envelope of an answer, checked for its four keys. */
+function envelope(body: string): { message: string; type: string; param: string | null; code: string } {
+  const parsed = JSON.parse(body) as { error: { message: string; type: string; param: string | null; code: string } };
+  expect(Object.keys(parsed.error).sort()).toEqual(["code", "message", "param", "type"]);
+  return parsed.error;
+}
+
+describe("GET /v1/models/{id} (the SDK's models.retrieve; ids contain a slash)", () => {
+  it("describes a catalogue model whether the slash comes encoded (the SDK) or as is (curl)", async () => {
+    expect(await client.models.retrieve(MODEL)).toEqual({ id: MODEL, object: "model", created: 0, owned_by: "openai-main" });
+    const plain = await fetch(`${gateway.origin}/v1/models/${MODEL}`, { headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+    expect(plain.status).toBe(200);
+    expect(await plain.json()).toEqual({ id: MODEL, object: "model", created: 0, owned_by: "openai-main" });
+  });
+
+  it("describes a virtual model, and any model of a configured account a chat request would route", async () => {
+    expect(await client.models.retrieve("smart")).toMatchObject({ id: "smart", owned_by: "virtual" });
+    expect(await client.models.retrieve("openai-main/gpt-5/preview")).toMatchObject({ id: "openai-main/gpt-5/preview", owned_by: "openai-main" });
+  });
+
+  it("answers 404 model_not_found in the OpenAI envelope for an id nothing would route, and 401 without the key", async () => {
+    for (const id of ["no-such-account/gpt-4o-mini", "gpt-4o-mini", "openai-main/", "openai-main/a\nb"]) {
+      const error = await thrown(() => client.models.retrieve(id));
+      expect(error, id).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as APIError).code).toBe("model_not_found");
+      expect((error as APIError).type).toBe("invalid_request_error");
+    }
+    const anonymous = await fetch(`${gateway.origin}/v1/models/${MODEL}`);
+    expect(anonymous.status).toBe(401);
+    expect(gateway.upstream.requests).toHaveLength(0);
+  });
+});
