@@ -133,3 +133,60 @@ describe("GET /v1/models/{id} (the SDK's models.retrieve; ids contain a slash)",
     expect(gateway.upstream.requests).toHaveLength(0);
   });
 });
+
+describe("request body bytes, the same on the raw route, the Fastify route and h2c", () => {
+  it("refuses a body that is not valid UTF-8 with a 400 instead of forwarding U+FFFD in its place", async () => {
+    const text = Buffer.from(chat("hi__"));
+    text.set([0xff, 0xfe], text.indexOf("__"));
+    for (const answer of [...(await overBothRoutes(text)), await h2Post(text)]) {
+      expect(answer.status).toBe(400);
+      expect(envelope(answer.body)).toMatchObject({ type: "invalid_request_error", code: "invalid_request", message: expect.stringContaining("not valid UTF-8") });
+    }
+    expect(gateway.upstream.requests).toHaveLength(0);
+  });
+
+  it("ignores a leading UTF-8 byte order mark on every route", async () => {
+    const text = Buffer.from(`\uFEFF${chat("Grüße")}`);
+    for (const answer of [...(await overBothRoutes(text)), await h2Post(text)]) expect(answer.status).toBe(200);
+    expect(gateway.upstream.requests.map((request) => (request.body as { messages: { content: string }[] }).messages[0]?.content)).toEqual(["Grüße", "Grüße", "Grüße"]);
+  });
+
+  it("decodes the charset the Content-Type declares, and answers 415 for one it does not know", async () => {
+    const latin1 = Buffer.from(chat("héllo"), "latin1");
+    for (const answer of await overBothRoutes(latin1, { "content-type": "application/json; charset=ISO-8859-1" })) expect(answer.status).toBe(200);
+    expect(gateway.upstream.requests.map((request) => (request.body as { messages: { content: string }[] }).messages[0]?.content)).toEqual(["héllo", "héllo"]);
+
+    for (const answer of await overBothRoutes(Buffer.from(chat("hi")), { "content-type": "application/json; charset=klingon" })) {
+      expect(answer.status).toBe(415);
+      expect(envelope(answer.body)).toMatchObject({ code: "unsupported_media_type", message: expect.stringContaining("charset 'klingon'") });
+    }
+  });
+
+  it("answers 415 for a compressed body rather than failing it as unparsable JSON", async () => {
+    const compressed = gzipSync(chat("hi"));
+    for (const answer of [...(await overBothRoutes(compressed, { "content-encoding": "gzip" })), await h2Post(compressed, { "content-encoding": "gzip" })]) {
+      expect(answer.status).toBe(415);
+      expect(envelope(answer.body)).toMatchObject({ type: "invalid_request_error", code: "unsupported_media_type", message: expect.stringContaining("Content-Encoding 'gzip'") });
+    }
+    const identity = await overBothRoutes(Buffer.from(chat("hi")), { "content-encoding": "identity" });
+    expect(identity.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(gateway.upstream.requests).toHaveLength(2);
+  });
+
+  it("answers an empty body with a 400 that says so", async () => {
+    for (const answer of await overBothRoutes(Buffer.alloc(0))) {
+      expect(answer.status).toBe(400);
+      expect(envelope(answer.body)).toMatchObject({ code: "invalid_request", message: "The request body is empty. Send a JSON object." });
+    }
+  });
+});
+
+describe("content types", () => {
+  it("a body without a JSON Content-Type gets a 415 that says what to send", async () => {
+    for (const type of ["application/x-www-form-urlencoded", "application/vnd.api+json"]) {
+      const [answer] = await overBothRoutes(Buffer.from(chat("hi")), { "content-type": type });
+      expect(answer?.status).toBe(415);
+      expect(envelope(answer?.body ?? "")).toMatchObject({ code: "unsupported_media_type", message: `Unsupported Content-Type '${type}': send the request body as JSON with 'Content-Type: application/json'.` });
+    }
+  });
+});

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import type { ModelInfo } from "../../../gen/switchyard/v1/model_service_pb.js";
-import { toGatewayError, type GatewayError } from "../../core/errors.js";
+import { invalidRequest, toGatewayError, type GatewayError } from "../../core/errors.js";
 import { answerChatCompletion, type ChatCompletionsDeps } from "./chat-completions.js";
 import { toRestError } from "./error-response.js";
+import { checkContentEncoding, decodeBodyText, INVALID_JSON, parseJsonText } from "./json-body.js";
 
 /** What the REST front door needs: what answering a chat completion needs, and caller auth. */
 export interface OpenAICompatOptions extends ChatCompletionsDeps {
@@ -35,7 +36,10 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
     const fastifyCode = (thrown as { code?: unknown }).code;
     const statusCode = (thrown as { statusCode?: unknown }).statusCode;
     if (error.reason === "INTERNAL_ERROR" && typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
-      const message = fastifyCode === "FST_ERR_CTP_BODY_TOO_LARGE" ? "Request body is too large." : fastifyCode === "FST_ERR_CTP_INVALID_JSON_BODY" || (thrown as Error).name === "SyntaxError" ? "We could not parse the JSON body of your request. Send valid JSON." : (thrown as Error).message;
+      const message = fastifyCode === "FST_ERR_CTP_BODY_TOO_LARGE" ? "Request body is too large."
+        : fastifyCode === "FST_ERR_CTP_INVALID_JSON_BODY" || (thrown as Error).name === "SyntaxError" ? INVALID_JSON
+        : fastifyCode === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? `Unsupported Content-Type '${request.headers["content-type"] ?? ""}': send the request body as JSON with 'Content-Type: application/json'.`
+        : (thrown as Error).message;
       const code = statusCode === 413 ? "request_too_large" : statusCode === 415 ? "unsupported_media_type" : "invalid_request";
       return reply.code(statusCode).send({ error: { message, type: "invalid_request_error", param: null, code } });
     }
@@ -52,6 +56,26 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
   app.addHook("onRequest", (request, _reply, done) => {
     authenticate(request.headers.authorization);
     done();
+  });
+
+  // Fastify's own JSON parser replaced (in this plugin only) by the raw route's decoding: the
+  // declared charset honoured, invalid UTF-8 refused instead of replaced, content codings refused.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      checkContentEncoding(request.headers["content-encoding"]);
+      text = decodeBodyText(body as Buffer, request.headers["content-type"]);
+    } catch (thrown) {
+      done(thrown as Error);
+      return;
+    }
+    if (text.length === 0) return done(invalidRequest("The request body is empty. Send a JSON object."));
+    try {
+      done(null, parseJsonText(text));
+    } catch {
+      done(invalidRequest(INVALID_JSON));
+    }
   });
 
   app.get("/v1/models", async () => ({ object: "list", data: gateway.listModels().map(toOpenAIModel) }));

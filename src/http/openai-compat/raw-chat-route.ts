@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import { invalidRequest, toGatewayError } from "../../core/errors.js";
 import { answerChatCompletion, sendRestError, type ChatCompletionsDeps } from "./chat-completions.js";
+import { decodeUtf8Body, INVALID_JSON, parseJsonText } from "./json-body.js";
 
 /** What the raw route needs besides the chat handler's dependencies. */
 export interface RawChatRouteOptions extends ChatCompletionsDeps {
@@ -17,30 +18,16 @@ export type Http1RequestTaker = (request: IncomingMessage, response: ServerRespo
 const PATH = "/v1/chat/completions";
 /** `application/json`, optionally with a charset parameter: what Fastify's JSON parser accepts without surprises. */
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset=(?:"?utf-8"?))?\s*$/i;
-/** Keys secure-json-parse (Fastify's JSON parser) refuses: prototype poisoning. */
-const POISON = /"(?:__proto__|constructor)"/;
-const INVALID_JSON = "We could not parse the JSON body of your request. Send valid JSON.";
-
-/** JSON.parse, refusing `__proto__` keys and `constructor.prototype` as Fastify's parser does. */
-function parseJson(text: string): unknown {
-  if (!POISON.test(text)) return JSON.parse(text);
-  return JSON.parse(text, function (key, value: unknown) {
-    if (key === "__proto__") throw new SyntaxError("Object contains forbidden prototype property");
-    if (key === "constructor" && value !== null && typeof value === "object" && Object.hasOwn(value, "prototype")) {
-      throw new SyntaxError("Object contains forbidden prototype property");
-    }
-    return value;
-  });
-}
 
 /**
  * `POST /v1/chat/completions` on plain `node:http`, ahead of Fastify's per-request machinery
  * (~7 µs per request; bench/PROFILE.md), for the common shape of request only: HTTP/1.1, exact
  * path, `content-type: application/json` (optionally with charset utf-8), a Content-Length within
- * `server.body_limit_bytes`, and the server not closing. Everything else (chunked or oversized
- * uploads, other content types, query strings, HTTP/2) goes to the Fastify route, which answers it
- * with the same handler or with the same envelopes for body errors. The same auth as Fastify's hook;
- * an unparsable body gets Fastify's 400.
+ * `server.body_limit_bytes`, no Content-Encoding, and the server not closing. Everything else
+ * (chunked, encoded or oversized uploads, other content types or charsets, query strings, HTTP/2)
+ * goes to the Fastify route, which answers it with the same handler or with the same envelopes for
+ * body errors. The same auth as Fastify's hook; the body is decoded as the Fastify route's parser
+ * decodes it (json-body.ts).
  */
 export function createRawChatRoute(options: RawChatRouteOptions): Http1RequestTaker {
   return (request, response) => {
@@ -49,6 +36,7 @@ export function createRawChatRoute(options: RawChatRouteOptions): Http1RequestTa
     if (type === undefined || !JSON_TYPE.test(type)) return false;
     const length = Number(request.headers["content-length"]);
     if (!Number.isInteger(length) || length <= 0 || length > options.bodyLimitBytes) return false;
+    if (request.headers["content-encoding"] !== undefined) return false;
     if (options.closing()) return false;
     try {
       options.authenticate(request.headers.authorization);
@@ -71,9 +59,16 @@ function readBody(request: IncomingMessage, response: ServerResponse, length: nu
   request.on("data", (chunk: Buffer) => chunks.push(chunk));
   request.on("end", () => {
     const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
+    let text: string;
     let body: unknown;
     try {
-      body = parseJson(bytes.toString("utf8"));
+      text = decodeUtf8Body(bytes);
+    } catch (thrown) {
+      sendRestError(response, toGatewayError(thrown));
+      return;
+    }
+    try {
+      body = parseJsonText(text);
     } catch {
       sendRestError(response, invalidRequest(INVALID_JSON));
       return;
