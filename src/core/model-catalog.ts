@@ -4,6 +4,7 @@ import { ModelInfoSchema, type ModelInfo } from "../../gen/switchyard/v1/model_s
 import type { CatalogModel, CircuitBreakerSettings, GatewayConfig, ProviderAccount, RetrySettings, TimeoutSettings, VirtualModel } from "../config/gateway-config.js";
 import type { ProviderAdapter } from "../providers/provider-adapter.js";
 import { gatewayError, Reason } from "./errors.js";
+import { MAX_MODEL_NAME_LENGTH } from "./validate-input.js";
 
 /** One concrete upstream target: an account, its adapter and the provider's model name, with settings. */
 export interface ResolvedTarget {
@@ -108,8 +109,8 @@ export class ModelCatalog {
   describe(id: string): ModelInfo {
     if (this.config.models[id]) return create(ModelInfoSchema, { id, provider: "virtual", providerType: "virtual" });
     const slash = id.indexOf("/");
-    // A control character: a chat request naming it is refused, so it names no model here either.
-    const routable = slash > 0 && slash < id.length - 1 && !/[\u0000-\u001f\u007f]/.test(id);
+    // A chat request refuses a name with a control character or too long: no model here either.
+    const routable = slash > 0 && slash < id.length - 1 && id.length <= MAX_MODEL_NAME_LENGTH && !/[\u0000-\u001f\u007f]/.test(id);
     const account = routable ? this.config.providers[id.slice(0, slash)] : undefined;
     if (!account) throw gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `The model \`${id}\` does not exist: use "<provider account>/<model>" (accounts: ${Object.keys(this.config.providers).join(", ") || "none configured"}) or a virtual model name`);
     return create(ModelInfoSchema, { id, provider: account.name, providerType: account.type });

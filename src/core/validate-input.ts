@@ -19,6 +19,18 @@ function isKnown(enumObject: Readonly<Record<number, string>>, value: number): b
 
 /** Control characters, which no model or target name has (they would also break response headers). */
 const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/;
+/**
+ * The longest model name (`<account>/<model>`, a virtual name, a fallback) taken. Real ones are far
+ * shorter (Hugging Face ids are at most 193); the name is echoed in response headers, which
+ * clients bound (undici, hence the OpenAI SDK, at 16 KiB in all), and keys per-target routing state.
+ */
+export const MAX_MODEL_NAME_LENGTH = 256;
+
+/** Throws 400 for a model name with a control character or beyond {@link MAX_MODEL_NAME_LENGTH}. */
+function checkModelName(name: string, param: string): void {
+  if (CONTROL_CHARACTERS.test(name)) throw invalidRequest(`Invalid '${param}': it contains a control character.`, param);
+  if (name.length > MAX_MODEL_NAME_LENGTH) throw invalidRequest(`Invalid '${param}': longer than ${MAX_MODEL_NAME_LENGTH} characters.`, param);
+}
 
 function checkMedia(media: Media, param: string): void {
   if (media.source.case === undefined) throw invalidRequest(`Invalid '${param}': media needs a url or data.`, param);
@@ -35,13 +47,13 @@ function checkMedia(media: Media, param: string): void {
 
 /**
  * Checks a ChatInput the same way for every front door before any routing: model and messages
- * present (without control characters), roles and every enum value known, tool results naming a
+ * present (model names without control characters, at most 256 characters), roles and every enum value known, tool results naming a
  * call, media well formed (http(s), gs:// or data URLs), a seed a JSON number holds exactly, every sampling knob in its
  * range, a named, allowed-subset or required tool_choice with declared tools to call. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
  */
 export function validateChatInput(input: ChatInput): void {
   if (!input.model) throw invalidRequest("You must provide a model parameter.", "model");
-  if (CONTROL_CHARACTERS.test(input.model)) throw invalidRequest("Invalid 'model': it contains a control character.", "model");
+  checkModelName(input.model, "model");
   // A seed travels to providers as a JSON number: beyond 2^53 it would arrive changed.
   if (input.seed !== undefined && (input.seed > BigInt(Number.MAX_SAFE_INTEGER) || input.seed < -BigInt(Number.MAX_SAFE_INTEGER))) {
     throw invalidRequest(`Invalid 'seed': ${input.seed} is out of range (at most 2^53 - 1 in magnitude).`, "seed");
@@ -123,6 +135,6 @@ export function validateChatInput(input: ChatInput): void {
   }
   input.fallbacks.forEach((fallback, index) => {
     if (!fallback) throw invalidRequest(`Invalid 'fallbacks[${index}]': empty model name.`, `fallbacks[${index}]`);
-    if (CONTROL_CHARACTERS.test(fallback)) throw invalidRequest(`Invalid 'fallbacks[${index}]': it contains a control character.`, `fallbacks[${index}]`);
+    checkModelName(fallback, `fallbacks[${index}]`);
   });
 }

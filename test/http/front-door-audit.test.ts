@@ -190,3 +190,13 @@ describe("content types", () => {
     }
   });
 });
+
+describe("model names the gateway would echo in response headers", () => {
+  it("a model name too long for a response header is a 400 the SDK can read, not a connection error", async () => {
+    const error = await thrown(() => client.chat.completions.create({ model: `openai-main/${"m".repeat(20_000)}`, messages: [{ role: "user", content: "hi" }] }));
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as APIError).param).toBe("model");
+    expect((error as APIError).message).toContain("longer than 256 characters");
+    expect(gateway.upstream.requests).toHaveLength(0);
+  });
+});
