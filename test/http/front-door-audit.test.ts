@@ -200,3 +200,14 @@ describe("model names the gateway would echo in response headers", () => {
     expect(gateway.upstream.requests).toHaveLength(0);
   });
 });
+
+describe("numbers beyond a double's range", () => {
+  it("1e400 (Infinity once parsed) is a 400 that says the number is too large, not 'a decimal'", async () => {
+    for (const [field, expected] of [["max_tokens", "an integer"], ["temperature", "a number"]] as const) {
+      const body = Buffer.from(chat("hi").replace(/}$/, `,"${field}":1e400}`));
+      const [answer] = await overBothRoutes(body);
+      expect(answer?.status).toBe(400);
+      expect(envelope(answer?.body ?? "")).toMatchObject({ param: field, message: `Invalid type for '${field}': expected ${expected}, but got a number too large to represent instead.` });
+    }
+  });
+});

@@ -11,7 +11,8 @@ function kindOf(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
-  if (typeof value === "number") return Number.isInteger(value) ? "an integer" : "a decimal";
+  // JSON.parse reads a number beyond a double's range (1e400) as Infinity.
+  if (typeof value === "number") return !Number.isFinite(value) ? "a number too large to represent" : Number.isInteger(value) ? "an integer" : "a decimal";
   if (typeof value === "boolean") return "a boolean";
   return `a ${typeof value}`;
 }
