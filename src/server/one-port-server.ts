@@ -1,6 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import type stream from "node:stream";
 
 /** A request handler that both HTTP/1.1 and HTTP/2 compatibility requests reach. */
 export type DualHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -49,6 +50,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
   // default, so a 60 s bound fired at up to 90 s); every second keeps them honest.
   const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000 }, h1Handler);
+  h1.on("clientError", answerClientError);
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
   const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
@@ -190,4 +192,33 @@ function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number): void {
   const done = () => clearTimeout(timer);
   stream.once("end", done);
   stream.once("close", done);
+}
+
+/** Status, reason phrase, OpenAI error code and message per error of Node's HTTP/1.1 parser and timers. */
+function clientErrorAnswer(code: string | undefined): readonly [number, string, string, string] {
+  switch (code) {
+    case "HPE_HEADER_OVERFLOW":
+      return [431, "Request Header Fields Too Large", "request_too_large", "The request headers are too large."];
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return [413, "Payload Too Large", "request_too_large", "The chunk extensions of the request body are too large."];
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return [408, "Request Timeout", "request_timeout", "The request did not arrive in time."];
+    default:
+      return [400, "Bad Request", "invalid_request", "The request is not valid HTTP/1.1."];
+  }
+}
+
+/**
+ * Node's 'clientError' answer (a request its parser refuses, or one that does not arrive in time)
+ * with the OpenAI error envelope as body instead of none, under the same rule as Node's: only
+ * while no answer to an earlier request on the connection has started. Then the connection closes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {
+  const inFlight = (socket as stream.Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const [status, phrase, code, message] = clientErrorAnswer(error.code);
+    const body = JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code } });
+    socket.write(`HTTP/1.1 ${status} ${phrase}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

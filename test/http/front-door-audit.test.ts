@@ -211,3 +211,24 @@ describe("numbers beyond a double's range", () => {
     }
   });
 });
+
+describe("requests Node's HTTP/1.1 parser refuses", () => {
+  it("are answered in the OpenAI envelope (Node's own answers have no body), and the server keeps serving", async () => {
+    const garbage = await rawExchange(gateway.port, "GARBAGE\r\n\r\n");
+    expect(garbage.status).toBe(400);
+    expect(envelope(garbage.body)).toEqual({ message: "The request is not valid HTTP/1.1.", type: "invalid_request_error", param: null, code: "invalid_request" });
+    const body = Buffer.from(chat("hi"));
+    const smuggled = await rawExchange(gateway.port, postHead(body).replace("\r\n\r\n", "\r\ntransfer-encoding: chunked\r\n\r\n"), body);
+    expect(smuggled.status).toBe(400);
+
+    const bigHeaders = new OpenAI({ apiKey: GATEWAY_KEY, baseURL: `${gateway.origin}/v1`, maxRetries: 0, defaultHeaders: { "x-big": "a".repeat(20_000) } });
+    const error = await thrown(() => bigHeaders.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] }));
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(431);
+    expect((error as APIError).code).toBe("request_too_large");
+    expect((error as APIError).message).toContain("The request headers are too large.");
+
+    expect((await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] })).choices).toHaveLength(1);
+    expect(gateway.upstream.requests).toHaveLength(1);
+  });
+});

@@ -110,6 +110,7 @@ describe("HTTP/2 connections on the one-port server", () => {
       socket.on("error", () => resolve(text));
     });
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer).toContain('{"error":{"message":"The request did not arrive in time.","type":"invalid_request_error","param":null,"code":"request_timeout"}}');
     expect(Date.now() - started).toBeGreaterThanOrEqual(REQUEST_MS - 20);
     expect(Date.now() - started).toBeLessThan(REQUEST_MS + 1_500);
   });
