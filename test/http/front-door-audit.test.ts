@@ -9,7 +9,7 @@ import net from "node:net";
 import { gzipSync } from "node:zlib";
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { jsonFixtureAnswer } from "../support/fake-upstream.js";
+import { jsonFixtureAnswer, sseAnswer } from "../support/fake-upstream.js";
 import { thrown } from "../support/thrown.js";
 import { GATEWAY_KEY, MODEL, startGateway, type RunningGateway } from "../e2e/gateway-harness.js";
 
@@ -230,5 +230,23 @@ describe("requests Node's HTTP/1.1 parser refuses", () => {
 
     expect((await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] })).choices).toHaveLength(1);
     expect(gateway.upstream.requests).toHaveLength(1);
+  });
+});
+
+describe("stream_options.include_obfuscation (README: accepted, no effect)", () => {
+  it("is accepted, not sent upstream, and the chunks carry no obfuscation padding even when the upstream's do", async () => {
+    const base = { id: "chatcmpl-obf", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini" };
+    const frame = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
+    gateway.upstream.enqueue(sseAnswer([
+      frame({ ...base, obfuscation: "Xy", choices: [{ index: 0, delta: { role: "assistant", content: "hi" }, finish_reason: null }] }),
+      frame({ ...base, obfuscation: "Q", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }),
+      "data: [DONE]\n\n",
+    ]));
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_obfuscation: true } });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("hi");
+    expect(chunks.every((chunk) => !("obfuscation" in chunk))).toBe(true);
+    expect((gateway.upstream.lastRequest().body as { stream_options: unknown }).stream_options).toEqual({ include_usage: true });
   });
 });
