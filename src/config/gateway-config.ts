@@ -102,7 +102,7 @@ export interface GatewayConfig {
     readonly retry: RetrySettings;
     readonly circuitBreaker: CircuitBreakerSettings;
   };
-  readonly media: { readonly allowPrivateNetwork: boolean; readonly maxBytes: number; readonly timeoutMs: number };
+  readonly media: { readonly allowPrivateNetwork: boolean; readonly maxBytes: number; readonly maxTotalBytes: number; readonly timeoutMs: number };
   readonly logging: {
     readonly level: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
     /** Per-request log lines of one kind (same event, target and reason) logged per second; 0 = all. */
@@ -244,6 +244,8 @@ const rootSchema = obj({
   media: obj({
     allow_private_network: bool(),
     max_bytes: num({ min: 1, max: 1024 * 1024 * 1024, integer: true }),
+    // The fetched bytes go to Gemini base64-encoded in one JSON string, which V8 caps at 2^29 - 24 characters.
+    max_total_bytes: num({ min: 1, max: 256 * 1024 * 1024, integer: true }),
     timeout_ms: ms(),
   }),
   logging: obj({
@@ -385,6 +387,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
       media: {
         allowPrivateNetwork: raw.media?.allow_private_network ?? false,
         maxBytes: raw.media?.max_bytes ?? 20 * 1024 * 1024,
+        maxTotalBytes: raw.media?.max_total_bytes ?? 64 * 1024 * 1024,
         timeoutMs: raw.media?.timeout_ms ?? 15_000,
       },
       logging: { level: raw.logging?.level ?? "info", maxSimilarPerSecond: raw.logging?.max_similar_per_second ?? 10 },

@@ -14,12 +14,40 @@ export interface FetchedMedia {
   readonly mimeType: string;
 }
 
+/**
+ * The bytes every media download of one request may still take together (`media.max_total_bytes`):
+ * one budget is shared by all the fetches of a request, and each body chunk is taken from it as it
+ * arrives, so a request naming many URLs cannot make the gateway hold more than the limit.
+ */
+export class MediaBudget {
+  /** Bytes still free. */
+  private remaining: number;
+
+  constructor(readonly limitBytes: number) {
+    this.remaining = limitBytes;
+  }
+
+  /** Whether `bytes` more still fit (without taking them). */
+  fits(bytes: number): boolean {
+    return bytes <= this.remaining;
+  }
+
+  /** Takes `bytes`; false (and nothing taken) when they do not fit. */
+  take(bytes: number): boolean {
+    if (bytes > this.remaining) return false;
+    this.remaining -= bytes;
+    return true;
+  }
+}
+
 /** One fetch: the URL, the request path of the content part that named it (for errors), and the caller's signal. */
 export interface MediaFetchRequest {
   readonly url: string;
   /** OpenAI-style path of the content part, e.g. "messages[0].content[1]"; errors carry it as param. */
   readonly param: string;
   readonly signal: AbortSignalLike;
+  /** The request's shared media budget; without one, only the per-download `maxBytes` applies. */
+  readonly budget?: MediaBudget;
 }
 
 /**
@@ -132,12 +160,22 @@ function discard(body: Dispatcher.ResponseData["body"]): void {
   body.destroy();
 }
 
-async function readCapped(response: Dispatcher.ResponseData, maxBytes: number): Promise<Uint8Array> {
+function overBudget(budget: MediaBudget): MediaRefusal {
+  return refusal(`the media of this request take more than the ${budget.limitBytes}-byte total limit (media.max_total_bytes)`);
+}
+
+async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, budget: MediaBudget | undefined): Promise<Uint8Array> {
   const declared = response.headers["content-length"];
   const declaredText = Array.isArray(declared) ? declared[0] : declared;
-  if (declaredText !== undefined && /^\d+$/.test(declaredText) && Number(declaredText) > maxBytes) {
-    discard(response.body);
-    throw refusal(`the response is ${declaredText} bytes, more than the ${maxBytes}-byte limit`);
+  if (declaredText !== undefined && /^\d+$/.test(declaredText)) {
+    if (Number(declaredText) > maxBytes) {
+      discard(response.body);
+      throw refusal(`the response is ${declaredText} bytes, more than the ${maxBytes}-byte limit`);
+    }
+    if (budget && !budget.fits(Number(declaredText))) {
+      discard(response.body);
+      throw overBudget(budget);
+    }
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -147,6 +185,10 @@ async function readCapped(response: Dispatcher.ResponseData, maxBytes: number): 
     if (size > maxBytes) {
       discard(response.body);
       throw refusal(`the response is larger than the ${maxBytes}-byte limit`);
+    }
+    if (budget && !budget.take(buffer.byteLength)) {
+      discard(response.body);
+      throw overBudget(budget);
     }
     chunks.push(buffer);
   }
@@ -167,12 +209,13 @@ function contentTypeOf(response: Dispatcher.ResponseData): string {
  * `allowPrivateNetwork`; the TCP connection is pinned to the vetted address, so a DNS answer that
  * changes between check and connect (rebinding) cannot redirect it; redirects are followed by hand,
  * at most {@link MAX_MEDIA_REDIRECTS}, each hop checked again; the body is capped at `maxBytes`
- * (declared Content-Length and streamed count) and the whole fetch at `timeoutMs`. Error messages
+ * and by the request's {@link MediaBudget} when one is given (declared Content-Length and streamed
+ * count) and the whole fetch at `timeoutMs`. Error messages
  * say why the URL could not be used but never repeat the URL (it may hold signed tokens).
  */
 export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): MediaFetcher {
   const resolve = settings.resolve ?? systemResolver;
-  return async ({ url: rawUrl, param, signal }) => {
+  return async ({ url: rawUrl, param, signal, budget }) => {
     if (signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
     const timeout = AbortSignal.timeout(settings.timeoutMs);
     const combined = AbortSignal.any([toAbortSignal(signal), timeout]);
@@ -220,7 +263,7 @@ export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): 
           discard(response.body);
           throw refusal(`the server answered HTTP ${response.statusCode}`);
         }
-        const bytes = await readCapped(response, settings.maxBytes);
+        const bytes = await readCapped(response, settings.maxBytes, budget);
         return { bytes, mimeType: contentTypeOf(response) };
       }
     } catch (error) {

@@ -62,7 +62,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
   };
 
   async function translate(input: ChatInput, callOptions: CallOptions): Promise<GeminiRequestTranslation> {
-    const fetchedMedia = await fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal);
+    const fetchedMedia = await fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal, config.media.maxTotalBytes);
     return toGeminiRequest(input, {
       baseUrl,
       upstreamModel: callOptions.upstreamModel,

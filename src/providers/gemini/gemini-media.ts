@@ -1,7 +1,7 @@
 import type { ChatInput, Media } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mimeTypeFromUrl } from "../../core/media-types.js";
-import type { FetchedMedia, MediaFetcher } from "../../media/guarded-media-fetch.js";
+import { MediaBudget, type FetchedMedia, type MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { GeminiRequestPart } from "./gemini-wire.js";
 import type { AbortSignalLike } from "../../core/light-abort.js";
 
@@ -111,18 +111,27 @@ export function remoteMediaOf(input: ChatInput, baseUrl: string): { param: strin
 const FETCH_CONCURRENCY = 4;
 
 /**
- * Fetches every URL media part of `input` through the guarded fetcher, at most four at a time.
- * Rejects with the fetcher's GatewayError (400 naming the part, or CANCELED).
+ * Fetches every URL media part of `input` through the guarded fetcher, at most four at a time,
+ * all of them together within `totalBytes` (one {@link MediaBudget} shared by the fetches, and the
+ * sum checked again here). Rejects with the fetcher's GatewayError (400 naming the part, or
+ * CANCELED), or a 400 naming the part that went over the total.
  */
-export async function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike): Promise<FetchedMediaByPath> {
+export async function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number): Promise<FetchedMediaByPath> {
   const pending = remoteMediaOf(input, baseUrl);
   const fetched = new Map<string, FetchedMedia>();
+  const budget = new MediaBudget(totalBytes);
+  let total = 0;
   for (let start = 0; start < pending.length; start += FETCH_CONCURRENCY) {
     const batch = pending.slice(start, start + FETCH_CONCURRENCY);
-    const results = await Promise.all(batch.map(({ url, param }) => fetchMedia({ url, param, signal })));
+    const results = await Promise.all(batch.map(({ url, param }) => fetchMedia({ url, param, signal, budget })));
     results.forEach((result, index) => {
       const param = batch[index]?.param;
-      if (param !== undefined) fetched.set(param, result);
+      if (param === undefined) return;
+      total += result.bytes.byteLength;
+      if (total > totalBytes) {
+        throw invalidRequest(`Invalid '${param}': the media URL could not be used: the media of this request take more than the ${totalBytes}-byte total limit (media.max_total_bytes).`, param);
+      }
+      fetched.set(param, result);
     });
   }
   return fetched;
