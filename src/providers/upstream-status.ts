@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../core/errors.js";
+import type { ProviderAccount } from "../config/gateway-config.js";
 import { cappedRetryAfterMs, parseRetryAfter } from "./upstream-http.js";
 
 /** What an adapter's error mapper read from a provider's error body. */
@@ -81,11 +82,67 @@ export function requestSecrets(headers: Readonly<Record<string, string>>, url: s
   return [...secrets].sort((a, b) => b.length - a.length);
 }
 
-/** `text` with every occurrence of each of `secrets` replaced by `[redacted]` (literal matches). */
+/** A hex number as a pattern that matches it in either case ("2f" -> "2[fF]"). */
+function anyCaseHex(hex: string): string {
+  return hex.replace(/[a-f]/g, (digit) => `[${digit}${digit.toUpperCase()}]`);
+}
+
+/** One UTF-16 unit of a secret, as it may be echoed: itself, percent-encoded, or JSON-escaped (`\u002f`, `\/`). */
+function unitPattern(unit: number): string {
+  const char = String.fromCharCode(unit);
+  const ways = [char.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"), `\\\\u${anyCaseHex(unit.toString(16).padStart(4, "0"))}`];
+  if (unit < 0x80) ways.push(`%${anyCaseHex(unit.toString(16).padStart(2, "0"))}`);
+  if (char === "/" || char === '"' || char === "\\") ways.push(`\\\\${ways[0]}`);
+  return `(?:${ways.join("|")})`;
+}
+
+/** Compiled patterns by secret list: an account's list is the same on every failure. */
+const secretPatterns = new Map<string, RegExp>();
+const MAX_CACHED_PATTERNS = 64;
+
+function secretsPattern(secrets: readonly string[]): RegExp {
+  const key = secrets.join("\0");
+  let pattern = secretPatterns.get(key);
+  if (!pattern) {
+    const alternatives = secrets.map((secret) => Array.from({ length: secret.length }, (_, index) => unitPattern(secret.charCodeAt(index))).join(""));
+    pattern = new RegExp(alternatives.join("|"), "g");
+    if (secretPatterns.size >= MAX_CACHED_PATTERNS) secretPatterns.clear();
+    secretPatterns.set(key, pattern);
+  }
+  return pattern;
+}
+
+/**
+ * `text` with every occurrence of each of `secrets` replaced by `[redacted]`: as written, and also
+ * with any of its characters percent-encoded (either case) or JSON-escaped, as an upstream may echo
+ * it inside a URL or a JSON string (`\/`, `\u0041`). `secrets` longest first (as {@link requestSecrets} gives them).
+ */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("[redacted]");
-  return out;
+  if (secrets.length === 0) return text;
+  return text.replace(secretsPattern(secrets), "[redacted]");
+}
+
+/** The credentials an account sends upstream: its api_key, its non-plain header values, and those in its base_url. */
+export function accountSecrets(account: ProviderAccount): string[] {
+  return requestSecrets({ ...account.headers, ...(account.apiKey ? { authorization: `Bearer ${account.apiKey}` } : {}) }, account.baseUrl ?? "");
+}
+
+/**
+ * `error` without the account's credentials in its message or its provider-given facts
+ * (`upstreamCode`, `param`), however the provider encoded them; the same error when it has none.
+ * Applied to every failed attempt, so neither callers nor logs see a key a provider echoed
+ * (the raw body was redacted already, but a JSON escape or a stream event can hide one from that pass).
+ */
+export function withoutAccountSecrets(error: GatewayError, account: ProviderAccount): GatewayError {
+  const secrets = accountSecrets(account);
+  if (secrets.length === 0) return error;
+  const message = redactSecrets(error.rawMessage, secrets);
+  const { upstreamCode, param } = error.facts;
+  const code = upstreamCode === undefined ? undefined : redactSecrets(upstreamCode, secrets);
+  const field = param === undefined ? undefined : redactSecrets(param, secrets);
+  if (message === error.rawMessage && code === upstreamCode && field === param) return error;
+  const facts = { ...error.facts, ...(code === undefined ? {} : { upstreamCode: code }), ...(field === undefined ? {} : { param: field }) };
+  return gatewayError(error.code, error.reason, message, facts, error.cause);
 }
 
 /** A URL for display: user name, password and key-like query parameters replaced by `[redacted]`. */

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { AttemptFailure, ChatInput, RouteInfo, SkippedTarget } from "../../../gen/switchyard/v1/chat_pb.js";
 import { gatewayError, Reason, toGatewayError, type GatewayError } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
+import { withoutAccountSecrets } from "../../providers/upstream-status.js";
 import { unmetRequirement } from "./capability-filter.js";
 import type { CircuitBreakers, CircuitPermit } from "./circuit-breaker.js";
 import { classifyFailure, type FailureAction } from "./failure-classification.js";
@@ -119,7 +120,8 @@ export class RouteRun {
   /**
    * The attempt's failure as a GatewayError. When the request itself is over (caller canceled or
    * deadline passed) it releases the attempt's breaker permit and throws the scope's stop error
-   * instead: no failure is recorded against a healthy target for the caller's own stop.
+   * instead: no failure is recorded against a healthy target for the caller's own stop. The
+   * error never carries the target account's credentials (see withoutAccountSecrets).
    */
   failureOf(attempt: Attempt, thrown: unknown): GatewayError {
     const stop = this.options.scope.stopError();
@@ -127,7 +129,8 @@ export class RouteRun {
       attempt.permit.released();
       throw stop;
     }
-    return toGatewayError(thrown);
+    // Whatever the adapter made of the provider's answer, the account's own credentials stay out of it.
+    return withoutAccountSecrets(toGatewayError(thrown), attempt.target.account);
   }
 
   /** The attempt answered: its target's circuit closes. */
