@@ -85,7 +85,10 @@ function ipv6Kind(groups: readonly number[]): string | undefined {
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return "local-use NAT64 (64:ff9b:1::/48)";
   if (g0 === 0x100 && g1 === 0 && g2 === 0 && g3 === 0) return "discard (100::/64)";
   if (g0 === 0x2001 && g1 === 0) return "Teredo tunnel (2001::/32)";
+  if (g0 === 0x2001 && g1 === 2 && g2 === 0) return "benchmarking (2001:2::/48)";
+  if (g0 === 0x2001 && (g1 & 0xfff0) === 0x10) return "ORCHID (2001:10::/28)";
   if (g0 === 0x2001 && g1 === 0xdb8) return "documentation (2001:db8::/32)";
+  if ((g0 & 0xfff0) === 0x3ff0) return "documentation (3fff::/20)";
   if (g0 === 0x2002) {
     const inner = ipv4Kind(embeddedIpv4(g1, g2));
     return inner ? `6to4 ${inner}` : undefined;
@@ -94,6 +97,9 @@ function ipv6Kind(groups: readonly number[]): string | undefined {
   if ((g0 & 0xffc0) === 0xfe80) return "link-local (fe80::/10)";
   if ((g0 & 0xffc0) === 0xfec0) return "site-local (fec0::/10)";
   if ((g0 & 0xff00) === 0xff00) return "multicast (ff00::/8)";
+  // Global unicast is 2000::/3; the rest is reserved or special (e.g. ::ffff:0:a.b.c.d, SIIT's
+  // IPv4-translated form, which a translator would turn into the private IPv4 address it carries).
+  if ((g0 & 0xe000) !== 0x2000) return "reserved (outside 2000::/3)";
   return undefined;
 }
 

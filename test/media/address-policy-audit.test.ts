@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { GatewayError } from "../../src/core/errors.js";
+import { nonPublicAddressKind } from "../../src/media/address-policy.js";
+import { createGuardedMediaFetcher } from "../../src/media/guarded-media-fetch.js";
+
+/*
+ * IPv6 outside the global unicast space (2000::/3) was judged public unless a rule named it: the
+ * SIIT "IPv4-translated" form ::ffff:0:a.b.c.d of 127.0.0.1 or 10.x passed, and the media fetcher
+ * tried to connect to it (a stateless translator would carry it to the private IPv4 address).
+ */
+describe("IPv6 addresses outside 2000::/3 and special ranges inside it", () => {
+  it.each<[string, RegExp]>([
+    ["::ffff:0:127.0.0.1", /^reserved \(outside 2000::\/3\)/],
+    ["::ffff:0:a00:1", /^reserved/],
+    ["::ffff:0:a9fe:a9fe", /^reserved/],
+    ["5f00::1", /^reserved/],
+    ["400::1", /^reserved/],
+    ["8000::1", /^reserved/],
+    ["2001:2::1", /^benchmarking/],
+    ["2001:10::1", /^ORCHID/],
+    ["2001:1f::1", /^ORCHID/],
+    ["3fff:123::1", /^documentation \(3fff/],
+  ])("refuses %s", (address, kind) => {
+    expect(nonPublicAddressKind(address)).toMatch(kind);
+  });
+
+  it.each(["::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700:4700::1111", "3ffe::1", "2001:3::1"])("still allows public %s", (address) => {
+    expect(nonPublicAddressKind(address)).toBeUndefined();
+  });
+
+  it("refuses such a URL before connecting", async () => {
+    const fetcher = createGuardedMediaFetcher({ allowPrivateNetwork: false, maxBytes: 1024, timeoutMs: 2_000 });
+    const started = Date.now();
+    let error: unknown;
+    try {
+      await fetcher({ url: "http://[::ffff:0:127.0.0.1]:8080/a.png", param: "messages[0].content[0]", signal: new AbortController().signal });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).rawMessage).toMatch(/resolves to a reserved \(outside 2000::\/3\) address/);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
