@@ -2,10 +2,11 @@ import type http from "node:http";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { GatewayConfig } from "./config/gateway-config.js";
-import { createCallerAuthenticator } from "./core/caller-auth.js";
+import { createCallerAuthenticator, createHostCheck } from "./core/caller-auth.js";
 import { Gateway } from "./core/gateway.js";
 import { ModelCatalog } from "./core/model-catalog.js";
 import { openAICompatPlugin } from "./http/openai-compat/openai-compat-plugin.js";
+import { toRestError } from "./http/openai-compat/error-response.js";
 import { createRawChatRoute } from "./http/openai-compat/raw-chat-route.js";
 import type { ProviderAdapter } from "./providers/provider-adapter.js";
 import { ADAPTER_FACTORIES } from "./providers/registry.js";
@@ -69,6 +70,14 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     onCircuitChange: (target, state) => app.log.warn({ target, state }, `circuit ${state}`),
   });
   const authenticate = createCallerAuthenticator(config.keys);
+  const hostCheck = createHostCheck(config.keys);
+  const refuseHost = hostCheck && ((authority: string | undefined) => {
+    const error = hostCheck(authority);
+    if (!error) return undefined;
+    log.error(error, "(host check)");
+    const rest = toRestError(error);
+    return { status: rest.status, body: JSON.stringify(rest.body) };
+  });
   let draining = false;
   const rawChatRoute = createRawChatRoute({ gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => log.error(error, url) });
   const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => log.error(error, procedure) });
@@ -81,7 +90,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     return503OnClosing: true,
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
-    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute }) as unknown as http.Server,
+    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, ...(refuseHost ? { refuseHost } : {}) }) as unknown as http.Server,
   });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => (draining ? reply.code(503).send({ status: "draining" }) : { status: "ready" }));

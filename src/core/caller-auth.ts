@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { isIPv4 } from "node:net";
 import { Code } from "@connectrpc/connect";
-import { gatewayError, Reason } from "./errors.js";
+import { gatewayError, type GatewayError, Reason } from "./errors.js";
 
 /** Checks an Authorization header value; resolves the key's name or throws UNAUTHENTICATED. */
 export type CallerAuthenticator = (authorization: string | undefined) => string | undefined;
@@ -30,5 +31,45 @@ export function createCallerAuthenticator(keys: readonly { name: string; key: st
     }
     if (found === undefined) throw gatewayError(Code.Unauthenticated, Reason.INVALID_API_KEY, "Incorrect API key provided.");
     return found;
+  };
+}
+
+/** The host part of a Host / :authority value ("[::1]:8080" -> "[::1]"), lower-case, without a trailing dot. */
+function hostName(authority: string): string | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*)(?::\d*)?$/.exec(authority);
+  return match?.[1]?.toLowerCase().replace(/\.$/, "");
+}
+
+/**
+ * True when a Host / :authority value names the loopback interface: `localhost` or a name under
+ * it, a 127.x.x.x address in dotted form, or `[::1]`, with or without a port.
+ */
+export function isLoopbackHost(authority: string): boolean {
+  const host = hostName(authority);
+  if (!host) return false;
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (host === "[::1]") return true;
+  return isIPv4(host) && host.startsWith("127.");
+}
+
+/** Answers whether a request naming `authority` (its Host or :authority; undefined when absent) may be served. */
+export type HostCheck = (authority: string | undefined) => GatewayError | undefined;
+
+/**
+ * With no gateway keys configured (auth off, loopback listener only), the check that keeps web
+ * pages out: a site that rebinds its own DNS name to 127.0.0.1 reaches the loopback listener, but
+ * its requests still name that site in Host. Such a request gets PERMISSION_DENIED; a loopback name
+ * (see {@link isLoopbackHost}) or no Host at all (no browser sends none) passes. Undefined when keys
+ * are configured: they protect the gateway, whatever name it is reached by.
+ */
+export function createHostCheck(keys: readonly unknown[]): HostCheck | undefined {
+  if (keys.length > 0) return undefined;
+  return (authority) => {
+    if (authority === undefined || isLoopbackHost(authority)) return undefined;
+    return gatewayError(
+      Code.PermissionDenied,
+      Reason.PERMISSION_DENIED,
+      "This gateway has no API keys configured, so it only serves requests addressed to localhost, 127.0.0.1 or [::1] (the Host header). Configure keys to serve other host names.",
+    );
   };
 }

@@ -25,6 +25,37 @@ export interface OnePortOptions {
   readonly takeRequest?: (request: http.IncomingMessage, response: http.ServerResponse) => boolean;
   /** Offered every new HTTP/2 stream before the shared handler; returns true when it serves the stream itself. */
   readonly takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+  /**
+   * Asked first about every HTTP/1.1 request (its Host) and HTTP/2 stream (its :authority, else
+   * Host): an answer to send instead of serving it (a JSON body), or undefined to serve it.
+   */
+  readonly refuseHost?: (authority: string | undefined) => HostRefusal | undefined;
+}
+
+/** The answer {@link OnePortOptions.refuseHost} sends instead of serving a request. */
+export interface HostRefusal {
+  readonly status: number;
+  /** A JSON body. */
+  readonly body: string;
+}
+
+/** Sends `refusal` on an HTTP/1.1 response; the request body is read and dropped. */
+function refuseRequest(request: http.IncomingMessage, response: http.ServerResponse, refusal: HostRefusal): void {
+  response.writeHead(refusal.status, { "content-type": "application/json", "content-length": Buffer.byteLength(refusal.body) });
+  response.end(refusal.body);
+  request.resume();
+}
+
+/** Sends `refusal` on an HTTP/2 stream. */
+function refuseStream(stream: http2.ServerHttp2Stream, refusal: HostRefusal): void {
+  stream.respond({ ":status": refusal.status, "content-type": "application/json", "content-length": Buffer.byteLength(refusal.body) });
+  stream.end(refusal.body);
+  stream.resume();
+}
+
+function authorityOf(headers: http2.IncomingHttpHeaders): string | undefined {
+  const authority = headers[":authority"] ?? headers.host;
+  return typeof authority === "string" ? authority : undefined;
 }
 
 /** The net.Server Fastify listens on, with the connection-closing methods Fastify looks for. */
@@ -43,9 +74,16 @@ export interface OnePortServer extends net.Server {
  */
 export function createOnePortServer(handler: DualHandler, options: OnePortOptions = {}): OnePortServer {
   const takeRequest = options.takeRequest;
-  const h1Handler: http.RequestListener = takeRequest ? (request, response) => {
+  const served: http.RequestListener = takeRequest ? (request, response) => {
     if (!takeRequest(request, response)) (handler as http.RequestListener)(request, response);
   } : (handler as http.RequestListener);
+  const refuseHost = options.refuseHost;
+  // Without a host check (gateway keys configured), no per-request work is added.
+  const h1Handler: http.RequestListener = refuseHost ? (request, response) => {
+    const refusal = refuseHost(request.headers.host);
+    if (refusal) refuseRequest(request, response, refusal);
+    else served(request, response);
+  } : served;
   const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
   // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
   // default, so a 60 s bound fired at up to 90 s); every second keeps them honest.
@@ -57,6 +95,8 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   const h2 = http2.createServer({});
   const takeStream = options.takeStream;
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    const refusal = refuseHost?.(authorityOf(headers));
+    if (refusal) return refuseStream(stream, refusal);
     if (takeStream?.(stream, headers)) return;
     boundUpload(stream, requestTimeoutMs);
     compat.emit("stream", stream, headers, flags, rawHeaders);
