@@ -43,11 +43,14 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-/** A string, optionally non-empty or matching a pattern. */
-export function str(options: { nonEmpty?: boolean; pattern?: RegExp; patternHint?: string } = {}): Schema<string> {
+/**
+ * A string, optionally non-empty or matching a pattern. A `secret` one (a key, a header value) is
+ * never repeated in an issue: a wrongly typed value is described by its type only.
+ */
+export function str(options: { nonEmpty?: boolean; pattern?: RegExp; patternHint?: string; secret?: boolean } = {}): Schema<string> {
   return (value, path, issues) => {
     if (typeof value !== "string") {
-      issues.push({ path, message: `must be a string, got ${describe(value)}` });
+      issues.push({ path, message: `must be a string, got ${options.secret && value !== null && typeof value !== "object" ? `a ${typeof value} (quote it)` : describe(value)}` });
       return undefined;
     }
     if (options.nonEmpty && value.length === 0) {

@@ -134,6 +134,11 @@ const catalogEntrySchema = obj({
   timeouts: timeoutsSchema,
 });
 const accountNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** What an HTTP header value may hold: a provider key or header with a line break fails every request at send time. */
+const HEADER_VALUE_TEXT = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
+const HEADER_VALUE_HINT = "free of line breaks and control characters (a line break at the end of a file or secret is a common cause), or no request could carry it";
+/** What a gateway key may hold: callers send it as `Bearer <key>`, which ends at the first space. */
+const GATEWAY_KEY_TEXT = /^[^\s\x00-\x1f\x7f]+$/;
 
 /** The OpenAI sampling names a virtual target's `params` override, and the kind of value each takes (`user` and `stop` take any scalar, as text). */
 const TARGET_PARAM_KINDS: Readonly<Record<string, "number" | "integer" | "boolean" | "text">> = {
@@ -211,13 +216,13 @@ const rootSchema = obj({
     shutdown_grace_ms: num({ min: 0, max: 600_000, integer: true }),
     stream_keepalive_ms: num({ min: 0, max: 600_000, integer: true }),
   }),
-  keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true }) })),
+  keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true, secret: true, pattern: GATEWAY_KEY_TEXT, patternHint: "free of spaces and control characters (a line break at the end of a file or secret is a common cause), or no caller could send it" }) })),
   providers: record(
     obj({
       type: oneOf(PROVIDER_TYPES),
-      api_key: str(),
+      api_key: str({ secret: true, pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }),
       base_url: str({ pattern: /^https?:\/\/[^\s]+$/, patternHint: "an http:// or https:// URL" }),
-      headers: record(str()),
+      headers: record(str({ secret: true, pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT })),
       models: list(either(str({ nonEmpty: true }), catalogEntrySchema, (value) => typeof value === "string")),
       timeouts: timeoutsSchema,
       retry: retrySchema,

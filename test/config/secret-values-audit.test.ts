@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfigText } from "../../src/config/load-config.js";
+
+/*
+ * A provider key or header value with a line break (a secret file or an env var ending in "\n")
+ * used to pass validation; every request then failed as a 503 `provider_unreachable` ("invalid
+ * authorization header") and was retried and failed over as if the provider were down. A gateway
+ * key with a space or line break could never be sent by a caller (every call a 401). And a key
+ * written unquoted as a number was repeated in the start-up error.
+ */
+
+function issues(yaml: string, env: Record<string, string> = {}): string {
+  try {
+    parseConfigText(yaml, "audit.yaml", env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  return "";
+}
+
+describe("credentials in the config", () => {
+  it.each([
+    ["an api_key ending in a line break", `providers:\n  oa: { type: openai, api_key: "\${K}" }\n`, "providers.oa.api_key: must be free of line breaks"],
+    ["a header value with CR LF", `providers:\n  oa: { type: openai, headers: { x-tok: "\${K}" } }\n`, "providers.oa.headers.x-tok: must be free of line breaks"],
+    ["a gateway key ending in a line break", `keys:\n  - { name: dev, key: "\${K}" }\n`, "keys[0].key: must be free of spaces and control characters"],
+  ])("refuses %s at start-up, naming the key path without the value", (_name, yaml, expected) => {
+    const message = issues(yaml, { K: "sk-SECRETVALUE-123\r\n" });
+    expect(message).toContain(expected);
+    expect(message).not.toContain("SECRETVALUE");
+  });
+
+  it("refuses a gateway key with a space (callers send `Bearer <key>`, which ends at the first space)", () => {
+    expect(issues(`keys:\n  - { name: dev, key: "two words" }\n`)).toContain("keys[0].key: must be free of spaces");
+  });
+
+  it.each([
+    ["api_key", `providers:\n  oa: { type: openai, api_key: 918273645501 }\n`, "providers.oa.api_key: must be a string, got a number (quote it)"],
+    ["a header value", `providers:\n  oa: { type: openai, headers: { api-key: 918273645501 } }\n`, "providers.oa.headers.api-key: must be a string, got a number (quote it)"],
+    ["a gateway key", `keys:\n  - { name: dev, key: 918273645501 }\n`, "keys[0].key: must be a string, got a number (quote it)"],
+  ])("does not repeat %s written as a number", (_name, yaml, expected) => {
+    const message = issues(yaml);
+    expect(message).toContain(expected);
+    expect(message).not.toContain("918273645501");
+  });
+
+  it("still takes ordinary keys, tabs in header values, and empty header values", () => {
+    expect(issues(`keys:\n  - { name: dev, key: "sy-abc_DEF.123~+/=" }\nproviders:\n  oa: { type: openai, api_key: "sk-proj-abc", headers: { x-a: "v\\tw", x-b: "" } }\n`)).toBe("");
+  });
+});
