@@ -88,7 +88,7 @@ function ipv6Kind(groups: readonly number[]): string | undefined {
   if (g0 === 0x2001 && g1 === 2 && g2 === 0) return "benchmarking (2001:2::/48)";
   if (g0 === 0x2001 && (g1 & 0xfff0) === 0x10) return "ORCHID (2001:10::/28)";
   if (g0 === 0x2001 && g1 === 0xdb8) return "documentation (2001:db8::/32)";
-  if ((g0 & 0xfff0) === 0x3ff0) return "documentation (3fff::/20)";
+  if (g0 === 0x3fff && (g1 & 0xf000) === 0) return "documentation (3fff::/20)";
   if (g0 === 0x2002) {
     const inner = ipv4Kind(embeddedIpv4(g1, g2));
     return inner ? `6to4 ${inner}` : undefined;
