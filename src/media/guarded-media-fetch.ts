@@ -129,18 +129,33 @@ function parseTarget(raw: string): URL {
   return url;
 }
 
-async function resolveAndCheck(url: URL, settings: GuardedMediaFetchSettings, resolve: HostResolver): Promise<ResolvedAddress> {
+/** `resolve(host)`, abandoned (its result ignored) when `signal` aborts first: a resolver has no signal of its own. */
+function resolveUntilAborted(resolve: HostResolver, host: string, signal: AbortSignal): Promise<readonly ResolvedAddress[]> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((settle, fail) => {
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    resolve(host).then(
+      (addresses) => {
+        signal.removeEventListener("abort", onAbort);
+        settle(addresses);
+      },
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        fail(refusal("its host name could not be resolved"));
+      },
+    );
+  });
+}
+
+async function resolveAndCheck(url: URL, settings: GuardedMediaFetchSettings, resolve: HostResolver, signal: AbortSignal): Promise<ResolvedAddress> {
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   let addresses: readonly ResolvedAddress[];
   const literal = isIP(host);
   if (literal !== 0) {
     addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
   } else {
-    try {
-      addresses = await resolve(host);
-    } catch {
-      throw refusal("its host name could not be resolved");
-    }
+    addresses = await resolveUntilAborted(resolve, host, signal);
   }
   const first = addresses[0];
   if (!first) throw refusal("its host name could not be resolved");
@@ -210,8 +225,8 @@ function contentTypeOf(response: Dispatcher.ResponseData): string {
  * changes between check and connect (rebinding) cannot redirect it; redirects are followed by hand,
  * at most {@link MAX_MEDIA_REDIRECTS}, each hop checked again; the body is capped at `maxBytes`
  * and by the request's {@link MediaBudget} when one is given (declared Content-Length and streamed
- * count) and the whole fetch at `timeoutMs`. Error messages
- * say why the URL could not be used but never repeat the URL (it may hold signed tokens).
+ * count) and the whole fetch, name resolution included, at `timeoutMs` (and the caller's signal).
+ * Error messages say why the URL could not be used but never repeat the URL (it may hold signed tokens).
  */
 export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): MediaFetcher {
   const resolve = settings.resolve ?? systemResolver;
@@ -223,7 +238,7 @@ export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): 
     try {
       let url = parseTarget(rawUrl);
       for (let hop = 0; ; hop++) {
-        const pinned = await resolveAndCheck(url, settings, resolve);
+        const pinned = await resolveAndCheck(url, settings, resolve, combined);
         if (combined.aborted) throw refusal("aborted");
         const agent = new Agent({
           connect: { lookup: pinnedLookup(pinned), timeout: settings.timeoutMs },
