@@ -65,7 +65,9 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`invalid config ${source}: not valid YAML: ${(error as Error).message}`);
+    // The YAML parser's message ends with the offending lines, which may hold a key written in the file: only its position is kept.
+    const where = (error as Error).message.split(/:\r?\n/)[0] ?? "";
+    throw new ConfigError(`invalid config ${source}: not valid YAML: ${where}`);
   }
   const issues: ConfigIssue[] = [];
   const substituted = new Map<string, string>();

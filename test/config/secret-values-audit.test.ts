@@ -5,8 +5,9 @@ import { ConfigError, parseConfigText } from "../../src/config/load-config.js";
  * A provider key or header value with a line break (a secret file or an env var ending in "\n")
  * used to pass validation; every request then failed as a 503 `provider_unreachable` ("invalid
  * authorization header") and was retried and failed over as if the provider were down. A gateway
- * key with a space or line break could never be sent by a caller (every call a 401). And a key
- * written unquoted as a number was repeated in the start-up error.
+ * key with a space or line break could never be sent by a caller (every call a 401). A key
+ * written unquoted as a number was repeated in the start-up error, and so was the line holding a
+ * key when the YAML around it did not parse (the parser's code frame).
  */
 
 function issues(yaml: string, env: Record<string, string> = {}): string {
@@ -46,5 +47,15 @@ describe("credentials in the config", () => {
 
   it("still takes ordinary keys, tabs in header values, and empty header values", () => {
     expect(issues(`keys:\n  - { name: dev, key: "sy-abc_DEF.123~+/=" }\nproviders:\n  oa: { type: openai, api_key: "sk-proj-abc", headers: { x-a: "v\\tw", x-b: "" } }\n`)).toBe("");
+  });
+
+  it.each([
+    ["an unclosed quote", 'providers:\n  oa: { type: openai, api_key: "sk-live-SECRETVALUE }\n', /not valid YAML: Missing closing "?quote at line 3, column 1$/],
+    ["a colon in a flow mapping", "providers:\n  oa: { type: openai, api_key: sk-live-SECRETVALUE: x }\n", /not valid YAML: .* at line 2, column 32$/],
+    ["a tab indentation", "providers:\n\toa: { api_key: SECRETVALUE }\n", /not valid YAML: Tabs are not allowed as indentation at line 2, column 1$/],
+  ])("says where YAML does not parse (%s) without the lines around it", (_name, yaml, expected) => {
+    const message = issues(yaml);
+    expect(message).toMatch(expected);
+    expect(message).not.toContain("SECRETVALUE");
   });
 });
