@@ -112,14 +112,31 @@ function secretsPattern(secrets: readonly string[]): RegExp {
   return pattern;
 }
 
+/** Texts up to this long are searched for every encoding of a secret; longer ones (up to 64 MiB) for the usual ones only. */
+const FULL_SEARCH_CHARS = 256 * 1024;
+
+/** The usual encodings of a secret in a JSON string or a URL: found with plain substring search. */
+function commonForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  return [...new Set([secret, json, json.replace(/\//g, "\\/"), encodeURIComponent(secret)])];
+}
+
 /**
  * `text` with every occurrence of each of `secrets` replaced by `[redacted]`: as written, and also
  * with any of its characters percent-encoded (either case) or JSON-escaped, as an upstream may echo
- * it inside a URL or a JSON string (`\/`, `\u0041`). `secrets` longest first (as {@link requestSecrets} gives them).
+ * it inside a URL or a JSON string (`\/`, `\u0041`). Texts over {@link FULL_SEARCH_CHARS} are
+ * searched for the common encodings only (whole-string JSON escaping and percent-encoding), which
+ * keeps a huge error body from holding the event loop. `secrets` longest first (as
+ * {@link requestSecrets} gives them).
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0) return text;
-  return text.replace(secretsPattern(secrets), "[redacted]");
+  if (text.length <= FULL_SEARCH_CHARS) return text.replace(secretsPattern(secrets), "[redacted]");
+  let out = text;
+  for (const secret of secrets) {
+    for (const form of commonForms(secret)) if (out.includes(form)) out = out.split(form).join("[redacted]");
+  }
+  return out;
 }
 
 /** The credentials an account sends upstream: its api_key, its non-plain header values, and those in its base_url. */

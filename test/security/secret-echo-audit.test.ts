@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
+import { redactSecrets, requestSecrets } from "../../src/providers/upstream-status.js";
 import { jsonAnswer, sseAnswer, startFakeUpstream, type FakeUpstream, type UpstreamAnswer } from "../support/fake-upstream.js";
 
 /*
@@ -108,5 +109,16 @@ describe("an account's key echoed by its provider", () => {
   it("never reaches the log", () => {
     expect(lines.some((line) => line.includes("upstream attempt failed"))).toBe(true);
     expectNoKey(lines.join("\n"));
+  });
+});
+
+describe("redactSecrets on a large body", () => {
+  it("still removes a key written as is, JSON-escaped or percent-encoded from a body over 256 KiB (common forms only, by substring search)", () => {
+    const secrets = requestSecrets({ authorization: `Bearer ${KEY}` }, "https://h/v1");
+    const filler = "x".repeat(300 * 1024);
+    const text = `${filler} ${KEY} ${jsonEscapedSlash(KEY)} ${encodeURIComponent(KEY)} ${filler}`;
+    const redacted = redactSecrets(text, secrets);
+    expectNoKey(redacted);
+    expect(redacted.match(/\[redacted\]/g)).toHaveLength(3);
   });
 });
