@@ -41,14 +41,16 @@ function hostName(authority: string): string | undefined {
 }
 
 /**
- * True when a Host / :authority value names the loopback interface: `localhost` or a name under
- * it, a 127.x.x.x address in dotted form, or `[::1]`, with or without a port.
+ * True when a Host / :authority value names this machine by an address no web site can make a
+ * browser send as its own: `localhost` or a name under it, a 127.x.x.x address in dotted form,
+ * `[::1]`, or the unspecified `0.0.0.0` / `[::]` (which Linux connects to loopback; `curl
+ * http://0.0.0.0:8080` works), with or without a port.
  */
 export function isLoopbackHost(authority: string): boolean {
   const host = hostName(authority);
   if (!host) return false;
   if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (host === "[::1]") return true;
+  if (host === "[::1]" || host === "[::]" || host === "0.0.0.0") return true;
   return isIPv4(host) && host.startsWith("127.");
 }
 

@@ -108,10 +108,10 @@ describe("auth on: the Host is not checked (keys protect the gateway)", () => {
 });
 
 describe("isLoopbackHost", () => {
-  it.each(["localhost", "localhost:8080", "LocalHost.", "a.localhost", "127.0.0.1", "127.8.9.1:80", "[::1]", "[::1]:8080"])("accepts %s", (host) => {
+  it.each(["localhost", "localhost:8080", "LocalHost.", "a.localhost", "127.0.0.1", "127.8.9.1:80", "[::1]", "[::1]:8080", "0.0.0.0:8080", "[::]:8080"])("accepts %s", (host) => {
     expect(isLoopbackHost(host)).toBe(true);
   });
-  it.each(["", "evil.example", "localhost.evil.example", "127.0.0.1.evil.example", "0.0.0.0", "10.0.0.1", "[::]", "[::ffff:8.8.8.8]", "127.1", "2130706433", "localhost:8080:1"])("refuses %s", (host) => {
+  it.each(["", "evil.example", "localhost.evil.example", "127.0.0.1.evil.example", "0.0.0.0.evil.example", "10.0.0.1", "[::ffff:8.8.8.8]", "127.1", "2130706433", "localhost:8080:1"])("refuses %s", (host) => {
     expect(isLoopbackHost(host)).toBe(false);
   });
 });
