@@ -3,9 +3,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
-import { GatewayError } from "../../src/core/errors.js";
 import { createGuardedMediaFetcher, MediaBudget } from "../../src/media/guarded-media-fetch.js";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
+import { rejectedGatewayError } from "../support/thrown.js";
 
 /*
  * One request naming many media URLs must not make the gateway hold many times `media.max_bytes`:
@@ -36,15 +36,6 @@ afterAll(async () => {
   await new Promise((resolve) => media.close(resolve));
 });
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("MediaBudget in the guarded fetcher", () => {
   const fetcher = createGuardedMediaFetcher({ allowPrivateNetwork: true, maxBytes: ITEM, timeoutMs: 2_000 });
@@ -54,7 +45,7 @@ describe("MediaBudget in the guarded fetcher", () => {
     const budget = new MediaBudget(ITEM * 2);
     await fetcher({ url: `${mediaOrigin}/${kind}/1`, param: "p1", signal, budget });
     await fetcher({ url: `${mediaOrigin}/${kind}/2`, param: "p2", signal, budget });
-    const error = await failure(fetcher({ url: `${mediaOrigin}/${kind}/3`, param: "messages[0].content[2]", signal, budget }));
+    const error = await rejectedGatewayError(fetcher({ url: `${mediaOrigin}/${kind}/3`, param: "messages[0].content[2]", signal, budget }));
     expect(error.reason).toBe("INVALID_REQUEST");
     expect(error.facts.param).toBe("messages[0].content[2]");
     expect(error.rawMessage).toMatch(/more than the 524288-byte total limit \(media\.max_total_bytes\)/);

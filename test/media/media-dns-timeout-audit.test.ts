@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/core/errors.js";
 import { createGuardedMediaFetcher, type HostResolver } from "../../src/media/guarded-media-fetch.js";
+import { rejectedGatewayError } from "../support/thrown.js";
 
 /*
  * The host name of a media URL was resolved outside the fetch's time bound and the caller's
@@ -11,21 +11,12 @@ import { createGuardedMediaFetcher, type HostResolver } from "../../src/media/gu
 const SLOW_MS = 3_000;
 const slowResolver: HostResolver = () => new Promise((resolve) => setTimeout(() => resolve([{ address: "93.184.216.34", family: 4 }]), SLOW_MS).unref());
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("DNS resolution of a media URL", () => {
   it("is bounded by media.timeout_ms", async () => {
     const fetcher = createGuardedMediaFetcher({ allowPrivateNetwork: false, maxBytes: 1024, timeoutMs: 300, resolve: slowResolver });
     const started = Date.now();
-    const error = await failure(fetcher({ url: "http://never-answers.example/a.png", param: "messages[0].content[1]", signal: new AbortController().signal }));
+    const error = await rejectedGatewayError(fetcher({ url: "http://never-answers.example/a.png", param: "messages[0].content[1]", signal: new AbortController().signal }));
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(error.reason).toBe("INVALID_REQUEST");
     expect(error.facts.param).toBe("messages[0].content[1]");
@@ -37,7 +28,7 @@ describe("DNS resolution of a media URL", () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
-    const error = await failure(fetcher({ url: "http://never-answers.example/a.png", param: "p", signal: controller.signal }));
+    const error = await rejectedGatewayError(fetcher({ url: "http://never-answers.example/a.png", param: "p", signal: controller.signal }));
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(error.reason).toBe("CANCELED");
   });

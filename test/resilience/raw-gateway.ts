@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { completionJson, jsonResponse, RawUpstream, type RawScript } from "../support/raw-upstream.js";
 import { startResilienceGateway, type ResilienceGateway } from "./resilience-harness.js";
@@ -56,6 +57,29 @@ export async function startRawGateway(extraYaml = ""): Promise<RawGateway> {
       await gateway.close();
       await raw.close();
     },
+  };
+}
+
+/**
+ * Registers the suite's hooks: one raw gateway for the file (started before, closed after), its
+ * raw upstream back to {@link okJson} and the fallback's script cleared before each test. Returns
+ * a getter, valid inside tests.
+ */
+export function useRawGateway(): () => RawGateway {
+  let rig: RawGateway | undefined;
+  beforeAll(async () => {
+    rig = await startRawGateway();
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+  beforeEach(() => {
+    rig?.raw.reset(okJson);
+    rig?.gateway.upstreams.good?.reset();
+  });
+  return () => {
+    if (!rig) throw new Error("the raw gateway is not started");
+    return rig;
   };
 }
 

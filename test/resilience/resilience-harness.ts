@@ -114,6 +114,12 @@ export function userMessage(text = "Say the sentence."): { role: "user"; content
   return [{ role: "user", content: text }];
 }
 
+/** Sends a non-streaming SDK request (a user message plus `body`); the answer's model, text and response headers. */
+export async function askVia(gateway: ResilienceGateway, body: Record<string, unknown>): Promise<{ model: string; text: string | null | undefined; headers: Headers }> {
+  const { data, response } = await gateway.openai.chat.completions.create({ messages: userMessage(), ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
+  return { model: data.model, text: data.choices[0]?.message.content, headers: response.headers };
+}
+
 /** Collects a streamed SDK answer: the text, the usage, and the chunks' model. */
 export async function collectSdkStream(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>): Promise<{ text: string; usage: OpenAI.CompletionUsage | undefined; finish: string | undefined; model: string | undefined }> {
   let text = "";

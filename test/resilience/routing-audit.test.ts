@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fault, type FaultStep } from "../support/fault-injector.js";
-import { collectSdkStream, FAST_ROUTING, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
+import { askVia, collectSdkStream, FAST_ROUTING, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
 
 /** A provider's 404 for the model, as OpenAI sends it (retired model, or no access with this key). */
 const MODEL_NOT_FOUND: FaultStep = {
@@ -30,10 +30,7 @@ beforeEach(() => {
   for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
 });
 
-async function ask(body: Record<string, unknown>) {
-  const { data, response } = await gateway.openai.chat.completions.create({ messages: userMessage(), ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
-  return { model: data.model, text: data.choices[0]?.message.content, headers: response.headers };
-}
+const ask = (body: Record<string, unknown>) => askVia(gateway, body);
 
 describe("a provider's 404 for one target's model", () => {
   it("fails over to the virtual model's next target, once, without a retry", async () => {

@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fault } from "../support/fault-injector.js";
-import { collectSdkStream, FAST_ROUTING, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
+import { askVia, collectSdkStream, FAST_ROUTING, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
 
 const MODELS = `models:
   ordered: { strategy: fallback, targets: [a/m, b/m] }
@@ -42,10 +42,7 @@ beforeEach(() => {
   for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
 });
 
-async function ask(body: Record<string, unknown>) {
-  const { data, response } = await gateway.openai.chat.completions.create({ messages: userMessage(), ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
-  return { model: data.model, text: data.choices[0]?.message.content, headers: response.headers };
-}
+const ask = (body: Record<string, unknown>) => askVia(gateway, body);
 
 describe("virtual models", () => {
   it("fallback: tries the targets in order and names the one that answered", async () => {

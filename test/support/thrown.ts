@@ -23,3 +23,10 @@ export function thrownGatewayError(run: () => unknown): GatewayError {
   }
   throw new Error("expected a GatewayError");
 }
+
+/** Awaits `promise` and returns the GatewayError it rejected with; fails on success or another error. */
+export async function rejectedGatewayError(promise: Promise<unknown>): Promise<GatewayError> {
+  const error = await thrown(() => promise);
+  if (error instanceof GatewayError) return error;
+  throw error;
+}
