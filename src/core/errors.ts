@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
+import type { RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
 
 /**
@@ -59,6 +60,12 @@ export class GatewayError extends ConnectError {
   readonly reason: Reason;
   /** Structured facts for edges and routing. */
   readonly facts: ErrorFacts;
+  /**
+   * How the request was routed when this error ended it (the attempts, failed and skipped
+   * targets), set by the core when a routed request fails; undefined for an error raised before
+   * any routing (a malformed request, an unknown model). Edges send it as x-switchyard-* headers.
+   */
+  route: RouteInfo | undefined;
 
   /** ConnectError's duck-typed instanceof would match any ConnectError; this one checks the prototype chain. */
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -81,6 +88,7 @@ export class GatewayError extends ConnectError {
     this.name = "ConnectError";
     this.reason = reason;
     this.facts = facts;
+    this.route = undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { ChatInputSchema, type RouteInfo } from "../../gen/switchyard/v1/chat_pb
 import { ChatService, type ChatResponse, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
 import type { Gateway } from "../core/gateway.js";
-import { routeHeaders } from "../server/route-headers.js";
+import { routeHeaders, withRouteMetadata } from "../server/route-headers.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
 function setRouteHeaders(context: HandlerContext, model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): void {
@@ -14,28 +14,37 @@ function setRouteHeaders(context: HandlerContext, model: string, provider: strin
 /**
  * The ChatService implementation: no translation, only delegation to the Gateway core with the
  * handler's signal (client cancel and deadline abort the upstream call). Route facts are also
- * sent as x-switchyard-* response headers. ChatStream sends the keep-alives a request asks for.
+ * sent as x-switchyard-* response headers, on errors too (the attempts, failed and skipped targets). ChatStream sends the keep-alives a request asks for.
  */
 export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatService> {
   return {
     async chat(request, context): Promise<ChatResponse> {
-      const response = await gateway.chat(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() });
+      let response: ChatResponse;
+      try {
+        response = await gateway.chat(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() });
+      } catch (error) {
+        throw withRouteMetadata(error);
+      }
       setRouteHeaders(context, response.model, response.provider, response.route, response.warnings);
       return response;
     },
     async *chatStream(request, context): AsyncGenerator<ChatStreamResponse> {
       const everyMs = keepaliveMsOf(request);
-      for await (const event of keptAlive(gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() }), everyMs)) {
-        if (event.event.case === "responseStart") {
-          const start = event.event.value;
-          setRouteHeaders(context, start.model, start.provider, start.route, start.warnings);
-        } else if (event.event.case === "routeSummary") {
-          const summary = event.event.value;
-          context.responseTrailer.set("x-switchyard-model", summary.model);
-          if (summary.route) context.responseTrailer.set("x-switchyard-attempts", String(summary.route.attempts));
-          if (summary.recovery) context.responseTrailer.set("x-switchyard-recovery", summary.recovery);
+      try {
+        for await (const event of keptAlive(gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() }), everyMs)) {
+          if (event.event.case === "responseStart") {
+            const start = event.event.value;
+            setRouteHeaders(context, start.model, start.provider, start.route, start.warnings);
+          } else if (event.event.case === "routeSummary") {
+            const summary = event.event.value;
+            context.responseTrailer.set("x-switchyard-model", summary.model);
+            if (summary.route) context.responseTrailer.set("x-switchyard-attempts", String(summary.route.attempts));
+            if (summary.recovery) context.responseTrailer.set("x-switchyard-recovery", summary.recovery);
+          }
+          yield event;
         }
-        yield event;
+      } catch (error) {
+        throw withRouteMetadata(error);
       }
     },
   };

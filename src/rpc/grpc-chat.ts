@@ -11,7 +11,7 @@ import type { CallerAuthenticator } from "../core/caller-auth.js";
 import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import { LightAbort } from "../core/light-abort.js";
-import { routeHeaders } from "../server/route-headers.js";
+import { routeHeaders, withRouteMetadata } from "../server/route-headers.js";
 import { drainedOrClosed } from "../server/write-drain.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
@@ -184,6 +184,7 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
   } catch (thrown) {
     answered = true;
     const error = toGatewayError(thrown);
+    withRouteMetadata(error);
     options.onError(error, streaming ? "ChatStream" : "Chat");
     if (stream.destroyed || stream.closed) return;
     if (stream.headersSent) {

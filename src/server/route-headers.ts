@@ -1,4 +1,5 @@
 import type { RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
+import { GatewayError } from "../core/errors.js";
 
 /** Printable ASCII only: header values must not carry control characters or non-ASCII text. */
 function headerSafe(text: string): string {
@@ -19,11 +20,33 @@ function headerName(text: string): string {
  */
 export function routeHeaders(model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = { "x-switchyard-model": headerName(model), "x-switchyard-provider": headerName(provider) };
-  if (route) {
-    headers["x-switchyard-attempts"] = String(route.attempts);
-    if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${headerName(failure.model)} ${failure.reason.toLowerCase()}`).join(", ");
-    if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${headerName(skip.model)} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`).join(", ");
-  }
+  if (route) addRoute(headers, route);
   if (warnings.length > 0) headers["x-switchyard-warnings"] = warnings.map(headerSafe).join("; ");
   return headers;
+}
+
+function addRoute(headers: Record<string, string>, route: RouteInfo): void {
+  headers["x-switchyard-attempts"] = String(route.attempts);
+  if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${headerName(failure.model)} ${failure.reason.toLowerCase()}`).join(", ");
+  if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${headerName(skip.model)} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`).join(", ");
+}
+
+/**
+ * The route headers of an error answer: `x-switchyard-attempts`, `-failed` and `-skipped` of the
+ * run that ended with `error` (empty when it was raised before any routing). Same values as on a
+ * success, on every front door.
+ */
+export function errorRouteHeaders(error: GatewayError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.route) addRoute(headers, error.route);
+  return headers;
+}
+
+/**
+ * Adds {@link errorRouteHeaders} to an error's metadata, which Connect and the gRPC fast path send
+ * with the error status (as response headers, or trailers on gRPC). Other errors are left alone.
+ */
+export function withRouteMetadata(error: unknown): unknown {
+  if (error instanceof GatewayError) for (const [name, value] of Object.entries(errorRouteHeaders(error))) error.metadata.set(name, value);
+  return error;
 }

@@ -203,8 +203,15 @@ export class RouteRun {
    * The error to answer with when the run ended without an answer: the final error if one ended
    * it, else the first failure (the primary's real error), else, when every target was skipped
    * for an open circuit, PROVIDER_UNAVAILABLE with the time until the first probe as Retry-After.
+   * It carries the run's {@link routeInfo} (`route`), so callers see which targets were tried.
    */
   error(): GatewayError {
+    const error = this.endingError();
+    error.route = this.routeInfo();
+    return error;
+  }
+
+  private endingError(): GatewayError {
     if (this.finalError) return this.finalError;
     const first = this.failures[0];
     if (first) return first.error;

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { ChatInput, ResponseStart, Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
-import { gatewayError, type GatewayError, Reason } from "../errors.js";
+import { gatewayError, GatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
 import { usageEvent } from "../stream-events.js";
 import { estimatedUsage } from "../usage-estimate.js";
@@ -181,6 +181,8 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
     throw run.error();
   } catch (thrown) {
     failed = !scope.stopped;
+    // A stream interrupted mid-answer ends with its own error: it names the route too.
+    if (failed && thrown instanceof GatewayError) thrown.route ??= run.routeInfo();
     throw thrown;
   } finally {
     try {

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { Reason, type GatewayError } from "../../core/errors.js";
 import type { OpenAIErrorBody } from "../../wire/openai-chat-completions.js";
+import { errorRouteHeaders } from "../../server/route-headers.js";
 
 /** HTTP status per Connect code, mirroring the Connect protocol's documented mapping. */
 const STATUS_BY_CODE: Readonly<Record<Code, number>> = {
@@ -50,11 +51,12 @@ export interface RestError {
 /**
  * Maps a GatewayError to the OpenAI error envelope `{"error":{"message","type","param","code"}}`
  * with the status the OpenAI SDKs expect (the one code-to-status table of the REST edge).
- * `code` is the lower-case reason; Retry-After is forwarded on 429 and 503.
+ * `code` is the lower-case reason; Retry-After is forwarded on 429 and 503; a routed request's
+ * attempts, failed and skipped targets go in the x-switchyard-* headers, as on a success.
  */
 export function toRestError(error: GatewayError): RestError {
   const status = STATUS_BY_REASON[error.reason] ?? STATUS_BY_CODE[error.code] ?? 500;
-  const headers: Record<string, string> = {};
+  const headers = errorRouteHeaders(error);
   if (error.facts.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(0, Math.ceil(error.facts.retryAfterMs / 1000)));
   return {
     status,
