@@ -5,29 +5,51 @@ import type { GeminiThinkingConfig } from "./gemini-wire.js";
 /** 2.5 Pro cannot switch thinking off; this is its smallest budget. */
 const PRO_MIN_BUDGET = 128;
 
+/** Gemini 3 Pro (3.0) takes only these levels: "minimal" and "medium" are a 400 ("Thinking level MEDIUM is not supported for this model"). */
+const GEMINI_3_PRO = /^(?:models\/)?gemini-3-pro/;
+/** Later Pro models (3.1 Pro on) add "medium" but still refuse "minimal". */
+const LATER_PRO = /^(?:models\/)?gemini-\d+(?:\.\d+)?-pro/;
+
+type ThinkingLevel = NonNullable<GeminiThinkingConfig["thinkingLevel"]>;
+
+/** The thinking levels a Gemini 3+ model accepts, lowest first (Flash and Flash-Lite models take all four). */
+function thinkingLevelsOf(model: string): readonly ThinkingLevel[] {
+  if (GEMINI_3_PRO.test(model)) return ["low", "high"];
+  if (LATER_PRO.test(model)) return ["low", "medium", "high"];
+  return ["minimal", "low", "medium", "high"];
+}
+
+/** The level for `wanted` on a model taking `levels`: itself, else the lowest level for "minimal" and the next level up otherwise. */
+function nearestLevel(wanted: ThinkingLevel, levels: readonly ThinkingLevel[]): ThinkingLevel {
+  if (levels.includes(wanted)) return wanted;
+  const order: readonly ThinkingLevel[] = ["minimal", "low", "medium", "high"];
+  const above = levels.find((level) => order.indexOf(level) > order.indexOf(wanted));
+  return above ?? levels[levels.length - 1] ?? "high";
+}
+
 /** Budgets for Gemini 2.5; low/medium/high are the ones Google's own OpenAI-compatible endpoint uses. */
 const BUDGETS: Record<Exclude<ReasoningEffort, "none">, number> = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576 };
 
 /**
  * `generationConfig.thinkingConfig` for the request's reasoning_effort on `model` (pure; undefined
- * when there is none or the model does not think). Gemini 3 and later get `thinkingLevel`
- * (`none` becomes `minimal` and `xhigh` becomes `high`, with a warning, since Gemini 3 can neither
- * switch thinking off nor go above high); 2.5 gets `thinkingBudget` (`none` is 0, except on Pro,
- * which gets its minimum with a warning; `xhigh` is capped at 24576 with a warning); other models
- * drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
+ * when there is none or the model does not think). Gemini 3 and later get `thinkingLevel`, among
+ * the levels the model takes (Gemini 3 Pro: low and high; later Pro models: low, medium and high;
+ * Flash models: minimal, low, medium and high): `none` is the lowest level and `xhigh` is `high`,
+ * since Gemini 3 can neither switch thinking off nor go above high, and a level the model refuses
+ * is the next one up (`minimal` the lowest), each change with a warning; 2.5 gets `thinkingBudget`
+ * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` is capped at 24576
+ * with a warning); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
  * @see https://ai.google.dev/gemini-api/docs/thinking
  */
 export function thinkingConfigFor(value: string | undefined, model: string | undefined, warnings: string[]): GeminiThinkingConfig | undefined {
   const effort = knownReasoningEffort(value);
   if (effort === undefined) return undefined;
   const generation = geminiGeneration(model);
-  if (generation === "3+") {
-    if (effort === "none" || effort === "xhigh") {
-      const level = effort === "none" ? "minimal" : "high";
-      warnings.push(`reasoning_effort ${effort} has no Gemini ${model} equivalent; sent thinkingLevel ${level}`);
-      return { thinkingLevel: level };
-    }
-    return { thinkingLevel: effort };
+  if (generation === "3+" && model !== undefined) {
+    const wanted: ThinkingLevel = effort === "none" ? "minimal" : effort === "xhigh" ? "high" : effort;
+    const level = nearestLevel(wanted, thinkingLevelsOf(model));
+    if (level !== effort) warnings.push(`reasoning_effort ${effort} has no Gemini ${model} equivalent; sent thinkingLevel ${level}`);
+    return { thinkingLevel: level };
   }
   if (generation === "2.5") {
     if (effort === "none") {

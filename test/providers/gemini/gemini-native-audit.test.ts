@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import type { CatalogModel } from "../../../src/config/gateway-config.js";
+import { toGeminiRequest } from "../../../src/providers/gemini/gemini-request.js";
+import { user } from "../../support/proto-builders.js";
+import { geminiJson, geminiRest, geminiSse, readStream } from "./gemini-rest.js";
+import { chatInput } from "./gemini-inputs.js";
+
+/*
+ * What real Gemini traffic contains that the recorded fixtures do not: models that refuse some
+ * thinking levels and every non-zero penalty, account-level FAILED_PRECONDITION answers, and
+ * answer parts the OpenAI format has no place for. Each case runs through the whole REST front
+ * door (the real adapter, upstream bytes in awkward slices) unless it is about the translator alone.
+ */
+
+const hi = [{ role: "user", content: "hi" }];
+const OK = geminiJson({ candidates: [{ content: { role: "model", parts: [{ text: "ok" }] }, finishReason: "STOP", index: 0 }], usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 } });
+const warningsOf = (headers: Record<string, unknown>) => String(headers["x-switchyard-warnings"] ?? "");
+
+function translate(model: string, init: Parameters<typeof chatInput>[0], catalogModel?: CatalogModel) {
+  return toGeminiRequest(chatInput(init), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: model, fetchedMedia: new Map(), thoughtSignatureFor: () => undefined, ...(catalogModel ? { catalogModel } : {}) });
+}
+
+describe("reasoning_effort on Gemini 3: only the thinking levels the model takes", () => {
+  // Gemini 3 Pro answers "medium" and "minimal" with 400 "Thinking level MEDIUM is not supported for this model.";
+  // 3.1 Pro adds "medium" but still refuses "minimal"; Flash models take all four.
+  it.each([
+    ["gemini-3-pro-preview", "medium", "high", true],
+    ["gemini-3-pro-preview", "minimal", "low", true],
+    ["gemini-3-pro-preview", "none", "low", true],
+    ["gemini-3-pro-preview", "low", "low", false],
+    ["gemini-3-pro-preview", "high", "high", false],
+    ["models/gemini-3-pro-preview", "medium", "high", true],
+    ["gemini-3-pro-image-preview", "minimal", "low", true],
+    ["gemini-3.1-pro-preview", "medium", "medium", false],
+    ["gemini-3.1-pro-preview", "minimal", "low", true],
+    ["gemini-3.1-pro-preview", "none", "low", true],
+    ["gemini-3-flash-preview", "minimal", "minimal", false],
+    ["gemini-3-flash-preview", "medium", "medium", false],
+    ["gemini-3.1-flash-lite-preview", "minimal", "minimal", false],
+    ["gemini-3-flash-preview", "xhigh", "high", true],
+  ])("%s, reasoning_effort %s -> thinkingLevel %s", (model, effort, level, warned) => {
+    const { body, warnings } = translate(model, { messages: [user("x")], reasoningEffort: effort });
+    expect(body.generationConfig).toEqual({ thinkingConfig: { thinkingLevel: level } });
+    expect(warnings).toEqual(warned ? [`reasoning_effort ${effort} has no Gemini ${model} equivalent; sent thinkingLevel ${level}`] : []);
+  });
+
+  it("REST: reasoning_effort medium on gemini-3-pro-preview goes out as high, with the warning in the header", async () => {
+    const answer = await geminiRest({ model: "gem/gemini-3-pro-preview", messages: hi, reasoning_effort: "medium" }, OK);
+    expect(answer.status).toBe(200);
+    expect(answer.sent[0]?.generationConfig).toEqual({ thinkingConfig: { thinkingLevel: "high" } });
+    expect(warningsOf(answer.headers)).toContain("reasoning_effort medium has no Gemini gemini-3-pro-preview equivalent; sent thinkingLevel high");
+  });
+});
