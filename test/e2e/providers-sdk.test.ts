@@ -91,7 +91,9 @@ describe.each(PROVIDERS)("OpenAI SDK -> gateway -> $label", ({ dialect, model })
         }
       }
       if (dialect === "gemini") {
-        expect(body.generationConfig).toEqual({ temperature: 0.3, topP: 0.9, maxOutputTokens: 50, stopSequences: ["END"], frequencyPenalty: 0.5, presencePenalty: 0.25, seed: 7 });
+        // gemini-2.5-flash refuses any non-zero penalty ("Penalty is not enabled for models/…"): dropped, with a warning.
+        expect(body.generationConfig).toEqual({ temperature: 0.3, topP: 0.9, maxOutputTokens: 50, stopSequences: ["END"], seed: 7 });
+        expect(warnings).toContain("presence_penalty and frequency_penalty are not supported by gemini-2.5-flash; dropped");
         expect(warnings).toContain("user is not supported by Gemini; dropped");
       }
     });

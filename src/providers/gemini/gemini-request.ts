@@ -5,6 +5,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toGeminiContents } from "./gemini-contents.js";
 import type { FetchedMediaByPath } from "./gemini-media.js";
 import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
+import { geminiGeneration } from "./gemini-generation.js";
 import { thinkingConfigFor } from "./gemini-thinking.js";
 import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
@@ -52,8 +53,10 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
     config.seed = Number(input.seed);
   }
   const penalties = input.presencePenalty !== undefined || input.frequencyPenalty !== undefined;
-  if (penalties && catalogModel?.supports.penalties === false) {
-    warnings.push(`presence_penalty and frequency_penalty are not supported by ${catalogModel.name}; dropped`);
+  // Gemini 2.5 and later answer a non-zero penalty with 400 "Penalty is not enabled for models/…"; the catalogue may say otherwise.
+  const takesPenalties = catalogModel?.supports.penalties ?? geminiGeneration(context.upstreamModel) === "older";
+  if (penalties && !takesPenalties) {
+    if (input.presencePenalty || input.frequencyPenalty) warnings.push(`presence_penalty and frequency_penalty are not supported by ${catalogModel?.name ?? context.upstreamModel ?? "this model"}; dropped`);
   } else {
     if (input.presencePenalty !== undefined) config.presencePenalty = input.presencePenalty;
     if (input.frequencyPenalty !== undefined) config.frequencyPenalty = input.frequencyPenalty;
@@ -167,8 +170,9 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
  * messages; json_schema as `responseJsonSchema` unchanged on models of 2.5 and later, else as the
  * cleaned `responseSchema`; strict tools as VALIDATED function calling on those models;
  * reasoning_effort as `thinkingConfig`, see thinkingConfigFor), dropped with a warning
- * (parallel_tool_calls=false, strict on older models, user, penalties on models
- * whose catalogue says they have none, provider_options of other families), or rejected with a 400
+ * (parallel_tool_calls=false, strict on older models, user, non-zero penalties on Gemini 2.5 and
+ * later, which refuse them, unless the catalogue says the model takes them, and on models whose
+ * catalogue says they have none, provider_options of other families), or rejected with a 400
  * naming it (logit_bias, 64-bit seeds, capabilities the catalogue denies, unusable schemas or media);
  * `generationConfig` is always present (possibly empty); provider_options.gemini is merged last
  * (RFC 7396) and may only touch {@link GEMINI_OPTION_FIELDS}.

@@ -51,3 +51,31 @@ describe("reasoning_effort on Gemini 3: only the thinking levels the model takes
     expect(warningsOf(answer.headers)).toContain("reasoning_effort medium has no Gemini gemini-3-pro-preview equivalent; sent thinkingLevel high");
   });
 });
+
+describe("penalties: Gemini 2.5 and later refuse every non-zero one", () => {
+  // Recorded: fixture gemini/error-400-invalid-argument-penalty.json ("Penalty is not enabled for models/gemini-2.5-pro").
+  it.each(["gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-pro-preview", "gemini-3-flash-preview", "gemini-flash-latest"])("%s: dropped, with a warning", (model) => {
+    const { body, warnings } = translate(model, { messages: [user("x")], presencePenalty: 0.5, frequencyPenalty: -0.25 });
+    expect(body.generationConfig).toEqual({});
+    expect(warnings).toEqual([`presence_penalty and frequency_penalty are not supported by ${model}; dropped`]);
+  });
+
+  it("zero penalties (the default, a no-op) are dropped without a warning", () => {
+    const { body, warnings } = translate("gemini-2.5-flash", { messages: [user("x")], presencePenalty: 0, frequencyPenalty: 0 });
+    expect(body.generationConfig).toEqual({});
+    expect(warnings).toEqual([]);
+  });
+
+  it("older models (gemini-2.0-flash takes them) and a catalogue that says `penalties: true` get them as sent", () => {
+    expect(translate("gemini-2.0-flash", { messages: [user("x")], presencePenalty: 0.5 }).body.generationConfig).toEqual({ presencePenalty: 0.5 });
+    const catalogued: CatalogModel = { name: "gemini-2.5-flash", supports: { penalties: true } };
+    expect(translate("gemini-2.5-flash", { messages: [user("x")], frequencyPenalty: 0.3 }, catalogued).body.generationConfig).toEqual({ frequencyPenalty: 0.3 });
+  });
+
+  it("REST: presence_penalty on gemini-2.5-pro is answered, not refused upstream", async () => {
+    const answer = await geminiRest({ model: "gem/gemini-2.5-pro", messages: hi, presence_penalty: 0.6 }, OK);
+    expect(answer.status).toBe(200);
+    expect(answer.sent[0]?.generationConfig).toEqual({});
+    expect(warningsOf(answer.headers)).toContain("presence_penalty and frequency_penalty are not supported by gemini-2.5-pro; dropped");
+  });
+});
