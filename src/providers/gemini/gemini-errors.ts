@@ -38,6 +38,13 @@ const CREDENTIAL_REASONS = new Set([
 /** How Gemini (and Vertex AI) word a prompt beyond the model's context window. */
 const TOO_MANY_INPUT_TOKENS = /input token count.*exceeds the maximum number of tokens/i;
 
+/**
+ * How Gemini words a FAILED_PRECONDITION about the account rather than the request: the gateway's
+ * location is not served ("User location is not supported for the API use[ without a billing
+ * account linked]."), or the free tier is not available there ("… Please enable billing …").
+ */
+const ACCOUNT_PRECONDITION = /user location is not supported|free tier is not available|enable billing/i;
+
 const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
 const RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
 
@@ -67,7 +74,9 @@ export interface GeminiErrorInput {
  * API_KEY_INVALID (and the other key reasons) is PROVIDER_AUTH_FAILED whatever the HTTP status,
  * with a message that never repeats Google's text; otherwise the `status` name (INVALID_ARGUMENT,
  * RESOURCE_EXHAUSTED, UNAVAILABLE, ...) decides, then `code`, then the HTTP status; a 400 whose
- * message says the input token count exceeds the maximum is CONTEXT_LENGTH_EXCEEDED. RetryInfo
+ * message says the input token count exceeds the maximum is CONTEXT_LENGTH_EXCEEDED; a
+ * FAILED_PRECONDITION about the account (location not served, billing needed) is
+ * PROVIDER_UNAVAILABLE, so the request fails over instead of blaming the caller. RetryInfo
  * `retryDelay` becomes retryAfterMs (falling back to the Retry-After header). Caller-visible
  * messages are scrubbed of secrets.
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
@@ -89,6 +98,11 @@ export function fromGeminiError(input: GeminiErrorInput): GatewayError {
   const retryAfterMs = parseRetryDelay(retryInfo?.retryDelay) ?? input.headerRetryAfterMs;
   const status = (error.status ? STATUS_HTTP[error.status] : undefined) ?? error.code ?? upstreamStatus;
   const upstreamCode = error.status ?? reasons[0];
+  if (error.status === "FAILED_PRECONDITION" && ACCOUNT_PRECONDITION.test(error.message ?? "")) {
+    // Not the caller's fault, and another account or provider may serve the request: a provider failure, which fails over.
+    const message = `provider "${provider}" cannot serve requests from this account (upstream ${upstreamStatus}): ${scrubSecrets(error.message ?? "")}`;
+    return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, message, { provider, upstreamStatus, upstreamCode: error.status });
+  }
   const mapped = errorFromUpstreamStatus({
     provider,
     status,

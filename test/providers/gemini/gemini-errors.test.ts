@@ -119,7 +119,9 @@ describe("Gemini error mapping (hand-made bodies, marked)", () => {
     ["NOT_FOUND", 404, "models/gemini-9 is not found for API version v1beta.", Code.NotFound, "MODEL_NOT_FOUND"],
     ["PERMISSION_DENIED", 403, "Permission denied.", Code.Internal, "PROVIDER_AUTH_FAILED"],
     ["UNAUTHENTICATED", 401, "Request had invalid authentication credentials.", Code.Internal, "PROVIDER_AUTH_FAILED"],
-    ["FAILED_PRECONDITION", 400, "User location is not supported for the API use.", Code.InvalidArgument, "UPSTREAM_INVALID_REQUEST"],
+    ["FAILED_PRECONDITION", 400, "Precondition check failed.", Code.InvalidArgument, "UPSTREAM_INVALID_REQUEST"],
+    // The account-level ones (location, billing) are a provider failure: see gemini-native-audit.test.ts.
+    ["FAILED_PRECONDITION", 400, "User location is not supported for the API use.", Code.Unavailable, "PROVIDER_UNAVAILABLE"],
   ])("hand-made %s (%i) -> %s", async (status, httpStatus, message, code, reason) => {
     const error = await generateError({ status: httpStatus, body: JSON.stringify({ error: { code: httpStatus, message, status } }) });
     expect(error.code).toBe(code);

@@ -79,3 +79,41 @@ describe("penalties: Gemini 2.5 and later refuse every non-zero one", () => {
     expect(warningsOf(answer.headers)).toContain("presence_penalty and frequency_penalty are not supported by gemini-2.5-pro; dropped");
   });
 });
+
+describe("FAILED_PRECONDITION about the account (location, billing): a provider failure that fails over", () => {
+  const precondition = (message: string) => geminiJson({ error: { code: 400, message, status: "FAILED_PRECONDITION" } }, 400);
+  const ACCOUNT_MESSAGES = [
+    "User location is not supported for the API use.",
+    "User location is not supported for the API use without a billing account linked.",
+    "Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.",
+  ];
+
+  it.each(ACCOUNT_MESSAGES)("%s -> 503 provider_unavailable, not the caller's invalid request", async (message) => {
+    const answer = await geminiRest({ model: "gem/gemini-2.5-flash", messages: hi }, precondition(message));
+    expect(answer.status).toBe(503);
+    const error = (JSON.parse(answer.body) as { error: { code: string; type: string; message: string } }).error;
+    expect(error.code).toBe("provider_unavailable");
+    expect(error.type).toBe("server_error");
+    expect(error.message).toContain(message);
+  });
+
+  it("fails over to the next target (non-streamed and streamed), and is not retried on the same one", async () => {
+    for (const stream of [false, true]) {
+      const answer = await geminiRest(
+        { model: "gem/gemini-2.5-flash", messages: hi, stream, fallbacks: ["gem2/gemini-2.5-flash"] },
+        precondition(ACCOUNT_MESSAGES[0] ?? ""),
+        stream ? geminiSse([{ candidates: [{ content: { role: "model", parts: [{ text: "ok" }] }, finishReason: "STOP", index: 0 }] }]) : OK,
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.urls.map((url) => new URL(url).host)).toEqual(["generativelanguage.googleapis.com", "gem2.test"]);
+      expect(stream ? readStream(answer.body).text[0] : (JSON.parse(answer.body) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe("ok");
+    }
+  });
+
+  it("a FAILED_PRECONDITION about the request itself stays the caller's 400", async () => {
+    const answer = await geminiRest({ model: "gem/gemini-2.5-flash", messages: hi, fallbacks: ["gem2/gemini-2.5-flash"] }, precondition("The File abc is not in an ACTIVE state and usage is not allowed."), OK);
+    expect(answer.status).toBe(400);
+    expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe("upstream_invalid_request");
+    expect(answer.urls).toHaveLength(1);
+  });
+});
