@@ -55,6 +55,16 @@ export function toProtoUsage(usage: GeminiUsageMetadata | undefined): Usage {
   });
 }
 
+/**
+ * The warning for the parts of an answer the gateway dropped (code execution, images and files the
+ * OpenAI format has no place for, part kinds newer than this code); undefined when none were.
+ */
+export function droppedPartsWarning(candidates: readonly GeminiCandidate[]): string | undefined {
+  const kinds = new Set(candidates.flatMap((candidate) => candidate.parts.flatMap((part) => (part.unsupported ? [part.unsupported] : []))));
+  if (kinds.size === 0) return undefined;
+  return `Gemini answered with parts the gateway does not translate (${[...kinds].sort().join(", ")}); dropped`;
+}
+
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** A fresh tool-call id, `call_` + 24 random base62 characters (short, [A-Za-z0-9_], portable to every provider). */
@@ -149,7 +159,8 @@ function candidateIndex(candidate: GeminiCandidate, position: number): number {
  * Translates a generateContent response into a ChatResponse. Guarantees: one choice per candidate
  * (index = candidate.index, else position); text parts joined, thought parts as Reasoning parts,
  * functionCall parts as tool calls with unique ids, `"{}"`-style JSON arguments and
- * extra_content.google.thought_signature; executable code, grounding and image outputs dropped; a
+ * extra_content.google.thought_signature; executable code, image and file outputs and part kinds
+ * newer than this code dropped with a warning naming them (grounding metadata is dropped); a
  * blocked prompt (no candidates, promptFeedback.blockReason) is one content_filter choice with the
  * block reason as raw finish reason; usage per {@link toProtoUsage}. Throws INVALID_PROVIDER_RESPONSE
  * when there is neither a candidate nor a block reason.
@@ -172,6 +183,8 @@ export function fromGeminiResponse(response: GeminiResponse, context: GeminiResp
       ...(candidate.logprobsResult ? { logprobs: { content: logprobs } } : {}),
     };
   });
+  const dropped = droppedPartsWarning(response.candidates);
+  if (dropped) warnings.push(dropped);
   if (choices.length === 0) {
     if (!response.blockReason) throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "Gemini returned no candidates and no block reason");
     choices.push({ index: 0, message: { role: Role.ASSISTANT, content: [], toolCalls: [] }, finishReason: FinishReason.CONTENT_FILTER, rawFinishReason: response.blockReason });

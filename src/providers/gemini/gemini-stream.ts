@@ -5,7 +5,7 @@ import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
-import { createToolCallId, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
+import { createToolCallId, droppedPartsWarning, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
@@ -53,7 +53,9 @@ interface ChoiceState {
  * from responseId, warnings attached); text parts as text_delta (empty texts skipped), thought parts
  * as reasoning_delta; each functionCall (always complete in one chunk) as tool_call_start, with a
  * dense per-choice index from 0, a unique id and extra_content for its thought signature, followed
- * by one tool_call_delta holding the whole JSON arguments (`{}` when none); one finish per candidate
+ * by one tool_call_delta holding the whole JSON arguments (`{}` when none); parts the gateway does
+ * not translate (code execution, images, files) dropped, with a warning when they come in the first
+ * chunk (later there is no start left to carry it); one finish per candidate
  * when its finishReason appears (tool_calls if it called a function); a blocked prompt is a
  * content_filter finish; usage is cumulative upstream, so only the last is kept and sent once at
  * EOF, after the finishes. A stream that ends without finishReason gets no finish (the core
@@ -115,7 +117,9 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       // A malformed finish in the first chunk (the usual MALFORMED_FUNCTION_CALL answer) is still in
       // time for the start's warnings, as a whole answer's would be; a later one has no place left.
       const finishWarnings = chunk.candidates.map((candidate, position) => finishWarning(candidate.finishReason ?? "", choiceIndexOf(candidate.index, position))).filter((warning): warning is string => warning !== undefined);
-      out.push(responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(Math.floor(context.now() / 1000)), [...context.warnings, ...finishWarnings]));
+      // Likewise for parts the gateway drops: those of the first chunk still reach the start's warnings.
+      const dropped = droppedPartsWarning(chunk.candidates);
+      out.push(responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(Math.floor(context.now() / 1000)), [...context.warnings, ...finishWarnings, ...(dropped ? [dropped] : [])]));
     }
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
 

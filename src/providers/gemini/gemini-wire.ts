@@ -85,6 +85,8 @@ export interface GeminiResponsePart {
   readonly thought?: boolean;
   readonly thoughtSignature?: string;
   readonly functionCall?: { readonly name: string; readonly args: JsonMap; readonly id?: string };
+  /** Set for a part the gateway does not translate (executableCode, codeExecutionResult, inlineData, fileData, a new kind): its kind. */
+  readonly unsupported?: string;
 }
 
 /** One token and its log probability. */
@@ -172,17 +174,24 @@ function defined<T extends object>(value: T): Defined<T> {
   return value as Defined<T>;
 }
 
+/** Part fields that annotate a part rather than hold its content. */
+const PART_ANNOTATIONS = new Set(["thought", "thoughtSignature", "partMetadata", "videoMetadata", "mediaResolution"]);
+
 function parsePart(value: unknown): GeminiResponsePart | undefined {
   if (!isJsonMap(value)) return undefined;
   const call = value.functionCall;
   const functionCall = isJsonMap(call) && typeof call.name === "string"
     ? defined({ name: call.name, args: isJsonMap(call.args) ? call.args : {}, id: str(call.id) })
     : undefined;
+  const text = str(value.text);
+  // A part with content the gateway cannot carry (code execution, images, files, kinds newer than this code); a bare signature part is not one.
+  const unsupported = text === undefined && !functionCall ? Object.keys(value).find((key) => !PART_ANNOTATIONS.has(key) && value[key] !== null) : undefined;
   return defined({
-    text: str(value.text),
+    text,
     thought: value.thought === true ? true : undefined,
     thoughtSignature: str(value.thoughtSignature),
     functionCall,
+    unsupported,
   });
 }
 

@@ -117,3 +117,50 @@ describe("FAILED_PRECONDITION about the account (location, billing): a provider 
     expect(answer.urls).toHaveLength(1);
   });
 });
+
+describe("answer parts the OpenAI format has no place for: dropped with a warning, the text kept", () => {
+  const parts = [
+    { text: "Computing:" },
+    { executableCode: { language: "PYTHON", code: "print(1 + 1)" } },
+    { codeExecutionResult: { outcome: "OUTCOME_OK", output: "2\n" } },
+    { inlineData: { mimeType: "image/png", data: "iVBORw0KGgo=" } },
+    { fileData: { mimeType: "image/png", fileUri: "https://generativelanguage.googleapis.com/v1beta/files/x" } },
+    { aPartKindFromTheFuture: { value: 1 } },
+    { text: " the answer is 2.", thoughtSignature: "c2ln" },
+    { text: "", thoughtSignature: "c2lnMg==" },
+  ];
+  const response = { candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }], usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 9, totalTokenCount: 13 } };
+  const WARNING = "Gemini answered with parts the gateway does not translate (aPartKindFromTheFuture, codeExecutionResult, executableCode, fileData, inlineData); dropped";
+
+  it("non-streamed", async () => {
+    const answer = await geminiRest({ model: "gem/gemini-2.5-flash", messages: hi }, geminiJson(response));
+    expect(answer.status).toBe(200);
+    expect((JSON.parse(answer.body) as { choices: { message: { content: string }; finish_reason: string }[] }).choices[0]).toMatchObject({ message: { content: "Computing: the answer is 2." }, finish_reason: "stop" });
+    expect(warningsOf(answer.headers)).toContain(WARNING);
+  });
+
+  it("streamed: parts of the first chunk are named in the warnings; later ones are dropped without one", async () => {
+    const answer = await geminiRest({ model: "gem/gemini-2.5-flash", messages: hi, stream: true }, geminiSse([response, { candidates: [{ content: { role: "model", parts: [{ text: "" }] }, index: 0 }] }]));
+    expect(warningsOf(answer.headers)).toContain(WARNING);
+    const read = readStream(answer.body);
+    expect(read.text[0]).toBe("Computing: the answer is 2.");
+    expect(read.finishes[0]).toBe("stop");
+    expect(read.done).toBe(true);
+  });
+
+  it("an image-only answer (image output models) is not an unexplained empty answer", async () => {
+    const image = { candidates: [{ content: { role: "model", parts: [{ inlineData: { mimeType: "image/png", data: "iVBORw0KGgo=" } }] }, finishReason: "STOP", index: 0 }] };
+    for (const stream of [false, true]) {
+      const answer = await geminiRest({ model: "gem/gemini-2.5-flash-image", messages: hi, stream }, stream ? geminiSse([image]) : geminiJson(image));
+      expect(answer.status).toBe(200);
+      expect(warningsOf(answer.headers)).toContain("Gemini answered with parts the gateway does not translate (inlineData); dropped");
+    }
+  });
+
+  it("a bare signature part and annotations are not reported as dropped", async () => {
+    const plain = { candidates: [{ content: { role: "model", parts: [{ text: "hi", thoughtSignature: "c2ln" }, { thoughtSignature: "c2lnMg==" }, { thought: true, thoughtSignature: "c2lnMw==" }] }, finishReason: "STOP", index: 0 }] };
+    const answer = await geminiRest({ model: "gem/gemini-3-flash-preview", messages: hi }, geminiJson(plain));
+    expect(answer.status).toBe(200);
+    expect(warningsOf(answer.headers)).not.toContain("does not translate");
+  });
+});

@@ -93,7 +93,7 @@ describe("fromGeminiResponse", () => {
     );
     expect(response.id).toBe("r1");
     expect(response.created).toBe(1_700_000_000n);
-    expect(response.warnings).toEqual(["w"]);
+    expect(response.warnings).toEqual(["w", "Gemini answered with parts the gateway does not translate (executableCode); dropped"]);
     const [first, second] = response.choices;
     expect(first?.finishReason).toBe(FinishReason.TOOL_CALLS);
     expect(first?.rawFinishReason).toBe("STOP");
