@@ -76,7 +76,8 @@ export interface GeminiErrorInput {
  * RESOURCE_EXHAUSTED, UNAVAILABLE, ...) decides, then `code`, then the HTTP status; a 400 whose
  * message says the input token count exceeds the maximum is CONTEXT_LENGTH_EXCEEDED; a
  * FAILED_PRECONDITION about the account (location not served, billing needed) is
- * PROVIDER_UNAVAILABLE, so the request fails over instead of blaming the caller. RetryInfo
+ * PROVIDER_UNAVAILABLE, so the request fails over instead of blaming the caller, and so is
+ * CANCELLED (499), which only Google's backend can have decided. RetryInfo
  * `retryDelay` becomes retryAfterMs (falling back to the Retry-After header). Caller-visible
  * messages are scrubbed of secrets.
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
@@ -98,6 +99,12 @@ export function fromGeminiError(input: GeminiErrorInput): GatewayError {
   const retryAfterMs = parseRetryDelay(retryInfo?.retryDelay) ?? input.headerRetryAfterMs;
   const status = (error.status ? STATUS_HTTP[error.status] : undefined) ?? error.code ?? upstreamStatus;
   const upstreamCode = error.status ?? reasons[0];
+  if (error.status === "CANCELLED") {
+    // The gateway's own cancel never reads an answer: a CANCELLED one is Google's backend giving up
+    // ("The operation was cancelled.", reason backendError, under load), so another target is tried.
+    const message = `provider "${provider}" failed (upstream ${upstreamStatus} CANCELLED): ${scrubSecrets(error.message ?? "")}`;
+    return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, message, { provider, upstreamStatus, upstreamCode: error.status });
+  }
   if (error.status === "FAILED_PRECONDITION" && ACCOUNT_PRECONDITION.test(error.message ?? "")) {
     // Not the caller's fault, and another account or provider may serve the request: a provider failure, which fails over.
     const message = `provider "${provider}" cannot serve requests from this account (upstream ${upstreamStatus}): ${scrubSecrets(error.message ?? "")}`;

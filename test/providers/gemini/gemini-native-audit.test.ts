@@ -118,6 +118,27 @@ describe("FAILED_PRECONDITION about the account (location, billing): a provider 
   });
 });
 
+describe("CANCELLED (499) from Google: its backend gave up, not the caller", () => {
+  // Recorded in google-gemini/gemini-cli#20309 under heavy load: errors[].reason "backendError".
+  const cancelled = { error: { code: 499, message: "The operation was cancelled.", errors: [{ message: "The operation was cancelled.", domain: "global", reason: "backendError" }], status: "CANCELLED" } };
+
+  it("is 503 provider_unavailable, and fails over to the next target", async () => {
+    const alone = await geminiRest({ model: "gem/gemini-2.5-pro", messages: hi }, geminiJson(cancelled, 499));
+    expect(alone.status).toBe(503);
+    expect((JSON.parse(alone.body) as { error: { code: string } }).error.code).toBe("provider_unavailable");
+    const withFallback = await geminiRest({ model: "gem/gemini-2.5-pro", messages: hi, fallbacks: ["gem2/gemini-2.5-pro"] }, geminiJson(cancelled, 499), OK);
+    expect(withFallback.status).toBe(200);
+    expect(withFallback.urls.map((url) => new URL(url).host)).toEqual(["generativelanguage.googleapis.com", "gem2.test"]);
+  });
+
+  it("inside a stream, before any content, it fails over too", async () => {
+    const answer = await geminiRest({ model: "gem/gemini-2.5-pro", messages: hi, stream: true, fallbacks: ["gem2/gemini-2.5-pro"] }, geminiSse([cancelled]), geminiSse([{ candidates: [{ content: { role: "model", parts: [{ text: "ok" }] }, finishReason: "STOP", index: 0 }] }]));
+    expect(answer.status).toBe(200);
+    expect(answer.urls).toHaveLength(2);
+    expect(readStream(answer.body)).toMatchObject({ text: { 0: "ok" }, finishes: { 0: "stop" }, errors: [], done: true });
+  });
+});
+
 describe("answer parts the OpenAI format has no place for: dropped with a warning, the text kept", () => {
   const parts = [
     { text: "Computing:" },
