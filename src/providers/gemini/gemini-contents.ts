@@ -153,6 +153,18 @@ function addSignatureSentinels(contents: GeminiContent[], warnings: Set<string>)
 }
 
 /**
+ * For models without a system instruction (Gemma): the system texts become one text part at the
+ * start of the first user turn (a user turn is added when the conversation starts with the
+ * model), as Gemma's own prompt format does. Returns new contents; the input is not modified.
+ */
+export function systemInstructionInline(contents: readonly GeminiContent[], system: { role: "user"; parts: { text: string }[] }): GeminiContent[] {
+  const part: GeminiRequestPart = { text: `${system.parts.map((entry) => entry.text).join("\n\n")}\n\n` };
+  const [first, ...rest] = contents;
+  if (first?.role === "user") return [{ role: "user", parts: [part, ...first.parts] }, ...rest];
+  return [{ role: "user", parts: [part] }, ...contents];
+}
+
+/**
  * Translates the conversation into Gemini `contents` and `systemInstruction`. Guarantees: system and
  * developer text becomes systemInstruction parts, in order (hoisted from any position); roles are
  * user and model; consecutive turns of one role are merged; each run of tool messages becomes

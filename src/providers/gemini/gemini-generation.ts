@@ -15,3 +15,15 @@ export function geminiGeneration(model: string | undefined): "3+" | "2.5" | "old
   if (GEMINI_3_PLUS.test(model)) return "3+";
   return GEMINI_2_5.test(model) ? "2.5" : "older";
 }
+
+/** Gemma models served by the Gemini API. */
+const GEMMA = /^(?:models\/)?gemma-/;
+
+/**
+ * Whether `model` takes `systemInstruction`: Gemma models served by the Gemini API answer it with
+ * 400 "Developer instruction is not enabled for models/gemma-…".
+ * @see https://ai.google.dev/gemma/docs/core/prompt-structure
+ */
+export function takesSystemInstruction(model: string | undefined): boolean {
+  return model === undefined || !GEMMA.test(model);
+}

@@ -2,10 +2,10 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
-import { toGeminiContents } from "./gemini-contents.js";
+import { systemInstructionInline, toGeminiContents } from "./gemini-contents.js";
 import type { FetchedMediaByPath } from "./gemini-media.js";
 import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
-import { geminiGeneration } from "./gemini-generation.js";
+import { geminiGeneration, takesSystemInstruction } from "./gemini-generation.js";
 import { thinkingConfigFor } from "./gemini-thinking.js";
 import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
@@ -167,8 +167,9 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
  * Translates a ChatInput into a Gemini generateContent body. Pure: media URLs must already be
  * fetched (see fetchRemoteMedia). Guarantees: every ChatInput field is either mapped (temperature,
  * top_p, max_tokens, stop, n, seed, penalties, logprobs, response_format, tools, tool_choice,
- * messages; json_schema as `responseJsonSchema` unchanged on models of 2.5 and later, else as the
- * cleaned `responseSchema`; strict tools as VALIDATED function calling on those models;
+ * messages (on Gemma models, which take no systemInstruction, the system prompt opens the first
+ * user turn, with a warning); json_schema as `responseJsonSchema` unchanged on models of 2.5 and
+ * later, else as the cleaned `responseSchema`; strict tools as VALIDATED function calling on those models;
  * reasoning_effort as `thinkingConfig`, see thinkingConfigFor), dropped with a warning
  * (parallel_tool_calls=false, strict on older models, user, non-zero penalties on Gemini 2.5 and
  * later, which refuse them, unless the catalogue says the model takes them, and on models whose
@@ -182,7 +183,14 @@ export function toGeminiRequest(input: ChatInput, context: GeminiRequestContext)
   const warnings: string[] = [];
   if (Object.keys(input.logitBias).length > 0) throw unsupportedFeature("Invalid 'logit_bias': Gemini has no logit bias.", "logit_bias");
   rejectCustomTools(input, "Gemini");
-  const { contents, systemInstruction, warnings: contentWarnings } = toGeminiContents(input.messages, context);
+  const translated = toGeminiContents(input.messages, context);
+  const { warnings: contentWarnings } = translated;
+  let { contents, systemInstruction } = translated;
+  if (systemInstruction && !takesSystemInstruction(context.upstreamModel)) {
+    contents = systemInstructionInline(contents, systemInstruction);
+    systemInstruction = undefined;
+    warnings.push(`${context.upstreamModel ?? "this model"} takes no system instruction; the system prompt was sent at the start of the first user turn`);
+  }
   const generationConfig = generationConfigOf(input, context, warnings);
   const tools = toolsOf(input, context, warnings);
   if (input.user !== undefined) warnings.push("user is not supported by Gemini; dropped");

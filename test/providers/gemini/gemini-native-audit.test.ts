@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CatalogModel } from "../../../src/config/gateway-config.js";
 import { toGeminiRequest } from "../../../src/providers/gemini/gemini-request.js";
-import { user } from "../../support/proto-builders.js";
+import { assistant, system, user } from "../../support/proto-builders.js";
 import { geminiJson, geminiRest, geminiSse, readStream } from "./gemini-rest.js";
 import { chatInput } from "./gemini-inputs.js";
 
@@ -183,5 +183,25 @@ describe("answer parts the OpenAI format has no place for: dropped with a warnin
     const answer = await geminiRest({ model: "gem/gemini-3-flash-preview", messages: hi }, geminiJson(plain));
     expect(answer.status).toBe(200);
     expect(warningsOf(answer.headers)).not.toContain("does not translate");
+  });
+});
+
+describe("Gemma models on the Gemini API take no systemInstruction", () => {
+  // Google answers it with 400 "Developer instruction is not enabled for models/gemma-3-27b-it".
+  it("the system prompt opens the first user turn, with a warning", async () => {
+    const messages = [{ role: "system", content: "Be brief." }, { role: "developer", content: "Use French." }, { role: "user", content: "hi" }];
+    const answer = await geminiRest({ model: "gem/gemma-3-27b-it", messages }, OK);
+    expect(answer.status).toBe(200);
+    expect(answer.sent[0]).not.toHaveProperty("systemInstruction");
+    expect(answer.sent[0]?.contents).toEqual([{ role: "user", parts: [{ text: "Be brief.\n\nUse French.\n\n" }, { text: "hi" }] }]);
+    expect(warningsOf(answer.headers)).toContain("gemma-3-27b-it takes no system instruction; the system prompt was sent at the start of the first user turn");
+  });
+
+  it("a conversation that starts with the model gets a user turn in front; Gemini models keep systemInstruction", () => {
+    const { body } = translate("gemma-3-12b-it", { messages: [system("S"), assistant("Hello!"), user("hi")] });
+    expect(body.contents).toEqual([{ role: "user", parts: [{ text: "S\n\n" }] }, { role: "model", parts: [{ text: "Hello!" }] }, { role: "user", parts: [{ text: "hi" }] }]);
+    const gemini = translate("gemini-2.5-flash", { messages: [system("S"), user("hi")] });
+    expect(gemini.body.systemInstruction).toEqual({ role: "user", parts: [{ text: "S" }] });
+    expect(gemini.warnings).toEqual([]);
   });
 });
