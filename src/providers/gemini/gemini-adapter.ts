@@ -55,6 +55,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
   const signatures = options.signatureCache ?? createThoughtSignatureCache();
   const now = options.now ?? Date.now;
   const onToolCall = (callId: string, signature: string) => signatures.remember(callId, signature);
+  const onThoughtSignature = (signature: string) => signatures.rememberThought(signature);
   const headers: Record<string, string> = {
     ...account.headers,
     "content-type": "application/json",
@@ -69,6 +70,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
       ...(callOptions.catalogModel ? { catalogModel: callOptions.catalogModel } : {}),
       fetchedMedia,
       thoughtSignatureFor: (callId) => signatures.recall(callId),
+      thoughtSignatureKnown: (signature) => signatures.knowsThought(signature),
     });
   }
 
@@ -111,7 +113,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
       }
       const body = parseGeminiResponse(parsed);
       if (body.error) throw fromGeminiError({ provider: account.name, httpStatus: response.status, error: body.error });
-      return fromGeminiResponse(body, { upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall });
+      return fromGeminiResponse(body, { upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature });
     },
 
     stream(input: ChatInput, callOptions: CallOptions): AsyncGenerator<ChatStreamResponse> {
@@ -123,7 +125,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
           // The JSON-array form of streamGenerateContent (see GeminiStreamTranslator.forJsonArray); any other type but SSE fails over.
           alsoReads: GEMINI_STREAM_ALSO_READS,
           async accept(response) {
-            const context = { provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall };
+            const context = { provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature };
             return mediaTypeOf(response.header("content-type")) === "application/json" ? GeminiStreamTranslator.forJsonArray(await response.text(), context) : new GeminiStreamTranslator(context);
           },
         };

@@ -20,6 +20,8 @@ export interface GeminiContentsContext {
   readonly fetchedMedia: FetchedMediaByPath;
   /** Signatures the gateway remembers for tool calls it emitted earlier (for clients that drop extra_content). */
   readonly thoughtSignatureFor: (callId: string) => string | undefined;
+  /** Whether this adapter emitted a reasoning signature (another provider's is never replayed); absent: every one is trusted. */
+  readonly thoughtSignatureKnown?: (signature: string) => boolean;
 }
 
 /** Contents, system instruction and the warnings produced while translating them. */
@@ -116,7 +118,9 @@ function modelParts(message: Message, messageIndex: number, context: GeminiConte
       if (part.part.value) parts.push({ text: part.part.value });
     } else if (part.part.case === "reasoning" && part.part.value.text) {
       const { text, signature } = part.part.value;
-      parts.push(signature ? { text, thought: true, thoughtSignature: signature } : { text, thought: true });
+      const known = signature !== "" && (context.thoughtSignatureKnown?.(signature) ?? true);
+      if (signature && !known) builder.warnings.add("reasoning signatures this Gemini provider did not issue (another provider's thinking blocks, or older than the gateway remembers) were left out; Gemini refuses them");
+      parts.push(known ? { text, thought: true, thoughtSignature: signature } : { text, thought: true });
     }
   }
   message.toolCalls.forEach((call, callIndex) => {

@@ -27,6 +27,8 @@ export interface GeminiRequestContext {
   readonly fetchedMedia: FetchedMediaByPath;
   /** Thought signatures remembered for tool calls this adapter emitted. */
   readonly thoughtSignatureFor: (callId: string) => string | undefined;
+  /** Whether this adapter emitted a reasoning signature (another provider's is never replayed); absent: every one is trusted. */
+  readonly thoughtSignatureKnown?: (signature: string) => boolean;
 }
 
 /** A generateContent body and the parameters the gateway dropped or emulated, in plain words. */

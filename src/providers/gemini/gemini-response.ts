@@ -103,12 +103,15 @@ export function toProtoTokenLogprobs(result: GeminiLogprobsResult | undefined): 
 /** Called for every tool call the gateway emits with a signature, so the adapter can remember it. */
 export type ToolCallObserver = (callId: string, signature: string) => void;
 
+/** Called for every thought signature the gateway emits, so the adapter knows it when it comes back. */
+export type ThoughtObserver = (signature: string) => void;
+
 interface ChoiceParts {
   readonly content: ContentPart[];
   readonly toolCalls: ToolCall[];
 }
 
-function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCallObserver): ChoiceParts {
+function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCallObserver, onThoughtSignature?: ThoughtObserver): ChoiceParts {
   const content: ContentPart[] = [];
   const toolCalls: ToolCall[] = [];
   let text = "";
@@ -131,7 +134,15 @@ function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCal
       });
     } else if (part.thought === true) {
       flushText();
-      content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: part.text ?? "", signature: part.thoughtSignature ?? "", redactedData: "" } } });
+      if (part.thoughtSignature) onThoughtSignature?.(part.thoughtSignature);
+      // Thought parts run on until one carries the signature (it may come alone, in an empty part): one block, as a stream gives it.
+      const last = content[content.length - 1]?.part;
+      if (last?.case === "reasoning" && !last.value.signature && !last.value.redactedData) {
+        last.value.text += part.text ?? "";
+        last.value.signature = part.thoughtSignature ?? "";
+      } else {
+        content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: part.text ?? "", signature: part.thoughtSignature ?? "", redactedData: "" } } });
+      }
     } else if (part.text) {
       text += part.text;
     }
@@ -149,6 +160,7 @@ export interface GeminiResponseContext {
   /** Current time in ms (for `created`). */
   readonly now: () => number;
   readonly onToolCall: ToolCallObserver;
+  readonly onThoughtSignature?: ThoughtObserver;
 }
 
 function candidateIndex(candidate: GeminiCandidate, position: number): number {
@@ -157,7 +169,8 @@ function candidateIndex(candidate: GeminiCandidate, position: number): number {
 
 /**
  * Translates a generateContent response into a ChatResponse. Guarantees: one choice per candidate
- * (index = candidate.index, else position); text parts joined, thought parts as Reasoning parts,
+ * (index = candidate.index, else position); text parts joined, thought parts as Reasoning parts
+ * (a run of them up to the one that carries the signature as one part),
  * functionCall parts as tool calls with unique ids, `"{}"`-style JSON arguments and
  * extra_content.google.thought_signature; executable code, image and file outputs and part kinds
  * newer than this code dropped with a warning naming them (grounding metadata is dropped); a
@@ -170,7 +183,7 @@ export function fromGeminiResponse(response: GeminiResponse, context: GeminiResp
   const warnings = [...context.warnings];
   const choices = response.candidates.map((candidate, position) => {
     const index = candidateIndex(candidate, position);
-    const { content, toolCalls } = choicePartsOf(candidate.parts, context.onToolCall);
+    const { content, toolCalls } = choicePartsOf(candidate.parts, context.onToolCall, context.onThoughtSignature);
     const raw = candidate.finishReason ?? "";
     const warning = finishWarning(raw, index);
     if (warning) warnings.push(warning);

@@ -5,7 +5,7 @@ import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
-import { createToolCallId, droppedPartsWarning, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
+import { createToolCallId, droppedPartsWarning, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ThoughtObserver, type ToolCallObserver } from "./gemini-response.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
@@ -37,6 +37,7 @@ export interface GeminiStreamContext {
   /** Current time in ms (for `created`). */
   readonly now: () => number;
   readonly onToolCall: ToolCallObserver;
+  readonly onThoughtSignature?: ThoughtObserver;
 }
 
 interface ChoiceState {
@@ -147,6 +148,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
           out.push(toolCallStartEvent(index, toolIndex, id, part.functionCall.name, signature ? thoughtSignatureExtra(signature) : undefined));
           out.push(toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args)));
         } else if (part.thought === true) {
+          if (part.thoughtSignature) context.onThoughtSignature?.(part.thoughtSignature);
           if (part.text || part.thoughtSignature) out.push(reasoningDeltaEvent(index, part.text ?? "", part.thoughtSignature ?? ""));
         } else if (part.text) {
           out.push(textDeltaEvent(index, part.text, logprobs));

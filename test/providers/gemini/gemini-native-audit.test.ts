@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { CatalogModel } from "../../../src/config/gateway-config.js";
 import { toGeminiRequest } from "../../../src/providers/gemini/gemini-request.js";
+import { createThoughtSignatureCache } from "../../../src/providers/gemini/gemini-signature-cache.js";
 import { assistant, system, user } from "../../support/proto-builders.js";
-import { geminiJson, geminiRest, geminiSse, readStream } from "./gemini-rest.js";
+import { sseFrames } from "../../http/rest-test-setup.js";
+import { geminiJson, geminiRest, geminiRestSession, geminiSse, readStream } from "./gemini-rest.js";
 import { chatInput } from "./gemini-inputs.js";
 
 /*
@@ -203,5 +205,58 @@ describe("Gemma models on the Gemini API take no systemInstruction", () => {
     const gemini = translate("gemini-2.5-flash", { messages: [system("S"), user("hi")] });
     expect(gemini.body.systemInstruction).toEqual({ role: "user", parts: [{ text: "S" }] });
     expect(gemini.warnings).toEqual([]);
+  });
+});
+
+describe("reasoning signatures: only the ones this Gemini provider issued go back to Gemini", () => {
+  // thinking_blocks come back whatever provider wrote them (a conversation that moved from an Anthropic
+  // target to a Gemini one); Gemini answers a foreign signature with 400 "Corrupted thought signature."
+  const ANTHROPIC_SIGNATURE = "EqQBCkgIBxABGAIiQLr5cXVvQwAnthropicSignature==";
+  const GEMINI_SIGNATURE = "CiQBjz1rX8geminiThoughtSignature/A==";
+  const thoughtAnswer = { candidates: [{ content: { role: "model", parts: [{ text: "The user greets me.", thought: true }, { text: "", thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }] }, finishReason: "STOP", index: 0 }] };
+
+  it("another provider's signed thinking block is sent as an unsigned thought, with a warning", async () => {
+    const messages = [...hi, { role: "assistant", content: "Hello!", thinking_blocks: [{ type: "thinking", thinking: "The user greets me.", signature: ANTHROPIC_SIGNATURE }] }, { role: "user", content: "again" }];
+    const answer = await geminiRest({ model: "gem/gemini-3-flash-preview", messages }, OK);
+    expect(answer.status).toBe(200);
+    expect(answer.sent[0]?.contents).toEqual([
+      { role: "user", parts: [{ text: "hi" }] },
+      { role: "model", parts: [{ text: "The user greets me.", thought: true }, { text: "Hello!" }] },
+      { role: "user", parts: [{ text: "again" }] },
+    ]);
+    expect(JSON.stringify(answer.sent)).not.toContain(ANTHROPIC_SIGNATURE);
+    expect(warningsOf(answer.headers)).toContain("reasoning signatures this Gemini provider did not issue");
+  });
+
+  it("the memory of issued thought signatures is bounded and expires", () => {
+    let now = 0;
+    const cache = createThoughtSignatureCache({ ttlMs: 1000, maxEntries: 2, now: () => now });
+    cache.rememberThought("a");
+    cache.rememberThought("b");
+    expect([cache.knowsThought("a"), cache.knowsThought("b"), cache.knowsThought("c")]).toEqual([true, true, false]);
+    cache.remember("call_1", "sig");
+    expect(cache.knowsThought("a")).toBe(false);
+    now = 1000;
+    expect([cache.knowsThought("b"), cache.recall("call_1")]).toEqual([false, undefined]);
+  });
+
+  it.each([false, true])("stream %s: a Gemini thought signature comes back in thinking_blocks and is replayed", async (stream) => {
+    const session = await geminiRestSession(stream ? geminiSse([thoughtAnswer]) : geminiJson(thoughtAnswer), OK);
+    try {
+      const first = await session.post({ model: "gem/gemini-3-flash-preview", messages: hi, stream });
+      let blocks: unknown[];
+      if (stream) {
+        blocks = sseFrames(first.body).filter((frame) => frame.startsWith("{")).flatMap((frame) => (JSON.parse(frame) as { choices: { delta: { thinking_blocks?: unknown[] } }[] }).choices[0]?.delta.thinking_blocks ?? []);
+      } else {
+        blocks = (JSON.parse(first.body) as { choices: { message: { thinking_blocks?: unknown[] } }[] }).choices[0]?.message.thinking_blocks ?? [];
+      }
+      // The signature came alone in an empty thought part: one block either way, the thought text with its signature.
+      expect(blocks).toEqual([{ type: "thinking", thinking: "The user greets me.", signature: GEMINI_SIGNATURE }]);
+      const next = await session.post({ model: "gem/gemini-3-flash-preview", messages: [...hi, { role: "assistant", content: "Hello!", thinking_blocks: blocks }, { role: "user", content: "again" }] });
+      expect((next.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "The user greets me.", thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }]);
+      expect(warningsOf(next.headers)).not.toContain("did not issue");
+    } finally {
+      await session.close();
+    }
   });
 });
