@@ -46,8 +46,14 @@ function refuseRequest(request: http.IncomingMessage, response: http.ServerRespo
   request.resume();
 }
 
-/** Sends `refusal` on an HTTP/2 stream. */
+/**
+ * Sends `refusal` on an HTTP/2 stream. The client may already have reset it (its HEADERS and
+ * RST_STREAM can arrive together): then there is nothing to send, and its reset must not become
+ * an unhandled 'error' event (which would end the process).
+ */
 function refuseStream(stream: http2.ServerHttp2Stream, refusal: HostRefusal): void {
+  stream.on("error", () => undefined);
+  if (stream.destroyed || stream.closed) return;
   stream.respond({ ":status": refusal.status, "content-type": "application/json", "content-length": Buffer.byteLength(refusal.body) });
   stream.end(refusal.body);
   stream.resume();
