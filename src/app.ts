@@ -13,6 +13,7 @@ import { ADAPTER_FACTORIES } from "./providers/registry.js";
 import { createUndiciTransport, type UpstreamTransport } from "./providers/upstream-http.js";
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
+import { rpcErrorAnswer } from "./rpc/rpc-refusal.js";
 import { RequestLog } from "./server/request-log.js";
 import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
 
@@ -71,12 +72,15 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   });
   const authenticate = createCallerAuthenticator(config.keys);
   const hostCheck = createHostCheck(config.keys);
-  const refuseHost = hostCheck && ((authority: string | undefined) => {
+  // A refused RPC is answered in its own protocol (status, message, ErrorDetail), anything else in the OpenAI envelope.
+  const refuseHost = hostCheck && ((authority: string | undefined, path: string | undefined, contentType: string | undefined) => {
     const error = hostCheck(authority);
     if (!error) return undefined;
     log.error(error, "(host check)");
+    const rpc = rpcErrorAnswer(path, contentType, error);
+    if (rpc) return rpc;
     const rest = toRestError(error);
-    return { status: rest.status, body: JSON.stringify(rest.body) };
+    return { status: rest.status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(rest.body)) };
   });
   let draining = false;
   const rawChatRoute = createRawChatRoute({ gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => log.error(error, url) });

@@ -27,21 +27,23 @@ export interface OnePortOptions {
   readonly takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /**
    * Asked first about every HTTP/1.1 request (its Host) and HTTP/2 stream (its :authority, else
-   * Host): an answer to send instead of serving it (a JSON body), or undefined to serve it.
+   * Host), with its path and content-type: an answer to send instead of serving it, or undefined
+   * to serve it.
    */
-  readonly refuseHost?: (authority: string | undefined) => HostRefusal | undefined;
+  readonly refuseHost?: (authority: string | undefined, path: string | undefined, contentType: string | undefined) => HostRefusal | undefined;
 }
 
 /** The answer {@link OnePortOptions.refuseHost} sends instead of serving a request. */
 export interface HostRefusal {
   readonly status: number;
-  /** A JSON body. */
-  readonly body: string;
+  /** Response headers (content-type included); an HTTP/2 answer with an empty body is one HEADERS frame (gRPC's trailers-only form). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
 }
 
 /** Sends `refusal` on an HTTP/1.1 response; the request body is read and dropped. */
 function refuseRequest(request: http.IncomingMessage, response: http.ServerResponse, refusal: HostRefusal): void {
-  response.writeHead(refusal.status, { "content-type": "application/json", "content-length": Buffer.byteLength(refusal.body) });
+  response.writeHead(refusal.status, { ...refusal.headers, "content-length": refusal.body.byteLength });
   response.end(refusal.body);
   request.resume();
 }
@@ -54,14 +56,23 @@ function refuseRequest(request: http.IncomingMessage, response: http.ServerRespo
 function refuseStream(stream: http2.ServerHttp2Stream, refusal: HostRefusal): void {
   stream.on("error", () => undefined);
   if (stream.destroyed || stream.closed) return;
-  stream.respond({ ":status": refusal.status, "content-type": "application/json", "content-length": Buffer.byteLength(refusal.body) });
-  stream.end(refusal.body);
+  if (refusal.body.byteLength === 0) {
+    stream.respond({ ":status": refusal.status, ...refusal.headers }, { endStream: true });
+  } else {
+    stream.respond({ ":status": refusal.status, ...refusal.headers, "content-length": refusal.body.byteLength });
+    stream.end(refusal.body);
+  }
   stream.resume();
 }
 
 function authorityOf(headers: http2.IncomingHttpHeaders): string | undefined {
   const authority = headers[":authority"] ?? headers.host;
   return typeof authority === "string" ? authority : undefined;
+}
+
+function contentTypeOf(headers: http.IncomingHttpHeaders): string | undefined {
+  const contentType = headers["content-type"];
+  return typeof contentType === "string" ? contentType : undefined;
 }
 
 /** The net.Server Fastify listens on, with the connection-closing methods Fastify looks for. */
@@ -86,7 +97,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   const refuseHost = options.refuseHost;
   // Without a host check (gateway keys configured), no per-request work is added.
   const h1Handler: http.RequestListener = refuseHost ? (request, response) => {
-    const refusal = refuseHost(request.headers.host);
+    const refusal = refuseHost(request.headers.host, request.url, contentTypeOf(request.headers));
     if (refusal) refuseRequest(request, response, refusal);
     else served(request, response);
   } : served;
@@ -101,7 +112,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   const h2 = http2.createServer({});
   const takeStream = options.takeStream;
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-    const refusal = refuseHost?.(authorityOf(headers));
+    const refusal = refuseHost?.(authorityOf(headers), headers[":path"], contentTypeOf(headers));
     if (refusal) return refuseStream(stream, refusal);
     if (takeStream?.(stream, headers)) return;
     boundUpload(stream, requestTimeoutMs);

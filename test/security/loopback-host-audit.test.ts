@@ -83,7 +83,9 @@ describe("auth off: only requests naming a loopback host are served", () => {
     for (const host of [`rebind.attacker.example:${server.port}`, "attacker.example", "127.0.0.1.attacker.example", "10.0.0.5"]) {
       const answer = await h1(server.port, host, path);
       expect(answer.status).toBe(403);
-      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "permission_denied", type: "permission_error" } });
+      // An RPC is refused in its own protocol (Connect's error JSON, with the ErrorDetail); REST in the OpenAI envelope.
+      const expected = path.includes("ChatService") ? { code: "permission_denied", details: [{ type: "switchyard.v1.ErrorDetail", debug: { reason: "PERMISSION_DENIED" } }] } : { error: { code: "permission_denied", type: "permission_error" } };
+      expect(JSON.parse(answer.body)).toMatchObject(expected);
     }
     expect(server.upstream.requests.length).toBe(before);
   });

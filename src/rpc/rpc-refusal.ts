@@ -1,0 +1,53 @@
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, contentTypeStreamRegExp, contentTypeUnaryRegExp, endStreamFlag, endStreamToJson, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { contentTypeRegExp as grpcContentType, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { contentTypeRegExp as grpcWebContentType, trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import type { GatewayError } from "../core/errors.js";
+
+/** The path prefix of every RPC the gateway serves (`/switchyard.v1.ChatService/Chat`, …). */
+const RPC_PATH_PREFIX = "/switchyard.v1.";
+
+/** A whole answer sent before any handler runs: status, headers and body (empty for a gRPC trailers-only answer). */
+export interface EdgeAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+function headerRecord(headers: Headers): Record<string, string> {
+  const record: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    record[name] = value;
+  });
+  return record;
+}
+
+/**
+ * `error` as the protocol of an RPC request would carry it, so that gRPC, gRPC-Web and Connect
+ * clients read its status, message and ErrorDetail as they would from the service itself:
+ * gRPC a trailers-only answer (grpc-status, grpc-message, grpc-status-details-bin); gRPC-Web a
+ * trailer frame; Connect streaming an end-stream message; Connect unary the JSON error body under
+ * the code's HTTP status. Undefined for a request that is not an RPC (by its path and
+ * content-type): the REST edge answers those.
+ */
+export function rpcErrorAnswer(path: string | undefined, contentType: string | undefined, error: GatewayError): EdgeAnswer | undefined {
+  if (!path?.startsWith(RPC_PATH_PREFIX) || contentType === undefined) return undefined;
+  const type = contentType.trim();
+  const webMatch = grpcWebContentType.exec(type);
+  if (webMatch) {
+    const frame = encodeEnvelope(trailerFlag, trailerSerialize(setTrailerStatus(new Headers(), error)));
+    const body = webMatch[1] ? new TextEncoder().encode(Buffer.from(frame).toString("base64")) : frame;
+    return { status: 200, headers: { "content-type": type }, body };
+  }
+  if (grpcContentType.test(type)) {
+    return { status: 200, headers: { "content-type": type, ...headerRecord(setTrailerStatus(new Headers(), error)) }, body: new Uint8Array(0) };
+  }
+  if (contentTypeStreamRegExp.test(type)) {
+    const json = JSON.stringify(endStreamToJson(error.metadata, error, undefined));
+    return { status: 200, headers: { "content-type": type }, body: encodeEnvelope(endStreamFlag, new TextEncoder().encode(json)) };
+  }
+  if (contentTypeUnaryRegExp.test(type)) {
+    return { status: codeToHttpStatus(error.code), headers: { "content-type": "application/json" }, body: errorToJsonBytes(error, undefined) };
+  }
+  return undefined;
+}
