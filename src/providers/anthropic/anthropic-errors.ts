@@ -9,6 +9,7 @@ const STATUS_BY_ERROR_TYPE: Readonly<Record<string, number>> = {
   authentication_error: 401,
   permission_error: 403,
   not_found_error: 404,
+  billing_error: 402,
   request_too_large: 413,
   rate_limit_error: 429,
   api_error: 500,
@@ -22,6 +23,15 @@ const STATUS_BY_ERROR_TYPE: Readonly<Record<string, number>> = {
  * `max_tokens` exceed context limit: …") with no code.
  */
 const PROMPT_TOO_LONG = /prompt is too long|exceed context limit/i;
+
+/**
+ * The other prose match: Anthropic reports an account out of credit or over its spend limit as a
+ * plain 400 invalid_request_error too ("Your credit balance is too low to access the Anthropic
+ * API…", "You have reached your specified API usage limits. You will regain access on …"). It is
+ * the account's state, not the request's fault, so it is quota exhaustion (fail over), as a 402
+ * `billing_error` is.
+ */
+const OUT_OF_CREDIT = /credit balance is too low|reached your specified API usage limits/i;
 
 interface ClassifyInput {
   readonly provider: string;
@@ -57,6 +67,9 @@ function classify(input: ClassifyInput): GatewayError {
   if (effectiveStatus === 429 || type === "rate_limit_error") {
     return gatewayError(Code.ResourceExhausted, Reason.RATE_LIMIT_EXCEEDED, `provider "${provider}" is rate limiting: ${message}`, facts, input.cause);
   }
+  if (effectiveStatus === 402 || type === "billing_error" || ((type === "invalid_request_error" || effectiveStatus === 400) && OUT_OF_CREDIT.test(message))) {
+    return gatewayError(Code.ResourceExhausted, Reason.INSUFFICIENT_QUOTA, `provider "${provider}" quota exhausted: ${message}`, facts, input.cause);
+  }
   if (type === "invalid_request_error" || effectiveStatus === 400) {
     if (PROMPT_TOO_LONG.test(message)) {
       return gatewayError(Code.InvalidArgument, Reason.CONTEXT_LENGTH_EXCEEDED, `provider "${provider}": ${message}`, facts, input.cause);
@@ -71,7 +84,8 @@ function classify(input: ClassifyInput): GatewayError {
  * Maps a non-2xx Anthropic response to a GatewayError, reading the structured `error.type` first:
  * rate_limit_error/429 → RATE_LIMIT_EXCEEDED (with retryAfterMs), overloaded_error/529 →
  * PROVIDER_UNAVAILABLE, invalid_request_error → UPSTREAM_INVALID_REQUEST with the provider's
- * scrubbed message ("prompt is too long" → CONTEXT_LENGTH_EXCEEDED), 401/403 → PROVIDER_AUTH_FAILED
+ * scrubbed message ("prompt is too long" → CONTEXT_LENGTH_EXCEEDED), an account out of credit or
+ * over its spend limit (402 billing_error, or the 400 that says so) → INSUFFICIENT_QUOTA, 401/403 → PROVIDER_AUTH_FAILED
  * with no provider text; everything else falls back to the shared status table. The scrubbed raw
  * body is kept as the error's cause for logs.
  * @see https://docs.claude.com/en/api/errors

@@ -1,0 +1,102 @@
+/**
+ * Audit of Anthropic's documented error answers through the real gateway (REST): each status and
+ * `error.type` → the caller's status and code, and whether the gateway retries, fails over to the
+ * next target of a virtual model, or answers at once.
+ * @see https://docs.claude.com/en/api/errors
+ */
+import { describe, expect, it } from "vitest";
+import { sseAnswer } from "../../support/fake-upstream.js";
+import { antError, antEvent, antMessage, antMessageStart, antTextStream, postChat, useAnthropicRestWorld } from "./anthropic-rest-harness.js";
+
+const world = useAnthropicRestWorld();
+
+const fromSecond = () => antMessage([{ type: "text", text: "from the second target" }]);
+
+describe("Anthropic account out of credit or over its spend limit", () => {
+  // Recorded wording (anthropics/claude-code issues #66314, #38035): both come as 400 invalid_request_error.
+  const cases = [
+    ["400 credit balance", 400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."],
+    ["400 spend limit", 400, "invalid_request_error", "You have reached your specified API usage limits. You will regain access on 2026-04-01 at 00:00 UTC."],
+    ["402 billing_error", 402, "billing_error", "There is an issue with your billing or payment information."],
+  ] as const;
+
+  it.each(cases)("%s is quota exhaustion: 429 insufficient_quota, not the caller's 400", async (_label, status, type, message) => {
+    world.first.setDefault(antError(status, type, message));
+    const answer = await postChat(world, {});
+    expect(answer.status).toBe(429);
+    expect(answer.json()).toMatchObject({ error: { code: "insufficient_quota" } });
+    expect(world.first.requests).toHaveLength(1);
+  });
+
+  it.each(cases)("%s fails over to the next target", async (_label, status, type, message) => {
+    world.first.setDefault(antError(status, type, message));
+    world.second.setDefault(fromSecond());
+    const answer = await postChat(world, { model: "pair" });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("x-switchyard-model")).toBe("ant2/claude-sonnet-4-5");
+    expect(answer.headers.get("x-switchyard-failed")).toBe("ant/claude-sonnet-4-5 insufficient_quota");
+    expect(world.first.requests).toHaveLength(1);
+  });
+
+  it("a billing_error event at the start of a stream fails over before any byte reaches the caller", async () => {
+    world.first.setDefault(sseAnswer([antMessageStart(), antEvent({ type: "error", error: { type: "billing_error", message: "billing" } })]));
+    world.second.setDefault(antTextStream("streamed by the second"));
+    const answer = await postChat(world, { model: "pair", stream: true });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("x-switchyard-failed")).toBe("ant/claude-sonnet-4-5 insufficient_quota");
+    expect(answer.text).toContain("streamed by the second");
+    expect(answer.text).toContain("data: [DONE]");
+  });
+
+  it("an ordinary invalid_request_error stays the caller's 400 and is not failed over", async () => {
+    world.first.setDefault(antError(400, "invalid_request_error", "messages: text content blocks must be non-empty"));
+    world.second.setDefault(fromSecond());
+    const answer = await postChat(world, { model: "pair" });
+    expect(answer.status).toBe(400);
+    expect(answer.json()).toMatchObject({ error: { code: "upstream_invalid_request" } });
+    expect(world.second.requests).toHaveLength(0);
+  });
+});
+
+describe("every documented Anthropic error status through REST", () => {
+  // [status, type, caller status, caller code, upstream calls on a direct request, fails over]
+  const table = [
+    [400, "invalid_request_error", 400, "upstream_invalid_request", 1, false],
+    [401, "authentication_error", 502, "provider_auth_failed", 1, true],
+    [403, "permission_error", 502, "provider_auth_failed", 1, true],
+    [404, "not_found_error", 404, "model_not_found", 1, true],
+    [413, "request_too_large", 413, "request_too_large", 1, false],
+    [429, "rate_limit_error", 429, "rate_limit_exceeded", 2, true],
+    [500, "api_error", 503, "provider_unavailable", 2, true],
+    [504, "timeout_error", 504, "upstream_timeout", 2, true],
+    [529, "overloaded_error", 503, "provider_unavailable", 2, true],
+  ] as const;
+
+  it.each(table)("%i %s → %i %s", async (status, type, callerStatus, code, calls, failsOver) => {
+    world.first.setDefault(antError(status, type, `${type} from the audit`, status === 429 ? { "retry-after": "0", "anthropic-ratelimit-requests-remaining": "0" } : {}));
+    const direct = await postChat(world, {});
+    expect(direct.status).toBe(callerStatus);
+    expect(direct.json()).toMatchObject({ error: { code } });
+    expect(world.first.requests).toHaveLength(calls);
+
+    world.first.reset();
+    world.first.setDefault(antError(status, type, `${type} from the audit`));
+    world.second.setDefault(fromSecond());
+    const viaPair = await postChat(world, { model: "pair" });
+    expect(viaPair.status).toBe(failsOver ? 200 : callerStatus);
+    expect(world.second.requests).toHaveLength(failsOver ? 1 : 0);
+  });
+
+  it("429 forwards Anthropic's retry-after to the caller", async () => {
+    world.first.setDefault(antError(429, "rate_limit_error", "slow down", { "retry-after": "7" }));
+    const answer = await postChat(world, {});
+    expect(answer.status).toBe(429);
+    expect(answer.headers.get("retry-after")).toBe("7");
+  });
+
+  it("an error answer never leaks the account key", async () => {
+    world.first.setDefault(antError(400, "invalid_request_error", "bad key sk-ant-audit-0123456789 echoed"));
+    const answer = await postChat(world, {});
+    expect(answer.text).not.toContain("sk-ant-audit-0123456789");
+  });
+});
