@@ -207,7 +207,7 @@ function anthropicOptions(input: ChatInput): JsonObject {
  * (schema closed and stripped of unsupported constraints, with a warning naming them), otherwise
  * emulated with the forced tool {@link JSON_TOOL_NAME} and a warning. provider_options.anthropic
  * is merged into the body last (it may not replace model, messages or stream; its output_config
- * adds to the gateway's). reasoning_effort becomes extended thinking (see {@link thinkingFor}),
+ * adds to the gateway's, and its tools come after the request's tools instead of replacing them). reasoning_effort becomes extended thinking (see {@link thinkingFor}),
  * leaving out, with a warning, the temperature and top_p Anthropic refuses with it. On models that
  * refuse temperature and top_p together (Opus 4.1, the 4.5 generation and later) only temperature
  * is sent when both are set, and dropping top_p is a warning; a final assistant turn followed only
@@ -272,5 +272,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   const merged: AnthropicMessagesRequest = { ...body, ...extra };
   // provider_options.anthropic.output_config (e.g. effort) adds to the gateway's format instead of replacing it.
   if (body.output_config && isJsonObject(extra.output_config)) merged.output_config = { ...body.output_config, ...extra.output_config };
+  // provider_options.anthropic.tools (server tools: web search, code execution…) join the request's tools, which stay.
+  if (body.tools && Array.isArray(extra.tools)) merged.tools = [...body.tools, ...extra.tools];
   return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}) };
 }

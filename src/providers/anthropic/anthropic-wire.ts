@@ -113,7 +113,8 @@ export interface AnthropicMessagesRequest {
   temperature?: number;
   top_p?: number;
   stop_sequences?: string[];
-  tools?: AnthropicTool[];
+  /** The client's tools, then any provider_options.anthropic tools (server tools, as the caller wrote them). */
+  tools?: (AnthropicTool | JsonValue)[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id: string };
   output_config?: { format?: AnthropicOutputFormat; [extra: string]: unknown };
