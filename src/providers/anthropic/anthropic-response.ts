@@ -1,9 +1,9 @@
 import { create } from "@bufbuild/protobuf";
-import { FinishReason, Role, type ContentPart, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, Role, type Annotation, type ContentPart, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import { ChatResponseSchema, type ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { usageOf } from "../../core/stream-events.js";
 import { findEarliestStop } from "./anthropic-stop-sequences.js";
-import type { AnthropicMessage, AnthropicUsage } from "./anthropic-wire.js";
+import type { AnthropicCitedSource, AnthropicMessage, AnthropicUsage } from "./anthropic-wire.js";
 
 /** The raw finish value reported when the gateway itself cut the answer at a stop sequence. */
 export const LOCAL_STOP_RAW_REASON = "stop_sequence";
@@ -18,6 +18,28 @@ export interface AnthropicResponseContext {
   readonly jsonToolName?: string;
   /** Creation time, Unix seconds. */
   readonly created: bigint;
+}
+
+/** The length of text in characters (Unicode code points), the unit of OpenAI's annotation offsets. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0xdc00 || unit > 0xdfff || index === 0 || text.charCodeAt(index - 1) < 0xd800 || text.charCodeAt(index - 1) > 0xdbff) count++;
+  }
+  return count;
+}
+
+/**
+ * A cited web source as a `url_citation` annotation over the text it supports: the characters
+ * `start` to `end` (exclusive) of the answer text, which is where Anthropic's cited text block sits.
+ */
+export function urlCitation(source: AnthropicCitedSource, start: number, end: number): Annotation {
+  return {
+    $typeName: "switchyard.v1.Annotation",
+    type: "url_citation",
+    urlCitation: { $typeName: "switchyard.v1.UrlCitation", url: source.url, title: source.title, startIndex: start, endIndex: end },
+  };
 }
 
 /**
@@ -67,24 +89,38 @@ export function fromAnthropicUsage(usage: AnthropicUsage): Usage {
  * signature and redacted_thinking blocks Reasoning parts with redacted_data (reasoning parts come
  * first); a refusal becomes CONTENT_FILTER plus a refusal part holding stop_details.explanation;
  * when a gateway-enforced stop sequence occurs in the text, the text is cut before it, later
- * blocks are dropped and the finish is STOP with raw "stop_sequence". The raw stop_reason is
- * kept; model and provider are left for the core.
+ * blocks are dropped and the finish is STOP with raw "stop_sequence". Web sources cited by a text
+ * block (web search results, search_result blocks) become `url_citation` annotations spanning that
+ * block's characters in the answer text; document citations (no URL), server tool blocks
+ * (server_tool_use and their results, MCP tool blocks) and unknown block types are not part of a
+ * Chat Completions answer and are skipped. The raw stop_reason is kept; model and provider are
+ * left for the core.
  * @see https://docs.claude.com/en/api/messages#response-content
  */
 export function fromAnthropicResponse(message: AnthropicMessage, context: AnthropicResponseContext): ChatResponse {
   const reasoning: ContentPart[] = [];
   const toolCalls: ToolCall[] = [];
+  let annotations: Annotation[] = [];
   let text = "";
+  let characters = 0;
   let cut = false;
   let sawClientTool = false;
   let sawJsonTool = false;
   for (const block of message.content) {
     if (block.type === "text" || (block.type === "tool_use" && block.name === context.jsonToolName)) {
-      text += block.type === "text" ? block.text : JSON.stringify(block.input);
+      const piece = block.type === "text" ? block.text : JSON.stringify(block.input);
+      const start = characters;
+      text += piece;
+      characters += characterCount(piece);
       if (block.type === "tool_use") sawJsonTool = true;
+      else for (const source of block.sources) annotations.push(urlCitation(source, start, characters));
       const at = findEarliestStop(text, context.localStopSequences);
       if (at !== -1) {
         text = text.slice(0, at);
+        // Citations of text the stop sequence cut away go with it.
+        const kept = characterCount(text);
+        annotations = annotations.filter((note) => (note.urlCitation?.startIndex ?? 0) < kept);
+        for (const note of annotations) if (note.urlCitation) note.urlCitation.endIndex = Math.min(note.urlCitation.endIndex, kept);
         cut = true;
         break;
       }
@@ -111,7 +147,7 @@ export function fromAnthropicResponse(message: AnthropicMessage, context: Anthro
     choices: [
       {
         index: 0,
-        message: { role: Role.ASSISTANT, content, toolCalls },
+        message: { role: Role.ASSISTANT, content, toolCalls, annotations },
         finishReason,
         rawFinishReason: cut ? LOCAL_STOP_RAW_REASON : (message.stopReason ?? ""),
       },

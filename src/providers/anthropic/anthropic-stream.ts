@@ -1,6 +1,7 @@
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import {
+  annotationDeltaEvent,
   finishEvent,
   reasoningDeltaEvent,
   refusalDeltaEvent,
@@ -12,9 +13,9 @@ import {
 } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromAnthropicStreamError } from "./anthropic-errors.js";
-import { fromAnthropicUsage, LOCAL_STOP_RAW_REASON, mapAnthropicStopReason, type AnthropicResponseContext } from "./anthropic-response.js";
+import { characterCount, fromAnthropicUsage, LOCAL_STOP_RAW_REASON, mapAnthropicStopReason, urlCitation, type AnthropicResponseContext } from "./anthropic-response.js";
 import { findEarliestStop, holdBackLength, splitHeldTail } from "./anthropic-stop-sequences.js";
-import { parseAnthropicStreamEvent, type AnthropicStop, type AnthropicUsage } from "./anthropic-wire.js";
+import { parseAnthropicStreamEvent, type AnthropicCitedSource, type AnthropicStop, type AnthropicUsage } from "./anthropic-wire.js";
 
 /** What the stream translator needs besides the events. */
 export interface AnthropicStreamContext extends AnthropicResponseContext {
@@ -41,6 +42,9 @@ interface OpenCall {
  *   message_stop is Anthropic's clean end of a message, so one that no stop reason came before
  *   (stop_reason null, or no message_delta) finishes STOP with an empty raw reason, as the
  *   non-streaming path does;
+ * - web sources a text block cites (in its content_block_start or citations_delta events) become
+ *   one annotation_delta at its content_block_stop: `url_citation`s spanning the block's
+ *   characters in the answer text; server tool blocks, their input and unknown blocks are skipped;
  * - ping and unknown events are ignored; an `error` event throws a GatewayError;
  * - a stream that ends without message_stop ends without a finish (the core reports it);
  * - a gateway-enforced stop sequence holds back the last (longest stop − 1) characters of text;
@@ -57,6 +61,10 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
   private sawClientTool = false;
   private sawJsonTool = false;
   private pending = "";
+  /** Characters of answer text read so far (held-back text included). */
+  private characters = 0;
+  /** The open text blocks that cite web sources, by block index: where each starts, and its sources. */
+  private readonly cited = new Map<number, { start: number; sources: AnthropicCitedSource[] }>();
   private startUsage: AnthropicUsage = {};
   private deltaUsage: AnthropicUsage = {};
   private stop: AnthropicStop = {};
@@ -74,6 +82,7 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
 
   /** Passes text through the stop-sequence check into `out`; true when a stop matched. */
   private text(fragment: string, out: ChatStreamResponse[]): boolean {
+    this.characters += characterCount(fragment);
     if (this.stops.length === 0) {
       if (fragment !== "") out.push(textDeltaEvent(0, fragment));
       return false;
@@ -114,6 +123,7 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
       case "content_block_start": {
         const block = event.block;
         if (block.type === "text") {
+          this.cited.set(event.index, { start: this.characters, sources: [...block.sources] });
           stopped = this.text(block.text, out);
         } else if (block.type === "thinking") {
           if (block.thinking !== "") out.push(reasoningDeltaEvent(0, block.thinking));
@@ -154,10 +164,15 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
           if (delta.thinking !== "") out.push(reasoningDeltaEvent(0, delta.thinking));
         } else if (delta.type === "signature_delta") {
           if (delta.signature !== "") out.push(reasoningDeltaEvent(0, "", delta.signature));
+        } else if (delta.type === "citations_delta" && delta.source) {
+          this.cited.get(event.index)?.sources.push(delta.source);
         }
         break;
       }
       case "content_block_stop": {
+        const cited = this.cited.get(event.index);
+        this.cited.delete(event.index);
+        if (cited && cited.sources.length > 0) out.push(annotationDeltaEvent(0, cited.sources.map((source) => urlCitation(source, cited.start, this.characters))));
         const call = this.calls.get(event.index);
         if (call && !call.argumentsSeen) {
           call.argumentsSeen = true;

@@ -132,9 +132,15 @@ export interface AnthropicUsage {
   thinkingTokens?: number;
 }
 
+/** A web source a text block cites: a web search result, or a search_result block's source. */
+export interface AnthropicCitedSource {
+  url: string;
+  title: string;
+}
+
 /** A block of a response message, reduced to the kinds the adapter maps. */
 export type AnthropicResponseBlock =
-  | { type: "text"; text: string }
+  | { type: "text"; text: string; sources: AnthropicCitedSource[] }
   | { type: "tool_use"; id: string; name: string; input: JsonValue }
   | { type: "thinking"; thinking: string; signature: string }
   | { type: "redacted_thinking"; data: string }
@@ -161,6 +167,7 @@ export type AnthropicDelta =
   | { type: "input_json_delta"; partialJson: string }
   | { type: "thinking_delta"; thinking: string }
   | { type: "signature_delta"; signature: string }
+  | { type: "citations_delta"; source?: AnthropicCitedSource }
   | { type: "other"; rawType: string };
 
 /** An upstream error object: `{type, message}`. */
@@ -219,13 +226,29 @@ export function parseAnthropicUsage(value: unknown): AnthropicUsage {
   return usage;
 }
 
+/**
+ * Reads a citation as a web source: `web_search_result_location` (its url) and
+ * `search_result_location` (its source). Document citations (char, page, content-block locations)
+ * have no URL and give undefined.
+ */
+export function parseCitedSource(value: unknown): AnthropicCitedSource | undefined {
+  if (!isRecord(value)) return undefined;
+  const url = value.type === "web_search_result_location" ? stringOf(value.url) : value.type === "search_result_location" ? stringOf(value.source) : undefined;
+  return url ? { url, title: stringOf(value.title) ?? "" } : undefined;
+}
+
+function citedSources(value: unknown): AnthropicCitedSource[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((citation) => parseCitedSource(citation) ?? []);
+}
+
 /** Reads one response content block; unknown kinds become `{type:"other"}` so callers can skip them. */
 export function parseAnthropicBlock(value: unknown): AnthropicResponseBlock {
   if (!isRecord(value)) throw malformed("content block");
   const type = stringOf(value.type) ?? "";
   switch (type) {
     case "text":
-      return { type, text: stringOf(value.text) ?? "" };
+      return { type, text: stringOf(value.text) ?? "", sources: citedSources(value.citations) };
     case "tool_use": {
       const id = stringOf(value.id);
       const name = stringOf(value.name);
@@ -276,6 +299,10 @@ function parseDelta(value: unknown): AnthropicDelta {
       return { type, thinking: stringOf(value.thinking) ?? "" };
     case "signature_delta":
       return { type, signature: stringOf(value.signature) ?? "" };
+    case "citations_delta": {
+      const source = parseCitedSource(value.citation);
+      return source ? { type, source } : { type };
+    }
     default:
       return { type: "other", rawType: type };
   }
