@@ -100,3 +100,64 @@ describe("every documented Anthropic error status through REST", () => {
     expect(answer.text).not.toContain("sk-ant-audit-0123456789");
   });
 });
+
+describe("stream events through REST", () => {
+  const textBlock = (text: string) => [
+    antEvent({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    antEvent({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }),
+    antEvent({ type: "content_block_stop", index: 0 }),
+  ];
+  const end = [antEvent({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 4 } }), antEvent({ type: "message_stop" })];
+  const overloaded = antEvent({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+
+  it("a ping before message_start and an unknown event type are skipped", async () => {
+    world.first.setDefault(sseAnswer([antEvent({ type: "ping" }), antMessageStart(), antEvent({ type: "content_block_future", index: 0 }), ...textBlock("fine"), ...end]));
+    const answer = await postChat(world, { stream: true });
+    expect(answer.text).toContain('"content":"fine"');
+    expect(answer.text).toContain('"finish_reason":"stop"');
+    expect(answer.text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  });
+
+  it.each([
+    ["overloaded_error", "provider_unavailable"],
+    ["api_error", "provider_unavailable"],
+    ["rate_limit_error", "rate_limit_exceeded"],
+  ])("an %s event before the first token is retried, then failed over, invisibly", async (type, code) => {
+    world.first.setDefault(sseAnswer([antMessageStart(), antEvent({ type: "error", error: { type, message: type } })]));
+    world.second.setDefault(antTextStream("from the second target"));
+    const answer = await postChat(world, { model: "pair", stream: true });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("x-switchyard-failed")).toBe(`ant/claude-sonnet-4-5 ${code}, ant/claude-sonnet-4-5 ${code}`);
+    expect(answer.text).toContain("from the second target");
+    expect(answer.text).not.toContain('"error"');
+  });
+
+  it("an overloaded_error after text was sent, with no target to continue it, ends the stream with an error frame and no [DONE]", async () => {
+    world.first.setDefault(sseAnswer([antMessageStart(), ...textBlock("half"), overloaded]));
+    const answer = await postChat(world, { stream: true });
+    expect(answer.text).toContain('"content":"half"');
+    expect(answer.text).toContain('"code":"stream_interrupted"');
+    expect(answer.text).not.toContain("[DONE]");
+  });
+
+  it.each([
+    ["before message_delta", [antMessageStart(), ...textBlock("cut")]],
+    ["after message_delta, without message_stop", [antMessageStart(), ...textBlock("cut"), end[0] ?? ""]],
+  ])("a stream cut %s ends with stream_interrupted, never a normal end", async (_label, events) => {
+    world.first.setDefault(sseAnswer(events));
+    const answer = await postChat(world, { stream: true });
+    expect(answer.text).toContain('"code":"stream_interrupted"');
+    expect(answer.text).not.toContain("[DONE]");
+  });
+
+  it("usage: cache reads and writes count inside prompt_tokens, reads as cached_tokens; message_delta's cumulative counts win", async () => {
+    world.first.setDefault(sseAnswer([
+      antMessageStart({ input_tokens: 3, cache_creation_input_tokens: 20, cache_read_input_tokens: 100, output_tokens: 1 }),
+      ...textBlock("u"),
+      antEvent({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { input_tokens: 3, cache_creation_input_tokens: 20, cache_read_input_tokens: 100, output_tokens: 9, server_tool_use: { web_search_requests: 1 } } }),
+      antEvent({ type: "message_stop" }),
+    ]));
+    const answer = await postChat(world, { stream: true, stream_options: { include_usage: true } });
+    expect(answer.text).toContain('"usage":{"prompt_tokens":123,"completion_tokens":9,"total_tokens":132,"prompt_tokens_details":{"cached_tokens":100,"cache_write_tokens":20}');
+  });
+});
