@@ -5,7 +5,8 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { toAnthropicConversation } from "./anthropic-messages.js";
 import { partitionStopSequences } from "./anthropic-stop-sequences.js";
 import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
-import { samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
+import { refusesSamplingParameters } from "./anthropic-models.js";
+import { removedSamplingParameters, samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
 import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
 
@@ -25,6 +26,7 @@ const RESERVED_BODY_KEYS = new Set(["model", "messages", "stream"]);
 const DEFAULT_MAX_TOKENS: readonly (readonly [RegExp, number])[] = [
   // Later generations than the table knows get the current generation's output limit, not 4,096.
   [/^claude-(?:opus|sonnet|haiku)-[5-9]/, 64_000],
+  [/^claude-(?:fable|mythos)-/, 64_000],
   [/^claude-opus-4-[5-9]/, 64_000],
   [/^claude-opus-4/, 32_000],
   [/^claude-(sonnet|haiku)-4/, 64_000],
@@ -207,8 +209,11 @@ function anthropicOptions(input: ChatInput): JsonObject {
  * (schema closed and stripped of unsupported constraints, with a warning naming them), otherwise
  * emulated with the forced tool {@link JSON_TOOL_NAME} and a warning. provider_options.anthropic
  * is merged into the body last (it may not replace model, messages or stream; its output_config
- * adds to the gateway's, and its tools come after the request's tools instead of replacing them). reasoning_effort becomes extended thinking (see {@link thinkingFor}),
- * leaving out, with a warning, the temperature and top_p Anthropic refuses with it. On models that
+ * adds to the gateway's, and its tools come after the request's tools instead of replacing them).
+ * reasoning_effort becomes extended thinking (a budget, or adaptive thinking with
+ * `output_config.effort` from 4.6 on; see {@link thinkingFor}), leaving out, with a warning, the
+ * temperature and top_p Anthropic refuses with it. Models from Opus 4.7 on take no sampling
+ * parameters: temperature (other than 1) and top_p are left out with a warning. On models that
  * refuse temperature and top_p together (Opus 4.1, the 4.5 generation and later) only temperature
  * is sent when both are set, and dropping top_p is a warning; a final assistant turn followed only
  * by system messages still counts as a prefill for thinking and json_schema.
@@ -249,14 +254,20 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   }
 
   if (system.length > 0) body.system = system;
-  const thinking = input.reasoningEffort === undefined ? undefined : thinkingFor(input.reasoningEffort, thinkingContext(input, body, options.upstreamModel, maxTokens, conversation.prefill), warnings);
-  const conflicts = thinking ? samplingConflicts(input.temperature, input.topP) : undefined;
-  if (thinking) body.thinking = thinking;
+  const model = options.upstreamModel;
+  const thinking = input.reasoningEffort === undefined ? undefined : thinkingFor(input.reasoningEffort, thinkingContext(input, body, model, maxTokens, conversation.prefill), warnings);
+  if (thinking) body.thinking = thinking.thinking;
+  if (thinking?.effort) body.output_config = { ...body.output_config, effort: thinking.effort };
+  const conflicts = refusesSamplingParameters(model)
+    ? removedSamplingParameters(model, input.temperature, input.topP)
+    : thinking
+      ? samplingConflicts(input.temperature, input.topP)
+      : undefined;
   if (conflicts) warnings.push(...conflicts.warnings);
   if (input.temperature !== undefined && !conflicts?.dropTemperature) body.temperature = input.temperature;
   if (input.topP !== undefined && !conflicts?.dropTopP) {
-    if (body.temperature !== undefined && TEMPERATURE_OR_TOP_P_MODELS.test(options.upstreamModel)) {
-      warnings.push(`top_p ${input.topP} was dropped: ${options.upstreamModel} does not accept top_p together with temperature.`);
+    if (body.temperature !== undefined && TEMPERATURE_OR_TOP_P_MODELS.test(model)) {
+      warnings.push(`top_p ${input.topP} was dropped: ${model} does not accept top_p together with temperature.`);
     } else {
       body.top_p = input.topP;
     }

@@ -2,11 +2,11 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 
 /**
  * Claude models with native structured outputs (`output_config.format` and strict tools): the 4.5
- * generation and later (Opus, Sonnet, Haiku), with or without a date suffix. Older models (and
+ * generation and later (Opus, Sonnet, Haiku; every Fable and Mythos model), with or without a date suffix. Older models (and
  * Opus 4.1, which had it only as a beta) get the forced-tool emulation.
  * @see https://docs.claude.com/en/docs/build-with-claude/structured-outputs
  */
-const NATIVE_MODELS = /^claude-(?:opus|sonnet|haiku)-(?:4-[5-9]|[5-9])(?![0-9])/;
+const NATIVE_MODELS = /^claude-(?:(?:opus|sonnet|haiku)-(?:4-[5-9]|[5-9])(?![0-9])|(?:fable|mythos)-)/;
 
 /** Whether `model` (an Anthropic API model id) takes `output_config.format` and `strict` tools. */
 export function hasNativeStructuredOutputs(model: string): boolean {

@@ -1,7 +1,9 @@
 import { knownReasoningEffort, type ReasoningEffort } from "../../core/reasoning-effort.js";
+import { hasAdaptiveThinking, hasXhighEffort, isThinkingOnlyFamily, omitsThinkingByDefault, thinksByDefault } from "./anthropic-models.js";
+import type { AnthropicEffort, AnthropicThinking } from "./anthropic-wire.js";
 
-/** Claude models with extended thinking: 3.7 Sonnet and the 4 generation and later. */
-const THINKING_MODELS = /^claude-(?:3-7-sonnet|(?:opus|sonnet|haiku)-[4-9])(?![0-9])/;
+/** Claude models with extended thinking: 3.7 Sonnet and the 4 generation and later, and every Fable and Mythos model. */
+const THINKING_MODELS = /^claude-(?:3-7-sonnet|(?:opus|sonnet|haiku)-[4-9](?![0-9])|(?:fable|mythos)-)/;
 
 /** Anthropic's smallest thinking budget. */
 export const MIN_THINKING_BUDGET = 1024;
@@ -26,21 +28,49 @@ export interface ThinkingContext {
   readonly unsignedToolTurn: boolean;
 }
 
+/** Thinking for one request: the `thinking` field, and for adaptive thinking the `output_config.effort` that steers it. */
+export interface ThinkingPlan {
+  readonly thinking: AnthropicThinking;
+  readonly effort?: AnthropicEffort;
+}
+
+/** The effort level of adaptive thinking for a reasoning_effort (not none), with a warning when the model has no such level. */
+function adaptiveEffort(effort: Exclude<ReasoningEffort, "none">, model: string, warnings: string[]): AnthropicEffort {
+  if (effort === "minimal") {
+    warnings.push("reasoning_effort minimal is sent as Anthropic's effort low (Anthropic has no minimal level).");
+    return "low";
+  }
+  if (effort === "xhigh" && !hasXhighEffort(model)) {
+    warnings.push(`reasoning_effort xhigh is sent as Anthropic's effort max (${model} has no xhigh level).`);
+    return "max";
+  }
+  return effort;
+}
+
 /**
- * Extended thinking for the request's reasoning_effort (pure). `none` (and no value) leaves
- * thinking off, as Anthropic's default is. Otherwise a budget per effort (minimal 1024, low 2048,
- * medium 8192, high 16384, xhigh 32768), halved max_tokens when that is smaller (with a warning),
- * or nothing, with a warning, when the model does not think, a forced tool call, a prefill or a
- * tool-call turn without its signed thinking rules thinking out, or max_tokens leaves no room for
- * the 1024-token minimum. An unknown value is a 400
- * naming `reasoning_effort`. The caller must drop temperature and top_p below 0.95, which
- * Anthropic refuses together with thinking (see {@link samplingConflicts}).
+ * Thinking for the request's reasoning_effort (pure). `none` (and no value) leaves `thinking` out:
+ * thinking stays off on models where that is the default, and a model that thinks by default (the
+ * Claude 5 generation) keeps thinking, with a warning for `none`. On models with adaptive thinking
+ * (Opus and Sonnet 4.6 and later, where from Opus 4.7 on budgets are refused) it is
+ * `{type: "adaptive"}` (with `display: "summarized"` where thinking is otherwise omitted) and
+ * `output_config.effort` low, medium, high, xhigh (max below Opus 4.7) or, for minimal, low, with a
+ * warning. On older models it is a budget per effort (minimal 1024, low 2048, medium 8192, high
+ * 16384, xhigh 32768), halved max_tokens when that is smaller (with a warning). It is nothing, with a
+ * warning, when the model does not think, a forced tool call, a prefill or a tool-call turn without
+ * its signed thinking rules thinking out, or max_tokens leaves no room for the 1024-token minimum
+ * budget. An unknown value is a 400 naming `reasoning_effort`. The caller must drop temperature and
+ * top_p below 0.95, which Anthropic refuses together with thinking (see {@link samplingConflicts}).
  * @see https://docs.claude.com/en/docs/build-with-claude/extended-thinking
+ * @see https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking
  */
-export function thinkingFor(value: string | undefined, context: ThinkingContext, warnings: string[]): { type: "enabled"; budget_tokens: number } | undefined {
+export function thinkingFor(value: string | undefined, context: ThinkingContext, warnings: string[]): ThinkingPlan | undefined {
   const effort = knownReasoningEffort(value);
-  if (effort === undefined || effort === "none") return undefined;
-  const why = !THINKING_MODELS.test(context.model)
+  if (effort === undefined) return undefined;
+  if (effort === "none") {
+    if (thinksByDefault(context.model)) warnings.push(`reasoning_effort none: ${context.model} thinks by default and the gateway does not turn that off; the model decides.`);
+    return undefined;
+  }
+  const why = !THINKING_MODELS.test(context.model) && !isThinkingOnlyFamily(context.model)
     ? `${context.model} has no extended thinking`
     : context.forcedTool
       ? "Anthropic does not allow extended thinking with a forced tool call"
@@ -53,6 +83,10 @@ export function thinkingFor(value: string | undefined, context: ThinkingContext,
     warnings.push(`reasoning_effort ${effort} was dropped: ${why}.`);
     return undefined;
   }
+  if (hasAdaptiveThinking(context.model)) {
+    const thinking: AnthropicThinking = omitsThinkingByDefault(context.model) ? { type: "adaptive", display: "summarized" } : { type: "adaptive" };
+    return { thinking, effort: adaptiveEffort(effort, context.model, warnings) };
+  }
   let budget = BUDGETS[effort];
   if (budget >= context.maxTokens) {
     budget = Math.floor(context.maxTokens / 2);
@@ -62,18 +96,39 @@ export function thinkingFor(value: string | undefined, context: ThinkingContext,
     }
     warnings.push(`reasoning_effort ${effort}: the thinking budget is ${budget} tokens, half of max_tokens (Anthropic needs it below max_tokens).`);
   }
-  return { type: "enabled", budget_tokens: budget };
+  return { thinking: { type: "enabled", budget_tokens: budget } };
+}
+
+/** Which sampling fields to leave out of the body, and the warnings that say so. */
+export interface SamplingDrops {
+  readonly dropTemperature: boolean;
+  readonly dropTopP: boolean;
+  readonly warnings: string[];
 }
 
 /**
  * The sampling fields Anthropic refuses together with thinking, as warnings; the caller leaves
  * them out of the body: temperature (any value but 1) and top_p below 0.95.
  */
-export function samplingConflicts(temperature: number | undefined, topP: number | undefined): { dropTemperature: boolean; dropTopP: boolean; warnings: string[] } {
+export function samplingConflicts(temperature: number | undefined, topP: number | undefined): SamplingDrops {
   const dropTemperature = temperature !== undefined && temperature !== 1;
   const dropTopP = topP !== undefined && topP < 0.95;
   const warnings: string[] = [];
   if (dropTemperature) warnings.push(`temperature ${temperature} was dropped: Anthropic allows only 1 with extended thinking (reasoning_effort).`);
   if (dropTopP) warnings.push(`top_p ${topP} was dropped: Anthropic allows 0.95 to 1 with extended thinking (reasoning_effort).`);
+  return { dropTemperature, dropTopP, warnings };
+}
+
+/**
+ * The sampling fields a model that refuses sampling parameters (Opus 4.7 and later, see
+ * refusesSamplingParameters) would answer with a 400, as warnings; the caller leaves them out:
+ * temperature other than 1 (its default, which is accepted) and any top_p.
+ */
+export function removedSamplingParameters(model: string, temperature: number | undefined, topP: number | undefined): SamplingDrops {
+  const dropTemperature = temperature !== undefined && temperature !== 1;
+  const dropTopP = topP !== undefined;
+  const warnings: string[] = [];
+  if (dropTemperature) warnings.push(`temperature ${temperature} was dropped: ${model} takes no sampling parameters (Anthropic refuses them from Opus 4.7 on).`);
+  if (dropTopP) warnings.push(`top_p ${topP} was dropped: ${model} takes no sampling parameters (Anthropic refuses them from Opus 4.7 on).`);
   return { dropTemperature, dropTopP, warnings };
 }

@@ -94,6 +94,12 @@ export interface AnthropicOutputFormat {
   schema: JsonObject;
 }
 
+/** Thinking as the request asks for it: a token budget (models before 4.6), or adaptive (4.6 and later; `display: "summarized"` where thinking is otherwise omitted). */
+export type AnthropicThinking = { type: "enabled"; budget_tokens: number } | { type: "adaptive"; display?: "summarized" };
+
+/** `output_config.effort`: how much the model works (and, with adaptive thinking, thinks). */
+export type AnthropicEffort = "low" | "medium" | "high" | "xhigh" | "max";
+
 /** How the model may use the tools. */
 export type AnthropicToolChoice =
   | { type: "auto"; disable_parallel_tool_use?: boolean }
@@ -117,8 +123,8 @@ export interface AnthropicMessagesRequest {
   tools?: (AnthropicTool | JsonValue)[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id: string };
-  output_config?: { format?: AnthropicOutputFormat; [extra: string]: unknown };
-  thinking?: { type: "enabled"; budget_tokens: number };
+  output_config?: { format?: AnthropicOutputFormat; effort?: AnthropicEffort; [extra: string]: unknown };
+  thinking?: AnthropicThinking;
   stream: boolean;
   [extra: string]: unknown;
 }

@@ -256,7 +256,7 @@ describe("toAnthropicRequest", () => {
     ["claude-haiku-4-5-20251001", true],
     ["claude-opus-4-1-20250805", true],
     ["claude-opus-4-5", true],
-    ["claude-sonnet-5", true],
+    ["claude-sonnet-4-6", true],
     ["claude-opus-4-20250514", false],
     ["claude-sonnet-4-20250514", false],
     ["claude-3-7-sonnet-latest", false],
