@@ -55,6 +55,14 @@ export function thinksByDefault(model: string): boolean {
   return atLeast(model, 5);
 }
 
+/**
+ * Whether the model thinks by default but can be told not to (`thinking: {type: "disabled"}`): Opus
+ * and Sonnet 5. The later ones (5.1, 5.5, Fable, Mythos) think always and refuse `disabled`.
+ */
+export function canDisableDefaultThinking(model: string): boolean {
+  return /^claude-(?:opus|sonnet)-5(?![0-9]|-[0-9]{1,2}(?![0-9]))/.test(model);
+}
+
 /** Whether the model has the `xhigh` effort level (Opus 4.7 and later; Opus and Sonnet 4.6 stop at high, then max). */
 export function hasXhighEffort(model: string): boolean {
   return atLeast(model, 4.07);

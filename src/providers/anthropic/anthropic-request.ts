@@ -260,7 +260,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (thinking?.effort) body.output_config = { ...body.output_config, effort: thinking.effort };
   const conflicts = refusesSamplingParameters(model)
     ? removedSamplingParameters(model, input.temperature, input.topP)
-    : thinking
+    : thinking && thinking.thinking.type !== "disabled"
       ? samplingConflicts(input.temperature, input.topP)
       : undefined;
   if (conflicts) warnings.push(...conflicts.warnings);

@@ -1,5 +1,5 @@
 import { knownReasoningEffort, type ReasoningEffort } from "../../core/reasoning-effort.js";
-import { hasAdaptiveThinking, hasXhighEffort, isThinkingOnlyFamily, omitsThinkingByDefault, thinksByDefault } from "./anthropic-models.js";
+import { canDisableDefaultThinking, hasAdaptiveThinking, hasXhighEffort, isThinkingOnlyFamily, omitsThinkingByDefault, thinksByDefault } from "./anthropic-models.js";
 import type { AnthropicEffort, AnthropicThinking } from "./anthropic-wire.js";
 
 /** Claude models with extended thinking: 3.7 Sonnet and the 4 generation and later, and every Fable and Mythos model. */
@@ -48,9 +48,10 @@ function adaptiveEffort(effort: Exclude<ReasoningEffort, "none">, model: string,
 }
 
 /**
- * Thinking for the request's reasoning_effort (pure). `none` (and no value) leaves `thinking` out:
- * thinking stays off on models where that is the default, and a model that thinks by default (the
- * Claude 5 generation) keeps thinking, with a warning for `none`. On models with adaptive thinking
+ * Thinking for the request's reasoning_effort (pure). No value leaves `thinking` out (the model's
+ * default). `none` leaves it out too where thinking is off by default, is `{type: "disabled"}` on
+ * Opus and Sonnet 5, which think by default, and on later models, which always think, leaves it out
+ * with a warning. On models with adaptive thinking
  * (Opus and Sonnet 4.6 and later, where from Opus 4.7 on budgets are refused) it is
  * `{type: "adaptive"}` (with `display: "summarized"` where thinking is otherwise omitted) and
  * `output_config.effort` low, medium, high, xhigh (max below Opus 4.7) or, for minimal, low, with a
@@ -67,7 +68,8 @@ export function thinkingFor(value: string | undefined, context: ThinkingContext,
   const effort = knownReasoningEffort(value);
   if (effort === undefined) return undefined;
   if (effort === "none") {
-    if (thinksByDefault(context.model)) warnings.push(`reasoning_effort none: ${context.model} thinks by default and the gateway does not turn that off; the model decides.`);
+    if (canDisableDefaultThinking(context.model)) return { thinking: { type: "disabled" } };
+    if (thinksByDefault(context.model)) warnings.push(`reasoning_effort none: ${context.model} always thinks (Anthropic refuses to turn it off); the model decides how much.`);
     return undefined;
   }
   const why = !THINKING_MODELS.test(context.model) && !isThinkingOnlyFamily(context.model)

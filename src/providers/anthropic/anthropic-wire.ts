@@ -94,8 +94,11 @@ export interface AnthropicOutputFormat {
   schema: JsonObject;
 }
 
-/** Thinking as the request asks for it: a token budget (models before 4.6), or adaptive (4.6 and later; `display: "summarized"` where thinking is otherwise omitted). */
-export type AnthropicThinking = { type: "enabled"; budget_tokens: number } | { type: "adaptive"; display?: "summarized" };
+/**
+ * Thinking as the request asks for it: a token budget (models before 4.6), adaptive (4.6 and later;
+ * `display: "summarized"` where thinking is otherwise omitted), or disabled (models that think by default).
+ */
+export type AnthropicThinking = { type: "enabled"; budget_tokens: number } | { type: "adaptive"; display?: "summarized" } | { type: "disabled" };
 
 /** `output_config.effort`: how much the model works (and, with adaptive thinking, thinks). */
 export type AnthropicEffort = "low" | "medium" | "high" | "xhigh" | "max";

@@ -26,6 +26,7 @@ function anthropicByGeneration(request: RecordedUpstreamRequest): UpstreamAnswer
     if (body.temperature !== undefined && body.temperature !== 1) return refuse("`temperature` is deprecated for this model.");
     if (body.top_p !== undefined) return refuse("`top_p` is deprecated for this model.");
     if (body.thinking?.type === "enabled") return refuse('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.');
+    if (body.thinking?.type === "disabled" && !/^claude-(?:opus|sonnet)-5(?:-\d{8})?$/.test(body.model)) return refuse('"thinking.type.disabled" is not supported for this model.');
   }
   if (/^claude-(?:opus|sonnet)-4-6/.test(body.model) && body.output_config?.effort === "xhigh") {
     return refuse("This model does not support effort level 'xhigh'. Supported levels: high, low, max, medium.");
@@ -109,10 +110,24 @@ describe("reasoning_effort as adaptive thinking", () => {
     expect(answer.sent.output_config).toMatchObject({ format: { type: "json_schema" } });
   });
 
-  it("none on a model that thinks by default sends no thinking field and says the model decides", async () => {
-    const answer = await ask("claude-sonnet-5", { reasoning_effort: "none" });
+  it.each(["claude-sonnet-5", "claude-opus-5", "claude-opus-5-20270101"])("none on %s, which thinks by default and may be told not to, is thinking disabled", async (model) => {
+    const answer = await ask(model, { reasoning_effort: "none" });
+    expect(answer.status).toBe(200);
+    expect(answer.sent.thinking).toEqual({ type: "disabled" });
+    expect(answer.warnings).toBe("");
+  });
+
+  it.each(["claude-opus-5-5", "claude-fable-5-1", "claude-mythos-preview"])("none on %s, which always thinks, sends no thinking field and says so", async (model) => {
+    const answer = await ask(model, { reasoning_effort: "none" });
+    expect(answer.status).toBe(200);
     expect(answer.sent).not.toHaveProperty("thinking");
-    expect(answer.warnings).toContain("reasoning_effort none: claude-sonnet-5 thinks by default");
+    expect(answer.warnings).toContain(`reasoning_effort none: ${model} always thinks`);
+  });
+
+  it("none where thinking is off by default sends nothing and says nothing", async () => {
+    const answer = await ask("claude-opus-4-7", { reasoning_effort: "none" });
+    expect(answer.sent).not.toHaveProperty("thinking");
+    expect(answer.warnings).toBe("");
   });
 
   it("models before 4.6 keep a thinking budget", async () => {
