@@ -63,9 +63,12 @@ export function canDisableDefaultThinking(model: string): boolean {
   return /^claude-(?:opus|sonnet)-5(?![0-9]|-[0-9]{1,2}(?![0-9]))/.test(model);
 }
 
-/** Whether the model has the `xhigh` effort level (Opus 4.7 and later; Opus and Sonnet 4.6 stop at high, then max). */
+/**
+ * Whether the model has the `xhigh` effort level: Opus 4.7 and later. Opus and Sonnet 4.6 (recorded:
+ * "Supported levels: high, low, max, medium") and Mythos Preview have low, medium, high and max.
+ */
 export function hasXhighEffort(model: string): boolean {
-  return atLeast(model, 4.07);
+  return !UNVERSIONED_CURRENT.test(model) && atLeast(model, 4.07);
 }
 
 /** Whether the id names a Claude family whose every model can think (Fable, Mythos), whatever its version. */

@@ -89,6 +89,12 @@ describe("reasoning_effort as adaptive thinking", () => {
     expect(answer.warnings).toContain("reasoning_effort xhigh is sent as Anthropic's effort max (claude-opus-4-6 has no xhigh level).");
   });
 
+  it("claude-mythos-preview has no xhigh level either: max, with a warning", async () => {
+    const answer = await ask("claude-mythos-preview", { reasoning_effort: "xhigh" });
+    expect(answer.sent.output_config).toEqual({ effort: "max" });
+    expect(answer.warnings).toContain("(claude-mythos-preview has no xhigh level)");
+  });
+
   it("minimal becomes effort low, with a warning; temperature is dropped as thinking requires", async () => {
     const answer = await ask("claude-sonnet-4-6", { reasoning_effort: "minimal", temperature: 0.3 });
     expect(answer.status).toBe(200);
