@@ -187,3 +187,26 @@ describe("every content block type, streamed", () => {
     expect(kinds.at(-2)).toBe("finish");
   });
 });
+
+describe("tool_use input shapes, streamed", () => {
+  const toolStream = (input: Record<string, unknown>, deltas: string[]) => [
+    antMessageStart(),
+    antEvent({ type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "toolu_w", name: "get_weather", input } }),
+    ...deltas.map((partial_json) => antEvent({ type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json } })),
+    antEvent({ type: "content_block_stop", index: 0 }),
+    antEvent({ type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } }),
+    antEvent({ type: "message_stop" }),
+  ];
+  it.each([
+    ["input whole in content_block_start", toolStream({ city: "Oslo" }, []), '{"city":"Oslo"}'],
+    ["no arguments: only an empty input_json_delta", toolStream({}, [""]), "{}"],
+    ["no deltas at all", toolStream({}, []), "{}"],
+    ["arguments split at every character, non-ASCII included", toolStream({}, Array.from('{"city":"Zürich 🏔"}')), '{"city":"Zürich 🏔"}'],
+  ])("%s → the caller's arguments are exactly %s", async (_label, events, args) => {
+    world.first.setDefault(sseAnswer(events));
+    const answer = await postChat(world, { stream: true, tools: [getWeather] });
+    const calls = chunksOf(answer.text).flatMap((chunk) => (chunk.choices as { delta: { tool_calls?: { function: { arguments: string } }[] } }[]).flatMap((choice) => choice.delta.tool_calls ?? []));
+    expect(calls.map((call) => call.function.arguments).join("")).toBe(args);
+    expect(answer.text).toContain('"finish_reason":"tool_calls"');
+  });
+});
