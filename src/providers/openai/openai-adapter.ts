@@ -72,11 +72,23 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   // Set once this account's server refused a tool-call id that is not 9 letters and digits (Mistral).
   let nineCharToolCallIds = false;
 
+  // The dialect of each request form, built once per account rather than per request.
+  const dialects = new Map<number, OpenAIDialect>();
+  function dialectFor(form: RequestForm): OpenAIDialect {
+    const key = (form.maxCompletionTokens ? 1 : 0) | (form.nineCharToolCallIds ? 2 : 0);
+    let found = dialects.get(key);
+    if (!found) {
+      found = { ...dialect, maxCompletionTokens: form.maxCompletionTokens, nineCharToolCallIds: form.nineCharToolCallIds };
+      dialects.set(key, found);
+    }
+    return found;
+  }
+
   function send(input: ChatInput, options: CallOptions, stream: boolean, form: RequestForm) {
     if (!baseUrl) {
       throw gatewayError(Code.FailedPrecondition, Reason.INTERNAL_ERROR, `provider account "${provider}" has no base_url`, { provider });
     }
-    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, streamUsage: form.streamUsage, dialect: { ...dialect, maxCompletionTokens: form.maxCompletionTokens, nineCharToolCallIds: form.nineCharToolCallIds } });
+    const translated = toOpenAIRequest(input, options.upstreamModel, { stream, streamUsage: form.streamUsage, dialect: dialectFor(form) });
     return {
       warnings: translated.warnings,
       response: sendUpstream(transport, { url, method: "POST", headers: stream ? streamHeaders : jsonHeaders, body: JSON.stringify(translated.body) }, {
