@@ -62,7 +62,8 @@ export function validateChatInput(input: ChatInput): void {
   if (input.messages.length > MAX_MESSAGES) throw invalidRequest(`Invalid 'messages': more than ${MAX_MESSAGES} messages.`, "messages");
   input.messages.forEach((message, index) => {
     const param = `messages[${index}]`;
-    if (message.role === Role.UNSPECIFIED || Role[message.role] === undefined) throw invalidRequest(`Invalid '${param}.role': a role is required.`, `${param}.role`);
+    if (message.role === Role.UNSPECIFIED) throw invalidRequest(`Invalid '${param}.role': a role is required.`, `${param}.role`);
+    if (Role[message.role] === undefined) throw invalidRequest(`Invalid '${param}.role': ${message.role} is not a Role this gateway knows.`, `${param}.role`);
     if (message.role === Role.TOOL && !message.toolCallId) throw invalidRequest(`Missing '${param}.tool_call_id': tool messages must name the call they answer.`, `${param}.tool_call_id`);
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.tool_calls': only assistant messages carry tool calls.`, `${param}.tool_calls`);
     message.toolCalls.forEach((call, callIndex) => {

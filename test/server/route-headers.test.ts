@@ -50,6 +50,7 @@ describe("typed inputs REST cannot express, refused as REST refuses their equiva
     ["an unknown tool_choice mode", { tools: [{ name: "f" }], toolChoice: { choice: { case: "mode", value: 99 as ToolChoiceMode } } }, "tool_choice"],
     ["an unknown response_format type", { responseFormat: { type: 99 } }, "response_format.type"],
     ["an unknown image detail", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "https://x.test/a.png" }, detail: 99 as ImageDetail } } }] }] }, "messages[0].content[0].detail"],
+    ["an unknown role", { messages: [{ role: 99 as Role, content: [{ part: { case: "text", value: "hi" } }] }] }, "messages[0].role': 99 is not a Role"],
     ["a javascript: media URL", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "javascript:alert(1)" } } } }] }] }, "messages[0].content[0]"],
   ])("%s is INVALID_ARGUMENT naming %s", async (_name, fields, param) => {
     const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "typed.yaml", {}), transport: wellBehavedUpstream });
