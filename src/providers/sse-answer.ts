@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason, type GatewayError } from "../core/errors.js";
-import { feedSse, SseParser, type SseTranslator } from "./sse-decoder.js";
+import { feedSse, MAX_SSE_EVENT_CHARS, SseParser, type SseTranslator } from "./sse-decoder.js";
 import type { GuardedResponse } from "./upstream-attempt.js";
 import { scrubSecrets } from "./upstream-status.js";
 
@@ -64,7 +64,7 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
     const translator = await call.accept(response);
     const notAStream = streamContentTypeError(response.header("content-type"), { provider: call.provider, status: response.status, alsoReads: call.alsoReads });
     if (notAStream) throw notAStream;
-    const parser = new SseParser();
+    const parser = new SseParser(MAX_SSE_EVENT_CHARS, call.provider);
     const out: T[] = [];
     // A translator done from the start (its answer came whole) reads no body.
     if (!translator.done) {

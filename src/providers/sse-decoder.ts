@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { gatewayError, Reason } from "../core/errors.js";
+import { gatewayError, type GatewayError, Reason } from "../core/errors.js";
 
 /** One server-sent event: its type (default "message") and its data lines joined with "\n". */
 export interface SseEvent {
@@ -39,7 +39,16 @@ export class SseParser {
   /** The last chunk ended with CR: an LF starting the next text belongs to that line end (CRLF). */
   private skipLeadingLf = false;
 
-  constructor(private readonly maxEventChars = MAX_SSE_EVENT_CHARS) {}
+  /** `provider` (the account) is named in the oversized-event error, as every upstream error names it. */
+  constructor(
+    private readonly maxEventChars = MAX_SSE_EVENT_CHARS,
+    private readonly provider?: string,
+  ) {}
+
+  private oversized(what: "event" | "line"): GatewayError {
+    const facts = this.provider === undefined ? {} : { provider: this.provider, afterFirstByte: true };
+    return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `${this.provider === undefined ? "upstream" : `provider "${this.provider}"`} sent an oversized stream ${what}`, facts);
+  }
 
   /** Feeds one chunk of the body; returns the events it completed. */
   push(chunk: Uint8Array): SseEvent[] {
@@ -74,7 +83,7 @@ export class SseParser {
       this.data.push(value);
       this.dataChars += value.length;
       if (this.dataChars > this.maxEventChars) {
-        throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream sent an oversized stream event");
+        throw this.oversized("event");
       }
     } else if (field === "event") {
       this.eventType = value;
@@ -126,7 +135,7 @@ export class SseParser {
       }
     }
     if (this.pendingChars > this.maxEventChars) {
-      throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "upstream sent an oversized stream line");
+      throw this.oversized("line");
     }
   }
 }

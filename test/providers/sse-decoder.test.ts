@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SseParser, type SseEvent } from "../../src/providers/sse-decoder.js";
 import { awkwardSlices, readFixture } from "../support/replay-transport.js";
+import { thrownGatewayError } from "../support/thrown.js";
 
 function collect(text: string, sizes?: number[], maxEventChars?: number): SseEvent[] {
   const bytes = new TextEncoder().encode(text);
@@ -76,6 +77,13 @@ describe("SseParser", () => {
     parser.push(new TextEncoder().encode("data: "));
     for (let i = 0; i < 4; i++) parser.push(piece);
     expect(() => parser.push(piece)).toThrow(/oversized stream line/);
+  });
+
+  it("names the provider account in the error when it knows it", () => {
+    const parser = new SseParser(20, "acct");
+    const error = thrownGatewayError(() => parser.push(new TextEncoder().encode(`data: ${"x".repeat(30)}`)));
+    expect(error.rawMessage).toBe('provider "acct" sent an oversized stream line');
+    expect(error.facts).toMatchObject({ provider: "acct", afterFirstByte: true });
   });
 
   it("scans only the new text of each chunk: a long line fed in small pieces costs linear work, not quadratic", () => {
