@@ -56,6 +56,12 @@ export function createAdapters(config: GatewayConfig, transport: UpstreamTranspo
   return adapters;
 }
 
+/** The account part of a target id ("<account>/<model>"). */
+function accountOf(target: string): string {
+  const slash = target.indexOf("/");
+  return slash === -1 ? target : target.slice(0, slash);
+}
+
 /**
  * Builds the gateway app: one Fastify instance on the one-port server factory (HTTP/1.1 and h2c),
  * serving the OpenAI REST routes, the Connect/gRPC/gRPC-Web services, /healthz and /readyz.
@@ -66,8 +72,9 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   const transport = dependencies.transport ?? createUndiciTransport();
   const log = new RequestLog(() => app.log, config.logging);
   const gateway = new Gateway(new ModelCatalog(config, createAdapters(config, transport)), {
-    onAttemptFailed: (report) => log.line("warn", `attempt ${report.target} ${report.error.reason}`, { target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, `upstream attempt failed: ${report.error.rawMessage}`),
-    onUsage: (record) => { if (record.partial) log.line("info", `cancel ${record.target}`, { target: record.target, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
+    // Sampled per account, not per target: callers choose the model part freely, and one key per name would let them bypass the sampling.
+    onAttemptFailed: (report) => log.line("warn", `attempt ${accountOf(report.target)} ${report.error.reason}`, { target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, `upstream attempt failed: ${report.error.rawMessage}`),
+    onUsage: (record) => { if (record.partial) log.line("info", `cancel ${accountOf(record.target)}`, { target: record.target, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
     onCircuitChange: (target, state) => app.log.warn({ target, state }, `circuit ${state}`),
   });
   const authenticate = createCallerAuthenticator(config.keys);

@@ -34,10 +34,10 @@ async function start(logging: string): Promise<{ origin: string; lines: LogLine[
   return { origin: `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`, lines };
 }
 
-async function failingRequests(origin: string, count: number): Promise<number[]> {
+async function failingRequests(origin: string, count: number, model: (index: number) => string = () => "a/m"): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < count; i++) {
-    const response = await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "a/m", messages: userMessage() }) });
+    const response = await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: model(i), messages: userMessage() }) });
     await response.arrayBuffer();
     statuses.push(response.status);
   }
@@ -67,14 +67,28 @@ describe("log sampling under an upstream failure storm", () => {
     await built?.app.close();
     built = undefined;
 
-    const attempts = occurrences(lines, attemptLine, "attempt a/m ");
+    const attempts = occurrences(lines, attemptLine, "attempt a ");
     expect(attempts.total).toBe(60);
     expect(attempts.logged).toBeLessThanOrEqual(3 * windows);
     const errors = occurrences(lines, (line) => line.where !== undefined, "error ");
     expect(errors.total).toBe(20);
     expect(errors.logged).toBeLessThanOrEqual(3 * windows);
     // The summary lines name the kind and the count.
-    expect(lines.some((line) => line.similar?.startsWith("attempt a/m ") && (line.suppressed ?? 0) > 0 && line.msg.includes("similar log lines suppressed"))).toBe(true);
+    expect(lines.some((line) => line.similar?.startsWith("attempt a ") && (line.suppressed ?? 0) > 0 && line.msg.includes("similar log lines suppressed"))).toBe(true);
+  });
+
+  it("samples per account: a caller naming a new model in every request does not get one budget per name", async () => {
+    const { origin, lines } = await start("logging: { level: warn, max_similar_per_second: 3 }");
+    upstreams.a?.always(fault.serverError(503));
+    const started = Date.now();
+    const statuses = await failingRequests(origin, 20, (index) => `a/m${index}`);
+    const windows = Math.ceil((Date.now() - started) / 1000) + 1;
+    expect(statuses.every((status) => status === 503)).toBe(true);
+    await built?.app.close();
+    built = undefined;
+    const attempts = occurrences(lines, (line) => line.msg.startsWith("upstream attempt failed"), "attempt a ");
+    expect(attempts.total).toBe(60);
+    expect(attempts.logged).toBeLessThanOrEqual(3 * windows);
   });
 
   it("logs every line with max_similar_per_second: 0", async () => {
@@ -91,7 +105,7 @@ describe("log sampling under an upstream failure storm", () => {
     const started = Date.now();
     await failingRequests(origin, 12);
     const windows = Math.ceil((Date.now() - started) / 1000) + 1;
-    const attempts = occurrences(lines, attemptLine, "attempt a/m ");
+    const attempts = occurrences(lines, attemptLine, "attempt a ");
     expect(attempts.logged).toBeLessThanOrEqual(10 * windows);
     expect(attempts.logged).toBeLessThan(36);
   });
