@@ -1,4 +1,5 @@
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
+import { checkCacheControls } from "./cache-control.js";
 import { invalidRequest } from "./errors.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -49,7 +50,8 @@ function checkMedia(media: Media, param: string): void {
  * Checks a ChatInput the same way for every front door before any routing: model and messages
  * present (model names without control characters, at most 256 characters), roles and every enum value known, tool results naming a
  * call, media well formed (http(s), gs:// or data URLs), a seed a JSON number holds exactly, every sampling knob in its
- * range, a named, allowed-subset or required tool_choice with declared tools to call. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
+ * range, a named, allowed-subset or required tool_choice with declared tools to call, every
+ * cache_control breakpoint a known type and ttl. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
  */
 export function validateChatInput(input: ChatInput): void {
   if (!input.model) throw invalidRequest("You must provide a model parameter.", "model");
@@ -134,6 +136,7 @@ export function validateChatInput(input: ChatInput): void {
   if (format?.type === ResponseFormatType.JSON_SCHEMA && !format.jsonSchema?.schema) {
     throw invalidRequest("Invalid 'response_format.json_schema': a schema is required.", "response_format.json_schema.schema");
   }
+  checkCacheControls(input);
   input.fallbacks.forEach((fallback, index) => {
     if (!fallback) throw invalidRequest(`Invalid 'fallbacks[${index}]': empty model name.`, `fallbacks[${index}]`);
     checkModelName(fallback, `fallbacks[${index}]`);

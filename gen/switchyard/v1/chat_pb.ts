@@ -11,7 +11,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/chat.proto.
  */
 export const file_switchyard_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2NoYXQucHJvdG8SDXN3aXRjaHlhcmQudjEigQEKBU1lZGlhEg0KA3VybBgBIAEoCUgAEg4KBGRhdGEYAiABKAxIABIRCgltaW1lX3R5cGUYAyABKAkSKgoGZGV0YWlsGAQgASgOMhouc3dpdGNoeWFyZC52MS5JbWFnZURldGFpbBIQCghmaWxlbmFtZRgFIAEoCUIICgZzb3VyY2UiQwoJUmVhc29uaW5nEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhUKDXJlZGFjdGVkX2RhdGEYAyABKAkiggIKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIlCgVpbWFnZRgCIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgVhdWRpbxgDIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgV2aWRlbxgEIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIkCgRmaWxlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5NZWRpYUgAEhEKB3JlZnVzYWwYBiABKAlIABItCglyZWFzb25pbmcYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0gAQgYKBHBhcnQidwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkSLgoNZXh0cmFfY29udGVudBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGY3VzdG9tGAUgASgIIoUCCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSKwoHY29udGVudBgCIAMoCzIaLnN3aXRjaHlhcmQudjEuQ29udGVudFBhcnQSKwoKdG9vbF9jYWxscxgDIAMoCzIXLnN3aXRjaHlhcmQudjEuVG9vbENhbGwSFAoMdG9vbF9jYWxsX2lkGAQgASgJEgwKBG5hbWUYBSABKAkSKQoFYXVkaW8YBiABKAsyGi5zd2l0Y2h5YXJkLnYxLkF1ZGlvT3V0cHV0Ei4KC2Fubm90YXRpb25zGAcgAygLMhkuc3dpdGNoeWFyZC52MS5Bbm5vdGF0aW9uIk8KC0F1ZGlvT3V0cHV0EgoKAmlkGAEgASgJEgwKBGRhdGEYAiABKAkSEgoKdHJhbnNjcmlwdBgDIAEoCRISCgpleHBpcmVzX2F0GAQgASgDIlEKC1VybENpdGF0aW9uEgsKA3VybBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtzdGFydF9pbmRleBgDIAEoBRIRCgllbmRfaW5kZXgYBCABKAUiTAoKQW5ub3RhdGlvbhIMCgR0eXBlGAEgASgJEjAKDHVybF9jaXRhdGlvbhgCIAEoCzIaLnN3aXRjaHlhcmQudjEuVXJsQ2l0YXRpb24ioQEKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBARIpCgZjdXN0b20YBSABKAsyGS5zd2l0Y2h5YXJkLnYxLkN1c3RvbVRvb2xCCQoHX3N0cmljdCI1CgpDdXN0b21Ub29sEicKBmZvcm1hdBgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QilAEKClRvb2xDaG9pY2USLQoEbW9kZRgBIAEoDjIdLnN3aXRjaHlhcmQudjEuVG9vbENob2ljZU1vZGVIABIXCg1mdW5jdGlvbl9uYW1lGAIgASgJSAASNAoNYWxsb3dlZF90b29scxgDIAEoCzIbLnN3aXRjaHlhcmQudjEuQWxsb3dlZFRvb2xzSABCCAoGY2hvaWNlIlMKDEFsbG93ZWRUb29scxIrCgRtb2RlGAEgASgOMh0uc3dpdGNoeWFyZC52MS5Ub29sQ2hvaWNlTW9kZRIWCg5mdW5jdGlvbl9uYW1lcxgCIAMoCSJ+ChBKc29uU2NoZW1hRm9ybWF0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBAUIJCgdfc3RyaWN0IncKDlJlc3BvbnNlRm9ybWF0Ei8KBHR5cGUYASABKA4yIS5zd2l0Y2h5YXJkLnYxLlJlc3BvbnNlRm9ybWF0VHlwZRI0Cgtqc29uX3NjaGVtYRgCIAEoCzIfLnN3aXRjaHlhcmQudjEuSnNvblNjaGVtYUZvcm1hdCLgBwoJQ2hhdElucHV0Eg0KBW1vZGVsGAEgASgJEigKCG1lc3NhZ2VzGAIgAygLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlEiIKBXRvb2xzGAMgAygLMhMuc3dpdGNoeWFyZC52MS5Ub29sEi4KC3Rvb2xfY2hvaWNlGAQgASgLMhkuc3dpdGNoeWFyZC52MS5Ub29sQ2hvaWNlEhgKC3RlbXBlcmF0dXJlGAUgASgBSACIAQESFwoKbWF4X3Rva2VucxgGIAEoBUgBiAEBEhIKBXRvcF9wGAcgASgBSAKIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYCCABKAFIA4gBARIdChBwcmVzZW5jZV9wZW5hbHR5GAkgASgBSASIAQESDAoEc3RvcBgKIAMoCRIRCgRzZWVkGAsgASgDSAWIAQESDgoBbhgMIAEoBUgGiAEBEhUKCGxvZ3Byb2JzGA0gASgISAeIAQESGQoMdG9wX2xvZ3Byb2JzGA4gASgFSAiIAQESNgoPcmVzcG9uc2VfZm9ybWF0GA8gASgLMh0uc3dpdGNoeWFyZC52MS5SZXNwb25zZUZvcm1hdBIgChNwYXJhbGxlbF90b29sX2NhbGxzGBAgASgISAmIAQESEQoEdXNlchgRIAEoCUgKiAEBEjsKCmxvZ2l0X2JpYXMYEiADKAsyJy5zd2l0Y2h5YXJkLnYxLkNoYXRJbnB1dC5Mb2dpdEJpYXNFbnRyeRIRCglmYWxsYmFja3MYEyADKAkSRwoQcHJvdmlkZXJfb3B0aW9ucxgUIAMoCzItLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0LlByb3ZpZGVyT3B0aW9uc0VudHJ5Eh0KEHJlYXNvbmluZ19lZmZvcnQYFSABKAlIC4gBARowCg5Mb2dpdEJpYXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGk8KFFByb3ZpZGVyT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRImCgV2YWx1ZRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Q6AjgBQg4KDF90ZW1wZXJhdHVyZUINCgtfbWF4X3Rva2Vuc0IICgZfdG9wX3BCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5QhMKEV9wcmVzZW5jZV9wZW5hbHR5QgcKBV9zZWVkQgQKAl9uQgsKCV9sb2dwcm9ic0IPCg1fdG9wX2xvZ3Byb2JzQhYKFF9wYXJhbGxlbF90b29sX2NhbGxzQgcKBV91c2VyQhMKEV9yZWFzb25pbmdfZWZmb3J0IjsKClRvcExvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDCJuCgxUb2tlbkxvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAEoDBIvCgx0b3BfbG9ncHJvYnMYBCADKAsyGS5zd2l0Y2h5YXJkLnYxLlRvcExvZ3Byb2IiZgoITG9ncHJvYnMSLAoHY29udGVudBgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVG9rZW5Mb2dwcm9iEiwKB3JlZnVzYWwYAiADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYiK6AQoGQ2hvaWNlEg0KBWluZGV4GAEgASgFEicKB21lc3NhZ2UYAiABKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USMgoNZmluaXNoX3JlYXNvbhgDIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEhkKEXJhd19maW5pc2hfcmVhc29uGAQgASgJEikKCGxvZ3Byb2JzGAUgASgLMhcuc3dpdGNoeWFyZC52MS5Mb2dwcm9icyLDAgoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoBRIUCgx0b3RhbF90b2tlbnMYAyABKAUSHAoUY2FjaGVkX3Byb21wdF90b2tlbnMYBCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoBRIhChljYWNoZV93cml0ZV9wcm9tcHRfdG9rZW5zGAYgASgFEhEKCWVzdGltYXRlZBgHIAEoCBIbChNwcm9tcHRfYXVkaW9fdG9rZW5zGAggASgFEh8KF2NvbXBsZXRpb25fYXVkaW9fdG9rZW5zGAkgASgFEiIKGmFjY2VwdGVkX3ByZWRpY3Rpb25fdG9rZW5zGAogASgFEiIKGnJlamVjdGVkX3ByZWRpY3Rpb25fdG9rZW5zGAsgASgFIkgKDkF0dGVtcHRGYWlsdXJlEg0KBW1vZGVsGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIXCg91cHN0cmVhbV9zdGF0dXMYAyABKAUifQoJUm91dGVJbmZvEhAKCGF0dGVtcHRzGAEgASgFEi8KCGZhaWx1cmVzGAIgAygLMh0uc3dpdGNoeWFyZC52MS5BdHRlbXB0RmFpbHVyZRItCgdza2lwcGVkGAMgAygLMhwuc3dpdGNoeWFyZC52MS5Ta2lwcGVkVGFyZ2V0Ij4KDVNraXBwZWRUYXJnZXQSDQoFbW9kZWwYASABKAkSDgoGcmVhc29uGAIgASgJEg4KBmRldGFpbBgDIAEoCSK6AQoNUmVzcG9uc2VTdGFydBIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIPCgdjcmVhdGVkGAQgASgDEhAKCHdhcm5pbmdzGAUgAygJEicKBXJvdXRlGAYgASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAcgASgJEhQKDHNlcnZpY2VfdGllchgIIAEoCSJeCglUZXh0RGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkSLQoIbG9ncHJvYnMYAyADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYiIyCgxSZWZ1c2FsRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkiXgoOUmVhc29uaW5nRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgwKBHRleHQYAiABKAkSEQoJc2lnbmF0dXJlGAMgASgJEhUKDXJlZGFjdGVkX2RhdGEYBCABKAkiZAoKQXVkaW9EZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSCgoCaWQYAiABKAkSDAoEZGF0YRgDIAEoCRISCgp0cmFuc2NyaXB0GAQgASgJEhIKCmV4cGlyZXNfYXQYBSABKAMiVwoPQW5ub3RhdGlvbkRlbHRhEhQKDGNob2ljZV9pbmRleBgBIAEoBRIuCgthbm5vdGF0aW9ucxgCIAMoCzIZLnN3aXRjaHlhcmQudjEuQW5ub3RhdGlvbiKOAQoNVG9vbENhbGxTdGFydBIUCgxjaG9pY2VfaW5kZXgYASABKAUSDQoFaW5kZXgYAiABKAUSCgoCaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIuCg1leHRyYV9jb250ZW50GAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZjdXN0b20YBiABKAgiRwoNVG9vbENhbGxEZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSDQoFaW5kZXgYAiABKAUSEQoJYXJndW1lbnRzGAMgASgJIm0KBkZpbmlzaBIUCgxjaG9pY2VfaW5kZXgYASABKAUSMgoNZmluaXNoX3JlYXNvbhgCIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEhkKEXJhd19maW5pc2hfcmVhc29uGAMgASgJIlgKDFJvdXRlU3VtbWFyeRINCgVtb2RlbBgBIAEoCRInCgVyb3V0ZRgCIAEoCzIYLnN3aXRjaHlhcmQudjEuUm91dGVJbmZvEhAKCHJlY292ZXJ5GAMgASgJKnMKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESEgoOUk9MRV9ERVZFTE9QRVIQAhINCglST0xFX1VTRVIQAxISCg5ST0xFX0FTU0lTVEFOVBAEEg0KCVJPTEVfVE9PTBAFKm8KC0ltYWdlRGV0YWlsEhwKGElNQUdFX0RFVEFJTF9VTlNQRUNJRklFRBAAEhUKEUlNQUdFX0RFVEFJTF9BVVRPEAESFAoQSU1BR0VfREVUQUlMX0xPVxACEhUKEUlNQUdFX0RFVEFJTF9ISUdIEAMqhwEKDlRvb2xDaG9pY2VNb2RlEiAKHFRPT0xfQ0hPSUNFX01PREVfVU5TUEVDSUZJRUQQABIZChVUT09MX0NIT0lDRV9NT0RFX05PTkUQARIZChVUT09MX0NIT0lDRV9NT0RFX0FVVE8QAhIdChlUT09MX0NIT0lDRV9NT0RFX1JFUVVJUkVEEAMqpQEKElJlc3BvbnNlRm9ybWF0VHlwZRIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVJFU1BPTlNFX0ZPUk1BVF9UWVBFX1RFWFQQARIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX09CSkVDVBACEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX0pTT05fU0NIRU1BEAMqnwEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEARiBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2NoYXQucHJvdG8SDXN3aXRjaHlhcmQudjEigQEKBU1lZGlhEg0KA3VybBgBIAEoCUgAEg4KBGRhdGEYAiABKAxIABIRCgltaW1lX3R5cGUYAyABKAkSKgoGZGV0YWlsGAQgASgOMhouc3dpdGNoeWFyZC52MS5JbWFnZURldGFpbBIQCghmaWxlbmFtZRgFIAEoCUIICgZzb3VyY2UiQwoJUmVhc29uaW5nEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhUKDXJlZGFjdGVkX2RhdGEYAyABKAkitgIKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIlCgVpbWFnZRgCIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgVhdWRpbxgDIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIlCgV2aWRlbxgEIAEoCzIULnN3aXRjaHlhcmQudjEuTWVkaWFIABIkCgRmaWxlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5NZWRpYUgAEhEKB3JlZnVzYWwYBiABKAlIABItCglyZWFzb25pbmcYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlYXNvbmluZ0gAEjIKDWNhY2hlX2NvbnRyb2wYCCABKAsyGy5zd2l0Y2h5YXJkLnYxLkNhY2hlQ29udHJvbEIGCgRwYXJ0IikKDENhY2hlQ29udHJvbBIMCgR0eXBlGAEgASgJEgsKA3R0bBgCIAEoCSJ3CghUb29sQ2FsbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWFyZ3VtZW50cxgDIAEoCRIuCg1leHRyYV9jb250ZW50GAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZjdXN0b20YBSABKAgiuQIKB01lc3NhZ2USIQoEcm9sZRgBIAEoDjITLnN3aXRjaHlhcmQudjEuUm9sZRIrCgdjb250ZW50GAIgAygLMhouc3dpdGNoeWFyZC52MS5Db250ZW50UGFydBIrCgp0b29sX2NhbGxzGAMgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbBIUCgx0b29sX2NhbGxfaWQYBCABKAkSDAoEbmFtZRgFIAEoCRIpCgVhdWRpbxgGIAEoCzIaLnN3aXRjaHlhcmQudjEuQXVkaW9PdXRwdXQSLgoLYW5ub3RhdGlvbnMYByADKAsyGS5zd2l0Y2h5YXJkLnYxLkFubm90YXRpb24SMgoNY2FjaGVfY29udHJvbBgIIAEoCzIbLnN3aXRjaHlhcmQudjEuQ2FjaGVDb250cm9sIk8KC0F1ZGlvT3V0cHV0EgoKAmlkGAEgASgJEgwKBGRhdGEYAiABKAkSEgoKdHJhbnNjcmlwdBgDIAEoCRISCgpleHBpcmVzX2F0GAQgASgDIlEKC1VybENpdGF0aW9uEgsKA3VybBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtzdGFydF9pbmRleBgDIAEoBRIRCgllbmRfaW5kZXgYBCABKAUiTAoKQW5ub3RhdGlvbhIMCgR0eXBlGAEgASgJEjAKDHVybF9jaXRhdGlvbhgCIAEoCzIaLnN3aXRjaHlhcmQudjEuVXJsQ2l0YXRpb24i1QEKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBARIpCgZjdXN0b20YBSABKAsyGS5zd2l0Y2h5YXJkLnYxLkN1c3RvbVRvb2wSMgoNY2FjaGVfY29udHJvbBgGIAEoCzIbLnN3aXRjaHlhcmQudjEuQ2FjaGVDb250cm9sQgkKB19zdHJpY3QiNQoKQ3VzdG9tVG9vbBInCgZmb3JtYXQYASABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IpQBCgpUb29sQ2hvaWNlEi0KBG1vZGUYASABKA4yHS5zd2l0Y2h5YXJkLnYxLlRvb2xDaG9pY2VNb2RlSAASFwoNZnVuY3Rpb25fbmFtZRgCIAEoCUgAEjQKDWFsbG93ZWRfdG9vbHMYAyABKAsyGy5zd2l0Y2h5YXJkLnYxLkFsbG93ZWRUb29sc0gAQggKBmNob2ljZSJTCgxBbGxvd2VkVG9vbHMSKwoEbW9kZRgBIAEoDjIdLnN3aXRjaHlhcmQudjEuVG9vbENob2ljZU1vZGUSFgoOZnVuY3Rpb25fbmFtZXMYAiADKAkifgoQSnNvblNjaGVtYUZvcm1hdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEicKBnNjaGVtYRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoGc3RyaWN0GAQgASgISACIAQFCCQoHX3N0cmljdCJ3Cg5SZXNwb25zZUZvcm1hdBIvCgR0eXBlGAEgASgOMiEuc3dpdGNoeWFyZC52MS5SZXNwb25zZUZvcm1hdFR5cGUSNAoLanNvbl9zY2hlbWEYAiABKAsyHy5zd2l0Y2h5YXJkLnYxLkpzb25TY2hlbWFGb3JtYXQi4AcKCUNoYXRJbnB1dBINCgVtb2RlbBgBIAEoCRIoCghtZXNzYWdlcxgCIAMoCzIWLnN3aXRjaHlhcmQudjEuTWVzc2FnZRIiCgV0b29scxgDIAMoCzITLnN3aXRjaHlhcmQudjEuVG9vbBIuCgt0b29sX2Nob2ljZRgEIAEoCzIZLnN3aXRjaHlhcmQudjEuVG9vbENob2ljZRIYCgt0ZW1wZXJhdHVyZRgFIAEoAUgAiAEBEhcKCm1heF90b2tlbnMYBiABKAVIAYgBARISCgV0b3BfcBgHIAEoAUgCiAEBEh4KEWZyZXF1ZW5jeV9wZW5hbHR5GAggASgBSAOIAQESHQoQcHJlc2VuY2VfcGVuYWx0eRgJIAEoAUgEiAEBEgwKBHN0b3AYCiADKAkSEQoEc2VlZBgLIAEoA0gFiAEBEg4KAW4YDCABKAVIBogBARIVCghsb2dwcm9icxgNIAEoCEgHiAEBEhkKDHRvcF9sb2dwcm9icxgOIAEoBUgIiAEBEjYKD3Jlc3BvbnNlX2Zvcm1hdBgPIAEoCzIdLnN3aXRjaHlhcmQudjEuUmVzcG9uc2VGb3JtYXQSIAoTcGFyYWxsZWxfdG9vbF9jYWxscxgQIAEoCEgJiAEBEhEKBHVzZXIYESABKAlICogBARI7Cgpsb2dpdF9iaWFzGBIgAygLMicuc3dpdGNoeWFyZC52MS5DaGF0SW5wdXQuTG9naXRCaWFzRW50cnkSEQoJZmFsbGJhY2tzGBMgAygJEkcKEHByb3ZpZGVyX29wdGlvbnMYFCADKAsyLS5zd2l0Y2h5YXJkLnYxLkNoYXRJbnB1dC5Qcm92aWRlck9wdGlvbnNFbnRyeRIdChByZWFzb25pbmdfZWZmb3J0GBUgASgJSAuIAQEaMAoOTG9naXRCaWFzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARpPChRQcm92aWRlck9wdGlvbnNFbnRyeRILCgNrZXkYASABKAkSJgoFdmFsdWUYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0OgI4AUIOCgxfdGVtcGVyYXR1cmVCDQoLX21heF90b2tlbnNCCAoGX3RvcF9wQhQKEl9mcmVxdWVuY3lfcGVuYWx0eUITChFfcHJlc2VuY2VfcGVuYWx0eUIHCgVfc2VlZEIECgJfbkILCglfbG9ncHJvYnNCDwoNX3RvcF9sb2dwcm9ic0IWChRfcGFyYWxsZWxfdG9vbF9jYWxsc0IHCgVfdXNlckITChFfcmVhc29uaW5nX2VmZm9ydCI7CgpUb3BMb2dwcm9iEg0KBXRva2VuGAEgASgJEg8KB2xvZ3Byb2IYAiABKAESDQoFYnl0ZXMYAyABKAwibgoMVG9rZW5Mb2dwcm9iEg0KBXRva2VuGAEgASgJEg8KB2xvZ3Byb2IYAiABKAESDQoFYnl0ZXMYAyABKAwSLwoMdG9wX2xvZ3Byb2JzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5Ub3BMb2dwcm9iImYKCExvZ3Byb2JzEiwKB2NvbnRlbnQYASADKAsyGy5zd2l0Y2h5YXJkLnYxLlRva2VuTG9ncHJvYhIsCgdyZWZ1c2FsGAIgAygLMhsuc3dpdGNoeWFyZC52MS5Ub2tlbkxvZ3Byb2IiugEKBkNob2ljZRINCgVpbmRleBgBIAEoBRInCgdtZXNzYWdlGAIgASgLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlEjIKDWZpbmlzaF9yZWFzb24YAyABKA4yGy5zd2l0Y2h5YXJkLnYxLkZpbmlzaFJlYXNvbhIZChFyYXdfZmluaXNoX3JlYXNvbhgEIAEoCRIpCghsb2dwcm9icxgFIAEoCzIXLnN3aXRjaHlhcmQudjEuTG9ncHJvYnMiwwIKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKAUSGQoRY29tcGxldGlvbl90b2tlbnMYAiABKAUSFAoMdG90YWxfdG9rZW5zGAMgASgFEhwKFGNhY2hlZF9wcm9tcHRfdG9rZW5zGAQgASgFEhgKEHJlYXNvbmluZ190b2tlbnMYBSABKAUSIQoZY2FjaGVfd3JpdGVfcHJvbXB0X3Rva2VucxgGIAEoBRIRCgllc3RpbWF0ZWQYByABKAgSGwoTcHJvbXB0X2F1ZGlvX3Rva2VucxgIIAEoBRIfChdjb21wbGV0aW9uX2F1ZGlvX3Rva2VucxgJIAEoBRIiChphY2NlcHRlZF9wcmVkaWN0aW9uX3Rva2VucxgKIAEoBRIiChpyZWplY3RlZF9wcmVkaWN0aW9uX3Rva2VucxgLIAEoBSJICg5BdHRlbXB0RmFpbHVyZRINCgVtb2RlbBgBIAEoCRIOCgZyZWFzb24YAiABKAkSFwoPdXBzdHJlYW1fc3RhdHVzGAMgASgFIn0KCVJvdXRlSW5mbxIQCghhdHRlbXB0cxgBIAEoBRIvCghmYWlsdXJlcxgCIAMoCzIdLnN3aXRjaHlhcmQudjEuQXR0ZW1wdEZhaWx1cmUSLQoHc2tpcHBlZBgDIAMoCzIcLnN3aXRjaHlhcmQudjEuU2tpcHBlZFRhcmdldCI+Cg1Ta2lwcGVkVGFyZ2V0Eg0KBW1vZGVsGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIOCgZkZXRhaWwYAyABKAkiugEKDVJlc3BvbnNlU3RhcnQSCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDwoHY3JlYXRlZBgEIAEoAxIQCgh3YXJuaW5ncxgFIAMoCRInCgVyb3V0ZRgGIAEoCzIYLnN3aXRjaHlhcmQudjEuUm91dGVJbmZvEhoKEnN5c3RlbV9maW5nZXJwcmludBgHIAEoCRIUCgxzZXJ2aWNlX3RpZXIYCCABKAkiXgoJVGV4dERlbHRhEhQKDGNob2ljZV9pbmRleBgBIAEoBRIMCgR0ZXh0GAIgASgJEi0KCGxvZ3Byb2JzGAMgAygLMhsuc3dpdGNoeWFyZC52MS5Ub2tlbkxvZ3Byb2IiMgoMUmVmdXNhbERlbHRhEhQKDGNob2ljZV9pbmRleBgBIAEoBRIMCgR0ZXh0GAIgASgJIl4KDlJlYXNvbmluZ0RlbHRhEhQKDGNob2ljZV9pbmRleBgBIAEoBRIMCgR0ZXh0GAIgASgJEhEKCXNpZ25hdHVyZRgDIAEoCRIVCg1yZWRhY3RlZF9kYXRhGAQgASgJImQKCkF1ZGlvRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEgoKAmlkGAIgASgJEgwKBGRhdGEYAyABKAkSEgoKdHJhbnNjcmlwdBgEIAEoCRISCgpleHBpcmVzX2F0GAUgASgDIlcKD0Fubm90YXRpb25EZWx0YRIUCgxjaG9pY2VfaW5kZXgYASABKAUSLgoLYW5ub3RhdGlvbnMYAiADKAsyGS5zd2l0Y2h5YXJkLnYxLkFubm90YXRpb24ijgEKDVRvb2xDYWxsU3RhcnQSFAoMY2hvaWNlX2luZGV4GAEgASgFEg0KBWluZGV4GAIgASgFEgoKAmlkGAMgASgJEgwKBG5hbWUYBCABKAkSLgoNZXh0cmFfY29udGVudBgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGY3VzdG9tGAYgASgIIkcKDVRvb2xDYWxsRGVsdGESFAoMY2hvaWNlX2luZGV4GAEgASgFEg0KBWluZGV4GAIgASgFEhEKCWFyZ3VtZW50cxgDIAEoCSJtCgZGaW5pc2gSFAoMY2hvaWNlX2luZGV4GAEgASgFEjIKDWZpbmlzaF9yZWFzb24YAiABKA4yGy5zd2l0Y2h5YXJkLnYxLkZpbmlzaFJlYXNvbhIZChFyYXdfZmluaXNoX3JlYXNvbhgDIAEoCSJYCgxSb3V0ZVN1bW1hcnkSDQoFbW9kZWwYASABKAkSJwoFcm91dGUYAiABKAsyGC5zd2l0Y2h5YXJkLnYxLlJvdXRlSW5mbxIQCghyZWNvdmVyeRgDIAEoCSpzCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEhIKDlJPTEVfREVWRUxPUEVSEAISDQoJUk9MRV9VU0VSEAMSEgoOUk9MRV9BU1NJU1RBTlQQBBINCglST0xFX1RPT0wQBSpvCgtJbWFnZURldGFpbBIcChhJTUFHRV9ERVRBSUxfVU5TUEVDSUZJRUQQABIVChFJTUFHRV9ERVRBSUxfQVVUTxABEhQKEElNQUdFX0RFVEFJTF9MT1cQAhIVChFJTUFHRV9ERVRBSUxfSElHSBADKocBCg5Ub29sQ2hvaWNlTW9kZRIgChxUT09MX0NIT0lDRV9NT0RFX1VOU1BFQ0lGSUVEEAASGQoVVE9PTF9DSE9JQ0VfTU9ERV9OT05FEAESGQoVVE9PTF9DSE9JQ0VfTU9ERV9BVVRPEAISHQoZVE9PTF9DSE9JQ0VfTU9ERV9SRVFVSVJFRBADKqUBChJSZXNwb25zZUZvcm1hdFR5cGUSJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfVU5TUEVDSUZJRUQQABIdChlSRVNQT05TRV9GT1JNQVRfVFlQRV9URVhUEAESJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfSlNPTl9PQkpFQ1QQAhIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX1NDSEVNQRADKp8BCgxGaW5pc2hSZWFzb24SHQoZRklOSVNIX1JFQVNPTl9VTlNQRUNJRklFRBAAEhYKEkZJTklTSF9SRUFTT05fU1RPUBABEhgKFEZJTklTSF9SRUFTT05fTEVOR1RIEAISHAoYRklOSVNIX1JFQVNPTl9UT09MX0NBTExTEAMSIAocRklOSVNIX1JFQVNPTl9DT05URU5UX0ZJTFRFUhAEYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * Media is one image, audio clip, video or document given to the model, by URL or by value.
@@ -177,6 +177,14 @@ export type ContentPart = Message$1<"switchyard.v1.ContentPart"> & {
     value: Reasoning;
     case: "reasoning";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * A prompt-caching breakpoint after this part (Anthropic `cache_control`); unset means none.
+   * Providers that cache automatically ignore it (see the README provider matrix).
+   *
+   * @generated from field: switchyard.v1.CacheControl cache_control = 8;
+   */
+  cacheControl?: CacheControl | undefined;
 };
 
 /**
@@ -185,6 +193,35 @@ export type ContentPart = Message$1<"switchyard.v1.ContentPart"> & {
  */
 export const ContentPartSchema: GenMessage<ContentPart> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_chat, 2);
+
+/**
+ * CacheControl marks a prompt-caching breakpoint: the provider caches the prompt up to and
+ * including the block it is on (Anthropic's `cache_control`, as LiteLLM and OpenRouter accept it).
+ *
+ * @generated from message switchyard.v1.CacheControl
+ */
+export type CacheControl = Message$1<"switchyard.v1.CacheControl"> & {
+  /**
+   * The cache type: "ephemeral" is the only one. Required when the message is set.
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * How long the cached prefix lives: "5m" or "1h"; empty means the provider default (5 minutes).
+   *
+   * @generated from field: string ttl = 2;
+   */
+  ttl: string;
+};
+
+/**
+ * Describes the message switchyard.v1.CacheControl.
+ * Use `create(CacheControlSchema)` to create a new message.
+ */
+export const CacheControlSchema: GenMessage<CacheControl> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_chat, 3);
 
 /**
  * ToolCall is one function call made by the assistant.
@@ -234,7 +271,7 @@ export type ToolCall = Message$1<"switchyard.v1.ToolCall"> & {
  * Use `create(ToolCallSchema)` to create a new message.
  */
 export const ToolCallSchema: GenMessage<ToolCall> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 3);
+  messageDesc(file_switchyard_v1_chat, 4);
 
 /**
  * Message is one turn of the conversation.
@@ -291,6 +328,14 @@ export type Message = Message$1<"switchyard.v1.Message"> & {
    * @generated from field: repeated switchyard.v1.Annotation annotations = 7;
    */
   annotations: Annotation[];
+
+  /**
+   * A prompt-caching breakpoint on the message as a whole: it applies to the last block the
+   * provider receives for this message (LiteLLM's convention for string content). Unset means none.
+   *
+   * @generated from field: switchyard.v1.CacheControl cache_control = 8;
+   */
+  cacheControl?: CacheControl | undefined;
 };
 
 /**
@@ -298,7 +343,7 @@ export type Message = Message$1<"switchyard.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 4);
+  messageDesc(file_switchyard_v1_chat, 5);
 
 /**
  * AudioOutput is a choice's spoken answer (OpenAI `message.audio`).
@@ -340,7 +385,7 @@ export type AudioOutput = Message$1<"switchyard.v1.AudioOutput"> & {
  * Use `create(AudioOutputSchema)` to create a new message.
  */
 export const AudioOutputSchema: GenMessage<AudioOutput> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 5);
+  messageDesc(file_switchyard_v1_chat, 6);
 
 /**
  * UrlCitation is a web source the answer cites.
@@ -382,7 +427,7 @@ export type UrlCitation = Message$1<"switchyard.v1.UrlCitation"> & {
  * Use `create(UrlCitationSchema)` to create a new message.
  */
 export const UrlCitationSchema: GenMessage<UrlCitation> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 6);
+  messageDesc(file_switchyard_v1_chat, 7);
 
 /**
  * Annotation is a note on a choice's text.
@@ -410,7 +455,7 @@ export type Annotation = Message$1<"switchyard.v1.Annotation"> & {
  * Use `create(AnnotationSchema)` to create a new message.
  */
 export const AnnotationSchema: GenMessage<Annotation> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 7);
+  messageDesc(file_switchyard_v1_chat, 8);
 
 /**
  * Tool declares one function the model may call.
@@ -453,6 +498,13 @@ export type Tool = Message$1<"switchyard.v1.Tool"> & {
    * @generated from field: switchyard.v1.CustomTool custom = 5;
    */
   custom?: CustomTool | undefined;
+
+  /**
+   * A prompt-caching breakpoint after this tool's definition (Anthropic `cache_control`); unset means none.
+   *
+   * @generated from field: switchyard.v1.CacheControl cache_control = 6;
+   */
+  cacheControl?: CacheControl | undefined;
 };
 
 /**
@@ -460,7 +512,7 @@ export type Tool = Message$1<"switchyard.v1.Tool"> & {
  * Use `create(ToolSchema)` to create a new message.
  */
 export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 8);
+  messageDesc(file_switchyard_v1_chat, 9);
 
 /**
  * CustomTool is what makes a Tool a custom one.
@@ -482,7 +534,7 @@ export type CustomTool = Message$1<"switchyard.v1.CustomTool"> & {
  * Use `create(CustomToolSchema)` to create a new message.
  */
 export const CustomToolSchema: GenMessage<CustomTool> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 9);
+  messageDesc(file_switchyard_v1_chat, 10);
 
 /**
  * ToolChoice constrains tool use.
@@ -527,7 +579,7 @@ export type ToolChoice = Message$1<"switchyard.v1.ToolChoice"> & {
  * Use `create(ToolChoiceSchema)` to create a new message.
  */
 export const ToolChoiceSchema: GenMessage<ToolChoice> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 10);
+  messageDesc(file_switchyard_v1_chat, 11);
 
 /**
  * AllowedTools lets the model use only some of the declared tools, keeping the full list declared
@@ -557,7 +609,7 @@ export type AllowedTools = Message$1<"switchyard.v1.AllowedTools"> & {
  * Use `create(AllowedToolsSchema)` to create a new message.
  */
 export const AllowedToolsSchema: GenMessage<AllowedTools> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 11);
+  messageDesc(file_switchyard_v1_chat, 12);
 
 /**
  * JsonSchemaFormat is a named JSON Schema the answer must follow.
@@ -599,7 +651,7 @@ export type JsonSchemaFormat = Message$1<"switchyard.v1.JsonSchemaFormat"> & {
  * Use `create(JsonSchemaFormatSchema)` to create a new message.
  */
 export const JsonSchemaFormatSchema: GenMessage<JsonSchemaFormat> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 12);
+  messageDesc(file_switchyard_v1_chat, 13);
 
 /**
  * ResponseFormat asks for text or JSON output.
@@ -627,7 +679,7 @@ export type ResponseFormat = Message$1<"switchyard.v1.ResponseFormat"> & {
  * Use `create(ResponseFormatSchema)` to create a new message.
  */
 export const ResponseFormatSchema: GenMessage<ResponseFormat> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 13);
+  messageDesc(file_switchyard_v1_chat, 14);
 
 /**
  * ChatInput is everything a chat request says, shared by the unary and the streaming RPC.
@@ -794,7 +846,7 @@ export type ChatInput = Message$1<"switchyard.v1.ChatInput"> & {
  * Use `create(ChatInputSchema)` to create a new message.
  */
 export const ChatInputSchema: GenMessage<ChatInput> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 14);
+  messageDesc(file_switchyard_v1_chat, 15);
 
 /**
  * TopLogprob is one alternative token at a position.
@@ -829,7 +881,7 @@ export type TopLogprob = Message$1<"switchyard.v1.TopLogprob"> & {
  * Use `create(TopLogprobSchema)` to create a new message.
  */
 export const TopLogprobSchema: GenMessage<TopLogprob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 15);
+  messageDesc(file_switchyard_v1_chat, 16);
 
 /**
  * TokenLogprob is the log probability of one generated token.
@@ -871,7 +923,7 @@ export type TokenLogprob = Message$1<"switchyard.v1.TokenLogprob"> & {
  * Use `create(TokenLogprobSchema)` to create a new message.
  */
 export const TokenLogprobSchema: GenMessage<TokenLogprob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 16);
+  messageDesc(file_switchyard_v1_chat, 17);
 
 /**
  * Logprobs holds per-token log probabilities of a choice.
@@ -899,7 +951,7 @@ export type Logprobs = Message$1<"switchyard.v1.Logprobs"> & {
  * Use `create(LogprobsSchema)` to create a new message.
  */
 export const LogprobsSchema: GenMessage<Logprobs> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 17);
+  messageDesc(file_switchyard_v1_chat, 18);
 
 /**
  * Choice is one generated answer.
@@ -948,7 +1000,7 @@ export type Choice = Message$1<"switchyard.v1.Choice"> & {
  * Use `create(ChoiceSchema)` to create a new message.
  */
 export const ChoiceSchema: GenMessage<Choice> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 18);
+  messageDesc(file_switchyard_v1_chat, 19);
 
 /**
  * Usage counts tokens with OpenAI's conventions: prompt includes cached tokens, completion includes reasoning tokens.
@@ -1041,7 +1093,7 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 19);
+  messageDesc(file_switchyard_v1_chat, 20);
 
 /**
  * AttemptFailure describes one upstream attempt that did not answer.
@@ -1076,7 +1128,7 @@ export type AttemptFailure = Message$1<"switchyard.v1.AttemptFailure"> & {
  * Use `create(AttemptFailureSchema)` to create a new message.
  */
 export const AttemptFailureSchema: GenMessage<AttemptFailure> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 20);
+  messageDesc(file_switchyard_v1_chat, 21);
 
 /**
  * RouteInfo says how the gateway reached the answer.
@@ -1111,7 +1163,7 @@ export type RouteInfo = Message$1<"switchyard.v1.RouteInfo"> & {
  * Use `create(RouteInfoSchema)` to create a new message.
  */
 export const RouteInfoSchema: GenMessage<RouteInfo> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 21);
+  messageDesc(file_switchyard_v1_chat, 22);
 
 /**
  * SkippedTarget is a target the gateway did not call for this request.
@@ -1146,7 +1198,7 @@ export type SkippedTarget = Message$1<"switchyard.v1.SkippedTarget"> & {
  * Use `create(SkippedTargetSchema)` to create a new message.
  */
 export const SkippedTargetSchema: GenMessage<SkippedTarget> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 22);
+  messageDesc(file_switchyard_v1_chat, 23);
 
 /**
  * ResponseStart opens a stream: it comes first, exactly once.
@@ -1216,7 +1268,7 @@ export type ResponseStart = Message$1<"switchyard.v1.ResponseStart"> & {
  * Use `create(ResponseStartSchema)` to create a new message.
  */
 export const ResponseStartSchema: GenMessage<ResponseStart> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 23);
+  messageDesc(file_switchyard_v1_chat, 24);
 
 /**
  * TextDelta is a fragment of a choice's answer text.
@@ -1251,7 +1303,7 @@ export type TextDelta = Message$1<"switchyard.v1.TextDelta"> & {
  * Use `create(TextDeltaSchema)` to create a new message.
  */
 export const TextDeltaSchema: GenMessage<TextDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 24);
+  messageDesc(file_switchyard_v1_chat, 25);
 
 /**
  * RefusalDelta is a fragment of a choice's refusal text.
@@ -1279,7 +1331,7 @@ export type RefusalDelta = Message$1<"switchyard.v1.RefusalDelta"> & {
  * Use `create(RefusalDeltaSchema)` to create a new message.
  */
 export const RefusalDeltaSchema: GenMessage<RefusalDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 25);
+  messageDesc(file_switchyard_v1_chat, 26);
 
 /**
  * ReasoningDelta is a fragment of a choice's reasoning.
@@ -1322,7 +1374,7 @@ export type ReasoningDelta = Message$1<"switchyard.v1.ReasoningDelta"> & {
  * Use `create(ReasoningDeltaSchema)` to create a new message.
  */
 export const ReasoningDeltaSchema: GenMessage<ReasoningDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 26);
+  messageDesc(file_switchyard_v1_chat, 27);
 
 /**
  * AudioDelta is a fragment of a choice's spoken answer; the id and expiry come once, the data and
@@ -1372,7 +1424,7 @@ export type AudioDelta = Message$1<"switchyard.v1.AudioDelta"> & {
  * Use `create(AudioDeltaSchema)` to create a new message.
  */
 export const AudioDeltaSchema: GenMessage<AudioDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 27);
+  messageDesc(file_switchyard_v1_chat, 28);
 
 /**
  * AnnotationDelta adds notes (such as cited web sources) to a choice's text.
@@ -1400,7 +1452,7 @@ export type AnnotationDelta = Message$1<"switchyard.v1.AnnotationDelta"> & {
  * Use `create(AnnotationDeltaSchema)` to create a new message.
  */
 export const AnnotationDeltaSchema: GenMessage<AnnotationDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 28);
+  messageDesc(file_switchyard_v1_chat, 29);
 
 /**
  * ToolCallStart opens one tool call; it comes exactly once per call, before its argument deltas.
@@ -1456,7 +1508,7 @@ export type ToolCallStart = Message$1<"switchyard.v1.ToolCallStart"> & {
  * Use `create(ToolCallStartSchema)` to create a new message.
  */
 export const ToolCallStartSchema: GenMessage<ToolCallStart> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 29);
+  messageDesc(file_switchyard_v1_chat, 30);
 
 /**
  * ToolCallDelta is a fragment of one tool call's JSON arguments.
@@ -1491,7 +1543,7 @@ export type ToolCallDelta = Message$1<"switchyard.v1.ToolCallDelta"> & {
  * Use `create(ToolCallDeltaSchema)` to create a new message.
  */
 export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 30);
+  messageDesc(file_switchyard_v1_chat, 31);
 
 /**
  * Finish closes one choice.
@@ -1526,7 +1578,7 @@ export type Finish = Message$1<"switchyard.v1.Finish"> & {
  * Use `create(FinishSchema)` to create a new message.
  */
 export const FinishSchema: GenMessage<Finish> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 31);
+  messageDesc(file_switchyard_v1_chat, 32);
 
 /**
  * RouteSummary closes a stream with how it was routed; it comes last, exactly once, on success.
@@ -1563,7 +1615,7 @@ export type RouteSummary = Message$1<"switchyard.v1.RouteSummary"> & {
  * Use `create(RouteSummarySchema)` to create a new message.
  */
 export const RouteSummarySchema: GenMessage<RouteSummary> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_chat, 32);
+  messageDesc(file_switchyard_v1_chat, 33);
 
 /**
  * Role is who authored a message in a conversation.

@@ -1,4 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
+import type { CacheControl } from "../../../gen/switchyard/v1/chat_pb.js";
+import { checkCacheControl } from "../../core/cache-control.js";
 import { invalidRequest } from "../../core/errors.js";
 
 /**
@@ -144,4 +146,20 @@ export function parseDataUrl(url: string, param: string): { mimeType: string; da
     throw invalidRequest(`Invalid '${param}': expected a data URL of the form data:<mime type>;base64,<data>.`, param);
   }
   return { mimeType, data: decodeBase64(url.slice(comma + 1), param) };
+}
+
+const CACHE_CONTROL_KEYS: ReadonlySet<string> = new Set(["type", "ttl"]);
+
+/**
+ * Reads a `cache_control` breakpoint (`{"type": "ephemeral", "ttl"?: "5m" | "1h"}`, as LiteLLM and
+ * OpenRouter take it); absent or null is undefined. Anything else (not an object, another key, an
+ * unknown type or ttl) is a 400 naming the field.
+ */
+export function readCacheControl(value: unknown, param: string): CacheControl | undefined {
+  const raw = readObject(value, param);
+  if (!raw) return undefined;
+  rejectUnknownKeys(raw, CACHE_CONTROL_KEYS, param);
+  const cacheControl: CacheControl = { $typeName: "switchyard.v1.CacheControl", type: requireString(raw.type, `${param}.type`), ttl: readString(raw.ttl, `${param}.ttl`) ?? "" };
+  checkCacheControl(cacheControl, param);
+  return cacheControl;
 }

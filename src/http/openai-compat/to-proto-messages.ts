@@ -1,7 +1,7 @@
 import { ImageDetail, Role, type ContentPart, type Media, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mediaKindOf, mimeTypeFromUrl } from "../../core/media-types.js";
-import { decodeBase64, isObject, parseDataUrl, readArray, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
+import { decodeBase64, isObject, parseDataUrl, readArray, readCacheControl, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
 
 const ROLES: Readonly<Record<string, Role>> = {
   system: Role.SYSTEM,
@@ -62,7 +62,15 @@ function imageUrlPart(raw: Record<string, unknown>, param: string): ContentPart 
   return mimeType ? mediaPart(value) : part({ case: "image", value });
 }
 
+/** One content part with its `cache_control` breakpoint, when it has one. */
 function contentPart(raw: unknown, param: string, role: Role): ContentPart {
+  const value = contentPartValue(raw, param, role);
+  const cacheControl = readCacheControl((raw as Record<string, unknown>).cache_control, `${param}.cache_control`);
+  if (cacheControl) value.cacheControl = cacheControl;
+  return value;
+}
+
+function contentPartValue(raw: unknown, param: string, role: Role): ContentPart {
   if (!isObject(raw)) wrongType(param, "an object", raw);
   const type = requireString(raw.type, `${param}.type`);
   switch (type) {
@@ -150,7 +158,8 @@ function reasoningParts(raw: Record<string, unknown>, param: string): ContentPar
  * content, image_url media (URL or data URL, with the `mime_type` extension deciding the media
  * kind, and the nested `image_url.image_url` form accepted as the URL), input_audio, inline files,
  * assistant tool calls, refusals and reasoning, tool results, and the legacy `function` role and
- * `function_call`, and an assistant's `audio.id`. Throws 400 INVALID_REQUEST naming the field.
+ * `function_call`, an assistant's `audio.id`, and `cache_control` breakpoints on a content part or
+ * on the whole message (LiteLLM's form for string content). Throws 400 INVALID_REQUEST naming the field.
  */
 export function toProtoMessage(raw: unknown, index: number): Message {
   const param = `messages[${index}]`;
@@ -191,6 +200,8 @@ export function toProtoMessage(raw: unknown, index: number): Message {
   }
   const audio = role === Role.ASSISTANT ? readObject(raw.audio, `${param}.audio`) : undefined;
   const message: Message = { $typeName: "switchyard.v1.Message", role, content, toolCalls, toolCallId, name: roleName === "function" ? "" : name, annotations: [] };
+  const cacheControl = readCacheControl(raw.cache_control, `${param}.cache_control`);
+  if (cacheControl) message.cacheControl = cacheControl;
   // An earlier spoken answer, referred to by its id (OpenAI audio models).
   if (audio) message.audio = { $typeName: "switchyard.v1.AudioOutput", id: requireString(audio.id, `${param}.audio.id`), data: "", transcript: "", expiresAt: 0n };
   return message;

@@ -2,7 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, ToolChoiceMode, type ChatInput, type ResponseFormat, type Tool, type ToolChoice } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import {
-  checkJsonDepth, isObject, readArray, readBoolean, readInt32, readInteger, readJsonObject, readNumber, readObject, readString, rejectUnknownKeys, requireString, wrongType,
+  checkJsonDepth, isObject, readArray, readBoolean, readCacheControl, readInt32, readInteger, readJsonObject, readNumber, readObject, readString, rejectUnknownKeys, requireString, wrongType,
 } from "./request-fields.js";
 import { toProtoMessage } from "./to-proto-messages.js";
 
@@ -23,7 +23,15 @@ const KNOWN_FIELDS = new Set([
   "fallbacks", "provider_options", "reasoning_effort",
 ]);
 
+/** One tool with its `cache_control` breakpoint (`tools[i].cache_control`), when it has one. */
 function toTool(raw: unknown, param: string, legacy: boolean): Tool {
+  const tool = toToolValue(raw, param, legacy);
+  const cacheControl = legacy ? undefined : readCacheControl((raw as Record<string, unknown>).cache_control, `${param}.cache_control`);
+  if (cacheControl) tool.cacheControl = cacheControl;
+  return tool;
+}
+
+function toToolValue(raw: unknown, param: string, legacy: boolean): Tool {
   if (!isObject(raw)) wrongType(param, "an object", raw);
   let fn: Record<string, unknown> = raw;
   if (!legacy) {

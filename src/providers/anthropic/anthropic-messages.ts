@@ -1,8 +1,10 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { ImageDetail, Role, type ContentPart, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
+import { ImageDetail, Role, type CacheControl, type ContentPart, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest } from "../../core/errors.js";
+import { toAnthropicCacheControl } from "./anthropic-cache.js";
 import { toAnthropicMediaBlock } from "./anthropic-media.js";
 import type {
+  AnthropicCacheControl,
   AnthropicContentBlock,
   AnthropicDocumentBlock,
   AnthropicImageBlock,
@@ -22,6 +24,39 @@ export interface AnthropicConversation {
    * many system or developer messages came after it (they are hoisted).
    */
   readonly prefill: boolean;
+  /** The request paths of the caller's cache_control breakpoints that were sent, system ones first. */
+  readonly breakpoints: string[];
+}
+
+/** Where the caller's cache_control breakpoints landed (request paths) and which were dropped. */
+interface CacheNotes {
+  readonly warnings: string[];
+  readonly params: string[];
+}
+
+/** Puts the caller's breakpoint `value` (at request path `param`) on `block`. */
+function mark(block: { cache_control?: AnthropicCacheControl }, value: CacheControl | undefined, param: string, notes: CacheNotes): void {
+  if (!value) return;
+  block.cache_control = toAnthropicCacheControl(value);
+  notes.params.push(param);
+}
+
+/** A part's breakpoint that has no block to go on (empty text, unsigned reasoning) is dropped with a warning. */
+function dropped(value: CacheControl | undefined, param: string, why: string, notes: CacheNotes): void {
+  if (value) notes.warnings.push(`${param}.cache_control dropped: ${why}.`);
+}
+
+/**
+ * The whole-message breakpoint (LiteLLM's form) goes on the last block sent for the message,
+ * unless that block has its own; thinking blocks cannot take one, so then it is dropped with a warning.
+ */
+function markLast(blocks: readonly { type: string; cache_control?: AnthropicCacheControl }[], message: Message, index: number, notes: CacheNotes): void {
+  if (!message.cacheControl) return;
+  const param = `messages[${index}].cache_control`;
+  const last = blocks[blocks.length - 1];
+  if (!last) notes.warnings.push(`${param} dropped: the message sends no content to Anthropic.`);
+  else if (last.type === "thinking" || last.type === "redacted_thinking") notes.warnings.push(`${param} dropped: Anthropic takes no breakpoint on a thinking block.`);
+  else if (!last.cache_control) mark(last, message.cacheControl, param, notes);
 }
 
 const VALID_TOOL_ID = /^[a-zA-Z0-9_-]+$/;
@@ -116,27 +151,38 @@ function mediaBlock(part: ContentPart, param: string): AnthropicImageBlock | Ant
   }
 }
 
-function userBlocks(message: Message, index: number): (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[] {
+function userBlocks(message: Message, index: number, notes: CacheNotes): (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[] {
   const blocks: (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[] = [];
   message.content.forEach((part, partIndex) => {
     const param = `messages[${index}].content[${partIndex}]`;
     if (part.part.case === "text") {
-      if (part.part.value !== "") blocks.push({ type: "text", text: part.part.value });
+      if (part.part.value === "") return dropped(part.cacheControl, param, "Anthropic takes no empty text block", notes);
+      const block: AnthropicTextBlock = { type: "text", text: part.part.value };
+      mark(block, part.cacheControl, `${param}.cache_control`, notes);
+      blocks.push(block);
       return;
     }
     const media = mediaBlock(part, param);
-    if (media) blocks.push(media);
-    else if (part.part.case !== undefined) throw invalidRequest(`Invalid '${param}': ${part.part.case} parts are not allowed in this message.`, param);
+    if (media) {
+      mark(media, part.cacheControl, `${param}.cache_control`, notes);
+      blocks.push(media);
+    } else if (part.part.case !== undefined) throw invalidRequest(`Invalid '${param}': ${part.part.case} parts are not allowed in this message.`, param);
   });
   return blocks;
 }
 
-function toolResult(message: Message, index: number, toolIds: ToolIdPlan): AnthropicToolResultBlock {
-  const blocks = userBlocks(message, index);
+function toolResult(message: Message, index: number, toolIds: ToolIdPlan, notes: CacheNotes): AnthropicToolResultBlock {
+  const blocks = userBlocks(message, index, notes);
   const result: AnthropicToolResultBlock = { type: "tool_result", tool_use_id: toolIds.toolResult(index) };
   const [first] = blocks;
-  if (blocks.length === 1 && first?.type === "text") result.content = first.text;
-  else if (blocks.length > 0) result.content = blocks;
+  if (blocks.length === 1 && first?.type === "text") {
+    result.content = first.text;
+    // A lone text part's breakpoint moves to the tool_result block it becomes: the same prefix.
+    if (first.cache_control) result.cache_control = first.cache_control;
+  } else if (blocks.length > 0) {
+    result.content = blocks;
+  }
+  markLast([result], message, index, notes);
   return result;
 }
 
@@ -145,7 +191,8 @@ function hasVisibleText(text: string): boolean {
   return text.trim() !== "";
 }
 
-function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, warnings: string[]): AnthropicContentBlock[] {
+function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, notes: CacheNotes): AnthropicContentBlock[] {
+  const warnings = notes.warnings;
   if (message.audio?.id) warnings.push(`The audio of messages[${index}] (an OpenAI audio id) cannot be sent to Anthropic and was dropped.`);
   const thinking: AnthropicContentBlock[] = [];
   const text: AnthropicContentBlock[] = [];
@@ -154,10 +201,17 @@ function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, w
     switch (part.part.case) {
       case "text":
       case "refusal":
-        if (hasVisibleText(part.part.value)) text.push({ type: "text", text: part.part.value });
+        if (hasVisibleText(part.part.value)) {
+          const block: AnthropicTextBlock = { type: "text", text: part.part.value };
+          mark(block, part.cacheControl, `${param}.cache_control`, notes);
+          text.push(block);
+        } else {
+          dropped(part.cacheControl, param, "Anthropic takes no empty or whitespace-only assistant text", notes);
+        }
         break;
       case "reasoning": {
         const reasoning = part.part.value;
+        dropped(part.cacheControl, param, "Anthropic takes no breakpoint on a thinking block", notes);
         if (reasoning.redactedData) thinking.push({ type: "redacted_thinking", data: reasoning.redactedData });
         else if (reasoning.signature) thinking.push({ type: "thinking", thinking: reasoning.text, signature: reasoning.signature });
         else if (reasoning.text) warnings.push(`The reasoning in ${param} has no Anthropic signature and was not sent.`);
@@ -174,7 +228,9 @@ function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, w
     input: parseToolArguments(call.arguments, `messages[${index}].tool_calls[${callIndex}].function.arguments`),
   }));
   // Anthropic wants thinking blocks before the text and tool calls they led to.
-  return [...thinking, ...text, ...toolUses];
+  const blocks = [...thinking, ...text, ...toolUses];
+  markLast(blocks, message, index, notes);
+  return blocks;
 }
 
 /** A warning per image whose `detail` (low or high) Anthropic cannot honour; in user and tool messages alike. */
@@ -203,13 +259,18 @@ interface Turn {
  * `messages[i].tool_calls[j].function.arguments`; signed reasoning goes back as thinking blocks;
  * tool ids are valid and each tool_use id is sent once (see {@link createToolIdSanitizer});
  * `image_url.detail` is dropped with a warning, in user and tool messages; a final assistant turn
- * (prefill) loses trailing whitespace, which Anthropic rejects, and sets `prefill`.
+ * (prefill) loses trailing whitespace, which Anthropic rejects, and sets `prefill`. cache_control
+ * breakpoints go on the blocks their parts become (a tool message's lone text part: on its
+ * tool_result), a whole message's on the last block sent for it (not the merged turn's); one with
+ * no block to go on (empty text, thinking) is dropped with a warning.
  * @see https://docs.claude.com/en/api/messages#body-messages
  */
 export function toAnthropicConversation(messages: readonly Message[]): AnthropicConversation {
   const toolIds = createToolIdSanitizer(messages);
   const system: AnthropicTextBlock[] = [];
   const warnings: string[] = [];
+  const systemNotes: CacheNotes = { warnings, params: [] };
+  const notes: CacheNotes = { warnings, params: [] };
   const turns: Turn[] = [];
   const push = (turn: Turn) => {
     if (turn.toolResults.length === 0 && turn.blocks.length === 0) return;
@@ -224,21 +285,32 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
   messages.forEach((message, index) => {
     switch (message.role) {
       case Role.SYSTEM:
-      case Role.DEVELOPER:
-        for (const part of message.content) {
-          if (part.part.case === "text" && hasVisibleText(part.part.value)) system.push({ type: "text", text: part.part.value });
-        }
+      case Role.DEVELOPER: {
+        const start = system.length;
+        message.content.forEach((part, partIndex) => {
+          const param = `messages[${index}].content[${partIndex}]`;
+          if (part.part.case !== "text" || !hasVisibleText(part.part.value)) return dropped(part.cacheControl, param, "Anthropic takes no empty or whitespace-only system text", systemNotes);
+          const block: AnthropicTextBlock = { type: "text", text: part.part.value };
+          mark(block, part.cacheControl, `${param}.cache_control`, systemNotes);
+          system.push(block);
+        });
+        markLast(system.slice(start), message, index, systemNotes);
         break;
+      }
       case Role.USER:
         warnings.push(...imageDetailWarnings(message, index));
-        push({ role: "user", toolResults: [], blocks: userBlocks(message, index) });
+        {
+          const blocks = userBlocks(message, index, notes);
+          markLast(blocks, message, index, notes);
+          push({ role: "user", toolResults: [], blocks });
+        }
         break;
       case Role.TOOL:
         warnings.push(...imageDetailWarnings(message, index));
-        push({ role: "user", toolResults: [toolResult(message, index, toolIds)], blocks: [] });
+        push({ role: "user", toolResults: [toolResult(message, index, toolIds, notes)], blocks: [] });
         break;
       case Role.ASSISTANT:
-        push({ role: "assistant", toolResults: [], blocks: assistantBlocks(message, index, toolIds, warnings) });
+        push({ role: "assistant", toolResults: [], blocks: assistantBlocks(message, index, toolIds, notes) });
         break;
       default:
         throw invalidRequest(`Invalid 'messages[${index}].role': a role is required.`, `messages[${index}].role`);
@@ -249,10 +321,13 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
     const tail = last.blocks[last.blocks.length - 1];
     if (tail?.type === "text") {
       tail.text = tail.text.trimEnd();
-      if (tail.text === "") last.blocks.pop();
+      if (tail.text === "") {
+        last.blocks.pop();
+        if (tail.cache_control) warnings.push("A cache_control breakpoint on the final assistant text was dropped: the text is whitespace only, which Anthropic refuses.");
+      }
     }
     if (last.blocks.length === 0) turns.pop();
   }
   if (turns.length === 0) throw invalidRequest("Invalid 'messages': Anthropic needs at least one user or assistant message with non-empty content.", "messages");
-  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings, prefill: turns.at(-1)?.role === "assistant" };
+  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings, prefill: turns.at(-1)?.role === "assistant", breakpoints: [...systemNotes.params, ...notes.params] };
 }

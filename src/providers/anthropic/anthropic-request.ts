@@ -2,6 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, Role, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { checkCacheBreakpoints, withCacheControl } from "./anthropic-cache.js";
 import { toAnthropicConversation } from "./anthropic-messages.js";
 import { partitionStopSequences } from "./anthropic-stop-sequences.js";
 import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
@@ -116,17 +117,22 @@ function removedWarning(where: string, removed: readonly string[]): string {
   return `${where}: Anthropic structured outputs do not support ${removed.join(", ")}; the gateway removed them from the schema, so they are not enforced.`;
 }
 
-/** The caller's tools; `strict` is kept on models with structured outputs when the schema allows it. */
 /**
- * The client's tools as Anthropic tools. Anthropic has no "allowed subset" choice: with
- * `allowed_tools` only the allowed ones are declared (the model cannot call the others either).
+ * The client's tools as Anthropic tools; `strict` is kept on models with structured outputs when
+ * the schema allows it, and a tool's cache_control breakpoint goes on its declaration (its request
+ * path is added to `breakpoints`). Anthropic has no "allowed subset" choice: with `allowed_tools`
+ * only the allowed ones are declared (the model cannot call the others either).
  */
-function clientTools(input: ChatInput, native: boolean, warnings: string[]): AnthropicTool[] {
+function clientTools(input: ChatInput, native: boolean, warnings: string[], breakpoints: string[]): AnthropicTool[] {
   const choice = input.toolChoice?.choice;
   const allowed = choice?.case === "allowedTools" ? new Set(choice.value.functionNames) : undefined;
   return input.tools.flatMap((tool, index) => {
-    if (allowed && !allowed.has(tool.name)) return [];
-    const plain: AnthropicTool = { name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } };
+    if (allowed && !allowed.has(tool.name)) {
+      if (tool.cacheControl) warnings.push(`tools[${index}].cache_control dropped: the tool is not in tool_choice.allowed_tools, so it is not declared.`);
+      return [];
+    }
+    if (tool.cacheControl) breakpoints.push(`tools[${index}].cache_control`);
+    const plain = withCacheControl<AnthropicTool>({ name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } }, tool.cacheControl);
     if (tool.strict !== true) return plain;
     const strict = native ? toNativeSchema(plain.input_schema) : undefined;
     if (!native) warnings.push(`tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`);
@@ -216,7 +222,10 @@ function anthropicOptions(input: ChatInput): JsonObject {
  * parameters: temperature (other than 1) and top_p are left out with a warning. On models that
  * refuse temperature and top_p together (Opus 4.1, the 4.5 generation and later) only temperature
  * is sent when both are set, and dropping top_p is a warning; a final assistant turn followed only
- * by system messages still counts as a prefill for thinking and json_schema.
+ * by system messages still counts as a prefill for thinking and json_schema. cache_control
+ * breakpoints go on the tool, system and message blocks they were set on (see
+ * {@link toAnthropicConversation}); more than Anthropic's 4 in the finished body is a 400 naming
+ * the first one over (see {@link checkCacheBreakpoints}).
  * @see https://docs.claude.com/en/api/messages
  */
 export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOptions): AnthropicRequestPlan {
@@ -226,6 +235,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   const conversation = toAnthropicConversation(input.messages);
   warnings.push(...conversation.warnings);
   const system: AnthropicTextBlock[] = [...conversation.system];
+  const toolBreakpoints: string[] = [];
   const maxTokens = typeof extra.max_tokens === "number" ? extra.max_tokens : maxTokensFor(input, options, warnings);
   const body: AnthropicMessagesRequest = { model: options.upstreamModel, max_tokens: maxTokens, messages: conversation.messages, stream: options.stream };
 
@@ -246,7 +256,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
     jsonToolName = JSON_TOOL_NAME;
     warnings.push("response_format json_schema is emulated with a forced tool call; the schema is not strictly enforced.");
   } else if (input.tools.length > 0) {
-    body.tools = clientTools(input, native, warnings);
+    body.tools = clientTools(input, native, warnings, toolBreakpoints);
     const toolChoice = toolChoiceFor(input);
     if (toolChoice) body.tool_choice = toolChoice;
   } else if (input.toolChoice?.choice.case === "mode" && input.toolChoice.choice.value === ToolChoiceMode.REQUIRED) {
@@ -285,5 +295,6 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (body.output_config && isJsonObject(extra.output_config)) merged.output_config = { ...body.output_config, ...extra.output_config };
   // provider_options.anthropic.tools (server tools: web search, code execution…) join the request's tools, which stay.
   if (body.tools && Array.isArray(extra.tools)) merged.tools = [...body.tools, ...extra.tools];
+  checkCacheBreakpoints(merged, [...toolBreakpoints, ...conversation.breakpoints]);
   return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}) };
 }

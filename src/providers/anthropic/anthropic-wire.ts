@@ -10,10 +10,17 @@ import { Code } from "@connectrpc/connect";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 
+/** A prompt-caching breakpoint: Anthropic caches the prompt up to and including the block it is on. */
+export interface AnthropicCacheControl {
+  type: "ephemeral";
+  ttl?: "5m" | "1h";
+}
+
 /** A text block; Anthropic rejects empty text. */
 export interface AnthropicTextBlock {
   type: "text";
   text: string;
+  cache_control?: AnthropicCacheControl;
 }
 
 /** Where an image or document comes from. */
@@ -26,6 +33,7 @@ export type AnthropicMediaSource =
 export interface AnthropicImageBlock {
   type: "image";
   source: Extract<AnthropicMediaSource, { type: "base64" | "url" }>;
+  cache_control?: AnthropicCacheControl;
 }
 
 /** A document input block: a PDF (base64 or url) or plain text. */
@@ -33,6 +41,7 @@ export interface AnthropicDocumentBlock {
   type: "document";
   source: AnthropicMediaSource;
   title?: string;
+  cache_control?: AnthropicCacheControl;
 }
 
 /** A tool call the assistant made, replayed in history. */
@@ -41,6 +50,7 @@ export interface AnthropicToolUseBlock {
   id: string;
   name: string;
   input: JsonObject;
+  cache_control?: AnthropicCacheControl;
 }
 
 /** The result of one tool call, inside a user turn. */
@@ -48,6 +58,7 @@ export interface AnthropicToolResultBlock {
   type: "tool_result";
   tool_use_id: string;
   content?: string | (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[];
+  cache_control?: AnthropicCacheControl;
 }
 
 /** A signed thinking block, sent back unchanged on the next turn. */
@@ -86,6 +97,7 @@ export interface AnthropicTool {
   input_schema: JsonObject;
   /** Schema-validated calls (models with structured outputs only). */
   strict?: boolean;
+  cache_control?: AnthropicCacheControl;
 }
 
 /** Native structured output: the answer text is JSON matching the schema. */
