@@ -2,6 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { hasCacheControl } from "../../core/cache-control.js";
 import { systemInstructionInline, toGeminiContents } from "./gemini-contents.js";
 import type { FetchedMediaByPath } from "./gemini-media.js";
 import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
@@ -178,7 +179,8 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
  * catalogue says they have none, provider_options of other families), or rejected with a 400
  * naming it (logit_bias, 64-bit seeds, capabilities the catalogue denies, unusable schemas or media);
  * `generationConfig` is always present (possibly empty); provider_options.gemini is merged last
- * (RFC 7396) and may only touch {@link GEMINI_OPTION_FIELDS}.
+ * (RFC 7396) and may only touch {@link GEMINI_OPTION_FIELDS}. cache_control breakpoints are never
+ * sent (a warning says so).
  * @see https://ai.google.dev/api/generate-content#request-body
  */
 export function toGeminiRequest(input: ChatInput, context: GeminiRequestContext): GeminiRequestTranslation {
@@ -196,6 +198,8 @@ export function toGeminiRequest(input: ChatInput, context: GeminiRequestContext)
   const generationConfig = generationConfigOf(input, context, warnings);
   const tools = toolsOf(input, context, warnings);
   if (input.user !== undefined) warnings.push("user is not supported by Gemini; dropped");
+  // Gemini caches implicitly; explicit caching is a separate cachedContents resource, not a breakpoint.
+  if (hasCacheControl(input)) warnings.push("cache_control was not sent: Gemini caches prompt prefixes implicitly and takes no breakpoints");
   const body: GeminiRequestBody = {
     contents,
     ...(systemInstruction ? { systemInstruction } : {}),

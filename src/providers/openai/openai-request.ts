@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type ContentPart, type Media, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { unsupportedFeature } from "../../core/errors.js";
+import { hasCacheControl } from "../../core/cache-control.js";
 import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
 
 /** Dialect differences between OpenAI itself and OpenAI-compatible servers. */
@@ -163,7 +164,8 @@ function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect
 /**
  * Translates a ChatInput into an OpenAI Chat Completions request body (pure). Every typed knob is
  * forwarded as is; `provider_options.openai` is merged at the top level; other families'
- * options are reported as ignored. Streaming requests ask for usage unless `streamUsage` is false.
+ * options are reported as ignored; cache_control breakpoints are never sent (a warning says so).
+ * Streaming requests ask for usage unless `streamUsage` is false.
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; streamUsage?: boolean; dialect: OpenAIDialect }): TranslatedRequest {
@@ -172,6 +174,8 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
   if (input.messages.some((message) => message.content.some((part) => part.part.case === "reasoning"))) {
     warnings.push("reasoning parts in the conversation history were not sent: OpenAI-dialect providers take no reasoning input");
   }
+  // OpenAI caches prompt prefixes by itself; its API (and many compatible servers) take no cache_control.
+  if (hasCacheControl(input)) warnings.push("cache_control was not sent: OpenAI-dialect providers cache prompt prefixes automatically and take no breakpoints");
   if (options.stream) {
     body.stream = true;
     // Left out (streamUsage false) for a server known to refuse it; the usage is then estimated if it sends none.

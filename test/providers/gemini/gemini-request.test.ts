@@ -350,3 +350,14 @@ describe("toGeminiRequest: provider_options", () => {
     expect(translate({ messages: hi, user: "u-1" }).warnings).toEqual(["user is not supported by Gemini; dropped"]);
   });
 });
+
+describe("cache_control", () => {
+  it("is never sent to Gemini (it caches implicitly), and a warning says so", () => {
+    const { body, warnings } = translate({
+      messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" }, cacheControl: { type: "ephemeral", ttl: "1h" } }], cacheControl: { type: "ephemeral" } }],
+      tools: [{ name: "t", cacheControl: { type: "ephemeral" } }],
+    });
+    expect(JSON.stringify(body)).not.toMatch(/cache_?control/i);
+    expect(warnings).toEqual(["cache_control was not sent: Gemini caches prompt prefixes implicitly and takes no breakpoints"]);
+  });
+});
