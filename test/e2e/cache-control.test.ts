@@ -128,7 +128,7 @@ describe("cache_control over gRPC", () => {
           { role: Role.SYSTEM, content: [{ ...text("big prompt"), cacheControl: { type: "ephemeral", ttl: "1h" } }] },
           { role: Role.USER, content: [text("question")], cacheControl: { type: "ephemeral" } },
         ],
-        tools: [{ name: "clock", cacheControl: { type: "ephemeral", ttl: "5m" } }],
+        tools: [{ name: "clock", cacheControl: { type: "ephemeral", ttl: "1h" } }],
       },
     });
     const response = await client().chat(request);
@@ -136,7 +136,7 @@ describe("cache_control over gRPC", () => {
     const sent = anthropic.lastRequest().body as Record<string, unknown>;
     expect(sent.system).toEqual([{ type: "text", text: "big prompt", cache_control: { type: "ephemeral", ttl: "1h" } }]);
     expect(sent.messages).toEqual([{ role: "user", content: [{ type: "text", text: "question", cache_control: EPHEMERAL }] }]);
-    expect(sent.tools).toEqual([{ name: "clock", description: "", input_schema: { type: "object", properties: {} }, cache_control: { type: "ephemeral", ttl: "5m" } }]);
+    expect(sent.tools).toEqual([{ name: "clock", description: "", input_schema: { type: "object", properties: {} }, cache_control: { type: "ephemeral", ttl: "1h" } }]);
   });
 
   it("refuses an unknown cache type with INVALID_ARGUMENT naming the field", async () => {

@@ -17,34 +17,49 @@ export function withCacheControl<T extends { cache_control?: AnthropicCacheContr
   return block;
 }
 
-function marked(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && "cache_control" in value && (value as { cache_control?: unknown }).cache_control != null;
+function breakpointOf(value: unknown): { ttl?: unknown } | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !("cache_control" in value)) return undefined;
+  const mark = (value as { cache_control?: unknown }).cache_control;
+  return typeof mark === "object" && mark !== null ? (mark as { ttl?: unknown }) : undefined;
 }
 
-function countIn(blocks: unknown): number {
-  if (!Array.isArray(blocks)) return 0;
-  let count = 0;
+/** The breakpoints of a block list in order, the blocks inside a tool_result (breakpoints of their own) after it. */
+function collect(blocks: unknown, into: { ttl?: unknown; block: object }[]): void {
+  if (!Array.isArray(blocks)) return;
   for (const block of blocks) {
-    if (marked(block)) count++;
-    // Blocks inside a tool_result are breakpoints of their own.
-    if (typeof block === "object" && block !== null && "content" in block) count += countIn((block as { content?: unknown }).content);
+    const mark = breakpointOf(block);
+    if (mark) into.push({ ttl: mark.ttl, block: block as object });
+    if (typeof block === "object" && block !== null && "content" in block) collect((block as { content?: unknown }).content, into);
   }
-  return count;
 }
 
 /**
- * Counts the breakpoints of a finished body (tools, system blocks, message blocks and the blocks
- * inside tool results, provider_options.anthropic additions included) and throws 400
- * UNSUPPORTED_FEATURE above {@link MAX_CACHE_BREAKPOINTS}, naming the first breakpoint over the
- * limit in Anthropic's order (tools, then system, then messages) when it is one of the caller's.
+ * Checks the breakpoints of a finished body (tools, system blocks, message blocks and the blocks
+ * inside tool results, provider_options.anthropic additions included), in Anthropic's order
+ * (tools, then system, then messages), and throws 400 UNSUPPORTED_FEATURE, before any upstream
+ * call, for more than {@link MAX_CACHE_BREAKPOINTS} or for a 1-hour breakpoint after a 5-minute
+ * one (Anthropic requires longer lifetimes first). The error names the caller's breakpoint at fault
+ * (`callerParams`: the request path of the caller's breakpoint on each block), else `cache_control`.
  * The gateway refuses rather than drops: which breakpoints matter is the caller's choice.
  */
-export function checkCacheBreakpoints(body: AnthropicMessagesRequest, callerParams: readonly string[]): void {
-  const count = countIn(body.tools) + countIn(body.system) + body.messages.reduce((sum, message) => sum + countIn(message.content), 0);
-  if (count <= MAX_CACHE_BREAKPOINTS) return;
-  const param = callerParams[MAX_CACHE_BREAKPOINTS] ?? "cache_control";
-  throw unsupportedFeature(
-    `Anthropic accepts at most ${MAX_CACHE_BREAKPOINTS} cache_control breakpoints in a request (tools, system and messages together); this request has ${count}. Remove ${count - MAX_CACHE_BREAKPOINTS}.`,
-    param,
-  );
+export function checkCacheBreakpoints(body: AnthropicMessagesRequest, callerParams: ReadonlyMap<object, string>): void {
+  const marks: { ttl?: unknown; block: object }[] = [];
+  collect(body.tools, marks);
+  collect(body.system, marks);
+  for (const message of body.messages) collect(message.content, marks);
+  const paramAt = (index: number) => callerParams.get(marks[index]?.block ?? {}) || "cache_control";
+  if (marks.length > MAX_CACHE_BREAKPOINTS) {
+    throw unsupportedFeature(
+      `Anthropic accepts at most ${MAX_CACHE_BREAKPOINTS} cache_control breakpoints in a request (tools, system and messages together); this request has ${marks.length}. Remove ${marks.length - MAX_CACHE_BREAKPOINTS}.`,
+      paramAt(MAX_CACHE_BREAKPOINTS),
+    );
+  }
+  const firstShort = marks.findIndex((mark) => mark.ttl !== "1h");
+  const lateLong = firstShort < 0 ? -1 : marks.findIndex((mark, index) => index > firstShort && mark.ttl === "1h");
+  if (lateLong >= 0) {
+    throw unsupportedFeature(
+      "Anthropic requires cache_control breakpoints with ttl '1h' to come before those with the 5-minute default (in the order tools, system, messages); this request has a '1h' one after a 5-minute one.",
+      paramAt(lateLong),
+    );
+  }
 }

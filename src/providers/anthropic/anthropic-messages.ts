@@ -24,21 +24,21 @@ export interface AnthropicConversation {
    * many system or developer messages came after it (they are hoisted).
    */
   readonly prefill: boolean;
-  /** The request paths of the caller's cache_control breakpoints that were sent, system ones first. */
-  readonly breakpoints: string[];
+  /** The request path of the caller's cache_control breakpoint on each block that carries one. */
+  readonly breakpoints: Map<object, string>;
 }
 
 /** Where the caller's cache_control breakpoints landed (request paths) and which were dropped. */
 interface CacheNotes {
   readonly warnings: string[];
-  readonly params: string[];
+  readonly params: Map<object, string>;
 }
 
 /** Puts the caller's breakpoint `value` (at request path `param`) on `block`. */
 function mark(block: { cache_control?: AnthropicCacheControl }, value: CacheControl | undefined, param: string, notes: CacheNotes): void {
   if (!value) return;
   block.cache_control = toAnthropicCacheControl(value);
-  notes.params.push(param);
+  notes.params.set(block, param);
 }
 
 /** A part's breakpoint that has no block to go on (empty text, unsigned reasoning) is dropped with a warning. */
@@ -178,7 +178,10 @@ function toolResult(message: Message, index: number, toolIds: ToolIdPlan, notes:
   if (blocks.length === 1 && first?.type === "text") {
     result.content = first.text;
     // A lone text part's breakpoint moves to the tool_result block it becomes: the same prefix.
-    if (first.cache_control) result.cache_control = first.cache_control;
+    if (first.cache_control) {
+      result.cache_control = first.cache_control;
+      notes.params.set(result, notes.params.get(first) ?? "");
+    }
   } else if (blocks.length > 0) {
     result.content = blocks;
   }
@@ -269,8 +272,7 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
   const toolIds = createToolIdSanitizer(messages);
   const system: AnthropicTextBlock[] = [];
   const warnings: string[] = [];
-  const systemNotes: CacheNotes = { warnings, params: [] };
-  const notes: CacheNotes = { warnings, params: [] };
+  const notes: CacheNotes = { warnings, params: new Map() };
   const turns: Turn[] = [];
   const push = (turn: Turn) => {
     if (turn.toolResults.length === 0 && turn.blocks.length === 0) return;
@@ -289,12 +291,12 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
         const start = system.length;
         message.content.forEach((part, partIndex) => {
           const param = `messages[${index}].content[${partIndex}]`;
-          if (part.part.case !== "text" || !hasVisibleText(part.part.value)) return dropped(part.cacheControl, param, "Anthropic takes no empty or whitespace-only system text", systemNotes);
+          if (part.part.case !== "text" || !hasVisibleText(part.part.value)) return dropped(part.cacheControl, param, "Anthropic takes no empty or whitespace-only system text", notes);
           const block: AnthropicTextBlock = { type: "text", text: part.part.value };
-          mark(block, part.cacheControl, `${param}.cache_control`, systemNotes);
+          mark(block, part.cacheControl, `${param}.cache_control`, notes);
           system.push(block);
         });
-        markLast(system.slice(start), message, index, systemNotes);
+        markLast(system.slice(start), message, index, notes);
         break;
       }
       case Role.USER:
@@ -329,5 +331,5 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
     if (last.blocks.length === 0) turns.pop();
   }
   if (turns.length === 0) throw invalidRequest("Invalid 'messages': Anthropic needs at least one user or assistant message with non-empty content.", "messages");
-  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings, prefill: turns.at(-1)?.role === "assistant", breakpoints: [...systemNotes.params, ...notes.params] };
+  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings, prefill: turns.at(-1)?.role === "assistant", breakpoints: notes.params };
 }

@@ -120,10 +120,10 @@ function removedWarning(where: string, removed: readonly string[]): string {
 /**
  * The client's tools as Anthropic tools; `strict` is kept on models with structured outputs when
  * the schema allows it, and a tool's cache_control breakpoint goes on its declaration (its request
- * path is added to `breakpoints`). Anthropic has no "allowed subset" choice: with `allowed_tools`
+ * path is recorded in `breakpoints`). Anthropic has no "allowed subset" choice: with `allowed_tools`
  * only the allowed ones are declared (the model cannot call the others either).
  */
-function clientTools(input: ChatInput, native: boolean, warnings: string[], breakpoints: string[]): AnthropicTool[] {
+function clientTools(input: ChatInput, native: boolean, warnings: string[], breakpoints: Map<object, string>): AnthropicTool[] {
   const choice = input.toolChoice?.choice;
   const allowed = choice?.case === "allowedTools" ? new Set(choice.value.functionNames) : undefined;
   return input.tools.flatMap((tool, index) => {
@@ -131,16 +131,22 @@ function clientTools(input: ChatInput, native: boolean, warnings: string[], brea
       if (tool.cacheControl) warnings.push(`tools[${index}].cache_control dropped: the tool is not in tool_choice.allowed_tools, so it is not declared.`);
       return [];
     }
-    if (tool.cacheControl) breakpoints.push(`tools[${index}].cache_control`);
     const plain = withCacheControl<AnthropicTool>({ name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } }, tool.cacheControl);
-    if (tool.strict !== true) return plain;
-    const strict = native ? toNativeSchema(plain.input_schema) : undefined;
-    if (!native) warnings.push(`tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`);
-    else if (!strict) warnings.push(`tools[${index}].function.strict was dropped: its parameters use JSON Schema keywords or recursion Anthropic's strict mode cannot enforce.`);
-    if (!strict) return plain;
-    if (strict.removed.length > 0) warnings.push(removedWarning(`tools[${index}].function.parameters`, strict.removed));
-    return { ...plain, input_schema: strict.schema, strict: true };
+    const declared = declaredTool(plain, tool.strict === true, native, index, warnings);
+    if (tool.cacheControl) breakpoints.set(declared, `tools[${index}].cache_control`);
+    return declared;
   });
+}
+
+/** `plain` with `strict` kept when the model and the schema allow it (a warning says when not). */
+function declaredTool(plain: AnthropicTool, strictAsked: boolean, native: boolean, index: number, warnings: string[]): AnthropicTool {
+  if (!strictAsked) return plain;
+  const strict = native ? toNativeSchema(plain.input_schema) : undefined;
+  if (!native) warnings.push(`tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`);
+  else if (!strict) warnings.push(`tools[${index}].function.strict was dropped: its parameters use JSON Schema keywords or recursion Anthropic's strict mode cannot enforce.`);
+  if (!strict) return plain;
+  if (strict.removed.length > 0) warnings.push(removedWarning(`tools[${index}].function.parameters`, strict.removed));
+  return { ...plain, input_schema: strict.schema, strict: true };
 }
 
 /**
@@ -235,7 +241,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   const conversation = toAnthropicConversation(input.messages);
   warnings.push(...conversation.warnings);
   const system: AnthropicTextBlock[] = [...conversation.system];
-  const toolBreakpoints: string[] = [];
+  const breakpoints = conversation.breakpoints;
   const maxTokens = typeof extra.max_tokens === "number" ? extra.max_tokens : maxTokensFor(input, options, warnings);
   const body: AnthropicMessagesRequest = { model: options.upstreamModel, max_tokens: maxTokens, messages: conversation.messages, stream: options.stream };
 
@@ -256,7 +262,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
     jsonToolName = JSON_TOOL_NAME;
     warnings.push("response_format json_schema is emulated with a forced tool call; the schema is not strictly enforced.");
   } else if (input.tools.length > 0) {
-    body.tools = clientTools(input, native, warnings, toolBreakpoints);
+    body.tools = clientTools(input, native, warnings, breakpoints);
     const toolChoice = toolChoiceFor(input);
     if (toolChoice) body.tool_choice = toolChoice;
   } else if (input.toolChoice?.choice.case === "mode" && input.toolChoice.choice.value === ToolChoiceMode.REQUIRED) {
@@ -295,6 +301,6 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (body.output_config && isJsonObject(extra.output_config)) merged.output_config = { ...body.output_config, ...extra.output_config };
   // provider_options.anthropic.tools (server tools: web search, code execution…) join the request's tools, which stay.
   if (body.tools && Array.isArray(extra.tools)) merged.tools = [...body.tools, ...extra.tools];
-  checkCacheBreakpoints(merged, [...toolBreakpoints, ...conversation.breakpoints]);
+  checkCacheBreakpoints(merged, breakpoints);
   return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}) };
 }

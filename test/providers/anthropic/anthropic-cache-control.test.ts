@@ -141,6 +141,46 @@ describe("cache_control to Anthropic", () => {
     expect(error.message).toContain("this request has 6");
   });
 
+  it("names the breakpoint over the limit in body order, where a tool result goes before the user text of its turn", () => {
+    const error = thrownGatewayError(() =>
+      planFor({
+        messages: [
+          { role: "user", content: "q", cache_control: EPHEMERAL },
+          { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "t", arguments: "{}" } }] },
+          { role: "user", content: "more", cache_control: EPHEMERAL },
+          { role: "tool", tool_call_id: "c1", content: "r", cache_control: EPHEMERAL },
+        ],
+        tools: [
+          { type: "function", function: { name: "t" }, cache_control: EPHEMERAL },
+          { type: "function", function: { name: "u" }, cache_control: EPHEMERAL },
+        ],
+      }),
+    );
+    // Body order: tools[0], tools[1], messages[0], then the merged turn [tool_result (messages[3]), "more" (messages[2])].
+    expect(error).toMatchObject({ reason: Reason.UNSUPPORTED_FEATURE, facts: { param: "messages[2].cache_control" } });
+  });
+
+  it("refuses a 1h breakpoint after a 5-minute one (Anthropic wants longer lifetimes first), naming it", () => {
+    const error = thrownGatewayError(() =>
+      planFor({
+        messages: [
+          { role: "system", content: "s", cache_control: EPHEMERAL },
+          { role: "user", content: "doc", cache_control: { type: "ephemeral", ttl: "1h" } },
+        ],
+      }),
+    );
+    expect(error).toMatchObject({ reason: Reason.UNSUPPORTED_FEATURE, facts: { param: "messages[1].cache_control" } });
+    expect(error.message).toContain("'1h' one after a 5-minute one");
+    // Longer first is fine.
+    const { body } = planFor({
+      messages: [
+        { role: "system", content: "s", cache_control: { type: "ephemeral", ttl: "1h" } },
+        { role: "user", content: "doc", cache_control: { type: "ephemeral", ttl: "5m" } },
+      ],
+    });
+    expect(body.messages[0]?.content).toEqual([{ type: "text", text: "doc", cache_control: { type: "ephemeral", ttl: "5m" } }]);
+  });
+
   it("counts breakpoints provider_options.anthropic adds", () => {
     const error = thrownGatewayError(() =>
       planFor({
