@@ -83,8 +83,8 @@ describe("cache_control over REST", () => {
       { role: "assistant", content: [{ type: "tool_use", id: "call_1", name: "clock", input: {} }] },
       { role: "user", content: [{ type: "tool_result", tool_use_id: "call_1", content: "10:00", cache_control: EPHEMERAL }] },
     ]);
-    // The 1h ttl is generally available: no beta header is needed or sent.
-    expect(anthropic.lastRequest().headers["anthropic-beta"]).toBeUndefined();
+    // A 1h breakpoint travels with the extended-cache-ttl beta (clients still document it as required).
+    expect(anthropic.lastRequest().headers["anthropic-beta"]).toBe("extended-cache-ttl-2025-04-11");
     expect(answer.json.usage).toMatchObject({ prompt_tokens: 4205, prompt_tokens_details: { cached_tokens: 3000, cache_write_tokens: 1200 } });
   });
 

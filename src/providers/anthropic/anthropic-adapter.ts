@@ -43,12 +43,16 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
   // Built once: the transport caches its per-headers-object additions (accept-encoding).
   const streamHeaders: Record<string, string> = { ...headers, accept: "text/event-stream" };
 
-  const send = (plan: AnthropicRequestPlan, options: CallOptions, streaming: boolean): Promise<GuardedResponse> =>
-    sendUpstream(
+  // A plan that needs a beta (rare) gets its own headers; every other request shares the account's.
+  const withBetas = (base: Record<string, string>, betas: readonly string[]): Record<string, string> => ({ ...base, "anthropic-beta": [base["anthropic-beta"], ...betas].filter(Boolean).join(",") });
+  const send = (plan: AnthropicRequestPlan, options: CallOptions, streaming: boolean): Promise<GuardedResponse> => {
+    const base = streaming ? streamHeaders : headers;
+    return sendUpstream(
       transport,
-      { url, method: "POST", headers: streaming ? streamHeaders : headers, body: JSON.stringify(plan.body) },
+      { url, method: "POST", headers: plan.betas ? withBetas(base, plan.betas) : base, body: JSON.stringify(plan.body) },
       { provider: account.name, timeouts: options.timeouts, signal: options.signal, streaming },
     );
+  };
 
   const failIfNotOk = async (response: GuardedResponse): Promise<void> => {
     if (response.status >= 200 && response.status < 300) return;

@@ -40,9 +40,10 @@ function collect(blocks: unknown, into: { ttl?: unknown; block: object }[]): voi
  * call, for more than {@link MAX_CACHE_BREAKPOINTS} or for a 1-hour breakpoint after a 5-minute
  * one (Anthropic requires longer lifetimes first). The error names the caller's breakpoint at fault
  * (`callerParams`: the request path of the caller's breakpoint on each block), else `cache_control`.
- * The gateway refuses rather than drops: which breakpoints matter is the caller's choice.
+ * The gateway refuses rather than drops: which breakpoints matter is the caller's choice. Returns
+ * whether any breakpoint asks for the 1-hour lifetime (see {@link EXTENDED_CACHE_TTL_BETA}).
  */
-export function checkCacheBreakpoints(body: AnthropicMessagesRequest, callerParams: ReadonlyMap<object, string>): void {
+export function checkCacheBreakpoints(body: AnthropicMessagesRequest, callerParams: ReadonlyMap<object, string>): boolean {
   const marks: { ttl?: unknown; block: object }[] = [];
   collect(body.tools, marks);
   collect(body.system, marks);
@@ -62,4 +63,12 @@ export function checkCacheBreakpoints(body: AnthropicMessagesRequest, callerPara
       paramAt(lateLong),
     );
   }
+  return marks.some((mark) => mark.ttl === "1h");
 }
+
+/**
+ * The `anthropic-beta` value sent with a request that has a 1-hour breakpoint. Third-party clients
+ * still document it as required for `ttl: "1h"`; Anthropic accepts a beta that has since become
+ * generally available, so sending it is the safe side.
+ */
+export const EXTENDED_CACHE_TTL_BETA = "extended-cache-ttl-2025-04-11";

@@ -2,7 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, Role, ToolChoiceMode, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
-import { checkCacheBreakpoints, withCacheControl } from "./anthropic-cache.js";
+import { checkCacheBreakpoints, EXTENDED_CACHE_TTL_BETA, withCacheControl } from "./anthropic-cache.js";
 import { toAnthropicConversation } from "./anthropic-messages.js";
 import { partitionStopSequences } from "./anthropic-stop-sequences.js";
 import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
@@ -63,6 +63,8 @@ export interface AnthropicRequestPlan {
   readonly localStopSequences: string[];
   /** Set when json_schema is emulated: this tool's input is the answer text, not a tool call. */
   readonly jsonToolName?: string;
+  /** `anthropic-beta` values the body needs (a 1-hour cache breakpoint), added to the account's own. */
+  readonly betas?: readonly string[];
 }
 
 /**
@@ -301,6 +303,6 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (body.output_config && isJsonObject(extra.output_config)) merged.output_config = { ...body.output_config, ...extra.output_config };
   // provider_options.anthropic.tools (server tools: web search, code execution…) join the request's tools, which stay.
   if (body.tools && Array.isArray(extra.tools)) merged.tools = [...body.tools, ...extra.tools];
-  checkCacheBreakpoints(merged, breakpoints);
-  return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}) };
+  const longCache = checkCacheBreakpoints(merged, breakpoints);
+  return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}), ...(longCache ? { betas: [EXTENDED_CACHE_TTL_BETA] } : {}) };
 }

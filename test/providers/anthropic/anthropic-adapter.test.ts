@@ -44,6 +44,15 @@ describe("createAnthropicAdapter", () => {
     });
   });
 
+  it("adds the extended-cache-ttl beta to the account's own for a request with a 1h breakpoint, and only then", async () => {
+    const replay = replayTransport({ body: readFixture("anthropic/messages-nonstream-text.json") });
+    const adapter = adapterFor(replay, { headers: { "anthropic-beta": "pdfs-2024-09-25" } });
+    const longLived = chatInput({ maxTokens: 10, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }], cacheControl: { $typeName: "switchyard.v1.CacheControl", type: "ephemeral", ttl: "1h" } }] });
+    await adapter.generate(longLived, callOptions("claude-sonnet-4-5"));
+    await adapter.generate(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-sonnet-4-5"));
+    expect(replay.requests.map((request) => request.headers["anthropic-beta"])).toEqual(["pdfs-2024-09-25,extended-cache-ttl-2025-04-11", "pdfs-2024-09-25"]);
+  });
+
   it("rejects audio with UNSUPPORTED_FEATURE before any upstream call, for generate and stream", async () => {
     const replay = replayTransport({ body: "{}" });
     const adapter = adapterFor(replay);
