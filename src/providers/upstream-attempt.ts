@@ -4,6 +4,7 @@ import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { LightAbort, type AbortSignalLike } from "../core/light-abort.js";
 import { UpstreamBody } from "../net/undici-exchange.js";
 import { decodedResponse } from "./upstream-decoding.js";
+import { codeOf, isConnectTimeout, isMalformedResponse } from "./transport-errors.js";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-http.js";
 import { redactSecrets, requestSecrets } from "./upstream-status.js";
 
@@ -31,32 +32,6 @@ export interface GuardedResponse {
   text(): Promise<string>;
   /** Releases the attempt (timers, connection); safe to call more than once. */
   close(): void;
-}
-
-function codeOf(error: unknown): unknown {
-  return error && typeof error === "object" && "code" in error ? (error as { code: unknown }).code : undefined;
-}
-
-function isConnectTimeout(error: unknown): boolean {
-  const code = codeOf(error);
-  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT";
-}
-
-/**
- * undici's verdicts on a response that breaks HTTP/1.1, as opposed to a connection cut or refused:
- * its parser choking on bytes it received (a garbage status line, a bad chunk size; a parser error
- * at the end of the connection, with no bytes, is a cut), a head past the size limit, or a 100
- * Continue nobody asked for ("bad response"). undici leaves the parser error's code unset for some
- * errors, so it is recognised by name and by the bytes it names.
- */
-function isMalformedResponse(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === "HTTPParserError") {
-    const data = (error as { data?: unknown }).data;
-    return typeof data === "string" && data.length > 0;
-  }
-  const code = codeOf(error);
-  return code === "UND_ERR_HEADERS_OVERFLOW" || (code === "UND_ERR_SOCKET" && (error.message === "bad response" || error.message === "bad upgrade"));
 }
 
 /**
