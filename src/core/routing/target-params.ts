@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import { gatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
-import { targetParamProblem } from "../../config/gateway-config.js";
+import { targetParamProblem } from "../../config/target-param-names.js";
 
 type Scalar = number | string | boolean;
 
