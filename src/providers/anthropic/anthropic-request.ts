@@ -303,6 +303,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (body.output_config && isJsonObject(extra.output_config)) merged.output_config = { ...body.output_config, ...extra.output_config };
   // provider_options.anthropic.tools (server tools: web search, code execution…) join the request's tools, which stay.
   if (body.tools && Array.isArray(extra.tools)) merged.tools = [...body.tools, ...extra.tools];
-  const longCache = checkCacheBreakpoints(merged, breakpoints);
+  // Only the caller's breakpoints or provider_options.anthropic can put one in the body: most requests skip the walk.
+  const longCache = (breakpoints.size > 0 || Object.keys(extra).length > 0) && checkCacheBreakpoints(merged, breakpoints);
   return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}), ...(longCache ? { betas: [EXTENDED_CACHE_TTL_BETA] } : {}) };
 }
