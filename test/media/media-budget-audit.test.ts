@@ -1,10 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../src/app.js";
-import { parseConfigText } from "../../src/config/load-config.js";
 import { createGuardedMediaFetcher, MediaBudget } from "../../src/media/guarded-media-fetch.js";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
+import { listenApp } from "../support/listening-app.js";
 import { rejectedGatewayError } from "../support/thrown.js";
 
 /*
@@ -73,11 +72,10 @@ media: { allow_private_network: true, max_bytes: ${ITEM}, max_total_bytes: ${ITE
 routing: { retry: { max_retries: 0 } }
 logging: { level: silent }
 `;
-    const built = await buildApp({ config: parseConfigText(yaml, "media.yaml", {}) });
-    await built.app.listen({ host: "127.0.0.1", port: 0 });
-    origin = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
+    const app = await listenApp(yaml, "media.yaml");
+    origin = app.origin;
     close = async () => {
-      await built.app.close();
+      await app.close();
       await upstream.close();
     };
   });

@@ -1,8 +1,6 @@
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../src/app.js";
-import { parseConfigText } from "../../src/config/load-config.js";
 import { redactSecrets, requestSecrets } from "../../src/providers/upstream-status.js";
+import { listenApp } from "../support/listening-app.js";
 import { jsonAnswer, sseAnswer, startFakeUpstream, type FakeUpstream, type UpstreamAnswer } from "../support/fake-upstream.js";
 
 /*
@@ -49,11 +47,10 @@ routing:
   retry: { max_retries: 0 }
 logging: { level: trace, max_similar_per_second: 0 }
 `;
-  const built = await buildApp({ config: parseConfigText(yaml, "secrets.yaml", {}), logStream: { write: (line) => lines.push(line) } });
-  await built.app.listen({ host: "127.0.0.1", port: 0 });
-  origin = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
+  const app = await listenApp(yaml, "secrets.yaml", { write: (line) => lines.push(line) });
+  origin = app.origin;
   close = async () => {
-    await built.app.close();
+    await app.close();
     await upstream.close();
   };
 });
