@@ -168,7 +168,11 @@ async function runLane(lane: Lane, processes: Processes): Promise<VariantResult[
       // the GC and teardown left by the previous one (after the gRPC variant, +50 % on the next).
       if (variant.role === "gateway" && !("unavailable" in variant.job)) await runJob({ ...variant.job, seconds: SETTLE_SECONDS } as JobSpec);
       const result = await runVariant(variant, processes, lane.peak === true && variant.role !== "direct");
-      if (result) figures.get(variant)?.push(result);
+      if (result) {
+        figures.get(variant)?.push(result);
+        const cpu = variant.measure !== "none" && result.summary.requests > 0 ? ` ${((result.cpu * 1e6) / result.summary.requests).toFixed(0)} µs/req` : "";
+        log(`  round ${round + 1} ${variant.label}: ${(result.summary.requests / result.summary.seconds).toFixed(0)} req/s${cpu}`);
+      }
     }
   }
   const aggregated = lane.variants.map((variant) => aggregate(lane, variant, figures.get(variant) ?? []));
