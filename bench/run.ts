@@ -15,10 +15,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { transpileProject } from "../scripts/build.js";
 import { buildLanes, gatewayConfigYaml, type JobSpec, type Lane, type Variant } from "./lanes.js";
 import type { LoadJob, LoadSummary } from "./load-worker.js";
 import { memoryMb, processTree, resetPeak, sampleRss, treeCpuSeconds } from "./proc-stats.js";
-import { buildForBench } from "./build.js";
 import { freePort, nodeRuntime, ROOT, startGateway, startLoadWorker, startScript, stop, TSX_RUNTIME, type Child, type Runtime } from "./processes.js";
 import { streamTable, targetTable, unaryTable, type TargetCheck, type VariantResult } from "./report.js";
 
@@ -29,6 +29,8 @@ const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 2));
 const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 /** Unmeasured seconds of a gateway variant right before each of its measured runs. */
 const SETTLE_SECONDS = 0.5;
+/** What the bench build holds: the gateway (as `npm start` runs it) and the bench's own processes. */
+const BUILD_DIRS = ["src", "gen", "bench"] as const;
 const LANES = new Set((env.BENCH_LANES ?? "c1,c32,c128,stream-paced,stream-burst,cluster,leak").split(",").map((lane) => lane.trim()));
 const LEAK_REQUESTS = Number(env.BENCH_LEAK_REQUESTS ?? (env.BENCH_LONG === "1" ? 100_000 : 20_000));
 const VARIANTS = env.BENCH_VARIANTS ? new Set(env.BENCH_VARIANTS.split(",").map((label) => label.trim())) : undefined;
@@ -275,8 +277,8 @@ async function main(): Promise<void> {
     let runtime: Runtime = TSX_RUNTIME;
     if (env.BENCH_RUNNER !== "tsx") {
       const buildDir = path.join(dir, "build");
-      if (await buildForBench(ROOT, buildDir)) runtime = nodeRuntime(buildDir);
-      else log("esbuild not found: running everything under tsx");
+      await transpileProject(ROOT, buildDir, BUILD_DIRS);
+      runtime = nodeRuntime(buildDir);
     }
     log(`runtime: ${runtime.name}`);
     const emulator = await startScript(runtime, "bench/upstream-emulator.ts", [], "emulator");
@@ -298,7 +300,7 @@ async function main(): Promise<void> {
     const baselines: { label: string; port: number; pid: number }[] = [];
     for (const [index, tree] of baselineTrees().entries()) {
       const buildDir = path.join(dir, `baseline-${index}`);
-      if (!(await buildForBench(tree.root, buildDir))) throw new Error("BENCH_BASELINES needs esbuild");
+      await transpileProject(tree.root, buildDir, BUILD_DIRS);
       const port = await freePort();
       const baselineConfig = path.join(dir, `switchyard-baseline-${index}.yaml`);
       writeFileSync(baselineConfig, gatewayConfigYaml({ port, workers: 1, emulatorPort: emulator.port, adapters }));
@@ -334,7 +336,7 @@ async function main(): Promise<void> {
     const lines = [
       "",
       `Switchyard benchmark — ${new Date().toISOString()} — ${machine.cpus}× ${machine.cpuModel}, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}`,
-      `${ROUNDS} interleaved rounds × ${SECONDS} s per variant; processes run on ${runtime.name === "node" ? "plain node (ahead-of-time esbuild transpile)" : "node --import tsx"}; latencies in ms; CPU = utime+stime of the gateway (or bare proxy) process from /proc`,
+      `${ROUNDS} interleaved rounds × ${SECONDS} s per variant; processes run on ${runtime.name === "node" ? "plain node (the npm run build transpile, as npm start runs)" : "node --import tsx"}; latencies in ms; CPU = utime+stime of the gateway (or bare proxy) process from /proc`,
       "",
       unaryTable(unary),
       "",

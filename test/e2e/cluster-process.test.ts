@@ -1,26 +1,20 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { startBuiltGateway, type GatewayProcess } from "../support/built-gateway.js";
 import { jsonAnswer, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
 
-/** Runs `npm start`'s entry point (src/main.ts under tsx) as a real process with a config file. */
-function startMain(configText: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+/** Starts the built gateway as `npm start` does, with a config file holding `configText`. */
+async function startMain(configText: string): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-cluster-"));
   const file = join(dir, "switchyard.yaml");
   writeFileSync(file, configText);
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", file], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  running.push(child);
-  return { child, output: () => output, exited };
+  const main = await startBuiltGateway(["--config", file]);
+  running.push(main.child);
+  return main;
 }
 
 async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
@@ -33,15 +27,12 @@ async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, t
   throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
 
-/**
- * The pids of a process's cluster workers: its children that run src/main.ts (tsx may also have
- * started its esbuild service as a child, which is not a worker).
- */
+/** The pids of a process's cluster workers: its children that run the built main.js. */
 function childPids(pid: number): number[] {
   try {
     return execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(pid)], { encoding: "utf8" })
       .split("\n")
-      .filter((line) => line.includes("src/main.ts"))
+      .filter((line) => line.includes("src/main.js"))
       .map((line) => Number.parseInt(line.trim(), 10))
       .filter((value) => value > 0);
   } catch {
@@ -77,7 +68,7 @@ describe("server.workers (cluster mode)", () => {
     const upstream = await startFakeUpstream();
     upstreams.push(upstream);
     upstream.setDefault((request) => ((request.body as { model?: string }).model === "slow" ? { ...jsonAnswer(ANSWER), chunks: ["", JSON.stringify(ANSWER)], chunkDelayMs: 1500 } : jsonAnswer(ANSWER)));
-    const main = startMain(`server: { port: 0, workers: 2, shutdown_grace_ms: 10000 }\nlogging: { level: warn }\nproviders:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\n`);
+    const main = await startMain(`server: { port: 0, workers: 2, shutdown_grace_ms: 10000 }\nlogging: { level: warn }\nproviders:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\n`);
     const port = await waitFor(() => {
       if (main.child.exitCode !== null) throw new Error(`exited: ${main.output()}`);
       const match = /Switchyard listening on http:\/\/127\.0\.0\.1:(\d+) with 2 workers/.exec(main.output());
@@ -105,7 +96,7 @@ describe("server.workers (cluster mode)", () => {
     servers.push(busy);
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
     const port = (busy.address() as net.AddressInfo).port;
-    const main = startMain(`server: { port: ${port}, workers: 2 }\nlogging: { level: warn }\n`);
+    const main = await startMain(`server: { port: ${port}, workers: 2 }\nlogging: { level: warn }\n`);
     expect(await main.exited).toBe(1);
     expect(main.output()).toContain("before it listened; stopping");
     expect(main.output()).not.toContain("starting another");

@@ -1,21 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-
-/** Runs `npm start`'s entry point (src/main.ts under tsx) as a real process. */
-function startMain(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
+import { REPO_ROOT } from "../../scripts/build.js";
+import { startBuiltGateway } from "../support/built-gateway.js";
 
 async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -31,13 +20,13 @@ afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
 });
 
-describe("the gateway process (npm start)", () => {
+describe("the gateway process (npm start: the build on plain node)", () => {
   it("starts from the built-in default, says what it found without secrets, serves, and exits cleanly on SIGTERM", async () => {
     // Port 0: the process takes a free port and says which; no collision with other tests' servers.
-    const main = startMain([], { SWITCHYARD_PORT: "0", OPENAI_API_KEY: "sk-test-secret-value-123456", SWITCHYARD_CONFIG: "" });
+    const main = await startBuiltGateway([], { SWITCHYARD_PORT: "0", OPENAI_API_KEY: "sk-test-secret-value-123456", SWITCHYARD_CONFIG: "" });
     running.push(main.child);
     let port = 0;
-    // Generous: on a cold tsx cache and a busy 2-core machine (the rest of the suite runs alongside), start-up can take tens of seconds.
+    // Generous: on a busy 2-core machine (the rest of the suite runs alongside), start-up can take seconds.
     await waitFor(async () => {
       if (main.child.exitCode !== null) throw new Error(`the gateway exited with ${main.child.exitCode}: ${main.output()}`);
       port = Number(/listening (?:on|at) http:\/\/127\.0\.0\.1:(\d+)/.exec(main.output())?.[1] ?? 0);
@@ -61,11 +50,46 @@ describe("the gateway process (npm start)", () => {
     expect(await main.exited).toBe(0);
   }, 70_000);
 
+  it("`npm start` builds, runs the build on plain node, and passes SIGTERM to it: the cluster drains and no process is left", async () => {
+    const npm = spawn("npm", ["start"], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", SWITCHYARD_PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    running.push(npm);
+    let output = "";
+    npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.on("exit", (code) => resolve(code)));
+    await waitFor(() => {
+      if (npm.exitCode !== null) throw new Error(`npm start exited with ${npm.exitCode}: ${output}`);
+      return /Switchyard listening on http:\/\/127\.0\.0\.1:\d+/.test(output);
+    }, 50_000);
+    // The gateway is npm's own child (the start script execs node), with its workers under it.
+    const tree = execFileSync("ps", ["-e", "-o", "pid=,ppid=,args="], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([, , ...args]) => args.join(" ").includes("dist/src/main.js"))
+      .map(([pid, ppid]) => ({ pid: Number(pid), ppid: Number(ppid) }));
+    const primary = tree.find((entry) => entry.ppid === npm.pid);
+    expect(primary, output).toBeDefined();
+    expect(execFileSync("ps", ["-o", "args=", "-p", String(primary?.pid)], { encoding: "utf8" })).not.toContain("tsx");
+    const pids = tree.filter((entry) => entry === primary || entry.ppid === primary?.pid).map((entry) => entry.pid);
+    npm.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => pids.every((pid) => !alive(pid)), 15_000);
+    expect(output).toContain("SIGTERM: draining");
+  }, 90_000);
+
   it("refuses to listen beyond loopback when no gateway keys are configured", async () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-main-"));
     const file = join(dir, "open.yaml");
     writeFileSync(file, "server: { host: 0.0.0.0, port: 0, workers: 1 }\nproviders: {}\n");
-    const main = startMain(["--config", file], {});
+    const main = await startBuiltGateway(["--config", file], {});
     running.push(main.child);
     expect(await main.exited).toBe(2);
     expect(main.output()).toContain("refusing to listen on 0.0.0.0 with no gateway keys configured");
@@ -75,7 +99,7 @@ describe("the gateway process (npm start)", () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-main-"));
     const file = join(dir, "bad.yaml");
     writeFileSync(file, "server: { port: 99999 }\nproviders: { main: { type: openai, colour: blue } }\n");
-    const main = startMain(["--config", file], {});
+    const main = await startBuiltGateway(["--config", file], {});
     running.push(main.child);
     expect(await main.exited).toBe(2);
     expect(main.output()).toContain(file);
