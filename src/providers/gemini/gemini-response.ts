@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { FinishReason, Role, type ContentPart, type TokenLogprob, type ToolCall, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import { ChatResponseSchema, type ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, usageOf } from "../../core/stream-events.js";
+import { newToolCallId, randomBase62 } from "../generated-ids.js";
 import type { GeminiCandidate, GeminiLogprobsResult, GeminiResponse, GeminiResponsePart, GeminiUsageMetadata } from "./gemini-wire.js";
 
 const CONTENT_FILTER_REASONS = new Set([
@@ -65,21 +65,9 @@ export function droppedPartsWarning(candidates: readonly GeminiCandidate[]): str
   return `Gemini answered with parts the gateway does not translate (${[...kinds].sort().join(", ")}); dropped`;
 }
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/** A fresh tool-call id, `call_` + 24 random base62 characters (short, [A-Za-z0-9_], portable to every provider). */
-export function createToolCallId(): string {
-  let out = "";
-  while (out.length < 24) {
-    // 248 = 4 * 62: rejecting larger bytes keeps every character equally likely.
-    for (const byte of randomBytes(32)) if (byte < 248 && out.length < 24) out += BASE62[byte % 62];
-  }
-  return `call_${out}`;
-}
-
 /** The id for a functionCall: Gemini's own when it sends a portable one, else a fresh one. */
 export function toolCallIdOf(call: { readonly id?: string }): string {
-  return call.id && /^[A-Za-z0-9_-]{1,40}$/.test(call.id) ? call.id : createToolCallId();
+  return call.id && /^[A-Za-z0-9_-]{1,40}$/.test(call.id) ? call.id : newToolCallId();
 }
 
 /** `extra_content` for a tool call that carried a thought signature. */
@@ -203,7 +191,7 @@ export function fromGeminiResponse(response: GeminiResponse, context: GeminiResp
     choices.push({ index: 0, message: { role: Role.ASSISTANT, content: [], toolCalls: [] }, finishReason: FinishReason.CONTENT_FILTER, rawFinishReason: response.blockReason });
   }
   return create(ChatResponseSchema, {
-    id: response.responseId ?? `gemini-${createToolCallId().slice(5)}`,
+    id: response.responseId ?? `gemini-${randomBase62(24)}`,
     model: response.modelVersion ?? context.upstreamModel,
     choices,
     usage: toProtoUsage(response.usageMetadata),

@@ -3,9 +3,10 @@ import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent } from "../../core/stream-events.js";
+import { randomBase62 } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
-import { createToolCallId, droppedPartsWarning, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ThoughtObserver, type ToolCallObserver } from "./gemini-response.js";
+import { droppedPartsWarning, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ThoughtObserver, type ToolCallObserver } from "./gemini-response.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
@@ -114,7 +115,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     }
     if (!this.started) {
       this.started = true;
-      const id = chunk.responseId ?? `gemini-${createToolCallId().slice(5)}`;
+      const id = chunk.responseId ?? `gemini-${randomBase62(24)}`;
       // A malformed finish in the first chunk (the usual MALFORMED_FUNCTION_CALL answer) is still in
       // time for the start's warnings, as a whole answer's would be; a later one has no place left.
       const finishWarnings = chunk.candidates.map((candidate, position) => finishWarning(candidate.finishReason ?? "", choiceIndexOf(candidate.index, position))).filter((warning): warning is string => warning !== undefined);

@@ -4,6 +4,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
+import { newToolCallId } from "../generated-ids.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 /** The largest value of a proto int32. */
@@ -199,7 +200,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
           const custom = call.type === "custom" && isRecord(call.custom);
           return {
             $typeName: "switchyard.v1.ToolCall" as const,
-            id: typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`,
+            id: typeof call.id === "string" && call.id ? call.id : newToolCallId(),
             name: String((custom ? call.custom?.name : call.function?.name) ?? ""),
             arguments: custom ? (typeof call.custom?.input === "string" ? call.custom.input : "") : argumentsText(call.function?.arguments) || "{}",
             custom,
@@ -209,7 +210,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
       : [];
     // A legacy function_call answer is a tool call, not lost (servers that still answer `functions` that way).
     if (toolCalls.length === 0 && isRecord(message.function_call) && typeof message.function_call.name === "string") {
-      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`, name: message.function_call.name, arguments: argumentsText(message.function_call.arguments) || "{}", custom: false });
+      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: newToolCallId(), name: message.function_call.name, arguments: argumentsText(message.function_call.arguments) || "{}", custom: false });
     }
     const audio = audioFieldsOf(message.audio);
     const logprobs: Logprobs | undefined = choice.logprobs

@@ -17,6 +17,7 @@ import {
   usageEvent,
   type AnswerFacts,
 } from "../../core/stream-events.js";
+import { newToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
@@ -78,9 +79,6 @@ interface ChoiceCalls {
   last: OpenCall | undefined;
 }
 
-function generatedCallId(): string {
-  return `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
-}
 
 /**
  * Finds the call a tool-call delta continues, or undefined when it opens a new one. The upstream
@@ -264,7 +262,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   private startCall(choiceIndex: number, call: OpenCall, name: string, out: ChatStreamResponse[]): void {
     call.started = true;
     call.name = name;
-    out.push(toolCallStartEvent(choiceIndex, call.index, call.startId ?? generatedCallId(), name, call.extra, call.custom));
+    out.push(toolCallStartEvent(choiceIndex, call.index, call.startId ?? newToolCallId(), name, call.extra, call.custom));
     if (call.heldArguments !== "") {
       out.push(toolCallDeltaEvent(choiceIndex, call.index, call.heldArguments));
       call.heldArguments = "";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import { GatewayError } from "../../../src/core/errors.js";
-import { createToolCallId, fromGeminiResponse, mapGeminiFinishReason, toProtoUsage } from "../../../src/providers/gemini/gemini-response.js";
+import { fromGeminiResponse, mapGeminiFinishReason, toProtoUsage } from "../../../src/providers/gemini/gemini-response.js";
 import { parseGeminiResponse } from "../../../src/providers/gemini/gemini-wire.js";
 
 const context = { upstreamModel: "gemini-x", warnings: ["w"], now: () => 1_700_000_000_500, onToolCall: () => {} };
@@ -51,14 +51,6 @@ describe("usageMetadata token details", () => {
     });
     expect(toProtoUsage(parsed.usageMetadata)).toMatchObject({ promptTokens: 40, completionTokens: 9, promptAudioTokens: 10, completionAudioTokens: 4 });
     expect(toProtoUsage(parseGeminiResponse({ usageMetadata: { promptTokenCount: 3, promptTokensDetails: [{ modality: "TEXT", tokenCount: 3 }] } }).usageMetadata)).toMatchObject({ promptAudioTokens: 0, completionAudioTokens: 0 });
-  });
-});
-
-describe("createToolCallId", () => {
-  it("makes short, portable, unique ids", () => {
-    const ids = new Set(Array.from({ length: 2000 }, () => createToolCallId()));
-    expect(ids.size).toBe(2000);
-    for (const id of ids) expect(id).toMatch(/^call_[0-9A-Za-z]{24}$/);
   });
 });
 

@@ -1,0 +1,33 @@
+import { randomFillSync } from "node:crypto";
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** Random bytes drawn from the OS in batches: one `randomBytes` call per id cost about 20 µs. */
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+
+/** One uniformly random base62 character (bytes of 248 and above are redrawn: 248 = 4 × 62). */
+function base62Char(): string {
+  for (;;) {
+    if (used === pool.length) {
+      randomFillSync(pool);
+      used = 0;
+    }
+    const byte = pool[used++] as number;
+    if (byte < 248) return BASE62[byte % 62] as string;
+  }
+}
+
+/** `length` uniformly random base62 characters from a cryptographic source. */
+export function randomBase62(length: number): string {
+  let out = "";
+  while (out.length < length) out += base62Char();
+  return out;
+}
+
+/**
+ * A fresh tool-call id for a call the provider sent without a usable one: `call_` + 24 random
+ * base62 characters (about 143 bits; short, [A-Za-z0-9_], accepted by every provider's tool ids).
+ */
+export function newToolCallId(): string {
+  return `call_${randomBase62(24)}`;
+}

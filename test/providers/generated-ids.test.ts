@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { newToolCallId, randomBase62 } from "../../src/providers/generated-ids.js";
+
+describe("newToolCallId", () => {
+  it("makes short, portable, unique ids, across refills of the random pool", () => {
+    // 2000 ids × 24 characters draw more than the 4 KiB pool several times over.
+    const ids = new Set(Array.from({ length: 2000 }, () => newToolCallId()));
+    expect(ids.size).toBe(2000);
+    for (const id of ids) expect(id).toMatch(/^call_[0-9A-Za-z]{24}$/);
+  });
+});
+
+describe("randomBase62", () => {
+  it("uses every base62 character about equally often", () => {
+    const counts = new Map<string, number>();
+    const text = randomBase62(62 * 1000);
+    expect(text).toHaveLength(62_000);
+    for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
+    expect(counts.size).toBe(62);
+    // Expected 1000 each; a modulo bias (bytes 248–255 kept) would put 8 characters near 1125.
+    for (const count of counts.values()) expect(Math.abs(count - 1000)).toBeLessThan(150);
+  });
+});
