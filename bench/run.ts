@@ -4,7 +4,7 @@
  * processes, drives them from a separate load process, and prints one table with same-run ratios.
  * Results go to bench/results/latest.json (filtered or non-default runs: results/partial.json).
  *
- * Knobs: BENCH_DURATION (s per measured run, default 3), BENCH_ROUNDS (interleaved rounds, 2),
+ * Knobs: BENCH_DURATION (s per measured run, default 2.5), BENCH_ROUNDS (interleaved rounds, 3; every figure is the median over them),
  * BENCH_WARMUP (s of warm-up per gateway path before measuring, 2),
  * BENCH_LANES (comma list: c1,c32,c128,stream-paced,stream-burst,cluster,leak), BENCH_VARIANTS (comma
  * list of variant labels, e.g. "bare proxy,switchyard"), BENCH_LONG=1
@@ -24,8 +24,8 @@ import { streamTable, targetTable, unaryTable, type TargetCheck, type VariantRes
 
 const started = Date.now();
 const env = process.env;
-const SECONDS = Number(env.BENCH_DURATION ?? 3);
-const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 2));
+const SECONDS = Number(env.BENCH_DURATION ?? 2.5);
+const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 3));
 const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 /** Unmeasured seconds of a gateway variant right before each of its measured runs. */
 const SETTLE_SECONDS = 0.5;
@@ -118,9 +118,17 @@ async function runVariant(variant: Variant, processes: Processes, peak: boolean)
   return { summary, cpu, ...(peakMb !== undefined ? { peak: peakMb } : {}) };
 }
 
-function mean(values: readonly number[]): number {
-  const usable = values.filter((value) => value >= 0);
-  return usable.length === 0 ? -1 : usable.reduce((sum, value) => sum + value, 0) / usable.length;
+/**
+ * The median of the usable (non-negative) values; -1 when none. The figures of a variant are
+ * medians over its rounds: the machine is shared, and one slot disturbed by the host (the
+ * per-round log lines show such slots, with the direct and bare variants dipping too) would move a
+ * mean. With two rounds it is their mean.
+ */
+function median(values: readonly number[]): number {
+  const usable = values.filter((value) => value >= 0).sort((a, b) => a - b);
+  if (usable.length === 0) return -1;
+  const middle = Math.floor(usable.length / 2);
+  return usable.length % 2 === 1 ? (usable[middle] as number) : ((usable[middle - 1] as number) + (usable[middle] as number)) / 2;
 }
 
 function aggregate(lane: Lane, variant: Variant, rounds: readonly RoundFigures[]): Omit<VariantResult, "rpsVsBare" | "cpuVsBare"> {
@@ -130,10 +138,8 @@ function aggregate(lane: Lane, variant: Variant, rounds: readonly RoundFigures[]
   }
   const summaries = rounds.map((round) => round.summary);
   const requests = summaries.reduce((sum, item) => sum + item.requests, 0);
-  const seconds = summaries.reduce((sum, item) => sum + item.seconds, 0);
   const frames = summaries.reduce((sum, item) => sum + item.frames, 0);
   const batched = summaries.reduce((sum, item) => sum + item.batchedFrames, 0);
-  const cpu = rounds.reduce((sum, round) => sum + round.cpu, 0);
   const measured = variant.measure !== "none";
   const firstError = summaries.find((item) => item.firstError)?.firstError;
   const peaks = rounds.flatMap((round) => (round.peak !== undefined ? [round.peak] : []));
@@ -142,17 +148,17 @@ function aggregate(lane: Lane, variant: Variant, rounds: readonly RoundFigures[]
     requests,
     errors: summaries.reduce((sum, item) => sum + item.errors, 0),
     non2xx: summaries.reduce((sum, item) => sum + item.non2xx, 0),
-    rps: requests / seconds,
-    latencyP50: mean(summaries.map((item) => item.latency.p50)),
-    latencyP99: mean(summaries.map((item) => item.latency.p99)),
-    firstByteP50: mean(summaries.map((item) => item.firstByte.p50)),
-    firstTokenP50: mean(summaries.map((item) => item.firstToken.p50)),
-    gapP50: mean(summaries.map((item) => item.gap.p50)),
-    gapP99: mean(summaries.map((item) => item.gap.p99)),
+    rps: median(summaries.map((item) => (item.seconds > 0 ? item.requests / item.seconds : -1))),
+    latencyP50: median(summaries.map((item) => item.latency.p50)),
+    latencyP99: median(summaries.map((item) => item.latency.p99)),
+    firstByteP50: median(summaries.map((item) => item.firstByte.p50)),
+    firstTokenP50: median(summaries.map((item) => item.firstToken.p50)),
+    gapP50: median(summaries.map((item) => item.gap.p50)),
+    gapP99: median(summaries.map((item) => item.gap.p99)),
     frames,
     batchedPct: frames > requests ? (100 * batched) / Math.max(1, frames - requests) : -1,
-    cpuPerRequest: measured && requests > 0 ? (cpu * 1e6) / requests : -1,
-    cpuPerFrame: measured && frames > 0 && lane.streaming ? (cpu * 1e6) / frames : -1,
+    cpuPerRequest: measured ? median(rounds.map((round) => (round.summary.requests > 0 ? (round.cpu * 1e6) / round.summary.requests : -1))) : -1,
+    cpuPerFrame: measured && lane.streaming ? median(rounds.map((round) => (round.summary.frames > 0 ? (round.cpu * 1e6) / round.summary.frames : -1))) : -1,
     ...(peaks.length > 0 ? { peakRssMb: Math.max(...peaks) } : {}),
     ...(firstError !== undefined ? { firstError } : {}),
   };
@@ -336,7 +342,7 @@ async function main(): Promise<void> {
     const lines = [
       "",
       `Switchyard benchmark — ${new Date().toISOString()} — ${machine.cpus}× ${machine.cpuModel}, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}`,
-      `${ROUNDS} interleaved rounds × ${SECONDS} s per variant; processes run on ${runtime.name === "node" ? "plain node (the npm run build transpile, as npm start runs)" : "node --import tsx"}; latencies in ms; CPU = utime+stime of the gateway (or bare proxy) process from /proc`,
+      `${ROUNDS} interleaved rounds × ${SECONDS} s per variant, medians over rounds; processes run on ${runtime.name === "node" ? "plain node (the npm run build transpile, as npm start runs)" : "node --import tsx"}; latencies in ms; CPU = utime+stime of the gateway (or bare proxy) process from /proc`,
       "",
       unaryTable(unary),
       "",
