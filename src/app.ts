@@ -14,7 +14,7 @@ import { createUndiciTransport, type UpstreamTransport } from "./providers/upstr
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { rpcErrorAnswer } from "./rpc/rpc-refusal.js";
-import { RequestLog } from "./server/request-log.js";
+import { RequestLog, withCause } from "./server/request-log.js";
 import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
 
 /** What buildApp needs; tests inject a transport to replay or fake upstreams. */
@@ -73,7 +73,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   const log = new RequestLog(() => app.log, config.logging);
   const gateway = new Gateway(new ModelCatalog(config, createAdapters(config, transport)), {
     // Sampled per account, not per target: callers choose the model part freely, and one key per name would let them bypass the sampling.
-    onAttemptFailed: (report) => log.line("warn", `attempt ${accountOf(report.target)} ${report.error.reason}`, { target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, `upstream attempt failed: ${report.error.rawMessage}`),
+    onAttemptFailed: (report) => log.line("warn", `attempt ${accountOf(report.target)} ${report.error.reason}`, withCause({ target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, report.error), `upstream attempt failed: ${report.error.rawMessage}`),
     onUsage: (record) => { if (record.partial) log.line("info", `cancel ${accountOf(record.target)}`, { target: record.target, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
     onCircuitChange: (target, state) => app.log.warn({ target, state }, `circuit ${state}`),
   });

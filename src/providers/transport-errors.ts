@@ -31,3 +31,33 @@ export function isMalformedResponse(error: unknown): boolean {
   const code = codeOf(error);
   return code === "UND_ERR_HEADERS_OVERFLOW" || (code === "UND_ERR_SOCKET" && (error.message === "bad response" || error.message === "bad upgrade"));
 }
+
+/** What a caller is told for each connection failure: the kind, never the address or host name. */
+const CONNECTION_FAILURES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ECONNABORTED: "connection aborted",
+  EPIPE: "connection closed while sending",
+  ENOTFOUND: "the host name does not resolve",
+  EAI_AGAIN: "the host name could not be resolved (temporary DNS failure)",
+  EAI_FAIL: "the host name could not be resolved",
+  EHOSTUNREACH: "host unreachable",
+  EHOSTDOWN: "host down",
+  ENETUNREACH: "network unreachable",
+  ENETDOWN: "network down",
+  UND_ERR_SOCKET: "the connection closed",
+  UND_ERR_CLOSED: "the connection closed",
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: "the connection ended before the promised content length",
+};
+
+/**
+ * A connection failure in words a caller may see. Node's and undici's messages name the address
+ * (`connect ECONNREFUSED 10.1.2.3:8000`, `getaddrinfo ENOTFOUND llm.internal`), which is the
+ * operator's business, not the caller's: the log line keeps the full message. An error without a
+ * code is not from the network stack (a test transport, the gateway's own), and keeps its message.
+ */
+export function describeConnectionFailure(error: unknown): string {
+  const code = codeOf(error);
+  if (typeof code === "string" && code !== "") return CONNECTION_FAILURES[code] ?? `connection failed (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}

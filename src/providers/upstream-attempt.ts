@@ -4,7 +4,7 @@ import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { LightAbort, type AbortSignalLike } from "../core/light-abort.js";
 import { UpstreamBody } from "../net/undici-exchange.js";
 import { decodedResponse } from "./upstream-decoding.js";
-import { codeOf, isConnectTimeout, isMalformedResponse } from "./transport-errors.js";
+import { codeOf, describeConnectionFailure, isConnectTimeout, isMalformedResponse } from "./transport-errors.js";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-http.js";
 import { redactSecrets, requestSecrets } from "./upstream-status.js";
 
@@ -263,7 +263,7 @@ class UpstreamAttempt implements GuardedResponse {
     return gatewayError(
       Code.Unavailable,
       Reason.PROVIDER_UNREACHABLE,
-      this.firstByte ? `upstream connection failed mid-response: ${message}` : `could not reach the provider: ${message}`,
+      this.firstByte ? `upstream connection failed mid-response: ${describeConnectionFailure(error)}` : `could not reach the provider: ${describeConnectionFailure(error)}`,
       { provider: this.provider, afterFirstByte: this.firstByte },
       error,
     );

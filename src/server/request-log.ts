@@ -1,12 +1,24 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayError } from "../core/errors.js";
+import { codeOf } from "../providers/transport-errors.js";
 import { LogSampler } from "./log-sampler.js";
 
 /** The levels per-request lines are logged at. */
 export type SampledLevel = "error" | "warn" | "info";
 /** pino's level numbers, to skip sampling work for lines the level would drop anyway. */
 const LEVEL_VALUES: Readonly<Record<GatewayConfig["logging"]["level"], number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/**
+ * `fields` plus `cause`: the message of the network error behind `error` (one with a Node or
+ * undici `code`, such as `connect ECONNREFUSED 10.1.2.3:8000`), which the caller's message leaves
+ * out; `fields` as they are for any other error (a parse error's message can quote a provider's
+ * body).
+ */
+export function withCause(fields: Record<string, unknown>, error: GatewayError): Record<string, unknown> {
+  const cause = error.cause;
+  return cause instanceof Error && typeof codeOf(cause) === "string" ? { ...fields, cause: cause.message } : fields;
+}
 
 /**
  * The per-request log lines (errors answered, failed attempts, canceled streams), sampled per kind:
@@ -40,7 +52,7 @@ export class RequestLog {
     const fields = { reason: error.reason, code: error.code, where, provider: error.facts.provider, upstreamStatus: error.facts.upstreamStatus };
     const key = `error ${error.reason} ${error.facts.provider ?? "-"}`;
     if (error.reason === "INTERNAL_ERROR") this.line("error", key, { ...fields, cause: error.cause instanceof Error ? error.cause.stack : String(error.cause) }, error.rawMessage);
-    else this.line("warn", key, fields, error.rawMessage);
+    else this.line("warn", key, withCause(fields, error), error.rawMessage);
   }
 
   /** Reports what sampling still holds (at shutdown). */
