@@ -59,11 +59,22 @@ function formatIssues(source: string, issues: readonly ConfigIssue[]): string {
   return `invalid config ${source}:\n${issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join("\n")}`;
 }
 
+/**
+ * The document without its top-level `x-` keys: a place for YAML anchors that other keys merge or
+ * alias (`x-defaults: &defaults {...}`), as in Docker Compose. Nothing reads them, so they are
+ * neither validated nor substituted.
+ */
+function withoutExtensionKeys(document: unknown): unknown {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return document;
+  return Object.fromEntries(Object.entries(document).filter(([key]) => !key.startsWith("x-")));
+}
+
 /** Parses config text (YAML) from `source`; throws ConfigError naming the file and every key path at fault. */
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv): GatewayConfig {
   let document: unknown;
   try {
-    document = parseYaml(text);
+    // Merge keys (`<<: *defaults`) as YAML 1.1 and most tools read them; aliases stay bounded by the parser's alias limit.
+    document = withoutExtensionKeys(parseYaml(text, { merge: true }));
   } catch (error) {
     // The YAML parser's message ends with the offending lines, which may hold a key written in the file: only its position is kept.
     const where = (error as Error).message.split(/:\r?\n/)[0] ?? "";

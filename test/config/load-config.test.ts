@@ -35,6 +35,31 @@ providers:
     expect(config.logging).toEqual({ level: "info", maxSimilarPerSecond: 10 });
   });
 
+  it("reads YAML merge keys, and ignores top-level x- keys that hold the anchors", () => {
+    const config = parseConfigText(
+      `x-compatible: &compatible
+  type: openai-compatible
+  api_key: "\${OPENAI_API_KEY}"
+  timeouts: { connect_ms: 1500 }
+x-unused: { port: "\${NOT_SET_ANYWHERE}", colour: blue }
+providers:
+  vllm-a: { <<: *compatible, base_url: "http://10.0.0.1:8000/v1" }
+  vllm-b:
+    <<: *compatible
+    base_url: "http://10.0.0.2:8000/v1"
+    timeouts: { connect_ms: 900 }
+`,
+      "merge.yaml",
+      env,
+    );
+    expect(config.providers["vllm-a"]).toMatchObject({ type: "openai-compatible", apiKey: "sk-upstream", baseUrl: "http://10.0.0.1:8000/v1", timeouts: { connectMs: 1500 } });
+    // A key written next to the merge wins over the merged one.
+    expect(config.providers["vllm-b"]).toMatchObject({ type: "openai-compatible", apiKey: "sk-upstream", baseUrl: "http://10.0.0.2:8000/v1", timeouts: { connectMs: 900 } });
+    // Only the top level's x- keys are set aside; elsewhere an unknown key is still an error.
+    expect(refusal(`providers:\n  a: { type: openai, x-colour: blue }\n`)).toContain("providers.a.x-colour: is not a known key");
+    expect(refusal(`x-a: &a [1, 2]\nx-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nx-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nx-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`)).toContain("not valid YAML");
+  });
+
   it("reads logging.max_similar_per_second and refuses negative or fractional values", () => {
     expect(parseConfigText("logging: { level: warn, max_similar_per_second: 0 }", "l.yaml", {}).logging).toEqual({ level: "warn", maxSimilarPerSecond: 0 });
     expect(() => parseConfigText("logging: { max_similar_per_second: -1 }", "l.yaml", {})).toThrow(/logging.max_similar_per_second/);
