@@ -8,7 +8,7 @@
  *
  * Usage: `tsx scripts/build.ts [outDir]` (default `dist`, under the repository root).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
@@ -17,15 +17,28 @@ import { transform } from "esbuild";
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /**
+ * Writes `text` to `file` by renaming a finished temporary file over it, unless it already holds
+ * exactly that: a gateway started from the same directory (a second instance, a cluster worker
+ * forked later) reads each file whole, old or new, never half-written.
+ */
+function writeAtomically(file: string, text: string): void {
+  if (existsSync(file) && readFileSync(file, "utf8") === text) return;
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
+/**
  * Transpiles the `.ts` files of `dirs` (relative to `root`) into `outDir`, keeping the layout, so
- * `outDir/src/main.js` is the gateway. `outDir` is emptied first. It gets a `package.json` that
- * marks the files as ES modules and, when it lies outside `root`, a `node_modules` link to
- * `root`'s, so the output runs from anywhere. Resolves when every file is written.
+ * `outDir/src/main.js` is the gateway. Files are replaced one by one and atomically, and nothing is
+ * deleted, so a rebuild under a running gateway never takes a file from it. `outDir` gets a
+ * `package.json` that marks the files as ES modules and, when it lies outside `root`, a
+ * `node_modules` link to `root`'s, so the output runs from anywhere. Resolves when every file is
+ * written; refuses an `outDir` that contains `root`.
  */
 export async function transpileProject(root: string, outDir: string, dirs: readonly string[] = ["src", "gen"]): Promise<void> {
   const above = path.relative(outDir, root);
   if (above === "" || !(above.startsWith("..") || path.isAbsolute(above))) throw new Error(`refusing to build into ${outDir}: it holds the sources`);
-  rmSync(outDir, { recursive: true, force: true });
   const jobs: Promise<void>[] = [];
   for (const dir of dirs) {
     for (const entry of readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })) {
@@ -35,13 +48,13 @@ export async function transpileProject(root: string, outDir: string, dirs: reado
       jobs.push(
         transform(source, { loader: "ts", format: "esm", target: "node20", sourcefile: path.join(dir, entry), tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } } }).then(({ code }) => {
           mkdirSync(path.dirname(target), { recursive: true });
-          writeFileSync(target, code);
+          writeAtomically(target, code);
         }),
       );
     }
   }
   await Promise.all(jobs);
-  writeFileSync(path.join(outDir, "package.json"), '{ "type": "module" }\n');
+  writeAtomically(path.join(outDir, "package.json"), '{ "type": "module" }\n');
   const inside = path.relative(root, outDir);
   if (inside.startsWith("..") || path.isAbsolute(inside)) {
     const link = path.join(outDir, "node_modules");

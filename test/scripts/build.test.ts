@@ -1,0 +1,55 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { transpileProject } from "../../scripts/build.js";
+
+/** A small project: src/ and gen/ with TypeScript, and a node_modules directory. */
+function project(): string {
+  const root = mkdtempSync(path.join(tmpdir(), "switchyard-build-src-"));
+  mkdirSync(path.join(root, "src", "core"), { recursive: true });
+  mkdirSync(path.join(root, "gen"), { recursive: true });
+  mkdirSync(path.join(root, "node_modules"));
+  writeFileSync(path.join(root, "src", "main.ts"), 'import { answer } from "./core/answer.js";\nconst text: string = String(answer());\nconsole.log(text);\n');
+  writeFileSync(path.join(root, "src", "core", "answer.ts"), "export function answer(): number {\n  return 42;\n}\n");
+  writeFileSync(path.join(root, "src", "core", "types.d.ts"), "export type Nothing = never;\n");
+  writeFileSync(path.join(root, "gen", "schema.ts"), "export const NAME: string = \"schema\";\n");
+  return root;
+}
+
+describe("transpileProject (npm run build)", () => {
+  it("writes plain ESM JavaScript in the same layout, with package.json and a node_modules link outside the root", async () => {
+    const root = project();
+    const out = mkdtempSync(path.join(tmpdir(), "switchyard-build-out-"));
+    await transpileProject(root, out);
+    expect(readFileSync(path.join(out, "src", "core", "answer.js"), "utf8")).toContain("function answer()");
+    expect(readFileSync(path.join(out, "src", "core", "answer.js"), "utf8")).not.toContain(": number");
+    expect(readFileSync(path.join(out, "src", "main.js"), "utf8")).toContain('from "./core/answer.js"');
+    expect(readFileSync(path.join(out, "gen", "schema.js"), "utf8")).toContain('"schema"');
+    expect(readdirSync(path.join(out, "src", "core")).sort()).toEqual(["answer.js"]);
+    expect(JSON.parse(readFileSync(path.join(out, "package.json"), "utf8"))).toEqual({ type: "module" });
+    expect(statSync(path.join(out, "node_modules")).isDirectory()).toBe(true);
+  });
+
+  it("rebuilds in place: unchanged files are not rewritten, changed ones are replaced whole, nothing is left behind", async () => {
+    const root = project();
+    const out = path.join(root, "dist");
+    await transpileProject(root, out);
+    const mainBefore = statSync(path.join(out, "src", "main.js")).mtimeMs;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writeFileSync(path.join(root, "src", "core", "answer.ts"), "export function answer(): number {\n  return 43;\n}\n");
+    await transpileProject(root, out);
+    expect(statSync(path.join(out, "src", "main.js")).mtimeMs).toBe(mainBefore);
+    expect(readFileSync(path.join(out, "src", "core", "answer.js"), "utf8")).toContain("return 43");
+    expect(readdirSync(path.join(out, "src", "core"))).toEqual(["answer.js"]);
+    // Inside the root, node_modules is found by walking up: no link.
+    expect(readdirSync(out).sort()).toEqual(["gen", "package.json", "src"]);
+  });
+
+  it("refuses an output directory that holds the sources", async () => {
+    const root = project();
+    await expect(transpileProject(root, root)).rejects.toThrow(/refusing to build into/);
+    await expect(transpileProject(root, path.dirname(root))).rejects.toThrow(/refusing to build into/);
+    expect(readFileSync(path.join(root, "src", "core", "answer.ts"), "utf8")).toContain("return 42");
+  });
+});
