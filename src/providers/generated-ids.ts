@@ -1,7 +1,7 @@
 import { randomFillSync } from "node:crypto";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-/** Random bytes drawn from the OS in batches: one `randomBytes` call per id cost about 20 µs. */
+/** Random bytes drawn from the OS in batches: one `randomBytes` call per id cost about 5 µs. */
 const pool = Buffer.alloc(4096);
 let used = pool.length;
 

@@ -79,7 +79,6 @@ interface ChoiceCalls {
   last: OpenCall | undefined;
 }
 
-
 /**
  * Finds the call a tool-call delta continues, or undefined when it opens a new one. The upstream
  * index wins, unless the delta names a different id than the call at that index (servers that
