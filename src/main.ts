@@ -17,14 +17,26 @@ function describeStart(loaded: LoadedConfig): string[] {
   return lines;
 }
 
+/**
+ * A second SIGTERM or SIGINT at least this long after the first ends the drain at once. A sooner
+ * one is the same signal delivered twice: a terminal's Ctrl-C reaches both npm and the gateway,
+ * and npm passes it on (a cluster's primary passes each signal to its workers too).
+ */
+const FORCE_AFTER_MS = 1000;
+
 async function runServer(loaded: LoadedConfig, announce: boolean): Promise<void> {
   const { config } = loaded;
   const built = await buildApp({ config });
   if (announce) for (const line of describeStart(loaded)) built.app.log.info(line);
-  let stopping = false;
+  let stoppedAt: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stoppedAt !== undefined) {
+      if (Date.now() - stoppedAt < FORCE_AFTER_MS) return;
+      built.app.log.warn(`${signal} again: closing every connection without waiting for the drain`);
+      built.app.server.closeAllConnections();
+      process.exit(1);
+    }
+    stoppedAt = Date.now();
     built.startDraining();
     built.app.log.info(`${signal}: draining for up to ${config.server.shutdownGraceMs} ms`);
     const force = setTimeout(() => {
@@ -100,6 +112,8 @@ function superviseWorkers(workers: number): void {
       process.stderr.write(`worker ${worker.process.pid} exited with ${how}; starting another\n`);
       cluster.fork();
     }
+    // A worker that had to be forced (a second signal during the drain) exits with 1: so does the primary.
+    if (stopping && typeof code === "number" && code !== 0) exitCode = 1;
     if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
   });
   for (let index = 0; index < workers; index++) cluster.fork();

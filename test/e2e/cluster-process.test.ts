@@ -91,6 +91,49 @@ describe("server.workers (cluster mode)", () => {
     expect(await main.exited).toBe(0);
   }, 120_000);
 
+  it("a second SIGTERM a second or more after the first ends the drain at once (exit 1); one right after the first is the same signal", async () => {
+    const upstream = await startFakeUpstream();
+    upstreams.push(upstream);
+    // A request that would keep the drain waiting for 8 s.
+    upstream.setDefault(() => ({ ...jsonAnswer(ANSWER), chunks: ["", JSON.stringify(ANSWER)], chunkDelayMs: 8000 }));
+    const slowRequestUpstream = async (): Promise<void> => {
+      const seen = upstream.requests.length;
+      await waitFor(() => (upstream.requests.length > seen ? true : undefined), 10_000, "slow request upstream");
+    };
+    const start = async (workers: number) => {
+      const main = await startMain(`server: { port: 0, workers: ${workers}, shutdown_grace_ms: 20000 }\nlogging: { level: info }\nproviders:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\n`);
+      const port = await waitFor(() => {
+        if (main.child.exitCode !== null) throw new Error(`exited: ${main.output()}`);
+        return Number(/listening (?:on|at) http:\/\/127\.0\.0\.1:(\d+)/.exec(main.output())?.[1] ?? 0) || undefined;
+      }, 60_000, "listening line");
+      return { main, port };
+    };
+
+    // Cluster: SIGTERM, then SIGTERM again 1.2 s later: every worker closes its connections and the primary exits with 1.
+    const cluster = await start(2);
+    await waitFor(() => (/with 2 workers/.test(cluster.main.output()) ? true : undefined), 30_000, "both workers");
+    const cut = chat(cluster.port, "up/slow").then((response) => response.status, () => "cut");
+    await slowRequestUpstream();
+    cluster.main.child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const forcedAt = Date.now();
+    cluster.main.child.kill("SIGTERM");
+    expect(await cluster.main.exited).toBe(1);
+    expect(Date.now() - forcedAt).toBeLessThan(4000);
+    expect(await cut).toBe("cut");
+    expect(cluster.main.output()).toContain("SIGTERM again: closing every connection");
+
+    // One process: two SIGTERMs back to back are one, and the drain still waits for the answer.
+    upstream.setDefault(() => ({ ...jsonAnswer(ANSWER), chunks: ["", JSON.stringify(ANSWER)], chunkDelayMs: 2500 }));
+    const single = await start(1);
+    const answered = chat(single.port, "up/slow").then((response) => response.status);
+    await slowRequestUpstream();
+    single.main.child.kill("SIGTERM");
+    single.main.child.kill("SIGTERM");
+    expect(await answered).toBe(200);
+    expect(await single.main.exited).toBe(0);
+  }, 120_000);
+
   it("exits with 1, instead of starting workers forever, when the workers cannot listen", async () => {
     const busy = net.createServer();
     servers.push(busy);
