@@ -1,33 +1,21 @@
 import { performance } from "node:perf_hooks";
 import OpenAI from "openai";
 import { create } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import type { GatewayError } from "../../src/core/errors.js";
 import type { UsageRecord } from "../../src/core/gateway.js";
 import { fault } from "../support/fault-injector.js";
-import { createCoreGateway, sleep, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
+import { createCoreGateway, sleep, useResilienceGateway, userMessage } from "./resilience-harness.js";
 
-let gateway: ResilienceGateway;
-
-beforeAll(async () => {
-  gateway = await startResilienceGateway({ a: {}, b: {} });
-});
-
-afterAll(async () => {
-  await gateway.close();
-});
-
-beforeEach(() => {
-  for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
-});
+const rig = useResilienceGateway({ a: {}, b: {} });
 
 describe("the caller going away", () => {
   it("aborts the upstream stream at once and tries no fallback", async () => {
-    gateway.upstreams.a?.always(fault.answer({ chunkDelayMs: 100 }));
+    rig().upstreams.a?.always(fault.answer({ chunkDelayMs: 100 }));
     const controller = new AbortController();
     const body = { model: "a/m", messages: userMessage(), fallbacks: ["b/m"], stream: true };
-    const stream = await gateway.openai.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming, { signal: controller.signal });
+    const stream = await rig().openai.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming, { signal: controller.signal });
     let chunks = 0;
     let abortedAt = 0;
     await (async () => {
@@ -40,44 +28,44 @@ describe("the caller going away", () => {
       }
     })().catch(() => undefined);
     await sleep(400);
-    const attempt = gateway.upstreams.a?.attempts[0];
+    const attempt = rig().upstreams.a?.attempts[0];
     expect(attempt?.closedByClient).toBe(true);
     // The rest of the answer would take another ~700 ms; the upstream is closed long before.
     expect((attempt?.closedAt ?? Number.POSITIVE_INFINITY) - abortedAt).toBeLessThan(350);
     expect(attempt?.chunksWritten).toBeLessThan(7);
-    expect(gateway.upstreams.a?.attempts).toHaveLength(1);
-    expect(gateway.upstreams.b?.attempts).toHaveLength(0);
+    expect(rig().upstreams.a?.attempts).toHaveLength(1);
+    expect(rig().upstreams.b?.attempts).toHaveLength(0);
   });
 
   it("aborts a pending unary upstream call", async () => {
-    gateway.upstreams.a?.always(fault.hang());
+    rig().upstreams.a?.always(fault.hang());
     const controller = new AbortController();
-    const pending = gateway.openai.chat.completions.create({ model: "a/m", messages: userMessage() }, { signal: controller.signal }).catch(() => undefined);
+    const pending = rig().openai.chat.completions.create({ model: "a/m", messages: userMessage() }, { signal: controller.signal }).catch(() => undefined);
     await sleep(100);
     controller.abort();
     await pending;
     await sleep(100);
-    expect(gateway.upstreams.a?.attempts[0]?.closedByClient).toBe(true);
-    expect(gateway.upstreams.b?.attempts).toHaveLength(0);
+    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    expect(rig().upstreams.b?.attempts).toHaveLength(0);
   });
 
   it("stops retrying while waiting out a Retry-After", async () => {
-    gateway.upstreams.a?.always(fault.rateLimited("2"));
+    rig().upstreams.a?.always(fault.rateLimited("2"));
     const controller = new AbortController();
     const body = { model: "a/m", messages: userMessage(), fallbacks: ["b/m"] };
-    const pending = gateway.openai.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal: controller.signal }).catch(() => undefined);
+    const pending = rig().openai.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal: controller.signal }).catch(() => undefined);
     await sleep(150);
     controller.abort();
     await pending;
     await sleep(300);
-    expect(gateway.upstreams.a?.attempts).toHaveLength(1);
-    expect(gateway.upstreams.b?.attempts).toHaveLength(0);
+    expect(rig().upstreams.a?.attempts).toHaveLength(1);
+    expect(rig().upstreams.b?.attempts).toHaveLength(0);
   });
 
   it("records the partial usage of a canceled stream", async () => {
-    gateway.upstreams.a?.always(fault.answer({ chunkDelayMs: 40 }));
+    rig().upstreams.a?.always(fault.answer({ chunkDelayMs: 40 }));
     const records: UsageRecord[] = [];
-    const core = createCoreGateway(gateway.config, { onUsage: (record) => records.push(record) });
+    const core = createCoreGateway(rig().config, { onUsage: (record) => records.push(record) });
     const controller = new AbortController();
     const input = create(ChatInputSchema, { model: "a/m", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "Say the sentence." } }] }] });
     let texts = 0;

@@ -1,33 +1,22 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatService, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { fault } from "../support/fault-injector.js";
-import { startResilienceGateway, type ResilienceGateway } from "./resilience-harness.js";
+import { useResilienceGateway } from "./resilience-harness.js";
 
 const routing = `routing:
   timeouts: { connect_ms: 1000, first_token_ms: 2000, idle_ms: 2000, total_ms: 5000 }`;
 
-let gateway: ResilienceGateway;
+const rig = useResilienceGateway({ a: { text: "Slow answer." } }, routing);
+
 const clients: Record<string, () => Client<typeof ChatService>> = {
-  "gRPC (fast path, HTTP/2)": () => gateway.grpc,
-  "Connect over HTTP/1.1": () => createClient(ChatService, createConnectTransport({ baseUrl: gateway.origin, httpVersion: "1.1" }) as Transport),
-  "gRPC-Web over HTTP/1.1": () => createClient(ChatService, createGrpcWebTransport({ baseUrl: gateway.origin, httpVersion: "1.1" }) as Transport),
+  "gRPC (fast path, HTTP/2)": () => rig().grpc,
+  "Connect over HTTP/1.1": () => createClient(ChatService, createConnectTransport({ baseUrl: rig().origin, httpVersion: "1.1" }) as Transport),
+  "gRPC-Web over HTTP/1.1": () => createClient(ChatService, createGrpcWebTransport({ baseUrl: rig().origin, httpVersion: "1.1" }) as Transport),
 };
-
-beforeAll(async () => {
-  gateway = await startResilienceGateway({ a: { text: "Slow answer." } }, routing);
-});
-
-afterAll(async () => {
-  await gateway.close();
-});
-
-beforeEach(() => {
-  gateway.upstreams.a?.reset();
-});
 
 const input = create(ChatInputSchema, { model: "a/m", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "Say it." } }] }] });
 
@@ -49,7 +38,7 @@ async function streamCases(client: Client<typeof ChatService>, keepaliveMs: numb
 
 describe.each(Object.entries(clients))("ChatStreamRequest.keepalive_ms over %s", (_name, client) => {
   it("sends event-less keep-alives while the first token is slow, then the whole stream; the route is in response_start and the trailers", async () => {
-    gateway.upstreams.a?.always(fault.answer({ delayFirstTokenMs: 450 }));
+    rig().upstreams.a?.always(fault.answer({ delayFirstTokenMs: 450 }));
     const { cases, headers, trailers, text, firstAtMs } = await streamCases(client(), 100);
     // The first keep-alive reaches the client while the upstream is still silent (its first token comes at 450 ms).
     expect(firstAtMs).toBeLessThan(350);
@@ -65,18 +54,18 @@ describe.each(Object.entries(clients))("ChatStreamRequest.keepalive_ms over %s",
   });
 
   it("sends none when not asked, nor when the first event comes in time", async () => {
-    gateway.upstreams.a?.always(fault.answer({ delayFirstTokenMs: 300 }));
+    rig().upstreams.a?.always(fault.answer({ delayFirstTokenMs: 300 }));
     const unasked = await streamCases(client(), 0);
     expect(unasked.cases[0]).toBe("responseStart");
     expect(unasked.headers?.get("x-switchyard-model")).toBe("a/m");
-    gateway.upstreams.a?.always(fault.answer({}));
+    rig().upstreams.a?.always(fault.answer({}));
     const quick = await streamCases(client(), 1000);
     expect(quick.cases[0]).toBe("responseStart");
     expect(quick.cases.includes(undefined)).toBe(false);
   });
 
   it("a cancel during the keep-alives aborts the upstream call", async () => {
-    gateway.upstreams.a?.always(fault.answer({ delayFirstTokenMs: 1500 }));
+    rig().upstreams.a?.always(fault.answer({ delayFirstTokenMs: 1500 }));
     const controller = new AbortController();
     const seen: (ChatStreamResponse["event"]["case"])[] = [];
     const run = (async () => {
@@ -88,13 +77,13 @@ describe.each(Object.entries(clients))("ChatStreamRequest.keepalive_ms over %s",
     await expect(run).rejects.toThrow();
     expect(seen).toEqual([undefined, undefined]);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(gateway.upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
   });
 
   it("refuses an interval out of bounds with INVALID_ARGUMENT naming keepalive_ms", async () => {
     const error = await streamCases(client(), 50).then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
     expect(error?.code).toBe(Code.InvalidArgument);
     expect(error?.rawMessage).toContain("keepalive_ms");
-    expect(gateway.upstreams.a?.attempts).toHaveLength(0);
+    expect(rig().upstreams.a?.attempts).toHaveLength(0);
   });
 });

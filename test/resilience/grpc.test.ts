@@ -1,27 +1,15 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
 import { fault } from "../support/fault-injector.js";
-import { sleep, startResilienceGateway, type ResilienceGateway } from "./resilience-harness.js";
+import { sleep, useResilienceGateway } from "./resilience-harness.js";
 
 const TEXT = "The quick brown fox jumps over the lazy dog.";
 
-let gateway: ResilienceGateway;
-
-beforeAll(async () => {
-  gateway = await startResilienceGateway({ a: {}, b: {}, prefill: { models: "[{ name: m, supports: { prefill: true } }]" } });
-});
-
-afterAll(async () => {
-  await gateway.close();
-});
-
-beforeEach(() => {
-  for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
-});
+const rig = useResilienceGateway({ a: {}, b: {}, prefill: { models: "[{ name: m, supports: { prefill: true } }]" } });
 
 function input(fallbacks: string[] = []) {
   return create(ChatInputSchema, { model: "a/m", fallbacks, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "Say the sentence." } }] }] });
@@ -29,9 +17,9 @@ function input(fallbacks: string[] = []) {
 
 describe("routing over gRPC", () => {
   it("unary: fails over, and the response fields and headers name the answering target, the attempts and the failures", async () => {
-    gateway.upstreams.a?.always(fault.serverError(503));
+    rig().upstreams.a?.always(fault.serverError(503));
     let headers: Headers | undefined;
-    const response = await gateway.grpc.chat({ input: input(["b/m"]) }, { onHeader: (value) => { headers = value; } });
+    const response = await rig().grpc.chat({ input: input(["b/m"]) }, { onHeader: (value) => { headers = value; } });
     expect(response.model).toBe("b/m");
     expect(response.provider).toBe("b");
     expect(response.route?.attempts).toBe(4);
@@ -47,18 +35,18 @@ describe("routing over gRPC", () => {
   });
 
   it("unary: an answer without provider usage carries an estimate, marked", async () => {
-    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
-    const response = await gateway.grpc.chat({ input: input() });
+    rig().upstreams.a?.always(fault.answer({ omitUsage: true }));
+    const response = await rig().grpc.chat({ input: input() });
     expect(response.usage).toMatchObject({ completionTokens: Math.ceil(TEXT.length / 4), estimated: true });
-    gateway.upstreams.a?.always(fault.answer({}));
-    expect((await gateway.grpc.chat({ input: input() })).usage).toMatchObject({ completionTokens: 9, estimated: false });
+    rig().upstreams.a?.always(fault.answer({}));
+    expect((await rig().grpc.chat({ input: input() })).usage).toMatchObject({ completionTokens: 9, estimated: false });
   });
 
   it("streams: recovers a cut stream by prefill and reports it in route_summary and the trailers", async () => {
-    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 2 }));
+    rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 2 }));
     let trailers: Headers | undefined;
     const events: ChatStreamResponse[] = [];
-    for await (const event of gateway.grpc.chatStream({ input: input(["prefill/m"]) }, { onTrailer: (value) => { trailers = value; } })) events.push(event);
+    for await (const event of rig().grpc.chatStream({ input: input(["prefill/m"]) }, { onTrailer: (value) => { trailers = value; } })) events.push(event);
     const text = events.map((event) => (event.event.case === "textDelta" ? event.event.value.text : "")).join("");
     expect(text).toBe(TEXT);
     expect(events[0]?.event.case).toBe("responseStart");
@@ -74,9 +62,9 @@ describe("routing over gRPC", () => {
   });
 
   it("streams: an upstream that sends no usage still gives one usage event, estimated, before route_summary", async () => {
-    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    rig().upstreams.a?.always(fault.answer({ omitUsage: true }));
     const events: ChatStreamResponse[] = [];
-    for await (const event of gateway.grpc.chatStream({ input: input() })) events.push(event);
+    for await (const event of rig().grpc.chatStream({ input: input() })) events.push(event);
     const kinds = events.map((event) => event.event.case);
     expect(kinds.filter((kind) => kind === "usage")).toHaveLength(1);
     expect(kinds.slice(-3)).toEqual(["finish", "usage", "routeSummary"]);
@@ -85,19 +73,19 @@ describe("routing over gRPC", () => {
   });
 
   it("streams: the provider's usage is passed on, not marked estimated", async () => {
-    gateway.upstreams.a?.always(fault.answer({}));
+    rig().upstreams.a?.always(fault.answer({}));
     const events: ChatStreamResponse[] = [];
-    for await (const event of gateway.grpc.chatStream({ input: input() })) events.push(event);
+    for await (const event of rig().grpc.chatStream({ input: input() })) events.push(event);
     const usage = events.filter((event) => event.event.case === "usage");
     expect(usage).toHaveLength(1);
     expect(usage[0]?.event.value).toMatchObject({ completionTokens: 9, estimated: false });
   });
 
   it("streams: an unrecoverable mid-stream failure ends the stream with an error status, never a normal end", async () => {
-    gateway.upstreams.a?.always(fault.answer({ stallAfterChunks: 2 }));
+    rig().upstreams.a?.always(fault.answer({ stallAfterChunks: 2 }));
     const kinds: string[] = [];
     const error = await (async () => {
-      for await (const event of gateway.grpc.chatStream({ input: input() })) kinds.push(event.event.case ?? "");
+      for await (const event of rig().grpc.chatStream({ input: input() })) kinds.push(event.event.case ?? "");
     })().then(() => undefined, (thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.Unavailable);
@@ -107,27 +95,27 @@ describe("routing over gRPC", () => {
   });
 
   it("the gRPC deadline bounds everything and aborts the upstream", async () => {
-    gateway.upstreams.a?.always(fault.hang());
-    gateway.upstreams.b?.always(fault.hang());
+    rig().upstreams.a?.always(fault.hang());
+    rig().upstreams.b?.always(fault.hang());
     const started = Date.now();
-    const error = await gateway.grpc.chat({ input: input(["b/m"]) }, { timeoutMs: 300 }).then(() => undefined, (thrown: unknown) => thrown);
+    const error = await rig().grpc.chat({ input: input(["b/m"]) }, { timeoutMs: 300 }).then(() => undefined, (thrown: unknown) => thrown);
     expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
     expect(Date.now() - started).toBeLessThan(1000);
     await sleep(100);
-    expect(gateway.upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
   });
 
   it("cancelling a stream aborts the upstream and tries no fallback", async () => {
-    gateway.upstreams.a?.always(fault.answer({ chunkDelayMs: 100 }));
+    rig().upstreams.a?.always(fault.answer({ chunkDelayMs: 100 }));
     const controller = new AbortController();
     let texts = 0;
     await (async () => {
-      for await (const event of gateway.grpc.chatStream({ input: input(["b/m"]) }, { signal: controller.signal })) {
+      for await (const event of rig().grpc.chatStream({ input: input(["b/m"]) }, { signal: controller.signal })) {
         if (event.event.case === "textDelta" && ++texts === 2) controller.abort();
       }
     })().catch(() => undefined);
     await sleep(300);
-    expect(gateway.upstreams.a?.attempts[0]?.closedByClient).toBe(true);
-    expect(gateway.upstreams.b?.attempts).toHaveLength(0);
+    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    expect(rig().upstreams.b?.attempts).toHaveLength(0);
   });
 });

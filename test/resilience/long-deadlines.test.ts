@@ -4,21 +4,13 @@
  */
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatRequestSchema, ChatStreamRequestSchema } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { fault } from "../support/fault-injector.js";
-import { startResilienceGateway, type ResilienceGateway } from "./resilience-harness.js";
+import { useResilienceGateway } from "./resilience-harness.js";
 
-let gateway: ResilienceGateway;
-
-beforeAll(async () => {
-  gateway = await startResilienceGateway({ a: { text: "Answer from a." } });
-});
-
-afterAll(async () => {
-  await gateway.close();
-});
+const rig = useResilienceGateway({ a: { text: "Answer from a." } });
 
 function envelope(message: Uint8Array): Buffer {
   const framed = Buffer.alloc(5 + message.length);
@@ -32,7 +24,7 @@ const input = create(ChatInputSchema, { model: "a/m", messages: [{ role: Role.US
 /** One gRPC call over raw HTTP/2 (the fast path), with a `grpc-timeout` header: its grpc-status and body. */
 async function grpcCall(method: "Chat" | "ChatStream", timeout: string): Promise<{ status: string | undefined; data: string }> {
   const body = method === "Chat" ? toBinary(ChatRequestSchema, create(ChatRequestSchema, { input })) : toBinary(ChatStreamRequestSchema, create(ChatStreamRequestSchema, { input }));
-  const session = http2.connect(gateway.origin);
+  const session = http2.connect(rig().origin);
   try {
     return await new Promise((resolve, reject) => {
       const request = session.request({ ":method": "POST", ":path": `/switchyard.v1.ChatService/${method}`, "content-type": "application/grpc", te: "trailers", "grpc-timeout": timeout });
@@ -70,7 +62,7 @@ describe("deadlines beyond the longest timer (2^31 - 1 ms)", () => {
   });
 
   it("Connect Chat with connect-timeout-ms 2147483648 answers", async () => {
-    const response = await fetch(`${gateway.origin}/switchyard.v1.ChatService/Chat`, { method: "POST", headers: { "content-type": "application/json", "connect-timeout-ms": "2147483648" }, body: connectBody });
+    const response = await fetch(`${rig().origin}/switchyard.v1.ChatService/Chat`, { method: "POST", headers: { "content-type": "application/json", "connect-timeout-ms": "2147483648" }, body: connectBody });
     const text = await response.text();
     expect(response.status, text).toBe(200);
     expect(text).toContain("Answer from a.");
@@ -78,7 +70,7 @@ describe("deadlines beyond the longest timer (2^31 - 1 ms)", () => {
 
   it("Connect ChatStream with a 30-day connect-timeout-ms streams the answer and ends without an error", async () => {
     const body = envelope(new TextEncoder().encode(connectBody));
-    const response = await fetch(`${gateway.origin}/switchyard.v1.ChatService/ChatStream`, { method: "POST", headers: { "content-type": "application/connect+json", "connect-timeout-ms": String(30 * 86_400_000) }, body });
+    const response = await fetch(`${rig().origin}/switchyard.v1.ChatService/ChatStream`, { method: "POST", headers: { "content-type": "application/connect+json", "connect-timeout-ms": String(30 * 86_400_000) }, body });
     const text = Buffer.from(await response.arrayBuffer()).toString("utf8");
     expect(response.status).toBe(200);
     expect(text).toContain("Answer");
@@ -87,9 +79,9 @@ describe("deadlines beyond the longest timer (2^31 - 1 ms)", () => {
   });
 
   it("still ends a call at a short deadline", async () => {
-    gateway.upstreams.a?.script(fault.hang(), fault.hang());
+    rig().upstreams.a?.script(fault.hang(), fault.hang());
     const started = Date.now();
-    const response = await fetch(`${gateway.origin}/switchyard.v1.ChatService/Chat`, { method: "POST", headers: { "content-type": "application/json", "connect-timeout-ms": "100" }, body: connectBody });
+    const response = await fetch(`${rig().origin}/switchyard.v1.ChatService/Chat`, { method: "POST", headers: { "content-type": "application/json", "connect-timeout-ms": "100" }, body: connectBody });
     expect(response.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(1000);
     const grpc = await grpcCall("Chat", "100m");

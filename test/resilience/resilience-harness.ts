@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import OpenAI from "openai";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { buildApp, createAdapters, type BuiltApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import type { GatewayConfig } from "../../src/config/gateway-config.js";
@@ -101,6 +102,30 @@ export async function startResilienceGateway(specs: Readonly<Record<string, Acco
       for (const injector of Object.values(upstreams)) await injector.close();
       await built.app.close();
     },
+  };
+}
+
+/**
+ * Registers the suite's hooks for one {@link startResilienceGateway}(`specs`, `extraYaml`) gateway:
+ * started once for the file (beforeAll), closed after it (afterAll), and every upstream reset
+ * before each test. Call it at the top of the file, before any beforeEach of the file's own: hooks
+ * run in registration order, so that file's per-test setup runs after the reset. Returns a getter,
+ * valid inside tests and hooks; it throws if the gateway is not started.
+ */
+export function useResilienceGateway(specs: Readonly<Record<string, AccountSpec>>, extraYaml = ""): () => ResilienceGateway {
+  let gateway: ResilienceGateway | undefined;
+  beforeAll(async () => {
+    gateway = await startResilienceGateway(specs, extraYaml);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+  beforeEach(() => {
+    for (const upstream of Object.values(gateway?.upstreams ?? {})) upstream.reset();
+  });
+  return () => {
+    if (!gateway) throw new Error("the resilience gateway is not started");
+    return gateway;
   };
 }
 

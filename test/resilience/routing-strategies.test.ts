@@ -1,7 +1,7 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fault } from "../support/fault-injector.js";
-import { askVia, collectSdkStream, FAST_ROUTING, startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
+import { askVia, collectSdkStream, FAST_ROUTING, useResilienceGateway, userMessage } from "./resilience-harness.js";
 
 const MODELS = `models:
   ordered: { strategy: fallback, targets: [a/m, b/m] }
@@ -19,34 +19,22 @@ const MODELS = `models:
 
 const IMAGE = { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } };
 
-let gateway: ResilienceGateway;
+const rig = useResilienceGateway(
+  {
+    a: { text: "from a" },
+    b: { text: "from b" },
+    noimg: { models: "[{ name: m, supports: { images: false } }]", text: "from noimg" },
+    notools: { models: "[{ name: m, supports: { tools: false, json_schema: false } }]", text: "from notools" },
+    small: { models: "[{ name: m, context_window: 60 }]", text: "from small" },
+  },
+  `${FAST_ROUTING}\n${MODELS}`,
+);
 
-beforeAll(async () => {
-  gateway = await startResilienceGateway(
-    {
-      a: { text: "from a" },
-      b: { text: "from b" },
-      noimg: { models: "[{ name: m, supports: { images: false } }]", text: "from noimg" },
-      notools: { models: "[{ name: m, supports: { tools: false, json_schema: false } }]", text: "from notools" },
-      small: { models: "[{ name: m, context_window: 60 }]", text: "from small" },
-    },
-    `${FAST_ROUTING}\n${MODELS}`,
-  );
-});
-
-afterAll(async () => {
-  await gateway.close();
-});
-
-beforeEach(() => {
-  for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
-});
-
-const ask = (body: Record<string, unknown>) => askVia(gateway, body);
+const ask = (body: Record<string, unknown>) => askVia(rig(), body);
 
 describe("virtual models", () => {
   it("fallback: tries the targets in order and names the one that answered", async () => {
-    gateway.upstreams.a?.always(fault.contextLength());
+    rig().upstreams.a?.always(fault.contextLength());
     const answer = await ask({ model: "ordered" });
     expect(answer.model).toBe("b/m");
     expect(answer.text).toBe("from b");
@@ -62,15 +50,15 @@ describe("virtual models", () => {
   });
 
   it("loadbalance: the other targets are the fallbacks", async () => {
-    gateway.upstreams.a?.always(fault.serverError(503));
+    rig().upstreams.a?.always(fault.serverError(503));
     for (let index = 0; index < 10; index++) expect((await ask({ model: "balanced" })).model).toBe("b/m");
   });
 
   it("latency: prefers the target with the best recent time to first token, and still explores", async () => {
-    gateway.upstreams.a?.always(fault.answer({ delayFirstTokenMs: 60 }));
+    rig().upstreams.a?.always(fault.answer({ delayFirstTokenMs: 60 }));
     const counts: Record<string, number> = {};
     for (let index = 0; index < 40; index++) {
-      const answer = await collectSdkStream(await gateway.openai.chat.completions.create({ model: "fastest", messages: userMessage(), stream: true }));
+      const answer = await collectSdkStream(await rig().openai.chat.completions.create({ model: "fastest", messages: userMessage(), stream: true }));
       const key = answer.text === "from a" ? "a" : "b";
       counts[key] = (counts[key] ?? 0) + 1;
     }
@@ -80,17 +68,17 @@ describe("virtual models", () => {
 
   it("applies per-target parameter overrides to the request", async () => {
     await ask({ model: "tuned", temperature: 1.5 });
-    const body = gateway.upstreams.a?.attempts[0]?.body;
+    const body = rig().upstreams.a?.attempts[0]?.body;
     expect(body?.temperature).toBe(0.1);
     expect(body?.max_tokens).toBe(50);
     expect(body?.top_k).toBe(5);
   });
 
   it("expands virtual models named in fallbacks", async () => {
-    gateway.upstreams.b?.always(fault.serverError(503));
+    rig().upstreams.b?.always(fault.serverError(503));
     const answer = await ask({ model: "b/m", fallbacks: ["ordered"] });
     expect(answer.model).toBe("a/m");
-    expect(gateway.upstreams.b?.attempts).toHaveLength(3);
+    expect(rig().upstreams.b?.attempts).toHaveLength(3);
   });
 });
 
@@ -98,7 +86,7 @@ describe("capability-aware fallback", () => {
   it("skips a target the catalogue says cannot take images", async () => {
     const answer = await ask({ model: "noimg/m", fallbacks: ["a/m"], messages: [{ role: "user", content: [{ type: "text", text: "what is it?" }, IMAGE] }] });
     expect(answer.model).toBe("a/m");
-    expect(gateway.upstreams.noimg?.attempts).toHaveLength(0);
+    expect(rig().upstreams.noimg?.attempts).toHaveLength(0);
     expect(answer.headers.get("x-switchyard-skipped")).toBe("noimg/m unsupported_feature (images)");
     expect(answer.headers.get("x-switchyard-attempts")).toBe("1");
   });
@@ -113,21 +101,21 @@ describe("capability-aware fallback", () => {
     expect((await ask({ model: "notools/m", fallbacks: ["a/m"], tools })).model).toBe("a/m");
     const format = { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } };
     expect((await ask({ model: "notools/m", fallbacks: ["a/m"], response_format: format })).model).toBe("a/m");
-    expect(gateway.upstreams.notools?.attempts).toHaveLength(0);
+    expect(rig().upstreams.notools?.attempts).toHaveLength(0);
   });
 
   it("skips a target whose context window the request clearly exceeds", async () => {
     const answer = await ask({ model: "small/m", fallbacks: ["a/m"], messages: userMessage("x".repeat(400)) });
     expect(answer.model).toBe("a/m");
-    expect(gateway.upstreams.small?.attempts).toHaveLength(0);
+    expect(rig().upstreams.small?.attempts).toHaveLength(0);
   });
 
   it("when no target can take the request, the caller gets the primary's real answer", async () => {
-    gateway.upstreams.noimg?.always(fault.invalidRequest());
+    rig().upstreams.noimg?.always(fault.invalidRequest());
     const error = await ask({ model: "noimg/m", fallbacks: ["notools/m"], messages: [{ role: "user", content: [IMAGE] }], tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }] }).then(() => undefined, (thrown: unknown) => thrown);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("upstream_invalid_request");
-    expect(gateway.upstreams.noimg?.attempts).toHaveLength(1);
-    expect(gateway.upstreams.notools?.attempts).toHaveLength(0);
+    expect(rig().upstreams.noimg?.attempts).toHaveLength(1);
+    expect(rig().upstreams.notools?.attempts).toHaveLength(0);
   });
 });

@@ -1,29 +1,17 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fault } from "../support/fault-injector.js";
-import { startResilienceGateway, userMessage, type ResilienceGateway } from "./resilience-harness.js";
+import { startResilienceGateway, useResilienceGateway, userMessage } from "./resilience-harness.js";
 
 const TEXT = "The quick brown fox jumps over the lazy dog.";
 const PREFILL = "[{ name: m, supports: { prefill: true } }]";
 
-let gateway: ResilienceGateway;
-
-beforeAll(async () => {
-  gateway = await startResilienceGateway({
-    a: {},
-    prefill: { models: PREFILL },
-    restart: { rejectPrefill: true },
-    diverge: { text: "The quick brown cat sleeps." },
-    liar: { models: PREFILL, rejectPrefill: true },
-  });
-});
-
-afterAll(async () => {
-  await gateway.close();
-});
-
-beforeEach(() => {
-  for (const upstream of Object.values(gateway.upstreams)) upstream.reset();
+const rig = useResilienceGateway({
+  a: {},
+  prefill: { models: PREFILL },
+  restart: { rejectPrefill: true },
+  diverge: { text: "The quick brown cat sleeps." },
+  liar: { models: PREFILL, rejectPrefill: true },
 });
 
 /** Streams a/m with `fallbacks` through the SDK; returns the text received and the error, if the stream failed. */
@@ -35,7 +23,7 @@ async function stream(fallbacks: string[], extra: Record<string, unknown> = {}) 
   const toolArguments: string[] = [];
   let error: unknown;
   try {
-    for await (const chunk of await gateway.openai.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming)) {
+    for await (const chunk of await rig().openai.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming)) {
       if (chunk.usage) usage = chunk.usage;
       for (const choice of chunk.choices) {
         text += choice.delta.content ?? "";
@@ -51,48 +39,48 @@ async function stream(fallbacks: string[], extra: Record<string, unknown> = {}) 
 
 describe("recovery after content was sent", () => {
   it("continues on a prefill-capable fallback with the delivered text as prefill, streaming only the continuation", async () => {
-    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
     const result = await stream(["prefill/m"]);
     expect(result.error).toBeUndefined();
     expect(result.text).toBe(TEXT);
     expect(result.finish).toBe("stop");
-    const continuation = gateway.upstreams.prefill?.attempts[0];
+    const continuation = rig().upstreams.prefill?.attempts[0];
     expect(continuation?.lastRole).toBe("assistant");
     expect(continuation?.prefill).toBe("The quick brown");
     expect(result.usage?.completion_tokens).toBe(6);
   });
 
   it("estimates the usage of the continuing attempt only when its upstream reports none", async () => {
-    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
-    gateway.upstreams.prefill?.always(fault.answer({ omitUsage: true }));
+    rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    rig().upstreams.prefill?.always(fault.answer({ omitUsage: true }));
     const recovered = await stream(["prefill/m"]);
     expect(recovered.error).toBeUndefined();
     expect(recovered.text).toBe(TEXT);
     // The continuation's characters, not the whole answer's; the prompt includes the prefill.
     expect(recovered.usage).toMatchObject({ completion_tokens: Math.ceil((TEXT.length - "The quick brown".length) / 4), estimated: true });
-    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    rig().upstreams.a?.always(fault.answer({ omitUsage: true }));
     const direct = await stream([]);
     expect(recovered.usage?.prompt_tokens).toBeGreaterThan(direct.usage?.prompt_tokens ?? Infinity);
   });
 
   it("recovers a stalled stream the same way", async () => {
-    gateway.upstreams.a?.always(fault.answer({ stallAfterChunks: 4 }));
+    rig().upstreams.a?.always(fault.answer({ stallAfterChunks: 4 }));
     const result = await stream(["prefill/m"]);
     expect(result.error).toBeUndefined();
     expect(result.text).toBe(TEXT);
-    expect(gateway.upstreams.prefill?.attempts[0]?.prefill).toBe("The quick brown fox");
+    expect(rig().upstreams.prefill?.attempts[0]?.prefill).toBe("The quick brown fox");
   });
 
   it("restarts on a fallback without the prefill capability and streams only what goes beyond the delivered text", async () => {
-    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
     const result = await stream(["restart/m"]);
     expect(result.error).toBeUndefined();
     expect(result.text).toBe(TEXT);
-    expect(gateway.upstreams.restart?.attempts.map((attempt) => attempt.lastRole)).toEqual(["user"]);
+    expect(rig().upstreams.restart?.attempts.map((attempt) => attempt.lastRole)).toEqual(["user"]);
   });
 
   it("ends with an in-band error naming the original failure when the restarted answer diverges", async () => {
-    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 4 }));
+    rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 4 }));
     const result = await stream(["diverge/m"]);
     expect(result.error).toBeInstanceOf(OpenAI.APIError);
     const message = String((result.error as Error).message);
@@ -104,15 +92,15 @@ describe("recovery after content was sent", () => {
   });
 
   it("falls back to a restart when a target the catalogue calls prefill-capable rejects the prefill", async () => {
-    gateway.upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
     const result = await stream(["liar/m"]);
     expect(result.error).toBeUndefined();
     expect(result.text).toBe(TEXT);
-    expect(gateway.upstreams.liar?.attempts.map((attempt) => attempt.outcome)).toEqual(["prefill rejected", "answer"]);
+    expect(rig().upstreams.liar?.attempts.map((attempt) => attempt.outcome)).toEqual(["prefill rejected", "answer"]);
   });
 
   it("completes a stream that lost only its finish on a fallback", async () => {
-    gateway.upstreams.a?.always(fault.answer({ omitFinish: true }));
+    rig().upstreams.a?.always(fault.answer({ omitFinish: true }));
     const result = await stream(["prefill/m"]);
     expect(result.error).toBeUndefined();
     expect(result.text).toBe(TEXT);
@@ -121,8 +109,8 @@ describe("recovery after content was sent", () => {
 
   it("restarts a tool-call stream on a fallback when no tool-call delta was sent yet", async () => {
     const toolCall = { name: "lookup", arguments: "{\"city\":\"Paris\"}" };
-    gateway.upstreams.a?.always(fault.answer({ text: "Let me check.", toolCall, cutAfterChunks: 2 }));
-    gateway.upstreams.restart?.always(fault.answer({ text: "Let me check.", toolCall }));
+    rig().upstreams.a?.always(fault.answer({ text: "Let me check.", toolCall, cutAfterChunks: 2 }));
+    rig().upstreams.restart?.always(fault.answer({ text: "Let me check.", toolCall }));
     const result = await stream(["restart/m"], { tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }] });
     expect(result.error).toBeUndefined();
     expect(result.text).toBe("Let me check.");
@@ -131,11 +119,11 @@ describe("recovery after content was sent", () => {
   });
 
   it("does not restart a tool-call stream once a tool-call delta was sent", async () => {
-    gateway.upstreams.a?.always(fault.answer({ text: "Let me check.", toolCall: { name: "lookup", arguments: "{\"city\":\"Paris\"}" }, cutAfterChunks: 4 }));
+    rig().upstreams.a?.always(fault.answer({ text: "Let me check.", toolCall: { name: "lookup", arguments: "{\"city\":\"Paris\"}" }, cutAfterChunks: 4 }));
     const result = await stream(["restart/m"], { tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }] });
     expect(result.error).toBeInstanceOf(OpenAI.APIError);
     expect(String((result.error as Error).message)).toMatch(/tool call/);
-    expect(gateway.upstreams.restart?.attempts).toHaveLength(0);
+    expect(rig().upstreams.restart?.attempts).toHaveLength(0);
   });
 });
 
@@ -148,7 +136,7 @@ describe("a stream never ends normally after a failure", () => {
     // A chunk that is not JSON may have held content: the answer cannot be known complete.
     ["an upstream event that is not JSON", fault.answer({ malformedAtChunk: 2 })],
   ])("%s without a fallback ends with an in-band error", async (_name, step) => {
-    gateway.upstreams.a?.always(step);
+    rig().upstreams.a?.always(step);
     const result = await stream([]);
     expect(result.error).toBeInstanceOf(OpenAI.APIError);
     expect(result.finish).toBeUndefined();
@@ -156,7 +144,7 @@ describe("a stream never ends normally after a failure", () => {
 
 
   it("finalises a stream that has its finish but no [DONE], with usage", async () => {
-    gateway.upstreams.a?.always(fault.answer({ omitDone: true }));
+    rig().upstreams.a?.always(fault.answer({ omitDone: true }));
     const result = await stream([]);
     expect(result.error).toBeUndefined();
     expect(result.finish).toBe("stop");
@@ -164,7 +152,7 @@ describe("a stream never ends normally after a failure", () => {
   });
 
   it("still ends with a usage chunk, marked estimated, when the upstream sends no usage", async () => {
-    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    rig().upstreams.a?.always(fault.answer({ omitUsage: true }));
     const result = await stream([]);
     expect(result.error).toBeUndefined();
     expect(result.text).toBe(TEXT);
@@ -176,11 +164,11 @@ describe("a stream never ends normally after a failure", () => {
   });
 
   it("reports the provider's usage unmarked, and no usage chunk when none was asked for", async () => {
-    gateway.upstreams.a?.always(fault.answer({}));
+    rig().upstreams.a?.always(fault.answer({}));
     const asked = await stream([]);
     expect(asked.usage).toBeDefined();
     expect(asked.usage).not.toHaveProperty("estimated");
-    gateway.upstreams.a?.always(fault.answer({ omitUsage: true }));
+    rig().upstreams.a?.always(fault.answer({ omitUsage: true }));
     const notAsked = await stream([], { stream_options: { include_usage: false } });
     expect(notAsked.error).toBeUndefined();
     expect(notAsked.text).toBe(TEXT);
