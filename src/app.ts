@@ -14,6 +14,7 @@ import { createUndiciTransport, type UpstreamTransport } from "./providers/upstr
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { rpcErrorAnswer } from "./rpc/rpc-refusal.js";
+import { corsHook } from "./server/cors.js";
 import { RequestLog, withCause } from "./server/request-log.js";
 import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
 
@@ -90,7 +91,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     return { status: rest.status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(rest.body)) };
   });
   let draining = false;
-  const rawChatRoute = createRawChatRoute({ gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, onError: (error, url) => log.error(error, url) });
+  const rawChatRoute = createRawChatRoute({ gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, leavesBrowsers: config.server.cors !== undefined, onError: (error, url) => log.error(error, url) });
   const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => log.error(error, procedure) });
   const app: FastifyInstance = Fastify({
     logger: config.logging.level === "silent" ? false : { level: config.logging.level, ...(dependencies.logStream ? { stream: dependencies.logStream } : {}) },
@@ -103,6 +104,8 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     // Fastify only needs listen/close and the close*Connections methods from it.
     serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, ...(refuseHost ? { refuseHost } : {}) }) as unknown as http.Server,
   });
+  // Before every other hook: a preflight carries no credentials, and refusals need the CORS headers to be readable.
+  if (config.server.cors) app.addHook("onRequest", corsHook(config.server.cors));
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => (draining ? reply.code(503).send({ status: "draining" }) : { status: "ready" }));
   await app.register(fastifyConnectPlugin, {

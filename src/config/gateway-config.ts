@@ -84,6 +84,16 @@ export interface VirtualModel {
   readonly targets: readonly VirtualTarget[];
 }
 
+/** `server.cors`: which web origins may call the gateway from a browser, and how long a preflight answer may be cached. */
+export interface CorsSettings {
+  /** Exact origins (`https://app.example.com`, scheme, host and port only), or `*` for any. */
+  readonly allowOrigins: readonly string[];
+  readonly maxAgeSeconds: number;
+}
+
+/** `*`, or an origin as a browser sends it: scheme, host and optional port, no path. */
+const CORS_ORIGIN = /^(?:\*|https?:\/\/[^\s/?#]+)$/;
+
 /** The validated gateway configuration. */
 export interface GatewayConfig {
   readonly server: {
@@ -94,6 +104,8 @@ export interface GatewayConfig {
     readonly shutdownGraceMs: number;
     /** REST streams: the SSE head and a comment after this long without a first event, then a comment as often; 0 = never. */
     readonly streamKeepAliveMs: number;
+    /** Browser access (CORS) for these origins; absent: no CORS headers, as before the key existed. */
+    readonly cors?: CorsSettings;
   };
   readonly keys: readonly { readonly name: string; readonly key: string }[];
   readonly providers: Readonly<Record<string, ProviderAccount>>;
@@ -154,6 +166,10 @@ const rootSchema = obj({
     body_limit_bytes: num({ min: 1024, max: 512 * 1024 * 1024, integer: true }),
     shutdown_grace_ms: num({ min: 0, max: 600_000, integer: true }),
     stream_keepalive_ms: num({ min: 0, max: 600_000, integer: true }),
+    cors: obj({
+      allow_origins: list(str({ nonEmpty: true, pattern: CORS_ORIGIN, patternHint: '"*" or an origin such as https://app.example.com (scheme, host and port; no path or trailing slash)' })),
+      max_age_s: num({ min: 0, max: 86_400, integer: true }),
+    }),
   }),
   keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true, secret: true, pattern: GATEWAY_KEY_TEXT, patternHint: "free of spaces and control characters (a line break at the end of a file or secret is a common cause), or no caller could send it" }) })),
   providers: record(
@@ -306,6 +322,8 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     if (!entry.key) issues.push({ path: `keys[${index}].key`, message: "is required" });
     return { name: entry.name ?? "", key: entry.key ?? "" };
   });
+  const cors = raw.server?.cors;
+  if (cors && (cors.allow_origins ?? []).length === 0) issues.push({ path: "server.cors.allow_origins", message: "must list at least one origin (or \"*\"); leave server.cors out to turn CORS off" });
   if (issues.length > 0) return { issues };
   const routing = raw.routing ?? {};
   const breaker = routing.circuit_breaker;
@@ -319,6 +337,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
         bodyLimitBytes: raw.server?.body_limit_bytes ?? 32 * 1024 * 1024,
         shutdownGraceMs: raw.server?.shutdown_grace_ms ?? 10_000,
         streamKeepAliveMs: raw.server?.stream_keepalive_ms ?? 15_000,
+        ...(cors ? { cors: { allowOrigins: cors.allow_origins ?? [], maxAgeSeconds: cors.max_age_s ?? 600 } } : {}),
       },
       keys,
       providers,

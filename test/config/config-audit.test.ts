@@ -2,18 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { configRefusal } from "../support/config-refusal.js";
 import { builtInConfig, ConfigError, loadConfig, parseConfigText } from "../../src/config/load-config.js";
 
-/** The ConfigError message for config text that must be refused ("" when it was taken). */
-function refusal(text: string, env: Record<string, string> = {}): string {
-  try {
-    parseConfigText(text, "/etc/sy.yaml", env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  return "";
-}
 
 describe("${VAR} substitution into number and boolean keys", () => {
   it("reads substituted text as the number or boolean the key takes, in block and quoted flow style", () => {
@@ -41,15 +32,15 @@ providers:
   });
 
   it("still checks the substituted value's range and kind, naming the key and the variable", () => {
-    expect(refusal('server: { port: "${PORT}" }', { PORT: "http" })).toContain('server.port: must be a number, got string "http" (from ${PORT})');
-    expect(refusal('server: { port: "${PORT}" }', { PORT: "70000" })).toContain("server.port: must be at most 65535, got 70000");
-    expect(refusal('routing: { retry: { max_retries: "${R}" } }', { R: "1.5" })).toContain("routing.retry.max_retries: must be a whole number, got 1.5");
-    expect(refusal('media: { allow_private_network: "${A}" }', { A: "yes" })).toContain('media.allow_private_network: must be true or false, got string "yes" (from ${A})');
+    expect(configRefusal('server: { port: "${PORT}" }', { PORT: "http" })).toContain('server.port: must be a number, got string "http" (from ${PORT})');
+    expect(configRefusal('server: { port: "${PORT}" }', { PORT: "70000" })).toContain("server.port: must be at most 65535, got 70000");
+    expect(configRefusal('routing: { retry: { max_retries: "${R}" } }', { R: "1.5" })).toContain("routing.retry.max_retries: must be a whole number, got 1.5");
+    expect(configRefusal('media: { allow_private_network: "${A}" }', { A: "yes" })).toContain('media.allow_private_network: must be true or false, got string "yes" (from ${A})');
   });
 
   it("does not turn text written in the file into a number: types stay strict", () => {
-    expect(refusal('server: { port: "8080" }')).toContain('server.port: must be a number, got string "8080"');
-    expect(refusal('media: { allow_private_network: "true" }')).toContain("media.allow_private_network: must be true or false");
+    expect(configRefusal('server: { port: "8080" }')).toContain('server.port: must be a number, got string "8080"');
+    expect(configRefusal('media: { allow_private_network: "true" }')).toContain("media.allow_private_network: must be true or false");
   });
 });
 
@@ -71,7 +62,7 @@ describe("virtual target params", () => {
   const config = (params: string) => `providers: { a: { type: openai, api_key: k } }\nmodels: { v: { targets: [{ model: a/m, params: { ${params} } }] } }`;
 
   it("refuses a misspelt sampling name at start-up instead of sending it to the provider as a native field on every request", () => {
-    const message = refusal(config("temprature: 0.2, maxTokens: 50, Top_P: 0.5"));
+    const message = configRefusal(config("temprature: 0.2, maxTokens: 50, Top_P: 0.5"));
     expect(message).toContain("models.v.targets[0].params.temprature: is not a parameter name: did you mean temperature?");
     expect(message).toContain("models.v.targets[0].params.maxTokens: is not a parameter name: did you mean max_tokens?");
     expect(message).toContain("models.v.targets[0].params.Top_P: is not a parameter name: did you mean top_p?");

@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { builtInConfig, ConfigError, parseConfigText } from "../../src/config/load-config.js";
+import { configRefusal } from "../support/config-refusal.js";
+import { builtInConfig, parseConfigText } from "../../src/config/load-config.js";
 
 const env = { SWITCHYARD_API_KEY: "k-123", OPENAI_API_KEY: "sk-upstream" };
 
-/** The ConfigError message for config text that must be refused ("" when it was taken). */
-function refusal(text: string): string {
-  try {
-    parseConfigText(text, "/etc/sy.yaml", {});
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  return "";
-}
 
 describe("parseConfigText", () => {
   it("reads the documented shape with environment interpolation and defaults", () => {
@@ -56,8 +47,8 @@ providers:
     // A key written next to the merge wins over the merged one.
     expect(config.providers["vllm-b"]).toMatchObject({ type: "openai-compatible", apiKey: "sk-upstream", baseUrl: "http://10.0.0.2:8000/v1", timeouts: { connectMs: 900 } });
     // Only the top level's x- keys are set aside; elsewhere an unknown key is still an error.
-    expect(refusal(`providers:\n  a: { type: openai, x-colour: blue }\n`)).toContain("providers.a.x-colour: is not a known key");
-    expect(refusal(`x-a: &a [1, 2]\nx-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nx-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nx-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`)).toContain("not valid YAML");
+    expect(configRefusal(`providers:\n  a: { type: openai, x-colour: blue }\n`)).toContain("providers.a.x-colour: is not a known key");
+    expect(configRefusal(`x-a: &a [1, 2]\nx-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nx-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nx-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`)).toContain("not valid YAML");
   });
 
   it("reads logging.max_similar_per_second and refuses negative or fractional values", () => {
@@ -74,7 +65,7 @@ providers:
   });
 
   it("names the file, the key path and the problem for unknown keys, wrong types and unset variables", () => {
-    const message = refusal(`server: { host: 127.0.0.1, port: "eighty", colour: red }
+    const message = configRefusal(`server: { host: 127.0.0.1, port: "eighty", colour: red }
 keys:
   - { name: dev, key: "\${NOT_SET_ANYWHERE}" }
 providers:
@@ -90,7 +81,7 @@ providers:
   });
 
   it("refuses at start-up what would otherwise fail every request: an openai-compatible account without base_url, a target param of the wrong type", () => {
-    const message = refusal(`providers:
+    const message = configRefusal(`providers:
   vllm: { type: openai-compatible }
   oa: { type: openai, api_key: k }
 models:

@@ -10,6 +10,8 @@ export interface RawChatRouteOptions extends ChatCompletionsDeps {
   readonly bodyLimitBytes: number;
   /** True once the server is closing (Fastify then answers 503; the raw route leaves it to Fastify). */
   readonly closing: () => boolean;
+  /** `server.cors` is on: requests with an `Origin` go to Fastify, whose CORS hook adds the headers. */
+  readonly leavesBrowsers?: boolean;
 }
 
 /** An HTTP/1.1 request handler that may take a request before Fastify does (true: it took it). */
@@ -26,8 +28,8 @@ const JSON_TYPE = /^application\/json\s*(?:;\s*charset=(?:"?utf-8"?))?\s*$/i;
  * `server.body_limit_bytes`, no Content-Encoding, and the server not closing. Everything else
  * (chunked, encoded or oversized uploads, other content types or charsets, query strings, HTTP/2)
  * goes to the Fastify route, which answers it with the same handler or with the same envelopes for
- * body errors. The same auth as Fastify's hook; the body is decoded as the Fastify route's parser
- * decodes it (json-body.ts).
+ * body errors; with `server.cors` on, so do browser requests (an `Origin` header). The same auth as
+ * Fastify's hook; the body is decoded as the Fastify route's parser decodes it (json-body.ts).
  */
 export function createRawChatRoute(options: RawChatRouteOptions): Http1RequestTaker {
   return (request, response) => {
@@ -37,6 +39,7 @@ export function createRawChatRoute(options: RawChatRouteOptions): Http1RequestTa
     const length = Number(request.headers["content-length"]);
     if (!Number.isInteger(length) || length <= 0 || length > options.bodyLimitBytes) return false;
     if (request.headers["content-encoding"] !== undefined) return false;
+    if (options.leavesBrowsers && request.headers.origin !== undefined) return false;
     if (options.closing()) return false;
     try {
       options.authenticate(request.headers.authorization);

@@ -1,0 +1,65 @@
+import { cors as connectCors } from "@connectrpc/connect";
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { CorsSettings } from "../config/gateway-config.js";
+
+/** What browser code may read from an answer: the route headers, Retry-After, and the RPC protocols' status headers. */
+const EXPOSED_HEADERS = [
+  "x-switchyard-model",
+  "x-switchyard-provider",
+  "x-switchyard-attempts",
+  "x-switchyard-failed",
+  "x-switchyard-skipped",
+  "x-switchyard-warnings",
+  "x-switchyard-recovery",
+  "retry-after",
+  ...connectCors.exposedHeaders.map((name) => name.toLowerCase()),
+]
+  .filter((name, index, all) => all.indexOf(name) === index)
+  .join(", ");
+
+/** The request headers a preflight allows when it names none: the REST API's, and those of the Connect and gRPC-Web protocols. */
+const ALLOWED_HEADERS = ["authorization", "content-type", "x-switchyard-timeout", ...connectCors.allowedHeaders.map((name) => name.toLowerCase())]
+  .filter((name, index, all) => all.indexOf(name) === index)
+  .join(", ");
+
+/** A list of header names (RFC 9110 tokens), as Access-Control-Request-Headers carries them. */
+const HEADER_NAME_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
+
+/**
+ * A Fastify onRequest hook for `server.cors`. For a request whose `Origin` is allowed it answers
+ * the preflight (`OPTIONS` with `Access-Control-Request-Method`: 204, the methods, the headers the
+ * browser asked for, the max age) before authentication, which a preflight never carries; on any
+ * other request it sets `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers` on the
+ * raw response, so every answer carries them, those written straight to the socket and errors
+ * included. A request from another origin, or without one, passes untouched (the browser then
+ * refuses to show the answer). Register it before any hook that may refuse a request.
+ */
+export function corsHook(settings: CorsSettings): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
+  const any = settings.allowOrigins.includes("*");
+  const origins = new Set(settings.allowOrigins);
+  return (request, reply, done) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || !(any || origins.has(origin))) return done();
+    // `*` needs no Vary: the answer is the same for every origin.
+    const allowOrigin = any ? "*" : origin;
+    const requested = request.headers["access-control-request-method"];
+    if (request.method === "OPTIONS" && requested !== undefined) {
+      const asked = request.headers["access-control-request-headers"];
+      reply
+        .code(204)
+        .headers({
+          "access-control-allow-origin": allowOrigin,
+          "access-control-allow-methods": "GET, POST, OPTIONS",
+          "access-control-allow-headers": typeof asked === "string" && HEADER_NAME_LIST.test(asked) ? asked : ALLOWED_HEADERS,
+          "access-control-max-age": String(settings.maxAgeSeconds),
+          vary: any ? "access-control-request-headers" : "origin, access-control-request-headers",
+        })
+        .send();
+      return;
+    }
+    reply.raw.setHeader("access-control-allow-origin", allowOrigin);
+    reply.raw.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
+    if (!any) reply.raw.setHeader("vary", "origin");
+    done();
+  };
+}

@@ -1,0 +1,117 @@
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { parseConfigText } from "../../src/config/load-config.js";
+import { configRefusal } from "../support/config-refusal.js";
+import { jsonAnswer, sseAnswer, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
+import { listenApp, type ListeningApp } from "../support/listening-app.js";
+
+const APP = "https://app.example.com";
+const ANSWER = { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
+const CHAT_BODY = JSON.stringify({ model: "up/m", messages: [{ role: "user", content: "hi" }] });
+
+let upstream: FakeUpstream;
+let gateway: ListeningApp;
+let open: ListeningApp;
+let plain: ListeningApp;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  upstream.setDefault((request) => ((request.body as { stream?: boolean }).stream ? sseAnswer([chunk({ role: "assistant", content: "hel" }, null), chunk({ content: "lo" }, "stop"), "data: [DONE]\n\n"]) : jsonAnswer(ANSWER)));
+  const providers = `providers:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\n`;
+  gateway = await listenApp(`server: { cors: { allow_origins: ["${APP}"], max_age_s: 300 } }\nkeys: [{ name: web, key: k-web-123 }]\n${providers}`, "cors.yaml");
+  open = await listenApp(`server: { cors: { allow_origins: ["*"] } }\n${providers}`, "cors-any.yaml");
+  plain = await listenApp(providers, "no-cors.yaml");
+});
+
+afterAll(async () => {
+  await Promise.all([gateway.close(), open.close(), plain.close()]);
+  await upstream.close();
+});
+
+function preflight(origin: string, url: string, headers = "authorization, content-type, x-stainless-os"): Promise<Response> {
+  return fetch(url, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": headers } });
+}
+
+describe("server.cors", () => {
+  it("answers a preflight from an allowed origin before authentication, with the headers the browser asked for", async () => {
+    const answer = await preflight(APP, `${gateway.origin}/v1/chat/completions`);
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(answer.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(answer.headers.get("access-control-allow-headers")).toBe("authorization, content-type, x-stainless-os");
+    expect(answer.headers.get("access-control-max-age")).toBe("300");
+    expect(answer.headers.get("vary")).toContain("origin");
+    // A header list that is not a list of names is not echoed: the default list is sent instead.
+    const odd = await preflight(APP, `${gateway.origin}/v1/chat/completions`, "authorization; drop");
+    expect(odd.headers.get("access-control-allow-headers")).toContain("authorization");
+    expect(odd.headers.get("access-control-allow-headers")).not.toContain("drop");
+  });
+
+  it("puts the allow and expose headers on answers, the raw fast route's, errors and RPC answers included", async () => {
+    const ok = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { origin: APP, authorization: "Bearer k-web-123", "content-type": "application/json" }, body: CHAT_BODY });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(ok.headers.get("access-control-expose-headers")).toContain("x-switchyard-model");
+    expect(ok.headers.get("x-switchyard-model")).toBe("up/m");
+    expect(ok.headers.get("vary")).toBe("origin");
+
+    const stream = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { origin: APP, authorization: "Bearer k-web-123", "content-type": "application/json" }, body: JSON.stringify({ ...(JSON.parse(CHAT_BODY) as object), stream: true }) });
+    expect(stream.headers.get("content-type")).toContain("text/event-stream");
+    expect(stream.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(await stream.text()).toContain('"content":"lo"');
+
+    const refused = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { origin: APP, "content-type": "application/json" }, body: CHAT_BODY });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("invalid_api_key");
+
+    const models = await fetch(`${gateway.origin}/v1/models`, { headers: { origin: APP, authorization: "Bearer k-web-123" } });
+    expect(models.status).toBe(200);
+    expect(models.headers.get("access-control-allow-origin")).toBe(APP);
+
+    const rpc = await preflight(APP, `${gateway.origin}/switchyard.v1.ChatService/Chat`, "content-type, x-grpc-web, x-user-agent, authorization");
+    expect(rpc.status).toBe(204);
+    expect(rpc.headers.get("access-control-allow-headers")).toContain("x-grpc-web");
+    const client = createClient(ChatService, createGrpcWebTransport({ baseUrl: gateway.origin, httpVersion: "1.1", interceptors: [(next) => (request) => { request.header.set("origin", APP); request.header.set("authorization", "Bearer k-web-123"); return next(request); }] }));
+    let seen: Headers | undefined;
+    const response = await client.chat({ input: create(ChatInputSchema, { model: "up/m", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }] }] }) }, { onHeader: (headers) => (seen = headers) });
+    expect(response.choices[0]?.message?.content[0]?.part.value).toBe("hello");
+    expect(seen?.get("access-control-allow-origin")).toBe(APP);
+    expect(seen?.get("access-control-expose-headers")).toContain("grpc-status");
+  });
+
+  it("adds nothing for an origin that is not allowed, and nothing when server.cors is absent", async () => {
+    const other = await preflight("https://evil.example.net", `${gateway.origin}/v1/chat/completions`);
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const stranger = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { origin: "https://evil.example.net", authorization: "Bearer k-web-123", "content-type": "application/json" }, body: CHAT_BODY });
+    expect(stranger.status).toBe(200);
+    expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
+
+    const off = await preflight(APP, `${plain.origin}/v1/chat/completions`);
+    expect(off.status).toBe(404);
+    expect(off.headers.get("access-control-allow-origin")).toBeNull();
+    const offAnswer = await fetch(`${plain.origin}/v1/chat/completions`, { method: "POST", headers: { origin: APP, "content-type": "application/json" }, body: CHAT_BODY });
+    expect(offAnswer.status).toBe(200);
+    expect(offAnswer.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("with \"*\", allows any origin with a literal * and no Vary: Origin", async () => {
+    const answer = await fetch(`${open.origin}/v1/chat/completions`, { method: "POST", headers: { origin: "https://anywhere.example.org", "content-type": "application/json" }, body: CHAT_BODY });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("access-control-allow-origin")).toBe("*");
+    expect(answer.headers.get("vary")).toBeNull();
+  });
+
+  it("refuses origins that are not origins, and an empty list", () => {
+    expect(configRefusal('server: { cors: { allow_origins: ["https://app.example.com/"] } }\n')).toContain("server.cors.allow_origins[0]");
+    expect(configRefusal('server: { cors: { allow_origins: ["app.example.com"] } }\n')).toContain("server.cors.allow_origins[0]");
+    expect(configRefusal("server: { cors: { allow_origins: [] } }\n")).toContain("server.cors.allow_origins: must list at least one origin");
+    expect(configRefusal("server: { cors: { max_age_s: 10 } }\n")).toContain("server.cors.allow_origins");
+    expect(parseConfigText('server: { cors: { allow_origins: ["http://localhost:5173", "https://app.example.com"] } }\n', "cors.yaml", {}).server.cors).toEqual({ allowOrigins: ["http://localhost:5173", "https://app.example.com"], maxAgeSeconds: 600 });
+  });
+});
