@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { gatewayError, Reason, type GatewayError } from "../core/errors.js";
+import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { feedSse, MAX_SSE_EVENT_CHARS, SseParser, type SseTranslator } from "./sse-decoder.js";
 import type { GuardedResponse } from "./upstream-attempt.js";
 import { scrubSecrets } from "./upstream-status.js";
@@ -47,6 +47,25 @@ export function streamContentTypeError(contentType: string | undefined, context:
 }
 
 /**
+ * A stream's unreadable event (INVALID_PROVIDER_RESPONSE from the translator or the SSE parser)
+ * with the HTTP status of the answer it came in, as a whole answer's unreadable body has it
+ * (ErrorDetail.upstream_status is "the upstream HTTP status"); anything else as it is.
+ */
+function withStreamStatus(thrown: unknown, status: number): unknown {
+  if (!(thrown instanceof GatewayError) || thrown.reason !== Reason.INVALID_PROVIDER_RESPONSE || thrown.facts.upstreamStatus !== undefined) return thrown;
+  return gatewayError(thrown.code, thrown.reason, thrown.rawMessage, { ...thrown.facts, upstreamStatus: status }, thrown.cause);
+}
+
+/** feedSse, with an unreadable event's error given the answer's HTTP status ({@link withStreamStatus}); no try block around a yield. */
+function feed<T>(parser: SseParser, translator: SseTranslator<T>, chunk: Uint8Array | undefined, out: T[], status: number): void {
+  try {
+    feedSse(parser, translator, chunk, out);
+  } catch (thrown) {
+    throw withStreamStatus(thrown, status);
+  }
+}
+
+/**
  * One streamed answer over SSE as a single async generator for the whole provider side (guarded
  * body -> SSE events -> the dialect's events): `start` (run on the first next(), so translation
  * errors are the stream's) sends the request; its response is accepted and its content-type
@@ -69,14 +88,18 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
     // A translator done from the start (its answer came whole) reads no body.
     if (!translator.done) {
       for await (const chunk of response.body) {
-        feedSse(parser, translator, chunk, out);
+        feed(parser, translator, chunk, out, response.status);
         for (let i = 0; i < out.length; i++) yield out[i] as T;
         out.length = 0;
         if (translator.done) break;
       }
     }
-    if (!translator.done) feedSse(parser, translator, undefined, out);
-    translator.end(out);
+    if (!translator.done) feed(parser, translator, undefined, out, response.status);
+    try {
+      translator.end(out);
+    } catch (thrown) {
+      throw withStreamStatus(thrown, response.status);
+    }
     for (let i = 0; i < out.length; i++) yield out[i] as T;
   } finally {
     response.close();

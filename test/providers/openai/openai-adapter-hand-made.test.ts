@@ -95,7 +95,8 @@ describe("OpenAI adapter: hand-made streams", () => {
     const body = `${sse([chunk({ content: "The answer is " })], false)}data: {"id":"chatcmpl-hand","choices":[{"index":0,"delta":{"content":"NOT 4\n\n${sse([chunk({ content: "." }), chunk({}, { finish: "stop" })])}`;
     const { items, error } = await collectUntilError(adapterFor(replayTransport({ body })).stream(input, callOptions("gpt-4o-mini")));
     expect(summarize(items)).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "The answer is "]]);
-    expect(error).toMatchObject({ code: Code.Internal, reason: Reason.INVALID_PROVIDER_RESPONSE, facts: { provider: "openai-main", afterFirstByte: true } });
+    // The upstream HTTP status of the answer the event came in, as for a whole answer that is not JSON (below).
+    expect(error).toMatchObject({ code: Code.Internal, reason: Reason.INVALID_PROVIDER_RESPONSE, facts: { provider: "openai-main", afterFirstByte: true, upstreamStatus: 200 } });
   });
 
   it("hand-made: an Azure-style first chunk with empty id and choices does not become the response id", async () => {
@@ -315,7 +316,7 @@ describe("OpenAI adapter: hand-made HTTP errors", () => {
 
   it("hand-made: a 200 non-streaming body that is not JSON is INVALID_PROVIDER_RESPONSE (REST 502)", async () => {
     const error = await adapterFor(replayTransport({ body: "<html>oops</html>" })).generate(input, callOptions("m")).catch((thrown: unknown) => thrown);
-    expect(error).toMatchObject({ code: Code.Internal, reason: Reason.INVALID_PROVIDER_RESPONSE });
+    expect(error).toMatchObject({ code: Code.Internal, reason: Reason.INVALID_PROVIDER_RESPONSE, facts: { upstreamStatus: 200 } });
     expect(toRestError(error as never).status).toBe(502);
   });
 
