@@ -35,13 +35,13 @@ const HEADER_NAME_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0
  * refuses to show the answer). Register it before any hook that may refuse a request.
  */
 export function corsHook(settings: CorsSettings): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
-  const any = settings.allowOrigins.includes("*");
+  const anyOrigin = settings.allowOrigins.includes("*");
   const origins = new Set(settings.allowOrigins);
   return (request, reply, done) => {
     const origin = request.headers.origin;
-    if (origin === undefined || !(any || origins.has(origin))) return done();
+    if (origin === undefined || !(anyOrigin || origins.has(origin))) return done();
     // `*` needs no Vary: the answer is the same for every origin.
-    const allowOrigin = any ? "*" : origin;
+    const allowOrigin = anyOrigin ? "*" : origin;
     const requested = request.headers["access-control-request-method"];
     if (request.method === "OPTIONS" && requested !== undefined) {
       const asked = request.headers["access-control-request-headers"];
@@ -52,14 +52,14 @@ export function corsHook(settings: CorsSettings): (request: FastifyRequest, repl
           "access-control-allow-methods": "GET, POST, OPTIONS",
           "access-control-allow-headers": typeof asked === "string" && HEADER_NAME_LIST.test(asked) ? asked : ALLOWED_HEADERS,
           "access-control-max-age": String(settings.maxAgeSeconds),
-          vary: any ? "access-control-request-headers" : "origin, access-control-request-headers",
+          vary: anyOrigin ? "access-control-request-headers" : "origin, access-control-request-headers",
         })
         .send();
       return;
     }
     reply.raw.setHeader("access-control-allow-origin", allowOrigin);
     reply.raw.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
-    if (!any) reply.raw.setHeader("vary", "origin");
+    if (!anyOrigin) reply.raw.setHeader("vary", "origin");
     done();
   };
 }
