@@ -51,7 +51,11 @@ describe("the gateway process (npm start: the build on plain node)", () => {
   }, 70_000);
 
   it("`npm start` builds, runs the build on plain node, and passes SIGTERM to it: the cluster drains and no process is left", async () => {
-    const npm = spawn("npm", ["start"], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", SWITCHYARD_PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    // Two workers whatever the machine (the default is one per CPU): a cluster, bounded.
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-npm-start-"));
+    const file = join(dir, "switchyard.yaml");
+    writeFileSync(file, "server: { port: 0, workers: 2 }\nproviders: {}\n");
+    const npm = spawn("npm", ["start", "--", "--config", file], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" }, stdio: ["ignore", "pipe", "pipe"] });
     running.push(npm);
     let output = "";
     npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
