@@ -7,19 +7,17 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatRequestSchema, ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
-import { buildApp, type BuiltApp } from "../../src/app.js";
-import { parseConfigText } from "../../src/config/load-config.js";
 import { jsonAnswer, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
+import { listenApp, type ListeningApp } from "../support/listening-app.js";
 import { thrown } from "../support/thrown.js";
 
 const EPHEMERAL = { type: "ephemeral" };
 let anthropic: FakeUpstream;
 let openai: FakeUpstream;
-let built: BuiltApp;
+let app: ListeningApp | undefined;
 let origin: string;
 
 beforeAll(async () => {
@@ -34,12 +32,11 @@ routing:
   circuit_breaker: { failure_threshold: 1000, cooldown_ms: 1000 }
 logging: { level: silent }
 `;
-  built = await buildApp({ config: parseConfigText(yaml, "cache-control.yaml", {}) });
-  await built.app.listen({ host: "127.0.0.1", port: 0 });
-  origin = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
+  app = await listenApp(yaml, "cache-control.yaml");
+  origin = app.origin;
 });
 afterAll(async () => {
-  await built?.app.close();
+  await app?.close();
   await anthropic?.close();
   await openai?.close();
 });
