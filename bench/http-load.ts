@@ -215,9 +215,11 @@ export interface LoadResult {
 
 /**
  * Runs `connections` closed loops against `target` until `seconds` pass or `amount` requests were
- * sent (whichever comes first; amount 0 = no cap). Keeps every record when `keepRecords`.
+ * sent (whichever comes first; amount 0 = no cap). Keeps every record when `keepRecords`. With
+ * `rate` (requests/s over all connections), each loop sends on its own schedule, staggered across
+ * loops, and never sooner than its previous answer: at most `rate`, fewer when answers are slower.
  */
-export async function runClosedLoop(target: HttpTarget, options: { connections: number; seconds: number; amount?: number; sse: boolean; keepRecords: boolean }): Promise<LoadResult> {
+export async function runClosedLoop(target: HttpTarget, options: { connections: number; seconds: number; amount?: number; rate?: number; sse: boolean; keepRecords: boolean }): Promise<LoadResult> {
   const bytes = requestBytes(target);
   const deadline = process.hrtime.bigint() + BigInt(Math.round(options.seconds * 1e9));
   const amount = options.amount ?? 0;
@@ -227,10 +229,21 @@ export async function runClosedLoop(target: HttpTarget, options: { connections: 
   let done = 0;
   const records: ResponseRecord[] = [];
   const started = process.hrtime.bigint();
-  const loop = async (): Promise<void> => {
+  // Paced: one loop's interval between sends, in ns; each loop starts at its own offset.
+  const intervalNs = options.rate && options.rate > 0 ? BigInt(Math.round((options.connections * 1e9) / options.rate)) : 0n;
+  const loop = async (_: unknown, index: number): Promise<void> => {
     const connection = new RawConnection(target.host, target.port, options.sse);
+    let due = process.hrtime.bigint() + (intervalNs * BigInt(index)) / BigInt(options.connections);
     try {
       while (process.hrtime.bigint() < deadline && (amount === 0 || sent < amount)) {
+        if (intervalNs > 0n) {
+          const wait = due - process.hrtime.bigint();
+          if (wait > 0n) await new Promise((resolve) => setTimeout(resolve, Number(wait / 1_000_000n)));
+          const now = process.hrtime.bigint();
+          if (now >= deadline) break;
+          // A late answer delays the schedule rather than causing a burst to catch up.
+          due = (due > now ? due : now) + intervalNs;
+        }
         sent++;
         try {
           const record = await connection.send(bytes);

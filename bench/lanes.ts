@@ -27,6 +27,9 @@ export function openAIBody(model: string, stream: boolean): string {
   });
 }
 
+/** The c32 variant that runs REST at the gRPC unary variant's rate. */
+export const REST_AT_GRPC_RATE = "sy REST at gRPC rate";
+
 /** The prompt the gRPC lanes send. */
 export const GRPC_PROMPT = PROMPT;
 
@@ -67,6 +70,11 @@ export interface Variant {
   readonly job: JobSpec | { readonly unavailable: string };
   /** Which process's CPU and memory count ("gateway" = the single-process Switchyard). */
   readonly measure: "none" | "proxy" | "gateway" | "cluster" | `baseline:${number}`;
+  /**
+   * Paced at the req/s the named variant of the same lane reached in its latest run (an HTTP job
+   * only): CPU per request depends on the load, so two paths are compared at the same rate.
+   */
+  readonly paceAs?: string;
 }
 
 /** One load shape run against several variants, interleaved over rounds. */
@@ -132,6 +140,9 @@ export function buildLanes(ports: Ports, adapters: ReadonlySet<string>, seconds:
         ...baselines("/v1/chat/completions", "emu/gpt-bench", 32, false),
         ...[main, ...baselineTargets].flatMap((target) => [translated("anthropic", "anth", false, 32, "sy → anthropic", target), translated("gemini", "gem", false, 32, "sy → gemini", target)]),
         { label: "sy gRPC unary", role: "gateway", measure: "gateway", job: grpc("emu/gpt-bench", false, 32) },
+        // The connect-node client saturates first (~2,000 calls/s here), so the gRPC variant runs
+        // the gateway half idle; REST at that same rate is what its CPU per call compares with.
+        { label: REST_AT_GRPC_RATE, role: "gateway", measure: "gateway", job: job(http(ports.gateway, "/v1/chat/completions", "emu/gpt-bench", false), 32, false), paceAs: "sy gRPC unary" },
         ...(ports.baselines ?? []).map((baseline, index): Variant => ({ label: `sy gRPC unary [${baseline.label}]`, role: "gateway", measure: `baseline:${index}`, job: grpc("emu/gpt-bench", false, 32, baseline.port) })),
       ],
     },

@@ -8,7 +8,7 @@ import { runClosedLoop, type HttpTarget } from "./http-load.js";
 
 /** A job the orchestrator sends. */
 export type LoadJob =
-  | { readonly id: number; readonly kind: "http"; readonly target: HttpTarget; readonly connections: number; readonly seconds: number; readonly amount?: number; readonly sse: boolean }
+  | { readonly id: number; readonly kind: "http"; readonly target: HttpTarget; readonly connections: number; readonly seconds: number; readonly amount?: number; readonly rate?: number; readonly sse: boolean }
   | { readonly id: number; readonly kind: "grpc"; readonly baseUrl: string; readonly model: string; readonly prompt: string; readonly streaming: boolean; readonly connections: number; readonly seconds: number };
 
 /** Percentiles in microseconds. */
@@ -66,7 +66,7 @@ async function run(job: LoadJob): Promise<LoadSummary> {
       ...(result.firstError !== undefined ? { firstError: result.firstError } : {}),
     };
   }
-  const result = await runClosedLoop(job.target, { connections: job.connections, seconds: job.seconds, ...(job.amount !== undefined ? { amount: job.amount } : {}), sse: job.sse, keepRecords: true });
+  const result = await runClosedLoop(job.target, { connections: job.connections, seconds: job.seconds, ...(job.amount !== undefined ? { amount: job.amount } : {}), ...(job.rate !== undefined ? { rate: job.rate } : {}), sse: job.sse, keepRecords: true });
   const gaps: number[] = [];
   let frames = 0;
   let batched = 0;
