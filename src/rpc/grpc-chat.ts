@@ -1,5 +1,5 @@
 import http2 from "node:http2";
-import { create, fromBinary, toBinary, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 // Connect's own gRPC status encoding (grpc-status, grpc-message, grpc-status-details-bin), so the
 // fast path's errors are byte-for-byte those of the Connect handler. Marked internal by Connect;
@@ -13,6 +13,7 @@ import type { Gateway } from "../core/gateway.js";
 import { LightAbort } from "../core/light-abort.js";
 import { routeHeaders, withRouteMetadata } from "../server/route-headers.js";
 import { drainedOrClosed } from "../server/write-drain.js";
+import { grpcFrame } from "./grpc-frame.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
 /** The methods this path serves; everything else (and every other protocol) goes to Connect. */
@@ -124,14 +125,6 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Pro
   });
 }
 
-function envelope(message: Uint8Array): Buffer {
-  const framed = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + message.length);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.length, 1);
-  framed.set(message, ENVELOPE_HEADER_BYTES);
-  return framed;
-}
-
 const BASE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING } as const;
 
 /** Auth, deadline and the request message (a ChatRequest or a ChatStreamRequest): what every call needs before the core runs. */
@@ -180,7 +173,7 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     if (stream.destroyed || stream.closed) return;
     stream.respond({ ...BASE_HEADERS, ...routeHeaders(response.model, response.provider, response.route, response.warnings) }, { waitForTrailers: true });
     stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
-    stream.end(envelope(toBinary(ChatResponseSchema, response)));
+    stream.end(grpcFrame(ChatResponseSchema, response));
   } catch (thrown) {
     answered = true;
     const error = toGatewayError(thrown);
@@ -217,7 +210,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
       if (summary.route) trailers["x-switchyard-attempts"] = String(summary.route.attempts);
       if (summary.recovery) trailers["x-switchyard-recovery"] = summary.recovery;
     }
-    if (!stream.write(envelope(toBinary(ChatStreamResponseSchema, event)))) await drainedOrClosed(stream);
+    if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drainedOrClosed(stream);
   }
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) stream.respond(BASE_HEADERS, { waitForTrailers: true });
