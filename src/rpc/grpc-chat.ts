@@ -126,6 +126,7 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Pro
 }
 
 const BASE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING } as const;
+const RESPOND_WITH_TRAILERS = { waitForTrailers: true } as const;
 
 /** Auth, deadline and the request message (a ChatRequest or a ChatStreamRequest): what every call needs before the core runs. */
 async function readCall<S extends typeof ChatRequestSchema | typeof ChatStreamRequestSchema>(
@@ -151,9 +152,15 @@ function endWithTrailers(stream: http2.ServerHttp2Stream, fields: Readonly<Recor
   stream.end();
 }
 
+/** Listeners shared by every call (no closure per call): 'wantTrailers' is emitted once per stream. */
+function ignore(): void {}
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+
 async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: GrpcChatOptions, streaming: boolean): Promise<void> {
   // A reset or a broken connection must not surface as an unhandled 'error' event.
-  stream.on("error", () => undefined);
+  stream.on("error", ignore);
   let answered = false;
   const signal = new LightAbort();
   stream.once("close", () => {
@@ -171,8 +178,8 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     const response = await options.gateway.chat(request.input ?? create(ChatInputSchema), { signal, timeoutMs });
     answered = true;
     if (stream.destroyed || stream.closed) return;
-    stream.respond({ ...BASE_HEADERS, ...routeHeaders(response.model, response.provider, response.route, response.warnings) }, { waitForTrailers: true });
-    stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
+    stream.respond(Object.assign(routeHeaders(response.model, response.provider, response.route, response.warnings), BASE_HEADERS), RESPOND_WITH_TRAILERS);
+    stream.on("wantTrailers", sendOkTrailers);
     stream.end(grpcFrame(ChatResponseSchema, response));
   } catch (thrown) {
     answered = true;
