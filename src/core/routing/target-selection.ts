@@ -8,32 +8,34 @@ export const MAX_TRACKED_LATENCIES = 4096;
  * Exponentially weighted moving averages of time to first token per target and mode, shared by
  * all requests of a gateway. Each sample moves the average by `alpha` of the difference, so
  * recent behaviour dominates within a handful of requests. At most `capacity` averages are kept
- * (callers choose model names freely): a new one then replaces the oldest, which counts as
- * unmeasured again.
+ * (callers choose model names freely): a new one then replaces the oldest of its mode (of the
+ * other mode when its own has none), which counts as unmeasured again.
  */
 export class LatencyTracker {
-  private readonly averages = new Map<string, number>();
+  // One map per mode, keyed by the target id itself: a key built per call would be a new string
+  // to hash on every request.
+  private readonly streams = new Map<string, number>();
+  private readonly unary = new Map<string, number>();
 
   constructor(
     private readonly alpha = 0.3,
     private readonly capacity = MAX_TRACKED_LATENCIES,
   ) {}
 
-  private static key(id: string, streaming: boolean): string {
-    return `${streaming ? "stream" : "unary"} ${id}`;
-  }
-
   /** Records one observation, in ms: time to the first token (streams) or to the answer (unary). */
   record(id: string, streaming: boolean, ms: number): void {
-    const key = LatencyTracker.key(id, streaming);
-    const previous = this.averages.get(key);
-    if (previous === undefined && this.averages.size >= this.capacity) this.averages.delete(this.averages.keys().next().value ?? "");
-    this.averages.set(key, previous === undefined ? ms : previous + this.alpha * (ms - previous));
+    const averages = streaming ? this.streams : this.unary;
+    const previous = averages.get(id);
+    if (previous === undefined && this.streams.size + this.unary.size >= this.capacity) {
+      const from = averages.size > 0 ? averages : streaming ? this.unary : this.streams;
+      from.delete(from.keys().next().value ?? "");
+    }
+    averages.set(id, previous === undefined ? ms : previous + this.alpha * (ms - previous));
   }
 
   /** The current average in ms, or undefined before the first observation. */
   estimate(id: string, streaming: boolean): number | undefined {
-    return this.averages.get(LatencyTracker.key(id, streaming));
+    return (streaming ? this.streams : this.unary).get(id);
   }
 }
 

@@ -49,4 +49,32 @@ describe("per-target state stays bounded under distinct caller-chosen model name
     expect(latency.estimate("a/two", true)).toBe(23);
     expect(latency.estimate("a/three", true)).toBe(40);
   });
+
+  it("the latency tracker keeps streams and unary calls apart, within one capacity", () => {
+    const latency = new LatencyTracker(0.3, 2);
+    latency.record("a/one", true, 10);
+    latency.record("a/one", false, 100);
+    expect(latency.estimate("a/one", true)).toBe(10);
+    expect(latency.estimate("a/one", false)).toBe(100);
+    // Full: a new unary average replaces the oldest unary one.
+    latency.record("a/two", false, 200);
+    expect(latency.estimate("a/one", false)).toBeUndefined();
+    expect(latency.estimate("a/one", true)).toBe(10);
+    expect(latency.estimate("a/two", false)).toBe(200);
+    // Full: a new stream average replaces the oldest stream one.
+    latency.record("a/three", true, 30);
+    expect(latency.estimate("a/one", true)).toBeUndefined();
+    expect(latency.estimate("a/two", false)).toBe(200);
+    expect(latency.estimate("a/three", true)).toBe(30);
+  });
+
+  it("the latency tracker makes room in the other mode when a full tracker has none of this one", () => {
+    const latency = new LatencyTracker(0.3, 2);
+    latency.record("a/one", false, 10);
+    latency.record("a/two", false, 20);
+    latency.record("a/three", true, 30);
+    expect(latency.estimate("a/one", false)).toBeUndefined();
+    expect(latency.estimate("a/two", false)).toBe(20);
+    expect(latency.estimate("a/three", true)).toBe(30);
+  });
 });
