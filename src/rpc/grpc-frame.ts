@@ -5,6 +5,8 @@ import { FeatureSet_FieldPresence, isWrapperDesc, StructSchema } from "@bufbuild
 /** The gRPC message prefix: a flags byte (0: not compressed) and the big-endian message length. */
 const PREFIX_BYTES = 5;
 const PREFIX = new Uint8Array(PREFIX_BYTES);
+/** The shared writer is replaced after a frame larger than this, so it never holds more than twice as much. */
+const RETAIN_UP_TO = 256 * 1024;
 /** Frames up to this size are copied into Node's buffer pool (it serves allocations up to half its size). */
 const COPY_BELOW = Buffer.poolSize >>> 1;
 
@@ -297,6 +299,8 @@ export function grpcFrame<Desc extends DescMessage>(schema: Desc, message: Messa
     shared = new BinaryWriter();
     throw error;
   }
+  // A rare large answer (an image, a long document) is not held for the life of the process.
+  if (bytes.byteLength > RETAIN_UP_TO) shared = new BinaryWriter();
   let frame: Buffer;
   if (bytes.byteLength <= COPY_BELOW) {
     // A small result may live on the V8 heap, and reading its `.buffer` would move it off-heap

@@ -198,4 +198,13 @@ describe("grpcFrame", () => {
     grpcFrame(ChatResponseSchema, create(ChatResponseSchema, { id: "second", model: "b".repeat(5000) }));
     expect(first.equals(copy)).toBe(true);
   });
+
+  it("encodes a frame larger than the writer keeps (300 KB), and the frames after it", () => {
+    const large = create(ChatResponseSchema, { id: "large", model: "l".repeat(300_000) });
+    const frame = grpcFrame(ChatResponseSchema, large);
+    const copy = Buffer.from(frame);
+    expectSameBytes(ChatResponseSchema, large);
+    expectSameBytes(ChatResponseSchema, create(ChatResponseSchema, { id: "small", model: "m" }));
+    expect(frame.equals(copy)).toBe(true);
+  });
 });
