@@ -209,7 +209,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
       const start = event.event.case === "responseStart" ? event.event.value : undefined;
-      stream.respond({ ...BASE_HEADERS, ...(start ? routeHeaders(start.model, start.provider, start.route, start.warnings) : {}) }, { waitForTrailers: true });
+      stream.respond({ ...BASE_HEADERS, ...(start ? routeHeaders(start.model, start.provider, start.route, start.warnings) : {}) }, RESPOND_WITH_TRAILERS);
     }
     if (event.event.case === "routeSummary") {
       const summary = event.event.value;
@@ -220,6 +220,6 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
     if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drainedOrClosed(stream);
   }
   if (stream.destroyed || stream.closed) return;
-  if (!stream.headersSent) stream.respond(BASE_HEADERS, { waitForTrailers: true });
+  if (!stream.headersSent) stream.respond(BASE_HEADERS, RESPOND_WITH_TRAILERS);
   endWithTrailers(stream, trailers);
 }
