@@ -2,7 +2,7 @@ import { cors as connectCors } from "@connectrpc/connect";
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import type { CorsSettings } from "../config/gateway-config.js";
 
-/** What browser code may read from an answer: the route headers, Retry-After, and the RPC protocols' status headers. */
+/** What browser code may read from an answer: the route headers, Retry-After and x-should-retry, and the RPC protocols' status headers. */
 const EXPOSED_HEADERS = [
   "x-switchyard-model",
   "x-switchyard-provider",
@@ -12,6 +12,7 @@ const EXPOSED_HEADERS = [
   "x-switchyard-warnings",
   "x-switchyard-recovery",
   "retry-after",
+  "x-should-retry",
   ...connectCors.exposedHeaders.map((name) => name.toLowerCase()),
 ]
   .filter((name, index, all) => all.indexOf(name) === index)

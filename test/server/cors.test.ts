@@ -57,6 +57,7 @@ describe("server.cors", () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get("access-control-allow-origin")).toBe(APP);
     expect(ok.headers.get("access-control-expose-headers")).toContain("x-switchyard-model");
+    expect(ok.headers.get("access-control-expose-headers")).toContain("x-should-retry");
     expect(ok.headers.get("x-switchyard-model")).toBe("up/m");
     expect(ok.headers.get("vary")).toBe("origin");
 

@@ -48,16 +48,26 @@ export interface RestError {
   readonly headers: Record<string, string>;
 }
 
+/** The statuses the OpenAI SDKs retry on their own (twice by default) unless `x-should-retry` says otherwise. */
+function retriedBySdks(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
 /**
  * Maps a GatewayError to the OpenAI error envelope `{"error":{"message","type","param","code"}}`
  * with the status the OpenAI SDKs expect (the one code-to-status table of the REST edge).
  * `code` is the lower-case reason; Retry-After is forwarded on 429 and 503; a routed request's
  * attempts, failed and skipped targets go in the x-switchyard-* headers, as on a success.
+ * A routed failure without Retry-After carries `x-should-retry: false`: the gateway has already
+ * retried and failed over as its policy says, so the OpenAI SDKs do not repeat the whole run
+ * two more times (a silent or failing provider is not hammered through them). With
+ * Retry-After they wait that long and retry, as the provider (or an open circuit) asked.
  */
 export function toRestError(error: GatewayError): RestError {
   const status = STATUS_BY_REASON[error.reason] ?? STATUS_BY_CODE[error.code] ?? 500;
   const headers = errorRouteHeaders(error);
   if (error.facts.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(0, Math.ceil(error.facts.retryAfterMs / 1000)));
+  else if (error.route && retriedBySdks(status)) headers["x-should-retry"] = "false";
   return {
     status,
     headers,
