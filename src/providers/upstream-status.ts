@@ -39,12 +39,47 @@ export function errorFromUpstreamStatus(fields: UpstreamErrorFields): GatewayErr
   return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" failed (upstream ${status}): ${message}`, facts);
 }
 
-/** Reads the standard Retry-After header of an upstream response, in ms. */
-export function retryAfterFromHeader(header: (name: string) => string | undefined): number | undefined {
+/**
+ * Reads an upstream response's wait advice, in ms: Retry-After, else `retry-after-ms`, else, on a
+ * 429 (`status`), the reset time of the OpenAI-style rate limit it exhausted
+ * ({@link rateLimitResetMs}). Undefined when there is none.
+ */
+export function retryAfterFromHeader(header: (name: string) => string | undefined, status?: number): number | undefined {
   const value = header("retry-after");
   if (value !== undefined) return parseRetryAfter(value);
   const ms = header("retry-after-ms");
-  return ms !== undefined && /^\d+$/.test(ms) ? cappedRetryAfterMs(Number(ms)) : undefined;
+  if (ms !== undefined && /^\d+$/.test(ms)) return cappedRetryAfterMs(Number(ms));
+  return status === 429 ? rateLimitResetMs(header) : undefined;
+}
+
+/** Milliseconds per unit of a Go-style duration. */
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, "µs": 0.001, ns: 0.000001 };
+const DURATION = /^(?:\d+(?:\.\d+)?(?:h|ms|m|s|us|µs|ns))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g;
+
+/** A Go-style duration as OpenAI and Groq send their resets ("1s", "6m0s", "20ms", "2m59.56s"), in ms. */
+function durationMs(value: string | undefined): number | undefined {
+  const text = value?.trim();
+  if (!text || !DURATION.test(text)) return undefined;
+  let ms = 0;
+  for (const [, amount, unit] of text.matchAll(DURATION_PART)) ms += Number(amount) * (DURATION_UNIT_MS[unit ?? ""] ?? 0);
+  return ms;
+}
+
+/**
+ * When the OpenAI-style rate limit a 429 hit resets: `x-ratelimit-reset-requests` when
+ * `x-ratelimit-remaining-requests` is 0, `x-ratelimit-reset-tokens` when the tokens are, the later
+ * of the two when both are. Undefined when no limit says it is used up (a request larger than the
+ * tokens left, say): the reset then says nothing about when this request would pass.
+ */
+function rateLimitResetMs(header: (name: string) => string | undefined): number | undefined {
+  let wait: number | undefined;
+  for (const limit of ["requests", "tokens"]) {
+    if (header(`x-ratelimit-remaining-${limit}`)?.trim() !== "0") continue;
+    const reset = durationMs(header(`x-ratelimit-reset-${limit}`));
+    if (reset !== undefined) wait = Math.max(wait ?? 0, reset);
+  }
+  return wait === undefined ? undefined : cappedRetryAfterMs(wait);
 }
 
 /** Request headers whose values are never credentials; every other header an account sends may carry one. */

@@ -109,4 +109,28 @@ describe("a provider's Retry-After, as the gateway uses and passes it on", () =>
   it("caps retry-after-ms the same way", () => {
     expect(retryAfterFromHeader((name) => (name === "retry-after-ms" ? "999999999999" : undefined))).toBe(MAX_RETRY_AFTER_MS);
   });
+
+  const limits = (headers: Record<string, string>) => (name: string) => headers[name];
+  it.each<[Record<string, string>, number | undefined]>([
+    [{ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-tokens": "9000", "x-ratelimit-reset-tokens": "6m0s" }, 1_000],
+    [{ "x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s" }, 360_000],
+    [{ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "2m59.56s", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "7.66s" }, 179_560],
+    [{ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "20ms" }, 20],
+    [{ "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1h30m" }, 5_400_000],
+    [{ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "99999h" }, MAX_RETRY_AFTER_MS],
+    // No limit used up (a request larger than the tokens left): the reset says nothing about it.
+    [{ "x-ratelimit-remaining-requests": "12", "x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-tokens": "40", "x-ratelimit-reset-tokens": "3s" }, undefined],
+    [{ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "soon" }, undefined],
+    [{ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s2" }, undefined],
+    // Retry-After, when present, is what counts.
+    [{ "retry-after": "3", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "20s" }, 3_000],
+  ])("on a 429 with %j the wait is %j ms", (headers, expected) => {
+    expect(retryAfterFromHeader(limits(headers), 429)).toBe(expected);
+  });
+
+  it("reads the rate-limit resets on a 429 only", () => {
+    const headers = limits({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s" });
+    expect(retryAfterFromHeader(headers, 503)).toBeUndefined();
+    expect(retryAfterFromHeader(headers)).toBeUndefined();
+  });
 });

@@ -98,6 +98,13 @@ describe("retryable failures are retried on the same target", () => {
     expect(gap).toBeGreaterThanOrEqual(145);
   });
 
+  it("waits for the rate limit's reset (x-ratelimit-reset-*) when a 429 has no Retry-After", async () => {
+    gateway.upstreams.a?.script({ kind: "status", status: 429, body: { error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } }, headers: { "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "150ms", "x-ratelimit-remaining-tokens": "9000", "x-ratelimit-reset-tokens": "6m0s" } });
+    await ask();
+    const [gap] = gateway.upstreams.a?.gaps() ?? [];
+    expect(gap).toBeGreaterThanOrEqual(145);
+  });
+
   it("fails over at once when the Retry-After does not fit in the retry budget", async () => {
     gateway.upstreams.a?.always(fault.rateLimited("60"));
     const started = Date.now();

@@ -56,7 +56,7 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
 
   const failIfNotOk = async (response: GuardedResponse): Promise<void> => {
     if (response.status >= 200 && response.status < 300) return;
-    const retryAfterMs = retryAfterFromHeader((name) => response.header(name));
+    const retryAfterMs = retryAfterFromHeader((name) => response.header(name), response.status);
     const bodyText = await response.text().catch(() => "");
     response.close();
     throw fromAnthropicErrorResponse({ provider: account.name, status: response.status, bodyText, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });

@@ -134,7 +134,7 @@ export function fromGeminiHttpResponse(provider: string, httpStatus: number, bod
   } catch {
     parsed = undefined;
   }
-  const headerRetryAfterMs = retryAfterFromHeader(header);
+  const headerRetryAfterMs = retryAfterFromHeader(header, httpStatus);
   const error = parseGeminiError(parsed);
   if (error) return fromGeminiError({ provider, httpStatus, error, ...(headerRetryAfterMs !== undefined ? { headerRetryAfterMs } : {}) });
   const excerpt = scrubSecrets(bodyText.replace(/\s+/g, " ").trim().slice(0, 200)) || `HTTP ${httpStatus}`;

@@ -39,7 +39,7 @@ async function failureFrom(response: GuardedResponse, provider: string, text?: s
   } catch {
     body = { error: { message: text.slice(0, 500) } };
   }
-  return fromOpenAIError(response.status, body, provider, retryAfterFromHeader((name) => response.header(name)));
+  return fromOpenAIError(response.status, body, provider, retryAfterFromHeader((name) => response.header(name), response.status));
 }
 
 /**
