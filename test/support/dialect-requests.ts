@@ -289,7 +289,7 @@ function readGemini(body: JsonMap, url: string): NormalRequest {
     system,
     systemRolesInMessages: [],
     turns,
-    tools: list(body.tools).flatMap((tool) => list(isMap(tool) ? tool.functionDeclarations : undefined)).filter(isMap).map((fn) => ({ name: str(fn.name) ?? "", ...(fn.parameters !== undefined ? { parameters: fn.parameters } : {}) })),
+    tools: list(body.tools).flatMap((tool) => list(isMap(tool) ? tool.functionDeclarations : undefined)).filter(isMap).map((fn) => ({ name: str(fn.name) ?? "", ...((fn.parametersJsonSchema ?? fn.parameters) !== undefined ? { parameters: fn.parametersJsonSchema ?? fn.parameters } : {}) })),
     ...(toolChoice ? { toolChoice: toolChoice as NonNullable<NormalRequest["toolChoice"]> } : {}),
     params,
   };

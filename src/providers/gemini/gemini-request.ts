@@ -8,7 +8,7 @@ import type { FetchedMediaByPath } from "./gemini-media.js";
 import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
 import { geminiGeneration, takesSystemInstruction } from "./gemini-generation.js";
 import { thinkingConfigFor } from "./gemini-thinking.js";
-import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
+import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiFunctionDeclaration, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
 
 /** The provider_options key this adapter reads. */
@@ -81,9 +81,7 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
     config.responseMimeType = "application/json";
     const caller = format.jsonSchema?.schema;
     if (caller && takesJsonSchema(context.upstreamModel)) {
-      // As written, less the `$schema` dialect marker, which Gemini's schema validation does not take.
-      const { $schema: _dialect, ...schema } = caller;
-      config.responseJsonSchema = schema;
+      config.responseJsonSchema = withoutDialect(caller);
     }
     else {
       const schema = caller ? toGeminiSchema(caller, "response_format.json_schema.schema") : undefined;
@@ -93,6 +91,12 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
   return config;
 }
 
+/** A caller's JSON Schema as written, less the `$schema` dialect marker, which Gemini's schema validation does not take. */
+function withoutDialect(schema: JsonObject): JsonObject {
+  const { $schema: _dialect, ...rest } = schema;
+  return rest;
+}
+
 function toolsOf(input: ChatInput, context: GeminiRequestContext, warnings: string[]): Pick<GeminiRequestBody, "tools" | "toolConfig"> {
   const catalogModel = context.catalogModel;
   if (input.tools.length === 0) return {};
@@ -100,18 +104,22 @@ function toolsOf(input: ChatInput, context: GeminiRequestContext, warnings: stri
   const choice = input.toolChoice?.choice;
   // allowed_tools, auto: only the allowed functions are declared (Gemini takes allowedFunctionNames with ANY and VALIDATED only).
   const declaredOnly = choice?.case === "allowedTools" && choice.value.mode !== ToolChoiceMode.REQUIRED ? new Set(choice.value.functionNames) : undefined;
-  const functionDeclarations = input.tools.flatMap((tool, index) => {
+  // Models of 2.5 and later take the caller's JSON Schema as written; older ones the OpenAPI subset.
+  const jsonSchemas = takesJsonSchema(context.upstreamModel);
+  const functionDeclarations = input.tools.flatMap((tool, index): GeminiFunctionDeclaration[] => {
     if (declaredOnly && !declaredOnly.has(tool.name)) return [];
     if (!/^[A-Za-z_]/.test(tool.name)) {
       const param = `tools[${index}].function.name`;
       throw unsupportedFeature(`Invalid '${param}': Gemini function names must start with a letter or '_', got '${tool.name}'.`, param);
     }
+    const description = tool.description ? { description: tool.description } : {};
+    if (tool.parameters && jsonSchemas) return [{ name: tool.name, ...description, parametersJsonSchema: withoutDialect(tool.parameters) }];
     const parameters = tool.parameters ? toGeminiSchema(tool.parameters, `tools[${index}].function.parameters`) : undefined;
-    return [{ name: tool.name, ...(tool.description ? { description: tool.description } : {}), ...(parameters ? { parameters } : {}) }];
+    return [{ name: tool.name, ...description, ...(parameters ? { parameters } : {}) }];
   });
   // Strict tools: VALIDATED (calls or text, calls schema-checked) where the model has it; ANY already checks calls.
   const strict = input.tools.some((tool) => tool.strict === true);
-  const validated = strict && takesJsonSchema(context.upstreamModel);
+  const validated = strict && jsonSchemas;
   if (strict && !validated) warnings.push("strict tool schemas are not enforced by Gemini for this model; strict ignored");
   if (input.parallelToolCalls === false) warnings.push("parallel_tool_calls=false is not supported by Gemini; ignored");
   const choosesAuto = choice === undefined || (choice.case === "mode" && choice.value === ToolChoiceMode.AUTO) || declaredOnly !== undefined;
@@ -172,7 +180,8 @@ function asJsonMap(body: GeminiRequestBody): JsonMap {
  * top_p, max_tokens, stop, n, seed, penalties, logprobs, response_format, tools, tool_choice,
  * messages (on Gemma models, which take no systemInstruction, the system prompt opens the first
  * user turn, with a warning); json_schema as `responseJsonSchema` unchanged on models of 2.5 and
- * later, else as the cleaned `responseSchema`; strict tools as VALIDATED function calling on those models;
+ * later, else as the cleaned `responseSchema`; tool schemas likewise as `parametersJsonSchema` or
+ * the cleaned `parameters`; strict tools as VALIDATED function calling on those models;
  * reasoning_effort as `thinkingConfig`, see thinkingConfigFor), dropped with a warning
  * (parallel_tool_calls=false, strict on older models, user, non-zero penalties on Gemini 2.5 and
  * later, which refuse them, unless the catalogue says the model takes them, and on models whose

@@ -33,8 +33,10 @@ export interface GeminiContent {
 export interface GeminiFunctionDeclaration {
   name: string;
   description?: string;
-  /** OpenAPI-subset schema (see gemini-schema.ts); absent for parameterless functions. */
+  /** OpenAPI-subset schema (see gemini-schema.ts), for models before 2.5; absent for parameterless functions. */
   parameters?: JsonMap;
+  /** The caller's JSON Schema (models of 2.5 and later); never together with `parameters`. */
+  parametersJsonSchema?: JsonObject;
 }
 
 /** `toolConfig.functionCallingConfig`. */

@@ -104,7 +104,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
   });
 
   it.each(SLICINGS)(
-    "stream-gemini3-after-function-response (%s): replayed functionCall with id and signature matches exactly; subset only: our functionResponse says {output} not pydantic's {return_value}, and the empty tool schema is omitted",
+    "stream-gemini3-after-function-response (%s): replayed functionCall with id and signature matches exactly; the tool schema goes as recorded (parametersJsonSchema, the REST API's camelCase of parameters_json_schema); subset only: our functionResponse says {output} not pydantic's {return_value}",
     async (_name, sliceSizes) => {
       const expected = readRecordedRequest("gemini/stream-gemini3-after-function-response.request.json");
       const contents = expected.body.contents as { role: string; parts: Record<string, Record<string, unknown>>[] }[];
@@ -128,7 +128,8 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
       expect(sent.contents.slice(0, 2)).toEqual(contents.slice(0, 2));
       expect(sent.contents[2]).toEqual({ role: "user", parts: [{ functionResponse: { id: callId, name: "get_country", response: { output: "Mexico" } } }] });
       expect(sent.generationConfig).toEqual(expected.body.generationConfig);
-      expect(sent.tools).toEqual([{ functionDeclarations: [{ name: "get_country" }] }]);
+      const recordedTools = expected.body.tools as { functionDeclarations: { parameters_json_schema: unknown }[] }[];
+      expect(sent.tools).toEqual([{ functionDeclarations: [{ name: "get_country", parametersJsonSchema: recordedTools[0]?.functionDeclarations[0]?.parameters_json_schema }] }]);
       expect(out).toEqual([
         responseStartEvent("REVVabaiCdq4qtsPnZu96Qo", "gemini-3-pro-preview", CREATED, []),
         textDeltaEvent(0, "The capital of Mexico"),
@@ -139,7 +140,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
     },
   );
 
-  it("stream-no-alt-sse JSON array (content-type application/json) parses; thought -> reasoning, signed call -> extra_content; request subset only: we always add alt=sse and omit the empty tool schema, safetySettings and thinkingConfig come through provider_options", async () => {
+  it("stream-no-alt-sse JSON array (content-type application/json) parses; thought -> reasoning, signed call -> extra_content; request subset only: we always add alt=sse, send the tool schema as parametersJsonSchema (2.5), and safetySettings and thinkingConfig come through provider_options", async () => {
     const expected = readRecordedRequest("gemini/stream-no-alt-sse-json-array-thought-and-function-call.request.json");
     const replay = replayTransport({ body: readFixture("gemini/stream-no-alt-sse-json-array-thought-and-function-call.json"), headers: { "content-type": "application/json; charset=UTF-8" } });
     const input = chatInput({
@@ -154,7 +155,7 @@ describe("createGeminiAdapter: replaying recorded streams", () => {
     expect(sent.contents).toEqual(expected.body.contents);
     expect(sent.safetySettings).toEqual(expected.body.safetySettings);
     expect(sent.generationConfig).toEqual(expected.body.generationConfig);
-    expect(sent.tools).toEqual([{ functionDeclarations: [{ name: "pelican_name_generator" }] }]);
+    expect(sent.tools).toEqual([{ functionDeclarations: [{ name: "pelican_name_generator", parametersJsonSchema: { properties: {}, type: "object" } }] }]);
     const start = out.find((event) => event.event.case === "toolCallStart");
     const id = start?.event.case === "toolCallStart" ? start.event.value.id : "";
     expect(out).toEqual([

@@ -84,9 +84,22 @@ describe("toGeminiRequest: tools and tool_choice", () => {
     expect(body.toolConfig).toEqual(expected);
   });
 
-  it("omits parameters of a parameterless tool and an empty description", () => {
+  it("omits parameters of a parameterless tool and an empty description (models before 2.5: the OpenAPI subset)", () => {
     const { body } = translate({ messages: hi, tools: [{ name: "get_country", parameters: { type: "object", properties: {}, additionalProperties: false } }, { name: "now" }] });
     expect(body.tools).toEqual([{ functionDeclarations: [{ name: "get_country" }, { name: "now" }] }]);
+  });
+
+  it.each(["gemini-2.5-flash", "gemini-3-pro-preview", "models/gemini-3.1-flash"])("%s takes tool schemas as written, as parametersJsonSchema (less $schema)", (upstreamModel) => {
+    const parameters = {
+      type: "object",
+      properties: { city: { $ref: "#/$defs/city" }, unit: { anyOf: [{ type: "string", enum: ["c", "f"] }, { type: "null" }] }, days: { type: ["integer", "null"], minimum: 1 } },
+      required: ["city"],
+      additionalProperties: false,
+      $defs: { city: { type: "string", description: "A city." } },
+    };
+    const empty = { type: "object", properties: {}, additionalProperties: false };
+    const { body } = translate({ messages: hi, tools: [{ name: "get_weather", parameters: { $schema: "https://json-schema.org/draft/2020-12/schema", ...parameters } }, { name: "get_country", parameters: empty }, { name: "now" }] }, { upstreamModel });
+    expect(body.tools).toEqual([{ functionDeclarations: [{ name: "get_weather", parametersJsonSchema: parameters }, { name: "get_country", parametersJsonSchema: empty }, { name: "now" }] }]);
   });
 
   it("warns about parallel_tool_calls=false, and about strict on a model without VALIDATED mode", () => {
