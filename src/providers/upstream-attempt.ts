@@ -263,7 +263,7 @@ class UpstreamAttempt implements GuardedResponse {
     return gatewayError(
       Code.Unavailable,
       Reason.PROVIDER_UNREACHABLE,
-      this.firstByte ? `upstream connection failed mid-response: ${describeConnectionFailure(error)}` : `could not reach the provider: ${describeConnectionFailure(error)}`,
+      `${this.firstByte ? "upstream connection failed mid-response" : "could not reach the provider"}: ${describeConnectionFailure(error)}`,
       { provider: this.provider, afterFirstByte: this.firstByte },
       error,
     );

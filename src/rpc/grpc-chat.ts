@@ -5,7 +5,7 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 // fast path's errors are byte-for-byte those of the Connect handler. Marked internal by Connect;
 // the version is pinned in package.json.
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { ChatInputSchema } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatInputSchema, type RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatRequestSchema, ChatResponseSchema, ChatStreamRequestSchema, ChatStreamResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { CallerAuthenticator } from "../core/caller-auth.js";
 import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError } from "../core/errors.js";
@@ -13,7 +13,7 @@ import type { Gateway } from "../core/gateway.js";
 import { LightAbort } from "../core/light-abort.js";
 import { routeHeaders, withRouteMetadata } from "../server/route-headers.js";
 import { drainedOrClosed } from "../server/write-drain.js";
-import { grpcFrame } from "./grpc-frame.js";
+import { GRPC_PREFIX_BYTES, grpcFrame } from "./grpc-frame.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
 /** The methods this path serves; everything else (and every other protocol) goes to Connect. */
@@ -23,7 +23,6 @@ const CHAT_STREAM_PATH = "/switchyard.v1.ChatService/ChatStream";
 const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
 /** The compressions Connect's handler accepts; a compressed request is left to it. */
 const ACCEPT_ENCODING = "gzip, br";
-const ENVELOPE_HEADER_BYTES = 5;
 /** A client that has not finished sending its request after this long is answered with an error. */
 const UPLOAD_TIMEOUT_MS = 120_000;
 /** The abort reason when the client resets the stream or goes away. */
@@ -100,8 +99,8 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Pro
     const onClose = () => fail(gatewayError(Code.Canceled, Reason.CANCELED, "the client reset the stream before sending its request"));
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > readMaxBytes + ENVELOPE_HEADER_BYTES) {
-        fail(gatewayError(Code.ResourceExhausted, Reason.REQUEST_TOO_LARGE, `message size ${size - ENVELOPE_HEADER_BYTES} is larger than configured readMaxBytes ${readMaxBytes}`));
+      if (size > readMaxBytes + GRPC_PREFIX_BYTES) {
+        fail(gatewayError(Code.ResourceExhausted, Reason.REQUEST_TOO_LARGE, `message size ${size - GRPC_PREFIX_BYTES} is larger than configured readMaxBytes ${readMaxBytes}`));
         return;
       }
       chunks.push(chunk);
@@ -111,13 +110,13 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Pro
       stream.off("close", onClose);
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       if (body.length === 0) return reject(framingError("missing input message for unary method"));
-      if (body.length < ENVELOPE_HEADER_BYTES) return reject(framingError("incomplete envelope"));
+      if (body.length < GRPC_PREFIX_BYTES) return reject(framingError("incomplete envelope"));
       const flags = body[0] as number;
       const length = body.readUInt32BE(1);
-      if (body.length < ENVELOPE_HEADER_BYTES + length) return reject(framingError(`promised ${length} bytes in enveloped message, got ${body.length - ENVELOPE_HEADER_BYTES} bytes`));
-      if (body.length > ENVELOPE_HEADER_BYTES + length) return reject(framingError("received extra input message for unary method"));
+      if (body.length < GRPC_PREFIX_BYTES + length) return reject(framingError(`promised ${length} bytes in enveloped message, got ${body.length - GRPC_PREFIX_BYTES} bytes`));
+      if (body.length > GRPC_PREFIX_BYTES + length) return reject(framingError("received extra input message for unary method"));
       if ((flags & 0b01) !== 0) return reject(framingError("received compressed envelope, but the request has no grpc-encoding"));
-      resolve(body.subarray(ENVELOPE_HEADER_BYTES));
+      resolve(body.subarray(GRPC_PREFIX_BYTES));
     };
     stream.on("data", onData);
     stream.on("end", onEnd);
@@ -127,6 +126,11 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Pro
 
 const BASE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": ACCEPT_ENCODING } as const;
 const RESPOND_WITH_TRAILERS = { waitForTrailers: true } as const;
+
+/** The response headers of an answer: the base headers and the route metadata (a fresh object; Node copies it anyway). */
+function answerHeaders(model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): Record<string, string | number> {
+  return Object.assign(routeHeaders(model, provider, route, warnings), BASE_HEADERS);
+}
 
 /** Auth, deadline and the request message (a ChatRequest or a ChatStreamRequest): what every call needs before the core runs. */
 async function readCall<S extends typeof ChatRequestSchema | typeof ChatStreamRequestSchema>(
@@ -178,7 +182,7 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     const response = await options.gateway.chat(request.input ?? create(ChatInputSchema), { signal, timeoutMs });
     answered = true;
     if (stream.destroyed || stream.closed) return;
-    stream.respond(Object.assign(routeHeaders(response.model, response.provider, response.route, response.warnings), BASE_HEADERS), RESPOND_WITH_TRAILERS);
+    stream.respond(answerHeaders(response.model, response.provider, response.route, response.warnings), RESPOND_WITH_TRAILERS);
     stream.on("wantTrailers", sendOkTrailers);
     stream.end(grpcFrame(ChatResponseSchema, response));
   } catch (thrown) {
@@ -209,7 +213,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
       const start = event.event.case === "responseStart" ? event.event.value : undefined;
-      stream.respond({ ...BASE_HEADERS, ...(start ? routeHeaders(start.model, start.provider, start.route, start.warnings) : {}) }, RESPOND_WITH_TRAILERS);
+      stream.respond(start ? answerHeaders(start.model, start.provider, start.route, start.warnings) : BASE_HEADERS, RESPOND_WITH_TRAILERS);
     }
     if (event.event.case === "routeSummary") {
       const summary = event.event.value;

@@ -3,8 +3,8 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { FeatureSet_FieldPresence, isWrapperDesc, StructSchema } from "@bufbuild/protobuf/wkt";
 
 /** The gRPC message prefix: a flags byte (0: not compressed) and the big-endian message length. */
-const PREFIX_BYTES = 5;
-const PREFIX = new Uint8Array(PREFIX_BYTES);
+export const GRPC_PREFIX_BYTES = 5;
+const PREFIX = new Uint8Array(GRPC_PREFIX_BYTES);
 /** The shared writer is replaced after a frame larger than this, so it never holds more than twice as much. */
 const RETAIN_UP_TO = 256 * 1024;
 /** Frames up to this size are copied into Node's buffer pool (it serves allocations up to half its size). */
@@ -282,10 +282,10 @@ export function grpcFrame<Desc extends DescMessage>(schema: Desc, message: Messa
   if (supported === undefined) coverage.set(schema, (supported = covered(schema)));
   if (!supported) {
     const bytes = toBinary(schema, message);
-    const frame = Buffer.allocUnsafe(PREFIX_BYTES + bytes.byteLength);
+    const frame = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + bytes.byteLength);
     frame[0] = 0;
     frame.writeUInt32BE(bytes.byteLength, 1);
-    frame.set(bytes, PREFIX_BYTES);
+    frame.set(bytes, GRPC_PREFIX_BYTES);
     return frame;
   }
   const writer = shared;
@@ -310,6 +310,6 @@ export function grpcFrame<Desc extends DescMessage>(schema: Desc, message: Messa
   } else {
     frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  frame.writeUInt32BE(bytes.byteLength - PREFIX_BYTES, 1);
+  frame.writeUInt32BE(bytes.byteLength - GRPC_PREFIX_BYTES, 1);
   return frame;
 }
