@@ -20,7 +20,7 @@ export interface Runtime {
   args(file: string): string[];
 }
 
-/** Runs the transpiled copy in `dir` (scripts/build.ts, the build `npm start` runs). */
+/** Runs the build in `dir` (scripts/build.ts: the gateway bundled as `npm start` runs it, the bench processes transpiled). */
 export function nodeRuntime(dir: string): Runtime {
   return { name: "node", args: (file) => [path.join(dir, file.replace(/\.ts$/, ".js"))] };
 }

@@ -15,7 +15,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { transpileProject } from "../scripts/build.js";
+import { bundleGateway, transpileProject } from "../scripts/build.js";
 import { buildLanes, gatewayConfigYaml, REST_AT_GRPC_RATE, type JobSpec, type Lane, type Variant } from "./lanes.js";
 import type { LoadJob, LoadSummary } from "./load-worker.js";
 import { memoryMb, processTree, resetPeak, sampleRss, treeCpuSeconds } from "./proc-stats.js";
@@ -30,7 +30,8 @@ const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 /** Unmeasured seconds of a gateway variant right before each of its measured runs. */
 const SETTLE_SECONDS = 0.5;
 /** What the bench build holds: the gateway (as `npm start` runs it) and the bench's own processes. */
-const BUILD_DIRS = ["src", "gen", "bench"] as const;
+/** The bench's own processes (emulator, bare proxy, load worker) run transpiled; the gateway runs bundled, as `npm start` runs it. */
+const BUILD_DIRS = ["gen", "bench"] as const;
 const LANES = new Set((env.BENCH_LANES ?? "c1,c32,c128,stream-paced,stream-burst,cluster,leak").split(",").map((lane) => lane.trim()));
 const LEAK_REQUESTS = Number(env.BENCH_LEAK_REQUESTS ?? (env.BENCH_LONG === "1" ? 100_000 : 20_000));
 const VARIANTS = env.BENCH_VARIANTS ? new Set(env.BENCH_VARIANTS.split(",").map((label) => label.trim())) : undefined;
@@ -301,7 +302,7 @@ async function main(): Promise<void> {
     let runtime: Runtime = TSX_RUNTIME;
     if (env.BENCH_RUNNER !== "tsx") {
       const buildDir = path.join(dir, "build");
-      await transpileProject(ROOT, buildDir, BUILD_DIRS);
+      await Promise.all([transpileProject(ROOT, buildDir, BUILD_DIRS), bundleGateway(ROOT, buildDir)]);
       runtime = nodeRuntime(buildDir);
     }
     log(`runtime: ${runtime.name}`);
@@ -324,7 +325,7 @@ async function main(): Promise<void> {
     const baselines: { label: string; port: number; pid: number }[] = [];
     for (const [index, tree] of baselineTrees().entries()) {
       const buildDir = path.join(dir, `baseline-${index}`);
-      await transpileProject(tree.root, buildDir, BUILD_DIRS);
+      await Promise.all([transpileProject(tree.root, buildDir, BUILD_DIRS), bundleGateway(tree.root, buildDir)]);
       const port = await freePort();
       const baselineConfig = path.join(dir, `switchyard-baseline-${index}.yaml`);
       writeFileSync(baselineConfig, gatewayConfigYaml({ port, workers: 1, emulatorPort: emulator.port, adapters }));
@@ -360,7 +361,7 @@ async function main(): Promise<void> {
     const lines = [
       "",
       `Switchyard benchmark — ${new Date().toISOString()} — ${machine.cpus}× ${machine.cpuModel}, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}`,
-      `${ROUNDS} interleaved rounds × ${SECONDS} s per variant, medians over rounds; processes run on ${runtime.name === "node" ? "plain node (the npm run build transpile, as npm start runs)" : "node --import tsx"}; latencies in ms; CPU = utime+stime of the gateway (or bare proxy) process from /proc`,
+      `${ROUNDS} interleaved rounds × ${SECONDS} s per variant, medians over rounds; processes run on ${runtime.name === "node" ? "plain node (the npm run build bundle, as npm start runs)" : "node --import tsx"}; latencies in ms; CPU = utime+stime of the gateway (or bare proxy) process from /proc`,
       "",
       unaryTable(unary),
       "",

@@ -1,17 +1,17 @@
 /**
- * The gateway's build: `src/` and `gen/` transpiled to plain ESM JavaScript, one file to one file
- * (esbuild `transform`, the same transform tsx applies on load, without type checking: `npm run
- * typecheck` does that). `npm start` runs the result on plain `node`, so a running gateway carries
- * neither tsx's loader thread (about 33 MB of RSS per process, each cluster worker included) nor
- * its per-function naming helpers on the hot path. The benchmark and the process tests run the
- * same build.
+ * The gateway's build. `npm run build` bundles the gateway into one ES module,
+ * `dist/src/main.js` (esbuild; its npm dependencies included, no type checking: `npm run
+ * typecheck` does that), and `npm start` runs it on plain `node`. A running gateway therefore
+ * carries neither tsx's loader thread (about 33 MB of resident memory per process, each cluster
+ * worker included) nor the ~600 separate modules a file-per-file build loads (about 13 MB more,
+ * bench/PROFILE.md, eleventh pass). The benchmark and the process tests run the same bundle.
  *
  * Usage: `tsx scripts/build.ts [outDir]` (default `dist`, under the repository root).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { transform } from "esbuild";
+import { build, transform } from "esbuild";
 
 /** The repository root (scripts/..). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -28,17 +28,36 @@ function writeAtomically(file: string, text: string): void {
   renameSync(temporary, file);
 }
 
+/** Throws when `outDir` is `root` or contains it: a build must never write over the sources. */
+function refuseSourceDir(root: string, outDir: string): void {
+  const above = path.relative(outDir, root);
+  if (above === "" || !(above.startsWith("..") || path.isAbsolute(above))) throw new Error(`refusing to build into ${outDir}: it holds the sources`);
+}
+
 /**
- * Transpiles the `.ts` files of `dirs` (relative to `root`) into `outDir`, keeping the layout, so
- * `outDir/src/main.js` is the gateway. Files are replaced one by one and atomically, and nothing is
+ * Marks `outDir`'s JavaScript as ES modules (`package.json`) and, when `outDir` lies outside
+ * `root`, links `root`'s `node_modules` into it, so the output runs from anywhere.
+ */
+function markOutput(root: string, outDir: string): void {
+  writeAtomically(path.join(outDir, "package.json"), '{ "type": "module" }\n');
+  const inside = path.relative(root, outDir);
+  if (inside.startsWith("..") || path.isAbsolute(inside)) {
+    const link = path.join(outDir, "node_modules");
+    if (!existsSync(link)) symlinkSync(path.join(root, "node_modules"), link, "dir");
+  }
+}
+
+/**
+ * Transpiles the `.ts` files of `dirs` (relative to `root`) into `outDir`, one file to one file,
+ * keeping the layout (the benchmark's own processes run this way; the gateway is bundled by
+ * {@link bundleGateway}). Files are replaced one by one and atomically, and nothing is
  * deleted, so a rebuild under a running gateway never takes a file from it. `outDir` gets a
  * `package.json` that marks the files as ES modules and, when it lies outside `root`, a
  * `node_modules` link to `root`'s, so the output runs from anywhere. Resolves when every file is
  * written; refuses an `outDir` that contains `root`.
  */
 export async function transpileProject(root: string, outDir: string, dirs: readonly string[] = ["src", "gen"]): Promise<void> {
-  const above = path.relative(outDir, root);
-  if (above === "" || !(above.startsWith("..") || path.isAbsolute(above))) throw new Error(`refusing to build into ${outDir}: it holds the sources`);
+  refuseSourceDir(root, outDir);
   const jobs: Promise<void>[] = [];
   for (const dir of dirs) {
     for (const entry of readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })) {
@@ -54,15 +73,42 @@ export async function transpileProject(root: string, outDir: string, dirs: reado
     }
   }
   await Promise.all(jobs);
-  writeAtomically(path.join(outDir, "package.json"), '{ "type": "module" }\n');
-  const inside = path.relative(root, outDir);
-  if (inside.startsWith("..") || path.isAbsolute(inside)) {
-    const link = path.join(outDir, "node_modules");
-    if (!existsSync(link)) symlinkSync(path.join(root, "node_modules"), link, "dir");
-  }
+  markOutput(root, outDir);
+}
+
+/**
+ * Bundles the gateway (`root/src/main.ts` and everything it imports, npm packages included) into
+ * one ES module, `outDir/src/main.js`, with a linked source map beside it (`node
+ * --enable-source-maps` then reports source lines). Modules that are loaded at run time by path
+ * (undici's parts, `src/net/undici-slim.ts`) still come from `node_modules`. Same guarantees as
+ * {@link transpileProject}: the file is replaced atomically and only when it changed, `outDir`
+ * gets its `package.json` and `node_modules` link, and an `outDir` that contains `root` is refused.
+ */
+export async function bundleGateway(root: string, outDir: string): Promise<void> {
+  refuseSourceDir(root, outDir);
+  const target = path.join(outDir, "src", "main.js");
+  const { outputFiles } = await build({
+    entryPoints: [path.join(root, "src", "main.ts")],
+    outfile: target,
+    bundle: true,
+    write: false,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "linked",
+    sourcesContent: false,
+    legalComments: "none",
+    logLevel: "error",
+    // The CommonJS packages inside the bundle call require() for Node's built-in modules.
+    banner: { js: 'import { createRequire as __switchyardCreateRequire } from "node:module";\nconst require = __switchyardCreateRequire(import.meta.url);' },
+    tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
+  });
+  mkdirSync(path.dirname(target), { recursive: true });
+  for (const file of outputFiles) writeAtomically(file.path, file.text);
+  markOutput(root, outDir);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const outDir = path.resolve(REPO_ROOT, process.argv[2] ?? "dist");
-  await transpileProject(REPO_ROOT, outDir);
+  await bundleGateway(REPO_ROOT, outDir);
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { REPO_ROOT, transpileProject } from "../../scripts/build.js";
+import { bundleGateway, REPO_ROOT } from "../../scripts/build.js";
 
 /** A gateway process started from the build, with its combined stdout and stderr. */
 export interface GatewayProcess {
@@ -16,13 +16,13 @@ export interface GatewayProcess {
 let built: Promise<string> | undefined;
 
 /**
- * The path of `main.js` in a fresh build of the repository (`npm run build`'s transpile, into a
+ * The path of `main.js` in a fresh build of the repository (`npm run build`'s bundle, into a
  * temporary directory): what `npm start` runs. Built once per test file.
  */
 export function builtMain(): Promise<string> {
   built ??= (async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "switchyard-build-"));
-    await transpileProject(REPO_ROOT, dir);
+    await bundleGateway(REPO_ROOT, dir);
     return path.join(dir, "src", "main.js");
   })();
   return built;
