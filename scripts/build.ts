@@ -4,7 +4,8 @@
  * typecheck` does that), and `npm start` runs it on plain `node`. A running gateway therefore
  * carries neither tsx's loader thread (about 33 MB of resident memory per process, each cluster
  * worker included) nor the ~600 separate modules a file-per-file build loads (about 13 MB more,
- * bench/PROFILE.md, eleventh pass). The benchmark and the process tests run the same bundle.
+ * bench/PROFILE.md, eleventh pass), and `dist/` runs without `node_modules`. The benchmark and
+ * the process tests run the same bundle.
  *
  * Usage: `tsx scripts/build.ts [outDir]` (default `dist`, under the repository root).
  */
@@ -34,12 +35,13 @@ function refuseSourceDir(root: string, outDir: string): void {
   if (above === "" || !(above.startsWith("..") || path.isAbsolute(above))) throw new Error(`refusing to build into ${outDir}: it holds the sources`);
 }
 
-/**
- * Marks `outDir`'s JavaScript as ES modules (`package.json`) and, when `outDir` lies outside
- * `root`, links `root`'s `node_modules` into it, so the output runs from anywhere.
- */
-function markOutput(root: string, outDir: string): void {
+/** Marks `outDir`'s JavaScript as ES modules (its `package.json`). */
+function markModules(outDir: string): void {
   writeAtomically(path.join(outDir, "package.json"), '{ "type": "module" }\n');
+}
+
+/** When `outDir` lies outside `root`, links `root`'s `node_modules` into it, so imports of packages resolve from anywhere. */
+function linkNodeModules(root: string, outDir: string): void {
   const inside = path.relative(root, outDir);
   if (inside.startsWith("..") || path.isAbsolute(inside)) {
     const link = path.join(outDir, "node_modules");
@@ -73,16 +75,16 @@ export async function transpileProject(root: string, outDir: string, dirs: reado
     }
   }
   await Promise.all(jobs);
-  markOutput(root, outDir);
+  markModules(outDir);
+  linkNodeModules(root, outDir);
 }
 
 /**
  * Bundles the gateway (`root/src/main.ts` and everything it imports, npm packages included) into
  * one ES module, `outDir/src/main.js`, with a linked source map beside it (`node
- * --enable-source-maps` then reports source lines). Modules that are loaded at run time by path
- * (undici's parts, `src/net/undici-slim.ts`) still come from `node_modules`. Same guarantees as
- * {@link transpileProject}: the file is replaced atomically and only when it changed, `outDir`
- * gets its `package.json` and `node_modules` link, and an `outDir` that contains `root` is refused.
+ * --enable-source-maps` then reports source lines). The output needs no `node_modules` at run
+ * time: `outDir` alone is the deployable gateway. Files are replaced atomically and only when they
+ * changed, so a rebuild under a running gateway is safe; an `outDir` that contains `root` is refused.
  */
 export async function bundleGateway(root: string, outDir: string): Promise<void> {
   refuseSourceDir(root, outDir);
@@ -105,7 +107,7 @@ export async function bundleGateway(root: string, outDir: string): Promise<void>
   });
   mkdirSync(path.dirname(target), { recursive: true });
   for (const file of outputFiles) writeAtomically(file.path, file.text);
-  markOutput(root, outDir);
+  markModules(outDir);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

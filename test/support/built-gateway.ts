@@ -17,7 +17,8 @@ let built: Promise<string> | undefined;
 
 /**
  * The path of `main.js` in a fresh build of the repository (`npm run build`'s bundle, into a
- * temporary directory): what `npm start` runs. Built once per test file.
+ * temporary directory with no `node_modules` above it): what `npm start` runs. Built once per test
+ * file.
  */
 export function builtMain(): Promise<string> {
   built ??= (async () => {
