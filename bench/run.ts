@@ -29,7 +29,6 @@ const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 3));
 const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 /** Unmeasured seconds of a gateway variant right before each of its measured runs. */
 const SETTLE_SECONDS = 0.5;
-/** What the bench build holds: the gateway (as `npm start` runs it) and the bench's own processes. */
 /** The bench's own processes (emulator, bare proxy, load worker) run transpiled; the gateway runs bundled, as `npm start` runs it. */
 const BUILD_DIRS = ["gen", "bench"] as const;
 const LANES = new Set((env.BENCH_LANES ?? "c1,c32,c128,stream-paced,stream-burst,cluster,leak").split(",").map((lane) => lane.trim()));

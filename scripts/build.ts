@@ -53,7 +53,7 @@ function linkNodeModules(root: string, outDir: string): void {
  * Transpiles the `.ts` files of `dirs` (relative to `root`) into `outDir`, one file to one file,
  * keeping the layout (the benchmark's own processes run this way; the gateway is bundled by
  * {@link bundleGateway}). Files are replaced one by one and atomically, and nothing is
- * deleted, so a rebuild under a running gateway never takes a file from it. `outDir` gets a
+ * deleted, so a rebuild under a running process never takes a file from it. `outDir` gets a
  * `package.json` that marks the files as ES modules and, when it lies outside `root`, a
  * `node_modules` link to `root`'s, so the output runs from anywhere. Resolves when every file is
  * written; refuses an `outDir` that contains `root`.
