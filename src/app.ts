@@ -7,7 +7,7 @@ import { Gateway } from "./core/gateway.js";
 import { ModelCatalog } from "./core/model-catalog.js";
 import { openAICompatPlugin } from "./http/openai-compat/openai-compat-plugin.js";
 import { toRestError } from "./http/openai-compat/error-response.js";
-import { createRawChatRoute } from "./http/openai-compat/raw-chat-route.js";
+import { createFastChatRoute, createRawChatRoute, RAW_CHAT_PATH, type RawChatRouteOptions } from "./http/openai-compat/raw-chat-route.js";
 import type { ProviderAdapter } from "./providers/provider-adapter.js";
 import { ADAPTER_FACTORIES } from "./providers/registry.js";
 import { createUndiciTransport, type UpstreamTransport } from "./providers/upstream-http.js";
@@ -91,7 +91,9 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     return { status: rest.status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(rest.body)) };
   });
   let draining = false;
-  const rawChatRoute = createRawChatRoute({ gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, leavesBrowsers: config.server.cors !== undefined, onError: (error, url) => log.error(error, url) });
+  const rawRouteOptions: RawChatRouteOptions = { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, leavesBrowsers: config.server.cors !== undefined, onError: (error, url) => log.error(error, url) };
+  const rawChatRoute = createRawChatRoute(rawRouteOptions);
+  const fastPath = { path: RAW_CHAT_PATH, take: createFastChatRoute(rawRouteOptions), bodyLimitBytes: config.server.bodyLimitBytes };
   const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => log.error(error, procedure) });
   const app: FastifyInstance = Fastify({
     logger: config.logging.level === "silent" ? false : { level: config.logging.level, ...(dependencies.logStream ? { stream: dependencies.logStream } : {}) },
@@ -102,7 +104,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     return503OnClosing: true,
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
-    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, ...(refuseHost ? { refuseHost } : {}) }) as unknown as http.Server,
+    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}) }) as unknown as http.Server,
   });
   // Before every other hook: a preflight carries no credentials, and refusals need the CORS headers to be readable.
   if (config.server.cors) app.addHook("onRequest", corsHook(config.server.cors));

@@ -2,6 +2,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type stream from "node:stream";
+import { writeClientError } from "./client-error.js";
+import { FastH1Server, type FastRequestTaker } from "./fast-h1.js";
 
 /** A request handler that both HTTP/1.1 and HTTP/2 compatibility requests reach. */
 export type DualHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -11,6 +13,8 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
 /** While closing, how often HTTP/1.1 connections that became idle are closed. */
 const IDLE_SWEEP_MS = 100;
+/** An HTTP/1.1 connection with no request for this long is closed. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** An HTTP/2 connection with no open stream for this long is closed with GOAWAY (clients reconnect). */
 const HTTP2_IDLE_TIMEOUT_MS = 300_000;
 
@@ -19,10 +23,18 @@ export interface OnePortOptions {
   readonly headersTimeoutMs?: number;
   /** The whole request must arrive within this (HTTP/1.1: Node's requestTimeout; HTTP/2: per stream, 408). */
   readonly requestTimeoutMs?: number;
+  /** HTTP/1.1 connections with no request for this long are closed (65 s by default). */
+  readonly keepAliveTimeoutMs?: number;
   /** HTTP/2 connections with no open stream for this long are closed (GOAWAY); 0 keeps them. */
   readonly http2IdleTimeoutMs?: number;
   /** Offered every HTTP/1.1 request before the shared handler; returns true when it answers the request itself. */
   readonly takeRequest?: (request: http.IncomingMessage, response: http.ServerResponse) => boolean;
+  /**
+   * The HTTP/1.1 fast path (fast-h1.ts): requests of the shape `POST <path>` with a Content-Length
+   * body up to `bodyLimitBytes` are offered to `take` on a connection that has had no other kind;
+   * the first request of any other shape hands the connection to Node's HTTP server for good.
+   */
+  readonly fastPath?: { readonly path: string; readonly take: FastRequestTaker; readonly bodyLimitBytes: number };
   /** Offered every new HTTP/2 stream before the shared handler; returns true when it serves the stream itself. */
   readonly takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /**
@@ -102,10 +114,30 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     else served(request, response);
   } : served;
   const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
   // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
   // default, so a 60 s bound fired at up to 90 s); every second keeps them honest.
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: options.headersTimeoutMs ?? 60_000, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000 }, h1Handler);
+  const h1 = http.createServer({ keepAliveTimeout: keepAliveTimeoutMs, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000 }, h1Handler);
   h1.on("clientError", answerClientError);
+  /** Gives an HTTP/1.1 connection, with the bytes read from it and not yet served, to Node's server. */
+  const toNode = (socket: net.Socket, unread: Buffer): void => {
+    socket.pause();
+    if (unread.length > 0) socket.unshift(unread);
+    h1.emit("connection", socket);
+    socket.resume();
+  };
+  const fastPath = options.fastPath;
+  const fast = fastPath
+    ? new FastH1Server({
+        ...fastPath,
+        handOver: toNode,
+        keepAliveTimeoutMs,
+        headersTimeoutMs,
+        requestTimeoutMs,
+        ...(refuseHost ? { refusesHost: (host: string | undefined, contentType: string | undefined) => refuseHost(host, fastPath.path, contentType) !== undefined } : {}),
+      })
+    : undefined;
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
   const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
@@ -139,15 +171,16 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
       pending.delete(socket);
       socket.off("data", onData);
       socket.off("error", onError);
-      socket.pause();
-      socket.unshift(buffered);
       if (target === "h2") {
         // The http2 session takes over the socket's native handle and reads the unshifted bytes
         // itself; resuming the JS stream here would drain them first ("bad client magic").
+        socket.pause();
+        socket.unshift(buffered);
         h2.emit("connection", socket);
+      } else if (fast) {
+        fast.serve(socket, buffered);
       } else {
-        h1.emit("connection", socket);
-        socket.resume();
+        toNode(socket, buffered);
       }
     };
     const onData = (chunk: Buffer) => {
@@ -173,10 +206,12 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   server.on("listening", () => h1.emit("listening"));
   server.closeIdleConnections = () => {
     h1.closeIdleConnections();
+    fast?.closeIdleConnections();
     for (const socket of pending) socket.destroy();
   };
   server.closeAllConnections = () => {
     h1.closeAllConnections();
+    fast?.closeAllConnections();
     for (const session of sessions) session.destroy();
     for (const socket of pending) socket.destroy();
   };
@@ -188,10 +223,14 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     closeTcp(callback);
     h1.close();
     h1.closeIdleConnections();
+    fast?.closeIdleConnections();
     // A keep-alive connection whose in-flight response ends during the drain turns idle without
     // being closed, and the TCP server's close would wait for the client to hang up (up to
     // keepAliveTimeout). Sweep idle connections until every connection is gone.
-    const sweeper = setInterval(() => h1.closeIdleConnections(), IDLE_SWEEP_MS);
+    const sweeper = setInterval(() => {
+      h1.closeIdleConnections();
+      fast?.closeIdleConnections();
+    }, IDLE_SWEEP_MS);
     sweeper.unref();
     server.once("close", () => clearInterval(sweeper));
     for (const session of sessions) session.close();
@@ -251,20 +290,6 @@ function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number): void {
   stream.once("close", done);
 }
 
-/** Status, reason phrase, OpenAI error code and message per error of Node's HTTP/1.1 parser and timers. */
-function clientErrorAnswer(code: string | undefined): readonly [number, string, string, string] {
-  switch (code) {
-    case "HPE_HEADER_OVERFLOW":
-      return [431, "Request Header Fields Too Large", "request_too_large", "The request headers are too large."];
-    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
-      return [413, "Payload Too Large", "request_too_large", "The chunk extensions of the request body are too large."];
-    case "ERR_HTTP_REQUEST_TIMEOUT":
-      return [408, "Request Timeout", "request_timeout", "The request did not arrive in time."];
-    default:
-      return [400, "Bad Request", "invalid_request", "The request is not valid HTTP/1.1."];
-  }
-}
-
 /**
  * Node's 'clientError' answer (a request its parser refuses, or one that does not arrive in time)
  * with the OpenAI error envelope as body instead of none, under the same rule as Node's: only
@@ -273,9 +298,7 @@ function clientErrorAnswer(code: string | undefined): readonly [number, string, 
 function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {
   const inFlight = (socket as stream.Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
-    const [status, phrase, code, message] = clientErrorAnswer(error.code);
-    const body = JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code } });
-    socket.write(`HTTP/1.1 ${status} ${phrase}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    writeClientError(socket, error.code);
   }
   socket.destroy(error);
 }

@@ -4,7 +4,7 @@
  * Fastify route answers for the same request (parity through app.inject).
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/core/gateway.js";
 import { createRawChatRoute } from "../../src/http/openai-compat/raw-chat-route.js";
@@ -131,5 +131,66 @@ describe("the raw route answers what the Fastify route answers", () => {
       for (const name of ["x-switchyard-model", "x-switchyard-provider", "x-switchyard-attempts"]) expect(raw.headers[name], `${label} ${name}`).toBe(fastify.headers[name]);
       expect(JSON.parse(raw.body), label).toEqual(JSON.parse(fastify.body));
     }
+  });
+});
+
+describe("the HTTP/1.1 fast path answers what the node:http route answers", () => {
+  /** Sends `requests` in order on one new connection (each after the previous answer) and returns the raw answers. */
+  async function onOneConnection(port: number, requests: readonly string[]): Promise<string[]> {
+    const socket = net.connect(port, "127.0.0.1");
+    closers.push(async () => void socket.destroy());
+    // latin1: one character per byte, so Content-Length counts characters.
+    socket.setEncoding("latin1");
+    let text = "";
+    const answers: string[] = [];
+    let wake = () => undefined as void;
+    socket.on("data", (chunk: string) => {
+      text += chunk;
+      wake();
+    });
+    for (const request of requests) {
+      text = "";
+      socket.write(request);
+      // One answer with a Content-Length body, or an SSE stream that ends with [DONE].
+      await new Promise<void>((resolve) => {
+        const check = () => {
+          const end = text.indexOf("\r\n\r\n");
+          const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end))?.[1];
+          if (end >= 0 && (length !== undefined ? text.length >= end + 4 + Number(length) : text.endsWith("data: [DONE]\n\n\r\n0\r\n\r\n"))) resolve();
+        };
+        wake = check;
+        check();
+      });
+      answers.push(text);
+    }
+    return answers;
+  }
+
+  function post(body: string, authorization: string): string {
+    return `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${authorization}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  }
+
+  it("for answers and errors; a stream moves its connection to node:http, where the next request is served", async () => {
+    const answer = () => ({ headers: { "content-type": "application/json" }, body: readFixture("openai/chat-nonstream-text.json") });
+    const stream = { headers: { "content-type": "text/event-stream" }, body: readFixture("openai/chat-stream-finish-length.sse.txt") };
+    const harness = await testApp(answer(), answer(), stream, answer());
+    await harness.app.listen({ host: "127.0.0.1", port: 0 });
+    closers.push(() => harness.app.close());
+    const port = (harness.app.server.address() as AddressInfo).port;
+    const key = `Bearer ${GATEWAY_KEY}`;
+    const good = JSON.stringify({ model: "openai-main/gpt-4.1-nano", messages: [{ role: "user", content: "hi" }] });
+    const requests = [post(good, key), post(good, "Bearer wrong"), post('{"model": ', key), post(JSON.stringify({ model: "openai-main/m", messages: "hi" }), key)];
+    // A fresh connection: the fast path. After a GET, the connection is Node's: the node:http route.
+    const fast = await onOneConnection(port, requests);
+    const viaNode = (await onOneConnection(port, ["GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", ...requests])).slice(1);
+    const withoutDate = (text: string) => text.replace(/\r\nDate: [^\r]+/, "");
+    expect(fast.map(withoutDate)).toEqual(viaNode.map(withoutDate));
+    expect(fast.map((text) => text.slice(0, 12))).toEqual(["HTTP/1.1 200", "HTTP/1.1 401", "HTTP/1.1 400", "HTTP/1.1 400"]);
+
+    const streamed = await onOneConnection(port, [post(JSON.stringify({ model: "openai-main/gpt-4.1-nano", messages: [{ role: "user", content: "hi" }], stream: true }), key), post(good, key)]);
+    expect(streamed[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*content-type: text\/event-stream[\s\S]*data: \[DONE\]/);
+    expect(withoutDate(streamed[1] ?? "")).toBe(withoutDate(fast[0] ?? ""));
+    // Each upstream call once: the stream was translated once, though its connection changed hands.
+    expect(harness.replay.requests).toHaveLength(4);
   });
 });

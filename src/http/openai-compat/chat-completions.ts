@@ -3,6 +3,7 @@ import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service
 import { toGatewayError, type GatewayError } from "../../core/errors.js";
 import type { Gateway } from "../../core/gateway.js";
 import { LightAbort } from "../../core/light-abort.js";
+import { FastResponse } from "../../server/fast-h1.js";
 import { parseCallerTimeout } from "../../core/routing/request-scope.js";
 import { routeHeaders } from "../../server/route-headers.js";
 import { toRestError } from "./error-response.js";
@@ -25,28 +26,43 @@ export interface ChatCompletionsDeps {
 /** The abort reason when the client goes away (shared: a DOMException captures a stack). */
 const CLIENT_GONE = new DOMException("the client closed the connection", "AbortError");
 
+/** Where a complete answer is written: Node's HTTP/1.1 or HTTP/2 response, or the HTTP/1.1 fast path's (server/fast-h1.ts). */
+export type AnswerTarget = RawResponse | FastResponse;
+
 /** Aborts when the client goes away before the gateway ended the response (toolchain.md trap 12). */
-function clientSignal(raw: RawResponse, endedByServer: () => boolean): LightAbort {
+function clientSignal(raw: AnswerTarget, endedByServer: () => boolean): LightAbort {
   const controller = new LightAbort();
   // Gone already (e.g. an HTTP/2 stream reset before its handler ran): its 'close' has fired.
   if (responseClosed(raw)) controller.abort(CLIENT_GONE);
-  raw.on("close", () => {
+  (raw as { on(event: "close", listener: () => void): unknown }).on("close", () => {
     if (!endedByServer()) controller.abort(CLIENT_GONE);
   });
   return controller;
 }
 
 /** Writes a complete JSON answer (Fastify's reply.send would set the same two headers). */
-export function sendJson(raw: RawResponse, status: number, headers: Readonly<Record<string, string>>, body: unknown): void {
+export function sendJson(raw: AnswerTarget, status: number, headers: Readonly<Record<string, string>>, body: unknown): void {
   const text = JSON.stringify(body);
-  (raw as ServerResponse).writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) });
-  raw.end(text);
+  const head = { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) };
+  if (raw instanceof FastResponse) raw.writeHead(status, head).end(text);
+  else (raw as ServerResponse).writeHead(status, head).end(text);
 }
 
 /** Answers an error in the OpenAI envelope, with its status and headers. */
-export function sendRestError(raw: RawResponse, error: GatewayError): void {
+export function sendRestError(raw: AnswerTarget, error: GatewayError): void {
   const rest = toRestError(error);
   sendJson(raw, rest.status, rest.headers, rest.body);
+}
+
+/** A chat completion request translated for the core, with the caller's timeout. */
+export interface PreparedChat {
+  readonly request: RestChatRequest;
+  readonly timeoutMs: number | undefined;
+}
+
+/** Translates a parsed `POST /v1/chat/completions` body and its headers; throws a GatewayError (400) for bad input. */
+export function prepareChat(body: unknown, headers: IncomingHttpHeaders): PreparedChat {
+  return { request: toProtoChatRequest(body), timeoutMs: parseCallerTimeout(headers["x-switchyard-timeout"]) };
 }
 
 /**
@@ -56,29 +72,34 @@ export function sendRestError(raw: RawResponse, error: GatewayError): void {
  * it never throws. A thin translator: JSON -> proto, the Gateway core, proto -> JSON/SSE.
  */
 export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unknown, headers: IncomingHttpHeaders, raw: RawResponse, url: string, http2: boolean): Promise<void> {
-  let parsed: ReturnType<typeof toProtoChatRequest>;
-  let timeoutMs: number | undefined;
+  let prepared: PreparedChat;
   try {
-    parsed = toProtoChatRequest(body);
-    timeoutMs = parseCallerTimeout(headers["x-switchyard-timeout"]);
+    prepared = prepareChat(body, headers);
   } catch (thrown) {
     return answerError(deps, raw, url, thrown);
   }
-  if (parsed.stream) return streamAnswer(deps, parsed, timeoutMs, raw, url, http2);
+  if (prepared.request.stream) return streamAnswer(deps, prepared.request, prepared.timeoutMs, raw, url, http2);
+  return answerComplete(deps, prepared, raw, url);
+}
+
+/** Answers a non-streaming request with the JSON completion, or its error in the OpenAI envelope (one `onError` call); never throws. */
+export async function answerComplete(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string): Promise<void> {
+  const { request } = prepared;
   let answered = false;
   const signal = clientSignal(raw, () => answered);
   try {
-    const response = await deps.gateway.chat(parsed.input, { signal, timeoutMs });
+    const response = await deps.gateway.chat(request.input, { signal, timeoutMs: prepared.timeoutMs });
     answered = true;
     if (responseClosed(raw)) return;
-    sendJson(raw, 200, routeHeaders(response.model, response.provider, response.route, response.warnings), toOpenAICompletion(response, parsed.legacyFunctions));
+    sendJson(raw, 200, routeHeaders(response.model, response.provider, response.route, response.warnings), toOpenAICompletion(response, request.legacyFunctions));
   } catch (thrown) {
     answered = true;
     answerError(deps, raw, url, thrown);
   }
 }
 
-function answerError(deps: ChatCompletionsDeps, raw: RawResponse, url: string, thrown: unknown): void {
+/** Answers `thrown` as the OpenAI error envelope (unless the response is gone or started), after one `onError` call. */
+export function answerError(deps: ChatCompletionsDeps, raw: AnswerTarget, url: string, thrown: unknown): void {
   const error = toGatewayError(thrown);
   deps.onError(error, url);
   if (!responseClosed(raw) && !raw.headersSent) sendRestError(raw, error);

@@ -1,7 +1,8 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import { invalidRequest, toGatewayError } from "../../core/errors.js";
-import { answerChatCompletion, sendRestError, type ChatCompletionsDeps } from "./chat-completions.js";
+import type { FastRequestTaker } from "../../server/fast-h1.js";
+import { answerChatCompletion, answerComplete, answerError, prepareChat, sendRestError, type AnswerTarget, type ChatCompletionsDeps, type PreparedChat } from "./chat-completions.js";
 import { decodeUtf8Body, INVALID_JSON, parseJsonText } from "./json-body.js";
 
 /** What the raw route needs besides the chat handler's dependencies. */
@@ -22,6 +23,54 @@ const PATH = "/v1/chat/completions";
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset=(?:"?utf-8"?))?\s*$/i;
 
 /**
+ * True when a request with these headers is left to Fastify: a content type other than
+ * `application/json` (optionally with charset utf-8), a missing, zero or oversized Content-Length,
+ * a Content-Encoding, a browser request (an `Origin`) while `server.cors` is on, or a closing server.
+ */
+function leftToFastify(headers: IncomingHttpHeaders, options: RawChatRouteOptions): boolean {
+  const type = headers["content-type"];
+  if (type === undefined || !JSON_TYPE.test(type)) return true;
+  const length = Number(headers["content-length"]);
+  if (!Number.isInteger(length) || length <= 0 || length > options.bodyLimitBytes) return true;
+  if (headers["content-encoding"] !== undefined) return true;
+  if (options.leavesBrowsers && headers.origin !== undefined) return true;
+  return options.closing();
+}
+
+/** Checks the caller's key; when it fails, answers the error (and logs it once) and returns false. */
+function authenticated(headers: IncomingHttpHeaders, response: AnswerTarget, options: RawChatRouteOptions): boolean {
+  try {
+    options.authenticate(headers.authorization);
+    return true;
+  } catch (thrown) {
+    const error = toGatewayError(thrown);
+    options.onError(error, PATH);
+    sendRestError(response, error);
+    return false;
+  }
+}
+
+/** The body's JSON value; when it is not UTF-8 JSON, answers the error and returns {@link UNANSWERABLE}. */
+function parsedBody(bytes: Buffer, response: AnswerTarget): unknown {
+  let text: string;
+  try {
+    text = decodeUtf8Body(bytes);
+  } catch (thrown) {
+    sendRestError(response, toGatewayError(thrown));
+    return UNANSWERABLE;
+  }
+  try {
+    return parseJsonText(text);
+  } catch {
+    sendRestError(response, invalidRequest(INVALID_JSON));
+    return UNANSWERABLE;
+  }
+}
+
+/** Marks a body that was answered with an error already. */
+const UNANSWERABLE = Symbol("answered");
+
+/**
  * `POST /v1/chat/completions` on plain `node:http`, ahead of Fastify's per-request machinery
  * (~7 µs per request; bench/PROFILE.md), for the common shape of request only: HTTP/1.1, exact
  * path, `content-type: application/json` (optionally with charset utf-8), a Content-Length within
@@ -33,27 +82,45 @@ const JSON_TYPE = /^application\/json\s*(?:;\s*charset=(?:"?utf-8"?))?\s*$/i;
  */
 export function createRawChatRoute(options: RawChatRouteOptions): Http1RequestTaker {
   return (request, response) => {
-    if (request.method !== "POST" || request.url !== PATH) return false;
-    const type = request.headers["content-type"];
-    if (type === undefined || !JSON_TYPE.test(type)) return false;
-    const length = Number(request.headers["content-length"]);
-    if (!Number.isInteger(length) || length <= 0 || length > options.bodyLimitBytes) return false;
-    if (request.headers["content-encoding"] !== undefined) return false;
-    if (options.leavesBrowsers && request.headers.origin !== undefined) return false;
-    if (options.closing()) return false;
-    try {
-      options.authenticate(request.headers.authorization);
-    } catch (thrown) {
-      const error = toGatewayError(thrown);
-      options.onError(error, PATH);
-      sendRestError(response, error);
+    if (request.method !== "POST" || request.url !== PATH || leftToFastify(request.headers, options)) return false;
+    if (!authenticated(request.headers, response, options)) {
       request.resume();
       return true;
     }
-    readBody(request, response, length, options);
+    readBody(request, response, Number(request.headers["content-length"]), options);
     return true;
   };
 }
+
+/**
+ * The same route on the HTTP/1.1 fast path (server/fast-h1.ts), which has read the whole request:
+ * the same requests taken, the same auth, body decoding and answers, for non-streaming requests.
+ * A stream is left (false), so its connection goes to Node's server and this route's node:http
+ * form serves it there.
+ */
+export function createFastChatRoute(options: RawChatRouteOptions): FastRequestTaker {
+  return (request, response) => {
+    const { headers } = request;
+    if (leftToFastify(headers, options)) return false;
+    if (!authenticated(headers, response, options)) return true;
+    const body = parsedBody(request.body, response);
+    if (body === UNANSWERABLE) return true;
+    let prepared: PreparedChat;
+    try {
+      prepared = prepareChat(body, headers);
+    } catch (thrown) {
+      answerError(options, response, PATH, thrown);
+      return true;
+    }
+    if (prepared.request.stream) return false;
+    // The handler answers every error itself; this only guards a failure to write that answer.
+    answerComplete(options, prepared, response, PATH).catch(() => response.destroy());
+    return true;
+  };
+}
+
+/** The path both forms of the route serve. */
+export const RAW_CHAT_PATH = PATH;
 
 function readBody(request: IncomingMessage, response: ServerResponse, length: number, options: RawChatRouteOptions): void {
   const chunks: Buffer[] = [];
@@ -61,21 +128,8 @@ function readBody(request: IncomingMessage, response: ServerResponse, length: nu
   request.on("error", () => undefined);
   request.on("data", (chunk: Buffer) => chunks.push(chunk));
   request.on("end", () => {
-    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
-    let text: string;
-    let body: unknown;
-    try {
-      text = decodeUtf8Body(bytes);
-    } catch (thrown) {
-      sendRestError(response, toGatewayError(thrown));
-      return;
-    }
-    try {
-      body = parseJsonText(text);
-    } catch {
-      sendRestError(response, invalidRequest(INVALID_JSON));
-      return;
-    }
+    const body = parsedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length), response);
+    if (body === UNANSWERABLE) return;
     // The handler answers every error itself; this only guards a failure to write that answer.
     answerChatCompletion(options, body, request.headers, response, PATH, false).catch(() => response.destroy());
   });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
+import type { FastResponse } from "../../server/fast-h1.js";
 import { drainedOrClosed } from "../../server/write-drain.js";
 import type { OpenAIErrorBody } from "../../wire/openai-chat-completions.js";
 
@@ -7,10 +8,11 @@ import type { OpenAIErrorBody } from "../../wire/openai-chat-completions.js";
 export type RawResponse = ServerResponse | Http2ServerResponse;
 
 /**
- * Whether the response can no longer be written: the connection or HTTP/2 stream is gone. (Node's
+ * Whether the response can no longer be written: the connection or HTTP/2 stream is gone (also for
+ * the HTTP/1.1 fast path's response). (Node's
  * Http2ServerResponse has no `destroyed`; its stream does.)
  */
-export function responseClosed(raw: RawResponse): boolean {
+export function responseClosed(raw: RawResponse | FastResponse): boolean {
   return "stream" in raw ? raw.stream?.destroyed !== false : raw.destroyed;
 }
 

@@ -1,0 +1,377 @@
+import http, { type IncomingHttpHeaders } from "node:http";
+import type net from "node:net";
+import { writeClientError } from "./client-error.js";
+
+/** A complete request of the shape the fast path serves: `POST <path> HTTP/1.1` with a Content-Length body. */
+export interface FastRequest {
+  /** Lower-case names, one value each (a request that repeats a header is left to Node). */
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/**
+ * Offered each complete request on a fast connection. True: it answers on the response. False:
+ * nothing was written, and the connection, this request included, goes to Node's HTTP server.
+ */
+export type FastRequestTaker = (request: FastRequest, response: FastResponse) => boolean;
+
+/** What the fast path needs from its server. */
+export interface FastH1Options {
+  /** The one path it serves (exact, no query string). */
+  readonly path: string;
+  readonly take: FastRequestTaker;
+  /** The largest Content-Length it reads itself; larger uploads go to Node (its body limit answers them). */
+  readonly bodyLimitBytes: number;
+  /** Hands a connection and the bytes not yet served to Node's HTTP server. */
+  readonly handOver: (socket: net.Socket, unread: Buffer) => void;
+  readonly keepAliveTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** The request's Host and Content-Type: true when the server would refuse it (Node then answers it). */
+  readonly refusesHost?: (host: string | undefined, contentType: string | undefined) => boolean;
+}
+
+/** Node's limit on the request line and headers together (--max-http-header-size). */
+const MAX_HEAD_BYTES = 16 * 1024;
+const HEAD_END = Buffer.from("\r\n\r\n");
+/** Visible ASCII, space and tab, and the CRLFs between lines: anything else (obs-text, bare controls) goes to Node. */
+const PLAIN_HEAD = /^[\t\r\n\x20-\x7e]*$/;
+/** A CR not followed by LF, or an LF not preceded by CR. */
+const BARE_LINE_END = /\r(?!\n)|(?<!\r)\n/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const DIGITS = /^[0-9]{1,15}$/;
+/** A character Node refuses in a header value (its checkInvalidHeaderChar). */
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Headers whose presence means framing or protocol behaviour the fast path does not implement. */
+const LEFT_TO_NODE = new Set(["transfer-encoding", "expect", "upgrade", "http2-settings"]);
+
+/** `line` from `start`, without the spaces and tabs around the value. */
+function trimmedValue(line: string, start: number): string {
+  let from = start;
+  let to = line.length;
+  while (from < to && (line.charCodeAt(from) === 0x20 || line.charCodeAt(from) === 0x09)) from++;
+  while (to > from && (line.charCodeAt(to - 1) === 0x20 || line.charCodeAt(to - 1) === 0x09)) to--;
+  return line.slice(from, to);
+}
+
+let dateSecond = -1;
+let dateText = "";
+/** The Date header's value, computed once a second (Node caches it the same way). */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
+}
+
+/**
+ * The response to one fast request: a status, headers and one complete body, written as Node's
+ * ServerResponse writes them (the same status line, `Date`, `Connection` and `Keep-Alive` lines, and
+ * Node's header-name and value validation), in one write.
+ */
+export class FastResponse {
+  /** True once the answer was handed to the socket. */
+  headersSent = false;
+  private status = 200;
+  private headers: Readonly<Record<string, string>> = {};
+  private closeListener: (() => void) | undefined;
+
+  constructor(private readonly connection: FastConnection) {}
+
+  /** True when the connection is gone. */
+  get destroyed(): boolean {
+    return this.connection.socket.destroyed;
+  }
+
+  /** `close`: the connection closed before the answer was written (the client went away). */
+  on(_event: "close", listener: () => void): this {
+    this.closeListener = listener;
+    return this;
+  }
+
+  /** Sets the status and headers; they are written with the body by {@link end}. */
+  writeHead(status: number, headers: Readonly<Record<string, string>>): this {
+    for (const name in headers) {
+      // Node's checks (validateHeaderName / validateHeaderValue), without their per-call wrappers.
+      if (!TOKEN.test(name)) http.validateHeaderName(name);
+      if (INVALID_VALUE.test(headers[name] as string)) http.validateHeaderValue(name, headers[name] as string);
+    }
+    this.status = status;
+    this.headers = headers;
+    return this;
+  }
+
+  /** Writes the head and `body` (the headers must carry its Content-Length). */
+  end(body: string): this {
+    if (this.headersSent) return this;
+    this.headersSent = true;
+    this.closeListener = undefined;
+    this.connection.answered(this.status, this.headers, body);
+    return this;
+  }
+
+  /** Closes the connection without an answer. */
+  destroy(): void {
+    this.connection.socket.destroy();
+  }
+
+  /** The connection closed while this response was pending. */
+  closed(): void {
+    const listener = this.closeListener;
+    this.closeListener = undefined;
+    listener?.();
+  }
+}
+
+/**
+ * One HTTP/1.1 connection served by the fast path, until a request it does not serve arrives:
+ * then the connection, with every byte not yet served, goes to Node's HTTP server for good.
+ * Requests are served one at a time, in order (a pipelined request waits in the buffer, and the
+ * socket is paused while a response is pending). Bounds: the head is at most 16 KiB, the body at
+ * most the body limit, and the keep-alive, headers and request timeouts are Node's (checked by the
+ * server's sweep, see {@link FastH1Server}).
+ */
+class FastConnection {
+  /** Unserved bytes, while the request head is incomplete or a request is pending. */
+  private pending: Buffer = Buffer.alloc(0);
+  /** Body chunks of a request whose head is read, until `needed` bytes are there (no quadratic concatenation). */
+  private parts: Buffer[] | undefined;
+  private partsLength = 0;
+  private needed = 0;
+  private response: FastResponse | undefined;
+  private keepAlive = true;
+  private handedOver = false;
+  /** When the connection went idle, or the current request's first byte arrived. */
+  private since = Date.now();
+  private headComplete = false;
+  /** True while {@link serve} runs (an answer written synchronously must not re-enter it). */
+  private serving = false;
+
+  constructor(readonly socket: net.Socket, private readonly server: FastH1Server, private readonly options: FastH1Options) {
+    socket.on("data", this.receive);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+  }
+
+  private readonly onError = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onClose = (): void => {
+    this.server.forget(this);
+    this.response?.closed();
+  };
+
+  /** Takes bytes read from the socket (also the ones read before the connection was classified). */
+  readonly receive = (chunk: Buffer): void => {
+    if (this.parts) {
+      this.parts.push(chunk);
+      this.partsLength += chunk.length;
+      if (this.partsLength < this.needed) return;
+      this.pending = Buffer.concat(this.parts, this.partsLength);
+      this.parts = undefined;
+    } else if (this.pending.length === 0) {
+      this.pending = chunk;
+      if (!this.response) this.since = Date.now();
+    } else {
+      this.pending = Buffer.concat([this.pending, chunk]);
+    }
+    if (this.response) this.socket.pause();
+    else this.serve();
+  };
+
+  /** True when nothing is pending: no partial request, no response in flight. */
+  get idle(): boolean {
+    return !this.response && this.pending.length === 0 && !this.parts;
+  }
+
+  /** Serves the buffered requests, in order, until one is incomplete, pending, or not the fast path's. */
+  private serve(): void {
+    this.serving = true;
+    try {
+      this.serveBuffered();
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  private serveBuffered(): void {
+    while (!this.response && !this.handedOver && !this.socket.destroyed) {
+      this.headComplete = false;
+      const received = this.pending;
+      if (received.length === 0) return;
+      const headEnd = received.indexOf(HEAD_END);
+      if (headEnd < 0) {
+        if (received.length > MAX_HEAD_BYTES) this.handOver();
+        return;
+      }
+      this.headComplete = true;
+      const head = this.parseHead(received, headEnd);
+      if (!head) return this.handOver();
+      const total = headEnd + HEAD_END.length + head.length;
+      if (received.length < total) {
+        this.parts = [received];
+        this.partsLength = received.length;
+        this.needed = total;
+        return;
+      }
+      const response = new FastResponse(this);
+      this.response = response;
+      this.keepAlive = head.keepAlive;
+      // Consumed before the taker runs: an answer it writes at once serves what follows.
+      this.pending = received.subarray(total);
+      let taken: boolean;
+      try {
+        taken = this.options.take({ headers: head.headers, body: received.subarray(headEnd + HEAD_END.length, total) }, response);
+      } catch {
+        // A taker that throws is a bug; it costs this connection, not the process.
+        this.socket.destroy();
+        return;
+      }
+      if (!taken) {
+        this.response = undefined;
+        this.pending = received;
+        return this.handOver();
+      }
+    }
+  }
+
+  /** The head of the request at the start of `pending`, if it has the one shape served here. */
+  private parseHead(received: Buffer, headEnd: number): { headers: IncomingHttpHeaders; length: number; keepAlive: boolean } | undefined {
+    const text = received.toString("latin1", 0, headEnd);
+    const lines = text.split("\r\n");
+    if (lines[0] !== `POST ${this.options.path} HTTP/1.1` || !PLAIN_HEAD.test(text) || BARE_LINE_END.test(text)) return undefined;
+    const headers: Record<string, string> = {};
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const colon = line.indexOf(":");
+      if (colon <= 0) return undefined;
+      const name = line.slice(0, colon);
+      if (!TOKEN.test(name)) return undefined;
+      const lower = name.toLowerCase();
+      if (lower in headers || LEFT_TO_NODE.has(lower)) return undefined;
+      headers[lower] = trimmedValue(line, colon + 1);
+    }
+    const lengthText = headers["content-length"];
+    if (headers.host === undefined || lengthText === undefined || !DIGITS.test(lengthText)) return undefined;
+    const length = Number(lengthText);
+    if (length > this.options.bodyLimitBytes) return undefined;
+    const connection = headers.connection?.toLowerCase();
+    if (connection !== undefined && connection !== "keep-alive" && connection !== "close") return undefined;
+    if (this.options.refusesHost?.(headers.host, headers["content-type"])) return undefined;
+    return { headers, length, keepAlive: connection !== "close" };
+  }
+
+  /** Writes the pending response's answer, then serves what is buffered (or closes, for `Connection: close`). */
+  answered(status: number, headers: Readonly<Record<string, string>>, body: string): void {
+    this.response = undefined;
+    this.since = Date.now();
+    if (this.socket.destroyed) return;
+    let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? "unknown"}\r\n`;
+    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+    head += `Date: ${httpDate()}\r\n${this.keepAlive ? this.server.keepAliveLines : "Connection: close\r\n"}\r\n`;
+    this.socket.cork();
+    this.socket.write(head, "latin1");
+    this.socket.write(body, "utf8");
+    this.socket.uncork();
+    if (!this.keepAlive) {
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    if (!this.serving) this.serve();
+  }
+
+  /** Gives the connection, with its unserved bytes, to Node's HTTP server. */
+  private handOver(): void {
+    this.handedOver = true;
+    this.server.forget(this);
+    this.socket.off("data", this.receive);
+    this.socket.off("error", this.onError);
+    this.socket.off("close", this.onClose);
+    const unread = this.parts ? Buffer.concat(this.parts, this.partsLength) : this.pending;
+    this.parts = undefined;
+    this.pending = Buffer.alloc(0);
+    this.options.handOver(this.socket, unread);
+  }
+
+  /** The sweep: closes a connection idle past the keep-alive timeout, or answers 408 to a request that is too slow to arrive. */
+  check(now: number): void {
+    if (this.response) return;
+    const elapsed = now - this.since;
+    if (this.idle) {
+      if (elapsed >= this.options.keepAliveTimeoutMs) this.socket.destroy();
+      return;
+    }
+    const limit = this.headComplete || this.parts ? this.options.requestTimeoutMs : this.options.headersTimeoutMs;
+    if (elapsed < limit) return;
+    if (this.socket.writable) writeClientError(this.socket, "ERR_HTTP_REQUEST_TIMEOUT");
+    this.socket.destroy();
+  }
+
+  /** Closes the connection if nothing is pending on it (graceful shutdown). */
+  closeIfIdle(): void {
+    if (this.idle) this.socket.destroy();
+  }
+}
+
+/**
+ * The fast path for one HTTP/1.1 request shape (`POST <path>` with a Content-Length body; the
+ * gateway's chat completions), ahead of Node's HTTP server: Node's per-request machinery
+ * (IncomingMessage and ServerResponse streams, header objects, events) costs more than the
+ * gateway's own translation (bench/PROFILE.md, twelfth pass). It serves a connection from its
+ * first request on, and hands the connection to Node for good at the first request of any other
+ * shape: another method, path or HTTP version, a query string, a repeated header, obs-text or a
+ * bare CR or LF in the head, Transfer-Encoding, Expect, Upgrade, a Content-Length over the body
+ * limit, a head over 16 KiB, a Host the server refuses, or a request the taker leaves (e.g. a
+ * stream). What it serves behaves as Node would: the same answer bytes, keep-alive and
+ * `Connection: close`, and Node's timeouts, checked every second.
+ */
+export class FastH1Server {
+  private readonly connections = new Set<FastConnection>();
+  private sweep: NodeJS.Timeout | undefined;
+  /** The `Connection` and `Keep-Alive` lines of a keep-alive answer, as Node writes them. */
+  readonly keepAliveLines: string;
+
+  constructor(private readonly options: FastH1Options) {
+    this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n`;
+  }
+
+  /** Serves `socket` (a new HTTP/1.1 connection) from `received`, its bytes read so far. */
+  serve(socket: net.Socket, received: Buffer): void {
+    const connection = new FastConnection(socket, this, this.options);
+    this.connections.add(connection);
+    if (!this.sweep) {
+      this.sweep = setInterval(this.check, 1_000);
+      this.sweep.unref();
+    }
+    if (received.length > 0) connection.receive(received);
+  }
+
+  private readonly check = (): void => {
+    const now = Date.now();
+    for (const connection of this.connections) connection.check(now);
+  };
+
+  /** Stops tracking a connection (closed, or handed to Node). */
+  forget(connection: FastConnection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0 && this.sweep) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+    }
+  }
+
+  /** Closes the connections with nothing pending (graceful shutdown). */
+  closeIdleConnections(): void {
+    for (const connection of this.connections) connection.closeIfIdle();
+  }
+
+  /** Closes every connection. */
+  closeAllConnections(): void {
+    for (const connection of this.connections) connection.socket.destroy();
+  }
+}
