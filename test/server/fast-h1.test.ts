@@ -64,7 +64,8 @@ async function start(options: { keepAliveTimeoutMs?: number } = {}): Promise<Har
       }
     }
     const text = JSON.stringify({ echo: body });
-    const answer = () => response.writeHead(200, { ...ANSWER_HEADERS, "content-length": String(Buffer.byteLength(text)) }).end(text);
+    const extra = body === "latin" ? { "x-latin": "caf\u00e9" } : {};
+    const answer = () => response.writeHead(200, { ...ANSWER_HEADERS, ...extra, "content-length": String(Buffer.byteLength(text)) }).end(text);
     const wait = Number(request.headers["x-wait"] ?? 0);
     if (wait === 0) answer();
     else {
@@ -159,6 +160,17 @@ describe("the HTTP/1.1 fast path", () => {
     expect(harness.refused).toEqual(["ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN"]);
     expect(connection.received()).not.toContain("x-injected");
     expect(answers(connection.received())[0]?.body).toBe(JSON.stringify({ echo: "inject" }));
+  });
+
+  it("writes a header value with obs-text as latin1, as Node does, and the body as UTF-8", async () => {
+    const harness = await start();
+    const connection = await client(harness.port);
+    connection.socket.write(requestBytes("latin"));
+    await until(() => answers(connection.received()).length === 1);
+    // The client reads latin1: one character per byte.
+    expect(connection.received()).toContain("\r\nx-latin: caf\u00e9\r\n");
+    expect(answers(connection.received())[0]?.body).toBe(JSON.stringify({ echo: "latin" }));
+    expect(harness.fast).toHaveLength(1);
   });
 
   it("serves pipelined and keep-alive requests in order on one connection", async () => {
