@@ -1,6 +1,9 @@
-import http, { type IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import type net from "node:net";
 import { writeClientError } from "./client-error.js";
+import { FastResponse, HTTP_TOKEN, type FastResponseSink } from "./fast-response.js";
+
+export { FastResponse } from "./fast-response.js";
 
 /** A complete request of the shape the fast path serves: `POST <path> HTTP/1.1` with a Content-Length body. */
 export interface FastRequest {
@@ -38,10 +41,7 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 const PLAIN_HEAD = /^[\t\r\n\x20-\x7e]*$/;
 /** A CR not followed by LF, or an LF not preceded by CR. */
 const BARE_LINE_END = /\r(?!\n)|(?<!\r)\n/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^[0-9]{1,15}$/;
-/** A character Node refuses in a header value (its checkInvalidHeaderChar). */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Headers whose presence means framing or protocol behaviour the fast path does not implement. */
 const LEFT_TO_NODE = new Set(["transfer-encoding", "expect", "upgrade", "http2-settings"]);
 
@@ -54,78 +54,6 @@ function trimmedValue(line: string, start: number): string {
   return line.slice(from, to);
 }
 
-let dateSecond = -1;
-let dateText = "";
-/** The Date header's value, computed once a second (Node caches it the same way). */
-function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(second * 1000).toUTCString();
-  }
-  return dateText;
-}
-
-/**
- * The response to one fast request: a status, headers and one complete body, written as Node's
- * ServerResponse writes them (the same status line, `Date`, `Connection` and `Keep-Alive` lines, and
- * Node's header-name and value validation), in one write.
- */
-export class FastResponse {
-  /** True once the answer was handed to the socket. */
-  headersSent = false;
-  private status = 200;
-  private headers: Readonly<Record<string, string>> = {};
-  private closeListener: (() => void) | undefined;
-
-  constructor(private readonly connection: FastConnection) {}
-
-  /** True when the connection is gone. */
-  get destroyed(): boolean {
-    return this.connection.socket.destroyed;
-  }
-
-  /** `close`: the connection closed before the answer was written (the client went away). */
-  on(_event: "close", listener: () => void): this {
-    this.closeListener = listener;
-    return this;
-  }
-
-  /** Sets the status and headers; they are written with the body by {@link end}. */
-  writeHead(status: number, headers: Readonly<Record<string, string>>): this {
-    for (const name in headers) {
-      // Node's checks (validateHeaderName / validateHeaderValue), without their per-call wrappers.
-      if (!TOKEN.test(name)) http.validateHeaderName(name);
-      if (INVALID_VALUE.test(headers[name] as string)) http.validateHeaderValue(name, headers[name] as string);
-    }
-    this.status = status;
-    this.headers = headers;
-    return this;
-  }
-
-  /** Writes the head and `body` (the headers must carry its Content-Length). */
-  end(body: string): this {
-    if (this.headersSent) return this;
-    this.headersSent = true;
-    this.closeListener = undefined;
-    this.connection.answered(this.status, this.headers, body);
-    return this;
-  }
-
-  /** Closes the connection without an answer. */
-  destroy(): void {
-    this.connection.socket.destroy();
-  }
-
-  /** The connection closed while this response was pending. */
-  closed(): void {
-    const listener = this.closeListener;
-    this.closeListener = undefined;
-    listener?.();
-  }
-}
-
 /**
  * One HTTP/1.1 connection served by the fast path, until a request it does not serve arrives:
  * then the connection, with every byte not yet served, goes to Node's HTTP server for good.
@@ -134,7 +62,7 @@ export class FastResponse {
  * most the body limit, and the keep-alive, headers and request timeouts are Node's (checked by the
  * server's sweep, see {@link FastH1Server}).
  */
-class FastConnection {
+class FastConnection implements FastResponseSink {
   /** Unserved bytes, while the request head is incomplete or a request is pending. */
   private pending: Buffer = Buffer.alloc(0);
   /** Body chunks of a request whose head is read, until `needed` bytes are there (no quadratic concatenation). */
@@ -142,11 +70,14 @@ class FastConnection {
   private partsLength = 0;
   private needed = 0;
   private response: FastResponse | undefined;
-  private keepAlive = true;
+  /** Whether the current request asked for keep-alive (read by its response). */
+  keepAlive = true;
   private handedOver = false;
   /** When the connection went idle, or the current request's first byte arrived. */
   private since = Date.now();
   private headComplete = false;
+  /** The socket is corked until the next tick (see {@link batch}). */
+  private corked = false;
   /** True while {@link serve} runs (an answer written synchronously must not re-enter it). */
   private serving = false;
 
@@ -218,7 +149,7 @@ class FastConnection {
         this.needed = total;
         return;
       }
-      const response = new FastResponse(this);
+      const response = new FastResponse(this, this.server.keepAliveLines);
       this.response = response;
       this.keepAlive = head.keepAlive;
       // Consumed before the taker runs: an answer it writes at once serves what follows.
@@ -250,7 +181,7 @@ class FastConnection {
       const colon = line.indexOf(":");
       if (colon <= 0) return undefined;
       const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) return undefined;
+      if (!HTTP_TOKEN.test(name)) return undefined;
       const lower = name.toLowerCase();
       if (lower in headers || LEFT_TO_NODE.has(lower)) return undefined;
       headers[lower] = trimmedValue(line, colon + 1);
@@ -265,18 +196,44 @@ class FastConnection {
     return { headers, length, keepAlive: connection !== "close" };
   }
 
-  /** Writes the pending response's answer, then serves what is buffered (or closes, for `Connection: close`). */
-  answered(status: number, headers: Readonly<Record<string, string>>, body: string): void {
+  /** Writes a response head (latin1, as Node writes header values) and body text (UTF-8), in the current batch. */
+  writeHead(head: string, body: string): boolean {
+    if (this.socket.destroyed) return false;
+    this.batch();
+    const ok = this.socket.write(head, "latin1");
+    return body.length === 0 ? ok : this.socket.write(body, "utf8");
+  }
+
+  /** Writes more response body text, in the current batch. */
+  send(text: string): boolean {
+    if (this.socket.destroyed) return false;
+    this.batch();
+    return this.socket.write(text, "utf8");
+  }
+
+  /**
+   * Corks the socket until the next tick, as Node's ServerResponse does: the writes of one turn
+   * (a burst of SSE frames) leave in one writev, not one syscall each.
+   */
+  private batch(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  /** The pending response ended: its bytes leave now; then serves what is buffered (or closes, for `Connection: close`). */
+  finished(): void {
     this.response = undefined;
     this.since = Date.now();
+    this.flush();
     if (this.socket.destroyed) return;
-    let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? "unknown"}\r\n`;
-    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-    head += `Date: ${httpDate()}\r\n${this.keepAlive ? this.server.keepAliveLines : "Connection: close\r\n"}\r\n`;
-    this.socket.cork();
-    this.socket.write(head, "latin1");
-    this.socket.write(body, "utf8");
-    this.socket.uncork();
     if (!this.keepAlive) {
       this.socket.end();
       return;
@@ -320,15 +277,15 @@ class FastConnection {
 
 /**
  * The fast path for one HTTP/1.1 request shape (`POST <path>` with a Content-Length body; the
- * gateway's chat completions), ahead of Node's HTTP server: Node's per-request machinery
- * (IncomingMessage and ServerResponse streams, header objects, events) costs more than the
- * gateway's own translation (bench/PROFILE.md, twelfth pass). It serves a connection from its
- * first request on, and hands the connection to Node for good at the first request of any other
- * shape: another method, path or HTTP version, a query string, a repeated header, obs-text or a
- * bare CR or LF in the head, Transfer-Encoding, Expect, Upgrade, a Content-Length over the body
- * limit, a head over 16 KiB, a Host the server refuses, or a request the taker leaves (e.g. a
- * stream). What it serves behaves as Node would: the same answer bytes, keep-alive and
- * `Connection: close`, and Node's timeouts, checked every second.
+ * gateway's chat completions, JSON or SSE answers), ahead of Node's HTTP server: Node's
+ * per-request machinery (IncomingMessage and ServerResponse streams, header objects, events)
+ * costs more than the gateway's own translation (bench/PROFILE.md, twelfth pass). It serves a
+ * connection from its first request on, and hands the connection to Node for good at the first
+ * request of any other shape: another method, path or HTTP version, a query string, a repeated
+ * header, obs-text or a bare CR or LF in the head, Transfer-Encoding, Expect, Upgrade, a
+ * Content-Length over the body limit, a head over 16 KiB, a Host the server refuses, or a request
+ * the taker leaves. What it serves behaves as Node would: the same answer bytes (FastResponse),
+ * keep-alive and `Connection: close`, and Node's timeouts, checked every second.
  */
 export class FastH1Server {
   private readonly connections = new Set<FastConnection>();

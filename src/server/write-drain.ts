@@ -1,10 +1,14 @@
-import type { EventEmitter } from "node:events";
+/** The events {@link drainedOrClosed} listens to: any EventEmitter, or the fast path's response. */
+export interface DrainEvents {
+  on(event: "drain" | "close", listener: () => void): unknown;
+  off(event: "drain" | "close", listener: () => void): unknown;
+}
 
 /**
  * Resolves when a writable response or stream that refused a write can take more ('drain'), or
  * is gone ('close'); never rejects. Its listeners are removed either way.
  */
-export function drainedOrClosed(writable: Pick<EventEmitter, "on" | "off">): Promise<void> {
+export function drainedOrClosed(writable: DrainEvents): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       writable.off("drain", done);

@@ -170,27 +170,25 @@ describe("the HTTP/1.1 fast path answers what the node:http route answers", () =
     return `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${authorization}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   }
 
-  it("for answers and errors; a stream moves its connection to node:http, where the next request is served", async () => {
+  it("for answers, errors and streams, request after request on one connection", async () => {
     const answer = () => ({ headers: { "content-type": "application/json" }, body: readFixture("openai/chat-nonstream-text.json") });
-    const stream = { headers: { "content-type": "text/event-stream" }, body: readFixture("openai/chat-stream-finish-length.sse.txt") };
-    const harness = await testApp(answer(), answer(), stream, answer());
+    const stream = () => ({ headers: { "content-type": "text/event-stream" }, body: readFixture("openai/chat-stream-finish-length.sse.txt") });
+    // Upstream calls in order: the fast connection's two answers and stream, then the node:http one's.
+    const harness = await testApp(answer(), stream(), answer(), answer(), stream(), answer());
     await harness.app.listen({ host: "127.0.0.1", port: 0 });
     closers.push(() => harness.app.close());
     const port = (harness.app.server.address() as AddressInfo).port;
     const key = `Bearer ${GATEWAY_KEY}`;
     const good = JSON.stringify({ model: "openai-main/gpt-4.1-nano", messages: [{ role: "user", content: "hi" }] });
-    const requests = [post(good, key), post(good, "Bearer wrong"), post('{"model": ', key), post(JSON.stringify({ model: "openai-main/m", messages: "hi" }), key)];
+    const streamed = JSON.stringify({ model: "openai-main/gpt-4.1-nano", messages: [{ role: "user", content: "hi" }], stream: true });
+    const requests = [post(good, key), post(good, "Bearer wrong"), post('{"model": ', key), post(JSON.stringify({ model: "openai-main/m", messages: "hi" }), key), post(streamed, key), post(good, key)];
     // A fresh connection: the fast path. After a GET, the connection is Node's: the node:http route.
     const fast = await onOneConnection(port, requests);
     const viaNode = (await onOneConnection(port, ["GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", ...requests])).slice(1);
     const withoutDate = (text: string) => text.replace(/\r\nDate: [^\r]+/, "");
     expect(fast.map(withoutDate)).toEqual(viaNode.map(withoutDate));
-    expect(fast.map((text) => text.slice(0, 12))).toEqual(["HTTP/1.1 200", "HTTP/1.1 401", "HTTP/1.1 400", "HTTP/1.1 400"]);
-
-    const streamed = await onOneConnection(port, [post(JSON.stringify({ model: "openai-main/gpt-4.1-nano", messages: [{ role: "user", content: "hi" }], stream: true }), key), post(good, key)]);
-    expect(streamed[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*content-type: text\/event-stream[\s\S]*data: \[DONE\]/);
-    expect(withoutDate(streamed[1] ?? "")).toBe(withoutDate(fast[0] ?? ""));
-    // Each upstream call once: the stream was translated once, though its connection changed hands.
-    expect(harness.replay.requests).toHaveLength(4);
+    expect(fast.map((text) => text.slice(0, 12))).toEqual(["HTTP/1.1 200", "HTTP/1.1 401", "HTTP/1.1 400", "HTTP/1.1 400", "HTTP/1.1 200", "HTTP/1.1 200"]);
+    expect(fast[4]).toMatch(/\r\ncontent-type: text\/event-stream[\s\S]*\r\nTransfer-Encoding: chunked\r\n\r\n[\s\S]*data: \[DONE\]\n\n\r\n0\r\n\r\n$/);
+    expect(harness.replay.requests).toHaveLength(6);
   });
 });

@@ -54,6 +54,21 @@ async function start(options: { keepAliveTimeoutMs?: number } = {}): Promise<Har
     const body = request.body.toString("utf8");
     if (body.includes("decline")) return false;
     harness.fast.push(request);
+    if (body === "stream") {
+      streamLikeSse(response);
+      return true;
+    }
+    if (body === "big") {
+      response.writeHead(200, { "content-type": "text/plain" });
+      let writes = 0;
+      while (response.write("x".repeat(64 * 1024))) writes++;
+      harness.refused.push(`full after ${writes + 1} writes`);
+      response.on("drain", () => {
+        harness.refused.push("drained");
+        response.end("end");
+      });
+      return true;
+    }
     if (body === "inject") {
       for (const headers of [{ "x-bad": "a\r\nx-injected: 1" }, { "bad name": "a" }]) {
         try {
@@ -77,6 +92,19 @@ async function start(options: { keepAliveTimeoutMs?: number } = {}): Promise<Har
   server = createOnePortServer(handler, { headersTimeoutMs: TIMEOUT_MS, requestTimeoutMs: TIMEOUT_MS * 2, ...options, fastPath: { path: PATH, take, bodyLimitBytes: 4096 } });
   await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
   return { ...harness, port: (server.address() as AddressInfo).port };
+}
+
+/** What an SSE answer does on a response: head, an early flush, frames (one empty), the last frame at the end. */
+function streamLikeSse(response: Pick<http.ServerResponse, "writeHead" | "flushHeaders" | "write" | "end"> | FastResponse): void {
+  const target = response as http.ServerResponse;
+  target.writeHead(200, { "content-type": "text/event-stream", connection: "keep-alive" });
+  target.flushHeaders();
+  setTimeout(() => {
+    target.write("data: a\n\n");
+    target.write("");
+    target.write("data: ünïcode\n\n");
+    target.end("data: [DONE]\n\n");
+  }, 10);
 }
 
 /** A request's bytes: `POST /v1/chat/completions HTTP/1.1` unless `line` says otherwise. */
@@ -171,6 +199,37 @@ describe("the HTTP/1.1 fast path", () => {
     expect(connection.received()).toContain("\r\nx-latin: caf\u00e9\r\n");
     expect(answers(connection.received())[0]?.body).toBe(JSON.stringify({ echo: "latin" }));
     expect(harness.fast).toHaveLength(1);
+  });
+
+  it("streams a chunked answer byte for byte as Node does, then serves the next request on the connection", async () => {
+    const harness = await start();
+    const connection = await client(harness.port);
+    connection.socket.write(requestBytes("stream") + requestBytes("after"));
+    await until(() => connection.received().includes('{"echo":"after"}'));
+    const reference = http.createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
+      request.resume();
+      streamLikeSse(response);
+    });
+    await new Promise<void>((resolve) => reference.listen(0, "127.0.0.1", resolve));
+    const nodeClient = await client((reference.address() as AddressInfo).port);
+    nodeClient.socket.write(requestBytes("stream"));
+    await until(() => nodeClient.received().endsWith("0\r\n\r\n"));
+    nodeClient.socket.destroy();
+    await new Promise((resolve) => reference.close(resolve));
+    const withoutDate = (text: string) => text.replace(/\r\nDate: [^\r]+/, "");
+    const streamed = connection.received().slice(0, connection.received().indexOf("HTTP/1.1 200", 10));
+    expect(withoutDate(streamed)).toBe(withoutDate(nodeClient.received()));
+    expect(streamed).toContain("Transfer-Encoding: chunked");
+    expect(harness.fast.map((request) => request.body.toString())).toEqual(["stream", "after"]);
+  });
+
+  it("reports back-pressure: write returns false over the socket's high-water mark, and 'drain' follows", async () => {
+    const harness = await start();
+    const connection = await client(harness.port);
+    connection.socket.write(requestBytes("big"));
+    await until(() => connection.received().endsWith("3\r\nend\r\n0\r\n\r\n"), 10_000);
+    expect(harness.refused).toEqual(["full after 1 writes", "drained"]);
+    expect(connection.received()).toContain(`10000\r\n${"x".repeat(64 * 1024)}\r\n3\r\nend`);
   });
 
   it("serves pipelined and keep-alive requests in order on one connection", async () => {

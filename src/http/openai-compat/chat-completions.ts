@@ -78,12 +78,17 @@ export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unkn
   } catch (thrown) {
     return answerError(deps, raw, url, thrown);
   }
+  return answerPrepared(deps, prepared, raw, url, http2);
+}
+
+/** Answers a translated request: the JSON completion, or the SSE stream; errors as in {@link answerChatCompletion}; never throws. */
+export function answerPrepared(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string, http2: boolean): Promise<void> {
   if (prepared.request.stream) return streamAnswer(deps, prepared.request, prepared.timeoutMs, raw, url, http2);
   return answerComplete(deps, prepared, raw, url);
 }
 
 /** Answers a non-streaming request with the JSON completion, or its error in the OpenAI envelope (one `onError` call); never throws. */
-export async function answerComplete(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string): Promise<void> {
+async function answerComplete(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string): Promise<void> {
   const { request } = prepared;
   let answered = false;
   const signal = clientSignal(raw, () => answered);
@@ -105,7 +110,7 @@ export function answerError(deps: ChatCompletionsDeps, raw: AnswerTarget, url: s
   if (!responseClosed(raw) && !raw.headersSent) sendRestError(raw, error);
 }
 
-async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: RawResponse, url: string, http2: boolean): Promise<void> {
+async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: AnswerTarget, url: string, http2: boolean): Promise<void> {
   let writer: SseWriter | undefined;
   const signal = clientSignal(raw, () => writer?.endedByServer ?? false);
   const events = deps.gateway.chatStream(request.input, { signal, timeoutMs });
@@ -159,7 +164,7 @@ class FirstEventKeepAlive {
   private writer: SseWriter | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly raw: RawResponse, private readonly http2: boolean, everyMs: number) {
+  constructor(private readonly raw: AnswerTarget, private readonly http2: boolean, everyMs: number) {
     this.timer = setInterval(this.tick, everyMs);
   }
 

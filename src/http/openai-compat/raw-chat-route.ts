@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import { invalidRequest, toGatewayError } from "../../core/errors.js";
 import type { FastRequestTaker } from "../../server/fast-h1.js";
-import { answerChatCompletion, answerComplete, answerError, prepareChat, sendRestError, type AnswerTarget, type ChatCompletionsDeps, type PreparedChat } from "./chat-completions.js";
+import { answerChatCompletion, answerError, answerPrepared, prepareChat, sendRestError, type AnswerTarget, type ChatCompletionsDeps, type PreparedChat } from "./chat-completions.js";
 import { decodeUtf8Body, INVALID_JSON, parseJsonText } from "./json-body.js";
 
 /** What the raw route needs besides the chat handler's dependencies. */
@@ -94,9 +94,8 @@ export function createRawChatRoute(options: RawChatRouteOptions): Http1RequestTa
 
 /**
  * The same route on the HTTP/1.1 fast path (server/fast-h1.ts), which has read the whole request:
- * the same requests taken, the same auth, body decoding and answers, for non-streaming requests.
- * A stream is left (false), so its connection goes to Node's server and this route's node:http
- * form serves it there.
+ * the same requests taken, the same auth, body decoding and answers (JSON and SSE). A request it
+ * leaves (false) moves its connection to Node's server, where Fastify serves it.
  */
 export function createFastChatRoute(options: RawChatRouteOptions): FastRequestTaker {
   return (request, response) => {
@@ -112,9 +111,8 @@ export function createFastChatRoute(options: RawChatRouteOptions): FastRequestTa
       answerError(options, response, PATH, thrown);
       return true;
     }
-    if (prepared.request.stream) return false;
     // The handler answers every error itself; this only guards a failure to write that answer.
-    answerComplete(options, prepared, response, PATH).catch(() => response.destroy());
+    answerPrepared(options, prepared, response, PATH, false).catch(() => response.destroy());
     return true;
   };
 }

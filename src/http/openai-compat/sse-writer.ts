@@ -19,14 +19,16 @@ export function responseClosed(raw: RawResponse | FastResponse): boolean {
 /**
  * Writes an OpenAI-style SSE stream on a raw response: framing only (`data: <json>\n\n`, the final
  * `data: [DONE]\n\n`, or a final error frame with no [DONE]). Honours back-pressure: a write that
- * fills the socket buffer waits for 'drain' (or for the connection to close).
+ * fills the socket buffer waits for 'drain' (or for the connection to close). On the HTTP/1.1
+ * fast path the response is a FastResponse, which has the ServerResponse methods used here
+ * (`writeHead`, `flushHeaders`, `write`, `end`, 'drain' and 'close').
  */
 export class SseWriter {
   private ended = false;
   /** Whether a frame (or the end) was handed to the response. */
   private written = false;
 
-  constructor(private readonly raw: RawResponse) {}
+  constructor(private readonly raw: RawResponse | FastResponse) {}
 
   /** Whether this writer ended the response itself (as opposed to the client going away). */
   get endedByServer(): boolean {
@@ -46,7 +48,7 @@ export class SseWriter {
       ...extraHeaders,
     };
     if (!http2) headers.connection = "keep-alive";
-    this.raw.writeHead(200, headers);
+    (this.raw as ServerResponse).writeHead(200, headers);
     setImmediate(this.flushIdle);
   }
 
