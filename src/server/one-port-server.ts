@@ -97,7 +97,9 @@ export interface OnePortServer extends net.Server {
 /**
  * Creates one TCP server that serves HTTP/1.1 and cleartext HTTP/2 (h2c prior knowledge, i.e.
  * gRPC) on the same port: each connection's first bytes are peeked; the HTTP/2 preface goes to
- * an http2 server, anything else to an http server; both run the same handler (Fastify's).
+ * an http2 server, anything else to an http server (or first to the HTTP/1.1 fast path, when
+ * `fastPath` is given, which hands a connection to the http server at its first request of another
+ * shape); both servers run the same handler (Fastify's).
  * Closing it also closes idle HTTP/1.1 keep-alive sockets and every HTTP/2 session, so a
  * graceful shutdown does not hang on idle clients. See docs/toolchain.md §2.
  */
