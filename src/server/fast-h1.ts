@@ -34,8 +34,12 @@ export interface FastH1Options {
   readonly refusesHost?: (host: string | undefined, contentType: string | undefined) => boolean;
 }
 
-/** Node's limit on the request line and headers together (--max-http-header-size). */
-const MAX_HEAD_BYTES = 16 * 1024;
+/**
+ * The largest request head the fast path reads; a larger one goes to Node, whose own limit (16 KiB,
+ * --max-http-header-size) then applies. Half of Node's, so nothing the fast path takes is a head
+ * Node would refuse, however Node counts.
+ */
+const MAX_HEAD_BYTES = 8 * 1024;
 const HEAD_END = Buffer.from("\r\n\r\n");
 /** Visible ASCII, space and tab, and the CRLFs between lines: anything else (obs-text, bare controls) goes to Node. */
 const PLAIN_HEAD = /^[\t\r\n\x20-\x7e]*$/;
@@ -45,20 +49,18 @@ const DIGITS = /^[0-9]{1,15}$/;
 /** Headers whose presence means framing or protocol behaviour the fast path does not implement. */
 const LEFT_TO_NODE = new Set(["transfer-encoding", "expect", "upgrade", "http2-settings"]);
 
-/** `line` from `start`, without the spaces and tabs around the value. */
-function trimmedValue(line: string, start: number): string {
+/** `line` from `start`, without the spaces before the value. */
+function leadingSpacesOff(line: string, start: number): string {
   let from = start;
-  let to = line.length;
-  while (from < to && (line.charCodeAt(from) === 0x20 || line.charCodeAt(from) === 0x09)) from++;
-  while (to > from && (line.charCodeAt(to - 1) === 0x20 || line.charCodeAt(to - 1) === 0x09)) to--;
-  return line.slice(from, to);
+  while (from < line.length && line.charCodeAt(from) === 0x20) from++;
+  return line.slice(from);
 }
 
 /**
  * One HTTP/1.1 connection served by the fast path, until a request it does not serve arrives:
  * then the connection, with every byte not yet served, goes to Node's HTTP server for good.
  * Requests are served one at a time, in order (a pipelined request waits in the buffer, and the
- * socket is paused while a response is pending). Bounds: the head is at most 16 KiB, the body at
+ * socket is paused while a response is pending). Bounds: the head is at most 8 KiB, the body at
  * most the body limit, and the keep-alive, headers and request timeouts are Node's (checked by the
  * server's sweep, see {@link FastH1Server}).
  */
@@ -76,6 +78,8 @@ class FastConnection implements FastResponseSink {
   /** When the connection went idle, or the current request's first byte arrived. */
   private since = Date.now();
   private headComplete = false;
+  /** A `Connection: close` request was answered: the connection only closes now. */
+  private ending = false;
   /** The socket is corked until the next tick (see {@link batch}). */
   private corked = false;
   /** True while {@link serve} runs (an answer written synchronously must not re-enter it). */
@@ -98,6 +102,7 @@ class FastConnection implements FastResponseSink {
 
   /** Takes bytes read from the socket (also the ones read before the connection was classified). */
   readonly receive = (chunk: Buffer): void => {
+    if (this.ending) return;
     if (this.parts) {
       this.parts.push(chunk);
       this.partsLength += chunk.length;
@@ -130,7 +135,7 @@ class FastConnection implements FastResponseSink {
   }
 
   private serveBuffered(): void {
-    while (!this.response && !this.handedOver && !this.socket.destroyed) {
+    while (!this.response && !this.handedOver && !this.ending && !this.socket.destroyed) {
       this.headComplete = false;
       const received = this.pending;
       if (received.length === 0) return;
@@ -140,6 +145,7 @@ class FastConnection implements FastResponseSink {
         return;
       }
       this.headComplete = true;
+      if (headEnd > MAX_HEAD_BYTES) return this.handOver();
       const head = this.parseHead(received, headEnd);
       if (!head) return this.handOver();
       const total = headEnd + HEAD_END.length + head.length;
@@ -184,7 +190,10 @@ class FastConnection implements FastResponseSink {
       if (!HTTP_TOKEN.test(name)) return undefined;
       const lower = name.toLowerCase();
       if (lower in headers || LEFT_TO_NODE.has(lower)) return undefined;
-      headers[lower] = trimmedValue(line, colon + 1);
+      // Leading spaces only: a tab or trailing whitespace in a value (which Node refuses in some
+      // headers, e.g. Content-Length) goes to Node.
+      if (line.charCodeAt(line.length - 1) === 0x20 || line.indexOf("\t", colon) !== -1) return undefined;
+      headers[lower] = leadingSpacesOff(line, colon + 1);
     }
     const lengthText = headers["content-length"];
     if (headers.host === undefined || lengthText === undefined || !DIGITS.test(lengthText)) return undefined;
@@ -235,6 +244,8 @@ class FastConnection implements FastResponseSink {
     this.flush();
     if (this.socket.destroyed) return;
     if (!this.keepAlive) {
+      // As Node: nothing after a `Connection: close` request is read or served.
+      this.ending = true;
       this.socket.end();
       return;
     }
@@ -283,7 +294,7 @@ class FastConnection implements FastResponseSink {
  * connection from its first request on, and hands the connection to Node for good at the first
  * request of any other shape: another method, path or HTTP version, a query string, a repeated
  * header, obs-text or a bare CR or LF in the head, Transfer-Encoding, Expect, Upgrade, a
- * Content-Length over the body limit, a head over 16 KiB, a Host the server refuses, or a request
+ * Content-Length over the body limit, a head over 8 KiB, a Host the server refuses, or a request
  * the taker leaves. What it serves behaves as Node would: the same answer bytes (FastResponse),
  * keep-alive and `Connection: close`, and Node's timeouts, checked every second.
  */
