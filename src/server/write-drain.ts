@@ -1,4 +1,4 @@
-/** The events {@link drainedOrClosed} listens to: any EventEmitter, or the fast path's response. */
+/** The events {@link drainedOrClosed} listens to: an EventEmitter's, or the fast path's response's. */
 export interface DrainEvents {
   on(event: "drain" | "close", listener: () => void): unknown;
   off(event: "drain" | "close", listener: () => void): unknown;

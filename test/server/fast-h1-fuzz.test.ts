@@ -12,10 +12,11 @@ import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastRequest, FastResponse } from "../../src/server/fast-h1.js";
 import { createOnePortServer, type DualHandler, type OnePortServer } from "../../src/server/one-port-server.js";
+import { fuzzCases, fuzzRandom } from "../support/fuzzing.js";
 
 const PATH = "/v1/chat/completions";
-const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
-const CASES = Number(process.env.FUZZ_CASES ?? 240);
+const SEED = 20261128;
+const CASES = fuzzCases(240);
 /** How long a connection may stay quiet before its case is judged (every answer here is immediate). */
 const QUIET_MS = 250;
 
@@ -29,18 +30,6 @@ function record(seen: Seen, headers: http.IncomingHttpHeaders, body: string): vo
   const list = seen.get(id) ?? [];
   list.push(`${JSON.stringify(sorted)} ${body}`);
   seen.set(id, list);
-}
-
-/** Mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Parts {
@@ -157,8 +146,8 @@ describe("the HTTP/1.1 fast path against Node's parser, over mutated requests", 
     await new Promise((resolve) => reference.close(resolve));
   });
 
-  it(`sees what Node sees, answers what Node answers, and refuses what Node refuses (seed ${SEED}, ${CASES} cases)`, async () => {
-    const next = random(SEED);
+  it(`sees what Node sees, answers what Node answers, and refuses what Node refuses (${CASES} cases)`, async () => {
+    const next = fuzzRandom(SEED);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     const cases: { id: number; bytes: string }[] = [];
     for (let id = 0; id < CASES; id++) {
