@@ -72,12 +72,11 @@ class FastConnection implements FastResponseSink {
   private partsLength = 0;
   private needed = 0;
   private response: FastResponse | undefined;
-  /** Whether the current request asked for keep-alive (read by its response). */
-  keepAlive = true;
+  /** Whether the current request asked for keep-alive. */
+  private keepAlive = true;
   private handedOver = false;
   /** When the connection went idle, or the current request's first byte arrived. */
   private since = Date.now();
-  private headComplete = false;
   /** A `Connection: close` request was answered: the connection only closes now. */
   private ending = false;
   /** The socket is corked until the next tick (see {@link batch}). */
@@ -136,7 +135,6 @@ class FastConnection implements FastResponseSink {
 
   private serveBuffered(): void {
     while (!this.response && !this.handedOver && !this.ending && !this.socket.destroyed) {
-      this.headComplete = false;
       const received = this.pending;
       if (received.length === 0) return;
       const headEnd = received.indexOf(HEAD_END);
@@ -144,7 +142,6 @@ class FastConnection implements FastResponseSink {
         if (received.length > MAX_HEAD_BYTES) this.handOver();
         return;
       }
-      this.headComplete = true;
       if (headEnd > MAX_HEAD_BYTES) return this.handOver();
       const head = this.parseHead(received, headEnd);
       if (!head) return this.handOver();
@@ -155,7 +152,7 @@ class FastConnection implements FastResponseSink {
         this.needed = total;
         return;
       }
-      const response = new FastResponse(this, this.server.keepAliveLines);
+      const response = new FastResponse(this);
       this.response = response;
       this.keepAlive = head.keepAlive;
       // Consumed before the taker runs: an answer it writes at once serves what follows.
@@ -203,6 +200,11 @@ class FastConnection implements FastResponseSink {
     if (connection !== undefined && connection !== "keep-alive" && connection !== "close") return undefined;
     if (this.options.refusesHost?.(headers.host, headers["content-type"])) return undefined;
     return { headers, length, keepAlive: connection !== "close" };
+  }
+
+  /** The `Connection` (and `Keep-Alive`) lines of an answer to the current request, as Node writes them. */
+  get connectionLines(): string {
+    return this.keepAlive ? this.server.keepAliveLines : "Connection: close\r\n";
   }
 
   /** Writes a response head (latin1, as Node writes header values) and body text (UTF-8), in the current batch. */
@@ -274,7 +276,8 @@ class FastConnection implements FastResponseSink {
       if (elapsed >= this.options.keepAliveTimeoutMs) this.socket.destroy();
       return;
     }
-    const limit = this.headComplete || this.parts ? this.options.requestTimeoutMs : this.options.headersTimeoutMs;
+    // Waiting for a body (its head was read): the request timeout; else the headers timeout.
+    const limit = this.parts ? this.options.requestTimeoutMs : this.options.headersTimeoutMs;
     if (elapsed < limit) return;
     if (this.socket.writable) writeClientError(this.socket, "ERR_HTTP_REQUEST_TIMEOUT");
     this.socket.destroy();

@@ -4,8 +4,8 @@ import type net from "node:net";
 /** What a {@link FastResponse} writes to: its connection on the HTTP/1.1 fast path (fast-h1.ts). */
 export interface FastResponseSink {
   readonly socket: net.Socket;
-  /** The request asked for keep-alive (no `Connection: close`). */
-  readonly keepAlive: boolean;
+  /** The `Connection` (and `Keep-Alive`) header lines Node would add: keep-alive, or close for a `Connection: close` request. */
+  readonly connectionLines: string;
   /** Writes the head (latin1, as Node writes header values) and the start of the body (UTF-8) in one write; false under back-pressure. */
   writeHead(head: string, body: string): boolean;
   /** Writes more of the body; false under back-pressure. */
@@ -54,7 +54,7 @@ export class FastResponse {
   private ended = false;
   private closeListeners: (() => void)[] | undefined;
 
-  constructor(private readonly sink: FastResponseSink, private readonly keepAliveLines: string) {}
+  constructor(private readonly sink: FastResponseSink) {}
 
   /** True when the connection is gone. */
   get destroyed(): boolean {
@@ -91,7 +91,7 @@ export class FastResponse {
       head += `${name}: ${value}\r\n`;
     }
     head += `Date: ${httpDate()}\r\n`;
-    if (!connection) head += this.sink.keepAlive ? this.keepAliveLines : "Connection: close\r\n";
+    if (!connection) head += this.sink.connectionLines;
     if (!length) head += "Transfer-Encoding: chunked\r\n";
     this.head = `${head}\r\n`;
     this.chunked = !length;
@@ -108,7 +108,11 @@ export class FastResponse {
   /** Writes body text (a chunk, in a chunked answer); false under back-pressure. */
   write(text: string): boolean {
     if (this.ended) return false;
-    const body = this.chunked ? chunk(text) : text;
+    return this.out(this.chunked ? chunk(text) : text);
+  }
+
+  /** Hands body bytes to the socket, after the head if it has not gone out yet. */
+  private out(body: string): boolean {
     if (this.headersSent) return this.sink.send(body);
     this.headersSent = true;
     return this.sink.writeHead(this.head, body);
@@ -119,12 +123,7 @@ export class FastResponse {
     if (this.ended) return this;
     this.ended = true;
     this.closeListeners = undefined;
-    const body = this.chunked ? chunk(text) + LAST_CHUNK : text;
-    if (this.headersSent) this.sink.send(body);
-    else {
-      this.headersSent = true;
-      this.sink.writeHead(this.head, body);
-    }
+    this.out(this.chunked ? chunk(text) + LAST_CHUNK : text);
     this.sink.finished();
     return this;
   }

@@ -3,7 +3,7 @@ import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service
 import { toGatewayError, type GatewayError } from "../../core/errors.js";
 import type { Gateway } from "../../core/gateway.js";
 import { LightAbort } from "../../core/light-abort.js";
-import { FastResponse } from "../../server/fast-h1.js";
+import type { FastResponse } from "../../server/fast-h1.js";
 import { parseCallerTimeout } from "../../core/routing/request-scope.js";
 import { routeHeaders } from "../../server/route-headers.js";
 import { toRestError } from "./error-response.js";
@@ -44,8 +44,8 @@ function clientSignal(raw: AnswerTarget, endedByServer: () => boolean): LightAbo
 export function sendJson(raw: AnswerTarget, status: number, headers: Readonly<Record<string, string>>, body: unknown): void {
   const text = JSON.stringify(body);
   const head = { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) };
-  if (raw instanceof FastResponse) raw.writeHead(status, head).end(text);
-  else (raw as ServerResponse).writeHead(status, head).end(text);
+  // Node's responses and the fast path's FastResponse take the same two calls.
+  (raw as ServerResponse).writeHead(status, head).end(text);
 }
 
 /** Answers an error in the OpenAI envelope, with its status and headers. */
