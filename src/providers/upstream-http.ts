@@ -1,4 +1,6 @@
 import type { AbortSignalLike } from "../core/light-abort.js";
+import type { LookupFunction } from "node:net";
+import { sharedLookup } from "../net/shared-lookup.js";
 import { exchange } from "../net/undici-exchange.js";
 import { Agent } from "../net/undici-slim.js";
 import { ACCEPTED_ENCODING } from "./upstream-decoding.js";
@@ -87,14 +89,16 @@ function withAcceptEncoding(headers: Readonly<Record<string, string>>): Readonly
  * timeout, each request dispatched to an UndiciExchange (the body is an UpstreamBody: pulled,
  * collected or dumped, bounded, no Node or web stream per response). Every request says
  * `accept-encoding: identity` (without it a server may compress; see upstream-decoding.ts).
+ * Host names are resolved by `lookup` (default: {@link sharedLookup} over the system's, so
+ * concurrent connection attempts to one name share one DNS lookup).
  */
-export function createUndiciTransport(): UpstreamTransport {
+export function createUndiciTransport(lookup: LookupFunction = sharedLookup()): UpstreamTransport {
   const agents = new Map<number, Agent>();
   const agentFor = (connectMs: number): Agent => {
     let agent = agents.get(connectMs);
     if (!agent) {
       agent = new Agent({
-        connect: { timeout: connectMs },
+        connect: { timeout: connectMs, lookup },
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 600_000,
         headersTimeout: 0,
