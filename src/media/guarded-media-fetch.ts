@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
 import type { Dispatcher } from "undici";
+import { withLookupSlots, type SlottedLookup } from "../net/lookup-slots.js";
 import { Agent, dispatchRequest } from "../net/undici-slim.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, GatewayError, Reason } from "../core/errors.js";
@@ -88,6 +89,12 @@ export interface GuardedMediaFetchSettings {
 export const DEFAULT_MEDIA_MAX_BYTES = 20 * 1024 * 1024;
 /** Default bound on one media fetch: 15 s. */
 export const DEFAULT_MEDIA_TIMEOUT_MS = 15_000;
+/**
+ * Media host-name lookups that run at once (per fetcher). Each holds one of Node's four resolver
+ * threads until the system answers, abandoned or not, so callers' URLs naming host names whose DNS
+ * servers never answer can hold at most two of them; provider connections keep the others.
+ */
+export const MEDIA_LOOKUP_SLOTS = 2;
 /** Redirects followed before the fetch is refused. */
 export const MAX_MEDIA_REDIRECTS = 5;
 
@@ -129,33 +136,17 @@ function parseTarget(raw: string): URL {
   return url;
 }
 
-/** `resolve(host)`, abandoned (its result ignored) when `signal` aborts first: a resolver has no signal of its own. */
-function resolveUntilAborted(resolve: HostResolver, host: string, signal: AbortSignal): Promise<readonly ResolvedAddress[]> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((settle, fail) => {
-    const onAbort = () => fail(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    resolve(host).then(
-      (addresses) => {
-        signal.removeEventListener("abort", onAbort);
-        settle(addresses);
-      },
-      () => {
-        signal.removeEventListener("abort", onAbort);
-        fail(refusal("its host name could not be resolved"));
-      },
-    );
-  });
-}
-
-async function resolveAndCheck(url: URL, settings: GuardedMediaFetchSettings, resolve: HostResolver, signal: AbortSignal): Promise<ResolvedAddress> {
+async function resolveAndCheck(url: URL, settings: GuardedMediaFetchSettings, resolve: SlottedLookup<readonly ResolvedAddress[]>, signal: AbortSignal): Promise<ResolvedAddress> {
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   let addresses: readonly ResolvedAddress[];
   const literal = isIP(host);
   if (literal !== 0) {
     addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
   } else {
-    addresses = await resolveUntilAborted(resolve, host, signal);
+    addresses = await resolve(host, signal).catch((error: unknown) => {
+      if (signal.aborted) throw error;
+      throw refusal("its host name could not be resolved");
+    });
   }
   const first = addresses[0];
   if (!first) throw refusal("its host name could not be resolved");
@@ -229,7 +220,7 @@ function contentTypeOf(response: Dispatcher.ResponseData): string {
  * Error messages say why the URL could not be used but never repeat the URL (it may hold signed tokens).
  */
 export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): MediaFetcher {
-  const resolve = settings.resolve ?? systemResolver;
+  const resolve = withLookupSlots(settings.resolve ?? systemResolver, MEDIA_LOOKUP_SLOTS);
   return async ({ url: rawUrl, param, signal, budget }) => {
     if (signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
     const timeout = AbortSignal.timeout(settings.timeoutMs);

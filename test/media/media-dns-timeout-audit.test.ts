@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createGuardedMediaFetcher, type HostResolver } from "../../src/media/guarded-media-fetch.js";
+import { createGuardedMediaFetcher, MEDIA_LOOKUP_SLOTS, type HostResolver, type ResolvedAddress } from "../../src/media/guarded-media-fetch.js";
 import { rejectedGatewayError } from "../support/thrown.js";
 
 /*
@@ -10,7 +10,6 @@ import { rejectedGatewayError } from "../support/thrown.js";
 
 const SLOW_MS = 3_000;
 const slowResolver: HostResolver = () => new Promise((resolve) => setTimeout(() => resolve([{ address: "93.184.216.34", family: 4 }]), SLOW_MS).unref());
-
 
 describe("DNS resolution of a media URL", () => {
   it("is bounded by media.timeout_ms", async () => {
@@ -31,5 +30,27 @@ describe("DNS resolution of a media URL", () => {
     const error = await rejectedGatewayError(fetcher({ url: "http://never-answers.example/a.png", param: "p", signal: controller.signal }));
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(error.reason).toBe("CANCELED");
+  });
+
+  it(`holds at most ${MEDIA_LOOKUP_SLOTS} of the resolver's threads, however many stalled names callers send`, async () => {
+    // Names whose DNS never answers: each system lookup holds a thread until it is answered here.
+    const stalled: { hostname: string; answer: (addresses: ResolvedAddress[]) => void }[] = [];
+    const resolver: HostResolver = (hostname) => new Promise((answer) => stalled.push({ hostname, answer }));
+    const fetcher = createGuardedMediaFetcher({ allowPrivateNetwork: false, maxBytes: 1024, timeoutMs: 200, resolve: resolver });
+    const fetches = Array.from({ length: 6 }, (_, index) => rejectedGatewayError(fetcher({ url: `http://stall-${index}.example/a.png`, param: `p${index}`, signal: new AbortController().signal })));
+    const errors = await Promise.all(fetches);
+    // Every fetch ended by its own time bound; only two lookups ever started.
+    expect(errors.map((error) => error.reason)).toEqual(Array(6).fill("INVALID_REQUEST"));
+    expect(stalled.map((call) => call.hostname)).toEqual(["stall-0.example", "stall-1.example"]);
+    // While both stay unanswered, a new fetch's lookup waits (and times out) without starting.
+    await rejectedGatewayError(fetcher({ url: "http://fine.example/a.png", param: "p", signal: new AbortController().signal }));
+    expect(stalled).toHaveLength(2);
+    // Once the system answers one, the thread is free again and the next name is looked up.
+    stalled[0]?.answer([{ address: "93.184.216.34", family: 4 }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    void fetcher({ url: "http://next.example/a.png", param: "p", signal: AbortSignal.timeout(50) }).catch(() => undefined);
+    await expect.poll(() => stalled.map((call) => call.hostname)).toEqual(["stall-0.example", "stall-1.example", "next.example"]);
+    stalled[1]?.answer([]);
+    stalled[2]?.answer([]);
   });
 });
