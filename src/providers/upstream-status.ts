@@ -211,13 +211,35 @@ export function displayUrl(url: string): string {
   return parsed.toString().replace(/%5Bredacted%5D/g, "[redacted]");
 }
 
+/** The longest provider text (an error message) a caller or a log line is given, in characters. */
+export const MAX_PROVIDER_TEXT = 8192;
+
+/** Whether a character code can be part of a token the patterns below redact. */
+function tokenCharacter(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || "._~+/=-".includes(String.fromCharCode(code));
+}
+
+/**
+ * `text` cut to {@link MAX_PROVIDER_TEXT} characters, without the token the cut went through (so
+ * no part of a credential survives unredacted for being too short to recognise), and marked.
+ */
+function bounded(text: string): string {
+  if (text.length <= MAX_PROVIDER_TEXT) return text;
+  let end = MAX_PROVIDER_TEXT;
+  while (end > 0 && tokenCharacter(text.charCodeAt(end)) && tokenCharacter(text.charCodeAt(end - 1))) end--;
+  return `${text.slice(0, end)}… (${text.length} characters in all)`;
+}
+
 /**
  * Removes anything that looks like a credential from provider text before it reaches a caller or
  * a log: API keys of the common providers, bearer tokens and long opaque tokens. (The account's
  * own credentials are removed from error bodies first, by value: see {@link requestSecrets}.)
+ * Text longer than {@link MAX_PROVIDER_TEXT} is cut first: an error message that echoes a
+ * multi-megabyte blob would otherwise block the event loop for the regular expressions (a
+ * megabyte-long token even overflows their stack) and reach the caller whole.
  */
 export function scrubSecrets(text: string): string {
-  return text
+  return bounded(text)
     .replace(/\b(sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "[redacted]")
     .replace(/\bsk-ant-[A-Za-z0-9_-]{8,}/g, "[redacted]")
     .replace(/\bAIza[0-9A-Za-z_-]{20,}/g, "[redacted]")

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
-import { displayUrl, redactSecrets, requestSecrets } from "../../src/providers/upstream-status.js";
+import { displayUrl, MAX_PROVIDER_TEXT, redactSecrets, requestSecrets, scrubSecrets } from "../../src/providers/upstream-status.js";
 import { jsonAnswer, startFakeUpstream } from "../support/fake-upstream.js";
 
 /** A key with no provider prefix (as Mistral and Azure keys look): scrubSecrets' patterns do not know it. */
@@ -59,6 +59,50 @@ logging: { level: info }
       expect(lines.length).toBeGreaterThan(0);
       expect(lines.join("\n")).not.toContain(PLAIN_KEY);
       expect(lines.join("\n")).not.toContain(HEADER_TOKEN);
+    } finally {
+      await built.app.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe("a provider message far longer than any error needs", () => {
+  /** base64url without padding: one run of token characters, as a provider echoing an uploaded blob writes it. */
+  const blob = (bytes: number) => Buffer.alloc(bytes, 0xa7).toString("base64url");
+
+  it("is cut to MAX_PROVIDER_TEXT, without the token the cut went through, and scrubbed", () => {
+    const huge = `Invalid image data: ${blob(12 * 1024 * 1024)}`;
+    const shown = scrubSecrets(huge);
+    expect(shown).toBe(`Invalid image data: … (${huge.length} characters in all)`);
+    // A key the cut would have left too short for its pattern is dropped with the rest of its token.
+    const straddling = `${"word ".repeat(MAX_PROVIDER_TEXT / 5 - 2)}key sk-proj-abcdefghijklmnopqrstuvwxyz0123456789 tail`;
+    const cut = scrubSecrets(straddling);
+    expect(cut.length).toBeLessThan(MAX_PROVIDER_TEXT + 40);
+    expect(cut).not.toMatch(/sk-|abcdef/);
+    expect(cut).toMatch(/key … \(\d+ characters in all\)$/);
+    // Up to the bound, text is only scrubbed.
+    expect(scrubSecrets(`short sk-abcdefghijkl message`)).toBe("short [redacted] message");
+  });
+
+  it("reaches the caller as the provider's error, short, over REST (it was a 500: the patterns overflowed their stack)", async () => {
+    const upstream = await startFakeUpstream();
+    const yaml = `server: { host: 127.0.0.1, port: 0 }
+providers:
+  b: { type: openai-compatible, api_key: k, base_url: "${upstream.baseUrl}" }
+routing:
+  retry: { max_retries: 0 }
+`;
+    const built = await buildApp({ config: parseConfigText(yaml, "long-message.yaml", {}), logStream: { write: () => undefined } });
+    await built.app.listen({ host: "127.0.0.1", port: 0 });
+    const origin = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
+    try {
+      upstream.enqueue(jsonAnswer({ error: { message: `Invalid image data: ${blob(12 * 1024 * 1024)}`, type: "invalid_request_error", code: "invalid_image", param: null } }, { status: 400 }));
+      const answer = await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "b/m", messages: [{ role: "user", content: "hi" }] }) });
+      const body = (await answer.json()) as { error: { message: string; type: string } };
+      expect(answer.status).toBe(400);
+      expect(body.error.type).toBe("invalid_request_error");
+      expect(body.error.message).toMatch(/Invalid image data: … \(\d+ characters in all\)/);
+      expect(body.error.message.length).toBeLessThan(MAX_PROVIDER_TEXT);
     } finally {
       await built.app.close();
       await upstream.close();
