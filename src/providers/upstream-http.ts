@@ -1,5 +1,5 @@
-import type { AbortSignalLike } from "../core/light-abort.js";
 import type { LookupFunction } from "node:net";
+import type { AbortSignalLike } from "../core/light-abort.js";
 import { sharedLookup } from "../net/shared-lookup.js";
 import { exchange } from "../net/undici-exchange.js";
 import { Agent } from "../net/undici-slim.js";
