@@ -43,6 +43,17 @@ export interface RouteRunOptions {
 }
 
 /**
+ * A RangeError out of an attempt: the adapter could not process what the provider sent (JSON
+ * nested thousands deep overflows the stack of the translators and of JSON.stringify; a string
+ * past V8's length limit; a number out of range). The caller's request was bounded at the edge
+ * (100 levels of JSON, the body limit), so it is the answer's fault: INVALID_PROVIDER_RESPONSE,
+ * which fails over, rather than a final internal error.
+ */
+function unprocessableAnswer(thrown: RangeError, provider: string): GatewayError {
+  return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" sent an answer the gateway cannot process (${thrown.message})`, { provider }, thrown);
+}
+
+/**
  * The attempt sequence of one request over its ordered, de-duplicated targets. It skips targets
  * that cannot take the request (per the catalogue; when none can, only the primary is tried so
  * the caller gets its real answer or error) and targets whose circuit is open; it retries a
@@ -121,7 +132,8 @@ export class RouteRun {
    * The attempt's failure as a GatewayError. When the request itself is over (caller canceled or
    * deadline passed) it releases the attempt's breaker permit and throws the scope's stop error
    * instead: no failure is recorded against a healthy target for the caller's own stop. The
-   * error never carries the target account's credentials (see withoutAccountSecrets).
+   * error never carries the target account's credentials (see withoutAccountSecrets). A
+   * RangeError is the answer's fault (see {@link unprocessableAnswer}).
    */
   failureOf(attempt: Attempt, thrown: unknown): GatewayError {
     const stop = this.options.scope.stopError();
@@ -129,8 +141,10 @@ export class RouteRun {
       attempt.permit.released();
       throw stop;
     }
+    const provider = attempt.target.account.name;
+    const error = thrown instanceof RangeError ? unprocessableAnswer(thrown, provider) : toGatewayError(thrown);
     // Whatever the adapter made of the provider's answer, the account's own credentials stay out of it.
-    return withoutAccountSecrets(toGatewayError(thrown), attempt.target.account);
+    return withoutAccountSecrets(error, attempt.target.account);
   }
 
   /** The attempt answered: its target's circuit closes. */
