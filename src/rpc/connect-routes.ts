@@ -6,6 +6,7 @@ import { toGatewayError, type GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import { createChatService, createModelService } from "./chat-service.js";
 import { withGatewayErrors } from "./connect-own-errors.js";
+import { boundedForRpc } from "./rpc-error-message.js";
 
 /**
  * Registers ChatService and ModelService on a Connect router. Each handler gives Connect's own
@@ -25,7 +26,8 @@ export function connectRoutes(gateway: Gateway): (router: ConnectRouter) => void
 /**
  * The gRPC/Connect edge's interceptors: bearer-key auth from the `authorization` metadata, and
  * one log call per failed RPC (unary or stream). Every error leaves as a GatewayError, so callers
- * get the right status code and an ErrorDetail, never an opaque internal error.
+ * get the right status code and an ErrorDetail, never an opaque internal error; the log gets the
+ * whole message, the caller at most MAX_RPC_MESSAGE_BYTES of it (see boundedForRpc).
  */
 export function connectInterceptors(authenticate: CallerAuthenticator, onError: (error: GatewayError, procedure: string) => void): Interceptor[] {
   const auth: Interceptor = (next) => async (request) => {
@@ -40,7 +42,7 @@ export function connectInterceptors(authenticate: CallerAuthenticator, onError: 
     } catch (thrown) {
       const error = toGatewayError(thrown);
       onError(error, procedure);
-      throw error;
+      throw boundedForRpc(error);
     }
     if (!response.stream) return response;
     const source = response.message;
@@ -50,7 +52,7 @@ export function connectInterceptors(authenticate: CallerAuthenticator, onError: 
       } catch (thrown) {
         const error = toGatewayError(thrown);
         onError(error, procedure);
-        throw error;
+        throw boundedForRpc(error);
       }
     }
     return { ...response, message: guarded() };

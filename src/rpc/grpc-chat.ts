@@ -14,6 +14,7 @@ import { LightAbort } from "../core/light-abort.js";
 import { routeHeaders, withRouteMetadata } from "../server/route-headers.js";
 import { drainedOrClosed } from "../server/write-drain.js";
 import { GRPC_PREFIX_BYTES, grpcFrame } from "./grpc-frame.js";
+import { boundedForRpc } from "./rpc-error-message.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
 /** The methods this path serves; everything else (and every other protocol) goes to Connect. */
@@ -191,12 +192,13 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     withRouteMetadata(error);
     options.onError(error, streaming ? "ChatStream" : "Chat");
     if (stream.destroyed || stream.closed) return;
+    const fields = errorTrailerFields(boundedForRpc(error));
     if (stream.headersSent) {
-      endWithTrailers(stream, errorTrailerFields(error));
+      endWithTrailers(stream, fields);
       return;
     }
     // Trailers-only: the status travels in the one HEADERS frame that ends the stream.
-    stream.respond({ ...BASE_HEADERS, ...errorTrailerFields(error) }, { endStream: true });
+    stream.respond({ ...BASE_HEADERS, ...fields }, { endStream: true });
     // The client may still be sending; what it sends is not read.
     if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }

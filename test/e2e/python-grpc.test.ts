@@ -5,7 +5,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsonFixtureAnswer, longTextStreamAnswer, sseFixtureAnswer } from "../support/fake-upstream.js";
+import { MAX_RPC_MESSAGE_BYTES } from "../../src/rpc/rpc-error-message.js";
+import { errorAnswer, jsonFixtureAnswer, longTextStreamAnswer, sseFixtureAnswer } from "../support/fake-upstream.js";
 import { GATEWAY_KEY, MODEL, startGateway, type RunningGateway } from "./gateway-harness.js";
 
 const run = promisify(execFile);
@@ -22,6 +23,7 @@ interface PythonReport {
   cancel: { deltas_before_cancel: number; code: string | null };
   no_key: { code: string };
   unknown_model: { code: string; details?: { reason: string; param: string }[] };
+  long_error: { code: string; message_bytes?: number; message_start?: string; details?: { reason: string; param: string }[] };
 }
 
 /**
@@ -75,6 +77,9 @@ describe("Python grpcio client generated from proto/", () => {
       jsonFixtureAnswer("openai/chat-nonstream-text.json"),
       sseFixtureAnswer("openai/chat-stream-text-after-tool-result-include-usage.sse.txt", { chunkDelayMs: 2 }),
       longTextStreamAnswer(300, 20),
+      // A provider validation error of 7,000 characters: grpcio refuses response metadata over
+      // 8 KiB, and the message travels in it twice (it reached this client as RESOURCE_EXHAUSTED).
+      errorAnswer(400, { message: `Invalid schema for function 'f': ${"'foo' is not valid under any of the given schemas. ".repeat(140)}`, type: "invalid_request_error", code: "invalid_function_parameters", param: "tools" }),
     );
     const { stdout } = await run(PYTHON, [join(ROOT, "test/python/client.py"), "--gen", genDir, "--target", `127.0.0.1:${gateway.port}`, "--key", GATEWAY_KEY, "--model", MODEL], {
       timeout: 60_000,
@@ -96,8 +101,10 @@ describe("Python grpcio client generated from proto/", () => {
     expect(report.cancel.deltas_before_cancel).toBeLessThan(100);
     expect(report.no_key.code).toBe("UNAUTHENTICATED");
     expect(report.unknown_model).toEqual({ code: "NOT_FOUND", details: [{ reason: "MODEL_NOT_FOUND", param: "model" }] });
+    expect(report.long_error).toMatchObject({ code: "INVALID_ARGUMENT", message_start: "Invalid schema for function 'f': 'foo' i", details: [{ reason: "UPSTREAM_INVALID_REQUEST", param: "tools" }] });
+    expect(report.long_error.message_bytes).toBeLessThanOrEqual(MAX_RPC_MESSAGE_BYTES);
 
-    expect(gateway.upstream.requests).toHaveLength(3);
+    expect(gateway.upstream.requests).toHaveLength(4);
     const [unary, streamed, cancelled] = gateway.upstream.requests;
     // proto3 `optional` presence: temperature 0.0 set in Python reaches the upstream as 0.
     expect(unary?.body).toMatchObject({ model: "gpt-4o-mini", temperature: 0, messages: [{ role: "user", content: "Invent a holiday." }] });

@@ -7,7 +7,8 @@ and prints one JSON object describing what it saw, so the test can assert on it:
 
 Steps: unary Chat; a streamed ChatStream read to the end; a ChatStream cancelled after its first
 text delta (call.cancel()); a call without the key; a call for an unknown model (with the
-ErrorDetail decoded from grpc-status-details-bin).
+ErrorDetail decoded from grpc-status-details-bin); a call the provider refuses with a very long
+message.
 """
 
 import argparse
@@ -109,6 +110,13 @@ def main():
             out["unknown_model"] = {"code": "OK"}
         except grpc.RpcError as error:
             out["unknown_model"] = {"code": error.code().name, "details": error_details(error, error_pb2)}
+
+        # The upstream answers this one with a 400 whose message is thousands of characters long.
+        try:
+            stub.Chat(chat_service_pb2.ChatRequest(input=chat_input("Use the tool.")), metadata=metadata, timeout=args.timeout)
+            out["long_error"] = {"code": "OK"}
+        except grpc.RpcError as error:
+            out["long_error"] = {"code": error.code().name, "message_bytes": len((error.details() or "").encode("utf-8")), "message_start": (error.details() or "")[:40], "details": error_details(error, error_pb2)}
 
     print(json.dumps(out))
 
