@@ -13,22 +13,47 @@ function headerName(text: string): string {
 }
 
 /**
+ * The longest value of a list header (`x-switchyard-warnings`, `-failed`, `-skipped`), in
+ * characters. Response headers have limits on the way: grpc-core and grpc-java clients refuse
+ * metadata over 8 KiB in all (128 strict tools sent to an Anthropic model made 11 KB of warnings,
+ * and a Python client got RESOURCE_EXHAUSTED for a successful call), nginx refuses upstream
+ * headers over its 4 or 8 KiB buffer, Node's clients over 16 KiB.
+ */
+export const MAX_LIST_HEADER_CHARS = 1024;
+
+/** `items` joined by `separator`: whole items while they fit in {@link MAX_LIST_HEADER_CHARS}, then how many more there were. */
+function listHeader(items: readonly string[], separator: string): string {
+  let value = "";
+  for (let index = 0; index < items.length; index++) {
+    const next = `${index === 0 ? "" : separator}${items[index] as string}`;
+    const rest = items.length - index;
+    // Room is kept for the "… N more" that would follow if a later item did not fit.
+    const reserve = index === items.length - 1 ? 0 : 24;
+    if (value.length + next.length + reserve > MAX_LIST_HEADER_CHARS) return `${value}${index === 0 ? "" : separator}… ${rest} more`;
+    value += next;
+  }
+  return value;
+}
+
+/**
  * The `x-switchyard-*` response headers (REST) and metadata (gRPC/Connect) of an answer: the model
  * and account that answered, the attempts, the failed and skipped targets, and the warnings.
  * Every value is printable ASCII (model and account names with other characters percent-encoded
- * as UTF-8, warnings with them replaced); header names are lower case. The same fields on every front door.
+ * as UTF-8, warnings with them replaced); header names are lower case; a list is at most
+ * {@link MAX_LIST_HEADER_CHARS} long (the whole warnings are also in gRPC's `warnings` fields).
+ * The same fields on every front door.
  */
 export function routeHeaders(model: string, provider: string, route: RouteInfo | undefined, warnings: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = { "x-switchyard-model": headerName(model), "x-switchyard-provider": headerName(provider) };
   if (route) addRoute(headers, route);
-  if (warnings.length > 0) headers["x-switchyard-warnings"] = warnings.map(headerSafe).join("; ");
+  if (warnings.length > 0) headers["x-switchyard-warnings"] = listHeader(warnings.map(headerSafe), "; ");
   return headers;
 }
 
 function addRoute(headers: Record<string, string>, route: RouteInfo): void {
   headers["x-switchyard-attempts"] = String(route.attempts);
-  if (route.failures.length > 0) headers["x-switchyard-failed"] = route.failures.map((failure) => `${headerName(failure.model)} ${failure.reason.toLowerCase()}`).join(", ");
-  if (route.skipped.length > 0) headers["x-switchyard-skipped"] = route.skipped.map((skip) => `${headerName(skip.model)} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`).join(", ");
+  if (route.failures.length > 0) headers["x-switchyard-failed"] = listHeader(route.failures.map((failure) => `${headerName(failure.model)} ${failure.reason.toLowerCase()}`), ", ");
+  if (route.skipped.length > 0) headers["x-switchyard-skipped"] = listHeader(route.skipped.map((skip) => `${headerName(skip.model)} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`), ", ");
 }
 
 /**

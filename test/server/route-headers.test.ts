@@ -8,7 +8,7 @@ import { ChatRequestSchema, ChatService } from "../../gen/switchyard/v1/chat_ser
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import { ModelCatalog } from "../../src/core/model-catalog.js";
-import { routeHeaders } from "../../src/server/route-headers.js";
+import { MAX_LIST_HEADER_CHARS, routeHeaders } from "../../src/server/route-headers.js";
 import { FUZZ_CONFIG, wellBehavedUpstream } from "../support/fuzzing.js";
 import { thrown } from "../support/thrown.js";
 
@@ -74,5 +74,34 @@ describe("the model list", () => {
     const config = parseConfigText(`providers:\n  Bee: { type: openai, api_key: k, models: [m1] }\n  up: { type: openai, api_key: k, models: [a_b, a-b, Zeta, echo] }\n`, "list.yaml", {});
     const ids = new ModelCatalog(config, new Map()).list().map((model) => model.id);
     expect(ids).toEqual(["Bee/m1", "up/Zeta", "up/a-b", "up/a_b", "up/echo"]);
+  });
+});
+
+describe("list headers", () => {
+  const warning = (index: number) => `tools[${index}].function.strict is not enforced by Anthropic for this model and was dropped.`;
+
+  it("keep whole items up to MAX_LIST_HEADER_CHARS and then say how many more there were", () => {
+    const warnings = Array.from({ length: 128 }, (_, index) => warning(index));
+    const value = routeHeaders("anth/claude", "anth", undefined, warnings)["x-switchyard-warnings"] ?? "";
+    expect(value.length).toBeLessThanOrEqual(MAX_LIST_HEADER_CHARS);
+    const shown = value.split("; ");
+    const more = /^… (\d+) more$/.exec(shown.pop() ?? "");
+    expect(shown).toEqual(warnings.slice(0, shown.length));
+    expect(Number(more?.[1])).toBe(128 - shown.length);
+    expect(shown.length).toBeGreaterThan(5);
+  });
+
+  it("leave lists that fit as they are, failed and skipped targets too", () => {
+    const route = {
+      $typeName: "switchyard.v1.RouteInfo" as const,
+      attempts: 40,
+      failures: Array.from({ length: 40 }, (_, index) => ({ $typeName: "switchyard.v1.AttemptFailure" as const, model: `account-${index}/some-long-model-name`, reason: "PROVIDER_UNAVAILABLE", upstreamStatus: 503 })),
+      skipped: [{ $typeName: "switchyard.v1.SkippedTarget" as const, model: "b/m", reason: "CIRCUIT_OPEN", detail: "" }],
+    };
+    const headers = routeHeaders("a/m", "a", route, [warning(0), warning(1)]);
+    expect(headers["x-switchyard-warnings"]).toBe(`${warning(0)}; ${warning(1)}`);
+    expect(headers["x-switchyard-skipped"]).toBe("b/m circuit_open");
+    expect(headers["x-switchyard-failed"]?.length).toBeLessThanOrEqual(MAX_LIST_HEADER_CHARS);
+    expect(headers["x-switchyard-failed"]).toMatch(/^account-0\/some-long-model-name provider_unavailable, account-1\/.*, … \d+ more$/);
   });
 });
