@@ -179,19 +179,30 @@ export function accountSecrets(account: ProviderAccount): string[] {
   return requestSecrets({ ...account.headers, ...(account.apiKey ? { authorization: `Bearer ${account.apiKey}` } : {}) }, account.baseUrl ?? "");
 }
 
+/** The longest provider-given fact (`upstreamCode`, `param`) passed on, in characters: they are identifiers, and they travel in gRPC metadata. */
+export const MAX_PROVIDER_FACT_CHARS = 256;
+
+/** A provider-given fact without the account's credentials, cut to {@link MAX_PROVIDER_FACT_CHARS}. */
+function cleanFact(value: string | undefined, secrets: readonly string[]): string | undefined {
+  if (value === undefined) return undefined;
+  const redacted = redactSecrets(value, secrets);
+  return redacted.length <= MAX_PROVIDER_FACT_CHARS ? redacted : `${redacted.slice(0, MAX_PROVIDER_FACT_CHARS - 1)}…`;
+}
+
 /**
- * `error` without the account's credentials in its message or its provider-given facts
- * (`upstreamCode`, `param`), however the provider encoded them; the same error when it has none.
- * Applied to every failed attempt, so neither callers nor logs see a key a provider echoed
- * (the raw body was redacted already, but a JSON escape or a stream event can hide one from that pass).
+ * `error` as the gateway passes it on: without the account's credentials in its message or its
+ * provider-given facts (`upstreamCode`, `param`), however the provider encoded them, and with
+ * those facts at most {@link MAX_PROVIDER_FACT_CHARS} long (a provider's 9,000-character `param`
+ * made a gRPC error's metadata too big for grpcio clients); the same error when nothing changes.
+ * Applied to every failed attempt, so neither callers nor logs see a key a provider echoed (the
+ * raw body was redacted already, but a JSON escape or a stream event can hide one from that pass).
  */
-export function withoutAccountSecrets(error: GatewayError, account: ProviderAccount): GatewayError {
+export function cleanedProviderError(error: GatewayError, account: ProviderAccount): GatewayError {
   const secrets = accountSecrets(account);
-  if (secrets.length === 0) return error;
-  const message = redactSecrets(error.rawMessage, secrets);
+  const message = secrets.length === 0 ? error.rawMessage : redactSecrets(error.rawMessage, secrets);
   const { upstreamCode, param } = error.facts;
-  const code = upstreamCode === undefined ? undefined : redactSecrets(upstreamCode, secrets);
-  const field = param === undefined ? undefined : redactSecrets(param, secrets);
+  const code = cleanFact(upstreamCode, secrets);
+  const field = cleanFact(param, secrets);
   if (message === error.rawMessage && code === upstreamCode && field === param) return error;
   const facts = { ...error.facts, ...(code === undefined ? {} : { upstreamCode: code }), ...(field === undefined ? {} : { param: field }) };
   return gatewayError(error.code, error.reason, message, facts, error.cause);

@@ -77,9 +77,10 @@ describe("Python grpcio client generated from proto/", () => {
       jsonFixtureAnswer("openai/chat-nonstream-text.json"),
       sseFixtureAnswer("openai/chat-stream-text-after-tool-result-include-usage.sse.txt", { chunkDelayMs: 2 }),
       longTextStreamAnswer(300, 20),
-      // A provider validation error of 7,000 characters: grpcio refuses response metadata over
-      // 8 KiB, and the message travels in it twice (it reached this client as RESOURCE_EXHAUSTED).
-      errorAnswer(400, { message: `Invalid schema for function 'f': ${"'foo' is not valid under any of the given schemas. ".repeat(140)}`, type: "invalid_request_error", code: "invalid_function_parameters", param: "tools" }),
+      // A provider validation error of 7,000 characters, with a 9,000-character code: grpcio refuses
+      // response metadata over 8 KiB, and the message travels in it twice, the code in the
+      // ErrorDetail (each reached this client as RESOURCE_EXHAUSTED).
+      errorAnswer(400, { message: `Invalid schema for function 'f': ${"'foo' is not valid under any of the given schemas. ".repeat(140)}`, type: "invalid_request_error", code: `invalid_function_parameters.${"x".repeat(9000)}`, param: "tools" }),
     );
     const { stdout } = await run(PYTHON, [join(ROOT, "test/python/client.py"), "--gen", genDir, "--target", `127.0.0.1:${gateway.port}`, "--key", GATEWAY_KEY, "--model", MODEL], {
       timeout: 60_000,

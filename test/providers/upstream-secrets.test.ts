@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
-import { displayUrl, MAX_PROVIDER_TEXT, redactSecrets, requestSecrets, scrubSecrets } from "../../src/providers/upstream-status.js";
+import { displayUrl, MAX_PROVIDER_FACT_CHARS, MAX_PROVIDER_TEXT, redactSecrets, requestSecrets, scrubSecrets } from "../../src/providers/upstream-status.js";
 import { jsonAnswer, startFakeUpstream } from "../support/fake-upstream.js";
 
 /** A key with no provider prefix (as Mistral and Azure keys look): scrubSecrets' patterns do not know it. */
@@ -84,7 +84,7 @@ describe("a provider message far longer than any error needs", () => {
     expect(scrubSecrets(`short sk-abcdefghijkl message`)).toBe("short [redacted] message");
   });
 
-  it("reaches the caller as the provider's error, short, over REST (it was a 500: the patterns overflowed their stack)", async () => {
+  it("reaches the caller as the provider's error, short, over REST (it was a 500: the patterns overflowed their stack), and so do a long param and code", async () => {
     const upstream = await startFakeUpstream();
     const yaml = `server: { host: 127.0.0.1, port: 0 }
 providers:
@@ -103,6 +103,13 @@ routing:
       expect(body.error.type).toBe("invalid_request_error");
       expect(body.error.message).toMatch(/Invalid image data: … \(\d+ characters in all\)/);
       expect(body.error.message.length).toBeLessThan(MAX_PROVIDER_TEXT);
+
+      // A provider's param and code are identifiers: passed on at most MAX_PROVIDER_FACT_CHARS long.
+      upstream.enqueue(jsonAnswer({ error: { message: "bad", type: "invalid_request_error", code: "c".repeat(9000), param: "p".repeat(9000) } }, { status: 400 }));
+      const facts = await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "b/m", messages: [{ role: "user", content: "hi" }] }) });
+      const factsError = ((await facts.json()) as { error: { param: string; code: string } }).error;
+      expect(facts.status).toBe(400);
+      expect(factsError.param).toBe(`${"p".repeat(MAX_PROVIDER_FACT_CHARS - 1)}…`);
     } finally {
       await built.app.close();
       await upstream.close();

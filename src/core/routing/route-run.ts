@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { AttemptFailure, ChatInput, RouteInfo, SkippedTarget } from "../../../gen/switchyard/v1/chat_pb.js";
 import { gatewayError, Reason, toGatewayError, type GatewayError } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
-import { withoutAccountSecrets } from "../../providers/upstream-status.js";
+import { cleanedProviderError } from "../../providers/upstream-status.js";
 import { unmetRequirement } from "./capability-filter.js";
 import type { CircuitBreakers, CircuitPermit } from "./circuit-breaker.js";
 import { classifyFailure, type FailureAction } from "./failure-classification.js";
@@ -132,8 +132,9 @@ export class RouteRun {
    * The attempt's failure as a GatewayError. When the request itself is over (caller canceled or
    * deadline passed) it releases the attempt's breaker permit and throws the scope's stop error
    * instead: no failure is recorded against a healthy target for the caller's own stop. The
-   * error never carries the target account's credentials (see withoutAccountSecrets). A
-   * RangeError is the answer's fault (see {@link unprocessableAnswer}).
+   * error never carries the target account's credentials, and its provider-given facts are
+   * bounded (see cleanedProviderError). A RangeError is the answer's fault (see
+   * {@link unprocessableAnswer}).
    */
   failureOf(attempt: Attempt, thrown: unknown): GatewayError {
     const stop = this.options.scope.stopError();
@@ -144,7 +145,7 @@ export class RouteRun {
     const provider = attempt.target.account.name;
     const error = thrown instanceof RangeError ? unprocessableAnswer(thrown, provider) : toGatewayError(thrown);
     // Whatever the adapter made of the provider's answer, the account's own credentials stay out of it.
-    return withoutAccountSecrets(error, attempt.target.account);
+    return cleanedProviderError(error, attempt.target.account);
   }
 
   /** The attempt answered: its target's circuit closes. */
