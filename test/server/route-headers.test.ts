@@ -1,6 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { validateHeaderValue } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { ImageDetail, Role, ToolChoiceMode } from "../../gen/switchyard/v1/chat_pb.js";
@@ -9,6 +10,7 @@ import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import { ModelCatalog } from "../../src/core/model-catalog.js";
 import { MAX_LIST_HEADER_CHARS, routeHeaders } from "../../src/server/route-headers.js";
+import { jsonAnswer, startFakeUpstream } from "../support/fake-upstream.js";
 import { FUZZ_CONFIG, wellBehavedUpstream } from "../support/fuzzing.js";
 import { thrown } from "../support/thrown.js";
 
@@ -85,7 +87,9 @@ describe("list headers", () => {
     const value = routeHeaders("anth/claude", "anth", undefined, warnings)["x-switchyard-warnings"] ?? "";
     expect(value.length).toBeLessThanOrEqual(MAX_LIST_HEADER_CHARS);
     const shown = value.split("; ");
-    const more = /^… (\d+) more$/.exec(shown.pop() ?? "");
+    const more = /^\.\.\. (\d+) more$/.exec(shown.pop() ?? "");
+    // A header value Node's HTTP/1.1 server accepts (it refuses characters above U+00FF).
+    expect(() => validateHeaderValue("x-switchyard-warnings", value)).not.toThrow();
     expect(shown).toEqual(warnings.slice(0, shown.length));
     expect(Number(more?.[1])).toBe(128 - shown.length);
     expect(shown.length).toBeGreaterThan(5);
@@ -102,6 +106,26 @@ describe("list headers", () => {
     expect(headers["x-switchyard-warnings"]).toBe(`${warning(0)}; ${warning(1)}`);
     expect(headers["x-switchyard-skipped"]).toBe("b/m circuit_open");
     expect(headers["x-switchyard-failed"]?.length).toBeLessThanOrEqual(MAX_LIST_HEADER_CHARS);
-    expect(headers["x-switchyard-failed"]).toMatch(/^account-0\/some-long-model-name provider_unavailable, account-1\/.*, … \d+ more$/);
+    expect(headers["x-switchyard-failed"]).toMatch(/^account-0\/some-long-model-name provider_unavailable, account-1\/.*, \.\.\. \d+ more$/);
+  });
+
+  it("reach a REST caller of 128 strict tools on an Anthropic model whole, in a 200", async () => {
+    const upstream = await startFakeUpstream();
+    const config = parseConfigText(`server: { host: 127.0.0.1, port: 0 }\nproviders:\n  anth: { type: anthropic, api_key: k, base_url: "${upstream.baseUrl}" }\n`, "warnings.yaml", {});
+    const { app } = await buildApp({ config, logStream: { write: () => undefined } });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      upstream.enqueue(jsonAnswer({ id: "msg_1", type: "message", role: "assistant", model: "claude-3-haiku-20240307", content: [{ type: "text", text: "Hi." }], stop_reason: "end_turn", usage: { input_tokens: 5, output_tokens: 2 } }));
+      const tools = Array.from({ length: 128 }, (_, index) => ({ type: "function", function: { name: `tool_${index}`, strict: true, parameters: { type: "object", properties: { a: { type: "string" } }, required: ["a"], additionalProperties: false } } }));
+      const answer = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "anth/claude-3-haiku-20240307", messages: [{ role: "user", content: "hi" }], tools }) });
+      expect(answer.status).toBe(200);
+      const warnings = answer.headers.get("x-switchyard-warnings") ?? "";
+      expect(warnings).toContain("tools[0].function.strict is not enforced");
+      expect(warnings).toMatch(/; \.\.\. \d+ more$/);
+      expect(warnings.length).toBeLessThanOrEqual(MAX_LIST_HEADER_CHARS);
+    } finally {
+      await app.close();
+      await upstream.close();
+    }
   });
 });
