@@ -95,7 +95,7 @@ describe("list headers", () => {
     expect(shown.length).toBeGreaterThan(5);
   });
 
-  it("leave lists that fit as they are, failed and skipped targets too", () => {
+  it("leave lists that fit as they are, and cut a long list of failed targets the same way", () => {
     const route = {
       $typeName: "switchyard.v1.RouteInfo" as const,
       attempts: 40,
@@ -109,7 +109,7 @@ describe("list headers", () => {
     expect(headers["x-switchyard-failed"]).toMatch(/^account-0\/some-long-model-name provider_unavailable, account-1\/.*, \.\.\. \d+ more$/);
   });
 
-  it("reach a REST caller of 128 strict tools on an Anthropic model whole, in a 200", async () => {
+  it("reach a REST caller of 128 strict tools on an Anthropic model cut, in a 200", async () => {
     const upstream = await startFakeUpstream();
     const config = parseConfigText(`server: { host: 127.0.0.1, port: 0 }\nproviders:\n  anth: { type: anthropic, api_key: k, base_url: "${upstream.baseUrl}" }\n`, "warnings.yaml", {});
     const { app } = await buildApp({ config, logStream: { write: () => undefined } });
