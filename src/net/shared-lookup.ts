@@ -54,8 +54,7 @@ export function sharedLookup(system: AllAddressesLookup = defaultLookup): Lookup
     }
     const waiters = [waiter];
     pending.set(key, waiters);
-    const { all: _all, ...rest } = options;
-    system(hostname, { ...rest, all: true }, (error, addresses) => {
+    system(hostname, { ...options, all: true }, (error, addresses) => {
       pending.delete(key);
       for (const each of waiters) each(error, error ? [] : addresses);
     });
