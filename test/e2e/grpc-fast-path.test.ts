@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { compressionGzip, createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatRequestSchema, ChatService, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
@@ -139,8 +139,7 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
       }
     })().then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
     expect(canceled?.code).toBe(Code.Canceled);
-    await sleep(150);
-    expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    await vi.waitFor(() => expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
   });
 
   it("answers an error with the status and ErrorDetail Connect would send, and a missing key with Unauthenticated", async () => {
@@ -162,8 +161,7 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
     await sleep(100);
     controller.abort();
     expect((await pending)?.code).toBe(Code.Canceled);
-    await sleep(100);
-    expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    await vi.waitFor(() => expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
 
     const started = Date.now();
     const expired = await grpc.chat({ input: input() }, { headers: auth, timeoutMs: 200 }).then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import OpenAI from "openai";
 import { create } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import type { GatewayError } from "../../src/core/errors.js";
 import type { UsageRecord } from "../../src/core/gateway.js";
@@ -44,8 +44,7 @@ describe("the caller going away", () => {
     await sleep(100);
     controller.abort();
     await pending;
-    await sleep(100);
-    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    await vi.waitFor(() => expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
     expect(rig().upstreams.b?.attempts).toHaveLength(0);
   });
 

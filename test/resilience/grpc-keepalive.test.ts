@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatService, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { fault } from "../support/fault-injector.js";
@@ -76,8 +76,7 @@ describe.each(Object.entries(clients))("ChatStreamRequest.keepalive_ms over %s",
     })();
     await expect(run).rejects.toThrow();
     expect(seen).toEqual([undefined, undefined]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    await vi.waitFor(() => expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
   });
 
   it("refuses an interval out of bounds with INVALID_ARGUMENT naming keepalive_ms", async () => {

@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
 import { fault } from "../support/fault-injector.js";
-import { sleep, useResilienceGateway } from "./resilience-harness.js";
+import { useResilienceGateway } from "./resilience-harness.js";
 
 const TEXT = "The quick brown fox jumps over the lazy dog.";
 
@@ -101,8 +101,7 @@ describe("routing over gRPC", () => {
     const error = await rig().grpc.chat({ input: input(["b/m"]) }, { timeoutMs: 300 }).then(() => undefined, (thrown: unknown) => thrown);
     expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
     expect(Date.now() - started).toBeLessThan(1000);
-    await sleep(100);
-    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    await vi.waitFor(() => expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
   });
 
   it("cancelling a stream aborts the upstream and tries no fallback", async () => {
@@ -114,8 +113,7 @@ describe("routing over gRPC", () => {
         if (event.event.case === "textDelta" && ++texts === 2) controller.abort();
       }
     })().catch(() => undefined);
-    await sleep(300);
-    expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    await vi.waitFor(() => expect(rig().upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
     expect(rig().upstreams.b?.attempts).toHaveLength(0);
   });
 });

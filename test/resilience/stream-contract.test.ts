@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { fault } from "../support/fault-injector.js";
 import { startResilienceGateway, useResilienceGateway, userMessage } from "./resilience-harness.js";
 
@@ -185,8 +185,7 @@ describe("a stream never ends normally after a failure", () => {
       for await (const chunk of await patient.openai.chat.completions.create({ model: "a/m", messages: userMessage(), stream: true, stream_options: { include_usage: true } })) usage = chunk.usage ?? usage;
       expect(usage?.total_tokens).toBe(19);
       expect(Date.now() - started).toBeLessThan(1500);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(patient.upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+      await vi.waitFor(() => expect(patient.upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
     } finally {
       await patient.close();
     }

@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FaultInjector, fault } from "../support/fault-injector.js";
 import { collectSdkStream, startResilienceGateway, userMessage, type AccountSpec, type ResilienceGateway } from "./resilience-harness.js";
 
@@ -133,8 +133,7 @@ describe("the caller's deadline (x-switchyard-timeout) bounds everything", () =>
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(1000);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true);
+    await vi.waitFor(() => expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
   });
 
   it("fails over at once when a Retry-After would outlast the caller's deadline", async () => {
