@@ -1,5 +1,6 @@
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControls } from "./cache-control.js";
+import { readDataUrl } from "./data-url.js";
 import { invalidRequest } from "./errors.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -39,6 +40,8 @@ function checkMedia(media: Media, param: string): void {
   if (media.source.case === "url" && !/^(?:(?:https?|gs):\/\/|data:)/i.test(media.source.value)) {
     throw invalidRequest(`Invalid '${param}': expected an http(s) URL, a gs:// URL or a data URL.`, param);
   }
+  // Malformed base64 or escapes in a data URL are the caller's fault, whichever adapter reads them.
+  if (media.source.case === "url") readDataUrl(media.source.value, param);
   if (!isKnown(ImageDetail, media.detail)) throw invalidRequest(`Invalid '${param}.detail': ${media.detail} is not an ImageDetail value.`, `${param}.detail`);
   if (media.source.case === "data" && !media.mimeType) throw invalidRequest(`Invalid '${param}': media given as data needs a mime_type.`, param);
   if (media.mimeType && !/^[a-z]+\/[A-Za-z0-9.+_-]+$/.test(media.mimeType)) {

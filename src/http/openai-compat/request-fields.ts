@@ -1,6 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { CacheControl } from "../../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControl } from "../../core/cache-control.js";
+import { decodeBase64 } from "../../core/data-url.js";
 import { invalidRequest } from "../../core/errors.js";
 
 /**
@@ -119,20 +120,6 @@ export function rejectUnknownKeys(value: Record<string, unknown>, known: Readonl
   for (const key of Object.keys(value)) {
     if (!known.has(key)) throw invalidRequest(`Unrecognized request argument supplied: ${param}.${key}`, `${param}.${key}`);
   }
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const BASE64_URL = /^[A-Za-z0-9_-]*={0,2}$/;
-
-/** Decodes strict base64 (standard or URL-safe alphabet, whitespace ignored); throws 400 when invalid. */
-export function decodeBase64(text: string, param: string): Uint8Array {
-  const compact = text.replace(/\s+/g, "");
-  if ((!BASE64.test(compact) && !BASE64_URL.test(compact)) || compact.replace(/=+$/, "").length % 4 === 1) {
-    throw invalidRequest(`Invalid '${param}': the data is not valid base64.`, param);
-  }
-  const bytes = Buffer.from(compact, BASE64.test(compact) ? "base64" : "base64url");
-  if (bytes.length === 0 && compact.length > 0) throw invalidRequest(`Invalid '${param}': the data is not valid base64.`, param);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Parses `data:<mime>;base64,<data>`; undefined when `url` is not a data URL, 400 when malformed. */

@@ -1,7 +1,8 @@
 import { ImageDetail, Role, type ContentPart, type Media, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
+import { decodeBase64 } from "../../core/data-url.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mediaKindOf, mimeTypeFromUrl } from "../../core/media-types.js";
-import { decodeBase64, isObject, parseDataUrl, readArray, readCacheControl, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
+import { isObject, parseDataUrl, readArray, readCacheControl, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
 
 const ROLES: Readonly<Record<string, Role>> = {
   system: Role.SYSTEM,

@@ -1,4 +1,5 @@
 import type { Media } from "../../../gen/switchyard/v1/chat_pb.js";
+import { readDataUrl } from "../../core/data-url.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mimeTypeFromUrl } from "../../core/media-types.js";
 import type { AnthropicDocumentBlock, AnthropicImageBlock } from "./anthropic-wire.js";
@@ -29,13 +30,8 @@ function readMedia(media: Media, param: string): MediaBytes {
   }
   if (media.source.case !== "url") throw invalidRequest(`Invalid '${param}': media needs a url or data.`, param);
   const url = media.source.value;
-  const dataUrl = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url);
-  if (dataUrl) {
-    const [, mime = "", parameters = "", payload = ""] = dataUrl;
-    const isBase64 = parameters.split(";").includes("base64");
-    const base64 = isBase64 ? payload : Buffer.from(decodeURIComponent(payload), "utf8").toString("base64");
-    return { mimeType: explicit || normaliseMime(mime), base64 };
-  }
+  const inline = readDataUrl(url, param);
+  if (inline) return { mimeType: explicit || normaliseMime(inline.mimeType), base64: inline.base64 };
   return { mimeType: explicit || normaliseMime(mimeTypeFromUrl(url)), url };
 }
 

@@ -1,4 +1,5 @@
 import type { ChatInput, Media } from "../../../gen/switchyard/v1/chat_pb.js";
+import { readDataUrl } from "../../core/data-url.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mimeTypeFromUrl } from "../../core/media-types.js";
 import { MediaBudget, type FetchedMedia, type MediaFetcher } from "../../media/guarded-media-fetch.js";
@@ -31,27 +32,12 @@ function isGeminiFileUri(url: URL, baseUrl: string): boolean {
   return href.startsWith(`${base}/v1beta/files/`) || href.startsWith(`${base}/v1/files/`);
 }
 
-function parseDataUrl(raw: string, explicitType: string, param: string): GeminiMediaSource {
-  const comma = raw.indexOf(",");
-  if (comma === -1) throw invalidRequest(`Invalid '${param}': the data URL has no ',' before its payload.`, param);
-  const segments = raw.slice(5, comma).split(";");
-  const declared = segments[0] ?? "";
-  const isBase64 = segments.slice(1).some((segment) => segment.toLowerCase() === "base64");
-  const payload = raw.slice(comma + 1);
-  const mimeType = explicitType || declared;
+function inlineDataUrl(raw: string, explicitType: string, param: string): GeminiMediaSource | undefined {
+  const inline = readDataUrl(raw, param);
+  if (!inline) return undefined;
+  const mimeType = explicitType || inline.mimeType;
   if (!mimeType) throw invalidRequest(`Invalid '${param}': the data URL declares no media type; set mime_type.`, param);
-  if (isBase64) {
-    const base64 = payload.replace(/\s+/g, "");
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(base64)) throw invalidRequest(`Invalid '${param}': the data URL payload is not valid base64.`, param);
-    return { kind: "inline", mimeType, base64 };
-  }
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.from(decodeURIComponent(payload), "utf8");
-  } catch {
-    throw invalidRequest(`Invalid '${param}': the data URL payload is not valid percent-encoding.`, param);
-  }
-  return { kind: "inline", mimeType, base64: bytes.toString("base64") };
+  return { kind: "inline", mimeType, base64: inline.base64 };
 }
 
 /**
@@ -67,7 +53,8 @@ export function classifyGeminiMedia(media: Media, param: string, baseUrl: string
     return { kind: "inline", mimeType: media.mimeType, base64: Buffer.from(media.source.value).toString("base64") };
   }
   const raw = media.source.value ?? "";
-  if (raw.startsWith("data:")) return parseDataUrl(raw, media.mimeType, param);
+  const inline = inlineDataUrl(raw, media.mimeType, param);
+  if (inline) return inline;
   let url: URL;
   try {
     url = new URL(raw);

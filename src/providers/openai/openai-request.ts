@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type ContentPart, type Media, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
+import { readDataUrl } from "../../core/data-url.js";
 import { unsupportedFeature } from "../../core/errors.js";
 import { hasCacheControl } from "../../core/cache-control.js";
 import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
@@ -57,20 +58,23 @@ const DETAIL_NAMES: Partial<Record<ImageDetail, "auto" | "low" | "high">> = {
   [ImageDetail.HIGH]: "high",
 };
 
-function dataUrl(media: Media): string {
-  if (media.source.case === "url") return media.source.value;
-  return `data:${media.mimeType};base64,${Buffer.from(media.source.value ?? new Uint8Array()).toString("base64")}`;
+/** The media as base64 with its type, or undefined for a URL that is not a data URL. */
+function inlineMedia(media: Media, param: string): { mimeType: string; base64: string } | undefined {
+  if (media.source.case !== "url") return { mimeType: media.mimeType, base64: Buffer.from(media.source.value ?? new Uint8Array()).toString("base64") };
+  const inline = readDataUrl(media.source.value, param);
+  return inline && { mimeType: media.mimeType || inline.mimeType, base64: inline.base64 };
+}
+
+/** The media's URL: data URLs (and bytes) as `data:<type>;base64,<standard base64>`, as REST callers' arrive; other URLs as they are. */
+function mediaUrl(media: Media, param: string): string {
+  const inline = inlineMedia(media, param);
+  return inline ? `data:${inline.mimeType};base64,${inline.base64}` : (media.source.value as string);
 }
 
 function audioFormat(mimeType: string): string | undefined {
   if (mimeType === "audio/wav" || mimeType === "audio/x-wav" || mimeType === "audio/wave") return "wav";
   if (mimeType === "audio/mp3" || mimeType === "audio/mpeg") return "mp3";
   return undefined;
-}
-
-function decodeDataUrl(url: string): { mimeType: string; base64: string } | undefined {
-  const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
-  return match ? { mimeType: match[1] ?? "", base64: match[2] ?? "" } : undefined;
 }
 
 /**
@@ -92,24 +96,22 @@ function toOpenAIPart(part: ContentPart, param: string, partIndex: number): Open
     case "image": {
       const media = part.part.value;
       const detail = DETAIL_NAMES[media.detail];
-      return { type: "image_url", image_url: { url: dataUrl(media), ...(detail ? { detail } : {}) } };
+      return { type: "image_url", image_url: { url: mediaUrl(media, param), ...(detail ? { detail } : {}) } };
     }
     case "audio": {
       const media = part.part.value;
-      const inline = media.source.case === "data" ? { mimeType: media.mimeType, base64: Buffer.from(media.source.value).toString("base64") } : decodeDataUrl(media.source.value ?? "");
-      const format = audioFormat(media.mimeType || inline?.mimeType || "");
+      const inline = inlineMedia(media, param);
+      const format = audioFormat(inline?.mimeType ?? "");
       if (!inline || !format) {
-        throw unsupportedFeature(`OpenAI-dialect providers take audio only inline as wav or mp3 (input_audio); this part is ${inline ? media.mimeType || inline.mimeType : "a URL"}.`, param);
+        throw unsupportedFeature(`OpenAI-dialect providers take audio only inline as wav or mp3 (input_audio); this part is ${inline ? inline.mimeType : "a URL"}.`, param);
       }
       return { type: "input_audio", input_audio: { data: inline.base64, format } };
     }
     case "file": {
       const media = part.part.value;
-      if (media.source.case === "url" && !media.source.value.startsWith("data:")) {
-        throw unsupportedFeature("OpenAI-dialect providers take files only inline (file_data); this part is a URL.", param);
-      }
-      const mimeType = media.mimeType || (media.source.case === "url" ? (decodeDataUrl(media.source.value)?.mimeType ?? "") : "");
-      return { type: "file", file: { file_data: dataUrl(media), filename: media.filename || defaultFilename(mimeType, partIndex) } };
+      const inline = inlineMedia(media, param);
+      if (!inline) throw unsupportedFeature("OpenAI-dialect providers take files only inline (file_data); this part is a URL.", param);
+      return { type: "file", file: { file_data: `data:${inline.mimeType};base64,${inline.base64}`, filename: media.filename || defaultFilename(inline.mimeType, partIndex) } };
     }
     case "video":
       throw unsupportedFeature("OpenAI-dialect providers do not accept video input.", param);
