@@ -202,6 +202,7 @@ export class UndiciExchange {
   readonly body = new UpstreamBody(this);
   status = 0;
   private rawHeaders: readonly (Buffer | string)[] = [];
+  private connectTimer: NodeJS.Timeout | undefined;
   private abortRequest: ((reason?: unknown) => void) | undefined;
   private resumeRequest: (() => void) | undefined;
   private abortReason: unknown = undefined;
@@ -225,12 +226,37 @@ export class UndiciExchange {
     return headerIn(this.rawHeaders, name);
   }
 
-  /** Aborts the request (before or during the response); the body then fails with `reason`. */
+  /**
+   * Aborts the request (before or during the response); the body then fails with `reason`. Before
+   * the request has a socket (connecting, or queued for a free connection) undici cannot drop it,
+   * and would settle it only when that connection attempt ends: `head` rejects now, and the request
+   * is aborted the moment undici hands it a socket.
+   */
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.abortReason = reason;
-    this.abortRequest?.(reason);
+    this.clearConnectTimer();
+    if (this.abortRequest) {
+      this.abortRequest(reason);
+      return;
+    }
+    this.done();
+    const settle = this.headSettle;
+    this.headSettle = undefined;
+    settle?.reject(reason);
+  }
+
+  /** Fails the request with a {@link ConnectTimeoutError} unless it has a socket within `ms` (a native timer: undici's own connect timeout ticks every ~0.5 s). */
+  boundConnect(ms: number): void {
+    if (this.abortRequest || this.aborted) return;
+    this.connectTimer = setTimeout(() => this.abort(new ConnectTimeoutError(ms)), ms);
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer === undefined) return;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
   }
 
   /** Lets undici read the socket again after the body asked it to pause. */
@@ -244,6 +270,7 @@ export class UndiciExchange {
 
   onConnect(abort: (reason?: unknown) => void): void {
     this.abortRequest = abort;
+    this.clearConnectTimer();
     if (this.aborted) abort(this.abortReason);
   }
 
@@ -268,6 +295,7 @@ export class UndiciExchange {
   }
 
   onError(error: Error): void {
+    this.clearConnectTimer();
     this.done();
     const settle = this.headSettle;
     this.headSettle = undefined;
@@ -276,9 +304,27 @@ export class UndiciExchange {
   }
 }
 
-/** Dispatches `options` on `dispatcher` with an {@link UndiciExchange}; resolves at the response head. */
-export function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignalLike): Promise<UndiciExchange> {
+/** undici's code for a connect timeout, so that one check reads both this and undici's own. */
+const CONNECT_TIMEOUT_CODE = "UND_ERR_CONNECT_TIMEOUT";
+
+/** A request that got no connection within its bound. */
+export class ConnectTimeoutError extends Error {
+  readonly code = CONNECT_TIMEOUT_CODE;
+
+  constructor(ms: number) {
+    super(`no connection within ${ms} ms`);
+    this.name = "ConnectTimeoutError";
+  }
+}
+
+/**
+ * Dispatches `options` on `dispatcher` with an {@link UndiciExchange}; resolves at the response
+ * head. Fails with a {@link ConnectTimeoutError} when the request has no socket within
+ * `connectMs` (connecting, or waiting for a free pooled connection).
+ */
+export function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignalLike, connectMs: number): Promise<UndiciExchange> {
   const handler = new UndiciExchange(signal);
   dispatcher.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
+  handler.boundConnect(connectMs);
   return handler.head;
 }

@@ -85,8 +85,9 @@ function withAcceptEncoding(headers: Readonly<Record<string, string>>): Readonly
 }
 
 /**
- * Creates the production transport: undici keep-alive connection pools, one Agent per connect
- * timeout, each request dispatched to an UndiciExchange (the body is an UpstreamBody: pulled,
+ * Creates the production transport: undici keep-alive connection pools, one Agent per configured
+ * connect timeout (undici's connect timeout is the Agent's; each request's own bound is a native
+ * timer, see {@link exchange}), each request dispatched to an UndiciExchange (the body is an UpstreamBody: pulled,
  * collected or dumped, bounded, no Node or web stream per response). Every request says
  * `accept-encoding: identity` (without it a server may compress; see upstream-decoding.ts).
  * Host names are resolved by `lookup` (default: {@link sharedLookup} over the system's, so
@@ -114,7 +115,8 @@ export function createUndiciTransport(lookup: LookupFunction = sharedLookup()): 
     if (!target) return Promise.reject(new Error("the upstream URL is not a valid http or https URL"));
     // The URL is split once (cached) and the Agent dispatches to a handler of ours: undici's
     // request() parses the URL, copies the options and builds a Readable on every call.
-    return exchange(agentFor(request.connectTimeoutMs ?? 10_000), { origin: target.origin, path: target.path, method: request.method, headers: withAcceptEncoding(request.headers), body: request.body ?? null }, request.signal);
+    const connectMs = request.connectTimeoutMs ?? 10_000;
+    return exchange(agentFor(connectMs), { origin: target.origin, path: target.path, method: request.method, headers: withAcceptEncoding(request.headers), body: request.body ?? null }, request.signal, connectMs);
   };
 }
 

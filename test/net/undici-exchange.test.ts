@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 function get(path: string, signal = new LightAbort()): Promise<UndiciExchange> {
-  return exchange(agent, { origin, path, method: "GET", headers: {} }, signal);
+  return exchange(agent, { origin, path, method: "GET", headers: {} }, signal, 5_000);
 }
 
 function text(chunks: readonly Uint8Array[]): string {

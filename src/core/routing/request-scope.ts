@@ -170,12 +170,16 @@ export class RequestScope {
     return attempt;
   }
 
-  /** A target's timeouts, each capped to the time left before the caller's deadline (at least 1 ms). */
+  /**
+   * A target's timeouts, each capped to the time left before the caller's deadline (at least 1 ms),
+   * except connectMs: the deadline's abort ends a connect as promptly, and the configured value
+   * keys the upstream connection pool (one pool per configured value, not one per caller deadline).
+   */
   capTimeouts(timeouts: TimeoutSettings): TimeoutSettings {
     const left = this.remainingMs();
     if (!Number.isFinite(left)) return timeouts;
     const cap = (ms: number) => Math.max(1, Math.min(ms, left));
-    return { connectMs: cap(timeouts.connectMs), firstTokenMs: cap(timeouts.firstTokenMs), idleMs: cap(timeouts.idleMs), totalMs: cap(timeouts.totalMs) };
+    return { connectMs: timeouts.connectMs, firstTokenMs: cap(timeouts.firstTokenMs), idleMs: cap(timeouts.idleMs), totalMs: cap(timeouts.totalMs) };
   }
 
   /** Waits `ms`, or less when the request stops meanwhile; never rejects. */

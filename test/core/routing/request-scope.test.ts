@@ -22,11 +22,11 @@ describe("parseCallerTimeout", () => {
 });
 
 describe("RequestScope", () => {
-  it("caps a target's timeouts to the time left before the caller's deadline", () => {
+  it("caps a target's timeouts to the time left before the caller's deadline, but for connect_ms (it keys the connection pool)", () => {
     let now = 1000;
     const scope = new RequestScope(new AbortController().signal, 500, () => now);
     now = 1200;
-    expect(scope.capTimeouts({ connectMs: 5000, firstTokenMs: 100, idleMs: 30000, totalMs: 600000 })).toEqual({ connectMs: 300, firstTokenMs: 100, idleMs: 300, totalMs: 300 });
+    expect(scope.capTimeouts({ connectMs: 5000, firstTokenMs: 100, idleMs: 30000, totalMs: 600000 })).toEqual({ connectMs: 5000, firstTokenMs: 100, idleMs: 300, totalMs: 300 });
     scope.dispose();
   });
 
