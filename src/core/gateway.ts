@@ -149,7 +149,7 @@ export class Gateway {
           run.failed(attempt, run.failureOf(attempt, thrown));
         }
       }
-      throw scope.stopError() ?? run.error();
+      throw run.stopError() ?? run.error();
     } finally {
       scope.dispose();
     }

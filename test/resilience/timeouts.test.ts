@@ -136,6 +136,30 @@ describe("the caller's deadline (x-switchyard-timeout) bounds everything", () =>
     await vi.waitFor(() => expect(upstreams.a?.attempts[0]?.closedByClient).toBe(true), { timeout: 3000, interval: 20 });
   });
 
+  it("a 504 for the deadline names the route and says x-should-retry: false, so an SDK runs the route once", async () => {
+    const { upstreams, origin } = await start();
+    upstreams.a?.always(fault.hang());
+    upstreams.b?.always(fault.hang());
+    for (const stream of [false, true]) {
+      const response = await fetch(`${origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-switchyard-timeout": "300ms" },
+        body: JSON.stringify({ ...unaryBody([]), stream }),
+      });
+      expect(response.status).toBe(504);
+      expect(response.headers.get("x-should-retry")).toBe("false");
+      expect(response.headers.get("x-switchyard-attempts")).toBe("1");
+      expect(response.headers.get("x-switchyard-failed")).toContain("a/m");
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("upstream_timeout");
+    }
+    // The SDK's default: up to two retries of a 504 unless told otherwise.
+    const retrying = new OpenAI({ baseURL: `${origin}/v1`, apiKey: "unused", timeout: 10_000 });
+    const before = upstreams.a?.attempts.length ?? 0;
+    const error = await retrying.chat.completions.create(unaryBody([]), { headers: { "x-switchyard-timeout": "300ms" } }).then(() => undefined, (thrown: unknown) => thrown);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+    expect((upstreams.a?.attempts.length ?? 0) - before).toBe(1);
+  });
+
   it("fails over at once when a Retry-After would outlast the caller's deadline", async () => {
     const { upstreams, openai } = await start();
     upstreams.a?.always(fault.rateLimited("1"));

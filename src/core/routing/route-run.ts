@@ -140,7 +140,9 @@ export class RouteRun {
     const stop = this.options.scope.stopError();
     if (stop) {
       attempt.permit.released();
-      throw stop;
+      // The deadline cut this attempt: it is one of the route's failures (not the target's: no breaker count).
+      if (stop.code === Code.DeadlineExceeded) this.failures.push({ target: attempt.target.id, error: stop });
+      throw this.withRoute(stop);
     }
     const provider = attempt.target.account.name;
     const error = thrown instanceof RangeError ? unprocessableAnswer(thrown, provider) : toGatewayError(thrown);
@@ -234,6 +236,22 @@ export class RouteRun {
     for (const target of this.candidates) waitMs = Math.min(waitMs, this.options.breakers.for(target.id, target.circuitBreaker).msUntilProbe());
     const names = this.candidates.map((target) => target.id).join(", ");
     return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `every target is temporarily skipped after repeated failures (circuit open): ${names}`, Number.isFinite(waitMs) ? { retryAfterMs: Math.max(1, waitMs) } : {});
+  }
+
+  /**
+   * The scope's stop error when the request is over, else undefined. A passed deadline's carries
+   * this run's {@link routeInfo} once an attempt was made, like any error after routing: callers see
+   * which targets were tried, and REST callers get `x-should-retry: false` (an SDK that retried a
+   * deadline would run the whole route again). A caller's cancel carries none; nobody reads it.
+   */
+  stopError(): GatewayError | undefined {
+    const stop = this.options.scope.stopError();
+    return stop && this.withRoute(stop);
+  }
+
+  private withRoute(stop: GatewayError): GatewayError {
+    if (stop.code === Code.DeadlineExceeded && this.attempts > 0) stop.route = this.routeInfo();
+    return stop;
   }
 
   /** How the request was routed so far. */

@@ -175,7 +175,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       yield routeSummaryEvent(target.id, run, recovery);
       return;
     }
-    const stop = scope.stopError();
+    const stop = run.stopError();
     if (stop) throw stop;
     if (original) throw interruptedError(original, "no fallback could continue it");
     throw run.error();
