@@ -147,7 +147,8 @@ export function interruptedError(original: OriginalFailure, why: string): Gatewa
  * delivered text is matched, throws the in-band STREAM_INTERRUPTED error naming the original failure.
  */
 export class RecoverySplice {
-  private replay = "";
+  /** How much of the delivered text the restarted answer has repeated so far. */
+  private replayed = 0;
   private matched: boolean;
   private trimLeading: boolean;
   /** Whether any event was forwarded from this target. */
@@ -195,17 +196,20 @@ export class RecoverySplice {
   private match(event: ChatStreamResponse): ChatStreamResponse[] {
     const value = event.event;
     if (value.case === "textDelta" && value.value.choiceIndex === 0) {
-      this.replay += value.value.text;
-      if (this.replay.length <= this.delivered.length) {
-        if (!this.delivered.startsWith(this.replay)) throw this.diverged();
-        if (this.replay.length === this.delivered.length) this.matched = true;
+      // Each delta is compared where the replay stands: linear in the answer (accumulating the
+      // replay and comparing it whole made a long restart quadratic).
+      const text = value.value.text;
+      const overlap = Math.min(text.length, this.delivered.length - this.replayed);
+      if (!this.delivered.startsWith(overlap === text.length ? text : text.slice(0, overlap), this.replayed)) throw this.diverged();
+      this.replayed += overlap;
+      if (overlap === text.length) {
+        if (this.replayed === this.delivered.length) this.matched = true;
         return [];
       }
-      if (!this.replay.startsWith(this.delivered)) throw this.diverged();
       this.matched = true;
-      return [textDeltaEvent(0, this.replay.slice(this.delivered.length))];
+      return [textDeltaEvent(0, text.slice(overlap))];
     }
-    if (value.case === "finish" && this.replay === this.delivered) {
+    if (value.case === "finish" && this.replayed === this.delivered.length) {
       this.matched = true;
       return [event];
     }

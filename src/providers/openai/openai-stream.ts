@@ -20,6 +20,7 @@ import {
 import { newToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
+import { ArgumentsClosure } from "./arguments-closure.js";
 import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
@@ -66,7 +67,7 @@ interface OpenCall {
   /** The name tool_call_start carried ("" until it went out). */
   name: string;
   /** Every argument fragment so far (tells a finished call from one still being sent). */
-  argumentsText: string;
+  readonly arguments: ArgumentsClosure;
   /** A custom tool's call: free-text input, not JSON (no "{}" for an empty one). */
   readonly custom: boolean;
 }
@@ -104,13 +105,7 @@ function continuedCall(calls: ChoiceCalls, upstreamIndex: number | undefined, id
 function opensAnotherCall(call: OpenCall, name: string): boolean {
   if (!call.started || name === "") return false;
   if (name !== call.name) return true;
-  if (call.argumentsText === "") return false;
-  try {
-    JSON.parse(call.argumentsText);
-    return true;
-  } catch {
-    return false;
-  }
+  return call.arguments.complete();
 }
 
 /** INVALID_PROVIDER_RESPONSE for a stream event whose data is not JSON (as the Anthropic and Gemini translators answer it). */
@@ -289,7 +284,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const freshId = id !== undefined && !calls.byId.has(id) ? id : undefined;
       if (!call) {
         const extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
-        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: freshId, extra, heldArguments: "", name: "", argumentsText: "", custom: custom !== undefined || delta.type === "custom" };
+        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: freshId, extra, heldArguments: "", name: "", arguments: new ArgumentsClosure(), custom: custom !== undefined || delta.type === "custom" };
         calls.all.push(call);
       }
       if (!call.started) {
@@ -303,7 +298,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const args = custom ? (typeof custom.input === "string" ? custom.input : "") : argumentsText(fn.arguments);
       if (args.length > 0) {
         call.argumentsSeen = true;
-        call.argumentsText += args;
+        call.arguments.append(args);
         if (call.started) out.push(toolCallDeltaEvent(choiceIndex, call.index, args));
         else call.heldArguments += args;
       }

@@ -58,6 +58,20 @@ describe("RecoverySplice, restart mode", () => {
     expect(() => feed(new RecoverySplice("restart", "Hello", original, "b/m"), [toolCallStartEvent(0, 0, "c", "f")])).toThrow(/diverged/);
   });
 
+  it("matches a long restart delta by delta, in any slicing, and catches a divergence wherever it falls", () => {
+    const delivered = "The quick brown fox jumps over the lazy dog. ".repeat(40);
+    const answer = `${delivered}And then it slept.`;
+    for (const size of [1, 2, 3, 7, 64, delivered.length, answer.length]) {
+      const deltas = Array.from({ length: Math.ceil(answer.length / size) }, (_, index) => textDeltaEvent(0, answer.slice(index * size, (index + 1) * size)));
+      expect(feed(new RecoverySplice("restart", delivered, original, "b/m"), deltas).join("")).toBe("And then it slept.");
+      for (const at of [0, 1, Math.min(size, delivered.length - 1), 997, delivered.length - 1]) {
+        const changed = `${answer.slice(0, at)}#${answer.slice(at + 1)}`;
+        const diverging = Array.from({ length: Math.ceil(changed.length / size) }, (_, index) => textDeltaEvent(0, changed.slice(index * size, (index + 1) * size)));
+        expect(() => feed(new RecoverySplice("restart", delivered, original, "b/m"), diverging)).toThrow(/diverged/);
+      }
+    }
+  });
+
   it("drops the new target's reasoning and response_start", () => {
     const splice = new RecoverySplice("restart", "Hi", original, "b/m");
     expect(feed(splice, [responseStartEvent("x", "", 0n), reasoningDeltaEvent(0, "thinking"), textDeltaEvent(0, "Hi there")])).toEqual([" there"]);
