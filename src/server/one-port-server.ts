@@ -13,6 +13,8 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
 /** While closing, how often HTTP/1.1 connections that became idle are closed. */
 const IDLE_SWEEP_MS = 100;
+/** How long an HTTP/1.1 connection answered before its request's body was read stays open after the answer (the client reads it, then leaves). */
+const EARLY_ANSWER_LINGER_MS = 2_000;
 /** An HTTP/1.1 connection with no request for this long is closed. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** An HTTP/2 connection with no open stream for this long is closed with GOAWAY (clients reconnect). */
@@ -109,12 +111,12 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     if (!takeRequest(request, response)) (handler as http.RequestListener)(request, response);
   } : (handler as http.RequestListener);
   const refuseHost = options.refuseHost;
-  // Without a host check (gateway keys configured), no per-request work is added.
-  const h1Handler: http.RequestListener = refuseHost ? (request, response) => {
-    const refusal = refuseHost(request.headers.host, request.url, contentTypeOf(request.headers));
+  const h1Handler: http.RequestListener = (request, response) => {
+    closeIfAnsweredEarly(request, response);
+    const refusal = refuseHost?.(request.headers.host, request.url, contentTypeOf(request.headers));
     if (refusal) refuseRequest(request, response, refusal);
     else served(request, response);
-  } : served;
+  };
   const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
   const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
   const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
@@ -270,6 +272,34 @@ function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void 
     stream.once("close", onStreamClose);
   });
   session.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * An HTTP/1.1 answer that starts before its request's body was read to the end (a handler that
+ * stopped reading: Connect at readMaxBytes, which also destroys the request) says
+ * `Connection: close`, and the connection lingers: our side ends after the answer, and the socket
+ * is destroyed {@link EARLY_ANSWER_LINGER_MS} later. Before, the connection's next request waited
+ * behind the unread rest until the keep-alive timeout (a Connect client's next call on it got no
+ * answer); Node dumps an unread body itself, but not one a handler began to read. Destroying the
+ * socket at once (Node's way for `Connection: close`) resets a client still uploading before it
+ * reads the answer: EPIPE in place of the RPC's status.
+ */
+function closeIfAnsweredEarly(request: http.IncomingMessage, response: http.ServerResponse): void {
+  // Taken now: a destroyed request forgets its socket.
+  const socket = request.socket;
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+    // A body nobody began to read Node discards itself, and the connection stays usable.
+    if (!request.complete && (request.readableDidRead || request.destroyed)) {
+      this.shouldKeepAlive = false;
+      // Node's http server calls destroySoon() once an answer marked Connection: close is written.
+      socket.destroySoon = () => {
+        socket.end();
+        setTimeout(() => socket.destroy(), EARLY_ANSWER_LINGER_MS).unref();
+      };
+    }
+    return (writeHead as (...rest: unknown[]) => http.ServerResponse).apply(this, args);
+  } as typeof response.writeHead;
 }
 
 /**

@@ -1,7 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import net, { type AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createOnePortServer, type DualHandler, type OnePortServer } from "../../src/server/one-port-server.js";
 
 const IDLE_MS = 300;
@@ -135,5 +135,68 @@ describe("HTTP/2 connections on the one-port server", () => {
     const { session } = connect(origin);
     const answer = await request(session, `/slow?wait=${2 * REQUEST_MS}`, "done");
     expect(answer).toMatchObject({ status: 200, body: "got 4", rstCode: 0 });
+  });
+});
+
+describe("answers that start before their request's body was read to the end", () => {
+  /** A one-port server whose handler reads one piece of the body and answers 429 without reading on (as Connect does at readMaxBytes). */
+  async function startEarly(): Promise<string> {
+    const handler: DualHandler = (request, response) => {
+      if (request.url === "/whole") {
+        request.resume();
+        request.on("end", () => (response as http.ServerResponse).end("whole"));
+        return;
+      }
+      request.once("data", () => {
+        request.pause();
+        (response as http.ServerResponse).writeHead(429, { "content-type": "text/plain" });
+        (response as http.ServerResponse).end("too big");
+      });
+    };
+    server = createOnePortServer(handler, { headersTimeoutMs: 5_000, requestTimeoutMs: 5_000, http2IdleTimeoutMs: 0 });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /** An HTTP/1.1 connection that collects what it reads; `closed` resolves when the server ends it. */
+  function connectH1(origin: string): { socket: net.Socket; read: () => string; closed: Promise<void> } {
+    const socket = net.connect(Number(new URL(origin).port), "127.0.0.1");
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (piece: string) => (text += piece));
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    return { socket, read: () => text, closed };
+  }
+
+  const CHUNKED_HEAD = "POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/proto\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const chunk = (size: number) => `${size.toString(16)}\r\n${"a".repeat(size)}\r\n`;
+
+  it("HTTP/1.1: says Connection: close, lets the client finish its upload and read the answer, then closes", async () => {
+    const origin = await startEarly();
+    const { socket, read, closed } = connectH1(origin);
+    socket.write(CHUNKED_HEAD + chunk(1024));
+    await vi.waitFor(() => expect(read()).toContain("too big"), { timeout: 3_000, interval: 10 });
+    expect(read()).toMatch(/^HTTP\/1\.1 429/);
+    expect(read().toLowerCase()).toContain("connection: close");
+    // The client is still uploading: its writes are not refused while the connection lingers.
+    let refused = false;
+    socket.on("error", () => (refused = true));
+    await new Promise<void>((resolve) => socket.write(chunk(64 * 1024), () => resolve()));
+    const started = Date.now();
+    await closed;
+    expect(refused).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("HTTP/1.1: keeps the connection of a request read to the end", async () => {
+    const origin = await startEarly();
+    const { socket, read } = connectH1(origin);
+    socket.write("POST /whole HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+    await vi.waitFor(() => expect(read()).toContain("whole"), { timeout: 3_000, interval: 10 });
+    expect(read().toLowerCase()).toContain("connection: keep-alive");
+    socket.write("POST /whole HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+    await vi.waitFor(() => expect(read().match(/whole/g)).toHaveLength(2), { timeout: 3_000, interval: 10 });
+    socket.destroy();
   });
 });
