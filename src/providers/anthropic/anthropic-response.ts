@@ -143,7 +143,7 @@ export function fromAnthropicResponse(message: AnthropicMessage, context: Anthro
     id: message.id,
     created: context.created,
     warnings: [...context.warnings],
-    usage: fromAnthropicUsage(message.usage),
+    ...(message.usage ? { usage: fromAnthropicUsage(message.usage) } : {}),
     choices: [
       {
         index: 0,

@@ -67,6 +67,7 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
   private readonly cited = new Map<number, { start: number; sources: AnthropicCitedSource[] }>();
   private startUsage: AnthropicUsage = {};
   private deltaUsage: AnthropicUsage = {};
+  private sawUsage = false;
   private stop: AnthropicStop = {};
   private ended = false;
 
@@ -100,8 +101,9 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
     return false;
   }
 
-  private usage(): ChatStreamResponse {
-    return usageEvent(fromAnthropicUsage({ ...this.startUsage, ...this.deltaUsage }));
+  /** The answer's usage, once an event carried any (a stream with none gets the gateway's estimate). */
+  private usage(out: ChatStreamResponse[]): void {
+    if (this.sawUsage) out.push(usageEvent(fromAnthropicUsage({ ...this.startUsage, ...this.deltaUsage })));
   }
 
   /** Translates one SSE event, appending the resulting events to `out`. */
@@ -118,7 +120,10 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
     let stopped = false;
     switch (event.type) {
       case "message_start":
-        this.startUsage = event.usage;
+        if (event.usage) {
+          this.startUsage = event.usage;
+          this.sawUsage = true;
+        }
         break;
       case "content_block_start": {
         const block = event.block;
@@ -139,6 +144,9 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
             this.sawJsonTool = true;
           } else {
             this.sawClientTool = true;
+            // Text held back for a stop sequence goes before the call, in the order it was written.
+            if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));
+            this.pending = "";
             out.push(toolCallStartEvent(0, call.index ?? 0, block.id, block.name));
           }
           if (initial !== "") {
@@ -183,7 +191,10 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
       }
       case "message_delta":
         this.stop = { ...this.stop, ...event.stop };
-        this.deltaUsage = { ...this.deltaUsage, ...event.usage };
+        if (event.usage) {
+          this.deltaUsage = { ...this.deltaUsage, ...event.usage };
+          this.sawUsage = true;
+        }
         break;
       case "message_stop": {
         if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));
@@ -194,13 +205,13 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
         // before message_stop goes without a finish).
         if (stop.stopReason === "refusal" && stop.explanation) out.push(refusalDeltaEvent(0, stop.explanation));
         out.push(finishEvent(0, mapAnthropicStopReason(stop.stopReason, { onlyJsonTool: this.sawJsonTool && !this.sawClientTool }), stop.stopReason ?? ""));
-        out.push(this.usage());
+        this.usage(out);
         return;
       }
     }
     if (stopped) {
       out.push(finishEvent(0, FinishReason.STOP, LOCAL_STOP_RAW_REASON));
-      out.push(this.usage());
+      this.usage(out);
       this.ended = true;
     }
   }

@@ -179,7 +179,8 @@ export interface AnthropicMessage extends AnthropicStop {
   id: string;
   model: string;
   content: AnthropicResponseBlock[];
-  usage: AnthropicUsage;
+  /** Absent when the server sent none (compatible servers may not): the gateway then estimates. */
+  usage: AnthropicUsage | undefined;
 }
 
 /** A content_block_delta payload, reduced to the kinds the adapter maps. */
@@ -199,11 +200,11 @@ export interface AnthropicErrorObject {
 
 /** One parsed stream event. Event kinds the adapter does not know are not represented. */
 export type AnthropicStreamEvent =
-  | { type: "message_start"; id: string; model: string; usage: AnthropicUsage }
+  | { type: "message_start"; id: string; model: string; usage: AnthropicUsage | undefined }
   | { type: "content_block_start"; index: number; block: AnthropicResponseBlock }
   | { type: "content_block_delta"; index: number; delta: AnthropicDelta }
   | { type: "content_block_stop"; index: number }
-  | { type: "message_delta"; stop: AnthropicStop; usage: AnthropicUsage }
+  | { type: "message_delta"; stop: AnthropicStop; usage: AnthropicUsage | undefined }
   | { type: "message_stop" }
   | { type: "ping" }
   | { type: "error"; error: AnthropicErrorObject };
@@ -230,9 +231,9 @@ function isJsonValue(value: unknown): value is JsonValue {
   return value === null || ["string", "number", "boolean", "object"].includes(typeof value);
 }
 
-/** Reads a usage object; every counter is optional and null counts as absent. */
-export function parseAnthropicUsage(value: unknown): AnthropicUsage {
-  if (!isRecord(value)) return {};
+/** Reads a usage object; every counter is optional and null counts as absent; undefined when the answer has no usage object. */
+export function parseAnthropicUsage(value: unknown): AnthropicUsage | undefined {
+  if (!isRecord(value)) return undefined;
   const details = isRecord(value.output_tokens_details) ? value.output_tokens_details : {};
   const usage: AnthropicUsage = {};
   const assign = (key: keyof AnthropicUsage, raw: unknown) => {

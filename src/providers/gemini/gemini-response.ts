@@ -194,7 +194,8 @@ export function fromGeminiResponse(response: GeminiResponse, context: GeminiResp
     id: response.responseId ?? `gemini-${randomBase62(24)}`,
     model: response.modelVersion ?? context.upstreamModel,
     choices,
-    usage: toProtoUsage(response.usageMetadata),
+    // None from the provider: the gateway estimates it (and says so), as for a stream.
+    ...(response.usageMetadata ? { usage: toProtoUsage(response.usageMetadata) } : {}),
     created: BigInt(Math.floor(context.now() / 1000)),
     warnings,
   });

@@ -22,6 +22,12 @@ function choiceOf(response: ChatResponse) {
 }
 
 describe("fromAnthropicResponse", () => {
+  it("leaves usage out when the answer has no usage object (a compatible server), so the gateway estimates it", () => {
+    const response = fromAnthropicResponse(parseAnthropicMessage({ id: "m", content: [{ type: "text", text: "Hi" }], stop_reason: "end_turn" }), context);
+    expect(response.usage).toBeUndefined();
+    expect(fromAnthropicResponse(parseAnthropicMessage({ id: "m", content: [], stop_reason: "end_turn", usage: { input_tokens: 2, output_tokens: 1 } }), context).usage?.promptTokens).toBe(2);
+  });
+
   it("maps the recorded non-streaming text message (messages-nonstream-text.json)", () => {
     const response = fromAnthropicResponse(parseAnthropicMessage(readJsonFixture("anthropic/messages-nonstream-text.json")), { ...context, warnings: ["w1"] });
     expect(response.id).toBe("msg_01VdEjxAP5ahtHKrrRdNBteQ");

@@ -231,6 +231,41 @@ describe("Anthropic stream edge cases (hand-made streams)", () => {
     ]);
   });
 
+  it("sends text held back for a stop sequence before a tool call that follows it, not after", async () => {
+    const body = [
+      start,
+      frame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hello" } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "toolu_a", name: "now", input: {} } }),
+      frame({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: "{}" } }),
+      frame({ type: "content_block_stop", index: 1 }),
+      frame({ type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } }),
+      frame({ type: "message_stop" }),
+    ].join("");
+    const events = summarize(await collect(adapterFor(sse(body)).stream(chatInput({ maxTokens: 10, stop: ["\n\n\n"], messages: [user("hi")], tools: [{ name: "now" }] }), callOptions("claude-sonnet-4-5"))));
+    expect(joinText(events).slice(1, 3)).toEqual<EventSummary[]>([
+      ["text", "Hello"],
+      ["tool_start", 0, "toolu_a", "now"],
+    ]);
+  });
+
+  it("sends no usage event for a stream that carried no usage (a compatible server), so the gateway estimates it", async () => {
+    const body = [
+      frame({ type: "message_start", message: { id: "msg_n", model: "m" } }),
+      frame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hi" } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "message_delta", delta: { stop_reason: "end_turn" } }),
+      frame({ type: "message_stop" }),
+    ].join("");
+    const events = summarize(await collect(adapterFor(sse(body)).stream(chatInput({ maxTokens: 10, messages: [user("hi")] }), callOptions("claude-sonnet-4-5"))));
+    expect(events.slice(1)).toEqual<EventSummary[]>([
+      ["text", "Hi"],
+      ["finish", FinishReason.STOP, "end_turn"],
+    ]);
+  });
+
   it("streams thinking and its signature as reasoning deltas", async () => {
     const body = [
       start,

@@ -115,6 +115,11 @@ describe("fromGeminiResponse", () => {
     expect(ids?.[1]).toMatch(/^call_/);
   });
 
+  it("leaves usage out when Gemini sent no usageMetadata, so the gateway estimates it (not a zero usage)", () => {
+    const response = fromGeminiResponse(parseGeminiResponse({ candidates: [{ content: { parts: [{ text: "hello there" }] }, finishReason: "STOP" }] }), context);
+    expect(response.usage).toBeUndefined();
+  });
+
   it("answers a blocked prompt with one content_filter choice", () => {
     const response = fromGeminiResponse(parseGeminiResponse({ promptFeedback: { blockReason: "PROHIBITED_CONTENT" }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 } }), context);
     expect(response.choices).toHaveLength(1);
