@@ -138,7 +138,12 @@ class UpstreamAttempt implements GuardedResponse {
     // The stream watchdog bounds the gaps between events once tokens flow.
     const deadline = this.held ? now + idleMs : this.firstByte ? Math.max(this.lastChunkAt + idleMs, this.firstByteDeadline) : this.firstByteDeadline;
     if (now < deadline) return this.armWait(deadline - now);
-    this.abortWith(timeoutError(this.provider, this.firstByte ? `upstream stream stalled for ${idleMs} ms` : `upstream sent nothing within ${this.timeouts.firstTokenMs} ms`, this.firstByte));
+    // The message names the bound that ended the wait: bytes before the first token (a role chunk)
+    // leave the first-token deadline in charge until it passes.
+    const stalled = this.held || (this.firstByte && this.lastChunkAt + idleMs >= this.firstByteDeadline);
+    const firstTokenMs = this.timeouts.firstTokenMs;
+    const message = stalled ? `upstream stream stalled for ${idleMs} ms` : this.firstByte ? `upstream sent no token within ${firstTokenMs} ms` : `upstream sent nothing within ${firstTokenMs} ms`;
+    this.abortWith(timeoutError(this.provider, message, this.firstByte));
   }
 
   /** Sends the request; resolves with this attempt once the response head arrived. */

@@ -54,6 +54,18 @@ describe("sendUpstream stream bounds", () => {
     expect(result.error?.facts.afterFirstByte).toBe(false);
   });
 
+  it("names the bound that ended the wait: idle_ms for a stall, first_token_ms after a role chunk, and no byte at all", async () => {
+    const patient = { ...context, timeouts: { ...timeouts, idleMs: 200 } };
+    const stall = await read((await sendUpstream(transport([[0, "a"], [150, "b"], [2000, "c"]]), request, patient)).body);
+    expect(stall.text).toBe("ab");
+    expect(stall.error?.message).toContain("stalled for 200 ms");
+    const slowFirstToken = { ...context, timeouts: { ...timeouts, firstTokenMs: 300 } };
+    const roleOnly = await read((await sendUpstream(transport([[0, "role chunk"], [2000, "c"]]), request, slowFirstToken)).body);
+    expect(roleOnly.error?.message).toContain("sent no token within 300 ms");
+    const silent = await read((await sendUpstream(transport([[2000, "a"]]), request, slowFirstToken)).body);
+    expect(silent.error?.message).toContain("sent nothing within 300 ms");
+  });
+
   it("does not count the time a slow consumer holds a chunk as upstream silence", async () => {
     const response = await sendUpstream(transport([[0, "a"], [5, "b"], [5, "c"]]), request, context);
     const result = await read(response.body, 150);
