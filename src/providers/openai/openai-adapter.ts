@@ -117,22 +117,31 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       maxCompletionTokens: dialect.maxCompletionTokens || (ownLimit && maxCompletionTokenModels.has(options.upstreamModel)),
       nineCharToolCallIds,
     };
+    // What a refusal taught is remembered for the account only once the request without the
+    // field was accepted: a 400 for another reason that merely mentions the field (a validation
+    // error echoing the whole request) must not change every later request.
+    const learned: (() => void)[] = [];
     for (;;) {
       const { warnings, response: pending } = send(input, options, stream, form);
       const response = await pending;
       const noted = stream && !form.streamUsage ? [...warnings, STREAM_OPTIONS_REFUSED_WARNING] : warnings;
-      if (response.status !== 400 && response.status !== 422) return { warnings: noted, response };
+      if (response.status !== 400 && response.status !== 422) {
+        for (const lesson of learned) lesson();
+        return { warnings: noted, response };
+      }
       const errorText = await response.text().catch(() => "");
       let next: RequestForm | undefined;
       if (stream && form.streamUsage && ownStreamOptions && errorText.includes("stream_options")) {
-        streamOptionsRefused = true;
+        learned.push(() => (streamOptionsRefused = true));
         next = { ...form, streamUsage: false };
       } else if (!form.maxCompletionTokens && ownLimit && errorText.includes("max_completion_tokens")) {
-        if (maxCompletionTokenModels.size >= MAX_REMEMBERED_MODELS) maxCompletionTokenModels.clear();
-        maxCompletionTokenModels.add(options.upstreamModel);
+        learned.push(() => {
+          if (maxCompletionTokenModels.size >= MAX_REMEMBERED_MODELS) maxCompletionTokenModels.clear();
+          maxCompletionTokenModels.add(options.upstreamModel);
+        });
         next = { ...form, maxCompletionTokens: true };
       } else if (!form.nineCharToolCallIds && errorText.includes("with a length of 9") && input.messages.some((message) => message.toolCalls.length > 0 || message.toolCallId !== "")) {
-        nineCharToolCallIds = true;
+        learned.push(() => (nineCharToolCallIds = true));
         next = { ...form, nineCharToolCallIds: true };
       }
       if (!next) return { warnings: noted, response, errorText };

@@ -77,6 +77,21 @@ describe("OpenAI-compatible servers that refuse stream_options", () => {
     expect(replay.requests).toHaveLength(1);
   });
 
+  it("hand-made: a 400 for another reason that echoes the request (stream_options included) is returned, and later streams still ask for usage", async () => {
+    // A pydantic-style validation error quoting the whole body, as vLLM's FastAPI layer writes them.
+    const echoing = { object: "error", message: "1 validation error: messages.0.role: Input should be 'user' [type=literal_error, input_value={'model': 'm', 'stream': True, 'stream_options': {'include_usage': True}}]", type: "BadRequestError", param: null, code: 400 };
+    const refusal = { status: 400, headers: { "content-type": "application/json" }, body: JSON.stringify(echoing) };
+    const replay = replayTransport(refusal, refusal, { headers: { "content-type": "text/event-stream" }, body: mistralStream });
+    const adapter = adapterFor(replay, MISTRAL);
+    const { error } = await collectUntilError(adapter.stream(chatInput({ messages: [user("hi")] }), callOptions("m")));
+    expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { upstreamStatus: 400 } });
+    expect(replay.requests).toHaveLength(2);
+    const later = await collect(adapter.stream(chatInput({ messages: [user("hi")] }), callOptions("m")));
+    expect(summarize(later)).toEqual(streamed);
+    expect(replay.requests[2]?.json).toMatchObject({ stream_options: { include_usage: true } });
+    expect(later[0]?.event.case === "responseStart" ? later[0].event.value.warnings : ["?"]).not.toContain(STREAM_OPTIONS_REFUSED_WARNING);
+  });
+
   it("hand-made: stream_options the caller set in provider_options.openai are the caller's: a refusal is returned, not worked around", async () => {
     const replay = replayTransport({ status: 422, body: JSON.stringify(MISTRAL_STREAM_OPTIONS_422) });
     const input = chatInput({ messages: [user("hi")], providerOptions: { openai: { stream_options: { include_usage: true, include_obfuscation: false } } } });
