@@ -109,6 +109,8 @@ export function unsupportedFeature(message: string, param?: string): GatewayErro
 
 /** How Connect words a request message it could not decode from protobuf binary. */
 const CONNECT_PARSE_BINARY = "parse binary: ";
+/** How Connect words a unary or server-streaming call sent no request message, or more than one. */
+const CONNECT_MESSAGE_COUNT = /^protocol error: (?:missing|received extra) input message/;
 
 /** The reason of a ConnectError raised by Connect itself, by its code (its bad-input and size-limit errors are the caller's). */
 const CONNECT_CODE_REASONS: Partial<Record<Code, Reason>> = {
@@ -116,18 +118,28 @@ const CONNECT_CODE_REASONS: Partial<Record<Code, Reason>> = {
   [Code.DeadlineExceeded]: Reason.UPSTREAM_TIMEOUT,
   [Code.InvalidArgument]: Reason.INVALID_REQUEST,
   [Code.ResourceExhausted]: Reason.REQUEST_TOO_LARGE,
+  // A compression, protocol feature or method the caller asked for that the gateway does not have.
+  [Code.Unimplemented]: Reason.UNSUPPORTED_FEATURE,
 };
+
+/** The code of an error Connect raised itself, where the gateway's differs: the caller's malformed request is INVALID_ARGUMENT, as on the gRPC fast path. */
+function connectCode(error: ConnectError): Code {
+  // Connect calls a request message it cannot decode `internal`, and a wrong number of them `unimplemented`.
+  if (error.code === Code.Internal && error.rawMessage.startsWith(CONNECT_PARSE_BINARY)) return Code.InvalidArgument;
+  if (error.code === Code.Unimplemented && CONNECT_MESSAGE_COUNT.test(error.rawMessage)) return Code.InvalidArgument;
+  return error.code;
+}
 
 /**
  * Turns anything thrown into a GatewayError. ConnectErrors from Connect itself keep their code
- * (except an undecodable request message, INVALID_ARGUMENT) and get the reason of that code;
- * AbortErrors become CANCELED; everything else is an INTERNAL_ERROR whose message hides internals.
+ * (except a malformed request: an undecodable message, or none or two where one is due, which is
+ * INVALID_ARGUMENT) and get the reason of that code; AbortErrors become CANCELED; everything else
+ * is an INTERNAL_ERROR whose message hides internals.
  */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   if (error instanceof ConnectError) {
-    // Connect calls a request message it cannot decode `internal`; it is the caller's mistake.
-    const code = error.code === Code.Internal && error.rawMessage.startsWith(CONNECT_PARSE_BINARY) ? Code.InvalidArgument : error.code;
+    const code = connectCode(error);
     const reason = CONNECT_CODE_REASONS[code] ?? Reason.INTERNAL_ERROR;
     return new GatewayError(code, reason, error.rawMessage, {}, error);
   }

@@ -98,13 +98,18 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Pro
       reject(error);
     };
     const onClose = () => fail(gatewayError(Code.Canceled, Reason.CANCELED, "the client reset the stream before sending its request"));
+    const tooLarge = (what: string) => fail(gatewayError(Code.ResourceExhausted, Reason.REQUEST_TOO_LARGE, `message size ${what} is larger than configured readMaxBytes ${readMaxBytes}`));
+    let declared: number | undefined;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > readMaxBytes + GRPC_PREFIX_BYTES) {
-        fail(gatewayError(Code.ResourceExhausted, Reason.REQUEST_TOO_LARGE, `message size ${size - GRPC_PREFIX_BYTES} is larger than configured readMaxBytes ${readMaxBytes}`));
-        return;
-      }
       chunks.push(chunk);
+      // The envelope's prefix states the message's size: one over the limit is refused at once, by that size.
+      if (declared === undefined && size >= GRPC_PREFIX_BYTES) {
+        const prefix = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        declared = prefix.readUInt32BE(1);
+        if (declared > readMaxBytes) return tooLarge(String(declared));
+      }
+      if (size > readMaxBytes + GRPC_PREFIX_BYTES) tooLarge(`at least ${size - GRPC_PREFIX_BYTES}`);
     };
     const onEnd = () => {
       clearTimeout(timer);

@@ -194,6 +194,14 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
     expect(upstreams.a?.attempts).toHaveLength(0);
   });
 
+  it("refuses a message over body_limit_bytes by the size its envelope declares, before the rest arrives", async () => {
+    const declared = envelope(Buffer.alloc(10));
+    declared.writeUInt32BE(4 * BODY_LIMIT, 1);
+    const answer = await rawCall(declared);
+    expect(statusOf(answer)).toBe(String(Code.ResourceExhausted));
+    expect(decodeURIComponent(String(answer.trailers["grpc-message"] ?? answer.head["grpc-message"]))).toBe(`message size ${4 * BODY_LIMIT} is larger than configured readMaxBytes ${BODY_LIMIT}`);
+  });
+
   it("frames a success as one length-prefixed message followed by grpc-status 0 in the trailers", async () => {
     const answer = await rawCall(envelope(toBinary(ChatRequestSchema, create(ChatRequestSchema, { input: input() }))));
     expect(answer.head["content-type"]).toBe("application/grpc+proto");

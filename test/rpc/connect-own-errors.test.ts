@@ -126,6 +126,20 @@ describe("Connect's parse errors over gRPC and gRPC-Web", () => {
     expect(internal.get("grpc-status")).toBe("13");
   });
 
+  it("answers a call with no request message, or two, INVALID_ARGUMENT as the fast path does; an unknown compression stays UNIMPLEMENTED, the caller's (not INTERNAL_ERROR)", async () => {
+    const header = new Headers({ "content-type": "application/grpc+proto" });
+    for (const message of ["protocol error: missing input message for unary method", "protocol error: received extra input message for server_streaming method"]) {
+      const trailer = new Headers({ "grpc-status": "12", "grpc-message": encodeURIComponent(message) });
+      await withGatewayErrorForm({ status: 200, header, body: once(new Uint8Array()), trailer });
+      expect(trailer.get("grpc-status")).toBe("3");
+      expect(trailerDetailReason(trailer)).toBe("INVALID_REQUEST");
+    }
+    const compression = new Headers({ "grpc-status": "12", "grpc-message": encodeURIComponent('unknown compression "snappy": supported encodings are gzip,br') });
+    await withGatewayErrorForm({ status: 200, header, body: once(new Uint8Array()), trailer: compression });
+    expect(compression.get("grpc-status")).toBe("12");
+    expect(trailerDetailReason(compression)).toBe("UNSUPPORTED_FEATURE");
+  });
+
   it("rewrites only a gRPC-Web trailer frame holding that error, and passes messages through", async () => {
     const frame = envelope(0x80, new TextEncoder().encode(`grpc-status: 13\r\ngrpc-message: ${encodeURIComponent("parse binary: premature EOF")}\r\n`));
     const answer = await withGatewayErrorForm({ status: 200, header: new Headers({ "content-type": "application/grpc-web+proto" }), body: once(frame) });
