@@ -10,6 +10,7 @@ import { refusesSamplingParameters } from "./anthropic-models.js";
 import { removedSamplingParameters, samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
 import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
+import { ignoredProviderOptionsWarning } from "../ignored-provider-options.js";
 
 /** The provider_options key this adapter reads. */
 export const ANTHROPIC_FAMILY = "anthropic";
@@ -190,17 +191,6 @@ function maxTokensFor(input: ChatInput, options: AnthropicRequestOptions, warnin
   return fallback;
 }
 
-function ignoredOptionsWarning(input: ChatInput): string | undefined {
-  const ignored: string[] = [];
-  for (const [family, options] of Object.entries(input.providerOptions)) {
-    if (family === ANTHROPIC_FAMILY) continue;
-    const keys = Object.keys(options);
-    if (keys.length === 0) ignored.push(`provider_options.${family}`);
-    for (const key of keys) ignored.push(`provider_options.${family}.${key}`);
-  }
-  return ignored.length > 0 ? `ignored ${ignored.join(", ")} (not for Anthropic).` : undefined;
-}
-
 function anthropicOptions(input: ChatInput): JsonObject {
   const options = input.providerOptions[ANTHROPIC_FAMILY] ?? {};
   for (const key of Object.keys(options)) {
@@ -296,7 +286,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
     warnings.push(`stop sequence ${JSON.stringify(stop)} is enforced by the gateway (Anthropic rejects whitespace-only stop sequences).`);
   }
   if (input.user !== undefined && input.user !== "") body.metadata = { user_id: input.user };
-  const ignored = ignoredOptionsWarning(input);
+  const ignored = ignoredProviderOptionsWarning(input.providerOptions, ANTHROPIC_FAMILY, "Anthropic");
   if (ignored) warnings.push(ignored);
   const merged: AnthropicMessagesRequest = { ...body, ...extra };
   // provider_options.anthropic.output_config (e.g. effort) adds to the gateway's format instead of replacing it.

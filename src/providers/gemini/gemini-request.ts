@@ -10,6 +10,7 @@ import { geminiGeneration, takesSystemInstruction } from "./gemini-generation.js
 import { thinkingConfigFor } from "./gemini-thinking.js";
 import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiFunctionDeclaration, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
+import { ignoredProviderOptionsWarning } from "../ignored-provider-options.js";
 
 /** The provider_options key this adapter reads. */
 export const GEMINI_FAMILY = "gemini";
@@ -152,8 +153,8 @@ export function mergeJsonPatch(target: JsonMap, patch: JsonMap): JsonMap {
 }
 
 function applyProviderOptions(body: JsonMap, options: Readonly<Record<string, JsonObject>>, warnings: string[]): JsonMap {
-  const others = Object.keys(options).filter((family) => family !== GEMINI_FAMILY).sort();
-  if (others.length > 0) warnings.push(`provider_options for ${others.map((family) => `"${family}"`).join(", ")} ignored by this Gemini provider`);
+  const ignored = ignoredProviderOptionsWarning(options, GEMINI_FAMILY, "Gemini");
+  if (ignored) warnings.push(ignored);
   const own = options[GEMINI_FAMILY];
   if (!own) return body;
   const allowed: readonly string[] = GEMINI_OPTION_FIELDS;

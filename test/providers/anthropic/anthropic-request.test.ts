@@ -290,7 +290,7 @@ describe("toAnthropicRequest", () => {
       "frequency_penalty is not supported by Anthropic and was dropped.",
       "presence_penalty is not supported by Anthropic and was dropped.",
       "seed is not supported by Anthropic and was dropped.",
-      "ignored provider_options.openai.store, provider_options.openai.service_tier, provider_options.gemini (not for Anthropic).",
+      "ignored provider_options.gemini, provider_options.openai.store, provider_options.openai.service_tier (not for Anthropic).",
     ]);
   });
 

@@ -345,7 +345,7 @@ describe("toGeminiRequest: provider_options", () => {
     const { body, warnings } = toGeminiRequest(input, context());
     expect(body.generationConfig).toEqual({ temperature: 0.2, thinkingConfig: { thinkingBudget: 0 }, responseModalities: ["TEXT"] });
     expect(body.safetySettings).toEqual([{ category: "HARM_CATEGORY_HATE_SPEECH", threshold: "BLOCK_NONE" }]);
-    expect(warnings).toEqual(['provider_options for "anthropic", "openai" ignored by this Gemini provider']);
+    expect(warnings).toEqual(["ignored provider_options.anthropic.top_k, provider_options.openai.store (not for Gemini)."]);
   });
 
   it("rejects fields outside the merge whitelist (e.g. snake_case or contents)", () => {

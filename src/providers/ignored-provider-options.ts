@@ -1,0 +1,18 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+
+/**
+ * The warning for provider_options meant for other provider families (REST callers' top-level
+ * OpenAI fields such as `store` or `modalities` arrive as provider_options.openai): it names every
+ * key left out, `provider_options.<family>.<key>` (or the family alone when it is empty), so the
+ * caller can tell what was not sent. Undefined when there are none.
+ */
+export function ignoredProviderOptionsWarning(options: Readonly<Record<string, JsonObject>>, ownFamily: string, providerName: string): string | undefined {
+  const ignored: string[] = [];
+  for (const [family, fields] of Object.entries(options).sort(([a], [b]) => a.localeCompare(b))) {
+    if (family === ownFamily) continue;
+    const keys = Object.keys(fields);
+    if (keys.length === 0) ignored.push(`provider_options.${family}`);
+    for (const key of keys) ignored.push(`provider_options.${family}.${key}`);
+  }
+  return ignored.length > 0 ? `ignored ${ignored.join(", ")} (not for ${providerName}).` : undefined;
+}
