@@ -1,5 +1,5 @@
 import type http from "node:http";
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { createCallerAuthenticator, createHostCheck } from "./core/caller-auth.js";
@@ -102,6 +102,11 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     schemaController: { compilersFactory: NO_SCHEMA_COMPILERS },
     forceCloseConnections: "idle",
     return503OnClosing: true,
+    // Fastify's own errors before routing (a URL with a malformed percent-escape) in the OpenAI envelope too, not Fastify's.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const message = error.code === "FST_ERR_BAD_URL" ? "The request URL is not valid: it has a malformed percent-escape." : error.message;
+      void reply.code(400).send({ error: { message, type: "invalid_request_error", param: null, code: "invalid_request" } });
+    },
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
     serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}) }) as unknown as http.Server,

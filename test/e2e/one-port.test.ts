@@ -117,6 +117,16 @@ describe("one port serves HTTP/1.1 and h2c", () => {
     expect(text).toBe("tok0 tok1 tok2 tok3 tok4 ");
   });
 
+  it("answers a URL with a malformed percent-escape 400 in the OpenAI envelope, over HTTP/1.1 and h2c", async () => {
+    for (const path of ["/v1/models/openai-main%2Fgpt-4o%ZZ", "/v1/chat/completions/%ZZ"]) {
+      const answers = [await h1Request(gateway.origin, { path, headers: { authorization: `Bearer ${GATEWAY_KEY}` } }), await h2Request(session, { path, headers: { authorization: `Bearer ${GATEWAY_KEY}` } })];
+      for (const answer of answers) {
+        expect(answer.status).toBe(400);
+        expect(JSON.parse(answer.body)).toEqual({ error: { message: "The request URL is not valid: it has a malformed percent-escape.", type: "invalid_request_error", param: null, code: "invalid_request" } });
+      }
+    }
+  });
+
   it("answers the OpenAI error envelope over h2c for a missing key", async () => {
     const response = await h2Request(session, { method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: chatBody(false) });
     expect(response.status).toBe(401);
