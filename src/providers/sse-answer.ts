@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, GatewayError, Reason } from "../core/errors.js";
-import { feedSse, MAX_SSE_EVENT_CHARS, SseParser, type SseTranslator } from "./sse-decoder.js";
+import { feedSse, MAX_SSE_EVENT_CHARS, SseParser, type EventDecoder, type SseTranslator } from "./sse-decoder.js";
 import type { GuardedResponse } from "./upstream-attempt.js";
 import { scrubSecrets } from "./upstream-status.js";
 
@@ -15,6 +15,8 @@ export interface SseCall<T> {
    */
   readonly alsoReads?: readonly string[];
   accept(response: GuardedResponse): Promise<SseTranslator<T>>;
+  /** The decoder for an accepted answer's body when it is not SSE (one of `alsoReads`); undefined (the default) for an SseParser. */
+  decoderFor?(response: GuardedResponse): EventDecoder | undefined;
 }
 
 /** The media type of a content-type header: lower case, without parameters; "" when absent or blank. */
@@ -57,7 +59,7 @@ function withStreamStatus(thrown: unknown, status: number): unknown {
 }
 
 /** feedSse, with an unreadable event's error given the answer's HTTP status ({@link withStreamStatus}); no try block around a yield. */
-function feed<T>(parser: SseParser, translator: SseTranslator<T>, chunk: Uint8Array | undefined, out: T[], status: number): void {
+function feed<T>(parser: EventDecoder, translator: SseTranslator<T>, chunk: Uint8Array | undefined, out: T[], status: number): void {
   try {
     feedSse(parser, translator, chunk, out);
   } catch (thrown) {
@@ -83,7 +85,7 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
     const translator = await call.accept(response);
     const notAStream = streamContentTypeError(response.header("content-type"), { provider: call.provider, status: response.status, alsoReads: call.alsoReads });
     if (notAStream) throw notAStream;
-    const parser = new SseParser(MAX_SSE_EVENT_CHARS, call.provider);
+    const parser = call.decoderFor?.(response) ?? new SseParser(MAX_SSE_EVENT_CHARS, call.provider);
     const out: T[] = [];
     // A translator done from the start (its answer came whole) reads no body.
     if (!translator.done) {

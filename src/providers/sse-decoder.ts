@@ -140,6 +140,14 @@ export class SseParser {
   }
 }
 
+/** What turns a streamed body's chunks into events: {@link SseParser}, or another framing of the same events (JsonArrayDecoder). */
+export interface EventDecoder {
+  /** Feeds one chunk of the body; returns the events it completed. */
+  push(chunk: Uint8Array): SseEvent[];
+  /** Ends the body: the events still pending; throws for a body that ended where it must not. */
+  end(): SseEvent[];
+}
+
 /** A dialect's stream translator, fed one SSE event at a time; what it produces goes to `out`. */
 export interface SseTranslator<T> {
   /** True once the stream's own end marker arrived: nothing more is fed. */
@@ -153,7 +161,7 @@ export interface SseTranslator<T> {
  * Feeds one body chunk (or, with `undefined`, the end of the body) through `parser` into
  * `translator`, appending its output to `out`; stops feeding once the translator is done.
  */
-export function feedSse<T>(parser: SseParser, translator: SseTranslator<T>, chunk: Uint8Array | undefined, out: T[]): void {
+export function feedSse<T>(parser: EventDecoder, translator: SseTranslator<T>, chunk: Uint8Array | undefined, out: T[]): void {
   for (const event of chunk === undefined ? parser.end() : parser.push(chunk)) {
     if (translator.done) return;
     translator.push(event, out);

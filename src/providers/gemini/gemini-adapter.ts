@@ -11,7 +11,9 @@ import { GEMINI_FAMILY, toGeminiRequest, type GeminiRequestTranslation } from ".
 import { fromGeminiResponse } from "./gemini-response.js";
 import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemini-signature-cache.js";
 import { GeminiStreamTranslator } from "./gemini-stream.js";
+import { JsonArrayDecoder } from "../json-array-decoder.js";
 import { mediaTypeOf, sseAnswer } from "../sse-answer.js";
+import { MAX_SSE_EVENT_CHARS } from "../sse-decoder.js";
 import { parseGeminiResponse } from "./gemini-wire.js";
 import { endpointUrl } from "../upstream-http.js";
 
@@ -122,11 +124,14 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         return {
           response: send(translation, callOptions, true),
           provider: account.name,
-          // The JSON-array form of streamGenerateContent (see GeminiStreamTranslator.forJsonArray); any other type but SSE fails over.
+          // The JSON-array form of streamGenerateContent (upstreams or proxies that ignore alt=sse),
+          // read element by element as it streams; any other type but SSE fails over.
           alsoReads: GEMINI_STREAM_ALSO_READS,
-          async accept(response) {
-            const context = { provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature };
-            return mediaTypeOf(response.header("content-type")) === "application/json" ? GeminiStreamTranslator.forJsonArray(await response.text(), context) : new GeminiStreamTranslator(context);
+          async accept() {
+            return new GeminiStreamTranslator({ provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature });
+          },
+          decoderFor(response) {
+            return mediaTypeOf(response.header("content-type")) === "application/json" ? new JsonArrayDecoder(MAX_SSE_EVENT_CHARS, account.name) : undefined;
           },
         };
       });

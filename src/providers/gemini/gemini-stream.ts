@@ -13,20 +13,6 @@ function invalidChunk(detail: string): Error {
   return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `Gemini sent an unreadable stream event: ${detail}`);
 }
 
-/**
- * Parses the body of `streamGenerateContent` without `alt=sse`: one JSON array of chunks. The
- * gateway always asks for SSE; this exists for upstreams (or proxies) that answer with the array.
- */
-function geminiJsonArrayChunks(text: string): unknown[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalidChunk("the JSON array body is not JSON");
-  }
-  return Array.isArray(parsed) ? parsed : [parsed];
-}
-
 /** What a {@link GeminiStreamTranslator} needs besides the chunks. */
 export interface GeminiStreamContext {
   /** The provider account, for errors. */
@@ -68,28 +54,10 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
   private readonly choices = new Map<number, ChoiceState>();
   private started = false;
   private usage: GeminiUsageMetadata | undefined;
-  /** The events of a whole-array answer (see forJsonArray), given out by end(); undefined for SSE. */
-  private whole: ChatStreamResponse[] | undefined;
-
   constructor(private readonly context: GeminiStreamContext) {}
 
-  /**
-   * A translator for the body of `streamGenerateContent` without `alt=sse` (one JSON array of
-   * chunks, from upstreams or proxies that answer that way): already fed the whole answer, it
-   * reads no body, and end() gives out every event.
-   */
-  static forJsonArray(text: string, context: GeminiStreamContext): GeminiStreamTranslator {
-    const translator = new GeminiStreamTranslator(context);
-    const whole: ChatStreamResponse[] = [];
-    for (const raw of geminiJsonArrayChunks(text)) translator.chunk(raw, whole);
-    translator.whole = whole;
-    return translator;
-  }
-
-  /** Gemini streams have no end marker; only a whole-array answer is done from the start. */
-  get done(): boolean {
-    return this.whole !== undefined;
-  }
+  /** Gemini streams have no end marker: the body's end ends them. */
+  readonly done = false;
 
   /** Translates one SSE event (one JSON chunk). */
   push(event: SseEvent, out: ChatStreamResponse[]): void {
@@ -163,9 +131,8 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     }
   }
 
-  /** The end of the stream: a whole-array answer's events, then the last usage, once. */
+  /** The end of the stream: the last usage, once. */
   end(out: ChatStreamResponse[]): void {
-    if (this.whole) out.push(...this.whole.splice(0));
     if (this.usage) out.push(usageEvent(toProtoUsage(this.usage)));
     this.usage = undefined;
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf } from "../../../src/core/stream-events.js";
+import { JsonArrayDecoder } from "../../../src/providers/json-array-decoder.js";
 import { GeminiStreamTranslator } from "../../../src/providers/gemini/gemini-stream.js";
 import { SseParser } from "../../../src/providers/sse-decoder.js";
 
@@ -103,11 +104,22 @@ describe("GeminiStreamTranslator over SSE", () => {
     expect(() => new GeminiStreamTranslator(context).push({ event: "message", data: "{nope" }, [])).toThrow(/not JSON/);
   });
 
-  it("a JSON-array answer is done from the start and gives everything at the end", () => {
-    const translator = GeminiStreamTranslator.forJsonArray(JSON.stringify([{ responseId: "r", candidates: [{ content: { parts: [{ text: "hi" }] }, finishReason: "STOP" }], usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 } }]), context);
-    expect(translator.done).toBe(true);
+  it("a JSON-array answer (no alt=sse) is translated element by element through the JsonArrayDecoder", () => {
+    const body = JSON.stringify([
+      { responseId: "r", candidates: [{ content: { parts: [{ text: "h" }] } }] },
+      { responseId: "r", candidates: [{ content: { parts: [{ text: "i" }] }, finishReason: "STOP" }], usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 } },
+    ], null, 1);
+    const translator = new GeminiStreamTranslator(context);
+    const decoder = new JsonArrayDecoder(1_000_000, "gem");
     const out: ChatStreamResponse[] = [];
+    const bytes = new TextEncoder().encode(body);
+    const half = body.indexOf("},\n") + 3;
+    for (const event of decoder.push(bytes.subarray(0, half))) translator.push(event, out);
+    // The first element is out before the array has ended.
+    expect(out).toEqual([responseStartEvent("r", "gemini-x", 2000n, ["dropped: user"]), textDeltaEvent(0, "h")]);
+    for (const event of decoder.push(bytes.subarray(half))) translator.push(event, out);
+    for (const event of decoder.end()) translator.push(event, out);
     translator.end(out);
-    expect(out).toEqual([responseStartEvent("r", "gemini-x", 2000n, ["dropped: user"]), textDeltaEvent(0, "hi"), finishEvent(0, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 1, completion: 1, total: 2 }))]);
+    expect(out.slice(2)).toEqual([textDeltaEvent(0, "i"), finishEvent(0, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 1, completion: 1, total: 2 }))]);
   });
 });
