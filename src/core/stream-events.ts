@@ -27,8 +27,8 @@ export function textDeltaEvent(choiceIndex: number, text: string, logprobs: Toke
 }
 
 /** A refusal_delta event. */
-export function refusalDeltaEvent(choiceIndex: number, text: string): ChatStreamResponse {
-  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "refusalDelta", value: { $typeName: "switchyard.v1.RefusalDelta", choiceIndex, text } } };
+export function refusalDeltaEvent(choiceIndex: number, text: string, logprobs: TokenLogprob[] = []): ChatStreamResponse {
+  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "refusalDelta", value: { $typeName: "switchyard.v1.RefusalDelta", choiceIndex, text, logprobs } } };
 }
 
 /** A reasoning_delta event. */

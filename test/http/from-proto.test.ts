@@ -82,6 +82,9 @@ describe("OpenAIChunkEncoder", () => {
     const chunks = encodeAll([start, textDeltaEvent(0, "Hi", logprobs), refusalDeltaEvent(0, "no")], false);
     expect(choicesOf(chunks[0] ?? {})[0]?.logprobs).toEqual({ content: [{ token: "Hi", logprob: -0.5, bytes: [72, 105], top_logprobs: [] }] });
     expect(choicesOf(chunks[1] ?? {})[0]?.delta).toEqual({ refusal: "no" });
+    expect(choicesOf(chunks[1] ?? {})[0]?.logprobs).toBeNull();
+    const refused = encodeAll([start, refusalDeltaEvent(0, "No", [{ ...logprobs[0], token: "No", bytes: new Uint8Array([78, 111]) } as (typeof logprobs)[0]])], false);
+    expect(choicesOf(refused[0] ?? {})[0]?.logprobs).toEqual({ content: null, refusal: [{ token: "No", logprob: -0.5, bytes: [78, 111], top_logprobs: [] }] });
   });
 
   it("answers an empty completion with a role chunk that is also the finish", () => {

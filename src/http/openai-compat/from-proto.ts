@@ -214,8 +214,10 @@ export class OpenAIChunkEncoder {
         const logprobs = value.value.logprobs.length > 0 ? { content: toOpenAILogprobs(value.value.logprobs) } : null;
         return [this.chunk(value.value.choiceIndex, { content: value.value.text }, null, logprobs)];
       }
-      case "refusalDelta":
-        return [this.chunk(value.value.choiceIndex, { refusal: value.value.text })];
+      case "refusalDelta": {
+        const logprobs = value.value.logprobs.length > 0 ? { content: null, refusal: toOpenAILogprobs(value.value.logprobs) } : null;
+        return [this.chunk(value.value.choiceIndex, { refusal: value.value.text }, null, logprobs)];
+      }
       case "reasoningDelta":
         return this.reasoning(value.value);
       case "toolCallStart": {

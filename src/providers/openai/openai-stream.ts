@@ -42,7 +42,7 @@ interface LenientChunk {
   choices?: {
     index?: unknown;
     delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown; audio?: unknown; annotations?: unknown } | null;
-    logprobs?: { content?: OpenAITokenLogprob[] | null } | null;
+    logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
     finish_reason?: unknown;
   }[];
   usage?: OpenAIUsage | null;
@@ -209,7 +209,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         if (chunked.reasoning) out.push(reasoningDeltaEvent(choiceIndex, chunked.reasoning));
         if (chunked.text) out.push(textDeltaEvent(choiceIndex, chunked.text, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
       }
-      if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal));
+      if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.refusal : undefined)));
       if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
       // Checked before reading: most chunks have neither, and this runs for every chunk.
       if (delta.audio !== undefined) {

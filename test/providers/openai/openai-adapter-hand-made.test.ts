@@ -168,6 +168,13 @@ describe("OpenAI adapter: hand-made streams", () => {
     expect(events.filter((event) => event[0] === "tool_delta")).toEqual([["tool_delta", 0, 0, '{"x":'], ["tool_delta", 0, 0, "1}"], ["tool_delta", 0, 1, '{"y":2}']]);
   });
 
+  it("hand-made: a streamed refusal keeps its logprobs (logprobs.refusal)", async () => {
+    const refusalChunk = { ...chunk({ refusal: "I can't" }), choices: [{ index: 0, delta: { refusal: "I can't" }, logprobs: { content: null, refusal: [{ token: "I can't", logprob: -0.25, bytes: [73], top_logprobs: [] }] }, finish_reason: null }] };
+    const events = await collect(adapterFor(replayTransport({ body: sse([chunk({ role: "assistant" }), refusalChunk, chunk({}, { finish: "stop" })]) })).stream(chatInput({ messages: [user("hi")], logprobs: true }), callOptions("gpt-4o-mini")));
+    const refusal = events.find((event) => event.event.case === "refusalDelta");
+    expect(refusal?.event.case === "refusalDelta" ? refusal.event.value.logprobs.map((entry) => [entry.token, entry.logprob]) : []).toEqual([["I can't", -0.25]]);
+  });
+
   it("hand-made: a server that repeats the name on every delta of one call still sends one call", async () => {
     const body = sse([
       chunk({ tool_calls: [{ index: 0, id: "c1", function: { name: "a", arguments: '{"x":' } }] }),
