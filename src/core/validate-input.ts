@@ -1,6 +1,8 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControls } from "./cache-control.js";
 import { readDataUrl } from "./data-url.js";
+import { FUNCTION_FIELDS, MESSAGE_FIELDS, modelledKeyIn } from "./unmodelled-fields.js";
 import { invalidRequest } from "./errors.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -32,6 +34,12 @@ export const MAX_MODEL_NAME_LENGTH = 256;
 function checkModelName(name: string, param: string): void {
   if (CONTROL_CHARACTERS.test(name)) throw invalidRequest(`Invalid '${param}': it contains a control character.`, param);
   if (name.length > MAX_MODEL_NAME_LENGTH) throw invalidRequest(`Invalid '${param}': longer than ${MAX_MODEL_NAME_LENGTH} characters.`, param);
+}
+
+/** Throws 400 for unmodelled fields that name a field the gateway models (set those through their own fields). */
+function checkExtra(extra: JsonObject | undefined, known: ReadonlySet<string>, param: string): void {
+  const key = modelledKeyIn(extra, known);
+  if (key !== undefined) throw invalidRequest(`Invalid '${param}': '${key}' is not an extra field; set it through its own field.`, `${param}.${key}`);
 }
 
 function checkMedia(media: Media, param: string): void {
@@ -71,6 +79,7 @@ export function validateChatInput(input: ChatInput): void {
     if (Role[message.role] === undefined) throw invalidRequest(`Invalid '${param}.role': ${message.role} is not a Role this gateway knows.`, `${param}.role`);
     if (message.role === Role.TOOL && !message.toolCallId) throw invalidRequest(`Missing '${param}.tool_call_id': tool messages must name the call they answer.`, `${param}.tool_call_id`);
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.tool_calls': only assistant messages carry tool calls.`, `${param}.tool_calls`);
+    checkExtra(message.extra, MESSAGE_FIELDS, `${param}.extra`);
     message.toolCalls.forEach((call, callIndex) => {
       const callParam = `${param}.tool_calls[${callIndex}]`;
       if (!call.id) throw invalidRequest(`Missing '${callParam}.id'.`, `${callParam}.id`);
@@ -116,6 +125,7 @@ export function validateChatInput(input: ChatInput): void {
     if (!TOOL_NAME.test(tool.name)) throw invalidRequest(`Invalid '${param}': '${tool.name}' must be 1-64 characters of a-z, A-Z, 0-9, '_' and '-'.`, param);
     if (names.has(tool.name)) throw invalidRequest(`Invalid '${param}': duplicate tool name '${tool.name}'.`, param);
     names.add(tool.name);
+    checkExtra(tool.extra, FUNCTION_FIELDS, `tools[${index}].extra`);
   });
   const choice = input.toolChoice?.choice;
   if (choice?.case === "mode" && !isKnown(ToolChoiceMode, choice.value)) throw invalidRequest(`Invalid 'tool_choice.mode': ${choice.value} is not a ToolChoiceMode value.`, "tool_choice");

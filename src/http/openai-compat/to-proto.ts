@@ -1,6 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, ToolChoiceMode, type ChatInput, type ResponseFormat, type Tool, type ToolChoice } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { FUNCTION_FIELDS, unmodelledFields } from "../../core/unmodelled-fields.js";
 import {
   checkJsonDepth, isObject, readArray, readBoolean, readCacheControl, readInt32, readInteger, readJsonObject, readNumber, readObject, readString, rejectUnknownKeys, requireString, wrongType,
 } from "./request-fields.js";
@@ -43,12 +44,14 @@ function toToolValue(raw: unknown, param: string, legacy: boolean): Tool {
   }
   const parameters = readJsonObject(fn.parameters, `${param}.parameters`);
   const strict = readBoolean(fn.strict, `${param}.strict`);
+  const extra = unmodelledFields(fn, FUNCTION_FIELDS);
   return {
     $typeName: "switchyard.v1.Tool",
     name: requireString(fn.name, `${param}.name`),
     description: readString(fn.description, `${param}.description`) ?? "",
     ...(parameters ? { parameters } : {}),
     ...(strict !== undefined ? { strict } : {}),
+    ...(extra ? { extra } : {}),
   };
 }
 

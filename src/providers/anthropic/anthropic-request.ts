@@ -10,7 +10,7 @@ import { refusesSamplingParameters } from "./anthropic-models.js";
 import { removedSamplingParameters, samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
 import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
-import { ignoredProviderOptionsWarning } from "../ignored-provider-options.js";
+import { ignoredExtrasWarning, ignoredProviderOptionsWarning } from "../ignored-fields.js";
 
 /** The provider_options key this adapter reads. */
 export const ANTHROPIC_FAMILY = "anthropic";
@@ -288,6 +288,8 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (input.user !== undefined && input.user !== "") body.metadata = { user_id: input.user };
   const ignored = ignoredProviderOptionsWarning(input.providerOptions, ANTHROPIC_FAMILY, "Anthropic");
   if (ignored) warnings.push(ignored);
+  const extras = ignoredExtrasWarning(input, "Anthropic");
+  if (extras) warnings.push(extras);
   const merged: AnthropicMessagesRequest = { ...body, ...extra };
   // provider_options.anthropic.output_config (e.g. effort) adds to the gateway's format instead of replacing it.
   if (body.output_config && isJsonObject(extra.output_config)) merged.output_config = { ...body.output_config, ...extra.output_config };

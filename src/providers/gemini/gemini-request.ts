@@ -10,7 +10,7 @@ import { geminiGeneration, takesSystemInstruction } from "./gemini-generation.js
 import { thinkingConfigFor } from "./gemini-thinking.js";
 import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiFunctionDeclaration, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
-import { ignoredProviderOptionsWarning } from "../ignored-provider-options.js";
+import { ignoredExtrasWarning, ignoredProviderOptionsWarning } from "../ignored-fields.js";
 
 /** The provider_options key this adapter reads. */
 export const GEMINI_FAMILY = "gemini";
@@ -210,6 +210,8 @@ export function toGeminiRequest(input: ChatInput, context: GeminiRequestContext)
   if (input.user !== undefined) warnings.push("user is not supported by Gemini; dropped");
   // Gemini caches implicitly; explicit caching is a separate cachedContents resource, not a breakpoint.
   if (hasCacheControl(input)) warnings.push("cache_control was not sent: Gemini caches prompt prefixes implicitly and takes no breakpoints");
+  const extras = ignoredExtrasWarning(input, "Gemini");
+  if (extras) warnings.push(extras);
   const body: GeminiRequestBody = {
     contents,
     ...(systemInstruction ? { systemInstruction } : {}),

@@ -160,7 +160,8 @@ function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect
   }
   if (role === "tool") out.tool_call_id = callId(message.toolCallId);
   if (role === "assistant" && message.audio?.id) out.audio = { id: message.audio.id };
-  return out;
+  // Fields the gateway does not model (a provider's extension, such as `prefix`) go as the caller gave them; the modelled ones win.
+  return message.extra ? { ...(message.extra as { [key: string]: Json }), ...out } : out;
 }
 
 /**
@@ -226,6 +227,7 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
         : {
             type: "function",
             function: {
+              ...(tool.extra as { [key: string]: Json } | undefined),
               name: tool.name,
               // Always present: proto strings have no presence, and OpenAI treats "" as no description.
               description: tool.description,

@@ -1,4 +1,5 @@
 import type { JsonObject } from "@bufbuild/protobuf";
+import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
 
 /**
  * The warning for provider_options meant for other provider families (REST callers' top-level
@@ -14,5 +15,21 @@ export function ignoredProviderOptionsWarning(options: Readonly<Record<string, J
     if (keys.length === 0) ignored.push(`provider_options.${family}`);
     for (const key of keys) ignored.push(`provider_options.${family}.${key}`);
   }
+  return ignored.length > 0 ? `ignored ${ignored.join(", ")} (not for ${providerName}).` : undefined;
+}
+
+/**
+ * The warning for fields of messages and function definitions the gateway does not model
+ * (Message.extra, Tool.extra: a provider's own extensions, which only OpenAI-dialect providers
+ * are sent): `messages[<i>].<key>`, `tools[<i>].function.<key>`. Undefined when there are none.
+ */
+export function ignoredExtrasWarning(input: ChatInput, providerName: string): string | undefined {
+  const ignored: string[] = [];
+  input.messages.forEach((message, index) => {
+    for (const key of Object.keys(message.extra ?? {})) ignored.push(`messages[${index}].${key}`);
+  });
+  input.tools.forEach((tool, index) => {
+    for (const key of Object.keys(tool.extra ?? {})) ignored.push(`tools[${index}].function.${key}`);
+  });
   return ignored.length > 0 ? `ignored ${ignored.join(", ")} (not for ${providerName}).` : undefined;
 }

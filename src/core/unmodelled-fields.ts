@@ -1,0 +1,33 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+
+/**
+ * Fields of an OpenAI-style message or function definition that the gateway does not model (a
+ * provider's own extension, such as DeepSeek's and Mistral's `prefix: true`): carried in
+ * Message.extra and Tool.extra, sent as they are to OpenAI-dialect providers, and reported as
+ * ignored by the others, so that no field of a request disappears without a word.
+ */
+
+/** The keys of a message the gateway reads into Message's own fields (`annotations`, output-only, is known and dropped). */
+export const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
+  "role", "content", "name", "tool_calls", "function_call", "tool_call_id", "refusal", "audio", "cache_control", "annotations", "reasoning_content", "thinking_blocks",
+]);
+
+/** The keys of a function definition (`tools[].function`, or a legacy `functions[]` entry) the gateway reads into Tool's own fields. */
+export const FUNCTION_FIELDS: ReadonlySet<string> = new Set(["name", "description", "parameters", "strict"]);
+
+/** The entries of a parsed JSON object whose keys are not in `known`; undefined when there are none. */
+export function unmodelledFields(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): JsonObject | undefined {
+  let extra: JsonObject | undefined;
+  for (const key in raw) {
+    if (known.has(key) || !Object.hasOwn(raw, key)) continue;
+    extra ??= {};
+    extra[key] = raw[key] as JsonValue;
+  }
+  return extra;
+}
+
+/** The first key of `extra` the gateway models itself (a caller must set those through their own fields), else undefined. */
+export function modelledKeyIn(extra: JsonObject | undefined, known: ReadonlySet<string>): string | undefined {
+  if (!extra) return undefined;
+  return Object.keys(extra).find((key) => known.has(key));
+}

@@ -1,0 +1,102 @@
+/**
+ * Fields of a message or a function definition that the gateway does not model (a provider's own
+ * extension, such as DeepSeek's and Mistral's `prefix: true`): sent as they are to OpenAI-dialect
+ * providers, from REST and from gRPC (Message.extra, Tool.extra); named in a warning by the
+ * others; never dropped without a word. A gRPC caller's extra that names a modelled field is
+ * INVALID_ARGUMENT.
+ */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Role } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatRequestSchema, ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
+import { startDialectUpstream, type DialectUpstream } from "../support/dialect-upstream.js";
+import { listenApp, type ListeningApp } from "../support/listening-app.js";
+
+const KEYS = { openai: "sk-extra-openai-0123456789", anthropic: "sk-ant-extra-0123456789", gemini: "AIzaExtra0123456789abcdef" };
+const MODELS = { openai: ["deepseek-chat"], anthropic: ["claude-sonnet-4-5"], gemini: ["gemini-2.5-flash"] };
+
+let upstream: DialectUpstream;
+let gateway: ListeningApp;
+let manager: Http2SessionManager;
+let grpc: Client<typeof ChatService>;
+
+beforeAll(async () => {
+  upstream = await startDialectUpstream({ keys: KEYS, models: MODELS });
+  gateway = await listenApp(
+    `providers:
+  ds: { type: openai-compatible, api_key: "${KEYS.openai}", base_url: "${upstream.origin}/v1" }
+  ant: { type: anthropic, api_key: "${KEYS.anthropic}", base_url: "${upstream.origin}" }
+  gem: { type: gemini, api_key: "${KEYS.gemini}", base_url: "${upstream.origin}" }
+routing:
+  retry: { max_retries: 0 }
+logging: { level: silent }
+`,
+    "extra.yaml",
+  );
+  manager = new Http2SessionManager(gateway.origin);
+  grpc = createClient(ChatService, createGrpcTransport({ baseUrl: gateway.origin, sessionManager: manager }));
+});
+
+afterAll(async () => {
+  manager?.abort();
+  await gateway?.close();
+  await upstream?.close();
+});
+
+const restBody = (model: string) => ({
+  model,
+  messages: [
+    { role: "user", content: "Write a haiku." },
+    { role: "assistant", content: "Autumn", prefix: true },
+  ],
+  tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" }, x_extra: { keep: 1 } } }],
+});
+
+async function rest(model: string): Promise<Response> {
+  return fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(restBody(model)) });
+}
+
+describe("fields the gateway does not model", () => {
+  it("reach an OpenAI-dialect provider as the caller sent them, from REST", async () => {
+    upstream.reset();
+    const response = await rest("ds/deepseek-chat");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-switchyard-warnings") ?? "").not.toContain("prefix");
+    const sent = upstream.lastChat().body as { messages: Record<string, unknown>[]; tools: { function: Record<string, unknown> }[] };
+    expect(sent.messages[1]).toEqual({ role: "assistant", content: "Autumn", prefix: true });
+    expect(sent.tools[0]?.function).toMatchObject({ name: "lookup", x_extra: { keep: 1 } });
+  });
+
+  it.each([["ant/claude-sonnet-4-5", "Anthropic"], ["gem/gemini-2.5-flash", "Gemini"]])("are named in a warning by %s", async (model, provider) => {
+    upstream.reset();
+    const response = await rest(model);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-switchyard-warnings")).toContain(`ignored messages[1].prefix, tools[0].function.x_extra (not for ${provider}).`);
+    expect(JSON.stringify(upstream.lastChat().body)).not.toContain("x_extra");
+  });
+
+  it("reach an OpenAI-dialect provider from gRPC (Message.extra, Tool.extra); an extra naming a modelled field is INVALID_ARGUMENT", async () => {
+    upstream.reset();
+    const request = (extra: Record<string, unknown>) =>
+      create(ChatRequestSchema, {
+        input: {
+          model: "ds/deepseek-chat",
+          messages: [
+            { role: Role.USER, content: [{ part: { case: "text", value: "Write a haiku." } }] },
+            { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Autumn" } }], extra: extra as never },
+          ],
+          tools: [{ name: "lookup", extra: { x_extra: "kept" } }],
+        },
+      });
+    await grpc.chat(request({ prefix: true }));
+    const sent = upstream.lastChat().body as { messages: Record<string, unknown>[]; tools: { function: Record<string, unknown> }[] };
+    expect(sent.messages[1]).toEqual({ role: "assistant", content: "Autumn", prefix: true });
+    expect(sent.tools[0]?.function.x_extra).toBe("kept");
+    const error = await grpc.chat(request({ role: "system" })).then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
+    expect(error?.code).toBe(Code.InvalidArgument);
+    expect(error?.findDetails(ErrorDetailSchema)[0]?.param).toBe("messages[1].extra.role");
+  });
+});
