@@ -11,6 +11,7 @@ const EXPOSED_HEADERS = [
   "x-switchyard-skipped",
   "x-switchyard-warnings",
   "x-switchyard-recovery",
+  "x-upstream-request-id",
   "retry-after",
   "x-should-retry",
   ...connectCors.exposedHeaders.map((name) => name.toLowerCase()),

@@ -56,14 +56,20 @@ function addRoute(headers: Record<string, string>, route: RouteInfo): void {
   if (route.skipped.length > 0) headers["x-switchyard-skipped"] = listHeader(route.skipped.map((skip) => `${headerName(skip.model)} ${skip.reason.toLowerCase()}${skip.detail ? ` (${headerSafe(skip.detail)})` : ""}`), ", ");
 }
 
+/** A provider's request id as a header value: printable ASCII without spaces, at most 128 characters; anything else is not sent. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
 /**
  * The route headers of an error answer: `x-switchyard-attempts`, `-failed` and `-skipped` of the
- * run that ended with `error` (empty when it was raised before any routing). Same values as on a
- * success, on every front door.
+ * run that ended with `error` (empty when it was raised before any routing), same values as on a
+ * success, on every front door; and `x-upstream-request-id`, the provider's id of the failed
+ * request when it gave one (Anthropic's request_id), for its support.
  */
 export function errorRouteHeaders(error: GatewayError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (error.route) addRoute(headers, error.route);
+  const requestId = error.facts.upstreamRequestId;
+  if (requestId !== undefined && REQUEST_ID.test(requestId)) headers["x-upstream-request-id"] = requestId;
   return headers;
 }
 

@@ -37,7 +37,7 @@ interface ClassifyInput {
   readonly provider: string;
   /** The HTTP status; undefined for an error event inside a 200 stream. */
   readonly status: number | undefined;
-  readonly error: AnthropicErrorObject;
+  readonly error: AnthropicErrorObject & { requestId?: string };
   readonly retryAfterMs?: number;
   readonly afterFirstByte?: boolean;
   readonly cause?: unknown;
@@ -54,6 +54,7 @@ function classify(input: ClassifyInput): GatewayError {
     ...(type ? { upstreamCode: type } : {}),
     ...(input.retryAfterMs !== undefined ? { retryAfterMs: input.retryAfterMs } : {}),
     ...(input.afterFirstByte !== undefined ? { afterFirstByte: input.afterFirstByte } : {}),
+    ...(error.requestId !== undefined ? { upstreamRequestId: error.requestId } : {}),
   };
   if (effectiveStatus === 401 || effectiveStatus === 403 || type === "authentication_error" || type === "permission_error") {
     // Never forward the provider's text: an auth failure can echo part of the key.

@@ -5,7 +5,7 @@
  * @see https://docs.claude.com/en/api/errors
  */
 import { describe, expect, it } from "vitest";
-import { sseAnswer } from "../../support/fake-upstream.js";
+import { jsonAnswer, sseAnswer } from "../../support/fake-upstream.js";
 import { antError, antEvent, antMessage, antMessageStart, antTextStream, postChat, useAnthropicRestWorld } from "./anthropic-rest-harness.js";
 
 const world = useAnthropicRestWorld();
@@ -159,5 +159,29 @@ describe("stream events through REST", () => {
     ]));
     const answer = await postChat(world, { stream: true, stream_options: { include_usage: true } });
     expect(answer.text).toContain('"usage":{"prompt_tokens":123,"completion_tokens":9,"total_tokens":132,"prompt_tokens_details":{"cached_tokens":100,"cache_write_tokens":20}');
+  });
+});
+
+describe("Anthropic's request_id on an error (wire-formats §2.11)", () => {
+  it("reaches the caller as x-upstream-request-id, on REST and in the RPC error metadata", async () => {
+    world.first.setDefault(antError(400, "invalid_request_error", "messages: text content blocks must be non-empty"));
+    const answer = await postChat(world, {});
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get("x-upstream-request-id")).toBe("req_011audit");
+    const rpc = await fetch(`${world.origin}/switchyard.v1.ChatService/Chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ input: { model: "ant/claude-sonnet-4-5", maxTokens: 100, messages: [{ role: "ROLE_USER", content: [{ text: "hi" }] }] } }),
+    });
+    expect(rpc.status).toBe(400);
+    expect(rpc.headers.get("x-upstream-request-id")).toBe("req_011audit");
+  });
+
+  it("is left out when it is not a plain token", async () => {
+    world.first.setDefault(jsonAnswer({ type: "error", error: { type: "invalid_request_error", message: "bad" }, request_id: "req 1\r\nx-injected: yes" }, { status: 400 }));
+    const answer = await postChat(world, {});
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get("x-upstream-request-id")).toBeNull();
+    expect(answer.headers.get("x-injected")).toBeNull();
   });
 });
