@@ -85,11 +85,18 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
       config.responseJsonSchema = withoutDialect(caller);
     }
     else {
-      const schema = caller ? toGeminiSchema(caller, "response_format.json_schema.schema") : undefined;
+      const schema = caller ? subsetSchema(caller, "response_format.json_schema.schema", context, warnings) : undefined;
       if (schema) config.responseSchema = schema;
     }
   }
   return config;
+}
+
+/** A caller's JSON Schema in the OpenAPI subset older models take; what the cleaning removed is named in a warning. */
+function subsetSchema(schema: JsonObject, param: string, context: GeminiRequestContext, warnings: string[]): JsonMap | undefined {
+  const converted = toGeminiSchema(schema, param);
+  if (converted.removed.length > 0) warnings.push(`${param}: ${converted.removed.join(", ")} removed (not in the schema subset ${context.upstreamModel ?? "this model"} takes)`);
+  return converted.schema;
 }
 
 /** A caller's JSON Schema as written, less the `$schema` dialect marker, which Gemini's schema validation does not take. */
@@ -115,7 +122,7 @@ function toolsOf(input: ChatInput, context: GeminiRequestContext, warnings: stri
     }
     const description = tool.description ? { description: tool.description } : {};
     if (tool.parameters && jsonSchemas) return [{ name: tool.name, ...description, parametersJsonSchema: withoutDialect(tool.parameters) }];
-    const parameters = tool.parameters ? toGeminiSchema(tool.parameters, `tools[${index}].function.parameters`) : undefined;
+    const parameters = tool.parameters ? subsetSchema(tool.parameters, `tools[${index}].function.parameters`, context, warnings) : undefined;
     return [{ name: tool.name, ...description, ...(parameters ? { parameters } : {}) }];
   });
   // Strict tools: VALIDATED (calls or text, calls schema-checked) where the model has it; ANY already checks calls.

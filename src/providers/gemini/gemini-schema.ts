@@ -27,10 +27,17 @@ const NUMBER_FORMATS = new Set(["float", "double", "int32", "int64"]);
 /** Upper bound on schema nodes produced, so $ref fan-out cannot explode a request. */
 const MAX_NODES = 10_000;
 
+/** Keywords the conversion reads (the structural ones, and those it copies or rewrites); others are removed. */
+const HANDLED = new Set<string>(["$ref", "type", "anyOf", "oneOf", "allOf", "properties", "required", "prefixItems", "items", "format", "const", "enum", ...PASS_THROUGH]);
+/** Removed without a word: markers with no meaning for the model (definitions are inlined). */
+const SILENT = new Set(["$schema", "$id", "$comment", "$defs", "definitions"]);
+
 interface Walk {
   readonly definitions: Readonly<Record<string, Json>>;
   readonly param: string;
   nodes: number;
+  /** What the conversion removed that constrains or describes the value: keywords, and string formats Gemini refuses. */
+  readonly removed: Set<string>;
 }
 
 function typeName(value: Json | undefined): string | undefined {
@@ -154,6 +161,11 @@ function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
   if (typeof node.format === "string") {
     const allowed = out.type === "STRING" ? STRING_FORMATS : out.type === "NUMBER" || out.type === "INTEGER" ? NUMBER_FORMATS : undefined;
     if (allowed?.has(node.format)) out.format = node.format;
+    else walk.removed.add(`format "${node.format}"`);
+  }
+  for (const key of Object.keys(node)) {
+    // additionalProperties: false loses nothing: Gemini's answers hold the declared properties only.
+    if (!HANDLED.has(key) && !SILENT.has(key) && !(key === "additionalProperties" && node[key] === false)) walk.removed.add(key);
   }
   if (node.const !== undefined) applyEnum(out, [node.const]);
   else if (Array.isArray(node.enum)) applyEnum(out, node.enum);
@@ -185,17 +197,20 @@ export function takesJsonSchema(model: string | undefined): boolean {
  * `nullable`; `oneOf` becomes `anyOf`; `const` becomes a one-value enum; non-string enums become a
  * sentence in the description; string formats other than enum/date-time are dropped; `required`
  * lists only declared properties. Returns undefined for a root that is an empty object schema (no
- * properties), which Gemini wants omitted. The input is never modified.
+ * properties), which Gemini wants omitted. The input is never modified. `removed` names what was
+ * taken out that constrains or describes values (keywords such as `additionalProperties` or
+ * `exclusiveMinimum`, and refused string formats), for the caller's warning.
  * @see https://ai.google.dev/api/caching#Schema
  */
-export function toGeminiSchema(schema: JsonObject, param: string): JsonMap | undefined {
+export function toGeminiSchema(schema: JsonObject, param: string): { schema: JsonMap | undefined; removed: string[] } {
   const root = schema as JsonMap;
   const definitions: Record<string, Json> = {};
   for (const key of ["definitions", "$defs"] as const) {
     const entries = root[key];
     if (isJsonMap(entries)) Object.assign(definitions, entries);
   }
-  const converted = convert(root, { definitions, param, nodes: 0 }, []);
-  return isEmptyObject(converted) ? undefined : converted;
+  const walk: Walk = { definitions, param, nodes: 0, removed: new Set() };
+  const converted = convert(root, walk, []);
+  return { schema: isEmptyObject(converted) ? undefined : converted, removed: [...walk.removed].sort() };
 }
 

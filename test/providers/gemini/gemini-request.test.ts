@@ -135,12 +135,19 @@ describe("toGeminiRequest: json_schema by model generation", () => {
     expect(body.generationConfig).toEqual({ responseMimeType: "application/json", responseJsonSchema: schema });
   });
 
-  it.each(["gemini-2.0-flash", "gemini-1.5-pro-002", "gemma-3-27b-it"])("%s gets the cleaned OpenAPI-subset responseSchema", (upstreamModel) => {
-    const { body } = translate({ messages: hi, responseFormat: format }, { upstreamModel });
+  it.each(["gemini-2.0-flash", "gemini-1.5-pro-002", "gemma-3-27b-it"])("%s gets the cleaned OpenAPI-subset responseSchema, with a warning naming what was removed, if it constrained the values", (upstreamModel) => {
+    const { body, warnings } = translate({ messages: hi, responseFormat: format }, { upstreamModel });
     expect(body.generationConfig).toEqual({
       responseMimeType: "application/json",
       responseSchema: { type: "OBJECT", properties: { a: { type: "STRING", minLength: 1 }, b: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] } }, required: ["a"] },
     });
+    // Nothing it says about the values was lost (additionalProperties: false, $defs inlined): no warning.
+    expect(warnings).toEqual([]);
+    const lossy = { type: "object", properties: { n: { type: "integer", exclusiveMinimum: 0 }, e: { type: "string", format: "email" } } };
+    const tools = [{ name: "f", parameters: lossy }];
+    const named = translate({ messages: hi, tools, responseFormat: { ...format, jsonSchema: { ...format.jsonSchema, schema: lossy } } }, { upstreamModel }).warnings;
+    expect(named).toContain(`response_format.json_schema.schema: exclusiveMinimum, format "email" removed (not in the schema subset ${upstreamModel} takes)`);
+    expect(named).toContain(`tools[0].function.parameters: exclusiveMinimum, format "email" removed (not in the schema subset ${upstreamModel} takes)`);
   });
 });
 

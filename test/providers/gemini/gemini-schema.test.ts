@@ -106,7 +106,7 @@ describe("toGeminiSchema", () => {
     ],
   ])("%s", (_name, input, expected) => {
     const before = structuredClone(input);
-    expect(toGeminiSchema(input, "tools[0].function.parameters")).toEqual(expected);
+    expect(toGeminiSchema(input, "tools[0].function.parameters").schema).toEqual(expected);
     expect(input).toEqual(before);
   });
 
@@ -138,11 +138,20 @@ describe("toGeminiSchema", () => {
       properties: { a: { $ref: "#/$defs/P" }, b: { $ref: "#/$defs/P" }, c: { type: "array", items: { $ref: "#/$defs/P" } } },
       $defs: { P: { type: "object", properties: { x: { type: "number" } } } },
     };
-    const out = toGeminiSchema(schema, "p");
+    const out = toGeminiSchema(schema, "p").schema;
     expect(out?.properties).toEqual({
       a: { type: "OBJECT", properties: { x: { type: "NUMBER" } } },
       b: { type: "OBJECT", properties: { x: { type: "NUMBER" } } },
       c: { type: "ARRAY", items: { type: "OBJECT", properties: { x: { type: "NUMBER" } } } },
     });
+  });
+  it("names what it removed that constrains or describes values, and not the dialect markers", () => {
+    const { removed } = toGeminiSchema(
+      { $schema: "http://json-schema.org/draft-07/schema#", type: "object", additionalProperties: false, properties: { a: { type: "integer", exclusiveMinimum: 0, multipleOf: 2, minimum: 1 }, e: { type: "string", format: "email" }, d: { type: "string", format: "date-time" }, m: { type: "object", additionalProperties: { type: "string" } } }, $defs: {} },
+      "p",
+    );
+    // additionalProperties: false is not named: Gemini's answers hold the declared properties only.
+    expect(removed).toEqual(["additionalProperties", "exclusiveMinimum", 'format "email"', "multipleOf"]);
+    expect(toGeminiSchema({ type: "object", properties: { a: { type: "string", minLength: 1 } }, required: ["a"] }, "p").removed).toEqual([]);
   });
 });
