@@ -1,18 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../core/errors.js";
+import { CLOSE_BRACKET, COMMA, isJsonSpace, JsonNesting, OPEN_BRACE, OPEN_BRACKET } from "./json-nesting.js";
 import type { SseEvent } from "./sse-decoder.js";
-
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-
-function isJsonSpace(code: number): boolean {
-  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
-}
 
 /**
  * A push decoder for a streamed body that is one JSON array of objects (`[{…},\n{…}]`, Gemini's
@@ -28,9 +17,7 @@ export class JsonArrayDecoder {
   /** before: nothing but whitespace yet; between: inside the array, between elements; element: inside one; after: the array (or bare object) closed. */
   private state: "before" | "between" | "element" | "after" = "before";
   private bare = false;
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
+  private nesting = new JsonNesting();
   /** The current element's text from earlier chunks. */
   private pieces: string[] = [];
   private pieceChars = 0;
@@ -64,7 +51,7 @@ export class JsonArrayDecoder {
     for (let at = 0; at < text.length; at++) {
       const code = text.charCodeAt(at);
       if (this.state === "element") {
-        if (!this.step(code)) continue;
+        if (!this.nesting.step(code)) continue;
         out.push({ event: "message", data: this.take(text.slice(start, at + 1)) });
         this.state = this.bare ? "after" : "between";
         start = -1;
@@ -76,7 +63,8 @@ export class JsonArrayDecoder {
       } else if ((this.state === "before" || this.state === "between") && code === OPEN_BRACE) {
         this.bare = this.state === "before";
         this.state = "element";
-        this.depth = 1;
+        this.nesting = new JsonNesting();
+        this.nesting.step(code);
         start = at;
       } else if (this.state === "between" && code === COMMA) {
         // Between elements (a stray comma is tolerated: JSON.parse of each element still checks it).
@@ -87,20 +75,6 @@ export class JsonArrayDecoder {
       }
     }
     if (this.state === "element" && start !== -1) this.keep(text.slice(start));
-  }
-
-  /** One character inside an element; true when it closed the element. */
-  private step(code: number): boolean {
-    if (this.inString) {
-      if (this.escaped) this.escaped = false;
-      else if (code === BACKSLASH) this.escaped = true;
-      else if (code === QUOTE) this.inString = false;
-      return false;
-    }
-    if (code === QUOTE) this.inString = true;
-    else if (code === OPEN_BRACE || code === OPEN_BRACKET) this.depth++;
-    else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) return --this.depth === 0;
-    return false;
   }
 
   private keep(piece: string): void {

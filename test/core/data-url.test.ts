@@ -1,19 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { decodeBase64, readDataUrl } from "../../src/core/data-url.js";
-import { GatewayError } from "../../src/core/errors.js";
+import { thrownGatewayError } from "../support/thrown.js";
 
 const b64 = (bytes: number[] | string) => Buffer.from(typeof bytes === "string" ? bytes : Uint8Array.from(bytes)).toString("base64");
-
-function refusal(run: () => unknown): { reason: string; param: string | undefined; message: string } {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(GatewayError);
-    const gateway = error as GatewayError;
-    return { reason: gateway.reason, param: gateway.facts.param, message: gateway.message };
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("readDataUrl", () => {
   it("reads each payload form as standard, padded base64 with the declared type", () => {
@@ -42,9 +31,9 @@ describe("readDataUrl", () => {
     ["padding alone", "data:image/png;base64,==", "not valid base64"],
     ["no comma", "data:image/png;base64", "no ','"],
   ])("refuses %s with a 400 naming the field", (_name, url, words) => {
-    const seen = refusal(() => readDataUrl(url, "messages[0].content[1]"));
+    const seen = thrownGatewayError(() => readDataUrl(url, "messages[0].content[1]"));
     expect(seen.reason).toBe("INVALID_REQUEST");
-    expect(seen.param).toBe("messages[0].content[1]");
+    expect(seen.facts.param).toBe("messages[0].content[1]");
     expect(seen.message).toContain(words);
   });
 });

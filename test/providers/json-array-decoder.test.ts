@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/core/errors.js";
 import { JsonArrayDecoder } from "../../src/providers/json-array-decoder.js";
+import { thrownGatewayError } from "../support/thrown.js";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -21,15 +21,11 @@ function decode(text: string, size: number, max = 1_000_000): { data: string[]; 
   return { data, slices };
 }
 
+/** The message of the INVALID_PROVIDER_RESPONSE `run` throws. */
 function refusal(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(GatewayError);
-    expect((error as GatewayError).reason).toBe("INVALID_PROVIDER_RESPONSE");
-    return (error as GatewayError).message;
-  }
-  throw new Error("expected a refusal");
+  const error = thrownGatewayError(run);
+  expect(error.reason).toBe("INVALID_PROVIDER_RESPONSE");
+  return error.message;
 }
 
 describe("JsonArrayDecoder", () => {

@@ -1,3 +1,5 @@
+import { isJsonSpace, JsonNesting, opensContainer, QUOTE } from "../json-nesting.js";
+
 /**
  * Whether a tool call's streamed arguments form one whole JSON value yet. Some OpenAI-compatible
  * servers repeat the function name on every delta of a call, and a repeated name opens another
@@ -5,17 +7,6 @@
  * made a long call quadratic (20,000 deltas: 4.7 s of blocked event loop). This scans each
  * fragment once, as it arrives, and parses only a value whose brackets have closed, once.
  */
-
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-function isJsonSpace(code: number): boolean {
-  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
-}
 
 function parses(text: string): boolean {
   try {
@@ -29,9 +20,7 @@ function parses(text: string): boolean {
 /** The arguments of one streamed call: append each fragment; {@link complete} says whether they are one whole JSON object, array or string. */
 export class ArgumentsClosure {
   private text = "";
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
+  private readonly nesting = new JsonNesting();
   /** empty: only whitespace so far; open: inside a value; closed: a value ended (whitespace may follow); broken: never whole. */
   private state: "empty" | "open" | "closed" | "broken" = "empty";
   private verdict: boolean | undefined;
@@ -50,27 +39,13 @@ export class ArgumentsClosure {
     }
     if (this.state === "empty") {
       if (isJsonSpace(code)) return;
-      if (code === OPEN_BRACE || code === OPEN_BRACKET) this.depth = 1;
-      else if (code === QUOTE) this.inString = true;
-      else {
+      if (!opensContainer(code) && code !== QUOTE) {
         this.state = "broken";
         return;
       }
       this.state = "open";
-      return;
     }
-    if (this.inString) {
-      if (this.escaped) this.escaped = false;
-      else if (code === BACKSLASH) this.escaped = true;
-      else if (code === QUOTE) {
-        this.inString = false;
-        if (this.depth === 0) this.state = "closed";
-      }
-      return;
-    }
-    if (code === QUOTE) this.inString = true;
-    else if (code === OPEN_BRACE || code === OPEN_BRACKET) this.depth++;
-    else if ((code === CLOSE_BRACE || code === CLOSE_BRACKET) && --this.depth === 0) this.state = "closed";
+    if (this.nesting.step(code)) this.state = "closed";
   }
 
   /** Whether the text so far is one whole JSON object, array or string (JSON.parse agrees); at most one parse per appended text. */
