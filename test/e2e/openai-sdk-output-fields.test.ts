@@ -7,6 +7,7 @@ import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { buildApp, type BuiltApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import { jsonAnswer, sseAnswer, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
+import { readFixture } from "../support/replay-transport.js";
 
 /*
  * Answer fields beyond text and tool calls, through a listening gateway to the official openai SDK
@@ -125,6 +126,14 @@ describe("answer fields beyond text, through the gateway", () => {
     expect(chunks.every((chunk) => chunk.system_fingerprint === "fp_stream" && chunk.service_tier === "default")).toBe(true);
     expect(chunks.map((chunk) => chunk.choices[0]?.finish_reason).filter(Boolean)).toEqual(["stop"]);
     expect(chunks.at(-1)?.usage?.completion_tokens_details).toMatchObject({ audio_tokens: 70 });
+  });
+
+  it("logprobs through the SDK's stream helper: each token once in finalChatCompletion (recorded OpenAI stream)", async () => {
+    upstream.enqueue(sseAnswer([readFixture("openai/chat-stream-content-logprobs.sse.txt")]));
+    const stream = client.chat.completions.stream({ model: MODEL, messages: [{ role: "user", content: "Say Foo!" }], logprobs: true, top_logprobs: 0 });
+    const final = await stream.finalChatCompletion();
+    expect(final.choices[0]?.message.content).toBe("Foo!");
+    expect(final.choices[0]?.logprobs?.content?.map((entry) => entry.token)).toEqual(["Foo", "!"]);
   });
 
   it("custom tools: declared, forced, called (JSON and stream) and replayed as OpenAI's type custom", async () => {

@@ -30,18 +30,27 @@ describe("OpenAIChunkEncoder", () => {
     expect(chunks.every((chunk) => !("usage" in chunk))).toBe(true);
   });
 
-  it("sends reasoning as reasoning_content, a signed block whole in thinking_blocks when its signature comes, and redacted reasoning as a thinking_blocks delta", () => {
+  it("sends reasoning as reasoning_content, and every signed or redacted block of a choice together in one thinking_blocks delta before its finish", () => {
     const chunks = encodeAll(
-      [start, reasoningDeltaEvent(0, "Let me "), reasoningDeltaEvent(0, "think."), reasoningDeltaEvent(0, "", "sig-1"), reasoningDeltaEvent(0, "", "", "opaque=="), reasoningDeltaEvent(0, ""), reasoningDeltaEvent(0, "Again.", "sig-2")],
+      [start, reasoningDeltaEvent(0, "Let me "), reasoningDeltaEvent(0, "think."), reasoningDeltaEvent(0, "", "sig-1"), reasoningDeltaEvent(0, "", "", "opaque=="), reasoningDeltaEvent(0, ""), reasoningDeltaEvent(0, "Again.", "sig-2"), textDeltaEvent(0, "Done."), finishEvent(0, FinishReason.STOP, "stop")],
       false,
     );
     expect(chunks.map((chunk) => choicesOf(chunk)[0]?.delta)).toEqual([
       { role: "assistant", content: "", reasoning_content: "Let me " },
       { reasoning_content: "think." },
-      { reasoning_content: "", reasoning_signature: "sig-1", thinking_blocks: [{ type: "thinking", thinking: "Let me think.", signature: "sig-1" }] },
-      { thinking_blocks: [{ type: "redacted_thinking", data: "opaque==" }] },
-      { reasoning_content: "Again.", reasoning_signature: "sig-2", thinking_blocks: [{ type: "thinking", thinking: "Again.", signature: "sig-2" }] },
+      { reasoning_signature: "sig-1" },
+      { reasoning_content: "Again.", reasoning_signature: "sig-2" },
+      { content: "Done." },
+      {
+        thinking_blocks: [
+          { type: "thinking", thinking: "Let me think.", signature: "sig-1" },
+          { type: "redacted_thinking", data: "opaque==" },
+          { type: "thinking", thinking: "Again.", signature: "sig-2" },
+        ],
+      },
+      {},
     ]);
+    expect(choicesOf(chunks[6] ?? {})[0]?.finish_reason).toBe("stop");
   });
 
   it("sends id, type and name only on a tool call's first delta, and index on every delta", () => {
@@ -79,12 +88,16 @@ describe("OpenAIChunkEncoder", () => {
 
   it("carries logprobs on content chunks and refusals as refusal deltas", () => {
     const logprobs = [{ $typeName: "switchyard.v1.TokenLogprob" as const, token: "Hi", logprob: -0.5, bytes: new Uint8Array([72, 105]), topLogprobs: [] }];
-    const chunks = encodeAll([start, textDeltaEvent(0, "Hi", logprobs), refusalDeltaEvent(0, "no")], false);
-    expect(choicesOf(chunks[0] ?? {})[0]?.logprobs).toEqual({ content: [{ token: "Hi", logprob: -0.5, bytes: [72, 105], top_logprobs: [] }] });
-    expect(choicesOf(chunks[1] ?? {})[0]?.delta).toEqual({ refusal: "no" });
-    expect(choicesOf(chunks[1] ?? {})[0]?.logprobs).toBeNull();
+    const chunks = encodeAll([start, textDeltaEvent(0, "Hi", logprobs), textDeltaEvent(0, "!", logprobs), refusalDeltaEvent(0, "no")], false);
+    // The role goes alone first, as OpenAI sends it: the OpenAI SDK counts a first chunk's logprobs twice.
+    expect(choicesOf(chunks[0] ?? {})[0]).toEqual({ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
+    expect(choicesOf(chunks[1] ?? {})[0]?.delta).toEqual({ content: "Hi" });
+    expect(choicesOf(chunks[1] ?? {})[0]?.logprobs).toEqual({ content: [{ token: "Hi", logprob: -0.5, bytes: [72, 105], top_logprobs: [] }] });
+    expect(choicesOf(chunks[2] ?? {})[0]?.delta).toEqual({ content: "!" });
+    expect(choicesOf(chunks[3] ?? {})[0]?.delta).toEqual({ refusal: "no" });
+    expect(choicesOf(chunks[3] ?? {})[0]?.logprobs).toBeNull();
     const refused = encodeAll([start, refusalDeltaEvent(0, "No", [{ ...logprobs[0], token: "No", bytes: new Uint8Array([78, 111]) } as (typeof logprobs)[0]])], false);
-    expect(choicesOf(refused[0] ?? {})[0]?.logprobs).toEqual({ content: null, refusal: [{ token: "No", logprob: -0.5, bytes: [78, 111], top_logprobs: [] }] });
+    expect(choicesOf(refused[1] ?? {})[0]?.logprobs).toEqual({ content: null, refusal: [{ token: "No", logprob: -0.5, bytes: [78, 111], top_logprobs: [] }] });
   });
 
   it("answers an empty completion with a role chunk that is also the finish", () => {

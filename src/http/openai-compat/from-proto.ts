@@ -159,8 +159,10 @@ export class OpenAIChunkEncoder {
   private prefix = "";
   /** The calls (choice:index) that are of custom tools: their fragments go out as `custom.input`. */
   private readonly customCalls = new Set<string>();
-  /** Reasoning text of each choice's current block, until its signature closes it (then sent whole in thinking_blocks). */
+  /** Reasoning text of each choice's current block, until its signature closes it (then kept whole for thinking_blocks). */
   private readonly reasoningText = new Map<number, string>();
+  /** Each choice's signed (and redacted) thinking blocks so far, sent together before its finish. */
+  private readonly thinkingBlocks = new Map<number, Record<string, string>[]>();
 
   /** `legacyFunctions`: the request declared legacy `functions`, so calls go out as `function_call` deltas (the first call of a choice only). */
   constructor(
@@ -179,14 +181,20 @@ export class OpenAIChunkEncoder {
   }
 
   /**
-   * A reasoning fragment as `reasoning_content`. A signed block also goes out whole, once, when its
-   * signature comes: `thinking_blocks: [{type: "thinking", thinking, signature}]` as in a
-   * non-streamed answer, so a streaming client can send it back on the next turn (Anthropic
-   * thinking with tools needs that); redacted blocks as `{type: "redacted_thinking", data}`.
+   * A reasoning fragment as `reasoning_content`. Signed blocks (`{type: "thinking", thinking,
+   * signature}`, as in a non-streamed answer) and redacted ones (`{type: "redacted_thinking",
+   * data}`) are kept whole, and all of a choice's go out together in one `thinking_blocks` delta
+   * just before its finish, so a streaming client can send them back on the next turn (Anthropic
+   * thinking with tools needs that): the OpenAI SDK's accumulator replaces a field it does not
+   * know with each delta's value, and clients of LiteLLM's convention concatenate them; one delta
+   * with every block is right for both.
    */
   private reasoning(delta: { choiceIndex: number; text: string; signature: string; redactedData: string }): string[] {
     const { choiceIndex, text, signature, redactedData } = delta;
-    if (redactedData) return [this.chunk(choiceIndex, { thinking_blocks: [{ type: "redacted_thinking", data: redactedData }] })];
+    if (redactedData) {
+      this.keepBlock(choiceIndex, { type: "redacted_thinking", data: redactedData });
+      return [];
+    }
     if (!text && !signature) return [];
     const block = (this.reasoningText.get(choiceIndex) ?? "") + text;
     if (!signature) {
@@ -195,7 +203,20 @@ export class OpenAIChunkEncoder {
       return [this.chunk(choiceIndex, { reasoning_content: text })];
     }
     this.reasoningText.delete(choiceIndex);
-    return [this.chunk(choiceIndex, { reasoning_content: text, reasoning_signature: signature, thinking_blocks: [{ type: "thinking", thinking: block, signature }] })];
+    this.keepBlock(choiceIndex, { type: "thinking", thinking: block, signature });
+    return [this.chunk(choiceIndex, { ...(text ? { reasoning_content: text } : {}), reasoning_signature: signature })];
+  }
+
+  private keepBlock(choiceIndex: number, block: Record<string, string>): void {
+    const blocks = this.thinkingBlocks.get(choiceIndex);
+    if (blocks) blocks.push(block);
+    else this.thinkingBlocks.set(choiceIndex, [block]);
+  }
+
+  /** A text or refusal fragment with logprobs: as the first chunk of its choice, the role goes in a chunk of its own first, as OpenAI sends it (the OpenAI SDK's accumulator counts a first chunk's logprobs twice). */
+  private withLogprobs(choiceIndex: number, delta: Record<string, unknown>, logprobs: unknown): string[] {
+    const role = this.rolesSent.has(choiceIndex) ? [] : [this.chunk(choiceIndex, {})];
+    return [...role, this.chunk(choiceIndex, delta, null, logprobs)];
   }
 
   /** The chunks (JSON text) for one event. */
@@ -211,12 +232,12 @@ export class OpenAIChunkEncoder {
         }"system_fingerprint":${value.value.systemFingerprint ? JSON.stringify(value.value.systemFingerprint) : "null"},"choices":[`;
         return [];
       case "textDelta": {
-        const logprobs = value.value.logprobs.length > 0 ? { content: toOpenAILogprobs(value.value.logprobs) } : null;
-        return [this.chunk(value.value.choiceIndex, { content: value.value.text }, null, logprobs)];
+        if (value.value.logprobs.length === 0) return [this.chunk(value.value.choiceIndex, { content: value.value.text })];
+        return this.withLogprobs(value.value.choiceIndex, { content: value.value.text }, { content: toOpenAILogprobs(value.value.logprobs) });
       }
       case "refusalDelta": {
-        const logprobs = value.value.logprobs.length > 0 ? { content: null, refusal: toOpenAILogprobs(value.value.logprobs) } : null;
-        return [this.chunk(value.value.choiceIndex, { refusal: value.value.text }, null, logprobs)];
+        if (value.value.logprobs.length === 0) return [this.chunk(value.value.choiceIndex, { refusal: value.value.text })];
+        return this.withLogprobs(value.value.choiceIndex, { refusal: value.value.text }, { content: null, refusal: toOpenAILogprobs(value.value.logprobs) });
       }
       case "reasoningDelta":
         return this.reasoning(value.value);
@@ -238,8 +259,13 @@ export class OpenAIChunkEncoder {
         return [this.chunk(value.value.choiceIndex, { audio: toOpenAIAudio(value.value, false) })];
       case "annotationDelta":
         return [this.chunk(value.value.choiceIndex, { annotations: toOpenAIAnnotations(value.value.annotations) })];
-      case "finish":
-        return [this.chunk(value.value.choiceIndex, {}, finishName(value.value.finishReason, this.legacyFunctions))];
+      case "finish": {
+        const finish = this.chunk(value.value.choiceIndex, {}, finishName(value.value.finishReason, this.legacyFunctions));
+        const blocks = this.thinkingBlocks.get(value.value.choiceIndex);
+        if (!blocks) return [finish];
+        this.thinkingBlocks.delete(value.value.choiceIndex);
+        return [this.chunk(value.value.choiceIndex, { thinking_blocks: blocks }), finish];
+      }
       case "usage":
         if (!this.includeUsage) return [];
         return [`${this.prefix}],"usage":${JSON.stringify(toOpenAIUsage(value.value))}}`];

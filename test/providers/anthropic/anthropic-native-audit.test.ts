@@ -5,6 +5,7 @@
  * @see https://docs.claude.com/en/api/messages
  * @see https://docs.claude.com/en/docs/build-with-claude/streaming
  */
+import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import { sseAnswer } from "../../support/fake-upstream.js";
@@ -175,6 +176,15 @@ describe("every content block type, streamed", () => {
     expect(calls[0]).toMatchObject({ id: "toolu_1", function: { name: "get_weather" } });
     expect(calls.map((call) => call.function.arguments).join("")).toBe("{}");
     expect(deltas.at(-1)?.finish).toBe("tool_calls");
+  });
+
+  it("through the OpenAI SDK's stream helper: finalChatCompletion keeps every thinking block, to send back on the next turn", async () => {
+    world.first.setDefault(sseAnswer(everyBlockStream(false)));
+    const client = new OpenAI({ baseURL: `${world.origin}/v1`, apiKey: "unused", maxRetries: 0 });
+    const stream = client.chat.completions.stream({ model: "ant/claude-sonnet-4-5", max_tokens: 100, messages: [{ role: "user", content: "hi" }], tools: [getWeather] } as Parameters<typeof client.chat.completions.stream>[0]);
+    const message = (await stream.finalChatCompletion()).choices[0]?.message as { thinking_blocks?: unknown[]; tool_calls?: unknown[] } | undefined;
+    expect(message?.thinking_blocks).toEqual([{ type: "thinking", thinking: "Search first.", signature: "SIG-1" }, { type: "redacted_thinking", data: "REDACTED-1" }]);
+    expect(message?.tool_calls).toHaveLength(1);
   });
 
   it("through the adapter in one-byte slices: the same events, srvtoolu inputs never become tool calls", async () => {
