@@ -147,11 +147,18 @@ const catalogEntrySchema = obj({
   timeouts: timeoutsSchema,
 });
 const accountNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/** What an HTTP header value may hold: a provider key or header with a line break fails every request at send time. */
-const HEADER_VALUE_TEXT = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
-const HEADER_VALUE_HINT = "free of line breaks and control characters (a line break at the end of a file or secret is a common cause), or no request could carry it";
-/** What a gateway key may hold: callers send it as `Bearer <key>`, which ends at the first space. */
-const GATEWAY_KEY_TEXT = /^[^\s\x00-\x1f\x7f]+$/;
+/**
+ * What an HTTP header value may hold (tab, printable ASCII, Latin-1): a provider key or header with
+ * a line break, a control character or a character beyond Latin-1 fails every request at send time.
+ */
+const HEADER_VALUE_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
+const HEADER_VALUE_HINT = "printable text without line breaks or control characters, in Latin-1 (a line break at the end of a file or secret is a common cause), or no request could carry it";
+/**
+ * What a gateway key may hold: printable ASCII without spaces. Callers send it as `Bearer <key>`,
+ * which ends at the first space, and a header's bytes beyond ASCII are read as Latin-1, so a key
+ * with other characters could never match.
+ */
+const GATEWAY_KEY_TEXT = /^[\x21-\x7e]+$/;
 
 const scalar: Schema<number | string | boolean> = (value, path, issues) => {
   if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
@@ -171,7 +178,7 @@ const rootSchema = obj({
       max_age_s: num({ min: 0, max: 86_400, integer: true }),
     }),
   }),
-  keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true, secret: true, pattern: GATEWAY_KEY_TEXT, patternHint: "free of spaces and control characters (a line break at the end of a file or secret is a common cause), or no caller could send it" }) })),
+  keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true, secret: true, pattern: GATEWAY_KEY_TEXT, patternHint: "printable ASCII without spaces or control characters (a line break at the end of a file or secret is a common cause), or no caller could send it" }) })),
   providers: record(
     obj({
       type: oneOf(PROVIDER_TYPES),

@@ -22,9 +22,9 @@ function issues(yaml: string, env: Record<string, string> = {}): string {
 
 describe("credentials in the config", () => {
   it.each([
-    ["an api_key ending in a line break", `providers:\n  oa: { type: openai, api_key: "\${K}" }\n`, "providers.oa.api_key: must be free of line breaks"],
-    ["a header value with CR LF", `providers:\n  oa: { type: openai, headers: { x-tok: "\${K}" } }\n`, "providers.oa.headers.x-tok: must be free of line breaks"],
-    ["a gateway key ending in a line break", `keys:\n  - { name: dev, key: "\${K}" }\n`, "keys[0].key: must be free of spaces and control characters"],
+    ["an api_key ending in a line break", `providers:\n  oa: { type: openai, api_key: "\${K}" }\n`, "providers.oa.api_key: must be printable text without line breaks"],
+    ["a header value with CR LF", `providers:\n  oa: { type: openai, headers: { x-tok: "\${K}" } }\n`, "providers.oa.headers.x-tok: must be printable text without line breaks"],
+    ["a gateway key ending in a line break", `keys:\n  - { name: dev, key: "\${K}" }\n`, "keys[0].key: must be printable ASCII without spaces or control characters"],
   ])("refuses %s at start-up, naming the key path without the value", (_name, yaml, expected) => {
     const message = issues(yaml, { K: "sk-SECRETVALUE-123\r\n" });
     expect(message).toContain(expected);
@@ -32,7 +32,21 @@ describe("credentials in the config", () => {
   });
 
   it("refuses a gateway key with a space (callers send `Bearer <key>`, which ends at the first space)", () => {
-    expect(issues(`keys:\n  - { name: dev, key: "two words" }\n`)).toContain("keys[0].key: must be free of spaces");
+    expect(issues(`keys:\n  - { name: dev, key: "two words" }\n`)).toContain("keys[0].key: must be printable ASCII without spaces");
+  });
+
+  it.each([
+    ["a gateway key beyond ASCII (a header's bytes are read as Latin-1: it could never match)", `keys:\n  - { name: dev, key: "\${K}" }\n`, "keys[0].key: must be printable ASCII"],
+    ["an api_key beyond Latin-1 (undici refuses the header: every request would fail as a 503)", `providers:\n  oa: { type: openai, api_key: "\${K}" }\n`, "providers.oa.api_key: must be printable text"],
+    ["a header value beyond Latin-1", `providers:\n  oa: { type: openai, headers: { x-tok: "\${K}" } }\n`, "providers.oa.headers.x-tok: must be printable text"],
+  ])("refuses %s", (_name, yaml, expected) => {
+    const message = issues(yaml, { K: "ключ-SECRETVALUE" });
+    expect(message).toContain(expected);
+    expect(message).not.toContain("SECRETVALUE");
+  });
+
+  it("takes Latin-1 in provider header values (undici sends them)", () => {
+    expect(issues(`providers:\n  oa: { type: openai, headers: { x-name: "Zoë" } }\n`)).toBe("");
   });
 
   it.each([
