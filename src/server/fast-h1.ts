@@ -139,7 +139,9 @@ class FastConnection implements FastResponseSink {
       if (received.length === 0) return;
       const headEnd = received.indexOf(HEAD_END);
       if (headEnd < 0) {
-        if (received.length > MAX_HEAD_BYTES) this.handOver();
+        // Waiting for the rest of the head only if it can still be one served here: a head ended by
+        // bare LFs never has a CRLF CRLF, and Node answers it (a 400) at once.
+        if (received.length > MAX_HEAD_BYTES || !this.couldBeServed(received)) this.handOver();
         return;
       }
       if (headEnd > MAX_HEAD_BYTES) return this.handOver();
@@ -171,6 +173,16 @@ class FastConnection implements FastResponseSink {
         return this.handOver();
       }
     }
+  }
+
+  /** Whether a head not yet complete can still have the shape served here: it starts as the one request line does, with no bare CR or LF. */
+  private couldBeServed(received: Buffer): boolean {
+    const line = this.server.requestLine;
+    const compared = Math.min(received.length, line.length);
+    if (!received.subarray(0, compared).equals(line.subarray(0, compared))) return false;
+    for (let at = received.indexOf(0x0a); at !== -1; at = received.indexOf(0x0a, at + 1)) if (received[at - 1] !== 0x0d) return false;
+    for (let at = received.indexOf(0x0d); at !== -1 && at < received.length - 1; at = received.indexOf(0x0d, at + 1)) if (received[at + 1] !== 0x0a) return false;
+    return true;
   }
 
   /** The head of the request at the start of `pending`, if it has the one shape served here. */
@@ -306,9 +318,12 @@ export class FastH1Server {
   private sweep: NodeJS.Timeout | undefined;
   /** The `Connection` and `Keep-Alive` lines of a keep-alive answer, as Node writes them. */
   readonly keepAliveLines: string;
+  /** The request line of the one shape served here, with its CRLF. */
+  readonly requestLine: Buffer;
 
   constructor(private readonly options: FastH1Options) {
     this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n`;
+    this.requestLine = Buffer.from(`POST ${options.path} HTTP/1.1\r\n`, "latin1");
   }
 
   /** Serves `socket` (a new HTTP/1.1 connection) from `received`, its bytes read so far. */

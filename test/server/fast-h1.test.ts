@@ -291,6 +291,22 @@ describe("the HTTP/1.1 fast path", () => {
     });
   }
 
+  for (const [what, head] of [
+    ["a head ended by bare LFs (it never has a CRLF CRLF)", "GET /healthz HTTP/1.1\nHost: x\n\n"],
+    ["a head of the served request line with bare LFs", `POST ${PATH} HTTP/1.1\nHost: x\nContent-Length: 2\n\nhi`],
+  ] as const) {
+    it(`hands ${what} to Node at once, which answers 400, instead of waiting for a head end`, async () => {
+      const harness = await start();
+      const connection = await client(harness.port);
+      const started = Date.now();
+      connection.socket.write(head);
+      await until(() => connection.received().length > 0, TIMEOUT_MS * 3);
+      expect(connection.received()).toMatch(/^HTTP\/1\.1 400 /);
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
+      expect(harness.fast).toEqual([]);
+    });
+  }
+
   it("hands a head over 16 KiB to Node, which refuses it with 431", async () => {
     const harness = await start();
     const connection = await client(harness.port);
