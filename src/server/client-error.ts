@@ -1,5 +1,10 @@
 import type stream from "node:stream";
 
+/** The code {@link writeClientError} takes for an HTTP/1.1 request without a Host header. */
+export const MISSING_HOST = "SWITCHYARD_MISSING_HOST";
+/** The code {@link writeClientError} takes for a CONNECT request. */
+export const CONNECT_METHOD = "SWITCHYARD_CONNECT";
+
 /** Status, reason phrase, OpenAI error code and message per error of an HTTP/1.1 parser or timer. */
 function clientErrorAnswer(code: string | undefined): readonly [number, string, string, string] {
   switch (code) {
@@ -9,6 +14,10 @@ function clientErrorAnswer(code: string | undefined): readonly [number, string, 
       return [413, "Payload Too Large", "request_too_large", "The chunk extensions of the request body are too large."];
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return [408, "Request Timeout", "request_timeout", "The request did not arrive in time."];
+    case MISSING_HOST:
+      return [400, "Bad Request", "invalid_request", "An HTTP/1.1 request must have a Host header."];
+    case CONNECT_METHOD:
+      return [405, "Method Not Allowed", "invalid_request", "CONNECT is not supported: this is not a proxy."];
     default:
       return [400, "Bad Request", "invalid_request", "The request is not valid HTTP/1.1."];
   }

@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type stream from "node:stream";
-import { writeClientError } from "./client-error.js";
+import { CONNECT_METHOD, MISSING_HOST, writeClientError } from "./client-error.js";
 import { FastH1Server, type FastRequestTaker } from "./fast-h1.js";
 
 /** A request handler that both HTTP/1.1 and HTTP/2 compatibility requests reach. */
@@ -112,6 +112,12 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   } : (handler as http.RequestListener);
   const refuseHost = options.refuseHost;
   const h1Handler: http.RequestListener = (request, response) => {
+    // Node's own answer to a missing Host is a bare 400 (requireHostHeader is off to give the envelope).
+    if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor === 1) {
+      writeClientError(request.socket, MISSING_HOST);
+      request.socket.destroy();
+      return;
+    }
     closeIfAnsweredEarly(request, response);
     const refusal = refuseHost?.(request.headers.host, request.url, contentTypeOf(request.headers));
     if (refusal) refuseRequest(request, response, refusal);
@@ -122,8 +128,13 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
   // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
   // default, so a 60 s bound fired at up to 90 s); every second keeps them honest.
-  const h1 = http.createServer({ keepAliveTimeout: keepAliveTimeoutMs, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000 }, h1Handler);
+  const h1 = http.createServer({ keepAliveTimeout: keepAliveTimeoutMs, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000, requireHostHeader: false }, h1Handler);
   h1.on("clientError", answerClientError);
+  // Without a listener Node closes a CONNECT request's socket with no answer at all.
+  h1.on("connect", (_request: http.IncomingMessage, socket: stream.Duplex) => {
+    writeClientError(socket, CONNECT_METHOD);
+    socket.destroy();
+  });
   /** Gives an HTTP/1.1 connection, with the bytes read from it and not yet served, to Node's server. */
   const toNode = (socket: net.Socket, unread: Buffer): void => {
     socket.pause();

@@ -97,6 +97,34 @@ describe("HTTP/2 connections on the one-port server", () => {
     expect(lifetime).toBeGreaterThanOrEqual(4 * IDLE_MS - 40);
   });
 
+  it.each([
+    ["an HTTP/1.1 request without Host", "GET /healthz HTTP/1.1\r\n\r\n", /^HTTP\/1\.1 400 /, "An HTTP/1.1 request must have a Host header."],
+    ["a CONNECT request", "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n", /^HTTP\/1\.1 405 /, "CONNECT is not supported: this is not a proxy."],
+  ])("answers %s in the OpenAI envelope, then closes", async (_name, head, status, message) => {
+    const { origin } = await start();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(Number(new URL(origin).port), "127.0.0.1", () => socket.write(head));
+      let text = "";
+      socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+      socket.on("close", () => resolve(text));
+      socket.on("error", () => resolve(text));
+    });
+    expect(answer).toMatch(status);
+    expect(answer).toContain(`{"error":{"message":"${message}","type":"invalid_request_error","param":null,"code":"invalid_request"}}`);
+  });
+
+  it("still serves an HTTP/1.0 request without Host", async () => {
+    const { origin } = await start();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(Number(new URL(origin).port), "127.0.0.1", () => socket.write("POST /old HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi"));
+      let text = "";
+      socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+      socket.on("close", () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain("got 2");
+  });
+
   it("answers 408 to an HTTP/1.1 request whose headers do not arrive in time, within about a second of the bound (not Node's 30 s check)", async () => {
     const { origin } = await start();
     const net = await import("node:net");
