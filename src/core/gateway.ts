@@ -134,6 +134,7 @@ export class Gateway {
             ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
             signal: scope.attemptSignal,
             timeouts: scope.capTimeouts(target.timeouts),
+            request: scope,
           });
           this.latency.record(target.id, false, this.now() - startedAt);
           run.succeeded(attempt);

@@ -14,6 +14,12 @@ export interface CallOptions {
   readonly signal: AbortSignalLike;
   /** Timeouts for this attempt. */
   readonly timeouts: TimeoutSettings;
+  /**
+   * The caller's request, the same object for every attempt of it (retries, fallbacks), and a new
+   * one for the next request: what an adapter does once per request is keyed on it (Gemini's media
+   * downloads). Unset when the caller is not the core (tests).
+   */
+  readonly request?: object;
 }
 
 /**

@@ -115,6 +115,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
           ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
           signal: controller.signal,
           timeouts,
+          request: scope,
         })[Symbol.asyncIterator]();
         try {
           for (;;) {

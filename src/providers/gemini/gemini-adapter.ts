@@ -65,7 +65,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
   };
 
   async function translate(input: ChatInput, callOptions: CallOptions): Promise<GeminiRequestTranslation> {
-    const fetchedMedia = await fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal, config.media.maxTotalBytes);
+    const fetchedMedia = await fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal, config.media.maxTotalBytes, callOptions.request);
     return toGeminiRequest(input, {
       baseUrl,
       upstreamModel: callOptions.upstreamModel,

@@ -100,11 +100,37 @@ const FETCH_CONCURRENCY = 4;
 /**
  * Fetches every URL media part of `input` through the guarded fetcher, at most four at a time,
  * all of them together within `totalBytes` (one {@link MediaBudget} shared by the fetches, and the
- * sum checked again here). Rejects with the fetcher's GatewayError (400 naming the part, or
+ * sum checked again here), once per `request` (CallOptions.request): every attempt of it (retries,
+ * fallbacks to Gemini accounts with the same base URL) gets the same downloads; a failed download
+ * is fetched again by the next attempt. Rejects with the fetcher's GatewayError (400 naming the part, or
  * CANCELED), or a 400 naming the part that went over the total.
  */
-export async function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number): Promise<FetchedMediaByPath> {
+export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number, request?: object): Promise<FetchedMediaByPath> {
   const pending = remoteMediaOf(input, baseUrl);
+  if (pending.length === 0) return Promise.resolve(new Map());
+  if (request === undefined) return download(pending, fetchMedia, signal, totalBytes);
+  // One download per request: its retries and fallbacks reuse it, within one media.max_total_bytes budget.
+  let byBase = downloadsPerRequest.get(request);
+  if (!byBase) {
+    byBase = new Map();
+    downloadsPerRequest.set(request, byBase);
+  }
+  const known = byBase.get(baseUrl);
+  if (known) return known;
+  const downloads = download(pending, fetchMedia, signal, totalBytes);
+  byBase.set(baseUrl, downloads);
+  // A failed download (an attempt's abort, a stall) is not reused: the next attempt fetches again.
+  const forget = () => {
+    if (byBase.get(baseUrl) === downloads) byBase.delete(baseUrl);
+  };
+  downloads.catch(forget);
+  return downloads;
+}
+
+/** The downloads of one request's media (CallOptions.request), per Gemini base URL (the parts' paths stay when a recovery appends a message). */
+const downloadsPerRequest = new WeakMap<object, Map<string, Promise<FetchedMediaByPath>>>();
+
+async function download(pending: readonly { url: string; param: string }[], fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number): Promise<FetchedMediaByPath> {
   const fetched = new Map<string, FetchedMedia>();
   const budget = new MediaBudget(totalBytes);
   let total = 0;

@@ -245,6 +245,35 @@ describe("createGeminiAdapter: media", () => {
     ]);
   });
 
+  it("downloads a request's media once for all its attempts (a retry, a fallback to another Gemini account); a failed download is fetched again", async () => {
+    let calls = 0;
+    let failNext = false;
+    const fetchMedia: MediaFetcher = async () => {
+      calls++;
+      if (failNext) {
+        failNext = false;
+        throw new Error("stalled");
+      }
+      return { bytes: new Uint8Array([1, 2, 3]), mimeType: "image/jpeg" };
+    };
+    const answer = { body: JSON.stringify({ candidates: [{ content: { parts: [{ text: "a cat" }] }, finishReason: "STOP" }] }) };
+    const replay = replayTransport(answer, answer, answer, answer);
+    const input = chatInput({ messages: [user("what is this?", media("image", { url: "https://example.com/cat.jpg" }))] });
+    // The core passes every attempt of one request the same CallOptions.request.
+    const request = {};
+    await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request });
+    await adapterWith(replay.transport, { fetchMedia }).generate({ ...input, temperature: 0.5 }, { ...callOptions("gemini-2.0-flash"), request });
+    expect(calls).toBe(1);
+    // Another request downloads again.
+    await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: {} });
+    expect(calls).toBe(2);
+    const retried = {};
+    failNext = true;
+    await expect(adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: retried })).rejects.toThrow();
+    await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: retried });
+    expect(calls).toBe(4);
+  });
+
   it("by default guards media fetches with config.media: a loopback URL is a 400 on the part and Gemini is never called", async () => {
     const replay = replayTransport({ body: "{}" });
     const config = geminiConfig();
