@@ -324,9 +324,18 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     }
     models[name] = { name, strategy: model.strategy ?? "fallback", targets };
   }
+  const keyNames = new Map<string, number>();
+  const keySecrets = new Map<string, number>();
   const keys = (raw.keys ?? []).map((entry, index) => {
     if (!entry.name) issues.push({ path: `keys[${index}].name`, message: "is required" });
     if (!entry.key) issues.push({ path: `keys[${index}].key`, message: "is required" });
+    // Logs name the key a request used: two keys with one name, or one secret under two names, would make that ambiguous.
+    const sameName = entry.name ? keyNames.get(entry.name) : undefined;
+    if (sameName !== undefined) issues.push({ path: `keys[${index}].name`, message: `repeats the name of keys[${sameName}]` });
+    else if (entry.name) keyNames.set(entry.name, index);
+    const sameSecret = entry.key ? keySecrets.get(entry.key) : undefined;
+    if (sameSecret !== undefined) issues.push({ path: `keys[${index}].key`, message: `is the same secret as keys[${sameSecret}].key` });
+    else if (entry.key) keySecrets.set(entry.key, index);
     return { name: entry.name ?? "", key: entry.key ?? "" };
   });
   const cors = raw.server?.cors;

@@ -45,6 +45,13 @@ describe("credentials in the config", () => {
     expect(message).not.toContain("SECRETVALUE");
   });
 
+  it("refuses two gateway keys with one name, or one secret under two names, without repeating the secret", () => {
+    expect(issues(`keys:\n  - { name: a, key: "sy-SECRETVALUE-1" }\n  - { name: a, key: "sy-other-2" }\n`)).toContain("keys[1].name: repeats the name of keys[0]");
+    const message = issues(`keys:\n  - { name: a, key: "sy-SECRETVALUE-1" }\n  - { name: b, key: "sy-SECRETVALUE-1" }\n`);
+    expect(message).toContain("keys[1].key: is the same secret as keys[0].key");
+    expect(message).not.toContain("SECRETVALUE");
+  });
+
   it("takes Latin-1 in provider header values (undici sends them)", () => {
     expect(issues(`providers:\n  oa: { type: openai, headers: { x-name: "Zoë" } }\n`)).toBe("");
   });
