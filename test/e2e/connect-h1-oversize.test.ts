@@ -5,38 +5,30 @@
  * the oversize body and the next call timed out).
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatRequestSchema, ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { jsonAnswer, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
 import { listenApp, type ListeningApp } from "../support/listening-app.js";
 
 const LIMIT = 64 * 1024;
-let upstream: http.Server;
+let upstream: FakeUpstream;
 let gateway: ListeningApp;
 const agents: http.Agent[] = [];
 
 beforeAll(async () => {
-  upstream = http.createServer((request, response) => {
-    request.resume();
-    request.on("end", () => {
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end(JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
-  gateway = await listenApp(`server: { host: 127.0.0.1, port: 0, body_limit_bytes: ${LIMIT} }\nproviders:\n  up: { type: openai-compatible, base_url: "${base}" }\nlogging: { level: silent }\n`, "oversize.yaml");
+  upstream = await startFakeUpstream();
+  upstream.setDefault(jsonAnswer({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+  gateway = await listenApp(`server: { host: 127.0.0.1, port: 0, body_limit_bytes: ${LIMIT} }\nproviders:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\nlogging: { level: silent }\n`, "oversize.yaml");
 });
 
 afterAll(async () => {
   for (const agent of agents) agent.destroy();
   await gateway?.close();
-  upstream?.closeAllConnections();
-  await new Promise((resolve) => upstream?.close(resolve));
+  await upstream?.close();
 });
 
 const transports: Record<string, () => Transport> = {
