@@ -1,8 +1,8 @@
 /**
  * A Gemini request with a media URL that the gateway fetches itself: one download per request,
  * however many attempts it takes (retries on one account, fallbacks to another), so
- * media.max_total_bytes bounds the request, not each attempt. Before, every attempt downloaded
- * every URL again.
+ * media.max_total_bytes bounds the request, not each attempt (before, every attempt downloaded
+ * every URL again); and the type the media's server states wins over the URL's extension.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDialectUpstream, type DialectUpstream } from "../support/dialect-upstream.js";
@@ -50,5 +50,21 @@ describe("media fetched by the gateway", () => {
     expect(response.headers.get("x-switchyard-attempts")).toBe("6");
     expect(upstream.chatRequests()).toHaveLength(6);
     expect(upstream.requests.filter((request) => request.dialect === "media")).toHaveLength(1);
+  });
+
+  it("goes to Gemini with the type its server states, not the one its URL's extension suggests, unless the caller set mime_type", async () => {
+    const url = upstream.serveMedia("photo.png", new Uint8Array([0x52, 0x49, 0x46, 0x46, 1, 2]), "image/webp");
+    const sent = async (imageUrl: Record<string, string>) => {
+      upstream.reset();
+      const response = await fetch(`${gateway.origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gem/gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: imageUrl }] }] }),
+      });
+      expect(response.status).toBe(200);
+      return JSON.stringify(upstream.lastChat().body);
+    };
+    expect(await sent({ url })).toContain('"mimeType":"image/webp"');
+    expect(await sent({ url, mime_type: "image/png" })).toContain('"mimeType":"image/png"');
   });
 });

@@ -44,9 +44,10 @@ describe("toProtoMessage", () => {
     expect(toProtoMessage({ role, content: "x" }, 0).role).toBe(expected);
   });
 
-  it("reads image_url with an https URL (kind from the extension when known) and detail", () => {
+  it("reads image_url with an https URL (kind from the extension when known, but no mime_type stated for the caller) and detail", () => {
     expect(userParts({ type: "image_url", image_url: { url: "https://x.test/cat", detail: "low" } })).toEqual([["image", "url", "https://x.test/cat", "", ImageDetail.LOW, ""]]);
-    expect(userParts({ type: "image_url", image_url: { url: "https://x.test/cat.png?v=1" } })).toEqual([["image", "url", "https://x.test/cat.png?v=1", "image/png", ImageDetail.UNSPECIFIED, ""]]);
+    expect(userParts({ type: "image_url", image_url: { url: "https://x.test/cat.png?v=1" } })).toEqual([["image", "url", "https://x.test/cat.png?v=1", "", ImageDetail.UNSPECIFIED, ""]]);
+    expect(userParts({ type: "image_url", image_url: { url: "https://x.test/clip.wav" } })).toEqual([["audio", "url", "https://x.test/clip.wav", "", ImageDetail.UNSPECIFIED, ""]]);
   });
 
   it("reads image_url with a data URL as inline bytes", () => {

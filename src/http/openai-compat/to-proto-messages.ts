@@ -59,9 +59,11 @@ function imageUrlPart(raw: Record<string, unknown>, param: string): ContentPart 
   if (!/^(https?|gs):\/\//i.test(url)) {
     throw invalidRequest(`Invalid '${urlParam}': expected an http(s) URL, a gs:// URL or a base64 data URL.`, urlParam);
   }
-  const mimeType = explicitType || mimeTypeFromUrl(url);
-  const value = media({ url, mimeType, detail });
-  return mimeType ? mediaPart(value) : part({ case: "image", value });
+  // The extension decides the part's kind only: a type inferred from it is not stated as the
+  // caller's (a fetched URL's Content-Type, and each adapter's own reading of the URL, come first).
+  const value = media({ url, mimeType: explicitType ?? "", detail });
+  const kindType = explicitType || mimeTypeFromUrl(url);
+  return kindType ? part({ case: mediaKindOf(kindType), value }) : part({ case: "image", value });
 }
 
 /** One content part with its `cache_control` breakpoint, when it has one. */
