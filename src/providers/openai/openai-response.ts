@@ -114,6 +114,16 @@ export function chunkedContent(value: unknown): { text: string; reasoning: strin
   return { text, reasoning };
 }
 
+/**
+ * The reasoning a message or delta carries: `reasoning_content` (DeepSeek's name, and vLLM's before
+ * it was renamed), else `reasoning` (vLLM's and OpenRouter's now); the first that is a non-empty
+ * string, since some servers send both, one of them empty.
+ */
+export function reasoningTextOf(value: { reasoning_content?: unknown; reasoning?: unknown }): string {
+  if (typeof value.reasoning_content === "string" && value.reasoning_content !== "") return value.reasoning_content;
+  return typeof value.reasoning === "string" ? value.reasoning : "";
+}
+
 /** Tool-call arguments as text: some compatible servers send an object instead of a string. */
 export function argumentsText(value: unknown): string {
   if (typeof value === "string") return value;
@@ -189,7 +199,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     const finishReason = typeof choice.finish_reason === "string" ? choice.finish_reason : undefined;
     const content: ContentPart[] = [];
     const chunked = typeof message.content === "string" ? undefined : chunkedContent(message.content);
-    const reasoning = (typeof message.reasoning_content === "string" ? message.reasoning_content : typeof message.reasoning === "string" ? message.reasoning : "") + (chunked?.reasoning ?? "");
+    const reasoning = reasoningTextOf(message) + (chunked?.reasoning ?? "");
     if (reasoning) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: reasoning, signature: "", redactedData: "" } } });
     const answerText = typeof message.content === "string" ? message.content : (chunked?.text ?? "");
     if (answerText.length > 0) content.push(textPart(answerText));

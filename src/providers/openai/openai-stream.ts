@@ -21,7 +21,7 @@ import { newToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { ArgumentsClosure } from "./arguments-closure.js";
-import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason } from "./openai-response.js";
+import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 interface LenientToolDelta {
@@ -41,7 +41,7 @@ interface LenientChunk {
   service_tier?: unknown;
   choices?: {
     index?: unknown;
-    delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown; audio?: unknown; annotations?: unknown } | null;
+    delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown; function_call?: unknown; audio?: unknown; annotations?: unknown } | null;
     logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
     finish_reason?: unknown;
   }[];
@@ -199,7 +199,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       }
       const choiceIndex = choiceIndexOf(choice.index, 0);
       const delta = isRecord(choice.delta) ? choice.delta : {};
-      const reasoning = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
+      const reasoning = reasoningTextOf(delta);
       if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
       if (typeof delta.content === "string") {
         if (delta.content.length > 0) out.push(textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
@@ -211,6 +211,8 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       }
       if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.refusal : undefined)));
       if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
+      // A legacy function_call delta (servers that still answer that way) is the choice's one tool call, as in a whole answer.
+      else if (isRecord(delta.function_call)) this.toolCallEvents(choiceIndex, [{ index: 0, function: delta.function_call }], out);
       // Checked before reading: most chunks have neither, and this runs for every chunk.
       if (delta.audio !== undefined) {
         const audio = audioFieldsOf(delta.audio);

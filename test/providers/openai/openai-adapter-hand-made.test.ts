@@ -168,6 +168,25 @@ describe("OpenAI adapter: hand-made streams", () => {
     expect(events.filter((event) => event[0] === "tool_delta")).toEqual([["tool_delta", 0, 0, '{"x":'], ["tool_delta", 0, 0, "1}"], ["tool_delta", 0, 1, '{"y":2}']]);
   });
 
+  it("hand-made: a streamed legacy function_call (whole, or name then argument fragments) is the choice's tool call", async () => {
+    for (const deltas of [
+      [{ role: "assistant", content: null, function_call: { name: "get_weather", arguments: '{"city":"Paris"}' } }],
+      [{ role: "assistant", content: null, function_call: { name: "get_weather", arguments: "" } }, { function_call: { arguments: '{"city":' } }, { function_call: { arguments: '"Paris"}' } }],
+    ]) {
+      const body = sse([...deltas.map((delta) => chunk(delta)), chunk({}, { finish: "function_call" })]);
+      const events = await streamOf(replayTransport({ body }));
+      const start = events.find((event) => event[0] === "tool_start");
+      expect(start?.[4]).toBe("get_weather");
+      expect(events.filter((event) => event[0] === "tool_delta").map((event) => event[3]).join("")).toBe('{"city":"Paris"}');
+      expect(events.find((event) => event[0] === "finish")?.[2]).toBe(FinishReason.TOOL_CALLS);
+    }
+  });
+
+  it("hand-made: reasoning in 'reasoning' is read when 'reasoning_content' is there but empty", async () => {
+    const events = await streamOf(replayTransport({ body: sse([chunk({ role: "assistant", content: "", reasoning_content: "", reasoning: "deep" }), chunk({ content: "A" }), chunk({}, { finish: "stop" })]) }));
+    expect(events).toContainEqual(["reasoning", 0, "deep"]);
+  });
+
   it("hand-made: a streamed refusal keeps its logprobs (logprobs.refusal)", async () => {
     const refusalChunk = { ...chunk({ refusal: "I can't" }), choices: [{ index: 0, delta: { refusal: "I can't" }, logprobs: { content: null, refusal: [{ token: "I can't", logprob: -0.25, bytes: [73], top_logprobs: [] }] }, finish_reason: null }] };
     const events = await collect(adapterFor(replayTransport({ body: sse([chunk({ role: "assistant" }), refusalChunk, chunk({}, { finish: "stop" })]) })).stream(chatInput({ messages: [user("hi")], logprobs: true }), callOptions("gpt-4o-mini")));
