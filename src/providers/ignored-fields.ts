@@ -15,7 +15,7 @@ export function ignoredProviderOptionsWarning(options: Readonly<Record<string, J
     if (keys.length === 0) ignored.push(`provider_options.${family}`);
     for (const key of keys) ignored.push(`provider_options.${family}.${key}`);
   }
-  return ignored.length > 0 ? `ignored ${ignored.join(", ")} (not for ${providerName}).` : undefined;
+  return ignoredWarning(ignored, providerName);
 }
 
 /**
@@ -31,5 +31,10 @@ export function ignoredExtrasWarning(input: ChatInput, providerName: string): st
   input.tools.forEach((tool, index) => {
     for (const key of Object.keys(tool.extra ?? {})) ignored.push(`tools[${index}].function.${key}`);
   });
+  return ignoredWarning(ignored, providerName);
+}
+
+/** One warning naming every ignored field, or undefined when there is none. */
+function ignoredWarning(ignored: readonly string[], providerName: string): string | undefined {
   return ignored.length > 0 ? `ignored ${ignored.join(", ")} (not for ${providerName}).` : undefined;
 }

@@ -87,14 +87,11 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
     if (notAStream) throw notAStream;
     const parser = call.decoderFor?.(response) ?? new SseParser(MAX_SSE_EVENT_CHARS, call.provider);
     const out: T[] = [];
-    // A translator done from the start (its answer came whole) reads no body.
-    if (!translator.done) {
-      for await (const chunk of response.body) {
-        feed(parser, translator, chunk, out, response.status);
-        for (let i = 0; i < out.length; i++) yield out[i] as T;
-        out.length = 0;
-        if (translator.done) break;
-      }
+    for await (const chunk of response.body) {
+      feed(parser, translator, chunk, out, response.status);
+      for (let i = 0; i < out.length; i++) yield out[i] as T;
+      out.length = 0;
+      if (translator.done) break;
     }
     if (!translator.done) feed(parser, translator, undefined, out, response.status);
     try {
