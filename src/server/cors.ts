@@ -33,16 +33,20 @@ const HEADER_NAME_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0
  * browser asked for, the max age) before authentication, which a preflight never carries; on any
  * other request it sets `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers` on the
  * raw response, so every answer carries them, those written straight to the socket and errors
- * included. A request from another origin, or without one, passes untouched (the browser then
- * refuses to show the answer). Register it before any hook that may refuse a request.
+ * included. A request from another origin, or without one, gets no CORS headers (the browser then
+ * refuses to show the answer); with a list of specific origins every answer this hook sees says
+ * `Vary: Origin`, so that a shared cache never hands one origin's answer to another. Register it
+ * before any hook that may refuse a request.
  */
 export function corsHook(settings: CorsSettings): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   const anyOrigin = settings.allowOrigins.includes("*");
   const origins = new Set(settings.allowOrigins);
   return (request, reply, done) => {
     const origin = request.headers.origin;
+    // `*` needs no Vary: the answer is the same for every origin. Otherwise it depends on the
+    // Origin even when the answer carries no CORS headers (no Origin, or one not allowed).
+    if (!anyOrigin) reply.raw.setHeader("vary", "origin");
     if (origin === undefined || !(anyOrigin || origins.has(origin))) return done();
-    // `*` needs no Vary: the answer is the same for every origin.
     const allowOrigin = anyOrigin ? "*" : origin;
     const requested = request.headers["access-control-request-method"];
     if (request.method === "OPTIONS" && requested !== undefined) {
@@ -61,7 +65,6 @@ export function corsHook(settings: CorsSettings): (request: FastifyRequest, repl
     }
     reply.raw.setHeader("access-control-allow-origin", allowOrigin);
     reply.raw.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
-    if (!anyOrigin) reply.raw.setHeader("vary", "origin");
     done();
   };
 }

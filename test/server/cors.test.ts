@@ -86,12 +86,18 @@ describe("server.cors", () => {
     expect(seen?.get("access-control-expose-headers")).toContain("grpc-status");
   });
 
-  it("adds nothing for an origin that is not allowed, and nothing when server.cors is absent", async () => {
+  it("adds no CORS headers for an origin that is not allowed, but Vary: Origin; and nothing when server.cors is absent", async () => {
     const other = await preflight("https://evil.example.net", `${gateway.origin}/v1/chat/completions`);
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     const stranger = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { origin: "https://evil.example.net", authorization: "Bearer k-web-123", "content-type": "application/json" }, body: CHAT_BODY });
     expect(stranger.status).toBe(200);
     expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
+    expect(stranger.headers.get("vary")).toBe("origin");
+    // A cacheable GET without an Origin still varies on it: a shared cache must not serve it to a browser.
+    const models = await fetch(`${gateway.origin}/v1/models`, { headers: { authorization: "Bearer k-web-123" } });
+    expect(models.status).toBe(200);
+    expect(models.headers.get("access-control-allow-origin")).toBeNull();
+    expect(models.headers.get("vary")).toBe("origin");
 
     const off = await preflight(APP, `${plain.origin}/v1/chat/completions`);
     expect(off.status).toBe(404);
