@@ -87,6 +87,19 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     expect(without.warnings).toContain("reasoning_effort low was dropped: the last assistant turn called tools without its signed thinking (send back message.thinking_blocks), which Anthropic refuses with thinking on.");
   });
 
+  it("reads the merged turn: signed thinking in an earlier assistant message of the same turn keeps thinking on", () => {
+    const signed = { part: { case: "reasoning" as const, value: { text: "Look it up.", signature: "c2ln" } } };
+    const plan = anthropic("claude-sonnet-4-5", {
+      maxTokens: 40000,
+      reasoningEffort: "low",
+      tools: [{ name: "lookup" }],
+      messages: [user("x"), { role: Role.ASSISTANT, content: [signed, { part: { case: "text", value: "Looking." } }] }, { role: Role.ASSISTANT, toolCalls: [toolCall("toolu_1", "lookup", "{}")] }, toolResult("toolu_1", "42")],
+    });
+    expect(plan.body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    expect(plan.body.messages[1]?.content.map((block) => block.type)).toEqual(["thinking", "text", "tool_use"]);
+    expect(plan.warnings.join(" ")).not.toContain("reasoning_effort");
+  });
+
   it("keeps thinking with native structured outputs, and lets provider_options.anthropic.thinking win", () => {
     const native = anthropic("claude-sonnet-4-5", { maxTokens: 40000, reasoningEffort: "low", responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { schema: { type: "object", properties: {} } } } });
     expect(native.body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });

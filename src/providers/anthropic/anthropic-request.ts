@@ -167,15 +167,18 @@ function nativeOutputFormat(input: ChatInput, native: boolean, prefill: boolean,
 }
 
 /** What decides whether reasoning_effort can become extended thinking (read only when it is set). */
-function thinkingContext(input: ChatInput, body: AnthropicMessagesRequest, model: string, maxTokens: number, prefill: boolean): ThinkingContext {
-  const lastAssistant = input.messages.findLast((message) => message.role === Role.ASSISTANT);
-  const signed = lastAssistant?.content.some((part) => part.part.case === "reasoning" && (part.part.value.signature !== "" || part.part.value.redactedData !== "")) ?? false;
+function thinkingContext(body: AnthropicMessagesRequest, model: string, maxTokens: number, prefill: boolean): ThinkingContext {
+  // The turn as sent: consecutive assistant messages are merged, so a tool call may follow its
+  // signed thinking from an earlier message of the same turn.
+  const lastAssistant = body.messages.findLast((message) => message.role === "assistant");
+  const calls = lastAssistant?.content.some((block) => block.type === "tool_use") ?? false;
+  const signed = lastAssistant?.content.some((block) => (block.type === "thinking" && block.signature !== "") || block.type === "redacted_thinking") ?? false;
   return {
     model,
     maxTokens,
     forcedTool: body.tool_choice?.type === "tool" || body.tool_choice?.type === "any",
     prefill,
-    unsignedToolTurn: lastAssistant !== undefined && lastAssistant.toolCalls.length > 0 && !signed,
+    unsignedToolTurn: calls && !signed,
   };
 }
 
@@ -263,7 +266,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
 
   if (system.length > 0) body.system = system;
   const model = options.upstreamModel;
-  const thinking = input.reasoningEffort === undefined ? undefined : thinkingFor(input.reasoningEffort, thinkingContext(input, body, model, maxTokens, conversation.prefill), warnings);
+  const thinking = input.reasoningEffort === undefined ? undefined : thinkingFor(input.reasoningEffort, thinkingContext(body, model, maxTokens, conversation.prefill), warnings);
   if (thinking) body.thinking = thinking.thinking;
   if (thinking?.effort) body.output_config = { ...body.output_config, effort: thinking.effort };
   const conflicts = refusesSamplingParameters(model)
