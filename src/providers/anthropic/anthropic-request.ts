@@ -134,11 +134,21 @@ function clientTools(input: ChatInput, native: boolean, warnings: string[], brea
       if (tool.cacheControl) warnings.push(`tools[${index}].cache_control dropped: the tool is not in tool_choice.allowed_tools, so it is not declared.`);
       return [];
     }
-    const plain = withCacheControl<AnthropicTool>({ name: tool.name, description: tool.description, input_schema: tool.parameters ?? { type: "object", properties: {} } }, tool.cacheControl);
+    const plain = withCacheControl<AnthropicTool>({ name: tool.name, description: tool.description, input_schema: inputSchema(tool.parameters) }, tool.cacheControl);
     const declared = declaredTool(plain, tool.strict === true, native, index, warnings);
     if (tool.cacheControl) breakpoints.set(declared, `tools[${index}].cache_control`);
     return declared;
   });
+}
+
+/**
+ * A function's parameters as Anthropic's `input_schema`, which must say `type: "object"`: none
+ * (a function without arguments) is the empty object schema, and a schema that names no type
+ * (`{}`, or bare `properties`, which OpenAI takes) gets `type: "object"` added.
+ */
+function inputSchema(parameters: JsonObject | undefined): JsonObject {
+  if (!parameters) return { type: "object", properties: {} };
+  return "type" in parameters ? parameters : { type: "object", ...parameters };
 }
 
 /** `plain` with `strict` kept when the model and the schema allow it (a warning says when not). */

@@ -121,8 +121,10 @@ function toolsOf(input: ChatInput, context: GeminiRequestContext, warnings: stri
       throw unsupportedFeature(`Invalid '${param}': Gemini function names must start with a letter or '_', got '${tool.name}'.`, param);
     }
     const description = tool.description ? { description: tool.description } : {};
-    if (tool.parameters && jsonSchemas) return [{ name: tool.name, ...description, parametersJsonSchema: withoutDialect(tool.parameters) }];
-    const parameters = tool.parameters ? subsetSchema(tool.parameters, `tools[${index}].function.parameters`, context, warnings) : undefined;
+    // `parameters: {}` declares no arguments, as leaving it out does: Gemini is sent neither.
+    const schema = tool.parameters && Object.keys(tool.parameters).length > 0 ? tool.parameters : undefined;
+    if (schema && jsonSchemas) return [{ name: tool.name, ...description, parametersJsonSchema: withoutDialect(schema) }];
+    const parameters = schema ? subsetSchema(schema, `tools[${index}].function.parameters`, context, warnings) : undefined;
     return [{ name: tool.name, ...description, ...(parameters ? { parameters } : {}) }];
   });
   // Strict tools: VALIDATED (calls or text, calls schema-checked) where the model has it; ANY already checks calls.

@@ -210,6 +210,18 @@ describe("toAnthropicRequest", () => {
       },
     ],
     [
+      "gives a schema without a type (`{}`, bare properties) the type object Anthropic requires",
+      { maxTokens: 1000, messages: [user("hi")], tools: [{ name: "now", parameters: {} }, { name: "find", parameters: { properties: { q: { type: "string" } } } }] },
+      {
+        ...base,
+        messages: [hi],
+        tools: [
+          { name: "now", description: "", input_schema: { type: "object" } },
+          { name: "find", description: "", input_schema: { type: "object", properties: { q: { type: "string" } } } },
+        ],
+      },
+    ],
+    [
       "maps a named tool_choice",
       { maxTokens: 1000, messages: [user("hi")], tools: [{ name: "now" }], toolChoice: { choice: { case: "functionName", value: "now" } } },
       { ...base, messages: [hi], tools: [{ name: "now", description: "", input_schema: { type: "object", properties: {} } }], tool_choice: { type: "tool", name: "now" } },

@@ -89,6 +89,11 @@ describe("toGeminiRequest: tools and tool_choice", () => {
     expect(body.tools).toEqual([{ functionDeclarations: [{ name: "get_country" }, { name: "now" }] }]);
   });
 
+  it.each(["gemini-2.0-flash", "gemini-2.5-flash"])("%s: `parameters: {}` declares no arguments, as no parameters does", (upstreamModel) => {
+    const { body } = translate({ messages: hi, tools: [{ name: "now", parameters: {} }] }, { upstreamModel });
+    expect(body.tools).toEqual([{ functionDeclarations: [{ name: "now" }] }]);
+  });
+
   it.each(["gemini-2.5-flash", "gemini-3-pro-preview", "models/gemini-3.1-flash"])("%s takes tool schemas as written, as parametersJsonSchema (less $schema)", (upstreamModel) => {
     const parameters = {
       type: "object",
