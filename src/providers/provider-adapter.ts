@@ -1,3 +1,4 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import type { CatalogModel, GatewayConfig, ProviderAccount, TimeoutSettings } from "../config/gateway-config.js";
@@ -30,6 +31,13 @@ export interface CallOptions {
 export interface ProviderAdapter {
   /** The provider family of this adapter, e.g. "openai", "anthropic"; keys ChatInput.provider_options. */
   readonly family: string;
+  /**
+   * Where a virtual-model target's native `params` (scalars under names the gateway does not
+   * model, such as `top_k`) go in this family's provider options, merged over the caller's
+   * `provider_options[family]` (the target's values win). Absent: they are top-level fields of
+   * the provider's request body.
+   */
+  readonly withTargetParams?: (callerOptions: JsonObject | undefined, params: Readonly<Record<string, string | number | boolean>>) => JsonObject;
   /**
    * Single-shot generation. Resolves with choices, usage and warnings (ChatResponse.model and
    * provider are filled in by the core). Throws a GatewayError on any failure.

@@ -30,8 +30,8 @@ function booleanParam(target: ResolvedTarget, key: string, value: Scalar): boole
  * is not changed). Known OpenAI sampling names (temperature, top_p, max_tokens /
  * max_completion_tokens, frequency_penalty, presence_penalty, seed, n, logprobs, top_logprobs,
  * parallel_tool_calls, user, stop) override the caller's typed fields; any other key is a native
- * provider field and is merged into `provider_options[<adapter family>]`, where the target's
- * value wins. A known key with the wrong type is a config error (INTERNAL_ERROR naming it).
+ * provider field and is merged into `provider_options[<adapter family>]` (where the adapter's
+ * `withTargetParams` says: Gemini's go into `generationConfig`), where the target's value wins. A known key with the wrong type is a config error (INTERNAL_ERROR naming it).
  */
 export function applyTargetParams(input: ChatInput, target: ResolvedTarget): ChatInput {
   let any = false;
@@ -62,8 +62,9 @@ export function applyTargetParams(input: ChatInput, target: ResolvedTarget): Cha
     }
   }
   if (Object.keys(native).length > 0) {
-    const family = target.adapter.family;
-    out.providerOptions = { ...input.providerOptions, [family]: { ...input.providerOptions[family], ...native } };
+    const { family, withTargetParams } = target.adapter;
+    const caller = input.providerOptions[family];
+    out.providerOptions = { ...input.providerOptions, [family]: withTargetParams ? withTargetParams(caller, native) : { ...caller, ...native } };
   }
   return out;
 }

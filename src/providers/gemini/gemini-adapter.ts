@@ -7,7 +7,7 @@ import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { fromGeminiError, fromGeminiHttpResponse } from "./gemini-errors.js";
 import { fetchRemoteMedia } from "./gemini-media.js";
-import { GEMINI_FAMILY, toGeminiRequest, type GeminiRequestTranslation } from "./gemini-request.js";
+import { GEMINI_FAMILY, toGeminiRequest, withGeminiTargetParams, type GeminiRequestTranslation } from "./gemini-request.js";
 import { fromGeminiResponse } from "./gemini-response.js";
 import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemini-signature-cache.js";
 import { GeminiStreamTranslator } from "./gemini-stream.js";
@@ -98,6 +98,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
 
   return {
     family: GEMINI_FAMILY,
+    withTargetParams: withGeminiTargetParams,
 
     async generate(input: ChatInput, callOptions: CallOptions): Promise<ChatResponse> {
       const translation = await translate(input, callOptions);

@@ -161,6 +161,18 @@ export function mergeJsonPatch(target: JsonMap, patch: JsonMap): JsonMap {
   return out;
 }
 
+/**
+ * A virtual-model target's native params for Gemini, whose generation settings all sit in
+ * `generationConfig`: each goes there under its camelCase name (`top_k` → `topK`; `topK` as is),
+ * merged over the caller's own `provider_options.gemini.generationConfig` (the target's values win).
+ */
+export function withGeminiTargetParams(callerOptions: JsonObject | undefined, params: Readonly<Record<string, string | number | boolean>>): JsonObject {
+  const callerConfig = callerOptions?.generationConfig;
+  const generationConfig: JsonObject = isJsonMap(callerConfig) ? { ...callerConfig } : {};
+  for (const [key, value] of Object.entries(params)) generationConfig[key.replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase())] = value;
+  return { ...callerOptions, generationConfig };
+}
+
 function applyProviderOptions(body: JsonMap, options: Readonly<Record<string, JsonObject>>, warnings: string[]): JsonMap {
   const ignored = ignoredProviderOptionsWarning(options, GEMINI_FAMILY, "Gemini");
   if (ignored) warnings.push(ignored);
