@@ -136,6 +136,16 @@ describe("answer fields beyond text, through the gateway", () => {
     expect(final.choices[0]?.logprobs?.content?.map((entry) => entry.token)).toEqual(["Foo", "!"]);
   });
 
+  it("citations of several text blocks: all of them in finalChatCompletion (the SDK keeps only the last annotations delta)", async () => {
+    const base = { id: "chatcmpl-c", object: "chat.completion.chunk", created: 1_729_000_000, model: "gpt-4o-search-preview" };
+    const frame = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    const second = { type: "url_citation", url_citation: { url: "https://example.test/b", title: "B", start_index: 7, end_index: 12 } };
+    upstream.enqueue(sseAnswer([frame({ role: "assistant", content: "First. " }), frame({ annotations: [CITATION] }), frame({ content: "Then." }), frame({ annotations: [second] }), frame({}, "stop"), "data: [DONE]\n\n"]));
+    const final = await client.chat.completions.stream({ model: MODEL, messages: [{ role: "user", content: "Search" }] }).finalChatCompletion();
+    expect(final.choices[0]?.message.content).toBe("First. Then.");
+    expect(final.choices[0]?.message.annotations).toEqual([CITATION, second]);
+  });
+
   it("custom tools: declared, forced, called (JSON and stream) and replayed as OpenAI's type custom", async () => {
     const grammar = { type: "grammar", grammar: { syntax: "lark", definition: "start: /[a-z]+/" } };
     const tools = [{ type: "custom", custom: { name: "apply_patch", description: "Apply a patch.", format: grammar } }, { type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }];

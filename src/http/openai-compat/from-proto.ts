@@ -163,6 +163,8 @@ export class OpenAIChunkEncoder {
   private readonly reasoningText = new Map<number, string>();
   /** Each choice's signed (and redacted) thinking blocks so far, sent together before its finish. */
   private readonly thinkingBlocks = new Map<number, Record<string, string>[]>();
+  /** Each choice's annotations (citations) so far, sent together before its finish. */
+  private readonly annotations = new Map<number, unknown[]>();
 
   /** `legacyFunctions`: the request declared legacy `functions`, so calls go out as `function_call` deltas (the first call of a choice only). */
   constructor(
@@ -257,14 +259,23 @@ export class OpenAIChunkEncoder {
         return [this.chunk(value.value.choiceIndex, { tool_calls: [{ index: value.value.index, function: { arguments: value.value.arguments } }] })];
       case "audioDelta":
         return [this.chunk(value.value.choiceIndex, { audio: toOpenAIAudio(value.value, false) })];
-      case "annotationDelta":
-        return [this.chunk(value.value.choiceIndex, { annotations: toOpenAIAnnotations(value.value.annotations) })];
+      case "annotationDelta": {
+        // Held for the finish, like thinking blocks: the OpenAI SDK's accumulator keeps only the last `annotations` delta.
+        const held = this.annotations.get(value.value.choiceIndex);
+        const more = toOpenAIAnnotations(value.value.annotations);
+        if (held) held.push(...more);
+        else this.annotations.set(value.value.choiceIndex, more);
+        return [];
+      }
       case "finish": {
-        const finish = this.chunk(value.value.choiceIndex, {}, finishName(value.value.finishReason, this.legacyFunctions));
-        const blocks = this.thinkingBlocks.get(value.value.choiceIndex);
-        if (!blocks) return [finish];
-        this.thinkingBlocks.delete(value.value.choiceIndex);
-        return [this.chunk(value.value.choiceIndex, { thinking_blocks: blocks }), finish];
+        const { choiceIndex } = value.value;
+        const finish = this.chunk(choiceIndex, {}, finishName(value.value.finishReason, this.legacyFunctions));
+        const blocks = this.thinkingBlocks.get(choiceIndex);
+        const annotations = this.annotations.get(choiceIndex);
+        if (!blocks && !annotations) return [finish];
+        this.thinkingBlocks.delete(choiceIndex);
+        this.annotations.delete(choiceIndex);
+        return [this.chunk(choiceIndex, { ...(annotations ? { annotations } : {}), ...(blocks ? { thinking_blocks: blocks } : {}) }), finish];
       }
       case "usage":
         if (!this.includeUsage) return [];
