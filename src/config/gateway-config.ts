@@ -159,6 +159,26 @@ const HEADER_VALUE_HINT = "printable text without line breaks or control charact
  * with other characters could never match.
  */
 const GATEWAY_KEY_TEXT = /^[\x21-\x7e]+$/;
+/** An HTTP header name (an RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers the HTTP client sets from the request itself: one from the config would break every request (framing) or send it elsewhere (host). */
+const TRANSPORT_HEADERS: ReadonlySet<string> = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "upgrade", "te", "trailer", "expect"]);
+
+/**
+ * An account's extra headers with lowercase names, so that one overrides the adapter's own header
+ * of the same name (`Authorization` included) instead of going out beside it. Two names that
+ * differ only in case, and the transport's own headers, are refused.
+ */
+function providerHeaders(headers: Readonly<Record<string, string>>, path: string, issues: ConfigIssue[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (TRANSPORT_HEADERS.has(lower)) issues.push({ path: `${path}.${name}`, message: "is set by the gateway's HTTP client for each request and cannot be configured" });
+    else if (Object.hasOwn(out, lower)) issues.push({ path: `${path}.${name}`, message: `names the same header as another entry (header names are case-insensitive)` });
+    else out[lower] = value;
+  }
+  return out;
+}
 
 const scalar: Schema<number | string | boolean> = (value, path, issues) => {
   if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
@@ -184,7 +204,7 @@ const rootSchema = obj({
       type: oneOf(PROVIDER_TYPES),
       api_key: str({ secret: true, pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }),
       base_url: str({ pattern: /^https?:\/\/[^\s]+$/, patternHint: "an http:// or https:// URL" }),
-      headers: record(str({ secret: true, pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT })),
+      headers: record(str({ secret: true, pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }), HEADER_NAME, "an HTTP header name: letters, digits and !#$%&'*+.^_`|~- (no spaces or colons)"),
       models: list(either(str({ nonEmpty: true }), catalogEntrySchema, (value) => typeof value === "string")),
       timeouts: timeoutsSchema,
       retry: retrySchema,
@@ -286,7 +306,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
       type: account.type,
       ...(account.api_key ? { apiKey: account.api_key } : {}),
       ...(account.base_url ? { baseUrl: account.base_url.replace(/\/+$/, "") } : {}),
-      headers: account.headers ?? {},
+      headers: providerHeaders(account.headers ?? {}, `providers.${name}.headers`, issues),
       models,
       ...(timeouts ? { timeouts } : {}),
       ...(retry ? { retry } : {}),

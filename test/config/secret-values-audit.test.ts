@@ -80,3 +80,27 @@ describe("credentials in the config", () => {
     expect(message).not.toContain("SECRETVALUE");
   });
 });
+
+/*
+ * Header names in `providers.<account>.headers` were taken as written: a name that is not a token
+ * ("bad name") or a transport header (content-length, transfer-encoding) passed start-up and then
+ * failed every request as a retried 503; `host` sent the request to another virtual host; and
+ * `Authorization` went out beside the adapter's `authorization` instead of replacing it.
+ */
+describe("provider header names", () => {
+  it.each([
+    ["a name with a space", `providers:\n  oa: { type: openai, headers: { "bad name": v } }\n`, "providers.oa.headers.bad name: is not a valid name: an HTTP header name"],
+    ["a name with a colon", `providers:\n  oa: { type: openai, headers: { "x-a:b": v } }\n`, "providers.oa.headers.x-a:b: is not a valid name"],
+    ["content-length", `providers:\n  oa: { type: openai, headers: { Content-Length: "5" } }\n`, "providers.oa.headers.Content-Length: is set by the gateway's HTTP client"],
+    ["transfer-encoding", `providers:\n  oa: { type: openai, headers: { transfer-encoding: chunked } }\n`, "providers.oa.headers.transfer-encoding: is set by the gateway's HTTP client"],
+    ["host", `providers:\n  oa: { type: openai, headers: { host: evil.example } }\n`, "providers.oa.headers.host: is set by the gateway's HTTP client"],
+    ["one name twice in two cases", `providers:\n  oa: { type: openai, headers: { x-team: a, X-Team: b } }\n`, "providers.oa.headers.X-Team: names the same header as another entry"],
+  ])("refuses %s at start-up", (_name, yaml, expected) => {
+    expect(issues(yaml)).toContain(expected);
+  });
+
+  it("keeps names lowercase, so that a configured Authorization replaces the adapter's own", () => {
+    const config = parseConfigText(`providers:\n  oa: { type: openai, api_key: k, headers: { Authorization: "Bearer override", X-Team: blue } }\n`, "audit.yaml", {});
+    expect(config.providers.oa?.headers).toEqual({ authorization: "Bearer override", "x-team": "blue" });
+  });
+});
