@@ -61,6 +61,8 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
   // Fastify's own JSON parser replaced (in this plugin only) by the raw route's decoding: the
   // declared charset honoured, invalid UTF-8 refused instead of replaced, content codings refused.
   app.removeContentTypeParser("application/json");
+  // Fastify's text/plain parser would hand the JSON route a string; like any type but JSON it is a 415.
+  app.removeContentTypeParser("text/plain");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
     let text: string;
     try {
