@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
+import { hasInexactNumbers, memberSources, stringifyWithSources } from "../exact-json.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
@@ -49,7 +50,7 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
     const base = streaming ? streamHeaders : headers;
     return sendUpstream(
       transport,
-      { url, method: "POST", headers: plan.betas ? withBetas(base, plan.betas) : base, body: JSON.stringify(plan.body) },
+      { url, method: "POST", headers: plan.betas ? withBetas(base, plan.betas) : base, body: plan.exactSources ? stringifyWithSources(plan.body, plan.exactSources) : JSON.stringify(plan.body) },
       { provider: account.name, timeouts: options.timeouts, signal: options.signal, streaming },
     );
   };
@@ -77,7 +78,9 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
         } catch (error) {
           throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, "Anthropic sent a response that is not JSON", { provider: account.name, upstreamStatus: response.status }, error);
         }
-        return fromAnthropicResponse(parseAnthropicMessage(json), { warnings: plan.warnings, localStopSequences: plan.localStopSequences, ...(plan.jsonToolName ? { jsonToolName: plan.jsonToolName } : {}), created: nowSeconds() });
+        // Tool inputs are written again as arguments text: numbers a double would change keep their source text.
+        const exactInputs = hasInexactNumbers(text) ? memberSources(text, "content", "input") : undefined;
+        return fromAnthropicResponse(parseAnthropicMessage(json), { warnings: plan.warnings, localStopSequences: plan.localStopSequences, ...(plan.jsonToolName ? { jsonToolName: plan.jsonToolName } : {}), created: nowSeconds(), ...(exactInputs ? { exactInputs } : {}) });
       } finally {
         response.close();
       }

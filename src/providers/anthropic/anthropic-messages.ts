@@ -1,6 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, Role, type CacheControl, type ContentPart, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest } from "../../core/errors.js";
+import { hasInexactNumbers } from "../exact-json.js";
 import { toAnthropicCacheControl } from "./anthropic-cache.js";
 import { toAnthropicMediaBlock } from "./anthropic-media.js";
 import type {
@@ -26,23 +27,26 @@ export interface AnthropicConversation {
   readonly prefill: boolean;
   /** The request path of the caller's cache_control breakpoint on each block that carries one. */
   readonly breakpoints: Map<object, string>;
+  /** Tool-call inputs holding numbers a double would change, with the caller's arguments text (see exact-json.ts); usually empty. */
+  readonly exactInputs: Map<object, string>;
 }
 
-/** Where the caller's cache_control breakpoints landed (request paths) and which were dropped. */
-interface CacheNotes {
+/** What the conversion notes beside the blocks: where the caller's cache_control breakpoints landed (request paths), what was dropped, and which inputs keep their source text. */
+interface ConversionNotes {
   readonly warnings: string[];
   readonly params: Map<object, string>;
+  readonly exactInputs: Map<object, string>;
 }
 
 /** Puts the caller's breakpoint `value` (at request path `param`) on `block`. */
-function mark(block: { cache_control?: AnthropicCacheControl }, value: CacheControl | undefined, param: string, notes: CacheNotes): void {
+function mark(block: { cache_control?: AnthropicCacheControl }, value: CacheControl | undefined, param: string, notes: ConversionNotes): void {
   if (!value) return;
   block.cache_control = toAnthropicCacheControl(value);
   notes.params.set(block, param);
 }
 
 /** A part's breakpoint that has no block to go on (empty text, unsigned reasoning) is dropped with a warning. */
-function dropped(value: CacheControl | undefined, param: string, why: string, notes: CacheNotes): void {
+function dropped(value: CacheControl | undefined, param: string, why: string, notes: ConversionNotes): void {
   if (value) notes.warnings.push(`${param}.cache_control dropped: ${why}.`);
 }
 
@@ -50,7 +54,7 @@ function dropped(value: CacheControl | undefined, param: string, why: string, no
  * The whole-message breakpoint (LiteLLM's form) goes on the last block sent for the message,
  * unless that block has its own; thinking blocks cannot take one, so then it is dropped with a warning.
  */
-function markLast(blocks: readonly { type: string; cache_control?: AnthropicCacheControl }[], message: Message, index: number, notes: CacheNotes): void {
+function markLast(blocks: readonly { type: string; cache_control?: AnthropicCacheControl }[], message: Message, index: number, notes: ConversionNotes): void {
   if (!message.cacheControl) return;
   const param = `messages[${index}].cache_control`;
   const last = blocks[blocks.length - 1];
@@ -124,7 +128,7 @@ export function createToolIdSanitizer(messages: readonly Message[]): ToolIdPlan 
   };
 }
 
-function parseToolArguments(text: string, param: string): JsonObject {
+function parseToolArguments(text: string, param: string, exactInputs: Map<object, string>): JsonObject {
   // An empty string is what some clients send for a zero-argument call; it means {}.
   if (text.trim() === "") return {};
   let value: unknown;
@@ -136,6 +140,7 @@ function parseToolArguments(text: string, param: string): JsonObject {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw invalidRequest(`Invalid '${param}': the arguments must be a JSON object.`, param);
   }
+  if (hasInexactNumbers(text)) exactInputs.set(value, text);
   return value as JsonObject;
 }
 
@@ -151,7 +156,7 @@ function mediaBlock(part: ContentPart, param: string): AnthropicImageBlock | Ant
   }
 }
 
-function userBlocks(message: Message, index: number, notes: CacheNotes): (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[] {
+function userBlocks(message: Message, index: number, notes: ConversionNotes): (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[] {
   const blocks: (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[] = [];
   message.content.forEach((part, partIndex) => {
     const param = `messages[${index}].content[${partIndex}]`;
@@ -171,7 +176,7 @@ function userBlocks(message: Message, index: number, notes: CacheNotes): (Anthro
   return blocks;
 }
 
-function toolResult(message: Message, index: number, toolIds: ToolIdPlan, notes: CacheNotes): AnthropicToolResultBlock {
+function toolResult(message: Message, index: number, toolIds: ToolIdPlan, notes: ConversionNotes): AnthropicToolResultBlock {
   const blocks = userBlocks(message, index, notes);
   const result: AnthropicToolResultBlock = { type: "tool_result", tool_use_id: toolIds.toolResult(index) };
   const [first] = blocks;
@@ -194,7 +199,7 @@ function hasVisibleText(text: string): boolean {
   return text.trim() !== "";
 }
 
-function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, notes: CacheNotes): AnthropicContentBlock[] {
+function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, notes: ConversionNotes): AnthropicContentBlock[] {
   const warnings = notes.warnings;
   if (message.audio?.id) warnings.push(`The audio of messages[${index}] (an OpenAI audio id) cannot be sent to Anthropic and was dropped.`);
   const thinking: AnthropicContentBlock[] = [];
@@ -228,7 +233,7 @@ function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, n
     type: "tool_use",
     id: toolIds.toolUse(index, callIndex),
     name: call.name,
-    input: parseToolArguments(call.arguments, `messages[${index}].tool_calls[${callIndex}].function.arguments`),
+    input: parseToolArguments(call.arguments, `messages[${index}].tool_calls[${callIndex}].function.arguments`, notes.exactInputs),
   }));
   // Anthropic wants thinking blocks before the text and tool calls they led to.
   const blocks = [...thinking, ...text, ...toolUses];
@@ -272,7 +277,7 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
   const toolIds = createToolIdSanitizer(messages);
   const system: AnthropicTextBlock[] = [];
   const warnings: string[] = [];
-  const notes: CacheNotes = { warnings, params: new Map() };
+  const notes: ConversionNotes = { warnings, params: new Map(), exactInputs: new Map() };
   const turns: Turn[] = [];
   const push = (turn: Turn) => {
     if (turn.toolResults.length === 0 && turn.blocks.length === 0) return;
@@ -331,5 +336,5 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
     if (last.blocks.length === 0) turns.pop();
   }
   if (turns.length === 0) throw invalidRequest("Invalid 'messages': Anthropic needs at least one user or assistant message with non-empty content.", "messages");
-  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings, prefill: turns.at(-1)?.role === "assistant", breakpoints: notes.params };
+  return { system, messages: turns.map((turn) => ({ role: turn.role, content: [...turn.toolResults, ...turn.blocks] })), warnings, prefill: turns.at(-1)?.role === "assistant", breakpoints: notes.params, exactInputs: notes.exactInputs };
 }

@@ -66,6 +66,8 @@ export interface AnthropicRequestPlan {
   readonly jsonToolName?: string;
   /** `anthropic-beta` values the body needs (a 1-hour cache breakpoint), added to the account's own. */
   readonly betas?: readonly string[];
+  /** Objects of the body to write as this source text (tool inputs whose numbers a double would change); absent when none. */
+  readonly exactSources?: ReadonlyMap<object, string>;
 }
 
 /**
@@ -310,5 +312,12 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (body.tools && Array.isArray(extra.tools)) merged.tools = [...body.tools, ...extra.tools];
   // Only the caller's breakpoints or provider_options.anthropic can put one in the body: most requests skip the walk.
   const longCache = (breakpoints.size > 0 || Object.keys(extra).length > 0) && checkCacheBreakpoints(merged, breakpoints);
-  return { body: merged, warnings, localStopSequences: stops.local, ...(jsonToolName ? { jsonToolName } : {}), ...(longCache ? { betas: [EXTENDED_CACHE_TTL_BETA] } : {}) };
+  return {
+    body: merged,
+    warnings,
+    localStopSequences: stops.local,
+    ...(jsonToolName ? { jsonToolName } : {}),
+    ...(longCache ? { betas: [EXTENDED_CACHE_TTL_BETA] } : {}),
+    ...(conversation.exactInputs.size > 0 ? { exactSources: conversation.exactInputs } : {}),
+  };
 }

@@ -18,6 +18,8 @@ export interface AnthropicResponseContext {
   readonly jsonToolName?: string;
   /** Creation time, Unix seconds. */
   readonly created: bigint;
+  /** The source text of each content block's `input`, by block index, when the body holds numbers a double changes (see exact-json.ts). */
+  readonly exactInputs?: readonly (string | undefined)[];
 }
 
 /** The length of text in characters (Unicode code points), the unit of OpenAI's annotation offsets. */
@@ -84,8 +86,8 @@ export function fromAnthropicUsage(usage: AnthropicUsage): Usage {
 /**
  * Converts a non-streaming Anthropic message into a ChatResponse with one choice (pure).
  * Guarantees: text blocks are joined with "" into one text part; tool_use blocks become tool
- * calls with `JSON.stringify(input)` arguments, except the json_schema emulation tool, whose input
- * becomes the answer text with finish STOP; thinking blocks become Reasoning parts with their
+ * calls with `JSON.stringify(input)` arguments (the source text, numbers as written, where
+ * `exactInputs` has it), except the json_schema emulation tool, whose input becomes the answer text with finish STOP; thinking blocks become Reasoning parts with their
  * signature and redacted_thinking blocks Reasoning parts with redacted_data (reasoning parts come
  * first); a refusal becomes CONTENT_FILTER plus a refusal part holding stop_details.explanation;
  * when a gateway-enforced stop sequence occurs in the text, the text is cut before it, later
@@ -106,9 +108,9 @@ export function fromAnthropicResponse(message: AnthropicMessage, context: Anthro
   let cut = false;
   let sawClientTool = false;
   let sawJsonTool = false;
-  for (const block of message.content) {
+  for (const [index, block] of message.content.entries()) {
     if (block.type === "text" || (block.type === "tool_use" && block.name === context.jsonToolName)) {
-      const piece = block.type === "text" ? block.text : JSON.stringify(block.input);
+      const piece = block.type === "text" ? block.text : (context.exactInputs?.[index] ?? JSON.stringify(block.input));
       const start = characters;
       text += piece;
       characters += characterCount(piece);
@@ -126,7 +128,7 @@ export function fromAnthropicResponse(message: AnthropicMessage, context: Anthro
       }
     } else if (block.type === "tool_use") {
       sawClientTool = true;
-      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}), custom: false });
+      toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: block.id, name: block.name, arguments: context.exactInputs?.[index] ?? JSON.stringify(block.input ?? {}), custom: false });
     } else if (block.type === "thinking") {
       reasoning.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: block.thinking, signature: block.signature, redactedData: "" } } });
     } else if (block.type === "redacted_thinking") {

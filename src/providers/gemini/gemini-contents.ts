@@ -1,6 +1,7 @@
 import { Role, ImageDetail, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel, ModelCapabilities } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
+import { hasInexactNumbers } from "../exact-json.js";
 import { toGeminiMediaPart, type FetchedMediaByPath } from "./gemini-media.js";
 import { isJsonMap, type GeminiContent, type GeminiRequestPart, type Json, type JsonMap } from "./gemini-wire.js";
 
@@ -45,8 +46,13 @@ export function thoughtSignatureOf(call: ToolCall): string | undefined {
   return typeof signature === "string" && signature.length > 0 ? signature : undefined;
 }
 
-/** `{output: <parsed>}` when the tool's text is JSON (an object, array, number, string, boolean or null), else `{output: <text>}`. */
+/**
+ * `{output: <parsed>}` when the tool's text is JSON (an object, array, number, string, boolean or
+ * null), else `{output: <text>}`; also the text when it holds a number a double would change (an id
+ * beyond 2^53, 1e400), since Gemini reads JSON numbers as doubles: the model then sees the digits.
+ */
 export function toFunctionResponse(text: string): JsonMap {
+  if (hasInexactNumbers(text)) return { output: text };
   try {
     return { output: JSON.parse(text) as Json };
   } catch {
