@@ -15,7 +15,7 @@ import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromAnthropicStreamError } from "./anthropic-errors.js";
 import { characterCount, fromAnthropicUsage, LOCAL_STOP_RAW_REASON, mapAnthropicStopReason, urlCitation, type AnthropicResponseContext } from "./anthropic-response.js";
 import { findEarliestStop, holdBackLength, splitHeldTail } from "./anthropic-stop-sequences.js";
-import { parseAnthropicStreamEvent, type AnthropicCitedSource, type AnthropicStop, type AnthropicUsage } from "./anthropic-wire.js";
+import { parseAnthropicStreamEvent, type AnthropicCitedSource, type AnthropicResponseBlock, type AnthropicStop, type AnthropicUsage } from "./anthropic-wire.js";
 
 /** What the stream translator needs besides the events. */
 export interface AnthropicStreamContext extends AnthropicResponseContext {
@@ -106,6 +106,55 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
     if (this.sawUsage) out.push(usageEvent(fromAnthropicUsage({ ...this.startUsage, ...this.deltaUsage })));
   }
 
+  /** A content block's start (its first text, thinking or tool call); true when a gateway-enforced stop matched. */
+  private startBlock(index: number, block: AnthropicResponseBlock, out: ChatStreamResponse[]): boolean {
+    let stopped = false;
+    if (block.type === "text") {
+      this.cited.set(index, { start: this.characters, sources: [...block.sources] });
+      stopped = this.text(block.text, out);
+    } else if (block.type === "thinking") {
+      if (block.thinking !== "") out.push(reasoningDeltaEvent(0, block.thinking));
+      if (block.signature !== "") out.push(reasoningDeltaEvent(0, "", block.signature));
+    } else if (block.type === "redacted_thinking") {
+      if (block.data !== "") out.push(reasoningDeltaEvent(0, "", "", block.data));
+    } else if (block.type === "tool_use") {
+      const isJson = block.name === this.context.jsonToolName;
+      const call: OpenCall = { index: isJson ? undefined : this.nextToolIndex++, argumentsSeen: false };
+      this.calls.set(index, call);
+      const initial = typeof block.input === "object" && block.input !== null && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : "";
+      if (isJson) {
+        this.sawJsonTool = true;
+      } else {
+        this.sawClientTool = true;
+        // Text held back for a stop sequence goes before the call, in the order it was written.
+        if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));
+        this.pending = "";
+        out.push(toolCallStartEvent(0, call.index ?? 0, block.id, block.name));
+      }
+      if (initial !== "") {
+        call.argumentsSeen = true;
+        if (call.index === undefined) stopped = this.text(initial, out);
+        else out.push(toolCallDeltaEvent(0, call.index, initial));
+      }
+    }
+    return stopped;
+  }
+
+  /** A content block's end: its citations, and `{}` for a call that streamed no arguments; true when a gateway-enforced stop matched. */
+  private stopBlock(index: number, out: ChatStreamResponse[]): boolean {
+    let stopped = false;
+    const cited = this.cited.get(index);
+    this.cited.delete(index);
+    if (cited && cited.sources.length > 0) out.push(annotationDeltaEvent(0, cited.sources.map((source) => urlCitation(source, cited.start, this.characters))));
+    const call = this.calls.get(index);
+    if (call && !call.argumentsSeen) {
+      call.argumentsSeen = true;
+      if (call.index === undefined) stopped = this.text("{}", out);
+      else out.push(toolCallDeltaEvent(0, call.index, "{}"));
+    }
+    return stopped;
+  }
+
   /** Translates one SSE event, appending the resulting events to `out`. */
   push(sse: SseEvent, out: ChatStreamResponse[]): void {
     const event = parseAnthropicStreamEvent(sse.data);
@@ -124,39 +173,16 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
           this.startUsage = event.usage;
           this.sawUsage = true;
         }
-        break;
-      case "content_block_start": {
-        const block = event.block;
-        if (block.type === "text") {
-          this.cited.set(event.index, { start: this.characters, sources: [...block.sources] });
-          stopped = this.text(block.text, out);
-        } else if (block.type === "thinking") {
-          if (block.thinking !== "") out.push(reasoningDeltaEvent(0, block.thinking));
-          if (block.signature !== "") out.push(reasoningDeltaEvent(0, "", block.signature));
-        } else if (block.type === "redacted_thinking") {
-          if (block.data !== "") out.push(reasoningDeltaEvent(0, "", "", block.data));
-        } else if (block.type === "tool_use") {
-          const isJson = block.name === this.context.jsonToolName;
-          const call: OpenCall = { index: isJson ? undefined : this.nextToolIndex++, argumentsSeen: false };
-          this.calls.set(event.index, call);
-          const initial = typeof block.input === "object" && block.input !== null && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : "";
-          if (isJson) {
-            this.sawJsonTool = true;
-          } else {
-            this.sawClientTool = true;
-            // Text held back for a stop sequence goes before the call, in the order it was written.
-            if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));
-            this.pending = "";
-            out.push(toolCallStartEvent(0, call.index ?? 0, block.id, block.name));
-          }
-          if (initial !== "") {
-            call.argumentsSeen = true;
-            if (call.index === undefined) stopped = this.text(initial, out);
-            else out.push(toolCallDeltaEvent(0, call.index, initial));
-          }
+        this.stop = event.stop;
+        // Blocks already written when the message starts (a resumed turn) read as if each had been streamed whole.
+        for (const [index, block] of event.content.entries()) {
+          stopped = this.startBlock(index, block, out) || this.stopBlock(index, out);
+          if (stopped) break;
         }
         break;
-      }
+      case "content_block_start":
+        stopped = this.startBlock(event.index, event.block, out);
+        break;
       case "content_block_delta": {
         const delta = event.delta;
         if (delta.type === "text_delta") {
@@ -177,18 +203,9 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
         }
         break;
       }
-      case "content_block_stop": {
-        const cited = this.cited.get(event.index);
-        this.cited.delete(event.index);
-        if (cited && cited.sources.length > 0) out.push(annotationDeltaEvent(0, cited.sources.map((source) => urlCitation(source, cited.start, this.characters))));
-        const call = this.calls.get(event.index);
-        if (call && !call.argumentsSeen) {
-          call.argumentsSeen = true;
-          if (call.index === undefined) stopped = this.text("{}", out);
-          else out.push(toolCallDeltaEvent(0, call.index, "{}"));
-        }
+      case "content_block_stop":
+        stopped = this.stopBlock(event.index, out);
         break;
-      }
       case "message_delta":
         this.stop = { ...this.stop, ...event.stop };
         if (event.usage) {

@@ -200,7 +200,7 @@ export interface AnthropicErrorObject {
 
 /** One parsed stream event. Event kinds the adapter does not know are not represented. */
 export type AnthropicStreamEvent =
-  | { type: "message_start"; id: string; model: string; usage: AnthropicUsage | undefined }
+  | { type: "message_start"; id: string; model: string; usage: AnthropicUsage | undefined; content: AnthropicResponseBlock[]; stop: AnthropicStop }
   | { type: "content_block_start"; index: number; block: AnthropicResponseBlock }
   | { type: "content_block_delta"; index: number; delta: AnthropicDelta }
   | { type: "content_block_stop"; index: number }
@@ -364,7 +364,9 @@ export function parseAnthropicStreamEvent(data: string): AnthropicStreamEvent | 
   switch (type) {
     case "message_start": {
       const message = isRecord(value.message) ? value.message : {};
-      return { type, id: stringOf(message.id) ?? "", model: stringOf(message.model) ?? "", usage: parseAnthropicUsage(message.usage) };
+      // `content` and `stop_reason` are normally empty here, but a resumed turn (programmatic tool calling) may start with blocks already written.
+      const content = Array.isArray(message.content) ? message.content.map(parseAnthropicBlock) : [];
+      return { type, id: stringOf(message.id) ?? "", model: stringOf(message.model) ?? "", usage: parseAnthropicUsage(message.usage), content, stop: parseStop(message) };
     }
     case "content_block_start":
       return { type, index: indexOf(value, type), block: parseAnthropicBlock(value.content_block) };

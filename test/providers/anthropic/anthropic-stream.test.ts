@@ -376,4 +376,25 @@ describe("Anthropic stream edge cases (hand-made streams)", () => {
     expect(error.reason).toBe("PROVIDER_UNAVAILABLE");
     expect(error.facts).toMatchObject({ provider: "anthropic-main", upstreamCode: "overloaded_error", afterFirstByte: true });
   });
+
+  it("a message_start that already holds blocks and a stop_reason (a resumed turn) reads them as streamed: the tool call and tool_calls", async () => {
+    const start = {
+      type: "message_start",
+      message: {
+        id: "msg_resumed", type: "message", role: "assistant", model: "claude-sonnet-4-5",
+        content: [{ type: "code_execution_tool_result", tool_use_id: "srvtoolu_1", content: { type: "code_execution_result", stdout: "", stderr: "", return_code: 0, content: [] } }, { type: "text", text: "Looking it up." }, { type: "tool_use", id: "toolu_followup", name: "lookup_customer", input: { id: "customer_123" } }],
+        stop_reason: "tool_use", stop_sequence: null, usage: { input_tokens: 10, output_tokens: 5 },
+      },
+    };
+    const replay = sse(`event: message_start\ndata: ${JSON.stringify(start)}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n`, [3, 7, 11]);
+    const events = summarize(await collect(adapterFor(replay).stream(chatInput({ maxTokens: 1024, messages: [user("Customer?")], tools: [{ name: "lookup_customer" }] }), callOptions("claude-sonnet-4-5"))));
+    expect(events).toEqual<EventSummary[]>([
+      ["start", "msg_resumed", []],
+      ["text", "Looking it up."],
+      ["tool_start", 0, "toolu_followup", "lookup_customer"],
+      ["tool_delta", 0, '{"id":"customer_123"}'],
+      ["finish", FinishReason.TOOL_CALLS, "tool_use"],
+      ["usage", usage({ prompt: 10, completion: 5 })],
+    ]);
+  });
 });
