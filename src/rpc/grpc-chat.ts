@@ -84,12 +84,16 @@ function errorTrailerFields(error: ConnectError): Record<string, string> {
   return fields;
 }
 
-/** Reads the one enveloped request message, bounded by `readMaxBytes` and UPLOAD_TIMEOUT_MS; rejects with a GatewayError. */
-function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number): Promise<Uint8Array> {
+/** Reads the one enveloped request message, bounded by `readMaxBytes`, UPLOAD_TIMEOUT_MS and the call's deadline; rejects with a GatewayError. */
+function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number, deadlineMs: number | undefined): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => fail(gatewayError(Code.DeadlineExceeded, Reason.INVALID_REQUEST, `the request message was not sent within ${UPLOAD_TIMEOUT_MS / 1000} s`)), UPLOAD_TIMEOUT_MS);
+    const byDeadline = deadlineMs !== undefined && deadlineMs < UPLOAD_TIMEOUT_MS;
+    const timer = setTimeout(
+      () => fail(gatewayError(Code.DeadlineExceeded, Reason.INVALID_REQUEST, byDeadline ? "the call's deadline (grpc-timeout) passed before its request message arrived" : `the request message was not sent within ${UPLOAD_TIMEOUT_MS / 1000} s`)),
+      byDeadline ? deadlineMs : UPLOAD_TIMEOUT_MS,
+    );
     const fail = (error: Error) => {
       clearTimeout(timer);
       stream.off("data", onData);
@@ -148,9 +152,12 @@ async function readCall<S extends typeof ChatRequestSchema | typeof ChatStreamRe
   options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
   const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
   if (timeout.error) throw gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, timeout.error.rawMessage);
-  const bytes = await readMessage(stream, options.readMaxBytes);
+  // The deadline runs from the start of the call: the time the request message took to arrive counts.
+  const startedAt = Date.now();
+  const bytes = await readMessage(stream, options.readMaxBytes, timeout.timeoutMs);
+  const timeoutMs = timeout.timeoutMs === undefined ? undefined : Math.max(1, timeout.timeoutMs - (Date.now() - startedAt));
   try {
-    return { request: fromBinary(schema, bytes), timeoutMs: timeout.timeoutMs };
+    return { request: fromBinary(schema, bytes), timeoutMs };
   } catch (error) {
     throw invalidRequest(`the request is not a valid ${schema.typeName}: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -180,7 +187,8 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     if (streaming) {
       const { request, timeoutMs } = await readCall(stream, headers, options, ChatStreamRequestSchema);
       const everyMs = keepaliveMsOf(request);
-      await serveStream(stream, keptAlive(options.gateway.chatStream(request.input ?? create(ChatInputSchema), { signal, timeoutMs }), everyMs));
+      const deadlineAt = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+      await serveStream(stream, keptAlive(options.gateway.chatStream(request.input ?? create(ChatInputSchema), { signal, timeoutMs }), everyMs), deadlineAt);
       answered = true;
       return;
     }
@@ -214,7 +222,7 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
  * first message, one length-prefixed message per event, and the trailers (with route_summary's
  * metadata) at the end. Throws what the core throws; the caller turns it into error trailers.
  */
-async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>): Promise<void> {
+async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>, deadlineAt: number): Promise<void> {
   const trailers: Record<string, string> = { ...OK_TRAILERS };
   for await (const event of events) {
     if (stream.destroyed || stream.closed) return;
@@ -228,7 +236,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
       if (summary.route) trailers["x-switchyard-attempts"] = String(summary.route.attempts);
       if (summary.recovery) trailers["x-switchyard-recovery"] = summary.recovery;
     }
-    if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drainedOrClosed(stream);
+    if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drainedOrClosed(stream, () => stream.close(http2.constants.NGHTTP2_CANCEL), deadlineAt);
   }
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) stream.respond(BASE_HEADERS, RESPOND_WITH_TRAILERS);

@@ -19,6 +19,14 @@ const EARLY_ANSWER_LINGER_MS = 2_000;
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** An HTTP/2 connection with no open stream for this long is closed with GOAWAY (clients reconnect). */
 const HTTP2_IDLE_TIMEOUT_MS = 300_000;
+/**
+ * The largest HTTP/2 header block (uncompressed, RFC 9113 §6.5.2) a client may send, advertised in
+ * SETTINGS: nghttp2 fails a larger one with a connection error, which took every other call on
+ * the connection down with it (grpcio waited them out to their deadlines).
+ */
+const HTTP2_MAX_HEADER_LIST_BYTES = 64_000;
+/** Concurrent streams per HTTP/2 connection, advertised in SETTINGS (Node's default is unbounded). */
+const HTTP2_MAX_CONCURRENT_STREAMS = 1_000;
 
 /** Options of {@link createOnePortServer}. */
 export interface OnePortOptions {
@@ -156,7 +164,9 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
   const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
-  const h2 = http2.createServer({});
+  // Advertised limits (SETTINGS): a client that honours them refuses an oversize call itself,
+  // instead of sending a header block nghttp2 then fails the whole connection over.
+  const h2 = http2.createServer({ settings: { maxHeaderListSize: HTTP2_MAX_HEADER_LIST_BYTES, maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS } });
   const takeStream = options.takeStream;
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     const refusal = refuseHost?.(authorityOf(headers), headers[":path"], contentTypeOf(headers));

@@ -84,6 +84,22 @@ describe("HTTP/2 connections on the one-port server", () => {
     expect(lifetime).toBeLessThan(IDLE_MS + 1_000);
   });
 
+  it("advertises bounded header lists and concurrent streams; a header block over the bound costs its stream only", async () => {
+    const { origin } = await start();
+    const { session } = connect(origin);
+    const settings = await new Promise<http2.Settings>((resolve) => session.once("remoteSettings", resolve));
+    expect(settings.maxHeaderListSize).toBe(64_000);
+    expect(settings.maxConcurrentStreams).toBe(1_000);
+    const refused = await new Promise<number>((resolve) => {
+      const stream = session.request({ ":method": "POST", ":path": "/big", "x-big": "a".repeat(64_500) });
+      stream.on("error", () => undefined);
+      stream.on("close", () => resolve(stream.rstCode ?? 0));
+      stream.end();
+    });
+    expect(refused).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    expect((await request(session, "/after", "ok")).body).toBe("got 2");
+  });
+
   it("keeps a connection open while a stream is in flight, however quiet, and closes it once idle after", async () => {
     const { origin } = await start();
     const { session, closed } = connect(origin);

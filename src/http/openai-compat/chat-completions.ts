@@ -113,8 +113,9 @@ export function answerError(deps: ChatCompletionsDeps, raw: AnswerTarget, url: s
 async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: AnswerTarget, url: string, http2: boolean): Promise<void> {
   let writer: SseWriter | undefined;
   const signal = clientSignal(raw, () => writer?.endedByServer ?? false);
+  const deadlineAt = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
   const events = deps.gateway.chatStream(request.input, { signal, timeoutMs });
-  const keepAlive = deps.streamKeepAliveMs ? new FirstEventKeepAlive(raw, http2, deps.streamKeepAliveMs) : undefined;
+  const keepAlive = deps.streamKeepAliveMs ? new FirstEventKeepAlive(raw, http2, deps.streamKeepAliveMs, deadlineAt) : undefined;
   let first: IteratorResult<ChatStreamResponse>;
   try {
     first = await events.next();
@@ -126,7 +127,7 @@ async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest,
   writer = keepAlive?.stop();
   const encoder = new OpenAIChunkEncoder(request.includeUsage, request.legacyFunctions);
   if (!writer) {
-    writer = new SseWriter(raw);
+    writer = new SseWriter(raw, deadlineAt);
     const start = first.done ? undefined : first.value.event;
     writer.open(start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {}, http2);
   }
@@ -164,14 +165,19 @@ class FirstEventKeepAlive {
   private writer: SseWriter | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly raw: AnswerTarget, private readonly http2: boolean, everyMs: number) {
+  constructor(
+    private readonly raw: AnswerTarget,
+    private readonly http2: boolean,
+    everyMs: number,
+    private readonly deadlineAt: number,
+  ) {
     this.timer = setInterval(this.tick, everyMs);
   }
 
   private readonly tick = (): void => {
     if (responseClosed(this.raw)) return;
     if (!this.writer) {
-      this.writer = new SseWriter(this.raw);
+      this.writer = new SseWriter(this.raw, this.deadlineAt);
       this.writer.open({}, this.http2);
     }
     this.writer.comment("waiting for the first token");

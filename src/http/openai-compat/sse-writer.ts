@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { Http2ServerResponse } from "node:http2";
+import { constants as http2Constants, type Http2ServerResponse } from "node:http2";
 import type { FastResponse } from "../../server/fast-h1.js";
 import { drainedOrClosed } from "../../server/write-drain.js";
 import type { OpenAIErrorBody } from "../../wire/openai-chat-completions.js";
@@ -19,7 +19,8 @@ export function responseClosed(raw: RawResponse | FastResponse): boolean {
 /**
  * Writes an OpenAI-style SSE stream on a raw response: framing only (`data: <json>\n\n`, the final
  * `data: [DONE]\n\n`, or a final error frame with no [DONE]). Honours back-pressure: a write that
- * fills the socket buffer waits for 'drain' (or for the connection to close). On the HTTP/1.1
+ * fills the socket buffer waits for 'drain' (or for the connection to close), for at most
+ * CLIENT_STALL_MS or until the caller's deadline, after which the client is given up. On the HTTP/1.1
  * fast path the response is a FastResponse, which has the ServerResponse methods used here
  * (`writeHead`, `flushHeaders`, `write`, `end`, 'drain' and 'close').
  */
@@ -28,7 +29,11 @@ export class SseWriter {
   /** Whether a frame (or the end) was handed to the response. */
   private written = false;
 
-  constructor(private readonly raw: RawResponse | FastResponse) {}
+  /** `deadlineAt`: the caller's deadline (epoch ms); a client that reads nothing until then (or for CLIENT_STALL_MS) is given up. */
+  constructor(
+    private readonly raw: RawResponse | FastResponse,
+    private readonly deadlineAt = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** Whether this writer ended the response itself (as opposed to the client going away). */
   get endedByServer(): boolean {
@@ -65,8 +70,14 @@ export class SseWriter {
     if (this.ended || responseClosed(this.raw)) return undefined;
     this.written = true;
     const ok = (this.raw as ServerResponse).write(`data: ${json}\n\n`);
-    return ok ? undefined : drainedOrClosed(this.raw);
+    return ok ? undefined : drainedOrClosed(this.raw, this.abandon, this.deadlineAt);
   }
+
+  /** Gives up a client that stopped reading: the HTTP/2 stream reset, or the connection destroyed (the unread frames go with it). */
+  private readonly abandon = (): void => {
+    if ("stream" in this.raw) this.raw.stream?.close(http2Constants.NGHTTP2_CANCEL);
+    else this.raw.destroy();
+  };
 
   /** Writes an SSE comment line (`: <text>`), which clients ignore; a keep-alive. */
   comment(text: string): void {
