@@ -68,6 +68,11 @@ export class GatewayError extends ConnectError {
    * any routing (a malformed request, an unknown model). Edges send it as x-switchyard-* headers.
    */
   route: RouteInfo | undefined;
+  /**
+   * Set by the core when routing already honoured this error's Retry-After (waited it out, or
+   * retried the target as often as configured): an edge then tells callers not to retry.
+   */
+  retryAfterHonoured = false;
 
   /** ConnectError's duck-typed instanceof would match any ConnectError; this one checks the prototype chain. */
   static override [Symbol.hasInstance](value: unknown): boolean {

@@ -40,12 +40,29 @@ describe("the SDK's own retries after a routed failure", () => {
     expect(rig().upstreams.a?.attempts).toHaveLength(1);
   });
 
-  it("a Retry-After the gateway could not wait out is forwarded without x-should-retry, for the client to honour", async () => {
+  it("a Retry-After of up to 60 s the gateway could not wait out is forwarded without x-should-retry, for the client to honour", async () => {
+    rig().upstreams.a?.always(fault.rateLimited("5"));
+    const error = (await thrown(() => rig().openai.chat.completions.create({ model: "a/m", messages: userMessage() }))) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(429);
+    expect(error.headers?.get("retry-after")).toBe("5");
+    expect(error.headers?.get("x-should-retry")).toBeNull();
+    expect(rig().upstreams.a?.attempts).toHaveLength(1);
+  });
+
+  it("a longer Retry-After is passed on with x-should-retry: false (the Node SDK would sleep that long, without a bound)", async () => {
     rig().upstreams.a?.always(fault.rateLimited("3600"));
     const error = (await thrown(() => rig().openai.chat.completions.create({ model: "a/m", messages: userMessage() }))) as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(429);
     expect(error.headers?.get("retry-after")).toBe("3600");
-    expect(error.headers?.get("x-should-retry")).toBeNull();
+    expect(error.headers?.get("x-should-retry")).toBe("false");
+  });
+
+  it("a Retry-After the gateway already waited out is not the SDK's to wait again: one run of the route, not three", async () => {
+    rig().upstreams.a?.always(fault.rateLimited("0"));
+    const error = (await thrown(() => defaultClient().chat.completions.create({ model: "a/m", messages: userMessage() }))) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(429);
+    expect(error.headers?.get("x-should-retry")).toBe("false");
+    expect(rig().upstreams.a?.attempts).toHaveLength(3);
   });
 
   it("an error before any routing, and a caller's mistake, carry no x-should-retry (the SDK does not retry them anyway)", async () => {

@@ -19,7 +19,7 @@ export function backoffDelayMs(retryIndex: number, settings: Pick<RetrySettings,
 /** What to do after a failed attempt on one target. */
 export type RetryDecision =
   | { readonly kind: "retry"; readonly delayMs: number; readonly honoredRetryAfter: boolean }
-  | { readonly kind: "failover"; readonly why: string };
+  | { readonly kind: "failover"; readonly why: string; readonly retryAfterTooLong?: boolean };
 
 /** The facts a retry decision needs. */
 export interface RetryQuestion {
@@ -47,7 +47,7 @@ export function decideRetry(question: RetryQuestion): RetryDecision {
   const jitter = backoffDelayMs(retriesDone, settings, question.random);
   const retryAfter = error.facts.retryAfterMs;
   if (retryAfter !== undefined) {
-    if (retryAfter > remainingMs) return { kind: "failover", why: `Retry-After of ${retryAfter} ms exceeds the ${Math.max(0, Math.floor(remainingMs))} ms left` };
+    if (retryAfter > remainingMs) return { kind: "failover", why: `Retry-After of ${retryAfter} ms exceeds the ${Math.max(0, Math.floor(remainingMs))} ms left`, retryAfterTooLong: true };
     return { kind: "retry", delayMs: Math.max(retryAfter, Math.min(jitter, remainingMs)), honoredRetryAfter: true };
   }
   if (jitter >= remainingMs) return { kind: "failover", why: "retry budget exhausted" };

@@ -48,6 +48,9 @@ export interface RestError {
   readonly headers: Record<string, string>;
 }
 
+/** The longest Retry-After an SDK is left to wait out and retry after; a longer one is passed on with `x-should-retry: false`. */
+const MAX_SDK_WAIT_MS = 60_000;
+
 /** The statuses the OpenAI SDKs retry on their own (twice by default) unless `x-should-retry` says otherwise. */
 function retriedBySdks(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
@@ -58,16 +61,20 @@ function retriedBySdks(status: number): boolean {
  * with the status the OpenAI SDKs expect (the one code-to-status table of the REST edge).
  * `code` is the lower-case reason; Retry-After is forwarded on 429 and 503; a routed request's
  * attempts, failed and skipped targets go in the x-switchyard-* headers, as on a success.
- * A routed failure without Retry-After carries `x-should-retry: false`: the gateway has already
- * retried and failed over as its policy says, so the OpenAI SDKs do not repeat the whole run
- * two more times (a silent or failing provider is not hammered through them). With
- * Retry-After they wait that long and retry, as the provider (or an open circuit) asked.
+ * A routed failure carries `x-should-retry: false`: the gateway has already retried and failed
+ * over as its policy says, so the OpenAI SDKs do not repeat the whole run two more times (a silent
+ * or failing provider is not hammered through them). The exception is a Retry-After of at most 60
+ * s that routing did not wait out itself (a provider's that did not fit the retry budget, an open
+ * circuit's time to its probe): the SDKs then wait that long and retry, as asked.
  */
 export function toRestError(error: GatewayError): RestError {
   const status = STATUS_BY_REASON[error.reason] ?? STATUS_BY_CODE[error.code] ?? 500;
   const headers = errorRouteHeaders(error);
-  if (error.facts.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(0, Math.ceil(error.facts.retryAfterMs / 1000)));
-  else if (error.route && retriedBySdks(status)) headers["x-should-retry"] = "false";
+  const retryAfterMs = error.facts.retryAfterMs;
+  if (retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(0, Math.ceil(retryAfterMs / 1000)));
+  // The SDKs wait for any Retry-After (the Node SDK without a bound) unless told not to retry.
+  const sdkMayWait = retryAfterMs !== undefined && !error.retryAfterHonoured && retryAfterMs <= MAX_SDK_WAIT_MS;
+  if (error.route && retriedBySdks(status) && !sdkMayWait) headers["x-should-retry"] = "false";
   return {
     status,
     headers,
