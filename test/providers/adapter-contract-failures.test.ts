@@ -100,4 +100,20 @@ describe.each(KITS)("$label adapter contract", (kit) => {
       expect(requestSignal?.aborted).toBe(true);
     });
   });
+
+  it.each(["json", "stream"] as const)("an error status whose body breaks off keeps its status and Retry-After (%s)", async (mode) => {
+    const transport: UpstreamTransport = async () => {
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        yield new TextEncoder().encode('{"error":');
+        throw Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" });
+      }
+      return { status: 429, header: (name) => ({ "retry-after": "30", "content-type": "application/json" })[name], body: chunks() };
+    };
+    const adapter = kit.createAdapter(transport);
+    const input = SCENARIOS[0]?.input ?? chatInput({});
+    const error = await (mode === "json" ? adapter.generate(input, callOptions(kit.model)) : drain(adapter.stream(input, callOptions(kit.model))).then((run) => { throw run.error; })).then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).code).toBe(Code.ResourceExhausted);
+    expect((error as GatewayError).facts).toMatchObject({ upstreamStatus: 429, retryAfterMs: 30_000 });
+  });
 });

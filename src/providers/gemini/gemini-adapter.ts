@@ -89,7 +89,8 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
     );
     if (response.status >= 200 && response.status < 300) return response;
     try {
-      const text = await response.text();
+      // A body that breaks off still leaves the status (and Retry-After) to map by.
+      const text = await response.text().catch(() => "");
       throw fromGeminiHttpResponse(account.name, response.status, text, (name) => response.header(name));
     } finally {
       response.close();
