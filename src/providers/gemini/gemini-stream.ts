@@ -45,8 +45,9 @@ interface ChoiceState {
  * not translate (code execution, images, files) dropped, with a warning when they come in the first
  * chunk (later there is no start left to carry it); one finish per candidate
  * when its finishReason appears (tool_calls if it called a function); a blocked prompt is a
- * content_filter finish; usage is cumulative upstream, so only the last is kept and sent once at
- * EOF, after the finishes. A stream that ends without finishReason gets no finish (the core
+ * content_filter finish; usage is cumulative upstream, so only the last is kept, and sent once:
+ * with the chunk that finishes every candidate seen (Gemini's last chunk carries both), else at
+ * EOF, after the finishes (a later usage-only chunk is then read too). A stream that ends without finishReason gets no finish (the core
  * reports it as interrupted). An `{"error":...}` chunk is thrown as a GatewayError.
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
@@ -54,6 +55,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
   private readonly choices = new Map<number, ChoiceState>();
   private started = false;
   private usage: GeminiUsageMetadata | undefined;
+  private usageSent = false;
   constructor(private readonly context: GeminiStreamContext) {}
 
   /** Gemini streams have no end marker: the body's end ends them. */
@@ -129,12 +131,14 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
         out.push(finishEvent(index, mapGeminiFinishReason(candidate.finishReason, state.hasToolCalls), candidate.finishReason));
       }
     }
+    // The answer is complete: its usage goes now, not only at EOF, which a connection held open (or cut) after the last chunk would delay or lose.
+    if (chunk.usageMetadata && chunk.candidates.length > 0 && [...this.choices.values()].every((state) => state.finished)) this.end(out);
   }
 
   /** The end of the stream: the last usage, once. */
   end(out: ChatStreamResponse[]): void {
-    if (this.usage) out.push(usageEvent(toProtoUsage(this.usage)));
-    this.usage = undefined;
+    if (this.usage && !this.usageSent) out.push(usageEvent(toProtoUsage(this.usage)));
+    this.usageSent = true;
   }
 
   private stateOf(index: number): ChoiceState {
