@@ -85,7 +85,7 @@ function errorTrailerFields(error: ConnectError): Record<string, string> {
 }
 
 /** Reads the one enveloped request message, bounded by `readMaxBytes`, UPLOAD_TIMEOUT_MS and the call's deadline; rejects with a GatewayError. */
-function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number, deadlineMs: number | undefined): Promise<Uint8Array> {
+function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number, deadlineMs: number | undefined, method: "unary" | "server_streaming"): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -119,12 +119,12 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number, dead
       clearTimeout(timer);
       stream.off("close", onClose);
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      if (body.length === 0) return reject(framingError("missing input message for unary method"));
+      if (body.length === 0) return reject(framingError(`missing input message for ${method} method`));
       if (body.length < GRPC_PREFIX_BYTES) return reject(framingError("incomplete envelope"));
       const flags = body[0] as number;
       const length = body.readUInt32BE(1);
       if (body.length < GRPC_PREFIX_BYTES + length) return reject(framingError(`promised ${length} bytes in enveloped message, got ${body.length - GRPC_PREFIX_BYTES} bytes`));
-      if (body.length > GRPC_PREFIX_BYTES + length) return reject(framingError("received extra input message for unary method"));
+      if (body.length > GRPC_PREFIX_BYTES + length) return reject(framingError(`received extra input message for ${method} method`));
       if ((flags & 0b01) !== 0) return reject(framingError("received compressed envelope, but the request has no grpc-encoding"));
       resolve(body.subarray(GRPC_PREFIX_BYTES));
     };
@@ -154,7 +154,7 @@ async function readCall<S extends typeof ChatRequestSchema | typeof ChatStreamRe
   if (timeout.error) throw gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, timeout.error.rawMessage);
   // The deadline runs from the start of the call: the time the request message took to arrive counts.
   const startedAt = Date.now();
-  const bytes = await readMessage(stream, options.readMaxBytes, timeout.timeoutMs);
+  const bytes = await readMessage(stream, options.readMaxBytes, timeout.timeoutMs, schema === ChatRequestSchema ? "unary" : "server_streaming");
   const timeoutMs = timeout.timeoutMs === undefined ? undefined : Math.max(1, timeout.timeoutMs - (Date.now() - startedAt));
   try {
     return { request: fromBinary(schema, bytes), timeoutMs };

@@ -194,6 +194,14 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
     expect(upstreams.a?.attempts).toHaveLength(0);
   });
 
+  it("names the method's kind in framing errors, as Connect's handler does", async () => {
+    for (const [path, kind] of [["/switchyard.v1.ChatService/Chat", "unary"], ["/switchyard.v1.ChatService/ChatStream", "server_streaming"]]) {
+      const answer = await rawCall(Buffer.alloc(0), { ":path": path });
+      expect(statusOf(answer)).toBe(String(Code.InvalidArgument));
+      expect(decodeURIComponent(String(answer.trailers["grpc-message"] ?? answer.head["grpc-message"]))).toBe(`protocol error: missing input message for ${kind} method`);
+    }
+  });
+
   it("refuses a message over body_limit_bytes by the size its envelope declares, before the rest arrives", async () => {
     const declared = envelope(Buffer.alloc(10));
     declared.writeUInt32BE(4 * BODY_LIMIT, 1);
