@@ -33,10 +33,11 @@ export interface GeminiAdapterOptions {
   readonly now?: () => number;
 }
 
-/** `{base}/v1beta/models/{model}:{method}`; a leading "models/" in the model name is tolerated. */
+/** `{base}/v1beta/models/{model}:{method}` (a leading "models/" in the model name is tolerated), or `{base}/v1beta/tunedModels/{id}:{method}` for a tuned model. */
 export function geminiEndpoint(baseUrl: string, model: string, method: "generateContent" | "streamGenerateContent"): string {
-  const name = model.startsWith("models/") ? model.slice("models/".length) : model;
-  return endpointUrl(baseUrl, `/v1beta/models/${encodeURIComponent(name)}:${method}`, method === "streamGenerateContent" ? "alt=sse" : "");
+  // A tuned model has its own collection (`tunedModels/{id}`); any other name is a base model's.
+  const [collection, name] = model.startsWith("tunedModels/") ? ["tunedModels", model.slice("tunedModels/".length)] : ["models", model.startsWith("models/") ? model.slice("models/".length) : model];
+  return endpointUrl(baseUrl, `/v1beta/${collection}/${encodeURIComponent(name)}:${method}`, method === "streamGenerateContent" ? "alt=sse" : "");
 }
 
 /**
@@ -52,7 +53,8 @@ export function geminiEndpoint(baseUrl: string, model: string, method: "generate
  */
 export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAdapterOptions = {}): ProviderAdapter {
   const { account, transport, config } = settings;
-  const baseUrl = (account.baseUrl ?? GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, "");
+  // The API version is the gateway's to add: a base URL written with it (…/v1beta) is taken without.
+  const baseUrl = (account.baseUrl ?? GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, "").replace(/\/v1beta$/, "");
   const fetchMedia = options.fetchMedia ?? createGuardedMediaFetcher(config.media);
   const signatures = options.signatureCache ?? createThoughtSignatureCache();
   const now = options.now ?? Date.now;

@@ -227,6 +227,17 @@ describe("createGeminiAdapter: replaying recorded non-streaming exchanges", () =
     expect(replay.requests[0]?.url).toBe("http://127.0.0.1:8089/v1beta/models/gemini-2.5-flash:generateContent");
     expect(replay.requests[0]?.headers).toMatchObject({ "x-extra": "1", "x-goog-api-key": KEY, "content-type": "application/json" });
   });
+
+  it("sends a tuned model to its own collection, and takes a base_url written with /v1beta", async () => {
+    const replay = replayTransport({ body: JSON.stringify({ candidates: [{ content: { parts: [{ text: "ok" }] }, finishReason: "STOP" }] }) });
+    const adapter = adapterWith(replay.transport, {}, { base_url: "http://127.0.0.1:8089/v1beta/" });
+    await adapter.generate(chatInput({ messages: [user("hi")] }), callOptions("tunedModels/my-model-abc123"));
+    await adapter.generate(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"));
+    expect(replay.requests.map((request) => request.url)).toEqual([
+      "http://127.0.0.1:8089/v1beta/tunedModels/my-model-abc123:generateContent",
+      "http://127.0.0.1:8089/v1beta/models/gemini-2.5-flash:generateContent",
+    ]);
+  });
 });
 
 describe("createGeminiAdapter: media", () => {
