@@ -51,7 +51,17 @@ async function runServer(loaded: LoadedConfig, announce: boolean): Promise<void>
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  const address = await built.app.listen({ host: config.server.host, port: config.server.port });
+  let address: string;
+  try {
+    address = await built.app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    // The port taken, or an address this host does not have: one line, not a stack trace.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EADDRINUSE" && code !== "EADDRNOTAVAIL" && code !== "EACCES") throw error;
+    const why = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : "the address is not available on this host";
+    process.stderr.write(`switchyard: cannot listen on ${config.server.host}:${config.server.port}: ${why} (${code})\n`);
+    process.exit(1);
+  }
   if (announce) built.app.log.info(`Switchyard listening on ${address} (REST /v1/chat/completions, gRPC, Connect, gRPC-Web)`);
 }
 

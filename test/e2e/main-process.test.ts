@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../scripts/build.js";
@@ -109,5 +110,23 @@ describe("the gateway process (npm start: the build on plain node)", () => {
     expect(main.output()).toContain(file);
     expect(main.output()).toContain("server.port: must be at most 65535");
     expect(main.output()).toContain("providers.main.colour: is not a known key");
+  }, 30_000);
+
+  it("exits with one line, not a stack trace, when its port is taken", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "switchyard-main-"));
+      const file = join(dir, "taken.yaml");
+      writeFileSync(file, `server: { host: 127.0.0.1, port: ${port}, workers: 1 }\n`);
+      const main = await startBuiltGateway(["--config", file], {});
+      running.push(main.child);
+      expect(await main.exited).toBe(1);
+      expect(main.output()).toContain(`switchyard: cannot listen on 127.0.0.1:${port}: the port is in use (EADDRINUSE)`);
+      expect(main.output()).not.toContain("    at ");
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   }, 30_000);
 });
