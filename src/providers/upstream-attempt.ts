@@ -360,9 +360,11 @@ class TextSink {
     return true;
   }
 
+  /** The body as UTF-8 text, without a leading byte order mark (RFC 8259 §8.1 lets a JSON reader ignore one). */
   text(): string {
     const only = this.chunks.length === 1 ? this.chunks[0] : undefined;
-    return (only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(this.chunks)).toString("utf8");
+    const text = (only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(this.chunks)).toString("utf8");
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 }
 

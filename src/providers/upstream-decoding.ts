@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from "node:zlib";
 import type { Transform } from "node:stream";
 import { gatewayError, type GatewayError, Reason } from "../core/errors.js";
 import type { UpstreamResponse } from "./upstream-http.js";
@@ -14,13 +14,42 @@ export const ACCEPTED_ENCODING = "identity";
 /** Decoded bytes a single upstream chunk may expand to before the answer is refused (a decompression bomb). */
 export const MAX_DECODED_BURST_BYTES = 16 * 1024 * 1024;
 
-/** The content codings the gateway decodes, by their lower-case names (RFC 9110 §8.4.1). */
-const DECODERS: ReadonlyMap<string, () => Transform> = new Map([
-  ["gzip", createGunzip],
-  ["x-gzip", createGunzip],
-  ["deflate", createInflate],
-  ["br", createBrotliDecompress],
+/**
+ * Whether bytes start with a zlib header (RFC 1950: compression method 8, and the two header bytes
+ * a multiple of 31), as `deflate` should; some servers send raw deflate (RFC 1951) instead, which
+ * curl and browsers accept too.
+ */
+function zlibWrapped(first: Uint8Array): boolean {
+  const cmf = first[0];
+  if (cmf === undefined || (cmf & 0x0f) !== 8 || cmf >> 4 > 7) return false;
+  const flg = first[1];
+  return flg === undefined || (cmf * 256 + flg) % 31 === 0;
+}
+
+/** The content codings the gateway decodes, by their lower-case names (RFC 9110 §8.4.1); each decoder is chosen seeing the body's first bytes. */
+const DECODERS: ReadonlyMap<string, (first: Uint8Array) => Transform> = new Map<string, (first: Uint8Array) => Transform>([
+  ["gzip", () => createGunzip()],
+  ["x-gzip", () => createGunzip()],
+  ["deflate", (first: Uint8Array) => (zlibWrapped(first) ? createInflate() : createInflateRaw())],
+  ["br", () => createBrotliDecompress()],
 ]);
+
+/** `source` decoded by the decoder `make` picks for its first chunk (see {@link decode}). */
+async function* decodeSniffed(source: AsyncIterable<Uint8Array>, make: (first: Uint8Array) => Transform, fail: (message: string, cause?: unknown) => GatewayError): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const head = first.done ? new Uint8Array(0) : first.value;
+  async function* whole(): AsyncGenerator<Uint8Array> {
+    if (first.done) return;
+    yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  yield* decode(whole(), make(head), fail);
+}
 
 function undecodable(provider: string, status: number, message: string, afterFirstByte: boolean, cause?: unknown): GatewayError {
   return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" ${message}`, { provider, upstreamStatus: status, afterFirstByte }, cause);
@@ -99,7 +128,7 @@ export function decodedResponse(response: UpstreamResponse, provider: string): U
   if (codings.length === 0) return response;
   const make = codings.length === 1 ? DECODERS.get(codings[0] as string) : undefined;
   const { status } = response;
-  if (make) return { status, header: (name) => response.header(name), body: decode(response.body, make(), (message, cause) => undecodable(provider, status, message, true, cause)) };
+  if (make) return { status, header: (name) => response.header(name), body: decodeSniffed(response.body, make, (message, cause) => undecodable(provider, status, message, true, cause)) };
   if (status >= 300) return { status, header: (name) => response.header(name), body: discard(response.body) };
   const shown = codings.join(", ").slice(0, 100).replace(/[^a-z0-9!#$%&'*+.^_`|~, -]/g, "?");
   throw undecodable(provider, status, `answered with content-encoding "${shown}", which the gateway cannot decode (it asks for identity)`, false);

@@ -35,6 +35,24 @@ describe("content codings", () => {
     expect(rig().raw.requests).toHaveLength(1);
   });
 
+  it("a deflate answer without the zlib wrapper (raw deflate, as some servers send) is decoded too", async () => {
+    const bytes = zlib.deflateRawSync(Buffer.from(completionJson()));
+    rig().raw.always((socket: Socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: deflate\r\ncontent-length: ${bytes.length}\r\n\r\n`);
+      socket.write(bytes);
+    });
+    const answer = await rig().ask();
+    expect(answer.status).toBe(200);
+    expect((JSON.parse(answer.text) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe("Hello there.");
+  });
+
+  it("a JSON answer that starts with a byte order mark is read", async () => {
+    rig().raw.always(encoded("identity", `\uFEFF${completionJson()}`));
+    const answer = await rig().ask();
+    expect(answer.status).toBe(200);
+    expect((JSON.parse(answer.text) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe("Hello there.");
+  });
+
   it("a gzip event stream is decoded as it arrives, not at its end", async () => {
     const pieces = await gzipPieces(completionSse(["one", " two", " three"]), true);
     rig().raw.always(async (socket) => {
