@@ -52,6 +52,9 @@ describe("toProtoMessage", () => {
 
   it("reads image_url with a data URL as inline bytes", () => {
     expect(userParts({ type: "image_url", image_url: { url: `data:image/png;base64,${b64("PNG")}`, detail: "high" } })).toEqual([["image", "data", Array.from(bytes("PNG")), "image/png", ImageDetail.HIGH, ""]]);
+    // The scheme and parameters in any case (RFC 2397, RFC 3986), and a percent-encoded payload, as gRPC callers' data URLs are read.
+    expect(userParts({ type: "image_url", image_url: { url: `DATA:IMAGE/PNG;BASE64,${b64("PNG")}` } })).toEqual([["image", "data", Array.from(bytes("PNG")), "image/png", ImageDetail.UNSPECIFIED, ""]]);
+    expect(userParts({ type: "image_url", image_url: { url: "data:image/png,PNG%00" } })).toEqual([["image", "data", [80, 78, 71, 0], "image/png", ImageDetail.UNSPECIFIED, ""]]);
   });
 
   it("routes image_url parts with an audio or video mime_type to audio and video parts", () => {
@@ -101,7 +104,8 @@ describe("toProtoMessage", () => {
     ["a non-http URL", { role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] }, "messages[2].content[0].image_url.url"],
     ["invalid base64 in a data URL", { role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,@@@not-base64@@@" } }] }, "messages[2].content[0].image_url.url"],
     ["invalid base64 in the nested form", { role: "user", content: [{ type: "image_url", image_url: { image_url: "data:video/mp4;base64,a", mime_type: "video/mp4" } }] }, "messages[2].content[0].image_url.image_url"],
-    ["a data URL without base64", { role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png,rawbytes" } }] }, "messages[2].content[0].image_url.url"],
+    ["a data URL without its ','", { role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64" } }] }, "messages[2].content[0].image_url.url"],
+    ["a data URL without a media type", { role: "user", content: [{ type: "image_url", image_url: { url: `data:;base64,${b64("PNG")}` } }] }, "messages[2].content[0].image_url.url"],
     ["an unknown detail", { role: "user", content: [{ type: "image_url", image_url: { url: "https://x.test/a.png", detail: "ultra" } }] }, "messages[2].content[0].image_url.detail"],
     ["invalid base64 audio", { role: "user", content: [{ type: "input_audio", input_audio: { data: "!!!", format: "wav" } }] }, "messages[2].content[0].input_audio.data"],
     ["an unknown audio format", { role: "user", content: [{ type: "input_audio", input_audio: { data: b64("x"), format: "midi" } }] }, "messages[2].content[0].input_audio.format"],

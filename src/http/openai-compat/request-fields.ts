@@ -1,7 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { CacheControl } from "../../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControl } from "../../core/cache-control.js";
-import { decodeBase64 } from "../../core/data-url.js";
+import { readDataUrl } from "../../core/data-url.js";
 import { invalidRequest } from "../../core/errors.js";
 
 /**
@@ -122,17 +122,19 @@ export function rejectUnknownKeys(value: Record<string, unknown>, known: Readonl
   }
 }
 
-/** Parses `data:<mime>;base64,<data>`; undefined when `url` is not a data URL, 400 when malformed. */
+/**
+ * Reads a data URL (`data:<mime>;base64,<data>`, or a percent-encoded payload; the scheme and
+ * parameters in any case) with core's reader, which gRPC callers' URLs go through too; undefined
+ * when `url` is not a data URL, 400 when malformed or without a media type.
+ */
 export function parseDataUrl(url: string, param: string): { mimeType: string; data: Uint8Array } | undefined {
-  if (!url.startsWith("data:")) return undefined;
-  const comma = url.indexOf(",");
-  const header = comma === -1 ? "" : url.slice(5, comma);
-  const segments = header.split(";");
-  const mimeType = (segments[0] ?? "").trim().toLowerCase();
-  if (comma === -1 || !segments.includes("base64") || !/^[a-z]+\/[a-z0-9.+_-]+$/.test(mimeType)) {
+  const read = readDataUrl(url, param);
+  if (!read) return undefined;
+  if (!/^[a-z]+\/[a-z0-9.+_-]+$/.test(read.mimeType)) {
     throw invalidRequest(`Invalid '${param}': expected a data URL of the form data:<mime type>;base64,<data>.`, param);
   }
-  return { mimeType, data: decodeBase64(url.slice(comma + 1), param) };
+  const bytes = Buffer.from(read.base64, "base64");
+  return { mimeType: read.mimeType, data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
 const CACHE_CONTROL_KEYS: ReadonlySet<string> = new Set(["type", "ttl"]);
