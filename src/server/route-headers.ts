@@ -21,16 +21,22 @@ function headerName(text: string): string {
  */
 export const MAX_LIST_HEADER_CHARS = 1024;
 
-/** `items` joined by `separator`: whole items while they fit in {@link MAX_LIST_HEADER_CHARS}, then how many more there were (in ASCII, as every header value here). */
+/**
+ * `items` joined by `separator`: whole items while they fit in {@link MAX_LIST_HEADER_CHARS}, then
+ * how many more there were (in ASCII, as every header value here). A first item too long on its
+ * own is cut (ending in "..."), so the header always says something.
+ */
 function listHeader(items: readonly string[], separator: string): string {
   let value = "";
   for (let index = 0; index < items.length; index++) {
-    const next = `${index === 0 ? "" : separator}${items[index] as string}`;
+    const item = items[index] as string;
+    const next = `${index === 0 ? "" : separator}${item}`;
     const rest = items.length - index;
     // Room is kept for the "... N more" that would follow if a later item did not fit.
     const reserve = index === items.length - 1 ? 0 : 24;
-    if (value.length + next.length + reserve > MAX_LIST_HEADER_CHARS) return `${value}${index === 0 ? "" : separator}... ${rest} more`;
-    value += next;
+    if (value.length + next.length + reserve <= MAX_LIST_HEADER_CHARS) value += next;
+    else if (index === 0) value = `${item.slice(0, MAX_LIST_HEADER_CHARS - reserve - 3)}...`;
+    else return `${value}${separator}... ${rest} more`;
   }
   return value;
 }

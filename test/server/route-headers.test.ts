@@ -95,6 +95,15 @@ describe("list headers", () => {
     expect(shown.length).toBeGreaterThan(5);
   });
 
+  it("cut a first item too long on its own rather than leave only '... N more'", () => {
+    const long = `ignored provider_options.openai.${Array.from({ length: 80 }, (_, index) => `field_${index}`).join(", provider_options.openai.")} (not for Gemini)`;
+    const value = routeHeaders("gem/g", "gem", undefined, [long, "second"])["x-switchyard-warnings"] ?? "";
+    expect(value.length).toBeLessThanOrEqual(MAX_LIST_HEADER_CHARS);
+    expect(value.startsWith("ignored provider_options.openai.field_0, ")).toBe(true);
+    expect(value.endsWith("...; second")).toBe(true);
+    expect(routeHeaders("gem/g", "gem", undefined, [long])["x-switchyard-warnings"]?.endsWith("...")).toBe(true);
+  });
+
   it("leave lists that fit as they are, and cut a long list of failed targets the same way", () => {
     const route = {
       $typeName: "switchyard.v1.RouteInfo" as const,
