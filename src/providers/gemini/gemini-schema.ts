@@ -74,6 +74,13 @@ function applyEnum(out: JsonMap, values: Json[]): void {
   // instead of turning numbers into strings, which would change what the caller receives.
   const allowed = `Allowed values: ${nonNull.map((value) => JSON.stringify(value)).join(", ")}.`;
   out.description = typeof out.description === "string" && out.description ? `${out.description} ${allowed}` : allowed;
+  // A node Gemini is given must have a type: without one declared, the values' own kind is it.
+  if (out.type === undefined) {
+    const kinds = new Set(nonNull.map((value) => (typeof value === "number" ? (Number.isInteger(value) ? "INTEGER" : "NUMBER") : typeof value === "boolean" ? "BOOLEAN" : undefined)));
+    if (kinds.size === 2 && kinds.has("INTEGER") && kinds.has("NUMBER")) kinds.delete("INTEGER");
+    const [kind] = kinds;
+    if (kinds.size === 1 && kind !== undefined) out.type = kind;
+  }
 }
 
 function mergeInto(target: JsonMap, source: JsonMap): void {

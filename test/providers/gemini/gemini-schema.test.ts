@@ -54,6 +54,11 @@ describe("toGeminiSchema", () => {
       { type: "OBJECT", properties: { level: { type: "INTEGER", description: "Level. Allowed values: 1, 2, 3." } } },
     ],
     [
+      "gives an untyped const or enum of numbers or booleans the type of its values (Gemini requires a type)",
+      { type: "object", properties: { c: { const: 3 }, r: { enum: [1, 2.5] }, b: { const: true }, mixed: { enum: [1, "a"] } } },
+      { type: "OBJECT", properties: { c: { type: "INTEGER", description: "Allowed values: 3." }, r: { type: "NUMBER", description: "Allowed values: 1, 2.5." }, b: { type: "BOOLEAN", description: "Allowed values: true." }, mixed: { description: 'Allowed values: 1, "a".' } } },
+    ],
+    [
       "drops string formats other than enum and date-time",
       { type: "object", properties: { id: { type: "string", format: "uuid" }, at: { type: "string", format: "date-time" }, n: { type: "number", format: "double" } } },
       { type: "OBJECT", properties: { id: { type: "STRING" }, at: { type: "STRING", format: "date-time" }, n: { type: "NUMBER", format: "double" } } },
