@@ -132,7 +132,13 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       }
     }
     // The answer is complete: its usage goes now, not only at EOF, which a connection held open (or cut) after the last chunk would delay or lose.
-    if (chunk.usageMetadata && chunk.candidates.length > 0 && [...this.choices.values()].every((state) => state.finished)) this.end(out);
+    if (chunk.usageMetadata && chunk.candidates.length > 0 && this.allFinished()) this.end(out);
+  }
+
+  /** Whether every candidate seen so far has finished. */
+  private allFinished(): boolean {
+    for (const state of this.choices.values()) if (!state.finished) return false;
+    return true;
   }
 
   /** The end of the stream: the last usage, once. */
