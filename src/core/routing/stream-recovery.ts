@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { ContentPartSchema, MessageSchema, Role, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import { ContentPartSchema, MessageSchema, ResponseFormatType, Role, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, type GatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
@@ -95,10 +95,14 @@ export interface RecoveryPlan {
  * catalogue entry says `supports.prefill: true` (and that has not rejected a prefill during this
  * request) gets the delivered text as a trailing assistant message (appended to the caller's own
  * trailing assistant message, if any) and continues it; any other target gets the original request
- * again (restart). A prefill is never sent to a target without the capability.
+ * again (restart). A prefill is never sent to a target without the capability, nor for an answer
+ * bound to a json_schema.
  */
 export function planRecovery(input: ChatInput, delivered: string, target: ResolvedTarget, prefillRejected: boolean): RecoveryPlan {
-  if (delivered.length === 0 || target.catalogModel?.supports.prefill !== true || prefillRejected) return { mode: "restart", input };
+  // A json_schema answer may come from a provider as a tool call's input (Anthropic's emulation),
+  // which starts a new JSON value and cannot continue the delivered text: such an answer restarts.
+  const schemaBound = input.responseFormat?.type === ResponseFormatType.JSON_SCHEMA;
+  if (delivered.length === 0 || target.catalogModel?.supports.prefill !== true || prefillRejected || schemaBound) return { mode: "restart", input };
   const messages = [...input.messages];
   const last = messages[messages.length - 1];
   const text = create(ContentPartSchema, { part: { case: "text", value: delivered } });

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { FinishReason, Role } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, ResponseFormatType, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, GatewayError, Reason } from "../../../src/core/errors.js";
 import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent } from "../../../src/core/stream-events.js";
@@ -110,6 +110,12 @@ describe("planRecovery", () => {
     expect(planRecovery(chatInput(), "Hello", target("b/m"), false).mode).toBe("restart");
     expect(planRecovery(chatInput(), "Hello", target("b/m", { catalogModel: { name: "m", supports: {} } }), false).mode).toBe("restart");
     expect(planRecovery(chatInput(), "Hello", prefillTarget, true).mode).toBe("restart");
+  });
+
+  it("restarts an answer bound to a json_schema (a provider may emulate it with a tool call, which cannot continue text)", () => {
+    const input = chatInput("q", { responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { name: "w", schema: { type: "object" } } } });
+    expect(planRecovery(input, '{"city":', prefillTarget, false)).toEqual({ mode: "restart", input });
+    expect(planRecovery(chatInput("q", { responseFormat: { type: ResponseFormatType.JSON_OBJECT } }), "{", prefillTarget, false).mode).toBe("prefill");
   });
 
   it("appends to the caller's own trailing assistant prefill", () => {
