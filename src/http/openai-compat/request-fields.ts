@@ -2,6 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { CacheControl } from "../../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControl } from "../../core/cache-control.js";
 import { readDataUrl } from "../../core/data-url.js";
+import { unmodelledFields } from "../../core/unmodelled-fields.js";
 import { invalidRequest } from "../../core/errors.js";
 
 /**
@@ -113,6 +114,17 @@ export function readJsonObject(value: unknown, param: string): JsonObject | unde
   if (out === undefined) return undefined;
   checkJsonDepth(out, param);
   return out as JsonObject;
+}
+
+/**
+ * The fields of `raw` the gateway does not model (see unmodelledFields), each bounded like any
+ * JSON the caller sends through (MAX_JSON_DEPTH levels, a 400 naming it): they travel on to
+ * OpenAI-dialect providers as they are.
+ */
+export function readExtraFields(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>, param: string): JsonObject | undefined {
+  const extra = unmodelledFields(raw, known);
+  if (extra) for (const key of Object.keys(extra)) checkJsonDepth(extra[key], `${param}.${key}`);
+  return extra;
 }
 
 /** Rejects keys of an object that are not in `known`. */

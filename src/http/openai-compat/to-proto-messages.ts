@@ -1,9 +1,9 @@
 import { ImageDetail, Role, type ContentPart, type Media, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
 import { decodeBase64 } from "../../core/data-url.js";
-import { MESSAGE_FIELDS, unmodelledFields } from "../../core/unmodelled-fields.js";
+import { MESSAGE_FIELDS } from "../../core/unmodelled-fields.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mediaKindOf, mimeTypeFromUrl } from "../../core/media-types.js";
-import { isObject, parseDataUrl, readArray, readCacheControl, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
+import { isObject, parseDataUrl, readArray, readCacheControl, readExtraFields, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
 
 const ROLES: Readonly<Record<string, Role>> = {
   system: Role.SYSTEM,
@@ -206,7 +206,7 @@ export function toProtoMessage(raw: unknown, index: number): Message {
   const message: Message = { $typeName: "switchyard.v1.Message", role, content, toolCalls, toolCallId, name: roleName === "function" ? "" : name, annotations: [] };
   const cacheControl = readCacheControl(raw.cache_control, `${param}.cache_control`);
   if (cacheControl) message.cacheControl = cacheControl;
-  const extra = unmodelledFields(raw, MESSAGE_FIELDS);
+  const extra = readExtraFields(raw, MESSAGE_FIELDS, param);
   if (extra) message.extra = extra;
   // An earlier spoken answer, referred to by its id (OpenAI audio models).
   if (audio) message.audio = { $typeName: "switchyard.v1.AudioOutput", id: requireString(audio.id, `${param}.audio.id`), data: "", transcript: "", expiresAt: 0n };

@@ -1,9 +1,9 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ResponseFormatType, ToolChoiceMode, type ChatInput, type ResponseFormat, type Tool, type ToolChoice } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
-import { FUNCTION_FIELDS, unmodelledFields } from "../../core/unmodelled-fields.js";
+import { FUNCTION_FIELDS } from "../../core/unmodelled-fields.js";
 import {
-  checkJsonDepth, isObject, readArray, readBoolean, readCacheControl, readInt32, readInteger, readJsonObject, readNumber, readObject, readString, rejectUnknownKeys, requireString, wrongType,
+  checkJsonDepth, isObject, readArray, readBoolean, readCacheControl, readExtraFields, readInt32, readInteger, readJsonObject, readNumber, readObject, readString, rejectUnknownKeys, requireString, wrongType,
 } from "./request-fields.js";
 import { toProtoMessage } from "./to-proto-messages.js";
 
@@ -16,6 +16,9 @@ export interface RestChatRequest {
   readonly legacyFunctions: boolean;
 }
 
+/** The fields of a legacy `functions[i]` entry the gateway reads: a function's, and its cache_control breakpoint. */
+const LEGACY_FUNCTION_FIELDS: ReadonlySet<string> = new Set([...FUNCTION_FIELDS, "cache_control"]);
+
 /** Top-level fields the translator reads; every other field is forwarded via provider_options.openai. */
 const KNOWN_FIELDS = new Set([
   "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p",
@@ -27,7 +30,8 @@ const KNOWN_FIELDS = new Set([
 /** One tool with its `cache_control` breakpoint (`tools[i].cache_control`), when it has one. */
 function toTool(raw: unknown, param: string, legacy: boolean): Tool {
   const tool = toToolValue(raw, param, legacy);
-  const cacheControl = legacy ? undefined : readCacheControl((raw as Record<string, unknown>).cache_control, `${param}.cache_control`);
+  // A legacy `functions[i]` entry is the function itself: its cache_control sits beside name and parameters.
+  const cacheControl = readCacheControl((raw as Record<string, unknown>).cache_control, `${param}.cache_control`);
   if (cacheControl) tool.cacheControl = cacheControl;
   return tool;
 }
@@ -44,7 +48,7 @@ function toToolValue(raw: unknown, param: string, legacy: boolean): Tool {
   }
   const parameters = readJsonObject(fn.parameters, `${param}.parameters`);
   const strict = readBoolean(fn.strict, `${param}.strict`);
-  const extra = unmodelledFields(fn, FUNCTION_FIELDS);
+  const extra = readExtraFields(fn, legacy ? LEGACY_FUNCTION_FIELDS : FUNCTION_FIELDS, param);
   return {
     $typeName: "switchyard.v1.Tool",
     name: requireString(fn.name, `${param}.name`),
