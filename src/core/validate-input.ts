@@ -52,7 +52,9 @@ function checkMedia(media: Media, param: string): void {
   if (media.source.case === "url") readDataUrl(media.source.value, param);
   if (!isKnown(ImageDetail, media.detail)) throw invalidRequest(`Invalid '${param}.detail': ${media.detail} is not an ImageDetail value.`, `${param}.detail`);
   if (media.source.case === "data" && !media.mimeType) throw invalidRequest(`Invalid '${param}': media given as data needs a mime_type.`, param);
-  if (media.mimeType && !/^[a-z]+\/[A-Za-z0-9.+_-]+$/.test(media.mimeType)) {
+  // MIME types are case-insensitive (RFC 9110 §8.3.1): one spelling for every adapter, as the REST edge reads them.
+  if (media.mimeType) media.mimeType = media.mimeType.trim().toLowerCase();
+  if (media.mimeType && !/^[a-z]+\/[a-z0-9.+_-]+$/.test(media.mimeType)) {
     throw invalidRequest(`Invalid '${param}': '${media.mimeType}' is not a MIME type.`, param);
   }
 }
@@ -63,6 +65,7 @@ function checkMedia(media: Media, param: string): void {
  * call, media well formed (http(s), gs:// or data URLs), a seed a JSON number holds exactly, every sampling knob in its
  * range, a named, allowed-subset or required tool_choice with declared tools to call, every
  * cache_control breakpoint a known type and ttl. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
+ * Media MIME types are written in lower case in place (they are case-insensitive).
  */
 export function validateChatInput(input: ChatInput): void {
   if (!input.model) throw invalidRequest("You must provide a model parameter.", "model");

@@ -4,6 +4,7 @@ import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, 
 import { readDataUrl } from "../../core/data-url.js";
 import { unsupportedFeature } from "../../core/errors.js";
 import { hasCacheControl } from "../../core/cache-control.js";
+import { mediaKindOf, type MediaKind } from "../../core/media-types.js";
 import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
 
 /** Dialect differences between OpenAI itself and OpenAI-compatible servers. */
@@ -93,13 +94,26 @@ function toOpenAIPart(part: ContentPart, param: string, partIndex: number): Open
       return { type: "text", text: part.part.value };
     case "refusal":
       return { type: "refusal", refusal: part.part.value };
-    case "image": {
+    case "image":
+    case "audio":
+    case "video":
+    case "file": {
       const media = part.part.value;
+      // An explicit mime_type decides the kind (chat.proto Media.mime_type), whichever field carries the media.
+      return toOpenAIMediaPart(media.mimeType ? mediaKindOf(media.mimeType) : part.part.case, media, param, partIndex);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function toOpenAIMediaPart(kind: MediaKind, media: Media, param: string, partIndex: number): OpenAIContentPart {
+  switch (kind) {
+    case "image": {
       const detail = DETAIL_NAMES[media.detail];
       return { type: "image_url", image_url: { url: mediaUrl(media, param), ...(detail ? { detail } : {}) } };
     }
     case "audio": {
-      const media = part.part.value;
       const inline = inlineMedia(media, param);
       const format = audioFormat(inline?.mimeType ?? "");
       if (!inline || !format) {
@@ -108,17 +122,12 @@ function toOpenAIPart(part: ContentPart, param: string, partIndex: number): Open
       return { type: "input_audio", input_audio: { data: inline.base64, format } };
     }
     case "file": {
-      const media = part.part.value;
       const inline = inlineMedia(media, param);
       if (!inline) throw unsupportedFeature("OpenAI-dialect providers take files only inline (file_data); this part is a URL.", param);
       return { type: "file", file: { file_data: `data:${inline.mimeType};base64,${inline.base64}`, filename: media.filename || defaultFilename(inline.mimeType, partIndex) } };
     }
     case "video":
       throw unsupportedFeature("OpenAI-dialect providers do not accept video input.", param);
-    case "reasoning":
-      return undefined;
-    default:
-      return undefined;
   }
 }
 

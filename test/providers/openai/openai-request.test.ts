@@ -65,6 +65,18 @@ describe("toOpenAIRequest", () => {
         ],
       }],
     }],
+    ["lets an explicit mime_type decide the kind, whichever field carries the media (as the other adapters do)", {
+      messages: [{ role: Role.USER, content: [media("image", { data: bytes("%PDF"), mimeType: "application/pdf" }), media("image", { data: bytes("wav"), mimeType: "audio/wav" }), media("file", { data: bytes("png"), mimeType: "image/png" })] }],
+    }, {
+      messages: [{
+        role: "user",
+        content: [
+          { type: "file", file: { file_data: `data:application/pdf;base64,${b64("%PDF")}`, filename: "part-0.pdf" } },
+          { type: "input_audio", input_audio: { data: b64("wav"), format: "wav" } },
+          { type: "image_url", image_url: { url: `data:image/png;base64,${b64("png")}` } },
+        ],
+      }],
+    }],
     ["forwards every sampling knob", {
       messages: [user("x")], temperature: 0.5, topP: 0.9, frequencyPenalty: 0.1, presencePenalty: -0.1, stop: ["END"], seed: 42n, n: 2, logprobs: true, topLogprobs: 3,
       logitBias: { "50256": -100 }, parallelToolCalls: false, user: "u-1",
