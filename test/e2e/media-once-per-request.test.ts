@@ -52,6 +52,19 @@ describe("media fetched by the gateway", () => {
     expect(upstream.requests.filter((request) => request.dialect === "media")).toHaveLength(1);
   });
 
+  it("is downloaded once however many parts name the same URL, each part still inlined", async () => {
+    const url = upstream.serveMedia("same.png", new Uint8Array([0x89, 0x50, 0x4e, 0x47, 9]), "image/png");
+    upstream.reset();
+    const response = await fetch(`${gateway.origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gem/gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "text", text: "Same?" }, ...Array.from({ length: 12 }, () => ({ type: "image_url", image_url: { url } }))] }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(upstream.requests.filter((request) => request.dialect === "media")).toHaveLength(1);
+    expect(JSON.stringify(upstream.lastChat().body).match(/"inlineData"/g)).toHaveLength(12);
+  });
+
   it("goes to Gemini with the type its server states, not the one its URL's extension suggests, unless the caller set mime_type", async () => {
     const url = upstream.serveMedia("photo.png", new Uint8Array([0x52, 0x49, 0x46, 0x46, 1, 2]), "image/webp");
     const sent = async (imageUrl: Record<string, string>) => {

@@ -131,21 +131,28 @@ export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: 
 const downloadsPerRequest = new WeakMap<object, Map<string, Promise<FetchedMediaByPath>>>();
 
 async function download(pending: readonly { url: string; param: string }[], fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number): Promise<FetchedMediaByPath> {
-  const fetched = new Map<string, FetchedMedia>();
+  // Each URL is downloaded once, however many parts name it (the first names it in errors).
+  const firstOf = new Map<string, { url: string; param: string }>();
+  for (const part of pending) if (!firstOf.has(part.url)) firstOf.set(part.url, part);
+  const unique = [...firstOf.values()];
+  const byUrl = new Map<string, FetchedMedia>();
   const budget = new MediaBudget(totalBytes);
-  let total = 0;
-  for (let start = 0; start < pending.length; start += FETCH_CONCURRENCY) {
-    const batch = pending.slice(start, start + FETCH_CONCURRENCY);
+  for (let start = 0; start < unique.length; start += FETCH_CONCURRENCY) {
+    const batch = unique.slice(start, start + FETCH_CONCURRENCY);
     const results = await Promise.all(batch.map(({ url, param }) => fetchMedia({ url, param, signal, budget })));
-    results.forEach((result, index) => {
-      const param = batch[index]?.param;
-      if (param === undefined) return;
-      total += result.bytes.byteLength;
-      if (total > totalBytes) {
-        throw invalidRequest(`Invalid '${param}': the media URL could not be used: the media of this request take more than the ${totalBytes}-byte total limit (media.max_total_bytes).`, param);
-      }
-      fetched.set(param, result);
-    });
+    results.forEach((result, index) => byUrl.set(batch[index]?.url ?? "", result));
+  }
+  // Every part is inlined in the request, so each counts against the total, repeated URLs too.
+  const fetched = new Map<string, FetchedMedia>();
+  let total = 0;
+  for (const { url, param } of pending) {
+    const result = byUrl.get(url);
+    if (!result) continue;
+    total += result.bytes.byteLength;
+    if (total > totalBytes) {
+      throw invalidRequest(`Invalid '${param}': the media URL could not be used: the media of this request take more than the ${totalBytes}-byte total limit (media.max_total_bytes).`, param);
+    }
+    fetched.set(param, result);
   }
   return fetched;
 }
