@@ -1,12 +1,13 @@
 import { Code } from "@connectrpc/connect";
 import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { TimeoutSettings } from "../../config/gateway-config.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { createGuardedMediaFetcher, type MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { fromGeminiError, fromGeminiHttpResponse } from "./gemini-errors.js";
-import { fetchRemoteMedia } from "./gemini-media.js";
+import { fetchRemoteMedia, NO_MEDIA, type FetchedMediaByPath } from "./gemini-media.js";
 import { GEMINI_FAMILY, toGeminiRequest, withGeminiTargetParams, type GeminiRequestTranslation } from "./gemini-request.js";
 import { fromGeminiResponse } from "./gemini-response.js";
 import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemini-signature-cache.js";
@@ -66,9 +67,30 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
     ...(account.apiKey ? { "x-goog-api-key": account.apiKey } : {}),
   };
 
-  async function translate(input: ChatInput, callOptions: CallOptions): Promise<GeminiRequestTranslation> {
-    const fetchedMedia = await fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal, config.media.maxTotalBytes, callOptions.request);
-    return toGeminiRequest(input, {
+  /**
+   * The request and the timeouts of its upstream call. Media downloads are part of the attempt:
+   * they must end within its total_ms (UPSTREAM_TIMEOUT otherwise; the download goes on for the
+   * next attempt), and the upstream call gets the rest of it.
+   */
+  async function translate(input: ChatInput, callOptions: CallOptions): Promise<{ translation: GeminiRequestTranslation; timeouts: TimeoutSettings }> {
+    let { timeouts } = callOptions;
+    const downloads = fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal, config.media.maxTotalBytes, callOptions.request);
+    let fetchedMedia: FetchedMediaByPath;
+    if (downloads === NO_MEDIA) fetchedMedia = await downloads;
+    else {
+      const started = now();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `the request's media were not fetched within total_ms (${timeouts.totalMs} ms)`, { provider: account.name })), timeouts.totalMs);
+      });
+      try {
+        fetchedMedia = await Promise.race([downloads, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+      timeouts = { ...timeouts, totalMs: Math.max(1, timeouts.totalMs - (now() - started)) };
+    }
+    const translation = toGeminiRequest(input, {
       baseUrl,
       upstreamModel: callOptions.upstreamModel,
       ...(callOptions.catalogModel ? { catalogModel: callOptions.catalogModel } : {}),
@@ -76,9 +98,10 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
       thoughtSignatureFor: (callId) => signatures.recall(callId),
       thoughtSignatureKnown: (signature) => signatures.knowsThought(signature),
     });
+    return { translation, timeouts };
   }
 
-  async function send(translation: GeminiRequestTranslation, callOptions: CallOptions, streaming: boolean): Promise<GuardedResponse> {
+  async function send(translation: GeminiRequestTranslation, callOptions: CallOptions, timeouts: TimeoutSettings, streaming: boolean): Promise<GuardedResponse> {
     const response = await sendUpstream(
       transport,
       {
@@ -87,7 +110,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         headers,
         body: JSON.stringify(translation.body),
       },
-      { provider: account.name, timeouts: callOptions.timeouts, signal: callOptions.signal, streaming },
+      { provider: account.name, timeouts, signal: callOptions.signal, streaming },
     );
     if (response.status >= 200 && response.status < 300) return response;
     try {
@@ -104,8 +127,8 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
     withTargetParams: withGeminiTargetParams,
 
     async generate(input: ChatInput, callOptions: CallOptions): Promise<ChatResponse> {
-      const translation = await translate(input, callOptions);
-      const response = await send(translation, callOptions, false);
+      const { translation, timeouts } = await translate(input, callOptions);
+      const response = await send(translation, callOptions, timeouts, false);
       let parsed: unknown;
       try {
         const text = await response.text();
@@ -124,9 +147,9 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
 
     stream(input: ChatInput, callOptions: CallOptions): AsyncGenerator<ChatStreamResponse> {
       return sseAnswer(async () => {
-        const translation = await translate(input, callOptions);
+        const { translation, timeouts } = await translate(input, callOptions);
         return {
-          response: send(translation, callOptions, true),
+          response: send(translation, callOptions, timeouts, true),
           provider: account.name,
           // The JSON-array form of streamGenerateContent (upstreams or proxies that ignore alt=sse),
           // read element by element as it streams; any other type but SSE fails over.

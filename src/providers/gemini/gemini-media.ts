@@ -94,6 +94,9 @@ export function remoteMediaOf(input: ChatInput, baseUrl: string): { param: strin
   return out;
 }
 
+/** What {@link fetchRemoteMedia} answers for a request with no media to fetch (the same promise each time: nothing to wait for). */
+export const NO_MEDIA: Promise<FetchedMediaByPath> = Promise.resolve(new Map());
+
 /** Parallel fetches per request; bounds memory and sockets for messages with many URLs. */
 const FETCH_CONCURRENCY = 4;
 
@@ -107,7 +110,7 @@ const FETCH_CONCURRENCY = 4;
  */
 export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number, request?: object): Promise<FetchedMediaByPath> {
   const pending = remoteMediaOf(input, baseUrl);
-  if (pending.length === 0) return Promise.resolve(new Map());
+  if (pending.length === 0) return NO_MEDIA;
   if (request === undefined) return download(pending, fetchMedia, signal, totalBytes);
   // One download per request: its retries and fallbacks reuse it, within one media.max_total_bytes budget.
   let byBase = downloadsPerRequest.get(request);
