@@ -208,7 +208,7 @@ export function cleanedProviderError(error: GatewayError, account: ProviderAccou
   return gatewayError(error.code, error.reason, message, facts, error.cause);
 }
 
-/** A URL for display: user name, password and key-like query parameters replaced by `[redacted]`. */
+/** A URL for display: user name, password, key-like query parameters and any fragment replaced by `[redacted]`. */
 export function displayUrl(url: string): string {
   let parsed: URL;
   try {
@@ -219,6 +219,8 @@ export function displayUrl(url: string): string {
   if (parsed.username) parsed.username = "[redacted]";
   if (parsed.password) parsed.password = "[redacted]";
   for (const name of [...parsed.searchParams.keys()]) if (SECRET_PARAMS.test(name)) parsed.searchParams.set(name, "[redacted]");
+  // A fragment is never sent, so it can only be something the operator pasted there (a key, say).
+  if (parsed.hash) parsed.hash = "[redacted]";
   return parsed.toString().replace(/%5Bredacted%5D/g, "[redacted]");
 }
 

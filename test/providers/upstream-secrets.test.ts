@@ -25,6 +25,8 @@ describe("the account's own credentials, removed by value", () => {
   it("shows a URL without its user name, password or key-like parameters", () => {
     expect(displayUrl("https://svcuser:Sup3rS3cretPass@proxy.test/v1?key=abc123456&alt=sse")).toBe("https://[redacted]:[redacted]@proxy.test/v1?key=[redacted]&alt=sse");
     expect(displayUrl("https://api.openai.com/v1")).toBe("https://api.openai.com/v1");
+    // A fragment is never sent upstream: only an operator's paste (a key) can be there.
+    expect(displayUrl("https://proxy.test/v1#key=sk-live-0123456789")).toBe("https://proxy.test/v1#[redacted]");
   });
 
   it("never lets a provider's refusal that echoes the key reach the caller or the log (REST and Connect)", async () => {
