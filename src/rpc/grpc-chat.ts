@@ -12,7 +12,7 @@ import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError
 import type { Gateway } from "../core/gateway.js";
 import { LightAbort } from "../core/light-abort.js";
 import { routeHeaders, withRouteMetadata } from "../server/route-headers.js";
-import { drainedOrClosed } from "../server/write-drain.js";
+import { DrainWaiter } from "../server/write-drain.js";
 import { GRPC_PREFIX_BYTES, grpcFrame } from "./grpc-frame.js";
 import { boundedForRpc } from "./rpc-error-message.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
@@ -224,6 +224,19 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
  */
 async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>, deadlineAt: number): Promise<void> {
   const trailers: Record<string, string> = { ...OK_TRAILERS };
+  let drain: DrainWaiter | undefined;
+  try {
+    await writeEvents(stream, events, trailers, () => (drain ??= new DrainWaiter(stream, () => stream.close(http2.constants.NGHTTP2_CANCEL), deadlineAt)));
+  } finally {
+    drain?.dispose();
+  }
+  if (stream.destroyed || stream.closed) return;
+  if (!stream.headersSent) stream.respond(BASE_HEADERS, RESPOND_WITH_TRAILERS);
+  endWithTrailers(stream, trailers);
+}
+
+/** Writes each event as a message (headers first), waiting for 'drain' under back-pressure; stops when the stream is gone. */
+async function writeEvents(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>, trailers: Record<string, string>, drain: () => DrainWaiter): Promise<void> {
   for await (const event of events) {
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
@@ -236,9 +249,6 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
       if (summary.route) trailers["x-switchyard-attempts"] = String(summary.route.attempts);
       if (summary.recovery) trailers["x-switchyard-recovery"] = summary.recovery;
     }
-    if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drainedOrClosed(stream, () => stream.close(http2.constants.NGHTTP2_CANCEL), deadlineAt);
+    if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drain().wait();
   }
-  if (stream.destroyed || stream.closed) return;
-  if (!stream.headersSent) stream.respond(BASE_HEADERS, RESPOND_WITH_TRAILERS);
-  endWithTrailers(stream, trailers);
 }

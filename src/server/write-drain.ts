@@ -1,4 +1,4 @@
-/** The events {@link drainedOrClosed} listens to: an EventEmitter's, or the fast path's response's. */
+/** The events {@link DrainWaiter} listens to: an EventEmitter's, or the fast path's response's. */
 export interface DrainEvents {
   on(event: "drain" | "close", listener: () => void): unknown;
   off(event: "drain" | "close", listener: () => void): unknown;
@@ -11,26 +11,76 @@ export interface DrainEvents {
 export const CLIENT_STALL_MS = 120_000;
 
 /**
- * Resolves when a writable response or stream that refused a write can take more ('drain'), or
- * is gone ('close'); never rejects. Its listeners are removed either way. A client that takes
- * nothing for {@link CLIENT_STALL_MS}, or until the call's deadline (`deadlineAt`, epoch ms) has
- * passed, is given up: `abandon` is called (it must close the writable: a reset, or the
- * connection destroyed, since an error can no longer overtake the unread data) and the promise
- * resolves.
+ * Waits, for one response or stream, until a write it refused can go on. {@link wait} resolves on
+ * 'drain' (it can take more) or 'close' (it is gone), and never rejects; its listeners are removed
+ * either way. A client that takes nothing for {@link CLIENT_STALL_MS}, or until the call's
+ * deadline (`deadlineAt`, epoch ms) has passed, is given up: `abandon` is called (it must close
+ * the writable: a reset, or the connection destroyed, since an error can no longer overtake the
+ * unread data) and the wait resolves. One timer serves every wait of the response (re-armed, not
+ * created again: a streamed answer can wait for 'drain' after most of its chunks).
  */
-export function drainedOrClosed(writable: DrainEvents, abandon: () => void, deadlineAt = Number.POSITIVE_INFINITY): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      writable.off("drain", done);
-      writable.off("close", done);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      done();
-      abandon();
-    }, Math.max(0, Math.min(CLIENT_STALL_MS, deadlineAt - Date.now())));
-    writable.on("drain", done);
-    writable.on("close", done);
-  });
+export class DrainWaiter {
+  private timer: NodeJS.Timeout | undefined;
+  /** The delay the timer was armed with: refresh() re-arms it with the same one. */
+  private armedMs = 0;
+  /** When the current wait began (epoch ms); 0 when none is under way. */
+  private waitingSince = 0;
+  private resolve: (() => void) | undefined;
+
+  constructor(
+    private readonly writable: DrainEvents,
+    private readonly abandon: () => void,
+    private readonly deadlineAt = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** Resolves when the writable drained or closed, or was given up. */
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.waitingSince = Date.now();
+      this.writable.on("drain", this.done);
+      this.writable.on("close", this.done);
+      const limit = this.limitMs();
+      if (this.timer && this.armedMs <= limit) this.timer.refresh();
+      else this.arm(limit);
+    });
+  }
+
+  private arm(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.armedMs = delayMs;
+    this.timer = setTimeout(this.check, delayMs);
+  }
+
+  /** The time this wait may still take. */
+  private limitMs(): number {
+    return Math.max(0, Math.min(this.waitingSince + CLIENT_STALL_MS, this.deadlineAt) - Date.now());
+  }
+
+  private readonly done = (): void => {
+    this.writable.off("drain", this.done);
+    this.writable.off("close", this.done);
+    this.waitingSince = 0;
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    resolve?.();
+  };
+
+  /** The timer fired: a wait still under way past its limit gives the client up; one with time left is checked again then. */
+  private readonly check = (): void => {
+    if (this.waitingSince === 0) return;
+    const left = this.limitMs();
+    if (left > 0) {
+      this.arm(left);
+      return;
+    }
+    this.done();
+    this.abandon();
+  };
+
+  /** Stops the timer (the response is over): call it once nothing more will be written. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }

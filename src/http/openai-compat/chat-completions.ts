@@ -145,6 +145,8 @@ async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest,
     writer.done();
   } catch (thrown) {
     endWithError(deps, writer, signal, url, thrown);
+  } finally {
+    writer.dispose();
   }
 }
 

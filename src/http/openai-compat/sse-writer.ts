@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { constants as http2Constants, type Http2ServerResponse } from "node:http2";
 import type { FastResponse } from "../../server/fast-h1.js";
-import { drainedOrClosed } from "../../server/write-drain.js";
+import { DrainWaiter } from "../../server/write-drain.js";
 import type { OpenAIErrorBody } from "../../wire/openai-chat-completions.js";
 
 /** The raw response of a hijacked Fastify reply, on HTTP/1.1 or HTTP/2. */
@@ -28,6 +28,9 @@ export class SseWriter {
   private ended = false;
   /** Whether a frame (or the end) was handed to the response. */
   private written = false;
+
+  /** Waits for 'drain' under back-pressure; created at the first one. */
+  private drain: DrainWaiter | undefined;
 
   /** `deadlineAt`: the caller's deadline (epoch ms); a client that reads nothing until then (or for CLIENT_STALL_MS) is given up. */
   constructor(
@@ -70,11 +73,14 @@ export class SseWriter {
     if (this.ended || responseClosed(this.raw)) return undefined;
     this.written = true;
     const ok = (this.raw as ServerResponse).write(`data: ${json}\n\n`);
-    return ok ? undefined : drainedOrClosed(this.raw, this.abandon, this.deadlineAt);
+    if (ok) return undefined;
+    this.drain ??= new DrainWaiter(this.raw, this.abandon, this.deadlineAt);
+    return this.drain.wait();
   }
 
   /** Gives up a client that stopped reading: the HTTP/2 stream reset, or the connection destroyed (the unread frames go with it). */
   private readonly abandon = (): void => {
+    this.drain?.dispose();
     if ("stream" in this.raw) this.raw.stream?.close(http2Constants.NGHTTP2_CANCEL);
     else this.raw.destroy();
   };
@@ -84,6 +90,11 @@ export class SseWriter {
     if (this.ended || responseClosed(this.raw)) return;
     this.written = true;
     (this.raw as ServerResponse).write(`: ${text}\n\n`);
+  }
+
+  /** Stops the drain timer, if back-pressure ever armed one: call it when the stream is over, however it ended. */
+  dispose(): void {
+    this.drain?.dispose();
   }
 
   /** Ends a successful stream with `data: [DONE]`. */
