@@ -31,7 +31,8 @@ function booleanParam(target: ResolvedTarget, key: string, value: Scalar): boole
  * max_completion_tokens, frequency_penalty, presence_penalty, seed, n, logprobs, top_logprobs,
  * parallel_tool_calls, user, stop) override the caller's typed fields; any other key is a native
  * provider field and is merged into `provider_options[<adapter family>]` (where the adapter's
- * `withTargetParams` says: Gemini's go into `generationConfig`), where the target's value wins. A known key with the wrong type is a config error (INTERNAL_ERROR naming it).
+ * `withTargetParams` says: Gemini's go into `generationConfig`), where the target's value wins.
+ * A known key with the wrong type is a config error (INTERNAL_ERROR naming it).
  */
 export function applyTargetParams(input: ChatInput, target: ResolvedTarget): ChatInput {
   let any = false;

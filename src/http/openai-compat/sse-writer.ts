@@ -20,9 +20,9 @@ export function responseClosed(raw: RawResponse | FastResponse): boolean {
  * Writes an OpenAI-style SSE stream on a raw response: framing only (`data: <json>\n\n`, the final
  * `data: [DONE]\n\n`, or a final error frame with no [DONE]). Honours back-pressure: a write that
  * fills the socket buffer waits for 'drain' (or for the connection to close), for at most
- * CLIENT_STALL_MS or until the caller's deadline, after which the client is given up. On the HTTP/1.1
- * fast path the response is a FastResponse, which has the ServerResponse methods used here
- * (`writeHead`, `flushHeaders`, `write`, `end`, 'drain' and 'close').
+ * CLIENT_STALL_MS or until the caller's deadline, after which the client is given up. On the
+ * HTTP/1.1 fast path the response is a FastResponse, which has the ServerResponse methods used
+ * here (`writeHead`, `flushHeaders`, `write`, `end`, `destroy`, 'drain' and 'close').
  */
 export class SseWriter {
   private ended = false;
