@@ -56,6 +56,14 @@ describe("fields the gateway does not model", () => {
     expect((upstream.lastRequest().body as { messages: { x: unknown }[] }).messages[0]?.x).toEqual({ depth: [1] });
   });
 
+  it("takes 100 levels and refuses 101, objects and arrays alike", async () => {
+    const nested = (levels: number) => `${'{"a":['.repeat(levels / 2)}1${"]}".repeat(levels / 2)}`;
+    expect((await post(`"messages":[{"role":"user","content":"hi","x":${nested(100)}}]`)).status).toBe(200);
+    const refused = await post(`"messages":[{"role":"user","content":"hi","x":[${nested(100)}]}]`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error?.message).toContain("nested deeper than 100 levels");
+  });
+
   it("a legacy function's cache_control is its breakpoint: not sent to an OpenAI-dialect provider, and said so", async () => {
     const client = new OpenAI({ baseURL: `${gateway.origin}/v1`, apiKey: "unused", maxRetries: 0 });
     const { response } = await client.chat.completions.create({ model: "oai/gpt", messages: [{ role: "user", content: "hi" }], functions: [{ name: "f", parameters: { type: "object" }, cache_control: { type: "ephemeral" } }] } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
