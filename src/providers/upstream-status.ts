@@ -224,6 +224,24 @@ export function displayUrl(url: string): string {
   return parsed.toString().replace(/%5Bredacted%5D/g, "[redacted]");
 }
 
+/** The longest excerpt of an error body that is not the provider's JSON. */
+const MAX_EXCERPT_CHARS = 200;
+
+/**
+ * What a caller is told of an error body that is not the provider's JSON (a proxy's or load
+ * balancer's page, plain text): an HTML page by its title (its markup says nothing), other text as
+ * a short excerpt with whitespace collapsed, secrets scrubbed; undefined for an empty body.
+ */
+export function nonJsonErrorText(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") return undefined;
+  if (/^<(?:!doctype\s+html|html|head|body)\b/i.test(trimmed)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(trimmed)?.[1]?.replace(/\s+/g, " ").trim().slice(0, MAX_EXCERPT_CHARS);
+    return title ? `an HTML page titled "${scrubSecrets(title)}"` : "an HTML page";
+  }
+  return scrubSecrets(trimmed.replace(/\s+/g, " ").slice(0, MAX_EXCERPT_CHARS));
+}
+
 /** The longest provider text (an error message) a caller or a log line is given, in characters. */
 export const MAX_PROVIDER_TEXT = 8192;
 

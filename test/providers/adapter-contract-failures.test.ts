@@ -101,6 +101,20 @@ describe.each(KITS)("$label adapter contract", (kit) => {
     });
   });
 
+  it("an error page that is not the provider's JSON (a proxy's HTML) is described by its title, not relayed", async () => {
+    const page = `<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center>${"<p>padding</p>".repeat(50)}</body></html>`;
+    const transport: UpstreamTransport = async () => {
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        yield new TextEncoder().encode(page);
+      }
+      return { status: 502, header: (name) => (name === "content-type" ? "text/html" : undefined), body: chunks() };
+    };
+    const error = await kit.createAdapter(transport).generate(SCENARIOS[0]?.input ?? chatInput({}), callOptions(kit.model)).then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).rawMessage).toContain('an HTML page titled "502 Bad Gateway"');
+    expect((error as GatewayError).rawMessage).not.toContain("<");
+  });
+
   it.each(["json", "stream"] as const)("an error status whose body breaks off keeps its status and Retry-After (%s)", async (mode) => {
     const transport: UpstreamTransport = async () => {
       async function* chunks(): AsyncGenerator<Uint8Array> {

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
-import { displayUrl, MAX_PROVIDER_FACT_CHARS, MAX_PROVIDER_TEXT, redactSecrets, requestSecrets, scrubSecrets } from "../../src/providers/upstream-status.js";
+import { displayUrl, MAX_PROVIDER_FACT_CHARS, MAX_PROVIDER_TEXT, nonJsonErrorText, redactSecrets, requestSecrets, scrubSecrets } from "../../src/providers/upstream-status.js";
 import { jsonAnswer, startFakeUpstream } from "../support/fake-upstream.js";
 
 /** A key with no provider prefix (as Mistral and Azure keys look): scrubSecrets' patterns do not know it. */
@@ -116,5 +116,16 @@ routing:
       await built.app.close();
       await upstream.close();
     }
+  });
+});
+
+describe("nonJsonErrorText", () => {
+  it("describes an HTML page by its title, and cuts other text to a scrubbed excerpt", () => {
+    expect(nonJsonErrorText("<html><head><title> 503  Service\nUnavailable </title></head></html>")).toBe('an HTML page titled "503 Service Unavailable"');
+    expect(nonJsonErrorText("<!doctype html><body>oops</body>")).toBe("an HTML page");
+    expect(nonJsonErrorText("  upstream connect error\n or disconnect  ")).toBe("upstream connect error or disconnect");
+    expect(nonJsonErrorText(`bad key sk-live-${"a".repeat(30)}`)).toBe("bad key [redacted]");
+    expect(nonJsonErrorText("word ".repeat(300))).toHaveLength(200);
+    expect(nonJsonErrorText("  ")).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
-import { errorFromUpstreamStatus, scrubSecrets } from "../upstream-status.js";
+import { errorFromUpstreamStatus, nonJsonErrorText, scrubSecrets } from "../upstream-status.js";
 import { parseAnthropicErrorBody, type AnthropicErrorObject } from "./anthropic-wire.js";
 
 /** HTTP status Anthropic documents for each error type; used for errors that arrive inside a 200 stream. */
@@ -92,7 +92,10 @@ function classify(input: ClassifyInput): GatewayError {
  * @see https://docs.claude.com/en/api/errors
  */
 export function fromAnthropicErrorResponse(response: { provider: string; status: number; bodyText: string; retryAfterMs?: number }): GatewayError {
-  const error = parseAnthropicErrorBody(response.bodyText);
+  const parsed = parseAnthropicErrorBody(response.bodyText);
+  // A body that is not Anthropic's error object (a proxy's page) is described instead.
+  const described = parsed.message === undefined && parsed.type === undefined ? nonJsonErrorText(response.bodyText) : undefined;
+  const error = described === undefined ? parsed : { ...parsed, message: described };
   return classify({
     provider: response.provider,
     status: response.status,

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
-import { errorFromUpstreamStatus, retryAfterFromHeader, scrubSecrets } from "../upstream-status.js";
+import { errorFromUpstreamStatus, nonJsonErrorText, retryAfterFromHeader, scrubSecrets } from "../upstream-status.js";
 import { cappedRetryAfterMs } from "../upstream-http.js";
 import { parseGeminiError, type GeminiErrorBody } from "./gemini-wire.js";
 
@@ -137,6 +137,6 @@ export function fromGeminiHttpResponse(provider: string, httpStatus: number, bod
   const headerRetryAfterMs = retryAfterFromHeader(header, httpStatus);
   const error = parseGeminiError(parsed);
   if (error) return fromGeminiError({ provider, httpStatus, error, ...(headerRetryAfterMs !== undefined ? { headerRetryAfterMs } : {}) });
-  const excerpt = scrubSecrets(bodyText.replace(/\s+/g, " ").trim().slice(0, 200)) || `HTTP ${httpStatus}`;
+  const excerpt = nonJsonErrorText(bodyText) ?? `HTTP ${httpStatus}`;
   return errorFromUpstreamStatus({ provider, status: httpStatus, message: excerpt, ...(headerRetryAfterMs !== undefined ? { retryAfterMs: headerRetryAfterMs } : {}) });
 }

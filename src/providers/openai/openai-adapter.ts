@@ -3,7 +3,7 @@ import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
-import { retryAfterFromHeader } from "../upstream-status.js";
+import { nonJsonErrorText, retryAfterFromHeader } from "../upstream-status.js";
 import { fromOpenAIError, fromOpenAIInBandError } from "./openai-errors.js";
 import { toOpenAIRequest, type OpenAIDialect } from "./openai-request.js";
 import { fromOpenAIResponse, isRecord } from "./openai-response.js";
@@ -37,7 +37,7 @@ async function failureFrom(response: GuardedResponse, provider: string, text?: s
   try {
     body = JSON.parse(text);
   } catch {
-    body = { error: { message: text.slice(0, 500) } };
+    body = { error: { message: nonJsonErrorText(text) ?? "" } };
   }
   return fromOpenAIError(response.status, body, provider, retryAfterFromHeader((name) => response.header(name), response.status));
 }
