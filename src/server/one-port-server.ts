@@ -4,6 +4,7 @@ import net from "node:net";
 import type stream from "node:stream";
 import { CONNECT_METHOD, MISSING_HOST, writeClientError } from "./client-error.js";
 import { FastH1Server, type FastRequestTaker } from "./fast-h1.js";
+import { StalledResponses } from "./write-drain.js";
 
 /** A request handler that both HTTP/1.1 and HTTP/2 compatibility requests reach. */
 export type DualHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -37,6 +38,8 @@ export interface OnePortOptions {
   readonly keepAliveTimeoutMs?: number;
   /** HTTP/2 connections with no open stream for this long are closed (GOAWAY); 0 keeps them. */
   readonly http2IdleTimeoutMs?: number;
+  /** A response through Node's servers whose writes wait for 'drain' this long without a break is given up (CLIENT_STALL_MS by default). */
+  readonly clientStallMs?: number;
   /** Offered every HTTP/1.1 request before the shared handler; returns true when it answers the request itself. */
   readonly takeRequest?: (request: http.IncomingMessage, response: http.ServerResponse) => boolean;
   /**
@@ -119,6 +122,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     if (!takeRequest(request, response)) (handler as http.RequestListener)(request, response);
   } : (handler as http.RequestListener);
   const refuseHost = options.refuseHost;
+  const stalls = new StalledResponses(options.clientStallMs);
   const h1Handler: http.RequestListener = (request, response) => {
     // Node's own answer to a missing Host is a bare 400 (requireHostHeader is off to give the envelope).
     if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor === 1) {
@@ -129,7 +133,10 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     closeIfAnsweredEarly(request, response);
     const refusal = refuseHost?.(request.headers.host, request.url, contentTypeOf(request.headers));
     if (refusal) refuseRequest(request, response, refusal);
-    else served(request, response);
+    else {
+      stalls.watch(response);
+      served(request, response);
+    }
   };
   const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
   const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
@@ -163,7 +170,10 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     : undefined;
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
-  const compat = http2.createServer({}, handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
+  const compat = http2.createServer({}, (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
+    stalls.watch(response);
+    (handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void)(request, response);
+  });
   // Advertised limits (SETTINGS): a client that honours them refuses an oversize call itself,
   // instead of sending a header block nghttp2 then fails the whole connection over.
   const h2 = http2.createServer({ settings: { maxHeaderListSize: HTTP2_MAX_HEADER_LIST_BYTES, maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS } });
@@ -257,7 +267,10 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
       fast?.closeIdleConnections();
     }, IDLE_SWEEP_MS);
     sweeper.unref();
-    server.once("close", () => clearInterval(sweeper));
+    server.once("close", () => {
+      clearInterval(sweeper);
+      stalls.close();
+    });
     for (const session of sessions) session.close();
     for (const socket of pending) socket.destroy();
     return server;

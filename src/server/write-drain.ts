@@ -84,3 +84,71 @@ export class DrainWaiter {
     this.timer = undefined;
   }
 }
+
+/** A response written through Node's HTTP/1.1 or HTTP/2 compatibility server. */
+type NodeResponse = {
+  readonly writableNeedDrain?: boolean;
+  readonly stream?: { readonly writableNeedDrain: boolean; close(code?: number): void } | null;
+  once(event: "close" | "finish", listener: () => void): unknown;
+  on(event: "drain", listener: () => void): unknown;
+  destroy(): void;
+};
+
+/** How often {@link StalledResponses} looks at the responses it watches. */
+const STALL_SWEEP_MS = 5_000;
+
+/**
+ * The back-stop for what writes through Node's servers without a {@link DrainWaiter} (Connect's
+ * handler: Connect and gRPC-Web streams): every watched response is looked at every few seconds,
+ * and one whose writes have waited for 'drain' without a break for `stallMs` (CLIENT_STALL_MS) is
+ * given up, its HTTP/2 stream reset (CANCEL) or its connection destroyed. A response is forgotten
+ * when it finishes or closes. The sweep timer does not keep the process alive.
+ */
+export class StalledResponses {
+  private readonly watched = new Set<{ readonly response: NodeResponse; blockedSince: number }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly stallMs = CLIENT_STALL_MS) {}
+
+  /** Watches `response` until it finishes or closes. */
+  watch(response: NodeResponse): void {
+    const entry = { response, blockedSince: 0 };
+    this.watched.add(entry);
+    const forget = (): void => {
+      this.watched.delete(entry);
+    };
+    response.once("finish", forget);
+    response.once("close", forget);
+    response.on("drain", () => {
+      entry.blockedSince = 0;
+    });
+    if (!this.timer) {
+      this.timer = setInterval(this.sweep, Math.min(STALL_SWEEP_MS, Math.max(10, this.stallMs / 4)));
+      this.timer.unref();
+    }
+  }
+
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const entry of this.watched) {
+      const { response } = entry;
+      const blocked = response.stream ? response.stream.writableNeedDrain : response.writableNeedDrain === true;
+      if (!blocked) entry.blockedSince = 0;
+      else if (entry.blockedSince === 0) entry.blockedSince = now;
+      else if (now - entry.blockedSince >= this.stallMs) {
+        this.watched.delete(entry);
+        if (response.stream) response.stream.close(CANCEL);
+        else response.destroy();
+      }
+    }
+  };
+
+  /** Stops the sweep (the server closed). */
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** RST_STREAM's CANCEL code (RFC 9113 §7). */
+const CANCEL = 0x8;

@@ -64,3 +64,28 @@ describe("DrainWaiter", () => {
     waiter.dispose();
   });
 });
+
+describe("StalledResponses (Node-served responses, e.g. Connect's handler)", () => {
+  it("gives up a response whose writes have waited for drain without a break for the stall bound, and forgets finished ones", async () => {
+    vi.useRealTimers();
+    const { StalledResponses } = await import("../../src/server/write-drain.js");
+    const stalls = new StalledResponses(200);
+    const make = () => {
+      const emitter = new EventEmitter();
+      return Object.assign(emitter, { writableNeedDrain: true, destroyed: false, destroy() { this.destroyed = true; } });
+    };
+    const stuck = make();
+    const drains = make();
+    const done = make();
+    stalls.watch(stuck);
+    stalls.watch(drains);
+    stalls.watch(done);
+    done.emit("finish");
+    const ticker = setInterval(() => drains.emit("drain"), 20);
+    await vi.waitFor(() => expect(stuck.destroyed).toBe(true), { timeout: 2000, interval: 20 });
+    clearInterval(ticker);
+    expect(drains.destroyed).toBe(false);
+    expect(done.destroyed).toBe(false);
+    stalls.close();
+  });
+});
