@@ -54,5 +54,8 @@ describe("Gemini target params", () => {
   it("keep the caller's other provider options", () => {
     expect(withGeminiTargetParams({ safetySettings: [], generationConfig: { seed: 1 } }, { topK: 3 })).toEqual({ safetySettings: [], generationConfig: { seed: 1, topK: 3 } });
     expect(withGeminiTargetParams(undefined, { top_k: 3, presence_penalty: 0.5 })).toEqual({ generationConfig: { topK: 3, presencePenalty: 0.5 } });
+    // A field of the request itself stays at the top level (it worked there before params went into generationConfig).
+    expect(withGeminiTargetParams(undefined, { cached_content: "cachedContents/abc" })).toEqual({ cachedContent: "cachedContents/abc" });
+    expect(withGeminiTargetParams({ generationConfig: { seed: 1 } }, { cachedContent: "cachedContents/abc", top_k: 2 })).toEqual({ cachedContent: "cachedContents/abc", generationConfig: { seed: 1, topK: 2 } });
   });
 });

@@ -164,13 +164,21 @@ export function mergeJsonPatch(target: JsonMap, patch: JsonMap): JsonMap {
 /**
  * A virtual-model target's native params for Gemini, whose generation settings all sit in
  * `generationConfig`: each goes there under its camelCase name (`top_k` → `topK`; `topK` as is),
- * merged over the caller's own `provider_options.gemini.generationConfig` (the target's values win).
+ * merged over the caller's own `provider_options.gemini.generationConfig` (the target's values
+ * win); a name of the request's own top-level fields (`cachedContent`) stays at the top level.
  */
 export function withGeminiTargetParams(callerOptions: JsonObject | undefined, params: Readonly<Record<string, string | number | boolean>>): JsonObject {
   const callerConfig = callerOptions?.generationConfig;
   const generationConfig: JsonObject = isJsonMap(callerConfig) ? { ...callerConfig } : {};
-  for (const [key, value] of Object.entries(params)) generationConfig[key.replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase())] = value;
-  return { ...callerOptions, generationConfig };
+  const topLevel: JsonObject = {};
+  const fields: readonly string[] = GEMINI_OPTION_FIELDS;
+  for (const [key, value] of Object.entries(params)) {
+    const name = key.replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
+    // A field of the request itself (`cachedContent`) stays at the top level.
+    if (fields.includes(name)) topLevel[name] = value;
+    else generationConfig[name] = value;
+  }
+  return { ...callerOptions, ...topLevel, ...(Object.keys(generationConfig).length > 0 ? { generationConfig } : {}) };
 }
 
 function applyProviderOptions(body: JsonMap, options: Readonly<Record<string, JsonObject>>, warnings: string[]): JsonMap {
