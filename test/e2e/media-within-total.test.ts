@@ -23,7 +23,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => media.listen(0, "127.0.0.1", resolve));
   gateway = await listenApp(
-    `providers:\n  gem: { type: gemini, api_key: "${KEYS.gemini}", base_url: "${upstream.origin}" }\nmedia: { allow_private_network: true, timeout_ms: 3000 }\nrouting:\n  timeouts: { total_ms: 1000 }\n  retry: { max_retries: 0 }\nlogging: { level: silent }\n`,
+    `providers:\n  gem: { type: gemini, api_key: "${KEYS.gemini}", base_url: "${upstream.origin}" }\nmedia: { allow_private_network: true, timeout_ms: 3000 }\nrouting:\n  timeouts: { total_ms: 1000 }\n  retry: { max_retries: 0 }\n  circuit_breaker: { failure_threshold: 3 }\nlogging: { level: silent }\n`,
     "media-within-total.yaml",
   );
 });
@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe("media downloads and total_ms", () => {
-  it("a non-streamed request whose media outlast total_ms is a 504 at total_ms, and no upstream call is made", async () => {
+  it("a non-streamed request whose media outlast total_ms is a 400 at total_ms (the media hosts are slow, not the provider), and no upstream call is made", async () => {
     const origin = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
     upstream.reset();
     const started = Date.now();
@@ -46,11 +46,22 @@ describe("media downloads and total_ms", () => {
       body: JSON.stringify({ model: "gem/gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "text", text: "Look." }, ...Array.from({ length: 8 }, (_, index) => ({ type: "image_url", image_url: { url: `${origin}/${index}.png` } }))] }] }),
     });
     const elapsed = Date.now() - started;
-    expect(response.status).toBe(504);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("upstream_timeout");
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("not fetched within routing.timeouts.total_ms (1000 ms)");
     expect(elapsed).toBeGreaterThanOrEqual(900);
     expect(elapsed).toBeLessThan(1600);
     expect(upstream.chatRequests()).toHaveLength(0);
+  });
+
+  it("never open the provider's circuit, however many requests name slow media", async () => {
+    const origin = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+    const slow = { model: "gem/gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "text", text: "Look." }, ...Array.from({ length: 8 }, (_, index) => ({ type: "image_url", image_url: { url: `${origin}/c${index}.png` } }))] }] };
+    for (let index = 0; index < 4; index++) {
+      const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(slow) });
+      expect(response.status).toBe(400);
+    }
+    const plain = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "gem/gemini-2.5-flash", messages: [{ role: "user", content: "hi" }] }) });
+    expect(plain.status).toBe(200);
   });
 
   it("media within total_ms leave the upstream call the rest of it", async () => {

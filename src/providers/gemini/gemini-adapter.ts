@@ -69,8 +69,8 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
 
   /**
    * The request and the timeouts of its upstream call. Media downloads are part of the attempt:
-   * they must end within its total_ms (UPSTREAM_TIMEOUT otherwise; the download goes on for the
-   * next attempt), and the upstream call gets the rest of it.
+   * they must end within its total_ms (else a 400, as for one URL past media.timeout_ms: the
+   * caller's media hosts are slow, not the provider), and the upstream call gets the rest of it.
    */
   async function translate(input: ChatInput, callOptions: CallOptions): Promise<{ translation: GeminiRequestTranslation; timeouts: TimeoutSettings }> {
     let { timeouts } = callOptions;
@@ -81,7 +81,9 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
       const started = now();
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `the request's media were not fetched within total_ms (${timeouts.totalMs} ms)`, { provider: account.name })), timeouts.totalMs);
+        // The caller's media hosts are slow, not the provider: a 400 like the fetcher's own timeout, which no circuit counts.
+        const message = `Invalid 'messages': the media URLs of this request could not be used: they were not fetched within routing.timeouts.total_ms (${timeouts.totalMs} ms).`;
+        timer = setTimeout(() => reject(gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, message, { param: "messages" })), timeouts.totalMs);
       });
       try {
         fetchedMedia = await Promise.race([downloads, late]);
