@@ -4,6 +4,7 @@ import { checkCacheControls } from "./cache-control.js";
 import { readDataUrl } from "./data-url.js";
 import { FUNCTION_FIELDS, MESSAGE_FIELDS, modelledKeyIn } from "./unmodelled-fields.js";
 import { invalidRequest } from "./errors.js";
+import { nestsDeeperThan } from "../providers/json-nesting.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_MESSAGES = 10_000;
@@ -59,12 +60,16 @@ function checkMedia(media: Media, param: string): void {
   }
 }
 
+/** Deepest nesting of arrays and objects accepted in free-form JSON a caller sends (schemas, pass-through fields, tool arguments). */
+export const MAX_JSON_DEPTH = 100;
+
 /**
  * Checks a ChatInput the same way for every front door before any routing: model and messages
  * present (model names without control characters, at most 256 characters), roles and every enum value known, tool results naming a
  * call, media well formed (http(s), gs:// or data URLs), a seed a JSON number holds exactly, every sampling knob in its
  * range, a named, allowed-subset or required tool_choice with declared tools to call, every
- * cache_control breakpoint a known type and ttl. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
+ * cache_control breakpoint a known type and ttl, tool-call arguments nested at most
+ * {@link MAX_JSON_DEPTH} levels. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
  * Media MIME types are written in lower case in place (they are case-insensitive).
  */
 export function validateChatInput(input: ChatInput): void {
@@ -87,6 +92,10 @@ export function validateChatInput(input: ChatInput): void {
       const callParam = `${param}.tool_calls[${callIndex}]`;
       if (!call.id) throw invalidRequest(`Missing '${callParam}.id'.`, `${callParam}.id`);
       if (!call.name) throw invalidRequest(`Missing '${callParam}.function.name'.`, `${callParam}.function.name`);
+      // Adapters parse and write arguments again (Anthropic, Gemini): bounded like any JSON a caller sends.
+      if (nestsDeeperThan(call.arguments, MAX_JSON_DEPTH)) {
+        throw invalidRequest(`Invalid '${callParam}.function.arguments': JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, `${callParam}.function.arguments`);
+      }
     });
     message.content.forEach((part, partIndex) => {
       if (part.part.case === "text") return;

@@ -9,8 +9,11 @@ import { JsonNesting, QUOTE, isJsonSpace, opensContainer } from "./json-nesting.
  * only when it finds one, which real traffic rarely holds.
  */
 
-/** Any number that may not survive a double has 16 digits in a row or a 3-digit exponent (a double holds 15 significant digits exactly). */
-const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
+/**
+ * Any number that may not survive a double has 16 digits (a double holds 15 significant digits
+ * exactly), in a row or around its decimal point, or a 3-digit exponent.
+ */
+const MAYBE_INEXACT = /\d{16}|\d[\d.]{16}|[eE][+-]?\d{3}/;
 const NUMBER_FORM = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
@@ -121,6 +124,8 @@ export function memberSources(text: string, arrayKey: string, memberKey: string)
   if (text.charCodeAt(start) !== 0x7b) return sources;
   eachMember(text, start, (key, valueStart) => {
     if (key !== arrayKey || text.charCodeAt(valueStart) !== 0x5b) return afterValue(text, valueStart);
+    // JSON.parse keeps a repeated key's last value: so do these sources.
+    sources.length = 0;
     let index = skipSpace(text, valueStart + 1);
     while (index < text.length && text.charCodeAt(index) !== CLOSE_BRACKET) {
       const element = sources.length;

@@ -50,3 +50,25 @@ export class JsonNesting {
     return false;
   }
 }
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `maxDepth` (strings and escapes skipped).
+ * Parsing such text is fine, but writing or translating the value again recurses once a level: a
+ * caller's tool arguments or result 5,000 levels deep overflowed the stack, which the route took
+ * for the provider's fault.
+ */
+export function nestsDeeperThan(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === BACKSLASH) index++;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) inString = true;
+    else if (opensContainer(code)) {
+      if (++depth > maxDepth) return true;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}

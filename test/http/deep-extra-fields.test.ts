@@ -56,6 +56,15 @@ describe("fields the gateway does not model", () => {
     expect((upstream.lastRequest().body as { messages: { x: unknown }[] }).messages[0]?.x).toEqual({ depth: [1] });
   });
 
+  it("tool-call arguments nested too deep are a 400 naming them (Anthropic and Gemini write them again level by level)", async () => {
+    const before = upstream.requests.length;
+    const args = JSON.stringify(DEEP);
+    const answer = await post(`"messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":${args}}}]},{"role":"tool","tool_call_id":"c1","content":"ok"}]`);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error?.param).toBe("messages[1].tool_calls[0].function.arguments");
+    expect(upstream.requests.length).toBe(before);
+  });
+
   it("takes 100 levels and refuses 101, objects and arrays alike", async () => {
     const nested = (levels: number) => `${'{"a":['.repeat(levels / 2)}1${"]}".repeat(levels / 2)}`;
     expect((await post(`"messages":[{"role":"user","content":"hi","x":${nested(100)}}]`)).status).toBe(200);

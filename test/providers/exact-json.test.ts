@@ -24,6 +24,10 @@ describe("hasInexactNumbers", () => {
     ['{"id":"12345678901234567890","note":"1e400 in a string \\" 12345678901234567890"}', false],
     ["12345678901234567890", true],
     ['{"a":[1,2,3]}', false],
+    ['{"a":12345678.9012345678}', true],
+    ['{"a":123456789.123456789}', true],
+    ['{"a":1234567.123456789012}', true],
+    ['{"a":1234567.12345678}', false],
   ])("%s: %s", (text, expected) => {
     expect(hasInexactNumbers(text)).toBe(expected);
   });
@@ -34,6 +38,8 @@ describe("memberSources", () => {
     const text = ' { "id" : "m\\"}{", "content" : [ {"type":"text","text":"a ] } \\" ["} , { "type" : "tool_use", "input" : { "n" : 12345678901234567890 , "s":"}" } }, 7, {"input":[1e400]} ], "tail": {"input": 1} }';
     expect(memberSources(text, "content", "input")).toEqual([undefined, '{ "n" : 12345678901234567890 , "s":"}" }', undefined, "[1e400]"]);
     expect(memberSources('{"content":[]}', "content", "input")).toEqual([]);
+    // A repeated key: JSON.parse keeps the last value, and so do the sources.
+    expect(memberSources('{"content":[{"input":1},{"input":2}],"content":[{"input":3}]}', "content", "input")).toEqual(["3"]);
     expect(memberSources("[1]", "content", "input")).toEqual([]);
   });
 });
@@ -71,5 +77,8 @@ describe("numbers a double would change, through the adapters", () => {
     expect(toFunctionResponse("12345678901234567890")).toEqual({ output: "12345678901234567890" });
     expect(toFunctionResponse('{"balance": 1e400}')).toEqual({ output: '{"balance": 1e400}' });
     expect(toFunctionResponse('{"balance": 10.50}')).toEqual({ output: { balance: 10.5 } });
+    // JSON nested deeper than a caller may send goes as text too (writing it again would recurse level by level).
+    const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+    expect(toFunctionResponse(deep)).toEqual({ output: deep });
   });
 });

@@ -3,6 +3,7 @@ import type { CacheControl } from "../../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControl } from "../../core/cache-control.js";
 import { readDataUrl } from "../../core/data-url.js";
 import { unmodelledFields } from "../../core/unmodelled-fields.js";
+import { MAX_JSON_DEPTH } from "../../core/validate-input.js";
 import { invalidRequest } from "../../core/errors.js";
 
 /**
@@ -88,8 +89,6 @@ export function readObject(value: unknown, param: string): Record<string, unknow
   return value;
 }
 
-/** Deepest nesting of arrays and objects accepted in free-form JSON (schemas, pass-through fields). */
-export const MAX_JSON_DEPTH = 100;
 
 /**
  * Throws 400 when a free-form JSON value nests deeper than {@link MAX_JSON_DEPTH}. The walk stops

@@ -2,6 +2,8 @@ import { Role, ImageDetail, type Message, type ToolCall } from "../../../gen/swi
 import type { CatalogModel, ModelCapabilities } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { hasInexactNumbers } from "../exact-json.js";
+import { nestsDeeperThan } from "../json-nesting.js";
+import { MAX_JSON_DEPTH } from "../../core/validate-input.js";
 import { toGeminiMediaPart, type FetchedMediaByPath } from "./gemini-media.js";
 import { isJsonMap, type GeminiContent, type GeminiRequestPart, type Json, type JsonMap } from "./gemini-wire.js";
 
@@ -52,7 +54,8 @@ export function thoughtSignatureOf(call: ToolCall): string | undefined {
  * beyond 2^53, 1e400), since Gemini reads JSON numbers as doubles: the model then sees the digits.
  */
 export function toFunctionResponse(text: string): JsonMap {
-  if (hasInexactNumbers(text)) return { output: text };
+  // Text it is, too, when it holds JSON nested deeper than a caller may send (it would be written again level by level).
+  if (hasInexactNumbers(text) || nestsDeeperThan(text, MAX_JSON_DEPTH)) return { output: text };
   try {
     return { output: JSON.parse(text) as Json };
   } catch {
