@@ -157,7 +157,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
           // read element by element as it streams; any other type but SSE fails over.
           alsoReads: GEMINI_STREAM_ALSO_READS,
           async accept() {
-            return new GeminiStreamTranslator({ provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature });
+            return new GeminiStreamTranslator({ provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature, choices: input.n ?? 1 });
           },
           decoderFor(response) {
             return mediaTypeOf(response.header("content-type")) === "application/json" ? new JsonArrayDecoder(MAX_SSE_EVENT_CHARS, account.name) : undefined;

@@ -25,6 +25,8 @@ export interface GeminiStreamContext {
   readonly now: () => number;
   readonly onToolCall: ToolCallObserver;
   readonly onThoughtSignature?: ThoughtObserver;
+  /** How many candidates were asked for (n); the usage goes early only once that many have finished. Default 1. */
+  readonly choices?: number;
 }
 
 interface ChoiceState {
@@ -46,7 +48,7 @@ interface ChoiceState {
  * chunk (later there is no start left to carry it); one finish per candidate
  * when its finishReason appears (tool_calls if it called a function); a blocked prompt is a
  * content_filter finish; usage is cumulative upstream, so only the last is kept, and sent once:
- * with the chunk that finishes every candidate seen (Gemini's last chunk carries both), else at
+ * with the chunk that finishes every candidate asked for (Gemini's last chunk carries both), else at
  * EOF, after the finishes (a later usage-only chunk is then read too). A stream that ends without finishReason gets no finish (the core
  * reports it as interrupted). An `{"error":...}` chunk is thrown as a GatewayError.
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
@@ -135,8 +137,9 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (chunk.usageMetadata && chunk.candidates.length > 0 && this.allFinished()) this.end(out);
   }
 
-  /** Whether every candidate seen so far has finished. */
+  /** Whether every candidate asked for has finished (as many as `choices`, and every one seen). */
   private allFinished(): boolean {
+    if (this.choices.size < (this.context.choices ?? 1)) return false;
     for (const state of this.choices.values()) if (!state.finished) return false;
     return true;
   }

@@ -100,6 +100,18 @@ describe("GeminiStreamTranslator over SSE", () => {
     expect(out).toEqual([responseStartEvent("r", "gemini-x", 2000n, ["dropped: user"]), textDeltaEvent(0, "h"), textDeltaEvent(0, "é"), finishEvent(0, FinishReason.STOP, "STOP")]);
   });
 
+  it("sends usage with the chunk that finishes the answer, but only once every candidate asked for has finished", () => {
+    const usage = { promptTokenCount: 2, candidatesTokenCount: 3, totalTokenCount: 5 };
+    const two = new GeminiStreamTranslator({ ...context, choices: 2 });
+    const out: ChatStreamResponse[] = [];
+    two.chunk({ responseId: "r", candidates: [{ index: 0, content: { parts: [{ text: "a" }] }, finishReason: "STOP" }], usageMetadata: usage }, out);
+    expect(out.some((event) => event.event.case === "usage")).toBe(false);
+    two.chunk({ candidates: [{ index: 1, content: { parts: [{ text: "b" }] }, finishReason: "STOP" }], usageMetadata: usage }, out);
+    expect(out.at(-1)?.event.case).toBe("usage");
+    two.end(out);
+    expect(out.filter((event) => event.event.case === "usage")).toHaveLength(1);
+  });
+
   it("refuses an event that is not JSON", () => {
     expect(() => new GeminiStreamTranslator(context).push({ event: "message", data: "{nope" }, [])).toThrow(/not JSON/);
   });
