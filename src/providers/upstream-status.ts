@@ -233,7 +233,8 @@ const MAX_EXCERPT_CHARS = 200;
  * a short excerpt with whitespace collapsed, secrets scrubbed; undefined for an empty body.
  */
 export function nonJsonErrorText(text: string): string | undefined {
-  const trimmed = text.trim();
+  // The head of the body says all this needs (a page's title comes early), however large the body.
+  const trimmed = text.slice(0, 64 * 1024).trim();
   if (trimmed === "") return undefined;
   if (/^<(?:!doctype\s+html|html|head|body)\b/i.test(trimmed)) {
     const title = /<title[^>]*>([^<]*)<\/title>/i.exec(trimmed)?.[1]?.replace(/\s+/g, " ").trim().slice(0, MAX_EXCERPT_CHARS);
