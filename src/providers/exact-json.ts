@@ -15,7 +15,6 @@ import { JsonNesting, QUOTE, isJsonSpace, opensContainer } from "./json-nesting.
  */
 const MAYBE_INEXACT = /\d{16}|\d[\d.]{16}|[eE][+-]?\d{3}/;
 const NUMBER_FORM = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
-const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
 const CLOSE_BRACE = 0x7d;
@@ -44,18 +43,6 @@ function isNumberCharacter(code: number): boolean {
   return (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2b || code === 0x2e || code === 0x65 || code === 0x45;
 }
 
-/** The index just after the string that opens at `start` (a quote). */
-function afterString(text: string, start: number): number {
-  let index = start + 1;
-  while (index < text.length) {
-    const code = text.charCodeAt(index);
-    if (code === BACKSLASH) index += 2;
-    else if (code === QUOTE) return index + 1;
-    else index++;
-  }
-  return index;
-}
-
 /**
  * Whether some number of the JSON text changes through JSON.parse and JSON.stringify. False means
  * that writing the parsed value again gives the same numbers (whitespace and `1.10` → `1.1` aside).
@@ -66,7 +53,7 @@ export function hasInexactNumbers(text: string): boolean {
   while (index < text.length) {
     const code = text.charCodeAt(index);
     if (code === QUOTE) {
-      index = afterString(text, index);
+      index = afterValue(text, index);
     } else if (code === 0x2d || (code >= 0x30 && code <= 0x39)) {
       let end = index + 1;
       while (end < text.length && isNumberCharacter(text.charCodeAt(end))) end++;
@@ -103,7 +90,7 @@ function afterValue(text: string, start: number): number {
 function eachMember(text: string, start: number, onMember: (key: string, valueStart: number) => number): number {
   let index = skipSpace(text, start + 1);
   while (index < text.length && text.charCodeAt(index) === QUOTE) {
-    const keyEnd = afterString(text, index);
+    const keyEnd = afterValue(text, index);
     const key = JSON.parse(text.slice(index, keyEnd)) as string;
     index = skipSpace(text, keyEnd);
     if (text.charCodeAt(index) !== COLON) break;

@@ -33,6 +33,11 @@ export class JsonNesting {
   private inString = false;
   private escaped = false;
 
+  /** How many arrays and objects are open at this point. */
+  get level(): number {
+    return this.depth;
+  }
+
   /** Steps over one character of the value (its first included); true when it closed the value (its outermost bracket, or a top-level string). */
   step(code: number): boolean {
     if (this.inString) {
@@ -58,17 +63,10 @@ export class JsonNesting {
  * for the provider's fault.
  */
 export function nestsDeeperThan(text: string, maxDepth: number): boolean {
-  let depth = 0;
-  let inString = false;
+  const nesting = new JsonNesting();
   for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (inString) {
-      if (code === BACKSLASH) index++;
-      else if (code === QUOTE) inString = false;
-    } else if (code === QUOTE) inString = true;
-    else if (opensContainer(code)) {
-      if (++depth > maxDepth) return true;
-    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--;
+    nesting.step(text.charCodeAt(index));
+    if (nesting.level > maxDepth) return true;
   }
   return false;
 }

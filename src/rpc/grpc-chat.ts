@@ -224,11 +224,11 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
  */
 async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>, deadlineAt: number): Promise<void> {
   const trailers: Record<string, string> = { ...OK_TRAILERS };
-  let drain: DrainWaiter | undefined;
+  const drain = new DrainWaiter(stream, () => stream.close(http2.constants.NGHTTP2_CANCEL), deadlineAt);
   try {
-    await writeEvents(stream, events, trailers, () => (drain ??= new DrainWaiter(stream, () => stream.close(http2.constants.NGHTTP2_CANCEL), deadlineAt)));
+    await writeEvents(stream, events, trailers, drain);
   } finally {
-    drain?.dispose();
+    drain.dispose();
   }
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) stream.respond(BASE_HEADERS, RESPOND_WITH_TRAILERS);
@@ -236,7 +236,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, events: AsyncIterabl
 }
 
 /** Writes each event as a message (headers first), waiting for 'drain' under back-pressure; stops when the stream is gone. */
-async function writeEvents(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>, trailers: Record<string, string>, drain: () => DrainWaiter): Promise<void> {
+async function writeEvents(stream: http2.ServerHttp2Stream, events: AsyncIterable<ChatStreamResponse>, trailers: Record<string, string>, drain: DrainWaiter): Promise<void> {
   for await (const event of events) {
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
@@ -249,6 +249,6 @@ async function writeEvents(stream: http2.ServerHttp2Stream, events: AsyncIterabl
       if (summary.route) trailers["x-switchyard-attempts"] = String(summary.route.attempts);
       if (summary.recovery) trailers["x-switchyard-recovery"] = summary.recovery;
     }
-    if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drain().wait();
+    if (!stream.write(grpcFrame(ChatStreamResponseSchema, event))) await drain.wait();
   }
 }
