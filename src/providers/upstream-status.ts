@@ -31,6 +31,8 @@ export function errorFromUpstreamStatus(fields: UpstreamErrorFields): GatewayErr
   if (status === 401 || status === 403) {
     return gatewayError(Code.Internal, Reason.PROVIDER_AUTH_FAILED, `the gateway's credential for provider account "${provider}" was rejected (upstream ${status})`, facts);
   }
+  // 402 Payment Required: the account is out of credit (OpenRouter, DeepSeek), not the request's fault.
+  if (status === 402) return gatewayError(Code.ResourceExhausted, Reason.INSUFFICIENT_QUOTA, `provider "${provider}" quota exhausted: ${message}`, facts);
   if (status === 404) return gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `provider "${provider}": ${message}`, facts);
   if (status === 408 || status === 504) return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `provider "${provider}" timed out: ${message}`, facts);
   if (status === 413) return gatewayError(Code.InvalidArgument, Reason.REQUEST_TOO_LARGE, `provider "${provider}": ${message}`, facts);

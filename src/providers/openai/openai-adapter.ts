@@ -18,6 +18,13 @@ export const STREAM_OPTIONS_REFUSED_WARNING = "stream_options.include_usage not 
 /** How many model names an account remembers as refusing max_tokens. */
 const MAX_REMEMBERED_MODELS = 1000;
 
+/**
+ * The refusal of max_tokens that asks for max_completion_tokens (OpenAI's reasoning models, also
+ * behind Azure: "Use 'max_completion_tokens' instead"); not any 400 that names the field, such as
+ * vLLM's "'max_tokens' or 'max_completion_tokens' is too large".
+ */
+const USE_MAX_COMPLETION_TOKENS = /\buse\W{0,3}max_completion_tokens\b/i;
+
 /** The request fields the gateway chooses, and may choose again when the server refuses them. */
 interface RequestForm {
   /** Ask a stream for usage with stream_options. */
@@ -134,7 +141,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       if (stream && form.streamUsage && ownStreamOptions && errorText.includes("stream_options")) {
         learned.push(() => (streamOptionsRefused = true));
         next = { ...form, streamUsage: false };
-      } else if (!form.maxCompletionTokens && ownLimit && errorText.includes("max_completion_tokens")) {
+      } else if (!form.maxCompletionTokens && ownLimit && USE_MAX_COMPLETION_TOKENS.test(errorText)) {
         learned.push(() => {
           if (maxCompletionTokenModels.size >= MAX_REMEMBERED_MODELS) maxCompletionTokenModels.clear();
           maxCompletionTokenModels.add(options.upstreamModel);

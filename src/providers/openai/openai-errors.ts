@@ -59,14 +59,19 @@ function readError(body: unknown, fallbackMessage: string): ReadError {
 
 /**
  * How OpenAI-compatible servers without OpenAI's `context_length_exceeded` code word an over-long
- * prompt (vLLM and OpenAI's own older text: "This model's maximum context length is 4096 tokens").
+ * prompt: vLLM and OpenAI's own older text ("This model's maximum context length is 4096 tokens"),
+ * Mistral ("too large for model with 32768 maximum context length"), llama.cpp ("exceeds the
+ * available context size (4096 tokens)").
  */
-const CONTEXT_TOO_LONG = /maximum context length is \d+/i;
+const CONTEXT_TOO_LONG = /maximum context length is \d+|\d+ maximum context length|exceeds the available context size/i;
+
+/** Structured codes (or types) of an over-long prompt: OpenAI's, and llama.cpp's `exceed_context_size_error`. */
+const CONTEXT_TOO_LONG_CODES: ReadonlySet<string | undefined> = new Set(["context_length_exceeded", "string_above_max_length", "exceed_context_size_error"]);
 
 /** The reasons OpenAI's structured `code` (or `type`) decides on its own, whatever the status. */
 function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): GatewayError | undefined {
   const { code, type, message } = read;
-  if (code === "context_length_exceeded" || code === "string_above_max_length" || CONTEXT_TOO_LONG.test(message)) {
+  if (CONTEXT_TOO_LONG_CODES.has(code) || CONTEXT_TOO_LONG_CODES.has(type) || CONTEXT_TOO_LONG.test(message)) {
     return gatewayError(Code.InvalidArgument, Reason.CONTEXT_LENGTH_EXCEEDED, message, facts);
   }
   if (code === "insufficient_quota" || type === "insufficient_quota") {
@@ -79,8 +84,8 @@ function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): Ga
 /**
  * Maps an OpenAI-dialect HTTP error (status + `{error:{message,type,code,param}}` body) to a
  * GatewayError, reading the structured `code`/`type` first: context_length_exceeded,
- * insufficient_quota and content_filter have their own reasons; other 4xx (except 401/403/404/
- * 408/413/429) are UPSTREAM_INVALID_REQUEST carrying the upstream code and param; the rest
+ * insufficient_quota and content_filter have their own reasons; other 4xx (except 401/402/403/
+ * 404/408/413/429) are UPSTREAM_INVALID_REQUEST carrying the upstream code and param; the rest
  * follow the upstream status. Provider messages are scrubbed of secrets, and auth failures never
  * repeat the provider's text.
  * @see https://platform.openai.com/docs/guides/error-codes
@@ -97,7 +102,7 @@ export function fromOpenAIError(status: number, body: unknown, provider: string,
   };
   const byCode = errorFromCode(read, provider, facts);
   if (byCode) return byCode;
-  if (status >= 400 && status < 500 && ![401, 403, 404, 408, 413, 429].includes(status)) {
+  if (status >= 400 && status < 500 && ![401, 402, 403, 404, 408, 413, 429].includes(status)) {
     return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, read.message, facts);
   }
   return errorFromUpstreamStatus({ provider, status, message: read.message, ...(upstreamCode ? { upstreamCode } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });

@@ -2,7 +2,7 @@ import { FinishReason, Role, type Annotation, type ContentPart, type Logprobs, t
 import type { ChatResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { gatewayError, Reason } from "../../core/errors.js";
+import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
 import { newToolCallId } from "../generated-ids.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
@@ -11,7 +11,8 @@ import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-com
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
- * Maps an OpenAI finish_reason to the normalised enum; unknown values map to STOP.
+ * Maps an OpenAI finish_reason to the normalised enum; Mistral's `model_length` (the context window
+ * ran out) is LENGTH; other unknown values map to STOP.
  * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices
  */
 export function mapOpenAIFinishReason(value: string | null | undefined): FinishReason {
@@ -19,6 +20,7 @@ export function mapOpenAIFinishReason(value: string | null | undefined): FinishR
     case "stop":
       return FinishReason.STOP;
     case "length":
+    case "model_length":
       return FinishReason.LENGTH;
     case "tool_calls":
     case "function_call":
@@ -32,6 +34,24 @@ export function mapOpenAIFinishReason(value: string | null | undefined): FinishR
     default:
       return FinishReason.STOP;
   }
+}
+
+/** Finish reasons with which OpenAI-compatible servers say a server failure cut the output: Mistral's `error`, DeepSeek's `insufficient_system_resource`. */
+const FAILED_FINISH_REASONS: ReadonlySet<unknown> = new Set(["error", "insufficient_system_resource"]);
+
+/**
+ * The failure a choice's finish_reason reports, or undefined for an ordinary finish. An output a
+ * server failure cut is not a complete answer: it fails the attempt as unavailable (failover, and
+ * within a stream the mid-stream recovery of a cut), never a `stop` the caller would take as whole.
+ * @see https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post
+ * @see https://api-docs.deepseek.com/api/create-chat-completion
+ */
+export function failedFinishError(finishReason: unknown, provider: string, choiceIndex: number, streaming: boolean): GatewayError | undefined {
+  if (!FAILED_FINISH_REASONS.has(finishReason)) return undefined;
+  const message = `provider "${provider}" cut choice ${choiceIndex} short with finish_reason "${String(finishReason)}" (a failure on its side)`;
+  return streaming
+    ? gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, message, { provider, afterFirstByte: true })
+    : gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, message, { provider });
 }
 
 /**
@@ -185,7 +205,8 @@ function textPart(text: string): ContentPart {
 
 /**
  * Translates an OpenAI chat.completion body (parsed JSON, read leniently) into a ChatResponse.
- * Throws INVALID_PROVIDER_RESPONSE when it has no choices array.
+ * Throws INVALID_PROVIDER_RESPONSE when it has no choices array, and the {@link failedFinishError}
+ * of a choice a server failure cut short.
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
 export function fromOpenAIResponse(body: unknown, provider: string): ChatResponse {
@@ -197,6 +218,8 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
   const choices = rawChoices.map((choice, position) => {
     const message = typeof choice.message === "object" && choice.message !== null ? choice.message : {};
     const finishReason = typeof choice.finish_reason === "string" ? choice.finish_reason : undefined;
+    const failed = failedFinishError(finishReason, provider, choiceIndexOf(choice.index, position), false);
+    if (failed) throw failed;
     const content: ContentPart[] = [];
     const chunked = typeof message.content === "string" ? undefined : chunkedContent(message.content);
     const reasoning = reasoningTextOf(message) + (chunked?.reasoning ?? "");

@@ -21,7 +21,7 @@ import { newToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { ArgumentsClosure } from "./arguments-closure.js";
-import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf } from "./openai-response.js";
+import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 interface LenientToolDelta {
@@ -70,6 +70,12 @@ interface OpenCall {
   readonly arguments: ArgumentsClosure;
   /** A custom tool's call: free-text input, not JSON (no "{}" for an empty one). */
   readonly custom: boolean;
+  /**
+   * Set when a delta repeated this finished call's name with no arguments: a server repeating
+   * index, id and name on every delta (vLLM, LocalAI), or a second call to the same function
+   * starting. Arguments that follow open that second call (with this delta's extra_content).
+   */
+  repeated?: { readonly extra: JsonObject | undefined } | undefined;
 }
 
 /** The tool calls of one choice, found by upstream index or by id. */
@@ -223,6 +229,8 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         if (annotations.length > 0) out.push(annotationDeltaEvent(choiceIndex, annotations));
       }
       if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0 && !this.finished.has(choiceIndex)) {
+        const failed = failedFinishError(choice.finish_reason, this.provider, choiceIndex, true);
+        if (failed) throw failed;
         this.finished.add(choiceIndex);
         this.closeCalls(choiceIndex, out);
         out.push(finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason), choice.finish_reason));
@@ -280,24 +288,38 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const custom = isRecord(delta.custom) ? delta.custom : undefined;
       const fn = custom ?? (isRecord(delta.function) ? delta.function : {});
       const name = typeof fn.name === "string" ? fn.name : "";
+      const args = custom ? (typeof custom.input === "string" ? custom.input : "") : argumentsText(fn.arguments);
+      let extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
+      let callName = name;
       let call = continuedCall(calls, upstreamIndex, id);
-      if (call && opensAnotherCall(call, name)) call = undefined;
+      const repeated = call?.repeated;
+      if (call) call.repeated = undefined;
+      if (call && opensAnotherCall(call, name)) {
+        // The same name again and nothing else: only arguments that follow can tell a second call from a repeat.
+        if (name === call.name && args.length === 0) {
+          call.repeated = { extra };
+          continue;
+        }
+        call = undefined;
+      } else if (call && repeated && args.length > 0 && call.arguments.complete()) {
+        callName = call.name;
+        extra = repeated.extra;
+        call = undefined;
+      }
       // An id another call of this choice already has is not sent twice: the call gets a generated one.
       const freshId = id !== undefined && !calls.byId.has(id) ? id : undefined;
       if (!call) {
-        const extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
         call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: freshId, extra, heldArguments: "", name: "", arguments: new ArgumentsClosure(), custom: custom !== undefined || delta.type === "custom" };
         calls.all.push(call);
       }
       if (!call.started) {
         call.startId ??= freshId;
         // Some OpenAI-compatible servers send the name after the first delta: hold the call until it comes.
-        if (name !== "") this.startCall(choiceIndex, call, name, out);
+        if (callName !== "") this.startCall(choiceIndex, call, callName, out);
       }
       if (upstreamIndex !== undefined) calls.byIndex.set(upstreamIndex, call);
       if (id !== undefined && !calls.byId.has(id)) calls.byId.set(id, call);
       calls.last = call;
-      const args = custom ? (typeof custom.input === "string" ? custom.input : "") : argumentsText(fn.arguments);
       if (args.length > 0) {
         call.argumentsSeen = true;
         call.arguments.append(args);
