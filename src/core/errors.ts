@@ -48,6 +48,8 @@ export interface ErrorFacts {
   readonly retryAfterMs?: number;
   /** Whether any byte of the upstream response body had been received when it failed. */
   readonly afterFirstByte?: boolean;
+  /** The provider said not to send the request again (`x-should-retry: false`): the route does not retry that target. */
+  readonly noRetry?: boolean;
   /** The provider's id of the failed request (Anthropic's `request_id`), for its support; edges send it as `x-upstream-request-id`. */
   readonly upstreamRequestId?: string;
 }

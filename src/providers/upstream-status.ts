@@ -42,6 +42,17 @@ export function errorFromUpstreamStatus(fields: UpstreamErrorFields): GatewayErr
 }
 
 /**
+ * The failure of a non-2xx upstream answer, marked `noRetry` when the provider said
+ * `x-should-retry: false` (OpenAI, and servers built like it, send it where sending the same
+ * request again would not help or would do the work twice): the route then does not retry that
+ * target; other targets are still tried.
+ */
+export function withRetryAdvice(error: GatewayError, header: (name: string) => string | undefined): GatewayError {
+  if (header("x-should-retry")?.trim().toLowerCase() !== "false") return error;
+  return gatewayError(error.code, error.reason, error.rawMessage, { ...error.facts, noRetry: true }, error.cause);
+}
+
+/**
  * Reads an upstream response's wait advice, in ms: Retry-After, else `retry-after-ms`, else, on a
  * 429 (`status`), the reset time of the OpenAI-style rate limit it exhausted
  * ({@link rateLimitResetMs}). Undefined when there is none.

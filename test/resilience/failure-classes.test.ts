@@ -55,6 +55,17 @@ describe("retryable failures are retried on the same target", () => {
     for (const gap of gateway.upstreams.a?.gaps() ?? []) expect(gap).toBeLessThan(40 + 250);
   });
 
+  it.each([
+    ["a 500", 500],
+    ["a 429", 429],
+  ])("does not retry %s whose provider says x-should-retry: false, and fails over", async (_name, status) => {
+    gateway.upstreams.a?.always({ kind: "status", status, body: { error: { message: "do not retry", type: "server_error" } }, headers: { "x-should-retry": "false" } });
+    const answer = await ask();
+    expect(answer.text).toBe("Answer from b.");
+    expect(gateway.upstreams.a?.attempts).toHaveLength(1);
+    expect(answer.headers.get("x-switchyard-attempts")).toBe("2");
+  });
+
   it("fails over after the retries when the target keeps failing (persistent 503), and bounds the attempts", async () => {
     gateway.upstreams.a?.always(fault.serverError(503));
     const answer = await ask();

@@ -42,10 +42,18 @@ const STOP: FailureClassification = { action: "stop", unhealthy: false };
  * - final: everything that is the request's own fault or ours (invalid request, content filter,
  *   unknown model, request too large, unsupported feature, internal errors);
  * - stop: the caller canceled.
- * Mid-stream failures after content reached the caller are recovered by failing over, never by
- * retrying the same target; that decision belongs to the stream driver, not this table.
+ * A failure whose provider said `x-should-retry: false` (facts.noRetry) fails over instead of
+ * retrying. Mid-stream failures after content reached the caller are recovered by failing over,
+ * never by retrying the same target; that decision belongs to the stream driver, not this table.
  */
 export function classifyFailure(error: GatewayError): FailureClassification {
+  const byReason = classifyByReason(error);
+  // The provider's `x-should-retry: false` (facts.noRetry): the same target is not asked again.
+  if (byReason.action === "retry" && error.facts.noRetry) return byReason.unhealthy ? FAILOVER_UNHEALTHY : FAILOVER_HEALTHY;
+  return byReason;
+}
+
+function classifyByReason(error: GatewayError): FailureClassification {
   const status = error.facts.upstreamStatus;
   switch (error.reason) {
     case Reason.CANCELED:

@@ -3,7 +3,7 @@ import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
-import { nonJsonErrorText, retryAfterFromHeader } from "../upstream-status.js";
+import { nonJsonErrorText, retryAfterFromHeader, withRetryAdvice } from "../upstream-status.js";
 import { fromOpenAIError, fromOpenAIInBandError } from "./openai-errors.js";
 import { toOpenAIRequest, type OpenAIDialect } from "./openai-request.js";
 import { fromOpenAIResponse, isRecord } from "./openai-response.js";
@@ -46,7 +46,8 @@ async function failureFrom(response: GuardedResponse, provider: string, text?: s
   } catch {
     body = { error: { message: nonJsonErrorText(text) ?? "" } };
   }
-  return fromOpenAIError(response.status, body, provider, retryAfterFromHeader((name) => response.header(name), response.status));
+  const header = (name: string) => response.header(name);
+  return withRetryAdvice(fromOpenAIError(response.status, body, provider, retryAfterFromHeader(header, response.status)), header);
 }
 
 /**

@@ -87,6 +87,17 @@ describe("every documented Anthropic error status through REST", () => {
     expect(world.second.requests).toHaveLength(failsOver ? 1 : 0);
   });
 
+  it("a 529 with x-should-retry: false is not retried; the next target is still tried", async () => {
+    world.first.setDefault(antError(529, "overloaded_error", "Overloaded", { "x-should-retry": "false" }));
+    expect((await postChat(world, {})).status).toBe(503);
+    expect(world.first.requests).toHaveLength(1);
+    world.first.reset();
+    world.first.setDefault(antError(529, "overloaded_error", "Overloaded", { "x-should-retry": "false" }));
+    world.second.setDefault(fromSecond());
+    expect((await postChat(world, { model: "pair" })).status).toBe(200);
+    expect(world.first.requests).toHaveLength(1);
+  });
+
   it("429 forwards Anthropic's retry-after to the caller", async () => {
     world.first.setDefault(antError(429, "rate_limit_error", "slow down", { "retry-after": "7" }));
     const answer = await postChat(world, {});

@@ -145,6 +145,13 @@ describe("Gemini error mapping (hand-made bodies, marked)", () => {
     }
   });
 
+  it("marks a failure whose answer says x-should-retry: false as noRetry (the route does not ask that target again), JSON body or not", async () => {
+    const body = JSON.stringify({ error: { code: 503, message: "The model is overloaded.", status: "UNAVAILABLE" } });
+    expect((await generateError({ status: 503, headers: { "x-should-retry": "false" }, body })).facts.noRetry).toBe(true);
+    expect((await generateError({ status: 502, headers: { "x-should-retry": "false" }, body: "<html>Bad Gateway</html>" })).facts.noRetry).toBe(true);
+    expect((await generateError({ status: 503, body })).facts.noRetry).toBeUndefined();
+  });
+
   it("maps a non-JSON 502 page by its status", async () => {
     const error = await generateError({ status: 502, body: "<html><body>Bad Gateway</body></html>" });
     expect(error.reason).toBe("PROVIDER_UNAVAILABLE");
