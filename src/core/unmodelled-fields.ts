@@ -7,9 +7,13 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
  * ignored by the others, so that no field of a request disappears without a word.
  */
 
-/** The keys of a message the gateway reads into Message's own fields (`annotations`, output-only, is known and dropped). */
+/**
+ * The keys of a message the gateway reads into Message's own fields. The output-only
+ * `annotations` and `reasoning_signature` (the gateway's own stream field, whose signature is in
+ * `thinking_blocks` too) are known and dropped.
+ */
 export const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
-  "role", "content", "name", "tool_calls", "function_call", "tool_call_id", "refusal", "audio", "cache_control", "annotations", "reasoning_content", "thinking_blocks",
+  "role", "content", "name", "tool_calls", "function_call", "tool_call_id", "refusal", "audio", "cache_control", "annotations", "reasoning_content", "thinking_blocks", "reasoning_signature",
 ]);
 
 /** The keys of a function definition (`tools[].function`, or a legacy `functions[]` entry) the gateway reads into Tool's own fields. */

@@ -70,6 +70,21 @@ describe("fields the gateway does not model", () => {
     expect(sent.tools[0]?.function).toMatchObject({ name: "lookup", x_extra: { keep: 1 } });
   });
 
+  it("the gateway's own stream field reasoning_signature, sent back on a message, is known: dropped, not forwarded nor warned about", async () => {
+    for (const model of ["ds/deepseek-chat", "ant/claude-sonnet-4-5"]) {
+      upstream.reset();
+      const messages = [
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: "Hello", reasoning_signature: "SIG_FROM_A_STREAM" },
+        { role: "user", content: "Again" },
+      ];
+      const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, messages }) });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-switchyard-warnings") ?? "").not.toContain("reasoning_signature");
+      expect(JSON.stringify(upstream.lastChat().body)).not.toContain("SIG_FROM_A_STREAM");
+    }
+  });
+
   it.each([["ant/claude-sonnet-4-5", "Anthropic"], ["gem/gemini-2.5-flash", "Gemini"]])("are named in a warning by %s", async (model, provider) => {
     upstream.reset();
     const response = await rest(model);
