@@ -87,6 +87,23 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     expect(without.warnings).toContain("reasoning_effort low was dropped: the last assistant turn called tools without its signed thinking (send back message.thinking_blocks), which Anthropic refuses with thinking on.");
   });
 
+  it("reads the whole tool loop as one turn: thinking signed at its first step keeps thinking on at the third, whose last call came without thinking", () => {
+    const signed = { part: { case: "reasoning" as const, value: { text: "Look both up.", signature: "c2ln" } } };
+    const steps = [
+      user("x"),
+      { role: Role.ASSISTANT, content: [signed], toolCalls: [toolCall("toolu_1", "lookup", '{"q":"a"}')] },
+      toolResult("toolu_1", "1"),
+      { role: Role.ASSISTANT, toolCalls: [toolCall("toolu_2", "lookup", '{"q":"b"}')] },
+      toolResult("toolu_2", "2"),
+    ];
+    const plan = anthropic("claude-sonnet-4-5", { maxTokens: 40000, reasoningEffort: "low", tools: [{ name: "lookup" }], messages: steps });
+    expect(plan.body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    expect(plan.warnings.join(" ")).not.toContain("reasoning_effort");
+    // A new user message starts a new turn: the thinking of the one before does not sign it.
+    const nextTurn = anthropic("claude-sonnet-4-5", { maxTokens: 40000, reasoningEffort: "low", tools: [{ name: "lookup" }], messages: [...steps, { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "1 and 2." } }] }, user("and c?"), { role: Role.ASSISTANT, toolCalls: [toolCall("toolu_3", "lookup", '{"q":"c"}')] }, toolResult("toolu_3", "3")] });
+    expect(nextTurn.body.thinking).toBeUndefined();
+  });
+
   it("reads the merged turn: signed thinking in an earlier assistant message of the same turn keeps thinking on", () => {
     const signed = { part: { case: "reasoning" as const, value: { text: "Look it up.", signature: "c2ln" } } };
     const plan = anthropic("claude-sonnet-4-5", {
@@ -134,6 +151,19 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
     const { body, warnings: said } = gemini(model, effort);
     expect(body.generationConfig).toEqual({ thinkingConfig });
     expect(said).toEqual(warnings);
+  });
+
+  it.each([
+    ["gemini-2.5-flash", "medium", 1000, 500],
+    ["gemini-2.5-flash", "high", 100, 50],
+    ["gemini-2.5-pro", "low", 200, 128],
+    ["gemini-2.5-flash-lite", "low", 600, 512],
+  ])("%s, %s under max_tokens %i: a budget that would use up maxOutputTokens is %i, with a warning", (model, effort, maxTokens, budget) => {
+    const { body, warnings } = toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort: effort, maxTokens }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: model, fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
+    expect(body.generationConfig).toEqual({ maxOutputTokens: maxTokens, thinkingConfig: { thinkingBudget: budget } });
+    expect(warnings).toContain(`reasoning_effort ${effort}: the thinking budget is ${budget} tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens).`);
+    const roomy = toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort: "low", maxTokens: 4000 }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: "gemini-2.5-flash", fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
+    expect(roomy.body.generationConfig).toEqual({ maxOutputTokens: 4000, thinkingConfig: { thinkingBudget: 1024 } });
   });
 
   it("drops it with a warning on models without thinking controls", () => {

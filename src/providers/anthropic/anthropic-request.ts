@@ -180,18 +180,35 @@ function nativeOutputFormat(input: ChatInput, native: boolean, prefill: boolean,
 
 /** What decides whether reasoning_effort can become extended thinking (read only when it is set). */
 function thinkingContext(body: AnthropicMessagesRequest, model: string, maxTokens: number, prefill: boolean): ThinkingContext {
-  // The turn as sent: consecutive assistant messages are merged, so a tool call may follow its
-  // signed thinking from an earlier message of the same turn.
-  const lastAssistant = body.messages.findLast((message) => message.role === "assistant");
-  const calls = lastAssistant?.content.some((block) => block.type === "tool_use") ?? false;
-  const signed = lastAssistant?.content.some((block) => (block.type === "thinking" && block.signature !== "") || block.type === "redacted_thinking") ?? false;
+  // The last assistant message, as sent (consecutive assistant messages are merged).
+  const lastAssistant = body.messages.findLastIndex((message) => message.role === "assistant");
+  const calls = lastAssistant >= 0 && (body.messages[lastAssistant]?.content.some((block) => block.type === "tool_use") ?? false);
   return {
     model,
     maxTokens,
     forcedTool: body.tool_choice?.type === "tool" || body.tool_choice?.type === "any",
     prefill,
-    unsignedToolTurn: calls && !signed,
+    unsignedToolTurn: calls && !turnIsSigned(body.messages, lastAssistant),
   };
+}
+
+/**
+ * Whether the assistant turn that ends at `lastAssistant` holds signed (or redacted) thinking.
+ * Anthropic counts a tool loop as one assistant turn, from the last user message that is more than
+ * tool results: the model thinks once, at its start, and later steps of the loop carry only tool
+ * calls, so every assistant message of the loop is looked at.
+ */
+function turnIsSigned(messages: AnthropicMessagesRequest["messages"], lastAssistant: number): boolean {
+  for (let index = lastAssistant; index >= 0; index -= 1) {
+    const message = messages[index];
+    if (!message) break;
+    if (message.role === "assistant") {
+      if (message.content.some((block) => (block.type === "thinking" && block.signature !== "") || block.type === "redacted_thinking")) return true;
+    } else if (!message.content.every((block) => block.type === "tool_result")) {
+      return false;
+    }
+  }
+  return false;
 }
 
 function maxTokensFor(input: ChatInput, options: AnthropicRequestOptions, warnings: string[]): number {
