@@ -70,7 +70,7 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
     config.responseLogprobs = true;
     if (input.topLogprobs !== undefined) config.logprobs = input.topLogprobs;
   }
-  const thinkingConfig = thinkingConfigFor(input.reasoningEffort, context.upstreamModel, warnings);
+  const thinkingConfig = thinkingConfigFor(input.reasoningEffort, context.upstreamModel, warnings, input.maxTokens);
   if (thinkingConfig) config.thinkingConfig = thinkingConfig;
   const format = input.responseFormat;
   if (format?.type === ResponseFormatType.JSON_OBJECT) {

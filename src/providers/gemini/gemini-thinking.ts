@@ -30,6 +30,24 @@ function nearestLevel(wanted: ThinkingLevel, levels: readonly ThinkingLevel[]): 
 /** Budgets for Gemini 2.5; low/medium/high are the ones Google's own OpenAI-compatible endpoint uses. */
 const BUDGETS: Record<Exclude<ReasoningEffort, "none">, number> = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576 };
 
+/** The smallest budget a 2.5 model takes when thinking: Pro 128, Flash-Lite 512, Flash 1. */
+function smallestBudget(model: string | undefined): number {
+  if (model?.includes("pro")) return PRO_MIN_BUDGET;
+  return model?.includes("flash-lite") ? 512 : 1;
+}
+
+/**
+ * A 2.5 budget that leaves room for the answer under the caller's max_tokens: thinking tokens
+ * count against `maxOutputTokens`, so a budget at or above it can leave no visible text (finish
+ * MAX_TOKENS). It becomes half of max_tokens (not below the model's smallest), with a warning.
+ */
+function budgetWithin(budget: number, effort: ReasoningEffort, model: string | undefined, maxTokens: number | undefined, warnings: string[]): number {
+  if (maxTokens === undefined || budget < maxTokens) return budget;
+  const clamped = Math.max(Math.floor(maxTokens / 2), smallestBudget(model));
+  warnings.push(`reasoning_effort ${effort}: the thinking budget is ${clamped} tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens).`);
+  return clamped;
+}
+
 /**
  * `generationConfig.thinkingConfig` for the request's reasoning_effort on `model` (pure; undefined
  * when there is none or the model does not think). Gemini 3 and later get `thinkingLevel`, among
@@ -38,10 +56,11 @@ const BUDGETS: Record<Exclude<ReasoningEffort, "none">, number> = { minimal: 512
  * since Gemini 3 can neither switch thinking off nor go above high, and a level the model refuses
  * is the next one up (`minimal` the lowest), each change with a warning; 2.5 gets `thinkingBudget`
  * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` is capped at 24576
- * with a warning); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
+ * with a warning; a budget at or above `maxTokens` becomes half of it, with a warning); other
+ * models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
  * @see https://ai.google.dev/gemini-api/docs/thinking
  */
-export function thinkingConfigFor(value: string | undefined, model: string | undefined, warnings: string[]): GeminiThinkingConfig | undefined {
+export function thinkingConfigFor(value: string | undefined, model: string | undefined, warnings: string[], maxTokens?: number): GeminiThinkingConfig | undefined {
   const effort = knownReasoningEffort(value);
   if (effort === undefined) return undefined;
   const generation = geminiGeneration(model);
@@ -58,7 +77,7 @@ export function thinkingConfigFor(value: string | undefined, model: string | und
       return { thinkingBudget: PRO_MIN_BUDGET };
     }
     if (effort === "xhigh") warnings.push(`reasoning_effort xhigh is capped at Gemini's high budget, thinkingBudget ${BUDGETS.xhigh}`);
-    return { thinkingBudget: BUDGETS[effort] };
+    return { thinkingBudget: budgetWithin(BUDGETS[effort], effort, model, maxTokens, warnings) };
   }
   warnings.push(`reasoning_effort is not supported by ${model ?? "this model"} (no thinking controls); dropped`);
   return undefined;
