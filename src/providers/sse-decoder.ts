@@ -57,11 +57,21 @@ export class SseParser {
     return out;
   }
 
-  /** Ends the body: dispatches what is left (an event unterminated at EOF). */
+  /**
+   * Ends the body. An event whose lines all ended but whose blank line never came (a server that
+   * closes right after its last line) is dispatched; an event whose last line was cut off (no line
+   * end: the connection was cut mid-event) is dropped, as the SSE spec drops an incomplete event,
+   * so a cut reads as the interrupted stream it is, not as an unreadable event.
+   */
   end(): SseEvent[] {
     const out: SseEvent[] = [];
     this.scan(this.decoder.decode(), out);
-    if (this.pendingChars > 0) this.line(this.takePending(""), out);
+    if (this.pendingChars > 0) {
+      this.takePending("");
+      this.eventType = "";
+      this.data = [];
+      this.dataChars = 0;
+    }
     this.line("", out);
     return out;
   }

@@ -30,8 +30,14 @@ describe("SseParser", () => {
     expect(JSON.parse(events[0]!.data)).toEqual({ t: "héllo 🌍" });
   });
 
-  it("dispatches an event left unterminated at EOF", () => {
-    expect((collect("data: last")).map((event) => event.data)).toEqual(["last"]);
+  it("dispatches an event whose lines ended at EOF without the blank line (a server that closes after its last line)", () => {
+    expect(collect("data: last\n").map((event) => event.data)).toEqual(["last"]);
+    expect(collect("data: one\r\ndata: two\r\n").map((event) => event.data)).toEqual(["one\ntwo"]);
+  });
+
+  it("drops an event whose last line was cut off at EOF (a connection cut mid-event), as the SSE spec drops an incomplete event", () => {
+    expect(collect('data: {"a":1}\n\ndata: {"choices":[{"delta":{"content":"Hel').map((event) => event.data)).toEqual(['{"a":1}']);
+    expect(collect("data: first line\ndata: sec")).toEqual([]);
   });
 
   it("decodes the recorded Gemini CRLF stream into its JSON events", () => {

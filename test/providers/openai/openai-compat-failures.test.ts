@@ -104,3 +104,13 @@ describe("tool-call deltas that repeat everything", () => {
     ]);
   });
 });
+
+describe("a connection cut in the middle of an event", () => {
+  it("hand-made: is an interrupted stream (retried, recovered), not an unreadable event", async () => {
+    const before = await collectUntilError(adapterFor(replayTransport({ body: 'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel' }), COMPATIBLE).stream(input, callOptions("m")));
+    expect(before.error).toMatchObject({ code: Code.Unavailable, reason: Reason.STREAM_INTERRUPTED });
+    // After content: the events before the cut, and no finish (which the core reports as an interrupted stream).
+    const after = await collect(adapterFor(replayTransport({ body: `${sse([chunk({ role: "assistant", content: "Hel" })], false)}data: {"id":"c","choices":[{"index":0,"delta":{"content":"lo th` }), COMPATIBLE).stream(input, callOptions("m")));
+    expect(summarize(after)).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "Hel"]]);
+  });
+});
