@@ -119,6 +119,9 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     routes: connectRoutes(gateway),
     interceptors: connectInterceptors(authenticate, (error, procedure) => log.error(error, procedure)),
     readMaxBytes: config.server.bodyLimitBytes,
+    // Connect's default ignores unknown JSON keys, and with them enum names the proto does not
+    // define, which it reads as the zero value: a request silently changed. Refused instead.
+    jsonOptions: { ignoreUnknownFields: false },
     grpcWeb: true,
     connect: true,
     grpc: true,

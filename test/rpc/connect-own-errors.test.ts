@@ -85,6 +85,22 @@ describe("Connect's own errors, in the gateway's form", () => {
       await app.close();
     }
   });
+
+  it.each([
+    ["an enum name the proto does not define", '{"input":{"model":"oai/gpt-4o","messages":[{"role":"ROLE_USER","content":[{"text":"hi"}]}],"tools":[{"name":"f"}],"toolChoice":{"mode":"TOOL_CHOICE_MODE_NEVER"}}}', "TOOL_CHOICE_MODE_NEVER"],
+    ["an enum name in a response format", '{"input":{"model":"oai/gpt-4o","messages":[{"role":"ROLE_USER","content":[{"text":"hi"}]}],"responseFormat":{"type":"RESPONSE_FORMAT_TYPE_JSON"}}}', "RESPONSE_FORMAT_TYPE_JSON"],
+    ["a key the proto does not define", '{"input":{"model":"oai/gpt-4o","messages":[{"role":"ROLE_USER","content":[{"text":"hi"}]}],"temprature":0.2}}', "temprature"],
+  ])("over Connect JSON, %s is a 400 invalid_argument naming it, not read as the zero value (the request silently changed)", async (_name, payload, named) => {
+    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "connect.yaml", {}), transport: wellBehavedUpstream });
+    await app.ready();
+    try {
+      const answer = await app.inject({ method: "POST", url: "/switchyard.v1.ChatService/Chat", headers: { "content-type": "application/json", "connect-protocol-version": "1" }, payload });
+      expect(answer.statusCode).toBe(400);
+      expect(answer.json()).toMatchObject({ code: "invalid_argument", message: expect.stringContaining(named) });
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 /** One gRPC-Web / gRPC envelope. */
