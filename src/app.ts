@@ -12,6 +12,7 @@ import type { ProviderAdapter } from "./providers/provider-adapter.js";
 import { ADAPTER_FACTORIES } from "./providers/registry.js";
 import { createUndiciTransport, type UpstreamTransport } from "./providers/upstream-http.js";
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
+import { capDeadlineHeaders } from "./rpc/deadline-headers.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { rpcErrorAnswer } from "./rpc/rpc-refusal.js";
 import { corsHook } from "./server/cors.js";
@@ -115,6 +116,11 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   if (config.server.cors) app.addHook("onRequest", corsHook(config.server.cors));
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => (draining ? reply.code(503).send({ status: "draining" }) : { status: "ready" }));
+  // Connect's handler cannot hold a deadline past the longest Node timer (see capDeadlineHeaders).
+  app.addHook("onRequest", (request, _reply, done) => {
+    capDeadlineHeaders(request.raw.headers);
+    done();
+  });
   await app.register(fastifyConnectPlugin, {
     routes: connectRoutes(gateway),
     interceptors: connectInterceptors(authenticate, (error, procedure) => log.error(error, procedure)),

@@ -78,6 +78,30 @@ describe("deadlines beyond the longest timer (2^31 - 1 ms)", () => {
     expect(text).not.toContain("deadline_exceeded");
   });
 
+  it.each([
+    ["Connect (connect-timeout-ms 9999999999)", { "content-type": "application/json", "connect-timeout-ms": "9999999999" }],
+    ["gRPC through Connect's handler (grpc+json, grpc-timeout 99999999H)", { "content-type": "application/grpc+json", te: "trailers", "grpc-timeout": "99999999H" }],
+  ])("%s: a caller that leaves still cancels the upstream call, and no timer overflows", async (_name, headers) => {
+    rig().upstreams.a?.script(fault.hang());
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      const grpcJson = headers["content-type"] === "application/grpc+json";
+      const session = http2.connect(rig().origin);
+      const request = session.request({ ":method": "POST", ":path": "/switchyard.v1.ChatService/Chat", ...headers });
+      request.on("error", () => undefined);
+      request.end(grpcJson ? envelope(new TextEncoder().encode(connectBody)) : connectBody);
+      await expect.poll(() => rig().upstreams.a?.attempts.length ?? 0, { timeout: 2000 }).toBe(1);
+      request.close(http2.constants.NGHTTP2_CANCEL);
+      await expect.poll(() => rig().upstreams.a?.attempts[0]?.closedByClient, { timeout: 2000 }).toBe(true);
+      session.close();
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).not.toContain("TimeoutOverflowWarning");
+  });
+
   it("still ends a call at a short deadline", async () => {
     rig().upstreams.a?.script(fault.hang(), fault.hang());
     const started = Date.now();

@@ -74,9 +74,9 @@ export class RequestScope {
    * Whether the caller's signal says stop. It does when aborted, except by a deadline abort while
    * more than a day is left before this scope's deadline: no front door's deadline fires that early
    * unless its timer overflowed (Connect arms one setTimeout for the whole deadline, which fires
-   * after 1 ms beyond MAX_TIMER_MS), and this scope's own timer keeps the real deadline. Connect's
-   * signal stays aborted then, so a later cancel of such a call no longer reaches the scope; the
-   * deadline and each attempt's own timeouts still end it.
+   * after 1 ms beyond MAX_TIMER_MS), and this scope's own timer keeps the real deadline. The edge
+   * caps such deadline headers before Connect reads them (capDeadlineHeaders), so this is a guard:
+   * a signal aborted that way stays aborted, and a later cancel could not reach the scope.
    */
   private get callerStopped(): boolean {
     if (!this.callerSignal.aborted) return false;

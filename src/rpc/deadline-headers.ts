@@ -1,0 +1,23 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
+import { MAX_TIMER_MS } from "../core/routing/request-scope.js";
+
+/** MAX_TIMER_MS in whole seconds, as a `grpc-timeout` value (at most 8 digits). */
+const CAPPED_GRPC_TIMEOUT = `${Math.floor(MAX_TIMER_MS / 1000)}S`;
+
+/**
+ * Caps, in place, a `connect-timeout-ms` or `grpc-timeout` header that asks for more than the
+ * longest Node timer (MAX_TIMER_MS, about 24.8 days) at that. Connect's handler arms one
+ * setTimeout for the whole deadline, and one beyond that fires after 1 ms: the call's signal
+ * would read as past its deadline at once, so a later cancel of the call could no longer reach
+ * the upstream request. A malformed value is left as it is, for Connect to refuse.
+ */
+export function capDeadlineHeaders(headers: IncomingHttpHeaders): void {
+  const connect = headers["connect-timeout-ms"];
+  if (typeof connect === "string" && /^\d{1,10}$/.test(connect) && Number(connect) > MAX_TIMER_MS) headers["connect-timeout-ms"] = String(MAX_TIMER_MS);
+  const grpc = headers["grpc-timeout"];
+  if (typeof grpc === "string") {
+    const parsed = parseTimeout(grpc, Number.MAX_SAFE_INTEGER);
+    if (parsed.timeoutMs !== undefined && parsed.timeoutMs > MAX_TIMER_MS) headers["grpc-timeout"] = CAPPED_GRPC_TIMEOUT;
+  }
+}
