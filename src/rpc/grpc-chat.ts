@@ -24,6 +24,7 @@ const CHAT_STREAM_PATH = "/switchyard.v1.ChatService/ChatStream";
 const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
 /** The compressions Connect's handler accepts; a compressed request is left to it. */
 const ACCEPT_ENCODING = "gzip, br";
+const ACCEPTED_ENCODINGS: ReadonlySet<unknown> = new Set(["gzip", "br"]);
 /** A client that has not finished sending its request after this long is answered with an error. */
 const UPLOAD_TIMEOUT_MS = 120_000;
 /** The abort reason when the client resets the stream or goes away. */
@@ -54,7 +55,7 @@ function framingError(message: string): GatewayError {
  * `grpc-timeout` deadline, message size bound, keep-alives on request, route metadata (stream:
  * headers at response_start, trailers at route_summary) and status encoding (ErrorDetail in
  * grpc-status-details-bin); client resets cancel the upstream call; a stream honours HTTP/2
- * back-pressure. Compressed requests, `+json`, gRPC-Web, the Connect protocol and ModelService
+ * back-pressure. Requests compressed with gzip or br, `+json`, gRPC-Web, the Connect protocol and ModelService
  * are not taken (they go to Connect).
  */
 export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
@@ -63,8 +64,8 @@ export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
     if ((path !== CHAT_PATH && path !== CHAT_STREAM_PATH) || headers[":method"] !== "POST") return false;
     const contentType = headers["content-type"];
     if (typeof contentType !== "string" || !GRPC_PROTO.test(contentType)) return false;
-    const encoding = headers["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
+    // Another encoding is refused here (UNIMPLEMENTED with grpc-accept-encoding, for both methods: see readCall).
+    if (ACCEPTED_ENCODINGS.has(headers["grpc-encoding"])) return false;
     // serve() answers every error itself; this catches only a failure to write that answer
     // (e.g. the stream died in between), which must not become an unhandled rejection.
     serve(stream, headers, options, path === CHAT_STREAM_PATH).catch(() => stream.destroy());
@@ -125,7 +126,8 @@ function readMessage(stream: http2.ServerHttp2Stream, readMaxBytes: number, dead
       const length = body.readUInt32BE(1);
       if (body.length < GRPC_PREFIX_BYTES + length) return reject(framingError(`promised ${length} bytes in enveloped message, got ${body.length - GRPC_PREFIX_BYTES} bytes`));
       if (body.length > GRPC_PREFIX_BYTES + length) return reject(framingError(`received extra input message for ${method} method`));
-      if ((flags & 0b01) !== 0) return reject(framingError("received compressed envelope, but the request has no grpc-encoding"));
+      // INTERNAL, not INVALID_ARGUMENT: the gRPC compression spec says so, and Connect's handler answers it so.
+      if ((flags & 0b01) !== 0) return reject(gatewayError(Code.Internal, Reason.INVALID_REQUEST, "protocol error: received compressed envelope, but the request has no grpc-encoding"));
       resolve(body.subarray(GRPC_PREFIX_BYTES));
     };
     stream.on("data", onData);
@@ -150,6 +152,10 @@ async function readCall<S extends typeof ChatRequestSchema | typeof ChatStreamRe
   schema: S,
 ): Promise<{ request: MessageShape<S>; timeoutMs: number | undefined }> {
   options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
+  const encoding = headers["grpc-encoding"];
+  if (encoding !== undefined && encoding !== "identity") {
+    throw gatewayError(Code.Unimplemented, Reason.UNSUPPORTED_FEATURE, `unsupported grpc-encoding ${JSON.stringify(String(encoding).slice(0, 64))}: supported encodings are ${ACCEPT_ENCODING}`);
+  }
   const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, Number.MAX_SAFE_INTEGER);
   if (timeout.error) throw gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, timeout.error.rawMessage);
   // The deadline runs from the start of the call: the time the request message took to arrive counts.

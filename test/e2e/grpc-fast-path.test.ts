@@ -182,7 +182,9 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
       ["no message", Buffer.alloc(0), {}, Code.InvalidArgument],
       ["truncated envelope", envelope(valid).subarray(0, 10), {}, Code.InvalidArgument],
       ["two messages", Buffer.concat([envelope(valid), envelope(valid)]), {}, Code.InvalidArgument],
-      ["compressed flag without grpc-encoding", envelope(valid, 1), {}, Code.InvalidArgument],
+      // The gRPC compression spec: "MUST fail with INTERNAL status", as Connect's handler answers it.
+      ["compressed flag without grpc-encoding", envelope(valid, 1), {}, Code.Internal],
+      ["compressed flag with grpc-encoding identity", envelope(valid, 1), { "grpc-encoding": "identity" }, Code.Internal],
       ["larger than body_limit_bytes", envelope(Buffer.alloc(BODY_LIMIT + 1)), {}, Code.ResourceExhausted],
       ["invalid grpc-timeout", envelope(valid), { "grpc-timeout": "soon" }, Code.InvalidArgument],
     ];
@@ -190,6 +192,16 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
       const answer = await rawCall(body, headers);
       expect(answer.head[":status"], label).toBe(200);
       expect(statusOf(answer), label).toBe(String(code));
+    }
+    expect(upstreams.a?.attempts).toHaveLength(0);
+  });
+
+  it("refuses an encoding it does not support with UNIMPLEMENTED and grpc-accept-encoding, on both methods (gRPC compression spec)", async () => {
+    const valid = toBinary(ChatRequestSchema, create(ChatRequestSchema, { input: input() }));
+    for (const path of ["/switchyard.v1.ChatService/Chat", "/switchyard.v1.ChatService/ChatStream"]) {
+      const answer = await rawCall(envelope(valid, 1), { ":path": path, "grpc-encoding": "snappy" });
+      expect(statusOf(answer), path).toBe(String(Code.Unimplemented));
+      expect(answer.head["grpc-accept-encoding"], path).toBe("gzip, br");
     }
     expect(upstreams.a?.attempts).toHaveLength(0);
   });
