@@ -14,7 +14,7 @@ import { createUndiciTransport, type UpstreamTransport } from "./providers/upstr
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { capDeadlineHeaders } from "./rpc/deadline-headers.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
-import { rpcErrorAnswer } from "./rpc/rpc-refusal.js";
+import { rpcErrorAnswer, unknownMethodAnswer } from "./rpc/rpc-refusal.js";
 import { corsHook } from "./server/cors.js";
 import { RequestLog, withCause } from "./server/request-log.js";
 import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
@@ -116,6 +116,12 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   if (config.server.cors) app.addHook("onRequest", corsHook(config.server.cors));
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => (draining ? reply.code(503).send({ status: "draining" }) : { status: "ready" }));
+  // Errors of the RPC routes before Connect's handler runs, in Connect's own form: an unsupported
+  // content-type is an empty 415 (as Connect answers one), not Fastify's JSON body.
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return reply.code(415).send();
+    throw error;
+  });
   // Connect's handler cannot hold a deadline past the longest Node timer (see capDeadlineHeaders).
   app.addHook("onRequest", (request, _reply, done) => {
     capDeadlineHeaders(request.raw.headers);
@@ -132,7 +138,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     connect: true,
     grpc: true,
   });
-  await app.register(openAICompatPlugin, { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, onError: (error, url) => log.error(error, url) });
+  await app.register(openAICompatPlugin, { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, onError: (error, url) => log.error(error, url), foreignNotFound: unknownMethodAnswer });
   app.addHook("onClose", async () => log.flush());
   return { app, gateway, startDraining: () => { draining = true; } };
 }

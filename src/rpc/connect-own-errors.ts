@@ -41,10 +41,12 @@ function withErrorDetail(trailer: Headers): boolean {
 /**
  * The answer of one of Connect's handlers, with Connect's own errors given the gateway's form (see
  * above): a Connect unary JSON error, the gRPC trailers (set by the time the handler resolves: it
- * waits for the first output), or a gRPC-Web body that starts with its trailer frame. Every other
- * answer passes as it is.
+ * waits for the first output), or a gRPC-Web body that starts with its trailer frame; a 405 gets
+ * its `Allow: POST`. Every other answer passes as it is.
  */
 export async function withGatewayErrorForm(response: UniversalServerResponse): Promise<UniversalServerResponse> {
+  // RFC 9110: a 405 names the methods allowed; Connect's (a GET of a method that is not idempotent) does not.
+  if (response.status === 405) return { ...response, header: new Headers({ ...Object.fromEntries(response.header ?? []), allow: "POST" }) };
   const contentType = response.header?.get("content-type") ?? "";
   if (contentType.startsWith("application/grpc-web")) return grpcWebAnswer(response);
   if (contentType.startsWith("application/grpc")) {

@@ -2,7 +2,8 @@ import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, contentTypeStreamRegExp, contentTypeUnaryRegExp, endStreamFlag, endStreamToJson, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { contentTypeRegExp as grpcContentType, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { contentTypeRegExp as grpcWebContentType, trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import type { GatewayError } from "../core/errors.js";
+import { Code } from "@connectrpc/connect";
+import { gatewayError, Reason, type GatewayError } from "../core/errors.js";
 
 /** The path prefix of every RPC the gateway serves (`/switchyard.v1.ChatService/Chat`, …). */
 const RPC_PATH_PREFIX = "/switchyard.v1.";
@@ -27,11 +28,12 @@ function headerRecord(headers: Headers): Record<string, string> {
  * clients read its status, message and ErrorDetail as they would from the service itself:
  * gRPC a trailers-only answer (grpc-status, grpc-message, grpc-status-details-bin); gRPC-Web a
  * trailer frame; Connect streaming an end-stream message; Connect unary the JSON error body under
- * the code's HTTP status. Undefined for a request that is not an RPC (by its path and
- * content-type): the REST edge answers those.
+ * the code's HTTP status. Undefined for a request that is not an RPC: the REST edge answers those.
+ * A gRPC or gRPC-Web content-type is an RPC on any path; a Connect one (its unary form is
+ * `application/json`, as REST's) only under the gateway's RPC paths.
  */
 export function rpcErrorAnswer(path: string | undefined, contentType: string | undefined, error: GatewayError): EdgeAnswer | undefined {
-  if (!path?.startsWith(RPC_PATH_PREFIX) || contentType === undefined) return undefined;
+  if (contentType === undefined) return undefined;
   const type = contentType.trim();
   const webMatch = grpcWebContentType.exec(type);
   if (webMatch) {
@@ -42,6 +44,7 @@ export function rpcErrorAnswer(path: string | undefined, contentType: string | u
   if (grpcContentType.test(type)) {
     return { status: 200, headers: { "content-type": type, ...headerRecord(setTrailerStatus(new Headers(), error)) }, body: new Uint8Array(0) };
   }
+  if (!path?.startsWith(RPC_PATH_PREFIX)) return undefined;
   if (contentTypeStreamRegExp.test(type)) {
     const json = JSON.stringify(endStreamToJson(error.metadata, error, undefined));
     return { status: 200, headers: { "content-type": type }, body: encodeEnvelope(endStreamFlag, new TextEncoder().encode(json)) };
@@ -50,4 +53,16 @@ export function rpcErrorAnswer(path: string | undefined, contentType: string | u
     return { status: codeToHttpStatus(error.code), headers: { "content-type": "application/json" }, body: errorToJsonBytes(error, undefined) };
   }
   return undefined;
+}
+
+/**
+ * The answer to a gRPC or gRPC-Web call of a method the gateway does not serve: UNIMPLEMENTED in
+ * that protocol (HTTP 200 with grpc-status 12, as the gRPC protocol over HTTP/2 asks) instead of an
+ * HTTP 404 that gRPC clients can only guess from. Undefined for other content types (a Connect
+ * or REST request gets the REST edge's 404).
+ */
+export function unknownMethodAnswer(path: string, contentType: string | undefined): EdgeAnswer | undefined {
+  const type = contentType?.trim() ?? "";
+  if (!grpcContentType.test(type) && !grpcWebContentType.test(type)) return undefined;
+  return rpcErrorAnswer(path, type, gatewayError(Code.Unimplemented, Reason.NOT_FOUND, `unknown method ${path.slice(0, 200)}`));
 }

@@ -103,6 +103,34 @@ describe("Connect's own errors, in the gateway's form", () => {
   });
 });
 
+describe("answers at the RPC routes' edge, in the RPC protocols' own form", () => {
+  it("an unsupported content-type is an empty 415 (as Connect answers one), a GET of a POST method a 405 with Allow, an unknown gRPC method UNIMPLEMENTED", async () => {
+    const { app } = await buildApp({ config: parseConfigText(FUZZ_CONFIG, "connect.yaml", {}), transport: wellBehavedUpstream });
+    await app.ready();
+    try {
+      for (const contentType of ["application/xml", "text/plain", undefined]) {
+        const answer = await app.inject({ method: "POST", url: "/switchyard.v1.ChatService/Chat", headers: contentType ? { "content-type": contentType } : {}, payload: "x" });
+        expect(answer.statusCode, contentType).toBe(415);
+        expect(answer.body, contentType).toBe("");
+      }
+      const get = await app.inject({ method: "GET", url: "/switchyard.v1.ChatService/Chat?encoding=json&message=%7B%7D" });
+      expect(get.statusCode).toBe(405);
+      expect(get.headers.allow).toBe("POST");
+      const grpc = await app.inject({ method: "POST", url: "/switchyard.v1.ChatService/Nope", headers: { "content-type": "application/grpc" }, payload: Buffer.alloc(5) });
+      expect([grpc.statusCode, grpc.headers["grpc-status"]]).toEqual([200, "12"]);
+      const web = await app.inject({ method: "POST", url: "/other.v1.Service/Method", headers: { "content-type": "application/grpc-web+proto" }, payload: Buffer.alloc(5) });
+      expect(web.statusCode).toBe(200);
+      expect(grpcWebTrailers(web.rawPayload)[0]?.["grpc-status"]).toBe("12");
+      // REST keeps its own 404.
+      const rest = await app.inject({ method: "POST", url: "/v1/nothing", headers: { "content-type": "application/json" }, payload: "{}" });
+      expect(rest.statusCode).toBe(404);
+      expect(rest.json()).toMatchObject({ error: { code: "unknown_url" } });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 /** One gRPC-Web / gRPC envelope. */
 function envelope(flags: number, data: Uint8Array): Buffer {
   const framed = Buffer.alloc(5 + data.byteLength);

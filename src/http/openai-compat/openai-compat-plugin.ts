@@ -9,6 +9,8 @@ import { checkContentEncoding, decodeBodyText, INVALID_JSON, parseJsonText } fro
 /** What the REST front door needs: what answering a chat completion needs, and caller auth. */
 export interface OpenAICompatOptions extends ChatCompletionsDeps {
   readonly authenticate: CallerAuthenticator;
+  /** The answer to an unknown URL that another protocol answers in its own form (an RPC of a method not served), else undefined for the REST 404. */
+  readonly foreignNotFound?: (path: string, contentType: string | undefined) => { status: number; headers: Readonly<Record<string, string>>; body: Uint8Array } | undefined;
 }
 
 /** A model as OpenAI's `/v1/models` endpoints describe one. */
@@ -48,7 +50,10 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { message: `Unknown request URL: ${request.method} ${request.url.split("?")[0]}.`, type: "invalid_request_error", param: null, code: "unknown_url" } });
+    const path = request.url.split("?")[0] ?? "";
+    const foreign = options.foreignNotFound?.(path, request.headers["content-type"]);
+    if (foreign) return reply.code(foreign.status).headers(foreign.headers).send(Buffer.from(foreign.body));
+    return reply.code(404).send({ error: { message: `Unknown request URL: ${request.method} ${path}.`, type: "invalid_request_error", param: null, code: "unknown_url" } });
   });
 
   // Callback style: an async hook costs a promise and a microtask per request. Fastify's hook
