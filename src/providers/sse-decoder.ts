@@ -89,7 +89,9 @@ export class SseParser {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "data") {
+    // llama.cpp's server sends a stream's error as an `error:` field (no data line): read as `event: error` with that data.
+    if (field === "error") this.eventType = "error";
+    if (field === "data" || field === "error") {
       this.data.push(value);
       this.dataChars += value.length;
       if (this.dataChars > this.maxEventChars) {

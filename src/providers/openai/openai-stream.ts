@@ -183,8 +183,9 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     // JSON that is not a chunk object (null, an array) holds no content this format defines: skipped.
     if (!isRecord(parsed)) return;
     const chunk = parsed as LenientChunk;
-    // OpenAI wraps a mid-stream error in {"error": …}; vLLM sends the error object itself ({"object": "error", "message", "code"}).
-    if ((chunk.error !== undefined && chunk.error !== null) || chunk.object === "error") throw fromOpenAIStreamError(chunk, this.provider);
+    // OpenAI wraps a mid-stream error in {"error": …}; vLLM sends the error object itself ({"object": "error", "message", "code"}),
+    // llama.cpp in an `error:` field (an event named error).
+    if ((chunk.error !== undefined && chunk.error !== null) || chunk.object === "error" || event.event === "error") throw fromOpenAIStreamError(chunk, this.provider);
     if (!this.started && typeof chunk.id === "string" && chunk.id.length > 0) {
       this.started = true;
       out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings, answerFactsOf(chunk)));

@@ -69,6 +69,15 @@ describe("error answers of compatible servers", () => {
   });
 });
 
+describe("llama.cpp's stream errors", () => {
+  it("hand-made: an `error:` field (llama.cpp's server_sent_event) then [DONE] is that error, mapped by its code, not an empty stream", async () => {
+    const body = 'error: {"code":503,"message":"Loading model","type":"unavailable_error"}\n\ndata: [DONE]\n\n';
+    const { error } = await collectUntilError(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m")));
+    expect(error).toMatchObject({ code: Code.Unavailable, reason: Reason.PROVIDER_UNAVAILABLE, facts: { upstreamStatus: 503, afterFirstByte: true } });
+    expect(error.message).toContain("Loading model");
+  });
+});
+
 describe("tool-call deltas that repeat everything", () => {
   it("hand-made: index, id and name repeated with empty arguments after the call is whole (vLLM, LocalAI) add no call", async () => {
     const body = sse([
