@@ -85,6 +85,10 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     const without = loop([{ role: Role.ASSISTANT, toolCalls: [call] }]);
     expect(without.body.thinking).toBeUndefined();
     expect(without.warnings).toContain("reasoning_effort low was dropped: the last assistant turn called tools without its signed thinking (send back message.thinking_blocks), which Anthropic refuses with thinking on.");
+    // Thinking another provider signed is left out, so it signs nothing: thinking goes off as without it.
+    const foreign = loop([{ role: Role.ASSISTANT, content: [{ part: { case: "reasoning" as const, value: { text: "Look it up.", signature: "gemini:c2ln" } } }], toolCalls: [call] }]);
+    expect(foreign.body.thinking).toBeUndefined();
+    expect(foreign.warnings).toContain("reasoning_effort low was dropped: the last assistant turn called tools without its signed thinking (send back message.thinking_blocks), which Anthropic refuses with thinking on.");
   });
 
   it("reads the whole tool loop as one turn: thinking signed at its first step keeps thinking on at the third, whose last call came without thinking", () => {

@@ -8,10 +8,10 @@ import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { retryAfterFromHeader, withRetryAdvice } from "../upstream-status.js";
 import { fromAnthropicErrorResponse } from "./anthropic-errors.js";
-import { ANTHROPIC_FAMILY, toAnthropicRequest, type AnthropicRequestPlan } from "./anthropic-request.js";
+import { toAnthropicRequest, type AnthropicRequestPlan } from "./anthropic-request.js";
 import { fromAnthropicResponse } from "./anthropic-response.js";
 import { AnthropicStreamTranslator } from "./anthropic-stream.js";
-import { parseAnthropicMessage } from "./anthropic-wire.js";
+import { ANTHROPIC_FAMILY, parseAnthropicMessage } from "./anthropic-wire.js";
 import { endpointUrl } from "../upstream-http.js";
 
 /** Where the Messages API lives when the account sets no base_url. */

@@ -2,16 +2,18 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, Role, type CacheControl, type ContentPart, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { invalidRequest } from "../../core/errors.js";
 import { hasInexactNumbers } from "../exact-json.js";
+import { signatureOrigin } from "../reasoning-signatures.js";
 import { toAnthropicCacheControl } from "./anthropic-cache.js";
 import { toAnthropicMediaBlock } from "./anthropic-media.js";
-import type {
-  AnthropicCacheControl,
-  AnthropicContentBlock,
-  AnthropicDocumentBlock,
-  AnthropicImageBlock,
-  AnthropicMessageParam,
-  AnthropicTextBlock,
-  AnthropicToolResultBlock,
+import {
+  ANTHROPIC_FAMILY,
+  type AnthropicCacheControl,
+  type AnthropicContentBlock,
+  type AnthropicDocumentBlock,
+  type AnthropicImageBlock,
+  type AnthropicMessageParam,
+  type AnthropicTextBlock,
+  type AnthropicToolResultBlock,
 } from "./anthropic-wire.js";
 
 /** The conversation in Anthropic's shape: hoisted system blocks and alternating turns. */
@@ -199,6 +201,11 @@ function hasVisibleText(text: string): boolean {
   return text.trim() !== "";
 }
 
+/** Adds `warning` unless it is there already (one per kind, however many messages it concerns). */
+function addOnce(warnings: string[], warning: string): void {
+  if (!warnings.includes(warning)) warnings.push(warning);
+}
+
 function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, notes: ConversionNotes): AnthropicContentBlock[] {
   const warnings = notes.warnings;
   if (message.audio?.id) warnings.push(`The audio of messages[${index}] (an OpenAI audio id) cannot be sent to Anthropic and was dropped.`);
@@ -220,8 +227,10 @@ function assistantBlocks(message: Message, index: number, toolIds: ToolIdPlan, n
       case "reasoning": {
         const reasoning = part.part.value;
         dropped(part.cacheControl, param, "Anthropic takes no breakpoint on a thinking block", notes);
+        const origin = signatureOrigin(ANTHROPIC_FAMILY, reasoning.signature);
         if (reasoning.redactedData) thinking.push({ type: "redacted_thinking", data: reasoning.redactedData });
-        else if (reasoning.signature) thinking.push({ type: "thinking", thinking: reasoning.text, signature: reasoning.signature });
+        else if (origin.kind === "foreign") addOnce(warnings, `Thinking from another provider (${origin.family}) was left out: Anthropic refuses signatures it did not issue.`);
+        else if (origin.signature) thinking.push({ type: "thinking", thinking: reasoning.text, signature: origin.signature });
         else if (reasoning.text) warnings.push(`The reasoning in ${param} has no Anthropic signature and was not sent.`);
         break;
       }
@@ -264,7 +273,9 @@ interface Turn {
  * first; empty text is never sent, nor is whitespace-only assistant text (user text is sent as
  * given), and a turn left empty is dropped; assistant tool calls become `tool_use` blocks after
  * the text, and arguments that are not a JSON object fail with INVALID_REQUEST naming
- * `messages[i].tool_calls[j].function.arguments`; signed reasoning goes back as thinking blocks;
+ * `messages[i].tool_calls[j].function.arguments`; signed reasoning goes back as thinking blocks,
+ * but reasoning whose signature is tagged with another provider family is left out (text and
+ * signature) with a warning (Anthropic's own signatures are untagged);
  * tool ids are valid and each tool_use id is sent once (see {@link createToolIdSanitizer});
  * `image_url.detail` is dropped with a warning, in user and tool messages; a final assistant turn
  * (prefill) loses trailing whitespace, which Anthropic rejects, and sets `prefill`. cache_control

@@ -8,12 +8,9 @@ import { partitionStopSequences } from "./anthropic-stop-sequences.js";
 import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
 import { refusesSamplingParameters } from "./anthropic-models.js";
 import { removedSamplingParameters, samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
-import type { AnthropicMessagesRequest, AnthropicOutputFormat, AnthropicTextBlock, AnthropicTool, AnthropicToolChoice } from "./anthropic-wire.js";
+import { ANTHROPIC_FAMILY, type AnthropicMessagesRequest, type AnthropicOutputFormat, type AnthropicTextBlock, type AnthropicTool, type AnthropicToolChoice } from "./anthropic-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
 import { ignoredExtrasWarning, ignoredProviderOptionsWarning } from "../ignored-fields.js";
-
-/** The provider_options key this adapter reads. */
-export const ANTHROPIC_FAMILY = "anthropic";
 
 /** Name of the forced tool that emulates response_format json_schema. */
 export const JSON_TOOL_NAME = "json";

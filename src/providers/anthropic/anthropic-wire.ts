@@ -10,6 +10,9 @@ import { Code } from "@connectrpc/connect";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 
+/** The Anthropic adapter's provider family: the provider_options key it reads; its reasoning signatures go out untagged. */
+export const ANTHROPIC_FAMILY = "anthropic";
+
 /** A prompt-caching breakpoint: Anthropic caches the prompt up to and including the block it is on. */
 export interface AnthropicCacheControl {
   type: "ephemeral";

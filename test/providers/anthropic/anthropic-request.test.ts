@@ -355,6 +355,15 @@ describe("toAnthropicRequest", () => {
     expect(plan.warnings).toEqual(["The reasoning in messages[1].content[0] has no Anthropic signature and was not sent."]);
   });
 
+  it("leaves out thinking another provider signed (its signature tagged gemini:), text and signature, with one warning", () => {
+    const foreign = { part: { case: "reasoning" as const, value: { text: "gemini thought", signature: "gemini:CiQBjz1rX8" } } };
+    const turn = (text: string) => ({ role: Role.ASSISTANT, content: [foreign, { part: { case: "text" as const, value: text } }] });
+    const plan = toAnthropicRequest(chatInput({ maxTokens: 1, messages: [user("hi"), turn("ok"), user("more"), turn("again"), user("last")] }), { upstreamModel: MODEL, stream: false });
+    expect(plan.body.messages.filter((message) => message.role === "assistant")).toEqual([{ role: "assistant", content: [{ type: "text", text: "ok" }] }, { role: "assistant", content: [{ type: "text", text: "again" }] }]);
+    expect(JSON.stringify(plan.body)).not.toContain("CiQBjz1rX8");
+    expect(plan.warnings).toEqual(["Thinking from another provider (gemini) was left out: Anthropic refuses signatures it did not issue."]);
+  });
+
   const audio = { part: { case: "audio" as const, value: { source: { case: "data" as const, value: bytes("RIFF") }, mimeType: "audio/wav" } } };
   it.each<[string, Init, string, string]>([
     ["audio parts", { messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "listen" } }, audio] }] }, "UNSUPPORTED_FEATURE", "messages[0].content[1]"],
