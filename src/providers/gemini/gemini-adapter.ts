@@ -8,14 +8,14 @@ import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { fromGeminiError, fromGeminiHttpResponse } from "./gemini-errors.js";
 import { fetchRemoteMedia, NO_MEDIA, type FetchedMediaByPath } from "./gemini-media.js";
-import { GEMINI_FAMILY, toGeminiRequest, withGeminiTargetParams, type GeminiRequestTranslation } from "./gemini-request.js";
+import { toGeminiRequest, withGeminiTargetParams, type GeminiRequestTranslation } from "./gemini-request.js";
 import { fromGeminiResponse } from "./gemini-response.js";
 import { createThoughtSignatureCache, type ThoughtSignatureCache } from "./gemini-signature-cache.js";
 import { GeminiStreamTranslator } from "./gemini-stream.js";
 import { JsonArrayDecoder } from "../json-array-decoder.js";
 import { mediaTypeOf, sseAnswer } from "../sse-answer.js";
 import { MAX_SSE_EVENT_CHARS } from "../sse-decoder.js";
-import { parseGeminiResponse } from "./gemini-wire.js";
+import { GEMINI_FAMILY, parseGeminiResponse } from "./gemini-wire.js";
 import { endpointUrl } from "../upstream-http.js";
 
 /** The Gemini API's public endpoint, used when the account sets no base_url. */
@@ -60,7 +60,6 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
   const signatures = options.signatureCache ?? createThoughtSignatureCache();
   const now = options.now ?? Date.now;
   const onToolCall = (callId: string, signature: string) => signatures.remember(callId, signature);
-  const onThoughtSignature = (signature: string) => signatures.rememberThought(signature);
   const headers: Record<string, string> = {
     ...account.headers,
     "content-type": "application/json",
@@ -98,7 +97,6 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
       ...(callOptions.catalogModel ? { catalogModel: callOptions.catalogModel } : {}),
       fetchedMedia,
       thoughtSignatureFor: (callId) => signatures.recall(callId),
-      thoughtSignatureKnown: (signature) => signatures.knowsThought(signature),
     });
     return { translation, timeouts };
   }
@@ -144,7 +142,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
       }
       const body = parseGeminiResponse(parsed);
       if (body.error) throw fromGeminiError({ provider: account.name, httpStatus: response.status, error: body.error });
-      return fromGeminiResponse(body, { upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature });
+      return fromGeminiResponse(body, { upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall });
     },
 
     stream(input: ChatInput, callOptions: CallOptions): AsyncGenerator<ChatStreamResponse> {
@@ -157,7 +155,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
           // read element by element as it streams; any other type but SSE fails over.
           alsoReads: GEMINI_STREAM_ALSO_READS,
           async accept() {
-            return new GeminiStreamTranslator({ provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, onThoughtSignature, choices: input.n ?? 1 });
+            return new GeminiStreamTranslator({ provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, choices: input.n ?? 1 });
           },
           decoderFor(response) {
             return mediaTypeOf(response.header("content-type")) === "application/json" ? new JsonArrayDecoder(MAX_SSE_EVENT_CHARS, account.name) : undefined;

@@ -1,11 +1,12 @@
-import { Role, ImageDetail, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
+import { Role, ImageDetail, type Message, type Reasoning, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { CatalogModel, ModelCapabilities } from "../../config/gateway-config.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { hasInexactNumbers } from "../exact-json.js";
 import { nestsDeeperThan } from "../json-nesting.js";
 import { MAX_JSON_DEPTH } from "../../core/validate-input.js";
 import { toGeminiMediaPart, type FetchedMediaByPath } from "./gemini-media.js";
-import { isJsonMap, type GeminiContent, type GeminiRequestPart, type Json, type JsonMap } from "./gemini-wire.js";
+import { signatureOrigin } from "../reasoning-signatures.js";
+import { GEMINI_FAMILY, isJsonMap, type GeminiContent, type GeminiRequestPart, type Json, type JsonMap } from "./gemini-wire.js";
 
 /**
  * The value Google documents for a replayed functionCall whose thought signature is unknown: Gemini 3
@@ -23,8 +24,6 @@ export interface GeminiContentsContext {
   readonly fetchedMedia: FetchedMediaByPath;
   /** Signatures the gateway remembers for tool calls it emitted earlier (for clients that drop extra_content). */
   readonly thoughtSignatureFor: (callId: string) => string | undefined;
-  /** Whether this adapter emitted a reasoning signature (another provider's is never replayed); absent: every one is trusted. */
-  readonly thoughtSignatureKnown?: (signature: string) => boolean;
 }
 
 /** Contents, system instruction and the warnings produced while translating them. */
@@ -119,17 +118,27 @@ function userParts(message: Message, messageIndex: number, context: GeminiConten
   return parts;
 }
 
+/**
+ * A reasoning part as Gemini thought parts. A signature tagged as Gemini's goes back raw, whichever
+ * Gemini account or process issued it (with its text, even empty: a signature-only thought part);
+ * another provider's, or an untagged one, is left out with a warning, the text kept.
+ */
+function thoughtParts(reasoning: Reasoning, builder: Builder): GeminiRequestPart[] {
+  const { text, signature } = reasoning;
+  const origin = signatureOrigin(GEMINI_FAMILY, signature);
+  if (origin.kind === "own") return [{ text, thought: true, thoughtSignature: origin.signature }];
+  if (signature) builder.warnings.add("reasoning signatures another provider issued (or untagged ones) were left out; Gemini refuses them");
+  return text ? [{ text, thought: true }] : [];
+}
+
 function modelParts(message: Message, messageIndex: number, context: GeminiContentsContext, builder: Builder): GeminiRequestPart[] {
   if (message.audio?.id) builder.warnings.add("the audio of an assistant message (an OpenAI audio id) cannot be sent to Gemini; dropped");
   const parts: GeminiRequestPart[] = [];
   for (const part of message.content) {
     if (part.part.case === "text" || part.part.case === "refusal") {
       if (part.part.value) parts.push({ text: part.part.value });
-    } else if (part.part.case === "reasoning" && part.part.value.text) {
-      const { text, signature } = part.part.value;
-      const known = signature !== "" && (context.thoughtSignatureKnown?.(signature) ?? true);
-      if (signature && !known) builder.warnings.add("reasoning signatures this Gemini provider did not issue (another provider's thinking blocks, or older than the gateway remembers) were left out; Gemini refuses them");
-      parts.push(known ? { text, thought: true, thoughtSignature: signature } : { text, thought: true });
+    } else if (part.part.case === "reasoning") {
+      parts.push(...thoughtParts(part.part.value, builder));
     }
   }
   message.toolCalls.forEach((call, callIndex) => {
@@ -184,7 +193,8 @@ export function systemInstructionInline(contents: readonly GeminiContent[], syst
  * functionResponse parts of one user turn, ordered like the calls they answer, named by looking the
  * tool_call_id up among earlier assistant tool calls (unknown id: 400); assistant tool calls become
  * functionCall parts with their id and thought signature (extra_content, else the signature cache,
- * else the sentinel on the turn's first call); empty turns are dropped; a conversation with no turn
+ * else the sentinel on the turn's first call); reasoning becomes thought parts, signed only with
+ * signatures tagged as Gemini's; empty turns are dropped; a conversation with no turn
  * left gets one empty user turn (Gemini requires contents). Pure.
  * @see https://ai.google.dev/api/generate-content#v1beta.models.generateContent
  */

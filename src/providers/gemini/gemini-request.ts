@@ -8,12 +8,9 @@ import type { FetchedMediaByPath } from "./gemini-media.js";
 import { takesJsonSchema, toGeminiSchema } from "./gemini-schema.js";
 import { geminiGeneration, takesSystemInstruction } from "./gemini-generation.js";
 import { thinkingConfigFor } from "./gemini-thinking.js";
-import { isJsonMap, type GeminiFunctionCallingConfig, type GeminiFunctionDeclaration, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
+import { GEMINI_FAMILY, isJsonMap, type GeminiFunctionCallingConfig, type GeminiFunctionDeclaration, type GeminiGenerationConfig, type GeminiRequestBody, type JsonMap } from "./gemini-wire.js";
 import { rejectCustomTools } from "../custom-tools.js";
 import { ignoredExtrasWarning, ignoredProviderOptionsWarning } from "../ignored-fields.js";
-
-/** The provider_options key this adapter reads. */
-export const GEMINI_FAMILY = "gemini";
 
 /** Top-level generateContent fields a caller may set or override through provider_options.gemini. */
 export const GEMINI_OPTION_FIELDS = ["generationConfig", "safetySettings", "tools", "toolConfig", "systemInstruction", "cachedContent"] as const;
@@ -29,8 +26,6 @@ export interface GeminiRequestContext {
   readonly fetchedMedia: FetchedMediaByPath;
   /** Thought signatures remembered for tool calls this adapter emitted. */
   readonly thoughtSignatureFor: (callId: string) => string | undefined;
-  /** Whether this adapter emitted a reasoning signature (another provider's is never replayed); absent: every one is trusted. */
-  readonly thoughtSignatureKnown?: (signature: string) => boolean;
 }
 
 /** A generateContent body and the parameters the gateway dropped or emulated, in plain words. */

@@ -5,7 +5,8 @@ import { ChatResponseSchema, type ChatResponse } from "../../../gen/switchyard/v
 import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, usageOf } from "../../core/stream-events.js";
 import { newToolCallId, randomBase62 } from "../generated-ids.js";
-import type { GeminiCandidate, GeminiLogprobsResult, GeminiResponse, GeminiResponsePart, GeminiUsageMetadata } from "./gemini-wire.js";
+import { tagSignature } from "../reasoning-signatures.js";
+import { GEMINI_FAMILY, type GeminiCandidate, type GeminiLogprobsResult, type GeminiResponse, type GeminiResponsePart, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 const CONTENT_FILTER_REASONS = new Set([
   "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
@@ -70,7 +71,16 @@ export function toolCallIdOf(call: { readonly id?: string }): string {
   return call.id && /^[A-Za-z0-9_-]{1,40}$/.test(call.id) ? call.id : newToolCallId();
 }
 
-/** `extra_content` for a tool call that carried a thought signature. */
+/**
+ * The reasoning signature of a thought part as the gateway emits it: tagged with the Gemini family,
+ * so that any Gemini account or process replays it and other providers leave it out (empty: none).
+ * A function call's signature is not one: it goes raw in the call's extra_content.
+ */
+export function reasoningSignatureOf(part: GeminiResponsePart): string {
+  return tagSignature(GEMINI_FAMILY, part.thoughtSignature ?? "");
+}
+
+/** `extra_content` for a tool call that carried a thought signature (raw: the container is Gemini's own). */
 export function thoughtSignatureExtra(signature: string): JsonObject {
   return { google: { thought_signature: signature } };
 }
@@ -91,15 +101,12 @@ export function toProtoTokenLogprobs(result: GeminiLogprobsResult | undefined): 
 /** Called for every tool call the gateway emits with a signature, so the adapter can remember it. */
 export type ToolCallObserver = (callId: string, signature: string) => void;
 
-/** Called for every thought signature the gateway emits, so the adapter knows it when it comes back. */
-export type ThoughtObserver = (signature: string) => void;
-
 interface ChoiceParts {
   readonly content: ContentPart[];
   readonly toolCalls: ToolCall[];
 }
 
-function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCallObserver, onThoughtSignature?: ThoughtObserver): ChoiceParts {
+function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCallObserver): ChoiceParts {
   const content: ContentPart[] = [];
   const toolCalls: ToolCall[] = [];
   let text = "";
@@ -122,14 +129,14 @@ function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCal
       });
     } else if (part.thought === true) {
       flushText();
-      if (part.thoughtSignature) onThoughtSignature?.(part.thoughtSignature);
+      const signature = reasoningSignatureOf(part);
       // Thought parts run on until one carries the signature (it may come alone, in an empty part): one block, as a stream gives it.
       const last = content[content.length - 1]?.part;
       if (last?.case === "reasoning" && !last.value.signature && !last.value.redactedData) {
         last.value.text += part.text ?? "";
-        last.value.signature = part.thoughtSignature ?? "";
+        last.value.signature = signature;
       } else {
-        content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: part.text ?? "", signature: part.thoughtSignature ?? "", redactedData: "" } } });
+        content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: part.text ?? "", signature, redactedData: "" } } });
       }
     } else if (part.text) {
       text += part.text;
@@ -148,7 +155,6 @@ export interface GeminiResponseContext {
   /** Current time in ms (for `created`). */
   readonly now: () => number;
   readonly onToolCall: ToolCallObserver;
-  readonly onThoughtSignature?: ThoughtObserver;
 }
 
 function candidateIndex(candidate: GeminiCandidate, position: number): number {
@@ -158,7 +164,8 @@ function candidateIndex(candidate: GeminiCandidate, position: number): number {
 /**
  * Translates a generateContent response into a ChatResponse. Guarantees: one choice per candidate
  * (index = candidate.index, else position); text parts joined, thought parts as Reasoning parts
- * (a run of them up to the one that carries the signature as one part),
+ * (a run of them up to the one that carries the signature as one part, its signature tagged
+ * `gemini:`, see {@link reasoningSignatureOf}),
  * functionCall parts as tool calls with unique ids, `"{}"`-style JSON arguments and
  * extra_content.google.thought_signature; executable code, image and file outputs and part kinds
  * newer than this code dropped with a warning naming them (grounding metadata is dropped); a
@@ -171,7 +178,7 @@ export function fromGeminiResponse(response: GeminiResponse, context: GeminiResp
   const warnings = [...context.warnings];
   const choices = response.candidates.map((candidate, position) => {
     const index = candidateIndex(candidate, position);
-    const { content, toolCalls } = choicePartsOf(candidate.parts, context.onToolCall, context.onThoughtSignature);
+    const { content, toolCalls } = choicePartsOf(candidate.parts, context.onToolCall);
     const raw = candidate.finishReason ?? "";
     const warning = finishWarning(raw, index);
     if (warning) warnings.push(warning);

@@ -1,12 +1,8 @@
-import { createHash } from "node:crypto";
-
 /**
  * A short-lived memory of tool call id -> Gemini thought signature, for clients that drop the
  * `extra_content` the gateway attaches to tool calls. Gemini 3 rejects a replayed functionCall
  * without its signature, so the adapter records every signature it emits and looks it up on replay.
- * It also remembers (by digest) the signatures of the thought parts it emitted: reasoning comes
- * back in `thinking_blocks` whatever provider wrote it, and Gemini answers another provider's
- * signature with 400 "Corrupted thought signature.", so only known ones are replayed.
+ * (Reasoning signatures need no memory: they come back tagged, see reasoning-signatures.ts.)
  * @see https://ai.google.dev/gemini-api/docs/thought-signatures
  */
 export interface ThoughtSignatureCache {
@@ -14,15 +10,6 @@ export interface ThoughtSignatureCache {
   remember(callId: string, signature: string): void;
   /** The signature of a call emitted within the TTL, or undefined. */
   recall(callId: string): string | undefined;
-  /** Remembers the signature of a thought part the gateway emitted. */
-  rememberThought(signature: string): void;
-  /** Whether a thought signature was emitted within the TTL. */
-  knowsThought(signature: string): boolean;
-}
-
-/** The entry key of a thought signature: a digest (signatures run to kilobytes), apart from call ids. */
-function thoughtKey(signature: string): string {
-  return `thought:${createHash("sha256").update(signature).digest("base64")}`;
 }
 
 /** Settings of {@link createThoughtSignatureCache}. */
@@ -45,28 +32,24 @@ export function createThoughtSignatureCache(settings: ThoughtSignatureCacheSetti
   const maxEntries = settings.maxEntries ?? 10_000;
   const now = settings.now ?? Date.now;
   const entries = new Map<string, { signature: string; expiresAt: number }>();
-  function remember(key: string, signature: string): void {
-    entries.delete(key);
-    entries.set(key, { signature, expiresAt: now() + ttlMs });
-    while (entries.size > maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done) break;
-      entries.delete(oldest.value);
-    }
-  }
-  function recall(key: string): string | undefined {
-    const entry = entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= now()) {
-      entries.delete(key);
-      return undefined;
-    }
-    return entry.signature;
-  }
   return {
-    remember,
-    recall,
-    rememberThought: (signature) => remember(thoughtKey(signature), ""),
-    knowsThought: (signature) => recall(thoughtKey(signature)) !== undefined,
+    remember(callId, signature) {
+      entries.delete(callId);
+      entries.set(callId, { signature, expiresAt: now() + ttlMs });
+      while (entries.size > maxEntries) {
+        const oldest = entries.keys().next();
+        if (oldest.done) break;
+        entries.delete(oldest.value);
+      }
+    },
+    recall(callId) {
+      const entry = entries.get(callId);
+      if (!entry) return undefined;
+      if (entry.expiresAt <= now()) {
+        entries.delete(callId);
+        return undefined;
+      }
+      return entry.signature;
+    },
   };
 }

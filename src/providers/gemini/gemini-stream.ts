@@ -6,7 +6,7 @@ import { choiceIndexOf, finishEvent, reasoningDeltaEvent, responseStartEvent, te
 import { randomBase62 } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
-import { droppedPartsWarning, finishWarning, mapGeminiFinishReason, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ThoughtObserver, type ToolCallObserver } from "./gemini-response.js";
+import { droppedPartsWarning, finishWarning, mapGeminiFinishReason, reasoningSignatureOf, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
@@ -24,7 +24,6 @@ export interface GeminiStreamContext {
   /** Current time in ms (for `created`). */
   readonly now: () => number;
   readonly onToolCall: ToolCallObserver;
-  readonly onThoughtSignature?: ThoughtObserver;
   /** How many candidates were asked for (n); the usage goes early only once that many have finished. Default 1. */
   readonly choices?: number;
 }
@@ -41,8 +40,9 @@ interface ChoiceState {
  * framing, no `[DONE]`: the stream ends at EOF; an event that is not JSON is
  * INVALID_PROVIDER_RESPONSE). Guarantees: response_start first (id
  * from responseId, warnings attached); text parts as text_delta (empty texts skipped), thought parts
- * as reasoning_delta; each functionCall (always complete in one chunk) as tool_call_start, with a
- * dense per-choice index from 0, a unique id and extra_content for its thought signature, followed
+ * as reasoning_delta (signatures tagged `gemini:`, see reasoningSignatureOf); each functionCall
+ * (always complete in one chunk) as tool_call_start, with a dense per-choice index from 0, a unique
+ * id and extra_content for its (raw) thought signature, followed
  * by one tool_call_delta holding the whole JSON arguments (`{}` when none); parts the gateway does
  * not translate (code execution, images, files) dropped, with a warning when they come in the first
  * chunk (later there is no start left to carry it); one finish per candidate
@@ -121,8 +121,8 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
           out.push(toolCallStartEvent(index, toolIndex, id, part.functionCall.name, signature ? thoughtSignatureExtra(signature) : undefined));
           out.push(toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args)));
         } else if (part.thought === true) {
-          if (part.thoughtSignature) context.onThoughtSignature?.(part.thoughtSignature);
-          if (part.text || part.thoughtSignature) out.push(reasoningDeltaEvent(index, part.text ?? "", part.thoughtSignature ?? ""));
+          const signature = reasoningSignatureOf(part);
+          if (part.text || signature) out.push(reasoningDeltaEvent(index, part.text ?? "", signature));
         } else if (part.text) {
           out.push(textDeltaEvent(index, part.text, logprobs));
           logprobs = [];

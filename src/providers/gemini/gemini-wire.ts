@@ -9,6 +9,9 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 
+/** The Gemini adapter's provider family: the provider_options key it reads, and the tag of the reasoning signatures it emits. */
+export const GEMINI_FAMILY = "gemini";
+
 /** A JSON value. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 

@@ -208,16 +208,26 @@ describe("Gemma models on the Gemini API take no systemInstruction", () => {
   });
 });
 
-describe("reasoning signatures: only the ones this Gemini provider issued go back to Gemini", () => {
+describe("reasoning signatures: Gemini's come back tagged gemini:, and only those go back to Gemini", () => {
   // thinking_blocks come back whatever provider wrote them (a conversation that moved from an Anthropic
   // target to a Gemini one); Gemini answers a foreign signature with 400 "Corrupted thought signature."
   const ANTHROPIC_SIGNATURE = "EqQBCkgIBxABGAIiQLr5cXVvQwAnthropicSignature==";
   const GEMINI_SIGNATURE = "CiQBjz1rX8geminiThoughtSignature/A==";
+  const TAGGED = `gemini:${GEMINI_SIGNATURE}`;
   const thoughtAnswer = { candidates: [{ content: { role: "model", parts: [{ text: "The user greets me.", thought: true }, { text: "", thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }] }, finishReason: "STOP", index: 0 }] };
+  const again = (blocks: unknown[]) => [...hi, { role: "assistant", content: "Hello!", thinking_blocks: blocks }, { role: "user", content: "again" }];
 
-  it("another provider's signed thinking block is sent as an unsigned thought, with a warning", async () => {
-    const messages = [...hi, { role: "assistant", content: "Hello!", thinking_blocks: [{ type: "thinking", thinking: "The user greets me.", signature: ANTHROPIC_SIGNATURE }] }, { role: "user", content: "again" }];
-    const answer = await geminiRest({ model: "gem/gemini-3-flash-preview", messages }, OK);
+  /** The thinking_blocks of the first choice of a REST answer, streamed or not. */
+  function thinkingBlocks(body: string, stream: boolean): unknown[] {
+    if (!stream) return (JSON.parse(body) as { choices: { message: { thinking_blocks?: unknown[] } }[] }).choices[0]?.message.thinking_blocks ?? [];
+    return sseFrames(body).filter((frame) => frame.startsWith("{")).flatMap((frame) => (JSON.parse(frame) as { choices: { delta: { thinking_blocks?: unknown[] } }[] }).choices[0]?.delta.thinking_blocks ?? []);
+  }
+
+  it.each([
+    ["Anthropic's (untagged)", ANTHROPIC_SIGNATURE],
+    ["tagged with another family", `anthropic:${ANTHROPIC_SIGNATURE}`],
+  ])("a signed thinking block whose signature is %s is sent as an unsigned thought, with a warning", async (_name, signature) => {
+    const answer = await geminiRest({ model: "gem/gemini-3-flash-preview", messages: again([{ type: "thinking", thinking: "The user greets me.", signature }]) }, OK);
     expect(answer.status).toBe(200);
     expect(answer.sent[0]?.contents).toEqual([
       { role: "user", parts: [{ text: "hi" }] },
@@ -225,38 +235,54 @@ describe("reasoning signatures: only the ones this Gemini provider issued go bac
       { role: "user", parts: [{ text: "again" }] },
     ]);
     expect(JSON.stringify(answer.sent)).not.toContain(ANTHROPIC_SIGNATURE);
-    expect(warningsOf(answer.headers)).toContain("reasoning signatures this Gemini provider did not issue");
+    expect(warningsOf(answer.headers)).toContain("reasoning signatures another provider issued (or untagged ones) were left out; Gemini refuses them");
   });
 
-  it("the memory of issued thought signatures is bounded and expires", () => {
+  it("the memory of tool-call signatures is bounded and expires", () => {
     let now = 0;
     const cache = createThoughtSignatureCache({ ttlMs: 1000, maxEntries: 2, now: () => now });
-    cache.rememberThought("a");
-    cache.rememberThought("b");
-    expect([cache.knowsThought("a"), cache.knowsThought("b"), cache.knowsThought("c")]).toEqual([true, true, false]);
-    cache.remember("call_1", "sig");
-    expect(cache.knowsThought("a")).toBe(false);
+    cache.remember("call_1", "a");
+    cache.remember("call_2", "b");
+    expect([cache.recall("call_1"), cache.recall("call_2"), cache.recall("call_3")]).toEqual(["a", "b", undefined]);
+    cache.remember("call_3", "c");
+    expect(cache.recall("call_1")).toBeUndefined();
     now = 1000;
-    expect([cache.knowsThought("b"), cache.recall("call_1")]).toEqual([false, undefined]);
+    expect([cache.recall("call_2"), cache.recall("call_3")]).toEqual([undefined, undefined]);
   });
 
-  it.each([false, true])("stream %s: a Gemini thought signature comes back in thinking_blocks and is replayed", async (stream) => {
+  it.each([false, true])("stream %s: a Gemini thought signature comes back tagged in thinking_blocks and is replayed raw", async (stream) => {
     const session = await geminiRestSession(stream ? geminiSse([thoughtAnswer]) : geminiJson(thoughtAnswer), OK);
     try {
       const first = await session.post({ model: "gem/gemini-3-flash-preview", messages: hi, stream });
-      let blocks: unknown[];
-      if (stream) {
-        blocks = sseFrames(first.body).filter((frame) => frame.startsWith("{")).flatMap((frame) => (JSON.parse(frame) as { choices: { delta: { thinking_blocks?: unknown[] } }[] }).choices[0]?.delta.thinking_blocks ?? []);
-      } else {
-        blocks = (JSON.parse(first.body) as { choices: { message: { thinking_blocks?: unknown[] } }[] }).choices[0]?.message.thinking_blocks ?? [];
-      }
+      const blocks = thinkingBlocks(first.body, stream);
       // The signature came alone in an empty thought part: one block either way, the thought text with its signature.
-      expect(blocks).toEqual([{ type: "thinking", thinking: "The user greets me.", signature: GEMINI_SIGNATURE }]);
-      const next = await session.post({ model: "gem/gemini-3-flash-preview", messages: [...hi, { role: "assistant", content: "Hello!", thinking_blocks: blocks }, { role: "user", content: "again" }] });
+      expect(blocks).toEqual([{ type: "thinking", thinking: "The user greets me.", signature: TAGGED }]);
+      const next = await session.post({ model: "gem/gemini-3-flash-preview", messages: again(blocks) });
       expect((next.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "The user greets me.", thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }]);
-      expect(warningsOf(next.headers)).not.toContain("did not issue");
+      expect(warningsOf(next.headers)).not.toContain("left out");
     } finally {
       await session.close();
     }
+  });
+
+  it.each([false, true])("stream %s: another Gemini account, or a fresh process, replays the signature too", async (stream) => {
+    const first = await geminiRest({ model: "gem/gemini-3-flash-preview", messages: hi, stream }, stream ? geminiSse([thoughtAnswer]) : geminiJson(thoughtAnswer));
+    const blocks = thinkingBlocks(first.body, stream);
+    // A fresh app (another worker process), on the first account and on the second.
+    for (const model of ["gem/gemini-3-flash-preview", "gem2/gemini-3-flash-preview"]) {
+      const next = await geminiRest({ model, messages: again(blocks) }, OK);
+      expect(next.status).toBe(200);
+      expect((next.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "The user greets me.", thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }]);
+      expect(warningsOf(next.headers)).not.toContain("left out");
+    }
+  });
+
+  it.each([false, true])("stream %s: a signature-only thought part round-trips as one", async (stream) => {
+    const bare = { candidates: [{ content: { role: "model", parts: [{ thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }] }, finishReason: "STOP", index: 0 }] };
+    const first = await geminiRest({ model: "gem/gemini-3-flash-preview", messages: hi, stream }, stream ? geminiSse([bare]) : geminiJson(bare));
+    const blocks = thinkingBlocks(first.body, stream);
+    expect(blocks).toEqual([{ type: "thinking", thinking: "", signature: TAGGED }]);
+    const next = await geminiRest({ model: "gem/gemini-3-flash-preview", messages: again(blocks) }, OK);
+    expect((next.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "", thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }]);
   });
 });

@@ -270,9 +270,9 @@ describe("toGeminiRequest: contents", () => {
     expect(warnings).toEqual(["a replayed tool call had no Gemini thought signature; sent Gemini's skip_thought_signature_validator instead"]);
   });
 
-  it("replays reasoning as thought parts with their signature and refusals as text", () => {
+  it("replays reasoning as thought parts with their signature (tagged gemini: by the gateway, sent raw) and refusals as text", () => {
     const message = create(MessageSchema, assistant("answer"));
-    message.content.unshift({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: "thinking", signature: "c2ln", redactedData: "" } } });
+    message.content.unshift({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: "thinking", signature: "gemini:c2ln", redactedData: "" } } });
     message.content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: "no" } });
     const { body } = translate({ messages: [user("q"), message] });
     expect(body.contents).toContainEqual({ role: "model", parts: [{ text: "thinking", thought: true, thoughtSignature: "c2ln" }, { text: "answer" }, { text: "no" }] });

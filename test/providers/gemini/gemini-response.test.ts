@@ -55,7 +55,7 @@ describe("usageMetadata token details", () => {
 });
 
 describe("fromGeminiResponse", () => {
-  it("maps text, thoughts and function calls of each candidate, with signatures in extra_content", () => {
+  it("maps text, thoughts (signatures tagged gemini:) and function calls of each candidate, with raw signatures in extra_content", () => {
     const seen: [string, string][] = [];
     const response = fromGeminiResponse(
       parseGeminiResponse({
@@ -90,7 +90,8 @@ describe("fromGeminiResponse", () => {
     expect(first?.finishReason).toBe(FinishReason.TOOL_CALLS);
     expect(first?.rawFinishReason).toBe("STOP");
     expect(first?.message?.content.map((part) => part.part)).toEqual([
-      { case: "reasoning", value: expect.objectContaining({ text: "plan", signature: "dGhvdWdodA==" }) },
+      // A thought's signature is tagged with the family that issued it; a call's goes raw in extra_content.
+      { case: "reasoning", value: expect.objectContaining({ text: "plan", signature: "gemini:dGhvdWdodA==" }) },
       { case: "text", value: "Calling tools." },
     ]);
     const calls = first?.message?.toolCalls ?? [];

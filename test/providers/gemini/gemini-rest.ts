@@ -6,8 +6,9 @@ import { replayTransport, type ReplayAnswer, type ReplayTransport } from "../../
 
 /**
  * The whole REST front door over a Gemini account whose upstream is a replay transport: real
- * request parsing, routing (account `gem`, and `gem2`, a second Gemini account to fail over to),
- * the real Gemini adapter and the real OpenAI encoders; the upstream's bytes come in awkward slices.
+ * request parsing, routing (account `gem`, and `gem2`, a second Gemini account to fail over to;
+ * `mixed`, a virtual model that falls back from Gemini to the Anthropic account `ant` on the same
+ * upstream), the real adapters and the real OpenAI encoders; the upstream's bytes come in awkward slices.
  */
 const CONFIG = `
 server: { host: 127.0.0.1, port: 8080 }
@@ -16,6 +17,9 @@ keys:
 providers:
   gem: { type: gemini, api_key: "AIzaGEMINIAUDIT0123456789abcdefghijk" }
   gem2: { type: gemini, api_key: "AIzaGEMINIAUDIT2123456789abcdefghijk", base_url: "https://gem2.test" }
+  ant: { type: anthropic, api_key: sk-ant-audit-0123456789 }
+models:
+  mixed: { strategy: fallback, targets: [gem/gemini-3-flash-preview, ant/claude-sonnet-4-5] }
 routing: { retry: { max_retries: 0 } }
 logging: { level: silent }
 `;

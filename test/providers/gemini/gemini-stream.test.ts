@@ -58,13 +58,13 @@ describe("fromGeminiStream (hand-made chunks)", () => {
     expect(seen).toEqual([[ids[0], "c2ln"]]);
   });
 
-  it("streams thought parts as reasoning deltas and attaches logprobs to text", async () => {
+  it("streams thought parts as reasoning deltas (signatures tagged gemini:) and attaches logprobs to text", async () => {
     const out = await run([
       { candidates: [{ content: { parts: [{ text: "hmm", thought: true }, { text: "", thought: true, thoughtSignature: "c2ln" }] } }] },
       { candidates: [{ content: { parts: [{ text: "Yes" }] }, finishReason: "STOP", logprobsResult: { chosenCandidates: [{ token: "Yes", logProbability: -0.5 }], topCandidates: [] } }] },
     ]);
     expect(out[1]).toEqual(reasoningDeltaEvent(0, "hmm"));
-    expect(out[2]).toEqual(reasoningDeltaEvent(0, "", "c2ln"));
+    expect(out[2]).toEqual(reasoningDeltaEvent(0, "", "gemini:c2ln"));
     const text = out[3]?.event;
     expect(text?.case === "textDelta" ? text.value.logprobs.map((entry) => [entry.token, entry.logprob]) : []).toEqual([["Yes", -0.5]]);
     expect(out[4]).toEqual(finishEvent(0, FinishReason.STOP, "STOP"));
