@@ -11,13 +11,15 @@ import type { JsonObject } from "@bufbuild/protobuf";
 export interface AnswerFacts {
   readonly systemFingerprint?: string;
   readonly serviceTier?: string;
+  /** The provider's top-level fields the gateway does not model (ResponseStart.extra). */
+  readonly extra?: JsonObject;
 }
 
 /** A response_start event. */
 export function responseStartEvent(id: string, model: string, created: bigint, warnings: string[] = [], facts: AnswerFacts = {}): ChatStreamResponse {
   return {
     $typeName: "switchyard.v1.ChatStreamResponse",
-    event: { case: "responseStart", value: { $typeName: "switchyard.v1.ResponseStart", id, model, provider: "", created, warnings, systemFingerprint: facts.systemFingerprint ?? "", serviceTier: facts.serviceTier ?? "" } },
+    event: { case: "responseStart", value: { $typeName: "switchyard.v1.ResponseStart", id, model, provider: "", created, warnings, systemFingerprint: facts.systemFingerprint ?? "", serviceTier: facts.serviceTier ?? "", ...(facts.extra ? { extra: facts.extra } : {}) } },
   };
 }
 

@@ -54,6 +54,7 @@ function startEvent(held: ResponseStart | undefined, target: ResolvedTarget, run
     route: run.routeInfo(),
     systemFingerprint: held?.systemFingerprint ?? "",
     serviceTier: held?.serviceTier ?? "",
+    ...(held?.extra ? { extra: held.extra } : {}),
   };
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "responseStart", value } };
 }

@@ -16,6 +16,7 @@ const FINISH_NAMES: Readonly<Record<FinishReason, string | null>> = {
  */
 export function toOpenAIUsage(usage: Usage): OpenAIUsage {
   return {
+    ...usage.extra,
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
@@ -99,6 +100,7 @@ function toOpenAIChoice(choice: Choice, legacyFunctions: boolean): Record<string
   );
   const audio = message?.audio;
   const out: Record<string, unknown> = {
+    ...message?.extra,
     role: "assistant",
     // An answer with nothing in it is "" (null stands for "the answer is elsewhere": tool calls, a refusal, audio).
     content: text ?? (toolCalls.length === 0 && refusal === null && !audio ? "" : null),
@@ -113,6 +115,7 @@ function toOpenAIChoice(choice: Choice, legacyFunctions: boolean): Record<string
   out.annotations = toOpenAIAnnotations(message?.annotations ?? []);
   if (audio) out.audio = toOpenAIAudio(audio, true);
   return {
+    ...choice.extra,
     index: choice.index,
     message: out,
     logprobs: choice.logprobs ? { content: toOpenAILogprobs(choice.logprobs.content), refusal: choice.logprobs.refusal.length > 0 ? toOpenAILogprobs(choice.logprobs.refusal) : null } : null,
@@ -129,6 +132,7 @@ function toOpenAIChoice(choice: Choice, legacyFunctions: boolean): Record<string
  */
 export function toOpenAICompletion(response: ChatResponse, legacyFunctions = false): Record<string, unknown> {
   return {
+    ...response.extra,
     id: response.id,
     object: "chat.completion",
     created: Number(response.created),
@@ -138,6 +142,17 @@ export function toOpenAICompletion(response: ChatResponse, legacyFunctions = fal
     ...(response.serviceTier ? { service_tier: response.serviceTier } : {}),
     system_fingerprint: response.systemFingerprint || null,
   };
+}
+
+/**
+ * The members of a provider's top-level fields the gateway does not model, as JSON text to splice
+ * into every chunk (as servers such as Perplexity repeat them in each), each followed by a comma;
+ * "" for none.
+ */
+function extraMembers(extra: { readonly [key: string]: unknown } | undefined): string {
+  if (!extra) return "";
+  const text = JSON.stringify(extra);
+  return text.length > 2 ? `${text.slice(1, -1)},` : "";
 }
 
 /** Longest reasoning block the stream encoder keeps for its closing thinking_blocks entry. */
@@ -231,7 +246,7 @@ export class OpenAIChunkEncoder {
         this.model = value.value.model;
         this.prefix = `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},${
           value.value.serviceTier ? `"service_tier":${JSON.stringify(value.value.serviceTier)},` : ""
-        }"system_fingerprint":${value.value.systemFingerprint ? JSON.stringify(value.value.systemFingerprint) : "null"},"choices":[`;
+        }"system_fingerprint":${value.value.systemFingerprint ? JSON.stringify(value.value.systemFingerprint) : "null"},${extraMembers(value.value.extra)}"choices":[`;
         return [];
       case "textDelta": {
         if (value.value.logprobs.length === 0) return [this.chunk(value.value.choiceIndex, { content: value.value.text })];

@@ -5,6 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
 import { newToolCallId } from "../generated-ids.js";
+import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, MESSAGE_KEYS, USAGE_KEYS } from "./openai-extras.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 /** The largest value of a proto int32. */
@@ -71,7 +72,7 @@ export function createdSeconds(value: unknown): bigint {
 export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
   const prompt = tokenCount(usage.prompt_tokens);
   const completion = tokenCount(usage.completion_tokens);
-  return usageOf({
+  const out = usageOf({
     prompt,
     completion,
     total: typeof usage.total_tokens === "number" ? tokenCount(usage.total_tokens) : prompt + completion,
@@ -82,6 +83,9 @@ export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
     acceptedPrediction: usage.completion_tokens_details?.accepted_prediction_tokens,
     rejectedPrediction: usage.completion_tokens_details?.rejected_prediction_tokens,
   });
+  const extra = answerExtras(usage as unknown as Record<string, unknown>, USAGE_KEYS);
+  if (extra) out.extra = extra;
+  return out;
 }
 
 /** Maps OpenAI token logprobs to proto TokenLogprobs. */
@@ -246,6 +250,8 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
       toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: newToolCallId(), name: message.function_call.name, arguments: argumentsText(message.function_call.arguments) || "{}", custom: false });
     }
     const audio = audioFieldsOf(message.audio);
+    const messageExtra = answerExtras(message as Record<string, unknown>, MESSAGE_KEYS);
+    const choiceExtra = answerExtras(choice as Record<string, unknown>, CHOICE_KEYS);
     const logprobs: Logprobs | undefined = choice.logprobs
       ? { $typeName: "switchyard.v1.Logprobs", content: fromOpenAILogprobs(choice.logprobs.content), refusal: fromOpenAILogprobs(choice.logprobs.refusal) }
       : undefined;
@@ -261,12 +267,15 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
         name: "",
         annotations: annotationsOf(message.annotations),
         ...(audio ? { audio: { $typeName: "switchyard.v1.AudioOutput" as const, ...audio } } : {}),
+        ...(messageExtra ? { extra: messageExtra } : {}),
       },
       finishReason: mapOpenAIFinishReason(finishReason),
       rawFinishReason: finishReason ?? "",
       ...(logprobs ? { logprobs } : {}),
+      ...(choiceExtra ? { extra: choiceExtra } : {}),
     };
   });
+  const extra = answerExtras(completion as Record<string, unknown>, COMPLETION_KEYS);
   return {
     $typeName: "switchyard.v1.ChatResponse",
     id: typeof completion.id === "string" && completion.id ? completion.id : `chatcmpl-${crypto.randomUUID()}`,
@@ -278,5 +287,6 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     warnings: [],
     systemFingerprint: typeof completion.system_fingerprint === "string" ? completion.system_fingerprint : "",
     serviceTier: typeof completion.service_tier === "string" ? completion.service_tier : "",
+    ...(extra ? { extra } : {}),
   };
 }

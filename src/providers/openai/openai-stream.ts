@@ -21,6 +21,7 @@ import { newToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { ArgumentsClosure } from "./arguments-closure.js";
+import { answerExtras, COMPLETION_KEYS } from "./openai-extras.js";
 import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
@@ -148,6 +149,8 @@ function newChoiceCalls(): ChoiceCalls {
  */
 export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse> {
   private started = false;
+  /** Top-level fields of the chunks so far that the gateway does not model, for response_start. */
+  private startExtra: JsonObject | undefined;
   private usage: Usage | undefined;
   private readonly callsByChoice = new Map<number, ChoiceCalls>();
   private readonly finished = new Set<number>();
@@ -165,6 +168,12 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   }
 
   /** Translates one SSE event, appending the resulting events to `out`. */
+  /** The facts response_start carries: the chunk's fingerprint and tier, and the fields not modelled so far. */
+  private startFacts(chunk: LenientChunk): AnswerFacts {
+    const facts = answerFactsOf(chunk);
+    return this.startExtra ? { ...facts, extra: this.startExtra } : facts;
+  }
+
   push(event: SseEvent, out: ChatStreamResponse[]): void {
     const data = event.data;
     if (data === "[DONE]") {
@@ -186,9 +195,14 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     // OpenAI wraps a mid-stream error in {"error": …}; vLLM sends the error object itself ({"object": "error", "message", "code"}),
     // llama.cpp in an `error:` field (an event named error).
     if ((chunk.error !== undefined && chunk.error !== null) || chunk.object === "error" || event.event === "error") throw fromOpenAIStreamError(chunk, this.provider);
+    if (!this.started) {
+      // Top-level fields the gateway does not model, up to the chunk that starts the answer (Azure's prompt_filter_results come before it).
+      const extra = answerExtras(chunk as Record<string, unknown>, COMPLETION_KEYS);
+      if (extra) this.startExtra = this.startExtra ? { ...this.startExtra, ...extra } : extra;
+    }
     if (!this.started && typeof chunk.id === "string" && chunk.id.length > 0) {
       this.started = true;
-      out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings, answerFactsOf(chunk)));
+      out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings, this.startFacts(chunk)));
     }
     const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
     if (chunkUsage) this.usage = fromOpenAIUsage(chunkUsage);
@@ -202,7 +216,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       if (!isRecord(choice)) continue;
       if (!this.started) {
         this.started = true;
-        out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings, answerFactsOf(chunk)));
+        out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings, this.startFacts(chunk)));
       }
       const choiceIndex = choiceIndexOf(choice.index, 0);
       const delta = isRecord(choice.delta) ? choice.delta : {};

@@ -1,0 +1,59 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { unmodelledFields } from "../../core/unmodelled-fields.js";
+
+/*
+ * The fields of an OpenAI-dialect answer the gateway does not model (an OpenAI-compatible server's
+ * own extensions: Perplexity's `citations`, OpenRouter's usage `cost`, Azure's
+ * `content_filter_results`), carried in the proto's `extra` Structs so the REST edge can give them
+ * back where the server put them.
+ */
+
+/** Keys of a chat.completion or chunk the gateway models, or drops on purpose (OpenAI's `obfuscation` padding, Groq's `x_groq`, whose usage it reads). */
+export const COMPLETION_KEYS: ReadonlySet<string> = new Set(["id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "obfuscation", "x_groq", "error"]);
+/** Keys of a choice the gateway models. */
+export const CHOICE_KEYS: ReadonlySet<string> = new Set(["index", "message", "delta", "logprobs", "finish_reason"]);
+/** Keys of an answer's message the gateway models. */
+export const MESSAGE_KEYS: ReadonlySet<string> = new Set(["role", "content", "refusal", "tool_calls", "function_call", "audio", "annotations", "reasoning_content", "reasoning"]);
+/** Keys of a usage object the gateway models. */
+export const USAGE_KEYS: ReadonlySet<string> = new Set(["prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details"]);
+
+/** Deepest value kept in an extra; a deeper one (no real server sends it) is left out. */
+const MAX_EXTRA_DEPTH = 32;
+
+/** A JSON value a Struct can hold: a number JSON.parse made infinite (`1e400`) becomes null; undefined when nested too deep. */
+function structValue(value: unknown, depth: number): JsonValue | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (value === null || typeof value !== "object") return value as JsonValue;
+  if (depth >= MAX_EXTRA_DEPTH) return undefined;
+  if (Array.isArray(value)) {
+    const out: JsonValue[] = [];
+    for (const item of value) {
+      const kept = structValue(item, depth + 1);
+      if (kept === undefined) return undefined;
+      out.push(kept);
+    }
+    return out;
+  }
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    const kept = structValue((value as Record<string, unknown>)[key], depth + 1);
+    if (kept === undefined) return undefined;
+    out[key] = kept;
+  }
+  return out;
+}
+
+/**
+ * The entries of `raw` (parsed upstream JSON) whose keys are not in `known`, as a Struct can hold
+ * them; undefined when there are none (the common case costs one pass over the keys).
+ */
+export function answerExtras(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): JsonObject | undefined {
+  const found = unmodelledFields(raw, known);
+  if (!found) return undefined;
+  let extra: JsonObject | undefined;
+  for (const key of Object.keys(found)) {
+    const kept = structValue(found[key], 1);
+    if (kept !== undefined) (extra ??= {})[key] = kept;
+  }
+  return extra;
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { postChat, sseFrames, testApp } from "../../http/rest-test-setup.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { replayTransport } from "../../support/replay-transport.js";
+import { collect } from "../../support/stream-collectors.js";
+import { adapterFor, chatInput, sse } from "./openai-test-setup.js";
+
+/*
+ * Fields of an OpenAI-compatible server's answer that the gateway does not model come back where
+ * the server put them. The bodies are hand-made from the servers' API references: Perplexity
+ * (`citations`, `search_results`), OpenRouter (usage `cost`, `cost_details`, message
+ * `reasoning_details`), Azure OpenAI (`prompt_filter_results`, choice `content_filter_results`).
+ */
+
+const CITATIONS = ["https://example.com/a", "https://example.com/b"];
+const SEARCH_RESULTS = [{ title: "A", url: "https://example.com/a", date: "2025-01-01" }];
+const COST = { cost: 0.00042, is_byok: false, cost_details: { upstream_inference_cost: null } };
+const REASONING_DETAILS = [{ type: "reasoning.encrypted", data: "enc-123", format: "openai-responses-v1" }];
+const FILTER = { hate: { filtered: false, severity: "safe" } };
+
+const whole = {
+  id: "cmpl-x",
+  object: "chat.completion",
+  created: 1_750_000_000,
+  model: "sonar",
+  citations: CITATIONS,
+  search_results: SEARCH_RESULTS,
+  choices: [{ index: 0, message: { role: "assistant", content: "Answer [1].", reasoning_details: REASONING_DETAILS }, finish_reason: "stop", content_filter_results: FILTER }],
+  usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, ...COST },
+};
+
+describe("an OpenAI-compatible answer's fields the gateway does not model", () => {
+  it("hand-made: come back in a whole answer at the level the server put them", async () => {
+    const { app } = await testApp({ headers: { "content-type": "application/json" }, body: JSON.stringify(whole) });
+    try {
+      const answer = (await postChat(app, { model: "groq/sonar", messages: [{ role: "user", content: "Q" }] })).json();
+      expect(answer).toMatchObject({
+        id: "cmpl-x",
+        citations: CITATIONS,
+        search_results: SEARCH_RESULTS,
+        choices: [{ message: { content: "Answer [1].", reasoning_details: REASONING_DETAILS }, finish_reason: "stop", content_filter_results: FILTER }],
+        usage: { prompt_tokens: 5, total_tokens: 8, ...COST },
+      });
+      // The modelled fields are the gateway's own, never overwritten by an extra.
+      expect(answer.object).toBe("chat.completion");
+      expect(answer.model).toBe("groq/sonar");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("hand-made: come back in a stream: the top-level ones in every chunk, the usage ones in the usage chunk", async () => {
+    const chunk = (delta: object, extra: object = {}) => ({ id: "cmpl-s", object: "chat.completion.chunk", created: 1, model: "sonar", citations: CITATIONS, choices: [{ index: 0, delta, finish_reason: null }], ...extra });
+    const body = sse([chunk({ role: "assistant", content: "Answer" }), chunk({ content: " [1]." }), { ...chunk({}), choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }, { ...chunk({}), choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, ...COST } }]);
+    const { app } = await testApp({ headers: { "content-type": "text/event-stream" }, body });
+    try {
+      const response = await postChat(app, { model: "groq/sonar", messages: [{ role: "user", content: "Q" }], stream: true, stream_options: { include_usage: true } });
+      const chunks = sseFrames(response.body).slice(0, -1).map((frame) => JSON.parse(frame) as Record<string, unknown>);
+      expect(chunks.length).toBeGreaterThan(2);
+      for (const each of chunks) expect(each.citations).toEqual(CITATIONS);
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: 8, ...COST } });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("hand-made: Azure's prompt_filter_results, in a chunk before the one that starts the answer, are kept for response_start", async () => {
+    const body = sse([
+      { id: "", object: "", created: 0, model: "", choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: FILTER }] },
+      { id: "chatcmpl-az", object: "chat.completion.chunk", created: 1, model: "gpt-4o", choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: "stop" }] },
+    ]);
+    const events = await collect(adapterFor(replayTransport({ body }), { type: "openai-compatible", baseUrl: "https://az.example/openai" }).stream(chatInput({ messages: [user("hi")] }), callOptions("gpt-4o")));
+    const start = events.find((event) => event.event.case === "responseStart");
+    expect(start?.event.case === "responseStart" ? start.event.value.extra : undefined).toEqual({ prompt_filter_results: [{ prompt_index: 0, content_filter_results: FILTER }] });
+  });
+
+  it("hand-made: a number JSON cannot hold (1e400) becomes null, so a Connect JSON answer still encodes", async () => {
+    const { app } = await testApp({ headers: { "content-type": "application/json" }, body: JSON.stringify(whole).replace('"cost":0.00042', '"cost":1e400') });
+    try {
+      const rest = (await postChat(app, { model: "groq/sonar", messages: [{ role: "user", content: "Q" }] })).json();
+      expect(rest.usage.cost).toBeNull();
+      const connect = await app.inject({
+        method: "POST",
+        url: "/switchyard.v1.ChatService/Chat",
+        headers: { "content-type": "application/json", authorization: `Bearer sy-test-gateway-key-0123456789` },
+        payload: JSON.stringify({ input: { model: "groq/sonar", messages: [{ role: "ROLE_USER", content: [{ text: "Q" }] }] } }),
+      });
+      expect(connect.statusCode, connect.body).toBe(200);
+      expect(connect.json()).toMatchObject({ extra: { citations: CITATIONS }, usage: { extra: { cost: null, is_byok: false } } });
+    } finally {
+      await app.close();
+    }
+  });
+});
