@@ -42,14 +42,18 @@ export function errorFromUpstreamStatus(fields: UpstreamErrorFields): GatewayErr
 }
 
 /**
- * The failure of a non-2xx upstream answer, marked `noRetry` when the provider said
- * `x-should-retry: false` (OpenAI, and servers built like it, send it where sending the same
- * request again would not help or would do the work twice): the route then does not retry that
- * target; other targets are still tried.
+ * The failure of a non-2xx upstream answer with what its headers add: `noRetry` when the provider
+ * said `x-should-retry: false` (OpenAI, and servers built like it, send it where sending the same
+ * request again would not help or would do the work twice; the route then does not retry that
+ * target, other targets are still tried), and the provider's id of the request from `x-request-id`
+ * (OpenAI and most compatible servers) or `request-id` (Anthropic) when the body gave none, which
+ * the edges send as `x-upstream-request-id`.
  */
-export function withRetryAdvice(error: GatewayError, header: (name: string) => string | undefined): GatewayError {
-  if (header("x-should-retry")?.trim().toLowerCase() !== "false") return error;
-  return gatewayError(error.code, error.reason, error.rawMessage, { ...error.facts, noRetry: true }, error.cause);
+export function withAnswerHeaders(error: GatewayError, header: (name: string) => string | undefined): GatewayError {
+  const noRetry = header("x-should-retry")?.trim().toLowerCase() === "false";
+  const requestId = error.facts.upstreamRequestId === undefined ? (header("x-request-id") ?? header("request-id")) : undefined;
+  if (!noRetry && requestId === undefined) return error;
+  return gatewayError(error.code, error.reason, error.rawMessage, { ...error.facts, ...(noRetry ? { noRetry } : {}), ...(requestId !== undefined ? { upstreamRequestId: requestId } : {}) }, error.cause);
 }
 
 /**

@@ -6,7 +6,7 @@ import { hasInexactNumbers, memberSources, stringifyWithSources } from "../exact
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
-import { retryAfterFromHeader, withRetryAdvice } from "../upstream-status.js";
+import { retryAfterFromHeader, withAnswerHeaders } from "../upstream-status.js";
 import { fromAnthropicErrorResponse } from "./anthropic-errors.js";
 import { toAnthropicRequest, type AnthropicRequestPlan } from "./anthropic-request.js";
 import { fromAnthropicResponse } from "./anthropic-response.js";
@@ -60,7 +60,7 @@ export function createAnthropicAdapter(settings: AdapterSettings): ProviderAdapt
     const retryAfterMs = retryAfterFromHeader((name) => response.header(name), response.status);
     const bodyText = await response.text().catch(() => "");
     response.close();
-    throw withRetryAdvice(fromAnthropicErrorResponse({ provider: account.name, status: response.status, bodyText, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }), (name) => response.header(name));
+    throw withAnswerHeaders(fromAnthropicErrorResponse({ provider: account.name, status: response.status, bodyText, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }), (name) => response.header(name));
   };
 
   return {

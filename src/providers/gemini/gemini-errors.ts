@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
-import { errorFromUpstreamStatus, nonJsonErrorText, retryAfterFromHeader, scrubSecrets, withRetryAdvice } from "../upstream-status.js";
+import { errorFromUpstreamStatus, nonJsonErrorText, retryAfterFromHeader, scrubSecrets, withAnswerHeaders } from "../upstream-status.js";
 import { cappedRetryAfterMs } from "../upstream-http.js";
 import { parseGeminiError, type GeminiErrorBody } from "./gemini-wire.js";
 
@@ -136,7 +136,7 @@ export function fromGeminiHttpResponse(provider: string, httpStatus: number, bod
   }
   const headerRetryAfterMs = retryAfterFromHeader(header, httpStatus);
   const error = parseGeminiError(parsed);
-  if (error) return withRetryAdvice(fromGeminiError({ provider, httpStatus, error, ...(headerRetryAfterMs !== undefined ? { headerRetryAfterMs } : {}) }), header);
+  if (error) return withAnswerHeaders(fromGeminiError({ provider, httpStatus, error, ...(headerRetryAfterMs !== undefined ? { headerRetryAfterMs } : {}) }), header);
   const excerpt = nonJsonErrorText(bodyText) ?? `HTTP ${httpStatus}`;
-  return withRetryAdvice(errorFromUpstreamStatus({ provider, status: httpStatus, message: excerpt, ...(headerRetryAfterMs !== undefined ? { retryAfterMs: headerRetryAfterMs } : {}) }), header);
+  return withAnswerHeaders(errorFromUpstreamStatus({ provider, status: httpStatus, message: excerpt, ...(headerRetryAfterMs !== undefined ? { retryAfterMs: headerRetryAfterMs } : {}) }), header);
 }

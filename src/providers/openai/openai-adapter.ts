@@ -3,7 +3,7 @@ import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { sseAnswer } from "../sse-answer.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
-import { nonJsonErrorText, retryAfterFromHeader, withRetryAdvice } from "../upstream-status.js";
+import { nonJsonErrorText, retryAfterFromHeader, withAnswerHeaders } from "../upstream-status.js";
 import { fromOpenAIError, fromOpenAIInBandError } from "./openai-errors.js";
 import { toOpenAIRequest, type OpenAIDialect } from "./openai-request.js";
 import { fromOpenAIResponse, isRecord } from "./openai-response.js";
@@ -47,7 +47,7 @@ async function failureFrom(response: GuardedResponse, provider: string, text?: s
     body = { error: { message: nonJsonErrorText(text) ?? "" } };
   }
   const header = (name: string) => response.header(name);
-  return withRetryAdvice(fromOpenAIError(response.status, body, provider, retryAfterFromHeader(header, response.status)), header);
+  return withAnswerHeaders(fromOpenAIError(response.status, body, provider, retryAfterFromHeader(header, response.status)), header);
 }
 
 /**

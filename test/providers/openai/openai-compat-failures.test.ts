@@ -61,6 +61,13 @@ describe("error answers of compatible servers", () => {
     expect(error).toMatchObject({ code: Code.InvalidArgument, reason: Reason.CONTEXT_LENGTH_EXCEEDED, facts: { upstreamStatus: 400 } });
   });
 
+  it("hand-made: the server's x-request-id is the failure's upstreamRequestId (the edges' x-upstream-request-id), unless the body named one", async () => {
+    const replay = replayTransport({ status: 400, headers: { "content-type": "application/json", "x-request-id": "req_0a1b2c3d4e5f" }, body: JSON.stringify({ error: { message: "Invalid value for 'temperature'", type: "invalid_request_error", param: "temperature", code: "invalid_value" } }) });
+    const error = await adapterFor(replay, COMPATIBLE).generate(input, callOptions("m")).then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST, facts: { upstreamRequestId: "req_0a1b2c3d4e5f" } });
+    expect(toRestError(error as never).headers).toMatchObject({ "x-upstream-request-id": "req_0a1b2c3d4e5f" });
+  });
+
   it("hand-made: vLLM's \"'max_tokens' or 'max_completion_tokens' is too large\" is answered once, not sent again as max_completion_tokens", async () => {
     const replay = replayTransport({ status: 400, headers: { "content-type": "application/json" }, body: JSON.stringify({ object: "error", message: "'max_tokens' or 'max_completion_tokens' is too large: 1000. This model's maximum context length is 4096 tokens and your request has 3500 input tokens (1000 > 4096 - 3500).", type: "BadRequestError", param: null, code: 400 }) });
     const error = await adapterFor(replay, COMPATIBLE).generate(chatInput({ messages: [user("hi")], maxTokens: 1000 }), callOptions("m")).then(() => undefined, (thrown: unknown) => thrown);
