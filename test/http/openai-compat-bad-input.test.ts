@@ -19,6 +19,8 @@ const BAD_INPUTS: [string, string, string?][] = [
   ["a boolean body", "true"],
   ["a __proto__ key", `{"__proto__":{"admin":true},"model":"${model}","messages":[]}`],
   ["a constructor.prototype key", `{"constructor":{"prototype":{"admin":true}},"model":"${model}","messages":[]}`],
+  ["a __proto__ key spelled with escapes", `{"\\u005f_proto__":{"admin":true},"model":"${model}","messages":[{"role":"user","content":"hi"}]}`],
+  ["a constructor.prototype key spelled with escapes", `{"constructor":{"\\u0070rototype":{"admin":true}},"model":"${model}","messages":[{"role":"user","content":"hi"}]}`],
   ["a numeric model", JSON.stringify({ model: 1, messages: [user("hi")] })],
   ["a missing model", JSON.stringify({ messages: [user("hi")] })],
   ["an empty model", JSON.stringify({ model: "", messages: [user("hi")] })],

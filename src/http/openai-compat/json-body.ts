@@ -1,6 +1,8 @@
 import { isUtf8 } from "node:buffer";
 import { TextDecoder } from "node:util";
 import { invalidRequest } from "../../core/errors.js";
+import { MAX_JSON_DEPTH } from "../../core/validate-input.js";
+import { nestsDeeperThan } from "../../providers/json-nesting.js";
 
 /**
  * Turning the bytes of a REST request body into JSON, the same way on the raw route and on the
@@ -12,8 +14,38 @@ import { invalidRequest } from "../../core/errors.js";
 /** The message of every body that is not JSON. */
 export const INVALID_JSON = "We could not parse the JSON body of your request. Send valid JSON.";
 
-/** Keys secure-json-parse (Fastify's JSON parser) refuses: prototype poisoning. */
-const POISON = /"(?:__proto__|constructor)"/;
+/**
+ * Text that may hold a key secure-json-parse (Fastify's JSON parser) refuses, for prototype
+ * poisoning: `"__proto__":` or `"constructor":` as a key (not as a string value, which is never
+ * followed by a colon), or any `\u00` escape, since a key may spell them with escapes.
+ */
+const MAYBE_POISON = /"(?:__proto__|constructor)"\s*:|\\u00/;
+
+/** Bodies up to this many characters are parsed at once: nesting in them costs little to build and refuse later. */
+const DEPTH_SCAN_FROM_CHARS = 64 * 1024;
+/** Deepest nesting a body can have: the request's own structure, a few levels, around MAX_JSON_DEPTH levels of a caller's JSON. */
+const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 16;
+
+/** Whether a parsed value holds a `__proto__` key, or a `constructor` key whose value has its own `prototype` (iterative: any depth). */
+function holdsPoison(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value === null || typeof value !== "object") continue;
+    if (Array.isArray(value)) {
+      for (const item of value) if (item !== null && typeof item === "object") stack.push(item);
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (key === "__proto__") return true;
+      if (child === null || typeof child !== "object") continue;
+      if (key === "constructor" && Object.hasOwn(child, "prototype")) return true;
+      stack.push(child);
+    }
+  }
+  return false;
+}
 /** The `charset` parameter of a Content-Type value. */
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 
@@ -23,16 +55,19 @@ export class UnreadableBody extends Error {
   readonly statusCode = 415;
 }
 
-/** JSON.parse, refusing `__proto__` keys and `constructor.prototype` as Fastify's parser does. */
+/**
+ * JSON.parse, refusing `__proto__` keys and `constructor.prototype` as Fastify's parser does
+ * (SyntaxError, like text that does not parse). A body over 64 Ki characters that nests deeper
+ * than any valid request can is refused before it is parsed (INVALID_REQUEST): building millions
+ * of nested arrays only to refuse them blocked the event loop for seconds.
+ */
 export function parseJsonText(text: string): unknown {
-  if (!POISON.test(text)) return JSON.parse(text);
-  return JSON.parse(text, function (key, value: unknown) {
-    if (key === "__proto__") throw new SyntaxError("Object contains forbidden prototype property");
-    if (key === "constructor" && value !== null && typeof value === "object" && Object.hasOwn(value, "prototype")) {
-      throw new SyntaxError("Object contains forbidden prototype property");
-    }
-    return value;
-  });
+  if (text.length > DEPTH_SCAN_FROM_CHARS && nestsDeeperThan(text, MAX_BODY_DEPTH)) {
+    throw invalidRequest(`The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  const value: unknown = JSON.parse(text);
+  if (MAYBE_POISON.test(text) && holdsPoison(value)) throw new SyntaxError("Object contains forbidden prototype property");
+  return value;
 }
 
 /**

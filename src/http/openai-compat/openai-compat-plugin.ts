@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
 import type { ModelInfo } from "../../../gen/switchyard/v1/model_service_pb.js";
-import { invalidRequest, toGatewayError, type GatewayError } from "../../core/errors.js";
+import { GatewayError, invalidRequest, toGatewayError } from "../../core/errors.js";
 import { answerChatCompletion, type ChatCompletionsDeps } from "./chat-completions.js";
 import { toRestError } from "./error-response.js";
 import { checkContentEncoding, decodeBodyText, INVALID_JSON, parseJsonText } from "./json-body.js";
@@ -80,8 +80,9 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
     if (text.length === 0) return done(invalidRequest("The request body is empty. Send a JSON object."));
     try {
       done(null, parseJsonText(text));
-    } catch {
-      done(invalidRequest(INVALID_JSON));
+    } catch (thrown) {
+      // A GatewayError says what is wrong (a body nested too deep); anything else is JSON that does not parse.
+      done(thrown instanceof GatewayError ? thrown : invalidRequest(INVALID_JSON));
     }
   });
 

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { CallerAuthenticator } from "../../core/caller-auth.js";
-import { invalidRequest, toGatewayError } from "../../core/errors.js";
+import { GatewayError, invalidRequest, toGatewayError } from "../../core/errors.js";
 import type { FastRequestTaker } from "../../server/fast-h1.js";
 import { answerChatCompletion, answerError, answerPrepared, prepareChat, sendRestError, type AnswerTarget, type ChatCompletionsDeps, type PreparedChat } from "./chat-completions.js";
 import { decodeUtf8Body, INVALID_JSON, parseJsonText } from "./json-body.js";
@@ -61,8 +61,9 @@ function parsedBody(bytes: Buffer, response: AnswerTarget): unknown {
   }
   try {
     return parseJsonText(text);
-  } catch {
-    sendRestError(response, invalidRequest(INVALID_JSON));
+  } catch (thrown) {
+    // A GatewayError says what is wrong (a body nested too deep); anything else is JSON that does not parse.
+    sendRestError(response, thrown instanceof GatewayError ? thrown : invalidRequest(INVALID_JSON));
     return UNANSWERABLE;
   }
 }
