@@ -67,13 +67,24 @@ function feed<T>(parser: EventDecoder, translator: SseTranslator<T>, chunk: Uint
   }
 }
 
+/** Longest run of a stream's work without giving the event loop a turn, in ms. */
+const SLICE_MS = 10;
+/** A wait for the next body chunk at least this long (ms) means the event loop had its turns meanwhile. */
+const WAITED_MS = 1;
+
+/** Resolves after the event loop's next turn (I/O included), with the time then. */
+function nextTurn(): Promise<number> {
+  return new Promise((resolve) => setImmediate(() => resolve(performance.now())));
+}
+
 /**
  * One streamed answer over SSE as a single async generator for the whole provider side (guarded
  * body -> SSE events -> the dialect's events): `start` (run on the first next(), so translation
  * errors are the stream's) sends the request; its response is accepted and its content-type
  * checked ({@link streamContentTypeError}: every adapter's streams get the same check), then each
  * body chunk is fed through an SseParser into the translator, and what it produced is yielded in
- * order. Stops reading at the translator's end marker. The response is closed when the answer ends,
+ * order, giving the event loop a turn at least every SLICE_MS of work (a buffered body would otherwise
+ * run on microtasks alone). Stops reading at the translator's end marker. The response is closed when the answer ends,
  * fails, or the consumer stops early. No generator per chunk, event or layer: each layer of async
  * generators costs ~0.6 KB of garbage per event (bench/PROFILE.md).
  */
@@ -87,11 +98,23 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
     if (notAStream) throw notAStream;
     const parser = call.decoderFor?.(response) ?? new SseParser(MAX_SSE_EVENT_CHARS, call.provider);
     const out: T[] = [];
+    let sliceStart = performance.now();
+    let workEnd = sliceStart;
     for await (const chunk of response.body) {
+      const arrived = performance.now();
+      // Waiting for this chunk gave the event loop its turns: a new slice starts.
+      if (arrived - workEnd >= WAITED_MS) sliceStart = arrived;
       feed(parser, translator, chunk, out, response.status);
-      for (let i = 0; i < out.length; i++) yield out[i] as T;
+      for (let i = 0; i < out.length; i++) {
+        yield out[i] as T;
+        // A body that is all buffered (a fast upstream, one event of many parts) resumes this loop from
+        // microtasks alone: give the event loop a turn every SLICE_MS, or other requests wait behind it.
+        if ((i & 255) === 255 && performance.now() - sliceStart >= SLICE_MS) sliceStart = await nextTurn();
+      }
       out.length = 0;
       if (translator.done) break;
+      workEnd = performance.now();
+      if (workEnd - sliceStart >= SLICE_MS) workEnd = sliceStart = await nextTurn();
     }
     if (!translator.done) feed(parser, translator, undefined, out, response.status);
     try {

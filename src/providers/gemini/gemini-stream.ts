@@ -111,7 +111,20 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       const state = this.stateOf(index);
       if (state.finished) continue;
       let logprobs = toProtoTokenLogprobs(candidate.logprobsResult);
+      // Adjacent text parts of one event go out as one delta (an event of 100,000 one-letter parts was 100,000 chunks).
+      let text = "";
+      const flushText = () => {
+        if (!text) return;
+        out.push(textDeltaEvent(index, text, logprobs));
+        logprobs = [];
+        text = "";
+      };
       for (const part of candidate.parts) {
+        if (part.text && part.thought !== true && !part.functionCall) {
+          text += part.text;
+          continue;
+        }
+        flushText();
         if (part.functionCall) {
           const id = toolCallIdOf(part.functionCall);
           const toolIndex = state.nextToolIndex++;
@@ -123,11 +136,9 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
         } else if (part.thought === true) {
           const signature = reasoningSignatureOf(part);
           if (part.text || signature) out.push(reasoningDeltaEvent(index, part.text ?? "", signature));
-        } else if (part.text) {
-          out.push(textDeltaEvent(index, part.text, logprobs));
-          logprobs = [];
         }
       }
+      flushText();
       if (candidate.finishReason) {
         state.finished = true;
         out.push(finishEvent(index, mapGeminiFinishReason(candidate.finishReason, state.hasToolCalls), candidate.finishReason));

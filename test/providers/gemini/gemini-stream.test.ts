@@ -70,6 +70,14 @@ describe("fromGeminiStream (hand-made chunks)", () => {
     expect(out[4]).toEqual(finishEvent(0, FinishReason.STOP, "STOP"));
   });
 
+  it("sends an event's adjacent text parts as one delta, split only by the parts between them", async () => {
+    const out = await run([
+      { responseId: "r", candidates: [{ content: { parts: [{ text: "a" }, { text: "b" }, { text: "c" }, { functionCall: { name: "f", args: {} } }, { text: "d" }, { text: "e" }] }, finishReason: "STOP" }] },
+    ]);
+    expect(out.filter((event) => event.event.case === "textDelta").map((event) => (event.event.case === "textDelta" ? event.event.value.text : ""))).toEqual(["abc", "de"]);
+    expect(out.map((event) => event.event.case)).toEqual(["responseStart", "textDelta", "toolCallStart", "toolCallDelta", "textDelta", "finish"]);
+  });
+
   it("maps SAFETY mid-stream to a content_filter finish and keeps only the last usage", async () => {
     const out = await run([
       { candidates: [{ content: { parts: [{ text: "Once" }] } }], usageMetadata: { promptTokenCount: 10, totalTokenCount: 10 } },
