@@ -125,6 +125,10 @@ function userParts(message: Message, messageIndex: number, context: GeminiConten
  */
 function thoughtParts(reasoning: Reasoning, builder: Builder): GeminiRequestPart[] {
   const { text, signature } = reasoning;
+  if (reasoning.redactedData) {
+    builder.warnings.add("redacted reasoning (another provider's redacted_thinking) cannot be sent to Gemini; left out");
+    return [];
+  }
   const origin = signatureOrigin(GEMINI_FAMILY, signature);
   if (origin.kind === "own") return [{ text, thought: true, thoughtSignature: origin.signature }];
   if (signature) builder.warnings.add("reasoning signatures another provider issued (or untagged ones) were left out; Gemini refuses them");

@@ -277,6 +277,14 @@ describe("toGeminiRequest: contents", () => {
     const { body } = translate({ messages: [user("q"), message] });
     expect(body.contents).toContainEqual({ role: "model", parts: [{ text: "thinking", thought: true, thoughtSignature: "c2ln" }, { text: "answer" }, { text: "no" }] });
   });
+
+  it("leaves out another provider's redacted reasoning, with a warning (it has no text Gemini could take)", () => {
+    const message = create(MessageSchema, assistant("answer"));
+    message.content.unshift({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: "", signature: "", redactedData: "EmwKAhgBEgy3va3pzix" } } });
+    const { body, warnings } = translate({ messages: [user("q"), message] });
+    expect(body.contents).toContainEqual({ role: "model", parts: [{ text: "answer" }] });
+    expect(warnings).toContain("redacted reasoning (another provider's redacted_thinking) cannot be sent to Gemini; left out");
+  });
 });
 
 describe("toGeminiRequest: media", () => {
