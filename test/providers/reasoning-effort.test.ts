@@ -158,14 +158,16 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
   });
 
   it.each([
-    ["gemini-2.5-flash", "medium", 1000, 500],
-    ["gemini-2.5-flash", "high", 100, 50],
-    ["gemini-2.5-pro", "low", 200, 128],
-    ["gemini-2.5-flash-lite", "low", 600, 512],
-  ])("%s, %s under max_tokens %i: a budget that would use up maxOutputTokens is %i, with a warning", (model, effort, maxTokens, budget) => {
+    ["gemini-2.5-flash", "medium", 1000, 500, "reasoning_effort medium: the thinking budget is 500 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash", "high", 100, 50, "reasoning_effort high: the thinking budget is 50 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-pro", "low", 400, 200, "reasoning_effort low: the thinking budget is 200 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-pro", "low", 200, 128, "reasoning_effort low: the thinking budget is 128 tokens, the smallest gemini-2.5-pro takes (it cannot switch thinking off); max_tokens 200 may leave no room for the answer."],
+    ["gemini-2.5-flash-lite", "low", 600, 0, "reasoning_effort low: thinking switched off (thinkingBudget 0): max_tokens 600 leaves no room for gemini-2.5-flash-lite's smallest thinking budget, 512, and an answer."],
+    ["gemini-2.5-flash", "low", 1, 0, "reasoning_effort low: thinking switched off (thinkingBudget 0): max_tokens 1 leaves no room for gemini-2.5-flash's smallest thinking budget, 1, and an answer."],
+  ])("%s, %s under max_tokens %i: a budget that would use up maxOutputTokens is %i, with a warning saying why", (model, effort, maxTokens, budget, warning) => {
     const { body, warnings } = toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort: effort, maxTokens }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: model, fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
     expect(body.generationConfig).toEqual({ maxOutputTokens: maxTokens, thinkingConfig: { thinkingBudget: budget } });
-    expect(warnings).toContain(`reasoning_effort ${effort}: the thinking budget is ${budget} tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens).`);
+    expect(warnings).toContain(warning);
     const roomy = toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort: "low", maxTokens: 4000 }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: "gemini-2.5-flash", fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
     expect(roomy.body.generationConfig).toEqual({ maxOutputTokens: 4000, thinkingConfig: { thinkingBudget: 1024 } });
   });

@@ -39,13 +39,24 @@ function smallestBudget(model: string | undefined): number {
 /**
  * A 2.5 budget that leaves room for the answer under the caller's max_tokens: thinking tokens
  * count against `maxOutputTokens`, so a budget at or above it can leave no visible text (finish
- * MAX_TOKENS). It becomes half of max_tokens (not below the model's smallest), with a warning.
+ * MAX_TOKENS). It becomes half of max_tokens; when that is below the model's smallest budget,
+ * thinking is switched off (0), or on Pro, which cannot switch it off, the smallest budget is
+ * sent. Each change comes with a warning that says which.
  */
 function budgetWithin(budget: number, effort: ReasoningEffort, model: string | undefined, maxTokens: number | undefined, warnings: string[]): number {
   if (maxTokens === undefined || budget < maxTokens) return budget;
-  const clamped = Math.max(Math.floor(maxTokens / 2), smallestBudget(model));
-  warnings.push(`reasoning_effort ${effort}: the thinking budget is ${clamped} tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens).`);
-  return clamped;
+  const half = Math.floor(maxTokens / 2);
+  const smallest = smallestBudget(model);
+  if (half >= smallest) {
+    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${half} tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens).`);
+    return half;
+  }
+  if (!model?.includes("pro")) {
+    warnings.push(`reasoning_effort ${effort}: thinking switched off (thinkingBudget 0): max_tokens ${maxTokens} leaves no room for ${model ?? "the model"}'s smallest thinking budget, ${smallest}, and an answer.`);
+    return 0;
+  }
+  warnings.push(`reasoning_effort ${effort}: the thinking budget is ${smallest} tokens, the smallest ${model} takes (it cannot switch thinking off); max_tokens ${maxTokens} may leave no room for the answer.`);
+  return smallest;
 }
 
 /**
@@ -56,8 +67,8 @@ function budgetWithin(budget: number, effort: ReasoningEffort, model: string | u
  * since Gemini 3 can neither switch thinking off nor go above high, and a level the model refuses
  * is the next one up (`minimal` the lowest), each change with a warning; 2.5 gets `thinkingBudget`
  * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` is capped at 24576
- * with a warning; a budget at or above `maxTokens` becomes half of it, with a warning); other
- * models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
+ * with a warning; a budget at or above `maxTokens` becomes half of it, or 0 or the smallest the
+ * model takes when half is below that, with a warning); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
  * @see https://ai.google.dev/gemini-api/docs/thinking
  */
 export function thinkingConfigFor(value: string | undefined, model: string | undefined, warnings: string[], maxTokens?: number): GeminiThinkingConfig | undefined {
