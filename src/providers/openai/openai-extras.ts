@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import { unmodelledFields } from "../../core/unmodelled-fields.js";
+import { MESSAGE_FIELDS, unmodelledFields } from "../../core/unmodelled-fields.js";
 
 /*
  * The fields of an OpenAI-dialect answer the gateway does not model (an OpenAI-compatible server's
@@ -12,8 +12,12 @@ import { unmodelledFields } from "../../core/unmodelled-fields.js";
 export const COMPLETION_KEYS: ReadonlySet<string> = new Set(["id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "obfuscation", "x_groq", "error"]);
 /** Keys of a choice the gateway models. */
 export const CHOICE_KEYS: ReadonlySet<string> = new Set(["index", "message", "delta", "logprobs", "finish_reason"]);
-/** Keys of an answer's message the gateway models. */
-export const MESSAGE_KEYS: ReadonlySet<string> = new Set(["role", "content", "refusal", "tool_calls", "function_call", "audio", "annotations", "reasoning_content", "reasoning"]);
+/**
+ * Keys of an answer's message the gateway models, or leaves out: every key a request's message
+ * models too (MESSAGE_FIELDS: an answer's message sent back as history must not carry one in its
+ * `extra`, which a request refuses), and OpenRouter's `reasoning` text, read as reasoning.
+ */
+export const MESSAGE_KEYS: ReadonlySet<string> = new Set([...MESSAGE_FIELDS, "reasoning"]);
 /** Keys of a usage object the gateway models. */
 export const USAGE_KEYS: ReadonlySet<string> = new Set(["prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details"]);
 

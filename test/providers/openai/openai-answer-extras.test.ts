@@ -64,6 +64,21 @@ describe("an OpenAI-compatible answer's fields the gateway does not model", () =
     }
   });
 
+  it("hand-made: a message key a request models (an upstream LiteLLM's thinking_blocks, a name) is not an extra, so the message can be sent back as history", async () => {
+    const answer = { ...whole, choices: [{ index: 0, message: { role: "assistant", content: "Hi", name: "bot", thinking_blocks: [{ type: "thinking", thinking: "t", signature: "sig" }], reasoning_details: REASONING_DETAILS }, finish_reason: "stop" }] };
+    const { app } = await testApp({ headers: { "content-type": "application/json" }, body: JSON.stringify(answer) }, { headers: { "content-type": "application/json" }, body: JSON.stringify(whole) });
+    try {
+      const headers = { "content-type": "application/json", authorization: "Bearer sy-test-gateway-key-0123456789" };
+      const first = await app.inject({ method: "POST", url: "/switchyard.v1.ChatService/Chat", headers, payload: JSON.stringify({ input: { model: "groq/sonar", messages: [{ role: "ROLE_USER", content: [{ text: "Q" }] }] } }) });
+      const message = first.json().choices[0].message;
+      expect(message.extra).toEqual({ reasoning_details: REASONING_DETAILS });
+      const second = await app.inject({ method: "POST", url: "/switchyard.v1.ChatService/Chat", headers, payload: JSON.stringify({ input: { model: "groq/sonar", messages: [{ role: "ROLE_USER", content: [{ text: "Q" }] }, message, { role: "ROLE_USER", content: [{ text: "More" }] }] } }) });
+      expect(second.statusCode, second.body).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("hand-made: Azure's prompt_filter_results, in a chunk before the one that starts the answer, are kept for response_start", async () => {
     const body = sse([
       { id: "", object: "", created: 0, model: "", choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: FILTER }] },
