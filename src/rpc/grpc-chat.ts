@@ -6,7 +6,8 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 // the version is pinned in package.json.
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { ChatInputSchema, type RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
-import { ChatRequestSchema, ChatResponseSchema, ChatStreamRequestSchema, ChatStreamResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ChatRequestSchema, ChatResponseSchema, ChatService, ChatStreamRequestSchema, ChatStreamResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
 import type { CallerAuthenticator } from "../core/caller-auth.js";
 import { gatewayError, invalidRequest, Reason, toGatewayError, type GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
@@ -16,6 +17,11 @@ import { DrainWaiter } from "../server/write-drain.js";
 import { GRPC_PREFIX_BYTES, grpcFrame } from "./grpc-frame.js";
 import { boundedForRpc } from "./rpc-error-message.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
+
+/** The paths of every method the gateway serves, whichever handler takes it. */
+const SERVED_PATHS: ReadonlySet<string> = new Set([ChatService, ModelService].flatMap((service) => service.methods.map((method) => `/${service.typeName}/${method.name}`)));
+/** gRPC (any codec), not gRPC-Web. */
+const GRPC_ANY = /^application\/grpc(?:$|[+;])/i;
 
 /** The methods this path serves; everything else (and every other protocol) goes to Connect. */
 const CHAT_PATH = "/switchyard.v1.ChatService/Chat";
@@ -61,8 +67,17 @@ function framingError(message: string): GatewayError {
 export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
   return (stream, headers) => {
     const path = headers[":path"];
-    if ((path !== CHAT_PATH && path !== CHAT_STREAM_PATH) || headers[":method"] !== "POST") return false;
     const contentType = headers["content-type"];
+    // A gRPC call of a method the gateway does not serve: UNIMPLEMENTED in a trailers-only answer, the one
+    // HEADERS frame ending the stream, as gRPC clients read it (an answer through Fastify ends it in a DATA frame).
+    if (typeof path === "string" && !SERVED_PATHS.has(path.split("?")[0] ?? path) && typeof contentType === "string" && GRPC_ANY.test(contentType)) {
+      stream.on("error", ignore);
+      const error = gatewayError(Code.Unimplemented, Reason.NOT_FOUND, `unknown method ${path.slice(0, 200)}`);
+      options.onError(error, path.slice(0, 200));
+      answerTrailersOnly(stream, error);
+      return true;
+    }
+    if ((path !== CHAT_PATH && path !== CHAT_STREAM_PATH) || headers[":method"] !== "POST") return false;
     if (typeof contentType !== "string" || !GRPC_PROTO.test(contentType)) return false;
     // Another encoding is refused here (UNIMPLEMENTED with grpc-accept-encoding, for both methods: see readCall).
     if (ACCEPTED_ENCODINGS.has(headers["grpc-encoding"])) return false;
@@ -216,11 +231,15 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
       endWithTrailers(stream, fields);
       return;
     }
-    // Trailers-only: the status travels in the one HEADERS frame that ends the stream.
-    stream.respond({ ...BASE_HEADERS, ...fields }, { endStream: true });
-    // The client may still be sending; what it sends is not read.
-    if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    answerTrailersOnly(stream, error, fields);
   }
+}
+
+/** Answers `error` trailers-only: the status travels in the one HEADERS frame that ends the stream. */
+function answerTrailersOnly(stream: http2.ServerHttp2Stream, error: ConnectError, fields = errorTrailerFields(boundedForRpc(error))): void {
+  stream.respond({ ...BASE_HEADERS, ...fields }, { endStream: true });
+  // The client may still be sending; what it sends is not read.
+  if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 
 /**

@@ -11,6 +11,7 @@ import { compressionGzip, createConnectTransport, createGrpcTransport, Http2Sess
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatRequestSchema, ChatService, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
+import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
 import { buildApp, type BuiltApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
@@ -204,6 +205,26 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
       expect(answer.head["grpc-accept-encoding"], path).toBe("gzip, br");
     }
     expect(upstreams.a?.attempts).toHaveLength(0);
+  });
+
+  it.each(["/switchyard.v1.ChatService/Nope", "/other.v1.Service/Method"])("answers a gRPC call of a method it does not serve (%s) UNIMPLEMENTED in the HEADERS frame that ends the stream, as gRPC clients read it", async (path) => {
+    for (const contentType of ["application/grpc", "application/grpc+json"]) {
+      const session = http2.connect(origin);
+      try {
+        const { head, endedWithHeaders } = await new Promise<{ head: http2.IncomingHttpHeaders; endedWithHeaders: boolean }>((resolve, reject) => {
+          const request = session.request({ ":method": "POST", ":path": path, "content-type": contentType, te: "trailers", ...auth });
+          request.on("response", (value, flags) => resolve({ head: value, endedWithHeaders: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 }));
+          request.on("error", reject);
+          request.end(Buffer.alloc(5));
+        });
+        expect([head[":status"], head["grpc-status"], endedWithHeaders], `${path} ${contentType}`).toEqual([200, String(Code.Unimplemented), true]);
+      } finally {
+        session.close();
+      }
+    }
+    // The methods it serves are not taken for unknown ones: ModelService still answers.
+    const models = await createClient(ModelService, createGrpcTransport({ baseUrl: origin, sessionManager: sessions })).listModels({}, { headers: auth });
+    expect(models.models.length).toBeGreaterThan(0);
   });
 
   it("names the method's kind in framing errors, as Connect's handler does", async () => {
