@@ -175,6 +175,27 @@ describe("a stream never ends normally after a failure", () => {
     expect(notAsked.usage).toBeUndefined();
   });
 
+  it("ends a complete answer normally when the caller's deadline passes while waiting for usage after the finish", async () => {
+    // Idle and total timeouts longer than the wait for usage (2 s), so the caller's deadline (700 ms) is what ends it.
+    const patient = await startResilienceGateway({ a: {} }, `routing:
+  timeouts: { connect_ms: 1000, first_token_ms: 2000, idle_ms: 5000, total_ms: 10000 }`);
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    let error: unknown;
+    try {
+      patient.upstreams.a?.always(fault.answer({ omitUsage: true, holdOpenAfterFinish: true }));
+      const body = { model: "a/m", messages: userMessage(), stream: true as const, stream_options: { include_usage: true } };
+      for await (const chunk of await patient.openai.chat.completions.create(body, { headers: { "x-switchyard-timeout": "700ms" } })) chunks.push(chunk);
+    } catch (thrown) {
+      error = thrown;
+    } finally {
+      await patient.close();
+    }
+    expect(error).toBeUndefined();
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe(TEXT);
+    expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason === "stop")).toBe(true);
+    expect(chunks.at(-1)?.usage).toMatchObject({ estimated: true });
+  });
+
   it("finalises at once when the upstream holds the connection open after finish and usage", async () => {
     const patient = await startResilienceGateway({ a: {} }, `routing:
   timeouts: { connect_ms: 1000, first_token_ms: 2000, idle_ms: 5000, total_ms: 10000 }`);

@@ -154,8 +154,9 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
           throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `the upstream stream of ${target.id} ended before the answer was finished`, { provider: target.account.name, afterFirstByte: true });
         }
       } catch (thrown) {
-        const error = run.failureOf(attempt, thrown);
+        // Every choice had finished: a cut, a stall or the deadline while waiting for usage ends a complete answer normally.
         if (!delivered.complete(choices)) {
+          const error = run.failureOf(attempt, thrown);
           const next = handleFailure({ attempt, error, splice, delivered, run, prefillRejected, original });
           original = next.original;
           if (next.throw) throw next.throw;
