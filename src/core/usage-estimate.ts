@@ -45,10 +45,15 @@ export function responseCharacters(response: ChatResponse): number {
   return characters;
 }
 
+/** A rough token count of `characters` of model output (the same four characters per token as every estimate here). */
+export function estimateOutputTokens(characters: number): number {
+  return Math.ceil(characters / CHARACTERS_PER_TOKEN);
+}
+
 /**
  * Usage for an answer whose provider reported none: the request's prompt estimate and
  * `outputCharacters` / 4 as completion tokens, with `estimated` set. Cache and reasoning counts are 0.
  */
 export function estimatedUsage(input: ChatInput, outputCharacters: number): Usage {
-  return usageOf({ prompt: estimatePromptTokens(input), completion: Math.ceil(outputCharacters / CHARACTERS_PER_TOKEN), estimated: true });
+  return usageOf({ prompt: estimatePromptTokens(input), completion: estimateOutputTokens(outputCharacters), estimated: true });
 }

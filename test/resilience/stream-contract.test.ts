@@ -50,6 +50,15 @@ describe("recovery after content was sent", () => {
     expect(result.usage?.completion_tokens).toBe(6);
   });
 
+  it("gives the prefill continuation what the delivered text left of max_tokens; a restart gets all of it", async () => {
+    rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
+    expect((await stream(["prefill/m"], { max_tokens: 50 })).error).toBeUndefined();
+    // "The quick brown" is 15 characters, about 4 tokens.
+    expect(rig().upstreams.prefill?.attempts[0]?.body.max_tokens).toBe(46);
+    expect((await stream(["restart/m"], { max_tokens: 50 })).error).toBeUndefined();
+    expect(rig().upstreams.restart?.attempts[0]?.body.max_tokens).toBe(50);
+  });
+
   it("estimates the usage of the continuing attempt only when its upstream reports none", async () => {
     rig().upstreams.a?.always(fault.answer({ cutAfterChunks: 3 }));
     rig().upstreams.prefill?.always(fault.answer({ omitUsage: true }));

@@ -5,6 +5,7 @@ import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service
 import { gatewayError, type GatewayError, Reason } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
 import { textDeltaEvent } from "../stream-events.js";
+import { estimateOutputTokens } from "../usage-estimate.js";
 
 /** How a stream is continued on another target after content was sent: see {@link planRecovery}. */
 export type RecoveryMode = "prefill" | "restart";
@@ -94,7 +95,8 @@ export interface RecoveryPlan {
  * Plans the continuation of a stream on `target` after `delivered` text was sent. A target whose
  * catalogue entry says `supports.prefill: true` (and that has not rejected a prefill during this
  * request) gets the delivered text as a trailing assistant message (appended to the caller's own
- * trailing assistant message, if any) and continues it; any other target gets the original request
+ * trailing assistant message, if any) and continues it, its max_tokens less the delivered text's
+ * estimated tokens (at least 1); any other target gets the original request
  * again (restart). A prefill is never sent to a target without the capability, nor for an answer
  * bound to a json_schema.
  */
@@ -111,7 +113,9 @@ export function planRecovery(input: ChatInput, delivered: string, target: Resolv
   } else {
     messages.push(create(MessageSchema, { role: Role.ASSISTANT, content: [text] }));
   }
-  return { mode: "prefill", input: { ...input, messages } };
+  // max_tokens bounds the whole answer: the continuation gets what the delivered text (estimated) left of it.
+  const maxTokens = input.maxTokens === undefined ? undefined : Math.max(1, input.maxTokens - estimateOutputTokens(delivered.length));
+  return { mode: "prefill", input: { ...input, messages, ...(maxTokens === undefined ? {} : { maxTokens }) } };
 }
 
 /** The first failure after content was sent, named in any later in-band error. */
