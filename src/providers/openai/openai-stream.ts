@@ -219,6 +219,8 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings, this.startFacts(chunk)));
       }
       const choiceIndex = choiceIndexOf(choice.index, 0);
+      // A finished choice is over: anything a server sends for it afterwards is not part of the answer.
+      if (this.finished.has(choiceIndex)) continue;
       const delta = isRecord(choice.delta) ? choice.delta : {};
       const reasoning = reasoningTextOf(delta);
       if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
@@ -243,7 +245,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         const annotations = annotationsOf(delta.annotations);
         if (annotations.length > 0) out.push(annotationDeltaEvent(choiceIndex, annotations));
       }
-      if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0 && !this.finished.has(choiceIndex)) {
+      if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0) {
         const failed = failedFinishError(choice.finish_reason, this.provider, choiceIndex, true);
         if (failed) throw failed;
         this.finished.add(choiceIndex);

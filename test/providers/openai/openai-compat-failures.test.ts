@@ -130,3 +130,14 @@ describe("a connection cut in the middle of an event", () => {
     expect(summarize(after)).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "Hel"]]);
   });
 });
+
+describe("deltas after a choice's finish", () => {
+  it("hand-made: are not part of the answer: text and a second finish after it are dropped", async () => {
+    const body = sse([chunk({ role: "assistant", content: "Done." }), chunk({}, { finish: "stop" }), chunk({ content: " EXTRA AFTER FINISH" }), chunk({}, { finish: "error" })]);
+    expect(summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m"))))).toEqual<EventSummary[]>([
+      ["start", "chatcmpl-hand"],
+      ["text", 0, "Done."],
+      ["finish", 0, FinishReason.STOP, "stop"],
+    ]);
+  });
+});
