@@ -131,6 +131,24 @@ describe("answers at the RPC routes' edge, in the RPC protocols' own form", () =
   });
 });
 
+describe("an unknown gRPC-Web method on a gateway with keys", () => {
+  it("is UNIMPLEMENTED in gRPC-Web form without a key too, as on HTTP/2 gRPC, not the REST 401", async () => {
+    const { app } = await buildApp({ config: parseConfigText(`${FUZZ_CONFIG}keys:\n  - { name: dev, key: "sy-keyed-0123456789abcdef" }\n`, "keyed.yaml", {}), transport: wellBehavedUpstream });
+    await app.ready();
+    try {
+      for (const authorization of [undefined, "Bearer wrong"]) {
+        const answer = await app.inject({ method: "POST", url: "/other.v1.Service/Method", headers: { "content-type": "application/grpc-web+proto", ...(authorization ? { authorization } : {}) }, payload: Buffer.alloc(5) });
+        expect(answer.statusCode, authorization).toBe(200);
+        expect(grpcWebTrailers(answer.rawPayload)[0]?.["grpc-status"], authorization).toBe("12");
+      }
+      // A REST URL nobody serves still asks for the key first.
+      expect((await app.inject({ method: "POST", url: "/v1/nothing", headers: { "content-type": "application/json" }, payload: "{}" })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 /** One gRPC-Web / gRPC envelope. */
 function envelope(flags: number, data: Uint8Array): Buffer {
   const framed = Buffer.alloc(5 + data.byteLength);

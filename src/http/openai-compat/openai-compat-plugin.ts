@@ -59,7 +59,8 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
   // Callback style: an async hook costs a promise and a microtask per request. Fastify's hook
   // runner turns a synchronous throw into the same error as a rejection.
   app.addHook("onRequest", (request, _reply, done) => {
-    authenticate(request.headers.authorization);
+    // An RPC of a method nobody serves is answered as such in its own protocol, key or not (as the HTTP/2 gRPC path does).
+    if (!(request.is404 && options.foreignNotFound?.(request.url.split("?")[0] ?? "", request.headers["content-type"]))) authenticate(request.headers.authorization);
     done();
   });
 
