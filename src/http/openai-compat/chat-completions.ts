@@ -137,6 +137,11 @@ async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest,
     for (;;) {
       const next = await events.next();
       if (next.done) break;
+      if (signal.aborted) {
+        // The client left: events already buffered would be encoded for nobody. Closing the chain closes the upstream answer.
+        await events.return?.(undefined);
+        throw signal.reason;
+      }
       for (const chunk of encoder.encode(next.value)) {
         const drained = writer.data(chunk);
         if (drained) await drained;
