@@ -1,8 +1,8 @@
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
 import type { CallerAuthenticator } from "../core/caller-auth.js";
-import { toGatewayError, type GatewayError } from "../core/errors.js";
+import { gatewayError, GatewayError, Reason, toGatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import { createChatService, createModelService } from "./chat-service.js";
 import { withGatewayErrors } from "./connect-own-errors.js";
@@ -36,11 +36,14 @@ export function connectInterceptors(authenticate: CallerAuthenticator, onError: 
   };
   const errors: Interceptor = (next) => async (request) => {
     const procedure = request.method.name;
+    // Once the client has gone, what fails is the write to its closed stream (ERR_HTTP2_INVALID_STREAM): a cancel, not the server's error.
+    const errorOf = (thrown: unknown): GatewayError =>
+      request.signal.aborted && !(thrown instanceof GatewayError) ? gatewayError(Code.Canceled, Reason.CANCELED, "the client canceled the call", {}, thrown) : toGatewayError(thrown);
     let response;
     try {
       response = await next(request);
     } catch (thrown) {
-      const error = toGatewayError(thrown);
+      const error = errorOf(thrown);
       onError(error, procedure);
       throw boundedForRpc(error);
     }
@@ -50,7 +53,7 @@ export function connectInterceptors(authenticate: CallerAuthenticator, onError: 
       try {
         yield* source;
       } catch (thrown) {
-        const error = toGatewayError(thrown);
+        const error = errorOf(thrown);
         onError(error, procedure);
         throw boundedForRpc(error);
       }
