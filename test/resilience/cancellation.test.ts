@@ -81,4 +81,23 @@ describe("the caller going away", () => {
     expect(records[0]).toMatchObject({ target: "a/m", partial: true, estimated: true });
     expect(records[0]?.usage?.completionTokens).toBeGreaterThan(0);
   });
+
+  it("records the partial usage of a stream canceled after its finish, while its usage was awaited", async () => {
+    rig().upstreams.a?.always(fault.answer({ omitUsage: true, holdOpenAfterFinish: true }));
+    const records: UsageRecord[] = [];
+    const core = createCoreGateway(rig().config, { onUsage: (record) => records.push(record) });
+    const controller = new AbortController();
+    const input = create(ChatInputSchema, { model: "a/m", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "Say the sentence." } }] }] });
+    let thrown: unknown;
+    try {
+      for await (const event of core.chatStream(input, { signal: controller.signal })) {
+        if (event.event.case === "finish") setTimeout(() => controller.abort(), 50);
+      }
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as GatewayError).reason).toBe("CANCELED");
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ target: "a/m", partial: true, estimated: true });
+  });
 });

@@ -154,8 +154,9 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
           throw gatewayError(Code.Unavailable, Reason.STREAM_INTERRUPTED, `the upstream stream of ${target.id} ended before the answer was finished`, { provider: target.account.name, afterFirstByte: true });
         }
       } catch (thrown) {
-        // Every choice had finished: a cut, a stall or the deadline while waiting for usage ends a complete answer normally.
-        if (!delivered.complete(choices)) {
+        // Every choice had finished: a cut, a stall or the deadline while waiting for usage ends a complete
+        // answer normally. A caller that left is not answered: its cancel ends the stream as any cancel does.
+        if (!delivered.complete(choices) || scope.canceled) {
           const error = run.failureOf(attempt, thrown);
           const next = handleFailure({ attempt, error, splice, delivered, run, prefillRejected, original });
           original = next.original;
