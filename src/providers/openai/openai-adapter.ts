@@ -190,7 +190,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
           provider,
           async accept(upstream) {
             if (upstream.status < 200 || upstream.status >= 300) throw await failureFrom(upstream, provider, errorText);
-            return new OpenAIStreamTranslator(provider, warnings);
+            return new OpenAIStreamTranslator(provider, warnings, input.n ?? 1);
           },
         };
       });

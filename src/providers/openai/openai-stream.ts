@@ -152,14 +152,17 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   /** Top-level fields of the chunks so far that the gateway does not model, for response_start. */
   private startExtra: JsonObject | undefined;
   private usage: Usage | undefined;
+  private usageSent = false;
   private readonly callsByChoice = new Map<number, ChoiceCalls>();
   private readonly finished = new Set<number>();
   private ended = false;
 
   /** `warnings` go on the response_start event. */
+  /** `choices`: how many the request asked for (n); usage goes out once that many have finished. */
   constructor(
     private readonly provider: string,
     private readonly warnings: string[] = [],
+    private readonly choices = 1,
   ) {}
 
   /** True once `[DONE]` arrived: nothing after it is read. */
@@ -205,11 +208,10 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings, this.startFacts(chunk)));
     }
     const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
-    if (chunkUsage) this.usage = fromOpenAIUsage(chunkUsage);
+    if (chunkUsage && !this.usageSent) this.usage = fromOpenAIUsage(chunkUsage);
     if (this.usage && this.finished.size > 0 && (!Array.isArray(chunk.choices) || chunk.choices.length === 0)) {
       // The usage-only chunk after the finishes ends the answer: emit it now, so that a stream whose [DONE] never comes still ends with usage.
-      out.push(usageEvent(this.usage));
-      this.usage = undefined;
+      this.sendUsage(this.usage, out);
     }
     if (!Array.isArray(chunk.choices)) return;
     for (const choice of chunk.choices) {
@@ -253,6 +255,16 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         out.push(finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason), choice.finish_reason));
       }
     }
+    // Every choice asked for has finished: usage that rode on a finish chunk (Groq, Mistral, vLLM) goes now, not
+    // only at the end marker, which a connection cut or held open after the finish would delay or lose.
+    if (this.usage && this.finished.size >= this.choices) this.sendUsage(this.usage, out);
+  }
+
+  /** Emits the answer's usage, once: a server that repeats it later is not read again. */
+  private sendUsage(usage: Usage, out: ChatStreamResponse[]): void {
+    out.push(usageEvent(usage));
+    this.usage = undefined;
+    this.usageSent = true;
   }
 
   /** Ends the stream (after `[DONE]` or at the end of the body): the pending usage, or a failure when nothing came. */

@@ -6,6 +6,7 @@ import { toRestError } from "../../../src/http/openai-compat/error-response.js";
 import { callOptions, user } from "../../support/proto-builders.js";
 import { replayTransport } from "../../support/replay-transport.js";
 import { collect, collectUntilError } from "../../support/stream-collectors.js";
+import { usage } from "../../support/usage-summary.js";
 import { adapterFor, chatInput, chunk, sse, summarize, type EventSummary } from "./openai-test-setup.js";
 
 /*
@@ -139,5 +140,22 @@ describe("deltas after a choice's finish", () => {
       ["text", 0, "Done."],
       ["finish", 0, FinishReason.STOP, "stop"],
     ]);
+  });
+});
+
+describe("usage on the finish chunk (Groq, Mistral, vLLM)", () => {
+  it("hand-made: goes out as soon as every choice asked for has finished, once, whatever the server sends after", async () => {
+    const body = sse([chunk({ role: "assistant", content: "hi" }), chunk({}, { finish: "stop", usage: { prompt_tokens: 33, completion_tokens: 11, total_tokens: 44 } }), { id: "x", choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }], false);
+    const events = summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m"))));
+    expect(events.slice(-2)).toEqual<EventSummary[]>([
+      ["finish", 0, FinishReason.STOP, "stop"],
+      ["usage", usage({ prompt: 33, completion: 11 })],
+    ]);
+  });
+
+  it("hand-made: with n = 2, waits for both choices", async () => {
+    const body = sse([chunk({ role: "assistant", content: "a" }), chunk({}, { finish: "stop", usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } }), chunk({ content: "b" }, { index: 1 }), chunk({}, { index: 1, finish: "stop" })], false);
+    const events = summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(chatInput({ messages: [user("hi")], n: 2 }), callOptions("m"))));
+    expect(events.map((event) => event[0])).toEqual(["start", "text", "finish", "text", "finish", "usage"]);
   });
 });
