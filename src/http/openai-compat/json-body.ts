@@ -46,6 +46,7 @@ function holdsPoison(root: unknown): boolean {
   }
   return false;
 }
+
 /** The `charset` parameter of a Content-Type value. */
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 

@@ -157,8 +157,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   private readonly finished = new Set<number>();
   private ended = false;
 
-  /** `warnings` go on the response_start event. */
-  /** `choices`: how many the request asked for (n); usage goes out once that many have finished. */
+  /** `warnings` go on the response_start event; `choices`: how many the request asked for (n), usage goes out once that many have finished. */
   constructor(
     private readonly provider: string,
     private readonly warnings: string[] = [],
@@ -170,13 +169,13 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     return this.ended;
   }
 
-  /** Translates one SSE event, appending the resulting events to `out`. */
   /** The facts response_start carries: the chunk's fingerprint and tier, and the fields not modelled so far. */
   private startFacts(chunk: LenientChunk): AnswerFacts {
     const facts = answerFactsOf(chunk);
     return this.startExtra ? { ...facts, extra: this.startExtra } : facts;
   }
 
+  /** Translates one SSE event, appending the resulting events to `out`. */
   push(event: SseEvent, out: ChatStreamResponse[]): void {
     const data = event.data;
     if (data === "[DONE]") {
