@@ -155,7 +155,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
         }
       } catch (thrown) {
         // Every choice had finished: a cut, a stall or the deadline while waiting for usage ends a complete
-        // answer normally. A caller that left is not answered: its cancel ends the stream as any cancel does.
+        // answer normally. A caller that left is not answered: its cancel ends the stream as every cancel does.
         if (!delivered.complete(choices) || scope.canceled) {
           const error = run.failureOf(attempt, thrown);
           const next = handleFailure({ attempt, error, splice, delivered, run, prefillRejected, original });

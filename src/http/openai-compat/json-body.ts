@@ -26,7 +26,7 @@ const DEPTH_SCAN_FROM_CHARS = 64 * 1024;
 /** Deepest nesting a body can have: the request's own structure, a few levels, around MAX_JSON_DEPTH levels of a caller's JSON. */
 const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 16;
 
-/** Whether a parsed value holds a `__proto__` key, or a `constructor` key whose value has its own `prototype` (iterative: any depth). */
+/** Whether a parsed value holds a `__proto__` key, or a `constructor` key whose value has its own `prototype` (iterative, at every depth). */
 function holdsPoison(root: unknown): boolean {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
