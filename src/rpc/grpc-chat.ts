@@ -16,6 +16,7 @@ import { routeHeaders, withRouteMetadata } from "../server/route-headers.js";
 import { DrainWaiter } from "../server/write-drain.js";
 import { GRPC_PREFIX_BYTES, grpcFrame } from "./grpc-frame.js";
 import { boundedForRpc } from "./rpc-error-message.js";
+import { unknownMethodError } from "./rpc-refusal.js";
 import { keepaliveMsOf, keptAlive } from "./stream-keepalive.js";
 
 /** The paths of every method the gateway serves, whichever handler takes it. */
@@ -72,7 +73,7 @@ export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
     // HEADERS frame ending the stream, as gRPC clients read it (an answer through Fastify ends it in a DATA frame).
     if (typeof path === "string" && !SERVED_PATHS.has(path.split("?")[0] ?? path) && typeof contentType === "string" && GRPC_ANY.test(contentType)) {
       stream.on("error", ignore);
-      const error = gatewayError(Code.Unimplemented, Reason.NOT_FOUND, `unknown method ${path.slice(0, 200)}`);
+      const error = unknownMethodError(path);
       options.onError(error, path.slice(0, 200));
       answerTrailersOnly(stream, error);
       return true;

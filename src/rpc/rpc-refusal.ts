@@ -64,5 +64,10 @@ export function rpcErrorAnswer(path: string | undefined, contentType: string | u
 export function unknownMethodAnswer(path: string, contentType: string | undefined): EdgeAnswer | undefined {
   const type = contentType?.trim() ?? "";
   if (!grpcContentType.test(type) && !grpcWebContentType.test(type)) return undefined;
-  return rpcErrorAnswer(path, type, gatewayError(Code.Unimplemented, Reason.NOT_FOUND, `unknown method ${path.slice(0, 200)}`));
+  return rpcErrorAnswer(path, type, unknownMethodError(path));
+}
+
+/** UNIMPLEMENTED for a call of a method the gateway does not serve, naming it (bounded). */
+export function unknownMethodError(path: string): GatewayError {
+  return gatewayError(Code.Unimplemented, Reason.NOT_FOUND, `unknown method ${path.slice(0, 200)}`);
 }

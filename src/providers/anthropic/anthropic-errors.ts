@@ -1,7 +1,21 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { errorFromUpstreamStatus, nonJsonErrorText, scrubSecrets } from "../upstream-status.js";
-import { parseAnthropicErrorBody, type AnthropicErrorObject } from "./anthropic-wire.js";
+import { parseAnthropicErrorObject, type AnthropicErrorObject } from "./anthropic-wire.js";
+
+/** Reads an error response body `{type:"error", error:{type, message}, request_id}`; unreadable bodies give `{}`. */
+function parseAnthropicErrorBody(text: string): AnthropicErrorObject & { requestId?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  const body = value as { readonly error?: unknown; readonly request_id?: unknown };
+  const error = parseAnthropicErrorObject(body.error);
+  return typeof body.request_id === "string" ? { ...error, requestId: body.request_id } : error;
+}
 
 /** HTTP status Anthropic documents for each error type; used for errors that arrive inside a 200 stream. */
 const STATUS_BY_ERROR_TYPE: Readonly<Record<string, number>> = {

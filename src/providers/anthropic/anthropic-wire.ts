@@ -388,17 +388,3 @@ export function parseAnthropicStreamEvent(data: string): AnthropicStreamEvent | 
       return undefined;
   }
 }
-
-/** Reads an error response body `{type:"error", error:{type, message}, request_id}`; unreadable bodies give `{}`. */
-export function parseAnthropicErrorBody(text: string): AnthropicErrorObject & { requestId?: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return {};
-  }
-  if (!isRecord(value)) return {};
-  const error = parseAnthropicErrorObject(value.error);
-  const requestId = stringOf(value.request_id);
-  return requestId === undefined ? error : { ...error, requestId };
-}
