@@ -21,6 +21,12 @@ export interface CallOptions {
    * downloads). Unset when the caller is not the core (tests).
    */
   readonly request?: object;
+  /**
+   * Wraps work the adapter does before its provider request (Gemini's media downloads, bounded by
+   * media.timeout_ms and the attempt's total_ms): a stream's first-token clock is stopped while it
+   * runs and starts when it ends. Absent (non-streaming calls, tests): the work runs as it is.
+   */
+  readonly beforeRequest?: <T>(work: Promise<T>) => Promise<T>;
 }
 
 /**

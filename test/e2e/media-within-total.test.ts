@@ -13,6 +13,8 @@ const KEYS = { openai: "sk-media-total-openai-0123456789", anthropic: "sk-ant-me
 let upstream: DialectUpstream;
 let media: http.Server;
 let gateway: ListeningApp;
+/** first_token_ms shorter than one download: a stream's first-token clock starts after the media. */
+let streamingGateway: ListeningApp;
 
 beforeAll(async () => {
   upstream = await startDialectUpstream({ keys: KEYS, models: { openai: [], anthropic: [], gemini: ["gemini-2.5-flash"] } });
@@ -26,10 +28,15 @@ beforeAll(async () => {
     `providers:\n  gem: { type: gemini, api_key: "${KEYS.gemini}", base_url: "${upstream.origin}" }\nmedia: { allow_private_network: true, timeout_ms: 3000 }\nrouting:\n  timeouts: { total_ms: 1000 }\n  retry: { max_retries: 0 }\n  circuit_breaker: { failure_threshold: 3 }\nlogging: { level: silent }\n`,
     "media-within-total.yaml",
   );
+  streamingGateway = await listenApp(
+    `providers:\n  gem: { type: gemini, api_key: "${KEYS.gemini}", base_url: "${upstream.origin}" }\nmedia: { allow_private_network: true, timeout_ms: 3000 }\nrouting:\n  timeouts: { first_token_ms: 300, total_ms: 5000 }\n  retry: { max_retries: 0 }\n  circuit_breaker: { failure_threshold: 2 }\nlogging: { level: silent }\n`,
+    "media-first-token.yaml",
+  );
 });
 
 afterAll(async () => {
   await gateway?.close();
+  await streamingGateway?.close();
   await upstream?.close();
   media?.closeAllConnections();
   await new Promise((resolve) => media?.close(resolve));
@@ -74,5 +81,24 @@ describe("media downloads and total_ms", () => {
     });
     expect(response.status).toBe(200);
     expect(upstream.chatRequests()).toHaveLength(1);
+  });
+});
+
+describe("media downloads and first_token_ms", () => {
+  it("a stream's first-token clock starts when the media are in: a download longer than first_token_ms is not a silent provider, and opens no circuit", async () => {
+    const origin = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+    upstream.reset();
+    for (let index = 0; index < 3; index++) {
+      const response = await fetch(`${streamingGateway.origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gem/gemini-2.5-flash", stream: true, messages: [{ role: "user", content: [{ type: "text", text: "Look." }, { type: "image_url", image_url: { url: `${origin}/s${index}.png` } }] }] }),
+      });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toContain('"finish_reason":"stop"');
+      expect(text).toContain("data: [DONE]");
+    }
+    expect(upstream.chatRequests()).toHaveLength(3);
   });
 });

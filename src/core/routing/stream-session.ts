@@ -106,7 +106,6 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       const controller = scope.attemptController();
       const timeouts = scope.capTimeouts(target.timeouts);
       const watchdog = new StreamWatchdog({ target: target.id, provider: target.account.name, firstTokenMs: timeouts.firstTokenMs, idleMs: timeouts.idleMs, controller, now });
-      const startedAt = now();
       let held: ResponseStart | undefined;
       let tokenSeen = false;
       let usage: Usage | undefined;
@@ -117,6 +116,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
           signal: controller.signal,
           timeouts,
           request: scope,
+          beforeRequest: (work) => watchdog.holdFirstToken(work),
         })[Symbol.asyncIterator]();
         try {
           for (;;) {
@@ -129,7 +129,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
             }
             if (!tokenSeen && isTokenEvent(event)) {
               tokenSeen = true;
-              latency.record(target.id, true, now() - startedAt);
+              latency.record(target.id, true, now() - watchdog.started);
               // The target answers: a half-open circuit closes now, not when a minutes-long stream ends.
               run.answered(attempt);
             }

@@ -34,7 +34,8 @@ export interface WatchdogSettings {
 
 /**
  * Guards one upstream stream at the event level: the first token must come within
- * `firstTokenMs` of the start (keep-alive comments and an early role-only chunk do not count),
+ * `firstTokenMs` of the start (keep-alive comments and an early role-only chunk do not count; the
+ * adapter's own preparation, see holdFirstToken, neither),
  * and then no gap between events may exceed `idleMs`. Time spent while the consumer holds an
  * event (a slow caller) is not counted. On a breach it aborts the attempt and the stream throws
  * UPSTREAM_TIMEOUT (afterFirstByte false for the first token, true for a stall). The byte-level
@@ -46,17 +47,41 @@ export class StreamWatchdog {
   private timerDue = 0;
   private breach: GatewayError | undefined;
   private idleMs: number;
-  private readonly firstTokenDeadline: number;
+  private firstTokenDeadline: number;
   private lastActivity: number;
   private tokenSeen = false;
   private paused = false;
+  private preparing = false;
+  private startedAt: number;
   private readonly now: () => number;
 
   constructor(private readonly settings: WatchdogSettings) {
     this.now = settings.now ?? Date.now;
     this.idleMs = settings.idleMs;
     this.lastActivity = this.now();
+    this.startedAt = this.lastActivity;
     this.firstTokenDeadline = this.lastActivity + settings.firstTokenMs;
+  }
+
+  /** When the first-token clock started: the attempt's start, or the end of the adapter's preparation. */
+  get started(): number {
+    return this.startedAt;
+  }
+
+  /**
+   * Runs the adapter's own work before its provider request (CallOptions.beforeRequest: Gemini's
+   * media downloads, which have their own bounds): the first-token clock is stopped meanwhile and
+   * starts afresh when the work ends, so a slow media host is not counted as a silent provider.
+   */
+  async holdFirstToken<T>(work: Promise<T>): Promise<T> {
+    this.preparing = true;
+    try {
+      return await work;
+    } finally {
+      this.preparing = false;
+      this.startedAt = this.now();
+      this.firstTokenDeadline = this.startedAt + this.settings.firstTokenMs;
+    }
   }
 
   /** Shortens the allowed gap from now on (used after the last finish, to wait only briefly for usage and the end). */
@@ -90,6 +115,10 @@ export class StreamWatchdog {
 
   private readonly check = (): void => {
     this.timer = undefined;
+    if (this.preparing && !this.tokenSeen) {
+      this.schedule(this.settings.firstTokenMs);
+      return;
+    }
     if (this.paused) {
       this.schedule(this.tokenSeen ? this.idleMs : Math.max(1, this.firstTokenDeadline - this.now()));
       return;

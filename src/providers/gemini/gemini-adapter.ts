@@ -85,7 +85,9 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         timer = setTimeout(() => reject(gatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, message, { param: "messages" })), timeouts.totalMs);
       });
       try {
-        fetchedMedia = await Promise.race([downloads, late]);
+        const fetched = Promise.race([downloads, late]);
+        // A stream's first-token clock does not run while the caller's media hosts answer.
+        fetchedMedia = await (callOptions.beforeRequest ? callOptions.beforeRequest(fetched) : fetched);
       } finally {
         clearTimeout(timer);
       }
