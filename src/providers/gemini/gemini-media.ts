@@ -4,7 +4,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mimeTypeFromUrl } from "../../core/media-types.js";
 import { MediaBudget, type FetchedMedia, type MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { GeminiRequestPart } from "./gemini-wire.js";
-import type { AbortSignalLike } from "../../core/light-abort.js";
+import { LightAbort, type AbortSignalLike } from "../../core/light-abort.js";
 
 /** Where a media part's bytes come from, as Gemini needs them. */
 export type GeminiMediaSource =
@@ -105,8 +105,9 @@ const FETCH_CONCURRENCY = 4;
  * all of them together within `totalBytes` (one {@link MediaBudget} shared by the fetches, and the
  * sum checked again here), once per `request` (CallOptions.request): every attempt of it (retries,
  * fallbacks to Gemini accounts with the same base URL) gets the same downloads; a failed download
- * is fetched again by the next attempt. Rejects with the fetcher's GatewayError (400 naming the part, or
- * CANCELED), or a 400 naming the part that went over the total.
+ * is fetched again by the next attempt. The first download that fails stops the others. Rejects with
+ * the fetcher's GatewayError (400 naming the part, or CANCELED), or a 400 naming the part that went
+ * over the total.
  */
 export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number, request?: object): Promise<FetchedMediaByPath> {
   const pending = remoteMediaOf(input, baseUrl);
@@ -140,10 +141,24 @@ async function download(pending: readonly { url: string; param: string }[], fetc
   const unique = [...firstOf.values()];
   const byUrl = new Map<string, FetchedMedia>();
   const budget = new MediaBudget(totalBytes);
-  for (let start = 0; start < unique.length; start += FETCH_CONCURRENCY) {
-    const batch = unique.slice(start, start + FETCH_CONCURRENCY);
-    const results = await Promise.all(batch.map(({ url, param }) => fetchMedia({ url, param, signal, budget })));
-    results.forEach((result, index) => byUrl.set(batch[index]?.url ?? "", result));
+  // The first download that fails fails the request: the others are stopped with it, not left to run to their own timeouts.
+  const siblings = new LightAbort();
+  const follow = () => siblings.abort(signal.reason);
+  if (signal.aborted) follow();
+  else signal.addEventListener("abort", follow);
+  const fetchOne = ({ url, param }: { url: string; param: string }) =>
+    fetchMedia({ url, param, signal: siblings, budget }).catch((error: unknown) => {
+      siblings.abort(error);
+      throw error;
+    });
+  try {
+    for (let start = 0; start < unique.length; start += FETCH_CONCURRENCY) {
+      const batch = unique.slice(start, start + FETCH_CONCURRENCY);
+      const results = await Promise.all(batch.map(fetchOne));
+      results.forEach((result, index) => byUrl.set(batch[index]?.url ?? "", result));
+    }
+  } finally {
+    signal.removeEventListener("abort", follow);
   }
   // Every part is inlined in the request, so each counts against the total, repeated URLs too.
   const fetched = new Map<string, FetchedMedia>();

@@ -285,6 +285,26 @@ describe("createGeminiAdapter: media", () => {
     expect(calls).toBe(4);
   });
 
+  it("stops the other downloads of a request when one fails: they are not left to run to their own timeouts", async () => {
+    const stopped: string[] = [];
+    const fetchMedia: MediaFetcher = ({ url, signal }) =>
+      new Promise((_resolve, reject) => {
+        if (url.endsWith("/missing.png")) {
+          setTimeout(() => reject(new Error("HTTP 404")), 5);
+          return;
+        }
+        signal.addEventListener("abort", () => {
+          stopped.push(url);
+          reject(new Error("aborted"));
+        });
+      });
+    const replay = replayTransport({ body: "{}" });
+    const input = chatInput({ messages: [user("see", media("image", { url: "https://example.com/slow-1.png" }), media("image", { url: "https://example.com/missing.png" }), media("image", { url: "https://example.com/slow-2.png" }))] });
+    await expect(adapterWith(replay.transport, { fetchMedia }).generate(input, callOptions("gemini-2.5-flash"))).rejects.toThrow("HTTP 404");
+    expect(stopped.sort()).toEqual(["https://example.com/slow-1.png", "https://example.com/slow-2.png"]);
+    expect(replay.requests).toHaveLength(0);
+  });
+
   it("by default guards media fetches with config.media: a loopback URL is a 400 on the part and Gemini is never called", async () => {
     const replay = replayTransport({ body: "{}" });
     const config = geminiConfig();
