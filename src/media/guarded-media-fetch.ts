@@ -1,11 +1,14 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
+import { promisify } from "node:util";
+import { brotliDecompress, gunzip, inflate, inflateRaw, type ZlibOptions } from "node:zlib";
 import type { Dispatcher } from "undici";
 import { withLookupSlots, type SlottedLookup } from "../net/lookup-slots.js";
 import { Agent, dispatchRequest } from "../net/undici-slim.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { nonPublicAddressKind } from "./address-policy.js";
+import { zlibWrapped } from "../providers/upstream-decoding.js";
 import { toAbortSignal, type AbortSignalLike } from "../core/light-abort.js";
 
 /** Media bytes fetched from a URL, with the media type the server declared ("" when none). */
@@ -201,6 +204,40 @@ async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, b
   return new Uint8Array(Buffer.concat(chunks, size));
 }
 
+type Decoder = (bytes: Uint8Array, options: ZlibOptions) => Promise<Buffer>;
+const gunzipAsync: Decoder = promisify(gunzip);
+const inflateAsync: Decoder = promisify(inflate);
+const inflateRawAsync: Decoder = promisify(inflateRaw);
+const brotliAsync: Decoder = promisify(brotliDecompress);
+/** The content codings a media server may answer with (it is asked for identity, but stored objects are served as stored); deflate is zlib-wrapped or raw. */
+const MEDIA_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => Decoder> = new Map([
+  ["gzip", () => gunzipAsync],
+  ["x-gzip", () => gunzipAsync],
+  ["deflate", (bytes: Uint8Array) => (zlibWrapped(bytes) ? inflateAsync : inflateRawAsync)],
+  ["br", () => brotliAsync],
+]);
+
+/**
+ * The body as the media itself: decoded when the server applied a content coding (gzip, deflate,
+ * br; one layer), with the decoded size under `maxBytes` and the growth taken from the budget.
+ */
+async function decodedBody(response: Dispatcher.ResponseData, bytes: Uint8Array, maxBytes: number, budget: MediaBudget | undefined): Promise<Uint8Array> {
+  const header = response.headers["content-encoding"];
+  const coding = (Array.isArray(header) ? header.join(",") : (header ?? "")).trim().toLowerCase();
+  if (coding === "" || coding === "identity") return bytes;
+  const decoder = MEDIA_DECODERS.get(coding)?.(bytes);
+  if (!decoder) throw refusal(`the server sent it with content-encoding "${coding.slice(0, 40)}", which the gateway does not decode`);
+  let decoded: Buffer;
+  try {
+    decoded = await decoder(bytes, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if (error instanceof RangeError) throw refusal(`the response is larger than the ${maxBytes}-byte limit once decoded`);
+    throw refusal(`the response does not decode as its content-encoding "${coding}" says`);
+  }
+  if (budget && decoded.byteLength > bytes.byteLength && !budget.take(decoded.byteLength - bytes.byteLength)) throw overBudget(budget);
+  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+}
+
 function contentTypeOf(response: Dispatcher.ResponseData): string {
   const header = response.headers["content-type"];
   const value = Array.isArray(header) ? header[0] : header;
@@ -216,7 +253,9 @@ function contentTypeOf(response: Dispatcher.ResponseData): string {
  * changes between check and connect (rebinding) cannot redirect it; redirects are followed by hand,
  * at most {@link MAX_MEDIA_REDIRECTS}, each hop checked again; the body is capped at `maxBytes`
  * and by the request's {@link MediaBudget} when one is given (declared Content-Length and streamed
- * count) and the whole fetch, name resolution included, at `timeoutMs` (and the caller's signal).
+ * count; a body the server sent gzip-, deflate- or br-coded despite `accept-encoding: identity` is
+ * decoded, under the same caps) and the whole fetch, name resolution included, at `timeoutMs` (and
+ * the caller's signal).
  * Error messages say why the URL could not be used but never repeat the URL (it may hold signed tokens).
  */
 export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): MediaFetcher {
@@ -243,7 +282,7 @@ export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): 
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method: "GET",
-            headers: { accept: "*/*", "user-agent": "switchyard-media-fetch/1" },
+            headers: { accept: "*/*", "accept-encoding": "identity", "user-agent": "switchyard-media-fetch/1" },
             signal: combined,
           });
         } catch (error) {
@@ -269,7 +308,7 @@ export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): 
           discard(response.body);
           throw refusal(`the server answered HTTP ${response.statusCode}`);
         }
-        const bytes = await readCapped(response, settings.maxBytes, budget);
+        const bytes = await decodedBody(response, await readCapped(response, settings.maxBytes, budget), settings.maxBytes, budget);
         return { bytes, mimeType: contentTypeOf(response) };
       }
     } catch (error) {

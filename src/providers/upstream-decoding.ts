@@ -19,7 +19,7 @@ export const MAX_DECODED_BURST_BYTES = 16 * 1024 * 1024;
  * a multiple of 31), as `deflate` should; some servers send raw deflate (RFC 1951) instead, which
  * curl and browsers accept too.
  */
-function zlibWrapped(first: Uint8Array): boolean {
+export function zlibWrapped(first: Uint8Array): boolean {
   const cmf = first[0];
   if (cmf === undefined || (cmf & 0x0f) !== 8 || cmf >> 4 > 7) return false;
   const flg = first[1];

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { brotliCompressSync, deflateRawSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/core/errors.js";
 import { nonPublicAddressKind } from "../../src/media/address-policy.js";
@@ -34,6 +35,23 @@ function route(request: IncomingMessage, response: ServerResponse): void {
       pump();
       return;
     }
+    case "/gzip.png":
+      // A stored object served as stored, whatever the request asked for (S3 with Content-Encoding: gzip).
+      hits.push(`accept-encoding ${request.headers["accept-encoding"] ?? ""}`);
+      response.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip" }).end(gzipSync(PNG));
+      return;
+    case "/deflate.png":
+      response.writeHead(200, { "content-type": "image/png", "content-encoding": "deflate" }).end(deflateRawSync(PNG));
+      return;
+    case "/br.png":
+      response.writeHead(200, { "content-type": "image/png", "content-encoding": "br" }).end(brotliCompressSync(PNG));
+      return;
+    case "/bomb.bin":
+      response.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip" }).end(gzipSync(Buffer.alloc(1_000_000)));
+      return;
+    case "/zstd.png":
+      response.writeHead(200, { "content-type": "image/png", "content-encoding": "zstd" }).end(PNG);
+      return;
     case "/hang":
       return;
     case "/missing":
@@ -144,6 +162,24 @@ describe("createGuardedMediaFetcher against a local server", () => {
   it("stops reading a streamed body once it exceeds the cap", async () => {
     const error = await fetchError({ ...defaults, allowPrivateNetwork: true }, `${origin}/big-chunked`);
     expect(error.rawMessage).toMatch(/larger than the 65536-byte limit/);
+  });
+
+  it("asks for identity, and decodes a body served gzip-, deflate- or br-coded anyway: the media, not their coding, reach the provider", async () => {
+    const fetcher = createGuardedMediaFetcher({ ...defaults, allowPrivateNetwork: true });
+    hits.length = 0;
+    for (const path of ["/gzip.png", "/deflate.png", "/br.png"]) {
+      const fetched = await fetcher({ url: `${origin}${path}`, param: "p", signal: new AbortController().signal });
+      expect(Buffer.from(fetched.bytes)).toEqual(PNG);
+      expect(fetched.mimeType).toBe("image/png");
+    }
+    expect(hits).toContain("accept-encoding identity");
+  });
+
+  it("refuses a coded body larger than the cap once decoded, and a coding it does not decode", async () => {
+    const bomb = await fetchError({ ...defaults, allowPrivateNetwork: true }, `${origin}/bomb.bin`);
+    expect(bomb.rawMessage).toMatch(/larger than the 65536-byte limit once decoded/);
+    const zstd = await fetchError({ ...defaults, allowPrivateNetwork: true }, `${origin}/zstd.png`);
+    expect(zstd.rawMessage).toMatch(/content-encoding "zstd", which the gateway does not decode/);
   });
 
   it("gives up after timeoutMs", async () => {
