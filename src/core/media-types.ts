@@ -24,6 +24,15 @@ export function mimeTypeFromUrl(url: string): string {
   return EXTENSION_TYPES[path.slice(dot + 1).toLowerCase()] ?? "";
 }
 
+/**
+ * A media type as providers take it: trimmed, lower-cased, and `image/jpg` (not a registered
+ * type, but common in data URLs) as `image/jpeg`, which Gemini requires and Anthropic expects.
+ */
+export function canonicalMediaType(mimeType: string): string {
+  const lower = mimeType.trim().toLowerCase();
+  return lower === "image/jpg" ? "image/jpeg" : lower;
+}
+
 /** The content-part kind for a media type: image/*, audio/*, video/*, and everything else a file. */
 export function mediaKindOf(mimeType: string): MediaKind {
   if (mimeType.startsWith("image/")) return "image";

@@ -1,7 +1,7 @@
 import type { Media } from "../../../gen/switchyard/v1/chat_pb.js";
 import { readDataUrl } from "../../core/data-url.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
-import { mimeTypeFromUrl } from "../../core/media-types.js";
+import { canonicalMediaType, mimeTypeFromUrl } from "../../core/media-types.js";
 import type { AnthropicDocumentBlock, AnthropicImageBlock } from "./anthropic-wire.js";
 
 /** The content-part kinds that carry media. */
@@ -18,21 +18,16 @@ interface MediaBytes {
   readonly url?: string;
 }
 
-function normaliseMime(mime: string): string {
-  const lower = mime.trim().toLowerCase();
-  return lower === "image/jpg" ? "image/jpeg" : lower;
-}
-
 function readMedia(media: Media, param: string): MediaBytes {
-  const explicit = media.mimeType ? normaliseMime(media.mimeType) : "";
+  const explicit = media.mimeType ? canonicalMediaType(media.mimeType) : "";
   if (media.source.case === "data") {
     return { mimeType: explicit, base64: Buffer.from(media.source.value).toString("base64") };
   }
   if (media.source.case !== "url") throw invalidRequest(`Invalid '${param}': media needs a url or data.`, param);
   const url = media.source.value;
   const inline = readDataUrl(url, param);
-  if (inline) return { mimeType: explicit || normaliseMime(inline.mimeType), base64: inline.base64 };
-  return { mimeType: explicit || normaliseMime(mimeTypeFromUrl(url)), url };
+  if (inline) return { mimeType: explicit || canonicalMediaType(inline.mimeType), base64: inline.base64 };
+  return { mimeType: explicit || canonicalMediaType(mimeTypeFromUrl(url)), url };
 }
 
 function httpUrl(bytes: MediaBytes, param: string, what: string): string {

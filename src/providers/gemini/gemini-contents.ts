@@ -108,7 +108,7 @@ function userParts(message: Message, messageIndex: number, context: GeminiConten
           throw unsupportedFeature(`Invalid '${param}': the model ${context.catalogModel.name} does not accept ${kind} input.`, param);
         }
         if (media.detail === ImageDetail.LOW || media.detail === ImageDetail.HIGH) builder.warnings.add("image detail is not supported by Gemini; ignored");
-        parts.push(toGeminiMediaPart(media, param, context.baseUrl, context.fetchedMedia));
+        parts.push(toGeminiMediaPart(kind, media, param, context.baseUrl, context.fetchedMedia));
         break;
       }
       default:

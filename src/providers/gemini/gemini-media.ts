@@ -1,7 +1,7 @@
 import type { ChatInput, Media } from "../../../gen/switchyard/v1/chat_pb.js";
 import { readDataUrl } from "../../core/data-url.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
-import { mimeTypeFromUrl } from "../../core/media-types.js";
+import { canonicalMediaType, mediaKindOf, mimeTypeFromUrl, type MediaKind } from "../../core/media-types.js";
 import { MediaBudget, type FetchedMedia, type MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { GeminiRequestPart } from "./gemini-wire.js";
 import { LightAbort, type AbortSignalLike } from "../../core/light-abort.js";
@@ -35,7 +35,7 @@ function isGeminiFileUri(url: URL, baseUrl: string): boolean {
 function inlineDataUrl(raw: string, explicitType: string, param: string): GeminiMediaSource | undefined {
   const inline = readDataUrl(raw, param);
   if (!inline) return undefined;
-  const mimeType = explicitType || inline.mimeType;
+  const mimeType = canonicalMediaType(explicitType || inline.mimeType);
   if (!mimeType) throw invalidRequest(`Invalid '${param}': the data URL declares no media type; set mime_type.`, param);
   return { kind: "inline", mimeType, base64: inline.base64 };
 }
@@ -50,7 +50,7 @@ function inlineDataUrl(raw: string, explicitType: string, param: string): Gemini
 export function classifyGeminiMedia(media: Media, param: string, baseUrl: string): GeminiMediaSource {
   if (media.source.case === "data") {
     if (!media.mimeType) throw invalidRequest(`Invalid '${param}': media given as data needs a mime_type.`, param);
-    return { kind: "inline", mimeType: media.mimeType, base64: Buffer.from(media.source.value).toString("base64") };
+    return { kind: "inline", mimeType: canonicalMediaType(media.mimeType), base64: Buffer.from(media.source.value).toString("base64") };
   }
   const raw = media.source.value ?? "";
   const inline = inlineDataUrl(raw, media.mimeType, param);
@@ -62,7 +62,7 @@ export function classifyGeminiMedia(media: Media, param: string, baseUrl: string
     throw unsupportedFeature(`Invalid '${param}': Gemini takes media as data URLs, http(s) URLs, gs:// URIs or Gemini file URIs; this is none of them (file ids are not portable).`, param);
   }
   if (url.protocol === "gs:") {
-    const mimeType = media.mimeType || mimeTypeFromPath(url.pathname);
+    const mimeType = canonicalMediaType(media.mimeType) || mimeTypeFromPath(url.pathname);
     if (!mimeType) throw invalidRequest(`Invalid '${param}': cannot tell the media type of this gs:// URI from its name; set mime_type.`, param);
     return { kind: "file-uri", uri: raw, mimeType };
   }
@@ -70,10 +70,10 @@ export function classifyGeminiMedia(media: Media, param: string, baseUrl: string
     throw unsupportedFeature(`Invalid '${param}': the URL scheme '${url.protocol}' is not supported for Gemini media.`, param);
   }
   if (YOUTUBE_HOSTS.has(url.hostname.toLowerCase())) {
-    return media.mimeType ? { kind: "file-uri", uri: raw, mimeType: media.mimeType } : { kind: "file-uri", uri: raw };
+    return media.mimeType ? { kind: "file-uri", uri: raw, mimeType: canonicalMediaType(media.mimeType) } : { kind: "file-uri", uri: raw };
   }
   if (isGeminiFileUri(url, baseUrl)) {
-    const mimeType = media.mimeType || mimeTypeFromPath(url.pathname);
+    const mimeType = canonicalMediaType(media.mimeType) || mimeTypeFromPath(url.pathname);
     return mimeType ? { kind: "file-uri", uri: raw, mimeType } : { kind: "file-uri", uri: raw };
   }
   return { kind: "fetch", url: raw };
@@ -178,16 +178,21 @@ async function download(pending: readonly { url: string; param: string }[], fetc
 /**
  * Builds the Gemini part for one media content part, using `fetched` for URLs the gateway
  * downloaded. The MIME type of fetched media is mime_type, else the response's Content-Type (unless
- * generic), else the URL's extension; with none of them it is a 400. Pure.
+ * generic), else the URL's extension; with none of them it is a 400, and so is a Content-Type of
+ * another kind than the part's (`kind`; a file part takes any). Pure.
  */
-export function toGeminiMediaPart(media: Media, param: string, baseUrl: string, fetched: FetchedMediaByPath): GeminiRequestPart {
+export function toGeminiMediaPart(kind: MediaKind, media: Media, param: string, baseUrl: string, fetched: FetchedMediaByPath): GeminiRequestPart {
   const source = classifyGeminiMedia(media, param, baseUrl);
   if (source.kind === "inline") return { inlineData: { mimeType: source.mimeType, data: source.base64 } };
   if (source.kind === "file-uri") return { fileData: source.mimeType ? { mimeType: source.mimeType, fileUri: source.uri } : { fileUri: source.uri } };
   const download = fetched.get(param);
   if (!download) throw invalidRequest(`Invalid '${param}': the media URL was not fetched.`, param);
-  const served = download.mimeType && download.mimeType !== "application/octet-stream" ? download.mimeType : "";
-  const mimeType = media.mimeType || served || mimeTypeFromPath(source.url);
+  const served = download.mimeType && download.mimeType !== "application/octet-stream" ? canonicalMediaType(download.mimeType) : "";
+  // What the server sent must be the kind of media the part is (a login page is not an image); a file part takes any type.
+  if (!media.mimeType && served && kind !== "file" && mediaKindOf(served) !== kind) {
+    throw invalidRequest(`Invalid '${param}': the media URL could not be used: the server sent ${served.slice(0, 80)}, not ${kind === "image" ? "an image" : kind}.`, param);
+  }
+  const mimeType = canonicalMediaType(media.mimeType || served) || mimeTypeFromPath(source.url);
   if (!mimeType) throw invalidRequest(`Invalid '${param}': cannot tell the media type of the fetched URL; set mime_type.`, param);
   return { inlineData: { mimeType, data: Buffer.from(download.bytes).toString("base64") } };
 }

@@ -285,6 +285,31 @@ describe("createGeminiAdapter: media", () => {
     expect(calls).toBe(4);
   });
 
+  it("refuses a fetched URL that served another kind of media than the part (a login page for an image); a file part takes any type", async () => {
+    const served: Record<string, string> = { "https://example.com/cat.png": "text/html", "https://example.com/noext": "audio/mpeg", "https://example.com/doc": "text/html" };
+    const fetchMedia: MediaFetcher = async ({ url }) => ({ bytes: new Uint8Array([1, 2, 3]), mimeType: served[url] ?? "" });
+    const answer = { body: JSON.stringify({ candidates: [{ content: { parts: [{ text: "ok" }] }, finishReason: "STOP" }] }) };
+    const replay = replayTransport(answer);
+    for (const url of ["https://example.com/cat.png", "https://example.com/noext"]) {
+      const input = chatInput({ messages: [user("see", media("image", { url }))] });
+      await expect(adapterWith(replay.transport, { fetchMedia }).generate(input, callOptions("gemini-2.5-flash"))).rejects.toMatchObject({ reason: "INVALID_REQUEST", facts: { param: "messages[0].content[1]" } });
+    }
+    await expect(adapterWith(replay.transport, { fetchMedia }).generate(chatInput({ messages: [user("see", media("image", { url: "https://example.com/cat.png" }))] }), callOptions("gemini-2.5-flash"))).rejects.toThrow("the server sent text/html, not an image");
+    expect(replay.requests).toHaveLength(0);
+    await adapterWith(replay.transport, { fetchMedia }).generate(chatInput({ messages: [user("read", media("file", { url: "https://example.com/doc" }))] }), callOptions("gemini-2.5-flash"));
+    expect((replay.requests[0]?.json as { contents: { parts: unknown[] }[] }).contents[0]?.parts[1]).toEqual({ inlineData: { mimeType: "text/html", data: "AQID" } });
+  });
+
+  it("sends image/jpg (data URL, mime_type or a server's Content-Type) as image/jpeg, which Gemini requires", async () => {
+    const fetchMedia: MediaFetcher = async () => ({ bytes: new Uint8Array([1, 2, 3]), mimeType: "image/jpg" });
+    const answer = { body: JSON.stringify({ candidates: [{ content: { parts: [{ text: "ok" }] }, finishReason: "STOP" }] }) };
+    const replay = replayTransport(answer);
+    const input = chatInput({ messages: [user("see", media("image", { url: "data:image/jpg;base64,AQID" }), media("image", { url: "https://example.com/a" }), media("image", { url: "https://example.com/b.bin" }, "IMAGE/JPG"))] });
+    await adapterWith(replay.transport, { fetchMedia }).generate(input, callOptions("gemini-2.5-flash"));
+    const parts = (replay.requests[0]?.json as { contents: { parts: { inlineData?: { mimeType: string } }[] }[] }).contents[0]?.parts ?? [];
+    expect(parts.slice(1).map((part) => part.inlineData?.mimeType)).toEqual(["image/jpeg", "image/jpeg", "image/jpeg"]);
+  });
+
   it("stops the other downloads of a request when one fails: they are not left to run to their own timeouts", async () => {
     const stopped: string[] = [];
     const fetchMedia: MediaFetcher = ({ url, signal }) =>
