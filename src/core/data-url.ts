@@ -1,3 +1,4 @@
+import { TextDecoder } from "node:util";
 import { invalidRequest } from "./errors.js";
 
 /**
@@ -56,7 +57,9 @@ export function isDataUrl(url: string): boolean {
  * Reads a `data:[<media type>][;<parameter>]*[;base64],<payload>` URL. Guarantees: the payload
  * comes back as standard, padded base64 with no whitespace, whether it was given as base64
  * (standard or URL-safe alphabet, whitespace and percent-escapes read) or percent-encoded; malformed URLs, base64
- * and escapes throw a 400 naming `param`. Undefined when `url` is not a data URL.
+ * and escapes throw a 400 naming `param`, and so does an empty payload; text that declares a charset
+ * other than UTF-8 comes back as the same text in UTF-8 (the media type without the parameter).
+ * Undefined when `url` is not a data URL.
  */
 export function readDataUrl(url: string, param: string): DataUrl | undefined {
   if (!isDataUrl(url)) return undefined;
@@ -69,5 +72,40 @@ export function readDataUrl(url: string, param: string): DataUrl | undefined {
   // Browsers read escapes in a base64 payload too (%2B for "+", %3D for "=").
   const text = isBase64 && payload.includes("%") ? percentDecoded(payload, param).toString("latin1") : payload;
   const base64 = isBase64 ? canonicalBase64(text.replace(/\s+/g, ""), param) : percentDecoded(payload, param).toString("base64");
-  return { mimeType, base64 };
+  if (base64 === "") throw invalidRequest(`Invalid '${param}': the data URL carries no data.`, param);
+  const charset = declaredCharset(segments);
+  return { mimeType, base64: charset ? utf8Base64(base64, charset, param) : base64 };
+}
+
+/** Charsets whose text is UTF-8 bytes already. */
+const UTF8_CHARSETS: ReadonlySet<string> = new Set(["utf-8", "utf8", "us-ascii", "ascii"]);
+
+/** The `charset` parameter of a data URL's media type, lower-cased and unquoted; undefined when absent or UTF-8 (nothing to do). */
+function declaredCharset(segments: readonly string[]): string | undefined {
+  for (const segment of segments.slice(1)) {
+    const [name, value] = segment.split("=", 2);
+    if (name?.trim().toLowerCase() !== "charset" || value === undefined) continue;
+    const charset = value.trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+    return UTF8_CHARSETS.has(charset) ? undefined : charset;
+  }
+  return undefined;
+}
+
+/**
+ * Base64 of the payload's text as UTF-8, read by its declared charset (ISO-8859-1, UTF-16LE, …):
+ * providers read text as UTF-8 and take no charset parameter, so the text is carried, not its
+ * encoding. A charset the WHATWG Encoding Standard does not know, or bytes it cannot read, are a 400.
+ */
+function utf8Base64(base64: string, charset: string, param: string): string {
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(charset, { fatal: true });
+  } catch {
+    throw invalidRequest(`Invalid '${param}': the data URL's charset '${charset.slice(0, 40)}' is not known; send the text as UTF-8.`, param);
+  }
+  try {
+    return Buffer.from(decoder.decode(Buffer.from(base64, "base64")), "utf8").toString("base64");
+  } catch {
+    throw invalidRequest(`Invalid '${param}': the data URL's text is not valid ${charset}.`, param);
+  }
 }

@@ -18,6 +18,14 @@ describe("readDataUrl", () => {
     expect(readDataUrl("data:,plain", "p")).toEqual({ mimeType: "", base64: b64("plain") });
   });
 
+  it("gives text that declares another charset than UTF-8 as the same text in UTF-8 (providers read UTF-8 and take no charset)", () => {
+    expect(readDataUrl("data:text/plain;charset=iso-8859-1;base64,Y2Fm6SBjcuhtZQ==", "p")).toEqual({ mimeType: "text/plain", base64: b64("café crème") });
+    expect(readDataUrl(`data:text/plain;charset="UTF-16LE";base64,${Buffer.from("héllo", "utf16le").toString("base64")}`, "p")).toEqual({ mimeType: "text/plain", base64: b64("héllo") });
+    expect(readDataUrl("data:text/csv;charset=iso-8859-2,a%B1b", "p")).toEqual({ mimeType: "text/csv", base64: b64("aąb") });
+    // UTF-8 and ASCII are left byte for byte.
+    expect(readDataUrl("data:text/plain;charset=UTF-8;base64,w6k=", "p")).toEqual({ mimeType: "text/plain", base64: "w6k=" });
+  });
+
   it("is undefined for other URLs", () => {
     expect(readDataUrl("https://example.com/data:x", "p")).toBeUndefined();
   });
@@ -30,6 +38,10 @@ describe("readDataUrl", () => {
     ["a base64 length no bytes can have", "data:image/png;base64,QUJDR", "not valid base64"],
     ["padding alone", "data:image/png;base64,==", "not valid base64"],
     ["no comma", "data:image/png;base64", "no ','"],
+    ["an empty base64 payload", "data:image/png;base64,", "carries no data"],
+    ["an empty payload", "data:text/plain,", "carries no data"],
+    ["a charset nobody knows", "data:text/plain;charset=klingon;base64,YWJj", "charset 'klingon' is not known"],
+    ["bytes the charset cannot read", "data:text/plain;charset=utf-16le;base64,YQ==", "not valid utf-16le"],
   ])("refuses %s with a 400 naming the field", (_name, url, words) => {
     const seen = thrownGatewayError(() => readDataUrl(url, "messages[0].content[1]"));
     expect(seen.reason).toBe("INVALID_REQUEST");
