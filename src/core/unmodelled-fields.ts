@@ -19,6 +19,19 @@ export const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
 /** The keys of a function definition (`tools[].function`, or a legacy `functions[]` entry) the gateway reads into Tool's own fields. */
 export const FUNCTION_FIELDS: ReadonlySet<string> = new Set(["name", "description", "parameters", "strict"]);
 
+/**
+ * The keys of an OpenAI content part the gateway reads, by part type, and of the typed object the
+ * part nests under its type's name (`image_url`, `input_audio`, `file`): the rest is
+ * ContentPart.extra.
+ */
+export const CONTENT_PART_FIELDS: Readonly<Record<string, { readonly part: ReadonlySet<string>; readonly nested?: ReadonlySet<string> }>> = {
+  text: { part: new Set(["type", "text", "cache_control"]) },
+  refusal: { part: new Set(["type", "refusal", "cache_control"]) },
+  image_url: { part: new Set(["type", "image_url", "cache_control"]), nested: new Set(["url", "image_url", "detail", "mime_type"]) },
+  input_audio: { part: new Set(["type", "input_audio", "cache_control"]), nested: new Set(["data", "format"]) },
+  file: { part: new Set(["type", "file", "cache_control"]), nested: new Set(["file_data", "file_id", "filename"]) },
+};
+
 /** The entries of a parsed JSON object whose keys are not in `known`; undefined when there are none. */
 export function unmodelledFields(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): JsonObject | undefined {
   let extra: JsonObject | undefined;

@@ -18,15 +18,29 @@ export function ignoredProviderOptionsWarning(options: Readonly<Record<string, J
   return ignoredWarning(ignored, providerName);
 }
 
+/** The names of a content part's typed objects, whose unknown keys ContentPart.extra holds under the same name. */
+const TYPED_PART_OBJECTS: ReadonlySet<string> = new Set(["image_url", "input_audio", "file"]);
+
 /**
  * The warning for fields of messages and function definitions the gateway does not model
- * (Message.extra, Tool.extra: a provider's own extensions, which only OpenAI-dialect providers
- * are sent): `messages[<i>].<key>`, `tools[<i>].function.<key>`. Undefined when there are none.
+ * (Message.extra, ContentPart.extra, Tool.extra: a provider's own extensions, which only
+ * OpenAI-dialect providers are sent): `messages[<i>].<key>`, `messages[<i>].content[<j>].<key>`
+ * (one level into the part's typed object), `tools[<i>].function.<key>`. Undefined when there are none.
  */
 export function ignoredExtrasWarning(input: ChatInput, providerName: string): string | undefined {
   const ignored: string[] = [];
   input.messages.forEach((message, index) => {
     for (const key of Object.keys(message.extra ?? {})) ignored.push(`messages[${index}].${key}`);
+    message.content.forEach((part, partIndex) => {
+      const extra = part.extra;
+      if (!extra) return;
+      for (const key of Object.keys(extra)) {
+        const nested = extra[key];
+        if (TYPED_PART_OBJECTS.has(key) && nested !== null && typeof nested === "object" && !Array.isArray(nested)) {
+          for (const inner of Object.keys(nested)) ignored.push(`messages[${index}].content[${partIndex}].${key}.${inner}`);
+        } else ignored.push(`messages[${index}].content[${partIndex}].${key}`);
+      }
+    });
   });
   input.tools.forEach((tool, index) => {
     for (const key of Object.keys(tool.extra ?? {})) ignored.push(`tools[${index}].function.${key}`);

@@ -114,4 +114,42 @@ describe("fields the gateway does not model", () => {
     expect(error?.code).toBe(Code.InvalidArgument);
     expect(error?.findDetails(ErrorDetailSchema)[0]?.param).toBe("messages[1].extra.role");
   });
+
+  const partsBody = (model: string) => ({
+    model,
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Compare.", x_note: "a" },
+          { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=", x_inner: 1 }, uuid: "img-123" },
+        ],
+      },
+      { role: "user", content: [{ type: "text", text: "Only text, with a field", x_tag: 7 }] },
+    ],
+  });
+
+  it("content parts' unknown fields, and their typed object's, reach an OpenAI-dialect provider where the caller put them", async () => {
+    upstream.reset();
+    const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(partsBody("ds/deepseek-chat")) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-switchyard-warnings") ?? "").not.toContain("uuid");
+    const sent = upstream.lastChat().body as { messages: { content: unknown }[] };
+    expect(sent.messages[0]?.content).toEqual([
+      { type: "text", text: "Compare.", x_note: "a" },
+      { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=", x_inner: 1 }, uuid: "img-123" },
+    ]);
+    // A lone text part with a field of its own stays a part (the string form would lose it).
+    expect(sent.messages[1]?.content).toEqual([{ type: "text", text: "Only text, with a field", x_tag: 7 }]);
+  });
+
+  it.each([["ant/claude-sonnet-4-5", "Anthropic"], ["gem/gemini-2.5-flash", "Gemini"]])("content parts' unknown fields are named in a warning by %s", async (model, provider) => {
+    upstream.reset();
+    const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(partsBody(model)) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-switchyard-warnings")).toContain(
+      `ignored messages[0].content[0].x_note, messages[0].content[1].uuid, messages[0].content[1].image_url.x_inner, messages[1].content[0].x_tag (not for ${provider}).`,
+    );
+    expect(JSON.stringify(upstream.lastChat().body)).not.toContain("img-123");
+  });
 });

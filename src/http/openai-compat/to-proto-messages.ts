@@ -1,6 +1,7 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, Role, type ContentPart, type Media, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
 import { decodeBase64 } from "../../core/data-url.js";
-import { MESSAGE_FIELDS } from "../../core/unmodelled-fields.js";
+import { CONTENT_PART_FIELDS, MESSAGE_FIELDS } from "../../core/unmodelled-fields.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mediaKindOf, mimeTypeFromUrl } from "../../core/media-types.js";
 import { isObject, parseDataUrl, readArray, readCacheControl, readExtraFields, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
@@ -66,12 +67,29 @@ function imageUrlPart(raw: Record<string, unknown>, param: string): ContentPart 
   return kindType ? part({ case: mediaKindOf(kindType), value }) : part({ case: "image", value });
 }
 
-/** One content part with its `cache_control` breakpoint, when it has one. */
+/** One content part with its `cache_control` breakpoint, when it has one, and the fields the gateway does not model. */
 function contentPart(raw: unknown, param: string, role: Role): ContentPart {
   const value = contentPartValue(raw, param, role);
-  const cacheControl = readCacheControl((raw as Record<string, unknown>).cache_control, `${param}.cache_control`);
+  const fields = raw as Record<string, unknown>;
+  const cacheControl = readCacheControl(fields.cache_control, `${param}.cache_control`);
   if (cacheControl) value.cacheControl = cacheControl;
+  const extra = contentPartExtra(fields, param);
+  if (extra) value.extra = extra;
   return value;
+}
+
+/** A part's unknown keys, and its nested typed object's under that object's name (ContentPart.extra); undefined when none. */
+function contentPartExtra(raw: Record<string, unknown>, param: string): JsonObject | undefined {
+  const type = raw.type as string;
+  const known = CONTENT_PART_FIELDS[type];
+  if (!known) return undefined;
+  let extra = readExtraFields(raw, known.part, param);
+  const nested = raw[type];
+  if (known.nested && isObject(nested)) {
+    const inner = readExtraFields(nested, known.nested, `${param}.${type}`);
+    if (inner) (extra ??= {})[type] = inner;
+  }
+  return extra;
 }
 
 function contentPartValue(raw: unknown, param: string, role: Role): ContentPart {

@@ -89,6 +89,25 @@ function defaultFilename(mimeType: string, partIndex: number): string {
 }
 
 function toOpenAIPart(part: ContentPart, param: string, partIndex: number): OpenAIContentPart | undefined {
+  const out = toOpenAIPartFields(part, param, partIndex);
+  return out && part.extra ? withPartExtra(out, part.extra) : out;
+}
+
+/**
+ * The part with the fields the gateway does not model (ContentPart.extra) put back where the caller
+ * had them: the part's own keys, and one level into its typed object; the modelled fields win.
+ */
+function withPartExtra(out: OpenAIContentPart, extra: JsonObject): OpenAIContentPart {
+  const merged: Record<string, unknown> = { ...extra, ...out };
+  const typed = (out as Record<string, unknown>)[out.type];
+  const extraTyped = extra[out.type];
+  if (typed !== null && typeof typed === "object" && extraTyped !== null && typeof extraTyped === "object" && !Array.isArray(extraTyped)) {
+    merged[out.type] = { ...extraTyped, ...typed };
+  }
+  return merged as OpenAIContentPart;
+}
+
+function toOpenAIPartFields(part: ContentPart, param: string, partIndex: number): OpenAIContentPart | undefined {
   switch (part.part.case) {
     case "text":
       return { type: "text", text: part.part.value };
@@ -135,7 +154,8 @@ function toOpenAIMediaPart(kind: MediaKind, media: Media, param: string, partInd
 function contentOf(parts: readonly OpenAIContentPart[], empty: "" | null): string | OpenAIContentPart[] | null {
   if (parts.length === 0) return empty;
   const only = parts[0];
-  if (parts.length === 1 && only?.type === "text") return only.text;
+  // One plain text part is the string form; one that carries other fields stays a part.
+  if (parts.length === 1 && only?.type === "text" && Object.keys(only).length === 2) return only.text;
   return [...parts];
 }
 
