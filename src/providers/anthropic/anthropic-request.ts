@@ -5,7 +5,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { checkCacheBreakpoints, EXTENDED_CACHE_TTL_BETA, withCacheControl } from "./anthropic-cache.js";
 import { toAnthropicConversation } from "./anthropic-messages.js";
 import { partitionStopSequences } from "./anthropic-stop-sequences.js";
-import { hasNativeStructuredOutputs, isJsonObject, toNativeSchema } from "./anthropic-structured-output.js";
+import { hasNativeStructuredOutputs, isJsonObject, resolvePointer, toNativeSchema } from "./anthropic-structured-output.js";
 import { refusesSamplingParameters } from "./anthropic-models.js";
 import { removedSamplingParameters, samplingConflicts, thinkingFor, type ThinkingContext } from "./anthropic-thinking.js";
 import { ANTHROPIC_FAMILY, type AnthropicMessagesRequest, type AnthropicOutputFormat, type AnthropicTextBlock, type AnthropicTool, type AnthropicToolChoice } from "./anthropic-wire.js";
@@ -150,6 +150,38 @@ function inputSchema(parameters: JsonObject | undefined): JsonObject {
   return "type" in parameters ? parameters : { type: "object", ...parameters };
 }
 
+/** Root keywords Anthropic refuses in any `input_schema` ("does not support oneOf, allOf, or anyOf at the top level"). */
+const ROOT_COMBINATORS = ["anyOf", "oneOf", "allOf"] as const;
+
+/**
+ * The json_schema emulation tool's `input_schema`: the caller's schema as a declared tool's
+ * parameters are sent ({@link inputSchema}). A tool's input is a JSON object, so a schema whose
+ * root cannot be one is refused with INVALID_ARGUMENT naming response_format.json_schema.schema
+ * (OpenAI's strict structured outputs want an object root too): a root `type` other than
+ * "object", a root anyOf/oneOf/allOf (which Anthropic refuses), or a root local `$ref` (as
+ * zod-to-json-schema writes a named schema) whose target says another type.
+ */
+function jsonToolSchema(schema: JsonObject | undefined): JsonObject {
+  const param = "response_format.json_schema.schema";
+  const refuse = (what: string): never => {
+    throw unsupportedFeature(`Invalid '${param}': on this Anthropic model json_schema is emulated with a tool, whose input is a JSON object; the schema's root ${what}. Wrap the value in an object property.`, param);
+  };
+  const combinator = schema && ROOT_COMBINATORS.find((keyword) => keyword in schema);
+  if (combinator) refuse(`uses ${combinator}, which Anthropic does not accept at the top level`);
+  const seen = new Set<string>();
+  let node: JsonObject | undefined = schema;
+  while (node) {
+    const type = node.type;
+    if (type !== undefined && type !== "object" && !(Array.isArray(type) && type.includes("object"))) refuse(`has type ${JSON.stringify(type)}`);
+    const ref = node.$ref;
+    if (typeof ref !== "string" || !ref.startsWith("#") || seen.has(ref)) break;
+    seen.add(ref);
+    const target = resolvePointer(schema ?? {}, ref.slice(1));
+    node = isJsonObject(target) ? target : undefined;
+  }
+  return inputSchema(schema);
+}
+
 /** `plain` with `strict` kept when the model and the schema allow it (a warning says when not). */
 function declaredTool(plain: AnthropicTool, strictAsked: boolean, native: boolean, index: number, warnings: string[]): AnthropicTool {
   if (!strictAsked) return plain;
@@ -235,7 +267,8 @@ function anthropicOptions(input: ChatInput): JsonObject {
  * body is complete (max_tokens always set, from the caller, the catalogue or a per-model default,
  * with a warning for the latter two); every parameter Anthropic cannot honour is either rejected
  * with INVALID_ARGUMENT naming it (n > 1, logprobs, logit_bias, temperature > 1, audio/video,
- * json_schema together with tools where it is emulated) or dropped with a warning (penalties,
+ * json_schema together with tools where it is emulated, or whose root cannot be the emulation
+ * tool's object input) or dropped with a warning (penalties,
  * seed, strict on older models, other providers' options); whitespace-only stop sequences are kept
  * out of the body and returned for the gateway to enforce; json_object is emulated with a system
  * instruction. json_schema is native `output_config.format` on models with structured outputs
@@ -278,7 +311,7 @@ export function toAnthropicRequest(input: ChatInput, options: AnthropicRequestOp
   if (format === ResponseFormatType.JSON_SCHEMA && !outputFormat) {
     if (input.tools.length > 0) throw unsupportedFeature("On Anthropic, response_format json_schema is emulated with a tool and cannot be combined with 'tools'.", "response_format");
     const schema = input.responseFormat?.jsonSchema;
-    body.tools = [{ name: JSON_TOOL_NAME, description: schema?.description || "Respond with a JSON object.", input_schema: schema?.schema ?? { type: "object", properties: {} } }];
+    body.tools = [{ name: JSON_TOOL_NAME, description: schema?.description || "Respond with a JSON object.", input_schema: jsonToolSchema(schema?.schema) }];
     body.tool_choice = { type: "tool", name: JSON_TOOL_NAME, disable_parallel_tool_use: true };
     jsonToolName = JSON_TOOL_NAME;
     warnings.push("response_format json_schema is emulated with a forced tool call; the schema is not strictly enforced.");

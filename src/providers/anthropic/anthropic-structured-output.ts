@@ -71,8 +71,8 @@ function convert(node: JsonValue, removed: Set<string>): JsonObject {
   return out;
 }
 
-/** The value at a local JSON Pointer (`/$defs/node`, `` for the root), or undefined. */
-function resolvePointer(root: JsonValue, pointer: string): JsonValue | undefined {
+/** The value at a local JSON Pointer (`/$defs/node`, `` for the root), or undefined when nothing is there or the pointer is malformed. */
+export function resolvePointer(root: JsonValue, pointer: string): JsonValue | undefined {
   if (pointer === "") return root;
   let node: JsonValue | undefined = root;
   for (const raw of pointer.slice(1).split("/")) {

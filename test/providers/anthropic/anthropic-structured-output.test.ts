@@ -1,6 +1,8 @@
 import type { JsonObject } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ResponseFormatType, Role } from "../../../gen/switchyard/v1/chat_pb.js";
+import { GatewayError } from "../../../src/core/errors.js";
 import { toAnthropicRequest } from "../../../src/providers/anthropic/anthropic-request.js";
 import { hasNativeStructuredOutputs, toNativeSchema } from "../../../src/providers/anthropic/anthropic-structured-output.js";
 import { textMessage, user } from "../../support/proto-builders.js";
@@ -137,7 +139,7 @@ describe("toAnthropicRequest with native structured outputs", () => {
   });
 
   it("emulates with the forced tool when the schema cannot be expressed, or after a prefill", () => {
-    const inexpressible = plan(NATIVE, { messages: [user("x")], responseFormat: schemaFormat({ oneOf: [{ type: "string" }, { type: "number" }] }) });
+    const inexpressible = plan(NATIVE, { messages: [user("x")], responseFormat: schemaFormat({ type: "object", properties: { a: { oneOf: [{ type: "string" }, { type: "number" }] } } }) });
     expect(inexpressible.body.output_config).toBeUndefined();
     expect(inexpressible.jsonToolName).toBe("json");
     expect(inexpressible.body.tool_choice).toEqual({ type: "tool", name: "json", disable_parallel_tool_use: true });
@@ -160,5 +162,48 @@ describe("toAnthropicRequest with native structured outputs", () => {
     expect(result.body.output_config).toEqual({ format: { type: "json_schema", schema: strictWeather }, effort: "low" });
     const alone = plan(NATIVE, { messages: [user("x")], providerOptions: { anthropic: { output_config: { effort: "low" } } } });
     expect(alone.body.output_config).toEqual({ effort: "low" });
+  });
+});
+
+describe("toAnthropicRequest with the json_schema emulation tool", () => {
+  const order = { type: "object", properties: { id: { type: "string" } }, required: ["id"], additionalProperties: false };
+
+  it("adds type object to a schema that names none, as for a declared tool (a root $ref from zod-to-json-schema)", () => {
+    const named = { $ref: "#/definitions/Order", definitions: { Order: order } };
+    for (const model of [OLDER, "claude-sonnet-4-20250514"]) {
+      const result = plan(model, { messages: [user("x")], responseFormat: schemaFormat(named) });
+      expect(result.body.tools).toEqual([{ name: "json", description: "Respond with a JSON object.", input_schema: { type: "object", ...named } }]);
+      expect(plan(model, { messages: [user("x")], tools: [{ name: "f", parameters: named }] }).body.tools?.[0]).toEqual(expect.objectContaining({ input_schema: { type: "object", ...named } }));
+    }
+  });
+
+  it.each([
+    ["a root array", OLDER, { type: "array", items: { type: "string" } }, 'has type "array"'],
+    ["a root string", OLDER, { type: "string" }, 'has type "string"'],
+    ["a root oneOf (emulated even on Claude 4.5)", NATIVE, { oneOf: [{ type: "object", properties: { a: { type: "string" } } }, { type: "object", properties: { b: { type: "integer" } } }] }, "uses oneOf"],
+    ["a root anyOf", OLDER, { anyOf: [order, { type: "object", properties: { b: { type: "integer" } } }] }, "uses anyOf"],
+    ["a root allOf", OLDER, { type: "object", allOf: [order] }, "uses allOf"],
+    ["a root $ref to an array", OLDER, { $ref: "#/definitions/List", definitions: { List: { type: "array", items: order } } }, 'has type "array"'],
+    ["a root $ref to a $ref to a number", OLDER, { $ref: "#/$defs/a", $defs: { a: { $ref: "#/$defs/b" }, b: { type: ["number", "null"] } } }, 'has type ["number","null"]'],
+  ])("refuses %s with a 400 naming response_format.json_schema.schema", (_name, model, schema, what) => {
+    let thrown: unknown;
+    try {
+      plan(model, { messages: [user("x")], responseFormat: schemaFormat(schema) });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(GatewayError);
+    const error = thrown as GatewayError;
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.reason).toBe("UNSUPPORTED_FEATURE");
+    expect(error.facts.param).toBe("response_format.json_schema.schema");
+    expect(error.rawMessage).toContain(`the schema's root ${what}`);
+  });
+
+  it("keeps an object root, and one whose $ref cycles back to the root", () => {
+    const selfish = { type: "object", properties: { next: { $ref: "#" } }, $ref: "#" };
+    expect(plan(OLDER, { messages: [user("x")], responseFormat: schemaFormat(selfish) }).body.tools?.[0]).toEqual(expect.objectContaining({ input_schema: selfish }));
+    const nullable = { type: ["object", "null"], properties: {} };
+    expect(plan(OLDER, { messages: [user("x")], responseFormat: schemaFormat(nullable) }).body.tools?.[0]).toEqual(expect.objectContaining({ input_schema: nullable }));
   });
 });
