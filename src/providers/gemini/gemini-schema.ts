@@ -31,6 +31,8 @@ const MAX_NODES = 10_000;
 const HANDLED = new Set<string>(["$ref", "type", "anyOf", "oneOf", "allOf", "properties", "required", "prefixItems", "items", "format", "const", "enum", ...PASS_THROUGH]);
 /** Removed without a word: markers with no meaning for the model (definitions are inlined). */
 const SILENT = new Set(["$schema", "$id", "$comment", "$defs", "definitions"]);
+/** Keywords that describe a value without constraining it: when merged parts disagree on one, the first is kept without a word. */
+const DESCRIPTIVE = new Set(["title", "description", "example", "default", "propertyOrdering"]);
 
 interface Walk {
   readonly definitions: Readonly<Record<string, Json>>;
@@ -59,11 +61,17 @@ function resolveRef(ref: string, walk: Walk): { name: string; schema: Json } {
   return { name, schema };
 }
 
-function applyEnum(out: JsonMap, values: Json[]): void {
+/**
+ * A `const` or `enum` (named by `keyword`) as Gemini takes it. Gemini refuses an empty string as
+ * an enum value ("enum[0]: cannot be empty"), so "" is left out and named in `walk.removed`, or the
+ * whole keyword when "" was its only value.
+ */
+function applyEnum(out: JsonMap, values: Json[], keyword: "const" | "enum", walk: Walk): void {
   const nonNull = values.filter((value) => value !== null);
   if (nonNull.length < values.length) out.nullable = true;
   if (nonNull.every((value) => typeof value === "string")) {
     const strings = nonNull.filter((value) => value !== "");
+    if (strings.length < nonNull.length) walk.removed.add(strings.length > 0 ? `${keyword} value ""` : keyword);
     if (strings.length > 0) {
       out.enum = strings;
       out.type ??= "STRING";
@@ -83,7 +91,8 @@ function applyEnum(out: JsonMap, values: Json[]): void {
   }
 }
 
-function mergeInto(target: JsonMap, source: JsonMap): void {
+/** Merges an allOf part (or a lone anyOf option) into `target`; a constraint on which they disagree keeps the target's and is named in `walk.removed`. */
+function mergeInto(target: JsonMap, source: JsonMap, walk: Walk): void {
   for (const [key, value] of Object.entries(source)) {
     if (key === "properties" && isJsonMap(target.properties) && isJsonMap(value)) {
       target.properties = { ...target.properties, ...value };
@@ -91,11 +100,33 @@ function mergeInto(target: JsonMap, source: JsonMap): void {
       target.required = [...new Set([...target.required, ...value])];
     } else if (!(key in target) || key === "type") {
       target[key] = value;
+    } else if (!DESCRIPTIVE.has(key) && JSON.stringify(target[key]) !== JSON.stringify(value)) {
+      walk.removed.add(key);
     }
   }
 }
 
+/**
+ * A converted node whose `required` names only its declared properties, as Gemini wants; each
+ * other name (one required by a branch that declares no properties, such as the "at least one
+ * of" pattern `anyOf: [{required: [a]}, {required: [b]}]`) is named in `walk.removed`.
+ */
 function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
+  const out = convertNode(node, walk, refStack);
+  if (!Array.isArray(out.required)) return out;
+  const names = isJsonMap(out.properties) ? Object.keys(out.properties) : [];
+  const required: string[] = [];
+  for (const name of out.required) {
+    if (typeof name === "string" && names.includes(name)) required.push(name);
+    else walk.removed.add(`required ${JSON.stringify(name)}`);
+  }
+  if (required.length > 0) out.required = required;
+  else delete out.required;
+  return out;
+}
+
+/** One node converted, its `required` still holding every listed name (a part merged into its parent may name the parent's properties). */
+function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
   if (++walk.nodes > MAX_NODES) throw unsupportedFeature(`Invalid '${walk.param}': the schema is too large for Gemini once its $refs are inlined.`, walk.param);
   if (node === true) return {};
   if (!isJsonMap(node)) throw unsupportedFeature(`Invalid '${walk.param}': a schema node is not an object.`, walk.param);
@@ -106,7 +137,7 @@ function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
     if (refStack.includes(name)) {
       throw unsupportedFeature(`Invalid '${walk.param}': Gemini does not accept recursive JSON Schemas ($ref "${node.$ref}" refers to itself).`, walk.param);
     }
-    Object.assign(out, convert(schema, walk, [...refStack, name]));
+    Object.assign(out, convertNode(schema, walk, [...refStack, name]));
   }
 
   const rawType = node.type;
@@ -127,11 +158,15 @@ function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
     if (!Array.isArray(options)) continue;
     const nonNull = options.filter((option) => !isNullSchema(option));
     if (nonNull.length < options.length) out.nullable = true;
-    if (nonNull.length === 1 && nonNull[0] !== undefined) mergeInto(out, convert(nonNull[0], walk, refStack));
-    else if (nonNull.length > 1) out.anyOf = nonNull.map((option) => convert(option, walk, refStack));
+    if (nonNull.length === 1 && nonNull[0] !== undefined) mergeInto(out, convertNode(nonNull[0], walk, refStack), walk);
+    else if (nonNull.length > 1) {
+      const converted = nonNull.map((option) => convert(option, walk, refStack));
+      // An option that takes any value (what is left of `{required: [a]}`) makes the whole anyOf take any value.
+      if (!converted.some((option) => Object.keys(option).length === 0)) out.anyOf = converted;
+    }
   }
   if (Array.isArray(node.allOf)) {
-    for (const part of node.allOf) mergeInto(out, convert(part, walk, refStack));
+    for (const part of node.allOf) mergeInto(out, convertNode(part, walk, refStack), walk);
   }
 
   // The node's own properties and required names join those a $ref or allOf brought in.
@@ -140,19 +175,15 @@ function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
     for (const [name, schema] of Object.entries(node.properties)) properties[name] = convert(schema, walk, refStack);
     out.properties = properties;
   }
-  if (Array.isArray(node.required) || Array.isArray(out.required)) {
-    const names = isJsonMap(out.properties) ? Object.keys(out.properties) : [];
-    const listed = [...(Array.isArray(out.required) ? out.required : []), ...(Array.isArray(node.required) ? node.required : [])];
-    const required = [...new Set(listed)].filter((name): name is string => typeof name === "string" && names.includes(name));
-    if (required.length > 0) out.required = required;
-    else delete out.required;
-  }
+  if (Array.isArray(node.required)) out.required = [...new Set([...(Array.isArray(out.required) ? out.required : []), ...node.required])];
 
   // A node that declares properties is an object even when it does not say so (Gemini needs the type).
   if (out.type === undefined && out.anyOf === undefined && isJsonMap(out.properties)) out.type = "OBJECT";
 
-  const items = Array.isArray(node.prefixItems) ? node.prefixItems : node.items;
+  const items = Array.isArray(node.prefixItems) ? [...node.prefixItems, ...(isJsonMap(node.items) && Object.keys(node.items).length > 0 ? [node.items] : [])] : node.items;
   if (Array.isArray(items)) {
+    // Gemini has no tuples: each position's schema becomes one option of every item's.
+    walk.removed.add(Array.isArray(node.prefixItems) ? "prefixItems" : "items");
     const converted = items.map((item) => convert(item, walk, refStack));
     out.items = converted.length === 1 && converted[0] ? converted[0] : { anyOf: converted };
   } else if (isJsonMap(items) && Object.keys(items).length > 0) {
@@ -174,8 +205,8 @@ function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
     // additionalProperties: false loses nothing: Gemini's answers hold the declared properties only.
     if (!HANDLED.has(key) && !SILENT.has(key) && !(key === "additionalProperties" && node[key] === false)) walk.removed.add(key);
   }
-  if (node.const !== undefined) applyEnum(out, [node.const]);
-  else if (Array.isArray(node.enum)) applyEnum(out, node.enum);
+  if (node.const !== undefined) applyEnum(out, [node.const], "const", walk);
+  else if (Array.isArray(node.enum)) applyEnum(out, node.enum, "enum", walk);
   return out;
 }
 
@@ -203,10 +234,15 @@ export function takesJsonSchema(model: string | undefined): boolean {
  * Gemini's upper-case enum names; `type:[T,"null"]` and `anyOf:[X,{type:"null"}]` become
  * `nullable`; `oneOf` becomes `anyOf`; `const` becomes a one-value enum; non-string enums become a
  * sentence in the description; string formats other than enum/date-time are dropped; `required`
- * lists only declared properties. Returns undefined for a root that is an empty object schema (no
- * properties), which Gemini wants omitted. The input is never modified. `removed` names what was
- * taken out that constrains or describes values (keywords such as `additionalProperties` or
- * `exclusiveMinimum`, and refused string formats), for the caller's warning.
+ * lists only declared properties (an allOf part's names count the properties of the whole); an
+ * enum loses its "" value, which Gemini refuses; a tuple (`prefixItems`) becomes one item schema
+ * whose options are the positions' schemas. Returns undefined for a root that is an empty object
+ * schema (no properties), which Gemini wants omitted. The input is never modified. `removed` names
+ * every constraint the result no longer holds, for the caller's warning: removed keywords (such as
+ * `additionalProperties` or `exclusiveMinimum`), refused string formats (`format "email"`), required
+ * names of undeclared properties (`required "title"`, as in `anyOf: [{required: [title]}, …]`), an
+ * enum's "" (`enum value ""`, or `enum` when it was the only one), tuples (`prefixItems`), and a
+ * constraint allOf parts disagree on (the first part's is kept).
  * @see https://ai.google.dev/api/caching#Schema
  */
 export function toGeminiSchema(schema: JsonObject, param: string): { schema: JsonMap | undefined; removed: string[] } {

@@ -159,4 +159,52 @@ describe("toGeminiSchema", () => {
     expect(removed).toEqual(["additionalProperties", "exclusiveMinimum", 'format "email"', "multipleOf"]);
     expect(toGeminiSchema({ type: "object", properties: { a: { type: "string", minLength: 1 } }, required: ["a"] }, "p").removed).toEqual([]);
   });
+
+  it("names each constraint it cannot keep: required names of branches without properties, empty enum values, tuples", () => {
+    const parameters: JsonObject = {
+      type: "object",
+      properties: {
+        title: { type: "string" },
+        body: { type: "string" },
+        mode: { type: "string", enum: ["", "fast"] },
+        only: { type: "string", enum: [""] },
+        pair: { type: "array", prefixItems: [{ type: "string" }, { type: "integer" }], items: false },
+      },
+      anyOf: [{ required: ["title"] }, { required: ["body"] }],
+    };
+    expect(toGeminiSchema(parameters, "p")).toEqual({
+      schema: {
+        type: "OBJECT",
+        properties: {
+          title: { type: "STRING" },
+          body: { type: "STRING" },
+          mode: { type: "STRING", enum: ["fast"] },
+          only: { type: "STRING" },
+          pair: { type: "ARRAY", items: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] } },
+        },
+      },
+      removed: ["enum", 'enum value ""', "prefixItems", 'required "body"', 'required "title"'],
+    });
+    expect(toGeminiSchema({ type: "object", properties: { a: { type: "string" } }, required: ["a", "ghost"] }, "p").removed).toEqual(['required "ghost"']);
+    expect(toGeminiSchema({ type: "object", properties: { k: { const: "" } } }, "p").removed).toEqual(["const"]);
+    expect(toGeminiSchema({ type: "object", properties: { t: { type: "array", items: [{ type: "string" }] } } }, "p").removed).toEqual(["items"]);
+  });
+
+  it("keeps a tuple's schema for the items after it among the options of every item", () => {
+    const tuple = { type: "array", prefixItems: [{ type: "string" }], items: { type: "boolean" } };
+    expect(toGeminiSchema({ type: "object", properties: { t: tuple } }, "p").schema?.properties).toEqual({ t: { type: "ARRAY", items: { anyOf: [{ type: "STRING" }, { type: "BOOLEAN" }] } } });
+  });
+
+  it("keeps the required names of an allOf part that declares no properties, and names a constraint the parts disagree on", () => {
+    const opts = { allOf: [{ type: "object", properties: { p: { type: "string", maxLength: 5 } } }, { required: ["p"] }] };
+    expect(toGeminiSchema({ type: "object", properties: { opts } }, "p")).toEqual({
+      schema: { type: "OBJECT", properties: { opts: { type: "OBJECT", properties: { p: { type: "STRING", maxLength: 5 } }, required: ["p"] } } },
+      removed: [],
+    });
+    const tighter = { allOf: [{ type: "string", maxLength: 5, description: "a" }, { maxLength: 3, description: "b" }] };
+    expect(toGeminiSchema({ type: "object", properties: { s: tighter } }, "p")).toEqual({
+      schema: { type: "OBJECT", properties: { s: { type: "STRING", maxLength: 5, description: "a" } } },
+      removed: ["maxLength"],
+    });
+  });
 });
