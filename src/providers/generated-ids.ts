@@ -31,3 +31,15 @@ export function randomBase62(length: number): string {
 export function newToolCallId(): string {
   return `call_${randomBase62(24)}`;
 }
+
+/**
+ * The id a tool call goes out with, unique among the calls of its choice: the provider's `id` when
+ * it is a non-empty string no earlier call of the choice went out with, else a {@link newToolCallId}
+ * (servers that give parallel calls one id, or none). `sent` holds the ids the choice's calls went
+ * out with so far, and gains this one. Streamed and whole answers both use it, so they agree.
+ */
+export function distinctToolCallId(id: unknown, sent: Set<string>): string {
+  const distinct = typeof id === "string" && id !== "" && !sent.has(id) ? id : newToolCallId();
+  sent.add(distinct);
+  return distinct;
+}

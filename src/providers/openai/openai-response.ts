@@ -4,7 +4,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
-import { newToolCallId } from "../generated-ids.js";
+import { distinctToolCallId, newToolCallId } from "../generated-ids.js";
 import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, MESSAGE_KEYS, USAGE_KEYS } from "./openai-extras.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
@@ -209,7 +209,9 @@ function textPart(text: string): ContentPart {
 
 /**
  * Translates an OpenAI chat.completion body (parsed JSON, read leniently) into a ChatResponse.
- * Throws INVALID_PROVIDER_RESPONSE when it has no choices array, and the {@link failedFinishError}
+ * Each tool call of a choice gets an id none of the choice's other calls has: a call without one,
+ * or with one an earlier call has (parallel calls some servers send with one id), gets a generated
+ * one, as in a stream (see {@link distinctToolCallId}). Throws INVALID_PROVIDER_RESPONSE when it has no choices array, and the {@link failedFinishError}
  * of a choice a server failure cut short.
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
@@ -231,13 +233,14 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     const answerText = typeof message.content === "string" ? message.content : (chunked?.text ?? "");
     if (answerText.length > 0) content.push(textPart(answerText));
     if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: message.refusal } });
+    const sentIds = new Set<string>();
     const toolCalls: ToolCall[] = Array.isArray(message.tool_calls)
       ? (message.tool_calls as unknown[]).filter((call): call is LenientToolCall => typeof call === "object" && call !== null).map((call) => {
           // A custom tool's call carries free-text `custom.input` where a function call has JSON `function.arguments`.
           const custom = call.type === "custom" && isRecord(call.custom);
           return {
             $typeName: "switchyard.v1.ToolCall" as const,
-            id: typeof call.id === "string" && call.id ? call.id : newToolCallId(),
+            id: distinctToolCallId(call.id, sentIds),
             name: String((custom ? call.custom?.name : call.function?.name) ?? ""),
             arguments: custom ? (typeof call.custom?.input === "string" ? call.custom.input : "") : argumentsText(call.function?.arguments) || "{}",
             custom,

@@ -17,7 +17,7 @@ import {
   usageEvent,
   type AnswerFacts,
 } from "../../core/stream-events.js";
-import { newToolCallId } from "../generated-ids.js";
+import { distinctToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { ArgumentsClosure } from "./arguments-closure.js";
@@ -60,7 +60,7 @@ interface OpenCall {
   argumentsSeen: boolean;
   /** Whether tool_call_start went out. A call whose name has not arrived yet is held. */
   started: boolean;
-  /** The id tool_call_start will carry: the first upstream id seen, else a generated one. */
+  /** The first upstream id seen; tool_call_start carries it unless another call of the choice went out with it (see {@link distinctToolCallId}). */
   startId: string | undefined;
   readonly extra: JsonObject | undefined;
   /** Argument fragments that came before the name. */
@@ -85,6 +85,8 @@ interface ChoiceCalls {
   readonly byIndex: Map<number, OpenCall>;
   readonly byId: Map<string, OpenCall>;
   last: OpenCall | undefined;
+  /** The ids tool_call_start carried so far. */
+  readonly sentIds: Set<string>;
 }
 
 /**
@@ -130,7 +132,7 @@ function answerFactsOf(chunk: LenientChunk): AnswerFacts {
 
 /** Empty tool-call state for a choice. */
 function newChoiceCalls(): ChoiceCalls {
-  return { all: [], byIndex: new Map(), byId: new Map(), last: undefined };
+  return { all: [], byIndex: new Map(), byId: new Map(), last: undefined, sentIds: new Set() };
 }
 
 /**
@@ -273,7 +275,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     }
     // A call still waiting for its name when the stream ends goes out unnamed rather than lost.
     for (const [choiceIndex, calls] of this.callsByChoice) {
-      for (const call of calls.all) if (!call.started) this.startCall(choiceIndex, call, "", out);
+      for (const call of calls.all) if (!call.started) this.startCall(choiceIndex, calls, call, "", out);
     }
     if (this.usage) out.push(usageEvent(this.usage));
     this.usage = undefined;
@@ -281,8 +283,10 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
 
   /** Finishes a choice's calls: one whose name never came starts now (unnamed); one without arguments gets "{}". */
   private closeCalls(choiceIndex: number, out: ChatStreamResponse[]): void {
-    for (const call of this.callsByChoice.get(choiceIndex)?.all ?? []) {
-      if (!call.started) this.startCall(choiceIndex, call, "", out);
+    const calls = this.callsByChoice.get(choiceIndex);
+    if (!calls) return;
+    for (const call of calls.all) {
+      if (!call.started) this.startCall(choiceIndex, calls, call, "", out);
       if (!call.argumentsSeen && !call.custom) {
         call.argumentsSeen = true;
         out.push(toolCallDeltaEvent(choiceIndex, call.index, "{}"));
@@ -291,10 +295,10 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   }
 
   /** Sends tool_call_start, then the arguments that came before the name. */
-  private startCall(choiceIndex: number, call: OpenCall, name: string, out: ChatStreamResponse[]): void {
+  private startCall(choiceIndex: number, calls: ChoiceCalls, call: OpenCall, name: string, out: ChatStreamResponse[]): void {
     call.started = true;
     call.name = name;
-    out.push(toolCallStartEvent(choiceIndex, call.index, call.startId ?? newToolCallId(), name, call.extra, call.custom));
+    out.push(toolCallStartEvent(choiceIndex, call.index, distinctToolCallId(call.startId, calls.sentIds), name, call.extra, call.custom));
     if (call.heldArguments !== "") {
       out.push(toolCallDeltaEvent(choiceIndex, call.index, call.heldArguments));
       call.heldArguments = "";
@@ -334,16 +338,14 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         extra = repeated.extra;
         call = undefined;
       }
-      // An id another call of this choice already has is not sent twice: the call gets a generated one.
-      const freshId = id !== undefined && !calls.byId.has(id) ? id : undefined;
       if (!call) {
-        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: freshId, extra, heldArguments: "", name: "", arguments: new ArgumentsClosure(), custom: custom !== undefined || delta.type === "custom" };
+        call = { index: calls.all.length, id: id ?? "", argumentsSeen: false, started: false, startId: id, extra, heldArguments: "", name: "", arguments: new ArgumentsClosure(), custom: custom !== undefined || delta.type === "custom" };
         calls.all.push(call);
       }
       if (!call.started) {
-        call.startId ??= freshId;
+        call.startId ??= id;
         // Some OpenAI-compatible servers send the name after the first delta: hold the call until it comes.
-        if (callName !== "") this.startCall(choiceIndex, call, callName, out);
+        if (callName !== "") this.startCall(choiceIndex, calls, call, callName, out);
       }
       if (upstreamIndex !== undefined) calls.byIndex.set(upstreamIndex, call);
       if (id !== undefined && !calls.byId.has(id)) calls.byId.set(id, call);

@@ -270,3 +270,27 @@ describe("through the REST front door", () => {
     }
   });
 });
+
+describe("OpenAI-compatible servers that give parallel calls one id", () => {
+  const calls = [
+    { id: "dup", type: "function", function: { name: "f", arguments: '{"a":1}' } },
+    { id: "dup", type: "function", function: { name: "g", arguments: '{"b":2}' } },
+    { id: "", type: "function", function: { name: "h", arguments: "{}" } },
+  ];
+  const answer = { id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: calls }, finish_reason: "tool_calls" }] };
+
+  it("hand-made: a whole answer's second call with the id gets a generated one, as a streamed answer's does", async () => {
+    const input = chatInput({ messages: [user("hi")], tools: [{ name: "f" }, { name: "g" }, { name: "h" }] });
+    const whole = await adapterFor(replayTransport({ body: JSON.stringify(answer) }), MISTRAL).generate(input, callOptions("m"));
+    const wholeIds = whole.choices[0]?.message?.toolCalls.map((call) => call.id) ?? [];
+    const body = sse(calls.map((call, index) => chunk({ tool_calls: [{ index, ...call }] })).concat(chunk({}, { finish: "tool_calls" })));
+    const streamedIds = summarize(await collect(adapterFor(replayTransport({ body }), MISTRAL).stream(input, callOptions("m")))).filter((event) => event[0] === "tool_start").map((event) => event[3]);
+    for (const ids of [wholeIds, streamedIds]) {
+      expect(ids).toHaveLength(3);
+      expect(ids[0]).toBe("dup");
+      expect(ids[1]).toMatch(/^call_[0-9A-Za-z]{24}$/);
+      expect(new Set(ids).size).toBe(3);
+    }
+    expect(whole.choices[0]?.message?.toolCalls.map((call) => [call.name, call.arguments])).toEqual([["f", '{"a":1}'], ["g", '{"b":2}'], ["h", "{}"]]);
+  });
+});
