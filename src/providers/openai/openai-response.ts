@@ -233,14 +233,14 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     const answerText = typeof message.content === "string" ? message.content : (chunked?.text ?? "");
     if (answerText.length > 0) content.push(textPart(answerText));
     if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: message.refusal } });
-    const sentIds = new Set<string>();
+    let sentIds: Set<string> | undefined;
     const toolCalls: ToolCall[] = Array.isArray(message.tool_calls)
       ? (message.tool_calls as unknown[]).filter((call): call is LenientToolCall => typeof call === "object" && call !== null).map((call) => {
           // A custom tool's call carries free-text `custom.input` where a function call has JSON `function.arguments`.
           const custom = call.type === "custom" && isRecord(call.custom);
           return {
             $typeName: "switchyard.v1.ToolCall" as const,
-            id: distinctToolCallId(call.id, sentIds),
+            id: distinctToolCallId(call.id, (sentIds ??= new Set())),
             name: String((custom ? call.custom?.name : call.function?.name) ?? ""),
             arguments: custom ? (typeof call.custom?.input === "string" ? call.custom.input : "") : argumentsText(call.function?.arguments) || "{}",
             custom,
