@@ -71,10 +71,12 @@ export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
     const contentType = headers["content-type"];
     // A gRPC call of a method the gateway does not serve: UNIMPLEMENTED in a trailers-only answer, the one
     // HEADERS frame ending the stream, as gRPC clients read it (an answer through Fastify ends it in a DATA frame).
-    if (typeof path === "string" && !SERVED_PATHS.has(path.split("?")[0] ?? path) && typeof contentType === "string" && GRPC_ANY.test(contentType)) {
+    // The method is the path up to its query string, which may carry a key (`?key=`): it is neither logged nor echoed.
+    const method = typeof path === "string" ? (path.split("?")[0] ?? path) : undefined;
+    if (method !== undefined && !SERVED_PATHS.has(method) && typeof contentType === "string" && GRPC_ANY.test(contentType)) {
       stream.on("error", ignore);
-      const error = unknownMethodError(path);
-      options.onError(error, path.slice(0, 200));
+      const error = unknownMethodError(method);
+      options.onError(error, method.slice(0, 200));
       answerTrailersOnly(stream, error);
       return true;
     }

@@ -20,6 +20,12 @@ export function withCause(fields: Record<string, unknown>, error: GatewayError):
   return cause instanceof Error && typeof codeOf(cause) === "string" ? { ...fields, cause: cause.message } : fields;
 }
 
+/** `url` up to its query string. */
+function withoutQuery(url: string): string {
+  const mark = url.indexOf("?");
+  return mark === -1 ? url : url.slice(0, mark);
+}
+
 /**
  * The per-request log lines (errors answered, failed attempts, canceled streams), sampled per kind:
  * a storm of one failure logs `logging.max_similar_per_second` lines a second, and the next line
@@ -47,9 +53,13 @@ export class RequestLog {
     this.logger()[level](suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 
-  /** One line per error answered to a caller. */
+  /**
+   * One line per error answered to a caller. `where` is the request's URL (or the RPC's method);
+   * the line carries its path only, never the query string, where a caller may have put a key
+   * (Google's `?key=`).
+   */
   error(error: GatewayError, where: string): void {
-    const fields = { reason: error.reason, code: error.code, where, provider: error.facts.provider, upstreamStatus: error.facts.upstreamStatus };
+    const fields = { reason: error.reason, code: error.code, where: withoutQuery(where), provider: error.facts.provider, upstreamStatus: error.facts.upstreamStatus };
     const key = `error ${error.reason} ${error.facts.provider ?? "-"}`;
     if (error.reason === "INTERNAL_ERROR") this.line("error", key, { ...fields, cause: error.cause instanceof Error ? error.cause.stack : String(error.cause) }, error.rawMessage);
     else this.line("warn", key, withCause(fields, error), error.rawMessage);
