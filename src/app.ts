@@ -75,8 +75,8 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   const log = new RequestLog(() => app.log, config.logging);
   const gateway = new Gateway(new ModelCatalog(config, createAdapters(config, transport)), {
     // Sampled per account, not per target: callers choose the model part freely, and one key per name would let them bypass the sampling.
-    onAttemptFailed: (report) => log.line("warn", `attempt ${accountOf(report.target)} ${report.error.reason}`, withCause({ target: report.target, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, report.error), `upstream attempt failed: ${report.error.rawMessage}`),
-    onUsage: (record) => { if (record.partial) log.line("info", `cancel ${accountOf(record.target)}`, { target: record.target, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
+    onAttemptFailed: (report) => log.line("warn", `attempt ${accountOf(report.target)} ${report.error.reason}`, withCause({ target: report.target, keyName: report.keyName, attempt: report.attempt, reason: report.error.reason, upstreamStatus: report.error.facts.upstreamStatus, next: report.action, retryInMs: report.retryInMs, why: report.why }, report.error), `upstream attempt failed: ${report.error.rawMessage}`),
+    onUsage: (record) => { if (record.partial) log.line("info", `cancel ${accountOf(record.target)}`, { target: record.target, keyName: record.keyName, usage: record.usage && { prompt: record.usage.promptTokens, completion: record.usage.completionTokens }, estimated: record.estimated }, "caller canceled; partial usage recorded"); },
     onCircuitChange: (target, state) => app.log.warn({ target, state }, `circuit ${state}`),
   });
   const authenticate = createCallerAuthenticator(config.keys);
@@ -85,17 +85,17 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   const refuseHost = hostCheck && ((authority: string | undefined, path: string | undefined, contentType: string | undefined) => {
     const error = hostCheck(authority);
     if (!error) return undefined;
-    log.error(error, "(host check)");
+    log.error(error, "(host check)", undefined);
     const rpc = rpcErrorAnswer(path, contentType, error);
     if (rpc) return rpc;
     const rest = toRestError(error);
     return { status: rest.status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(rest.body)) };
   });
   let draining = false;
-  const rawRouteOptions: RawChatRouteOptions = { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, leavesBrowsers: config.server.cors !== undefined, onError: (error, url) => log.error(error, url) };
+  const rawRouteOptions: RawChatRouteOptions = { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, leavesBrowsers: config.server.cors !== undefined, onError: (error, url, keyName) => log.error(error, url, keyName) };
   const rawChatRoute = createRawChatRoute(rawRouteOptions);
   const fastPath = { path: RAW_CHAT_PATH, take: createFastChatRoute(rawRouteOptions), bodyLimitBytes: config.server.bodyLimitBytes };
-  const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure) => log.error(error, procedure) });
+  const grpcChat = createGrpcChat({ gateway, authenticate, readMaxBytes: config.server.bodyLimitBytes, onError: (error, procedure, keyName) => log.error(error, procedure, keyName) });
   const app: FastifyInstance = Fastify({
     logger: config.logging.level === "silent" ? false : { level: config.logging.level, ...(dependencies.logStream ? { stream: dependencies.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
@@ -129,7 +129,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   });
   await app.register(fastifyConnectPlugin, {
     routes: connectRoutes(gateway),
-    interceptors: connectInterceptors(authenticate, (error, procedure) => log.error(error, procedure)),
+    interceptors: connectInterceptors(authenticate, (error, procedure, keyName) => log.error(error, procedure, keyName)),
     readMaxBytes: config.server.bodyLimitBytes,
     // Connect's default ignores unknown JSON keys, and with them enum names the proto does not
     // define, which it reads as the zero value: a request silently changed. Refused instead.
@@ -138,7 +138,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     connect: true,
     grpc: true,
   });
-  await app.register(openAICompatPlugin, { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, onError: (error, url) => log.error(error, url), foreignNotFound: unknownMethodAnswer });
+  await app.register(openAICompatPlugin, { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, onError: (error, url, keyName) => log.error(error, url, keyName), foreignNotFound: unknownMethodAnswer });
   app.addHook("onClose", async () => log.flush());
   return { app, gateway, startDraining: () => { draining = true; } };
 }

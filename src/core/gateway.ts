@@ -23,6 +23,8 @@ export interface CallContext {
   readonly signal: AbortSignalLike;
   /** The caller's own time limit in ms (gRPC deadline, REST `x-switchyard-timeout`); bounds everything. */
   readonly timeoutMs?: number | undefined;
+  /** The name (never the secret) of the gateway key the caller authenticated with; undefined when auth is off. The hooks' reports carry it. */
+  readonly keyName?: string | undefined;
 }
 
 /** Observers of the core, for logs and metrics; all optional and synchronous. */
@@ -109,6 +111,7 @@ export class Gateway {
       scope,
       breakers: this.breakers,
       random: this.random,
+      keyName: context.keyName,
       onAttemptFailed: this.reportFailedAttempt,
       onUnhealthy: streaming ? this.penaliseStream : this.penaliseUnary,
     });
@@ -144,7 +147,7 @@ export class Gateway {
           // Like a stream's usage event, an answer always has usage: estimated (and marked) when the provider gave none.
           const reported = response.usage !== undefined;
           response.usage ??= estimatedUsage(input, responseCharacters(response));
-          this.hooks.onUsage?.({ target: target.id, usage: response.usage, partial: false, estimated: !reported });
+          this.hooks.onUsage?.({ target: target.id, usage: response.usage, partial: false, estimated: !reported, keyName: context.keyName });
           return response;
         } catch (thrown) {
           run.failed(attempt, run.failureOf(attempt, thrown));
@@ -161,6 +164,6 @@ export class Gateway {
    * {@link runStreamSession}). The session's own generator, not a wrapper: one layer fewer per event.
    */
   chatStream(input: ChatInput, context: CallContext): AsyncGenerator<ChatStreamResponse> {
-    return runStreamSession({ input, start: () => this.startRun(input, context, true), latency: this.latency, now: this.now, onUsage: (record) => this.hooks.onUsage?.(record) });
+    return runStreamSession({ input, start: () => this.startRun(input, context, true), latency: this.latency, now: this.now, keyName: context.keyName, onUsage: (record) => this.hooks.onUsage?.(record) });
   }
 }

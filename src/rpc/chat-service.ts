@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { ChatInputSchema, type RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatService, type ChatResponse, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { ModelService } from "../../gen/switchyard/v1/model_service_pb.js";
@@ -11,9 +11,13 @@ function setRouteHeaders(context: HandlerContext, model: string, provider: strin
   for (const [name, value] of Object.entries(routeHeaders(model, provider, route, warnings))) context.responseHeader.set(name, value);
 }
 
+/** The name (never the secret) of the gateway key a call authenticated with, set by the edge's interceptor (connect-routes.ts); undefined when auth is off. */
+export const CALLER_KEY_NAME = createContextKey<string | undefined>(undefined, { description: "gateway key name" });
+
 /**
  * The ChatService implementation: no translation, only delegation to the Gateway core with the
- * handler's signal (client cancel and deadline abort the upstream call). Route facts are also
+ * handler's signal (client cancel and deadline abort the upstream call) and the caller's key name
+ * ({@link CALLER_KEY_NAME}, for the log lines). Route facts are also
  * sent as x-switchyard-* response headers, on errors too (the attempts, failed and skipped targets). ChatStream sends the keep-alives a request asks for.
  */
 export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatService> {
@@ -21,7 +25,7 @@ export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatServ
     async chat(request, context): Promise<ChatResponse> {
       let response: ChatResponse;
       try {
-        response = await gateway.chat(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() });
+        response = await gateway.chat(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs(), keyName: context.values.get(CALLER_KEY_NAME) });
       } catch (error) {
         throw withRouteMetadata(error);
       }
@@ -31,7 +35,8 @@ export function createChatService(gateway: Gateway): ServiceImpl<typeof ChatServ
     async *chatStream(request, context): AsyncGenerator<ChatStreamResponse> {
       const everyMs = keepaliveMsOf(request);
       try {
-        for await (const event of keptAlive(gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs() }), everyMs)) {
+        const events = gateway.chatStream(request.input ?? create(ChatInputSchema), { signal: context.signal, timeoutMs: context.timeoutMs(), keyName: context.values.get(CALLER_KEY_NAME) });
+        for await (const event of keptAlive(events, everyMs)) {
           if (event.event.case === "responseStart") {
             const start = event.event.value;
             setRouteHeaders(context, start.model, start.provider, start.route, start.warnings);

@@ -42,8 +42,8 @@ export interface GrpcChatOptions {
   readonly gateway: Gateway;
   readonly authenticate: CallerAuthenticator;
   readonly readMaxBytes: number;
-  /** Called once per error answered (the edge's one log line per error), with the method name. */
-  readonly onError: (error: GatewayError, procedure: string) => void;
+  /** Called once per error answered (the edge's one log line per error), with the method name and the caller's key name (undefined when auth is off or failed). */
+  readonly onError: (error: GatewayError, procedure: string, keyName: string | undefined) => void;
 }
 
 /** Decides whether a new HTTP/2 stream is a gRPC Chat or ChatStream call this path serves (true: it took the stream). */
@@ -76,7 +76,7 @@ export function createGrpcChat(options: GrpcChatOptions): Http2StreamTaker {
     if (method !== undefined && !SERVED_PATHS.has(method) && typeof contentType === "string" && GRPC_ANY.test(contentType)) {
       stream.on("error", ignore);
       const error = unknownMethodError(method);
-      options.onError(error, method.slice(0, 200));
+      options.onError(error, method.slice(0, 200), undefined);
       answerTrailersOnly(stream, error);
       return true;
     }
@@ -162,14 +162,13 @@ function answerHeaders(model: string, provider: string, route: RouteInfo | undef
   return Object.assign(routeHeaders(model, provider, route, warnings), BASE_HEADERS);
 }
 
-/** Auth, deadline and the request message (a ChatRequest or a ChatStreamRequest): what every call needs before the core runs. */
+/** The deadline and the request message (a ChatRequest or a ChatStreamRequest): what every authenticated call needs before the core runs. */
 async function readCall<S extends typeof ChatRequestSchema | typeof ChatStreamRequestSchema>(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   options: GrpcChatOptions,
   schema: S,
 ): Promise<{ request: MessageShape<S>; timeoutMs: number | undefined }> {
-  options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
   const encoding = headers["grpc-encoding"];
   if (encoding !== undefined && encoding !== "identity") {
     throw gatewayError(Code.Unimplemented, Reason.UNSUPPORTED_FEATURE, `unsupported grpc-encoding ${JSON.stringify(String(encoding).slice(0, 64))}: supported encodings are ${ACCEPT_ENCODING}`);
@@ -207,17 +206,19 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
   stream.once("close", () => {
     if (!answered) signal.abort(CLIENT_GONE);
   });
+  let keyName: string | undefined;
   try {
+    keyName = options.authenticate(typeof headers.authorization === "string" ? headers.authorization : undefined);
     if (streaming) {
       const { request, timeoutMs } = await readCall(stream, headers, options, ChatStreamRequestSchema);
       const everyMs = keepaliveMsOf(request);
       const deadlineAt = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
-      await serveStream(stream, keptAlive(options.gateway.chatStream(request.input ?? create(ChatInputSchema), { signal, timeoutMs }), everyMs), deadlineAt);
+      await serveStream(stream, keptAlive(options.gateway.chatStream(request.input ?? create(ChatInputSchema), { signal, timeoutMs, keyName }), everyMs), deadlineAt);
       answered = true;
       return;
     }
     const { request, timeoutMs } = await readCall(stream, headers, options, ChatRequestSchema);
-    const response = await options.gateway.chat(request.input ?? create(ChatInputSchema), { signal, timeoutMs });
+    const response = await options.gateway.chat(request.input ?? create(ChatInputSchema), { signal, timeoutMs, keyName });
     answered = true;
     if (stream.destroyed || stream.closed) return;
     stream.respond(answerHeaders(response.model, response.provider, response.route, response.warnings), RESPOND_WITH_TRAILERS);
@@ -227,7 +228,7 @@ async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
     answered = true;
     const error = toGatewayError(thrown);
     withRouteMetadata(error);
-    options.onError(error, streaming ? "ChatStream" : "Chat");
+    options.onError(error, streaming ? "ChatStream" : "Chat", keyName);
     if (stream.destroyed || stream.closed) return;
     const fields = errorTrailerFields(boundedForRpc(error));
     if (stream.headersSent) {

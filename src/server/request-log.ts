@@ -56,10 +56,11 @@ export class RequestLog {
   /**
    * One line per error answered to a caller. `where` is the request's URL (or the RPC's method);
    * the line carries its path only, never the query string, where a caller may have put a key
-   * (Google's `?key=`).
+   * (Google's `?key=`). `keyName` is the name of the gateway key the caller authenticated with
+   * (never the key), undefined when auth is off or failed.
    */
-  error(error: GatewayError, where: string): void {
-    const fields = { reason: error.reason, code: error.code, where: withoutQuery(where), provider: error.facts.provider, upstreamStatus: error.facts.upstreamStatus };
+  error(error: GatewayError, where: string, keyName: string | undefined): void {
+    const fields = { reason: error.reason, code: error.code, where: withoutQuery(where), keyName, provider: error.facts.provider, upstreamStatus: error.facts.upstreamStatus };
     const key = `error ${error.reason} ${error.facts.provider ?? "-"}`;
     if (error.reason === "INTERNAL_ERROR") this.line("error", key, { ...fields, cause: error.cause instanceof Error ? error.cause.stack : String(error.cause) }, error.rawMessage);
     else this.line("warn", key, withCause(fields, error), error.rawMessage);

@@ -61,7 +61,7 @@ describe("the caller going away", () => {
     expect(rig().upstreams.b?.attempts).toHaveLength(0);
   });
 
-  it("records the partial usage of a canceled stream", async () => {
+  it("records the partial usage of a canceled stream, with the name of the gateway key it came with", async () => {
     rig().upstreams.a?.always(fault.answer({ chunkDelayMs: 40 }));
     const records: UsageRecord[] = [];
     const core = createCoreGateway(rig().config, { onUsage: (record) => records.push(record) });
@@ -70,7 +70,7 @@ describe("the caller going away", () => {
     let texts = 0;
     let thrown: unknown;
     try {
-      for await (const event of core.chatStream(input, { signal: controller.signal })) {
+      for await (const event of core.chatStream(input, { signal: controller.signal, keyName: "team-red" })) {
         if (event.event.case === "textDelta" && ++texts === 3) controller.abort();
       }
     } catch (error) {
@@ -78,7 +78,7 @@ describe("the caller going away", () => {
     }
     expect((thrown as GatewayError).reason).toBe("CANCELED");
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ target: "a/m", partial: true, estimated: true });
+    expect(records[0]).toMatchObject({ target: "a/m", partial: true, estimated: true, keyName: "team-red" });
     expect(records[0]?.usage?.completionTokens).toBeGreaterThan(0);
   });
 

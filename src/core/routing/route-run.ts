@@ -29,6 +29,8 @@ export interface AttemptReport {
   readonly retryInMs?: number;
   /** Why the target was left, when failing over. */
   readonly why?: string;
+  /** The name of the gateway key the request came with (CallContext.keyName). */
+  readonly keyName?: string | undefined;
 }
 
 /** What a run needs besides the ordered targets. */
@@ -37,6 +39,8 @@ export interface RouteRunOptions {
   readonly scope: RequestScope;
   readonly breakers: CircuitBreakers;
   readonly random: RandomSource;
+  /** The name of the gateway key the request came with, for the reports. */
+  readonly keyName?: string | undefined;
   readonly onAttemptFailed: (report: AttemptReport) => void;
   /** Called when a failure says the target is unhealthy (e.g. to penalise its latency estimate). */
   readonly onUnhealthy?: (target: ResolvedTarget) => void;
@@ -171,7 +175,7 @@ export class RouteRun {
   repeat(attempt: Attempt, error: GatewayError): void {
     attempt.permit.succeeded();
     this.failures.push({ target: attempt.target.id, error });
-    this.options.onAttemptFailed({ target: attempt.target.id, attempt: attempt.number, error, action: "retry", retryInMs: 0, why: "assistant prefill rejected; restarting instead" });
+    this.options.onAttemptFailed({ target: attempt.target.id, attempt: attempt.number, error, action: "retry", retryInMs: 0, why: "assistant prefill rejected; restarting instead", keyName: this.options.keyName });
   }
 
   /**
@@ -188,7 +192,7 @@ export class RouteRun {
     } else attempt.permit.succeeded();
     if (classification.action === "stop") return "stop";
     this.failures.push({ target: attempt.target.id, error });
-    const report = { target: attempt.target.id, attempt: attempt.number, error };
+    const report = { target: attempt.target.id, attempt: attempt.number, error, keyName: this.options.keyName };
     if (classification.action === "final") {
       this.finalError = error;
       this.options.onAttemptFailed({ ...report, action: "final" });

@@ -24,6 +24,8 @@ export interface UsageRecord {
   readonly partial: boolean;
   /** True when the numbers are the gateway's estimate (characters / 4), not the provider's. */
   readonly estimated: boolean;
+  /** The name of the gateway key the request came with (CallContext.keyName). */
+  readonly keyName?: string | undefined;
 }
 
 /** What a stream session needs. */
@@ -33,6 +35,8 @@ export interface StreamSessionOptions {
   readonly start: () => { readonly run: RouteRun; readonly scope: RequestScope };
   readonly latency: LatencyTracker;
   readonly now: () => number;
+  /** The name of the gateway key the request came with, for the usage records. */
+  readonly keyName?: string | undefined;
   readonly onUsage: (record: UsageRecord) => void;
 }
 
@@ -175,7 +179,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       const reported = usage !== undefined;
       usage ??= estimatedUsage(answeringRequest, delivered.outputCharacters - outputBefore);
       if (!reported) yield usageEvent(usage);
-      options.onUsage({ target: target.id, usage, partial: false, estimated: !reported });
+      options.onUsage({ target: target.id, usage, partial: false, estimated: !reported, keyName: options.keyName });
       yield routeSummaryEvent(target.id, run, recovery);
       return;
     }
@@ -193,7 +197,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
       current?.permit.released();
       if (!finishedNormally && !failed && delivered.contentSent && answering) {
-        options.onUsage({ target: answering.id, usage: estimatedUsage(answeringRequest, delivered.outputCharacters - outputBefore), partial: true, estimated: true });
+        options.onUsage({ target: answering.id, usage: estimatedUsage(answeringRequest, delivered.outputCharacters - outputBefore), partial: true, estimated: true, keyName: options.keyName });
       }
     } finally {
       scope.dispose();

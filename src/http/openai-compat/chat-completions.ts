@@ -14,8 +14,8 @@ import { toProtoChatRequest, type RestChatRequest } from "./to-proto.js";
 /** What answering a chat completion needs: the core, the edge's error log and the stream keep-alive. */
 export interface ChatCompletionsDeps {
   readonly gateway: Gateway;
-  /** Called once per error answered (the edge's one log line per error), with the request URL. */
-  readonly onError: (error: GatewayError, url: string) => void;
+  /** Called once per error answered (the edge's one log line per error), with the request URL and the caller's key name (undefined when auth is off or failed). */
+  readonly onError: (error: GatewayError, url: string, keyName: string | undefined) => void;
   /**
    * `server.stream_keepalive_ms`: how long a stream may wait for its first event before the SSE
    * head and a comment are sent (then a comment every as long); 0 or absent: the head waits.
@@ -70,51 +70,52 @@ export function prepareChat(body: unknown, headers: IncomingHttpHeaders): Prepar
  * with the route headers, or SSE (headers with the first frame, `[DONE]` at the end, an error frame
  * after a mid-stream failure). Every error becomes the OpenAI envelope and one `onError` call;
  * it never throws. A thin translator: JSON -> proto, the Gateway core, proto -> JSON/SSE.
+ * `keyName` names the gateway key the caller authenticated with, for the log lines (undefined when auth is off).
  */
-export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unknown, headers: IncomingHttpHeaders, raw: RawResponse, url: string, http2: boolean): Promise<void> {
+export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unknown, headers: IncomingHttpHeaders, raw: RawResponse, url: string, keyName: string | undefined, http2: boolean): Promise<void> {
   let prepared: PreparedChat;
   try {
     prepared = prepareChat(body, headers);
   } catch (thrown) {
-    return answerError(deps, raw, url, thrown);
+    return answerError(deps, raw, url, keyName, thrown);
   }
-  return answerPrepared(deps, prepared, raw, url, http2);
+  return answerPrepared(deps, prepared, raw, url, keyName, http2);
 }
 
 /** Answers a translated request: the JSON completion, or the SSE stream; errors as in {@link answerChatCompletion}; never throws. */
-export function answerPrepared(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string, http2: boolean): Promise<void> {
-  if (prepared.request.stream) return streamAnswer(deps, prepared.request, prepared.timeoutMs, raw, url, http2);
-  return answerComplete(deps, prepared, raw, url);
+export function answerPrepared(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string, keyName: string | undefined, http2: boolean): Promise<void> {
+  if (prepared.request.stream) return streamAnswer(deps, prepared.request, prepared.timeoutMs, raw, url, keyName, http2);
+  return answerComplete(deps, prepared, raw, url, keyName);
 }
 
 /** Answers a non-streaming request with the JSON completion, or its error in the OpenAI envelope (one `onError` call); never throws. */
-async function answerComplete(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string): Promise<void> {
+async function answerComplete(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string, keyName: string | undefined): Promise<void> {
   const { request } = prepared;
   let answered = false;
   const signal = clientSignal(raw, () => answered);
   try {
-    const response = await deps.gateway.chat(request.input, { signal, timeoutMs: prepared.timeoutMs });
+    const response = await deps.gateway.chat(request.input, { signal, timeoutMs: prepared.timeoutMs, keyName });
     answered = true;
     if (responseClosed(raw)) return;
     sendJson(raw, 200, routeHeaders(response.model, response.provider, response.route, response.warnings), toOpenAICompletion(response, request.legacyFunctions));
   } catch (thrown) {
     answered = true;
-    answerError(deps, raw, url, thrown);
+    answerError(deps, raw, url, keyName, thrown);
   }
 }
 
 /** Answers `thrown` as the OpenAI error envelope (unless the response is gone or started), after one `onError` call. */
-export function answerError(deps: ChatCompletionsDeps, raw: AnswerTarget, url: string, thrown: unknown): void {
+export function answerError(deps: ChatCompletionsDeps, raw: AnswerTarget, url: string, keyName: string | undefined, thrown: unknown): void {
   const error = toGatewayError(thrown);
-  deps.onError(error, url);
+  deps.onError(error, url, keyName);
   if (!responseClosed(raw) && !raw.headersSent) sendRestError(raw, error);
 }
 
-async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: AnswerTarget, url: string, http2: boolean): Promise<void> {
+async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: AnswerTarget, url: string, keyName: string | undefined, http2: boolean): Promise<void> {
   let writer: SseWriter | undefined;
   const signal = clientSignal(raw, () => writer?.endedByServer ?? false);
   const deadlineAt = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
-  const events = deps.gateway.chatStream(request.input, { signal, timeoutMs });
+  const events = deps.gateway.chatStream(request.input, { signal, timeoutMs, keyName });
   const keepAlive = deps.streamKeepAliveMs ? new FirstEventKeepAlive(raw, http2, deps.streamKeepAliveMs, deadlineAt) : undefined;
   let first: IteratorResult<ChatStreamResponse>;
   try {
@@ -122,7 +123,7 @@ async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest,
   } catch (thrown) {
     writer = keepAlive?.stop();
     // With the head already out (keep-alive), the failure can only be the in-band error frame.
-    return writer ? endWithError(deps, writer, signal, url, thrown) : answerError(deps, raw, url, thrown);
+    return writer ? endWithError(deps, writer, signal, url, keyName, thrown) : answerError(deps, raw, url, keyName, thrown);
   }
   writer = keepAlive?.stop();
   const encoder = new OpenAIChunkEncoder(request.includeUsage, request.legacyFunctions);
@@ -149,16 +150,16 @@ async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest,
     }
     writer.done();
   } catch (thrown) {
-    endWithError(deps, writer, signal, url, thrown);
+    endWithError(deps, writer, signal, url, keyName, thrown);
   } finally {
     writer.dispose();
   }
 }
 
 /** Ends a stream whose head was sent with the in-band error frame (none when the client left), and logs the error once. */
-function endWithError(deps: ChatCompletionsDeps, writer: SseWriter, signal: LightAbort, url: string, thrown: unknown): void {
+function endWithError(deps: ChatCompletionsDeps, writer: SseWriter, signal: LightAbort, url: string, keyName: string | undefined, thrown: unknown): void {
   const error = toGatewayError(thrown);
-  deps.onError(error, url);
+  deps.onError(error, url, keyName);
   if (!signal.aborted) writer.error(toRestError(error).body);
 }
 

@@ -13,6 +13,13 @@ export interface OpenAICompatOptions extends ChatCompletionsDeps {
   readonly foreignNotFound?: (path: string, contentType: string | undefined) => { status: number; headers: Readonly<Record<string, string>>; body: Uint8Array } | undefined;
 }
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The name (never the secret) of the gateway key the request authenticated with; undefined when auth is off or has not run. */
+    gatewayKeyName: string | undefined;
+  }
+}
+
 /** A model as OpenAI's `/v1/models` endpoints describe one. */
 function toOpenAIModel(model: ModelInfo): { id: string; object: "model"; created: number; owned_by: string } {
   return { id: model.id, object: "model", created: 0, owned_by: model.provider };
@@ -45,7 +52,7 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
       const code = statusCode === 413 ? "request_too_large" : statusCode === 415 ? "unsupported_media_type" : "invalid_request";
       return reply.code(statusCode).send({ error: { message, type: "invalid_request_error", param: null, code } });
     }
-    onError(error, request.url);
+    onError(error, request.url, request.gatewayKeyName);
     return sendError(reply, error);
   });
 
@@ -56,11 +63,13 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
     return reply.code(404).send({ error: { message: `Unknown request URL: ${request.method} ${path}.`, type: "invalid_request_error", param: null, code: "unknown_url" } });
   });
 
+  // A primitive default: Fastify sets it in the request's constructor (no object per request).
+  app.decorateRequest("gatewayKeyName", undefined);
   // Callback style: an async hook costs a promise and a microtask per request. Fastify's hook
   // runner turns a synchronous throw into the same error as a rejection.
   app.addHook("onRequest", (request, _reply, done) => {
     // An RPC of a method nobody serves is answered as such in its own protocol, key or not (as the HTTP/2 gRPC path does).
-    if (!(request.is404 && options.foreignNotFound?.(request.url.split("?")[0] ?? "", request.headers["content-type"]))) authenticate(request.headers.authorization);
+    if (!(request.is404 && options.foreignNotFound?.(request.url.split("?")[0] ?? "", request.headers["content-type"]))) request.gatewayKeyName = authenticate(request.headers.authorization);
     done();
   });
 
@@ -96,6 +105,6 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
   // (chunked uploads, HTTP/2, app.inject): the body arrives parsed, the answer goes to the raw response.
   app.post("/v1/chat/completions", (request, reply) => {
     reply.hijack();
-    return answerChatCompletion(deps, request.body, request.headers, reply.raw, request.url, request.raw.httpVersionMajor === 2);
+    return answerChatCompletion(deps, request.body, request.headers, reply.raw, request.url, request.gatewayKeyName, request.raw.httpVersionMajor === 2);
   });
 }

@@ -37,16 +37,18 @@ function leftToFastify(headers: IncomingHttpHeaders, options: RawChatRouteOption
   return options.closing();
 }
 
-/** Checks the caller's key; when it fails, answers the error (and logs it once) and returns false. */
-function authenticated(headers: IncomingHttpHeaders, response: AnswerTarget, options: RawChatRouteOptions): boolean {
+/**
+ * Checks the caller's key: the key's name (undefined when auth is off); when it fails, answers
+ * the error (and logs it once) and returns {@link UNANSWERABLE}.
+ */
+function authenticated(headers: IncomingHttpHeaders, response: AnswerTarget, options: RawChatRouteOptions): string | undefined | typeof UNANSWERABLE {
   try {
-    options.authenticate(headers.authorization);
-    return true;
+    return options.authenticate(headers.authorization);
   } catch (thrown) {
     const error = toGatewayError(thrown);
-    options.onError(error, PATH);
+    options.onError(error, PATH, undefined);
     sendRestError(response, error);
-    return false;
+    return UNANSWERABLE;
   }
 }
 
@@ -68,7 +70,7 @@ function parsedBody(bytes: Buffer, response: AnswerTarget): unknown {
   }
 }
 
-/** Marks a body that was answered with an error already. */
+/** Marks a request (its key or its body) that was answered with an error already. */
 const UNANSWERABLE = Symbol("answered");
 
 /**
@@ -84,11 +86,12 @@ const UNANSWERABLE = Symbol("answered");
 export function createRawChatRoute(options: RawChatRouteOptions): Http1RequestTaker {
   return (request, response) => {
     if (request.method !== "POST" || request.url !== PATH || leftToFastify(request.headers, options)) return false;
-    if (!authenticated(request.headers, response, options)) {
+    const keyName = authenticated(request.headers, response, options);
+    if (keyName === UNANSWERABLE) {
       request.resume();
       return true;
     }
-    readBody(request, response, Number(request.headers["content-length"]), options);
+    readBody(request, response, Number(request.headers["content-length"]), keyName, options);
     return true;
   };
 }
@@ -102,18 +105,19 @@ export function createFastChatRoute(options: RawChatRouteOptions): FastRequestTa
   return (request, response) => {
     const { headers } = request;
     if (leftToFastify(headers, options)) return false;
-    if (!authenticated(headers, response, options)) return true;
+    const keyName = authenticated(headers, response, options);
+    if (keyName === UNANSWERABLE) return true;
     const body = parsedBody(request.body, response);
     if (body === UNANSWERABLE) return true;
     let prepared: PreparedChat;
     try {
       prepared = prepareChat(body, headers);
     } catch (thrown) {
-      answerError(options, response, PATH, thrown);
+      answerError(options, response, PATH, keyName, thrown);
       return true;
     }
     // The handler answers every error itself; this only guards a failure to write that answer.
-    answerPrepared(options, prepared, response, PATH, false).catch(() => response.destroy());
+    answerPrepared(options, prepared, response, PATH, keyName, false).catch(() => response.destroy());
     return true;
   };
 }
@@ -121,7 +125,7 @@ export function createFastChatRoute(options: RawChatRouteOptions): FastRequestTa
 /** The path both forms of the route serve. */
 export const RAW_CHAT_PATH = PATH;
 
-function readBody(request: IncomingMessage, response: ServerResponse, length: number, options: RawChatRouteOptions): void {
+function readBody(request: IncomingMessage, response: ServerResponse, length: number, keyName: string | undefined, options: RawChatRouteOptions): void {
   const chunks: Buffer[] = [];
   // A client that goes away mid-upload: nothing to answer, and no unhandled 'error' event.
   request.on("error", () => undefined);
@@ -130,6 +134,6 @@ function readBody(request: IncomingMessage, response: ServerResponse, length: nu
     const body = parsedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length), response);
     if (body === UNANSWERABLE) return;
     // The handler answers every error itself; this only guards a failure to write that answer.
-    answerChatCompletion(options, body, request.headers, response, PATH, false).catch(() => response.destroy());
+    answerChatCompletion(options, body, request.headers, response, PATH, keyName, false).catch(() => response.destroy());
   });
 }
