@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import { isIP } from "node:net";
+import { pino, type Logger } from "pino";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, type LoadedConfig } from "./config/load-config.js";
 import { displayUrl } from "./providers/upstream-status.js";
@@ -83,9 +84,11 @@ async function main(): Promise<void> {
   }
   const workers = config.server.workers;
   if (workers > 1 && cluster.isPrimary) {
-    for (const line of describeStart(loaded)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`starting ${workers} worker processes on ${config.server.host}:${config.server.port}\n`);
-    superviseWorkers(workers);
+    // The primary's lines are JSON as the workers' are (pino, at `logging.level`); written synchronously, before any exit.
+    const log = pino({ level: config.logging.level });
+    for (const line of describeStart(loaded)) log.info(line);
+    log.info(`starting ${workers} worker processes on ${config.server.host}:${config.server.port}`);
+    superviseWorkers(workers, log);
     return;
   }
   await runServer(loaded, workers <= 1);
@@ -93,12 +96,13 @@ async function main(): Promise<void> {
 
 /**
  * The cluster primary: forks `workers` processes sharing the port, says once when all of them
- * listen, and starts another when one dies. A worker that exits before it ever listened (the
- * port is taken, the address does not exist) would fail the same way again: the primary then
- * stops the others and exits with 1 instead of forking forever. SIGTERM / SIGINT go to every
+ * listen, and starts another when one dies (both lines on `log`). A worker that exits before it
+ * ever listened (the port is taken, the address does not exist) would fail the same way again:
+ * the primary then says so on stderr, as a single process says it cannot listen, stops the
+ * others and exits with 1 instead of forking forever. SIGTERM / SIGINT go to every
  * worker, each drains as a single process does, and the primary exits when the last one has.
  */
-function superviseWorkers(workers: number): void {
+function superviseWorkers(workers: number, log: Logger): void {
   const listened = new Set<number>();
   let stopping = false;
   let exitCode = 0;
@@ -110,7 +114,7 @@ function superviseWorkers(workers: number): void {
   process.on("SIGINT", () => stopAll("SIGINT"));
   cluster.on("listening", (worker, address) => {
     listened.add(worker.id);
-    if (listened.size === workers) process.stdout.write(`Switchyard listening on http://${address.address ?? "127.0.0.1"}:${address.port} with ${workers} workers\n`);
+    if (listened.size === workers) log.info(`Switchyard listening on http://${address.address ?? "127.0.0.1"}:${address.port} with ${workers} workers`);
   });
   cluster.on("exit", (worker, code, signal) => {
     const how = signal ? `signal ${signal}` : `code ${code}`;
@@ -119,7 +123,7 @@ function superviseWorkers(workers: number): void {
       exitCode = 1;
       stopAll("SIGTERM");
     } else if (!stopping) {
-      process.stderr.write(`worker ${worker.process.pid} exited with ${how}; starting another\n`);
+      log.warn(`worker ${worker.process.pid} exited with ${how}; starting another`);
       cluster.fork();
     }
     // A worker that had to be forced (a second signal during the drain) exits with 1: so does the primary.

@@ -64,11 +64,11 @@ function chat(port: number, model: string): Promise<Response> {
 const ANSWER = { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
 
 describe("server.workers (cluster mode)", () => {
-  it("says when every worker listens, serves, starts another worker when one dies, and drains in-flight requests on SIGTERM", async () => {
+  it("says when every worker listens, serves, starts another worker when one dies, and drains in-flight requests on SIGTERM; the primary's lines are JSON, as the workers' are", async () => {
     const upstream = await startFakeUpstream();
     upstreams.push(upstream);
     upstream.setDefault((request) => ((request.body as { model?: string }).model === "slow" ? { ...jsonAnswer(ANSWER), chunks: ["", JSON.stringify(ANSWER)], chunkDelayMs: 1500 } : jsonAnswer(ANSWER)));
-    const main = await startMain(`server: { port: 0, workers: 2, shutdown_grace_ms: 10000 }\nlogging: { level: warn }\nproviders:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\n`);
+    const main = await startMain(`server: { port: 0, workers: 2, shutdown_grace_ms: 10000 }\nlogging: { level: info }\nproviders:\n  up: { type: openai-compatible, base_url: "${upstream.baseUrl}" }\n`);
     const port = await waitFor(() => {
       if (main.child.exitCode !== null) throw new Error(`exited: ${main.output()}`);
       const match = /Switchyard listening on http:\/\/127\.0\.0\.1:(\d+) with 2 workers/.exec(main.output());
@@ -81,6 +81,10 @@ describe("server.workers (cluster mode)", () => {
     process.kill(victim ?? 0, "SIGKILL");
     await waitFor(() => (/exited with signal SIGKILL; starting another/.test(main.output()) ? true : undefined), 10_000, "restart notice");
     await waitFor(() => (childPids(main.child.pid ?? 0).length === 2 ? true : undefined), 30_000, "a second worker again");
+    const primaryLines = main.output().split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { level: number; pid: number; msg: string });
+    for (const [message, level] of [[/^config: /, 30], [/^gateway keys: none: auth is off$/, 30], [/^starting 2 worker processes on /, 30], [/^Switchyard listening on .* with 2 workers$/, 30], [/exited with signal SIGKILL; starting another$/, 40]] as const) {
+      expect(primaryLines.find((line) => message.test(line.msg)), String(message)).toMatchObject({ level, pid: main.child.pid, hostname: expect.any(String), time: expect.any(Number) });
+    }
     for (let index = 0; index < 4; index++) expect((await chat(port, "up/m")).status).toBe(200);
 
     const inFlight = chat(port, "up/slow");
