@@ -12,6 +12,7 @@ import {
   usageEvent,
 } from "../../core/stream-events.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
+import { estimateOutputTokens } from "../../core/usage-estimate.js";
 import { fromAnthropicStreamError } from "./anthropic-errors.js";
 import { characterCount, fromAnthropicUsage, LOCAL_STOP_RAW_REASON, mapAnthropicStopReason, urlCitation, type AnthropicResponseContext } from "./anthropic-response.js";
 import { findEarliestStop, holdBackLength, splitHeldTail } from "./anthropic-stop-sequences.js";
@@ -48,8 +49,11 @@ interface OpenCall {
  * - ping and unknown events are ignored; an `error` event throws a GatewayError;
  * - a stream that ends without message_stop ends without a finish (the core reports it);
  * - a gateway-enforced stop sequence holds back the last (longest stop − 1) characters of text;
- *   on a match the text is cut, finish STOP (raw "stop_sequence") and usage so far are emitted,
- *   and the translator is done, which stops reading and closes the upstream response.
+ *   on a match the text is cut, the web sources of a cited block the cut falls in become its
+ *   `url_citation`s clipped to the cut (as the non-streaming path clips them), and finish STOP (raw
+ *   "stop_sequence") and the usage follow (the completion tokens estimated from the delivered text
+ *   and marked `estimated`: message_start's output count is a placeholder, and the real one comes
+ *   only at the end), and the translator is done, which stops reading and closes the upstream.
  * @see https://docs.claude.com/en/docs/build-with-claude/streaming
  */
 export class AnthropicStreamTranslator implements SseTranslator<ChatStreamResponse> {
@@ -91,6 +95,8 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
     const buffer = this.pending + fragment;
     const at = findEarliestStop(buffer, this.stops);
     if (at !== -1) {
+      // The answer ends at the cut: what was read beyond it is not part of it.
+      this.characters -= characterCount(buffer.slice(at));
       this.pending = "";
       if (at !== 0) out.push(textDeltaEvent(0, buffer.slice(0, at)));
       return true;
@@ -153,6 +159,28 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
       else out.push(toolCallDeltaEvent(0, call.index, "{}"));
     }
     return stopped;
+  }
+
+  /**
+   * The answer was cut at a gateway-enforced stop: the cited blocks the cut falls in get their
+   * sources clipped to it, then the finish and the usage, and the upstream is closed (reading on
+   * would keep the caller's stream open, and the model generating, for nothing). Anthropic's real
+   * output count comes only with message_delta, so the completion tokens are the delivered text's
+   * estimate (the text's; thinking before the cut is not counted), marked `estimated`; the prompt
+   * side is message_start's.
+   */
+  private cutAnswer(out: ChatStreamResponse[]): void {
+    const kept = this.characters;
+    const notes = [...this.cited.values()].filter((block) => block.start < kept).flatMap((block) => block.sources.map((source) => urlCitation(source, block.start, kept)));
+    this.cited.clear();
+    if (notes.length > 0) out.push(annotationDeltaEvent(0, notes));
+    out.push(finishEvent(0, FinishReason.STOP, LOCAL_STOP_RAW_REASON));
+    if (this.sawUsage) {
+      const usage = fromAnthropicUsage({ ...this.startUsage, ...this.deltaUsage, outputTokens: estimateOutputTokens(kept) });
+      usage.estimated = true;
+      out.push(usageEvent(usage));
+    }
+    this.ended = true;
   }
 
   /** Translates one SSE event, appending the resulting events to `out`. */
@@ -226,14 +254,10 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
         return;
       }
     }
-    if (stopped) {
-      out.push(finishEvent(0, FinishReason.STOP, LOCAL_STOP_RAW_REASON));
-      this.usage(out);
-      this.ended = true;
-    }
+    if (stopped) this.cutAnswer(out);
   }
 
-  /** The end of the body: after message_stop nothing; without it, the text held back, and never an invented finish. */
+  /** The end of the body: after message_stop or a cut nothing; without them, the text held back, and never an invented finish. */
   end(out: ChatStreamResponse[]): void {
     if (this.ended) return;
     if (this.pending !== "") out.push(textDeltaEvent(0, this.pending));

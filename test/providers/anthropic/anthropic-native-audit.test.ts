@@ -123,6 +123,41 @@ describe("citations and a gateway-enforced stop sequence", () => {
     expect(message?.content).toBe("Intro fact one");
     expect(message?.annotations).toEqual([{ type: "url_citation", url_citation: { url: "https://one.example", title: "https://one.example", start_index: 6, end_index: 14 } }]);
   });
+
+  const cutStream = (end: string[]) => [
+    antMessageStart({ input_tokens: 1200, cache_read_input_tokens: 800, output_tokens: 1 }),
+    antEvent({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    antEvent({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Intro " } }),
+    antEvent({ type: "content_block_stop", index: 0 }),
+    antEvent({ type: "content_block_start", index: 1, content_block: { type: "text", text: "", citations: [] } }),
+    antEvent({ type: "content_block_delta", index: 1, delta: { type: "citations_delta", citation: { type: "web_search_result_location", url: "https://one.example", title: "One", encrypted_index: "e", cited_text: "c" } } }),
+    antEvent({ type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "fact one\nfact two" } }),
+    antEvent({ type: "content_block_delta", index: 1, delta: { type: "text_delta", text: " and more" } }),
+    antEvent({ type: "content_block_stop", index: 1 }),
+    ...end,
+  ];
+
+  it("streamed: the citation the stop cut into ends at the cut, and the usage is the delivered text's estimate, marked, not message_start's placeholder", async () => {
+    world.first.setDefault(sseAnswer(cutStream([
+      antEvent({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { input_tokens: 2400, cache_read_input_tokens: 800, output_tokens: 57 } }),
+      antEvent({ type: "message_stop" }),
+    ])));
+    const answer = await postChat(world, { stop: ["\n"], stream: true, stream_options: { include_usage: true } });
+    const chunks = chunksOf(answer.text);
+    const deltas = chunks.flatMap((chunk) => (chunk.choices as { delta: Record<string, unknown> }[]).map((choice) => choice.delta));
+    expect(deltas.map((delta) => delta.content ?? "").join("")).toBe("Intro fact one");
+    expect(deltas.flatMap((delta) => (delta.annotations as unknown[] | undefined) ?? [])).toEqual([{ type: "url_citation", url_citation: { url: "https://one.example", title: "One", start_index: 6, end_index: 14 } }]);
+    expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 2000, completion_tokens: Math.ceil("Intro fact one".length / 4), prompt_tokens_details: { cached_tokens: 800 }, estimated: true });
+  });
+
+  it("streamed: an upstream held open after the cut does not hold the caller's stream, which ends at once with the estimate", async () => {
+    world.first.setDefault(sseAnswer(cutStream([]), { holdOpen: true }));
+    const started = Date.now();
+    const answer = await postChat(world, { stop: ["\n"], stream: true, stream_options: { include_usage: true } });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(answer.text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+    expect(chunksOf(answer.text).at(-1)?.usage).toMatchObject({ completion_tokens: Math.ceil("Intro fact one".length / 4), estimated: true });
+  });
 });
 
 /** The stream Anthropic sends for {@link everyBlock}: text one character per delta, tool input split at every character. */
