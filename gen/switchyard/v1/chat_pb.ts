@@ -1084,7 +1084,8 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
   reasoningTokens: number;
 
   /**
-   * Prompt tokens written to the provider's cache (Anthropic cache_creation_input_tokens).
+   * Prompt tokens written to the provider's cache (Anthropic cache_creation_input_tokens,
+   * OpenRouter's prompt_tokens_details.cache_write_tokens).
    *
    * @generated from field: int32 cache_write_prompt_tokens = 6;
    */
@@ -1129,7 +1130,9 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
 
   /**
    * Fields of an OpenAI-dialect provider's usage the gateway does not model (such as OpenRouter's
-   * `cost` and `cost_details`), as the provider sent them (numbers as doubles). Unset means none.
+   * `cost` and `cost_details`), as the provider sent them (numbers as doubles). The unmodelled keys
+   * of its `prompt_tokens_details` and `completion_tokens_details` sit in an object under that key
+   * (such as OpenRouter's `completion_tokens_details.image_tokens`). Unset means none.
    *
    * @generated from field: google.protobuf.Struct extra = 12;
    */

@@ -1,5 +1,6 @@
 import { FinishReason, type Annotation, type Choice, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { Json, OpenAITokenLogprob, OpenAIToolCall, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 const FINISH_NAMES: Readonly<Record<FinishReason, string | null>> = {
@@ -10,9 +11,17 @@ const FINISH_NAMES: Readonly<Record<FinishReason, string | null>> = {
   [FinishReason.CONTENT_FILTER]: "content_filter",
 };
 
+/** The unmodelled keys a provider put in one of usage's details objects, which Usage.extra keeps under that object's key. */
+function detailsExtra(extra: JsonObject | undefined, key: string): JsonObject | undefined {
+  const details = extra?.[key];
+  return typeof details === "object" && details !== null && !Array.isArray(details) ? details : undefined;
+}
+
 /**
  * OpenAI usage JSON from proto Usage (cache writes appear as prompt_tokens_details.cache_write_tokens
- * when non-zero; an estimate carries `estimated: true`, a field OpenAI does not have).
+ * when non-zero; an estimate carries `estimated: true`, a field OpenAI does not have). The
+ * provider's unmodelled fields (Usage.extra) go back where it put them, the details objects' own
+ * inside those objects.
  */
 export function toOpenAIUsage(usage: Usage): OpenAIUsage {
   return {
@@ -21,11 +30,13 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
     prompt_tokens_details: {
+      ...detailsExtra(usage.extra, "prompt_tokens_details"),
       cached_tokens: usage.cachedPromptTokens,
       ...(usage.promptAudioTokens ? { audio_tokens: usage.promptAudioTokens } : {}),
       ...(usage.cacheWritePromptTokens ? { cache_write_tokens: usage.cacheWritePromptTokens } : {}),
     },
     completion_tokens_details: {
+      ...detailsExtra(usage.extra, "completion_tokens_details"),
       reasoning_tokens: usage.reasoningTokens,
       ...(usage.completionAudioTokens ? { audio_tokens: usage.completionAudioTokens } : {}),
       ...(usage.acceptedPredictionTokens ? { accepted_prediction_tokens: usage.acceptedPredictionTokens } : {}),

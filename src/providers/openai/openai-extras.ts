@@ -18,8 +18,12 @@ export const CHOICE_KEYS: ReadonlySet<string> = new Set(["index", "message", "de
  * `extra`, which a request refuses), and OpenRouter's `reasoning` text, read as reasoning.
  */
 export const MESSAGE_KEYS: ReadonlySet<string> = new Set([...MESSAGE_FIELDS, "reasoning"]);
-/** Keys of a usage object the gateway models. */
+/** Keys of a usage object the gateway models (its two details objects are read key by key: {@link usageExtras}). */
 export const USAGE_KEYS: ReadonlySet<string> = new Set(["prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details"]);
+/** Keys of usage.prompt_tokens_details the gateway models (OpenRouter's `cache_write_tokens` included). */
+const PROMPT_DETAILS_KEYS: ReadonlySet<string> = new Set(["cached_tokens", "audio_tokens", "cache_write_tokens"]);
+/** Keys of usage.completion_tokens_details the gateway models. */
+const COMPLETION_DETAILS_KEYS: ReadonlySet<string> = new Set(["reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"]);
 
 /** Deepest value kept in an extra; a deeper one (no real server sends it) is left out. */
 const MAX_EXTRA_DEPTH = 32;
@@ -58,6 +62,23 @@ export function answerExtras(raw: Readonly<Record<string, unknown>>, known: Read
   for (const key of Object.keys(found)) {
     const kept = structValue(found[key], 1);
     if (kept !== undefined) (extra ??= {})[key] = kept;
+  }
+  return extra;
+}
+
+/**
+ * The fields of a usage object the gateway does not model, for Usage.extra: its own unmodelled keys
+ * (OpenRouter's `cost`), and those of `prompt_tokens_details` and `completion_tokens_details`
+ * (OpenRouter's `image_tokens`) under the same details key, holding only those keys; undefined
+ * when there are none.
+ */
+export function usageExtras(usage: Readonly<Record<string, unknown>>): JsonObject | undefined {
+  let extra = answerExtras(usage, USAGE_KEYS);
+  for (const [key, known] of [["prompt_tokens_details", PROMPT_DETAILS_KEYS], ["completion_tokens_details", COMPLETION_DETAILS_KEYS]] as const) {
+    const details = usage[key];
+    if (typeof details !== "object" || details === null || Array.isArray(details)) continue;
+    const detailsExtra = answerExtras(details as Record<string, unknown>, known);
+    if (detailsExtra) (extra ??= {})[key] = detailsExtra;
   }
   return extra;
 }

@@ -5,7 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
 import { distinctToolCallId, newToolCallId } from "../generated-ids.js";
-import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, MESSAGE_KEYS, USAGE_KEYS } from "./openai-extras.js";
+import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, MESSAGE_KEYS, usageExtras } from "./openai-extras.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 /** The largest value of a proto int32. */
@@ -66,7 +66,10 @@ export function createdSeconds(value: unknown): bigint {
 
 /**
  * Maps OpenAI usage (already in OpenAI's conventions) to proto Usage, leniently: missing or
- * malformed counters are 0, and the total defaults to prompt + completion.
+ * malformed counters are 0, and the total defaults to prompt + completion. Cache writes are
+ * OpenRouter's `prompt_tokens_details.cache_write_tokens` (part of its prompt_tokens, as the
+ * proto's are); unmodelled fields, those of the two details objects included, go to `extra`
+ * ({@link usageExtras}).
  * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage
  */
 export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
@@ -77,13 +80,14 @@ export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
     completion,
     total: typeof usage.total_tokens === "number" ? tokenCount(usage.total_tokens) : prompt + completion,
     cached: tokenCount(usage.prompt_tokens_details?.cached_tokens),
+    cacheWrite: tokenCount(usage.prompt_tokens_details?.cache_write_tokens),
     reasoning: tokenCount(usage.completion_tokens_details?.reasoning_tokens),
     audioPrompt: usage.prompt_tokens_details?.audio_tokens,
     audioCompletion: usage.completion_tokens_details?.audio_tokens,
     acceptedPrediction: usage.completion_tokens_details?.accepted_prediction_tokens,
     rejectedPrediction: usage.completion_tokens_details?.rejected_prediction_tokens,
   });
-  const extra = answerExtras(usage as unknown as Record<string, unknown>, USAGE_KEYS);
+  const extra = usageExtras(usage as unknown as Record<string, unknown>);
   if (extra) out.extra = extra;
   return out;
 }

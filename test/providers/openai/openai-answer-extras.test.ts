@@ -64,6 +64,43 @@ describe("an OpenAI-compatible answer's fields the gateway does not model", () =
     }
   });
 
+  it("OpenRouter's usage (its usage-accounting reference): cache_write_tokens is the proto's cache writes, the details objects' unmodelled keys come back inside them (JSON, stream, Connect)", async () => {
+    const usage = { completion_tokens: 2, completion_tokens_details: { reasoning_tokens: 0, image_tokens: 0 }, cost: 0.95, cost_details: { upstream_inference_cost: 19 }, prompt_tokens: 194, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 100, audio_tokens: 0 }, total_tokens: 196 };
+    const answer = { id: "gen-1", object: "chat.completion", created: 1748488520, model: "anthropic/claude-sonnet-4", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "Hi" } }], usage };
+    const stream = sse([
+      { id: "gen-1", object: "chat.completion.chunk", created: 1748488520, model: "anthropic/claude-sonnet-4", choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] },
+      { id: "gen-1", object: "chat.completion.chunk", created: 1748488520, model: "anthropic/claude-sonnet-4", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { id: "gen-1", object: "chat.completion.chunk", created: 1748488520, model: "anthropic/claude-sonnet-4", choices: [], usage },
+    ]);
+    const json = { headers: { "content-type": "application/json" }, body: JSON.stringify(answer) };
+    const { app } = await testApp(json, { headers: { "content-type": "text/event-stream" }, body: stream }, json);
+    const expected = {
+      prompt_tokens: 194,
+      completion_tokens: 2,
+      total_tokens: 196,
+      cost: 0.95,
+      cost_details: { upstream_inference_cost: 19 },
+      prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 100 },
+      completion_tokens_details: { reasoning_tokens: 0, image_tokens: 0 },
+    };
+    try {
+      const request = { model: "groq/anthropic/claude-sonnet-4", messages: [{ role: "user", content: "Q" }] };
+      expect((await postChat(app, request)).json().usage).toEqual(expected);
+      const streamed = await postChat(app, { ...request, stream: true, stream_options: { include_usage: true } });
+      expect((JSON.parse(sseFrames(streamed.body).at(-2) ?? "{}") as { usage?: unknown }).usage).toEqual(expected);
+      const connect = await app.inject({
+        method: "POST",
+        url: "/switchyard.v1.ChatService/Chat",
+        headers: { "content-type": "application/json", authorization: `Bearer sy-test-gateway-key-0123456789` },
+        payload: JSON.stringify({ input: { model: request.model, messages: [{ role: "ROLE_USER", content: [{ text: "Q" }] }] } }),
+      });
+      expect(connect.json().usage).toMatchObject({ promptTokens: 194, cacheWritePromptTokens: 100 });
+      expect(connect.json().usage.extra).toEqual({ cost: 0.95, cost_details: { upstream_inference_cost: 19 }, completion_tokens_details: { image_tokens: 0 } });
+    } finally {
+      await app.close();
+    }
+  });
+
   it("hand-made: a message key a request models (an upstream LiteLLM's thinking_blocks, a name) is not an extra, so the message can be sent back as history", async () => {
     const answer = { ...whole, choices: [{ index: 0, message: { role: "assistant", content: "Hi", name: "bot", thinking_blocks: [{ type: "thinking", thinking: "t", signature: "sig" }], reasoning_details: REASONING_DETAILS }, finish_reason: "stop" }] };
     const { app } = await testApp({ headers: { "content-type": "application/json" }, body: JSON.stringify(answer) }, { headers: { "content-type": "application/json" }, body: JSON.stringify(whole) });
