@@ -11,8 +11,8 @@ const FINISH_NAMES: Readonly<Record<FinishReason, string | null>> = {
   [FinishReason.CONTENT_FILTER]: "content_filter",
 };
 
-/** The unmodelled keys a provider put in one of usage's details objects, which Usage.extra keeps under that object's key. */
-function detailsExtra(extra: JsonObject | undefined, key: string): JsonObject | undefined {
+/** The unmodelled keys a provider put in an object it nests (usage's details, an annotation's url_citation), which an `extra` keeps under that object's key. */
+function nestedExtra(extra: JsonObject | undefined, key: string): JsonObject | undefined {
   const details = extra?.[key];
   return typeof details === "object" && details !== null && !Array.isArray(details) ? details : undefined;
 }
@@ -30,13 +30,13 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
     prompt_tokens_details: {
-      ...detailsExtra(usage.extra, "prompt_tokens_details"),
+      ...nestedExtra(usage.extra, "prompt_tokens_details"),
       cached_tokens: usage.cachedPromptTokens,
       ...(usage.promptAudioTokens ? { audio_tokens: usage.promptAudioTokens } : {}),
       ...(usage.cacheWritePromptTokens ? { cache_write_tokens: usage.cacheWritePromptTokens } : {}),
     },
     completion_tokens_details: {
-      ...detailsExtra(usage.extra, "completion_tokens_details"),
+      ...nestedExtra(usage.extra, "completion_tokens_details"),
       reasoning_tokens: usage.reasoningTokens,
       ...(usage.completionAudioTokens ? { audio_tokens: usage.completionAudioTokens } : {}),
       ...(usage.acceptedPredictionTokens ? { accepted_prediction_tokens: usage.acceptedPredictionTokens } : {}),
@@ -46,13 +46,16 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
   };
 }
 
-/** OpenAI annotation JSON from proto Annotations (url_citation with its fields; other types by type alone). */
+/**
+ * OpenAI annotation JSON from proto Annotations: url_citation with its fields, and the provider's
+ * unmodelled fields (Annotation.extra) where it put them, a url_citation's own inside it.
+ */
 export function toOpenAIAnnotations(annotations: readonly Annotation[]): Record<string, unknown>[] {
   return annotations.map((annotation) => {
     const citation = annotation.urlCitation;
     return citation
-      ? { type: annotation.type, url_citation: { url: citation.url, title: citation.title, start_index: citation.startIndex, end_index: citation.endIndex } }
-      : { type: annotation.type };
+      ? { type: annotation.type, ...annotation.extra, url_citation: { ...nestedExtra(annotation.extra, "url_citation"), url: citation.url, title: citation.title, start_index: citation.startIndex, end_index: citation.endIndex } }
+      : { type: annotation.type, ...annotation.extra };
   });
 }
 

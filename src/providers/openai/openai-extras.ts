@@ -67,18 +67,43 @@ export function answerExtras(raw: Readonly<Record<string, unknown>>, known: Read
 }
 
 /**
+ * The entries of `raw` whose keys are not in `known` ({@link answerExtras}), and, for each
+ * `[key, knownInside]` of `inside` whose value in `raw` is an object the gateway reads, that
+ * object's own unmodelled entries under the same key (holding only those); undefined when there are
+ * none.
+ */
+function extrasWithin(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>, inside: readonly (readonly [string, ReadonlySet<string>])[]): JsonObject | undefined {
+  let extra = answerExtras(raw, known);
+  for (const [key, knownInside] of inside) {
+    const value = raw[key];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    const found = answerExtras(value as Record<string, unknown>, knownInside);
+    if (found) (extra ??= {})[key] = found;
+  }
+  return extra;
+}
+
+/**
  * The fields of a usage object the gateway does not model, for Usage.extra: its own unmodelled keys
  * (OpenRouter's `cost`), and those of `prompt_tokens_details` and `completion_tokens_details`
  * (OpenRouter's `image_tokens`) under the same details key, holding only those keys; undefined
  * when there are none.
  */
 export function usageExtras(usage: Readonly<Record<string, unknown>>): JsonObject | undefined {
-  let extra = answerExtras(usage, USAGE_KEYS);
-  for (const [key, known] of [["prompt_tokens_details", PROMPT_DETAILS_KEYS], ["completion_tokens_details", COMPLETION_DETAILS_KEYS]] as const) {
-    const details = usage[key];
-    if (typeof details !== "object" || details === null || Array.isArray(details)) continue;
-    const detailsExtra = answerExtras(details as Record<string, unknown>, known);
-    if (detailsExtra) (extra ??= {})[key] = detailsExtra;
-  }
-  return extra;
+  return extrasWithin(usage, USAGE_KEYS, [["prompt_tokens_details", PROMPT_DETAILS_KEYS], ["completion_tokens_details", COMPLETION_DETAILS_KEYS]]);
+}
+
+/** Keys of an annotation the gateway models: its type, and a url_citation's object. */
+const ANNOTATION_KEYS: ReadonlySet<string> = new Set(["type", "url_citation"]);
+/** Keys of a `url_citation` object the gateway models. */
+const URL_CITATION_KEYS: ReadonlySet<string> = new Set(["url", "title", "start_index", "end_index"]);
+
+/**
+ * The fields of an annotation the gateway does not model, for Annotation.extra: every key but `type`
+ * of a type the gateway does not read (OpenRouter's `file`, OpenAI's `file_citation` with its
+ * offsets), and a url_citation's own unmodelled keys (OpenRouter's `content` snippet) under
+ * `url_citation`; undefined when there are none.
+ */
+export function annotationExtras(annotation: Readonly<Record<string, unknown>>): JsonObject | undefined {
+  return extrasWithin(annotation, ANNOTATION_KEYS, [["url_citation", URL_CITATION_KEYS]]);
 }

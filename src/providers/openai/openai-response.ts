@@ -5,7 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, tokenCount, usageOf } from "../../core/stream-events.js";
 import { distinctToolCallId, newToolCallId } from "../generated-ids.js";
-import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, MESSAGE_KEYS, usageExtras } from "./openai-extras.js";
+import { annotationExtras, answerExtras, CHOICE_KEYS, COMPLETION_KEYS, MESSAGE_KEYS, usageExtras } from "./openai-extras.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 /** The largest value of a proto int32. */
@@ -168,15 +168,21 @@ export function audioFieldsOf(value: unknown): { id: string; data: string; trans
   return { id: text(value.id), data: text(value.data), transcript: text(value.transcript), expiresAt };
 }
 
-/** The provider's annotations (`message.annotations` or `delta.annotations`) as proto Annotations: url_citation read, other types kept by type alone. */
+/**
+ * The provider's annotations (`message.annotations` or `delta.annotations`) as proto Annotations:
+ * url_citation read; the fields the gateway does not model (other types' bodies, a url_citation's
+ * extra keys) kept in `extra` ({@link annotationExtras}).
+ */
 export function annotationsOf(value: unknown): Annotation[] {
   if (!Array.isArray(value)) return [];
   const offset = (field: unknown) => (typeof field === "number" && Number.isInteger(field) && field >= 0 && field <= INT32_MAX ? field : 0);
   return value.filter(isRecord).map((entry) => {
     const citation = isRecord(entry.url_citation) ? entry.url_citation : undefined;
+    const extra = annotationExtras(entry);
     return {
       $typeName: "switchyard.v1.Annotation",
       type: typeof entry.type === "string" ? entry.type : "",
+      ...(extra ? { extra } : {}),
       ...(citation
         ? {
             urlCitation: {

@@ -101,6 +101,43 @@ describe("an OpenAI-compatible answer's fields the gateway does not model", () =
     }
   });
 
+  it("annotations the gateway does not model come back whole, and a url_citation's own extra keys inside it (JSON, stream, Connect)", async () => {
+    const annotations = [
+      { type: "url_citation", url_citation: { url: "https://a.example/", title: "A", content: "snippet text", start_index: 0, end_index: 2 } },
+      { type: "file", file: { hash: "abc", name: "doc.pdf", content: [{ type: "text", text: "page 1" }] } },
+      { type: "file_citation", file_citation: { file_id: "file-1", quote: "q" }, start_index: 1, end_index: 2 },
+    ];
+    const answer = { id: "gen-2", object: "chat.completion", created: 1, model: "openai/gpt-4o", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "Hi", annotations } }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
+    const stream = sse([
+      { id: "gen-2", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] },
+      { id: "gen-2", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { annotations }, finish_reason: null }] },
+      { id: "gen-2", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { id: "gen-2", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } },
+    ]);
+    const json = { headers: { "content-type": "application/json" }, body: JSON.stringify(answer) };
+    const { app } = await testApp(json, { headers: { "content-type": "text/event-stream" }, body: stream }, json);
+    try {
+      const request = { model: "groq/openai/gpt-4o", messages: [{ role: "user", content: "Q" }] };
+      expect((await postChat(app, request)).json().choices[0].message.annotations).toEqual(annotations);
+      const streamed = await postChat(app, { ...request, stream: true });
+      const deltas = sseFrames(streamed.body).slice(0, -1).flatMap((frame) => (JSON.parse(frame) as { choices: { delta: { annotations?: unknown[] } }[] }).choices);
+      expect(deltas.flatMap((choice) => choice.delta.annotations ?? [])).toEqual(annotations);
+      const connect = await app.inject({
+        method: "POST",
+        url: "/switchyard.v1.ChatService/Chat",
+        headers: { "content-type": "application/json", authorization: `Bearer sy-test-gateway-key-0123456789` },
+        payload: JSON.stringify({ input: { model: request.model, messages: [{ role: "ROLE_USER", content: [{ text: "Q" }] }] } }),
+      });
+      expect(connect.json().choices[0].message.annotations).toEqual([
+        { type: "url_citation", urlCitation: { url: "https://a.example/", title: "A", endIndex: 2 }, extra: { url_citation: { content: "snippet text" } } },
+        { type: "file", extra: { file: annotations[1]?.file } },
+        { type: "file_citation", extra: { file_citation: { file_id: "file-1", quote: "q" }, start_index: 1, end_index: 2 } },
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("hand-made: a message key a request models (an upstream LiteLLM's thinking_blocks, a name) is not an extra, so the message can be sent back as history", async () => {
     const answer = { ...whole, choices: [{ index: 0, message: { role: "assistant", content: "Hi", name: "bot", thinking_blocks: [{ type: "thinking", thinking: "t", signature: "sig" }], reasoning_details: REASONING_DETAILS }, finish_reason: "stop" }] };
     const { app } = await testApp({ headers: { "content-type": "application/json" }, body: JSON.stringify(answer) }, { headers: { "content-type": "application/json" }, body: JSON.stringify(whole) });
