@@ -146,6 +146,23 @@ describe("answer fields beyond text, through the gateway", () => {
     expect(final.choices[0]?.message.annotations).toEqual([CITATION, second]);
   });
 
+  it.each([
+    ["a refusal (with logprobs)", [{ role: "assistant", content: null, refusal: "" }, { refusal: "I'm sorry" }]],
+    ["a spoken answer", [{ role: "assistant", content: null, audio: { id: AUDIO.id, transcript: "Hello" } }, { audio: { data: "UklGRiQA" } }]],
+  ])("streamed, %s starts with content null, as the whole answer has it (a client that starts the message from the first delta keeps null)", async (_label, deltas) => {
+    const base = { id: "chatcmpl-n", object: "chat.completion.chunk", created: 1_729_000_000, model: "gpt-4o" };
+    const logprobs = (delta: Record<string, unknown>) => (typeof delta.refusal === "string" && delta.refusal !== "" ? { content: null, refusal: [{ token: delta.refusal, logprob: -0.01, bytes: null, top_logprobs: [] }] } : null);
+    const frame = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: logprobs(delta), finish_reason: finish }] })}\n\n`;
+    upstream.enqueue(sseAnswer([...deltas.map((delta) => frame(delta)), frame({}, "stop"), "data: [DONE]\n\n"]));
+    const stream = await client.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: "user", content: "Hi" }], logprobs: true });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const first = chunks[0]?.choices[0]?.delta;
+    expect(first?.role).toBe("assistant");
+    expect(first?.content).toBeNull();
+    expect(chunks.every((chunk) => (chunk.choices[0]?.delta.content ?? null) === null)).toBe(true);
+  });
+
   it("custom tools: declared, forced, called (JSON and stream) and replayed as OpenAI's type custom", async () => {
     const grammar = { type: "grammar", grammar: { syntax: "lark", definition: "start: /[a-z]+/" } };
     const tools = [{ type: "custom", custom: { name: "apply_patch", description: "Apply a patch.", format: grammar } }, { type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }];

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { FinishReason, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import {
-  finishEvent, reasoningDeltaEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
+  audioDeltaEvent, finishEvent, reasoningDeltaEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
 } from "../../src/core/stream-events.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "../../src/http/openai-compat/from-proto.js";
 
@@ -51,6 +51,15 @@ describe("OpenAIChunkEncoder", () => {
       {},
     ]);
     expect(choicesOf(chunks[6] ?? {})[0]?.finish_reason).toBe("stop");
+  });
+
+  it("gives the first delta content null when the answer starts elsewhere (a refusal, audio) or is withheld (content_filter), \"\" otherwise", () => {
+    const firstDelta = (events: ChatStreamResponse[]) => choicesOf(encodeAll([start, ...events], false)[0] ?? {})[0]?.delta;
+    expect(firstDelta([refusalDeltaEvent(0, "No.")])).toEqual({ role: "assistant", content: null, refusal: "No." });
+    expect(firstDelta([refusalDeltaEvent(0, "No.", [{ $typeName: "switchyard.v1.TokenLogprob", token: "No.", logprob: -1, bytes: new Uint8Array(), topLogprobs: [] }])])).toEqual({ role: "assistant", content: null });
+    expect(firstDelta([audioDeltaEvent(0, { id: "audio_1", transcript: "Hi" })])).toEqual({ role: "assistant", content: null, audio: { id: "audio_1", transcript: "Hi" } });
+    expect(firstDelta([finishEvent(0, FinishReason.CONTENT_FILTER, "PROHIBITED_CONTENT")])).toEqual({ role: "assistant", content: null });
+    expect(firstDelta([finishEvent(0, FinishReason.STOP, "stop")])).toEqual({ role: "assistant", content: "" });
   });
 
   it("sends id, type and name only on a tool call's first delta, and index on every delta", () => {

@@ -116,8 +116,9 @@ function toOpenAIChoice(choice: Choice, legacyFunctions: boolean): Record<string
   const out: Record<string, unknown> = {
     ...message?.extra,
     role: "assistant",
-    // An answer with nothing in it is "" (null stands for "the answer is elsewhere": tool calls, a refusal, audio).
-    content: text ?? (toolCalls.length === 0 && refusal === null && !audio ? "" : null),
+    // An answer with nothing in it is "" (null stands for "the answer is elsewhere": tool calls, a
+    // refusal, audio; or "withheld": a content_filter finish, such as Gemini's blocked prompt).
+    content: text ?? (toolCalls.length === 0 && refusal === null && !audio && choice.finishReason !== FinishReason.CONTENT_FILTER ? "" : null),
     refusal,
   };
   // A legacy `functions` client reads one `function_call` (the format has no parallel calls).
@@ -205,7 +206,9 @@ export class OpenAIChunkEncoder {
     let fullDelta = delta;
     if (!this.rolesSent.has(choiceIndex)) {
       this.rolesSent.add(choiceIndex);
-      fullDelta = { role: "assistant", content: "content" in delta ? delta.content : delta.tool_calls || delta.function_call ? null : "", ...delta };
+      // The whole answer's rule (toOpenAIChoice): null when the answer starts elsewhere (tool calls, a refusal, audio) or is withheld (content_filter).
+      const elsewhere = delta.tool_calls || delta.function_call || "refusal" in delta || delta.audio || finishReason === "content_filter";
+      fullDelta = { role: "assistant", content: "content" in delta ? delta.content : elsewhere ? null : "", ...delta };
     }
     const choice = `{"index":${choiceIndex},"delta":${JSON.stringify(fullDelta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}`;
     return `${this.prefix}${choice}]${this.includeUsage ? ',"usage":null' : ""}}`;
@@ -246,7 +249,7 @@ export class OpenAIChunkEncoder {
 
   /** A text or refusal fragment with logprobs: as the first chunk of its choice, the role goes in a chunk of its own first, as OpenAI sends it (the OpenAI SDK's accumulator counts a first chunk's logprobs twice). */
   private withLogprobs(choiceIndex: number, delta: Record<string, unknown>, logprobs: unknown): string[] {
-    const role = this.rolesSent.has(choiceIndex) ? [] : [this.chunk(choiceIndex, {})];
+    const role = this.rolesSent.has(choiceIndex) ? [] : [this.chunk(choiceIndex, "refusal" in delta ? { content: null } : {})];
     return [...role, this.chunk(choiceIndex, delta, null, logprobs)];
   }
 

@@ -96,12 +96,13 @@ describe("every finishReason, streamed and not", () => {
     }
   });
 
-  it("a blocked prompt (promptFeedback.blockReason, no candidates) is one content_filter choice with usage, streamed and not", async () => {
+  it("a blocked prompt (promptFeedback.blockReason, no candidates) is one content_filter choice with content null and usage, streamed and not", async () => {
     const blocked = { promptFeedback: { blockReason: "PROHIBITED_CONTENT" }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 }, responseId: "b1" };
     const whole = await geminiRest({ model: "gem/gemini-2.5-flash", messages: hi }, geminiJson(blocked));
-    expect(JSON.parse(whole.body)).toMatchObject({ id: "b1", choices: [{ index: 0, message: { content: "" }, finish_reason: "content_filter" }], usage: { prompt_tokens: 7, completion_tokens: 0 } });
+    expect(JSON.parse(whole.body)).toMatchObject({ id: "b1", choices: [{ index: 0, message: { content: null }, finish_reason: "content_filter" }], usage: { prompt_tokens: 7, completion_tokens: 0 } });
     const streamed = await geminiRest({ model: "gem/gemini-2.5-flash", messages: hi, stream: true, stream_options: { include_usage: true } }, geminiSse([blocked]));
     expect(readStream(streamed.body)).toMatchObject({ finishes: { 0: "content_filter" }, usage: { prompt_tokens: 7 }, done: true });
+    expect(streamed.body).toContain('"delta":{"role":"assistant","content":null}');
   });
 });
 
