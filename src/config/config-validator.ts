@@ -22,12 +22,6 @@ export interface SchemaContext {
 /** A schema turns an unknown YAML value into T, or records issues and returns undefined. */
 export type Schema<T> = (value: unknown, path: string, issues: ConfigIssue[], context?: SchemaContext) => T | undefined;
 
-/** " (from ${VAR})" when a refused text value came from substitution, else "". */
-function source(value: unknown, path: string, context: SchemaContext | undefined): string {
-  const variables = typeof value === "string" ? context?.substituted.get(path) : undefined;
-  return variables ? ` (from ${variables})` : "";
-}
-
 /** The value a number or boolean key reads from substituted text, or the value unchanged. */
 function fromEnvironment(value: unknown, path: string, context: SchemaContext | undefined, kind: "number" | "boolean"): unknown {
   if (typeof value !== "string" || !context?.substituted.has(path)) return value;
@@ -36,21 +30,28 @@ function fromEnvironment(value: unknown, path: string, context: SchemaContext | 
   return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : value;
 }
 
-function describe(value: unknown): string {
+/**
+ * What a refused value is, for an issue message: its kind ("a string", "a number", "a list", "a
+ * mapping", "true", "null"), never its text or digits, since a value in the wrong place may be a
+ * secret (a key pasted where a mapping belongs, or substituted from `${VAR}`). Substituted text adds
+ * " (from ${VAR})", naming the variables.
+ */
+export function describeValue(value: unknown, path: string, context: SchemaContext | undefined): string {
+  const variables = typeof value === "string" ? context?.substituted.get(path) : undefined;
+  const from = variables ? ` (from ${variables})` : "";
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
+  if (typeof value === "boolean") return String(value);
   if (typeof value === "object") return "a mapping";
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return `a ${typeof value}${from}`;
 }
 
-/**
- * A string, optionally non-empty or matching a pattern. A `secret` one (a key, a header value) is
- * never repeated in an issue: a wrongly typed value is described by its type only.
- */
-export function str(options: { nonEmpty?: boolean; pattern?: RegExp; patternHint?: string; secret?: boolean } = {}): Schema<string> {
-  return (value, path, issues) => {
+/** A string, optionally non-empty or matching a pattern; a value that does not fit is never repeated in an issue. */
+export function str(options: { nonEmpty?: boolean; pattern?: RegExp; patternHint?: string } = {}): Schema<string> {
+  return (value, path, issues, context) => {
     if (typeof value !== "string") {
-      issues.push({ path, message: `must be a string, got ${options.secret && value !== null && typeof value !== "object" ? `a ${typeof value} (quote it)` : describe(value)}` });
+      const scalar = typeof value === "number" || typeof value === "boolean";
+      issues.push({ path, message: `must be a string, got ${describeValue(value, path, context)}${scalar ? " (quote it)" : ""}` });
       return undefined;
     }
     if (options.nonEmpty && value.length === 0) {
@@ -70,7 +71,7 @@ export function num(options: { min?: number; max?: number; integer?: boolean } =
   return (given, path, issues, context) => {
     const value = fromEnvironment(given, path, context, "number");
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      issues.push({ path, message: `must be a number, got ${describe(value)}${source(value, path, context)}` });
+      issues.push({ path, message: `must be a number, got ${describeValue(value, path, context)}` });
       return undefined;
     }
     if (options.integer && !Number.isInteger(value)) {
@@ -94,7 +95,7 @@ export function bool(): Schema<boolean> {
   return (given, path, issues, context) => {
     const value = fromEnvironment(given, path, context, "boolean");
     if (typeof value !== "boolean") {
-      issues.push({ path, message: `must be true or false, got ${describe(value)}${source(value, path, context)}` });
+      issues.push({ path, message: `must be true or false, got ${describeValue(value, path, context)}` });
       return undefined;
     }
     return value;
@@ -103,9 +104,9 @@ export function bool(): Schema<boolean> {
 
 /** One of the given strings. */
 export function oneOf<T extends string>(values: readonly T[]): Schema<T> {
-  return (value, path, issues) => {
+  return (value, path, issues, context) => {
     if (typeof value !== "string" || !(values as readonly string[]).includes(value)) {
-      issues.push({ path, message: `must be one of ${values.join(", ")}, got ${describe(value)}` });
+      issues.push({ path, message: `must be one of ${values.join(", ")}, got ${describeValue(value, path, context)}` });
       return undefined;
     }
     return value as T;
@@ -116,7 +117,7 @@ export function oneOf<T extends string>(values: readonly T[]): Schema<T> {
 export function list<T>(item: Schema<T>): Schema<T[]> {
   return (value, path, issues, context) => {
     if (!Array.isArray(value)) {
-      issues.push({ path, message: `must be a list, got ${describe(value)}` });
+      issues.push({ path, message: `must be a list, got ${describeValue(value, path, context)}` });
       return undefined;
     }
     const out: T[] = [];
@@ -133,7 +134,7 @@ export function record<T>(item: Schema<T>, keyPattern?: RegExp, keyHint?: string
   return (value, path, issues, context) => {
     if (value === null || value === undefined) return {};
     if (typeof value !== "object" || Array.isArray(value)) {
-      issues.push({ path, message: `must be a mapping, got ${describe(value)}` });
+      issues.push({ path, message: `must be a mapping, got ${describeValue(value, path, context)}` });
       return undefined;
     }
     const out: Record<string, T> = {};
@@ -158,7 +159,7 @@ export function obj<S extends Shape>(shape: S): Schema<Parsed<S>> {
   return (value, path, issues, context) => {
     if (value === null || value === undefined) return {};
     if (typeof value !== "object" || Array.isArray(value)) {
-      issues.push({ path: path || "(top level)", message: `must be a mapping, got ${describe(value)}` });
+      issues.push({ path: path || "(top level)", message: `must be a mapping, got ${describeValue(value, path, context)}` });
       return undefined;
     }
     const out: Record<string, unknown> = {};

@@ -1,4 +1,4 @@
-import { bool, either, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
+import { bool, describeValue, either, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
 import { misspelledTargetParam, targetParamProblem } from "./target-param-names.js";
 
 /** Timeouts for one upstream target, in milliseconds. */
@@ -198,13 +198,13 @@ const rootSchema = obj({
       max_age_s: num({ min: 0, max: 86_400, integer: true }),
     }),
   }),
-  keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true, secret: true, pattern: GATEWAY_KEY_TEXT, patternHint: "printable ASCII without spaces or control characters (a line break at the end of a file or secret is a common cause), or no caller could send it" }) })),
+  keys: list(obj({ name: str({ nonEmpty: true }), key: str({ nonEmpty: true, pattern: GATEWAY_KEY_TEXT, patternHint: "printable ASCII without spaces or control characters (a line break at the end of a file or secret is a common cause), or no caller could send it" }) })),
   providers: record(
     obj({
       type: oneOf(PROVIDER_TYPES),
-      api_key: str({ secret: true, pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }),
+      api_key: str({ pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }),
       base_url: str({ pattern: /^https?:\/\/[^\s]+$/, patternHint: "an http:// or https:// URL" }),
-      headers: record(str({ secret: true, pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }), HEADER_NAME, "an HTTP header name: letters, digits and !#$%&'*+.^_`|~- (no spaces or colons)"),
+      headers: record(str({ pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }), HEADER_NAME, "an HTTP header name: letters, digits and !#$%&'*+.^_`|~- (no spaces or colons)"),
       models: list(either(str({ nonEmpty: true }), catalogEntrySchema, (value) => typeof value === "string")),
       timeouts: timeoutsSchema,
       retry: retrySchema,
@@ -272,7 +272,8 @@ function toRetry(input: RetryInput): Partial<RetrySettings> | undefined {
  */
 export function parseGatewayConfig(document: unknown, defaults: { workers: number; substituted?: ReadonlyMap<string, string> }): { config?: GatewayConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const raw = rootSchema(document ?? {}, "", issues, { substituted: defaults.substituted ?? new Map() }) ?? {};
+  const context = { substituted: defaults.substituted ?? new Map<string, string>() };
+  const raw = rootSchema(document ?? {}, "", issues, context) ?? {};
   const providers: Record<string, ProviderAccount> = {};
   for (const [name, account] of Object.entries(raw.providers ?? {})) {
     if (!account.type) {
@@ -329,14 +330,16 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     });
     targets.forEach((target, index) => {
       for (const [key, value] of Object.entries(target.params)) {
+        const paramPath = `${path}.targets[${index}].params.${key}`;
         const meant = misspelledTargetParam(key);
-        if (meant) issues.push({ path: `${path}.targets[${index}].params.${key}`, message: `is not a parameter name: did you mean ${meant}? (other names go to the provider as native fields)` });
+        if (meant) issues.push({ path: paramPath, message: `is not a parameter name: did you mean ${meant}? (other names go to the provider as native fields)` });
         const problem = targetParamProblem(key, value);
-        if (problem) issues.push({ path: `${path}.targets[${index}].params.${key}`, message: `must be ${problem}, got ${JSON.stringify(value)}` });
+        if (problem) issues.push({ path: paramPath, message: `must be ${problem}, got ${typeof value === "number" ? value : describeValue(value, paramPath, context)}` });
       }
       const account = target.model.slice(0, target.model.indexOf("/"));
+      const accounts = Object.keys(providers).join(", ") || "none";
       if (target.model && (!target.model.includes("/") || !providers[account])) {
-        issues.push({ path: `${path}.targets[${index}].model`, message: `must be "<provider account>/<model>" naming a configured account, got ${JSON.stringify(target.model)}` });
+        issues.push({ path: `${path}.targets[${index}].model`, message: `must be "<provider account>/<model>" naming a configured account (configured: ${accounts})` });
       }
     });
     if (model.strategy === "loadbalance" && targets.every((target) => target.weight === 0)) {

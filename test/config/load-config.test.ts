@@ -88,9 +88,9 @@ models:
   lb: { targets: [{ model: oa/gpt-4o, params: { temperature: hot, max_tokens: 1.5, logprobs: "yes", user: 42, reasoning: { effort: low } } }] }
 `);
     expect(message).toContain("providers.vllm.base_url: is required for type openai-compatible");
-    expect(message).toContain('models.lb.targets[0].params.temperature: must be a number, got "hot"');
+    expect(message).toContain('models.lb.targets[0].params.temperature: must be a number, got a string');
     expect(message).toContain("models.lb.targets[0].params.max_tokens: must be an integer, got 1.5");
-    expect(message).toContain('models.lb.targets[0].params.logprobs: must be true or false, got "yes"');
+    expect(message).toContain('models.lb.targets[0].params.logprobs: must be true or false, got a string');
     expect(message).not.toContain("params.user");
     expect(() => parseConfigText('providers:\n  oa: { type: openai, api_key: "${EMPTY_KEY}" }\n', "e.yaml", { EMPTY_KEY: "" })).toThrow("uses environment variable EMPTY_KEY, which is empty");
   });

@@ -66,6 +66,20 @@ describe("credentials in the config", () => {
     expect(message).not.toContain("918273645501");
   });
 
+  it.each([
+    ["a gateway key substituted where a mapping belongs", `keys:\n  - "\${SWITCHYARD_API_KEY}"\n`, "keys[0]: must be a mapping, got a string (from ${SWITCHYARD_API_KEY})"],
+    ["a provider key written as an account", `providers:\n  openai: "sk-proj-SECRETVALUE-1"\n`, "providers.openai: must be a mapping, got a string"],
+    ["a header line written as headers", `providers:\n  o: { type: openai, headers: "Authorization: Bearer sk-SECRETVALUE-2" }\n`, "providers.o.headers: must be a mapping, got a string"],
+    ["a provider key substituted into type", `providers:\n  o: { type: "\${OPENAI_API_KEY}" }\n`, "providers.o.type: must be one of openai, openai-compatible, anthropic, gemini, got a string (from ${OPENAI_API_KEY})"],
+    ["a key written as a number where a mapping belongs", `keys: [918273645501]\n`, "keys[0]: must be a mapping, got a number"],
+    ["a key substituted into a target model", `providers: { a: { type: openai } }\nmodels: { v: { targets: [{ model: "\${OPENAI_API_KEY}" }] } }\n`, 'models.v.targets[0].model: must be "<provider account>/<model>" naming a configured account (configured: a)'],
+    ["a key substituted into a target param", `providers: { a: { type: openai } }\nmodels: { v: { targets: [{ model: a/m, params: { temperature: "\${OPENAI_API_KEY}" } }] } }\n`, "models.v.targets[0].params.temperature: must be a number, got a string (from ${OPENAI_API_KEY})"],
+  ])("describes %s by its kind, never by its text", (_name, yaml, expected) => {
+    const message = issues(yaml, { SWITCHYARD_API_KEY: "sk-gw-SECRETVALUE-3", OPENAI_API_KEY: "sk-openai-SECRETVALUE-4" });
+    expect(message).toContain(expected);
+    expect(message).not.toMatch(/SECRETVALUE|918273645501/);
+  });
+
   it("still takes ordinary keys, tabs in header values, and empty header values", () => {
     expect(issues(`keys:\n  - { name: dev, key: "sy-abc_DEF.123~+/=" }\nproviders:\n  oa: { type: openai, api_key: "sk-proj-abc", headers: { x-a: "v\\tw", x-b: "" } }\n`)).toBe("");
   });
