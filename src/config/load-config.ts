@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "yaml";
 import { parseGatewayConfig, type GatewayConfig } from "./gateway-config.js";
 import type { ConfigIssue } from "./config-validator.js";
 
@@ -69,12 +69,25 @@ function withoutExtensionKeys(document: unknown): unknown {
   return Object.fromEntries(Object.entries(document).filter(([key]) => !key.startsWith("x-")));
 }
 
+/**
+ * The YAML text as plain values; throws the parser's first error or warning. A warning (a tag the
+ * gateway does not know, such as `!secret`; an unsupported `%YAML` version) is refused like an
+ * error: the tagged text would otherwise be used as written. Nothing is printed: the parser's own
+ * warnings quote the line at fault, which may hold a key.
+ */
+function readYaml(text: string): unknown {
+  // Merge keys (`<<: *defaults`) as YAML 1.1 and most tools read them; aliases stay bounded by the parser's alias limit.
+  const document = parseDocument(text, { merge: true, logLevel: "error" });
+  const problem = document.errors[0] ?? document.warnings[0];
+  if (problem) throw problem;
+  return document.toJS();
+}
+
 /** Parses config text (YAML) from `source`; throws ConfigError naming the file and every key path at fault. */
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv): GatewayConfig {
   let document: unknown;
   try {
-    // Merge keys (`<<: *defaults`) as YAML 1.1 and most tools read them; aliases stay bounded by the parser's alias limit.
-    document = withoutExtensionKeys(parseYaml(text, { merge: true }));
+    document = withoutExtensionKeys(readYaml(text));
   } catch (error) {
     // The YAML parser's message ends with the offending lines, which may hold a key written in the file: only its position is kept.
     const where = (error as Error).message.split(/:\r?\n/)[0] ?? "";

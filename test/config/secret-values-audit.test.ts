@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfigText } from "../../src/config/load-config.js";
 
 /*
@@ -88,10 +88,30 @@ describe("credentials in the config", () => {
     ["an unclosed quote", 'providers:\n  oa: { type: openai, api_key: "sk-live-SECRETVALUE }\n', /not valid YAML: Missing closing "?quote at line 3, column 1$/],
     ["a colon in a flow mapping", "providers:\n  oa: { type: openai, api_key: sk-live-SECRETVALUE: x }\n", /not valid YAML: .* at line 2, column 32$/],
     ["a tab indentation", "providers:\n\toa: { api_key: SECRETVALUE }\n", /not valid YAML: Tabs are not allowed as indentation at line 2, column 1$/],
-  ])("says where YAML does not parse (%s) without the lines around it", (_name, yaml, expected) => {
-    const message = issues(yaml);
-    expect(message).toMatch(expected);
-    expect(message).not.toContain("SECRETVALUE");
+    ["an unknown tag", "providers:\n  oa: { type: openai, api_key: !secret sk-live-SECRETVALUE }\n", /not valid YAML: Unresolved tag: !secret at line 2, column 32$/],
+  ])("says where YAML does not parse (%s) without the lines around it, and prints nothing", (_name, yaml, expected) => {
+    const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    const printed = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      const message = issues(yaml);
+      expect(message).toMatch(expected);
+      expect(message).not.toContain("SECRETVALUE");
+      expect(warned).not.toHaveBeenCalled();
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      warned.mockRestore();
+      printed.mockRestore();
+    }
+  });
+
+  it("prints no parser warning for a mapping used as a key (it would quote the key)", () => {
+    const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      expect(issues("providers:\n  ? { sk-live-SECRETVALUE: 1 }\n  : { type: openai }\n")).not.toBe("");
+      expect(warned).not.toHaveBeenCalled();
+    } finally {
+      warned.mockRestore();
+    }
   });
 });
 
