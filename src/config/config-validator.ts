@@ -66,6 +66,22 @@ export function str(options: { nonEmpty?: boolean; pattern?: RegExp; patternHint
   };
 }
 
+/**
+ * An absolute http:// or https:// URL that the WHATWG URL parser takes (a host, a port up to 65535,
+ * valid % escapes), as the HTTP client will parse it; one that is not is never repeated in an issue
+ * (it may carry a password or a key parameter).
+ */
+export function httpUrl(): Schema<string> {
+  const hint = "an http:// or https:// URL";
+  const text = str({ pattern: /^https?:\/\/[^\s]+$/, patternHint: hint });
+  return (value, path, issues, context) => {
+    const url = text(value, path, issues, context);
+    if (url === undefined || URL.canParse(url)) return url;
+    issues.push({ path, message: `must be ${hint}, and this one does not parse as a URL (check the host, the port, brackets and % escapes)` });
+    return undefined;
+  };
+}
+
 /** A number within [min, max]; integers only when `integer` is set. */
 export function num(options: { min?: number; max?: number; integer?: boolean } = {}): Schema<number> {
   return (given, path, issues, context) => {

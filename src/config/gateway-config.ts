@@ -1,4 +1,4 @@
-import { bool, describeValue, either, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
+import { bool, describeValue, either, httpUrl, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
 import { misspelledTargetParam, targetParamProblem } from "./target-param-names.js";
 
 /** Timeouts for one upstream target, in milliseconds. */
@@ -203,7 +203,7 @@ const rootSchema = obj({
     obj({
       type: oneOf(PROVIDER_TYPES),
       api_key: str({ pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }),
-      base_url: str({ pattern: /^https?:\/\/[^\s]+$/, patternHint: "an http:// or https:// URL" }),
+      base_url: httpUrl(),
       headers: record(str({ pattern: HEADER_VALUE_TEXT, patternHint: HEADER_VALUE_HINT }), HEADER_NAME, "an HTTP header name: letters, digits and !#$%&'*+.^_`|~- (no spaces or colons)"),
       models: list(either(str({ nonEmpty: true }), catalogEntrySchema, (value) => typeof value === "string")),
       timeouts: timeoutsSchema,

@@ -225,14 +225,14 @@ export function cleanedProviderError(error: GatewayError, account: ProviderAccou
   return gatewayError(error.code, error.reason, message, facts, error.cause);
 }
 
-/** A URL for display: user name, password, key-like query parameters and any fragment replaced by `[redacted]`. */
+/**
+ * A URL for display: user name, password, key-like query parameters and any fragment replaced by
+ * `[redacted]`. Text that does not parse as a URL is never shown, since what holds a secret in it
+ * cannot be told: it displays as `[not a valid URL]`.
+ */
 export function displayUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url;
-  }
+  if (!URL.canParse(url)) return "[not a valid URL]";
+  const parsed = new URL(url);
   if (parsed.username) parsed.username = "[redacted]";
   if (parsed.password) parsed.password = "[redacted]";
   for (const name of [...parsed.searchParams.keys()]) if (SECRET_PARAMS.test(name)) parsed.searchParams.set(name, "[redacted]");

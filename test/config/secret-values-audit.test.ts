@@ -80,6 +80,17 @@ describe("credentials in the config", () => {
     expect(message).not.toMatch(/SECRETVALUE|918273645501/);
   });
 
+  it.each([
+    ["a port above 65535", "http://bob:pw-SECRETVALUE@127.0.0.1:99999/v1?api-key=SECRETVALUE"],
+    ["a bad % escape in the host", "http://%zz-SECRETVALUE:99/v1"],
+    ["an unclosed IPv6 bracket", "http://[::1/SECRETVALUE"],
+    ["two colons in the authority", "http://a:SECRETVALUE:c/v1"],
+  ])("refuses a base_url with %s at start-up, without repeating it", (_name, url) => {
+    const message = issues(`providers:\n  p: { type: openai, base_url: "${url}" }\n`);
+    expect(message).toContain("providers.p.base_url: must be an http:// or https:// URL, and this one does not parse as a URL");
+    expect(message).not.toContain("SECRETVALUE");
+  });
+
   it("still takes ordinary keys, tabs in header values, and empty header values", () => {
     expect(issues(`keys:\n  - { name: dev, key: "sy-abc_DEF.123~+/=" }\nproviders:\n  oa: { type: openai, api_key: "sk-proj-abc", headers: { x-a: "v\\tw", x-b: "" } }\n`)).toBe("");
   });

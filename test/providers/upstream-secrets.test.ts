@@ -27,6 +27,8 @@ describe("the account's own credentials, removed by value", () => {
     expect(displayUrl("https://api.openai.com/v1")).toBe("https://api.openai.com/v1");
     // A fragment is never sent upstream: only an operator's paste (a key) can be there.
     expect(displayUrl("https://proxy.test/v1#key=sk-live-0123456789")).toBe("https://proxy.test/v1#[redacted]");
+    // Text that does not parse is not shown at all: which part of it is a secret cannot be told.
+    expect(displayUrl("http://bob:pw-SECRET@127.0.0.1:99999/v1?api-key=QSECRET")).toBe("[not a valid URL]");
   });
 
   it("never lets a provider's refusal that echoes the key reach the caller or the log (REST and Connect)", async () => {
