@@ -133,13 +133,14 @@ export function builtInConfig(env: NodeJS.ProcessEnv): LoadedConfig {
 
 /**
  * Loads the config: `--config FILE`, else SWITCHYARD_CONFIG, else ./switchyard.yaml when it exists,
- * else the built-in default. A file named explicitly must exist.
+ * else the built-in default. A file named explicitly must exist; an empty SWITCHYARD_CONFIG counts
+ * as unset, as every variable the gateway reads does.
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LoadedConfig {
   const flagIndex = argv.indexOf("--config");
   const flagValue = flagIndex >= 0 ? argv[flagIndex + 1] : argv.find((arg) => arg.startsWith("--config="))?.slice("--config=".length);
-  if (flagIndex >= 0 && !flagValue) throw new ConfigError("--config needs a file name");
-  const explicit = flagValue ?? env.SWITCHYARD_CONFIG;
+  if ((flagIndex >= 0 || flagValue !== undefined) && !flagValue) throw new ConfigError("--config needs a file name");
+  const explicit = flagValue ?? (env.SWITCHYARD_CONFIG || undefined);
   const file = explicit ?? "switchyard.yaml";
   if (!existsSync(file)) {
     if (explicit) throw new ConfigError(`config file ${file} does not exist`);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -75,6 +75,22 @@ describe("virtual target params", () => {
 });
 
 describe("loadConfig", () => {
+  it("reads ./switchyard.yaml when SWITCHYARD_CONFIG is set but empty (an empty variable counts as unset)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-config-"));
+    writeFileSync(join(dir, "switchyard.yaml"), "keys: [{ name: a, key: k1 }]\n");
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const loaded = loadConfig([], { SWITCHYARD_CONFIG: "" });
+      expect(loaded.file).toBe("switchyard.yaml");
+      expect(loaded.config.keys).toEqual([{ name: "a", key: "k1" }]);
+    } finally {
+      process.chdir(cwd);
+    }
+    // An empty flag is a mistake on the command line, not a request for the default.
+    expect(() => loadConfig(["--config="], {})).toThrow("--config needs a file name");
+  });
+
   it("refuses a config path it cannot read (a directory) with a ConfigError naming it, not a crash", () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-config-"));
     expect(() => loadConfig(["--config", dir], {})).toThrow(ConfigError);
