@@ -25,6 +25,15 @@ function describeStart(loaded: LoadedConfig): string[] {
  */
 const FORCE_AFTER_MS = 1000;
 
+/** Why listening failed, by error code, for the errors a config or the host causes (others are bugs: their stack trace is kept). */
+const LISTEN_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: "the port is in use",
+  EADDRNOTAVAIL: "the address is not available on this host",
+  EACCES: "permission denied",
+  ENOTFOUND: "server.host is neither an IP address nor a name that resolves",
+  EAI_AGAIN: "server.host could not be resolved now (DNS did not answer)",
+};
+
 async function runServer(loaded: LoadedConfig, announce: boolean): Promise<void> {
   const { config } = loaded;
   const built = await buildApp({ config });
@@ -56,10 +65,10 @@ async function runServer(loaded: LoadedConfig, announce: boolean): Promise<void>
   try {
     address = await built.app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
-    // The port taken, or an address this host does not have: one line, not a stack trace.
+    // The port taken, an address this host does not have, a host name that does not resolve: one line, not a stack trace.
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== "EADDRINUSE" && code !== "EADDRNOTAVAIL" && code !== "EACCES") throw error;
-    const why = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : "the address is not available on this host";
+    const why = code === undefined ? undefined : LISTEN_FAILURES[code];
+    if (!why) throw error;
     process.stderr.write(`switchyard: cannot listen on ${config.server.host}:${config.server.port}: ${why} (${code})\n`);
     process.exit(1);
   }

@@ -131,4 +131,15 @@ describe("the gateway process (npm start: the build on plain node)", () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   }, 30_000);
+
+  it("exits with one line naming server.host, not a stack trace, when the host does not resolve", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-main-"));
+    const file = join(dir, "host.yaml");
+    writeFileSync(file, 'server: { host: "999.1.1.1", port: 0, workers: 1 }\nkeys: [{ name: a, key: k1 }]\n');
+    const main = await startBuiltGateway(["--config", file], {});
+    running.push(main.child);
+    expect(await main.exited).toBe(1);
+    expect(main.output()).toMatch(/switchyard: cannot listen on 999\.1\.1\.1:0: server\.host (is neither an IP address nor a name that resolves \(ENOTFOUND\)|could not be resolved now)/);
+    expect(main.output()).not.toContain("    at ");
+  }, 30_000);
 });
