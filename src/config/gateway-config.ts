@@ -295,8 +295,13 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
         ...(entry.timeouts ? { timeouts: toTimeouts(entry.timeouts) ?? {} } : {}),
       };
     });
+    // Routing reads the first entry of a name and GET /v1/models would list each: a repeat is a mistake either way.
+    const modelNames = new Map<string, number>();
     models.forEach((model, index) => {
+      const first = modelNames.get(model.name);
       if (!model.name) issues.push({ path: `providers.${name}.models[${index}].name`, message: "is required" });
+      else if (first !== undefined) issues.push({ path: `providers.${name}.models[${index}]`, message: `repeats the name of providers.${name}.models[${first}]` });
+      else modelNames.set(model.name, index);
     });
     // The other types have a default endpoint; an OpenAI-compatible server has none to fall back on.
     if (account.type === "openai-compatible" && !account.base_url) issues.push({ path: `providers.${name}.base_url`, message: "is required for type openai-compatible" });

@@ -74,6 +74,20 @@ describe("virtual target params", () => {
   });
 });
 
+describe("provider model catalogues", () => {
+  it("refuses a model listed twice (routing would read the first entry, GET /v1/models would list both)", () => {
+    const message = configRefusal("providers:\n  oa: { type: openai, models: [gpt-a, { name: gpt-a, context_window: 10 }, gpt-b, gpt-a] }\n");
+    expect(message).toContain("providers.oa.models[1]: repeats the name of providers.oa.models[0]");
+    expect(message).toContain("providers.oa.models[3]: repeats the name of providers.oa.models[0]");
+    expect(message).not.toContain("models[2]");
+  });
+
+  it("takes names that differ only in case (upstream model names are case-sensitive) and the same name in two accounts", () => {
+    const config = parseConfigText("providers:\n  a: { type: openai, models: [gpt-a, GPT-A] }\n  b: { type: openai, models: [gpt-a] }\n", "m.yaml", {});
+    expect(config.providers.a?.models.map((model) => model.name)).toEqual(["gpt-a", "GPT-A"]);
+  });
+});
+
 describe("loadConfig", () => {
   it("reads ./switchyard.yaml when SWITCHYARD_CONFIG is set but empty (an empty variable counts as unset)", () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-config-"));
