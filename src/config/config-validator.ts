@@ -22,12 +22,17 @@ export interface SchemaContext {
 /** A schema turns an unknown YAML value into T, or records issues and returns undefined. */
 export type Schema<T> = (value: unknown, path: string, issues: ConfigIssue[], context?: SchemaContext) => T | undefined;
 
+/** Substituted text read as the number or boolean it spells (`8080`, ` 0.3 `, `true`), else undefined. */
+export function readSubstituted(text: string, kind: "number" | "boolean"): number | boolean | undefined {
+  const trimmed = text.trim();
+  if (kind === "boolean") return trimmed === "true" ? true : trimmed === "false" ? false : undefined;
+  return /^-?\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
 /** The value a number or boolean key reads from substituted text, or the value unchanged. */
 function fromEnvironment(value: unknown, path: string, context: SchemaContext | undefined, kind: "number" | "boolean"): unknown {
   if (typeof value !== "string" || !context?.substituted.has(path)) return value;
-  const text = value.trim();
-  if (kind === "boolean") return text === "true" ? true : text === "false" ? false : value;
-  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : value;
+  return readSubstituted(value, kind) ?? value;
 }
 
 /**

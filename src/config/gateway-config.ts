@@ -1,5 +1,5 @@
-import { bool, describeValue, either, httpUrl, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
-import { misspelledTargetParam, targetParamProblem } from "./target-param-names.js";
+import { bool, either, httpUrl, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
+import { checkTargetParams } from "./target-param-names.js";
 
 /** Timeouts for one upstream target, in milliseconds. */
 export interface TimeoutSettings {
@@ -331,16 +331,10 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
       if (!target.model) issues.push({ path: `${path}.targets[${index}].model`, message: "is required" });
       const timeouts = toTimeouts(target.timeouts);
       const retry = toRetry(target.retry);
-      return { model: target.model ?? "", weight: target.weight ?? 1, params: target.params ?? {}, ...(timeouts ? { timeouts } : {}), ...(retry ? { retry } : {}) };
+      const params = checkTargetParams(target.params ?? {}, `${path}.targets[${index}].params`, context, issues);
+      return { model: target.model ?? "", weight: target.weight ?? 1, params, ...(timeouts ? { timeouts } : {}), ...(retry ? { retry } : {}) };
     });
     targets.forEach((target, index) => {
-      for (const [key, value] of Object.entries(target.params)) {
-        const paramPath = `${path}.targets[${index}].params.${key}`;
-        const meant = misspelledTargetParam(key);
-        if (meant) issues.push({ path: paramPath, message: `is not a parameter name: did you mean ${meant}? (other names go to the provider as native fields)` });
-        const problem = targetParamProblem(key, value);
-        if (problem) issues.push({ path: paramPath, message: `must be ${problem}, got ${typeof value === "number" ? value : describeValue(value, paramPath, context)}` });
-      }
       const account = target.model.slice(0, target.model.indexOf("/"));
       const accounts = Object.keys(providers).join(", ") || "none";
       if (target.model && (!target.model.includes("/") || !providers[account])) {

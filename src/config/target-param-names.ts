@@ -1,42 +1,80 @@
 /**
- * The sampling names a virtual target's `params` may override, the kind of value each takes, and
- * the check that a key meant as one of them was not misspelt (it would go to the provider as a
- * native field instead). Read by the config validation and by the routing core.
+ * The sampling names a virtual target's `params` may override, the kind and range of value each
+ * takes, the keys the gateway sets itself, and the check that a key meant as a sampling name was
+ * not misspelt (it would go to the provider as a native field instead). Read by the config
+ * validation and by the routing core.
  */
 
-/** The OpenAI sampling names a virtual target's `params` override, and the kind of value each takes (`user` and `stop` take any scalar, as text). */
-const TARGET_PARAM_KINDS: Readonly<Record<string, "number" | "integer" | "boolean" | "text">> = {
-  temperature: "number",
-  top_p: "number",
-  max_tokens: "integer",
-  max_completion_tokens: "integer",
-  frequency_penalty: "number",
-  presence_penalty: "number",
-  seed: "integer",
-  n: "integer",
-  logprobs: "boolean",
-  top_logprobs: "integer",
-  parallel_tool_calls: "boolean",
-  user: "text",
-  stop: "text",
+import { describeValue, readSubstituted, type ConfigIssue, type SchemaContext } from "./config-validator.js";
+import { SAMPLING_RANGES, type SamplingRange } from "../core/sampling-ranges.js";
+
+type Scalar = number | string | boolean;
+
+/** What a target param takes: its kind, and for a number the range a caller's request is held to. */
+interface TargetParamRule {
+  readonly kind: "number" | "integer" | "boolean" | "text";
+  readonly range?: SamplingRange;
+}
+
+/** The OpenAI sampling names a virtual target's `params` override, and what each takes (`user` and `stop` take any scalar, as text). */
+const TARGET_PARAMS: Readonly<Record<string, TargetParamRule>> = {
+  temperature: { kind: "number", range: SAMPLING_RANGES.temperature },
+  top_p: { kind: "number", range: SAMPLING_RANGES.top_p },
+  max_tokens: { kind: "integer", range: SAMPLING_RANGES.max_tokens },
+  max_completion_tokens: { kind: "integer", range: SAMPLING_RANGES.max_tokens },
+  frequency_penalty: { kind: "number", range: SAMPLING_RANGES.frequency_penalty },
+  presence_penalty: { kind: "number", range: SAMPLING_RANGES.presence_penalty },
+  seed: { kind: "integer" },
+  n: { kind: "integer", range: SAMPLING_RANGES.n },
+  logprobs: { kind: "boolean" },
+  top_logprobs: { kind: "integer", range: SAMPLING_RANGES.top_logprobs },
+  parallel_tool_calls: { kind: "boolean" },
+  user: { kind: "text" },
+  stop: { kind: "text" },
 };
 
+/** Request fields the gateway sets itself for every provider: as a target param one would be dropped or refused on every request. */
+const GATEWAY_FIELDS: ReadonlySet<string> = new Set(["model", "messages", "stream", "stream_options"]);
+
 /**
- * What a target param's value must be when it does not fit its key ("a number", "an integer",
- * "true or false"), else undefined; keys that are not sampling names (native provider fields) fit
- * any scalar.
+ * What a target param's value must be when it does not fit its key ("a number", "an integer from 1
+ * to 128", "true or false"), else undefined; keys that are not sampling names (native provider
+ * fields) fit any scalar but a number that is not finite. A sampling number must be within the range
+ * a caller's request is held to.
  */
-export function targetParamProblem(key: string, value: number | string | boolean): string | undefined {
-  switch (TARGET_PARAM_KINDS[key]) {
-    case "number":
-      return typeof value === "number" ? undefined : "a number";
-    case "integer":
-      return typeof value === "number" && Number.isSafeInteger(value) ? undefined : "an integer";
-    case "boolean":
-      return typeof value === "boolean" ? undefined : "true or false";
-    default:
-      return undefined;
+export function targetParamProblem(key: string, value: Scalar): string | undefined {
+  // JSON has no NaN or infinity (`.nan`, `.inf` in YAML): one would reach the provider as null.
+  if (typeof value === "number" && !Number.isFinite(value)) return "a finite number";
+  const rule = TARGET_PARAMS[key];
+  if (!rule || rule.kind === "text") return undefined;
+  if (rule.kind === "boolean") return typeof value === "boolean" ? undefined : "true or false";
+  const name = rule.kind === "integer" ? "an integer" : "a number";
+  if (typeof value !== "number" || !(rule.kind === "integer" ? Number.isSafeInteger(value) : Number.isFinite(value))) return name;
+  if (rule.range && (value < rule.range.min || value > rule.range.max)) return `${name} from ${rule.range.min} to ${rule.range.max}`;
+  return undefined;
+}
+
+/**
+ * A virtual target's `params` as the gateway will use them, with an issue at `path.<key>` for each
+ * key the gateway sets itself (`model`, `messages`, `stream`, `stream_options`), each misspelt
+ * sampling name, and each value of the wrong kind or out of range. Text substituted from `${VAR}`
+ * is read as the number or boolean it spells, as the same text written unquoted would be, except
+ * under `user` and `stop`, which take text.
+ */
+export function checkTargetParams(params: Readonly<Record<string, Scalar>>, path: string, context: SchemaContext, issues: ConfigIssue[]): Record<string, Scalar> {
+  const out: Record<string, Scalar> = {};
+  for (const [key, given] of Object.entries(params)) {
+    const keyPath = `${path}.${key}`;
+    const text = typeof given === "string" && context.substituted.has(keyPath) && TARGET_PARAMS[key]?.kind !== "text";
+    const value = text ? (readSubstituted(given, "number") ?? readSubstituted(given, "boolean") ?? given) : given;
+    const problem = targetParamProblem(key, value);
+    const meant = misspelledTargetParam(key);
+    if (GATEWAY_FIELDS.has(key.toLowerCase().replace(/-/g, "_"))) issues.push({ path: keyPath, message: "is set by the gateway for each request and cannot be a target param" });
+    else if (meant) issues.push({ path: keyPath, message: `is not a parameter name: did you mean ${meant}? (other names go to the provider as native fields)` });
+    else if (problem) issues.push({ path: keyPath, message: `must be ${problem}, got ${typeof value === "number" ? value : describeValue(value, keyPath, context)}` });
+    else out[key] = value;
   }
+  return out;
 }
 
 /** Edit distance (insertions, deletions, substitutions) between two short strings. */
@@ -58,9 +96,9 @@ function editDistance(a: string, b: string): number {
  * native fields such as `top_k` stay possible.
  */
 export function misspelledTargetParam(key: string): string | undefined {
-  if (TARGET_PARAM_KINDS[key]) return undefined;
+  if (TARGET_PARAMS[key]) return undefined;
   const folded = key.toLowerCase().replace(/[-_]/g, "");
-  for (const name of Object.keys(TARGET_PARAM_KINDS)) {
+  for (const name of Object.keys(TARGET_PARAMS)) {
     if (folded === name.replace(/_/g, "")) return name;
     if (name.length >= 8 && editDistance(key.toLowerCase(), name) <= 2) return name;
   }

@@ -4,13 +4,15 @@ import { checkCacheControls } from "./cache-control.js";
 import { readDataUrl } from "./data-url.js";
 import { FUNCTION_FIELDS, MESSAGE_FIELDS, modelledKeyIn } from "./unmodelled-fields.js";
 import { invalidRequest } from "./errors.js";
+import { SAMPLING_RANGES, type SamplingRange } from "./sampling-ranges.js";
 import { nestsDeeperThan } from "../providers/json-nesting.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const LOGIT_BIAS_RANGE: SamplingRange = { min: -100, max: 100 };
 const MAX_MESSAGES = 10_000;
 const MAX_TOOLS = 512;
 
-function checkRange(value: number | undefined, min: number, max: number, param: string): void {
+function checkRange(value: number | undefined, { min, max }: SamplingRange, param: string): void {
   if (value === undefined) return;
   if (!Number.isFinite(value) || value < min || value > max) {
     throw invalidRequest(`Invalid '${param}': ${value} is not between ${min} and ${max}.`, param);
@@ -117,19 +119,19 @@ export function validateChatInput(input: ChatInput): void {
       }
     });
   });
-  checkRange(input.temperature, 0, 2, "temperature");
-  checkRange(input.topP, 0, 1, "top_p");
-  checkRange(input.frequencyPenalty, -2, 2, "frequency_penalty");
-  checkRange(input.presencePenalty, -2, 2, "presence_penalty");
-  checkRange(input.maxTokens, 1, 2 ** 31 - 1, "max_tokens");
-  checkRange(input.n, 1, 128, "n");
-  checkRange(input.topLogprobs, 0, 20, "top_logprobs");
+  checkRange(input.temperature, SAMPLING_RANGES.temperature, "temperature");
+  checkRange(input.topP, SAMPLING_RANGES.top_p, "top_p");
+  checkRange(input.frequencyPenalty, SAMPLING_RANGES.frequency_penalty, "frequency_penalty");
+  checkRange(input.presencePenalty, SAMPLING_RANGES.presence_penalty, "presence_penalty");
+  checkRange(input.maxTokens, SAMPLING_RANGES.max_tokens, "max_tokens");
+  checkRange(input.n, SAMPLING_RANGES.n, "n");
+  checkRange(input.topLogprobs, SAMPLING_RANGES.top_logprobs, "top_logprobs");
   if (input.topLogprobs !== undefined && input.logprobs !== true) throw invalidRequest("Invalid 'top_logprobs': requires 'logprobs' to be true.", "top_logprobs");
   if (input.stop.length > 4) throw invalidRequest("Invalid 'stop': at most 4 stop sequences are allowed.", "stop");
   input.stop.forEach((stop, index) => {
     if (stop.length === 0) throw invalidRequest(`Invalid 'stop[${index}]': empty stop sequence.`, `stop[${index}]`);
   });
-  for (const [token, bias] of Object.entries(input.logitBias)) checkRange(bias, -100, 100, `logit_bias.${token}`);
+  for (const [token, bias] of Object.entries(input.logitBias)) checkRange(bias, LOGIT_BIAS_RANGE, `logit_bias.${token}`);
   if (input.tools.length > MAX_TOOLS) throw invalidRequest(`Invalid 'tools': at most ${MAX_TOOLS} tools.`, "tools");
   const names = new Set<string>();
   input.tools.forEach((tool, index) => {

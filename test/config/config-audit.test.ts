@@ -68,6 +68,29 @@ describe("virtual target params", () => {
     expect(message).toContain("models.v.targets[0].params.Top_P: is not a parameter name: did you mean top_p?");
   });
 
+  it("refuses at start-up what a caller's request is refused for: a sampling value out of its range, NaN or infinity", () => {
+    const message = configRefusal(config("max_tokens: -5, n: 0, temperature: -3, top_logprobs: -1, top_p: .inf, top_k: .nan"));
+    expect(message).toContain("models.v.targets[0].params.max_tokens: must be an integer from 1 to 2147483647, got -5");
+    expect(message).toContain("models.v.targets[0].params.n: must be an integer from 1 to 128, got 0");
+    expect(message).toContain("models.v.targets[0].params.temperature: must be a number from 0 to 2, got -3");
+    expect(message).toContain("models.v.targets[0].params.top_logprobs: must be an integer from 0 to 20, got -1");
+    expect(message).toContain("models.v.targets[0].params.top_p: must be a finite number, got Infinity");
+    expect(message).toContain("models.v.targets[0].params.top_k: must be a finite number, got NaN");
+  });
+
+  it("refuses the request fields the gateway sets itself (they were dropped on OpenAI, a 400 blamed on the caller on Anthropic)", () => {
+    const message = configRefusal(config("model: other-model, stream: true, Messages: x, stream_options: x"));
+    for (const key of ["model", "stream", "Messages", "stream_options"]) {
+      expect(message).toContain(`models.v.targets[0].params.${key}: is set by the gateway for each request and cannot be a target param`);
+    }
+  });
+
+  it("reads substituted text as the number or boolean it spells, as weight does, except under user and stop", () => {
+    const taken = parseConfigText(config('temperature: "${T:-0.3}", top_k: "${TK:-5}", logprobs: "${LP}", user: "${U}", service_tier: "${TIER}"'), "v.yaml", { LP: "true", U: "12345", TIER: "flex" });
+    expect(taken.models.v?.targets[0]?.params).toEqual({ temperature: 0.3, top_k: 5, logprobs: true, user: "12345", service_tier: "flex" });
+    expect(configRefusal(config('temperature: "${T}"'), { T: "3" })).toContain("models.v.targets[0].params.temperature: must be a number from 0 to 2, got 3");
+  });
+
   it("keeps sampling names and native provider fields, short ones included (top_k)", () => {
     const taken = parseConfigText(config("temperature: 0.2, max_tokens: 50, top_k: 5, service_tier: flex, store: false"), "v.yaml", {});
     expect(taken.models.v?.targets[0]?.params).toEqual({ temperature: 0.2, max_tokens: 50, top_k: 5, service_tier: "flex", store: false });
