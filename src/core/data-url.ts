@@ -57,8 +57,9 @@ export function isDataUrl(url: string): boolean {
  * Reads a `data:[<media type>][;<parameter>]*[;base64],<payload>` URL. Guarantees: the payload
  * comes back as standard, padded base64 with no whitespace, whether it was given as base64
  * (standard or URL-safe alphabet, whitespace and percent-escapes read) or percent-encoded; malformed URLs, base64
- * and escapes throw a 400 naming `param`, and so does an empty payload; text that declares a charset
- * other than UTF-8 comes back as the same text in UTF-8 (the media type without the parameter).
+ * and escapes throw a 400 naming `param`, and so does an empty payload; text (`text/*`) that declares
+ * a charset other than UTF-8 comes back as the same text in UTF-8 (the media type without the
+ * parameter); other media keep their bytes, whatever charset they declare.
  * Undefined when `url` is not a data URL.
  */
 export function readDataUrl(url: string, param: string): DataUrl | undefined {
@@ -73,7 +74,8 @@ export function readDataUrl(url: string, param: string): DataUrl | undefined {
   const text = isBase64 && payload.includes("%") ? percentDecoded(payload, param).toString("latin1") : payload;
   const base64 = isBase64 ? canonicalBase64(text.replace(/\s+/g, ""), param) : percentDecoded(payload, param).toString("base64");
   if (base64 === "") throw invalidRequest(`Invalid '${param}': the data URL carries no data.`, param);
-  const charset = declaredCharset(segments);
+  // Only text is carried as text: a charset on other media (PHP's `image/png; charset=binary`) says nothing about their bytes.
+  const charset = mimeType.startsWith("text/") ? declaredCharset(segments) : undefined;
   return { mimeType, base64: charset ? utf8Base64(base64, charset, param) : base64 };
 }
 

@@ -22,6 +22,9 @@ describe("readDataUrl", () => {
     expect(readDataUrl("data:text/plain;charset=iso-8859-1;base64,Y2Fm6SBjcuhtZQ==", "p")).toEqual({ mimeType: "text/plain", base64: b64("café crème") });
     expect(readDataUrl(`data:text/plain;charset="UTF-16LE";base64,${Buffer.from("héllo", "utf16le").toString("base64")}`, "p")).toEqual({ mimeType: "text/plain", base64: b64("héllo") });
     expect(readDataUrl("data:text/csv;charset=iso-8859-2,a%B1b", "p")).toEqual({ mimeType: "text/csv", base64: b64("aąb") });
+    // Other media keep their bytes, whatever charset they declare (PHP's finfo writes `image/png; charset=binary`).
+    expect(readDataUrl("data:image/png; charset=binary;base64,iVBORw0KGgr//gCA", "p")).toEqual({ mimeType: "image/png", base64: "iVBORw0KGgr//gCA" });
+    expect(readDataUrl("data:image/png;charset=iso-8859-1;base64,iVBORw0KGgr//gCA", "p")).toEqual({ mimeType: "image/png", base64: "iVBORw0KGgr//gCA" });
     // UTF-8 and ASCII are left byte for byte.
     expect(readDataUrl("data:text/plain;charset=UTF-8;base64,w6k=", "p")).toEqual({ mimeType: "text/plain", base64: "w6k=" });
   });
