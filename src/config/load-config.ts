@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { parseDocument } from "yaml";
+import { parseDocument, YAMLError } from "yaml";
 import { parseGatewayConfig, type GatewayConfig } from "./gateway-config.js";
 import type { ConfigIssue } from "./config-validator.js";
 
@@ -83,15 +83,40 @@ function readYaml(text: string): unknown {
   return document.toJS();
 }
 
+/** Plain words for the YAML parser's commonest error codes (the others are given as their code's words). */
+const YAML_PROBLEMS: Readonly<Record<string, string>> = {
+  TAG_RESOLVE_FAILED: "a tag the gateway does not read (such as !secret)",
+  BAD_ALIAS: "an alias with no anchor before it",
+  MISSING_CHAR: "a missing closing quote or bracket",
+  TAB_AS_INDENT: "a tab used as indentation",
+  BAD_INDENT: "bad indentation",
+  BLOCK_AS_IMPLICIT_KEY: "a block where a key was expected",
+  DUPLICATE_KEY: "a key given twice",
+  UNEXPECTED_TOKEN: "an unexpected character",
+};
+
+/**
+ * What is wrong with a YAML document, by the parser's error code and position only: its messages
+ * quote the offending text (an unresolved tag or alias, a block scalar header, the lines around),
+ * which may be a key written in the file.
+ */
+function yamlProblem(error: unknown): string {
+  if (error instanceof YAMLError) {
+    const what = YAML_PROBLEMS[error.code] ?? error.code.toLowerCase().replace(/_/g, " ");
+    const at = error.linePos?.[0];
+    return at ? `${what} at line ${at.line}, column ${at.col}` : what;
+  }
+  // Raised while building the values (toJS): an alias bomb says so without quoting the document.
+  return error instanceof Error && /^Excessive alias count/.test(error.message) ? error.message : "the document could not be read";
+}
+
 /** Parses config text (YAML) from `source`; throws ConfigError naming the file and every key path at fault. */
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv): GatewayConfig {
   let document: unknown;
   try {
     document = withoutExtensionKeys(readYaml(text));
   } catch (error) {
-    // The YAML parser's message ends with the offending lines, which may hold a key written in the file: only its position is kept.
-    const where = (error as Error).message.split(/:\r?\n/)[0] ?? "";
-    throw new ConfigError(`invalid config ${source}: not valid YAML: ${where}`);
+    throw new ConfigError(`invalid config ${source}: not valid YAML: ${yamlProblem(error)}`);
   }
   const issues: ConfigIssue[] = [];
   const substituted = new Map<string, string>();

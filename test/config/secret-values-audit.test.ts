@@ -96,10 +96,14 @@ describe("credentials in the config", () => {
   });
 
   it.each([
-    ["an unclosed quote", 'providers:\n  oa: { type: openai, api_key: "sk-live-SECRETVALUE }\n', /not valid YAML: Missing closing "?quote at line 3, column 1$/],
+    ["an unclosed quote", 'providers:\n  oa: { type: openai, api_key: "sk-live-SECRETVALUE }\n', /not valid YAML: a missing closing quote or bracket at line 3, column 1$/],
     ["a colon in a flow mapping", "providers:\n  oa: { type: openai, api_key: sk-live-SECRETVALUE: x }\n", /not valid YAML: .* at line 2, column 32$/],
-    ["a tab indentation", "providers:\n\toa: { api_key: SECRETVALUE }\n", /not valid YAML: Tabs are not allowed as indentation at line 2, column 1$/],
-    ["an unknown tag", "providers:\n  oa: { type: openai, api_key: !secret sk-live-SECRETVALUE }\n", /not valid YAML: Unresolved tag: !secret at line 2, column 32$/],
+    ["a tab indentation", "providers:\n\toa: { api_key: SECRETVALUE }\n", /not valid YAML: a tab used as indentation at line 2, column 1$/],
+    ["an unknown tag", "providers:\n  oa: { type: openai, api_key: !secret sk-live-SECRETVALUE }\n", /not valid YAML: a tag the gateway does not read \(such as !secret\) at line 2, column 32$/],
+    // The parser's own messages quote these; a key may begin with any of the characters.
+    ["a key that reads as a tag", "keys:\n  - { name: a, key: !Pa55wordSECRETVALUE }\n", /not valid YAML: a tag the gateway does not read \(such as !secret\) at line 2, column 21$/],
+    ["a key that reads as an alias", "keys:\n  - name: a\n    key: *Zx8qSECRETVALUE\n", /not valid YAML: .*$/],
+    ["a key that reads as a block scalar header", "keys:\n  - name: a\n    key: |xSECRETVALUE\n", /not valid YAML: .* at line 3, column \d+$/],
   ])("says where YAML does not parse (%s) without the lines around it, and prints nothing", (_name, yaml, expected) => {
     const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
     const printed = vi.spyOn(console, "warn").mockImplementation(() => undefined);
