@@ -32,6 +32,9 @@ export const CONTENT_PART_FIELDS: Readonly<Record<string, { readonly part: Reado
   file: { part: new Set(["type", "file", "cache_control"]), nested: new Set(["file_data", "file_id", "filename"]) },
 };
 
+/** The names of a content part's typed objects, whose unknown keys ContentPart.extra holds under the same name. */
+export const TYPED_PART_OBJECTS: ReadonlySet<string> = new Set(["image_url", "input_audio", "file"]);
+
 /** The entries of a parsed JSON object whose keys are not in `known`; undefined when there are none. */
 export function unmodelledFields(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): JsonObject | undefined {
   let extra: JsonObject | undefined;

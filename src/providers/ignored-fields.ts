@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
+import { TYPED_PART_OBJECTS } from "../core/unmodelled-fields.js";
 
 /**
  * The warning for provider_options meant for other provider families (REST callers' top-level
@@ -17,9 +18,6 @@ export function ignoredProviderOptionsWarning(options: Readonly<Record<string, J
   }
   return ignoredWarning(ignored, providerName);
 }
-
-/** The names of a content part's typed objects, whose unknown keys ContentPart.extra holds under the same name. */
-const TYPED_PART_OBJECTS: ReadonlySet<string> = new Set(["image_url", "input_audio", "file"]);
 
 /**
  * The warning for fields of messages and function definitions the gateway does not model

@@ -152,4 +152,13 @@ describe("fields the gateway does not model", () => {
     );
     expect(JSON.stringify(upstream.lastChat().body)).not.toContain("img-123");
   });
+
+  it("a part the gateway sends as another type (a PDF given by image_url goes as a file) takes its nested fields into the object it goes as", async () => {
+    upstream.reset();
+    const body = { model: "ds/deepseek-chat", messages: [{ role: "user", content: [{ type: "image_url", uuid: "u-1", image_url: { url: "data:application/pdf;base64,JVBERi0xLjQ=", x_opt: 1 } }] }] };
+    const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(response.status).toBe(200);
+    const sent = upstream.lastChat().body as { messages: { content: unknown }[] };
+    expect(sent.messages[0]?.content).toEqual([{ type: "file", uuid: "u-1", file: { file_data: "data:application/pdf;base64,JVBERi0xLjQ=", filename: "part-0.pdf", x_opt: 1 } }]);
+  });
 });

@@ -25,6 +25,9 @@ const PROMPT_DETAILS_KEYS: ReadonlySet<string> = new Set(["cached_tokens", "audi
 /** Keys of usage.completion_tokens_details the gateway models. */
 const COMPLETION_DETAILS_KEYS: ReadonlySet<string> = new Set(["reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"]);
 
+/** The objects of a usage, and of an annotation, whose own keys are read one by one (built once: usage can ride on every chunk). */
+const USAGE_INSIDE = [["prompt_tokens_details", PROMPT_DETAILS_KEYS], ["completion_tokens_details", COMPLETION_DETAILS_KEYS]] as const;
+
 /** Deepest value kept in an extra; a deeper one (no real server sends it) is left out. */
 const MAX_EXTRA_DEPTH = 32;
 
@@ -90,13 +93,14 @@ function extrasWithin(raw: Readonly<Record<string, unknown>>, known: ReadonlySet
  * when there are none.
  */
 export function usageExtras(usage: Readonly<Record<string, unknown>>): JsonObject | undefined {
-  return extrasWithin(usage, USAGE_KEYS, [["prompt_tokens_details", PROMPT_DETAILS_KEYS], ["completion_tokens_details", COMPLETION_DETAILS_KEYS]]);
+  return extrasWithin(usage, USAGE_KEYS, USAGE_INSIDE);
 }
 
 /** Keys of an annotation the gateway models: its type, and a url_citation's object. */
 const ANNOTATION_KEYS: ReadonlySet<string> = new Set(["type", "url_citation"]);
 /** Keys of a `url_citation` object the gateway models. */
 const URL_CITATION_KEYS: ReadonlySet<string> = new Set(["url", "title", "start_index", "end_index"]);
+const ANNOTATION_INSIDE = [["url_citation", URL_CITATION_KEYS]] as const;
 
 /**
  * The fields of an annotation the gateway does not model, for Annotation.extra: every key but `type`
@@ -105,5 +109,5 @@ const URL_CITATION_KEYS: ReadonlySet<string> = new Set(["url", "title", "start_i
  * `url_citation`; undefined when there are none.
  */
 export function annotationExtras(annotation: Readonly<Record<string, unknown>>): JsonObject | undefined {
-  return extrasWithin(annotation, ANNOTATION_KEYS, [["url_citation", URL_CITATION_KEYS]]);
+  return extrasWithin(annotation, ANNOTATION_KEYS, ANNOTATION_INSIDE);
 }

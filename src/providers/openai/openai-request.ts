@@ -6,6 +6,7 @@ import { unsupportedFeature } from "../../core/errors.js";
 import { hasCacheControl } from "../../core/cache-control.js";
 import { mediaKindOf, type MediaKind } from "../../core/media-types.js";
 import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
+import { TYPED_PART_OBJECTS } from "../../core/unmodelled-fields.js";
 
 /** Dialect differences between OpenAI itself and OpenAI-compatible servers. */
 export interface OpenAIDialect {
@@ -95,15 +96,20 @@ function toOpenAIPart(part: ContentPart, param: string, partIndex: number): Open
 
 /**
  * The part with the fields the gateway does not model (ContentPart.extra) put back where the caller
- * had them: the part's own keys, and one level into its typed object; the modelled fields win.
+ * had them: the part's own keys, and one level into its typed object (into the one it goes as when
+ * the gateway changed its type, e.g. a PDF sent by `image_url` goes as `file`); the modelled fields win.
  */
 function withPartExtra(out: OpenAIContentPart, extra: JsonObject): OpenAIContentPart {
-  const merged: Record<string, unknown> = { ...extra, ...out };
-  const typed = (out as Record<string, unknown>)[out.type];
-  const extraTyped = extra[out.type];
-  if (typed !== null && typeof typed === "object" && extraTyped !== null && typeof extraTyped === "object" && !Array.isArray(extraTyped)) {
-    merged[out.type] = { ...extraTyped, ...typed };
+  const merged: Record<string, unknown> = {};
+  let nested: JsonObject | undefined;
+  for (const key of Object.keys(extra)) {
+    const value = extra[key];
+    if (TYPED_PART_OBJECTS.has(key) && value !== null && typeof value === "object" && !Array.isArray(value)) nested = { ...nested, ...value };
+    else merged[key] = value;
   }
+  Object.assign(merged, out);
+  const typed = (out as Record<string, unknown>)[out.type];
+  if (nested && typed !== null && typeof typed === "object") merged[out.type] = { ...nested, ...typed };
   return merged as OpenAIContentPart;
 }
 
