@@ -161,8 +161,13 @@ function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonM
     if (nonNull.length === 1 && nonNull[0] !== undefined) mergeInto(out, convertNode(nonNull[0], walk, refStack), walk);
     else if (nonNull.length > 1) {
       const converted = nonNull.map((option) => convert(option, walk, refStack));
+      // oneOf's "exactly one" is looser as Gemini's anyOf; a node's second union (type: [a, b], anyOf and oneOf together) cannot be kept beside the first.
+      // Options of distinct single types cannot overlap: there, "exactly one" is "any".
+      const types = converted.map((option) => option.type);
+      if (keyword === "oneOf" && !(types.every((type) => typeof type === "string") && new Set(types).size === types.length)) walk.removed.add("oneOf (sent as anyOf)");
+      if (out.anyOf !== undefined) walk.removed.add(keyword);
       // An option that takes any value (what is left of `{required: [a]}`) makes the whole anyOf take any value.
-      if (!converted.some((option) => Object.keys(option).length === 0)) out.anyOf = converted;
+      else if (!converted.some((option) => Object.keys(option).length === 0)) out.anyOf = converted;
     }
   }
   if (Array.isArray(node.allOf)) {
@@ -189,6 +194,8 @@ function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonM
   } else if (isJsonMap(items) && Object.keys(items).length > 0) {
     out.items = convert(items, walk, refStack);
   } else if (out.type === "ARRAY" || items !== undefined) {
+    // `items: false` (no items at all) cannot be said in Gemini's subset.
+    if (items === false) walk.removed.add("items: false");
     out.items = { type: "OBJECT" };
   }
 

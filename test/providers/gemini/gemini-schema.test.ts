@@ -207,4 +207,16 @@ describe("toGeminiSchema", () => {
       removed: ["maxLength"],
     });
   });
+
+  it("names a oneOf whose options may overlap (sent as anyOf), a second union beside the first, and items: false", () => {
+    const overlapping = { oneOf: [{ type: "object", properties: { a: { type: "string" } } }, { type: "object", properties: { b: { type: "string" } } }] };
+    expect(toGeminiSchema({ type: "object", properties: { o: overlapping } }, "p").removed).toEqual(["oneOf (sent as anyOf)"]);
+    // Options of distinct single types cannot overlap: no warning.
+    expect(toGeminiSchema({ type: "object", properties: { o: { oneOf: [{ type: "string" }, { type: "integer" }] } } }, "p").removed).toEqual([]);
+    const both = { anyOf: [{ type: "string" }, { type: "integer" }], oneOf: [{ type: "string", maxLength: 2 }, { type: "boolean" }] };
+    const converted = toGeminiSchema({ type: "object", properties: { u: both } }, "p");
+    expect(converted.schema?.properties).toEqual({ u: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] } });
+    expect(converted.removed).toEqual(["oneOf"]);
+    expect(toGeminiSchema({ type: "object", properties: { e: { type: "array", items: false } } }, "p").removed).toEqual(["items: false"]);
+  });
 });
