@@ -22,7 +22,7 @@ export const FUNCTION_FIELDS: ReadonlySet<string> = new Set(["name", "descriptio
 /**
  * The keys of an OpenAI content part the gateway reads, by part type, and of the typed object the
  * part nests under its type's name (`image_url`, `input_audio`, `file`): the rest is
- * ContentPart.extra.
+ * ContentPart.extra (the part's) and Media.extra (the typed object's).
  */
 export const CONTENT_PART_FIELDS: Readonly<Record<string, { readonly part: ReadonlySet<string>; readonly nested?: ReadonlySet<string> }>> = {
   text: { part: new Set(["type", "text", "cache_control"]) },
@@ -32,8 +32,10 @@ export const CONTENT_PART_FIELDS: Readonly<Record<string, { readonly part: Reado
   file: { part: new Set(["type", "file", "cache_control"]), nested: new Set(["file_data", "file_id", "filename"]) },
 };
 
-/** The names of a content part's typed objects, whose unknown keys ContentPart.extra holds under the same name. */
-export const TYPED_PART_OBJECTS: ReadonlySet<string> = new Set(["image_url", "input_audio", "file"]);
+/** Every key some content part models: none may be a ContentPart.extra key (a gRPC caller sets those through their own fields). */
+export const PART_FIELDS: ReadonlySet<string> = new Set(Object.values(CONTENT_PART_FIELDS).flatMap((fields) => [...fields.part]));
+/** Every key some typed object of a part models: none may be a Media.extra key. */
+export const MEDIA_FIELDS: ReadonlySet<string> = new Set(Object.values(CONTENT_PART_FIELDS).flatMap((fields) => [...(fields.nested ?? [])]));
 
 /** The entries of a parsed JSON object whose keys are not in `known`; undefined when there are none. */
 export function unmodelledFields(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): JsonObject | undefined {

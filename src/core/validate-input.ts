@@ -2,7 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControls } from "./cache-control.js";
 import { readDataUrl } from "./data-url.js";
-import { FUNCTION_FIELDS, MESSAGE_FIELDS, modelledKeyIn } from "./unmodelled-fields.js";
+import { FUNCTION_FIELDS, MEDIA_FIELDS, MESSAGE_FIELDS, modelledKeyIn, PART_FIELDS } from "./unmodelled-fields.js";
 import { invalidRequest } from "./errors.js";
 import { SAMPLING_RANGES, type SamplingRange } from "./sampling-ranges.js";
 import { nestsDeeperThan } from "../providers/json-nesting.js";
@@ -45,6 +45,20 @@ function checkExtra(extra: JsonObject | undefined, known: ReadonlySet<string>, p
   if (key !== undefined) throw invalidRequest(`Invalid '${param}': '${key}' is not an extra field; set it through its own field.`, `${param}.${key}`);
 }
 
+/**
+ * Throws 400 for a NaN or an infinity in free-form JSON (a Struct a binary-protobuf caller filled):
+ * JSON cannot carry one, so it would reach the provider as null, a changed request.
+ */
+function checkFinite(value: unknown, param: string): void {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw invalidRequest(`Invalid '${param}': ${value} is not a number JSON can carry.`, param);
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  if (Array.isArray(value)) value.forEach((item, index) => checkFinite(item, `${param}[${index}]`));
+  else for (const key of Object.keys(value)) checkFinite((value as Record<string, unknown>)[key], `${param}.${key}`);
+}
+
 function checkMedia(media: Media, param: string): void {
   if (media.source.case === undefined) throw invalidRequest(`Invalid '${param}': media needs a url or data.`, param);
   if (media.source.case === "url" && media.source.value.length === 0) throw invalidRequest(`Invalid '${param}': the url is empty.`, param);
@@ -71,7 +85,9 @@ export const MAX_JSON_DEPTH = 100;
  * call, media well formed (http(s), gs:// or data URLs), a seed a JSON number holds exactly, every sampling knob in its
  * range, a named, allowed-subset or required tool_choice with declared tools to call, every
  * cache_control breakpoint a known type and ttl, tool-call arguments nested at most
- * {@link MAX_JSON_DEPTH} levels. Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
+ * {@link MAX_JSON_DEPTH} levels, no field the gateway models in an `extra` (message, content part,
+ * media, tool), and no NaN or infinity in free-form JSON (extras, tool parameters, the json_schema,
+ * provider_options). Throws INVALID_ARGUMENT / INVALID_REQUEST naming the field (OpenAI-style path).
  * Media MIME types are written in lower case in place (they are case-insensitive).
  */
 export function validateChatInput(input: ChatInput): void {
@@ -90,6 +106,7 @@ export function validateChatInput(input: ChatInput): void {
     if (message.role === Role.TOOL && !message.toolCallId) throw invalidRequest(`Missing '${param}.tool_call_id': tool messages must name the call they answer.`, `${param}.tool_call_id`);
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.tool_calls': only assistant messages carry tool calls.`, `${param}.tool_calls`);
     checkExtra(message.extra, MESSAGE_FIELDS, `${param}.extra`);
+    if (message.extra) checkFinite(message.extra, `${param}.extra`);
     message.toolCalls.forEach((call, callIndex) => {
       const callParam = `${param}.tool_calls[${callIndex}]`;
       if (!call.id) throw invalidRequest(`Missing '${callParam}.id'.`, `${callParam}.id`);
@@ -100,8 +117,12 @@ export function validateChatInput(input: ChatInput): void {
       }
     });
     message.content.forEach((part, partIndex) => {
-      if (part.part.case === "text") return;
       const partParam = `${param}.content[${partIndex}]`;
+      if (part.extra) {
+        checkExtra(part.extra, PART_FIELDS, `${partParam}.extra`);
+        checkFinite(part.extra, `${partParam}.extra`);
+      }
+      if (part.part.case === "text") return;
       switch (part.part.case) {
         case "image":
         case "audio":
@@ -109,6 +130,10 @@ export function validateChatInput(input: ChatInput): void {
         case "file":
           if (message.role !== Role.USER && message.role !== Role.TOOL) throw invalidRequest(`Invalid '${partParam}': media parts are only allowed in user messages.`, partParam);
           checkMedia(part.part.value, partParam);
+          if (part.part.value.extra) {
+            checkExtra(part.part.value.extra, MEDIA_FIELDS, `${partParam}.media.extra`);
+            checkFinite(part.part.value.extra, `${partParam}.media.extra`);
+          }
           break;
         case "refusal":
         case "reasoning":
@@ -140,6 +165,8 @@ export function validateChatInput(input: ChatInput): void {
     if (names.has(tool.name)) throw invalidRequest(`Invalid '${param}': duplicate tool name '${tool.name}'.`, param);
     names.add(tool.name);
     checkExtra(tool.extra, FUNCTION_FIELDS, `tools[${index}].extra`);
+    if (tool.extra) checkFinite(tool.extra, `tools[${index}].extra`);
+    if (tool.parameters) checkFinite(tool.parameters, `tools[${index}].function.parameters`);
   });
   const choice = input.toolChoice?.choice;
   if (choice?.case === "mode" && !isKnown(ToolChoiceMode, choice.value)) throw invalidRequest(`Invalid 'tool_choice.mode': ${choice.value} is not a ToolChoiceMode value.`, "tool_choice");
@@ -163,6 +190,8 @@ export function validateChatInput(input: ChatInput): void {
   if (format?.type === ResponseFormatType.JSON_SCHEMA && !format.jsonSchema?.schema) {
     throw invalidRequest("Invalid 'response_format.json_schema': a schema is required.", "response_format.json_schema.schema");
   }
+  if (format?.jsonSchema?.schema) checkFinite(format.jsonSchema.schema, "response_format.json_schema.schema");
+  for (const family of Object.keys(input.providerOptions)) checkFinite(input.providerOptions[family], `provider_options.${family}`);
   checkCacheControls(input);
   input.fallbacks.forEach((fallback, index) => {
     if (!fallback) throw invalidRequest(`Invalid 'fallbacks[${index}]': empty model name.`, `fallbacks[${index}]`);

@@ -1,6 +1,5 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
-import { TYPED_PART_OBJECTS } from "../core/unmodelled-fields.js";
 
 /**
  * The warning for provider_options meant for other provider families (REST callers' top-level
@@ -21,23 +20,23 @@ export function ignoredProviderOptionsWarning(options: Readonly<Record<string, J
 
 /**
  * The warning for fields of messages and function definitions the gateway does not model
- * (Message.extra, ContentPart.extra, Tool.extra: a provider's own extensions, which only
- * OpenAI-dialect providers are sent): `messages[<i>].<key>`, `messages[<i>].content[<j>].<key>`
- * (one level into the part's typed object), `tools[<i>].function.<key>`. Undefined when there are none.
+ * (Message.extra, ContentPart.extra, Media.extra, Tool.extra: a provider's own extensions, which
+ * only OpenAI-dialect providers are sent): `messages[<i>].<key>`, `messages[<i>].content[<j>].<key>`,
+ * `messages[<i>].content[<j>].image_url.<key>` (or `input_audio`, `file`: the part's typed object),
+ * `tools[<i>].function.<key>`. Undefined when there are none.
  */
 export function ignoredExtrasWarning(input: ChatInput, providerName: string): string | undefined {
   const ignored: string[] = [];
   input.messages.forEach((message, index) => {
     for (const key of Object.keys(message.extra ?? {})) ignored.push(`messages[${index}].${key}`);
     message.content.forEach((part, partIndex) => {
-      const extra = part.extra;
-      if (!extra) return;
-      for (const key of Object.keys(extra)) {
-        const nested = extra[key];
-        if (TYPED_PART_OBJECTS.has(key) && nested !== null && typeof nested === "object" && !Array.isArray(nested)) {
-          for (const inner of Object.keys(nested)) ignored.push(`messages[${index}].content[${partIndex}].${key}.${inner}`);
-        } else ignored.push(`messages[${index}].content[${partIndex}].${key}`);
-      }
+      const path = `messages[${index}].content[${partIndex}]`;
+      for (const key of Object.keys(part.extra ?? {})) ignored.push(`${path}.${key}`);
+      const media = part.part.case === "image" || part.part.case === "audio" || part.part.case === "video" || part.part.case === "file" ? part.part.value : undefined;
+      if (!media?.extra) return;
+      // The typed object by the name a REST caller gives it for this kind of media.
+      const typed = part.part.case === "file" ? "file" : part.part.case === "audio" && media.source.case === "data" ? "input_audio" : "image_url";
+      for (const key of Object.keys(media.extra)) ignored.push(`${path}.${typed}.${key}`);
     });
   });
   input.tools.forEach((tool, index) => {

@@ -161,4 +161,43 @@ describe("fields the gateway does not model", () => {
     const sent = upstream.lastChat().body as { messages: { content: unknown }[] };
     expect(sent.messages[0]?.content).toEqual([{ type: "file", uuid: "u-1", file: { file_data: "data:application/pdf;base64,JVBERi0xLjQ=", filename: "part-0.pdf", x_opt: 1 } }]);
   });
+
+  it("a REST part carrying another part type's field (image_url on a text part) is a 400 naming it, not passed on", async () => {
+    const body = { model: "ds/deepseek-chat", messages: [{ role: "user", content: [{ type: "text", text: "hi", image_url: { url: "http://other.example/x.png" } }] }] };
+    const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { param: string } }).error.param).toBe("messages[0].content[0].image_url");
+  });
+
+  it("from gRPC, ContentPart.extra and Media.extra reach an OpenAI-dialect provider; a key the gateway models there, or a NaN, is INVALID_ARGUMENT", async () => {
+    const request = (partExtra: Record<string, unknown>, mediaExtra: Record<string, unknown>, toolParameters: Record<string, unknown> = { type: "object" }) =>
+      create(ChatRequestSchema, {
+        input: {
+          model: "ds/deepseek-chat",
+          messages: [
+            {
+              role: Role.USER,
+              content: [{ part: { case: "image", value: { source: { case: "url", value: "https://img.example/cat.png" }, extra: mediaExtra as never } }, extra: partExtra as never }],
+            },
+          ],
+          tools: [{ name: "lookup", parameters: toolParameters as never }],
+        },
+      });
+    upstream.reset();
+    await grpc.chat(request({ uuid: "u-9" }, { x_inner: 2 }));
+    const sent = upstream.lastChat().body as { messages: { content: unknown }[] };
+    expect(sent.messages[0]?.content).toEqual([{ type: "image_url", uuid: "u-9", image_url: { url: "https://img.example/cat.png", x_inner: 2 } }]);
+    const refused = async (call: ReturnType<typeof request>) => grpc.chat(call).then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
+    for (const [call, param] of [
+      [request({ cache_control: { type: "bogus" } }, {}), "messages[0].content[0].extra.cache_control"],
+      [request({}, { file_id: "file-evil" }), "messages[0].content[0].media.extra.file_id"],
+      [request({}, { image_url: "http://other.example/x.png" }), "messages[0].content[0].media.extra.image_url"],
+      [request({ x: Number.NaN }, {}), "messages[0].content[0].extra.x"],
+      [request({}, {}, { type: "object", properties: { n: { type: "number", maximum: Number.POSITIVE_INFINITY } } }), "tools[0].function.parameters.properties.n.maximum"],
+    ] as const) {
+      const error = await refused(call);
+      expect(error?.code).toBe(Code.InvalidArgument);
+      expect(error?.findDetails(ErrorDetailSchema)[0]?.param).toBe(param);
+    }
+  });
 });

@@ -1,7 +1,6 @@
-import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, Role, type ContentPart, type Media, type Message, type ToolCall } from "../../../gen/switchyard/v1/chat_pb.js";
 import { decodeBase64 } from "../../core/data-url.js";
-import { CONTENT_PART_FIELDS, MESSAGE_FIELDS } from "../../core/unmodelled-fields.js";
+import { CONTENT_PART_FIELDS, MESSAGE_FIELDS, modelledKeyIn, PART_FIELDS } from "../../core/unmodelled-fields.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mediaKindOf, mimeTypeFromUrl } from "../../core/media-types.js";
 import { isObject, parseDataUrl, readArray, readCacheControl, readExtraFields, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
@@ -73,23 +72,22 @@ function contentPart(raw: unknown, param: string, role: Role): ContentPart {
   const fields = raw as Record<string, unknown>;
   const cacheControl = readCacheControl(fields.cache_control, `${param}.cache_control`);
   if (cacheControl) value.cacheControl = cacheControl;
-  const extra = contentPartExtra(fields, param);
-  if (extra) value.extra = extra;
-  return value;
-}
-
-/** A part's unknown keys, and its nested typed object's under that object's name (ContentPart.extra); undefined when none. */
-function contentPartExtra(raw: Record<string, unknown>, param: string): JsonObject | undefined {
-  const type = raw.type as string;
+  const type = fields.type as string;
   const known = CONTENT_PART_FIELDS[type];
-  if (!known) return undefined;
-  let extra = readExtraFields(raw, known.part, param);
-  const nested = raw[type];
-  if (known.nested && isObject(nested)) {
+  if (!known) return value;
+  const extra = readExtraFields(fields, known.part, param);
+  // Another part type's field (`image_url` on a text part) is a mistake, not an extension to pass on.
+  const foreign = modelledKeyIn(extra, PART_FIELDS);
+  if (foreign !== undefined) throw invalidRequest(`Invalid '${param}.${foreign}': not a field of a ${type} part.`, `${param}.${foreign}`);
+  if (extra) value.extra = extra;
+  // The typed object's own unknown keys go with the media, whatever type the part goes out as.
+  const nested = fields[type];
+  const media = value.part.case === "image" || value.part.case === "audio" || value.part.case === "video" || value.part.case === "file" ? value.part.value : undefined;
+  if (media && known.nested && isObject(nested)) {
     const inner = readExtraFields(nested, known.nested, `${param}.${type}`);
-    if (inner) (extra ??= {})[type] = inner;
+    if (inner) media.extra = inner;
   }
-  return extra;
+  return value;
 }
 
 function contentPartValue(raw: unknown, param: string, role: Role): ContentPart {

@@ -6,7 +6,6 @@ import { unsupportedFeature } from "../../core/errors.js";
 import { hasCacheControl } from "../../core/cache-control.js";
 import { mediaKindOf, type MediaKind } from "../../core/media-types.js";
 import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
-import { TYPED_PART_OBJECTS } from "../../core/unmodelled-fields.js";
 
 /** Dialect differences between OpenAI itself and OpenAI-compatible servers. */
 export interface OpenAIDialect {
@@ -91,25 +90,19 @@ function defaultFilename(mimeType: string, partIndex: number): string {
 
 function toOpenAIPart(part: ContentPart, param: string, partIndex: number): OpenAIContentPart | undefined {
   const out = toOpenAIPartFields(part, param, partIndex);
-  return out && part.extra ? withPartExtra(out, part.extra) : out;
+  const media = part.part.case === "image" || part.part.case === "audio" || part.part.case === "video" || part.part.case === "file" ? part.part.value : undefined;
+  return out && (part.extra || media?.extra) ? withPartExtra(out, part.extra, media?.extra) : out;
 }
 
 /**
- * The part with the fields the gateway does not model (ContentPart.extra) put back where the caller
- * had them: the part's own keys, and one level into its typed object (into the one it goes as when
- * the gateway changed its type, e.g. a PDF sent by `image_url` goes as `file`); the modelled fields win.
+ * The part with the fields the gateway does not model put back where the caller had them: the
+ * part's own (ContentPart.extra) beside its keys, its typed object's (Media.extra) inside the object
+ * it goes as (a PDF given by `image_url` goes as `file`); the modelled fields win.
  */
-function withPartExtra(out: OpenAIContentPart, extra: JsonObject): OpenAIContentPart {
-  const merged: Record<string, unknown> = {};
-  let nested: JsonObject | undefined;
-  for (const key of Object.keys(extra)) {
-    const value = extra[key];
-    if (TYPED_PART_OBJECTS.has(key) && value !== null && typeof value === "object" && !Array.isArray(value)) nested = { ...nested, ...value };
-    else merged[key] = value;
-  }
-  Object.assign(merged, out);
+function withPartExtra(out: OpenAIContentPart, extra: JsonObject | undefined, mediaExtra: JsonObject | undefined): OpenAIContentPart {
+  const merged: Record<string, unknown> = { ...extra, ...out };
   const typed = (out as Record<string, unknown>)[out.type];
-  if (nested && typed !== null && typeof typed === "object") merged[out.type] = { ...nested, ...typed };
+  if (mediaExtra && typed !== null && typeof typed === "object") merged[out.type] = { ...mediaExtra, ...typed };
   return merged as OpenAIContentPart;
 }
 
