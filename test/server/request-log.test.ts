@@ -95,6 +95,13 @@ async function grpcCall(path: string): Promise<void> {
 }
 
 describe("the request log", () => {
+  it("logs a REST body that is not JSON, on the fast path too, with the key's name", async () => {
+    const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { ...BLUE, "content-type": "application/json" }, body: "{bad" });
+    await response.arrayBuffer();
+    expect(response.status).toBe(400);
+    expect(errorLines().map((line) => [line.where, line.keyName])).toEqual([["/v1/chat/completions", "team-blue"]]);
+  });
+
   it.each([
     ["GET", `/v1/models?key=${RED_KEY}`, "/v1/models"],
     ["POST", `/v1beta/models/gemini-pro:generateContent?key=${GOOGLE_KEY}`, "/v1beta/models/gemini-pro:generateContent"],

@@ -52,22 +52,26 @@ function authenticated(headers: IncomingHttpHeaders, response: AnswerTarget, opt
   }
 }
 
-/** The body's JSON value; when it is not UTF-8 JSON, answers the error and returns {@link UNANSWERABLE}. */
-function parsedBody(bytes: Buffer, response: AnswerTarget): unknown {
+/** The body's JSON value; when it is not UTF-8 JSON, answers the error (and logs it once) and returns {@link UNANSWERABLE}. */
+function parsedBody(bytes: Buffer, response: AnswerTarget, keyName: string | undefined, options: RawChatRouteOptions): unknown {
   let text: string;
   try {
     text = decodeUtf8Body(bytes);
   } catch (thrown) {
-    sendRestError(response, toGatewayError(thrown));
-    return UNANSWERABLE;
+    return refusedBody(toGatewayError(thrown), response, keyName, options);
   }
   try {
     return parseJsonText(text);
   } catch (thrown) {
     // A GatewayError says what is wrong (a body nested too deep); anything else is JSON that does not parse.
-    sendRestError(response, thrown instanceof GatewayError ? thrown : invalidRequest(INVALID_JSON));
-    return UNANSWERABLE;
+    return refusedBody(thrown instanceof GatewayError ? thrown : invalidRequest(INVALID_JSON), response, keyName, options);
   }
+}
+
+function refusedBody(error: GatewayError, response: AnswerTarget, keyName: string | undefined, options: RawChatRouteOptions): typeof UNANSWERABLE {
+  options.onError(error, PATH, keyName);
+  sendRestError(response, error);
+  return UNANSWERABLE;
 }
 
 /** Marks a request (its key or its body) that was answered with an error already. */
@@ -107,7 +111,7 @@ export function createFastChatRoute(options: RawChatRouteOptions): FastRequestTa
     if (leftToFastify(headers, options)) return false;
     const keyName = authenticated(headers, response, options);
     if (keyName === UNANSWERABLE) return true;
-    const body = parsedBody(request.body, response);
+    const body = parsedBody(request.body, response, keyName, options);
     if (body === UNANSWERABLE) return true;
     let prepared: PreparedChat;
     try {
@@ -131,7 +135,7 @@ function readBody(request: IncomingMessage, response: ServerResponse, length: nu
   request.on("error", () => undefined);
   request.on("data", (chunk: Buffer) => chunks.push(chunk));
   request.on("end", () => {
-    const body = parsedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length), response);
+    const body = parsedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length), response, keyName, options);
     if (body === UNANSWERABLE) return;
     // The handler answers every error itself; this only guards a failure to write that answer.
     answerChatCompletion(options, body, request.headers, response, PATH, keyName, false).catch(() => response.destroy());
