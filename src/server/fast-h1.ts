@@ -60,7 +60,8 @@ function leadingSpacesOff(line: string, start: number): string {
  * One HTTP/1.1 connection served by the fast path, until a request it does not serve arrives:
  * then the connection, with every byte not yet served, goes to Node's HTTP server for good.
  * Requests are served one at a time, in order (a pipelined request waits in the buffer, and the
- * socket is paused while a response is pending). Bounds: the head is at most 8 KiB, the body at
+ * socket is paused while a response is pending, and while the client leaves its answers unread).
+ * Bounds: the head is at most 8 KiB, the body at
  * most the body limit, and the keep-alive, headers and request timeouts are Node's (checked by the
  * server's sweep, see {@link FastH1Server}).
  */
@@ -83,6 +84,8 @@ class FastConnection implements FastResponseSink {
   private corked = false;
   /** True while {@link serve} runs (an answer written synchronously must not re-enter it). */
   private serving = false;
+  /** The client is not reading its answers: reading stops until the socket drains, as Node does. */
+  private draining = false;
 
   constructor(readonly socket: net.Socket, private readonly server: FastH1Server, private readonly options: FastH1Options) {
     socket.on("data", this.receive);
@@ -114,8 +117,27 @@ class FastConnection implements FastResponseSink {
     } else {
       this.pending = Buffer.concat([this.pending, chunk]);
     }
-    if (this.response) this.socket.pause();
+    if (this.response || this.draining) this.socket.pause();
     else this.serve();
+  };
+
+  /**
+   * Stops reading until the answers written so far have left: a client that pipelines requests and
+   * never reads the answers (each answered at once, a 401 say) would otherwise make the gateway
+   * buffer its answers without bound. Node's server pauses a connection the same way.
+   */
+  private waitForDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.socket.pause();
+    this.socket.once("drain", this.drained);
+  }
+
+  private readonly drained = (): void => {
+    this.draining = false;
+    if (this.socket.destroyed) return;
+    if (this.socket.isPaused()) this.socket.resume();
+    if (!this.serving && !this.response) this.serve();
   };
 
   /** True when nothing is pending: no partial request, no response in flight. */
@@ -137,6 +159,7 @@ class FastConnection implements FastResponseSink {
     while (!this.response && !this.handedOver && !this.ending && !this.socket.destroyed) {
       const received = this.pending;
       if (received.length === 0) return;
+      if (this.socket.writableNeedDrain) return this.waitForDrain();
       const headEnd = received.indexOf(HEAD_END);
       if (headEnd < 0) {
         // Waiting for the rest of the head only if it can still be one served here: a head ended by
@@ -263,6 +286,7 @@ class FastConnection implements FastResponseSink {
       this.socket.end();
       return;
     }
+    if (this.socket.writableNeedDrain) return this.waitForDrain();
     if (this.socket.isPaused()) this.socket.resume();
     if (!this.serving) this.serve();
   }

@@ -4,6 +4,7 @@
  * bytes against Node's for the same headers, every shape it hands to Node's HTTP server (with the
  * request intact, and for good), its timeouts, a client that goes away, and shutdown.
  */
+import { spawn } from "node:child_process";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -38,7 +39,7 @@ interface Harness {
  * A one-port server whose fast taker answers `{"echo":<body>}` (after `x-wait` ms, when set)
  * and declines bodies that say `"decline"`; Node's handler answers `node <method> <url> <body>`.
  */
-async function start(options: { keepAliveTimeoutMs?: number } = {}): Promise<Harness> {
+async function start(options: { keepAliveTimeoutMs?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<Harness> {
   const harness: Harness = { port: 0, fast: [], node: [], gone: [], refused: [] };
   const handler: DualHandler = (request, response) => {
     let body = "";
@@ -230,6 +231,37 @@ describe("the HTTP/1.1 fast path", () => {
     await until(() => connection.received().endsWith("3\r\nend\r\n0\r\n\r\n"), 10_000);
     expect(harness.refused).toEqual(["full after 1 writes", "drained"]);
     expect(connection.received()).toContain(`10000\r\n${"x".repeat(64 * 1024)}\r\n3\r\nend`);
+  });
+
+  it("stops reading while a client leaves its answers unread, as Node does, and serves the rest once it reads", async () => {
+    // Timeouts longer than the test: a client that leaves its answers unread past the headers timeout is cut (see the next test).
+    const harness = await start({ headersTimeoutMs: 20_000, requestTimeoutMs: 20_000 });
+    // The client is its own process (a paused socket's reads stall when both ends share a test worker's loop).
+    const count = 5_000;
+    const script = `
+      const net = require("node:net");
+      const socket = net.connect(${harness.port}, "127.0.0.1");
+      socket.on("data", () => undefined);
+      socket.pause();
+      socket.once("connect", () => {
+        socket.write(${JSON.stringify(requestBytes("x".repeat(4096)))}.repeat(${count}));
+        process.stdout.write("sent\\n");
+        process.stdin.once("data", () => socket.resume());
+      });`;
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await until(() => output.includes("sent"), 5_000);
+      // 5,000 pipelined requests of 4 KiB (20 MB), each answered at once with its echo, not read:
+      // without back-pressure every one was served and its answer buffered in the gateway.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(harness.fast.length).toBeLessThan(count * 0.8);
+      child.stdin.write("read\n");
+      await until(() => harness.fast.length === count, 15_000);
+    } finally {
+      child.kill();
+    }
   });
 
   it("serves pipelined and keep-alive requests in order on one connection", async () => {
