@@ -69,6 +69,18 @@ export function annotationDeltaEvent(choiceIndex: number, annotations: Annotatio
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "annotationDelta", value: { $typeName: "switchyard.v1.AnnotationDelta", choiceIndex, annotations } } };
 }
 
+/**
+ * A choice_extra event: the fields of one choice of a provider's chunk that the gateway does not
+ * model (`extra`), and of its delta (`deltaExtra`); `standalone` when the chunk carried nothing
+ * else for the choice (no event of that chunk follows for it).
+ */
+export function choiceExtraEvent(choiceIndex: number, extra: JsonObject | undefined, deltaExtra: JsonObject | undefined, standalone: boolean): ChatStreamResponse {
+  return {
+    $typeName: "switchyard.v1.ChatStreamResponse",
+    event: { case: "choiceExtra", value: { $typeName: "switchyard.v1.ChoiceExtra", choiceIndex, standalone, ...(extra ? { extra } : {}), ...(deltaExtra ? { deltaExtra } : {}) } },
+  };
+}
+
 /** A usage event. */
 export function usageEvent(usage: Usage): ChatStreamResponse {
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "usage", value: usage } };

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { FinishReason, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatResponseSchema, type ChatStreamResponse } from "../../gen/switchyard/v1/chat_service_pb.js";
 import {
-  audioDeltaEvent, finishEvent, reasoningDeltaEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
+  annotationDeltaEvent, audioDeltaEvent, choiceExtraEvent, finishEvent, reasoningDeltaEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
 } from "../../src/core/stream-events.js";
 import { OpenAIChunkEncoder, toOpenAICompletion } from "../../src/http/openai-compat/from-proto.js";
 
@@ -113,6 +113,47 @@ describe("OpenAIChunkEncoder", () => {
     expect(encodeAll([start, finishEvent(0, FinishReason.STOP, "stop")], false).map((chunk) => choicesOf(chunk)[0])).toEqual([
       { index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: "stop" },
     ]);
+  });
+});
+
+describe("OpenAIChunkEncoder, a provider's unmodelled choice and delta fields (choice_extra)", () => {
+  const FILTER = { hate: { filtered: false, severity: "safe" } };
+
+  it("puts them into the next chunk of their choice (the choice's beside delta, the delta's inside it), the event's own fields winning a clash", () => {
+    const chunks = encodeAll([start, choiceExtraEvent(0, { content_filter_results: FILTER }, { reasoning_details: [{ type: "reasoning.text" }], content: "clash" }, false), textDeltaEvent(0, "Hi"), textDeltaEvent(0, "!"), finishEvent(0, FinishReason.STOP, "stop")], false);
+    expect(chunks.map((chunk) => choicesOf(chunk))).toEqual([
+      [{ index: 0, content_filter_results: FILTER, delta: { role: "assistant", content: "Hi", reasoning_details: [{ type: "reasoning.text" }] }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: { content: "!" }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }],
+    ]);
+  });
+
+  it("writes a standalone one as a chunk of its own, without role, after the finish too", () => {
+    const encoder = new OpenAIChunkEncoder(true);
+    const chunks = [start, choiceExtraEvent(0, { content_filter_results: {} }, undefined, true), textDeltaEvent(0, "Hi"), finishEvent(0, FinishReason.STOP, "stop"), choiceExtraEvent(0, { content_filter_offsets: { check_offset: 2 } }, { own: 1 }, true), usage].flatMap((event) => encoder.encode(event));
+    expect(chunks[0]).toBe('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"openai-main/gpt-4o-mini","system_fingerprint":null,"choices":[{"index":0,"content_filter_results":{},"delta":{},"logprobs":null,"finish_reason":null}],"usage":null}');
+    expect(chunks.slice(1).map((chunk) => choicesOf(JSON.parse(chunk) as Record<string, unknown>))).toEqual([
+      [{ index: 0, delta: { role: "assistant", content: "Hi" }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }],
+      [{ index: 0, content_filter_offsets: { check_offset: 2 }, delta: { own: 1 }, logprobs: null, finish_reason: null }],
+      [],
+    ]);
+  });
+
+  it("writes one still held alone when the next comes for its choice, or when usage ends the answer (with or without include_usage)", () => {
+    // The annotation waits for the finish, so the first extra's own chunk wrote nothing for the choice.
+    const citation = { type: "url_citation", url_citation: { url: "https://a.example/", title: "A", start_index: 0, end_index: 1 } };
+    const annotations = [{ $typeName: "switchyard.v1.Annotation" as const, type: "url_citation", urlCitation: { $typeName: "switchyard.v1.UrlCitation" as const, url: "https://a.example/", title: "A", startIndex: 0, endIndex: 1 } }];
+    const events = [start, choiceExtraEvent(0, { n: 1 }, undefined, false), annotationDeltaEvent(0, annotations), choiceExtraEvent(0, { n: 2 }, undefined, false), finishEvent(0, FinishReason.STOP, "stop"), choiceExtraEvent(1, { n: 3 }, undefined, false), usage];
+    for (const includeUsage of [true, false]) {
+      expect(encodeAll(events, includeUsage).map((chunk) => choicesOf(chunk))).toEqual([
+        [{ index: 0, n: 1, delta: {}, logprobs: null, finish_reason: null }],
+        [{ index: 0, delta: { annotations: [citation] }, logprobs: null, finish_reason: null }],
+        [{ index: 0, n: 2, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: "stop" }],
+        [{ index: 1, n: 3, delta: {}, logprobs: null, finish_reason: null }],
+        ...(includeUsage ? [[]] : []),
+      ]);
+    }
   });
 });
 

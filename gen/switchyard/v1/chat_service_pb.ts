@@ -5,7 +5,7 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import type { AnnotationDelta, AudioDelta, ChatInput, Choice, Finish, ReasoningDelta, RefusalDelta, ResponseStart, RouteInfo, RouteSummary, TextDelta, ToolCallDelta, ToolCallStart, Usage } from "./chat_pb.js";
+import type { AnnotationDelta, AudioDelta, ChatInput, Choice, ChoiceExtra, Finish, ReasoningDelta, RefusalDelta, ResponseStart, RouteInfo, RouteSummary, TextDelta, ToolCallDelta, ToolCallStart, Usage } from "./chat_pb.js";
 import { file_switchyard_v1_chat } from "./chat_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/chat_service.proto.
  */
 export const file_switchyard_v1_chat_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2h5YXJkL3YxL2NoYXRfc2VydmljZS5wcm90bxINc3dpdGNoeWFyZC52MSI2CgtDaGF0UmVxdWVzdBInCgVpbnB1dBgBIAEoCzIYLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0Iq4CCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSJgoHY2hvaWNlcxgEIAMoCzIVLnN3aXRjaHlhcmQudjEuQ2hvaWNlEiMKBXVzYWdlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIPCgdjcmVhdGVkGAYgASgDEhAKCHdhcm5pbmdzGAcgAygJEicKBXJvdXRlGAggASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAkgASgJEhQKDHNlcnZpY2VfdGllchgKIAEoCRImCgVleHRyYRgLIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiUgoRQ2hhdFN0cmVhbVJlcXVlc3QSJwoFaW5wdXQYASABKAsyGC5zd2l0Y2h5YXJkLnYxLkNoYXRJbnB1dBIUCgxrZWVwYWxpdmVfbXMYAiABKA0i2wQKEkNoYXRTdHJlYW1SZXNwb25zZRI2Cg5yZXNwb25zZV9zdGFydBgBIAEoCzIcLnN3aXRjaHlhcmQudjEuUmVzcG9uc2VTdGFydEgAEi4KCnRleHRfZGVsdGEYAiABKAsyGC5zd2l0Y2h5YXJkLnYxLlRleHREZWx0YUgAEjQKDXJlZnVzYWxfZGVsdGEYAyABKAsyGy5zd2l0Y2h5YXJkLnYxLlJlZnVzYWxEZWx0YUgAEjgKD3JlYXNvbmluZ19kZWx0YRgEIAEoCzIdLnN3aXRjaHlhcmQudjEuUmVhc29uaW5nRGVsdGFIABI3Cg90b29sX2NhbGxfc3RhcnQYBSABKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsU3RhcnRIABI3Cg90b29sX2NhbGxfZGVsdGEYBiABKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsRGVsdGFIABIlCgV1c2FnZRgHIAEoCzIULnN3aXRjaHlhcmQudjEuVXNhZ2VIABInCgZmaW5pc2gYCCABKAsyFS5zd2l0Y2h5YXJkLnYxLkZpbmlzaEgAEjQKDXJvdXRlX3N1bW1hcnkYCSABKAsyGy5zd2l0Y2h5YXJkLnYxLlJvdXRlU3VtbWFyeUgAEjAKC2F1ZGlvX2RlbHRhGAogASgLMhkuc3dpdGNoeWFyZC52MS5BdWRpb0RlbHRhSAASOgoQYW5ub3RhdGlvbl9kZWx0YRgLIAEoCzIeLnN3aXRjaHlhcmQudjEuQW5ub3RhdGlvbkRlbHRhSABCBwoFZXZlbnQyowEKC0NoYXRTZXJ2aWNlEj8KBENoYXQSGi5zd2l0Y2h5YXJkLnYxLkNoYXRSZXF1ZXN0Ghsuc3dpdGNoeWFyZC52MS5DaGF0UmVzcG9uc2USUwoKQ2hhdFN0cmVhbRIgLnN3aXRjaHlhcmQudjEuQ2hhdFN0cmVhbVJlcXVlc3QaIS5zd2l0Y2h5YXJkLnYxLkNoYXRTdHJlYW1SZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_struct, file_switchyard_v1_chat]);
+  fileDesc("CiBzd2l0Y2h5YXJkL3YxL2NoYXRfc2VydmljZS5wcm90bxINc3dpdGNoeWFyZC52MSI2CgtDaGF0UmVxdWVzdBInCgVpbnB1dBgBIAEoCzIYLnN3aXRjaHlhcmQudjEuQ2hhdElucHV0Iq4CCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSJgoHY2hvaWNlcxgEIAMoCzIVLnN3aXRjaHlhcmQudjEuQ2hvaWNlEiMKBXVzYWdlGAUgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIPCgdjcmVhdGVkGAYgASgDEhAKCHdhcm5pbmdzGAcgAygJEicKBXJvdXRlGAggASgLMhguc3dpdGNoeWFyZC52MS5Sb3V0ZUluZm8SGgoSc3lzdGVtX2ZpbmdlcnByaW50GAkgASgJEhQKDHNlcnZpY2VfdGllchgKIAEoCRImCgVleHRyYRgLIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiUgoRQ2hhdFN0cmVhbVJlcXVlc3QSJwoFaW5wdXQYASABKAsyGC5zd2l0Y2h5YXJkLnYxLkNoYXRJbnB1dBIUCgxrZWVwYWxpdmVfbXMYAiABKA0ijwUKEkNoYXRTdHJlYW1SZXNwb25zZRI2Cg5yZXNwb25zZV9zdGFydBgBIAEoCzIcLnN3aXRjaHlhcmQudjEuUmVzcG9uc2VTdGFydEgAEi4KCnRleHRfZGVsdGEYAiABKAsyGC5zd2l0Y2h5YXJkLnYxLlRleHREZWx0YUgAEjQKDXJlZnVzYWxfZGVsdGEYAyABKAsyGy5zd2l0Y2h5YXJkLnYxLlJlZnVzYWxEZWx0YUgAEjgKD3JlYXNvbmluZ19kZWx0YRgEIAEoCzIdLnN3aXRjaHlhcmQudjEuUmVhc29uaW5nRGVsdGFIABI3Cg90b29sX2NhbGxfc3RhcnQYBSABKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsU3RhcnRIABI3Cg90b29sX2NhbGxfZGVsdGEYBiABKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsRGVsdGFIABIlCgV1c2FnZRgHIAEoCzIULnN3aXRjaHlhcmQudjEuVXNhZ2VIABInCgZmaW5pc2gYCCABKAsyFS5zd2l0Y2h5YXJkLnYxLkZpbmlzaEgAEjQKDXJvdXRlX3N1bW1hcnkYCSABKAsyGy5zd2l0Y2h5YXJkLnYxLlJvdXRlU3VtbWFyeUgAEjAKC2F1ZGlvX2RlbHRhGAogASgLMhkuc3dpdGNoeWFyZC52MS5BdWRpb0RlbHRhSAASOgoQYW5ub3RhdGlvbl9kZWx0YRgLIAEoCzIeLnN3aXRjaHlhcmQudjEuQW5ub3RhdGlvbkRlbHRhSAASMgoMY2hvaWNlX2V4dHJhGAwgASgLMhouc3dpdGNoeWFyZC52MS5DaG9pY2VFeHRyYUgAQgcKBWV2ZW50MqMBCgtDaGF0U2VydmljZRI/CgRDaGF0Ehouc3dpdGNoeWFyZC52MS5DaGF0UmVxdWVzdBobLnN3aXRjaHlhcmQudjEuQ2hhdFJlc3BvbnNlElMKCkNoYXRTdHJlYW0SIC5zd2l0Y2h5YXJkLnYxLkNoYXRTdHJlYW1SZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5DaGF0U3RyZWFtUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_struct, file_switchyard_v1_chat]);
 
 /**
  * ChatRequest asks for one complete answer.
@@ -262,6 +262,15 @@ export type ChatStreamResponse = Message<"switchyard.v1.ChatStreamResponse"> & {
      */
     value: AnnotationDelta;
     case: "annotationDelta";
+  } | {
+    /**
+     * The fields of one choice of a provider's chunk the gateway does not model (OpenAI-dialect
+     * providers only); it is not model output.
+     *
+     * @generated from field: switchyard.v1.ChoiceExtra choice_extra = 12;
+     */
+    value: ChoiceExtra;
+    case: "choiceExtra";
   } | { case: undefined; value?: undefined };
 };
 
@@ -292,7 +301,8 @@ export const ChatService: GenService<{
   /**
    * ChatStream streams the answer as typed events: response_start first (after keep-alives, only
    * when the request asks for them with keepalive_ms); then text, refusal, reasoning and tool-call
-   * events correlated by choice and tool-call index; one finish per choice; usage; and
+   * events correlated by choice and tool-call index (with choice_extra ahead of a choice's events
+   * when its provider sent fields the gateway does not model); one finish per choice; usage; and
    * route_summary last. A failure ends the stream with an error status.
    *
    * @generated from rpc switchyard.v1.ChatService.ChatStream

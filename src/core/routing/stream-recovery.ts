@@ -153,6 +153,9 @@ export function interruptedError(original: OriginalFailure, why: string): Gatewa
  * trailing whitespace). `restart`: the new answer's text is matched against the delivered text;
  * only text beyond it is forwarded; a mismatch, or a tool call, refusal or finish before the
  * delivered text is matched, throws the in-band STREAM_INTERRUPTED error naming the original failure.
+ * A choice_extra is no output: it passes as it is, except while a restart replays delivered text,
+ * where it goes with the first event forwarded from its chunk, or not at all when that chunk is
+ * wholly a replay.
  */
 export class RecoverySplice {
   /** How much of the delivered text the restarted answer has repeated so far. */
@@ -163,6 +166,8 @@ export class RecoverySplice {
   forwarded = false;
   /** The error thrown when the restarted answer diverged, if it did. */
   divergence: GatewayError | undefined;
+  /** While a restart replays delivered text: the choice_extra of the chunk being matched, for the event that ends the replay. */
+  private heldExtra: ChatStreamResponse | undefined;
 
   constructor(
     readonly mode: RecoveryMode,
@@ -194,15 +199,27 @@ export class RecoverySplice {
         result.push(textDeltaEvent(next.event.value.choiceIndex, text, text === next.event.value.text ? next.event.value.logprobs : []));
         continue;
       }
-      if (next.event.case !== "textDelta" && next.event.case !== "usage") this.trimLeading = false;
+      if (next.event.case !== "textDelta" && next.event.case !== "usage" && next.event.case !== "choiceExtra") this.trimLeading = false;
       result.push(next);
     }
     if (result.length > 0) this.forwarded = true;
     return result;
   }
 
+  /** `event`, after the choice_extra held for its chunk, if any. */
+  private withHeldExtra(event: ChatStreamResponse): ChatStreamResponse[] {
+    const held = this.heldExtra;
+    this.heldExtra = undefined;
+    return held ? [held, event] : [event];
+  }
+
   private match(event: ChatStreamResponse): ChatStreamResponse[] {
     const value = event.event;
+    if (value.case === "choiceExtra") {
+      // A standalone one belongs to a chunk of the replay only; another waits for its chunk's events.
+      this.heldExtra = value.value.standalone ? undefined : event;
+      return [];
+    }
     if (value.case === "textDelta" && value.value.choiceIndex === 0) {
       // Each delta is compared where the replay stands: linear in the answer (accumulating the
       // replay and comparing it whole made a long restart quadratic).
@@ -212,14 +229,15 @@ export class RecoverySplice {
       this.replayed += overlap;
       if (overlap === text.length) {
         if (this.replayed === this.delivered.length) this.matched = true;
+        this.heldExtra = undefined;
         return [];
       }
       this.matched = true;
-      return [textDeltaEvent(0, text.slice(overlap))];
+      return this.withHeldExtra(textDeltaEvent(0, text.slice(overlap)));
     }
     if (value.case === "finish" && this.replayed === this.delivered.length) {
       this.matched = true;
-      return [event];
+      return this.withHeldExtra(event);
     }
     throw this.diverged();
   }

@@ -65,8 +65,9 @@ function startEvent(held: ResponseStart | undefined, target: ResolvedTarget, run
 
 /**
  * Runs one streamed request over its route and keeps the stream contract: the caller sees
- * response_start (naming the answering target) only together with the first model output, so
- * every failure before that fails over invisibly; the stream ends with the finishes, the
+ * response_start (naming the answering target) only together with the first model output (a
+ * provider's unmodelled choice fields that come earlier wait for it), so every failure before
+ * that fails over invisibly; the stream ends with the finishes, the
  * answering attempt's usage and route_summary, or the generator throws (an in-band error at the
  * edge). A stream that ends without its finishes is never ended normally. After content was sent,
  * a failure is recovered on the next target by prefill or restart (see RecoverySplice) unless a
@@ -111,6 +112,8 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       const timeouts = scope.capTimeouts(target.timeouts);
       const watchdog = new StreamWatchdog({ target: target.id, provider: target.account.name, firstTokenMs: timeouts.firstTokenMs, idleMs: timeouts.idleMs, controller, now });
       let held: ResponseStart | undefined;
+      // A provider's unmodelled choice fields that came before the first output: they wait for it (see below).
+      let early: ChatStreamResponse[] | undefined;
       let tokenSeen = false;
       let usage: Usage | undefined;
       try {
@@ -140,8 +143,15 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
             if (event.event.case === "usage") usage = event.event.value;
             for (const out of splice ? splice.accept(event) : [event]) {
               if (!startSent) {
+                // Not output (Azure sends its filter results before any text): held with the start, so a
+                // failure before the first output still fails over invisibly, and a failed attempt's are dropped.
+                if (out.event.case === "choiceExtra") {
+                  (early ??= []).push(out);
+                  continue;
+                }
                 startSent = true;
                 yield startEvent(held, target, run, now());
+                if (early) yield* early;
               }
               delivered.record(out);
               yield out;

@@ -1,4 +1,4 @@
-import { FinishReason, type Annotation, type Choice, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, type Annotation, type Choice, type ChoiceExtra, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Json, OpenAITokenLogprob, OpenAIToolCall, OpenAIUsage } from "../../wire/openai-chat-completions.js";
@@ -160,9 +160,9 @@ export function toOpenAICompletion(response: ChatResponse, legacyFunctions = fal
 }
 
 /**
- * The members of a provider's top-level fields the gateway does not model, as JSON text to splice
- * into every chunk (as servers such as Perplexity repeat them in each), each followed by a comma;
- * "" for none.
+ * The members of a provider's fields the gateway does not model, as JSON text to splice into an
+ * object (the top-level ones into every chunk, as servers such as Perplexity repeat them in each; a
+ * choice's into that choice), each followed by a comma; "" for none.
  */
 function extraMembers(extra: { readonly [key: string]: unknown } | undefined): string {
   if (!extra) return "";
@@ -178,7 +178,11 @@ const MAX_HELD_REASONING_CHARS = 4 * 1024 * 1024;
  * per-stream state OpenAI's format needs: the first chunk of each choice carries
  * `role: "assistant"`; tool-call chunks carry `index` always and `id`/`type`/`name` only on a
  * call's first delta; every chunk has the same id, created and model; with include_usage every
- * chunk has `usage: null` and one final chunk has empty `choices` and the usage.
+ * chunk has `usage: null` and one final chunk has empty `choices` and the usage. A provider's
+ * unmodelled fields of a choice and its delta (choice_extra) go where it put them: into the chunk
+ * written for the choice's next event (the event's own fields win on a clash), or, when its chunk
+ * carried nothing else, into a chunk of their own; a stream without them is written byte for byte
+ * as before.
  * Returns the chunks to write for one event (often one, sometimes none).
  */
 export class OpenAIChunkEncoder {
@@ -195,12 +199,19 @@ export class OpenAIChunkEncoder {
   private readonly thinkingBlocks = new Map<number, Record<string, string>[]>();
   /** Each choice's annotations (citations) so far, sent together before its finish. */
   private readonly annotations = new Map<number, unknown[]>();
+  /** Each choice's choice_extra that waits for the next chunk written for the choice. */
+  private readonly heldExtras = new Map<number, ChoiceExtra>();
 
   /** `legacyFunctions`: the request declared legacy `functions`, so calls go out as `function_call` deltas (the first call of a choice only). */
   constructor(
     private readonly includeUsage: boolean,
     private readonly legacyFunctions = false,
   ) {}
+
+  /** A chunk holding one choice (its JSON text). */
+  private envelope(choice: string): string {
+    return `${this.prefix}${choice}]${this.includeUsage ? ',"usage":null' : ""}}`;
+  }
 
   private chunk(choiceIndex: number, delta: Record<string, unknown>, finishReason: string | null = null, logprobs: unknown = null): string {
     let fullDelta = delta;
@@ -210,8 +221,37 @@ export class OpenAIChunkEncoder {
       const elsewhere = delta.tool_calls || delta.function_call || "refusal" in delta || delta.audio || finishReason === "content_filter";
       fullDelta = { role: "assistant", content: "content" in delta ? delta.content : elsewhere ? null : "", ...delta };
     }
-    const choice = `{"index":${choiceIndex},"delta":${JSON.stringify(fullDelta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}`;
-    return `${this.prefix}${choice}]${this.includeUsage ? ',"usage":null' : ""}}`;
+    let extraText = "";
+    // Checked by size first: most streams hold none, and this runs for every chunk.
+    const held = this.heldExtras.size > 0 ? this.heldExtras.get(choiceIndex) : undefined;
+    if (held) {
+      this.heldExtras.delete(choiceIndex);
+      if (held.deltaExtra) fullDelta = { ...held.deltaExtra, ...fullDelta };
+      extraText = extraMembers(held.extra);
+    }
+    return this.envelope(`{"index":${choiceIndex},${extraText}"delta":${JSON.stringify(fullDelta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}`);
+  }
+
+  /** A chunk of a choice_extra alone: its delta holds only the delta's fields (no role: the choice's first content still carries it). */
+  private extraChunk(extra: ChoiceExtra): string {
+    return this.envelope(`{"index":${extra.choiceIndex},${extraMembers(extra.extra)}"delta":${JSON.stringify(extra.deltaExtra ?? {})},"logprobs":null,"finish_reason":null}`);
+  }
+
+  /**
+   * A choice_extra: a standalone one is a chunk of its own; another waits for the next chunk
+   * written for its choice. One still waiting when the next comes for the same choice (its chunk's
+   * events wrote nothing, as held annotations do) goes out alone first.
+   */
+  private choiceExtra(extra: ChoiceExtra): string[] {
+    const waiting = this.heldExtras.size > 0 ? this.heldExtras.get(extra.choiceIndex) : undefined;
+    const out = waiting ? [this.extraChunk(waiting)] : [];
+    if (extra.standalone) {
+      if (waiting) this.heldExtras.delete(extra.choiceIndex);
+      out.push(this.extraChunk(extra));
+    } else {
+      this.heldExtras.set(extra.choiceIndex, extra);
+    }
+    return out;
   }
 
   /**
@@ -309,9 +349,15 @@ export class OpenAIChunkEncoder {
         this.annotations.delete(choiceIndex);
         return [this.chunk(choiceIndex, { ...(annotations ? { annotations } : {}), ...(blocks ? { thinking_blocks: blocks } : {}) }), finish];
       }
-      case "usage":
-        if (!this.includeUsage) return [];
-        return [`${this.prefix}],"usage":${JSON.stringify(toOpenAIUsage(value.value))}}`];
+      case "choiceExtra":
+        return this.choiceExtra(value.value);
+      case "usage": {
+        // Usage comes after the finishes: a choice_extra still waiting has no chunk left to join, and goes alone.
+        const out = this.heldExtras.size > 0 ? [...this.heldExtras.values()].map((extra) => this.extraChunk(extra)) : [];
+        this.heldExtras.clear();
+        if (this.includeUsage) out.push(`${this.prefix}],"usage":${JSON.stringify(toOpenAIUsage(value.value))}}`);
+        return out;
+      }
       default:
         return [];
     }

@@ -18,6 +18,12 @@ export const CHOICE_KEYS: ReadonlySet<string> = new Set(["index", "message", "de
  * `extra`, which a request refuses), and OpenRouter's `reasoning` text, read as reasoning.
  */
 export const MESSAGE_KEYS: ReadonlySet<string> = new Set([...MESSAGE_FIELDS, "reasoning"]);
+/**
+ * Keys of a streamed choice's `delta` the gateway models, or leaves out: those of an answer's
+ * message, so that a stream keeps a field of the delta exactly when a whole answer keeps it in the
+ * message.
+ */
+export const DELTA_KEYS: ReadonlySet<string> = MESSAGE_KEYS;
 /** Keys of a usage object the gateway models (its two details objects are read key by key: {@link usageExtras}). */
 export const USAGE_KEYS: ReadonlySet<string> = new Set(["prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details"]);
 /** Keys of usage.prompt_tokens_details the gateway models (OpenRouter's `cache_write_tokens` included). */

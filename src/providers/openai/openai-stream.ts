@@ -6,6 +6,7 @@ import { gatewayError, Reason } from "../../core/errors.js";
 import {
   annotationDeltaEvent,
   audioDeltaEvent,
+  choiceExtraEvent,
   choiceIndexOf,
   finishEvent,
   reasoningDeltaEvent,
@@ -21,7 +22,7 @@ import { distinctToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { ArgumentsClosure } from "./arguments-closure.js";
-import { answerExtras, COMPLETION_KEYS } from "./openai-extras.js";
+import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, DELTA_KEYS } from "./openai-extras.js";
 import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
@@ -34,18 +35,20 @@ interface LenientToolDelta {
   extra_content?: unknown;
 }
 
+interface LenientChoice {
+  index?: unknown;
+  delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown; function_call?: unknown; audio?: unknown; annotations?: unknown } | null;
+  logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
+  finish_reason?: unknown;
+}
+
 interface LenientChunk {
   id?: unknown;
   object?: unknown;
   created?: unknown;
   system_fingerprint?: unknown;
   service_tier?: unknown;
-  choices?: {
-    index?: unknown;
-    delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown; function_call?: unknown; audio?: unknown; annotations?: unknown } | null;
-    logprobs?: { content?: OpenAITokenLogprob[] | null; refusal?: OpenAITokenLogprob[] | null } | null;
-    finish_reason?: unknown;
-  }[];
+  choices?: LenientChoice[];
   usage?: OpenAIUsage | null;
   x_groq?: { usage?: OpenAIUsage } | null;
   error?: unknown;
@@ -146,7 +149,11 @@ function newChoiceCalls(): ChoiceCalls {
  * per-choice counters; id and name are emitted once per call; a call that never received
  * arguments gets "{}". The usage event comes once, after the finishes: with a usage-only chunk
  * that follows them (so a stream whose `[DONE]` never comes still has usage), else at `[DONE]` or
- * the end. An in-stream `{"error":…}` throws. A chunk that is not a JSON object is skipped.
+ * the end. A choice's and its delta's fields the gateway does not model (Azure's
+ * `content_filter_results`, OpenRouter's `reasoning_details`) go in a choice_extra ahead of that
+ * choice's events of the chunk; a chunk without such fields costs one pass over the keys of each
+ * choice and delta, and allocates nothing for it. An in-stream `{"error":…}` throws. A chunk that
+ * is not a JSON object is skipped.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse> {
@@ -222,43 +229,54 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
         out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings, this.startFacts(chunk)));
       }
       const choiceIndex = choiceIndexOf(choice.index, 0);
-      // A finished choice is over: anything a server sends for it afterwards is not part of the answer.
-      if (this.finished.has(choiceIndex)) continue;
-      const delta = isRecord(choice.delta) ? choice.delta : {};
-      const reasoning = reasoningTextOf(delta);
-      if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
-      if (typeof delta.content === "string") {
-        if (delta.content.length > 0) out.push(textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
-      } else if (Array.isArray(delta.content)) {
-        // Mistral's reasoning models stream content as chunks: thinking, then text.
-        const chunked = chunkedContent(delta.content);
-        if (chunked.reasoning) out.push(reasoningDeltaEvent(choiceIndex, chunked.reasoning));
-        if (chunked.text) out.push(textDeltaEvent(choiceIndex, chunked.text, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
-      }
-      if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.refusal : undefined)));
-      if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
-      // A legacy function_call delta (servers that still answer that way) is the choice's one tool call, as in a whole answer.
-      else if (isRecord(delta.function_call)) this.toolCallEvents(choiceIndex, [{ index: 0, function: delta.function_call }], out);
-      // Checked before reading: most chunks have neither, and this runs for every chunk.
-      if (delta.audio !== undefined) {
-        const audio = audioFieldsOf(delta.audio);
-        if (audio) out.push(audioDeltaEvent(choiceIndex, audio));
-      }
-      if (Array.isArray(delta.annotations) && delta.annotations.length > 0) {
-        const annotations = annotationsOf(delta.annotations);
-        if (annotations.length > 0) out.push(annotationDeltaEvent(choiceIndex, annotations));
-      }
-      if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0) {
-        const failed = failedFinishError(choice.finish_reason, this.provider, choiceIndex, true);
-        if (failed) throw failed;
-        this.finished.add(choiceIndex);
-        this.closeCalls(choiceIndex, out);
-        out.push(finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason), choice.finish_reason));
-      }
+      // A finished choice is over: its deltas are not part of the answer. Its own fields still are
+      // (Azure's asynchronous filter sends its last annotations after the finish).
+      const finished = this.finished.has(choiceIndex);
+      const extra = answerExtras(choice as Record<string, unknown>, CHOICE_KEYS);
+      const deltaExtra = !finished && isRecord(choice.delta) ? answerExtras(choice.delta, DELTA_KEYS) : undefined;
+      const mark = out.length;
+      if (!finished) this.choiceEvents(choice, choiceIndex, out);
+      // Ahead of the choice's events of this chunk, so the REST edge can put the fields back in the chunk it writes for them.
+      if (extra || deltaExtra) out.splice(mark, 0, choiceExtraEvent(choiceIndex, extra, deltaExtra, out.length === mark));
     }
     // Every choice asked for has finished: usage that rode on a finish chunk (Groq, Mistral, vLLM) goes now, not
     // only at the end marker, which a connection cut or held open after the finish would delay or lose.
     if (this.usage && this.finished.size >= this.choices) this.sendUsage(this.usage, out);
+  }
+
+  /** The events of one unfinished choice of a chunk: its delta's content, reasoning, refusal, tool calls, audio and annotations, then its finish. */
+  private choiceEvents(choice: LenientChoice, choiceIndex: number, out: ChatStreamResponse[]): void {
+    const delta = isRecord(choice.delta) ? choice.delta : {};
+    const reasoning = reasoningTextOf(delta);
+    if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
+    if (typeof delta.content === "string") {
+      if (delta.content.length > 0) out.push(textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
+    } else if (Array.isArray(delta.content)) {
+      // Mistral's reasoning models stream content as chunks: thinking, then text.
+      const chunked = chunkedContent(delta.content);
+      if (chunked.reasoning) out.push(reasoningDeltaEvent(choiceIndex, chunked.reasoning));
+      if (chunked.text) out.push(textDeltaEvent(choiceIndex, chunked.text, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
+    }
+    if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.refusal : undefined)));
+    if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
+    // A legacy function_call delta (servers that still answer that way) is the choice's one tool call, as in a whole answer.
+    else if (isRecord(delta.function_call)) this.toolCallEvents(choiceIndex, [{ index: 0, function: delta.function_call }], out);
+    // Checked before reading: most chunks have neither, and this runs for every chunk.
+    if (delta.audio !== undefined) {
+      const audio = audioFieldsOf(delta.audio);
+      if (audio) out.push(audioDeltaEvent(choiceIndex, audio));
+    }
+    if (Array.isArray(delta.annotations) && delta.annotations.length > 0) {
+      const annotations = annotationsOf(delta.annotations);
+      if (annotations.length > 0) out.push(annotationDeltaEvent(choiceIndex, annotations));
+    }
+    if (typeof choice.finish_reason === "string" && choice.finish_reason.length > 0) {
+      const failed = failedFinishError(choice.finish_reason, this.provider, choiceIndex, true);
+      if (failed) throw failed;
+      this.finished.add(choiceIndex);
+      this.closeCalls(choiceIndex, out);
+      out.push(finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason), choice.finish_reason));
+    }
   }
 
   /** Emits the answer's usage, once: a server that repeats it later is not read again. */

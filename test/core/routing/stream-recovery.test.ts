@@ -3,12 +3,15 @@ import { describe, expect, it } from "vitest";
 import { FinishReason, ResponseFormatType, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, GatewayError, Reason } from "../../../src/core/errors.js";
-import { finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent } from "../../../src/core/stream-events.js";
+import { choiceExtraEvent, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent } from "../../../src/core/stream-events.js";
 import { DeliveredAnswer, interruptedError, planRecovery, RecoverySplice } from "../../../src/core/routing/stream-recovery.js";
 import { chatInput, target } from "./test-targets.js";
 
 const original = { target: "a/m", error: gatewayError(Code.Unavailable, Reason.PROVIDER_UNREACHABLE, "socket hang up", { afterFirstByte: true }) };
-const texts = (events: ChatStreamResponse[]) => events.map((event) => (event.event.case === "textDelta" ? event.event.value.text : `<${event.event.case}>`));
+const texts = (events: ChatStreamResponse[]) =>
+  events.map((event) => (event.event.case === "textDelta" ? event.event.value.text : event.event.case === "choiceExtra" ? `<extra ${String(event.event.value.extra?.mark)}>` : `<${event.event.case}>`));
+/** A choice_extra of choice 0 marked `mark`. */
+const extra = (mark: string, standalone = false) => choiceExtraEvent(0, { mark }, undefined, standalone);
 
 function feed(splice: RecoverySplice, events: ChatStreamResponse[]): string[] {
   return events.flatMap((event) => texts(splice.accept(event)));
@@ -77,6 +80,14 @@ describe("RecoverySplice, restart mode", () => {
     expect(feed(splice, [responseStartEvent("x", "", 0n), reasoningDeltaEvent(0, "thinking"), textDeltaEvent(0, "Hi there")])).toEqual([" there"]);
   });
 
+  it("keeps a provider's unmodelled choice fields off the replay: those of the chunk that ends it go with its text, later ones pass", () => {
+    const splice = new RecoverySplice("restart", "Hello wor", original, "b/m");
+    const events = [extra("a", true), extra("b"), textDeltaEvent(0, "Hel"), extra("c"), textDeltaEvent(0, "lo w"), extra("d"), textDeltaEvent(0, "orld"), extra("e"), textDeltaEvent(0, "!"), extra("f"), finishEvent(0, FinishReason.STOP, "stop"), extra("g", true)];
+    expect(feed(splice, events)).toEqual(["<extra d>", "ld", "<extra e>", "!", "<extra f>", "<finish>", "<extra g>"]);
+    const exact = new RecoverySplice("restart", "Hello", original, "b/m");
+    expect(feed(exact, [extra("a"), textDeltaEvent(0, "Hello"), extra("b"), finishEvent(0, FinishReason.STOP, "stop")])).toEqual(["<extra b>", "<finish>"]);
+  });
+
   it("passes tool calls after the delivered text was matched", () => {
     const splice = new RecoverySplice("restart", "Let me check.", original, "b/m");
     expect(feed(splice, [textDeltaEvent(0, "Let me check."), toolCallStartEvent(0, 0, "c", "f"), toolCallDeltaEvent(0, 0, "{}")])).toEqual(["<toolCallStart>", "<toolCallDelta>"]);
@@ -92,6 +103,11 @@ describe("RecoverySplice, prefill mode", () => {
   it("drops leading whitespace of the continuation when the delivered text ends in whitespace", () => {
     const splice = new RecoverySplice("prefill", "Hello ", original, "b/m");
     expect(feed(splice, [textDeltaEvent(0, " "), textDeltaEvent(0, " world"), textDeltaEvent(0, " again")])).toEqual(["world", " again"]);
+  });
+
+  it("still drops that whitespace when a provider's unmodelled choice fields come first", () => {
+    const splice = new RecoverySplice("prefill", "Hello ", original, "b/m");
+    expect(feed(splice, [extra("a"), textDeltaEvent(0, " "), extra("b"), textDeltaEvent(0, " world")])).toEqual(["<extra a>", "<extra b>", "world"]);
   });
 });
 

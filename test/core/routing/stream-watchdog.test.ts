@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { GatewayError } from "../../../src/core/errors.js";
-import { finishEvent, responseStartEvent, textDeltaEvent } from "../../../src/core/stream-events.js";
-import { StreamWatchdog } from "../../../src/core/routing/stream-watchdog.js";
+import { choiceExtraEvent, finishEvent, responseStartEvent, textDeltaEvent } from "../../../src/core/stream-events.js";
+import { isTokenEvent, StreamWatchdog } from "../../../src/core/routing/stream-watchdog.js";
 
 /** An upstream double: yields events after delays, and throws AbortError when its signal aborts. */
 async function* scripted(signal: AbortSignal, steps: [number, ChatStreamResponse][]): AsyncGenerator<ChatStreamResponse> {
@@ -43,6 +43,15 @@ describe("StreamWatchdog", () => {
     expect(result.error?.reason).toBe("UPSTREAM_TIMEOUT");
     expect(result.error?.facts.afterFirstByte).toBe(false);
     expect(result.error?.rawMessage).toMatch(/no token within 50 ms/);
+  });
+
+  it("does not count a provider's unmodelled choice fields (Azure's filter results ahead of any text) as the first token", async () => {
+    expect(isTokenEvent(choiceExtraEvent(0, { content_filter_results: {} }, undefined, true))).toBe(false);
+    const controller = new AbortController();
+    const watchdog = new StreamWatchdog({ target: "a/m", provider: "a", firstTokenMs: 50, idleMs: 1000, controller });
+    const result = await drain(watchdog, scripted(controller.signal, [[0, responseStartEvent("x", "", 0n)], [0, choiceExtraEvent(0, { content_filter_results: {} }, undefined, true)], [200, textDeltaEvent(0, "late")]]));
+    expect(result.count).toBe(2);
+    expect(result.error?.reason).toBe("UPSTREAM_TIMEOUT");
   });
 
   it("detects a stall between events", async () => {
