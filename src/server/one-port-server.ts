@@ -147,8 +147,11 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   h1.on("clientError", answerClientError);
   // Without a listener Node closes a CONNECT request's socket with no answer at all.
   h1.on("connect", (_request: http.IncomingMessage, socket: stream.Duplex) => {
-    writeClientError(socket, CONNECT_METHOD);
-    socket.destroy();
+    // Pipelined behind an answer still being written (a stream): after it, never inside it.
+    afterAnswerInFlight(socket, () => {
+      writeClientError(socket, CONNECT_METHOD);
+      socket.destroy();
+    });
   });
   /** Gives an HTTP/1.1 connection, with the bytes read from it and not yet served, to Node's server. */
   const toNode = (socket: net.Socket, unread: Buffer): void => {
@@ -223,7 +226,8 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
       const compared = Math.min(buffered.length, PREFACE.length);
       const isPrefacePrefix = buffered.subarray(0, compared).equals(PREFACE.subarray(0, compared));
       if (!isPrefacePrefix) dispatch("h1");
-      else if (buffered.length >= 4) dispatch("h2");
+      // The whole preface, within the first-bytes bound: a client that sends part of it and stops is not an HTTP/2 session held open until the idle timeout.
+      else if (buffered.length >= PREFACE.length) dispatch("h2");
     };
     const onError = () => {
       clearTimeout(timer);
@@ -361,6 +365,20 @@ function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number): void {
  * with the OpenAI error envelope as body instead of none, under the same rule as Node's: only
  * while no answer to an earlier request on the connection has started. Then the connection closes.
  */
+/** Runs `then` once the answer Node is writing on `socket` (if any) has ended, or at once. */
+function afterAnswerInFlight(socket: stream.Duplex, then: () => void): void {
+  const inFlight = (socket as stream.Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (!inFlight || inFlight.writableFinished || inFlight.destroyed) return then();
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    then();
+  };
+  inFlight.once("finish", once);
+  inFlight.once("close", once);
+}
+
 function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {
   const inFlight = (socket as stream.Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {

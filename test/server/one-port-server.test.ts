@@ -244,3 +244,44 @@ describe("answers that start before their request's body was read to the end", (
     socket.destroy();
   });
 });
+
+describe("the first bytes and pipelined refusals", () => {
+  it("takes a connection as HTTP/2 only once the whole preface is in: part of it gets no SETTINGS frame", async () => {
+    const { origin } = await start();
+    const socket = net.connect(Number(new URL(origin).port), "127.0.0.1");
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.on("error", () => undefined);
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write("PRI ");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Before, the 4 bytes made it an HTTP/2 session (a SETTINGS frame at once), held open until the 300 s idle timeout.
+    expect(received).toBe(0);
+    socket.write("* HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    await vi.waitFor(() => expect(received).toBeGreaterThan(0), { timeout: 2_000 });
+    socket.destroy();
+  });
+
+  it("answers a CONNECT pipelined behind an answer still being written after that answer, never inside it", async () => {
+    server = createOnePortServer((_request, response) => {
+      const raw = response as http.ServerResponse;
+      raw.writeHead(200, { "content-type": "text/plain" });
+      raw.write("one ");
+      setTimeout(() => raw.end("two"), 300);
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const socket = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    await vi.waitFor(() => expect(text).toContain("one "));
+    socket.write("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    await closed;
+    const streamEnd = text.indexOf("0\r\n\r\n");
+    expect(streamEnd).toBeGreaterThan(0);
+    expect(text.indexOf("HTTP/1.1 405")).toBeGreaterThan(streamEnd);
+  });
+});
