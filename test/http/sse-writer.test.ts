@@ -19,7 +19,7 @@ describe("SseWriter on an HTTP/2 compatibility response whose client reset the s
       server = http2.createServer((request, response) => {
         request.resume();
         const writer = new SseWriter(response);
-        writer.open({}, true);
+        writer.open({});
         expect(writer.data('{"n":1}')).toBeUndefined();
         response.on("close", () => resolve({ data: writer.data('{"n":2}'), comment: writer.comment("keep-alive") }));
       });

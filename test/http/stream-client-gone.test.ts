@@ -25,7 +25,7 @@ describe("a REST stream whose client leaves", () => {
     }
     const gateway = { chatStream: () => events() } as unknown as Gateway;
     const server = http.createServer((request, response) => {
-      void answerChatCompletion({ gateway, onError: () => undefined }, { model: "m/m", messages: [{ role: "user", content: "hi" }], stream: true }, request.headers, response, "/v1/chat/completions", undefined, false);
+      void answerChatCompletion({ gateway, onError: () => undefined }, { model: "m/m", messages: [{ role: "user", content: "hi" }], stream: true }, request.headers, response, "/v1/chat/completions", undefined);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {

@@ -72,19 +72,19 @@ export function prepareChat(body: unknown, headers: IncomingHttpHeaders): Prepar
  * it never throws. A thin translator: JSON -> proto, the Gateway core, proto -> JSON/SSE.
  * `keyName` names the gateway key the caller authenticated with, for the log lines (undefined when auth is off).
  */
-export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unknown, headers: IncomingHttpHeaders, raw: RawResponse, url: string, keyName: string | undefined, http2: boolean): Promise<void> {
+export async function answerChatCompletion(deps: ChatCompletionsDeps, body: unknown, headers: IncomingHttpHeaders, raw: RawResponse, url: string, keyName: string | undefined): Promise<void> {
   let prepared: PreparedChat;
   try {
     prepared = prepareChat(body, headers);
   } catch (thrown) {
     return answerError(deps, raw, url, keyName, thrown);
   }
-  return answerPrepared(deps, prepared, raw, url, keyName, http2);
+  return answerPrepared(deps, prepared, raw, url, keyName);
 }
 
 /** Answers a translated request: the JSON completion, or the SSE stream; errors as in {@link answerChatCompletion}; never throws. */
-export function answerPrepared(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string, keyName: string | undefined, http2: boolean): Promise<void> {
-  if (prepared.request.stream) return streamAnswer(deps, prepared.request, prepared.timeoutMs, raw, url, keyName, http2);
+export function answerPrepared(deps: ChatCompletionsDeps, prepared: PreparedChat, raw: AnswerTarget, url: string, keyName: string | undefined): Promise<void> {
+  if (prepared.request.stream) return streamAnswer(deps, prepared.request, prepared.timeoutMs, raw, url, keyName);
   return answerComplete(deps, prepared, raw, url, keyName);
 }
 
@@ -111,12 +111,12 @@ export function answerError(deps: ChatCompletionsDeps, raw: AnswerTarget, url: s
   if (!responseClosed(raw) && !raw.headersSent) sendRestError(raw, error);
 }
 
-async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: AnswerTarget, url: string, keyName: string | undefined, http2: boolean): Promise<void> {
+async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest, timeoutMs: number | undefined, raw: AnswerTarget, url: string, keyName: string | undefined): Promise<void> {
   let writer: SseWriter | undefined;
   const signal = clientSignal(raw, () => writer?.endedByServer ?? false);
   const deadlineAt = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
   const events = deps.gateway.chatStream(request.input, { signal, timeoutMs, keyName });
-  const keepAlive = deps.streamKeepAliveMs ? new FirstEventKeepAlive(raw, http2, deps.streamKeepAliveMs, deadlineAt) : undefined;
+  const keepAlive = deps.streamKeepAliveMs ? new FirstEventKeepAlive(raw, deps.streamKeepAliveMs, deadlineAt) : undefined;
   let first: IteratorResult<ChatStreamResponse>;
   try {
     first = await events.next();
@@ -130,7 +130,7 @@ async function streamAnswer(deps: ChatCompletionsDeps, request: RestChatRequest,
   if (!writer) {
     writer = new SseWriter(raw, deadlineAt);
     const start = first.done ? undefined : first.value.event;
-    writer.open(start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {}, http2);
+    writer.open(start?.case === "responseStart" ? routeHeaders(start.value.model, start.value.provider, start.value.route, start.value.warnings) : {});
   }
   try {
     // writer.data returns a promise only under back-pressure: no await (and no microtask hop) per frame otherwise.
@@ -175,7 +175,6 @@ class FirstEventKeepAlive {
 
   constructor(
     private readonly raw: AnswerTarget,
-    private readonly http2: boolean,
     everyMs: number,
     private readonly deadlineAt: number,
   ) {
@@ -186,7 +185,7 @@ class FirstEventKeepAlive {
     if (responseClosed(this.raw)) return;
     if (!this.writer) {
       this.writer = new SseWriter(this.raw, this.deadlineAt);
-      this.writer.open({}, this.http2);
+      this.writer.open({});
     }
     this.writer.comment("waiting for the first token");
   };

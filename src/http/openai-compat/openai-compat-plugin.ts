@@ -105,6 +105,6 @@ export async function openAICompatPlugin(app: FastifyInstance, options: OpenAICo
   // (chunked uploads, HTTP/2, app.inject): the body arrives parsed, the answer goes to the raw response.
   app.post("/v1/chat/completions", (request, reply) => {
     reply.hijack();
-    return answerChatCompletion(deps, request.body, request.headers, reply.raw, request.url, request.gatewayKeyName, request.raw.httpVersionMajor === 2);
+    return answerChatCompletion(deps, request.body, request.headers, reply.raw, request.url, request.gatewayKeyName);
   });
 }

@@ -121,7 +121,7 @@ export function createFastChatRoute(options: RawChatRouteOptions): FastRequestTa
       return true;
     }
     // The handler answers every error itself; this only guards a failure to write that answer.
-    answerPrepared(options, prepared, response, PATH, keyName, false).catch(() => response.destroy());
+    answerPrepared(options, prepared, response, PATH, keyName).catch(() => response.destroy());
     return true;
   };
 }
@@ -138,6 +138,6 @@ function readBody(request: IncomingMessage, response: ServerResponse, length: nu
     const body = parsedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length), response, keyName, options);
     if (body === UNANSWERABLE) return;
     // The handler answers every error itself; this only guards a failure to write that answer.
-    answerChatCompletion(options, body, request.headers, response, PATH, keyName, false).catch(() => response.destroy());
+    answerChatCompletion(options, body, request.headers, response, PATH, keyName).catch(() => response.destroy());
   });
 }

@@ -48,14 +48,14 @@ export class SseWriter {
    * the first frame, in the same write (one segment, one syscall fewer before the first token). If
    * no frame follows within this turn of the event loop, they are flushed alone.
    */
-  open(extraHeaders: Record<string, string>, http2: boolean): void {
+  open(extraHeaders: Record<string, string>): void {
     const headers: Record<string, string> = {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       "x-accel-buffering": "no",
       ...extraHeaders,
     };
-    if (!http2) headers.connection = "keep-alive";
+    // No Connection header of ours: Node (and the fast path, as Node) writes keep-alive, or close for a `Connection: close` request, and closes after.
     (this.raw as ServerResponse).writeHead(200, headers);
     setImmediate(this.flushIdle);
   }
