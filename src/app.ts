@@ -15,7 +15,7 @@ import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { capDeadlineHeaders } from "./rpc/deadline-headers.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { rpcErrorAnswer, unknownMethodAnswer } from "./rpc/rpc-refusal.js";
-import { corsHook } from "./server/cors.js";
+import { corsAnswerHeaders, corsHook } from "./server/cors.js";
 import { RequestLog, withCause } from "./server/request-log.js";
 import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
 
@@ -82,14 +82,16 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   const authenticate = createCallerAuthenticator(config.keys);
   const hostCheck = createHostCheck(config.keys);
   // A refused RPC is answered in its own protocol (status, message, ErrorDetail), anything else in the OpenAI envelope.
-  const refuseHost = hostCheck && ((authority: string | undefined, path: string | undefined, contentType: string | undefined) => {
+  // The refusal comes before the CORS hook: a browser from an allowed origin is shown the 403, not a CORS failure.
+  const corsHeaders = config.server.cors ? corsAnswerHeaders(config.server.cors) : undefined;
+  const refuseHost = hostCheck && ((authority: string | undefined, path: string | undefined, contentType: string | undefined, origin?: string) => {
     const error = hostCheck(authority);
     if (!error) return undefined;
     log.error(error, "(host check)", undefined);
     const rpc = rpcErrorAnswer(path, contentType, error);
     if (rpc) return rpc;
     const rest = toRestError(error);
-    return { status: rest.status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(rest.body)) };
+    return { status: rest.status, headers: { "content-type": "application/json", ...corsHeaders?.(origin) }, body: Buffer.from(JSON.stringify(rest.body)) };
   });
   let draining = false;
   const rawRouteOptions: RawChatRouteOptions = { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, leavesBrowsers: config.server.cors !== undefined, onError: (error, url, keyName) => log.error(error, url, keyName) };

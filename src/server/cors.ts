@@ -41,6 +41,7 @@ const HEADER_NAME_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0
 export function corsHook(settings: CorsSettings): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   const anyOrigin = settings.allowOrigins.includes("*");
   const origins = new Set(settings.allowOrigins);
+  const answer = corsAnswerHeaders(settings);
   return (request, reply, done) => {
     const origin = request.headers.origin;
     // `*` needs no Vary: the answer is the same for every origin. Otherwise it depends on the
@@ -63,8 +64,23 @@ export function corsHook(settings: CorsSettings): (request: FastifyRequest, repl
         .send();
       return;
     }
-    reply.raw.setHeader("access-control-allow-origin", allowOrigin);
-    reply.raw.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
+    for (const [name, value] of Object.entries(answer(origin) ?? {})) reply.raw.setHeader(name, value);
     done();
+  };
+}
+
+/**
+ * The CORS headers of an answer (not a preflight) to a request from `origin` under `server.cors`:
+ * `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers` when the origin is allowed,
+ * and `Vary: Origin` when the allowed origins are a list; undefined when there are none to add.
+ * For answers given before the hook runs (the loopback Host refusal) as well as by it.
+ */
+export function corsAnswerHeaders(settings: CorsSettings): (origin: string | undefined) => Record<string, string> | undefined {
+  const anyOrigin = settings.allowOrigins.includes("*");
+  const origins = new Set(settings.allowOrigins);
+  return (origin) => {
+    const allowed = origin !== undefined && (anyOrigin || origins.has(origin));
+    if (!allowed) return anyOrigin ? undefined : { vary: "origin" };
+    return { ...(anyOrigin ? {} : { vary: "origin" }), "access-control-allow-origin": anyOrigin ? "*" : origin, "access-control-expose-headers": EXPOSED_HEADERS };
   };
 }

@@ -52,10 +52,10 @@ export interface OnePortOptions {
   readonly takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /**
    * Asked first about every HTTP/1.1 request (its Host) and HTTP/2 stream (its :authority, else
-   * Host), with its path and content-type: an answer to send instead of serving it, or undefined
-   * to serve it.
+   * Host), with its path, content-type and (HTTP/1.1, where browsers send it) Origin: an answer to
+   * send instead of serving it, or undefined to serve it.
    */
-  readonly refuseHost?: (authority: string | undefined, path: string | undefined, contentType: string | undefined) => HostRefusal | undefined;
+  readonly refuseHost?: (authority: string | undefined, path: string | undefined, contentType: string | undefined, origin?: string) => HostRefusal | undefined;
 }
 
 /** The answer {@link OnePortOptions.refuseHost} sends instead of serving a request. */
@@ -131,7 +131,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
       return;
     }
     closeIfAnsweredEarly(request, response);
-    const refusal = refuseHost?.(request.headers.host, request.url, contentTypeOf(request.headers));
+    const refusal = refuseHost?.(request.headers.host, request.url, contentTypeOf(request.headers), request.headers.origin);
     if (refusal) refuseRequest(request, response, refusal);
     else {
       stalls.watch(response);

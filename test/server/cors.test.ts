@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
@@ -112,6 +113,21 @@ describe("server.cors", () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get("access-control-allow-origin")).toBe("*");
     expect(answer.headers.get("vary")).toBeNull();
+  });
+
+  it("puts the CORS headers on the refusal of a non-loopback Host (no keys), which comes before the hook: the browser shows the 403", async () => {
+    const url = new URL(open.origin);
+    const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+      const request = http.request({ host: url.hostname, port: url.port, path: "/v1/models", headers: { host: "gw.internal", origin: APP } }, (response) => {
+        response.resume();
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
+      });
+      request.on("error", reject);
+      request.end();
+    });
+    expect(answer.status).toBe(403);
+    expect(answer.headers["access-control-allow-origin"]).toBe("*");
+    expect(answer.headers["access-control-expose-headers"]).toContain("x-switchyard-model");
   });
 
   it("refuses origins that are not origins, and an empty list", () => {
