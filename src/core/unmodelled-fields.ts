@@ -34,8 +34,17 @@ export const CONTENT_PART_FIELDS: Readonly<Record<string, { readonly part: Reado
 
 /** Every key some content part models: none may be a ContentPart.extra key (a gRPC caller sets those through their own fields). */
 export const PART_FIELDS: ReadonlySet<string> = new Set(Object.values(CONTENT_PART_FIELDS).flatMap((fields) => [...fields.part]));
-/** Every key some typed object of a part models: none may be a Media.extra key. */
-export const MEDIA_FIELDS: ReadonlySet<string> = new Set(Object.values(CONTENT_PART_FIELDS).flatMap((fields) => [...(fields.nested ?? [])]));
+/**
+ * The keys a media part's typed object models, by the part's kind (the object it goes to
+ * OpenAI-dialect providers as: images and video `image_url`, audio `input_audio`, files `file`):
+ * none may be a Media.extra key, where it would fill a modelled field the caller left unset.
+ */
+export const MEDIA_FIELDS: Readonly<Record<"image" | "audio" | "video" | "file", ReadonlySet<string>>> = {
+  image: CONTENT_PART_FIELDS.image_url?.nested ?? new Set(),
+  video: CONTENT_PART_FIELDS.image_url?.nested ?? new Set(),
+  audio: CONTENT_PART_FIELDS.input_audio?.nested ?? new Set(),
+  file: CONTENT_PART_FIELDS.file?.nested ?? new Set(),
+};
 
 /** The entries of a parsed JSON object whose keys are not in `known`; undefined when there are none. */
 export function unmodelledFields(raw: Readonly<Record<string, unknown>>, known: ReadonlySet<string>): JsonObject | undefined {

@@ -131,7 +131,7 @@ export function validateChatInput(input: ChatInput): void {
           if (message.role !== Role.USER && message.role !== Role.TOOL) throw invalidRequest(`Invalid '${partParam}': media parts are only allowed in user messages.`, partParam);
           checkMedia(part.part.value, partParam);
           if (part.part.value.extra) {
-            checkExtra(part.part.value.extra, MEDIA_FIELDS, `${partParam}.media.extra`);
+            checkExtra(part.part.value.extra, MEDIA_FIELDS[part.part.case], `${partParam}.media.extra`);
             checkFinite(part.part.value.extra, `${partParam}.media.extra`);
           }
           break;

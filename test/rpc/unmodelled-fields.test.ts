@@ -190,7 +190,7 @@ describe("fields the gateway does not model", () => {
     const refused = async (call: ReturnType<typeof request>) => grpc.chat(call).then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
     for (const [call, param] of [
       [request({ cache_control: { type: "bogus" } }, {}), "messages[0].content[0].extra.cache_control"],
-      [request({}, { file_id: "file-evil" }), "messages[0].content[0].media.extra.file_id"],
+      [request({}, { detail: "ultra" }), "messages[0].content[0].media.extra.detail"],
       [request({}, { image_url: "http://other.example/x.png" }), "messages[0].content[0].media.extra.image_url"],
       [request({ x: Number.NaN }, {}), "messages[0].content[0].extra.x"],
       [request({}, {}, { type: "object", properties: { n: { type: "number", maximum: Number.POSITIVE_INFINITY } } }), "tools[0].function.parameters.properties.n.maximum"],
@@ -199,5 +199,14 @@ describe("fields the gateway does not model", () => {
       expect(error?.code).toBe(Code.InvalidArgument);
       expect(error?.findDetails(ErrorDetailSchema)[0]?.param).toBe(param);
     }
+  });
+
+  it("a field another typed object models (LiteLLM's format inside image_url or file) is an extension of this one: forwarded, not refused", async () => {
+    upstream.reset();
+    const body = { model: "ds/deepseek-chat", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.jpg", format: "image/jpeg" } }] }] };
+    const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(response.status).toBe(200);
+    const sent = upstream.lastChat().body as { messages: { content: unknown }[] };
+    expect(sent.messages[0]?.content).toEqual([{ type: "image_url", image_url: { url: "https://example.com/a.jpg", format: "image/jpeg" } }]);
   });
 });
