@@ -365,18 +365,23 @@ function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number): void {
  * with the OpenAI error envelope as body instead of none, under the same rule as Node's: only
  * while no answer to an earlier request on the connection has started. Then the connection closes.
  */
-/** Runs `then` once the answer Node is writing on `socket` (if any) has ended, or at once. */
+/**
+ * Runs `then` once every answer Node has on `socket` has ended (the one being written, and those
+ * pipelined behind it, which Node gives the socket one after another), or at once when none is.
+ */
 function afterAnswerInFlight(socket: stream.Duplex, then: () => void): void {
+  if (socket.destroyed) return then();
   const inFlight = (socket as stream.Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
   if (!inFlight || inFlight.writableFinished || inFlight.destroyed) return then();
   let done = false;
-  const once = () => {
+  const next = () => {
     if (done) return;
     done = true;
-    then();
+    // Node hands the socket to the next queued answer when this one finishes: look again after it did.
+    setImmediate(() => afterAnswerInFlight(socket, then));
   };
-  inFlight.once("finish", once);
-  inFlight.once("close", once);
+  inFlight.once("finish", next);
+  inFlight.once("close", next);
 }
 
 function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {

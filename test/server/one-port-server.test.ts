@@ -284,4 +284,26 @@ describe("the first bytes and pipelined refusals", () => {
     expect(streamEnd).toBeGreaterThan(0);
     expect(text.indexOf("HTTP/1.1 405")).toBeGreaterThan(streamEnd);
   });
+
+  it("answers every request pipelined before a CONNECT, the queued ones too, before its 405", async () => {
+    server = createOnePortServer((request, response) => {
+      const raw = response as http.ServerResponse;
+      if (request.url === "/stream") {
+        raw.writeHead(200, { "content-type": "text/plain" });
+        raw.write("one ");
+        setTimeout(() => raw.end("two"), 200);
+      } else setTimeout(() => raw.end("slow done"), 400);
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const socket = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    await closed;
+    expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 405"]);
+    expect(text.indexOf("slow done")).toBeLessThan(text.indexOf("HTTP/1.1 405"));
+  });
 });
