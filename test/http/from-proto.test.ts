@@ -128,6 +128,15 @@ describe("OpenAIChunkEncoder, a provider's unmodelled choice and delta fields (c
     ]);
   });
 
+  it("puts them into the content chunk, not into the role chunk written ahead of a first delta with logprobs", () => {
+    const logprobs = [{ $typeName: "switchyard.v1.TokenLogprob" as const, token: "Hi", logprob: -0.5, bytes: new Uint8Array([72, 105]), topLogprobs: [] }];
+    const chunks = encodeAll([start, choiceExtraEvent(0, { content_filter_results: FILTER }, undefined, false), textDeltaEvent(0, "Hi", logprobs)], false);
+    expect(chunks.map((chunk) => choicesOf(chunk)[0])).toEqual([
+      { index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null },
+      expect.objectContaining({ index: 0, content_filter_results: FILTER, delta: { content: "Hi" } }),
+    ]);
+  });
+
   it("writes a standalone one as a chunk of its own, without role, after the finish too", () => {
     const encoder = new OpenAIChunkEncoder(true);
     const chunks = [start, choiceExtraEvent(0, { content_filter_results: {} }, undefined, true), textDeltaEvent(0, "Hi"), finishEvent(0, FinishReason.STOP, "stop"), choiceExtraEvent(0, { content_filter_offsets: { check_offset: 2 } }, { own: 1 }, true), usage].flatMap((event) => encoder.encode(event));

@@ -213,7 +213,8 @@ export class OpenAIChunkEncoder {
     return `${this.prefix}${choice}]${this.includeUsage ? ',"usage":null' : ""}}`;
   }
 
-  private chunk(choiceIndex: number, delta: Record<string, unknown>, finishReason: string | null = null, logprobs: unknown = null): string {
+  /** One choice's chunk; it takes the choice's held choice_extra unless `takesExtra` is false (a role chunk written ahead of the content the extra came with). */
+  private chunk(choiceIndex: number, delta: Record<string, unknown>, finishReason: string | null = null, logprobs: unknown = null, takesExtra = true): string {
     let fullDelta = delta;
     if (!this.rolesSent.has(choiceIndex)) {
       this.rolesSent.add(choiceIndex);
@@ -223,7 +224,7 @@ export class OpenAIChunkEncoder {
     }
     let extraText = "";
     // Checked by size first: most streams hold none, and this runs for every chunk.
-    const held = this.heldExtras.size > 0 ? this.heldExtras.get(choiceIndex) : undefined;
+    const held = takesExtra && this.heldExtras.size > 0 ? this.heldExtras.get(choiceIndex) : undefined;
     if (held) {
       this.heldExtras.delete(choiceIndex);
       if (held.deltaExtra) fullDelta = { ...held.deltaExtra, ...fullDelta };
@@ -289,7 +290,7 @@ export class OpenAIChunkEncoder {
 
   /** A text or refusal fragment with logprobs: as the first chunk of its choice, the role goes in a chunk of its own first, as OpenAI sends it (the OpenAI SDK's accumulator counts a first chunk's logprobs twice). */
   private withLogprobs(choiceIndex: number, delta: Record<string, unknown>, logprobs: unknown): string[] {
-    const role = this.rolesSent.has(choiceIndex) ? [] : [this.chunk(choiceIndex, "refusal" in delta ? { content: null } : {})];
+    const role = this.rolesSent.has(choiceIndex) ? [] : [this.chunk(choiceIndex, "refusal" in delta ? { content: null } : {}, null, null, false)];
     return [...role, this.chunk(choiceIndex, delta, null, logprobs)];
   }
 
