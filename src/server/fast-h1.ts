@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type net from "node:net";
 import { writeClientError } from "./client-error.js";
 import { FastResponse, HTTP_TOKEN, type FastResponseSink } from "./fast-response.js";
+import { CLIENT_STALL_MS } from "./write-drain.js";
 
 export { FastResponse } from "./fast-response.js";
 
@@ -57,6 +58,16 @@ function leadingSpacesOff(line: string, start: number): string {
 }
 
 /**
+ * The bytes written to `socket` that have not reached the kernel yet: the stream's buffer, or
+ * libuv's queue when the stream handed them all to it (one large write stays whole in the
+ * stream's count until it completes; libuv's shrinks as the client reads).
+ */
+function writeQueueBytes(socket: net.Socket): number {
+  const handle = (socket as net.Socket & { _handle?: { writeQueueSize?: number } | null })._handle;
+  return (handle?.writeQueueSize ?? 0) + socket.writableLength;
+}
+
+/**
  * One HTTP/1.1 connection served by the fast path, until a request it does not serve arrives:
  * then the connection, with every byte not yet served, goes to Node's HTTP server for good.
  * Requests are served one at a time, in order (a pipelined request waits in the buffer, and the
@@ -86,6 +97,8 @@ class FastConnection implements FastResponseSink {
   private serving = false;
   /** The client is not reading its answers: reading stops until the socket drains, as Node does. */
   private draining = false;
+  /** The bytes of answers still waiting to reach the kernel at the last check (see {@link check}). */
+  private queued = 0;
 
   constructor(readonly socket: net.Socket, private readonly server: FastH1Server, private readonly options: FastH1Options) {
     socket.on("data", this.receive);
@@ -307,6 +320,19 @@ class FastConnection implements FastResponseSink {
   /** The sweep: closes a connection idle past the keep-alive timeout, or answers 408 to a request that is too slow to arrive. */
   check(now: number): void {
     if (this.response) return;
+    // An answer still leaving (a large one to a slow reader) is not idleness: as Node's server, whose
+    // keep-alive clock starts when an answer's last byte has reached the kernel. While bytes wait,
+    // the clock restarts whenever some leave, and a client that takes none for CLIENT_STALL_MS is cut.
+    const queued = this.socket.writableLength > 0 ? writeQueueBytes(this.socket) : 0;
+    if (queued !== this.queued) {
+      this.queued = queued;
+      this.since = now;
+      return;
+    }
+    if (queued > 0) {
+      if (now - this.since >= CLIENT_STALL_MS) this.socket.destroy();
+      return;
+    }
     const elapsed = now - this.since;
     if (this.idle) {
       if (elapsed >= this.options.keepAliveTimeoutMs) this.socket.destroy();

@@ -70,6 +70,12 @@ async function start(options: { keepAliveTimeoutMs?: number; headersTimeoutMs?: 
       });
       return true;
     }
+    if (body === "huge") {
+      // 32 MB in one end(): over at once for the handler; it leaves as the client reads.
+      response.writeHead(200, { "content-type": "text/plain", "content-length": String(32 * 1024 * 1024) });
+      response.end("x".repeat(32 * 1024 * 1024));
+      return true;
+    }
     if (body === "inject") {
       for (const headers of [{ "x-bad": "a\r\nx-injected: 1" }, { "bad name": "a" }]) {
         try {
@@ -262,6 +268,24 @@ describe("the HTTP/1.1 fast path", () => {
     } finally {
       child.kill();
     }
+  });
+
+  it("runs the keep-alive clock only once an answer has left: a slow reader of a large one is not cut as idle", async () => {
+    const harness = await start({ keepAliveTimeoutMs: 2_000 });
+    const socket = net.connect(harness.port, "127.0.0.1");
+    sockets.push(socket);
+    socket.on("error", () => undefined);
+    let received = 0;
+    // At most 64 KiB per 10 ms: the 32 MB answer takes several keep-alive timeouts to leave.
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      socket.pause();
+      setTimeout(() => socket.resume(), 10);
+    });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write(requestBytes("huge"));
+    await until(() => received >= 32 * 1024 * 1024 || socket.destroyed, 25_000);
+    expect(received).toBeGreaterThan(32 * 1024 * 1024);
   });
 
   it("serves pipelined and keep-alive requests in order on one connection", async () => {
