@@ -147,6 +147,8 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   h1.on("clientError", answerClientError);
   // Without a listener Node closes a CONNECT request's socket with no answer at all.
   h1.on("connect", (_request: http.IncomingMessage, socket: stream.Duplex) => {
+    // Node removes its own error listener from a CONNECT's socket: a client reset while the answers before it are pending must not crash the process.
+    socket.on("error", () => socket.destroy());
     // Pipelined behind an answer still being written (a stream): after it, never inside it.
     afterAnswerInFlight(socket, () => {
       writeClientError(socket, CONNECT_METHOD);

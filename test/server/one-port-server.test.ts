@@ -306,4 +306,27 @@ describe("the first bytes and pipelined refusals", () => {
     expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 405"]);
     expect(text.indexOf("slow done")).toBeLessThan(text.indexOf("HTTP/1.1 405"));
   });
+
+  it("survives a client that resets its connection while a CONNECT waits behind a pending answer", async () => {
+    server = createOnePortServer((_request, response) => {
+      setTimeout(() => (response as http.ServerResponse).end("late"), 500);
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.resetAndDestroy();
+    // Before, the reset was an 'error' event nobody listened to: the process went down.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port, path: "/after" }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      }).on("error", reject);
+    });
+    expect(status).toBe(200);
+  });
 });
