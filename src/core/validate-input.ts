@@ -2,6 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type Media } from "../../gen/switchyard/v1/chat_pb.js";
 import { checkCacheControls } from "./cache-control.js";
 import { readDataUrl } from "./data-url.js";
+import { mediaKindOf } from "./media-types.js";
 import { FUNCTION_FIELDS, MEDIA_FIELDS, MESSAGE_FIELDS, modelledKeyIn, PART_FIELDS } from "./unmodelled-fields.js";
 import { invalidRequest } from "./errors.js";
 import { SAMPLING_RANGES, type SamplingRange } from "./sampling-ranges.js";
@@ -131,7 +132,8 @@ export function validateChatInput(input: ChatInput): void {
           if (message.role !== Role.USER && message.role !== Role.TOOL) throw invalidRequest(`Invalid '${partParam}': media parts are only allowed in user messages.`, partParam);
           checkMedia(part.part.value, partParam);
           if (part.part.value.extra) {
-            checkExtra(part.part.value.extra, MEDIA_FIELDS[part.part.case], `${partParam}.media.extra`);
+            // The object the part goes as: an explicit mime_type decides the kind, as the OpenAI adapter reads it.
+            checkExtra(part.part.value.extra, MEDIA_FIELDS[part.part.value.mimeType ? mediaKindOf(part.part.value.mimeType) : part.part.case], `${partParam}.media.extra`);
             checkFinite(part.part.value.extra, `${partParam}.media.extra`);
           }
           break;

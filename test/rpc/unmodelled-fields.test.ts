@@ -183,14 +183,23 @@ describe("fields the gateway does not model", () => {
           tools: [{ name: "lookup", parameters: toolParameters as never }],
         },
       });
+    const requestWithMime = (mimeType: string, mediaExtra: Record<string, unknown>) =>
+      create(ChatRequestSchema, {
+        input: {
+          model: "ds/deepseek-chat",
+          messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "data", value: new Uint8Array([37, 80, 68, 70]) }, mimeType, extra: mediaExtra as never } } }] }],
+        },
+      });
     upstream.reset();
     await grpc.chat(request({ uuid: "u-9" }, { x_inner: 2 }));
     const sent = upstream.lastChat().body as { messages: { content: unknown }[] };
     expect(sent.messages[0]?.content).toEqual([{ type: "image_url", uuid: "u-9", image_url: { url: "https://img.example/cat.png", x_inner: 2 } }]);
-    const refused = async (call: ReturnType<typeof request>) => grpc.chat(call).then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
+    const refused = async (call: ReturnType<typeof create<typeof ChatRequestSchema>>) => grpc.chat(call).then(() => undefined, (thrown: unknown) => ConnectError.from(thrown));
     for (const [call, param] of [
       [request({ cache_control: { type: "bogus" } }, {}), "messages[0].content[0].extra.cache_control"],
       [request({}, { detail: "ultra" }), "messages[0].content[0].media.extra.detail"],
+      // The object the part goes as follows an explicit mime_type: a PDF in an image part goes as a file.
+      [requestWithMime("application/pdf", { file_id: "file-smuggled" }), "messages[0].content[0].media.extra.file_id"],
       [request({}, { image_url: "http://other.example/x.png" }), "messages[0].content[0].media.extra.image_url"],
       [request({ x: Number.NaN }, {}), "messages[0].content[0].extra.x"],
       [request({}, {}, { type: "object", properties: { n: { type: "number", maximum: Number.POSITIVE_INFINITY } } }), "tools[0].function.parameters.properties.n.maximum"],

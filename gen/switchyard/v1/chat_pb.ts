@@ -68,9 +68,10 @@ export type Media = Message$1<"switchyard.v1.Media"> & {
   /**
    * Fields of the part's typed object (REST `image_url`, `input_audio` or `file`) the gateway does
    * not model: sent as they are inside the object the part goes to OpenAI-dialect providers as
-   * (the modelled fields win a clash), named in a warning by the others. Keys the gateway models
-   * there (url, detail, mime_type, data, format, file_data, file_id, filename, image_url) are
-   * INVALID_ARGUMENT. Unset means none.
+   * (the modelled fields win a clash), named in a warning by the others. Keys the object the part
+   * goes as models (by the kind mime_type says, else the part's: url, image_url, detail and
+   * mime_type for an image or video; data and format for audio; file_data, file_id and filename
+   * for a file) are INVALID_ARGUMENT. Unset means none.
    *
    * @generated from field: google.protobuf.Struct extra = 6;
    */
