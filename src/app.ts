@@ -89,7 +89,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     if (!error) return undefined;
     log.error(error, "(host check)", undefined);
     const rpc = rpcErrorAnswer(path, contentType, error);
-    if (rpc) return rpc;
+    if (rpc) return corsHeaders ? { ...rpc, headers: { ...rpc.headers, ...corsHeaders(origin) } } : rpc;
     const rest = toRestError(error);
     return { status: rest.status, headers: { "content-type": "application/json", ...corsHeaders?.(origin) }, body: Buffer.from(JSON.stringify(rest.body)) };
   });

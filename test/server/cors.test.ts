@@ -128,6 +128,17 @@ describe("server.cors", () => {
     expect(answer.status).toBe(403);
     expect(answer.headers["access-control-allow-origin"]).toBe("*");
     expect(answer.headers["access-control-expose-headers"]).toContain("x-switchyard-model");
+    // A Connect call refused the same way, answered in its own protocol, carries them too.
+    const rpc = await new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+      const request = http.request({ host: url.hostname, port: url.port, method: "POST", path: "/switchyard.v1.ModelService/ListModels", headers: { host: "gw.internal", origin: APP, "content-type": "application/json" } }, (response) => {
+        response.resume();
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
+      });
+      request.on("error", reject);
+      request.end("{}");
+    });
+    expect(rpc.status).toBe(403);
+    expect(rpc.headers["access-control-allow-origin"]).toBe("*");
   });
 
   it("refuses origins that are not origins, and an empty list", () => {
