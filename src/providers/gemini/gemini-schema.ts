@@ -162,9 +162,10 @@ function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonM
     else if (nonNull.length > 1) {
       const converted = nonNull.map((option) => convert(option, walk, refStack));
       // oneOf's "exactly one" is looser as Gemini's anyOf; a node's second union (type: [a, b], anyOf and oneOf together) cannot be kept beside the first.
-      // Options of distinct single types cannot overlap (but every integer is a number): there, "exactly one" is "any".
+      // Options of distinct single types cannot overlap (but every integer is a number, and null fits two nullable ones): there, "exactly one" is "any".
       const types = converted.map((option) => option.type);
-      const disjoint = types.every((type) => typeof type === "string") && new Set(types).size === types.length && !(types.includes("INTEGER") && types.includes("NUMBER"));
+      const nullable = converted.filter((option) => option.nullable === true).length;
+      const disjoint = types.every((type) => typeof type === "string") && new Set(types).size === types.length && !(types.includes("INTEGER") && types.includes("NUMBER")) && nullable < 2;
       if (keyword === "oneOf" && !disjoint) walk.removed.add("oneOf (sent as anyOf)");
       if (out.anyOf !== undefined) walk.removed.add(keyword);
       // An option that takes any value (what is left of `{required: [a]}`) makes the whole anyOf take any value.

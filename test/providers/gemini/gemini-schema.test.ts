@@ -213,6 +213,8 @@ describe("toGeminiSchema", () => {
     expect(toGeminiSchema({ type: "object", properties: { o: overlapping } }, "p").removed).toEqual(["oneOf (sent as anyOf)"]);
     // Options of distinct single types cannot overlap: no warning.
     expect(toGeminiSchema({ type: "object", properties: { o: { oneOf: [{ type: "string" }, { type: "integer" }] } } }, "p").removed).toEqual([]);
+    // null fits two nullable options.
+    expect(toGeminiSchema({ type: "object", properties: { o: { oneOf: [{ type: ["string", "null"] }, { type: ["integer", "null"] }] } } }, "p").removed).toEqual(["oneOf (sent as anyOf)"]);
     // Every integer is a number: those two overlap.
     expect(toGeminiSchema({ type: "object", properties: { o: { oneOf: [{ type: "integer" }, { type: "number" }] } } }, "p").removed).toEqual(["oneOf (sent as anyOf)"]);
     const both = { anyOf: [{ type: "string" }, { type: "integer" }], oneOf: [{ type: "string", maxLength: 2 }, { type: "boolean" }] };
