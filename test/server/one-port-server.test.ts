@@ -245,6 +245,21 @@ describe("answers that start before their request's body was read to the end", (
   });
 });
 
+const CONNECT = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+
+/** Starts listening with the `server` already created, and opens a raw connection to it that collects what it receives. */
+async function rawClient(): Promise<{ socket: net.Socket; text: () => string; closed: Promise<void> }> {
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  const socket = net.connect((server?.address() as AddressInfo).port, "127.0.0.1");
+  let text = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (text += chunk));
+  socket.on("error", () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  return { socket, text: () => text, closed };
+}
+
 describe("the first bytes and pipelined refusals", () => {
   it("takes a connection as HTTP/2 only once the whole preface is in: part of it gets no SETTINGS frame", async () => {
     const { origin } = await start();
@@ -269,17 +284,12 @@ describe("the first bytes and pipelined refusals", () => {
       raw.write("one ");
       setTimeout(() => raw.end("two"), 300);
     });
-    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
-    const socket = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
-    let text = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => (text += chunk));
-    socket.on("error", () => undefined);
-    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    socket.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-    await vi.waitFor(() => expect(text).toContain("one "));
-    socket.write("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-    await closed;
+    const client = await rawClient();
+    client.socket.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    await vi.waitFor(() => expect(client.text()).toContain("one "));
+    client.socket.write(CONNECT);
+    await client.closed;
+    const text = client.text();
     const streamEnd = text.indexOf("0\r\n\r\n");
     expect(streamEnd).toBeGreaterThan(0);
     expect(text.indexOf("HTTP/1.1 405")).toBeGreaterThan(streamEnd);
@@ -294,15 +304,10 @@ describe("the first bytes and pipelined refusals", () => {
         setTimeout(() => raw.end("two"), 200);
       } else setTimeout(() => raw.end("slow done"), 400);
     });
-    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
-    const socket = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
-    let text = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => (text += chunk));
-    socket.on("error", () => undefined);
-    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    socket.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-    await closed;
+    const client = await rawClient();
+    client.socket.write(`GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n${CONNECT}`);
+    await client.closed;
+    const text = client.text();
     expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 405"]);
     expect(text.indexOf("slow done")).toBeLessThan(text.indexOf("HTTP/1.1 405"));
   });
