@@ -9,6 +9,7 @@ import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FastRequest, FastResponse } from "../../src/server/fast-h1.js";
+import { connectRaw } from "../support/raw-client.js";
 import { createOnePortServer, type DualHandler, type OnePortServer } from "../../src/server/one-port-server.js";
 
 const PATH = "/v1/chat/completions";
@@ -121,15 +122,9 @@ function requestBytes(body: string, extra = "", line = `POST ${PATH} HTTP/1.1`):
 
 /** A raw client connection that collects everything the server sends, and when it closed. */
 async function client(port: number): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
-  const socket = net.connect(port, "127.0.0.1");
-  sockets.push(socket);
-  let text = "";
-  socket.setEncoding("latin1");
-  socket.on("data", (chunk: string) => (text += chunk));
-  socket.on("error", () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-  return { socket, received: () => text, closed };
+  const connection = await connectRaw(port);
+  sockets.push(connection.socket);
+  return connection;
 }
 
 /** Splits a stream of HTTP/1.1 answers with Content-Length bodies into heads and bodies. */

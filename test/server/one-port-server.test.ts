@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createOnePortServer, type DualHandler, type OnePortServer } from "../../src/server/one-port-server.js";
+import { connectRaw } from "../support/raw-client.js";
 
 const IDLE_MS = 300;
 const REQUEST_MS = 300;
@@ -247,17 +248,10 @@ describe("answers that start before their request's body was read to the end", (
 
 const CONNECT = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
 
-/** Starts listening with the `server` already created, and opens a raw connection to it that collects what it receives. */
-async function rawClient(): Promise<{ socket: net.Socket; text: () => string; closed: Promise<void> }> {
+/** Starts listening with the `server` already created, and opens a raw connection to it. */
+async function rawClient(): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
   await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
-  const socket = net.connect((server?.address() as AddressInfo).port, "127.0.0.1");
-  let text = "";
-  socket.setEncoding("latin1");
-  socket.on("data", (chunk: string) => (text += chunk));
-  socket.on("error", () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-  return { socket, text: () => text, closed };
+  return connectRaw((server?.address() as AddressInfo).port);
 }
 
 describe("the first bytes and pipelined refusals", () => {
@@ -286,10 +280,10 @@ describe("the first bytes and pipelined refusals", () => {
     });
     const client = await rawClient();
     client.socket.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-    await vi.waitFor(() => expect(client.text()).toContain("one "));
+    await vi.waitFor(() => expect(client.received()).toContain("one "));
     client.socket.write(CONNECT);
     await client.closed;
-    const text = client.text();
+    const text = client.received();
     const streamEnd = text.indexOf("0\r\n\r\n");
     expect(streamEnd).toBeGreaterThan(0);
     expect(text.indexOf("HTTP/1.1 405")).toBeGreaterThan(streamEnd);
@@ -307,7 +301,7 @@ describe("the first bytes and pipelined refusals", () => {
     const client = await rawClient();
     client.socket.write(`GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n${CONNECT}`);
     await client.closed;
-    const text = client.text();
+    const text = client.received();
     expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 405"]);
     expect(text.indexOf("slow done")).toBeLessThan(text.indexOf("HTTP/1.1 405"));
   });
