@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type net from "node:net";
 import { writeClientError } from "./client-error.js";
 import { FastResponse, HTTP_TOKEN, type FastResponseSink } from "./fast-response.js";
-import { CLIENT_STALL_MS } from "./write-drain.js";
+import { CLIENT_STALL_MS, writeQueueBytes } from "./write-drain.js";
 
 export { FastResponse } from "./fast-response.js";
 
@@ -55,16 +55,6 @@ function leadingSpacesOff(line: string, start: number): string {
   let from = start;
   while (from < line.length && line.charCodeAt(from) === 0x20) from++;
   return line.slice(from);
-}
-
-/**
- * The bytes written to `socket` that have not reached the kernel yet: the stream's buffer, or
- * libuv's queue when the stream handed them all to it (one large write stays whole in the
- * stream's count until it completes; libuv's shrinks as the client reads).
- */
-function writeQueueBytes(socket: net.Socket): number {
-  const handle = (socket as net.Socket & { _handle?: { writeQueueSize?: number } | null })._handle;
-  return (handle?.writeQueueSize ?? 0) + socket.writableLength;
 }
 
 /**

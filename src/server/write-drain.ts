@@ -1,3 +1,5 @@
+import type net from "node:net";
+
 /** The events {@link DrainWaiter} listens to: an EventEmitter's, or the fast path's response's. */
 export interface DrainEvents {
   on(event: "drain" | "close", listener: () => void): unknown;
@@ -152,3 +154,13 @@ export class StalledResponses {
 
 /** RST_STREAM's CANCEL code (RFC 9113 §7). */
 const CANCEL = 0x8;
+
+/**
+ * The bytes written to `socket` that have not reached the kernel yet: the stream's buffer, plus
+ * libuv's queue (one large write stays whole in the stream's count until it completes; libuv's
+ * shrinks as the client reads). It changes whenever the client takes bytes.
+ */
+export function writeQueueBytes(socket: net.Socket): number {
+  const handle = (socket as net.Socket & { _handle?: { writeQueueSize?: number } | null })._handle;
+  return (handle?.writeQueueSize ?? 0) + socket.writableLength;
+}
