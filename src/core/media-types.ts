@@ -1,3 +1,5 @@
+import type { ContentPart, Media } from "../../gen/switchyard/v1/chat_pb.js";
+
 /** The media kinds of ContentPart. */
 export type MediaKind = "image" | "audio" | "video" | "file";
 
@@ -39,4 +41,10 @@ export function mediaKindOf(mimeType: string): MediaKind {
   if (mimeType.startsWith("audio/")) return "audio";
   if (mimeType.startsWith("video/")) return "video";
   return "file";
+}
+
+/** The media a content part carries (an image, audio, video or file part), else undefined. */
+export function mediaOf(part: ContentPart): Media | undefined {
+  const value = part.part;
+  return value.case === "image" || value.case === "audio" || value.case === "video" || value.case === "file" ? value.value : undefined;
 }

@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatInput } from "../../gen/switchyard/v1/chat_pb.js";
+import { mediaOf } from "../core/media-types.js";
 
 /**
  * The warning for provider_options meant for other provider families (REST callers' top-level
@@ -32,7 +33,7 @@ export function ignoredExtrasWarning(input: ChatInput, providerName: string): st
     message.content.forEach((part, partIndex) => {
       const path = `messages[${index}].content[${partIndex}]`;
       for (const key of Object.keys(part.extra ?? {})) ignored.push(`${path}.${key}`);
-      const media = part.part.case === "image" || part.part.case === "audio" || part.part.case === "video" || part.part.case === "file" ? part.part.value : undefined;
+      const media = mediaOf(part);
       if (!media?.extra) return;
       // The typed object by the name a REST caller gives it for this kind of media.
       const typed = part.part.case === "file" ? "file" : part.part.case === "audio" && media.source.case === "data" ? "input_audio" : "image_url";

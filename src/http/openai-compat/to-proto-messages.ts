@@ -2,7 +2,7 @@ import { ImageDetail, Role, type ContentPart, type Media, type Message, type Too
 import { decodeBase64 } from "../../core/data-url.js";
 import { CONTENT_PART_FIELDS, MESSAGE_FIELDS, modelledKeyIn, PART_FIELDS } from "../../core/unmodelled-fields.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
-import { mediaKindOf, mimeTypeFromUrl } from "../../core/media-types.js";
+import { mediaKindOf, mediaOf, mimeTypeFromUrl } from "../../core/media-types.js";
 import { isObject, parseDataUrl, readArray, readCacheControl, readExtraFields, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
 
 const ROLES: Readonly<Record<string, Role>> = {
@@ -82,7 +82,7 @@ function contentPart(raw: unknown, param: string, role: Role): ContentPart {
   if (extra) value.extra = extra;
   // The typed object's own unknown keys go with the media, whatever type the part goes out as.
   const nested = fields[type];
-  const media = value.part.case === "image" || value.part.case === "audio" || value.part.case === "video" || value.part.case === "file" ? value.part.value : undefined;
+  const media = mediaOf(value);
   if (media && known.nested && isObject(nested)) {
     const inner = readExtraFields(nested, known.nested, `${param}.${type}`);
     if (inner) media.extra = inner;

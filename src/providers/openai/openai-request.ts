@@ -4,7 +4,7 @@ import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, 
 import { readDataUrl } from "../../core/data-url.js";
 import { unsupportedFeature } from "../../core/errors.js";
 import { hasCacheControl } from "../../core/cache-control.js";
-import { mediaKindOf, type MediaKind } from "../../core/media-types.js";
+import { mediaKindOf, mediaOf, type MediaKind } from "../../core/media-types.js";
 import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
 
 /** Dialect differences between OpenAI itself and OpenAI-compatible servers. */
@@ -90,7 +90,7 @@ function defaultFilename(mimeType: string, partIndex: number): string {
 
 function toOpenAIPart(part: ContentPart, param: string, partIndex: number): OpenAIContentPart | undefined {
   const out = toOpenAIPartFields(part, param, partIndex);
-  const media = part.part.case === "image" || part.part.case === "audio" || part.part.case === "video" || part.part.case === "file" ? part.part.value : undefined;
+  const media = mediaOf(part);
   return out && (part.extra || media?.extra) ? withPartExtra(out, part.extra, media?.extra) : out;
 }
 
