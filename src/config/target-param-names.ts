@@ -46,6 +46,8 @@ export function targetParamProblem(key: string, value: Scalar): string | undefin
   // JSON has no NaN or infinity (`.nan`, `.inf` in YAML): one would reach the provider as null.
   if (typeof value === "number" && !Number.isFinite(value)) return "a finite number";
   const rule = TARGET_PARAMS[key];
+  // A request with an empty stop sequence is refused (validate-input); a target's would be sent on every request.
+  if (key === "stop" && String(value) === "") return "a non-empty text";
   if (!rule || rule.kind === "text") return undefined;
   if (rule.kind === "boolean") return typeof value === "boolean" ? undefined : "true or false";
   const name = rule.kind === "integer" ? "an integer" : "a number";
@@ -57,7 +59,8 @@ export function targetParamProblem(key: string, value: Scalar): string | undefin
 /**
  * A virtual target's `params` as the gateway will use them, with an issue at `path.<key>` for each
  * key the gateway sets itself (`model`, `messages`, `stream`, `stream_options`), each misspelt
- * sampling name, and each value of the wrong kind or out of range. Text substituted from `${VAR}`
+ * sampling name, each value of the wrong kind or out of range, an empty `stop`, and a `top_logprobs`
+ * without `logprobs: true` beside it. Text substituted from `${VAR}`
  * is read as the number or boolean it spells, as the same text written unquoted would be, except
  * under `user` and `stop`, which take text.
  */
@@ -74,6 +77,8 @@ export function checkTargetParams(params: Readonly<Record<string, Scalar>>, path
     else if (problem) issues.push({ path: keyPath, message: `must be ${problem}, got ${typeof value === "number" ? value : describeValue(value, keyPath, context)}` });
     else out[key] = value;
   }
+  // A provider refuses top_logprobs without logprobs (as validate-input does for a request): the target would fail every request whose caller did not ask for logprobs.
+  if (out.top_logprobs !== undefined && out.logprobs !== true) issues.push({ path: `${path}.top_logprobs`, message: "needs logprobs: true in the same params" });
   return out;
 }
 

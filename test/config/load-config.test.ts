@@ -95,6 +95,20 @@ models:
     expect(() => parseConfigText('providers:\n  oa: { type: openai, api_key: "${EMPTY_KEY}" }\n', "e.yaml", { EMPTY_KEY: "" })).toThrow("uses environment variable EMPTY_KEY, which is empty");
   });
 
+  it("refuses target params a request would be refused for: top_logprobs without logprobs, an empty stop", () => {
+    const message = configRefusal(`providers:
+  oa: { type: openai, api_key: k }
+models:
+  a: { targets: [{ model: oa/gpt-4o, params: { top_logprobs: 3, stop: "" } }] }
+  b: { targets: [{ model: oa/gpt-4o, params: { top_logprobs: 3, logprobs: false } }] }
+  c: { targets: [{ model: oa/gpt-4o, params: { top_logprobs: 3, logprobs: true, stop: "END" } }] }
+`);
+    expect(message).toContain("models.a.targets[0].params.top_logprobs: needs logprobs: true in the same params");
+    expect(message).toContain("models.a.targets[0].params.stop: must be a non-empty text");
+    expect(message).toContain("models.b.targets[0].params.top_logprobs: needs logprobs: true in the same params");
+    expect(message).not.toContain("models.c.");
+  });
+
   it("rejects YAML that does not parse, naming the file", () => {
     expect(() => parseConfigText("server: [", "x.yaml", {})).toThrow(/invalid config x.yaml: not valid YAML/);
   });
