@@ -277,7 +277,9 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
   const providers: Record<string, ProviderAccount> = {};
   for (const [name, account] of Object.entries(raw.providers ?? {})) {
     if (!account.type) {
-      issues.push({ path: `providers.${name}.type`, message: `is required (one of ${PROVIDER_TYPES.join(", ")})` });
+      const path = `providers.${name}.type`;
+      // A type that is there but invalid was reported by the schema already.
+      if (!issues.some((issue) => issue.path === path)) issues.push({ path, message: `is required (one of ${PROVIDER_TYPES.join(", ")})` });
       continue;
     }
     const models = (account.models ?? []).map((entry): CatalogModel => {

@@ -71,6 +71,7 @@ keys:
 providers:
   bad/name: { type: openai }
   main: { type: nosuch }
+  untyped: { api_key: k }
 `);
     expect(message).toContain("/etc/sy.yaml");
     expect(message).toContain("server.port: must be a number");
@@ -78,6 +79,8 @@ providers:
     expect(message).toContain("keys[0].key: uses environment variable NOT_SET_ANYWHERE, which is not set");
     expect(message).toContain("providers.bad/name: is not a valid name");
     expect(message).toContain("providers.main.type: must be one of");
+    expect(message).not.toContain("providers.main.type: is required");
+    expect(message).toContain("providers.untyped.type: is required (one of openai, openai-compatible, anthropic, gemini)");
   });
 
   it("refuses at start-up what would otherwise fail every request: an openai-compatible account without base_url, a target param of the wrong type", () => {
