@@ -32,7 +32,12 @@ interface ChoiceState {
   nextToolIndex: number;
   hasToolCalls: boolean;
   finished: boolean;
+  /** A finishReason that came with code the model runs (its result and the model's answer follow): sent at EOF unless more of the candidate comes. */
+  provisionalFinish: string | undefined;
 }
+
+/** Part kinds after which a finishReason is not the end: Gemini sends `STOP` with the `executableCode` it then runs and answers on. */
+const CODE_EXECUTION_PARTS: ReadonlySet<string> = new Set(["executableCode", "codeExecutionResult"]);
 
 /**
  * Translates Gemini stream chunks into proto stream events, one at a time (push style: no
@@ -46,7 +51,9 @@ interface ChoiceState {
  * by one tool_call_delta holding the whole JSON arguments (`{}` when none); parts the gateway does
  * not translate (code execution, images, files) dropped, with a warning when they come in the first
  * chunk (later there is no start left to carry it); one finish per candidate
- * when its finishReason appears (tool_calls if it called a function); a blocked prompt is a
+ * when its finishReason appears (tool_calls if it called a function), except one that comes with
+ * code execution (an `executableCode` or `codeExecutionResult` last part: Gemini answers on after
+ * running it), which holds until more of the candidate comes or the body ends; a blocked prompt is a
  * content_filter finish; usage is cumulative upstream, so only the last is kept, and sent once:
  * with the chunk that finishes every candidate asked for (Gemini's last chunk carries both), else at
  * EOF, after the finishes (a later usage-only chunk is then read too). A stream that ends without finishReason gets no finish (the core
@@ -110,6 +117,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       const index = choiceIndexOf(candidate.index, position);
       const state = this.stateOf(index);
       if (state.finished) continue;
+      if (candidate.parts.length > 0) state.provisionalFinish = undefined;
       let logprobs = toProtoTokenLogprobs(candidate.logprobsResult);
       // Adjacent text parts of one event go out as one delta (an event of 100,000 one-letter parts was 100,000 chunks).
       let text = "";
@@ -140,8 +148,9 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       }
       flushText();
       if (candidate.finishReason) {
-        state.finished = true;
-        out.push(finishEvent(index, mapGeminiFinishReason(candidate.finishReason, state.hasToolCalls), candidate.finishReason));
+        const last = candidate.parts[candidate.parts.length - 1]?.unsupported;
+        if (last !== undefined && CODE_EXECUTION_PARTS.has(last)) state.provisionalFinish = candidate.finishReason;
+        else this.finish(index, state, candidate.finishReason, out);
       }
     }
     // The answer is complete: its usage goes now, not only at EOF, which a connection held open (or cut) after the last chunk would delay or lose.
@@ -155,8 +164,15 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     return true;
   }
 
-  /** The end of the stream: the last usage, once. */
+  private finish(index: number, state: ChoiceState, reason: string, out: ChatStreamResponse[]): void {
+    state.finished = true;
+    state.provisionalFinish = undefined;
+    out.push(finishEvent(index, mapGeminiFinishReason(reason, state.hasToolCalls), reason));
+  }
+
+  /** The end of the stream: a finish that came with code execution and had nothing after it, then the last usage, once. */
   end(out: ChatStreamResponse[]): void {
+    for (const [index, state] of this.choices) if (!state.finished && state.provisionalFinish) this.finish(index, state, state.provisionalFinish, out);
     if (this.usage && !this.usageSent) out.push(usageEvent(toProtoUsage(this.usage)));
     this.usageSent = true;
   }
@@ -164,7 +180,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
   private stateOf(index: number): ChoiceState {
     let state = this.choices.get(index);
     if (!state) {
-      state = { nextToolIndex: 0, hasToolCalls: false, finished: false };
+      state = { nextToolIndex: 0, hasToolCalls: false, finished: false, provisionalFinish: undefined };
       this.choices.set(index, state);
     }
     return state;

@@ -29,6 +29,24 @@ describe("fromGeminiStream (hand-made chunks)", () => {
     ]);
   });
 
+  it("holds a finish that comes with code execution until more of the candidate comes, or the body ends", async () => {
+    const code = { executableCode: { language: "PYTHON", code: "print(1)" } };
+    const result = { codeExecutionResult: { outcome: "OUTCOME_OK", output: "1" } };
+    const usage = { promptTokenCount: 4, candidatesTokenCount: 9, totalTokenCount: 13 };
+    expect(await run([{ responseId: "r", candidates: [{ content: { parts: [{ text: "a" }, code] }, finishReason: "STOP" }], usageMetadata: usage }, { candidates: [{ content: { parts: [result, { text: "b" }] }, finishReason: "STOP" }], usageMetadata: usage }])).toEqual([
+      responseStartEvent("r", "gemini-x", 2000n, ["dropped: user", "Gemini answered with parts the gateway does not translate (executableCode); dropped"]),
+      textDeltaEvent(0, "a"),
+      textDeltaEvent(0, "b"),
+      finishEvent(0, FinishReason.STOP, "STOP"),
+      usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 })),
+    ]);
+    // Nothing after it: the held finish goes at the body's end, before the usage.
+    expect((await run([{ responseId: "r", candidates: [{ content: { parts: [result] }, finishReason: "STOP" }], usageMetadata: usage }])).slice(1)).toEqual([
+      finishEvent(0, FinishReason.STOP, "STOP"),
+      usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 })),
+    ]);
+  });
+
   it("numbers parallel calls densely per choice, routes candidates by index and finishes each once", async () => {
     const seen: [string, string][] = [];
     const out = await run(
