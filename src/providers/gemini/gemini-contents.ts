@@ -6,7 +6,7 @@ import { nestsDeeperThan } from "../json-nesting.js";
 import { MAX_JSON_DEPTH } from "../../core/validate-input.js";
 import { toGeminiMediaPart, type FetchedMediaByPath } from "./gemini-media.js";
 import { signatureOrigin } from "../reasoning-signatures.js";
-import { GEMINI_FAMILY, isJsonMap, type GeminiContent, type GeminiRequestPart, type Json, type JsonMap } from "./gemini-wire.js";
+import { ANSWER_SIGNATURE_PREFIX, GEMINI_FAMILY, isJsonMap, type GeminiContent, type GeminiRequestPart, type Json, type JsonMap } from "./gemini-wire.js";
 
 /**
  * The value Google documents for a replayed functionCall whose thought signature is unknown: Gemini 3
@@ -123,28 +123,40 @@ function userParts(message: Message, messageIndex: number, context: GeminiConten
  * Gemini account or process issued it (with its text, even empty: a signature-only thought part);
  * another provider's, or an untagged one, is left out with a warning, the text kept.
  */
-function thoughtParts(reasoning: Reasoning, builder: Builder): GeminiRequestPart[] {
+function thoughtParts(reasoning: Reasoning, builder: Builder): { parts: GeminiRequestPart[]; answerSignature?: string } {
   const { text, signature } = reasoning;
   if (reasoning.redactedData) {
     builder.warnings.add("redacted reasoning (another provider's redacted_thinking) cannot be sent to Gemini; left out");
-    return [];
+    return { parts: [] };
   }
   const origin = signatureOrigin(GEMINI_FAMILY, signature);
-  if (origin.kind === "own") return [{ text, thought: true, thoughtSignature: origin.signature }];
+  if (origin.kind === "own" && origin.signature.startsWith(ANSWER_SIGNATURE_PREFIX)) {
+    // Gemini gave it on the answer text: the thoughts go unsigned, the signature on the text that follows.
+    return { parts: text ? [{ text, thought: true }] : [], answerSignature: origin.signature.slice(ANSWER_SIGNATURE_PREFIX.length) };
+  }
+  if (origin.kind === "own") return { parts: [{ text, thought: true, thoughtSignature: origin.signature }] };
   if (signature) builder.warnings.add("reasoning signatures another provider issued (or untagged ones) were left out; Gemini refuses them");
-  return text ? [{ text, thought: true }] : [];
+  return { parts: text ? [{ text, thought: true }] : [] };
 }
 
 function modelParts(message: Message, messageIndex: number, context: GeminiContentsContext, builder: Builder): GeminiRequestPart[] {
   if (message.audio?.id) builder.warnings.add("the audio of an assistant message (an OpenAI audio id) cannot be sent to Gemini; dropped");
   const parts: GeminiRequestPart[] = [];
+  // A signature Gemini gave on an answer part, waiting for the answer text it goes back on.
+  let answerSignature: string | undefined;
   for (const part of message.content) {
     if (part.part.case === "text" || part.part.case === "refusal") {
-      if (part.part.value) parts.push({ text: part.part.value });
+      if (!part.part.value) continue;
+      parts.push(answerSignature ? { text: part.part.value, thoughtSignature: answerSignature } : { text: part.part.value });
+      answerSignature = undefined;
     } else if (part.part.case === "reasoning") {
-      parts.push(...thoughtParts(part.part.value, builder));
+      const thoughts = thoughtParts(part.part.value, builder);
+      parts.push(...thoughts.parts);
+      answerSignature = thoughts.answerSignature ?? answerSignature;
     }
   }
+  // No text after it (Gemini signed an empty part): an empty part carries it, as Gemini sent it.
+  if (answerSignature) parts.push({ text: "", thoughtSignature: answerSignature });
   message.toolCalls.forEach((call, callIndex) => {
     const args = parseArguments(call, `messages[${messageIndex}].tool_calls[${callIndex}].function.arguments`);
     const signature = thoughtSignatureOf(call) ?? context.thoughtSignatureFor(call.id);

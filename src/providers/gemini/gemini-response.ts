@@ -6,7 +6,7 @@ import { gatewayError, Reason } from "../../core/errors.js";
 import { choiceIndexOf, usageOf } from "../../core/stream-events.js";
 import { newToolCallId, randomBase62 } from "../generated-ids.js";
 import { tagSignature } from "../reasoning-signatures.js";
-import { GEMINI_FAMILY, type GeminiCandidate, type GeminiLogprobsResult, type GeminiResponse, type GeminiResponsePart, type GeminiUsageMetadata } from "./gemini-wire.js";
+import { ANSWER_SIGNATURE_PREFIX, GEMINI_FAMILY, type GeminiCandidate, type GeminiLogprobsResult, type GeminiResponse, type GeminiResponsePart, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 const CONTENT_FILTER_REASONS = new Set([
   "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
@@ -72,12 +72,14 @@ export function toolCallIdOf(call: { readonly id?: string }): string {
 }
 
 /**
- * The reasoning signature of a thought part as the gateway emits it: tagged with the Gemini family,
- * so that any Gemini account or process replays it and other providers leave it out (empty: none).
- * A function call's signature is not one: it goes raw in the call's extra_content.
+ * The reasoning signature of a thought part, or of an answer part (text, or an empty part: marked
+ * with {@link ANSWER_SIGNATURE_PREFIX}), as the gateway emits it: tagged with the Gemini family, so
+ * that any Gemini account or process replays it where it came and other providers leave it out
+ * (empty: none). A function call's signature is not one: it goes raw in the call's extra_content.
  */
 export function reasoningSignatureOf(part: GeminiResponsePart): string {
-  return tagSignature(GEMINI_FAMILY, part.thoughtSignature ?? "");
+  const signature = part.thoughtSignature ?? "";
+  return tagSignature(GEMINI_FAMILY, signature && part.thought !== true ? `${ANSWER_SIGNATURE_PREFIX}${signature}` : signature);
 }
 
 /** `extra_content` for a tool call that carried a thought signature (raw: the container is Gemini's own). */
@@ -127,17 +129,20 @@ function choicePartsOf(parts: readonly GeminiResponsePart[], onToolCall: ToolCal
         arguments: JSON.stringify(part.functionCall.args),
         ...(signature ? { extraContent: thoughtSignatureExtra(signature) } : {}),
       });
-    } else if (part.thought === true) {
+    } else if (part.thought === true || part.thoughtSignature) {
       flushText();
       const signature = reasoningSignatureOf(part);
+      // The reasoning's text: an answer part's signature (Gemini 3 signs its text) closes the thoughts before it, or stands alone before the text.
+      const reasoningText = part.thought === true ? (part.text ?? "") : "";
       // Thought parts run on until one carries the signature (it may come alone, in an empty part): one block, as a stream gives it.
       const last = content[content.length - 1]?.part;
       if (last?.case === "reasoning" && !last.value.signature && !last.value.redactedData) {
-        last.value.text += part.text ?? "";
+        last.value.text += reasoningText;
         last.value.signature = signature;
       } else {
-        content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: part.text ?? "", signature, redactedData: "" } } });
+        content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text: reasoningText, signature, redactedData: "" } } });
       }
+      if (part.thought !== true && part.text) text += part.text;
     } else if (part.text) {
       text += part.text;
     }

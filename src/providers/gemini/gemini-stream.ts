@@ -128,7 +128,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
         text = "";
       };
       for (const part of candidate.parts) {
-        if (part.text && part.thought !== true && !part.functionCall) {
+        if (part.text && part.thought !== true && !part.functionCall && !part.thoughtSignature) {
           text += part.text;
           continue;
         }
@@ -144,6 +144,10 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
         } else if (part.thought === true) {
           const signature = reasoningSignatureOf(part);
           if (part.text || signature) out.push(reasoningDeltaEvent(index, part.text ?? "", signature));
+        } else if (part.thoughtSignature) {
+          // An answer part's signature (Gemini 3 signs its text): reasoning that is only a signature, ahead of the text.
+          out.push(reasoningDeltaEvent(index, "", reasoningSignatureOf(part)));
+          text += part.text ?? "";
         }
       }
       flushText();

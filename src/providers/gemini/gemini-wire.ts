@@ -9,6 +9,13 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 
+/**
+ * Put before the raw value inside a tagged reasoning signature when Gemini gave it on an answer part
+ * (Gemini 3 signs its text), not on a thought, so that replay puts it back on the answer text. Base64
+ * has no `:`, so no signature starts with it.
+ */
+export const ANSWER_SIGNATURE_PREFIX = "text:";
+
 /** The Gemini adapter's provider family: the provider_options key it reads, and the tag of the reasoning signatures it emits. */
 export const GEMINI_FAMILY = "gemini";
 

@@ -285,4 +285,25 @@ describe("reasoning signatures: Gemini's come back tagged gemini:, and only thos
     const next = await geminiRest({ model: "gem/gemini-3-flash-preview", messages: again(blocks) }, OK);
     expect((next.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "", thought: true, thoughtSignature: GEMINI_SIGNATURE }, { text: "Hello!" }]);
   });
+
+  // Gemini 3 signs its answer text (recorded by pydantic-ai: test_google_model_retrying_after_empty_response); 2.5 may sign the first answer part after streamed thoughts.
+  it.each([false, true])("stream %s: a signature on the answer text comes back in thinking_blocks and goes back on the text", async (stream) => {
+    const signedText = { candidates: [{ content: { role: "model", parts: [{ text: "Hello!", thoughtSignature: GEMINI_SIGNATURE }] }, finishReason: "STOP", index: 0 }] };
+    const first = await geminiRest({ model: "gem/gemini-3-pro-preview", messages: hi, stream }, stream ? geminiSse([signedText]) : geminiJson(signedText));
+    const blocks = thinkingBlocks(first.body, stream);
+    expect(blocks).toEqual([{ type: "thinking", thinking: "", signature: `gemini:text:${GEMINI_SIGNATURE}` }]);
+    expect(first.body).toContain('"Hello!"');
+    const next = await geminiRest({ model: "gem/gemini-3-pro-preview", messages: again(blocks) }, OK);
+    expect((next.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "Hello!", thoughtSignature: GEMINI_SIGNATURE }]);
+
+    const thoughtsFirst = { candidates: [{ content: { role: "model", parts: [{ text: "The user greets me.", thought: true }, { text: "Hello!", thoughtSignature: GEMINI_SIGNATURE }] }, finishReason: "STOP", index: 0 }] };
+    const second = await geminiRest({ model: "gem/gemini-2.5-pro", messages: hi, stream }, stream ? geminiSse([thoughtsFirst]) : geminiJson(thoughtsFirst));
+    const closed = thinkingBlocks(second.body, stream);
+    expect(closed).toEqual([{ type: "thinking", thinking: "The user greets me.", signature: `gemini:text:${GEMINI_SIGNATURE}` }]);
+    const replay = await geminiRest({ model: "gem/gemini-2.5-pro", messages: again(closed) }, OK);
+    expect((replay.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "The user greets me.", thought: true }, { text: "Hello!", thoughtSignature: GEMINI_SIGNATURE }]);
+    // Signed on an empty part with no text after it: an empty part carries it back.
+    const bare = await geminiRest({ model: "gem/gemini-3-pro-preview", messages: [...hi, { role: "assistant", content: "", thinking_blocks: blocks }, { role: "user", content: "again" }] }, OK);
+    expect((bare.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "", thoughtSignature: GEMINI_SIGNATURE }]);
+  });
 });
