@@ -208,7 +208,7 @@ export function fromGeminiResponse(response: GeminiResponse, context: GeminiResp
     choices,
     // None from the provider: the gateway estimates it (and says so), as for a stream.
     ...(response.usageMetadata ? { usage: toProtoUsage(response.usageMetadata) } : {}),
-    created: BigInt(Math.floor(context.now() / 1000)),
+    created: BigInt(response.createdSeconds ?? Math.floor(context.now() / 1000)),
     warnings,
   });
 }

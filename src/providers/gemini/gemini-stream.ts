@@ -100,7 +100,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       const finishWarnings = chunk.candidates.map((candidate, position) => finishWarning(candidate.finishReason ?? "", choiceIndexOf(candidate.index, position))).filter((warning): warning is string => warning !== undefined);
       // Likewise for parts the gateway drops: those of the first chunk still reach the start's warnings.
       const dropped = droppedPartsWarning(chunk.candidates);
-      out.push(responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(Math.floor(context.now() / 1000)), [...context.warnings, ...finishWarnings, ...(dropped ? [dropped] : [])]));
+      out.push(responseStartEvent(id, chunk.modelVersion ?? context.upstreamModel, BigInt(chunk.createdSeconds ?? Math.floor(context.now() / 1000)), [...context.warnings, ...finishWarnings, ...(dropped ? [dropped] : [])]));
     }
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
 

@@ -157,6 +157,8 @@ export interface GeminiResponse {
   readonly usageMetadata?: GeminiUsageMetadata;
   readonly modelVersion?: string;
   readonly responseId?: string;
+  /** `createTime` (Vertex AI), in whole seconds since the epoch; absent when missing or not a time. */
+  readonly createdSeconds?: number;
   /** Set when the body (or a stream event) is an error instead of a response. */
   readonly error?: GeminiErrorBody;
 }
@@ -270,6 +272,13 @@ export function parseGeminiError(value: unknown): GeminiErrorBody | undefined {
   });
 }
 
+/** An RFC 3339 timestamp (`createTime`) as whole seconds since the epoch; undefined when it is not one. */
+function createdSecondsOf(value: unknown): number | undefined {
+  if (typeof value !== "string" || !/^\d{4}-\d\d-\d\dT/.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms >= 0 ? Math.floor(ms / 1000) : undefined;
+}
+
 /**
  * Parses a generateContent response or one stream chunk leniently: unknown fields are ignored,
  * missing ones tolerated. Throws INVALID_PROVIDER_RESPONSE only when the value is not an object.
@@ -285,6 +294,7 @@ export function parseGeminiResponse(value: unknown): GeminiResponse {
     usageMetadata: parseUsage(value.usageMetadata),
     modelVersion: str(value.modelVersion),
     responseId: str(value.responseId),
+    createdSeconds: createdSecondsOf(value.createTime),
     error: parseGeminiError(value),
   });
 }

@@ -151,3 +151,12 @@ describe("fromGeminiResponse", () => {
     expect(() => fromGeminiResponse(parseGeminiResponse({ usageMetadata: {} }), context)).toThrow(GatewayError);
   });
 });
+
+describe("created", () => {
+  const answer = { candidates: [{ content: { role: "model", parts: [{ text: "ok" }] }, finishReason: "STOP", index: 0 }] };
+  it("is Vertex's createTime when the answer has one, else the gateway's clock", () => {
+    expect(fromGeminiResponse(parseGeminiResponse({ ...answer, createTime: "2026-07-22T23:37:37.029264Z" }), context).created).toBe(1784763457n);
+    expect(fromGeminiResponse(parseGeminiResponse({ ...answer, createTime: "yesterday" }), context).created).toBe(1_700_000_000n);
+    expect(fromGeminiResponse(parseGeminiResponse(answer), context).created).toBe(1_700_000_000n);
+  });
+});

@@ -29,6 +29,11 @@ describe("fromGeminiStream (hand-made chunks)", () => {
     ]);
   });
 
+  it("takes created from Vertex's createTime when the first chunk has one", async () => {
+    const out = await run([{ responseId: "r", createTime: "2026-07-22T23:37:37Z", candidates: [{ content: { parts: [{ text: "a" }] }, finishReason: "STOP" }] }]);
+    expect(out[0]).toEqual(responseStartEvent("r", "gemini-x", 1784763457n, ["dropped: user"]));
+  });
+
   it("holds a finish that comes with code execution until more of the candidate comes, or the body ends", async () => {
     const code = { executableCode: { language: "PYTHON", code: "print(1)" } };
     const result = { codeExecutionResult: { outcome: "OUTCOME_OK", output: "1" } };
