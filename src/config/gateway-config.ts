@@ -1,5 +1,6 @@
 import { bool, either, httpUrl, list, num, obj, oneOf, record, str, type ConfigIssue, type Schema } from "./config-validator.js";
 import { checkTargetParams } from "./target-param-names.js";
+import { canonicalOrigin, CORS_ORIGIN } from "./cors-origin.js";
 
 /** Timeouts for one upstream target, in milliseconds. */
 export interface TimeoutSettings {
@@ -91,8 +92,6 @@ export interface CorsSettings {
   readonly maxAgeSeconds: number;
 }
 
-/** `*`, or an origin as a browser sends it: scheme, host and optional port, no path. */
-const CORS_ORIGIN = /^(?:\*|https?:\/\/[^\s/?#]+)$/;
 
 /** The validated gateway configuration. */
 export interface GatewayConfig {
@@ -364,6 +363,11 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
   });
   const cors = raw.server?.cors;
   if (cors && (cors.allow_origins ?? []).length === 0) issues.push({ path: "server.cors.allow_origins", message: "must list at least one origin (or \"*\"); leave server.cors out to turn CORS off" });
+  const allowOrigins = (cors?.allow_origins ?? []).map((origin, index) => {
+    const canonical = canonicalOrigin(origin);
+    if (canonical === undefined) issues.push({ path: `server.cors.allow_origins[${index}]`, message: 'must be "*" or one origin such as https://app.example.com (no wildcard in the host, no user name or password)' });
+    return canonical ?? origin;
+  });
   if (issues.length > 0) return { issues };
   const routing = raw.routing ?? {};
   const breaker = routing.circuit_breaker;
@@ -377,7 +381,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
         bodyLimitBytes: raw.server?.body_limit_bytes ?? 32 * 1024 * 1024,
         shutdownGraceMs: raw.server?.shutdown_grace_ms ?? 10_000,
         streamKeepAliveMs: raw.server?.stream_keepalive_ms ?? 15_000,
-        ...(cors ? { cors: { allowOrigins: cors.allow_origins ?? [], maxAgeSeconds: cors.max_age_s ?? 600 } } : {}),
+        ...(cors ? { cors: { allowOrigins, maxAgeSeconds: cors.max_age_s ?? 600 } } : {}),
       },
       keys,
       providers,

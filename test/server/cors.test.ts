@@ -147,5 +147,11 @@ describe("server.cors", () => {
     expect(configRefusal("server: { cors: { allow_origins: [] } }\n")).toContain("server.cors.allow_origins: must list at least one origin");
     expect(configRefusal("server: { cors: { max_age_s: 10 } }\n")).toContain("server.cors.allow_origins");
     expect(parseConfigText('server: { cors: { allow_origins: ["http://localhost:5173", "https://app.example.com"] } }\n', "cors.yaml", {}).server.cors).toEqual({ allowOrigins: ["http://localhost:5173", "https://app.example.com"], maxAgeSeconds: 600 });
+    // Written as no browser sends them: kept in the form browsers do send (matching is exact).
+    expect(parseConfigText('server: { cors: { allow_origins: ["http://LocalHost:5173", "https://app.example.com:443", "http://localhost:80", "https://bücher.example"] } }\n', "cors.yaml", {}).server.cors?.allowOrigins).toEqual(["http://localhost:5173", "https://app.example.com", "http://localhost", "https://xn--bcher-kva.example"]);
+    // What no browser sends at all is refused.
+    expect(configRefusal('server: { cors: { allow_origins: ["https://*.example.com"] } }\n')).toContain("server.cors.allow_origins[0]: must be \"*\" or one origin");
+    expect(configRefusal('server: { cors: { allow_origins: ["*", "https://user:secret@app.example.com"] } }\n')).toContain("server.cors.allow_origins[1]: must be");
+    expect(configRefusal('server: { cors: { allow_origins: ["*", "https://user:secret@app.example.com"] } }\n')).not.toContain("secret");
   });
 });
