@@ -4,6 +4,7 @@ import { ModelInfoSchema, type ModelInfo } from "../../gen/switchyard/v1/model_s
 import type { CatalogModel, CircuitBreakerSettings, GatewayConfig, ProviderAccount, RetrySettings, TimeoutSettings, VirtualModel } from "../config/gateway-config.js";
 import type { ProviderAdapter } from "../providers/provider-adapter.js";
 import { gatewayError, Reason } from "./errors.js";
+import { ownEntry } from "./own-entry.js";
 import { MAX_MODEL_NAME_LENGTH } from "./validate-input.js";
 
 /** One concrete upstream target: an account, its adapter and the provider's model name, with settings. */
@@ -53,7 +54,7 @@ export class ModelCatalog {
 
   /** Resolves one model name to a plan; throws MODEL_NOT_FOUND for unknown names or accounts. */
   resolve(model: string, param = "model"): RoutePlan {
-    const virtual = this.config.models[model];
+    const virtual = ownEntry(this.config.models, model);
     if (virtual) {
       return {
         strategy: virtual.strategy,
@@ -75,7 +76,7 @@ export class ModelCatalog {
     }
     const accountName = model.slice(0, slash);
     const upstreamModel = model.slice(slash + 1);
-    const account = this.config.providers[accountName];
+    const account = ownEntry(this.config.providers, accountName);
     const adapter = this.adapters.get(accountName);
     if (!account || !adapter) {
       throw gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `The model \`${model}\` does not exist: no provider account "${accountName}" is configured`, { param });
@@ -107,11 +108,11 @@ export class ModelCatalog {
    * asked). MODEL_NOT_FOUND otherwise. Nothing is cached, whatever ids callers try.
    */
   describe(id: string): ModelInfo {
-    if (this.config.models[id]) return create(ModelInfoSchema, { id, provider: "virtual", providerType: "virtual" });
+    if (ownEntry(this.config.models, id)) return create(ModelInfoSchema, { id, provider: "virtual", providerType: "virtual" });
     const slash = id.indexOf("/");
     // A chat request refuses a name with a control character or too long: no model here either.
     const routable = slash > 0 && slash < id.length - 1 && id.length <= MAX_MODEL_NAME_LENGTH && !/[\u0000-\u001f\u007f]/.test(id);
-    const account = routable ? this.config.providers[id.slice(0, slash)] : undefined;
+    const account = routable ? ownEntry(this.config.providers, id.slice(0, slash)) : undefined;
     if (!account) throw gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `The model \`${id}\` does not exist: use "<provider account>/<model>" (accounts: ${Object.keys(this.config.providers).join(", ") || "none configured"}) or a virtual model name`);
     return create(ModelInfoSchema, { id, provider: account.name, providerType: account.type });
   }

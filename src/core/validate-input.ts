@@ -48,16 +48,23 @@ function checkExtra(extra: JsonObject | undefined, known: ReadonlySet<string>, p
 
 /**
  * Throws 400 for a NaN or an infinity in free-form JSON (a Struct a binary-protobuf caller filled):
- * JSON cannot carry one, so it would reach the provider as null, a changed request.
+ * JSON cannot carry one, so it would reach the provider as null, a changed request. And for a
+ * `__proto__` key, which the REST edge refuses too: code that copies such an object by assignment
+ * would set its prototype instead of a key, silently dropping it.
  */
-function checkFinite(value: unknown, param: string): void {
+function checkFreeFormJson(value: unknown, param: string): void {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw invalidRequest(`Invalid '${param}': ${value} is not a number JSON can carry.`, param);
     return;
   }
   if (value === null || typeof value !== "object") return;
-  if (Array.isArray(value)) value.forEach((item, index) => checkFinite(item, `${param}[${index}]`));
-  else for (const key of Object.keys(value)) checkFinite((value as Record<string, unknown>)[key], `${param}.${key}`);
+  if (Array.isArray(value)) value.forEach((item, index) => checkFreeFormJson(item, `${param}[${index}]`));
+  else {
+    for (const key of Object.keys(value)) {
+      if (key === "__proto__") throw invalidRequest(`Invalid '${param}': a "__proto__" key is not accepted.`, param);
+      checkFreeFormJson((value as Record<string, unknown>)[key], `${param}.${key}`);
+    }
+  }
 }
 
 function checkMedia(media: Media, param: string): void {
@@ -107,7 +114,7 @@ export function validateChatInput(input: ChatInput): void {
     if (message.role === Role.TOOL && !message.toolCallId) throw invalidRequest(`Missing '${param}.tool_call_id': tool messages must name the call they answer.`, `${param}.tool_call_id`);
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.tool_calls': only assistant messages carry tool calls.`, `${param}.tool_calls`);
     checkExtra(message.extra, MESSAGE_FIELDS, `${param}.extra`);
-    if (message.extra) checkFinite(message.extra, `${param}.extra`);
+    if (message.extra) checkFreeFormJson(message.extra, `${param}.extra`);
     message.toolCalls.forEach((call, callIndex) => {
       const callParam = `${param}.tool_calls[${callIndex}]`;
       if (!call.id) throw invalidRequest(`Missing '${callParam}.id'.`, `${callParam}.id`);
@@ -121,7 +128,7 @@ export function validateChatInput(input: ChatInput): void {
       const partParam = `${param}.content[${partIndex}]`;
       if (part.extra) {
         checkExtra(part.extra, PART_FIELDS, `${partParam}.extra`);
-        checkFinite(part.extra, `${partParam}.extra`);
+        checkFreeFormJson(part.extra, `${partParam}.extra`);
       }
       if (part.part.case === "text") return;
       switch (part.part.case) {
@@ -134,7 +141,7 @@ export function validateChatInput(input: ChatInput): void {
           if (part.part.value.extra) {
             // The object the part goes as: an explicit mime_type decides the kind, as the OpenAI adapter reads it.
             checkExtra(part.part.value.extra, MEDIA_FIELDS[part.part.value.mimeType ? mediaKindOf(part.part.value.mimeType) : part.part.case], `${partParam}.media.extra`);
-            checkFinite(part.part.value.extra, `${partParam}.media.extra`);
+            checkFreeFormJson(part.part.value.extra, `${partParam}.media.extra`);
           }
           break;
         case "refusal":
@@ -167,8 +174,8 @@ export function validateChatInput(input: ChatInput): void {
     if (names.has(tool.name)) throw invalidRequest(`Invalid '${param}': duplicate tool name '${tool.name}'.`, param);
     names.add(tool.name);
     checkExtra(tool.extra, FUNCTION_FIELDS, `tools[${index}].extra`);
-    if (tool.extra) checkFinite(tool.extra, `tools[${index}].extra`);
-    if (tool.parameters) checkFinite(tool.parameters, `tools[${index}].function.parameters`);
+    if (tool.extra) checkFreeFormJson(tool.extra, `tools[${index}].extra`);
+    if (tool.parameters) checkFreeFormJson(tool.parameters, `tools[${index}].function.parameters`);
   });
   const choice = input.toolChoice?.choice;
   if (choice?.case === "mode" && !isKnown(ToolChoiceMode, choice.value)) throw invalidRequest(`Invalid 'tool_choice.mode': ${choice.value} is not a ToolChoiceMode value.`, "tool_choice");
@@ -192,8 +199,8 @@ export function validateChatInput(input: ChatInput): void {
   if (format?.type === ResponseFormatType.JSON_SCHEMA && !format.jsonSchema?.schema) {
     throw invalidRequest("Invalid 'response_format.json_schema': a schema is required.", "response_format.json_schema.schema");
   }
-  if (format?.jsonSchema?.schema) checkFinite(format.jsonSchema.schema, "response_format.json_schema.schema");
-  for (const family of Object.keys(input.providerOptions)) checkFinite(input.providerOptions[family], `provider_options.${family}`);
+  if (format?.jsonSchema?.schema) checkFreeFormJson(format.jsonSchema.schema, "response_format.json_schema.schema");
+  for (const family of Object.keys(input.providerOptions)) checkFreeFormJson(input.providerOptions[family], `provider_options.${family}`);
   checkCacheControls(input);
   input.fallbacks.forEach((fallback, index) => {
     if (!fallback) throw invalidRequest(`Invalid 'fallbacks[${index}]': empty model name.`, `fallbacks[${index}]`);

@@ -122,7 +122,7 @@ describe("GET /v1/models/{id} (the SDK's models.retrieve; ids contain a slash)",
   });
 
   it("answers 404 model_not_found in the OpenAI envelope for an id nothing would route, and 401 without the key", async () => {
-    for (const id of ["no-such-account/gpt-4o-mini", "gpt-4o-mini", "openai-main/", "openai-main/a\nb"]) {
+    for (const id of ["no-such-account/gpt-4o-mini", "gpt-4o-mini", "openai-main/", "openai-main/a\nb", "constructor", "toString/x", "__proto__/x"]) {
       const error = await thrown(() => client.models.retrieve(id));
       expect(error, id).toBeInstanceOf(OpenAI.NotFoundError);
       expect((error as APIError).code).toBe("model_not_found");

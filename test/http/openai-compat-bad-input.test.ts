@@ -61,6 +61,14 @@ const BAD_INPUTS: [string, string, string?][] = [
   ["deeply nested junk as content", `{"model":"${model}","messages":[{"role":"user","content":${nested(20_000)}}]}`],
   ["deeply nested tool parameters", `{"model":"${model}","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"a":${nested(20_000)}}}}]}`],
   ["deeply nested objects in provider_options", `{"model":"${model}","messages":[{"role":"user","content":"hi"}],"provider_options":{"openai":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}}`],
+  // Names every JavaScript object inherits: unknown values like any other (one was a 500).
+  ["a role named constructor", JSON.stringify({ model, messages: [{ role: "constructor", content: "hi" }] })],
+  ["an image detail named toString", JSON.stringify({ model, messages: [user([{ type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=", detail: "toString" } }])] })],
+  ["an audio format named constructor", JSON.stringify({ model, messages: [user([{ type: "input_audio", input_audio: { data: "AAAA", format: "constructor" } }])] })],
+  ["a part type named constructor", JSON.stringify({ model, messages: [user([{ type: "constructor" }])] })],
+  ["a model named constructor", JSON.stringify({ model: "constructor", messages: [user("hi")] })],
+  ["an account named toString", JSON.stringify({ model: "toString/x", messages: [user("hi")] })],
+  ["a fallback named hasOwnProperty", ok({ fallbacks: ["hasOwnProperty"] })],
   ["a body over the limit", JSON.stringify({ model, messages: [user("x".repeat(BODY_LIMIT))] })],
   ["a text/plain body", ok(), "text/plain"],
   ["an unsupported content type", ok(), "application/xml"],
@@ -91,6 +99,7 @@ describe("POST /v1/chat/completions with bad input", () => {
       expect(json.error.type).toBe("invalid_request_error");
       expect(typeof json.error.message).toBe("string");
       expect(typeof json.error.code).toBe("string");
+      expect(json.error.message).not.toContain("native code");
     }
     expect(harness.replay.requests.length).toBe(requestsBefore);
   });

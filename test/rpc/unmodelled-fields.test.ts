@@ -5,7 +5,7 @@
  * others; never dropped without a word. A gRPC caller's extra that names a modelled field is
  * INVALID_ARGUMENT.
  */
-import { create } from "@bufbuild/protobuf";
+import { create, type JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -203,6 +203,8 @@ describe("fields the gateway does not model", () => {
       [request({}, { image_url: "http://other.example/x.png" }), "messages[0].content[0].media.extra.image_url"],
       [request({ x: Number.NaN }, {}), "messages[0].content[0].extra.x"],
       [request({}, {}, { type: "object", properties: { n: { type: "number", maximum: Number.POSITIVE_INFINITY } } }), "tools[0].function.parameters.properties.n.maximum"],
+      // A "__proto__" key, which REST refuses too: copied by assignment it would set a prototype and vanish.
+      [request({}, {}, JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}') as JsonObject), "tools[0].function.parameters.properties"],
     ] as const) {
       const error = await refused(call);
       expect(error?.code).toBe(Code.InvalidArgument);

@@ -3,6 +3,7 @@ import { decodeBase64 } from "../../core/data-url.js";
 import { CONTENT_PART_FIELDS, MESSAGE_FIELDS, modelledKeyIn, PART_FIELDS } from "../../core/unmodelled-fields.js";
 import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { mediaKindOf, mediaOf, mimeTypeFromUrl } from "../../core/media-types.js";
+import { ownEntry } from "../../core/own-entry.js";
 import { isObject, parseDataUrl, readArray, readCacheControl, readExtraFields, readJsonObject, readObject, readString, requireString, wrongType } from "./request-fields.js";
 
 const ROLES: Readonly<Record<string, Role>> = {
@@ -52,7 +53,7 @@ function imageUrlPart(raw: Record<string, unknown>, param: string): ContentPart 
   if (!url) throw invalidRequest(`Missing required parameter: '${urlParam}'.`, urlParam);
   const explicitType = readString(imageUrl.mime_type, `${param}.image_url.mime_type`)?.trim().toLowerCase();
   const detailName = readString(imageUrl.detail, `${param}.image_url.detail`);
-  const detail = detailName === undefined ? ImageDetail.UNSPECIFIED : DETAILS[detailName];
+  const detail = detailName === undefined ? ImageDetail.UNSPECIFIED : ownEntry(DETAILS, detailName);
   if (detail === undefined) throw invalidRequest(`Invalid value for '${param}.image_url.detail': expected one of auto, low, high.`, `${param}.image_url.detail`);
   const inline = parseDataUrl(url, urlParam);
   if (inline) return mediaPart(media({ data: inline.data, mimeType: explicitType || inline.mimeType, detail }));
@@ -73,7 +74,7 @@ function contentPart(raw: unknown, param: string, role: Role): ContentPart {
   const cacheControl = readCacheControl(fields.cache_control, `${param}.cache_control`);
   if (cacheControl) value.cacheControl = cacheControl;
   const type = fields.type as string;
-  const known = CONTENT_PART_FIELDS[type];
+  const known = ownEntry(CONTENT_PART_FIELDS, type);
   if (!known) return value;
   const extra = readExtraFields(fields, known.part, param);
   // Another part type's field (`image_url` on a text part) is a mistake, not an extension to pass on.
@@ -105,7 +106,7 @@ function contentPartValue(raw: unknown, param: string, role: Role): ContentPart 
       const audio = readObject(raw.input_audio, `${param}.input_audio`);
       if (!audio) throw invalidRequest(`Missing required parameter: '${param}.input_audio'.`, `${param}.input_audio`);
       const format = requireString(audio.format, `${param}.input_audio.format`).toLowerCase();
-      const mimeType = AUDIO_FORMATS[format];
+      const mimeType = ownEntry(AUDIO_FORMATS, format);
       if (!mimeType) throw invalidRequest(`Invalid value for '${param}.input_audio.format': expected one of ${Object.keys(AUDIO_FORMATS).join(", ")}.`, `${param}.input_audio.format`);
       return part({ case: "audio", value: media({ data: decodeBase64(requireString(audio.data, `${param}.input_audio.data`), `${param}.input_audio.data`), mimeType }) });
     }
@@ -185,7 +186,7 @@ export function toProtoMessage(raw: unknown, index: number): Message {
   const param = `messages[${index}]`;
   if (!isObject(raw)) wrongType(param, "an object", raw);
   const roleName = requireString(raw.role, `${param}.role`);
-  const role = ROLES[roleName];
+  const role = ownEntry(ROLES, roleName);
   if (role === undefined) {
     throw invalidRequest(`Invalid value: '${roleName}'. Supported values are: 'system', 'assistant', 'user', 'tool', 'function' and 'developer'.`, `${param}.role`);
   }

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { errorFromUpstreamStatus, nonJsonErrorText, scrubSecrets } from "../upstream-status.js";
+import { ownEntry } from "../../core/own-entry.js";
 import { parseAnthropicErrorObject, type AnthropicErrorObject } from "./anthropic-wire.js";
 
 /** Reads an error response body `{type:"error", error:{type, message}, request_id}`; unreadable bodies give `{}`. */
@@ -60,7 +61,7 @@ interface ClassifyInput {
 function classify(input: ClassifyInput): GatewayError {
   const { provider, error } = input;
   const type = error.type;
-  const effectiveStatus = input.status ?? (type ? STATUS_BY_ERROR_TYPE[type] : undefined) ?? 500;
+  const effectiveStatus = input.status ?? (type ? ownEntry(STATUS_BY_ERROR_TYPE, type) : undefined) ?? 500;
   const message = scrubSecrets(error.message ?? (type ? type.replace(/_/g, " ") : `HTTP ${effectiveStatus}`));
   const facts = {
     provider,

@@ -82,7 +82,7 @@ export function resolvePointer(root: JsonValue, pointer: string): JsonValue | un
     } catch {
       return undefined;
     }
-    if (isJsonObject(node)) node = node[key];
+    if (isJsonObject(node)) node = Object.hasOwn(node, key) ? node[key] : undefined;
     else if (Array.isArray(node)) node = node[Number(key)];
     else return undefined;
   }

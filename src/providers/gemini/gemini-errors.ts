@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../../core/errors.js";
 import { errorFromUpstreamStatus, nonJsonErrorText, retryAfterFromHeader, scrubSecrets, withAnswerHeaders } from "../upstream-status.js";
 import { cappedRetryAfterMs } from "../upstream-http.js";
+import { ownEntry } from "../../core/own-entry.js";
 import { parseGeminiError, type GeminiErrorBody } from "./gemini-wire.js";
 
 /** google.rpc.Code names -> the HTTP status Google pairs them with. */
@@ -97,7 +98,7 @@ export function fromGeminiError(input: GeminiErrorInput): GatewayError {
   }
   const retryInfo = error.details.find((detail) => detail["@type"] === RETRY_INFO);
   const retryAfterMs = parseRetryDelay(retryInfo?.retryDelay) ?? input.headerRetryAfterMs;
-  const status = (error.status ? STATUS_HTTP[error.status] : undefined) ?? error.code ?? upstreamStatus;
+  const status = (error.status ? ownEntry(STATUS_HTTP, error.status) : undefined) ?? error.code ?? upstreamStatus;
   const upstreamCode = error.status ?? reasons[0];
   if (error.status === "CANCELLED") {
     // The gateway's own cancel never reads an answer: a CANCELLED one is Google's backend giving up

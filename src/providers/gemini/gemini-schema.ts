@@ -1,6 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { unsupportedFeature } from "../../core/errors.js";
 import { geminiGeneration } from "./gemini-generation.js";
+import { ownEntry } from "../../core/own-entry.js";
 import { isJsonMap, type Json, type JsonMap } from "./gemini-wire.js";
 
 /*
@@ -43,7 +44,7 @@ interface Walk {
 }
 
 function typeName(value: Json | undefined): string | undefined {
-  return typeof value === "string" ? TYPES[value] : undefined;
+  return typeof value === "string" ? ownEntry(TYPES, value) : undefined;
 }
 
 function isNullSchema(value: Json): boolean {
@@ -54,7 +55,7 @@ function resolveRef(ref: string, walk: Walk): { name: string; schema: Json } {
   const match = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(ref);
   if (ref === "#") throw unsupportedFeature(`Invalid '${walk.param}': Gemini does not accept recursive JSON Schemas ($ref "#" refers to the root schema).`, walk.param);
   const name = match?.[1]?.replace(/~1/g, "/").replace(/~0/g, "~");
-  const schema = name === undefined ? undefined : walk.definitions[name];
+  const schema = name === undefined ? undefined : ownEntry(walk.definitions, name);
   if (name === undefined || schema === undefined) {
     throw unsupportedFeature(`Invalid '${walk.param}': the $ref "${ref}" does not point into this schema's $defs; Gemini needs self-contained schemas.`, walk.param);
   }

@@ -94,8 +94,8 @@ describe("toNativeSchema and $ref", () => {
     expect(toNativeSchema(schema)?.schema.properties).toEqual(schema.properties);
   });
 
-  it("leaves a $ref it cannot resolve (a malformed escape) to Anthropic rather than failing", () => {
-    const schema = { type: "object", properties: { a: { $ref: "#/$defs/%E0%A4%A" } }, additionalProperties: false };
+  it.each(["#/$defs/%E0%A4%A", "#/$defs/constructor", "#/properties/toString"])("leaves a $ref it cannot resolve (%s: a malformed escape, a name objects inherit) to Anthropic rather than failing", (ref) => {
+    const schema = { type: "object", properties: { a: { $ref: ref } }, additionalProperties: false };
     expect(toNativeSchema(schema)).toEqual({ schema, removed: [] });
   });
 });

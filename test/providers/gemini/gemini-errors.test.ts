@@ -5,7 +5,7 @@ import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service
 import { GatewayError } from "../../../src/core/errors.js";
 import { finishEvent, responseStartEvent, usageEvent, usageOf } from "../../../src/core/stream-events.js";
 import { createGeminiAdapter } from "../../../src/providers/gemini/gemini-adapter.js";
-import { parseRetryDelay } from "../../../src/providers/gemini/gemini-errors.js";
+import { fromGeminiError, parseRetryDelay } from "../../../src/providers/gemini/gemini-errors.js";
 import type { UpstreamTransport } from "../../../src/providers/upstream-http.js";
 import { readExchange } from "../../support/recorded-exchange.js";
 import { readFixture, replayTransport, type ReplayAnswer } from "../../support/replay-transport.js";
@@ -150,6 +150,11 @@ describe("Gemini error mapping (hand-made bodies, marked)", () => {
     expect((await generateError({ status: 503, headers: { "x-should-retry": "false" }, body })).facts.noRetry).toBe(true);
     expect((await generateError({ status: 502, headers: { "x-should-retry": "false" }, body: "<html>Bad Gateway</html>" })).facts.noRetry).toBe(true);
     expect((await generateError({ status: 503, body })).facts.noRetry).toBeUndefined();
+  });
+
+  it("reads a status name no table holds, even one every object inherits, by the error's code", () => {
+    const error = fromGeminiError({ provider: "google", httpStatus: 200, error: { code: 429, message: "x", status: "constructor", details: [] } });
+    expect(error.reason).toBe("RATE_LIMIT_EXCEEDED");
   });
 
   it("maps a non-JSON 502 page by its status", async () => {

@@ -137,6 +137,12 @@ describe("toGeminiSchema", () => {
     expect(() => toGeminiSchema({ type: "object", properties: { a: { $ref: "https://example.com/schema.json" } } }, "p")).toThrow(/does not point into/);
   });
 
+  it("reads names every JavaScript object inherits as unknown: a type, a $ref", () => {
+    const unknownType = toGeminiSchema({ type: "object", properties: { a: { type: "toString" }, b: { type: "frobnicate" } } }, "p");
+    expect(unknownType.schema?.properties).toEqual(toGeminiSchema({ type: "object", properties: { a: { type: "frobnicate" }, b: { type: "frobnicate" } } }, "p").schema?.properties);
+    expect(() => toGeminiSchema({ type: "object", properties: { a: { $ref: "#/$defs/constructor" } } }, "p")).toThrow(/does not point into/);
+  });
+
   it("expands a schema that reuses one definition many times (not recursive)", () => {
     const schema: JsonObject = {
       type: "object",
