@@ -34,6 +34,9 @@ const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/;
  */
 export const MAX_MODEL_NAME_LENGTH = 256;
 
+/** Most models a request's `fallbacks` may list: each one is at least one more upstream call (with its retries). */
+export const MAX_FALLBACKS = 16;
+
 /** Throws 400 for a model name with a control character or beyond {@link MAX_MODEL_NAME_LENGTH}. */
 function checkModelName(name: string, param: string): void {
   if (CONTROL_CHARACTERS.test(name)) throw invalidRequest(`Invalid '${param}': it contains a control character.`, param);
@@ -176,6 +179,8 @@ export function validateChatInput(input: ChatInput): void {
     checkExtra(tool.extra, FUNCTION_FIELDS, `tools[${index}].extra`);
     if (tool.extra) checkFreeFormJson(tool.extra, `tools[${index}].extra`);
     if (tool.parameters) checkFreeFormJson(tool.parameters, `tools[${index}].function.parameters`);
+    // A custom tool is called with free text: a schema or strict for it would be dropped on the way out.
+    if (tool.custom && (tool.parameters || tool.strict !== undefined)) throw invalidRequest(`Invalid 'tools[${index}]': a custom tool takes no parameters or strict (its input is free text; constrain it with custom.format).`, `tools[${index}]`);
   });
   const choice = input.toolChoice?.choice;
   if (choice?.case === "mode" && !isKnown(ToolChoiceMode, choice.value)) throw invalidRequest(`Invalid 'tool_choice.mode': ${choice.value} is not a ToolChoiceMode value.`, "tool_choice");
@@ -199,9 +204,14 @@ export function validateChatInput(input: ChatInput): void {
   if (format?.type === ResponseFormatType.JSON_SCHEMA && !format.jsonSchema?.schema) {
     throw invalidRequest("Invalid 'response_format.json_schema': a schema is required.", "response_format.json_schema.schema");
   }
+  // Set with another type (proto3's default, UNSPECIFIED, is easy to leave), the schema would be dropped.
+  if (format && format.type !== ResponseFormatType.JSON_SCHEMA && format.jsonSchema) {
+    throw invalidRequest("Invalid 'response_format.json_schema': set it only with type RESPONSE_FORMAT_TYPE_JSON_SCHEMA (json_schema).", "response_format.json_schema");
+  }
   if (format?.jsonSchema?.schema) checkFreeFormJson(format.jsonSchema.schema, "response_format.json_schema.schema");
   for (const family of Object.keys(input.providerOptions)) checkFreeFormJson(input.providerOptions[family], `provider_options.${family}`);
   checkCacheControls(input);
+  if (input.fallbacks.length > MAX_FALLBACKS) throw invalidRequest(`Invalid 'fallbacks': at most ${MAX_FALLBACKS} models.`, "fallbacks");
   input.fallbacks.forEach((fallback, index) => {
     if (!fallback) throw invalidRequest(`Invalid 'fallbacks[${index}]': empty model name.`, `fallbacks[${index}]`);
     checkModelName(fallback, `fallbacks[${index}]`);

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
+import { ChatInputSchema, ResponseFormatType, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { GatewayError } from "../../src/core/errors.js";
 import { validateChatInput } from "../../src/core/validate-input.js";
 
@@ -30,5 +30,37 @@ describe("validateChatInput: media MIME types", () => {
     }
     expect(thrown).toBeInstanceOf(GatewayError);
     expect((thrown as GatewayError).facts.param).toBe("messages[0].content[0]");
+  });
+});
+
+describe("validateChatInput: what a typed caller may set that would be dropped", () => {
+  const base = { model: "a/m", messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: "hi" } }] }] };
+  const paramOf = (init: Parameters<typeof create<typeof ChatInputSchema>>[1]): string | undefined => {
+    try {
+      validateChatInput(create(ChatInputSchema, init));
+    } catch (error) {
+      return error instanceof GatewayError ? String(error.facts.param) : "not a GatewayError";
+    }
+    return undefined;
+  };
+  const jsonSchema = { name: "answer", schema: { type: "object" } };
+
+  it("refuses a json_schema whose type is not JSON_SCHEMA (proto3's default, UNSPECIFIED, included)", () => {
+    expect(paramOf({ ...base, responseFormat: { jsonSchema } })).toBe("response_format.json_schema");
+    expect(paramOf({ ...base, responseFormat: { type: ResponseFormatType.JSON_OBJECT, jsonSchema } })).toBe("response_format.json_schema");
+    expect(paramOf({ ...base, responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema } })).toBeUndefined();
+    expect(paramOf({ ...base, responseFormat: { type: ResponseFormatType.JSON_OBJECT } })).toBeUndefined();
+  });
+
+  it("refuses a custom tool with parameters or strict", () => {
+    expect(paramOf({ ...base, tools: [{ name: "f", custom: {}, parameters: { type: "object" } }] })).toBe("tools[0]");
+    expect(paramOf({ ...base, tools: [{ name: "f", custom: {}, strict: false }] })).toBe("tools[0]");
+    expect(paramOf({ ...base, tools: [{ name: "f", custom: {} }] })).toBeUndefined();
+  });
+
+  it("takes at most 16 fallbacks", () => {
+    const names = Array.from({ length: 17 }, (_, index) => `a/m${index}`);
+    expect(paramOf({ ...base, fallbacks: names })).toBe("fallbacks");
+    expect(paramOf({ ...base, fallbacks: names.slice(1) })).toBeUndefined();
   });
 });

@@ -69,6 +69,7 @@ const BAD_INPUTS: [string, string, string?][] = [
   ["a model named constructor", JSON.stringify({ model: "constructor", messages: [user("hi")] })],
   ["an account named toString", JSON.stringify({ model: "toString/x", messages: [user("hi")] })],
   ["a fallback named hasOwnProperty", ok({ fallbacks: ["hasOwnProperty"] })],
+  ["seventeen fallbacks", ok({ fallbacks: Array.from({ length: 17 }, (_, index) => `openai-main/m${index}`) })],
   ["a body over the limit", JSON.stringify({ model, messages: [user("x".repeat(BODY_LIMIT))] })],
   ["a text/plain body", ok(), "text/plain"],
   ["an unsupported content type", ok(), "application/xml"],

@@ -539,7 +539,8 @@ export type Tool = Message$1<"switchyard.v1.Tool"> & {
 
   /**
    * Set for a custom tool (OpenAI `type: "custom"`): the model calls it with free text, not JSON
-   * arguments. Only OpenAI-dialect providers take custom tools; others refuse them (INVALID_ARGUMENT).
+   * arguments, so parameters and strict stay unset (INVALID_ARGUMENT otherwise). Only OpenAI-dialect
+   * providers take custom tools; others refuse them (INVALID_ARGUMENT).
    *
    * @generated from field: switchyard.v1.CustomTool custom = 5;
    */
@@ -722,7 +723,8 @@ export type ResponseFormat = Message$1<"switchyard.v1.ResponseFormat"> & {
   type: ResponseFormatType;
 
   /**
-   * The schema; set exactly when type is RESPONSE_FORMAT_TYPE_JSON_SCHEMA.
+   * The schema; set exactly when type is RESPONSE_FORMAT_TYPE_JSON_SCHEMA (set with another type,
+   * UNSPECIFIED included, it is INVALID_ARGUMENT).
    *
    * @generated from field: switchyard.v1.JsonSchemaFormat json_schema = 2;
    */
@@ -871,6 +873,7 @@ export type ChatInput = Message$1<"switchyard.v1.ChatInput"> & {
 
   /**
    * Models to try, in order, after the requested one fails ("<account>/<model>" or virtual names).
+   * At most 16.
    *
    * @generated from field: repeated string fallbacks = 19;
    */
