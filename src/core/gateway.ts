@@ -106,16 +106,22 @@ export class Gateway {
     validateChatInput(input);
     const targets = this.targetsFor(input, streaming);
     const scope = new RequestScope(context.signal, context.timeoutMs, this.now);
-    const run = new RouteRun(targets, {
-      input,
-      scope,
-      breakers: this.breakers,
-      random: this.random,
-      keyName: context.keyName,
-      onAttemptFailed: this.reportFailedAttempt,
-      onUnhealthy: streaming ? this.penaliseStream : this.penaliseUnary,
-    });
-    return { run, scope };
+    try {
+      const run = new RouteRun(targets, {
+        input,
+        scope,
+        breakers: this.breakers,
+        random: this.random,
+        keyName: context.keyName,
+        onAttemptFailed: this.reportFailedAttempt,
+        onUnhealthy: streaming ? this.penaliseStream : this.penaliseUnary,
+      });
+      return { run, scope };
+    } catch (thrown) {
+      // A target's misfit params (a config built in code) throw while the run judges its targets: no deadline timer outlives that.
+      scope.dispose();
+      throw thrown;
+    }
   }
 
   /** Answers one chat request; throws a GatewayError (the caller's deadline gives UPSTREAM_TIMEOUT, a cancel CANCELED). */

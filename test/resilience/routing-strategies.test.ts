@@ -15,7 +15,8 @@ const MODELS = `models:
     strategy: fallback
     targets:
       - { model: a/m, params: { temperature: 0.1, max_tokens: 50, top_k: 5 } }
-  chain: { strategy: fallback, targets: [noimg/m, a/m] }`;
+  chain: { strategy: fallback, targets: [noimg/m, a/m] }
+  capped: { strategy: fallback, targets: [{ model: small/m, params: { max_tokens: 10 } }, a/m] }`;
 
 const IMAGE = { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } };
 
@@ -108,6 +109,13 @@ describe("capability-aware fallback", () => {
     const answer = await ask({ model: "small/m", fallbacks: ["a/m"], messages: userMessage("x".repeat(400)) });
     expect(answer.model).toBe("a/m");
     expect(rig().upstreams.small?.attempts).toHaveLength(0);
+  });
+
+  it("judges the context window with the max_tokens the target is sent (its params win)", async () => {
+    const answer = await ask({ model: "capped", max_tokens: 5000 });
+    expect(answer.model).toBe("small/m");
+    expect(answer.headers.get("x-switchyard-skipped")).toBeNull();
+    expect(rig().upstreams.small?.attempts[0]?.body?.max_tokens).toBe(10);
   });
 
   it("when no target can take the request, the caller gets the primary's real answer", async () => {

@@ -2,6 +2,7 @@ import { ResponseFormatType, Role, type ChatInput } from "../../../gen/switchyar
 import type { ModelCapabilities } from "../../config/gateway-config.js";
 import type { ResolvedTarget } from "../model-catalog.js";
 import { estimatePromptTokens } from "../usage-estimate.js";
+import { applyTargetParams } from "./target-params.js";
 
 /** The capabilities a request needs, by catalogue key. */
 export function requiredCapabilities(input: ChatInput): (keyof ModelCapabilities)[] {
@@ -30,17 +31,21 @@ const CAPABILITY_NAMES: Readonly<Record<keyof ModelCapabilities, string>> = {
 
 /**
  * What the catalogue says `target` cannot take in this request, in plain words (e.g. "images",
- * "context window (~130000 tokens > 128000)"), or undefined when it can. Capabilities the
+ * "context window (~130000 tokens > 128000)"), or undefined when it can. The request is judged as
+ * it would be sent to `target`, with the target's `params` applied (they win over the caller's
+ * values: a target's own max_tokens is what its context window must hold). Capabilities the
  * catalogue leaves unset count as supported; a target without a catalogue entry takes anything.
  */
 export function unmetRequirement(input: ChatInput, target: ResolvedTarget): string | undefined {
   const model = target.catalogModel;
   if (!model) return undefined;
-  for (const need of requiredCapabilities(input)) {
+  // The input itself when the target has no params: no copy on the hot path.
+  const sent = applyTargetParams(input, target);
+  for (const need of requiredCapabilities(sent)) {
     if (model.supports[need] === false) return CAPABILITY_NAMES[need];
   }
   if (model.contextWindow !== undefined) {
-    const needed = estimatePromptTokens(input) + (input.maxTokens ?? 0);
+    const needed = estimatePromptTokens(sent) + (sent.maxTokens ?? 0);
     if (needed > model.contextWindow) return `context window (~${needed} tokens > ${model.contextWindow})`;
   }
   return undefined;

@@ -33,6 +33,14 @@ describe("unmetRequirement", () => {
     expect(unmetRequirement(chatInput("x".repeat(800)), small)).toMatch(/context window/);
   });
 
+  it("counts the max_tokens the target is sent: its own params win over the caller's", () => {
+    const window = { name: "m", contextWindow: 1000, supports: {} };
+    const capped = target("d/m", { catalogModel: window, params: { max_tokens: 100 } });
+    expect(unmetRequirement(chatInput("hi", { maxTokens: 5000 }), capped)).toBeUndefined();
+    const raised = target("d/m", { catalogModel: window, params: { max_completion_tokens: 5000 } });
+    expect(unmetRequirement(chatInput("hi", { maxTokens: 100 }), raised)).toMatch(/context window \(~5\d{3} tokens > 1000\)/);
+  });
+
   it("estimates roughly four characters per token", () => {
     expect(estimatePromptTokens(chatInput("x".repeat(400)))).toBe(104);
   });
