@@ -1,5 +1,7 @@
+import { create } from "@bufbuild/protobuf";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
+import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { fault } from "../support/fault-injector.js";
 import { askVia, collectSdkStream, FAST_ROUTING, useResilienceGateway, userMessage } from "./resilience-harness.js";
 
@@ -27,6 +29,7 @@ const rig = useResilienceGateway(
     noimg: { models: "[{ name: m, supports: { images: false } }]", text: "from noimg" },
     notools: { models: "[{ name: m, supports: { tools: false, json_schema: false } }]", text: "from notools" },
     small: { models: "[{ name: m, context_window: 60 }]", text: "from small" },
+    open: { extra: ["circuit_breaker: { failure_threshold: 1, cooldown_ms: 60000 }", "retry: { max_retries: 0 }"] },
   },
   `${FAST_ROUTING}\n${MODELS}`,
 );
@@ -116,6 +119,26 @@ describe("capability-aware fallback", () => {
     expect(answer.model).toBe("small/m");
     expect(answer.headers.get("x-switchyard-skipped")).toBeNull();
     expect(rig().upstreams.small?.attempts[0]?.body?.max_tokens).toBe(10);
+  });
+
+  it("names the skipped targets in route order, circuit and capability alike (REST and gRPC)", async () => {
+    rig().upstreams.open?.always(fault.serverError(503));
+    await ask({ model: "open/m" }).catch(() => undefined);
+    const answer = await ask({ model: "open/m", fallbacks: ["noimg/m", "a/m"], messages: [{ role: "user", content: [IMAGE] }] });
+    expect(answer.model).toBe("a/m");
+    expect(answer.headers.get("x-switchyard-skipped")).toBe("open/m circuit_open, noimg/m unsupported_feature (images)");
+    const image = { part: { case: "image" as const, value: { source: { case: "url" as const, value: "https://img.example/cat.png" } } } };
+    const response = await rig().grpc.chat({ input: create(ChatInputSchema, { model: "open/m", fallbacks: ["noimg/m", "a/m"], messages: [{ role: Role.USER, content: [image] }] }) });
+    expect(response.route?.skipped.map((skip) => [skip.model, skip.reason])).toEqual([["open/m", "CIRCUIT_OPEN"], ["noimg/m", "UNSUPPORTED_FEATURE"]]);
+  });
+
+  it("names no skip for a fallback the route never reached (REST and gRPC)", async () => {
+    const answer = await ask({ model: "a/m", fallbacks: ["noimg/m"], messages: [{ role: "user", content: [IMAGE] }] });
+    expect(answer.model).toBe("a/m");
+    expect(answer.headers.get("x-switchyard-skipped")).toBeNull();
+    const image = { part: { case: "image" as const, value: { source: { case: "url" as const, value: "https://img.example/cat.png" } } } };
+    const response = await rig().grpc.chat({ input: create(ChatInputSchema, { model: "a/m", fallbacks: ["noimg/m"], messages: [{ role: Role.USER, content: [image] }] }) });
+    expect(response.route?.skipped).toEqual([]);
   });
 
   it("when no target can take the request, the caller gets the primary's real answer", async () => {

@@ -33,6 +33,9 @@ export interface AttemptReport {
   readonly keyName?: string | undefined;
 }
 
+/** The skip reason of a target whose circuit is open (route info and `x-switchyard-skipped`). */
+const CIRCUIT_OPEN = "CIRCUIT_OPEN";
+
 /** What a run needs besides the ordered targets. */
 export interface RouteRunOptions {
   readonly input: ChatInput;
@@ -59,18 +62,23 @@ function unprocessableAnswer(thrown: RangeError, provider: string): GatewayError
 
 /**
  * The attempt sequence of one request over its ordered, de-duplicated targets. It skips targets
- * that cannot take the request (per the catalogue; when none can, only the primary is tried so
+ * that cannot take the request (per the catalogue; when none can, the primary is tried anyway so
  * the caller gets its real answer or error) and targets whose circuit is open; it retries a
  * target after backoff or Retry-After while the failure class, the retry count and the retry
  * budget allow, and otherwise moves to the next target. The budget bounds the sum of the waits
  * scheduled between attempts over the whole request (time spent in attempts does not use it up);
  * each wait must also fit before the caller's deadline, which bounds the request's overall time.
- * It records attempts, failures and skips for the route info.
+ * It records attempts, failures and skips for the route info as the route runs: in route order,
+ * and only for targets the route reached (a fallback behind a target that answered is not skipped).
  */
 export class RouteRun {
-  private readonly candidates: ResolvedTarget[];
+  /**
+   * What each target the run has judged cannot take (undefined: it can), by route position. The
+   * constructor judges up to the first target that can; the route judges the others as it reaches them.
+   */
+  private readonly unmet: (string | undefined)[] = [];
   private readonly failures: { target: string; error: GatewayError }[] = [];
-  private readonly skipped: { target: string; reason: string; detail: string }[] = [];
+  private readonly skipped: { target: ResolvedTarget; reason: string; detail: string }[] = [];
   private index = 0;
   private retriesOnTarget = 0;
   private pendingDelayMs = 0;
@@ -79,21 +87,14 @@ export class RouteRun {
   private attempts = 0;
   private finalError: GatewayError | undefined;
 
-  constructor(targets: readonly ResolvedTarget[], private readonly options: RouteRunOptions) {
-    const capable: ResolvedTarget[] = [];
+  constructor(private readonly targets: readonly ResolvedTarget[], private readonly options: RouteRunOptions) {
     for (const target of targets) {
       const unmet = unmetRequirement(options.input, target);
-      if (unmet === undefined) capable.push(target);
-      else this.skipped.push({ target: target.id, reason: Reason.UNSUPPORTED_FEATURE, detail: unmet });
+      this.unmet.push(unmet);
+      if (unmet === undefined) return;
     }
-    const primary = targets[0];
-    if (capable.length > 0 || !primary) {
-      this.candidates = capable;
-    } else {
-      // Nobody can take it: call the primary anyway, so the caller gets its real answer or error.
-      this.candidates = [primary];
-      this.skipped.shift();
-    }
+    // Nobody can take it: call the primary anyway, so the caller gets its real answer or error.
+    if (targets.length > 0) this.unmet[0] = undefined;
   }
 
   /**
@@ -113,15 +114,22 @@ export class RouteRun {
   }
 
   private pick(): Attempt | undefined {
-    while (this.index < this.candidates.length) {
-      const target = this.candidates[this.index];
+    while (this.index < this.targets.length) {
+      const target = this.targets[this.index];
       if (!target) break;
+      if (this.index === this.unmet.length) this.unmet.push(unmetRequirement(this.options.input, target));
+      const unmet = this.unmet[this.index];
+      if (unmet !== undefined) {
+        this.skipped.push({ target, reason: Reason.UNSUPPORTED_FEATURE, detail: unmet });
+        this.advance();
+        continue;
+      }
       const permit = this.options.breakers.for(target.id, target.circuitBreaker).tryAcquire();
       if (permit) {
         this.attempts++;
         return { target, number: this.attempts, retry: this.retriesOnTarget, permit };
       }
-      this.skipped.push({ target: target.id, reason: "CIRCUIT_OPEN", detail: "" });
+      this.skipped.push({ target, reason: CIRCUIT_OPEN, detail: "" });
       this.advance();
     }
     return undefined;
@@ -238,9 +246,11 @@ export class RouteRun {
     if (this.finalError) return this.finalError;
     const first = this.failures[0];
     if (first) return first.error;
+    // No failure and no stop: every target the route could call was skipped for its open circuit.
+    const open = this.skipped.filter((skip) => skip.reason === CIRCUIT_OPEN).map((skip) => skip.target);
     let waitMs = Number.POSITIVE_INFINITY;
-    for (const target of this.candidates) waitMs = Math.min(waitMs, this.options.breakers.for(target.id, target.circuitBreaker).msUntilProbe());
-    const names = this.candidates.map((target) => target.id).join(", ");
+    for (const target of open) waitMs = Math.min(waitMs, this.options.breakers.for(target.id, target.circuitBreaker).msUntilProbe());
+    const names = open.map((target) => target.id).join(", ");
     return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `every target is temporarily skipped after repeated failures (circuit open): ${names}`, Number.isFinite(waitMs) ? { retryAfterMs: Math.max(1, waitMs) } : {});
   }
 
@@ -263,7 +273,7 @@ export class RouteRun {
   /** How the request was routed so far. */
   routeInfo(): RouteInfo {
     const failures: AttemptFailure[] = this.failures.map(({ target, error }) => ({ $typeName: "switchyard.v1.AttemptFailure", model: target, reason: error.reason, upstreamStatus: error.facts.upstreamStatus ?? 0 }));
-    const skipped: SkippedTarget[] = this.skipped.map(({ target, reason, detail }) => ({ $typeName: "switchyard.v1.SkippedTarget", model: target, reason, detail }));
+    const skipped: SkippedTarget[] = this.skipped.map(({ target, reason, detail }) => ({ $typeName: "switchyard.v1.SkippedTarget", model: target.id, reason, detail }));
     return { $typeName: "switchyard.v1.RouteInfo", attempts: this.attempts, failures, skipped };
   }
 }

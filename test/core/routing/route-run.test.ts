@@ -65,8 +65,44 @@ describe("RouteRun", () => {
     const input = chatInput("x", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "https://x/y.png" } } } }] }] });
     const some = run([withRetry("a/m", { catalogModel: noImages }), withRetry("b/m")], input).routeRun;
     expect((await some.next())?.target.id).toBe("b/m");
-    const none = run([withRetry("a/m", { catalogModel: noImages }), withRetry("c/m", { catalogModel: noImages })], input).routeRun;
-    expect((await none.next())?.target.id).toBe("a/m");
+    const none = run([{ ...withRetry("a/m", { catalogModel: noImages }), retry: { ...fast, maxRetries: 0 } }, withRetry("c/m", { catalogModel: noImages })], input).routeRun;
+    const primary = await none.next();
+    expect(primary?.target.id).toBe("a/m");
+    expect(none.routeInfo().skipped).toEqual([]);
+    if (primary) none.failed(primary, unavailable);
+    expect(await none.next()).toBeUndefined();
     expect(none.routeInfo().skipped.map((skip) => skip.model)).toEqual(["c/m"]);
+    expect(none.error()).toBe(unavailable);
+  });
+
+  it("records skips in route order, circuit and capability alike", async () => {
+    const breakers = new CircuitBreakers();
+    const settings = { failureThreshold: 1, cooldownMs: 60_000 };
+    breakers.for("a/m", settings).tryAcquire()?.failed();
+    const input = chatInput("x", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "https://x/y.png" } } } }] }] });
+    const { routeRun } = run([{ ...withRetry("a/m"), circuitBreaker: settings }, withRetry("b/m", { catalogModel: { name: "m", supports: { images: false } } }), withRetry("c/m")], input, breakers);
+    expect((await routeRun.next())?.target.id).toBe("c/m");
+    expect(routeRun.routeInfo().skipped.map((skip) => [skip.model, skip.reason])).toEqual([["a/m", "CIRCUIT_OPEN"], ["b/m", Reason.UNSUPPORTED_FEATURE]]);
+  });
+
+  it("names no skip for a target the route never reached", async () => {
+    const input = chatInput("x", { messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "https://x/y.png" } } } }] }] });
+    const { routeRun } = run([withRetry("a/m"), withRetry("b/m", { catalogModel: { name: "m", supports: { images: false } } })], input);
+    const attempt = await routeRun.next();
+    expect(attempt?.target.id).toBe("a/m");
+    if (attempt) routeRun.succeeded(attempt);
+    expect(routeRun.routeInfo().skipped).toEqual([]);
+  });
+
+  it("answers 503 naming only the targets skipped for an open circuit", async () => {
+    const breakers = new CircuitBreakers();
+    const settings = { failureThreshold: 1, cooldownMs: 60_000 };
+    breakers.for("a/m", settings).tryAcquire()?.failed();
+    const input = chatInput("x", { tools: [{ name: "f" }] });
+    const { routeRun } = run([{ ...withRetry("a/m"), circuitBreaker: settings }, withRetry("b/m", { catalogModel: { name: "m", supports: { tools: false } } })], input, breakers);
+    expect(await routeRun.next()).toBeUndefined();
+    expect(routeRun.error().reason).toBe(Reason.PROVIDER_UNAVAILABLE);
+    expect(routeRun.error().message).toMatch(/circuit open\): a\/m$/);
+    expect(routeRun.error().facts.retryAfterMs).toBeGreaterThan(59_000);
   });
 });
