@@ -59,11 +59,12 @@ export function withAnswerHeaders(error: GatewayError, header: (name: string) =>
 /**
  * Reads an upstream response's wait advice, in ms: Retry-After, else `retry-after-ms`, else, on a
  * 429 (`status`), the reset time of the OpenAI-style rate limit it exhausted
- * ({@link rateLimitResetMs}). Undefined when there is none.
+ * ({@link rateLimitResetMs}). A header that cannot be read counts as absent, so the next one
+ * still speaks. Undefined when there is none.
  */
 export function retryAfterFromHeader(header: (name: string) => string | undefined, status?: number): number | undefined {
-  const value = header("retry-after");
-  if (value !== undefined) return parseRetryAfter(value);
+  const retryAfter = parseRetryAfter(header("retry-after"));
+  if (retryAfter !== undefined) return retryAfter;
   const ms = header("retry-after-ms");
   if (ms !== undefined && /^\d+$/.test(ms)) return cappedRetryAfterMs(Number(ms));
   return status === 429 ? rateLimitResetMs(header) : undefined;

@@ -124,6 +124,10 @@ describe("a provider's Retry-After, as the gateway uses and passes it on", () =>
     [{ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s2" }, undefined],
     // Retry-After, when present, is what counts.
     [{ "retry-after": "3", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "20s" }, 3_000],
+    // One that cannot be read counts as absent: retry-after-ms, else the reset, still speaks.
+    [{ "retry-after": "abc", "retry-after-ms": "700" }, 700],
+    [{ "retry-after": "", "retry-after-ms": "700" }, 700],
+    [{ "retry-after": "soon", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "20s" }, 20_000],
   ])("on a 429 with %j the wait is %j ms", (headers, expected) => {
     expect(retryAfterFromHeader(limits(headers), 429)).toBe(expected);
   });

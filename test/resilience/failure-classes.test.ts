@@ -109,6 +109,13 @@ describe("retryable failures are retried on the same target", () => {
     expect(gap).toBeGreaterThanOrEqual(145);
   });
 
+  it("honours retry-after-ms beside a Retry-After it cannot read", async () => {
+    gateway.upstreams.a?.script({ kind: "status", status: 429, body: { error: { message: "slow down", type: "requests", code: "rate_limit_exceeded" } }, headers: { "retry-after": "abc", "retry-after-ms": "150" } });
+    await ask();
+    const [gap] = gateway.upstreams.a?.gaps() ?? [];
+    expect(gap).toBeGreaterThanOrEqual(145);
+  });
+
   it("waits for the rate limit's reset (x-ratelimit-reset-*) when a 429 has no Retry-After", async () => {
     gateway.upstreams.a?.script({ kind: "status", status: 429, body: { error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } }, headers: { "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "150ms", "x-ratelimit-remaining-tokens": "9000", "x-ratelimit-reset-tokens": "6m0s" } });
     await ask();
