@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ImageDetail, ResponseFormatType, Role, ToolChoiceMode, type ChatInput, type ContentPart, type Media, type Message } from "../../../gen/switchyard/v1/chat_pb.js";
 import { readDataUrl } from "../../core/data-url.js";
-import { unsupportedFeature } from "../../core/errors.js";
+import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { hasCacheControl } from "../../core/cache-control.js";
 import { mediaKindOf, mediaOf, type MediaKind } from "../../core/media-types.js";
 import type { Json, OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAITool, OpenAIToolCall } from "../../wire/openai-chat-completions.js";
@@ -284,9 +284,12 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
   return { body, warnings };
 }
 
+/** Fields the gateway sets from the request itself: in `provider_options.openai` one would be lost or override the route. */
+const RESERVED_BODY_KEYS: ReadonlySet<string> = new Set(["model", "messages", "stream"]);
+
 function mergeExtra(body: OpenAIChatRequest, extra: JsonObject): void {
   for (const [key, value] of Object.entries(extra)) {
-    if (key === "model" || key === "messages" || key === "stream") continue;
+    if (RESERVED_BODY_KEYS.has(key)) throw invalidRequest(`Invalid 'provider_options.openai.${key}': the gateway sets '${key}' itself.`, `provider_options.openai.${key}`);
     body[key] = value;
   }
 }

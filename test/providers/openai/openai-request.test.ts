@@ -123,12 +123,17 @@ describe("toOpenAIRequest", () => {
     expect(toOpenAIRequest(chatInput({ messages: [user("x")] }), "m", { ...openai, stream: true }).body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
-  it("merges provider_options.openai at the top level (never over model, messages or stream) and reports other families as ignored", () => {
-    const input = chatInput({ messages: [user("x")], providerOptions: { openai: { service_tier: "flex", model: "evil", stream: true, messages: [] }, anthropic: { top_k: 3 } } });
+  it("merges provider_options.openai at the top level and reports other families as ignored", () => {
+    const input = chatInput({ messages: [user("x")], providerOptions: { openai: { service_tier: "flex" }, anthropic: { top_k: 3 } } });
     expect(toOpenAIRequest(input, "m", openai)).toEqual({
       body: { model: "m", messages: [{ role: "user", content: "x" }], service_tier: "flex" },
       warnings: ["provider_options.anthropic ignored: this target is an OpenAI-dialect provider"],
     });
+  });
+
+  it.each(["model", "stream", "messages"])("refuses provider_options.openai.%s, which the gateway sets itself (as for Anthropic)", (key) => {
+    const input = chatInput({ messages: [user("x")], providerOptions: { openai: { service_tier: "flex", [key]: key === "messages" ? [] : key === "stream" ? true : "gpt-4o" } } });
+    expect(() => toOpenAIRequest(input, "m", openai)).toThrow(expect.objectContaining({ reason: Reason.INVALID_REQUEST, facts: { param: `provider_options.openai.${key}` } }));
   });
 
   it.each<[string, Init, string]>([
