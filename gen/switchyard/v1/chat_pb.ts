@@ -1089,7 +1089,8 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
   completionTokens: number;
 
   /**
-   * prompt_tokens + completion_tokens (or the provider's total when it counts more, e.g. tool-use prompts).
+   * The provider's own total when it sends one (as it counts it: it may differ from prompt_tokens +
+   * completion_tokens, e.g. with tool-use prompts), else prompt_tokens + completion_tokens.
    *
    * @generated from field: int32 total_tokens = 3;
    */
