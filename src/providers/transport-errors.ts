@@ -1,8 +1,11 @@
 /**
  * What kind of failure a transport error is, read from undici's and Node's error objects: a
- * connect timeout, a response that breaks HTTP/1.1, or (neither) a connection refused or cut.
+ * connect timeout, a response that breaks HTTP/1.1, a TLS failure that asking again cannot cure, or
+ * (none of these) a connection refused or cut.
  * upstream-attempt.ts turns each kind into the gateway's error.
  */
+
+import { ownEntry } from "../core/own-entry.js";
 
 /** The `code` property of a thrown value (Node and undici errors carry one), if any. */
 export function codeOf(error: unknown): unknown {
@@ -32,6 +35,32 @@ export function isMalformedResponse(error: unknown): boolean {
   return code === "UND_ERR_HEADERS_OVERFLOW" || (code === "UND_ERR_SOCKET" && (error.message === "bad response" || error.message === "bad upgrade"));
 }
 
+/**
+ * TLS failures that asking again cannot cure: the provider's certificate does not verify (a private
+ * CA the gateway does not trust: NODE_EXTRA_CA_CERTS), or the other end does not speak TLS at all.
+ */
+const TLS_FAILURES: ReadonlySet<string> = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+]);
+
+/** Whether the error is a TLS failure that will happen again on the next try (see TLS_FAILURES). */
+export function isLastingTlsFailure(error: unknown): boolean {
+  const code = codeOf(error);
+  return typeof code === "string" && TLS_FAILURES.has(code);
+}
+
 /** What a caller is told for each connection failure: the kind, never the address or host name. */
 const CONNECTION_FAILURES: Readonly<Record<string, string>> = {
   ECONNREFUSED: "connection refused",
@@ -58,6 +87,7 @@ const CONNECTION_FAILURES: Readonly<Record<string, string>> = {
  */
 export function describeConnectionFailure(error: unknown): string {
   const code = codeOf(error);
-  if (typeof code === "string" && code !== "") return CONNECTION_FAILURES[code] ?? `connection failed (${code})`;
+  if (typeof code === "string" && TLS_FAILURES.has(code)) return `the provider's TLS connection could not be verified (${code})`;
+  if (typeof code === "string" && code !== "") return ownEntry(CONNECTION_FAILURES, code) ?? `connection failed (${code})`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -4,7 +4,7 @@ import { gatewayError, GatewayError, Reason } from "../core/errors.js";
 import { LightAbort, type AbortSignalLike } from "../core/light-abort.js";
 import { UpstreamBody } from "../net/undici-exchange.js";
 import { decodedResponse } from "./upstream-decoding.js";
-import { codeOf, describeConnectionFailure, isConnectTimeout, isMalformedResponse } from "./transport-errors.js";
+import { codeOf, describeConnectionFailure, isConnectTimeout, isLastingTlsFailure, isMalformedResponse } from "./transport-errors.js";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-http.js";
 import { redactSecrets, requestSecrets } from "./upstream-status.js";
 
@@ -269,7 +269,8 @@ class UpstreamAttempt implements GuardedResponse {
       Code.Unavailable,
       Reason.PROVIDER_UNREACHABLE,
       `${this.firstByte ? "upstream connection failed mid-response" : "could not reach the provider"}: ${describeConnectionFailure(error)}`,
-      { provider: this.provider, afterFirstByte: this.firstByte },
+      // An untrusted certificate is not retried on the same target: it fails over at once.
+      { provider: this.provider, afterFirstByte: this.firstByte, ...(isLastingTlsFailure(error) ? { noRetry: true } : {}) },
       error,
     );
   }

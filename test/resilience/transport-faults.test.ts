@@ -42,6 +42,36 @@ describe("connections refused, reset or cut", () => {
     }
   });
 
+  it("a TLS connection that cannot be verified (here: https to a server that speaks plain HTTP) fails over at once, without retries", async () => {
+    const sockets: net.Socket[] = [];
+    const plain = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => {});
+      socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+    });
+    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+    const port = (plain.address() as net.AddressInfo).port;
+    const gateway = await startResilienceGateway({ tls: { baseUrl: `https://127.0.0.1:${port}/v1` }, good: {} });
+    try {
+      const started = Date.now();
+      const response = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tls/m", fallbacks: ["good/m"], messages: [{ role: "user", content: "hi" }] }) });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-switchyard-model")).toBe("good/m");
+      expect(response.headers.get("x-switchyard-failed")).toBe("tls/m provider_unreachable");
+      expect(sockets).toHaveLength(1);
+      // No backoff wait was spent on it (the default base delay is 250 ms).
+      expect(Date.now() - started).toBeLessThan(1000);
+      const alone = await fetch(`${gateway.origin}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tls/m", messages: [{ role: "user", content: "hi" }] }) });
+      expect(alone.status).toBe(503);
+      const body = (await alone.json()) as { error: { message: string } };
+      expect(body.error.message).toBe("could not reach the provider: the provider's TLS connection could not be verified (ERR_SSL_WRONG_VERSION_NUMBER)");
+    } finally {
+      await gateway.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
+  });
+
   it("a reset before the head is retried on the same target, then fails over", async () => {
     rig().raw.always((socket) => void socket.resetAndDestroy());
     const single = await rig().ask();
