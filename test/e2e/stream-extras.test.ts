@@ -68,12 +68,12 @@ async function chunksOf(body: string, request: Partial<OpenAI.ChatCompletionCrea
 }
 
 describe("a streamed choice's and delta's unmodelled fields, end to end", () => {
-  it("Azure, default filter: content_filter_results in each chunk's choice; the role-only chunk's in a chunk of its own (openai SDK)", async () => {
+  it("Azure, default filter: content_filter_results in each chunk's choice; the role-only chunk's in a chunk of its own, which carries the role (openai SDK)", async () => {
     const chunks = await chunksOf(AZURE_DEFAULT, { stream_options: { include_usage: true } });
     const envelope = { id: "chatcmpl-BeRMQ69PcNQmy9a0f0C0VlLsdOy9H", object: "chat.completion.chunk", created: 1748977994, model: MODEL, system_fingerprint: "fp_ee1d74bde0", prompt_filter_results: [{ prompt_index: 0, content_filter_results: FILTER }], usage: null };
     expect(chunks).toEqual([
-      { ...envelope, choices: [{ index: 0, content_filter_results: {}, delta: {}, logprobs: null, finish_reason: null }] },
-      { ...envelope, choices: [{ index: 0, content_filter_results: FILTER, delta: { role: "assistant", content: "Hello" }, logprobs: null, finish_reason: null }] },
+      { ...envelope, choices: [{ index: 0, content_filter_results: {}, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }] },
+      { ...envelope, choices: [{ index: 0, content_filter_results: FILTER, delta: { content: "Hello" }, logprobs: null, finish_reason: null }] },
       { ...envelope, choices: [{ index: 0, content_filter_results: FILTER, delta: { content: "!" }, logprobs: null, finish_reason: null }] },
       { ...envelope, choices: [{ index: 0, content_filter_results: {}, delta: {}, logprobs: null, finish_reason: "stop" }] },
       { ...envelope, choices: [], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } } },

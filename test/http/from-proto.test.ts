@@ -137,12 +137,12 @@ describe("OpenAIChunkEncoder, a provider's unmodelled choice and delta fields (c
     ]);
   });
 
-  it("writes a standalone one as a chunk of its own, without role, after the finish too", () => {
+  it("writes a standalone one as a chunk of its own, with the role when it is the choice's first, after the finish too", () => {
     const encoder = new OpenAIChunkEncoder(true);
     const chunks = [start, choiceExtraEvent(0, { content_filter_results: {} }, undefined, true), textDeltaEvent(0, "Hi"), finishEvent(0, FinishReason.STOP, "stop"), choiceExtraEvent(0, { content_filter_offsets: { check_offset: 2 } }, { own: 1 }, true), usage].flatMap((event) => encoder.encode(event));
-    expect(chunks[0]).toBe('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"openai-main/gpt-4o-mini","system_fingerprint":null,"choices":[{"index":0,"content_filter_results":{},"delta":{},"logprobs":null,"finish_reason":null}],"usage":null}');
+    expect(chunks[0]).toBe('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"openai-main/gpt-4o-mini","system_fingerprint":null,"choices":[{"index":0,"content_filter_results":{},"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}');
     expect(chunks.slice(1).map((chunk) => choicesOf(JSON.parse(chunk) as Record<string, unknown>))).toEqual([
-      [{ index: 0, delta: { role: "assistant", content: "Hi" }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: { content: "Hi" }, logprobs: null, finish_reason: null }],
       [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }],
       [{ index: 0, content_filter_offsets: { check_offset: 2 }, delta: { own: 1 }, logprobs: null, finish_reason: null }],
       [],
@@ -156,10 +156,10 @@ describe("OpenAIChunkEncoder, a provider's unmodelled choice and delta fields (c
     const events = [start, choiceExtraEvent(0, { n: 1 }, undefined, false), annotationDeltaEvent(0, annotations), choiceExtraEvent(0, { n: 2 }, undefined, false), finishEvent(0, FinishReason.STOP, "stop"), choiceExtraEvent(1, { n: 3 }, undefined, false), usage];
     for (const includeUsage of [true, false]) {
       expect(encodeAll(events, includeUsage).map((chunk) => choicesOf(chunk))).toEqual([
-        [{ index: 0, n: 1, delta: {}, logprobs: null, finish_reason: null }],
+        [{ index: 0, n: 1, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }],
         [{ index: 0, delta: { annotations: [citation] }, logprobs: null, finish_reason: null }],
-        [{ index: 0, n: 2, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: "stop" }],
-        [{ index: 1, n: 3, delta: {}, logprobs: null, finish_reason: null }],
+        [{ index: 0, n: 2, delta: {}, logprobs: null, finish_reason: "stop" }],
+        [{ index: 1, n: 3, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }],
         ...(includeUsage ? [[]] : []),
       ]);
     }

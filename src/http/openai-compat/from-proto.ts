@@ -233,9 +233,18 @@ export class OpenAIChunkEncoder {
     return this.envelope(`{"index":${choiceIndex},${extraText}"delta":${JSON.stringify(fullDelta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}`);
   }
 
-  /** A chunk of a choice_extra alone: its delta holds only the delta's fields (no role: the choice's first content still carries it). */
+  /**
+   * A chunk of a choice_extra alone: its delta holds only the delta's fields, and the role when it
+   * is the choice's first chunk (Azure's role chunk carries its first content_filter_results), so
+   * the role still comes first.
+   */
   private extraChunk(extra: ChoiceExtra): string {
-    return this.envelope(`{"index":${extra.choiceIndex},${extraMembers(extra.extra)}"delta":${JSON.stringify(extra.deltaExtra ?? {})},"logprobs":null,"finish_reason":null}`);
+    let delta = extra.deltaExtra ?? {};
+    if (!this.rolesSent.has(extra.choiceIndex)) {
+      this.rolesSent.add(extra.choiceIndex);
+      delta = { ...delta, role: "assistant", content: "" };
+    }
+    return this.envelope(`{"index":${extra.choiceIndex},${extraMembers(extra.extra)}"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}`);
   }
 
   /**
