@@ -3,6 +3,8 @@
  * reports errors that name the path and what is wrong. Unknown object keys are errors.
  */
 
+import { ownEntry } from "../core/own-entry.js";
+
 /** A failed check: the key path (e.g. "providers.openai-main.base_url") and what is wrong. */
 export interface ConfigIssue {
   readonly path: string;
@@ -165,6 +167,11 @@ export function record<T>(item: Schema<T>, keyPattern?: RegExp, keyHint?: string
         issues.push({ path: keyPath, message: `is not a valid name: ${keyHint ?? `names must match ${keyPattern}`}` });
         continue;
       }
+      // Stored by assignment it would set the map's prototype instead of an entry: lost without a word.
+      if (key === "__proto__") {
+        issues.push({ path: keyPath, message: "is not a valid name" });
+        continue;
+      }
       const parsed = item(entry, keyPath, issues, context);
       if (parsed !== undefined) out[key] = parsed;
     }
@@ -186,7 +193,8 @@ export function obj<S extends Shape>(shape: S): Schema<Parsed<S>> {
     const out: Record<string, unknown> = {};
     for (const [key, entry] of Object.entries(value)) {
       const keyPath = path ? `${path}.${key}` : key;
-      const schema = shape[key];
+      // Own keys only: `constructor`, `toString` or `__proto__` in a config are unknown keys, not what every object inherits.
+      const schema = ownEntry(shape, key);
       if (!schema) {
         issues.push({ path: keyPath, message: `is not a known key (known: ${Object.keys(shape).join(", ")})` });
         continue;

@@ -338,7 +338,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     targets.forEach((target, index) => {
       const account = target.model.slice(0, target.model.indexOf("/"));
       const accounts = Object.keys(providers).join(", ") || "none";
-      if (target.model && (!target.model.includes("/") || !providers[account])) {
+      if (target.model && (!target.model.includes("/") || !Object.hasOwn(providers, account))) {
         issues.push({ path: `${path}.targets[${index}].model`, message: `must be "<provider account>/<model>" naming a configured account (configured: ${accounts})` });
       }
     });

@@ -6,6 +6,7 @@
  */
 
 import { describeValue, readSubstituted, type ConfigIssue, type SchemaContext } from "./config-validator.js";
+import { ownEntry } from "../core/own-entry.js";
 import { SAMPLING_RANGES, type SamplingRange } from "../core/sampling-ranges.js";
 
 type Scalar = number | string | boolean;
@@ -45,7 +46,7 @@ const GATEWAY_FIELDS: ReadonlySet<string> = new Set(["model", "messages", "strea
 export function targetParamProblem(key: string, value: Scalar): string | undefined {
   // JSON has no NaN or infinity (`.nan`, `.inf` in YAML): one would reach the provider as null.
   if (typeof value === "number" && !Number.isFinite(value)) return "a finite number";
-  const rule = TARGET_PARAMS[key];
+  const rule = ownEntry(TARGET_PARAMS, key);
   // A request with an empty stop sequence is refused (validate-input); a target's would be sent on every request.
   if (key === "stop" && String(value) === "") return "a non-empty text";
   if (!rule || rule.kind === "text") return undefined;
@@ -68,7 +69,7 @@ export function checkTargetParams(params: Readonly<Record<string, Scalar>>, path
   const out: Record<string, Scalar> = {};
   for (const [key, given] of Object.entries(params)) {
     const keyPath = `${path}.${key}`;
-    const text = typeof given === "string" && context.substituted.has(keyPath) && TARGET_PARAMS[key]?.kind !== "text";
+    const text = typeof given === "string" && context.substituted.has(keyPath) && ownEntry(TARGET_PARAMS, key)?.kind !== "text";
     const value = text ? (readSubstituted(given, "number") ?? readSubstituted(given, "boolean") ?? given) : given;
     const problem = targetParamProblem(key, value);
     const meant = misspelledTargetParam(key);
@@ -101,7 +102,7 @@ function editDistance(a: string, b: string): number {
  * native fields such as `top_k` stay possible.
  */
 export function misspelledTargetParam(key: string): string | undefined {
-  if (TARGET_PARAMS[key]) return undefined;
+  if (ownEntry(TARGET_PARAMS, key)) return undefined;
   const folded = key.toLowerCase().replace(/[-_]/g, "");
   for (const name of Object.keys(TARGET_PARAMS)) {
     if (folded === name.replace(/_/g, "")) return name;

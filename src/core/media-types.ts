@@ -1,4 +1,5 @@
 import type { ContentPart, Media } from "../../gen/switchyard/v1/chat_pb.js";
+import { ownEntry } from "./own-entry.js";
 
 /** The media kinds of ContentPart. */
 export type MediaKind = "image" | "audio" | "video" | "file";
@@ -23,7 +24,7 @@ export function mimeTypeFromUrl(url: string): string {
   }
   const dot = path.lastIndexOf(".");
   if (dot === -1 || dot < path.lastIndexOf("/")) return "";
-  return EXTENSION_TYPES[path.slice(dot + 1).toLowerCase()] ?? "";
+  return ownEntry(EXTENSION_TYPES, path.slice(dot + 1).toLowerCase()) ?? "";
 }
 
 /**

@@ -6,3 +6,13 @@
 export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
+
+/**
+ * Sets `value` as `target`'s own entry under `key`. A `__proto__` key of parsed JSON (JSON.parse
+ * makes it an ordinary key) stays an entry: plain assignment would set the object's prototype and
+ * drop the data.
+ */
+export function setOwnEntry<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}

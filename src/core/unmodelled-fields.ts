@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { setOwnEntry } from "./own-entry.js";
 
 /**
  * Fields of an OpenAI-style message or function definition that the gateway does not model (a
@@ -52,7 +53,7 @@ export function unmodelledFields(raw: Readonly<Record<string, unknown>>, known: 
   for (const key in raw) {
     if (known.has(key) || !Object.hasOwn(raw, key)) continue;
     extra ??= {};
-    extra[key] = raw[key] as JsonValue;
+    setOwnEntry(extra, key, raw[key] as JsonValue);
   }
   return extra;
 }

@@ -112,6 +112,26 @@ models:
     expect(message).not.toContain("models.c.");
   });
 
+  it("reads keys every JavaScript object inherits as the keys they are", () => {
+    const message = configRefusal(`server: { port: 8080, constructor: 1, hasOwnProperty: 1 }
+toString: 1
+__proto__: { x: 1 }
+routing: { retry: { valueOf: 5 } }
+providers:
+  oa: { type: openai, api_key: k, headers: { __proto__: abc, x-ok: "1" } }
+models:
+  smart: { targets: [oa/a, constructor/gpt-4o] }
+  lb: { targets: [{ model: oa/a, params: { __proto__: 5, top_k: 3 } }] }
+`);
+    for (const key of ["server.constructor", "server.hasOwnProperty", "toString", "__proto__", "routing.retry.valueOf"]) expect(message).toContain(`${key}: is not a known key`);
+    expect(message).toContain("providers.oa.headers.__proto__: is not a valid name");
+    expect(message).toContain('models.smart.targets[1].model: must be "<provider account>/<model>" naming a configured account');
+    expect(message).toContain("models.lb.targets[0].params.__proto__: is not a valid name");
+    // A native param named so is a native param like any other.
+    const config = parseConfigText("providers:\n  oa: { type: openai, api_key: k }\nmodels:\n  lb: { targets: [{ model: oa/a, params: { toString: abc } }] }\n", "ok.yaml", {});
+    expect(config.models.lb?.targets[0]?.params).toEqual({ toString: "abc" });
+  });
+
   it("rejects YAML that does not parse, naming the file", () => {
     expect(() => parseConfigText("server: [", "x.yaml", {})).toThrow(/invalid config x.yaml: not valid YAML/);
   });

@@ -48,6 +48,10 @@ describe("toProtoMessage", () => {
     expect(userParts({ type: "image_url", image_url: { url: "https://x.test/cat", detail: "low" } })).toEqual([["image", "url", "https://x.test/cat", "", ImageDetail.LOW, ""]]);
     expect(userParts({ type: "image_url", image_url: { url: "https://x.test/cat.png?v=1" } })).toEqual([["image", "url", "https://x.test/cat.png?v=1", "", ImageDetail.UNSPECIFIED, ""]]);
     expect(userParts({ type: "image_url", image_url: { url: "https://x.test/clip.wav" } })).toEqual([["audio", "url", "https://x.test/clip.wav", "", ImageDetail.UNSPECIFIED, ""]]);
+    // An extension every JavaScript object has a member for is an unknown extension (it was a 500).
+    for (const url of ["https://x.test/photo.constructor", "https://x.test/photo.__proto__", "https://x.test/photo.toString"]) {
+      expect(userParts({ type: "image_url", image_url: { url } })).toEqual([["image", "url", url, "", ImageDetail.UNSPECIFIED, ""]]);
+    }
   });
 
   it("reads image_url with a data URL as inline bytes", () => {

@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { setOwnEntry } from "../../core/own-entry.js";
 import { MESSAGE_FIELDS, unmodelledFields } from "../../core/unmodelled-fields.js";
 
 /*
@@ -55,7 +56,7 @@ function structValue(value: unknown, depth: number): JsonValue | undefined {
   for (const key of Object.keys(value)) {
     const kept = structValue((value as Record<string, unknown>)[key], depth + 1);
     if (kept === undefined) return undefined;
-    out[key] = kept;
+    setOwnEntry(out, key, kept);
   }
   return out;
 }
@@ -70,7 +71,7 @@ export function answerExtras(raw: Readonly<Record<string, unknown>>, known: Read
   let extra: JsonObject | undefined;
   for (const key of Object.keys(found)) {
     const kept = structValue(found[key], 1);
-    if (kept !== undefined) (extra ??= {})[key] = kept;
+    if (kept !== undefined) setOwnEntry((extra ??= {}), key, kept);
   }
   return extra;
 }

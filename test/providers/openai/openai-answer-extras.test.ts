@@ -30,6 +30,18 @@ const whole = {
 };
 
 describe("an OpenAI-compatible answer's fields the gateway does not model", () => {
+  it("keeps a field named __proto__ as the data it is, at the top, in the message and nested", async () => {
+    const body = '{"id":"c","object":"chat.completion","created":1,"model":"m","__proto__":{"z":1},"choices":[{"index":0,"message":{"role":"assistant","content":"ok","vendor_x":{"a":1,"__proto__":{"b":2}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
+    const { app } = await testApp({ headers: { "content-type": "application/json" }, body });
+    try {
+      const text = (await postChat(app, { model: "groq/m", messages: [{ role: "user", content: "Q" }] })).body;
+      expect(text).toContain('"__proto__":{"z":1}');
+      expect(text).toContain('"vendor_x":{"a":1,"__proto__":{"b":2}}');
+    } finally {
+      await app.close();
+    }
+  });
+
   it("hand-made: come back in a whole answer at the level the server put them", async () => {
     const { app } = await testApp({ headers: { "content-type": "application/json" }, body: JSON.stringify(whole) });
     try {
