@@ -105,14 +105,17 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     schemaController: { compilersFactory: NO_SCHEMA_COMPILERS },
     forceCloseConnections: "idle",
     return503OnClosing: true,
-    // Fastify's own errors before routing (a URL with a malformed percent-escape) in the OpenAI envelope too, not Fastify's.
-    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    // Fastify's own errors before routing (a URL with a malformed percent-escape) in the OpenAI envelope too, not Fastify's;
+    // they come before the CORS hook, so they get its headers here.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const message = error.code === "FST_ERR_BAD_URL" ? "The request URL is not valid: it has a malformed percent-escape." : error.message;
+      const cors = corsHeaders?.(request.headers.origin);
+      if (cors) void reply.headers(cors);
       void reply.code(400).send({ error: { message, type: "invalid_request_error", param: null, code: "invalid_request" } });
     },
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
-    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}) }) as unknown as http.Server,
+    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}), ...(corsHeaders ? { corsHeaders } : {}) }) as unknown as http.Server,
   });
   // Before every other hook: a preflight carries no credentials, and refusals need the CORS headers to be readable.
   if (config.server.cors) app.addHook("onRequest", corsHook(config.server.cors));

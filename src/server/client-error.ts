@@ -23,13 +23,35 @@ function clientErrorAnswer(code: string | undefined): readonly [number, string, 
   }
 }
 
+/** The largest part of a refused request's bytes searched for its Origin (Node's whole head limit is 16 KiB). */
+const ORIGIN_SCAN_BYTES = 64 * 1024;
+/** An Origin header line (not the first line: a head starts with its request line), its value at most 2 KiB. */
+const ORIGIN_LINE = /\r\norigin:[ \t]*([^\r\n]{1,2048}?)[ \t]*(?=\r\n)/gi;
+
+/**
+ * The value of the last `Origin` header line in `bytes` (the first 64 KiB of them), the bytes of a
+ * request an HTTP/1.1 connection refuses as they were read (Node's `rawPacket`); undefined when
+ * there is none, e.g. the line came in an earlier read than the one refused, or not at all yet.
+ * Only a guide for the CORS headers of the refusal, which name only allowed origins.
+ */
+export function originInRawRequest(bytes: Uint8Array | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, ORIGIN_SCAN_BYTES)).toString("latin1");
+  let origin: string | undefined;
+  for (const match of text.matchAll(ORIGIN_LINE)) origin = match[1];
+  return origin;
+}
+
 /**
  * Writes the answer to a request an HTTP/1.1 connection refuses (malformed, or not arrived in
  * time; `code` is Node's error code, e.g. `ERR_HTTP_REQUEST_TIMEOUT`) in the OpenAI error
- * envelope, with `Connection: close`. The caller closes the connection after it.
+ * envelope, with `Connection: close` and `headers` (the CORS headers of the request's Origin,
+ * names and values safe to write as they are). The caller closes the connection after it.
  */
-export function writeClientError(socket: stream.Duplex, code: string | undefined): void {
+export function writeClientError(socket: stream.Duplex, code: string | undefined, headers?: Readonly<Record<string, string>>): void {
   const [status, phrase, errorCode, message] = clientErrorAnswer(code);
   const body = JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code: errorCode } });
-  socket.write(`HTTP/1.1 ${status} ${phrase}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  let lines = "";
+  for (const [name, value] of Object.entries(headers ?? {})) lines += `${name}: ${value}\r\n`;
+  socket.write(`HTTP/1.1 ${status} ${phrase}\r\nConnection: close\r\n${lines}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -73,7 +73,8 @@ export function corsHook(settings: CorsSettings): (request: FastifyRequest, repl
  * The CORS headers of an answer (not a preflight) to a request from `origin` under `server.cors`:
  * `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers` when the origin is allowed,
  * and `Vary: Origin` when the allowed origins are a list; undefined when there are none to add.
- * For answers given before the hook runs (the loopback Host refusal) as well as by it.
+ * For answers given before the hook runs (the loopback Host refusal, the HTTP/1.1 answers to
+ * requests Node's parser refuses or that come too late, Fastify's bad-URL 400) as well as by it.
  */
 export function corsAnswerHeaders(settings: CorsSettings): (origin: string | undefined) => Record<string, string> | undefined {
   const anyOrigin = settings.allowOrigins.includes("*");

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type net from "node:net";
-import { writeClientError } from "./client-error.js";
+import { originInRawRequest, writeClientError } from "./client-error.js";
 import { FastResponse, HTTP_TOKEN, type FastResponseSink } from "./fast-response.js";
 import { CLIENT_STALL_MS, writeQueueBytes } from "./write-drain.js";
 
@@ -33,6 +33,8 @@ export interface FastH1Options {
   readonly requestTimeoutMs: number;
   /** The request's Host and Content-Type: true when the server would refuse it (Node then answers it). */
   readonly refusesHost?: (host: string | undefined, contentType: string | undefined) => boolean;
+  /** The CORS headers of the fast path's own answer (a 408) to a request from `origin` (undefined: none known). */
+  readonly corsHeaders?: (origin: string | undefined) => Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -73,6 +75,8 @@ class FastConnection implements FastResponseSink {
   private parts: Buffer[] | undefined;
   private partsLength = 0;
   private needed = 0;
+  /** The Origin of the request whose body is awaited (in `parts`). */
+  private awaitedOrigin: string | undefined;
   private response: FastResponse | undefined;
   /** Whether the current request asked for keep-alive. */
   private keepAlive = true;
@@ -178,6 +182,7 @@ class FastConnection implements FastResponseSink {
         this.parts = [received];
         this.partsLength = received.length;
         this.needed = total;
+        this.awaitedOrigin = head.headers.origin;
         return;
       }
       const response = new FastResponse(this);
@@ -331,7 +336,7 @@ class FastConnection implements FastResponseSink {
     // Waiting for a body (its head was read): the request timeout; else the headers timeout.
     const limit = this.parts ? this.options.requestTimeoutMs : this.options.headersTimeoutMs;
     if (elapsed < limit) return;
-    if (this.socket.writable) writeClientError(this.socket, "ERR_HTTP_REQUEST_TIMEOUT");
+    if (this.socket.writable) writeClientError(this.socket, "ERR_HTTP_REQUEST_TIMEOUT", this.options.corsHeaders?.(this.parts ? this.awaitedOrigin : originInRawRequest(this.pending)));
     this.socket.destroy();
   }
 

@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type stream from "node:stream";
-import { CONNECT_METHOD, MISSING_HOST, writeClientError } from "./client-error.js";
+import { CONNECT_METHOD, MISSING_HOST, originInRawRequest, writeClientError } from "./client-error.js";
 import { FastH1Server, type FastRequestTaker } from "./fast-h1.js";
 import { StalledResponses } from "./write-drain.js";
 
@@ -56,6 +56,12 @@ export interface OnePortOptions {
    * send instead of serving it, or undefined to serve it.
    */
   readonly refuseHost?: (authority: string | undefined, path: string | undefined, contentType: string | undefined, origin?: string) => HostRefusal | undefined;
+  /**
+   * The CORS headers of an answer to a request from `origin` (undefined: none known), for the
+   * HTTP/1.1 answers the server writes itself: a request Node's parser refuses, one that does not
+   * arrive in time, one without Host, CONNECT.
+   */
+  readonly corsHeaders?: (origin: string | undefined) => Readonly<Record<string, string>> | undefined;
 }
 
 /** The answer {@link OnePortOptions.refuseHost} sends instead of serving a request. */
@@ -122,11 +128,16 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     if (!takeRequest(request, response)) (handler as http.RequestListener)(request, response);
   } : (handler as http.RequestListener);
   const refuseHost = options.refuseHost;
+  const corsHeaders = options.corsHeaders;
   const stalls = new StalledResponses(options.clientStallMs);
+  // With CORS on, each HTTP/1.1 connection's latest request: a body that comes too late or
+  // malformed belongs to it, and its answer carries the CORS headers of its Origin.
+  const latestRequests = corsHeaders ? new WeakMap<stream.Duplex, http.IncomingMessage>() : undefined;
   const h1Handler: http.RequestListener = (request, response) => {
+    latestRequests?.set(request.socket, request);
     // Node's own answer to a missing Host is a bare 400 (requireHostHeader is off to give the envelope).
     if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor === 1) {
-      writeClientError(request.socket, MISSING_HOST);
+      writeClientError(request.socket, MISSING_HOST, corsHeaders?.(request.headers.origin));
       request.socket.destroy();
       return;
     }
@@ -144,14 +155,19 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
   // default, so a 60 s bound fired at up to 90 s); every second keeps them honest.
   const h1 = http.createServer({ keepAliveTimeout: keepAliveTimeoutMs, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000, requireHostHeader: false }, h1Handler);
-  h1.on("clientError", answerClientError);
+  h1.on("clientError", (error: NodeJS.ErrnoException & { rawPacket?: Uint8Array }, socket: stream.Duplex) => {
+    if (!corsHeaders) return answerClientError(error, socket, undefined);
+    // A request whose head was read (its body is late or malformed) has its Origin parsed; else it is in the bytes refused, if they hold it.
+    const latest = latestRequests?.get(socket);
+    answerClientError(error, socket, corsHeaders(latest && !latest.complete ? latest.headers.origin : originInRawRequest(error.rawPacket)));
+  });
   // Without a listener Node closes a CONNECT request's socket with no answer at all.
-  h1.on("connect", (_request: http.IncomingMessage, socket: stream.Duplex) => {
+  h1.on("connect", (request: http.IncomingMessage, socket: stream.Duplex) => {
     // Node removes its own error listener from a CONNECT's socket: a client reset while the answers before it are pending must not crash the process.
     socket.on("error", () => socket.destroy());
     // Pipelined behind an answer still being written (a stream): after it, never inside it.
     afterAnswerInFlight(socket, () => {
-      writeClientError(socket, CONNECT_METHOD);
+      writeClientError(socket, CONNECT_METHOD, corsHeaders?.(request.headers.origin));
       socket.destroy();
     });
   });
@@ -170,6 +186,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
         keepAliveTimeoutMs,
         headersTimeoutMs,
         requestTimeoutMs,
+        ...(corsHeaders ? { corsHeaders } : {}),
         ...(refuseHost ? { refusesHost: (host: string | undefined, contentType: string | undefined) => refuseHost(host, fastPath.path, contentType) !== undefined } : {}),
       })
     : undefined;
@@ -363,11 +380,6 @@ function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number): void {
 }
 
 /**
- * Node's 'clientError' answer (a request its parser refuses, or one that does not arrive in time)
- * with the OpenAI error envelope as body instead of none, under the same rule as Node's: only
- * while no answer to an earlier request on the connection has started. Then the connection closes.
- */
-/**
  * Runs `then` once every answer Node has on `socket` has ended (the one being written, and those
  * pipelined behind it, which Node gives the socket one after another), or at once when none is.
  */
@@ -386,10 +398,16 @@ function afterAnswerInFlight(socket: stream.Duplex, then: () => void): void {
   inFlight.once("close", next);
 }
 
-function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {
+/**
+ * Node's 'clientError' answer (a request its parser refuses, or one that does not arrive in time)
+ * with the OpenAI error envelope as body instead of none, and `headers` (CORS), under the same rule
+ * as Node's: only while no answer to an earlier request on the connection has started. Then the
+ * connection closes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex, headers: Readonly<Record<string, string>> | undefined): void {
   const inFlight = (socket as stream.Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
-    writeClientError(socket, error.code);
+    writeClientError(socket, error.code, headers);
   }
   socket.destroy(error);
 }

@@ -7,6 +7,7 @@ import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import { configRefusal } from "../support/config-refusal.js";
+import { connectRaw } from "../support/raw-client.js";
 import { jsonAnswer, sseAnswer, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
 import { listenApp, type ListeningApp } from "../support/listening-app.js";
 
@@ -36,6 +37,14 @@ afterAll(async () => {
 
 function preflight(origin: string, url: string, headers = "authorization, content-type, x-stainless-os"): Promise<Response> {
   return fetch(url, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": headers } });
+}
+
+/** Sends `bytes` on a new connection to `origin` and resolves with everything the server sent until it closed. */
+async function rawAnswer(origin: string, bytes: string): Promise<string> {
+  const connection = await connectRaw(Number(new URL(origin).port));
+  connection.socket.write(bytes);
+  await connection.closed;
+  return connection.received();
 }
 
 describe("server.cors", () => {
@@ -139,6 +148,37 @@ describe("server.cors", () => {
     });
     expect(rpc.status).toBe(403);
     expect(rpc.headers["access-control-allow-origin"]).toBe("*");
+  });
+
+  it("puts the CORS headers on the answers written before the hook: Node's HTTP/1.1 parser's 431 and 400, a missing Host, a malformed URL", async () => {
+    const head = (origin: string, extra: string) => `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: ${origin}\r\n${extra}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+    const big = `X-Note: ${"a".repeat(20_000)}\r\n`;
+    const tooLarge = await rawAnswer(gateway.origin, head(APP, big));
+    expect(tooLarge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(tooLarge).toContain(`\r\naccess-control-allow-origin: ${APP}\r\n`);
+    expect(tooLarge).toContain("\r\nvary: origin\r\n");
+    expect(tooLarge).toMatch(/\r\naccess-control-expose-headers: [^\r]*x-switchyard-model/);
+    expect(tooLarge).toContain('"code":"request_too_large"');
+    // The Origin after the header that overflowed (where browsers put it) is found too.
+    expect(await rawAnswer(gateway.origin, head(APP, big).replace(`Origin: ${APP}\r\n${big}`, `${big}Origin: ${APP}\r\n`))).toContain(`\r\naccess-control-allow-origin: ${APP}\r\n`);
+    const other = await rawAnswer(gateway.origin, head("https://evil.example.net", big));
+    expect(other).toMatch(/^HTTP\/1\.1 431 /);
+    expect(other).not.toContain("access-control-allow-origin");
+    expect(other).toContain("\r\nvary: origin\r\n");
+    expect(await rawAnswer(open.origin, head("https://anywhere.example.org", big))).toContain("\r\naccess-control-allow-origin: *\r\n");
+
+    const malformed = await rawAnswer(gateway.origin, head(APP, "Bad Name: x\r\n"));
+    expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
+    expect(malformed).toContain(`\r\naccess-control-allow-origin: ${APP}\r\n`);
+    const noHost = await rawAnswer(gateway.origin, `GET /v1/models HTTP/1.1\r\nOrigin: ${APP}\r\n\r\n`);
+    expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
+    expect(noHost).toContain(`\r\naccess-control-allow-origin: ${APP}\r\n`);
+    // Fastify's refusal of a malformed URL comes before the hook too.
+    const badUrl = await fetch(`${gateway.origin}/v1/%zz`, { headers: { origin: APP } });
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.headers.get("access-control-allow-origin")).toBe(APP);
+    // Without server.cors, as before: none.
+    expect(await rawAnswer(plain.origin, head(APP, big))).not.toContain("access-control-allow-origin");
   });
 
   it("refuses origins that are not origins, and an empty list", () => {

@@ -10,7 +10,8 @@ import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FastRequest, FastResponse } from "../../src/server/fast-h1.js";
 import { connectRaw } from "../support/raw-client.js";
-import { createOnePortServer, type DualHandler, type OnePortServer } from "../../src/server/one-port-server.js";
+import { corsAnswerHeaders } from "../../src/server/cors.js";
+import { createOnePortServer, type DualHandler, type OnePortOptions, type OnePortServer } from "../../src/server/one-port-server.js";
 
 const PATH = "/v1/chat/completions";
 const TIMEOUT_MS = 400;
@@ -40,7 +41,7 @@ interface Harness {
  * A one-port server whose fast taker answers `{"echo":<body>}` (after `x-wait` ms, when set)
  * and declines bodies that say `"decline"`; Node's handler answers `node <method> <url> <body>`.
  */
-async function start(options: { keepAliveTimeoutMs?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<Harness> {
+async function start(options: Pick<OnePortOptions, "keepAliveTimeoutMs" | "headersTimeoutMs" | "requestTimeoutMs" | "corsHeaders"> = {}): Promise<Harness> {
   const harness: Harness = { port: 0, fast: [], node: [], gone: [], refused: [] };
   const handler: DualHandler = (request, response) => {
     let body = "";
@@ -380,6 +381,26 @@ describe("the HTTP/1.1 fast path", () => {
     await slowBody.closed;
     expect(slowBody.received()).toMatch(/^HTTP\/1\.1 408 /);
     expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS * 2 - 50);
+    expect(harness.fast).toEqual([]);
+  });
+
+  it("answers its 408s with the CORS headers of the request's Origin", async () => {
+    const app = "https://app.example.com";
+    const harness = await start({ corsHeaders: corsAnswerHeaders({ allowOrigins: [app], maxAgeSeconds: 600 }) });
+    const slowHead = await client(harness.port);
+    slowHead.socket.write(`POST ${PATH} HTTP/1.1\r\nHost: x\r\nOrigin: ${app}\r\n`);
+    const slowBody = await client(harness.port);
+    slowBody.socket.write(requestBytes("0123456789", `Origin: ${app}\r\n`).slice(0, -5));
+    const stranger = await client(harness.port);
+    stranger.socket.write(requestBytes("0123456789", "Origin: https://evil.example.net\r\n").slice(0, -5));
+    await Promise.all([slowHead.closed, slowBody.closed, stranger.closed]);
+    for (const answer of [slowHead.received(), slowBody.received()]) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain(`\r\naccess-control-allow-origin: ${app}\r\n`);
+      expect(answer).toContain("\r\nvary: origin\r\n");
+    }
+    expect(stranger.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(stranger.received()).not.toContain("access-control-allow-origin");
     expect(harness.fast).toEqual([]);
   });
 

@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { corsAnswerHeaders } from "../../src/server/cors.js";
 import { createOnePortServer, type DualHandler, type OnePortServer } from "../../src/server/one-port-server.js";
 import { connectRaw } from "../support/raw-client.js";
 
@@ -158,6 +159,18 @@ describe("HTTP/2 connections on the one-port server", () => {
     expect(answer).toContain('{"error":{"message":"The request did not arrive in time.","type":"invalid_request_error","param":null,"code":"request_timeout"}}');
     expect(Date.now() - started).toBeGreaterThanOrEqual(REQUEST_MS - 20);
     expect(Date.now() - started).toBeLessThan(REQUEST_MS + 1_500);
+  });
+
+  it("answers 408 to an HTTP/1.1 body that does not arrive in time with the CORS headers of the request's Origin", async () => {
+    const app = "https://app.example.com";
+    server = createOnePortServer((request) => request.resume(), { headersTimeoutMs: REQUEST_MS, requestTimeoutMs: REQUEST_MS, corsHeaders: corsAnswerHeaders({ allowOrigins: [app], maxAgeSeconds: 600 }) });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const connection = await connectRaw((server.address() as AddressInfo).port);
+    connection.socket.write(`POST /slow HTTP/1.1\r\nHost: x\r\nOrigin: ${app}\r\nContent-Length: 10\r\n\r\n01234`);
+    await connection.closed;
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(connection.received()).toContain(`\r\naccess-control-allow-origin: ${app}\r\n`);
+    expect(connection.received()).toContain('"code":"request_timeout"');
   });
 
   it("answers 408 and resets a stream whose request does not arrive in time; the handler sees it aborted", async () => {
