@@ -15,9 +15,9 @@ import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { capDeadlineHeaders } from "./rpc/deadline-headers.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { rpcErrorAnswer, unknownMethodAnswer } from "./rpc/rpc-refusal.js";
-import { corsAnswerHeaders, corsHook } from "./server/cors.js";
+import { corsAnswerHeaders, corsHook, corsPreflightHeaders } from "./server/cors.js";
 import { RequestLog, withCause } from "./server/request-log.js";
-import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
+import { createOnePortServer, type DualHandler, type HostCheckedRequest, type HostRefusal } from "./server/one-port-server.js";
 
 /** What buildApp needs; tests inject a transport to replay or fake upstreams. */
 export interface AppDependencies {
@@ -82,13 +82,19 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
   const authenticate = createCallerAuthenticator(config.keys);
   const hostCheck = createHostCheck(config.keys);
   // A refused RPC is answered in its own protocol (status, message, ErrorDetail), anything else in the OpenAI envelope.
-  // The refusal comes before the CORS hook: a browser from an allowed origin is shown the 403, not a CORS failure.
+  // The refusal comes before the CORS hook, so it carries the CORS headers itself; and a preflight from an allowed
+  // origin (which carries no data either way) is answered as the hook answers it, so that a browser from that
+  // origin goes on to the request itself and is shown its 403, not a CORS failure.
   const corsHeaders = config.server.cors ? corsAnswerHeaders(config.server.cors) : undefined;
-  const refuseHost = hostCheck && ((authority: string | undefined, path: string | undefined, contentType: string | undefined, origin?: string) => {
+  const corsPreflight = config.server.cors ? corsPreflightHeaders(config.server.cors) : undefined;
+  const refuseHost = hostCheck && ((authority: string | undefined, request: HostCheckedRequest): HostRefusal | undefined => {
     const error = hostCheck(authority);
     if (!error) return undefined;
+    const preflight = corsPreflight?.(request.method, request.headers);
+    if (preflight) return { status: 204, headers: preflight, body: new Uint8Array(0) };
     log.error(error, "(host check)", undefined);
-    const rpc = rpcErrorAnswer(path, contentType, error);
+    const origin = request.headers.origin;
+    const rpc = rpcErrorAnswer(request.path, request.headers["content-type"], error);
     if (rpc) return corsHeaders ? { ...rpc, headers: { ...rpc.headers, ...corsHeaders(origin) } } : rpc;
     const rest = toRestError(error);
     return { status: rest.status, headers: { "content-type": "application/json", ...corsHeaders?.(origin) }, body: Buffer.from(JSON.stringify(rest.body)) };

@@ -1,5 +1,6 @@
 import { cors as connectCors } from "@connectrpc/connect";
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { IncomingHttpHeaders } from "node:http";
 import type { CorsSettings } from "../config/gateway-config.js";
 
 /** What browser code may read from an answer: the route headers, Retry-After and x-should-retry, and the RPC protocols' status headers. */
@@ -40,32 +41,43 @@ const HEADER_NAME_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0
  */
 export function corsHook(settings: CorsSettings): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   const anyOrigin = settings.allowOrigins.includes("*");
-  const origins = new Set(settings.allowOrigins);
   const answer = corsAnswerHeaders(settings);
+  const preflight = corsPreflightHeaders(settings);
   return (request, reply, done) => {
-    const origin = request.headers.origin;
     // `*` needs no Vary: the answer is the same for every origin. Otherwise it depends on the
     // Origin even when the answer carries no CORS headers (no Origin, or one not allowed).
     if (!anyOrigin) reply.raw.setHeader("vary", "origin");
-    if (origin === undefined || !(anyOrigin || origins.has(origin))) return done();
-    const allowOrigin = anyOrigin ? "*" : origin;
-    const requested = request.headers["access-control-request-method"];
-    if (request.method === "OPTIONS" && requested !== undefined) {
-      const asked = request.headers["access-control-request-headers"];
-      reply
-        .code(204)
-        .headers({
-          "access-control-allow-origin": allowOrigin,
-          "access-control-allow-methods": "GET, POST, OPTIONS",
-          "access-control-allow-headers": typeof asked === "string" && HEADER_NAME_LIST.test(asked) ? asked : ALLOWED_HEADERS,
-          "access-control-max-age": String(settings.maxAgeSeconds),
-          vary: anyOrigin ? "access-control-request-headers" : "origin, access-control-request-headers",
-        })
-        .send();
+    const preflightHeaders = preflight(request.method, request.headers);
+    if (preflightHeaders) {
+      reply.code(204).headers(preflightHeaders).send();
       return;
     }
-    for (const [name, value] of Object.entries(answer(origin) ?? {})) reply.raw.setHeader(name, value);
+    for (const [name, value] of Object.entries(answer(request.headers.origin) ?? {})) reply.raw.setHeader(name, value);
     done();
+  };
+}
+
+/**
+ * The headers of the 204 answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`)
+ * from an origin `settings` allow: the origin (or `*`), the methods, the headers the browser asked
+ * for (when they are a list of names; else the gateway's), the max age, and Vary; undefined for any
+ * other request, which then gets no preflight answer. The answer carries no data: it may be given
+ * where the request itself would be refused.
+ */
+export function corsPreflightHeaders(settings: CorsSettings): (method: string | undefined, headers: IncomingHttpHeaders) => Record<string, string> | undefined {
+  const anyOrigin = settings.allowOrigins.includes("*");
+  const allowed = allowsOrigin(settings);
+  return (method, headers) => {
+    const origin = headers.origin;
+    if (method !== "OPTIONS" || headers["access-control-request-method"] === undefined || !allowed(origin)) return undefined;
+    const asked = headers["access-control-request-headers"];
+    return {
+      "access-control-allow-origin": anyOrigin ? "*" : origin,
+      "access-control-allow-methods": "GET, POST, OPTIONS",
+      "access-control-allow-headers": typeof asked === "string" && HEADER_NAME_LIST.test(asked) ? asked : ALLOWED_HEADERS,
+      "access-control-max-age": String(settings.maxAgeSeconds),
+      vary: anyOrigin ? "access-control-request-headers" : "origin, access-control-request-headers",
+    };
   };
 }
 
@@ -78,10 +90,16 @@ export function corsHook(settings: CorsSettings): (request: FastifyRequest, repl
  */
 export function corsAnswerHeaders(settings: CorsSettings): (origin: string | undefined) => Record<string, string> | undefined {
   const anyOrigin = settings.allowOrigins.includes("*");
-  const origins = new Set(settings.allowOrigins);
+  const allowed = allowsOrigin(settings);
   return (origin) => {
-    const allowed = origin !== undefined && (anyOrigin || origins.has(origin));
-    if (!allowed) return anyOrigin ? undefined : { vary: "origin" };
+    if (!allowed(origin)) return anyOrigin ? undefined : { vary: "origin" };
     return { ...(anyOrigin ? {} : { vary: "origin" }), "access-control-allow-origin": anyOrigin ? "*" : origin, "access-control-expose-headers": EXPOSED_HEADERS };
   };
+}
+
+/** Whether `server.cors` allows a request's `Origin` (undefined: it has none). */
+function allowsOrigin(settings: CorsSettings): (origin: string | undefined) => origin is string {
+  const anyOrigin = settings.allowOrigins.includes("*");
+  const origins = new Set(settings.allowOrigins);
+  return (origin): origin is string => origin !== undefined && (anyOrigin || origins.has(origin));
 }

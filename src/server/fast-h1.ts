@@ -31,8 +31,8 @@ export interface FastH1Options {
   readonly keepAliveTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
-  /** The request's Host and Content-Type: true when the server would refuse it (Node then answers it). */
-  readonly refusesHost?: (host: string | undefined, contentType: string | undefined) => boolean;
+  /** The request's headers: true when the server would refuse its Host (Node then answers it). */
+  readonly refusesHost?: (headers: IncomingHttpHeaders) => boolean;
   /** The CORS headers of the fast path's own answer (a 408) to a request from `origin` (undefined: none known). */
   readonly corsHeaders?: (origin: string | undefined) => Readonly<Record<string, string>> | undefined;
 }
@@ -241,7 +241,7 @@ class FastConnection implements FastResponseSink {
     if (length > this.options.bodyLimitBytes) return undefined;
     const connection = headers.connection?.toLowerCase();
     if (connection !== undefined && connection !== "keep-alive" && connection !== "close") return undefined;
-    if (this.options.refusesHost?.(headers.host, headers["content-type"])) return undefined;
+    if (this.options.refusesHost?.(headers)) return undefined;
     return { headers, length, keepAlive: connection !== "close" };
   }
 

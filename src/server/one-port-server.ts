@@ -52,16 +52,24 @@ export interface OnePortOptions {
   readonly takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /**
    * Asked first about every HTTP/1.1 request (its Host) and HTTP/2 stream (its :authority, else
-   * Host), with its path, content-type and (HTTP/1.1, where browsers send it) Origin: an answer to
-   * send instead of serving it, or undefined to serve it.
+   * Host), with its method, path and headers: an answer to send instead of serving it, or
+   * undefined to serve it.
    */
-  readonly refuseHost?: (authority: string | undefined, path: string | undefined, contentType: string | undefined, origin?: string) => HostRefusal | undefined;
+  readonly refuseHost?: (authority: string | undefined, request: HostCheckedRequest) => HostRefusal | undefined;
   /**
    * The CORS headers of an answer to a request from `origin` (undefined: none known), for the
    * HTTP/1.1 answers the server writes itself: a request Node's parser refuses, one that does not
    * arrive in time, one without Host, CONNECT.
    */
   readonly corsHeaders?: (origin: string | undefined) => Readonly<Record<string, string>> | undefined;
+}
+
+/** What {@link OnePortOptions.refuseHost} is told of a request besides its authority. */
+export interface HostCheckedRequest {
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+  /** Lower-case names (HTTP/2 pseudo-headers included). */
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 /** The answer {@link OnePortOptions.refuseHost} sends instead of serving a request. */
@@ -72,9 +80,9 @@ export interface HostRefusal {
   readonly body: Uint8Array;
 }
 
-/** Sends `refusal` on an HTTP/1.1 response; the request body is read and dropped. */
+/** Sends `refusal` on an HTTP/1.1 response (a 204 without Content-Length, which it must not have); the request body is read and dropped. */
 function refuseRequest(request: http.IncomingMessage, response: http.ServerResponse, refusal: HostRefusal): void {
-  response.writeHead(refusal.status, { ...refusal.headers, "content-length": refusal.body.byteLength });
+  response.writeHead(refusal.status, refusal.status === 204 ? refusal.headers : { ...refusal.headers, "content-length": refusal.body.byteLength });
   response.end(refusal.body);
   request.resume();
 }
@@ -99,11 +107,6 @@ function refuseStream(stream: http2.ServerHttp2Stream, refusal: HostRefusal): vo
 function authorityOf(headers: http2.IncomingHttpHeaders): string | undefined {
   const authority = headers[":authority"] ?? headers.host;
   return typeof authority === "string" ? authority : undefined;
-}
-
-function contentTypeOf(headers: http.IncomingHttpHeaders): string | undefined {
-  const contentType = headers["content-type"];
-  return typeof contentType === "string" ? contentType : undefined;
 }
 
 /** The net.Server Fastify listens on, with the connection-closing methods Fastify looks for. */
@@ -142,7 +145,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
       return;
     }
     closeIfAnsweredEarly(request, response);
-    const refusal = refuseHost?.(request.headers.host, request.url, contentTypeOf(request.headers), request.headers.origin);
+    const refusal = refuseHost?.(request.headers.host, { method: request.method, path: request.url, headers: request.headers });
     if (refusal) refuseRequest(request, response, refusal);
     else {
       stalls.watch(response);
@@ -187,7 +190,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
         headersTimeoutMs,
         requestTimeoutMs,
         ...(corsHeaders ? { corsHeaders } : {}),
-        ...(refuseHost ? { refusesHost: (host: string | undefined, contentType: string | undefined) => refuseHost(host, fastPath.path, contentType) !== undefined } : {}),
+        ...(refuseHost ? { refusesHost: (headers: http.IncomingHttpHeaders) => refuseHost(headers.host, { method: "POST", path: fastPath.path, headers }) !== undefined } : {}),
       })
     : undefined;
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
@@ -201,7 +204,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   const h2 = http2.createServer({ settings: { maxHeaderListSize: HTTP2_MAX_HEADER_LIST_BYTES, maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS } });
   const takeStream = options.takeStream;
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-    const refusal = refuseHost?.(authorityOf(headers), headers[":path"], contentTypeOf(headers));
+    const refusal = refuseHost?.(authorityOf(headers), { method: headers[":method"], path: headers[":path"], headers });
     if (refusal) return refuseStream(stream, refusal);
     if (takeStream?.(stream, headers)) return;
     boundUpload(stream, requestTimeoutMs);

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import http from "node:http";
+import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatInputSchema, Role } from "../../gen/switchyard/v1/chat_pb.js";
 import { ChatService } from "../../gen/switchyard/v1/chat_service_pb.js";
@@ -19,6 +20,7 @@ let upstream: FakeUpstream;
 let gateway: ListeningApp;
 let open: ListeningApp;
 let plain: ListeningApp;
+let local: ListeningApp;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
@@ -28,15 +30,52 @@ beforeAll(async () => {
   gateway = await listenApp(`server: { cors: { allow_origins: ["${APP}"], max_age_s: 300 } }\nkeys: [{ name: web, key: k-web-123 }]\n${providers}`, "cors.yaml");
   open = await listenApp(`server: { cors: { allow_origins: ["*"] } }\n${providers}`, "cors-any.yaml");
   plain = await listenApp(providers, "no-cors.yaml");
+  local = await listenApp(`server: { cors: { allow_origins: ["${APP}"] } }\n${providers}`, "cors-no-keys.yaml");
 });
 
 afterAll(async () => {
-  await Promise.all([gateway.close(), open.close(), plain.close()]);
+  await Promise.all([gateway.close(), open.close(), plain.close(), local.close()]);
   await upstream.close();
 });
 
 function preflight(origin: string, url: string, headers = "authorization, content-type, x-stainless-os"): Promise<Response> {
   return fetch(url, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": headers } });
+}
+
+/** An HTTP/1.1 request to the gateway at `origin` with the headers given (Host included); its status, headers and body. */
+function h1(origin: string, method: string, path: string, headers: http.OutgoingHttpHeaders, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: url.hostname, port: url.port, method, path, headers, agent: false }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+/** The same over HTTP/2 (prior knowledge), `:authority` from `authority`. */
+async function h2(origin: string, authority: string, headers: http2.OutgoingHttpHeaders, body?: string): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
+  const session = http2.connect(origin);
+  session.on("error", () => undefined);
+  try {
+    return await new Promise((resolve, reject) => {
+      const stream = session.request({ ":authority": authority, ...headers });
+      let answer: http2.IncomingHttpHeaders = {};
+      let text = "";
+      stream.setEncoding("utf8");
+      stream.on("response", (received) => (answer = received));
+      stream.on("data", (chunk: string) => (text += chunk));
+      stream.on("end", () => resolve({ status: Number(answer[":status"]), headers: answer, body: text }));
+      stream.on("error", reject);
+      stream.end(body);
+    });
+  } finally {
+    session.close();
+  }
 }
 
 /** Sends `bytes` on a new connection to `origin` and resolves with everything the server sent until it closed. */
@@ -179,6 +218,42 @@ describe("server.cors", () => {
     expect(badUrl.headers.get("access-control-allow-origin")).toBe(APP);
     // Without server.cors, as before: none.
     expect(await rawAnswer(plain.origin, head(APP, big))).not.toContain("access-control-allow-origin");
+  });
+
+  it("with no keys, answers an allowed origin's preflight for a refused Host, so the browser is shown the request's 403; nothing more is served", async () => {
+    const port = new URL(local.origin).port;
+    const host = `rebind.test:${port}`;
+    const asks = { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "content-type" };
+    for (const path of ["/v1/chat/completions", "/switchyard.v1.ChatService/Chat", "/v1/models"]) {
+      const preflight = await h1(local.origin, "OPTIONS", path, { host, ...asks });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers["access-control-allow-origin"]).toBe(APP);
+      expect(preflight.headers["access-control-allow-methods"]).toContain("POST");
+      expect(preflight.headers["access-control-allow-headers"]).toBe("content-type");
+      expect(preflight.headers["content-length"]).toBeUndefined();
+      expect(preflight.body).toBe("");
+      const overH2 = await h2(local.origin, host, { ":method": "OPTIONS", ":path": path, ...asks });
+      expect(overH2.status).toBe(204);
+      expect(overH2.headers["access-control-allow-origin"]).toBe(APP);
+    }
+    // The request itself is refused as before, with the CORS headers: over HTTP/1.1 (the chat route's fast path too) and HTTP/2.
+    const before = upstream.requests.length;
+    const refused = await h1(local.origin, "POST", "/v1/chat/completions", { host, origin: APP, "content-type": "application/json", "content-length": Buffer.byteLength(CHAT_BODY) }, CHAT_BODY);
+    expect(refused.status).toBe(403);
+    expect(refused.headers["access-control-allow-origin"]).toBe(APP);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: "permission_denied" } });
+    const refusedH2 = await h2(local.origin, host, { ":method": "POST", ":path": "/v1/chat/completions", origin: APP, "content-type": "application/json" }, CHAT_BODY);
+    expect(refusedH2.status).toBe(403);
+    expect(refusedH2.headers["access-control-allow-origin"]).toBe(APP);
+    expect(upstream.requests.length).toBe(before);
+    // Not a preflight from an allowed origin: refused, without CORS headers for another origin.
+    const stranger = await h1(local.origin, "OPTIONS", "/v1/chat/completions", { host, ...asks, origin: "https://evil.example.net" });
+    expect(stranger.status).toBe(403);
+    expect(stranger.headers["access-control-allow-origin"]).toBeUndefined();
+    const strangerH2 = await h2(local.origin, host, { ":method": "OPTIONS", ":path": "/v1/chat/completions", ...asks, origin: "https://evil.example.net" });
+    expect(strangerH2.status).toBe(403);
+    expect(strangerH2.headers["access-control-allow-origin"]).toBeUndefined();
+    expect((await h1(local.origin, "OPTIONS", "/v1/chat/completions", { host, origin: APP })).status).toBe(403);
   });
 
   it("refuses origins that are not origins, and an empty list", () => {
