@@ -55,3 +55,17 @@ export function writeClientError(socket: stream.Duplex, code: string | undefined
   for (const [name, value] of Object.entries(headers ?? {})) lines += `${name}: ${value}\r\n`;
   socket.write(`HTTP/1.1 ${status} ${phrase}\r\nConnection: close\r\n${lines}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
+
+/**
+ * Node's 'clientError' answer (a request its parser refuses, or one that does not arrive in time)
+ * with the OpenAI error envelope as body instead of none, and `headers` (CORS), under the same rule
+ * as Node's: only while no answer to an earlier request on the connection has started. Then the
+ * connection closes.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex, headers: Readonly<Record<string, string>> | undefined): void {
+  const inFlight = (socket as stream.Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    writeClientError(socket, error.code, headers);
+  }
+  socket.destroy(error);
+}

@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type stream from "node:stream";
-import { CONNECT_METHOD, MISSING_HOST, originInRawRequest, writeClientError } from "./client-error.js";
+import { answerClientError, CONNECT_METHOD, MISSING_HOST, originInRawRequest, writeClientError } from "./client-error.js";
 import { FastH1Server, type FastRequestTaker } from "./fast-h1.js";
 import { StalledResponses } from "./write-drain.js";
 
@@ -399,18 +399,4 @@ function afterAnswerInFlight(socket: stream.Duplex, then: () => void): void {
   };
   inFlight.once("finish", next);
   inFlight.once("close", next);
-}
-
-/**
- * Node's 'clientError' answer (a request its parser refuses, or one that does not arrive in time)
- * with the OpenAI error envelope as body instead of none, and `headers` (CORS), under the same rule
- * as Node's: only while no answer to an earlier request on the connection has started. Then the
- * connection closes.
- */
-function answerClientError(error: NodeJS.ErrnoException, socket: stream.Duplex, headers: Readonly<Record<string, string>> | undefined): void {
-  const inFlight = (socket as stream.Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) {
-    writeClientError(socket, error.code, headers);
-  }
-  socket.destroy(error);
 }
