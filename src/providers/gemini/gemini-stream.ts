@@ -7,6 +7,7 @@ import { randomBase62 } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
 import { droppedPartsWarning, finishWarning, mapGeminiFinishReason, reasoningSignatureOf, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
+import { PartialArguments } from "./gemini-partial-args.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
@@ -32,6 +33,8 @@ interface ChoiceState {
   nextToolIndex: number;
   hasToolCalls: boolean;
   finished: boolean;
+  /** A call whose arguments Gemini streams in pieces: its tool index and the arguments so far, sent whole when it ends. */
+  streamedCall: { readonly toolIndex: number; readonly args: PartialArguments } | undefined;
   /** A finishReason that came with code the model runs (its result and the model's answer follow): sent at EOF unless more of the candidate comes. */
   provisionalFinish: string | undefined;
 }
@@ -140,7 +143,14 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
           const signature = part.thoughtSignature;
           if (signature) context.onToolCall(id, signature);
           out.push(toolCallStartEvent(index, toolIndex, id, part.functionCall.name, signature ? thoughtSignatureExtra(signature) : undefined));
-          out.push(toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args)));
+          this.endStreamedCall(index, state, out);
+          if (part.functionCall.willContinue) state.streamedCall = { toolIndex, args: new PartialArguments(part.functionCall.args) };
+          else out.push(toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args)));
+        } else if (part.callPiece) {
+          const call = state.streamedCall;
+          if (!call) continue;
+          for (const piece of part.callPiece.partialArgs) if (!call.args.add(piece)) throw invalidChunk("a streamed function call argument path the gateway cannot read");
+          if (!part.callPiece.willContinue) this.endStreamedCall(index, state, out);
         } else if (part.thought === true) {
           const signature = reasoningSignatureOf(part);
           if (part.text || signature) out.push(reasoningDeltaEvent(index, part.text ?? "", signature));
@@ -168,7 +178,16 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     return true;
   }
 
+  /** Sends the arguments of the call being streamed, if one is, whole. */
+  private endStreamedCall(index: number, state: ChoiceState, out: ChatStreamResponse[]): void {
+    const call = state.streamedCall;
+    if (!call) return;
+    state.streamedCall = undefined;
+    out.push(toolCallDeltaEvent(index, call.toolIndex, call.args.json()));
+  }
+
   private finish(index: number, state: ChoiceState, reason: string, out: ChatStreamResponse[]): void {
+    this.endStreamedCall(index, state, out);
     state.finished = true;
     state.provisionalFinish = undefined;
     out.push(finishEvent(index, mapGeminiFinishReason(reason, state.hasToolCalls), reason));
@@ -184,7 +203,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
   private stateOf(index: number): ChoiceState {
     let state = this.choices.get(index);
     if (!state) {
-      state = { nextToolIndex: 0, hasToolCalls: false, finished: false, provisionalFinish: undefined };
+      state = { nextToolIndex: 0, hasToolCalls: false, finished: false, provisionalFinish: undefined, streamedCall: undefined };
       this.choices.set(index, state);
     }
     return state;

@@ -8,6 +8,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
+import type { GeminiPartialArg } from "./gemini-partial-args.js";
 
 /**
  * Put before the raw value inside a tagged reasoning signature when Gemini gave it on an answer part
@@ -96,7 +97,10 @@ export interface GeminiResponsePart {
   readonly text?: string;
   readonly thought?: boolean;
   readonly thoughtSignature?: string;
-  readonly functionCall?: { readonly name: string; readonly args: JsonMap; readonly id?: string };
+  /** A call (`willContinue`: its arguments come in later parts, see {@link GeminiResponsePart.callPiece}). */
+  readonly functionCall?: { readonly name: string; readonly args: JsonMap; readonly id?: string; readonly willContinue?: true };
+  /** A later part of a call whose arguments are streamed: pieces of them, and whether more parts follow. */
+  readonly callPiece?: { readonly partialArgs: readonly GeminiPartialArg[]; readonly willContinue: boolean };
   /** Set for a part the gateway does not translate (executableCode, codeExecutionResult, inlineData, fileData, a new kind): its kind. */
   readonly unsupported?: string;
 }
@@ -204,18 +208,35 @@ function parsePart(value: unknown): GeminiResponsePart | undefined {
   if (!isJsonMap(value)) return undefined;
   const call = value.functionCall;
   const functionCall = isJsonMap(call) && typeof call.name === "string"
-    ? defined({ name: call.name, args: isJsonMap(call.args) ? call.args : {}, id: str(call.id) })
+    ? defined({ name: call.name, args: isJsonMap(call.args) ? call.args : {}, id: str(call.id), willContinue: call.willContinue === true ? (true as const) : undefined })
+    : undefined;
+  // No name: a later part of a call whose arguments are streamed (`{}` alone ends it).
+  const callPiece = isJsonMap(call) && !functionCall
+    ? { partialArgs: list(call.partialArgs).map(parsePartialArg).filter((piece): piece is GeminiPartialArg => piece !== undefined), willContinue: call.willContinue === true }
     : undefined;
   const text = str(value.text);
   // A part with content the gateway cannot carry (code execution, images, files, kinds newer than this code); a bare signature part is not one.
-  const unsupported = text === undefined && !functionCall ? Object.keys(value).find((key) => !PART_ANNOTATIONS.has(key) && value[key] !== null) : undefined;
+  const unsupported = text === undefined && !functionCall && !callPiece ? Object.keys(value).find((key) => !PART_ANNOTATIONS.has(key) && value[key] !== null) : undefined;
   return defined({
     text,
     thought: value.thought === true ? true : undefined,
     thoughtSignature: str(value.thoughtSignature),
     functionCall,
+    callPiece,
     unsupported,
   });
+}
+
+/** One `partialArgs` entry: its path and its value (string, number, bool or null); undefined when it has neither. */
+function parsePartialArg(value: unknown): GeminiPartialArg | undefined {
+  if (!isJsonMap(value) || typeof value.jsonPath !== "string") return undefined;
+  const given: Json | undefined =
+    typeof value.stringValue === "string" ? value.stringValue
+    : typeof value.numberValue === "number" ? value.numberValue
+    : typeof value.boolValue === "boolean" ? value.boolValue
+    : "nullValue" in value ? null
+    : undefined;
+  return given === undefined ? undefined : { jsonPath: value.jsonPath, value: given, willContinue: value.willContinue === true };
 }
 
 function parseLogprobCandidate(value: unknown): GeminiLogprobCandidate | undefined {

@@ -20,6 +20,68 @@ function idsOf(events: ChatStreamResponse[]): string[] {
   return events.flatMap((event) => (event.event.case === "toolCallStart" ? [event.event.value.id] : []));
 }
 
+/** A recorded Vertex AI stream with streamFunctionCallArguments (googleapis/js-genai's test recordings; the signature shortened). */
+const PARTIAL_ARGS_STREAM = [
+  {"candidates":[{"content":{"parts":[{"functionCall":{"name":"getCurrentWeather","willContinue":true},"thoughtSignature":"CmAB4/H/XjMJHE7D6md5Dkx"}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"billablePromptUsage":{"textCount":441},"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.country","stringValue":"USA","willContinue":true}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.country","stringValue":""}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.location","stringValue":"NewYorkCity","willContinue":true}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.location","stringValue":""}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.purpose","stringValue":"to know what to wear today","willContinue":true}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.purpose","stringValue":""}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.unit","stringValue":"C","willContinue":true}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{"partialArgs":[{"jsonPath":"$.unit","stringValue":""}],"willContinue":true}}],"role":"model"}}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"trafficType":"ON_DEMAND"}},
+  {"candidates":[{"content":{"parts":[{"functionCall":{}}],"role":"model"},"finishReason":"STOP"}],"createTime":"2025-11-13T02:09:08.087479Z","modelVersion":"gemini-2.5-pro","responseId":"xD0VaberBfSanvgPoPLHkAU","usageMetadata":{"candidatesTokenCount":29,"candidatesTokensDetails":[{"modality":"TEXT","tokenCount":29}],"promptTokenCount":36,"promptTokensDetails":[{"modality":"TEXT","tokenCount":36}],"thoughtsTokenCount":193,"totalTokenCount":258,"trafficType":"ON_DEMAND"}},
+];
+
+describe("a call whose arguments Gemini streams in pieces (streamFunctionCallArguments)", () => {
+  it("recorded: the pieces become the call's arguments, sent whole when the call ends, from bytes in awkward slices", () => {
+    const seen: [string, string][] = [];
+    const translator = new GeminiStreamTranslator({ ...context, onToolCall: (id, signature) => seen.push([id, signature]) });
+    const parser = new SseParser();
+    const out: ChatStreamResponse[] = [];
+    const bytes = new TextEncoder().encode(PARTIAL_ARGS_STREAM.map((chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`).join(""));
+    for (let i = 0; i < bytes.length; i += 7) for (const event of parser.push(bytes.subarray(i, i + 7))) translator.push(event, out);
+    for (const event of parser.end()) translator.push(event, out);
+    translator.end(out);
+    const id = idsOf(out)[0] ?? "";
+    expect(out.slice(1)).toEqual([
+      toolCallStartEvent(0, 0, id, "getCurrentWeather", { google: { thought_signature: "CmAB4/H/XjMJHE7D6md5Dkx" } }),
+      toolCallDeltaEvent(0, 0, '{"country":"USA","location":"NewYorkCity","purpose":"to know what to wear today","unit":"C"}'),
+      finishEvent(0, FinishReason.TOOL_CALLS, "STOP"),
+      usageEvent(usageOf({ prompt: 36, completion: 222, total: 258, reasoning: 193 })),
+    ]);
+    expect(seen).toEqual([[id, "CmAB4/H/XjMJHE7D6md5Dkx"]]);
+  });
+
+  it("hand-made: nested paths, array items, numbers, booleans and null, a string continued over pieces, then a second call", async () => {
+    const piece = (partialArgs: object[], willContinue = true) => ({ candidates: [{ content: { parts: [{ functionCall: { partialArgs, willContinue } }] } }] });
+    const out = await run([
+      { responseId: "r", candidates: [{ content: { parts: [{ functionCall: { name: "plan", willContinue: true } }] } }] },
+      piece([{ jsonPath: "$.trip.city", stringValue: "Par", willContinue: true }]),
+      piece([{ jsonPath: "$.trip.city", stringValue: "is" }, { jsonPath: "$.days", numberValue: 3 }]),
+      piece([{ jsonPath: "$.stops[0].name", stringValue: "Louvre" }, { jsonPath: "$.stops[1]", nullValue: "NULL_VALUE" }, { jsonPath: "$['odd key']", boolValue: true }]),
+      piece([], false),
+      { candidates: [{ content: { parts: [{ functionCall: { name: "book", args: { n: 1 } } }] }, finishReason: "STOP" }] },
+    ]);
+    const ids = idsOf(out);
+    expect(out.slice(1)).toEqual([
+      toolCallStartEvent(0, 0, ids[0] ?? "", "plan"),
+      toolCallDeltaEvent(0, 0, '{"trip":{"city":"Paris"},"days":3,"stops":[{"name":"Louvre"},null],"odd key":true}'),
+      toolCallStartEvent(0, 1, ids[1] ?? "", "book"),
+      toolCallDeltaEvent(0, 1, '{"n":1}'),
+      finishEvent(0, FinishReason.TOOL_CALLS, "STOP"),
+    ]);
+  });
+
+  it("sends what came when the candidate finishes before the call's end, and refuses a path it cannot read", async () => {
+    const start = { responseId: "r", candidates: [{ content: { parts: [{ functionCall: { name: "f", willContinue: true } }] } }] };
+    const cut = await run([start, { candidates: [{ content: { parts: [{ functionCall: { partialArgs: [{ jsonPath: "$.a", stringValue: "x" }], willContinue: true } }] }, finishReason: "MAX_TOKENS" }] }]);
+    expect(cut.slice(2)).toEqual([toolCallDeltaEvent(0, 0, '{"a":"x"}'), finishEvent(0, FinishReason.LENGTH, "MAX_TOKENS")]);
+    await expect(run([start, { candidates: [{ content: { parts: [{ functionCall: { partialArgs: [{ jsonPath: "a..b", stringValue: "x" }], willContinue: true } }] } }] }])).rejects.toThrow(/cannot read/);
+  });
+});
+
 describe("fromGeminiStream (hand-made chunks)", () => {
   it("puts a malformed finish of the first chunk in the start's warnings (a stream answer says it as a whole one does)", async () => {
     const out = await run([{ responseId: "r", candidates: [{ content: {}, finishReason: "MALFORMED_FUNCTION_CALL" }] }]);
