@@ -67,6 +67,8 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
   private pending = "";
   /** Characters of answer text read so far (held-back text included). */
   private characters = 0;
+  /** Characters of thinking streamed so far: output Anthropic counts, for the estimate of a cut answer. */
+  private thinkingCharacters = 0;
   /** The open text blocks that cite web sources, by block index: where each starts, and its sources. */
   private readonly cited = new Map<number, { start: number; sources: AnthropicCitedSource[] }>();
   private startUsage: AnthropicUsage = {};
@@ -165,9 +167,9 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
    * The answer was cut at a gateway-enforced stop: the cited blocks the cut falls in get their
    * sources clipped to it, then the finish and the usage, and the upstream is closed (reading on
    * would keep the caller's stream open, and the model generating, for nothing). Anthropic's real
-   * output count comes only with message_delta, so the completion tokens are the delivered text's
-   * estimate (the text's; thinking before the cut is not counted), marked `estimated`; the prompt
-   * side is message_start's.
+   * output count comes only with message_delta, so the completion tokens are the estimate of what
+   * was delivered (the text, and the thinking before it, which Anthropic counts as output too),
+   * marked `estimated`; the prompt side is message_start's.
    */
   private cutAnswer(out: ChatStreamResponse[]): void {
     const kept = this.characters;
@@ -176,7 +178,7 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
     if (notes.length > 0) out.push(annotationDeltaEvent(0, notes));
     out.push(finishEvent(0, FinishReason.STOP, LOCAL_STOP_RAW_REASON));
     if (this.sawUsage) {
-      const usage = fromAnthropicUsage({ ...this.startUsage, ...this.deltaUsage, outputTokens: estimateOutputTokens(kept) });
+      const usage = fromAnthropicUsage({ ...this.startUsage, ...this.deltaUsage, outputTokens: estimateOutputTokens(kept + this.thinkingCharacters) });
       usage.estimated = true;
       out.push(usageEvent(usage));
     }
@@ -223,7 +225,10 @@ export class AnthropicStreamTranslator implements SseTranslator<ChatStreamRespon
             else out.push(toolCallDeltaEvent(0, call.index, delta.partialJson));
           }
         } else if (delta.type === "thinking_delta") {
-          if (delta.thinking !== "") out.push(reasoningDeltaEvent(0, delta.thinking));
+          if (delta.thinking !== "") {
+            this.thinkingCharacters += characterCount(delta.thinking);
+            out.push(reasoningDeltaEvent(0, delta.thinking));
+          }
         } else if (delta.type === "signature_delta") {
           if (delta.signature !== "") out.push(reasoningDeltaEvent(0, "", delta.signature));
         } else if (delta.type === "citations_delta" && delta.source) {

@@ -217,6 +217,23 @@ describe("gateway-enforced stop sequences while streaming", () => {
     expect(last?.case === "usage" && last.value.estimated).toBe(true);
   });
 
+  it("at a cut after thinking, the estimate counts the thinking delivered too (Anthropic counts it as output)", async () => {
+    const body = [
+      frame({ type: "message_start", message: { id: "msg_t", model: "m", usage: { input_tokens: 10, output_tokens: 1 } } }),
+      frame({ type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Let me think about it." } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "c2ln" } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }),
+      frame({ type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "Line one\nLine two" } }),
+      frame({ type: "content_block_stop", index: 1 }),
+      frame({ type: "message_stop" }),
+    ].join("");
+    const collected = await collect(adapterFor(sse(body)).stream(chatInput({ maxTokens: 2000, stop: ["\n"], messages: [user("hi")] }), callOptions("claude-sonnet-4-5")));
+    // 22 characters of thinking and 8 of text: 30 / 4, rounded up.
+    expect(summarize(collected).at(-1)).toEqual(["usage", usage({ prompt: 10, completion: 8 })]);
+  });
+
   it("keeps a cited block's url_citation clipped to a cut inside it, as the non-streaming answer does", async () => {
     const source = { type: "web_search_result_location", cited_text: "x", url: "https://a.example/", title: "A", encrypted_index: "E" };
     const body = [
