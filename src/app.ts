@@ -92,12 +92,12 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     if (!error) return undefined;
     const preflight = corsPreflight?.(request.method, request.headers);
     if (preflight) return { status: 204, headers: preflight, body: new Uint8Array(0) };
-    log.error(error, "(host check)", undefined);
+    const onSent = () => log.error(error, "(host check)", undefined);
     const origin = request.headers.origin;
     const rpc = rpcErrorAnswer(request.path, request.headers["content-type"], error);
-    if (rpc) return corsHeaders ? { ...rpc, headers: { ...rpc.headers, ...corsHeaders(origin) } } : rpc;
+    if (rpc) return { ...rpc, headers: { ...rpc.headers, ...corsHeaders?.(origin) }, onSent };
     const rest = toRestError(error);
-    return { status: rest.status, headers: { "content-type": "application/json", ...corsHeaders?.(origin) }, body: Buffer.from(JSON.stringify(rest.body)) };
+    return { status: rest.status, headers: { "content-type": "application/json", ...corsHeaders?.(origin) }, body: Buffer.from(JSON.stringify(rest.body)), onSent };
   });
   let draining = false;
   const rawRouteOptions: RawChatRouteOptions = { gateway, authenticate, streamKeepAliveMs: config.server.streamKeepAliveMs, bodyLimitBytes: config.server.bodyLimitBytes, closing: () => !app.server.listening, leavesBrowsers: config.server.cors !== undefined, onError: (error, url, keyName) => log.error(error, url, keyName) };

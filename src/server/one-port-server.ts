@@ -78,10 +78,13 @@ export interface HostRefusal {
   /** Response headers (content-type included); an HTTP/2 answer with an empty body is one HEADERS frame (gRPC's trailers-only form). */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
+  /** Called when the refusal is sent (to log it): once per refused request, though the HTTP/1.1 fast path asks first. */
+  readonly onSent?: () => void;
 }
 
 /** Sends `refusal` on an HTTP/1.1 response (a 204 without Content-Length, which it must not have); the request body is read and dropped. */
 function refuseRequest(request: http.IncomingMessage, response: http.ServerResponse, refusal: HostRefusal): void {
+  refusal.onSent?.();
   response.writeHead(refusal.status, refusal.status === 204 ? refusal.headers : { ...refusal.headers, "content-length": refusal.body.byteLength });
   response.end(refusal.body);
   request.resume();
@@ -93,6 +96,7 @@ function refuseRequest(request: http.IncomingMessage, response: http.ServerRespo
  * an unhandled 'error' event (which would end the process).
  */
 function refuseStream(stream: http2.ServerHttp2Stream, refusal: HostRefusal): void {
+  refusal.onSent?.();
   stream.on("error", () => undefined);
   if (stream.destroyed || stream.closed) return;
   if (refusal.body.byteLength === 0) {

@@ -1,7 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { isLoopbackHost } from "../../src/core/caller-auth.js";
 import { parseConfigText } from "../../src/config/load-config.js";
@@ -115,5 +115,21 @@ describe("isLoopbackHost", () => {
   });
   it.each(["", "evil.example", "localhost.evil.example", "127.0.0.1.evil.example", "0.0.0.0.evil.example", "10.0.0.1", "[::ffff:8.8.8.8]", "127.1", "2130706433", "localhost:8080:1"])("refuses %s", (host) => {
     expect(isLoopbackHost(host)).toBe(false);
+  });
+});
+
+describe("the log of a refused Host", () => {
+  it("has one line per refused request, on the HTTP/1.1 fast path (which asks before handing it on) and on HTTP/2", async () => {
+    const lines: string[] = [];
+    const { listenApp } = await import("../support/listening-app.js");
+    const app = await listenApp("server: { host: 127.0.0.1, port: 0 }\nproviders:\n  b: { type: openai-compatible, base_url: \"http://127.0.0.1:9/v1\" }\nlogging: { level: info }\n", "host-log.yaml", { write: (line) => void lines.push(line) });
+    try {
+      const port = Number(new URL(app.origin).port);
+      expect((await h1(port, "rebind.test")).status).toBe(403);
+      expect((await h2(port, "rebind.test")).status).toBe(403);
+      expect(lines.filter((line) => line.includes('"where":"(host check)"'))).toHaveLength(2);
+    } finally {
+      await app.close();
+    }
   });
 });
