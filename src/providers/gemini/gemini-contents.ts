@@ -142,21 +142,22 @@ function thoughtParts(reasoning: Reasoning, builder: Builder): { parts: GeminiRe
 function modelParts(message: Message, messageIndex: number, context: GeminiContentsContext, builder: Builder): GeminiRequestPart[] {
   if (message.audio?.id) builder.warnings.add("the audio of an assistant message (an OpenAI audio id) cannot be sent to Gemini; dropped");
   const parts: GeminiRequestPart[] = [];
-  // A signature Gemini gave on an answer part, waiting for the answer text it goes back on.
-  let answerSignature: string | undefined;
+  // Signatures Gemini gave on answer parts, in order, waiting for the answer text: the first goes
+  // back on it (REST puts every reasoning part before the one text, so several may wait).
+  const answerSignatures: string[] = [];
   for (const part of message.content) {
     if (part.part.case === "text" || part.part.case === "refusal") {
       if (!part.part.value) continue;
-      parts.push(answerSignature ? { text: part.part.value, thoughtSignature: answerSignature } : { text: part.part.value });
-      answerSignature = undefined;
+      const signature = answerSignatures.shift();
+      parts.push(signature ? { text: part.part.value, thoughtSignature: signature } : { text: part.part.value });
     } else if (part.part.case === "reasoning") {
       const thoughts = thoughtParts(part.part.value, builder);
       parts.push(...thoughts.parts);
-      answerSignature = thoughts.answerSignature ?? answerSignature;
+      if (thoughts.answerSignature) answerSignatures.push(thoughts.answerSignature);
     }
   }
-  // No text after it (Gemini signed an empty part): an empty part carries it, as Gemini sent it.
-  if (answerSignature) parts.push({ text: "", thoughtSignature: answerSignature });
+  // Left without text (Gemini signed an empty part after its text): empty parts carry them, as Gemini sent them.
+  for (const signature of answerSignatures) parts.push({ text: "", thoughtSignature: signature });
   message.toolCalls.forEach((call, callIndex) => {
     const args = parseArguments(call, `messages[${messageIndex}].tool_calls[${callIndex}].function.arguments`);
     const signature = thoughtSignatureOf(call) ?? context.thoughtSignatureFor(call.id);

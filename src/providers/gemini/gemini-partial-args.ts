@@ -22,8 +22,8 @@ export interface GeminiPartialArg {
 /** Highest array index a piece may name: a larger one (no real call has it) would allocate that many slots. */
 const MAX_INDEX = 100_000;
 
-/** One step of a JSON path: `.name`, `[3]`, `['name']` or `["name"]`. */
-const STEP = /\.([A-Za-z_$][\w$-]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]/y;
+/** One step of a JSON path: `.name` (any characters but `.`, `[` and quotes: RFC 9535 allows non-ASCII names), `[3]`, `['name']` or `["name"]`. */
+const STEP = /\.([^.[\]'"\s]+)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]/uy;
 
 /** The steps of a path (`$` then steps), or undefined when it is not one this reader knows. */
 function stepsOf(path: string): (string | number)[] | undefined {

@@ -7,7 +7,7 @@ import { randomBase62 } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
 import { droppedPartsWarning, finishWarning, mapGeminiFinishReason, reasoningSignatureOf, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
-import { PartialArguments } from "./gemini-partial-args.js";
+import { PartialArguments, type GeminiPartialArg } from "./gemini-partial-args.js";
 import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
@@ -39,8 +39,8 @@ interface ChoiceState {
   provisionalFinish: string | undefined;
 }
 
-/** Part kinds after which a finishReason is not the end: Gemini sends `STOP` with the `executableCode` it then runs and answers on. */
-const CODE_EXECUTION_PARTS: ReadonlySet<string> = new Set(["executableCode", "codeExecutionResult"]);
+/** The part kind after which a finishReason is not the end: Gemini sends `STOP` with the `executableCode` it then runs (its result follows) and answers on. */
+const CODE_TO_RUN = "executableCode";
 
 /**
  * Translates Gemini stream chunks into proto stream events, one at a time (push style: no
@@ -55,8 +55,8 @@ const CODE_EXECUTION_PARTS: ReadonlySet<string> = new Set(["executableCode", "co
  * not translate (code execution, images, files) dropped, with a warning when they come in the first
  * chunk (later there is no start left to carry it); one finish per candidate
  * when its finishReason appears (tool_calls if it called a function), except one that comes with
- * code execution (an `executableCode` or `codeExecutionResult` last part: Gemini answers on after
- * running it), which holds until more of the candidate comes or the body ends; a blocked prompt is a
+ * code to run (an `executableCode` last part: its result and Gemini's answer on it follow), which
+ * holds until more of the candidate comes or the body ends; a blocked prompt is a
  * content_filter finish; usage is cumulative upstream, so only the last is kept, and sent once:
  * with the chunk that finishes every candidate asked for (Gemini's last chunk carries both), else at
  * EOF, after the finishes (a later usage-only chunk is then read too). A stream that ends without finishReason gets no finish (the core
@@ -144,12 +144,18 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
           if (signature) context.onToolCall(id, signature);
           out.push(toolCallStartEvent(index, toolIndex, id, part.functionCall.name, signature ? thoughtSignatureExtra(signature) : undefined));
           this.endStreamedCall(index, state, out);
-          if (part.functionCall.willContinue) state.streamedCall = { toolIndex, args: new PartialArguments(part.functionCall.args) };
-          else out.push(toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args)));
+          const pieces = part.functionCall.partialArgs;
+          if (part.functionCall.willContinue || pieces) {
+            // Pieces may come with the name too; a call that does not go on ends with them.
+            state.streamedCall = { toolIndex, args: new PartialArguments(part.functionCall.args) };
+            this.addPieces(state, pieces ?? []);
+            if (!part.functionCall.willContinue) this.endStreamedCall(index, state, out);
+          } else {
+            out.push(toolCallDeltaEvent(index, toolIndex, JSON.stringify(part.functionCall.args)));
+          }
         } else if (part.callPiece) {
-          const call = state.streamedCall;
-          if (!call) continue;
-          for (const piece of part.callPiece.partialArgs) if (!call.args.add(piece)) throw invalidChunk("a streamed function call argument path the gateway cannot read");
+          if (!state.streamedCall) continue;
+          this.addPieces(state, part.callPiece.partialArgs);
           if (!part.callPiece.willContinue) this.endStreamedCall(index, state, out);
         } else if (part.thought === true) {
           const signature = reasoningSignatureOf(part);
@@ -163,7 +169,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       flushText();
       if (candidate.finishReason) {
         const last = candidate.parts[candidate.parts.length - 1]?.unsupported;
-        if (last !== undefined && CODE_EXECUTION_PARTS.has(last)) state.provisionalFinish = candidate.finishReason;
+        if (last === CODE_TO_RUN) state.provisionalFinish = candidate.finishReason;
         else this.finish(index, state, candidate.finishReason, out);
       }
     }
@@ -176,6 +182,13 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (this.choices.size < (this.context.choices ?? 1)) return false;
     for (const state of this.choices.values()) if (!state.finished) return false;
     return true;
+  }
+
+  /** Adds pieces of the streamed call's arguments; a path it cannot read makes the event unreadable (rather than the arguments wrong). */
+  private addPieces(state: ChoiceState, pieces: readonly GeminiPartialArg[]): void {
+    const call = state.streamedCall;
+    if (!call) return;
+    for (const piece of pieces) if (!call.args.add(piece)) throw invalidChunk("a streamed function call argument path the gateway cannot read");
   }
 
   /** Sends the arguments of the call being streamed, if one is, whole. */

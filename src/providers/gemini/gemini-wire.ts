@@ -98,7 +98,7 @@ export interface GeminiResponsePart {
   readonly thought?: boolean;
   readonly thoughtSignature?: string;
   /** A call (`willContinue`: its arguments come in later parts, see {@link GeminiResponsePart.callPiece}). */
-  readonly functionCall?: { readonly name: string; readonly args: JsonMap; readonly id?: string; readonly willContinue?: true };
+  readonly functionCall?: { readonly name: string; readonly args: JsonMap; readonly id?: string; readonly willContinue?: true; readonly partialArgs?: readonly GeminiPartialArg[] };
   /** A later part of a call whose arguments are streamed: pieces of them, and whether more parts follow. */
   readonly callPiece?: { readonly partialArgs: readonly GeminiPartialArg[]; readonly willContinue: boolean };
   /** Set for a part the gateway does not translate (executableCode, codeExecutionResult, inlineData, fileData, a new kind): its kind. */
@@ -207,13 +207,12 @@ const PART_ANNOTATIONS = new Set(["thought", "thoughtSignature", "partMetadata",
 function parsePart(value: unknown): GeminiResponsePart | undefined {
   if (!isJsonMap(value)) return undefined;
   const call = value.functionCall;
+  const pieces = isJsonMap(call) && Array.isArray(call.partialArgs) ? call.partialArgs.map(parsePartialArg).filter((piece): piece is GeminiPartialArg => piece !== undefined) : undefined;
   const functionCall = isJsonMap(call) && typeof call.name === "string"
-    ? defined({ name: call.name, args: isJsonMap(call.args) ? call.args : {}, id: str(call.id), willContinue: call.willContinue === true ? (true as const) : undefined })
+    ? defined({ name: call.name, args: isJsonMap(call.args) ? call.args : {}, id: str(call.id), willContinue: call.willContinue === true ? (true as const) : undefined, partialArgs: pieces })
     : undefined;
   // No name: a later part of a call whose arguments are streamed (`{}` alone ends it).
-  const callPiece = isJsonMap(call) && !functionCall
-    ? { partialArgs: list(call.partialArgs).map(parsePartialArg).filter((piece): piece is GeminiPartialArg => piece !== undefined), willContinue: call.willContinue === true }
-    : undefined;
+  const callPiece = isJsonMap(call) && !functionCall ? { partialArgs: pieces ?? [], willContinue: call.willContinue === true } : undefined;
   const text = str(value.text);
   // A part with content the gateway cannot carry (code execution, images, files, kinds newer than this code); a bare signature part is not one.
   const unsupported = text === undefined && !functionCall && !callPiece ? Object.keys(value).find((key) => !PART_ANNOTATIONS.has(key) && value[key] !== null) : undefined;

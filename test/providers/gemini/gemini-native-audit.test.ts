@@ -306,4 +306,13 @@ describe("reasoning signatures: Gemini's come back tagged gemini:, and only thos
     const bare = await geminiRest({ model: "gem/gemini-3-pro-preview", messages: [...hi, { role: "assistant", content: "", thinking_blocks: blocks }, { role: "user", content: "again" }] }, OK);
     expect((bare.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "", thoughtSignature: GEMINI_SIGNATURE }]);
   });
+
+  it("a signature on the answer text and one on a trailing empty part both go back: on the text, and on an empty part after it", async () => {
+    const two = { candidates: [{ content: { role: "model", parts: [{ text: "Hello ", thoughtSignature: "U2lnMQ==" }, { text: "world" }, { text: "", thoughtSignature: "U2lnMg==" }] }, finishReason: "STOP", index: 0 }] };
+    const first = await geminiRest({ model: "gem/gemini-3-pro-preview", messages: hi }, geminiJson(two));
+    const blocks = thinkingBlocks(first.body, false);
+    expect(blocks).toEqual([{ type: "thinking", thinking: "", signature: "gemini:text:U2lnMQ==" }, { type: "thinking", thinking: "", signature: "gemini:text:U2lnMg==" }]);
+    const next = await geminiRest({ model: "gem/gemini-3-pro-preview", messages: [...hi, { role: "assistant", content: "Hello world", thinking_blocks: blocks }, { role: "user", content: "again" }] }, OK);
+    expect((next.sent[0]?.contents as { parts: unknown[] }[])[1]?.parts).toEqual([{ text: "Hello world", thoughtSignature: "U2lnMQ==" }, { text: "", thoughtSignature: "U2lnMg==" }]);
+  });
 });

@@ -74,6 +74,18 @@ describe("a call whose arguments Gemini streams in pieces (streamFunctionCallArg
     ]);
   });
 
+  it("takes pieces that come with the call's name, and member names that are not ASCII", async () => {
+    const out = await run([
+      { responseId: "r", candidates: [{ content: { parts: [{ functionCall: { name: "get_weather", partialArgs: [{ jsonPath: "$.location", stringValue: "Bos", willContinue: true }], willContinue: true } }] } }] },
+      { candidates: [{ content: { parts: [{ functionCall: { partialArgs: [{ jsonPath: "$.location", stringValue: "ton" }, { jsonPath: "$.城市", stringValue: "波士顿" }], willContinue: true } }] } }] },
+      { candidates: [{ content: { parts: [{ functionCall: {} }] }, finishReason: "STOP" }] },
+      // A call whose pieces all come with its name, and that does not go on.
+    ]);
+    expect(out.find((event) => event.event.case === "toolCallDelta")).toEqual(toolCallDeltaEvent(0, 0, '{"location":"Boston","城市":"波士顿"}'));
+    const whole = await run([{ responseId: "r", candidates: [{ content: { parts: [{ functionCall: { name: "f", partialArgs: [{ jsonPath: "$.n", numberValue: 2 }] } }] }, finishReason: "STOP" }] }]);
+    expect(whole.find((event) => event.event.case === "toolCallDelta")).toEqual(toolCallDeltaEvent(0, 0, '{"n":2}'));
+  });
+
   it("sends what came when the candidate finishes before the call's end, and refuses a path it cannot read", async () => {
     const start = { responseId: "r", candidates: [{ content: { parts: [{ functionCall: { name: "f", willContinue: true } }] } }] };
     const cut = await run([start, { candidates: [{ content: { parts: [{ functionCall: { partialArgs: [{ jsonPath: "$.a", stringValue: "x" }], willContinue: true } }] }, finishReason: "MAX_TOKENS" }] }]);
@@ -108,10 +120,16 @@ describe("fromGeminiStream (hand-made chunks)", () => {
       usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 })),
     ]);
     // Nothing after it: the held finish goes at the body's end, before the usage.
-    expect((await run([{ responseId: "r", candidates: [{ content: { parts: [result] }, finishReason: "STOP" }], usageMetadata: usage }])).slice(1)).toEqual([
+    expect((await run([{ responseId: "r", candidates: [{ content: { parts: [code] }, finishReason: "STOP" }], usageMetadata: usage }])).slice(1)).toEqual([
       finishEvent(0, FinishReason.STOP, "STOP"),
       usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 })),
     ]);
+    // A finish with the code's result is the end: it goes at once, with the usage, before the body ends (a connection held open does not delay it).
+    const translator = new GeminiStreamTranslator(context);
+    const out: ChatStreamResponse[] = [];
+    translator.chunk({ responseId: "r", candidates: [{ content: { parts: [{ text: "a" }, code] } }] }, out);
+    translator.chunk({ candidates: [{ content: { parts: [result] }, finishReason: "STOP" }], usageMetadata: usage }, out);
+    expect(out.slice(-2)).toEqual([finishEvent(0, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 }))]);
   });
 
   it("numbers parallel calls densely per choice, routes candidates by index and finishes each once", async () => {
