@@ -12,7 +12,7 @@ import type { ProviderAdapter } from "./providers/provider-adapter.js";
 import { ADAPTER_FACTORIES } from "./providers/registry.js";
 import { createUndiciTransport, type UpstreamTransport } from "./providers/upstream-http.js";
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
-import { capDeadlineHeaders } from "./rpc/deadline-headers.js";
+import { capDeadlineHeaders, deadlineOfHeaders } from "./rpc/deadline-headers.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { rpcErrorAnswer, unknownMethodAnswer } from "./rpc/rpc-refusal.js";
 import { corsAnswerHeaders, corsHook, corsPreflightHeaders } from "./server/cors.js";
@@ -121,7 +121,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     },
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
-    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}), ...(corsHeaders ? { corsHeaders } : {}) }) as unknown as http.Server,
+    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}), ...(corsHeaders ? { corsHeaders } : {}), streamDeadline: deadlineOfHeaders }) as unknown as http.Server,
   });
   // Before every other hook: a preflight carries no credentials, and refusals need the CORS headers to be readable.
   if (config.server.cors) app.addHook("onRequest", corsHook(config.server.cors));

@@ -21,3 +21,16 @@ export function capDeadlineHeaders(headers: IncomingHttpHeaders): void {
     if (parsed.timeoutMs !== undefined && parsed.timeoutMs > MAX_TIMER_MS) headers["grpc-timeout"] = CAPPED_GRPC_TIMEOUT;
   }
 }
+
+/**
+ * The deadline (epoch ms, from now) a call's `grpc-timeout` or `connect-timeout-ms` header asks
+ * for; undefined when it has none or a malformed one (the handlers refuse that themselves).
+ */
+export function deadlineOfHeaders(headers: IncomingHttpHeaders): number | undefined {
+  const connect = headers["connect-timeout-ms"];
+  if (typeof connect === "string" && /^\d{1,10}$/.test(connect)) return Date.now() + Number(connect);
+  const grpc = headers["grpc-timeout"];
+  if (typeof grpc !== "string") return undefined;
+  const parsed = parseTimeout(grpc, Number.MAX_SAFE_INTEGER);
+  return parsed.timeoutMs === undefined ? undefined : Date.now() + parsed.timeoutMs;
+}

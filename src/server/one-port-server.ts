@@ -62,6 +62,8 @@ export interface OnePortOptions {
    * arrive in time, one without Host, CONNECT.
    */
   readonly corsHeaders?: (origin: string | undefined) => Readonly<Record<string, string>> | undefined;
+  /** The deadline (epoch ms) an HTTP/2 call's headers ask for, if any: its answer is given up when it still waits for the client then. */
+  readonly streamDeadline?: (headers: http2.IncomingHttpHeaders) => number | undefined;
 }
 
 /** What {@link OnePortOptions.refuseHost} is told of a request besides its authority. */
@@ -200,7 +202,6 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   // HTTP/2 streams go to `takeStream` first; the ones it leaves are turned into compatibility
   // requests by a second http2 server that never listens (its 'stream' listener is Node's own).
   const compat = http2.createServer({}, (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
-    stalls.watch(response);
     (handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void)(request, response);
   });
   // Advertised limits (SETTINGS): a client that honours them refuses an oversize call itself,
@@ -210,6 +211,8 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     const refusal = refuseHost?.(authorityOf(headers), { method: headers[":method"], path: headers[":path"], headers });
     if (refusal) return refuseStream(stream, refusal);
+    // Either handler's answer: its last frames and trailers wait for the client's window too.
+    stalls.watchStream(stream, options.streamDeadline?.(headers));
     if (takeStream?.(stream, headers)) return;
     boundUpload(stream, requestTimeoutMs);
     compat.emit("stream", stream, headers, flags, rawHeaders);

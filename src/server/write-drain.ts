@@ -87,43 +87,78 @@ export class DrainWaiter {
   }
 }
 
-/** A response written through Node's HTTP/1.1 or HTTP/2 compatibility server. */
+/** A response written through Node's HTTP/1.1 server. */
 type NodeResponse = {
-  readonly writableNeedDrain?: boolean;
-  readonly stream?: { readonly writableNeedDrain: boolean; close(code?: number): void } | null;
+  readonly writableNeedDrain: boolean;
   once(event: "close" | "finish", listener: () => void): unknown;
   on(event: "drain", listener: () => void): unknown;
   destroy(): void;
 };
 
+/** An HTTP/2 stream, answered by either handler (the gRPC fast path or Node's compatibility layer). */
+type H2Stream = {
+  readonly writableNeedDrain: boolean;
+  readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
+  readonly writableLength: number;
+  once(event: "close", listener: () => void): unknown;
+  close(code?: number): void;
+};
+
 /** How often {@link StalledResponses} looks at the responses it watches. */
 const STALL_SWEEP_MS = 5_000;
 
+/** A watched response or stream: when its writes began to wait (0: they do not), and the bytes they held at the last sweep. */
+type Watched = ({ readonly response: NodeResponse; readonly stream?: undefined } | { readonly stream: H2Stream; readonly response?: undefined }) & {
+  /** The caller's deadline (epoch ms): writes still waiting then are given up. */
+  readonly deadlineAt: number;
+  waitingSince: number;
+  lastQueued: number;
+};
+
 /**
- * The back-stop for what writes through Node's servers without a {@link DrainWaiter} (Connect's
- * handler: Connect and gRPC-Web streams): every watched response is looked at every few seconds,
- * and one whose writes have waited for 'drain' without a break for `stallMs` (CLIENT_STALL_MS) is
- * given up, its HTTP/2 stream reset (CANCEL) or its connection destroyed. A response is forgotten
- * when it finishes or closes. The sweep timer does not keep the process alive.
+ * The back-stop for what writes without a {@link DrainWaiter} (Node's HTTP/1.1 path, Connect's
+ * handler, an HTTP/2 answer's last frames and trailers, which wait for the client's flow-control
+ * window even when no write was refused): every watched response or stream is looked at every few
+ * seconds, and one whose writes have waited for the client without progress for `stallMs`
+ * (CLIENT_STALL_MS), or still wait at the caller's deadline, is given up: its HTTP/2 stream reset
+ * (CANCEL) or its connection destroyed. A response is forgotten when it finishes or closes, a
+ * stream when it closes. The sweep timer does not keep the process alive.
  */
 export class StalledResponses {
-  private readonly watched = new Set<{ readonly response: NodeResponse; blockedSince: number }>();
+  private readonly watched = new Set<Watched>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly stallMs = CLIENT_STALL_MS) {}
 
-  /** Watches `response` until it finishes or closes. */
+  /** Watches an HTTP/1.1 `response` until it finishes or closes. */
   watch(response: NodeResponse): void {
-    const entry = { response, blockedSince: 0 };
-    this.watched.add(entry);
+    const entry: Watched = { response, deadlineAt: Number.POSITIVE_INFINITY, waitingSince: 0, lastQueued: 0 };
+    this.add(entry);
     const forget = (): void => {
       this.watched.delete(entry);
     };
     response.once("finish", forget);
     response.once("close", forget);
     response.on("drain", () => {
-      entry.blockedSince = 0;
+      entry.waitingSince = 0;
     });
+  }
+
+  /**
+   * Watches an HTTP/2 stream until it closes: its writes wait while it needs 'drain', or once it
+   * has ended but not every byte (trailers included) went out; a fall in its queued bytes is progress.
+   */
+  watchStream(stream: H2Stream, deadlineAt = Number.POSITIVE_INFINITY): void {
+    const entry: Watched = { stream, deadlineAt, waitingSince: 0, lastQueued: 0 };
+    this.add(entry);
+    stream.once("close", () => {
+      this.watched.delete(entry);
+    });
+  }
+
+  private add(entry: Watched): void {
+    this.watched.add(entry);
     if (!this.timer) {
       this.timer = setInterval(this.sweep, Math.min(STALL_SWEEP_MS, Math.max(10, this.stallMs / 4)));
       this.timer.unref();
@@ -133,14 +168,17 @@ export class StalledResponses {
   private readonly sweep = (): void => {
     const now = Date.now();
     for (const entry of this.watched) {
-      const { response } = entry;
-      const blocked = response.stream ? response.stream.writableNeedDrain : response.writableNeedDrain === true;
-      if (!blocked) entry.blockedSince = 0;
-      else if (entry.blockedSince === 0) entry.blockedSince = now;
-      else if (now - entry.blockedSince >= this.stallMs) {
+      const { stream } = entry;
+      const waiting = stream ? stream.writableNeedDrain || (stream.writableEnded && !stream.writableFinished) : entry.response.writableNeedDrain;
+      const queued = stream ? stream.writableLength : 0;
+      const progressed = queued < entry.lastQueued;
+      entry.lastQueued = queued;
+      if (!waiting || progressed) entry.waitingSince = 0;
+      else if (entry.waitingSince === 0 && now < entry.deadlineAt) entry.waitingSince = now;
+      else if (now >= entry.deadlineAt || now - entry.waitingSince >= this.stallMs) {
         this.watched.delete(entry);
-        if (response.stream) response.stream.close(CANCEL);
-        else response.destroy();
+        if (stream) stream.close(CANCEL);
+        else entry.response.destroy();
       }
     }
   };

@@ -342,3 +342,50 @@ describe("the first bytes and pipelined refusals", () => {
     expect(status).toBe(200);
   });
 });
+
+describe("an HTTP/2 answer the client never takes (its flow-control window stays shut)", () => {
+  /** A server that answers every stream with `size` bytes, on either handler: the raw stream (`takeStream`, as the gRPC fast path) or Node's compatibility layer. */
+  async function startAnswering(size: number, take: boolean, deadlineMs?: number, stallMs = 300): Promise<string> {
+    const body = Buffer.alloc(size, 97);
+    server = createOnePortServer(
+      (_request, response) => (response as http.ServerResponse).end(body),
+      {
+        headersTimeoutMs: 5_000,
+        requestTimeoutMs: 5_000,
+        clientStallMs: stallMs,
+        ...(take ? { takeStream: (stream: http2.ServerHttp2Stream) => (stream.respond({ ":status": 200 }), stream.end(body), true) } : {}),
+        ...(deadlineMs !== undefined ? { streamDeadline: () => Date.now() + deadlineMs } : {}),
+      },
+    );
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /** Opens a stream with a window of 0 and resolves with the RST_STREAM code the server sent (or "ended"). */
+  function unread(origin: string): Promise<number | "ended"> {
+    const session = http2.connect(origin, { settings: { initialWindowSize: 0 } });
+    sessions.push(session);
+    session.on("error", () => undefined);
+    const stream = session.request({ ":method": "POST", ":path": "/x" });
+    stream.end("hi");
+    stream.on("error", () => undefined);
+    return new Promise((resolve) => {
+      stream.on("end", () => resolve("ended"));
+      stream.on("close", () => resolve(stream.rstCode));
+    });
+  }
+
+  it.each([["the raw stream (gRPC fast path)", true], ["Node's compatibility layer (Connect)", false]] as const)("%s: a small answer is reset (CANCEL) after the stall bound, not held forever", async (_name, take) => {
+    const origin = await startAnswering(100, take);
+    const started = Date.now();
+    expect(await unread(origin)).toBe(http2.constants.NGHTTP2_CANCEL);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("is reset at the caller's deadline when that comes first (within the sweep's few seconds)", async () => {
+    const origin = await startAnswering(100, true, 0, 600_000);
+    const started = Date.now();
+    expect(await unread(origin)).toBe(http2.constants.NGHTTP2_CANCEL);
+    expect(Date.now() - started).toBeLessThan(8_000);
+  }, 15_000);
+});
