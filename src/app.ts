@@ -14,7 +14,7 @@ import { createUndiciTransport, type UpstreamTransport } from "./providers/upstr
 import { connectInterceptors, connectRoutes } from "./rpc/connect-routes.js";
 import { capDeadlineHeaders, deadlineOfHeaders } from "./rpc/deadline-headers.js";
 import { createGrpcChat } from "./rpc/grpc-chat.js";
-import { rpcErrorAnswer, unknownMethodAnswer } from "./rpc/rpc-refusal.js";
+import { lateUploadAnswer, rpcErrorAnswer, unknownMethodAnswer } from "./rpc/rpc-refusal.js";
 import { corsAnswerHeaders, corsHook, corsPreflightHeaders } from "./server/cors.js";
 import { RequestLog, withCause } from "./server/request-log.js";
 import { createOnePortServer, type DualHandler, type HostCheckedRequest, type HostRefusal } from "./server/one-port-server.js";
@@ -121,7 +121,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     },
     // The one-port server is a net.Server that hands connections to inner http/http2 servers;
     // Fastify only needs listen/close and the close*Connections methods from it.
-    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}), ...(corsHeaders ? { corsHeaders } : {}), streamDeadline: deadlineOfHeaders }) as unknown as http.Server,
+    serverFactory: (handler) => createOnePortServer(handler as unknown as DualHandler, { takeStream: grpcChat, takeRequest: rawChatRoute, fastPath, ...(refuseHost ? { refuseHost } : {}), ...(corsHeaders ? { corsHeaders } : {}), streamDeadline: deadlineOfHeaders, lateUpload: lateUploadAnswer }) as unknown as http.Server,
   });
   // Before every other hook: a preflight carries no credentials, and refusals need the CORS headers to be readable.
   if (config.server.cors) app.addHook("onRequest", corsHook(config.server.cors));

@@ -71,3 +71,15 @@ export function unknownMethodAnswer(path: string, contentType: string | undefine
 export function unknownMethodError(path: string): GatewayError {
   return gatewayError(Code.Unimplemented, Reason.NOT_FOUND, `unknown method ${path.slice(0, 200)}`);
 }
+
+/** DEADLINE_EXCEEDED for an RPC whose request message did not arrive in time. */
+const LATE_UPLOAD = gatewayError(Code.DeadlineExceeded, Reason.INVALID_REQUEST, "the request message did not arrive before the call's deadline or within 120 s");
+
+/**
+ * The answer to an RPC on Node's handler (Connect, gRPC-Web, compressed or `+json` gRPC) whose
+ * request message did not arrive before its deadline or within 120 s: DEADLINE_EXCEEDED in its own
+ * protocol, as the gRPC fast path answers; undefined for a request that is not an RPC.
+ */
+export function lateUploadAnswer(path: string | undefined, contentType: string | undefined): EdgeAnswer | undefined {
+  return rpcErrorAnswer(path, contentType, LATE_UPLOAD);
+}

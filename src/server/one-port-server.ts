@@ -26,6 +26,11 @@ const HTTP2_IDLE_TIMEOUT_MS = 300_000;
  * the connection down with it (grpcio waited them out to their deadlines).
  */
 const HTTP2_MAX_HEADER_LIST_BYTES = 64_000;
+/**
+ * Header fields one HTTP/2 request may have: within the block's byte bound, as many as HTTP/1.1
+ * takes (Node's server default is 2,000 there, and 128 on HTTP/2, a bound no client is told of).
+ */
+const HTTP2_MAX_HEADER_PAIRS = 2_000;
 /** Concurrent streams per HTTP/2 connection, advertised in SETTINGS (Node's default is unbounded). */
 const HTTP2_MAX_CONCURRENT_STREAMS = 1_000;
 
@@ -62,8 +67,10 @@ export interface OnePortOptions {
    * arrive in time, one without Host, CONNECT.
    */
   readonly corsHeaders?: (origin: string | undefined) => Readonly<Record<string, string>> | undefined;
-  /** The deadline (epoch ms) an HTTP/2 call's headers ask for, if any: its answer is given up when it still waits for the client then. */
+  /** The deadline (epoch ms) an HTTP/2 call's headers ask for, if any: its request must have arrived by then, and its answer is given up when it still waits for the client then. */
   readonly streamDeadline?: (headers: http2.IncomingHttpHeaders) => number | undefined;
+  /** The answer to an HTTP/2 request of Node's handler whose body has not arrived in time, by its path and content-type (an RPC's DEADLINE_EXCEEDED); undefined: a 408 head. */
+  readonly lateUpload?: (path: string | undefined, contentType: string | undefined) => HostRefusal | undefined;
 }
 
 /** What {@link OnePortOptions.refuseHost} is told of a request besides its authority. */
@@ -206,15 +213,16 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
   });
   // Advertised limits (SETTINGS): a client that honours them refuses an oversize call itself,
   // instead of sending a header block nghttp2 then fails the whole connection over.
-  const h2 = http2.createServer({ settings: { maxHeaderListSize: HTTP2_MAX_HEADER_LIST_BYTES, maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS } });
+  const h2 = http2.createServer({ maxHeaderListPairs: HTTP2_MAX_HEADER_PAIRS, settings: { maxHeaderListSize: HTTP2_MAX_HEADER_LIST_BYTES, maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS } });
   const takeStream = options.takeStream;
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     const refusal = refuseHost?.(authorityOf(headers), { method: headers[":method"], path: headers[":path"], headers });
     if (refusal) return refuseStream(stream, refusal);
     // Either handler's answer: its last frames and trailers wait for the client's window too.
-    stalls.watchStream(stream, options.streamDeadline?.(headers));
+    const deadlineAt = options.streamDeadline?.(headers);
+    stalls.watchStream(stream, deadlineAt);
     if (takeStream?.(stream, headers)) return;
-    boundUpload(stream, requestTimeoutMs);
+    boundUpload(stream, requestTimeoutMs, deadlineAt, options.lateUpload?.(headers[":path"], headers["content-type"]));
     compat.emit("stream", stream, headers, flags, rawHeaders);
   });
   const sessions = new Set<http2.Http2Session>();
@@ -371,18 +379,26 @@ function closeIfAnsweredEarly(request: http.IncomingMessage, response: http.Serv
 
 /**
  * HTTP/1.1's requestTimeout for an HTTP/2 stream: a request whose body has not fully arrived
- * within `timeoutMs` gets a 408 head and a CANCEL reset instead of holding the stream and its
- * handler forever; the handler's request emits 'aborted'.
+ * within `timeoutMs`, or by the call's deadline (`deadlineAt`, epoch ms), gets an answer and a
+ * CANCEL reset instead of holding the stream and its handler forever; the handler's request emits
+ * 'aborted'. The answer is `late` (an RPC's DEADLINE_EXCEEDED in its own protocol) when given, else a 408 head.
  */
-function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number): void {
+function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number, deadlineAt: number | undefined, late: HostRefusal | undefined): void {
   if (stream.readableEnded) return;
   const timer = setTimeout(() => {
     if (stream.destroyed || stream.closed) return;
-    // The 408 head, then a CANCEL reset: the client stops sending, and because our side was not
-    // ended first, the handler sees an aborted request rather than a body that ended early.
-    if (!stream.headersSent) stream.respond({ ":status": 408 });
-    stream.close(http2.constants.NGHTTP2_CANCEL);
-  }, timeoutMs);
+    // The answer, then a CANCEL reset once it has left: the client stops sending, and because our side
+    // was not ended before, the handler sees an aborted request rather than a body that ended early.
+    const cancel = () => stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (stream.headersSent) return cancel();
+    if (!late) {
+      stream.respond({ ":status": 408 });
+      return cancel();
+    }
+    stream.respond({ ":status": late.status, ...late.headers }, late.body.byteLength === 0 ? { endStream: true } : {});
+    if (late.body.byteLength === 0) cancel();
+    else stream.end(late.body, cancel);
+  }, Math.max(0, Math.min(timeoutMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now())));
   timer.unref();
   const done = () => clearTimeout(timer);
   stream.once("end", done);

@@ -252,3 +252,37 @@ describe("gRPC Chat and ChatStream on the HTTP/2 fast path", () => {
     expect(answer.data.readUInt32BE(1)).toBe(answer.data.length - 5);
   });
 });
+
+describe("a request message that does not arrive before the call's deadline", () => {
+  /** Sends only part of a request message, with `grpc-timeout: 1S`, and resolves with the grpc-status the gateway answered (and when). */
+  async function partialUpload(headers: http2.OutgoingHttpHeaders): Promise<{ status: string | undefined; ms: number }> {
+    const session = http2.connect(origin);
+    const started = Date.now();
+    try {
+      return await new Promise((resolve, reject) => {
+        const request = session.request({ ":method": "POST", ":path": "/switchyard.v1.ChatService/Chat", te: "trailers", "grpc-timeout": "1S", ...auth, ...headers });
+        let status: string | undefined;
+        request.on("response", (head) => (status ??= head["grpc-status"] as string | undefined));
+        request.on("trailers", (trailers) => (status = trailers["grpc-status"] as string | undefined));
+        request.on("data", () => undefined);
+        request.on("error", () => undefined);
+        request.on("close", () => resolve({ status, ms: Date.now() - started }));
+        session.on("error", reject);
+        // Half of a message and no end: the rest never comes.
+        request.write(envelope(toBinary(ChatRequestSchema, create(ChatRequestSchema, { input: input() }))).subarray(0, 10));
+      });
+    } finally {
+      session.destroy();
+    }
+  }
+
+  it.each([
+    ["the fast path", { "content-type": "application/grpc" }],
+    ["Connect's handler (a gzip-encoded call)", { "content-type": "application/grpc", "grpc-encoding": "gzip" }],
+    ["Connect's handler (+json)", { "content-type": "application/grpc+json" }],
+  ])("%s answers DEADLINE_EXCEEDED at the deadline", async (_name, headers) => {
+    const answer = await partialUpload(headers);
+    expect(answer.status).toBe(String(Code.DeadlineExceeded));
+    expect(answer.ms).toBeLessThan(4_000);
+  });
+});
