@@ -167,6 +167,8 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
         }
       }
       flushText();
+      // Logprobs of an event with no text (an empty part, the end-of-sequence token) are still the answer's.
+      if (logprobs.length > 0) out.push(textDeltaEvent(index, "", logprobs));
       if (candidate.finishReason) {
         const last = candidate.parts[candidate.parts.length - 1]?.unsupported;
         if (last === CODE_TO_RUN) state.provisionalFinish = candidate.finishReason;

@@ -250,14 +250,19 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     const reasoning = reasoningTextOf(delta);
     if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
     if (typeof delta.content === "string") {
-      if (delta.content.length > 0) out.push(textDeltaEvent(choiceIndex, delta.content, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
+      // An empty text still carries the logprobs of a token that is part of a character (its bytes come whole later).
+      const logprobs = fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined);
+      if (delta.content.length > 0 || logprobs.length > 0) out.push(textDeltaEvent(choiceIndex, delta.content, logprobs));
     } else if (Array.isArray(delta.content)) {
       // Mistral's reasoning models stream content as chunks: thinking, then text.
       const chunked = chunkedContent(delta.content);
       if (chunked.reasoning) out.push(reasoningDeltaEvent(choiceIndex, chunked.reasoning));
       if (chunked.text) out.push(textDeltaEvent(choiceIndex, chunked.text, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
     }
-    if (typeof delta.refusal === "string" && delta.refusal.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.refusal : undefined)));
+    if (typeof delta.refusal === "string") {
+      const logprobs = fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.refusal : undefined);
+      if (delta.refusal.length > 0 || logprobs.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal, logprobs));
+    }
     if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
     // A legacy function_call delta (servers that still answer that way) is the choice's one tool call, as in a whole answer.
     else if (isRecord(delta.function_call)) this.toolCallEvents(choiceIndex, [{ index: 0, function: delta.function_call }], out);

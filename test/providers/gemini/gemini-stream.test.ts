@@ -173,6 +173,15 @@ describe("fromGeminiStream (hand-made chunks)", () => {
     expect(out[4]).toEqual(finishEvent(0, FinishReason.STOP, "STOP"));
   });
 
+  it("keeps the logprobs of an event with no text (the end-of-sequence token on an empty part)", async () => {
+    const out = await run([
+      { responseId: "r", candidates: [{ content: { parts: [{ text: "Yes" }] }, logprobsResult: { chosenCandidates: [{ token: "Yes", logProbability: -0.5 }], topCandidates: [] } }] },
+      { candidates: [{ content: { parts: [{ text: "" }] }, finishReason: "STOP", logprobsResult: { chosenCandidates: [{ token: "<eos>", logProbability: -0.1 }], topCandidates: [] } }] },
+    ]);
+    const tokens = out.flatMap((event) => (event.event.case === "textDelta" ? event.event.value.logprobs.map((entry) => entry.token) : []));
+    expect(tokens).toEqual(["Yes", "<eos>"]);
+  });
+
   it("sends an event's adjacent text parts as one delta, split only by the parts between them", async () => {
     const out = await run([
       { responseId: "r", candidates: [{ content: { parts: [{ text: "a" }, { text: "b" }, { text: "c" }, { functionCall: { name: "f", args: {} } }, { text: "d" }, { text: "e" }] }, finishReason: "STOP" }] },

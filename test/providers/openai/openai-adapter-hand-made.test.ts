@@ -194,6 +194,23 @@ describe("OpenAI adapter: hand-made streams", () => {
     expect(refusal?.event.case === "refusalDelta" ? refusal.event.value.logprobs.map((entry) => [entry.token, entry.logprob]) : []).toEqual([["I can't", -0.25]]);
   });
 
+  it("hand-made: a token that is part of a character comes with empty text; its logprobs are kept (content and refusal)", async () => {
+    const lp = (token: string, bytes: number[]) => ({ token, logprob: -0.5, bytes, top_logprobs: [] });
+    const body = sse([
+      chunk({ role: "assistant", content: "" }),
+      { ...chunk({ content: "Foo" }), choices: [{ index: 0, delta: { content: "Foo" }, logprobs: { content: [lp("Foo", [70, 111, 111])] }, finish_reason: null }] },
+      { ...chunk({ content: "" }), choices: [{ index: 0, delta: { content: "" }, logprobs: { content: [lp("\\xf0\\x9f", [240, 159])] }, finish_reason: null }] },
+      { ...chunk({ content: "😀" }), choices: [{ index: 0, delta: { content: "😀" }, logprobs: { content: [lp("\\x98\\x80", [152, 128])] }, finish_reason: null }] },
+      chunk({}, { finish: "stop" }),
+    ]);
+    const events = await collect(adapterFor(replayTransport({ body })).stream(chatInput({ messages: [user("hi")], logprobs: true }), callOptions("gpt-4o-mini")));
+    const bytes = events.flatMap((event) => (event.event.case === "textDelta" ? event.event.value.logprobs.map((entry) => Array.from(entry.bytes)) : []));
+    expect(bytes).toEqual([[70, 111, 111], [240, 159], [152, 128]]);
+    const refusal = { ...chunk({ refusal: "" }), choices: [{ index: 0, delta: { refusal: "" }, logprobs: { content: null, refusal: [lp("\\xf0", [240])] }, finish_reason: null }] };
+    const refused = await collect(adapterFor(replayTransport({ body: sse([chunk({ role: "assistant" }), refusal, chunk({}, { finish: "stop" })]) })).stream(chatInput({ messages: [user("hi")], logprobs: true }), callOptions("gpt-4o-mini")));
+    expect(refused.filter((event) => event.event.case === "refusalDelta")).toHaveLength(1);
+  });
+
   it("hand-made: a server that repeats the name on every delta of one call still sends one call", async () => {
     const body = sse([
       chunk({ tool_calls: [{ index: 0, id: "c1", function: { name: "a", arguments: '{"x":' } }] }),
