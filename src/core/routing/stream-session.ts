@@ -112,7 +112,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       const timeouts = scope.capTimeouts(target.timeouts);
       const watchdog = new StreamWatchdog({ target: target.id, provider: target.account.name, firstTokenMs: timeouts.firstTokenMs, idleMs: timeouts.idleMs, controller, now });
       let held: ResponseStart | undefined;
-      // A provider's unmodelled choice fields that came before the first output: they wait for it (see below).
+      // A provider's unmodelled choice fields (or its usage) that came before the first output: they wait for it (see below).
       let early: ChatStreamResponse[] | undefined;
       let tokenSeen = false;
       let usage: Usage | undefined;
@@ -143,9 +143,10 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
             if (event.event.case === "usage") usage = event.event.value;
             for (const out of splice ? splice.accept(event) : [event]) {
               if (!startSent) {
-                // Not output (Azure sends its filter results before any text): held with the start, so a
-                // failure before the first output still fails over invisibly, and a failed attempt's are dropped.
-                if (out.event.case === "choiceExtra") {
+                // Not output (Azure sends its filter results before any text; a server may send its usage
+                // and then end with no choice at all): held with the start, so a failure before the first
+                // output still fails over invisibly, and a failed attempt's are dropped.
+                if (out.event.case === "choiceExtra" || out.event.case === "usage") {
                   (early ??= []).push(out);
                   continue;
                 }

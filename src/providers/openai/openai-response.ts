@@ -221,13 +221,14 @@ function textPart(text: string): ContentPart {
  * Translates an OpenAI chat.completion body (parsed JSON, read leniently) into a ChatResponse.
  * Each tool call of a choice gets an id none of the choice's other calls has: a call without one,
  * or with one an earlier call has (parallel calls some servers send with one id), gets a generated
- * one, as in a stream (see {@link distinctToolCallId}). Throws INVALID_PROVIDER_RESPONSE when it has no choices array, and the {@link failedFinishError}
+ * one, as in a stream (see {@link distinctToolCallId}). Throws INVALID_PROVIDER_RESPONSE when it has no choices array or an empty one, and the {@link failedFinishError}
  * of a choice a server failure cut short.
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
 export function fromOpenAIResponse(body: unknown, provider: string): ChatResponse {
   const completion = (body ?? {}) as { id?: unknown; created?: unknown; choices?: unknown; usage?: OpenAIUsage | null; system_fingerprint?: unknown; service_tier?: unknown };
-  if (!Array.isArray(completion.choices)) {
+  // No choices array, or an empty one (no answer at all, as a stream that ends with none is not one): fail over.
+  if (!Array.isArray(completion.choices) || completion.choices.length === 0) {
     throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" returned a response without choices`, { provider });
   }
   const rawChoices = (completion.choices as unknown[]).filter((choice): choice is LenientChoice => typeof choice === "object" && choice !== null);
