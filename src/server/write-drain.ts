@@ -100,7 +100,8 @@ type H2Stream = {
   readonly writableNeedDrain: boolean;
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
-  readonly writableLength: number;
+  /** Bytes written and not yet sent (Node's queue and the session's, which shrinks as the client's window lets data go). */
+  readonly bufferSize: number;
   once(event: "close", listener: () => void): unknown;
   close(code?: number): void;
 };
@@ -170,7 +171,7 @@ export class StalledResponses {
     for (const entry of this.watched) {
       const { stream } = entry;
       const waiting = stream ? stream.writableNeedDrain || (stream.writableEnded && !stream.writableFinished) : entry.response.writableNeedDrain;
-      const queued = stream ? stream.writableLength : 0;
+      const queued = stream ? stream.bufferSize : 0;
       const progressed = queued < entry.lastQueued;
       entry.lastQueued = queued;
       if (!waiting || progressed) entry.waitingSince = 0;
