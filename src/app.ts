@@ -17,7 +17,8 @@ import { createGrpcChat } from "./rpc/grpc-chat.js";
 import { lateUploadAnswer, rpcErrorAnswer, unknownMethodAnswer } from "./rpc/rpc-refusal.js";
 import { corsAnswerHeaders, corsHook, corsPreflightHeaders } from "./server/cors.js";
 import { RequestLog, withCause } from "./server/request-log.js";
-import { createOnePortServer, type DualHandler, type HostCheckedRequest, type HostRefusal } from "./server/one-port-server.js";
+import type { HostCheckedRequest, HostRefusal } from "./server/host-refusal.js";
+import { createOnePortServer, type DualHandler } from "./server/one-port-server.js";
 
 /** What buildApp needs; tests inject a transport to replay or fake upstreams. */
 export interface AppDependencies {

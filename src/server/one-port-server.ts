@@ -4,6 +4,7 @@ import net from "node:net";
 import type stream from "node:stream";
 import { answerClientError, CONNECT_METHOD, MISSING_HOST, originInRawRequest, writeClientError } from "./client-error.js";
 import { FastH1Server, type FastRequestTaker } from "./fast-h1.js";
+import { refuseRequest, refuseStream, type HostCheckedRequest, type HostRefusal } from "./host-refusal.js";
 import { StalledResponses } from "./write-drain.js";
 
 /** A request handler that both HTTP/1.1 and HTTP/2 compatibility requests reach. */
@@ -71,50 +72,6 @@ export interface OnePortOptions {
   readonly streamDeadline?: (headers: http2.IncomingHttpHeaders) => number | undefined;
   /** The answer to an HTTP/2 request of Node's handler whose body has not arrived in time, by its path and content-type (an RPC's DEADLINE_EXCEEDED); undefined: a 408 head. */
   readonly lateUpload?: (path: string | undefined, contentType: string | undefined) => HostRefusal | undefined;
-}
-
-/** What {@link OnePortOptions.refuseHost} is told of a request besides its authority. */
-export interface HostCheckedRequest {
-  readonly method: string | undefined;
-  readonly path: string | undefined;
-  /** Lower-case names (HTTP/2 pseudo-headers included). */
-  readonly headers: http.IncomingHttpHeaders;
-}
-
-/** The answer {@link OnePortOptions.refuseHost} sends instead of serving a request. */
-export interface HostRefusal {
-  readonly status: number;
-  /** Response headers (content-type included); an HTTP/2 answer with an empty body is one HEADERS frame (gRPC's trailers-only form). */
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Uint8Array;
-  /** Called when the refusal is sent (to log it): once per refused request, though the HTTP/1.1 fast path asks first. */
-  readonly onSent?: () => void;
-}
-
-/** Sends `refusal` on an HTTP/1.1 response (a 204 without Content-Length, which it must not have); the request body is read and dropped. */
-function refuseRequest(request: http.IncomingMessage, response: http.ServerResponse, refusal: HostRefusal): void {
-  refusal.onSent?.();
-  response.writeHead(refusal.status, refusal.status === 204 ? refusal.headers : { ...refusal.headers, "content-length": refusal.body.byteLength });
-  response.end(refusal.body);
-  request.resume();
-}
-
-/**
- * Sends `refusal` on an HTTP/2 stream. The client may already have reset it (its HEADERS and
- * RST_STREAM can arrive together): then there is nothing to send, and its reset must not become
- * an unhandled 'error' event (which would end the process).
- */
-function refuseStream(stream: http2.ServerHttp2Stream, refusal: HostRefusal): void {
-  refusal.onSent?.();
-  stream.on("error", () => undefined);
-  if (stream.destroyed || stream.closed) return;
-  if (refusal.body.byteLength === 0) {
-    stream.respond({ ":status": refusal.status, ...refusal.headers }, { endStream: true });
-  } else {
-    stream.respond({ ":status": refusal.status, ...refusal.headers, "content-length": refusal.body.byteLength });
-    stream.end(refusal.body);
-  }
-  stream.resume();
 }
 
 function authorityOf(headers: http2.IncomingHttpHeaders): string | undefined {
