@@ -93,15 +93,30 @@ export const DEFAULT_MEDIA_MAX_BYTES = 20 * 1024 * 1024;
 /** Default bound on one media fetch: 15 s. */
 export const DEFAULT_MEDIA_TIMEOUT_MS = 15_000;
 /**
- * Media host-name lookups that run at once (per fetcher). Each holds one of Node's four resolver
- * threads until the system answers, abandoned or not, so callers' URLs naming host names whose DNS
- * servers never answer can hold at most two of them; provider connections keep the others.
+ * Media host-name lookups that run at once, in the whole process (one resolver's calls share them,
+ * whichever fetcher, that is whichever Gemini or Anthropic account, makes them). A lookup holds a
+ * libuv pool thread until the system answers, abandoned or not, and libuv runs at most two lookups
+ * at once (half its four threads): callers' URLs naming host names whose DNS servers never answer
+ * can hold one of them at most, and provider connections keep the other.
  */
-export const MEDIA_LOOKUP_SLOTS = 2;
+export const MEDIA_LOOKUP_SLOTS = 1;
 /** Redirects followed before the fetch is refused. */
 export const MAX_MEDIA_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** Each resolver's slotted lookup, shared by every fetcher that uses it. */
+const slottedLookups = new WeakMap<HostResolver, SlottedLookup<readonly ResolvedAddress[]>>();
+
+/** The lookup of `resolver` under the process-wide {@link MEDIA_LOOKUP_SLOTS}. */
+function slottedLookupOf(resolver: HostResolver): SlottedLookup<readonly ResolvedAddress[]> {
+  let slotted = slottedLookups.get(resolver);
+  if (!slotted) {
+    slotted = withLookupSlots(resolver, MEDIA_LOOKUP_SLOTS);
+    slottedLookups.set(resolver, slotted);
+  }
+  return slotted;
+}
 
 const systemResolver: HostResolver = async (hostname) => {
   const addresses = await dnsLookup(hostname, { all: true, verbatim: true });
@@ -259,7 +274,7 @@ function contentTypeOf(response: Dispatcher.ResponseData): string {
  * Error messages say why the URL could not be used but never repeat the URL (it may hold signed tokens).
  */
 export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): MediaFetcher {
-  const resolve = withLookupSlots(settings.resolve ?? systemResolver, MEDIA_LOOKUP_SLOTS);
+  const resolve = slottedLookupOf(settings.resolve ?? systemResolver);
   return async ({ url: rawUrl, param, signal, budget }) => {
     if (signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request");
     const timeout = AbortSignal.timeout(settings.timeoutMs);
