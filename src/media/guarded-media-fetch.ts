@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
-import { promisify } from "node:util";
-import { brotliDecompress, gunzip, inflate, inflateRaw, type ZlibOptions } from "node:zlib";
+import type { Transform } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from "node:zlib";
 import type { Dispatcher } from "undici";
 import { withLookupSlots, type SlottedLookup } from "../net/lookup-slots.js";
 import { Agent, dispatchRequest } from "../net/undici-slim.js";
@@ -41,6 +41,11 @@ export class MediaBudget {
     if (bytes > this.remaining) return false;
     this.remaining -= bytes;
     return true;
+  }
+
+  /** Gives back `bytes` taken earlier. */
+  release(bytes: number): void {
+    this.remaining += bytes;
   }
 }
 
@@ -219,38 +224,49 @@ async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, b
   return new Uint8Array(Buffer.concat(chunks, size));
 }
 
-type Decoder = (bytes: Uint8Array, options: ZlibOptions) => Promise<Buffer>;
-const gunzipAsync: Decoder = promisify(gunzip);
-const inflateAsync: Decoder = promisify(inflate);
-const inflateRawAsync: Decoder = promisify(inflateRaw);
-const brotliAsync: Decoder = promisify(brotliDecompress);
+/** A decoding stream for one content coding. */
+type Decoder = () => Transform;
 /** The content codings a media server may answer with (it is asked for identity, but stored objects are served as stored); deflate is zlib-wrapped or raw. */
-const MEDIA_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => Decoder> = new Map([
-  ["gzip", () => gunzipAsync],
-  ["x-gzip", () => gunzipAsync],
-  ["deflate", (bytes: Uint8Array) => (zlibWrapped(bytes) ? inflateAsync : inflateRawAsync)],
-  ["br", () => brotliAsync],
+const MEDIA_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => Decoder> = new Map<string, (bytes: Uint8Array) => Decoder>([
+  ["gzip", () => () => createGunzip()],
+  ["x-gzip", () => () => createGunzip()],
+  ["deflate", (bytes) => (zlibWrapped(bytes) ? () => createInflate() : () => createInflateRaw())],
+  ["br", () => () => createBrotliDecompress()],
 ]);
 
 /**
  * The body as the media itself: decoded when the server applied a content coding (gzip, deflate,
- * br; one layer), with the decoded size under `maxBytes` and the growth taken from the budget.
+ * br; one layer), with the decoded size under `maxBytes`, and each decoded piece taken from the
+ * budget as it comes (so downloads decoding at once cannot together go past it); the coded bytes,
+ * taken as they arrived, are given back once decoded.
  */
 async function decodedBody(response: Dispatcher.ResponseData, bytes: Uint8Array, maxBytes: number, budget: MediaBudget | undefined): Promise<Uint8Array> {
   const header = response.headers["content-encoding"];
   const coding = (Array.isArray(header) ? header.join(",") : (header ?? "")).trim().toLowerCase();
   if (coding === "" || coding === "identity") return bytes;
-  const decoder = MEDIA_DECODERS.get(coding)?.(bytes);
+  const decoder = MEDIA_DECODERS.get(coding)?.(bytes)();
   if (!decoder) throw refusal(`the server sent it with content-encoding "${coding.slice(0, 40)}", which the gateway does not decode`);
-  let decoded: Buffer;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let taken = 0;
+  decoder.end(bytes);
   try {
-    decoded = await decoder(bytes, { maxOutputLength: maxBytes });
+    for await (const chunk of decoder) {
+      const piece = chunk as Buffer;
+      size += piece.byteLength;
+      if (size > maxBytes) throw refusal(`the response is larger than the ${maxBytes}-byte limit once decoded`);
+      if (budget && !budget.take(piece.byteLength)) throw overBudget(budget);
+      taken += piece.byteLength;
+      chunks.push(piece);
+    }
   } catch (error) {
-    if (error instanceof RangeError) throw refusal(`the response is larger than the ${maxBytes}-byte limit once decoded`);
+    decoder.destroy();
+    budget?.release(taken);
+    if (error instanceof MediaRefusal) throw error;
     throw refusal(`the response does not decode as its content-encoding "${coding}" says`);
   }
-  if (budget && decoded.byteLength > bytes.byteLength && !budget.take(decoded.byteLength - bytes.byteLength)) throw overBudget(budget);
-  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+  budget?.release(bytes.byteLength);
+  return new Uint8Array(Buffer.concat(chunks, size));
 }
 
 function contentTypeOf(response: Dispatcher.ResponseData): string {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGuardedMediaFetcher, MediaBudget } from "../../src/media/guarded-media-fetch.js";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.js";
@@ -20,6 +21,11 @@ let served = 0;
 beforeAll(async () => {
   media = createServer((request, response) => {
     served++;
+    if (request.url?.includes("gzip")) {
+      // A stored object served gzip-coded: small on the wire, four times the budget below once decoded.
+      response.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip" });
+      return response.end(gzipSync(Buffer.alloc(ITEM * 8, 1)));
+    }
     const chunked = request.url?.includes("chunked") ?? false;
     response.writeHead(200, { "content-type": "image/png", ...(chunked ? {} : { "content-length": ITEM }) });
     if (!chunked) return response.end(Buffer.alloc(ITEM, 1));
@@ -48,6 +54,18 @@ describe("MediaBudget in the guarded fetcher", () => {
     expect(error.reason).toBe("INVALID_REQUEST");
     expect(error.facts.param).toBe("messages[0].content[2]");
     expect(error.rawMessage).toMatch(/more than the 524288-byte total limit \(media\.max_total_bytes\)/);
+  });
+
+  it("takes a coded body's decoded bytes from the budget as they come, not after decoding up to max_bytes", async () => {
+    const large = createGuardedMediaFetcher({ allowPrivateNetwork: true, maxBytes: 64 * 1024 * 1024, timeoutMs: 2_000 });
+    const budget = new MediaBudget(ITEM * 2);
+    const takes: number[] = [];
+    const take = budget.take.bind(budget);
+    budget.take = (bytes: number) => (takes.push(bytes), take(bytes));
+    const errors = await Promise.all([1, 2, 3, 4].map((index) => rejectedGatewayError(large({ url: `${mediaOrigin}/gzip/${index}`, param: `p${index}`, signal, budget }))));
+    for (const error of errors) expect(error.rawMessage).toMatch(/more than the 524288-byte total limit/);
+    // Decoded in pieces, each taken as it came: never a whole decoded body at once.
+    expect(Math.max(...takes)).toBeLessThanOrEqual(64 * 1024);
   });
 
   it("applies only max_bytes without a budget", async () => {
