@@ -76,6 +76,10 @@ function checkMedia(media: Media, param: string): void {
   if (media.source.case === "url" && !/^(?:(?:https?|gs):\/\/|data:)/i.test(media.source.value)) {
     throw invalidRequest(`Invalid '${param}': expected an http(s) URL, a gs:// URL or a data URL.`, param);
   }
+  // One that does not parse (a port over 65535, a space in the host) is the caller's mistake too, whichever adapter would use it (not repeated: it may hold a signed token).
+  if (media.source.case === "url" && !/^data:/i.test(media.source.value) && !URL.canParse(media.source.value)) {
+    throw invalidRequest(`Invalid '${param}': the URL does not parse.`, param);
+  }
   // Malformed base64 or escapes in a data URL are the caller's fault, whichever adapter reads them.
   if (media.source.case === "url") readDataUrl(media.source.value, param);
   if (!isKnown(ImageDetail, media.detail)) throw invalidRequest(`Invalid '${param}.detail': ${media.detail} is not an ImageDetail value.`, `${param}.detail`);

@@ -38,6 +38,8 @@ const BAD_INPUTS: [string, string, string?][] = [
   ["invalid base64 in the nested video form", JSON.stringify({ model, messages: [user([{ type: "image_url", image_url: { image_url: "data:video/mp4;base64,not*base64", mime_type: "video/mp4" } }])] })],
   ["invalid base64 in input_audio", JSON.stringify({ model, messages: [user([{ type: "input_audio", input_audio: { data: "***", format: "wav" } }])] })],
   ["invalid base64 in a file", JSON.stringify({ model, messages: [user([{ type: "file", file: { file_data: "data:application/pdf;base64,@@", filename: "a.pdf" } }])] })],
+  ["an http image URL that does not parse (port over 65535)", JSON.stringify({ model, messages: [user([{ type: "image_url", image_url: { url: "http://127.0.0.1:65536/a.png" } }])] })],
+  ["an http image URL that does not parse (a space in the host)", JSON.stringify({ model, messages: [user([{ type: "image_url", image_url: { url: "http://exa mple.com/a.png" } }])] })],
   ["a javascript: image URL", JSON.stringify({ model, messages: [user([{ type: "image_url", image_url: { url: "javascript:alert(1)" } }])] })],
   ["an image in a system message", JSON.stringify({ model, messages: [{ role: "system", content: [{ type: "image_url", image_url: { url: "https://x.test/a.png" } }] }, user("hi")] })],
   ["a tool message without tool_call_id", JSON.stringify({ model, messages: [user("hi"), { role: "tool", content: "x" }] })],
