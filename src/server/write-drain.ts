@@ -100,8 +100,10 @@ type H2Stream = {
   readonly writableNeedDrain: boolean;
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
-  /** Bytes written and not yet sent (Node's queue and the session's, which shrinks as the client's window lets data go). */
+  /** Bytes written and not yet sent (a whole answer written at once counts until its last byte has left). */
   readonly bufferSize: number;
+  /** The connection's session: bytes leaving its socket are the progress a whole answer's queue does not show. */
+  readonly session?: { readonly socket?: { readonly bytesWritten?: number } | null | undefined } | null | undefined;
   once(event: "close", listener: () => void): unknown;
   close(code?: number): void;
 };
@@ -115,6 +117,8 @@ type Watched = ({ readonly response: NodeResponse; readonly stream?: undefined }
   readonly deadlineAt: number;
   waitingSince: number;
   lastQueued: number;
+  /** The bytes its connection had sent at the last sweep (HTTP/2). */
+  lastSent: number;
 };
 
 /**
@@ -134,7 +138,7 @@ export class StalledResponses {
 
   /** Watches an HTTP/1.1 `response` until it finishes or closes. */
   watch(response: NodeResponse): void {
-    const entry: Watched = { response, deadlineAt: Number.POSITIVE_INFINITY, waitingSince: 0, lastQueued: 0 };
+    const entry: Watched = { response, deadlineAt: Number.POSITIVE_INFINITY, waitingSince: 0, lastQueued: 0, lastSent: 0 };
     this.add(entry);
     const forget = (): void => {
       this.watched.delete(entry);
@@ -148,10 +152,11 @@ export class StalledResponses {
 
   /**
    * Watches an HTTP/2 stream until it closes: its writes wait while it needs 'drain', or once it
-   * has ended but not every byte (trailers included) went out; a fall in its queued bytes is progress.
+   * has ended but not every byte (trailers included) went out; a fall in its queued bytes, or bytes
+   * leaving its connection, is progress (the client takes something).
    */
   watchStream(stream: H2Stream, deadlineAt = Number.POSITIVE_INFINITY): void {
-    const entry: Watched = { stream, deadlineAt, waitingSince: 0, lastQueued: 0 };
+    const entry: Watched = { stream, deadlineAt, waitingSince: 0, lastQueued: 0, lastSent: stream.session?.socket?.bytesWritten ?? 0 };
     this.add(entry);
     stream.once("close", () => {
       this.watched.delete(entry);
@@ -172,10 +177,14 @@ export class StalledResponses {
       const { stream } = entry;
       const waiting = stream ? stream.writableNeedDrain || (stream.writableEnded && !stream.writableFinished) : entry.response.writableNeedDrain;
       const queued = stream ? stream.bufferSize : 0;
-      const progressed = queued < entry.lastQueued;
+      // A fall in its queue, or bytes leaving its connection (one large write stays queued whole until its last byte left).
+      const sent = stream?.session?.socket?.bytesWritten ?? 0;
+      const progressed = queued < entry.lastQueued || sent > entry.lastSent;
       entry.lastQueued = queued;
-      if (!waiting || progressed) entry.waitingSince = 0;
-      else if (entry.waitingSince === 0 && now < entry.deadlineAt) entry.waitingSince = now;
+      entry.lastSent = sent;
+      if (!waiting) entry.waitingSince = 0;
+      // The caller's deadline is absolute: still waiting then, it is given up, progress or not.
+      else if (now < entry.deadlineAt && (progressed || entry.waitingSince === 0)) entry.waitingSince = now;
       else if (now >= entry.deadlineAt || now - entry.waitingSince >= this.stallMs) {
         this.watched.delete(entry);
         if (stream) stream.close(CANCEL);

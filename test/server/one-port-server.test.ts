@@ -392,18 +392,18 @@ describe("an HTTP/2 answer the client never takes (its flow-control window stays
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
-  it("lets a slow reader that keeps taking bytes finish, however long it takes past the stall bound", async () => {
-    const origin = await startAnswering(48 * 1024, true);
-    const session = http2.connect(origin, { settings: { initialWindowSize: 1024 } });
+  it.each([[48 * 1024, 1024], [1024 * 1024, 16 * 1024]])("lets a slow reader that keeps taking bytes finish, however long it takes past the stall bound (%i bytes, window %i)", async (size, window) => {
+    const origin = await startAnswering(size, true);
+    const session = http2.connect(origin, { settings: { initialWindowSize: window } });
     sessions.push(session);
     const stream = session.request({ ":method": "POST", ":path": "/x" });
     stream.end("hi");
     stream.pause();
     let received = 0;
-    // 1 KiB every 50 ms: about 2.4 s for the answer, eight times the 300 ms stall bound.
+    // One window every 50 ms: about 2.4 s (or 3.2 s) for the answer, many times the 300 ms stall bound.
     const reader = setInterval(() => {
       let piece: Buffer | null;
-      while ((piece = stream.read(1024) as Buffer | null) !== null) received += piece.length;
+      while ((piece = stream.read(window) as Buffer | null) !== null) received += piece.length;
     }, 50);
     const outcome = await new Promise<number | "ended">((resolve) => {
       stream.on("end", () => resolve("ended"));
@@ -411,7 +411,7 @@ describe("an HTTP/2 answer the client never takes (its flow-control window stays
     });
     clearInterval(reader);
     expect(outcome).toBe("ended");
-    expect(received).toBe(48 * 1024);
+    expect(received).toBe(size);
   }, 15_000);
 
   it("is reset at the caller's deadline when that comes first (within the sweep's few seconds)", async () => {
