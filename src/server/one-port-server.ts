@@ -32,6 +32,8 @@ const HTTP2_MAX_HEADER_LIST_BYTES = 64_000;
  * takes (Node's server default is 2,000 there, and 128 on HTTP/2, a bound no client is told of).
  */
 const HTTP2_MAX_HEADER_PAIRS = 2_000;
+/** How long after a call's deadline a request still uploading is answered, when its handler has not answered it. */
+const LATE_UPLOAD_GRACE_MS = 250;
 /** Concurrent streams per HTTP/2 connection, advertised in SETTINGS (Node's default is unbounded). */
 const HTTP2_MAX_CONCURRENT_STREAMS = 1_000;
 
@@ -179,7 +181,7 @@ export function createOnePortServer(handler: DualHandler, options: OnePortOption
     const deadlineAt = options.streamDeadline?.(headers);
     stalls.watchStream(stream, deadlineAt);
     if (takeStream?.(stream, headers)) return;
-    boundUpload(stream, requestTimeoutMs, deadlineAt, options.lateUpload?.(headers[":path"], headers["content-type"]));
+    boundUpload(stream, requestTimeoutMs, deadlineAt, options.lateUpload?.(headers[":path"], headers["content-type"]), corsHeaders?.(headers.origin));
     compat.emit("stream", stream, headers, flags, rawHeaders);
   });
   const sessions = new Set<http2.Http2Session>();
@@ -338,24 +340,33 @@ function closeIfAnsweredEarly(request: http.IncomingMessage, response: http.Serv
  * HTTP/1.1's requestTimeout for an HTTP/2 stream: a request whose body has not fully arrived
  * within `timeoutMs`, or by the call's deadline (`deadlineAt`, epoch ms), gets an answer and a
  * CANCEL reset instead of holding the stream and its handler forever; the handler's request emits
- * 'aborted'. The answer is `late` (an RPC's DEADLINE_EXCEEDED in its own protocol) when given, else a 408 head.
+ * 'aborted'. The answer is `late` (an RPC's DEADLINE_EXCEEDED in its own protocol) when given, else a 408 head,
+ * with `cors` (the CORS headers of the request's Origin, when it is allowed).
  */
-function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number, deadlineAt: number | undefined, late: HostRefusal | undefined): void {
+function boundUpload(stream: http2.ServerHttp2Stream, timeoutMs: number, deadlineAt: number | undefined, late: HostRefusal | undefined, cors: Readonly<Record<string, string>> | undefined): void {
   if (stream.readableEnded) return;
+  const untilDeadline = (deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now();
+  // At a deadline the handler (Connect's arms its own timer) gets a moment to answer first.
+  const byDeadline = untilDeadline + LATE_UPLOAD_GRACE_MS < timeoutMs;
   const timer = setTimeout(() => {
     if (stream.destroyed || stream.closed) return;
     // The answer, then a CANCEL reset once it has left: the client stops sending, and because our side
     // was not ended before, the handler sees an aborted request rather than a body that ended early.
     const cancel = () => stream.close(http2.constants.NGHTTP2_CANCEL);
-    if (stream.headersSent) return cancel();
+    if (stream.headersSent) {
+      // The handler answered its deadline itself: once that answer has left, the upload is stopped.
+      if (!byDeadline) cancel();
+      else if (stream.writableEnded) stream.end(() => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+      return;
+    }
     if (!late) {
-      stream.respond({ ":status": 408 });
+      stream.respond({ ":status": 408, ...cors });
       return cancel();
     }
-    stream.respond({ ":status": late.status, ...late.headers }, late.body.byteLength === 0 ? { endStream: true } : {});
+    stream.respond({ ":status": late.status, ...late.headers, ...cors }, late.body.byteLength === 0 ? { endStream: true } : {});
     if (late.body.byteLength === 0) cancel();
     else stream.end(late.body, cancel);
-  }, Math.max(0, Math.min(timeoutMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now())));
+  }, byDeadline ? Math.max(0, untilDeadline + LATE_UPLOAD_GRACE_MS) : timeoutMs);
   timer.unref();
   const done = () => clearTimeout(timer);
   stream.once("end", done);

@@ -270,3 +270,26 @@ describe("server.cors", () => {
     expect(configRefusal('server: { cors: { allow_origins: ["*", "https://user:secret@app.example.com"] } }\n')).not.toContain("secret");
   });
 });
+
+describe("the answer to an HTTP/2 RPC whose request message is late", () => {
+  it.each([
+    ["gRPC-Web", { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", "grpc-timeout": "1S" }],
+    ["Connect unary", { "content-type": "application/json", "connect-timeout-ms": "1000" }],
+  ])("%s: carries the CORS headers of an allowed origin", async (_name, headers) => {
+    const session = http2.connect(gateway.origin);
+    session.on("error", () => undefined);
+    try {
+      const head = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": "/switchyard.v1.ChatService/Chat", origin: APP, authorization: "Bearer k-web-123", ...headers });
+        stream.on("response", resolve);
+        stream.on("error", () => undefined);
+        stream.on("close", () => reject(new Error("closed without an answer")));
+        // The start of a body, and nothing more.
+        stream.write(Buffer.from([0, 0, 0, 0, 40, 10]));
+      });
+      expect(head["access-control-allow-origin"]).toBe(APP);
+    } finally {
+      session.destroy();
+    }
+  });
+});
