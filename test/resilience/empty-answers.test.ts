@@ -12,6 +12,8 @@ import { listenApp, type ListeningApp } from "../support/listening-app.js";
 const chunk = (fields: object) => `data: ${JSON.stringify({ id: "chatcmpl-E", object: "chat.completion.chunk", created: 1740000000, model: "m", ...fields })}\n\n`;
 const STREAMS: Record<string, string> = {
   "usage-only": chunk({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 0, total_tokens: 5 } }) + "data: [DONE]\n\n",
+  // The logprobs of the first byte of "€" come with no text, then the stream is cut.
+  "lp-cut": chunk({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, logprobs: { content: [{ token: "bytes:\\xe2", logprob: -0.1, bytes: [226], top_logprobs: [] }] }, finish_reason: null }] }),
   good: chunk({ choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] }) + chunk({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }) + chunk({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }) + "data: [DONE]\n\n",
 };
 const WHOLE: Record<string, object> = {
@@ -56,6 +58,16 @@ describe("a 200 with no choice at all", () => {
     expect(response.headers.get("x-switchyard-failed")).toBe("up/usage-only stream_interrupted");
     expect(chunks.filter((piece) => piece.usage)).toHaveLength(1);
     expect(chunks.find((piece) => piece.usage)?.usage?.total_tokens).toBe(6);
+    expect(chunks.map((piece) => piece.choices[0]?.delta.content ?? "").join("")).toBe("Hi");
+  });
+
+  it("streamed, only the logprobs of a token with no text before a cut: fails over invisibly, without that entry", async () => {
+    const { data, response } = await client.chat.completions.create({ model: "up/lp-cut", fallbacks: ["up/good"], messages: [{ role: "user", content: "hi" }], stream: true, logprobs: true } as OpenAI.ChatCompletionCreateParamsStreaming).withResponse();
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const piece of data) chunks.push(piece);
+    expect(response.headers.get("x-switchyard-model")).toBe("up/good");
+    expect(response.headers.get("x-switchyard-failed")).toBe("up/lp-cut stream_interrupted");
+    expect(chunks.flatMap((piece) => piece.choices[0]?.logprobs?.content ?? [])).toEqual([]);
     expect(chunks.map((piece) => piece.choices[0]?.delta.content ?? "").join("")).toBe("Hi");
   });
 

@@ -144,9 +144,10 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
             for (const out of splice ? splice.accept(event) : [event]) {
               if (!startSent) {
                 // Not output (Azure sends its filter results before any text; a server may send its usage
-                // and then end with no choice at all): held with the start, so a failure before the first
-                // output still fails over invisibly, and a failed attempt's are dropped.
-                if (out.event.case === "choiceExtra" || out.event.case === "usage") {
+                // and then end with no choice at all; the logprobs of a token that is part of a character
+                // come with no text): held with the start, so a failure before the first output still fails
+                // over invisibly, and a failed attempt's are dropped.
+                if (out.event.case === "choiceExtra" || out.event.case === "usage" || (out.event.case === "textDelta" && out.event.value.text === "")) {
                   (early ??= []).push(out);
                   continue;
                 }
