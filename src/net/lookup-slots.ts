@@ -1,6 +1,7 @@
 /**
  * A lookup that holds a slot from its start until the system answers it, whoever still waits for
- * the answer: Node's `dns.lookup` holds one of libuv's four pool threads that long, and giving up
+ * the answer: Node's `dns.lookup` holds one of libuv's pool threads that long (libuv runs at most
+ * two lookups at once), and giving up
  * on the answer does not free the thread.
  */
 export type SlottedLookup<T> = (hostname: string, signal: AbortSignal) => Promise<T>;

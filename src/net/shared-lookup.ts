@@ -26,10 +26,10 @@ function tooManyWaiters(hostname: string): NodeJS.ErrnoException {
  * A `lookup` for outgoing connections (the `lookup` option of `net.connect`, which undici passes
  * on) under which concurrent lookups of one host name, with the same options, share one system
  * lookup. Node's `dns.lookup` runs getaddrinfo on one of libuv's four pool threads and holds it
- * until the resolver answers; with one lookup per connection attempt, a resolver that stalls on
- * one provider's name (5 s per try is glibc's default) fills the pool, and every other provider's
- * new connections, media lookups and async file reads queue behind it. Shared, a stalled name holds
- * one thread. Each caller gets what `dns.lookup` would have given it: every address, in the
+ * until the resolver answers, and libuv runs at most two such lookups at once; with one lookup per
+ * connection attempt, a resolver that stalls on one provider's name (5 s per try is glibc's
+ * default) takes both, and every other provider's new connections and media lookups queue behind
+ * it. Shared, a stalled name holds one. Each caller gets what `dns.lookup` would have given it: every address, in the
  * resolver's order, for `all`, else the first one. Nothing is cached: a lookup that starts after
  * the shared one ended asks the system again. The wait of each attempt stays bounded by its
  * connect timeout; at most {@link MAX_LOOKUP_WAITERS} attempts wait on one name.
