@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type net from "node:net";
 import { originInRawRequest, writeClientError } from "./client-error.js";
 import { FastResponse, HTTP_TOKEN, type FastResponseSink } from "./fast-response.js";
+import { BARE_LINE_END, DIGITS, HEAD_END, leadingSpacesOff, LEFT_TO_NODE, MAX_HEAD_BYTES, PLAIN_HEAD } from "./fast-h1-head.js";
 import { CLIENT_STALL_MS, writeQueueBytes } from "./write-drain.js";
 
 export { FastResponse } from "./fast-response.js";
@@ -35,28 +36,6 @@ export interface FastH1Options {
   readonly refusesHost?: (headers: IncomingHttpHeaders) => boolean;
   /** The CORS headers of the fast path's own answer (a 408) to a request from `origin` (undefined: none known). */
   readonly corsHeaders?: (origin: string | undefined) => Readonly<Record<string, string>> | undefined;
-}
-
-/**
- * The largest request head the fast path reads; a larger one goes to Node, whose own limit (16 KiB,
- * --max-http-header-size) then applies. Half of Node's, so nothing the fast path takes is a head
- * Node would refuse, however Node counts.
- */
-const MAX_HEAD_BYTES = 8 * 1024;
-const HEAD_END = Buffer.from("\r\n\r\n");
-/** Visible ASCII, space and tab, and the CRLFs between lines: anything else (obs-text, bare controls) goes to Node. */
-const PLAIN_HEAD = /^[\t\r\n\x20-\x7e]*$/;
-/** A CR not followed by LF, or an LF not preceded by CR. */
-const BARE_LINE_END = /\r(?!\n)|(?<!\r)\n/;
-const DIGITS = /^[0-9]{1,15}$/;
-/** Headers whose presence means framing or protocol behaviour the fast path does not implement. */
-const LEFT_TO_NODE = new Set(["transfer-encoding", "expect", "upgrade", "http2-settings"]);
-
-/** `line` from `start`, without the spaces before the value. */
-function leadingSpacesOff(line: string, start: number): string {
-  let from = start;
-  while (from < line.length && line.charCodeAt(from) === 0x20) from++;
-  return line.slice(from);
 }
 
 /**
