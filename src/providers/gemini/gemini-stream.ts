@@ -137,13 +137,14 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
         }
         flushText();
         if (part.functionCall) {
+          // A call still being streamed ends where the next begins: its arguments go first.
+          this.endStreamedCall(index, state, out);
           const id = toolCallIdOf(part.functionCall);
           const toolIndex = state.nextToolIndex++;
           state.hasToolCalls = true;
           const signature = part.thoughtSignature;
           if (signature) context.onToolCall(id, signature);
           out.push(toolCallStartEvent(index, toolIndex, id, part.functionCall.name, signature ? thoughtSignatureExtra(signature) : undefined));
-          this.endStreamedCall(index, state, out);
           const pieces = part.functionCall.partialArgs;
           if (part.functionCall.willContinue || pieces) {
             // Pieces may come with the name too; a call that does not go on ends with them.

@@ -86,6 +86,16 @@ describe("a call whose arguments Gemini streams in pieces (streamFunctionCallArg
     expect(whole.find((event) => event.event.case === "toolCallDelta")).toEqual(toolCallDeltaEvent(0, 0, '{"n":2}'));
   });
 
+  it("ends a streamed call that never said it ended where the next call begins: its arguments before the next call's start", async () => {
+    const out = await run([
+      { responseId: "r", candidates: [{ content: { parts: [{ functionCall: { name: "a", willContinue: true } }] } }] },
+      { candidates: [{ content: { parts: [{ functionCall: { partialArgs: [{ jsonPath: "$.x", numberValue: 1 }], willContinue: true } }] } }] },
+      { candidates: [{ content: { parts: [{ functionCall: { name: "b", args: { y: 2 } } }] }, finishReason: "STOP" }] },
+    ]);
+    const ids = idsOf(out);
+    expect(out.slice(1, 5)).toEqual([toolCallStartEvent(0, 0, ids[0] ?? "", "a"), toolCallDeltaEvent(0, 0, '{"x":1}'), toolCallStartEvent(0, 1, ids[1] ?? "", "b"), toolCallDeltaEvent(0, 1, '{"y":2}')]);
+  });
+
   it("sends what came when the candidate finishes before the call's end, and refuses a path it cannot read", async () => {
     const start = { responseId: "r", candidates: [{ content: { parts: [{ functionCall: { name: "f", willContinue: true } }] } }] };
     const cut = await run([start, { candidates: [{ content: { parts: [{ functionCall: { partialArgs: [{ jsonPath: "$.a", stringValue: "x" }], willContinue: true } }] }, finishReason: "MAX_TOKENS" }] }]);
