@@ -93,7 +93,6 @@ export interface CorsSettings {
   readonly maxAgeSeconds: number;
 }
 
-
 /** The validated gateway configuration. */
 export interface GatewayConfig {
   readonly server: {

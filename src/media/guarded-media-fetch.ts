@@ -224,14 +224,12 @@ async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, b
   return new Uint8Array(Buffer.concat(chunks, size));
 }
 
-/** A decoding stream for one content coding. */
-type Decoder = () => Transform;
-/** The content codings a media server may answer with (it is asked for identity, but stored objects are served as stored); deflate is zlib-wrapped or raw. */
-const MEDIA_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => Decoder> = new Map<string, (bytes: Uint8Array) => Decoder>([
-  ["gzip", () => () => createGunzip()],
-  ["x-gzip", () => () => createGunzip()],
-  ["deflate", (bytes) => (zlibWrapped(bytes) ? () => createInflate() : () => createInflateRaw())],
-  ["br", () => () => createBrotliDecompress()],
+/** The content codings a media server may answer with (it is asked for identity, but stored objects are served as stored), each a decoding stream for the body; deflate is zlib-wrapped or raw. */
+const MEDIA_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => Transform> = new Map<string, (bytes: Uint8Array) => Transform>([
+  ["gzip", () => createGunzip()],
+  ["x-gzip", () => createGunzip()],
+  ["deflate", (bytes) => (zlibWrapped(bytes) ? createInflate() : createInflateRaw())],
+  ["br", () => createBrotliDecompress()],
 ]);
 
 /**
@@ -244,7 +242,7 @@ async function decodedBody(response: Dispatcher.ResponseData, bytes: Uint8Array,
   const header = response.headers["content-encoding"];
   const coding = (Array.isArray(header) ? header.join(",") : (header ?? "")).trim().toLowerCase();
   if (coding === "" || coding === "identity") return bytes;
-  const decoder = MEDIA_DECODERS.get(coding)?.(bytes)();
+  const decoder = MEDIA_DECODERS.get(coding)?.(bytes);
   if (!decoder) throw refusal(`the server sent it with content-encoding "${coding.slice(0, 40)}", which the gateway does not decode`);
   const chunks: Buffer[] = [];
   let size = 0;

@@ -5,6 +5,18 @@ import { MAX_TIMER_MS } from "../core/routing/request-scope.js";
 /** MAX_TIMER_MS in whole seconds, as a `grpc-timeout` value (at most 8 digits). */
 const CAPPED_GRPC_TIMEOUT = `${Math.floor(MAX_TIMER_MS / 1000)}S`;
 
+/** A well-formed `connect-timeout-ms` header's milliseconds, else undefined. */
+function connectTimeoutMs(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers["connect-timeout-ms"];
+  return typeof value === "string" && /^\d{1,10}$/.test(value) ? Number(value) : undefined;
+}
+
+/** A well-formed `grpc-timeout` header's milliseconds, else undefined. */
+function grpcTimeoutMs(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers["grpc-timeout"];
+  return typeof value === "string" ? parseTimeout(value, Number.MAX_SAFE_INTEGER).timeoutMs : undefined;
+}
+
 /**
  * Caps, in place, a `connect-timeout-ms` or `grpc-timeout` header that asks for more than the
  * longest Node timer (MAX_TIMER_MS, about 24.8 days) at that. Connect's handler arms one
@@ -13,13 +25,8 @@ const CAPPED_GRPC_TIMEOUT = `${Math.floor(MAX_TIMER_MS / 1000)}S`;
  * the upstream request. A malformed value is left as it is, for Connect to refuse.
  */
 export function capDeadlineHeaders(headers: IncomingHttpHeaders): void {
-  const connect = headers["connect-timeout-ms"];
-  if (typeof connect === "string" && /^\d{1,10}$/.test(connect) && Number(connect) > MAX_TIMER_MS) headers["connect-timeout-ms"] = String(MAX_TIMER_MS);
-  const grpc = headers["grpc-timeout"];
-  if (typeof grpc === "string") {
-    const parsed = parseTimeout(grpc, Number.MAX_SAFE_INTEGER);
-    if (parsed.timeoutMs !== undefined && parsed.timeoutMs > MAX_TIMER_MS) headers["grpc-timeout"] = CAPPED_GRPC_TIMEOUT;
-  }
+  if ((connectTimeoutMs(headers) ?? 0) > MAX_TIMER_MS) headers["connect-timeout-ms"] = String(MAX_TIMER_MS);
+  if ((grpcTimeoutMs(headers) ?? 0) > MAX_TIMER_MS) headers["grpc-timeout"] = CAPPED_GRPC_TIMEOUT;
 }
 
 /**
@@ -27,10 +34,6 @@ export function capDeadlineHeaders(headers: IncomingHttpHeaders): void {
  * for; undefined when it has none or a malformed one (the handlers refuse that themselves).
  */
 export function deadlineOfHeaders(headers: IncomingHttpHeaders): number | undefined {
-  const connect = headers["connect-timeout-ms"];
-  if (typeof connect === "string" && /^\d{1,10}$/.test(connect)) return Date.now() + Number(connect);
-  const grpc = headers["grpc-timeout"];
-  if (typeof grpc !== "string") return undefined;
-  const parsed = parseTimeout(grpc, Number.MAX_SAFE_INTEGER);
-  return parsed.timeoutMs === undefined ? undefined : Date.now() + parsed.timeoutMs;
+  const timeoutMs = connectTimeoutMs(headers) ?? grpcTimeoutMs(headers);
+  return timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
 }
