@@ -17,6 +17,8 @@ export interface SseCall<T> {
   accept(response: GuardedResponse): Promise<SseTranslator<T>>;
   /** The decoder for an accepted answer's body when it is not SSE (one of `alsoReads`); undefined (the default) for an SseParser. */
   decoderFor?(response: GuardedResponse): EventDecoder | undefined;
+  /** The attempt's bound on a gap between body chunks (ms): a settled answer's wait for more stays under half of it. */
+  readonly idleMs?: number;
 }
 
 /** The media type of a content-type header: lower case, without parameters; "" when absent or blank. */
@@ -72,9 +74,52 @@ const SLICE_MS = 10;
 /** A wait for the next body chunk at least this long (ms) means the event loop had its turns meanwhile. */
 const WAITED_MS = 1;
 
+/** The shortest and longest wait for more of a settled answer ({@link SseTranslator.settled}), in ms. */
+const SETTLE_MIN_MS = 250;
+const SETTLE_MAX_MS = 2_000;
+/** Within those, the wait is this many times the longest gap between the answer's body chunks so far. */
+const SETTLE_GAPS = 4;
+
+/** The end of a settled answer's wait: nothing more came. */
+const SETTLED: IteratorResult<Uint8Array> = { done: true, value: undefined };
+
+/** Whether a body failure after a settled answer ends it (a cut, or a stall at the byte level) rather than failing it; a cancel does not. */
+function endsSettledAnswer(thrown: unknown): boolean {
+  return thrown instanceof GatewayError && (thrown.reason === Reason.PROVIDER_UNREACHABLE || thrown.reason === Reason.UPSTREAM_TIMEOUT);
+}
+
+/**
+ * The next body chunk of an answer that is complete if the body ends now: the end when nothing
+ * comes within `waitMs`, or when the body fails with a cut or a stall (the answer was whole; an
+ * upstream that holds its connection open, or drops it, after the last chunk does not fail it).
+ */
+async function nextOfSettled(body: AsyncIterator<Uint8Array>, waitMs: number): Promise<IteratorResult<Uint8Array>> {
+  const pending = body.next();
+  // Not awaited when the wait ends first: its later failure is the closed body's, and handled here.
+  pending.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<IteratorResult<Uint8Array>>((resolve) => {
+    timer = setTimeout(resolve, waitMs, SETTLED);
+  });
+  try {
+    return await Promise.race([pending, waited]);
+  } catch (thrown) {
+    if (endsSettledAnswer(thrown)) return SETTLED;
+    throw thrown;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resolves after the event loop's next turn (I/O included), with the time then. */
 function nextTurn(): Promise<number> {
   return new Promise((resolve) => setImmediate(() => resolve(performance.now())));
+}
+
+/** How long a settled answer waits for more: SETTLE_GAPS times its longest gap so far, within the bounds, under half the idle bound. */
+function settleWait(longestGap: number, idleMs: number | undefined): number {
+  const wait = Math.min(SETTLE_MAX_MS, Math.max(SETTLE_MIN_MS, SETTLE_GAPS * longestGap));
+  return idleMs === undefined ? wait : Math.max(1, Math.min(wait, Math.floor(idleMs / 2)));
 }
 
 /**
@@ -84,7 +129,8 @@ function nextTurn(): Promise<number> {
  * checked ({@link streamContentTypeError}: every adapter's streams get the same check), then each
  * body chunk is fed through an SseParser into the translator, and what it produced is yielded in
  * order, giving the event loop a turn at least every SLICE_MS of work (a buffered body would otherwise
- * run on microtasks alone). Stops reading at the translator's end marker. The response is closed when the answer ends,
+ * run on microtasks alone). Stops reading at the translator's end marker; an answer the translator
+ * calls settled ends when nothing more comes within {@link settleWait}, or on a cut or a stall. The response is closed when the answer ends,
  * fails, or the consumer stops early. No generator per chunk, event or layer: each layer of async
  * generators costs ~0.6 KB of garbage per event (bench/PROFILE.md).
  */
@@ -100,8 +146,16 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
     const out: T[] = [];
     let sliceStart = performance.now();
     let workEnd = sliceStart;
-    for await (const chunk of response.body) {
+    const body = response.body[Symbol.asyncIterator]();
+    let lastArrival = 0;
+    let longestGap = 0;
+    for (;;) {
+      const next = translator.settled === true ? await nextOfSettled(body, settleWait(longestGap, call.idleMs)) : await body.next();
+      if (next.done) break;
+      const chunk = next.value;
       const arrived = performance.now();
+      if (lastArrival !== 0 && arrived - lastArrival > longestGap) longestGap = arrived - lastArrival;
+      lastArrival = arrived;
       // Waiting for this chunk gave the event loop its turns: a new slice starts.
       if (arrived - workEnd >= WAITED_MS) sliceStart = arrived;
       feed(parser, translator, chunk, out, response.status);

@@ -164,6 +164,11 @@ export interface EventDecoder {
 export interface SseTranslator<T> {
   /** True once the stream's own end marker arrived: nothing more is fed. */
   readonly done: boolean;
+  /**
+   * For a dialect without an end marker (Gemini): true while the answer would be complete if the
+   * body ended now. sseAnswer then waits only briefly for more, and takes a cut as the end.
+   */
+  readonly settled?: boolean;
   push(event: SseEvent, out: T[]): void;
   /** The end of the stream (marker or EOF): what is still pending, or a throw when the stream was incomplete. */
   end(out: T[]): void;

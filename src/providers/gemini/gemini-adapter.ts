@@ -156,6 +156,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
           // The JSON-array form of streamGenerateContent (upstreams or proxies that ignore alt=sse),
           // read element by element as it streams; any other type but SSE fails over.
           alsoReads: GEMINI_STREAM_ALSO_READS,
+          idleMs: timeouts.idleMs,
           async accept() {
             return new GeminiStreamTranslator({ provider: account.name, upstreamModel: callOptions.upstreamModel, warnings: translation.warnings, now, onToolCall, choices: input.n ?? 1 });
           },

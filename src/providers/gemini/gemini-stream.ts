@@ -8,7 +8,7 @@ import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromGeminiError } from "./gemini-errors.js";
 import { droppedPartsWarning, finishWarning, mapGeminiFinishReason, reasoningSignatureOf, thoughtSignatureExtra, toolCallIdOf, toProtoTokenLogprobs, toProtoUsage, type ToolCallObserver } from "./gemini-response.js";
 import { PartialArguments, type GeminiPartialArg } from "./gemini-partial-args.js";
-import { parseGeminiResponse, type GeminiUsageMetadata } from "./gemini-wire.js";
+import { parseGeminiResponse, type GeminiResponsePart, type GeminiUsageMetadata } from "./gemini-wire.js";
 
 function invalidChunk(detail: string): Error {
   return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `Gemini sent an unreadable stream event: ${detail}`);
@@ -35,12 +35,22 @@ interface ChoiceState {
   finished: boolean;
   /** A call whose arguments Gemini streams in pieces: its tool index and the arguments so far, sent whole when it ends. */
   streamedCall: { readonly toolIndex: number; readonly args: PartialArguments } | undefined;
-  /** A finishReason that came with code the model runs (its result and the model's answer follow): sent at EOF unless more of the candidate comes. */
+  /**
+   * The candidate's last finishReason, sent when the body ends (or the answer settles, see
+   * {@link GeminiStreamTranslator.settled}); cleared by more of the candidate without one.
+   */
   provisionalFinish: string | undefined;
+  /** Whether that finish came with code the model runs (its result and the model's answer on it follow): the answer is not settled then. */
+  codeToRun: boolean;
 }
 
 /** The part kind after which a finishReason is not the end: Gemini sends `STOP` with the `executableCode` it then runs (its result follows) and answers on. */
 const CODE_TO_RUN = "executableCode";
+
+/** Whether a part is more of the answer (not an empty text part, which some chunks carry after the finish). */
+function carriesContent(part: GeminiResponsePart): boolean {
+  return !!(part.text || part.functionCall || part.callPiece || part.thoughtSignature || part.unsupported);
+}
 
 /**
  * Translates Gemini stream chunks into proto stream events, one at a time (push style: no
@@ -53,14 +63,16 @@ const CODE_TO_RUN = "executableCode";
  * id and extra_content for its (raw) thought signature, followed
  * by one tool_call_delta holding the whole JSON arguments (`{}` when none); parts the gateway does
  * not translate (code execution, images, files) dropped, with a warning when they come in the first
- * chunk (later there is no start left to carry it); one finish per candidate
- * when its finishReason appears (tool_calls if it called a function), except one that comes with
- * code to run (an `executableCode` last part: its result and Gemini's answer on it follow), which
- * holds until more of the candidate comes or the body ends; a blocked prompt is a
- * content_filter finish; usage is cumulative upstream, so only the last is kept, and sent once:
- * with the chunk that finishes every candidate asked for (Gemini's last chunk carries both), else at
- * EOF, after the finishes (a later usage-only chunk is then read too). A stream that ends without finishReason gets no finish (the core
- * reports it as interrupted). An `{"error":...}` chunk is thrown as a GatewayError.
+ * chunk (later there is no start left to carry it); one finish per candidate, with its last
+ * finishReason (tool_calls if it called a function), when the body ends: a finishReason is not the
+ * end by itself, since Gemini has sent `STOP` on every chunk of an answer (the API of 2024, still
+ * served by some models and proxies) and with the `executableCode` it then runs; more of the
+ * candidate after it, without its own finishReason, clears it. The answer is {@link settled} once
+ * every candidate has such a finish (not one with code to run), so a connection held open or cut
+ * after the last chunk still ends it (sseAnswer). A blocked prompt is a content_filter finish at
+ * once. Usage is cumulative upstream, so only the last is kept, and sent once at the end, after the
+ * finishes. A stream that ends without finishReason gets no finish (the core reports it as
+ * interrupted). An `{"error":...}` chunk is thrown as a GatewayError.
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
 export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse> {
@@ -72,6 +84,16 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
 
   /** Gemini streams have no end marker: the body's end ends them. */
   readonly done = false;
+
+  /**
+   * Whether the answer would be complete if the body ended now: every candidate asked for has a
+   * finishReason with nothing after it (and no code still to run), or was blocked.
+   */
+  get settled(): boolean {
+    if (this.choices.size < (this.context.choices ?? 1)) return false;
+    for (const state of this.choices.values()) if (!state.finished && (state.provisionalFinish === undefined || state.codeToRun)) return false;
+    return true;
+  }
 
   /** Translates one SSE event (one JSON chunk). */
   push(event: SseEvent, out: ChatStreamResponse[]): void {
@@ -120,7 +142,8 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       const index = choiceIndexOf(candidate.index, position);
       const state = this.stateOf(index);
       if (state.finished) continue;
-      if (candidate.parts.length > 0) state.provisionalFinish = undefined;
+      // More of the candidate: the finish before it was not the end (an empty text part is not more).
+      if (candidate.parts.some(carriesContent)) state.provisionalFinish = undefined;
       let logprobs = toProtoTokenLogprobs(candidate.logprobsResult);
       // Adjacent text parts of one event go out as one delta (an event of 100,000 one-letter parts was 100,000 chunks).
       let text = "";
@@ -171,20 +194,10 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
       // Logprobs of an event with no text (an empty part, the end-of-sequence token) are still the answer's.
       if (logprobs.length > 0) out.push(textDeltaEvent(index, "", logprobs));
       if (candidate.finishReason) {
-        const last = candidate.parts[candidate.parts.length - 1]?.unsupported;
-        if (last === CODE_TO_RUN) state.provisionalFinish = candidate.finishReason;
-        else this.finish(index, state, candidate.finishReason, out);
+        state.provisionalFinish = candidate.finishReason;
+        state.codeToRun = candidate.parts[candidate.parts.length - 1]?.unsupported === CODE_TO_RUN;
       }
     }
-    // The answer is complete: its usage goes now, not only at EOF, which a connection held open (or cut) after the last chunk would delay or lose.
-    if (chunk.usageMetadata && chunk.candidates.length > 0 && this.allFinished()) this.end(out);
-  }
-
-  /** Whether every candidate asked for has finished (as many as `choices`, and every one seen). */
-  private allFinished(): boolean {
-    if (this.choices.size < (this.context.choices ?? 1)) return false;
-    for (const state of this.choices.values()) if (!state.finished) return false;
-    return true;
   }
 
   /** Adds pieces of the streamed call's arguments; a path it cannot read makes the event unreadable (rather than the arguments wrong). */
@@ -209,9 +222,10 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
     out.push(finishEvent(index, mapGeminiFinishReason(reason, state.hasToolCalls), reason));
   }
 
-  /** The end of the stream: a finish that came with code execution and had nothing after it, then the last usage, once. */
+  /** The end of the stream: each candidate's last finish that had nothing after it, then the last usage, once. */
   end(out: ChatStreamResponse[]): void {
-    for (const [index, state] of this.choices) if (!state.finished && state.provisionalFinish) this.finish(index, state, state.provisionalFinish, out);
+    const pending = [...this.choices].filter(([, state]) => !state.finished && state.provisionalFinish !== undefined).sort(([a], [b]) => a - b);
+    for (const [index, state] of pending) this.finish(index, state, state.provisionalFinish as string, out);
     if (this.usage && !this.usageSent) out.push(usageEvent(toProtoUsage(this.usage)));
     this.usageSent = true;
   }
@@ -219,7 +233,7 @@ export class GeminiStreamTranslator implements SseTranslator<ChatStreamResponse>
   private stateOf(index: number): ChoiceState {
     let state = this.choices.get(index);
     if (!state) {
-      state = { nextToolIndex: 0, hasToolCalls: false, finished: false, provisionalFinish: undefined, streamedCall: undefined };
+      state = { nextToolIndex: 0, hasToolCalls: false, finished: false, provisionalFinish: undefined, codeToRun: false, streamedCall: undefined };
       this.choices.set(index, state);
     }
     return state;

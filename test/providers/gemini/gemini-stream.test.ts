@@ -134,12 +134,40 @@ describe("fromGeminiStream (hand-made chunks)", () => {
       finishEvent(0, FinishReason.STOP, "STOP"),
       usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 })),
     ]);
-    // A finish with the code's result is the end: it goes at once, with the usage, before the body ends (a connection held open does not delay it).
+    // A finish with code to run leaves the answer unsettled (the code runs for a while); one with the code's result settles it.
     const translator = new GeminiStreamTranslator(context);
     const out: ChatStreamResponse[] = [];
-    translator.chunk({ responseId: "r", candidates: [{ content: { parts: [{ text: "a" }, code] } }] }, out);
+    translator.chunk({ responseId: "r", candidates: [{ content: { parts: [{ text: "a" }, code] }, finishReason: "STOP" }] }, out);
+    expect(translator.settled).toBe(false);
     translator.chunk({ candidates: [{ content: { parts: [result] }, finishReason: "STOP" }], usageMetadata: usage }, out);
+    expect(translator.settled).toBe(true);
+    translator.end(out);
     expect(out.slice(-2)).toEqual([finishEvent(0, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 }))]);
+  });
+
+  it("takes a finishReason on every chunk (the API of 2024) as the end only at the body's end: the whole answer, then one finish", () => {
+    // generative-ai-js's recorded search-grounding stream (test-utils/mock-responses, 2024-10): STOP and usage on every chunk, grounding last.
+    const usage = (completion: number) => ({ promptTokenCount: 8, candidatesTokenCount: completion, totalTokenCount: 8 + completion });
+    const texts = ["The", " current stock price", " is $166.79 USD.", " financial websites.\n"];
+    const chunks: unknown[] = texts.map((text, i) => ({ candidates: [{ content: { parts: [{ text }], role: "model" }, finishReason: "STOP", index: 0 }], usageMetadata: usage(i + 1) }));
+    chunks.push({ candidates: [{ content: {}, index: 0, groundingMetadata: { webSearchQueries: ["what is the current google stock price"] } }], usageMetadata: usage(4) });
+    const translator = new GeminiStreamTranslator(context);
+    const out: ChatStreamResponse[] = [];
+    for (const chunk of chunks) {
+      translator.chunk(chunk, out);
+      // Each chunk could be the last one: the answer is settled after each.
+      expect(translator.settled).toBe(true);
+    }
+    expect(out.filter((event) => event.event.case === "finish" || event.event.case === "usage")).toEqual([]);
+    translator.end(out);
+    expect(out.slice(1)).toEqual([...texts.map((text) => textDeltaEvent(0, text)), finishEvent(0, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 8, completion: 4, total: 12 }))]);
+  });
+
+  it("an answer that goes on after a finish without one of its own is not finished (an empty text part is not more of it)", async () => {
+    const more = await run([{ responseId: "r", candidates: [{ content: { parts: [{ text: "a" }] }, finishReason: "STOP" }] }, { candidates: [{ content: { parts: [{ text: "b" }] } }] }]);
+    expect(more.filter((event) => event.event.case === "finish")).toEqual([]);
+    const empty = await run([{ responseId: "r", candidates: [{ content: { parts: [{ text: "a" }] }, finishReason: "MAX_TOKENS" }] }, { candidates: [{ content: { parts: [{ text: "" }] } }] }]);
+    expect(empty.at(-1)).toEqual(finishEvent(0, FinishReason.LENGTH, "MAX_TOKENS"));
   });
 
   it("numbers parallel calls densely per choice, routes candidates by index and finishes each once", async () => {
@@ -148,7 +176,7 @@ describe("fromGeminiStream (hand-made chunks)", () => {
       [
         { responseId: "r", candidates: [{ index: 1, content: { parts: [{ text: "B says " }] } }, { index: 0, content: { parts: [{ functionCall: { name: "a", args: { q: 1 } }, thoughtSignature: "c2ln" }, { functionCall: { name: "b" } }] } }] },
         { candidates: [{ index: 0, content: { parts: [{ functionCall: { name: "c", args: {} } }] }, finishReason: "STOP" }, { index: 1, content: { parts: [{ text: "hi" }] } }] },
-        { candidates: [{ index: 0, content: { parts: [{ text: "late" }] }, finishReason: "STOP" }, { index: 1, content: { parts: [{ text: "" }] }, finishReason: "STOP" }], usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 9, totalTokenCount: 13 } },
+        { candidates: [{ index: 0, content: { parts: [{ text: "then" }] }, finishReason: "STOP" }, { index: 1, content: { parts: [{ text: "" }] }, finishReason: "STOP" }], usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 9, totalTokenCount: 13 } },
       ],
       (id, signature) => seen.push([id, signature]),
     );
@@ -163,8 +191,10 @@ describe("fromGeminiStream (hand-made chunks)", () => {
       toolCallDeltaEvent(0, 1, "{}"),
       toolCallStartEvent(0, 2, ids[2] ?? "", "c"),
       toolCallDeltaEvent(0, 2, "{}"),
-      finishEvent(0, FinishReason.TOOL_CALLS, "STOP"),
       textDeltaEvent(1, "hi"),
+      // The finish of choice 0 was not its end: what came after it is the answer's too.
+      textDeltaEvent(0, "then"),
+      finishEvent(0, FinishReason.TOOL_CALLS, "STOP"),
       finishEvent(1, FinishReason.STOP, "STOP"),
       usageEvent(usageOf({ prompt: 4, completion: 9, total: 13 })),
     ]);
@@ -230,16 +260,18 @@ describe("GeminiStreamTranslator over SSE", () => {
     expect(out).toEqual([responseStartEvent("r", "gemini-x", 2000n, ["dropped: user"]), textDeltaEvent(0, "h"), textDeltaEvent(0, "é"), finishEvent(0, FinishReason.STOP, "STOP")]);
   });
 
-  it("sends usage with the chunk that finishes the answer, but only once every candidate asked for has finished", () => {
+  it("is settled only once every candidate asked for has finished, and sends the usage once, at the end", () => {
     const usage = { promptTokenCount: 2, candidatesTokenCount: 3, totalTokenCount: 5 };
     const two = new GeminiStreamTranslator({ ...context, choices: 2 });
     const out: ChatStreamResponse[] = [];
     two.chunk({ responseId: "r", candidates: [{ index: 0, content: { parts: [{ text: "a" }] }, finishReason: "STOP" }], usageMetadata: usage }, out);
-    expect(out.some((event) => event.event.case === "usage")).toBe(false);
+    expect(two.settled).toBe(false);
     two.chunk({ candidates: [{ index: 1, content: { parts: [{ text: "b" }] }, finishReason: "STOP" }], usageMetadata: usage }, out);
-    expect(out.at(-1)?.event.case).toBe("usage");
+    expect(two.settled).toBe(true);
+    expect(out.some((event) => event.event.case === "usage")).toBe(false);
     two.end(out);
-    expect(out.filter((event) => event.event.case === "usage")).toHaveLength(1);
+    two.end(out);
+    expect(out.slice(-3)).toEqual([finishEvent(0, FinishReason.STOP, "STOP"), finishEvent(1, FinishReason.STOP, "STOP"), usageEvent(usageOf({ prompt: 2, completion: 3, total: 5 }))]);
   });
 
   it("refuses an event that is not JSON", () => {
