@@ -3,6 +3,11 @@ import { checkTargetParams } from "./target-param-names.js";
 import { HEADER_NAME, HEADER_VALUE_HINT, HEADER_VALUE_TEXT, providerHeaders } from "./provider-headers.js";
 import { canonicalOrigin, CORS_ORIGIN } from "./cors-origin.js";
 
+/** Default bound on all the media downloads of one request together (media.max_total_bytes): 64 MiB. */
+const DEFAULT_MEDIA_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+/** Default bound on the media all requests hold at once (media.max_inflight_bytes): 128 MiB, or max_total_bytes when larger. */
+const DEFAULT_MEDIA_MAX_INFLIGHT_BYTES = 128 * 1024 * 1024;
+
 /** Timeouts for one upstream target, in milliseconds. */
 export interface TimeoutSettings {
   /** TCP (and TLS) connect. */
@@ -114,7 +119,14 @@ export interface GatewayConfig {
     readonly retry: RetrySettings;
     readonly circuitBreaker: CircuitBreakerSettings;
   };
-  readonly media: { readonly allowPrivateNetwork: boolean; readonly maxBytes: number; readonly maxTotalBytes: number; readonly timeoutMs: number };
+  readonly media: {
+    readonly allowPrivateNetwork: boolean;
+    readonly maxBytes: number;
+    readonly maxTotalBytes: number;
+    /** Bound on the media bytes all requests of the process hold at once (media.max_inflight_bytes). */
+    readonly maxInflightBytes: number;
+    readonly timeoutMs: number;
+  };
   readonly logging: {
     readonly level: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
     /** Per-request log lines of one kind (same event, target and reason) logged per second; 0 = all. */
@@ -206,6 +218,7 @@ const rootSchema = obj({
     max_bytes: num({ min: 1, max: 1024 * 1024 * 1024, integer: true }),
     // The fetched bytes go to Gemini base64-encoded in one JSON string, which V8 caps at 2^29 - 24 characters.
     max_total_bytes: num({ min: 1, max: 256 * 1024 * 1024, integer: true }),
+    max_inflight_bytes: num({ min: 1, max: Number.MAX_SAFE_INTEGER, integer: true }),
     timeout_ms: ms(),
   }),
   logging: obj({
@@ -342,6 +355,11 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     if (canonical === undefined) issues.push({ path: `server.cors.allow_origins[${index}]`, message: 'must be "*" or one origin such as https://app.example.com (no wildcard in the host, no user name or password)' });
     return canonical ?? origin;
   });
+  const maxTotalBytes = raw.media?.max_total_bytes ?? DEFAULT_MEDIA_MAX_TOTAL_BYTES;
+  const maxInflightBytes = raw.media?.max_inflight_bytes;
+  if (maxInflightBytes !== undefined && maxInflightBytes < maxTotalBytes) {
+    issues.push({ path: "media.max_inflight_bytes", message: `must be at least media.max_total_bytes (${maxTotalBytes}): one request may hold that much` });
+  }
   if (issues.length > 0) return { issues };
   const routing = raw.routing ?? {};
   const breaker = routing.circuit_breaker;
@@ -368,7 +386,8 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
       media: {
         allowPrivateNetwork: raw.media?.allow_private_network ?? false,
         maxBytes: raw.media?.max_bytes ?? 20 * 1024 * 1024,
-        maxTotalBytes: raw.media?.max_total_bytes ?? 64 * 1024 * 1024,
+        maxTotalBytes,
+        maxInflightBytes: maxInflightBytes ?? Math.max(DEFAULT_MEDIA_MAX_INFLIGHT_BYTES, maxTotalBytes),
         timeoutMs: raw.media?.timeout_ms ?? 15_000,
       },
       logging: { level: raw.logging?.level ?? "info", maxSimilarPerSecond: raw.logging?.max_similar_per_second ?? 10 },

@@ -28,6 +28,8 @@ export const Reason = {
   INVALID_PROVIDER_RESPONSE: "INVALID_PROVIDER_RESPONSE",
   CANCELED: "CANCELED",
   SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** The gateway is at one of its own process-wide bounds (media.max_inflight_bytes): try again shortly. */
+  GATEWAY_OVERLOADED: "GATEWAY_OVERLOADED",
   INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;
 

@@ -19,34 +19,75 @@ export interface FetchedMedia {
 }
 
 /**
- * The bytes every media download of one request may still take together (`media.max_total_bytes`):
- * one budget is shared by all the fetches of a request, and each body chunk is taken from it as it
- * arrives, so a request naming many URLs cannot make the gateway hold more than the limit.
+ * The bytes media downloads may still take: one request's together (`media.max_total_bytes`), and,
+ * as its `parent`, every request's in the process (`media.max_inflight_bytes`). One budget is
+ * shared by all the fetches of a request, and each body chunk is taken from it (and its parent) as
+ * it arrives, so a request naming many URLs, or many requests at once, cannot make the gateway
+ * hold more than the limits. What a request took stays taken from the parent until {@link close}.
  */
 export class MediaBudget {
   /** Bytes still free. */
   private remaining: number;
+  private closed = false;
 
-  constructor(readonly limitBytes: number) {
+  constructor(
+    readonly limitBytes: number,
+    /** The process-wide budget this one's bytes are also taken from; absent for that one itself. */
+    readonly parent?: MediaBudget,
+    /** Whether this is the process-wide budget (`media.max_inflight_bytes`) rather than one request's. */
+    readonly processWide = false,
+  ) {
     this.remaining = limitBytes;
   }
 
-  /** Whether `bytes` more still fit (without taking them). */
-  fits(bytes: number): boolean {
-    return bytes <= this.remaining;
+  /** Bytes taken and not given back. */
+  get usedBytes(): number {
+    return this.limitBytes - this.remaining;
   }
 
-  /** Takes `bytes`; false (and nothing taken) when they do not fit. */
-  take(bytes: number): boolean {
-    if (bytes > this.remaining) return false;
+  /** The budget (this one or its parent) that `bytes` more would not fit, without taking them; undefined when they fit. */
+  shortOf(bytes: number): MediaBudget | undefined {
+    if (this.closed || bytes > this.remaining) return this;
+    return this.parent?.shortOf(bytes);
+  }
+
+  /** Takes `bytes` from this budget and its parent; answers the one they did not fit (nothing taken then), or undefined. */
+  take(bytes: number): MediaBudget | undefined {
+    if (this.closed || bytes > this.remaining) return this;
+    const short = this.parent?.take(bytes);
+    if (short) return short;
     this.remaining -= bytes;
-    return true;
+    return undefined;
   }
 
-  /** Gives back `bytes` taken earlier. */
+  /** Gives back `bytes` taken earlier, to the parent too. */
   release(bytes: number): void {
     this.remaining += bytes;
+    this.parent?.release(bytes);
   }
+
+  /** The request's media are no longer held: gives the parent back everything still taken; nothing more can be taken. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.parent?.release(this.usedBytes);
+  }
+}
+
+/** The process-wide budgets, one per configuration's media settings. */
+const inflightBudgets = new WeakMap<object, MediaBudget>();
+
+/**
+ * The process-wide in-flight media budget (`media.max_inflight_bytes`) of one configuration's media
+ * settings: the same object for every adapter built from them, so all Gemini accounts share it.
+ */
+export function inflightMediaBudget(settings: { readonly maxInflightBytes: number }): MediaBudget {
+  let budget = inflightBudgets.get(settings);
+  if (!budget) {
+    budget = new MediaBudget(settings.maxInflightBytes, undefined, true);
+    inflightBudgets.set(settings, budget);
+  }
+  return budget;
 }
 
 /** One fetch: the URL, the request path of the content part that named it (for errors), and the caller's signal. */
@@ -189,8 +230,15 @@ function discard(body: Dispatcher.ResponseData["body"]): void {
   body.destroy();
 }
 
-function overBudget(budget: MediaBudget): MediaRefusal {
-  return refusal(`the media of this request take more than the ${budget.limitBytes}-byte total limit (media.max_total_bytes)`);
+/** How long a caller refused for the in-flight media bound is asked to wait before trying again. */
+const OVERLOADED_RETRY_AFTER_MS = 1_000;
+
+/** The refusal for media that did not fit `short`: the request's own total (a 400), or the process's bound (a 503 to retry). */
+function overBudget(short: MediaBudget): Error {
+  if (short.processWide) {
+    return gatewayError(Code.Unavailable, Reason.GATEWAY_OVERLOADED, `the gateway is holding as much media as it may at once (media.max_inflight_bytes, ${short.limitBytes} bytes): try again shortly`, { retryAfterMs: OVERLOADED_RETRY_AFTER_MS });
+  }
+  return refusal(`the media of this request take more than the ${short.limitBytes}-byte total limit (media.max_total_bytes)`);
 }
 
 async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, budget: MediaBudget | undefined): Promise<Uint8Array> {
@@ -201,9 +249,10 @@ async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, b
       discard(response.body);
       throw refusal(`the response is ${declaredText} bytes, more than the ${maxBytes}-byte limit`);
     }
-    if (budget && !budget.fits(Number(declaredText))) {
+    const short = budget?.shortOf(Number(declaredText));
+    if (short) {
       discard(response.body);
-      throw overBudget(budget);
+      throw overBudget(short);
     }
   }
   const chunks: Buffer[] = [];
@@ -215,9 +264,10 @@ async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, b
       discard(response.body);
       throw refusal(`the response is larger than the ${maxBytes}-byte limit`);
     }
-    if (budget && !budget.take(buffer.byteLength)) {
+    const short = budget?.take(buffer.byteLength);
+    if (short) {
       discard(response.body);
-      throw overBudget(budget);
+      throw overBudget(short);
     }
     chunks.push(buffer);
   }
@@ -253,14 +303,15 @@ async function decodedBody(response: Dispatcher.ResponseData, bytes: Uint8Array,
       const piece = chunk as Buffer;
       size += piece.byteLength;
       if (size > maxBytes) throw refusal(`the response is larger than the ${maxBytes}-byte limit once decoded`);
-      if (budget && !budget.take(piece.byteLength)) throw overBudget(budget);
+      const short = budget?.take(piece.byteLength);
+      if (short) throw overBudget(short);
       taken += piece.byteLength;
       chunks.push(piece);
     }
   } catch (error) {
     decoder.destroy();
     budget?.release(taken);
-    if (error instanceof MediaRefusal) throw error;
+    if (error instanceof MediaRefusal || error instanceof GatewayError) throw error;
     throw refusal(`the response does not decode as its content-encoding "${coding}" says`);
   }
   budget?.release(bytes.byteLength);
@@ -284,7 +335,8 @@ function contentTypeOf(response: Dispatcher.ResponseData): string {
  * and by the request's {@link MediaBudget} when one is given (declared Content-Length and streamed
  * count; a body the server sent gzip-, deflate- or br-coded despite `accept-encoding: identity` is
  * decoded, under the same caps) and the whole fetch, name resolution included, at `timeoutMs` (and
- * the caller's signal).
+ * the caller's signal). Media past the request's budget is a 400 naming the part; past the
+ * process-wide budget (its parent), a 503 GATEWAY_OVERLOADED with a Retry-After.
  * Error messages say why the URL could not be used but never repeat the URL (it may hold signed tokens).
  */
 export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): MediaFetcher {
@@ -344,6 +396,8 @@ export function createGuardedMediaFetcher(settings: GuardedMediaFetchSettings): 
       if (signal.aborted) throw gatewayError(Code.Canceled, Reason.CANCELED, "the caller canceled the request", {}, error);
       if (timeout.aborted) throw mediaError(param, `it did not answer within ${settings.timeoutMs} ms`, error);
       if (error instanceof MediaRefusal) throw mediaError(param, error.message);
+      // The process's in-flight bound (overBudget): the gateway's state, not the URL's fault.
+      if (error instanceof GatewayError) throw error;
       throw mediaError(param, "the download failed", error);
     } finally {
       for (const agent of agents) void agent.destroy().catch(() => undefined);

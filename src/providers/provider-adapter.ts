@@ -18,15 +18,21 @@ export interface CallOptions {
   /**
    * The caller's request, the same object for every attempt of it (retries, fallbacks), and a new
    * one for the next request: what an adapter does once per request is keyed on it (Gemini's media
-   * downloads). Unset when the caller is not the core (tests).
+   * downloads), and released when it ends. Unset when the caller is not the core (tests).
    */
-  readonly request?: object;
+  readonly request?: RequestHandle;
   /**
    * Wraps work the adapter does before its provider request (Gemini's media downloads, bounded by
    * media.timeout_ms and the attempt's total_ms): a stream's first-token clock is stopped while it
    * runs and starts when it ends. Absent (non-streaming calls, tests): the work runs as it is.
    */
   readonly beforeRequest?: <T>(work: Promise<T>) => Promise<T>;
+}
+
+/** The caller's request as an adapter sees it: an identity for work done once per request, and its end. */
+export interface RequestHandle {
+  /** Runs `release` once, when the request has ended (answered, failed or canceled, after all its attempts); at once if it already has. */
+  onEnd(release: () => void): void;
 }
 
 /**

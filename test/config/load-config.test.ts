@@ -57,6 +57,14 @@ providers:
     expect(() => parseConfigText("logging: { max_similar_per_second: 2.5 }", "l.yaml", {})).toThrow(/logging.max_similar_per_second/);
   });
 
+  it("reads media.max_inflight_bytes (default 128 MiB, or max_total_bytes when larger) and refuses one below max_total_bytes", () => {
+    expect(parseConfigText("", "m.yaml", {}).media).toMatchObject({ maxTotalBytes: 64 * 1024 * 1024, maxInflightBytes: 128 * 1024 * 1024 });
+    expect(parseConfigText("media: { max_total_bytes: 201326592 }", "m.yaml", {}).media.maxInflightBytes).toBe(201326592);
+    expect(parseConfigText("media: { max_inflight_bytes: 1000, max_total_bytes: 1000 }", "m.yaml", {}).media.maxInflightBytes).toBe(1000);
+    expect(configRefusal("media: { max_inflight_bytes: 1000 }")).toContain("media.max_inflight_bytes: must be at least media.max_total_bytes (67108864)");
+    expect(configRefusal("media: { max_inflight_bytes: 0 }")).toContain("media.max_inflight_bytes");
+  });
+
   it("reads server.stream_keepalive_ms (0 turns it off) and refuses negative or fractional values", () => {
     expect(parseConfigText("server: { stream_keepalive_ms: 0 }", "s.yaml", {}).server.streamKeepAliveMs).toBe(0);
     expect(parseConfigText("server: { stream_keepalive_ms: 20000 }", "s.yaml", {}).server.streamKeepAliveMs).toBe(20_000);

@@ -36,7 +36,8 @@ const STOP: FailureClassification = { action: "stop", unhealthy: false };
  *   stalled provider is not called again), a connection lost after bytes arrived, other 5xx,
  *   exhausted quota, the gateway's provider key rejected, a malformed upstream response, and,
  *   without counting against the target's health, context-length exceeded (the next target may
- *   be larger) and a provider's 404 for the model (retired, not deployed on that account, or not
+ *   be larger), the gateway at its own in-flight media bound (a target that needs no download may
+ *   still answer) and a provider's 404 for the model (retired, not deployed on that account, or not
  *   open to its key: another target may serve it; the gateway's own unknown-account 404 comes
  *   before any attempt);
  * - final: everything that is the request's own fault or ours (invalid request, content filter,
@@ -73,6 +74,7 @@ function classifyByReason(error: GatewayError): FailureClassification {
     case Reason.INVALID_PROVIDER_RESPONSE:
       return FAILOVER_UNHEALTHY;
     case Reason.CONTEXT_LENGTH_EXCEEDED:
+    case Reason.GATEWAY_OVERLOADED:
       return FAILOVER_HEALTHY;
     case Reason.MODEL_NOT_FOUND:
       return status ? FAILOVER_HEALTHY : FINAL;

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { TimeoutSettings } from "../../config/gateway-config.js";
 import { gatewayError, invalidRequest, Reason, type GatewayError } from "../errors.js";
 import type { AbortSignalLike } from "../light-abort.js";
+import type { RequestHandle } from "../../providers/provider-adapter.js";
 
 /**
  * The abort reason of an upstream attempt that is over (answered, failed or abandoned). Shared:
@@ -46,7 +47,7 @@ function isDeadlineAbort(reason: unknown): boolean {
  * of any length is kept as given, also one beyond what a single Node timer can hold (MAX_TIMER_MS).
  * Call {@link dispose} when the request ends.
  */
-export class RequestScope {
+export class RequestScope implements RequestHandle {
   /** The absolute deadline (ms since the epoch), when the caller gave one. */
   readonly deadline: number | undefined;
   /**
@@ -57,6 +58,9 @@ export class RequestScope {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private expiredFlag = false;
+  private disposed = false;
+  /** What adapters hold until the request ends (onEnd). */
+  private releases: (() => void)[] | undefined;
   private readonly onCallerAbort = () => {
     if (this.callerStopped) this.controller?.abort(this.stopError());
   };
@@ -197,9 +201,20 @@ export class RequestScope {
     });
   }
 
-  /** Releases the deadline timer and the caller listener. */
+  /** Runs `release` when the request ends ({@link dispose}), or at once if it has (RequestHandle.onEnd). */
+  onEnd(release: () => void): void {
+    if (this.disposed) release();
+    else (this.releases ??= []).push(release);
+  }
+
+  /** Releases the deadline timer, the caller listener, and what adapters held for the request (onEnd). */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
     this.callerSignal.removeEventListener("abort", this.onCallerAbort);
+    const releases = this.releases;
+    this.releases = undefined;
+    if (releases) for (const release of releases) release();
   }
 }

@@ -3,7 +3,7 @@ import type { ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { TimeoutSettings } from "../../config/gateway-config.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, Reason } from "../../core/errors.js";
-import { createGuardedMediaFetcher, type MediaFetcher } from "../../media/guarded-media-fetch.js";
+import { createGuardedMediaFetcher, inflightMediaBudget, MediaBudget, type MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { AdapterSettings, CallOptions, ProviderAdapter } from "../provider-adapter.js";
 import { sendUpstream, type GuardedResponse } from "../upstream-attempt.js";
 import { fromGeminiError, fromGeminiHttpResponse } from "./gemini-errors.js";
@@ -57,6 +57,9 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
   // The API version is the gateway's to add: a base URL written with it (…/v1beta) is taken without.
   const baseUrl = (account.baseUrl ?? GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, "").replace(/\/v1beta$/, "");
   const fetchMedia = options.fetchMedia ?? createGuardedMediaFetcher(config.media);
+  // One in-flight bound for every Gemini account of this configuration: each request's budget is taken from it.
+  const inflight = inflightMediaBudget(config.media);
+  const newMediaBudget = () => new MediaBudget(config.media.maxTotalBytes, inflight);
   const signatures = options.signatureCache ?? createThoughtSignatureCache();
   const now = options.now ?? Date.now;
   const onToolCall = (callId: string, signature: string) => signatures.remember(callId, signature);
@@ -73,7 +76,7 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
    */
   async function translate(input: ChatInput, callOptions: CallOptions): Promise<{ translation: GeminiRequestTranslation; timeouts: TimeoutSettings }> {
     let { timeouts } = callOptions;
-    const downloads = fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal, config.media.maxTotalBytes, callOptions.request);
+    const downloads = fetchRemoteMedia(input, baseUrl, fetchMedia, callOptions.signal, newMediaBudget, callOptions.request);
     let fetchedMedia: FetchedMediaByPath;
     if (downloads === NO_MEDIA) fetchedMedia = await downloads;
     else {

@@ -4,6 +4,7 @@ import { invalidRequest, unsupportedFeature } from "../../core/errors.js";
 import { canonicalMediaType, mediaKindOf, mimeTypeFromUrl, type MediaKind } from "../../core/media-types.js";
 import { MediaBudget, type FetchedMedia, type MediaFetcher } from "../../media/guarded-media-fetch.js";
 import type { GeminiRequestPart } from "./gemini-wire.js";
+import type { RequestHandle } from "../provider-adapter.js";
 import { LightAbort, type AbortSignalLike } from "../../core/light-abort.js";
 
 /** Where a media part's bytes come from, as Gemini needs them. */
@@ -102,17 +103,24 @@ const FETCH_CONCURRENCY = 4;
 
 /**
  * Fetches every URL media part of `input` through the guarded fetcher, at most four at a time,
- * all of them together within `totalBytes` (one {@link MediaBudget} shared by the fetches, and the
- * sum checked again here), once per `request` (CallOptions.request): every attempt of it (retries,
- * fallbacks to Gemini accounts with the same base URL) gets the same downloads; a failed download
- * is fetched again by the next attempt. The first download that fails stops the others. Rejects with
- * the fetcher's GatewayError (400 naming the part, or CANCELED), or a 400 naming the part that went
- * over the total.
+ * all of them together within one {@link MediaBudget} from `newBudget` (the request's
+ * media.max_total_bytes, taken from the process's media.max_inflight_bytes; shared by the fetches,
+ * and the sum checked again here), once per `request` (CallOptions.request): every attempt of it
+ * (retries, fallbacks to Gemini accounts with the same base URL) gets the same downloads; a failed
+ * download is fetched again by the next attempt. The bytes stay taken from the process's budget
+ * until the request ends (a failed download's at once; without a `request`, once downloaded). The
+ * first download that fails stops the others. Rejects with the fetcher's GatewayError (400 naming
+ * the part, 503 GATEWAY_OVERLOADED, or CANCELED), or a 400 naming the part that went over the total.
  */
-export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number, request?: object): Promise<FetchedMediaByPath> {
+export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: MediaFetcher, signal: AbortSignalLike, newBudget: () => MediaBudget, request?: RequestHandle): Promise<FetchedMediaByPath> {
   const pending = remoteMediaOf(input, baseUrl);
   if (pending.length === 0) return NO_MEDIA;
-  if (request === undefined) return download(pending, fetchMedia, signal, totalBytes);
+  if (request === undefined) {
+    const budget = newBudget();
+    const alone = download(pending, fetchMedia, signal, budget);
+    alone.then(() => budget.close(), () => budget.close());
+    return alone;
+  }
   // One download per request: its retries and fallbacks reuse it, within one media.max_total_bytes budget.
   let byBase = downloadsPerRequest.get(request);
   if (!byBase) {
@@ -121,26 +129,28 @@ export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: 
   }
   const known = byBase.get(baseUrl);
   if (known) return known;
-  const downloads = download(pending, fetchMedia, signal, totalBytes);
+  const budget = newBudget();
+  const downloads = download(pending, fetchMedia, signal, budget);
   byBase.set(baseUrl, downloads);
-  // A failed download (an attempt's abort, a stall) is not reused: the next attempt fetches again.
+  // A failed download (an attempt's abort, a stall) is not reused: the next attempt fetches again,
+  // and its bytes are given back at once; a request holds what it downloaded until it ends.
   const forget = () => {
     if (byBase.get(baseUrl) === downloads) byBase.delete(baseUrl);
+    budget.close();
   };
-  downloads.catch(forget);
+  downloads.then(() => request.onEnd(() => budget.close()), forget);
   return downloads;
 }
 
 /** The downloads of one request's media (CallOptions.request), per Gemini base URL (the parts' paths stay when a recovery appends a message). */
-const downloadsPerRequest = new WeakMap<object, Map<string, Promise<FetchedMediaByPath>>>();
+const downloadsPerRequest = new WeakMap<RequestHandle, Map<string, Promise<FetchedMediaByPath>>>();
 
-async function download(pending: readonly { url: string; param: string }[], fetchMedia: MediaFetcher, signal: AbortSignalLike, totalBytes: number): Promise<FetchedMediaByPath> {
+async function download(pending: readonly { url: string; param: string }[], fetchMedia: MediaFetcher, signal: AbortSignalLike, budget: MediaBudget): Promise<FetchedMediaByPath> {
   // Each URL is downloaded once, however many parts name it (the first names it in errors).
   const firstOf = new Map<string, { url: string; param: string }>();
   for (const part of pending) if (!firstOf.has(part.url)) firstOf.set(part.url, part);
   const unique = [...firstOf.values()];
   const byUrl = new Map<string, FetchedMedia>();
-  const budget = new MediaBudget(totalBytes);
   // The first download that fails fails the request: the others are stopped with it, not left to run to their own timeouts.
   const siblings = new LightAbort();
   const follow = () => siblings.abort(signal.reason);
@@ -167,8 +177,8 @@ async function download(pending: readonly { url: string; param: string }[], fetc
     const result = byUrl.get(url);
     if (!result) continue;
     total += result.bytes.byteLength;
-    if (total > totalBytes) {
-      throw invalidRequest(`Invalid '${param}': the media URL could not be used: the media of this request take more than the ${totalBytes}-byte total limit (media.max_total_bytes).`, param);
+    if (total > budget.limitBytes) {
+      throw invalidRequest(`Invalid '${param}': the media URL could not be used: the media of this request take more than the ${budget.limitBytes}-byte total limit (media.max_total_bytes).`, param);
     }
     fetched.set(param, result);
   }

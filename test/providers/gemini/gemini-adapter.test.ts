@@ -271,14 +271,14 @@ describe("createGeminiAdapter: media", () => {
     const replay = replayTransport(answer, answer, answer, answer);
     const input = chatInput({ messages: [user("what is this?", media("image", { url: "https://example.com/cat.jpg" }))] });
     // The core passes every attempt of one request the same CallOptions.request.
-    const request = {};
+    const request = { onEnd: () => {} };
     await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request });
     await adapterWith(replay.transport, { fetchMedia }).generate({ ...input, temperature: 0.5 }, { ...callOptions("gemini-2.0-flash"), request });
     expect(calls).toBe(1);
     // Another request downloads again.
-    await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: {} });
+    await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: { onEnd: () => {} } });
     expect(calls).toBe(2);
-    const retried = {};
+    const retried = { onEnd: () => {} };
     failNext = true;
     await expect(adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: retried })).rejects.toThrow();
     await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: retried });
