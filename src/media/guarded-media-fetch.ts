@@ -200,6 +200,12 @@ function parseTarget(raw: string): URL {
   return url;
 }
 
+/**
+ * The refusal of a host name that does not resolve, or resolves to an address the gateway does not
+ * fetch from: one message for both, so a caller cannot tell which internal names exist.
+ */
+const UNUSABLE_HOST_NAME = "its host name does not resolve to a public address";
+
 async function resolveAndCheck(url: URL, settings: GuardedMediaFetchSettings, resolve: SlottedLookup<readonly ResolvedAddress[]>, signal: AbortSignal): Promise<ResolvedAddress> {
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   let addresses: readonly ResolvedAddress[];
@@ -209,16 +215,17 @@ async function resolveAndCheck(url: URL, settings: GuardedMediaFetchSettings, re
   } else {
     addresses = await resolve(host, signal).catch((error: unknown) => {
       if (signal.aborted) throw error;
-      throw refusal("its host name could not be resolved");
+      throw refusal(UNUSABLE_HOST_NAME);
     });
   }
   const first = addresses[0];
-  if (!first) throw refusal("its host name could not be resolved");
+  if (!first) throw refusal(UNUSABLE_HOST_NAME);
   if (!settings.allowPrivateNetwork) {
     const refuseAddress = settings.refuseAddress ?? nonPublicAddressKind;
     for (const entry of addresses) {
       const kind = refuseAddress(entry.address);
-      if (kind !== undefined) throw refusal(`its host resolves to a ${kind} address, which the gateway does not fetch from`);
+      // The caller wrote an address: saying its kind tells nothing new.
+      if (kind !== undefined) throw refusal(literal !== 0 ? `its host resolves to a ${kind} address, which the gateway does not fetch from` : UNUSABLE_HOST_NAME);
     }
   }
   return first;

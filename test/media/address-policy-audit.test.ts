@@ -41,4 +41,27 @@ describe("IPv6 addresses outside 2000::/3 and special ranges inside it", () => {
     expect((error as GatewayError).rawMessage).toMatch(/resolves to a reserved \(outside 2000::\/3\) address/);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
+
+  it("says the same of an internal host name and of one that does not resolve (a caller cannot map internal DNS names)", async () => {
+    const resolve = async (name: string) => {
+      if (name === "intranet.example") return [{ address: "10.1.2.3", family: 4 as const }];
+      if (name === "empty.example") return [];
+      throw new Error("ENOTFOUND");
+    };
+    const fetcher = createGuardedMediaFetcher({ allowPrivateNetwork: false, maxBytes: 1024, timeoutMs: 2_000, resolve });
+    const messageOf = async (url: string) => {
+      try {
+        await fetcher({ url, param: "messages[0].content[0]", signal: new AbortController().signal });
+      } catch (thrown) {
+        return (thrown as GatewayError).rawMessage;
+      }
+      return "fetched";
+    };
+    const internal = await messageOf("http://intranet.example/a.png");
+    expect(internal).toMatch(/does not resolve to a public address/);
+    expect(await messageOf("http://nowhere.example/a.png")).toBe(internal);
+    expect(await messageOf("http://empty.example/a.png")).toBe(internal);
+    // An address written in the URL is named by its kind: the caller knows it already.
+    expect(await messageOf("http://10.1.2.3/a.png")).toMatch(/resolves to a private/);
+  });
 });
