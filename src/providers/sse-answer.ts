@@ -80,7 +80,7 @@ const SETTLE_MAX_MS = 2_000;
 /** Within those, the wait is this many times the longest gap between the answer's body chunks so far. */
 const SETTLE_GAPS = 4;
 
-/** The end of a settled answer's wait: nothing more came. */
+/** The end of a settled answer's wait: nothing more came (or a cut or a stall); what the decoder still holds is not read. */
 const SETTLED: IteratorResult<Uint8Array> = { done: true, value: undefined };
 
 /** Whether a body failure after a settled answer ends it (a cut, or a stall at the byte level) rather than failing it; a cancel does not. */
@@ -149,9 +149,13 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
     const body = response.body[Symbol.asyncIterator]();
     let lastArrival = 0;
     let longestGap = 0;
+    let settledEnd = false;
     for (;;) {
       const next = translator.settled === true ? await nextOfSettled(body, settleWait(longestGap, call.idleMs)) : await body.next();
-      if (next.done) break;
+      if (next.done) {
+        settledEnd = next === SETTLED;
+        break;
+      }
       const chunk = next.value;
       const arrived = performance.now();
       if (lastArrival !== 0 && arrived - lastArrival > longestGap) longestGap = arrived - lastArrival;
@@ -170,7 +174,8 @@ export async function* sseAnswer<T>(start: () => SseCall<T> | Promise<SseCall<T>
       workEnd = performance.now();
       if (workEnd - sliceStart >= SLICE_MS) workEnd = sliceStart = await nextTurn();
     }
-    if (!translator.done) feed(parser, translator, undefined, out, response.status);
+    // The body's end ends the decoder too (a JSON array must be closed); a settled answer's end leaves what it holds unread.
+    if (!translator.done && !settledEnd) feed(parser, translator, undefined, out, response.status);
     try {
       translator.end(out);
     } catch (thrown) {

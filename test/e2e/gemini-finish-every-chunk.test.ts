@@ -15,30 +15,37 @@ import { listenApp, type ListeningApp } from "../support/listening-app.js";
 const usage = (completion: number) => ({ promptTokenCount: 8, candidatesTokenCount: completion, totalTokenCount: 8 + completion });
 const TEXTS = ["The", " current stock price for Alphabet Inc. (Google) Class C (GOOG)", " is \\$166.79 USD. This price reflects a decrease of", " -0.97% over the last 24 hours.", " financial websites like Google Finance or TradingView.\n"];
 const COUNTS = [1, 17, 33, 65, 106];
-const EVENTS = [
+const CHUNKS = [
   ...TEXTS.map((text, i) => ({ candidates: [{ content: { parts: [{ text }], role: "model" }, finishReason: "STOP", index: 0 }], usageMetadata: usage(COUNTS[i] ?? 0) })),
   { candidates: [{ content: {}, index: 0, groundingMetadata: { webSearchQueries: ["what is the current google stock price"] } }], usageMetadata: usage(106) },
-].map((event) => `data: ${JSON.stringify(event)}\r\n\r\n`);
+];
+/** The stream as SSE (`alt=sse`), or as the JSON array `streamGenerateContent` sends without it (closed by `]` only when the body ends). */
+const FRAMED = {
+  sse: CHUNKS.map((chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`),
+  array: CHUNKS.map((chunk, i) => `${i === 0 ? "[" : ",\r\n"}${JSON.stringify(chunk)}`),
+};
 
 let upstream: http.Server;
 let gateway: ListeningApp;
 /** The same, with a short idle bound: the wait after a settled answer stays under half of it. */
 let shortIdle: ListeningApp;
-let mode: { end: "end" | "hold" | "cut"; gapMs: number } = { end: "end", gapMs: 20 };
+let mode: { end: "end" | "hold" | "cut"; gapMs: number; framing?: "sse" | "array" } = { end: "end", gapMs: 20 };
 
 beforeAll(async () => {
   upstream = http.createServer((request, response) => {
     request.resume();
-    const { end, gapMs } = mode;
+    const { end, gapMs, framing = "sse" } = mode;
+    const EVENTS = FRAMED[framing];
+    const closing = framing === "array" && end === "end" ? "]" : "";
     // Held open: a Content-Length longer than the body, so it never ends by itself.
-    const length = EVENTS.reduce((sum, event) => sum + Buffer.byteLength(event), 0) + (end === "end" ? 0 : 500);
-    response.writeHead(200, { "content-type": "text/event-stream", "content-length": String(length) });
+    const length = EVENTS.reduce((sum, event) => sum + Buffer.byteLength(event), 0) + closing.length + (end === "end" ? 0 : 500);
+    response.writeHead(200, { "content-type": framing === "sse" ? "text/event-stream" : "application/json", "content-length": String(length) });
     let next = 0;
     const send = () => {
       if (response.destroyed) return;
       const event = EVENTS[next++];
       if (event === undefined) {
-        if (end === "end") response.end();
+        if (end === "end") response.end(closing);
         else if (end === "cut") setTimeout(() => response.socket?.destroy(), 30);
         return;
       }
@@ -80,8 +87,8 @@ async function streamed(app: ListeningApp = gateway): Promise<{ text: string; fi
 }
 
 describe("a Gemini stream with finishReason STOP on every chunk", () => {
-  it("is streamed whole, with one finish and Gemini's last usage, when the body ends", async () => {
-    mode = { end: "end", gapMs: 20 };
+  it.each(["sse", "array"] as const)("is streamed whole, with one finish and Gemini's last usage, when the body ends (%s)", async (framing) => {
+    mode = { end: "end", gapMs: 20, framing };
     const { text, finishes, usage } = await streamed();
     expect(text).toBe(TEXTS.join(""));
     expect(finishes).toEqual(["stop"]);
@@ -89,8 +96,13 @@ describe("a Gemini stream with finishReason STOP on every chunk", () => {
     expect(usage?.completion_tokens).toBe(106);
   });
 
-  it.each(["hold", "cut"] as const)("%s after the last chunk: whole, and ended within a few gaps of it", async (end) => {
-    mode = { end, gapMs: 100 };
+  it.each([
+    ["hold", "sse"],
+    ["cut", "sse"],
+    ["hold", "array"],
+    ["cut", "array"],
+  ] as const)("%s after the last chunk (%s): whole, and ended within a few gaps of it", async (end, framing) => {
+    mode = { end, gapMs: 100, framing };
     const { text, finishes, usage, ms } = await streamed();
     expect(text).toBe(TEXTS.join(""));
     expect(finishes).toEqual(["stop"]);
