@@ -38,7 +38,7 @@ export function mapOpenAIFinishReason(value: string | null | undefined): FinishR
 }
 
 /** Finish reasons with which OpenAI-compatible servers say a server failure cut the output: Mistral's `error`, DeepSeek's `insufficient_system_resource`. */
-const FAILED_FINISH_REASONS: ReadonlySet<unknown> = new Set(["error", "insufficient_system_resource"]);
+const FAILED_FINISH_REASONS: ReadonlySet<unknown> = new Set(["error", "insufficient_system_resource", "abort"]);
 
 /**
  * The failure a choice's finish_reason reports, or undefined for an ordinary finish. An output a
@@ -46,6 +46,7 @@ const FAILED_FINISH_REASONS: ReadonlySet<unknown> = new Set(["error", "insuffici
  * within a stream the mid-stream recovery of a cut), never a `stop` the caller would take as whole.
  * @see https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post
  * @see https://api-docs.deepseek.com/api/create-chat-completion
+ * vLLM's `abort`: its engine gave the request up (shutdown, scale-down, an abort request).
  */
 export function failedFinishError(finishReason: unknown, provider: string, choiceIndex: number, streaming: boolean): GatewayError | undefined {
   if (!FAILED_FINISH_REASONS.has(finishReason)) return undefined;
@@ -159,6 +160,42 @@ export function argumentsText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+// Older shapes of OpenAI-compatible answers that servers still send, read as today's (shared with the stream translator).
+/**
+ * The tool calls of a message or delta as a list: an array as it is, and a single call object as a
+ * list of one (text-generation-inference 1.4–2.0 sent `tool_calls` as one object); anything else none.
+ */
+export function toolCallList(value: unknown): readonly unknown[] {
+  if (Array.isArray(value)) return value;
+  return isRecord(value) ? [value] : [];
+}
+
+/** A call's arguments as text: `arguments`, or the `parameters` object older text-generation-inference sent instead. */
+export function callArgumentsText(fn: { readonly arguments?: unknown; readonly parameters?: unknown }): string {
+  return argumentsText(fn.arguments ?? fn.parameters);
+}
+
+/**
+ * A choice's token logprobs for its content: `logprobs.content`, or the completions API's shape
+ * (`tokens`, `token_logprobs`, `top_logprobs` as one token → logprob object per position) that
+ * older vLLM chat answers carry, converted; undefined when neither is there.
+ */
+export function contentLogprobsOf(logprobs: unknown): readonly OpenAITokenLogprob[] | null | undefined {
+  if (!isRecord(logprobs)) return undefined;
+  if (logprobs.content !== undefined || !Array.isArray(logprobs.tokens)) return logprobs.content as readonly OpenAITokenLogprob[] | null | undefined;
+  const values = Array.isArray(logprobs.token_logprobs) ? logprobs.token_logprobs : [];
+  const tops = Array.isArray(logprobs.top_logprobs) ? logprobs.top_logprobs : [];
+  return logprobs.tokens.map((token: unknown, position: number) => {
+    const top = tops[position];
+    return {
+      token: String(token ?? ""),
+      logprob: typeof values[position] === "number" ? (values[position] as number) : 0,
+      bytes: null,
+      top_logprobs: isRecord(top) ? Object.entries(top).filter(([, logprob]) => typeof logprob === "number").map(([name, logprob]) => ({ token: name, logprob: logprob as number, bytes: null })) : [],
+    };
+  });
+}
+
 /** The provider's spoken answer (`message.audio`, or a stream's `delta.audio` fragment) as proto fields; undefined when it is not an object. */
 export function audioFieldsOf(value: unknown): { id: string; data: string; transcript: string; expiresAt: bigint } | undefined {
   if (!isRecord(value)) return undefined;
@@ -208,7 +245,7 @@ interface LenientChoice {
 interface LenientToolCall {
   id?: unknown;
   type?: unknown;
-  function?: { name?: unknown; arguments?: unknown } | null;
+  function?: { name?: unknown; arguments?: unknown; parameters?: unknown } | null;
   custom?: { name?: unknown; input?: unknown } | null;
   extra_content?: unknown;
 }
@@ -245,20 +282,20 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     if (answerText.length > 0) content.push(textPart(answerText));
     if (typeof message.refusal === "string" && message.refusal.length > 0) content.push({ $typeName: "switchyard.v1.ContentPart", part: { case: "refusal", value: message.refusal } });
     let sentIds: Set<string> | undefined;
-    const toolCalls: ToolCall[] = Array.isArray(message.tool_calls)
-      ? (message.tool_calls as unknown[]).filter((call): call is LenientToolCall => typeof call === "object" && call !== null).map((call) => {
+    const toolCalls: ToolCall[] = toolCallList(message.tool_calls)
+      .filter((call): call is LenientToolCall => typeof call === "object" && call !== null)
+      .map((call) => {
           // A custom tool's call carries free-text `custom.input` where a function call has JSON `function.arguments`.
           const custom = call.type === "custom" && isRecord(call.custom);
           return {
             $typeName: "switchyard.v1.ToolCall" as const,
             id: distinctToolCallId(call.id, (sentIds ??= new Set())),
             name: String((custom ? call.custom?.name : call.function?.name) ?? ""),
-            arguments: custom ? (typeof call.custom?.input === "string" ? call.custom.input : "") : argumentsText(call.function?.arguments) || "{}",
+            arguments: custom ? (typeof call.custom?.input === "string" ? call.custom.input : "") : callArgumentsText(call.function ?? {}) || "{}",
             custom,
             ...(isRecord(call.extra_content) ? { extraContent: call.extra_content as JsonObject } : {}),
           };
-        })
-      : [];
+        });
     // A legacy function_call answer is a tool call, not lost (servers that still answer `functions` that way).
     if (toolCalls.length === 0 && isRecord(message.function_call) && typeof message.function_call.name === "string") {
       toolCalls.push({ $typeName: "switchyard.v1.ToolCall", id: newToolCallId(), name: message.function_call.name, arguments: argumentsText(message.function_call.arguments) || "{}", custom: false });
@@ -267,7 +304,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
     const messageExtra = answerExtras(message as Record<string, unknown>, MESSAGE_KEYS);
     const choiceExtra = answerExtras(choice as Record<string, unknown>, CHOICE_KEYS);
     const logprobs: Logprobs | undefined = choice.logprobs
-      ? { $typeName: "switchyard.v1.Logprobs", content: fromOpenAILogprobs(choice.logprobs.content), refusal: fromOpenAILogprobs(choice.logprobs.refusal) }
+      ? { $typeName: "switchyard.v1.Logprobs", content: fromOpenAILogprobs(contentLogprobsOf(choice.logprobs)), refusal: fromOpenAILogprobs(choice.logprobs.refusal) }
       : undefined;
     return {
       $typeName: "switchyard.v1.Choice" as const,

@@ -23,7 +23,7 @@ import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
 import { ArgumentsClosure } from "./arguments-closure.js";
 import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, DELTA_KEYS } from "./openai-extras.js";
-import { annotationsOf, argumentsText, audioFieldsOf, chunkedContent, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf } from "./openai-response.js";
+import { annotationsOf, argumentsText, audioFieldsOf, callArgumentsText, chunkedContent, contentLogprobsOf, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf, toolCallList } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 interface LenientToolDelta {
@@ -31,7 +31,7 @@ interface LenientToolDelta {
   custom?: unknown;
   index?: unknown;
   id?: unknown;
-  function?: { name?: unknown; arguments?: unknown };
+  function?: { name?: unknown; arguments?: unknown; parameters?: unknown };
   extra_content?: unknown;
 }
 
@@ -187,7 +187,8 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   /** Translates one SSE event, appending the resulting events to `out`. */
   push(event: SseEvent, out: ChatStreamResponse[]): void {
     const data = event.data;
-    if (data === "[DONE]") {
+    // `[DONE]` as the SDKs read it: also with trailing blanks (`data: [DONE] `, as Azure's samples and some servers write it).
+    if (data.startsWith("[DONE]")) {
       this.ended = true;
       return;
     }
@@ -251,19 +252,20 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (reasoning) out.push(reasoningDeltaEvent(choiceIndex, reasoning));
     if (typeof delta.content === "string") {
       // An empty text still carries the logprobs of a token that is part of a character (its bytes come whole later).
-      const logprobs = fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined);
+      const logprobs = fromOpenAILogprobs(contentLogprobsOf(choice.logprobs));
       if (delta.content.length > 0 || logprobs.length > 0) out.push(textDeltaEvent(choiceIndex, delta.content, logprobs));
     } else if (Array.isArray(delta.content)) {
       // Mistral's reasoning models stream content as chunks: thinking, then text.
       const chunked = chunkedContent(delta.content);
       if (chunked.reasoning) out.push(reasoningDeltaEvent(choiceIndex, chunked.reasoning));
-      if (chunked.text) out.push(textDeltaEvent(choiceIndex, chunked.text, fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.content : undefined)));
+      if (chunked.text) out.push(textDeltaEvent(choiceIndex, chunked.text, fromOpenAILogprobs(contentLogprobsOf(choice.logprobs))));
     }
     if (typeof delta.refusal === "string") {
       const logprobs = fromOpenAILogprobs(isRecord(choice.logprobs) ? choice.logprobs.refusal : undefined);
       if (delta.refusal.length > 0 || logprobs.length > 0) out.push(refusalDeltaEvent(choiceIndex, delta.refusal, logprobs));
     }
-    if (Array.isArray(delta.tool_calls)) this.toolCallEvents(choiceIndex, delta.tool_calls, out);
+    // One call object rather than a list: older text-generation-inference.
+    if (Array.isArray(delta.tool_calls) || isRecord(delta.tool_calls)) this.toolCallEvents(choiceIndex, toolCallList(delta.tool_calls), out);
     // A legacy function_call delta (servers that still answer that way) is the choice's one tool call, as in a whole answer.
     else if (isRecord(delta.function_call)) this.toolCallEvents(choiceIndex, [{ index: 0, function: delta.function_call }], out);
     // Checked before reading: most chunks have neither, and this runs for every chunk.
@@ -343,7 +345,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const custom = isRecord(delta.custom) ? delta.custom : undefined;
       const fn = custom ?? (isRecord(delta.function) ? delta.function : {});
       const name = typeof fn.name === "string" ? fn.name : "";
-      const args = custom ? (typeof custom.input === "string" ? custom.input : "") : argumentsText(fn.arguments);
+      const args = custom ? (typeof custom.input === "string" ? custom.input : "") : callArgumentsText(fn);
       let extra = isRecord(delta.extra_content) ? (delta.extra_content as JsonObject) : undefined;
       let callName = name;
       let call = continuedCall(calls, upstreamIndex, id);

@@ -35,7 +35,7 @@ describe("finish reasons that are not OpenAI's", () => {
     expect(summarize(events)).toContainEqual<EventSummary>(["finish", 0, FinishReason.LENGTH, "model_length"]);
   });
 
-  it.each(["error", "insufficient_system_resource"])("hand-made: finish_reason %s (a failure cut the output: Mistral, DeepSeek) fails the attempt, never a stop", async (reason) => {
+  it.each(["error", "insufficient_system_resource", "abort"])("hand-made: finish_reason %s (a failure cut the output: Mistral, DeepSeek, vLLM) fails the attempt, never a stop", async (reason) => {
     const error = await adapterFor(replayTransport({ body: whole(reason) }), COMPATIBLE).generate(input, callOptions("m")).then(() => undefined, (thrown: unknown) => thrown);
     expect(error).toMatchObject({ code: Code.Unavailable, reason: Reason.PROVIDER_UNAVAILABLE });
     expect((error as Error).message).toContain(`finish_reason "${reason}"`);

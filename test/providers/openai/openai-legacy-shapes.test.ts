@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { replayTransport } from "../../support/replay-transport.js";
+import { collect } from "../../support/stream-collectors.js";
+import { adapterFor, chatInput, chunk, summarize, type EventSummary } from "./openai-test-setup.js";
+
+/*
+ * Older shapes that OpenAI-compatible servers still send (hand-made from the servers' sources and
+ * samples of their time; no recording of them is in ../shared/fixtures/upstream). Each was lost or
+ * failed before: the stream's `[DONE]` with a trailing blank, text-generation-inference 1.4–2.0's
+ * `tool_calls` as one object with `parameters`, and older vLLM chat answers' logprobs in the
+ * completions API's shape.
+ */
+
+const COMPATIBLE = { type: "openai-compatible", baseUrl: "https://llm.internal.example/v1" } as const;
+const input = chatInput({ messages: [user("hi")] });
+
+/** SSE frames exactly as given (the helper's `sse` always writes a clean `[DONE]`). */
+function frames(payloads: readonly (object | string)[], separator = "\n\n"): string {
+  return payloads.map((payload) => `data: ${typeof payload === "string" ? payload : JSON.stringify(payload)}${separator}`).join("");
+}
+
+describe("the end marker", () => {
+  it.each([
+    ["a trailing space", "[DONE] ", "\n\n"],
+    ["a trailing tab, CRLF framing", "[DONE]\t", "\r\n\r\n"],
+  ])("hand-made: `data: [DONE]` with %s ends the answer as the SDKs read it (FastAPI servers, Azure's sample)", async (_, done, separator) => {
+    const body = frames([chunk({ role: "assistant", content: "" }), chunk({ content: "Hello there" }), chunk({}, { finish: "stop" }), done], separator);
+    const events = await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m")));
+    expect(summarize(events).filter(([kind]) => kind !== "usage")).toEqual<EventSummary[]>([["start", "chatcmpl-hand"], ["text", 0, "Hello there"], ["finish", 0, FinishReason.STOP, "stop"]]);
+  });
+});
+
+describe("text-generation-inference 1.4–2.0: tool_calls as one object, arguments as `parameters`", () => {
+  it("hand-made (router/src/lib.rs of that era): a whole answer's call is read, its parameters as the arguments", async () => {
+    const body = JSON.stringify({
+      id: "",
+      object: "text_completion",
+      created: 1712861283,
+      model: "mistralai/Mistral-7B-Instruct-v0.2",
+      choices: [{ index: 0, message: { role: "assistant", tool_calls: { id: 0, type: "function", function: { description: null, name: "get_current_weather", parameters: { location: "Paris" } } } }, logprobs: null, finish_reason: "eos_token" }],
+      usage: { prompt_tokens: 19, completion_tokens: 31, total_tokens: 50 },
+    });
+    const answer = await adapterFor(replayTransport({ body }), COMPATIBLE).generate(input, callOptions("m"));
+    const calls = answer.choices[0]?.message?.toolCalls ?? [];
+    expect(calls.map((call) => [call.name, call.arguments])).toEqual([["get_current_weather", '{"location":"Paris"}']]);
+    expect(calls[0]?.id).toMatch(/^call_/);
+  });
+
+  it("hand-made: a streamed call object is a call, not a silent empty answer", async () => {
+    const tool = (args: string) => ({ tool_calls: { index: 0, id: "", type: "function", function: { name: null, arguments: args } } });
+    const body = frames([chunk({ role: "assistant", ...tool('{"location":') }), chunk(tool(' "Paris"}')), chunk(tool(""), { finish: "eos_token" }), "[DONE]"]);
+    const events = summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m"))));
+    expect(events.filter(([kind]) => kind === "tool_delta").map((event) => event[3]).join("")).toBe('{"location": "Paris"}');
+  });
+});
+
+describe("older vLLM chat answers: logprobs in the completions API's shape", () => {
+  const legacy = (tokens: string[], values: number[]) => ({ text_offset: tokens.map((_, i) => i), token_logprobs: values, tokens, top_logprobs: tokens.map((token, i) => ({ [token]: values[i], " else": -3 })) });
+  const top = (token: string, logprob: number) => [{ token, logprob }, { token: " else", logprob: -3 }];
+
+  it("hand-made: a whole answer's are read as the chat shape, not an empty list", async () => {
+    const body = JSON.stringify({ id: "cmpl-v", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "Hello!" }, logprobs: legacy(["Hello", "!"], [-0.1, -0.2]), finish_reason: "stop" }] });
+    const answer = await adapterFor(replayTransport({ body }), COMPATIBLE).generate(input, callOptions("m"));
+    const content = answer.choices[0]?.logprobs?.content ?? [];
+    expect(content.map((entry) => [entry.token, entry.logprob, entry.topLogprobs.map((t) => ({ token: t.token, logprob: t.logprob }))])).toEqual([
+      ["Hello", -0.1, top("Hello", -0.1)],
+      ["!", -0.2, top("!", -0.2)],
+    ]);
+  });
+
+  it("hand-made: a stream's are too", async () => {
+    const body = frames([
+      { ...chunk({ role: "assistant", content: "Hello" }), choices: [{ index: 0, delta: { role: "assistant", content: "Hello" }, logprobs: legacy(["Hello"], [-0.1]), finish_reason: null }] },
+      { ...chunk({ content: "!" }), choices: [{ index: 0, delta: { content: "!" }, logprobs: legacy(["!"], [-0.2]), finish_reason: "stop" }] },
+      "[DONE]",
+    ]);
+    const events = summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m"))));
+    expect(events.filter(([kind]) => kind === "text+logprobs")).toEqual<EventSummary[]>([
+      ["text+logprobs", 0, "Hello", [{ token: "Hello", logprob: -0.1, bytes: [], top: top("Hello", -0.1) }]],
+      ["text+logprobs", 0, "!", [{ token: "!", logprob: -0.2, bytes: [], top: top("!", -0.2) }]],
+    ]);
+  });
+});
