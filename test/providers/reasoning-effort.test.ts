@@ -142,6 +142,12 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
     ["gemini-3-flash", "medium", { thinkingLevel: "medium" }, []],
     ["gemini-3-flash", "minimal", { thinkingLevel: "minimal" }, []],
     ["gemini-3-flash", "none", { thinkingLevel: "minimal" }, ["reasoning_effort none has no Gemini gemini-3-flash equivalent; sent thinkingLevel minimal"]],
+    ["gemini-3.6-flash", "minimal", { thinkingLevel: "minimal" }, []],
+    // 3.7 Flash and later refuse "minimal" (400 "Thinking level MINIMAL is not supported for this model"), as Pro does.
+    ["gemini-3.7-flash", "minimal", { thinkingLevel: "low" }, ["reasoning_effort minimal has no Gemini gemini-3.7-flash equivalent; sent thinkingLevel low"]],
+    ["gemini-3.8-flash", "none", { thinkingLevel: "low" }, ["reasoning_effort none has no Gemini gemini-3.8-flash equivalent; sent thinkingLevel low"]],
+    ["gemini-3.8-flash-lite", "minimal", { thinkingLevel: "low" }, ["reasoning_effort minimal has no Gemini gemini-3.8-flash-lite equivalent; sent thinkingLevel low"]],
+    ["gemini-4-flash", "medium", { thinkingLevel: "medium" }, []],
     ["gemini-3-pro-preview", "xhigh", { thinkingLevel: "high" }, ["reasoning_effort xhigh has no Gemini gemini-3-pro-preview equivalent; sent thinkingLevel high"]],
     ["gemini-2.5-flash", "low", { thinkingBudget: 1024 }, []],
     ["gemini-2.5-flash", "medium", { thinkingBudget: 8192 }, []],

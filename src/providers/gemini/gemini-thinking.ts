@@ -9,14 +9,25 @@ const PRO_MIN_BUDGET = 128;
 const GEMINI_3_PRO = /^(?:models\/)?gemini-3-pro/;
 /** Later Pro models (3.1 Pro on) add "medium" but still refuse "minimal". */
 const LATER_PRO = /^(?:models\/)?gemini-\d+(?:\.\d+)?-pro/;
+/** A Flash (or Flash-Lite) model's version: 3.7 Flash and later refuse "minimal" as Pro does (400), earlier ones take it. */
+const FLASH_VERSION = /^(?:models\/)?gemini-(\d+)(?:\.(\d+))?-flash/;
 
 type ThinkingLevel = NonNullable<GeminiThinkingConfig["thinkingLevel"]>;
 
-/** The thinking levels a Gemini 3+ model accepts, lowest first (Flash and Flash-Lite models take all four). */
+/** The thinking levels a Gemini 3+ model accepts, lowest first (Flash and Flash-Lite models before 3.7 take all four). */
 function thinkingLevelsOf(model: string): readonly ThinkingLevel[] {
   if (GEMINI_3_PRO.test(model)) return ["low", "high"];
-  if (LATER_PRO.test(model)) return ["low", "medium", "high"];
+  if (LATER_PRO.test(model) || refusesMinimalFlash(model)) return ["low", "medium", "high"];
   return ["minimal", "low", "medium", "high"];
+}
+
+/** Whether `model` is a Flash model of version 3.7 or later, which refuses thinkingLevel "minimal". */
+function refusesMinimalFlash(model: string): boolean {
+  const match = FLASH_VERSION.exec(model);
+  if (!match) return false;
+  const major = Number(match[1]);
+  const minor = Number(match[2] ?? 0);
+  return major > 3 || (major === 3 && minor >= 7);
 }
 
 /** The level for `wanted` on a model taking `levels`: itself, else the lowest level for "minimal" and the next level up otherwise. */
@@ -62,8 +73,8 @@ function budgetWithin(budget: number, effort: ReasoningEffort, model: string | u
 /**
  * `generationConfig.thinkingConfig` for the request's reasoning_effort on `model` (pure; undefined
  * when there is none or the model does not think). Gemini 3 and later get `thinkingLevel`, among
- * the levels the model takes (Gemini 3 Pro: low and high; later Pro models: low, medium and high;
- * Flash models: minimal, low, medium and high): `none` is the lowest level and `xhigh` is `high`,
+ * the levels the model takes (Gemini 3 Pro: low and high; later Pro models and Flash from 3.7 on:
+ * low, medium and high; earlier Flash models: minimal, low, medium and high): `none` is the lowest level and `xhigh` is `high`,
  * since Gemini 3 can neither switch thinking off nor go above high, and a level the model refuses
  * is the next one up (`minimal` the lowest), each change with a warning; 2.5 gets `thinkingBudget`
  * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` is capped at 24576
