@@ -140,7 +140,7 @@ export async function buildApp(dependencies: AppDependencies): Promise<BuiltApp>
     done();
   });
   await app.register(fastifyConnectPlugin, {
-    routes: connectRoutes(gateway),
+    routes: connectRoutes(gateway, (error, procedure) => log.error(error, procedure, undefined)),
     interceptors: connectInterceptors(authenticate, (error, procedure, keyName) => log.error(error, procedure, keyName)),
     readMaxBytes: config.server.bodyLimitBytes,
     // Connect's default ignores unknown JSON keys, and with them enum names the proto does not

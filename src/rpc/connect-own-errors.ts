@@ -23,8 +23,11 @@ function asGatewayError(code: Code, message: string): GatewayError {
   return toGatewayError(new ConnectError(message, code));
 }
 
+/** What is told of each of Connect's own errors the gateway rewrites (they come before its interceptor, which logs the rest). */
+export type OwnErrorReport = (error: GatewayError) => void;
+
 /** Gives an error status in gRPC trailers (or a gRPC-Web trailer frame) without details the gateway's status and ErrorDetail; says whether it did. */
-function withErrorDetail(trailer: Headers): boolean {
+function withErrorDetail(trailer: Headers, report: OwnErrorReport | undefined): boolean {
   const status = Number(trailer.get(headerGrpcStatus));
   if (!Number.isInteger(status) || status <= 0 || status > 16 || trailer.has(headerStatusDetailsBin)) return false;
   const raw = trailer.get(headerGrpcMessage) ?? "";
@@ -34,7 +37,9 @@ function withErrorDetail(trailer: Headers): boolean {
   } catch {
     message = raw;
   }
-  setTrailerStatus(trailer, asGatewayError(status as Code, message));
+  const error = asGatewayError(status as Code, message);
+  report?.(error);
+  setTrailerStatus(trailer, error);
   return true;
 }
 
@@ -42,23 +47,23 @@ function withErrorDetail(trailer: Headers): boolean {
  * The answer of one of Connect's handlers, with Connect's own errors given the gateway's form (see
  * above): a Connect unary JSON error, the gRPC trailers (set by the time the handler resolves: it
  * waits for the first output), or a gRPC-Web body that starts with its trailer frame; a 405 gets
- * its `Allow: POST`. Every other answer passes as it is.
+ * its `Allow: POST`. Every other answer passes as it is. Each error rewritten is told to `report`.
  */
-export async function withGatewayErrorForm(response: UniversalServerResponse): Promise<UniversalServerResponse> {
+export async function withGatewayErrorForm(response: UniversalServerResponse, report?: OwnErrorReport): Promise<UniversalServerResponse> {
   // RFC 9110: a 405 names the methods allowed; Connect's (a GET of a method that is not idempotent) does not.
   if (response.status === 405) return { ...response, header: new Headers({ ...Object.fromEntries(response.header ?? []), allow: "POST" }) };
   const contentType = response.header?.get("content-type") ?? "";
-  if (contentType.startsWith("application/grpc-web")) return grpcWebAnswer(response);
+  if (contentType.startsWith("application/grpc-web")) return grpcWebAnswer(response, report);
   if (contentType.startsWith("application/grpc")) {
-    if (response.trailer) withErrorDetail(response.trailer);
+    if (response.trailer) withErrorDetail(response.trailer, report);
     return response;
   }
-  if (response.status >= 400 && contentType.startsWith("application/json")) return connectUnaryAnswer(response);
+  if (response.status >= 400 && contentType.startsWith("application/json")) return connectUnaryAnswer(response, report);
   return response;
 }
 
 /** The Connect protocol's unary error: a JSON body `{code, message, details?}` under an HTTP error status. */
-async function connectUnaryAnswer(response: UniversalServerResponse): Promise<UniversalServerResponse> {
+async function connectUnaryAnswer(response: UniversalServerResponse, report: OwnErrorReport | undefined): Promise<UniversalServerResponse> {
   const header = response.header as Headers;
   const length = Number(header.get("content-length"));
   if (!response.body || !(length <= MAX_ERROR_BODY_BYTES)) return response;
@@ -72,6 +77,7 @@ async function connectUnaryAnswer(response: UniversalServerResponse): Promise<Un
   const code = typeof error?.code === "string" ? codeFromString(error.code) : undefined;
   if (code === undefined || (Array.isArray(error?.details) && error.details.length > 0)) return { ...response, body: createAsyncIterable([bytes]) };
   const gatewayError = asGatewayError(code, typeof error?.message === "string" ? error.message : "");
+  report?.(gatewayError);
   const body = errorToJsonBytes(gatewayError, undefined);
   const rewritten = new Headers(header);
   rewritten.set("content-length", String(body.byteLength));
@@ -83,21 +89,21 @@ async function connectUnaryAnswer(response: UniversalServerResponse): Promise<Un
  * any message leaves a body that starts with that frame (one envelope per chunk, as Connect joins
  * them); the first chunk is already buffered when the handler resolves.
  */
-async function grpcWebAnswer(response: UniversalServerResponse): Promise<UniversalServerResponse> {
+async function grpcWebAnswer(response: UniversalServerResponse, report: OwnErrorReport | undefined): Promise<UniversalServerResponse> {
   if (!response.body) return response;
   const source = response.body[Symbol.asyncIterator]();
   const first = await source.next();
   if (first.done) return { ...response, body: createAsyncIterable([]) };
-  return { ...response, body: startingWith(rewriteTrailerFrame(first.value), source) };
+  return { ...response, body: startingWith(rewriteTrailerFrame(first.value, report), source) };
 }
 
 /** The chunk, or when it is exactly one gRPC-Web trailer frame with an error status and no details, that frame in the gateway's form. */
-function rewriteTrailerFrame(chunk: Uint8Array): Uint8Array {
+function rewriteTrailerFrame(chunk: Uint8Array, report: OwnErrorReport | undefined): Uint8Array {
   if (chunk.byteLength < 5 || chunk[0] !== trailerFlag || chunk.byteLength > MAX_ERROR_BODY_BYTES) return chunk;
   const length = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength).getUint32(1);
   if (length !== chunk.byteLength - 5) return chunk;
   const trailer = trailerParse(chunk.subarray(5));
-  return withErrorDetail(trailer) ? encodeEnvelope(trailerFlag, trailerSerialize(trailer)) : chunk;
+  return withErrorDetail(trailer, report) ? encodeEnvelope(trailerFlag, trailerSerialize(trailer)) : chunk;
 }
 
 /** An iterable yielding `first`, then the rest of `rest`; return and throw reach `rest` (Connect aborts its call on them). */
@@ -115,8 +121,8 @@ function startingWith(first: Uint8Array, rest: AsyncIterator<Uint8Array>): Async
   return { [Symbol.asyncIterator]: () => iterator };
 }
 
-/** The same handler (with its routing properties), answering through {@link withGatewayErrorForm}. */
-export function withGatewayErrors(handler: UniversalHandler): UniversalHandler {
-  const wrapped = async (...args: Parameters<UniversalHandler>) => withGatewayErrorForm(await handler(...args));
+/** The same handler (with its routing properties), answering through {@link withGatewayErrorForm}; each rewritten error is told to `report`. */
+export function withGatewayErrors(handler: UniversalHandler, report?: OwnErrorReport): UniversalHandler {
+  const wrapped = async (...args: Parameters<UniversalHandler>) => withGatewayErrorForm(await handler(...args), report);
   return Object.assign(wrapped, handler);
 }

@@ -11,14 +11,16 @@ import { boundedForRpc } from "./rpc-error-message.js";
 /**
  * Registers ChatService and ModelService on a Connect router. Each handler gives Connect's own
  * errors the gateway's form (an ErrorDetail; an undecodable request as `invalid_argument`; see
- * connect-own-errors.ts): the plugin serves `router.handlers` as they are once this returns.
+ * connect-own-errors.ts) and tells each to `onError` (they come before the interceptor, so no key
+ * name is known): the plugin serves `router.handlers` as they are once this returns.
  */
-export function connectRoutes(gateway: Gateway): (router: ConnectRouter) => void {
+export function connectRoutes(gateway: Gateway, onError?: (error: GatewayError, procedure: string, keyName: undefined) => void): (router: ConnectRouter) => void {
   return (router) => {
     router.service(ChatService, createChatService(gateway));
     router.service(ModelService, createModelService(gateway));
     router.handlers.forEach((handler, index) => {
-      router.handlers[index] = withGatewayErrors(handler);
+      const procedure = handler.method.name;
+      router.handlers[index] = withGatewayErrors(handler, onError && ((error) => onError(error, procedure, undefined)));
     });
   };
 }

@@ -115,6 +115,15 @@ describe("the request log", () => {
     expect(written.join("")).not.toContain(GOOGLE_KEY);
   });
 
+  it.each([
+    ["Connect", "application/proto", Buffer.from([0xff, 0xff, 0xff])],
+    ["gRPC-Web", "application/grpc-web+proto", Buffer.from([0, 0, 0, 0, 3, 0xff, 0xff, 0xff])],
+  ])("logs a %s request that does not decode (Connect's own error, before the interceptor)", async (_, contentType, body) => {
+    const response = await fetch(`${gateway.origin}/switchyard.v1.ChatService/Chat`, { method: "POST", headers: { ...BLUE, "content-type": contentType }, body });
+    await response.arrayBuffer();
+    expect(errorLines().map((line) => [line.where, line.reason])).toEqual([["Chat", "INVALID_REQUEST"]]);
+  });
+
   it("logs a gRPC call of a method nobody serves by its path, never its query string, in the line's fields or its message", async () => {
     await grpcCall(`/google.ai.Generative/Generate?key=${GOOGLE_KEY}`);
     const lines = errorLines();
