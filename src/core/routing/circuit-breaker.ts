@@ -15,11 +15,13 @@ export interface CircuitPermit {
   /** Whether this attempt is the half-open probe. */
   readonly probe: boolean;
   /**
-   * The target answered (a stream's first token) while the attempt goes on: counts as its success
-   * now (closes a half-open circuit, so a long stream does not hold the target blocked until it
-   * ends; resets the failure count) and frees the probe slot. The attempt's end is still
-   * reported: failed() then counts one failure as for any call in a closed circuit, and
-   * succeeded() or released() change nothing more. Later calls are ignored.
+   * The target answered (a stream's first token) while the attempt goes on: a half-open circuit
+   * closes now (so a long stream does not hold the target blocked until it ends) and the probe
+   * slot is freed. In a closed circuit it changes nothing: the consecutive-failure count is reset
+   * only by the attempt's end, so a target whose every stream fails after its first token still
+   * opens its circuit. The attempt's end is still reported: failed() then counts one failure as for
+   * any call in a closed circuit, succeeded() resets the count, and released() changes nothing
+   * more. Later calls are ignored.
    */
   answered(): void;
   /** The target answered (or refused the request itself): closes the circuit. */
@@ -35,7 +37,8 @@ export interface CircuitPermit {
  * consecutive failures open it. Open: calls are refused without touching the target until
  * `cooldownMs` has passed. Then half-open: exactly one probe call is let through; its success
  * (for a stream, its first token: {@link CircuitPermit.answered}) closes the circuit, its failure
- * before that opens it again for another cool-down. Verdicts of calls that started before the
+ * before that opens it again for another cool-down. Only a call's successful end resets the
+ * failure count (a first token does not). Verdicts of calls that started before the
  * last state change are ignored, so a slow old failure cannot re-open a circuit that a probe just
  * closed.
  */
@@ -86,19 +89,16 @@ export class CircuitBreaker {
   private permit(probe: boolean): CircuitPermit {
     let generation = this.generation;
     let settled = false;
-    // Set by answered(): the success is counted and the probe slot freed; only a failure still counts.
+    // Set by answered(): the probe slot is freed and a half-open circuit closed; the end's verdict still counts.
     let answered = false;
-    const succeed = () => {
-      this.consecutiveFailures = 0;
-      if (this.current !== "closed") this.transition("closed");
-    };
     const settle = (verdict: "success" | "failure" | "none") => {
       if (settled) return;
       settled = true;
       if (probe && !answered) this.probeInFlight = false;
       if (generation !== this.generation || verdict === "none") return;
       if (verdict === "success") {
-        if (!answered) succeed();
+        this.consecutiveFailures = 0;
+        if (this.current !== "closed") this.transition("closed");
         return;
       }
       this.consecutiveFailures++;
@@ -110,8 +110,8 @@ export class CircuitBreaker {
         if (settled || answered) return;
         answered = true;
         if (probe) this.probeInFlight = false;
-        if (generation !== this.generation) return;
-        succeed();
+        if (generation !== this.generation || this.current === "closed") return;
+        this.transition("closed");
         // The rest of the call happens in the state its answer set: its end's verdict still counts.
         generation = this.generation;
       },

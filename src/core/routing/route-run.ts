@@ -168,9 +168,10 @@ export class RouteRun {
   }
 
   /**
-   * A streamed attempt sent its first token: its target's circuit closes now (a half-open probe
-   * does not hold the target blocked for the rest of a long stream). The attempt's end is still
-   * reported with {@link failed} or {@link succeeded}; a failure then counts as for any call.
+   * A streamed attempt sent its first token: a half-open circuit of its target closes now (a probe
+   * does not hold the target blocked for the rest of a long stream); a closed one keeps its failure
+   * count. The attempt's end is still reported with {@link failed} or {@link succeeded}; a failure
+   * then counts as for any call, and only a success resets the count.
    */
   answered(attempt: Attempt): void {
     attempt.permit.answered();
@@ -189,12 +190,14 @@ export class RouteRun {
   /**
    * Records a failed attempt and decides what comes next: a retry on the same target (with its
    * wait), the next target, or the end of the run. `failover` forces leaving the target (used for
-   * failures after content was sent, which are never retried on the same target).
+   * failures after content was sent, which are never retried on the same target). `targetAnswered`
+   * says the target's own answer was sound and the gateway ended it (a restarted answer that
+   * diverged from the text already sent): its circuit counts a success, whatever the error.
    */
-  failed(attempt: Attempt, error: GatewayError, options: { failover?: boolean } = {}): FailureAction {
+  failed(attempt: Attempt, error: GatewayError, options: { failover?: boolean; targetAnswered?: boolean } = {}): FailureAction {
     const classification = classifyFailure(error);
     if (classification.action === "stop") attempt.permit.released();
-    else if (classification.unhealthy) {
+    else if (classification.unhealthy && !options.targetAnswered) {
       attempt.permit.failed();
       this.options.onUnhealthy?.(attempt.target);
     } else attempt.permit.succeeded();

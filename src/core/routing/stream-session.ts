@@ -137,7 +137,8 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
             if (!tokenSeen && isTokenEvent(event)) {
               tokenSeen = true;
               latency.record(target.id, true, now() - watchdog.started);
-              // The target answers: a half-open circuit closes now, not when a minutes-long stream ends.
+              // The target answers: a half-open circuit closes now, not when a minutes-long stream ends
+              // (a closed one's failure count waits for the stream's end).
               run.answered(attempt);
             }
             if (event.event.case === "usage") usage = event.event.value;
@@ -238,7 +239,8 @@ function handleFailure(context: FailureContext): { original: OriginalFailure | u
   const { attempt, error, splice, delivered, run } = context;
   const target = attempt.target.id;
   if (splice?.divergence !== undefined && splice.divergence === error) {
-    run.failed(attempt, error, { failover: true });
+    // The target answered; its answer just differs from the one the caller already has.
+    run.failed(attempt, error, { failover: true, targetAnswered: true });
     return { original: context.original, throw: error };
   }
   if (splice?.mode === "prefill" && !splice.forwarded && classifyFailure(error).action === "final") {

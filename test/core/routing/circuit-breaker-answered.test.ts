@@ -51,15 +51,32 @@ describe("CircuitPermit.answered (a stream's first token)", () => {
     expect(breaker.state).toBe("open");
   });
 
-  it("resets the failure count of a closed circuit, and a release after it changes nothing", () => {
+  it("keeps the failure count of a closed circuit: streams that all fail after their first token open it", () => {
+    const { breaker, changes } = setup(3);
+    for (let index = 0; index < 3; index++) {
+      const stream = breaker.tryAcquire();
+      stream?.answered();
+      expect(breaker.state).toBe("closed");
+      stream?.failed();
+    }
+    expect(breaker.state).toBe("open");
+    expect(changes).toEqual(["open"]);
+  });
+
+  it("leaves the count to the stream's end: a success resets it, a release changes nothing", () => {
     const { breaker, changes } = setup(2);
     breaker.tryAcquire()?.failed();
-    const stream = breaker.tryAcquire();
-    stream?.answered();
-    stream?.released();
+    const released = breaker.tryAcquire();
+    released?.answered();
+    released?.released();
+    const finished = breaker.tryAcquire();
+    finished?.answered();
+    finished?.succeeded();
     breaker.tryAcquire()?.failed();
     expect(breaker.state).toBe("closed");
-    expect(changes).toEqual([]);
+    breaker.tryAcquire()?.failed();
+    expect(breaker.state).toBe("open");
+    expect(changes).toEqual(["open"]);
   });
 
   it("is ignored for a call that started before the circuit opened", () => {

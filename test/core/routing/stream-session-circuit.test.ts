@@ -95,3 +95,66 @@ describe("a stream that is a half-open circuit's probe", () => {
     expect(breaker.state).toBe("open");
   });
 });
+
+describe("a stream of a closed circuit", () => {
+  it("that fails after its first token on every request opens the circuit at the threshold", async () => {
+    const breakers = new CircuitBreakers(() => 0);
+    const threshold = { failureThreshold: 3, cooldownMs: 1000 };
+    const failing = { ...target("a/m"), circuitBreaker: threshold, adapter: slowAfterFirstToken(Promise.resolve("cut")) };
+    const input = chatInput();
+    for (let request = 0; request < 3; request++) {
+      expect(breakers.for("a/m", threshold).state).toBe("closed");
+      const session = runStreamSession({
+        input,
+        start: () => {
+          const scope = new RequestScope(new AbortController().signal, undefined, () => 0);
+          return { scope, run: new RouteRun([failing], { input, scope, breakers, random: () => 0.5, onAttemptFailed: () => undefined }) };
+        },
+        latency: new LatencyTracker(),
+        now: () => 0,
+        onUsage: () => undefined,
+      });
+      await expect(async () => {
+        for await (const _event of session) void _event;
+      }).rejects.toThrow(/socket hang up|interrupted|could continue/i);
+    }
+    expect(breakers.for("a/m", threshold).state).toBe("open");
+  });
+});
+
+describe("a fallback whose restarted answer diverges from the text already sent", () => {
+  it("is not counted against its circuit: it answered, and only differently", async () => {
+    const breakers = new CircuitBreakers(() => 0);
+    const lenient = { failureThreshold: 100, cooldownMs: 1000 };
+    const strict = { failureThreshold: 2, cooldownMs: 1000 };
+    const primary = { ...target("a/m"), circuitBreaker: lenient, adapter: slowAfterFirstToken(Promise.resolve("cut")) };
+    const other: ProviderAdapter = {
+      family: "openai",
+      generate: () => Promise.reject(new Error("not used")),
+      stream: () =>
+        (async function* (): AsyncGenerator<ChatStreamResponse> {
+          yield responseStartEvent("r", "m", 0n);
+          yield textDeltaEvent(0, "Goodbye");
+          yield finishEvent(0, FinishReason.STOP, "stop");
+        })(),
+    };
+    const fallback = { ...target("b/m"), circuitBreaker: strict, adapter: other };
+    const input = chatInput();
+    for (let request = 0; request < 3; request++) {
+      const session = runStreamSession({
+        input,
+        start: () => {
+          const scope = new RequestScope(new AbortController().signal, undefined, () => 0);
+          return { scope, run: new RouteRun([primary, fallback], { input, scope, breakers, random: () => 0.5, onAttemptFailed: () => undefined }) };
+        },
+        latency: new LatencyTracker(),
+        now: () => 0,
+        onUsage: () => undefined,
+      });
+      await expect(async () => {
+        for await (const _event of session) void _event;
+      }).rejects.toThrow(/diverged/);
+    }
+    expect(breakers.for("b/m", strict).state).toBe("closed");
+  });
+});
