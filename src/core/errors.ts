@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import type { RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
+import type { TimeoutSettings } from "../config/gateway-config.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
 
 /**
@@ -54,6 +55,13 @@ export interface ErrorFacts {
   readonly noRetry?: boolean;
   /** The provider's id of the failed request (Anthropic's `request_id`), for its support; edges send it as `x-upstream-request-id`. */
   readonly upstreamRequestId?: string;
+  /** Which of the attempt's own bounds ended it, when the gateway's timer did (not a provider's 408/504). */
+  readonly timeoutBound?: keyof TimeoutSettings;
+  /**
+   * That bound was tighter for this attempt than the target's own (a virtual-model target's
+   * override, or the caller's deadline): the timeout says nothing about the provider's health.
+   */
+  readonly tightenedBound?: boolean;
 }
 
 /**

@@ -142,7 +142,7 @@ export class Gateway {
             upstreamModel: target.upstreamModel,
             ...(target.catalogModel ? { catalogModel: target.catalogModel } : {}),
             signal: scope.attemptSignal,
-            timeouts: scope.capTimeouts(target.timeouts),
+            timeouts: attempt.timeouts,
             request: scope,
           });
           this.latency.record(target.id, false, this.now() - startedAt);

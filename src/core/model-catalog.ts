@@ -15,7 +15,13 @@ export interface ResolvedTarget {
   readonly adapter: ProviderAdapter;
   readonly upstreamModel: string;
   readonly catalogModel?: CatalogModel;
+  /** The timeouts its attempts run under: {@link sharedTimeouts} with a virtual-model target's override on top. */
   readonly timeouts: TimeoutSettings;
+  /**
+   * The timeouts of the target itself (routing < account < catalogue model), which every route to
+   * it shares: only a timeout at one of these bounds counts against its circuit, which is shared too.
+   */
+  readonly sharedTimeouts: TimeoutSettings;
   readonly retry: RetrySettings;
   readonly circuitBreaker: CircuitBreakerSettings;
   /** Parameter overrides from a virtual model target (e.g. temperature), applied to the request. */
@@ -83,13 +89,15 @@ export class ModelCatalog {
     }
     const catalogModel = account.models.find((entry) => entry.name === upstreamModel);
     const routing = this.config.routing;
+    const sharedTimeouts = { ...routing.timeouts, ...account.timeouts, ...catalogModel?.timeouts };
     const target: ResolvedTarget = {
       id: `${accountName}/${upstreamModel}`,
       account,
       adapter,
       upstreamModel,
       ...(catalogModel ? { catalogModel } : {}),
-      timeouts: { ...routing.timeouts, ...account.timeouts, ...catalogModel?.timeouts, ...overrides?.timeouts },
+      timeouts: overrides?.timeouts ? { ...sharedTimeouts, ...overrides.timeouts } : sharedTimeouts,
+      sharedTimeouts,
       retry: { ...routing.retry, ...account.retry, ...overrides?.retry },
       circuitBreaker: { ...routing.circuitBreaker, ...account.circuitBreaker },
       params: overrides?.params ?? {},

@@ -49,13 +49,13 @@ const RELEASE_GRACE_MS = 10;
 /** Past this many body bytes (counted from the start), an abandoned upstream body is dropped, not drained. */
 const RELEASE_LIMIT_BYTES = 1024 * 1024;
 
-function timeoutError(provider: string, message: string, afterFirstByte: boolean): GatewayError {
-  return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte });
+function timeoutError(provider: string, message: string, afterFirstByte: boolean, timeoutBound: keyof TimeoutSettings): GatewayError {
+  return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte, timeoutBound });
 }
 
 // Timer callbacks take the attempt as an argument: no closure per timer.
 function onTotalTimeout(attempt: UpstreamAttempt): void {
-  attempt.abortWith(timeoutError(attempt.provider, `upstream did not finish within ${attempt.timeouts.totalMs} ms`, attempt.firstByte));
+  attempt.abortWith(timeoutError(attempt.provider, `upstream did not finish within ${attempt.timeouts.totalMs} ms`, attempt.firstByte, "totalMs"));
 }
 function onWaitTimer(attempt: UpstreamAttempt): void {
   attempt.checkWait();
@@ -143,7 +143,7 @@ class UpstreamAttempt implements GuardedResponse {
     const stalled = this.held || (this.firstByte && this.lastChunkAt + idleMs >= this.firstByteDeadline);
     const firstTokenMs = this.timeouts.firstTokenMs;
     const message = stalled ? `upstream stream stalled for ${idleMs} ms` : this.firstByte ? `upstream sent no token within ${firstTokenMs} ms` : `upstream sent nothing within ${firstTokenMs} ms`;
-    this.abortWith(timeoutError(this.provider, message, this.firstByte));
+    this.abortWith(timeoutError(this.provider, message, this.firstByte, stalled ? "idleMs" : "firstTokenMs"));
   }
 
   /** Sends the request; resolves with this attempt once the response head arrived. */
@@ -257,7 +257,7 @@ class UpstreamAttempt implements GuardedResponse {
     const message = error instanceof Error ? error.message : String(error);
     if (isConnectTimeout(error)) {
       // A black-holed host is a silent provider: a timeout (fail over), not a refused connection (retry).
-      return timeoutError(this.provider, `could not connect to the provider within ${this.timeouts.connectMs} ms`, false);
+      return timeoutError(this.provider, `could not connect to the provider within ${this.timeouts.connectMs} ms`, false, "connectMs");
     }
     // Before the head, a content-length "mismatch" is undici's word for a head it could not parse
     // (two different content-lengths); after it, the connection ended short of the length (a cut).
@@ -376,8 +376,8 @@ class TextSink {
  * chunks on streams (idleMs), whole attempt (totalMs). Refused or reset connections become
  * PROVIDER_UNREACHABLE (retryable before any byte), a response that breaks HTTP/1.1
  * INVALID_PROVIDER_RESPONSE (fail over), every bound breached (connect included)
- * UPSTREAM_TIMEOUT, aborts of `signal` CANCELED; each error says whether any body byte had
- * arrived (`afterFirstByte`). Timers and the connection are released when the body ends, fails or
+ * UPSTREAM_TIMEOUT (naming the bound: `timeoutBound`), aborts of `signal` CANCELED; each error says
+ * whether any body byte had arrived (`afterFirstByte`). Timers and the connection are released when the body ends, fails or
  * is abandoned (`close`); an abandoned stream body may finish within RELEASE_GRACE_MS, so its
  * keep-alive connection is reused. The transport gets its own abort signal, which follows `signal`.
  */

@@ -35,7 +35,9 @@ const STOP: FailureClassification = { action: "stop", unhealthy: false };
  * - fail over without retrying: our own first-byte/first-token/total/idle timeout (a silent or
  *   stalled provider is not called again), a connection lost after bytes arrived, other 5xx,
  *   exhausted quota, the gateway's provider key rejected, a malformed upstream response, and,
- *   without counting against the target's health, context-length exceeded (the next target may
+ *   without counting against the target's health, our timeout at a bound tighter than the target's
+ *   own (facts.tightenedBound: a virtual-model target's override or the caller's deadline, which
+ *   other routes to the target do not share), context-length exceeded (the next target may
  *   be larger), the gateway at its own in-flight media bound (a target that needs no download may
  *   still answer) and a provider's 404 for the model (retired, not deployed on that account, or not
  *   open to its key: another target may serve it; the gateway's own unknown-account 404 comes
@@ -64,7 +66,8 @@ function classifyByReason(error: GatewayError): FailureClassification {
     case Reason.PROVIDER_UNAVAILABLE:
       return status === undefined || status === 0 || RETRYABLE_STATUSES.has(status) ? RETRY : FAILOVER_UNHEALTHY;
     case Reason.UPSTREAM_TIMEOUT:
-      return status !== undefined && RETRYABLE_STATUSES.has(status) ? RETRY : FAILOVER_UNHEALTHY;
+      if (status !== undefined && RETRYABLE_STATUSES.has(status)) return RETRY;
+      return error.facts.tightenedBound ? FAILOVER_HEALTHY : FAILOVER_UNHEALTHY;
     case Reason.RATE_LIMIT_EXCEEDED:
       return RETRY;
     case Reason.STREAM_INTERRUPTED:

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { AttemptFailure, ChatInput, RouteInfo, SkippedTarget } from "../../../gen/switchyard/v1/chat_pb.js";
+import type { TimeoutSettings } from "../../config/gateway-config.js";
 import { gatewayError, Reason, toGatewayError, type GatewayError } from "../errors.js";
 import type { ResolvedTarget } from "../model-catalog.js";
 import { cleanedProviderError } from "../../providers/upstream-status.js";
@@ -17,6 +18,8 @@ export interface Attempt {
   /** 0 for a target's first attempt, 1 for its first retry, ... */
   readonly retry: number;
   readonly permit: CircuitPermit;
+  /** The target's timeouts, each capped to the time left before the caller's deadline (RequestScope.capTimeouts). */
+  readonly timeouts: TimeoutSettings;
 }
 
 /** One failed attempt, as reported to the gateway's hooks. */
@@ -58,6 +61,17 @@ export interface RouteRunOptions {
  */
 function unprocessableAnswer(thrown: RangeError, provider: string): GatewayError {
   return gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" sent an answer the gateway cannot process (${thrown.message})`, { provider }, thrown);
+}
+
+/**
+ * The error of a timeout at a bound tighter for this attempt than the target's own (a virtual-model
+ * target's override, or the caller's deadline), marked `tightenedBound`: it says nothing about the
+ * provider's health, which every route to the target shares. Any other error is returned as it is.
+ */
+function withTightenedBound(error: GatewayError, attempt: Attempt): GatewayError {
+  const bound = error.facts.timeoutBound;
+  if (bound === undefined || attempt.timeouts[bound] >= attempt.target.sharedTimeouts[bound]) return error;
+  return gatewayError(error.code, error.reason, error.rawMessage, { ...error.facts, tightenedBound: true }, error.cause);
 }
 
 /**
@@ -127,7 +141,7 @@ export class RouteRun {
       const permit = this.options.breakers.for(target.id, target.circuitBreaker).tryAcquire();
       if (permit) {
         this.attempts++;
-        return { target, number: this.attempts, retry: this.retriesOnTarget, permit };
+        return { target, number: this.attempts, retry: this.retriesOnTarget, permit, timeouts: this.options.scope.capTimeouts(target.timeouts) };
       }
       this.skipped.push({ target, reason: CIRCUIT_OPEN, detail: "" });
       this.advance();
@@ -146,7 +160,8 @@ export class RouteRun {
    * instead: no failure is recorded against a healthy target for the caller's own stop. The
    * error never carries the target account's credentials, and its provider-given facts are
    * bounded (see cleanedProviderError). A RangeError is the answer's fault (see
-   * {@link unprocessableAnswer}).
+   * {@link unprocessableAnswer}); a timeout at a bound tighter than the target's own is marked
+   * (see {@link withTightenedBound}).
    */
   failureOf(attempt: Attempt, thrown: unknown): GatewayError {
     const stop = this.options.scope.stopError();
@@ -159,7 +174,7 @@ export class RouteRun {
     const provider = attempt.target.account.name;
     const error = thrown instanceof RangeError ? unprocessableAnswer(thrown, provider) : toGatewayError(thrown);
     // Whatever the adapter made of the provider's answer, the account's own credentials stay out of it.
-    return cleanedProviderError(error, attempt.target.account);
+    return withTightenedBound(cleanedProviderError(error, attempt.target.account), attempt);
   }
 
   /** The attempt answered: its target's circuit closes. */

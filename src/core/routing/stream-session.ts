@@ -109,7 +109,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
       // A restart regenerates what the caller already has: all of it is this attempt's output.
       outputBefore = splice?.mode === "prefill" ? delivered.outputCharacters : 0;
       const controller = scope.attemptController();
-      const timeouts = scope.capTimeouts(target.timeouts);
+      const { timeouts } = attempt;
       const watchdog = new StreamWatchdog({ target: target.id, provider: target.account.name, firstTokenMs: timeouts.firstTokenMs, idleMs: timeouts.idleMs, controller, now });
       let held: ResponseStart | undefined;
       // A provider's unmodelled choice fields (or its usage) that came before the first output: they wait for it (see below).

@@ -38,7 +38,7 @@ export interface WatchdogSettings {
  * adapter's own preparation, see holdFirstToken, neither),
  * and then no gap between events may exceed `idleMs`. Time spent while the consumer holds an
  * event (a slow caller) is not counted. On a breach it aborts the attempt and the stream throws
- * UPSTREAM_TIMEOUT (afterFirstByte false for the first token, true for a stall). The byte-level
+ * UPSTREAM_TIMEOUT (afterFirstByte false for the first token, true for a stall; timeoutBound names the bound). The byte-level
  * bounds of `sendUpstream` still apply underneath. One timer per stream, re-armed lazily, so the
  * per-event cost is a clock read.
  */
@@ -130,8 +130,8 @@ export class StreamWatchdog {
     }
     const { target, provider, firstTokenMs } = this.settings;
     this.breach = this.tokenSeen
-      ? gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `the stream of ${target} stalled: nothing for ${this.idleMs} ms`, { provider, afterFirstByte: true })
-      : gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `${target} sent no token within ${firstTokenMs} ms`, { provider, afterFirstByte: false });
+      ? gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `the stream of ${target} stalled: nothing for ${this.idleMs} ms`, { provider, afterFirstByte: true, timeoutBound: "idleMs" })
+      : gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `${target} sent no token within ${firstTokenMs} ms`, { provider, afterFirstByte: false, timeoutBound: "firstTokenMs" });
     this.settings.controller.abort(this.breach);
   };
 

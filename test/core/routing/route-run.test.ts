@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Role } from "../../../gen/switchyard/v1/chat_pb.js";
+import { DEFAULT_TIMEOUTS } from "../../../src/config/gateway-config.js";
 import { gatewayError, Reason } from "../../../src/core/errors.js";
 import { CircuitBreakers } from "../../../src/core/routing/circuit-breaker.js";
 import { RequestScope } from "../../../src/core/routing/request-scope.js";
@@ -104,5 +105,37 @@ describe("RouteRun", () => {
     expect(routeRun.error().reason).toBe(Reason.PROVIDER_UNAVAILABLE);
     expect(routeRun.error().message).toMatch(/circuit open\): a\/m$/);
     expect(routeRun.error().facts.retryAfterMs).toBeGreaterThan(59_000);
+  });
+});
+
+describe("RouteRun.failureOf for the gateway's own timeouts", () => {
+  const firstToken = gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, "no token", { afterFirstByte: false, timeoutBound: "firstTokenMs" });
+
+  it("marks a timeout at a virtual-model target's override tighter than the target's own bound", async () => {
+    const tight = { ...target("a/m"), timeouts: { ...DEFAULT_TIMEOUTS, firstTokenMs: 100 } };
+    const { routeRun } = run([tight]);
+    const attempt = await routeRun.next();
+    if (!attempt) throw new Error("no attempt");
+    expect(routeRun.failureOf(attempt, firstToken).facts.tightenedBound).toBe(true);
+    // Another bound of the same target is its own: a timeout there counts.
+    const total = gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, "not finished", { timeoutBound: "totalMs" });
+    expect(routeRun.failureOf(attempt, total).facts.tightenedBound).toBeUndefined();
+  });
+
+  it("marks a timeout at a bound the caller's deadline shortened, and not one at the target's own bound", async () => {
+    const breakers = new CircuitBreakers();
+    const deadlineScope = new RequestScope(new AbortController().signal, 500);
+    try {
+      const capped = new RouteRun([target("a/m")], { input: chatInput(), scope: deadlineScope, breakers, random: () => 0.5, onAttemptFailed: () => undefined });
+      const attempt = await capped.next();
+      if (!attempt) throw new Error("no attempt");
+      expect(capped.failureOf(attempt, firstToken).facts.tightenedBound).toBe(true);
+    } finally {
+      deadlineScope.dispose();
+    }
+    const { routeRun } = run([target("a/m")]);
+    const own = await routeRun.next();
+    if (!own) throw new Error("no attempt");
+    expect(routeRun.failureOf(own, firstToken)).toBe(firstToken);
   });
 });

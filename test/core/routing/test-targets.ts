@@ -21,6 +21,7 @@ export function target(id: string, overrides: { catalogModel?: CatalogModel; wei
     upstreamModel: id.slice(id.indexOf("/") + 1),
     ...(overrides.catalogModel ? { catalogModel: overrides.catalogModel } : {}),
     timeouts: DEFAULT_TIMEOUTS,
+    sharedTimeouts: DEFAULT_TIMEOUTS,
     retry: DEFAULT_RETRY,
     circuitBreaker: DEFAULT_CIRCUIT_BREAKER,
     params: overrides.params ?? {},
