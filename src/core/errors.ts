@@ -29,7 +29,7 @@ export const Reason = {
   INVALID_PROVIDER_RESPONSE: "INVALID_PROVIDER_RESPONSE",
   CANCELED: "CANCELED",
   SHUTTING_DOWN: "SHUTTING_DOWN",
-  /** The gateway is at one of its own process-wide bounds (media.max_inflight_bytes): try again shortly. */
+  /** The gateway is at one of its own process-wide bounds (media.max_inflight_bytes, an origin's pooled connections): try again shortly. */
   GATEWAY_OVERLOADED: "GATEWAY_OVERLOADED",
   INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;
@@ -119,6 +119,18 @@ export function gatewayError(code: Code, reason: Reason, message: string, facts?
 /** Shorthand for the caller's own mistake in field `param`: INVALID_ARGUMENT / INVALID_REQUEST. */
 export function invalidRequest(message: string, param?: string): GatewayError {
   return new GatewayError(Code.InvalidArgument, Reason.INVALID_REQUEST, message, param === undefined ? {} : { param });
+}
+
+/** How long a caller refused for one of the gateway's own bounds (GATEWAY_OVERLOADED) is asked to wait before trying again. */
+const OVERLOADED_RETRY_AFTER_MS = 1_000;
+
+/**
+ * Shorthand for the gateway at one of its own bounds (the in-flight media, an origin's pooled
+ * connections): UNAVAILABLE / GATEWAY_OVERLOADED with a Retry-After of 1 s. It says nothing about
+ * any provider's health, so routing fails over without counting it against a circuit.
+ */
+export function gatewayOverloaded(message: string, facts: ErrorFacts = {}): GatewayError {
+  return new GatewayError(Code.Unavailable, Reason.GATEWAY_OVERLOADED, message, { ...facts, retryAfterMs: OVERLOADED_RETRY_AFTER_MS });
 }
 
 /** Shorthand for a feature the chosen model or provider cannot honour: INVALID_ARGUMENT / UNSUPPORTED_FEATURE. */

@@ -6,7 +6,7 @@ import type { Dispatcher } from "undici";
 import { withLookupSlots, type SlottedLookup } from "../net/lookup-slots.js";
 import { Agent, dispatchRequest } from "../net/undici-slim.js";
 import { Code } from "@connectrpc/connect";
-import { gatewayError, GatewayError, Reason } from "../core/errors.js";
+import { gatewayError, GatewayError, gatewayOverloaded, Reason } from "../core/errors.js";
 import { nonPublicAddressKind } from "./address-policy.js";
 import { zlibWrapped } from "../providers/upstream-decoding.js";
 import { toAbortSignal, type AbortSignalLike } from "../core/light-abort.js";
@@ -237,13 +237,10 @@ function discard(body: Dispatcher.ResponseData["body"]): void {
   body.destroy();
 }
 
-/** How long a caller refused for the in-flight media bound is asked to wait before trying again. */
-const OVERLOADED_RETRY_AFTER_MS = 1_000;
-
 /** The refusal for media that did not fit `short`: the request's own total (a 400), or the process's bound (a 503 to retry). */
 function overBudget(short: MediaBudget): Error {
   if (short.processWide) {
-    return gatewayError(Code.Unavailable, Reason.GATEWAY_OVERLOADED, `the gateway is holding as much media as it may at once (media.max_inflight_bytes, ${short.limitBytes} bytes): try again shortly`, { retryAfterMs: OVERLOADED_RETRY_AFTER_MS });
+    return gatewayOverloaded(`the gateway is holding as much media as it may at once (media.max_inflight_bytes, ${short.limitBytes} bytes): try again shortly`);
   }
   return refusal(`the media of this request take more than the ${short.limitBytes}-byte total limit (media.max_total_bytes)`);
 }

@@ -247,10 +247,17 @@ export class UndiciExchange {
     settle?.reject(reason);
   }
 
-  /** Fails the request with a {@link ConnectTimeoutError} unless it has a socket within `ms` (a native timer: undici's own connect timeout ticks every ~0.5 s). */
-  boundConnect(ms: number): void {
+  /**
+   * Fails the request unless it has a socket within `ms` (a native timer: undici's own connect
+   * timeout ticks every ~0.5 s): with a {@link PoolBusyError} when every one of the origin's
+   * pooled connections is serving a request then (`pool`), else with a {@link ConnectTimeoutError}.
+   */
+  boundConnect(ms: number, pool: ConnectionPool | undefined, origin: Dispatcher.DispatchOptions["origin"]): void {
     if (this.abortRequest || this.aborted) return;
-    this.connectTimer = setTimeout(() => this.abort(new ConnectTimeoutError(ms)), ms);
+    this.connectTimer = setTimeout(() => {
+      const busy = pool !== undefined && origin !== undefined && pool.allBusy(origin instanceof URL ? origin.origin : origin);
+      this.abort(busy ? new PoolBusyError(pool.connections, ms) : new ConnectTimeoutError(ms));
+    }, ms);
   }
 
   private clearConnectTimer(): void {
@@ -317,14 +324,42 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
+/** The gateway's own code for a request that waited for a free pooled connection in vain. */
+const POOL_BUSY_CODE = "SWITCHYARD_POOL_BUSY";
+
+/**
+ * A request that got no connection within its bound because every one of the origin's pooled
+ * connections was serving another request: the gateway's own saturation, not the provider's.
+ */
+export class PoolBusyError extends Error {
+  readonly code = POOL_BUSY_CODE;
+
+  constructor(
+    /** The origin's connection limit, all of them busy. */
+    readonly connections: number,
+    ms: number,
+  ) {
+    super(`all ${connections} pooled connections were busy for ${ms} ms`);
+    this.name = "PoolBusyError";
+  }
+}
+
+/** The dispatcher's connection limit per origin, and a look at how many of an origin's connections are busy. */
+export interface ConnectionPool {
+  /** Connections per origin at most. */
+  readonly connections: number;
+  /** Whether every one of `origin`'s connections is connected and serving a request now. */
+  allBusy(origin: string): boolean;
+}
+
 /**
  * Dispatches `options` on `dispatcher` with an {@link UndiciExchange}; resolves at the response
- * head. Fails with a {@link ConnectTimeoutError} when the request has no socket within
- * `connectMs` (connecting, or waiting for a free pooled connection).
+ * head. Fails when the request has no socket within `connectMs`: with a {@link PoolBusyError} when
+ * it waited for one of `pool`'s connections, all busy; else (connecting) with a {@link ConnectTimeoutError}.
  */
-export function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignalLike, connectMs: number): Promise<UndiciExchange> {
+export function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignalLike, connectMs: number, pool?: ConnectionPool): Promise<UndiciExchange> {
   const handler = new UndiciExchange(signal);
   dispatcher.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
-  handler.boundConnect(connectMs);
+  handler.boundConnect(connectMs, pool, options.origin);
   return handler.head;
 }

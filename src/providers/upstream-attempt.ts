@@ -1,8 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import type { TimeoutSettings } from "../config/gateway-config.js";
-import { gatewayError, GatewayError, Reason } from "../core/errors.js";
+import { gatewayError, GatewayError, gatewayOverloaded, Reason } from "../core/errors.js";
 import { LightAbort, type AbortSignalLike } from "../core/light-abort.js";
-import { UpstreamBody } from "../net/undici-exchange.js";
+import { PoolBusyError, UpstreamBody } from "../net/undici-exchange.js";
 import { decodedResponse } from "./upstream-decoding.js";
 import { codeOf, describeConnectionFailure, isConnectTimeout, isLastingTlsFailure, isMalformedResponse } from "./transport-errors.js";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-http.js";
@@ -255,6 +255,10 @@ class UpstreamAttempt implements GuardedResponse {
     if (this.failure) return this.failure;
     if (error instanceof GatewayError) return error;
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof PoolBusyError) {
+      // The request never left the gateway: its own pool was full, which says nothing about the provider.
+      return gatewayOverloaded(`the gateway's connections to provider "${this.provider}" were all busy (${error.connections}, its limit per origin) for ${this.timeouts.connectMs} ms: try again shortly`, { provider: this.provider });
+    }
     if (isConnectTimeout(error)) {
       // A black-holed host is a silent provider: a timeout (fail over), not a refused connection (retry).
       return timeoutError(this.provider, `could not connect to the provider within ${this.timeouts.connectMs} ms`, false, "connectMs");
@@ -375,7 +379,8 @@ class TextSink {
  * are bounded by totalMs only, since their first byte is the whole answer), gap between body
  * chunks on streams (idleMs), whole attempt (totalMs). Refused or reset connections become
  * PROVIDER_UNREACHABLE (retryable before any byte), a response that breaks HTTP/1.1
- * INVALID_PROVIDER_RESPONSE (fail over), every bound breached (connect included)
+ * INVALID_PROVIDER_RESPONSE (fail over), the connect bound spent waiting for a free pooled
+ * connection, all busy, GATEWAY_OVERLOADED (the gateway's own saturation), every bound breached (connect included)
  * UPSTREAM_TIMEOUT (naming the bound: `timeoutBound`), aborts of `signal` CANCELED; each error says
  * whether any body byte had arrived (`afterFirstByte`). Timers and the connection are released when the body ends, fails or
  * is abandoned (`close`); an abandoned stream body may finish within RELEASE_GRACE_MS, so its

@@ -1,7 +1,7 @@
 import type { LookupFunction } from "node:net";
 import type { AbortSignalLike } from "../core/light-abort.js";
 import { sharedLookup } from "../net/shared-lookup.js";
-import { exchange } from "../net/undici-exchange.js";
+import { exchange, type ConnectionPool } from "../net/undici-exchange.js";
 import { Agent } from "../net/undici-slim.js";
 import { ACCEPTED_ENCODING } from "./upstream-decoding.js";
 
@@ -84,31 +84,53 @@ function withAcceptEncoding(headers: Readonly<Record<string, string>>): Readonly
   return out;
 }
 
+/** Upstream connections per origin (and per configured connect timeout) at most. */
+export const CONNECTIONS_PER_ORIGIN = 256;
+
+/** One keep-alive Agent and a look at its pools' saturation. */
+interface PooledAgent extends ConnectionPool {
+  readonly agent: Agent;
+}
+
+function pooledAgent(connectMs: number, lookup: LookupFunction, connections: number): PooledAgent {
+  const agent = new Agent({
+    connect: { timeout: connectMs, lookup },
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connections,
+  });
+  return {
+    agent,
+    connections,
+    // Read only when a request's connect bound runs out: the stats are built for every origin.
+    allBusy: (origin) => (agent.stats[origin]?.running ?? 0) >= connections,
+  };
+}
+
 /**
  * Creates the production transport: undici keep-alive connection pools, one Agent per configured
  * connect timeout (undici's connect timeout is the Agent's; each request's own bound is a native
  * timer, see {@link exchange}), each request dispatched to an UndiciExchange (the body is an UpstreamBody: pulled,
- * collected or dumped, bounded, no Node or web stream per response). Every request says
+ * collected or dumped, bounded, no Node or web stream per response). At most
+ * `connectionsPerOrigin` (default {@link CONNECTIONS_PER_ORIGIN}) connections per origin, one
+ * request on each (no pipelining); a request whose connect bound runs out while all of them serve
+ * others fails with a PoolBusyError, not a connect timeout. Every request says
  * `accept-encoding: identity` (without it a server may compress; see upstream-decoding.ts).
  * Host names are resolved by `lookup` (default: {@link sharedLookup} over the system's, so
  * concurrent connection attempts to one name share one DNS lookup).
  */
-export function createUndiciTransport(lookup: LookupFunction = sharedLookup()): UpstreamTransport {
-  const agents = new Map<number, Agent>();
-  const agentFor = (connectMs: number): Agent => {
-    let agent = agents.get(connectMs);
-    if (!agent) {
-      agent = new Agent({
-        connect: { timeout: connectMs, lookup },
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 600_000,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        connections: 256,
-      });
-      agents.set(connectMs, agent);
+export function createUndiciTransport(lookup: LookupFunction = sharedLookup(), options: { readonly connectionsPerOrigin?: number } = {}): UpstreamTransport {
+  const connections = options.connectionsPerOrigin ?? CONNECTIONS_PER_ORIGIN;
+  const agents = new Map<number, PooledAgent>();
+  const agentFor = (connectMs: number): PooledAgent => {
+    let pooled = agents.get(connectMs);
+    if (!pooled) {
+      pooled = pooledAgent(connectMs, lookup, connections);
+      agents.set(connectMs, pooled);
     }
-    return agent;
+    return pooled;
   };
   return (request) => {
     const target = targetOf(request.url);
@@ -116,7 +138,8 @@ export function createUndiciTransport(lookup: LookupFunction = sharedLookup()): 
     // The URL is split once (cached) and the Agent dispatches to a handler of ours: undici's
     // request() parses the URL, copies the options and builds a Readable on every call.
     const connectMs = request.connectTimeoutMs ?? 10_000;
-    return exchange(agentFor(connectMs), { origin: target.origin, path: target.path, method: request.method, headers: withAcceptEncoding(request.headers), body: request.body ?? null }, request.signal, connectMs);
+    const pooled = agentFor(connectMs);
+    return exchange(pooled.agent, { origin: target.origin, path: target.path, method: request.method, headers: withAcceptEncoding(request.headers), body: request.body ?? null }, request.signal, connectMs, pooled);
   };
 }
 

@@ -38,8 +38,8 @@ const STOP: FailureClassification = { action: "stop", unhealthy: false };
  *   without counting against the target's health, our timeout at a bound tighter than the target's
  *   own (facts.tightenedBound: a virtual-model target's override or the caller's deadline, which
  *   other routes to the target do not share), context-length exceeded (the next target may
- *   be larger), the gateway at its own in-flight media bound (a target that needs no download may
- *   still answer) and a provider's 404 for the model (retired, not deployed on that account, or not
+ *   be larger), the gateway at one of its own bounds (in-flight media: a target that needs no download
+ *   may still answer; an origin's pooled connections, all busy: another origin may have one free) and a provider's 404 for the model (retired, not deployed on that account, or not
  *   open to its key: another target may serve it; the gateway's own unknown-account 404 comes
  *   before any attempt);
  * - final: everything that is the request's own fault or ours (invalid request, content filter,
