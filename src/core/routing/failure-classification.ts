@@ -14,6 +14,13 @@ export interface FailureClassification {
   readonly action: FailureAction;
   /** Whether the failure says the target is unhealthy, i.e. counts against its circuit breaker. */
   readonly unhealthy: boolean;
+  /**
+   * The provider was not heard from: one of the gateway's own bounds ended the attempt (a tighter
+   * timeout than the target's own, a full connection pool, the in-flight media bound). Its circuit
+   * is neither charged nor credited: no failure counted, and no success that would reset the count
+   * or close a half-open circuit.
+   */
+  readonly unheard?: true;
 }
 
 /** Upstream HTTP statuses that are transient overloads or gateway errors worth retrying. */
@@ -22,6 +29,7 @@ const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 500, 502, 503, 504
 const RETRY: FailureClassification = { action: "retry", unhealthy: true };
 const FAILOVER_UNHEALTHY: FailureClassification = { action: "failover", unhealthy: true };
 const FAILOVER_HEALTHY: FailureClassification = { action: "failover", unhealthy: false };
+const FAILOVER_UNHEARD: FailureClassification = { action: "failover", unhealthy: false, unheard: true };
 const FINAL: FailureClassification = { action: "final", unhealthy: false };
 const STOP: FailureClassification = { action: "stop", unhealthy: false };
 
@@ -67,7 +75,7 @@ function classifyByReason(error: GatewayError): FailureClassification {
       return status === undefined || status === 0 || RETRYABLE_STATUSES.has(status) ? RETRY : FAILOVER_UNHEALTHY;
     case Reason.UPSTREAM_TIMEOUT:
       if (status !== undefined && RETRYABLE_STATUSES.has(status)) return RETRY;
-      return error.facts.tightenedBound ? FAILOVER_HEALTHY : FAILOVER_UNHEALTHY;
+      return error.facts.tightenedBound ? FAILOVER_UNHEARD : FAILOVER_UNHEALTHY;
     case Reason.RATE_LIMIT_EXCEEDED:
       return RETRY;
     case Reason.STREAM_INTERRUPTED:
@@ -77,8 +85,9 @@ function classifyByReason(error: GatewayError): FailureClassification {
     case Reason.INVALID_PROVIDER_RESPONSE:
       return FAILOVER_UNHEALTHY;
     case Reason.CONTEXT_LENGTH_EXCEEDED:
-    case Reason.GATEWAY_OVERLOADED:
       return FAILOVER_HEALTHY;
+    case Reason.GATEWAY_OVERLOADED:
+      return FAILOVER_UNHEARD;
     case Reason.MODEL_NOT_FOUND:
       return status ? FAILOVER_HEALTHY : FINAL;
     default:

@@ -211,7 +211,7 @@ export class RouteRun {
    */
   failed(attempt: Attempt, error: GatewayError, options: { failover?: boolean; targetAnswered?: boolean } = {}): FailureAction {
     const classification = classifyFailure(error);
-    if (classification.action === "stop") attempt.permit.released();
+    if (classification.action === "stop" || (classification.unheard && !options.targetAnswered)) attempt.permit.released();
     else if (classification.unhealthy && !options.targetAnswered) {
       attempt.permit.failed();
       this.options.onUnhealthy?.(attempt.target);

@@ -40,7 +40,16 @@ describe("classifyFailure", () => {
     ["our own bug", error(Reason.INTERNAL_ERROR), "final", false],
     ["the caller canceling", error(Reason.CANCELED), "stop", false],
   ])("%s: %s", (_name, failure, action, unhealthy) => {
-    expect(classifyFailure(failure)).toEqual({ action, unhealthy });
+    expect(classifyFailure(failure)).toMatchObject({ action, unhealthy });
     expect(isFailoverError(failure)).toBe(action === "retry" || action === "failover");
+  });
+
+  it.each([
+    ["our timeout at a tighter bound", error(Reason.UPSTREAM_TIMEOUT, { timeoutBound: "firstTokenMs", tightenedBound: true }), true],
+    ["the gateway at its own bound", error(Reason.GATEWAY_OVERLOADED), true],
+    ["our timeout at the target's own bound", error(Reason.UPSTREAM_TIMEOUT, { timeoutBound: "firstTokenMs" }), undefined],
+    ["context length exceeded (the provider answered)", error(Reason.CONTEXT_LENGTH_EXCEEDED, { upstreamStatus: 400 }), undefined],
+  ])("%s: the provider unheard is %s", (_name, failure, unheard) => {
+    expect(classifyFailure(failure).unheard).toBe(unheard);
   });
 });

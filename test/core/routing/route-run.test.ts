@@ -139,3 +139,28 @@ describe("RouteRun.failureOf for the gateway's own timeouts", () => {
     expect(routeRun.failureOf(own, firstToken)).toBe(firstToken);
   });
 });
+
+describe("RouteRun.failed when the provider was not heard from", () => {
+  it("neither charges nor credits the circuit: no failure counted, and no reset of the count", async () => {
+    const breakers = new CircuitBreakers(() => 0);
+    const settings = { failureThreshold: 2, cooldownMs: 1_000 };
+    const one = { ...target("a/m"), circuitBreaker: settings, retry: { ...fast, maxRetries: 0 } };
+    const attemptOnce = async (error: ReturnType<typeof gatewayError>) => {
+      const { routeRun } = run([one], chatInput(), breakers);
+      const attempt = await routeRun.next();
+      if (!attempt) throw new Error("no attempt");
+      routeRun.failed(attempt, error);
+    };
+    const timeout = gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, "slow", { timeoutBound: "firstTokenMs" });
+    const tightened = gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, "slow", { timeoutBound: "firstTokenMs", tightenedBound: true });
+    const overloaded = gatewayError(Code.Unavailable, Reason.GATEWAY_OVERLOADED, "busy");
+    await attemptOnce(timeout);
+    // Neither resets the count of the real failure before them...
+    await attemptOnce(tightened);
+    await attemptOnce(overloaded);
+    expect(breakers.for("a/m", settings).state).toBe("closed");
+    // ...so the next real failure opens the circuit.
+    await attemptOnce(timeout);
+    expect(breakers.for("a/m", settings).state).toBe("open");
+  });
+});
