@@ -81,6 +81,11 @@ export function choiceExtraEvent(choiceIndex: number, extra: JsonObject | undefi
   };
 }
 
+/** A chunk_extra event: top-level fields of a provider's chunk the gateway does not model, new in the stream. */
+export function chunkExtraEvent(extra: JsonObject): ChatStreamResponse {
+  return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "chunkExtra", value: { $typeName: "switchyard.v1.ChunkExtra", extra } } };
+}
+
 /** A usage event. */
 export function usageEvent(usage: Usage): ChatStreamResponse {
   return { $typeName: "switchyard.v1.ChatStreamResponse", event: { case: "usage", value: usage } };

@@ -123,3 +123,39 @@ describe("a streamed choice's and delta's unmodelled fields, end to end", () => 
     expect(events.map((event) => event.event.case)).toEqual(["responseStart", "textDelta", "choiceExtra", "textDelta", "finish", "choiceExtra", "usage", "routeSummary"]);
   });
 });
+
+describe("a streamed top-level field that first appears after the start, end to end", () => {
+  const moderation = { output: { type: "moderation_results", model: "omni-moderation-latest", results: [{ type: "moderation_result", flagged: true, categories: { violence: true } }] } };
+  const head = { id: "c2", object: "chat.completion.chunk", created: 1, model: "gpt-5", system_fingerprint: null };
+  const usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 };
+  /** An answer whose moderation chunk comes after the finish, then its usage, each repeating the moderation. */
+  const body = [
+    { ...head, choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, logprobs: null, finish_reason: null }] },
+    { ...head, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] },
+    { ...head, choices: [], moderation },
+    { ...head, choices: [], usage, moderation },
+  ]
+    .map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`)
+    .join("");
+
+  it("OpenAI's moderation comes once, in a chunk of its own with empty choices, where the server sent it (openai SDK)", async () => {
+    const chunks = (await chunksOf(`${body}data: [DONE]\n\n`, { stream_options: { include_usage: true } })) as { choices: unknown[]; moderation?: unknown; usage?: unknown }[];
+    expect(chunks.map((chunk) => [chunk.choices.length, chunk.moderation, chunk.usage === null ? null : "usage"])).toEqual([
+      [1, undefined, null],
+      [1, undefined, null],
+      [0, moderation, null],
+      [0, undefined, "usage"],
+    ]);
+    expect(chunks[2]).toEqual({ id: "c2", object: "chat.completion.chunk", created: 1, model: MODEL, system_fingerprint: null, choices: [], usage: null, moderation });
+  });
+
+  it.each(["connect", "grpc"])("%s: a chunk_extra event reaches a ChatStream client", async (kind) => {
+    upstream.enqueue(sseAnswer(sliced(`${body}data: [DONE]\n\n`)));
+    const transport = kind === "grpc" ? createGrpcTransport({ baseUrl: origin, sessionManager: sessions }) : createConnectTransport({ baseUrl: origin, httpVersion: "1.1" });
+    const chat: Client<typeof ChatService> = createClient(ChatService, transport);
+    const events: ChatStreamResponse[] = [];
+    for await (const event of chat.chatStream({ input: { model: MODEL, messages: [{ role: 1, content: [{ part: { case: "text", value: "Hi" } }] }] } })) events.push(event);
+    expect(events.map((event) => event.event.case)).toEqual(["responseStart", "textDelta", "finish", "chunkExtra", "usage", "routeSummary"]);
+    expect(events[3]?.event.case === "chunkExtra" ? events[3].event.value.extra : undefined).toEqual({ moderation });
+  });
+});

@@ -188,7 +188,8 @@ export class RecoverySplice {
   accept(event: ChatStreamResponse): ChatStreamResponse[] {
     const value = event.event;
     if (value.case === "responseStart" || value.case === "reasoningDelta" || value.case === "routeSummary") return [];
-    if (value.case === "usage") return [event];
+    // Neither is model output: a restarted answer's own pass through as they are.
+    if (value.case === "usage" || value.case === "chunkExtra") return [event];
     const out = this.matched ? [event] : this.match(event);
     const result: ChatStreamResponse[] = [];
     for (const next of out) {

@@ -148,7 +148,7 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
                 // and then end with no choice at all; the logprobs of a token that is part of a character
                 // come with no text): held with the start, so a failure before the first output still fails
                 // over invisibly, and a failed attempt's are dropped.
-                if (out.event.case === "choiceExtra" || out.event.case === "usage" || (out.event.case === "textDelta" && out.event.value.text === "")) {
+                if (out.event.case === "choiceExtra" || out.event.case === "chunkExtra" || out.event.case === "usage" || (out.event.case === "textDelta" && out.event.value.text === "")) {
                   (early ??= []).push(out);
                   continue;
                 }

@@ -182,7 +182,8 @@ const MAX_HELD_REASONING_CHARS = 4 * 1024 * 1024;
  * unmodelled fields of a choice and its delta (choice_extra) go where it put them: into the chunk
  * written for the choice's next event (the event's own fields win on a clash), or, when its chunk
  * carried nothing else, into a chunk of their own; a stream without them is written byte for byte
- * as before.
+ * as before. Top-level fields that first came after the start (chunk_extra) go in a chunk of their
+ * own with empty `choices`.
  * Returns the chunks to write for one event (often one, sometimes none).
  */
 export class OpenAIChunkEncoder {
@@ -361,6 +362,11 @@ export class OpenAIChunkEncoder {
       }
       case "choiceExtra":
         return this.choiceExtra(value.value);
+      case "chunkExtra": {
+        // A chunk of its own with no choices, as OpenAI sends its moderation chunk.
+        const members = extraMembers(value.value.extra);
+        return members ? [`${this.prefix}]${this.includeUsage ? ',"usage":null' : ""},${members.slice(0, -1)}}`] : [];
+      }
       case "usage": {
         // Usage comes after the finishes: a choice_extra still waiting has no chunk left to join, and goes alone.
         const out = this.heldExtras.size > 0 ? [...this.heldExtras.values()].map((extra) => this.extraChunk(extra)) : [];

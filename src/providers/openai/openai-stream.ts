@@ -8,6 +8,7 @@ import {
   audioDeltaEvent,
   choiceExtraEvent,
   choiceIndexOf,
+  chunkExtraEvent,
   finishEvent,
   reasoningDeltaEvent,
   refusalDeltaEvent,
@@ -152,14 +153,20 @@ function newChoiceCalls(): ChoiceCalls {
  * the end. A choice's and its delta's fields the gateway does not model (Azure's
  * `content_filter_results`, OpenRouter's `reasoning_details`) go in a choice_extra ahead of that
  * choice's events of the chunk; a chunk without such fields costs one pass over the keys of each
- * choice and delta, and allocates nothing for it. An in-stream `{"error":…}` throws. A chunk that
- * is not a JSON object is skipped.
+ * choice and delta, and allocates nothing for it. Top-level fields the gateway does not model go on
+ * response_start when they come up to the chunk that starts the answer (Perplexity's `citations`,
+ * Azure's `prompt_filter_results`); one that first appears later (OpenAI's `moderation`) goes in a
+ * chunk_extra ahead of that chunk's events, once: a field seen before is not sent again (Perplexity
+ * repeats its fields on every chunk), and a chunk with no new field costs one pass over its keys and
+ * allocates nothing. An in-stream `{"error":…}` throws. A chunk that is not a JSON object is skipped.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse> {
   private started = false;
   /** Top-level fields of the chunks so far that the gateway does not model, for response_start. */
   private startExtra: JsonObject | undefined;
+  /** Top-level keys not read from a chunk after the start: the modelled ones and the unmodelled ones already sent. */
+  private knownKeys: ReadonlySet<string> = COMPLETION_KEYS;
   private usage: Usage | undefined;
   private usageSent = false;
   private readonly callsByChoice = new Map<number, ChoiceCalls>();
@@ -178,10 +185,18 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     return this.ended;
   }
 
-  /** The facts response_start carries: the chunk's fingerprint and tier, and the fields not modelled so far. */
-  private startFacts(chunk: LenientChunk): AnswerFacts {
+  /** Sends response_start with the chunk's fingerprint and tier and the unmodelled fields so far, which are not sent again. */
+  private start(id: string, created: bigint, chunk: LenientChunk, out: ChatStreamResponse[]): void {
+    this.started = true;
     const facts = answerFactsOf(chunk);
-    return this.startExtra ? { ...facts, extra: this.startExtra } : facts;
+    if (this.startExtra) this.knowKeys(this.startExtra);
+    out.push(responseStartEvent(id, "", created, this.warnings, this.startExtra ? { ...facts, extra: this.startExtra } : facts));
+  }
+
+  /** Adds the keys of `extra` to those not read again. */
+  private knowKeys(extra: JsonObject): void {
+    // Runs once per field a stream adds (rarely more than a few), so a new set each time costs nothing that matters.
+    this.knownKeys = new Set([...this.knownKeys, ...Object.keys(extra)]);
   }
 
   /** Translates one SSE event, appending the resulting events to `out`. */
@@ -212,9 +227,15 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       const extra = answerExtras(chunk as Record<string, unknown>, COMPLETION_KEYS);
       if (extra) this.startExtra = this.startExtra ? { ...this.startExtra, ...extra } : extra;
     }
-    if (!this.started && typeof chunk.id === "string" && chunk.id.length > 0) {
-      this.started = true;
-      out.push(responseStartEvent(chunk.id, "", createdSeconds(chunk.created), this.warnings, this.startFacts(chunk)));
+    if (this.started) {
+      // A field that first appears after the start (OpenAI's `moderation`) goes now, in an event of its own.
+      const later = answerExtras(chunk as Record<string, unknown>, this.knownKeys);
+      if (later) {
+        this.knowKeys(later);
+        out.push(chunkExtraEvent(later));
+      }
+    } else if (typeof chunk.id === "string" && chunk.id.length > 0) {
+      this.start(chunk.id, createdSeconds(chunk.created), chunk, out);
     }
     const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
     if (chunkUsage && !this.usageSent) this.usage = fromOpenAIUsage(chunkUsage);
@@ -225,10 +246,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     if (!Array.isArray(chunk.choices)) return;
     for (const choice of chunk.choices) {
       if (!isRecord(choice)) continue;
-      if (!this.started) {
-        this.started = true;
-        out.push(responseStartEvent(`chatcmpl-${crypto.randomUUID()}`, "", BigInt(Math.floor(Date.now() / 1000)), this.warnings, this.startFacts(chunk)));
-      }
+      if (!this.started) this.start(`chatcmpl-${crypto.randomUUID()}`, BigInt(Math.floor(Date.now() / 1000)), chunk, out);
       const choiceIndex = choiceIndexOf(choice.index, 0);
       // A finished choice is over: its deltas are not part of the answer. Its own fields still are
       // (Azure's asynchronous filter sends its last annotations after the finish).

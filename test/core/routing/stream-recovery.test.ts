@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { FinishReason, ResponseFormatType, Role } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import { gatewayError, GatewayError, Reason } from "../../../src/core/errors.js";
-import { choiceExtraEvent, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent } from "../../../src/core/stream-events.js";
+import { choiceExtraEvent, chunkExtraEvent, finishEvent, reasoningDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent } from "../../../src/core/stream-events.js";
 import { DeliveredAnswer, interruptedError, planRecovery, RecoverySplice } from "../../../src/core/routing/stream-recovery.js";
 import { chatInput, target } from "./test-targets.js";
 
@@ -86,6 +86,11 @@ describe("RecoverySplice, restart mode", () => {
     expect(feed(splice, events)).toEqual(["<extra d>", "ld", "<extra e>", "!", "<extra f>", "<finish>", "<extra g>"]);
     const exact = new RecoverySplice("restart", "Hello", original, "b/m");
     expect(feed(exact, [extra("a"), textDeltaEvent(0, "Hello"), extra("b"), finishEvent(0, FinishReason.STOP, "stop")])).toEqual(["<extra b>", "<finish>"]);
+  });
+
+  it("passes a provider's top-level fields new in the stream (chunk_extra) while it replays the delivered text, as it passes usage", () => {
+    const splice = new RecoverySplice("restart", "Hello", original, "b/m");
+    expect(feed(splice, [textDeltaEvent(0, "Hel"), chunkExtraEvent({ moderation: {} }), textDeltaEvent(0, "lo!"), finishEvent(0, FinishReason.STOP, "stop")])).toEqual(["<chunkExtra>", "!", "<finish>"]);
   });
 
   it("passes tool calls after the delivered text was matched", () => {

@@ -14,11 +14,15 @@ import { adapterFor, chatInput, sse, summarize, type EventSummary } from "./open
  * them in awkward slices.
  */
 
-type Summary = EventSummary | ["extra", number, unknown, unknown, boolean];
+type Summary = EventSummary | ["extra", number, unknown, unknown, boolean] | ["chunk-extra", unknown];
 
-/** Events as tuples, choice_extra ones with their two Structs and whether they stand alone. */
+/** Events as tuples, choice_extra ones with their two Structs and whether they stand alone, chunk_extra ones with theirs. */
 function withExtras(events: readonly ChatStreamResponse[]): Summary[] {
-  return events.map((event) => (event.event.case === "choiceExtra" ? ["extra", event.event.value.choiceIndex, event.event.value.extra, event.event.value.deltaExtra, event.event.value.standalone] : (summarize([event])[0] as EventSummary)));
+  return events.map((event) => {
+    if (event.event.case === "choiceExtra") return ["extra", event.event.value.choiceIndex, event.event.value.extra, event.event.value.deltaExtra, event.event.value.standalone];
+    if (event.event.case === "chunkExtra") return ["chunk-extra", event.event.value.extra];
+    return summarize([event])[0] as EventSummary;
+  });
 }
 
 async function streamOf(body: string): Promise<Summary[]> {
@@ -107,5 +111,44 @@ describe("OpenAI-dialect stream: a choice's and its delta's fields the gateway d
       ["extra", 0, undefined, { own: true }, false],
       ["text", 0, "A"],
     ]);
+  });
+});
+
+/** OpenAI's moderation results (the openai SDK's ChatCompletionChunk.moderation), as its moderation chunk carries them. */
+const MODERATION = {
+  input: { type: "moderation_results", model: "omni-moderation-latest", results: [{ type: "moderation_result", flagged: false, categories: { violence: false }, category_scores: { violence: 0.01 } }] },
+  output: { type: "moderation_results", model: "omni-moderation-latest", results: [{ type: "moderation_result", flagged: true, categories: { violence: true }, category_scores: { violence: 0.91 } }] },
+};
+
+describe("OpenAI-dialect stream: top-level fields the gateway does not model", () => {
+  const head = { id: "c5", object: "chat.completion.chunk", created: 1, model: "m" };
+  const answer = [
+    { ...head, choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, logprobs: null, finish_reason: null }] },
+    { ...head, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] },
+  ];
+  const usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 };
+
+  it("a field that first appears after the start (OpenAI's moderation chunk) comes once, at that point, in a chunk_extra", async () => {
+    const events = await streamOf(sse([...answer, { ...head, choices: [], usage: null, moderation: MODERATION }, { ...head, choices: [], usage }, { ...head, choices: [], moderation: MODERATION }]));
+    expect(events.slice(1, 4)).toEqual([
+      ["text", 0, "ok"],
+      ["finish", 0, FinishReason.STOP, "stop"],
+      ["chunk-extra", { moderation: MODERATION }],
+    ]);
+    expect(events.slice(4).map((event) => event[0])).toEqual(["usage"]);
+  });
+
+  it("merged into the usage chunk: the chunk_extra comes before the usage", async () => {
+    const events = await streamOf(sse([...answer, { ...head, choices: [], usage, moderation: MODERATION }]));
+    expect(events.slice(2).map((event) => event[0])).toEqual(["finish", "chunk-extra", "usage"]);
+  });
+
+  it("fields of the chunks up to the start stay on response_start, and are not sent again when repeated on every chunk (Perplexity)", async () => {
+    const citations = ["https://example.com/a"];
+    const events = await streamOf(sse(answer.map((chunk) => ({ ...chunk, citations, search_results: [{ url: "https://example.com/a" }] }))));
+    expect(events.some((event) => event[0] === "chunk-extra")).toBe(false);
+    const adapter = adapterFor(replayTransport({ headers: { "content-type": "text/event-stream" }, body: sse(answer.map((chunk) => ({ ...chunk, citations }))) }), { type: "openai-compatible", baseUrl: "https://pplx.example" });
+    const [start] = await collect(adapter.stream(chatInput({ messages: [user("hi")] }), callOptions("sonar")));
+    expect(start?.event.case === "responseStart" ? start.event.value.extra : undefined).toEqual({ citations });
   });
 });
