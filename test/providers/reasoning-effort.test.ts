@@ -42,13 +42,31 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
   });
 
   it("keeps the budget below max_tokens (half of it), or drops thinking when even the minimum does not fit", () => {
-    const halved = anthropic("claude-opus-4-1", { maxTokens: 4000, reasoningEffort: "high" });
-    expect(halved.body.thinking).toEqual({ type: "enabled", budget_tokens: 2000 });
-    expect(halved.body.max_tokens).toBe(4000);
-    expect(halved.warnings).toEqual(["reasoning_effort high: the thinking budget is 2000 tokens, half of max_tokens (Anthropic needs it below max_tokens)."]);
-    const none = anthropic("claude-opus-4-1", { maxTokens: 1500, reasoningEffort: "low" });
+    const halved = anthropic("claude-opus-4-1", { maxTokens: 5000, reasoningEffort: "high" });
+    expect(halved.body.thinking).toEqual({ type: "enabled", budget_tokens: 2500 });
+    expect(halved.body.max_tokens).toBe(5000);
+    expect(halved.warnings).toEqual(["reasoning_effort high: the thinking budget is 2500 tokens, half of max_tokens (Anthropic needs it below max_tokens)."]);
+    const none = anthropic("claude-opus-4-1", { maxTokens: 1024, reasoningEffort: "low" });
     expect(none.body.thinking).toBeUndefined();
-    expect(none.warnings).toEqual(["reasoning_effort low was dropped: max_tokens 1500 leaves no room for Anthropic's minimum thinking budget (1024)."]);
+    expect(none.warnings).toEqual(["reasoning_effort low was dropped: max_tokens 1024 leaves no room for Anthropic's minimum thinking budget (1024)."]);
+  });
+
+  it("gives a higher effort at least a lower one's budget: 1024 when half of max_tokens is below the minimum but 1024 fits", () => {
+    const low = anthropic("claude-sonnet-4-5", { maxTokens: 1500, reasoningEffort: "low" });
+    expect(low.body.thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
+    expect(low.warnings).toEqual(["reasoning_effort low: the thinking budget is 1024 tokens, the budget of minimal, the largest below max_tokens (Anthropic needs it below max_tokens)."]);
+    const high = anthropic("claude-sonnet-4-5", { maxTokens: 10000, reasoningEffort: "high" });
+    expect(high.body.thinking).toEqual({ type: "enabled", budget_tokens: 8192 });
+    const efforts = ["minimal", "low", "medium", "high", "xhigh"];
+    for (const maxTokens of [1025, 1500, 2047, 2049, 5000, 9000, 16385, 20000, 40000]) {
+      const budgets = efforts.map((effort) => {
+        const thinking = anthropic("claude-sonnet-4-5", { maxTokens, reasoningEffort: effort }).body.thinking;
+        return thinking?.type === "enabled" ? thinking.budget_tokens : 0;
+      });
+      expect(budgets, `max_tokens ${maxTokens}`).toEqual([...budgets].sort((a, b) => a - b));
+      expect(Math.min(...budgets), `max_tokens ${maxTokens}`).toBeGreaterThanOrEqual(1024);
+      expect(Math.max(...budgets), `max_tokens ${maxTokens}`).toBeLessThan(maxTokens);
+    }
   });
 
   it("leaves out the temperature and top_p Anthropic refuses with thinking, with warnings; keeps the ones it allows", () => {
@@ -164,11 +182,13 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
   });
 
   it.each([
-    ["gemini-2.5-flash", "medium", 1000, 500, "reasoning_effort medium: the thinking budget is 500 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash", "medium", 1000, 512, "reasoning_effort medium: the thinking budget is 512 tokens, the budget of minimal, the largest below max_tokens (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash", "high", 1500, 1024, "reasoning_effort high: the thinking budget is 1024 tokens, the budget of low, the largest below max_tokens (Gemini counts thinking against maxOutputTokens)."],
     ["gemini-2.5-flash", "high", 100, 50, "reasoning_effort high: the thinking budget is 50 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
     ["gemini-2.5-pro", "low", 400, 200, "reasoning_effort low: the thinking budget is 200 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
     ["gemini-2.5-pro", "low", 200, 128, "reasoning_effort low: the thinking budget is 128 tokens, the smallest gemini-2.5-pro takes (it cannot switch thinking off); max_tokens 200 may leave no room for the answer."],
-    ["gemini-2.5-flash-lite", "low", 600, 0, "reasoning_effort low: thinking switched off (thinkingBudget 0): max_tokens 600 leaves no room for gemini-2.5-flash-lite's smallest thinking budget, 512, and an answer."],
+    ["gemini-2.5-flash-lite", "low", 600, 512, "reasoning_effort low: the thinking budget is 512 tokens, the budget of minimal, the largest below max_tokens (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash-lite", "low", 500, 0, "reasoning_effort low: thinking switched off (thinkingBudget 0): max_tokens 500 leaves no room for gemini-2.5-flash-lite's smallest thinking budget, 512, and an answer."],
     ["gemini-2.5-flash", "low", 1, 0, "reasoning_effort low: thinking switched off (thinkingBudget 0): max_tokens 1 leaves no room for gemini-2.5-flash's smallest thinking budget, 1, and an answer."],
   ])("%s, %s under max_tokens %i: a budget that would use up maxOutputTokens is %i, with a warning saying why", (model, effort, maxTokens, budget, warning) => {
     const { body, warnings } = toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort: effort, maxTokens }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: model, fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });

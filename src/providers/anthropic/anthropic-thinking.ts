@@ -1,4 +1,4 @@
-import { knownReasoningEffort, type ReasoningEffort } from "../../core/reasoning-effort.js";
+import { budgetBelow, knownReasoningEffort, type ThinkingEffort } from "../../core/reasoning-effort.js";
 import { canDisableDefaultThinking, hasAdaptiveThinking, hasXhighEffort, isThinkingOnlyFamily, omitsThinkingByDefault, thinksByDefault } from "./anthropic-models.js";
 import type { AnthropicEffort, AnthropicThinking } from "./anthropic-wire.js";
 
@@ -9,7 +9,7 @@ const THINKING_MODELS = /^claude-(?:3-7-sonnet|(?:opus|sonnet|haiku)-[4-9](?![0-
 export const MIN_THINKING_BUDGET = 1024;
 
 /** Thinking budgets per effort (Anthropic has no levels for budget-based thinking). */
-const BUDGETS: Record<Exclude<ReasoningEffort, "none">, number> = { minimal: MIN_THINKING_BUDGET, low: 2048, medium: 8192, high: 16384, xhigh: 32768 };
+const BUDGETS: Record<ThinkingEffort, number> = { minimal: MIN_THINKING_BUDGET, low: 2048, medium: 8192, high: 16384, xhigh: 32768 };
 
 /** What else in the request decides whether thinking can be enabled. */
 export interface ThinkingContext {
@@ -35,7 +35,7 @@ export interface ThinkingPlan {
 }
 
 /** The effort level of adaptive thinking for a reasoning_effort (not none), with a warning when the model has no such level. */
-function adaptiveEffort(effort: Exclude<ReasoningEffort, "none">, model: string, warnings: string[]): AnthropicEffort {
+function adaptiveEffort(effort: ThinkingEffort, model: string, warnings: string[]): AnthropicEffort {
   if (effort === "minimal") {
     warnings.push("reasoning_effort minimal is sent as Anthropic's effort low (Anthropic has no minimal level).");
     return "low";
@@ -56,10 +56,11 @@ function adaptiveEffort(effort: Exclude<ReasoningEffort, "none">, model: string,
  * `{type: "adaptive"}` (with `display: "summarized"` where thinking is otherwise omitted) and
  * `output_config.effort` low, medium, high, xhigh (max below Opus 4.7) or, for minimal, low, with a
  * warning. On older models it is a budget per effort (minimal 1024, low 2048, medium 8192, high
- * 16384, xhigh 32768), halved max_tokens when that is smaller (with a warning). It is nothing, with a
- * warning, when the model does not think, a forced tool call, a prefill or a tool-call turn without
- * its signed thinking rules thinking out, or max_tokens leaves no room for the 1024-token minimum
- * budget. An unknown value is a 400 naming `reasoning_effort`. The caller must drop temperature and
+ * 16384, xhigh 32768), kept below max_tokens (with a warning): half of it, or a lower effort's
+ * budget when that is more, so a higher effort never thinks less ({@link budgetBelow}). It is
+ * nothing, with a warning, when the model does not think, a forced tool call, a prefill or a
+ * tool-call turn without its signed thinking rules thinking out, or max_tokens leaves no room for
+ * the 1024-token minimum budget. An unknown value is a 400 naming `reasoning_effort`. The caller must drop temperature and
  * top_p below 0.95, which Anthropic refuses together with thinking (see {@link samplingConflicts}).
  * @see https://docs.claude.com/en/docs/build-with-claude/extended-thinking
  * @see https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking
@@ -91,12 +92,13 @@ export function thinkingFor(value: string | undefined, context: ThinkingContext,
   }
   let budget = BUDGETS[effort];
   if (budget >= context.maxTokens) {
-    budget = Math.floor(context.maxTokens / 2);
-    if (budget < MIN_THINKING_BUDGET) {
+    const lowered = budgetBelow(BUDGETS, effort, context.maxTokens);
+    if (lowered.tokens < MIN_THINKING_BUDGET) {
       warnings.push(`reasoning_effort ${effort} was dropped: max_tokens ${context.maxTokens} leaves no room for Anthropic's minimum thinking budget (${MIN_THINKING_BUDGET}).`);
       return undefined;
     }
-    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${budget} tokens, half of max_tokens (Anthropic needs it below max_tokens).`);
+    budget = lowered.tokens;
+    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${budget} tokens, ${lowered.source} (Anthropic needs it below max_tokens).`);
   }
   return { thinking: { type: "enabled", budget_tokens: budget } };
 }

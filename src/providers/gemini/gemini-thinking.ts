@@ -1,4 +1,4 @@
-import { knownReasoningEffort, type ReasoningEffort } from "../../core/reasoning-effort.js";
+import { budgetBelow, knownReasoningEffort, type ThinkingEffort } from "../../core/reasoning-effort.js";
 import { geminiGeneration } from "./gemini-generation.js";
 import type { GeminiThinkingConfig } from "./gemini-wire.js";
 
@@ -39,7 +39,7 @@ function nearestLevel(wanted: ThinkingLevel, levels: readonly ThinkingLevel[]): 
 }
 
 /** Budgets for Gemini 2.5; low/medium/high are the ones Google's own OpenAI-compatible endpoint uses. */
-const BUDGETS: Record<Exclude<ReasoningEffort, "none">, number> = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576 };
+const BUDGETS: Record<ThinkingEffort, number> = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576 };
 
 /** The smallest budget a 2.5 model takes when thinking: Pro 128, Flash-Lite 512, Flash 1. */
 function smallestBudget(model: string | undefined): number {
@@ -50,17 +50,19 @@ function smallestBudget(model: string | undefined): number {
 /**
  * A 2.5 budget that leaves room for the answer under the caller's max_tokens: thinking tokens
  * count against `maxOutputTokens`, so a budget at or above it can leave no visible text (finish
- * MAX_TOKENS). It becomes half of max_tokens; when that is below the model's smallest budget,
+ * MAX_TOKENS). It becomes half of max_tokens, or a lower effort's budget when that is more, so a
+ * higher effort never thinks less ({@link budgetBelow}); when that is below the model's smallest budget,
  * thinking is switched off (0), or on Pro, which cannot switch it off, the smallest budget is
  * sent. Each change comes with a warning that says which.
  */
-function budgetWithin(budget: number, effort: ReasoningEffort, model: string | undefined, maxTokens: number | undefined, warnings: string[]): number {
+function budgetWithin(effort: ThinkingEffort, model: string | undefined, maxTokens: number | undefined, warnings: string[]): number {
+  const budget = BUDGETS[effort];
   if (maxTokens === undefined || budget < maxTokens) return budget;
-  const half = Math.floor(maxTokens / 2);
+  const lowered = budgetBelow(BUDGETS, effort, maxTokens);
   const smallest = smallestBudget(model);
-  if (half >= smallest) {
-    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${half} tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens).`);
-    return half;
+  if (lowered.tokens >= smallest) {
+    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${lowered.tokens} tokens, ${lowered.source} (Gemini counts thinking against maxOutputTokens).`);
+    return lowered.tokens;
   }
   if (!model?.includes("pro")) {
     warnings.push(`reasoning_effort ${effort}: thinking switched off (thinkingBudget 0): max_tokens ${maxTokens} leaves no room for ${model ?? "the model"}'s smallest thinking budget, ${smallest}, and an answer.`);
@@ -78,8 +80,9 @@ function budgetWithin(budget: number, effort: ReasoningEffort, model: string | u
  * since Gemini 3 can neither switch thinking off nor go above high, and a level the model refuses
  * is the next one up (`minimal` the lowest), each change with a warning; 2.5 gets `thinkingBudget`
  * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` is capped at 24576
- * with a warning; a budget at or above `maxTokens` becomes half of it, or 0 or the smallest the
- * model takes when half is below that, with a warning); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
+ * with a warning; a budget at or above `maxTokens` becomes half of it or a lower effort's budget
+ * below it, whichever is more, or 0 or the smallest the model takes when that is below the model's
+ * smallest, with a warning); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
  * @see https://ai.google.dev/gemini-api/docs/thinking
  */
 export function thinkingConfigFor(value: string | undefined, model: string | undefined, warnings: string[], maxTokens?: number): GeminiThinkingConfig | undefined {
@@ -99,7 +102,7 @@ export function thinkingConfigFor(value: string | undefined, model: string | und
       return { thinkingBudget: PRO_MIN_BUDGET };
     }
     if (effort === "xhigh") warnings.push(`reasoning_effort xhigh is capped at Gemini's high budget, thinkingBudget ${BUDGETS.xhigh}`);
-    return { thinkingBudget: budgetWithin(BUDGETS[effort], effort, model, maxTokens, warnings) };
+    return { thinkingBudget: budgetWithin(effort, model, maxTokens, warnings) };
   }
   warnings.push(`reasoning_effort is not supported by ${model ?? "this model"} (no thinking controls); dropped`);
   return undefined;
