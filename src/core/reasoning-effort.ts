@@ -1,7 +1,7 @@
 import { invalidRequest } from "./errors.js";
 
 /** OpenAI's reasoning_effort values, least to most. */
-export const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"] as const;
+export const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;
 
 /** One of {@link REASONING_EFFORTS}. */
 export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];

@@ -29,8 +29,9 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     ["medium", 8192],
     ["high", 16384],
     ["xhigh", 32768],
+    ["max", 65536],
   ])("%s -> a %i-token thinking budget", (effort, budget) => {
-    const plan = anthropic("claude-sonnet-4-5", { maxTokens: 64000, reasoningEffort: effort });
+    const plan = anthropic("claude-sonnet-4-5", { maxTokens: 100000, reasoningEffort: effort });
     expect(plan.body.thinking).toEqual({ type: "enabled", budget_tokens: budget });
     expect(plan.warnings).toEqual([]);
   });
@@ -57,8 +58,8 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     expect(low.warnings).toEqual(["reasoning_effort low: the thinking budget is 1024 tokens, the budget of minimal, the largest below max_tokens (Anthropic needs it below max_tokens)."]);
     const high = anthropic("claude-sonnet-4-5", { maxTokens: 10000, reasoningEffort: "high" });
     expect(high.body.thinking).toEqual({ type: "enabled", budget_tokens: 8192 });
-    const efforts = ["minimal", "low", "medium", "high", "xhigh"];
-    for (const maxTokens of [1025, 1500, 2047, 2049, 5000, 9000, 16385, 20000, 40000]) {
+    const efforts = ["minimal", "low", "medium", "high", "xhigh", "max"];
+    for (const maxTokens of [1025, 1500, 2047, 2049, 5000, 9000, 16385, 20000, 40000, 64000]) {
       const budgets = efforts.map((effort) => {
         const thinking = anthropic("claude-sonnet-4-5", { maxTokens, reasoningEffort: effort }).body.thinking;
         return thinking?.type === "enabled" ? thinking.budget_tokens : 0;
@@ -167,6 +168,7 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
     ["gemini-3.8-flash-lite", "minimal", { thinkingLevel: "low" }, ["reasoning_effort minimal has no Gemini gemini-3.8-flash-lite equivalent; sent thinkingLevel low"]],
     ["gemini-4-flash", "medium", { thinkingLevel: "medium" }, []],
     ["gemini-3-pro-preview", "xhigh", { thinkingLevel: "high" }, ["reasoning_effort xhigh has no Gemini gemini-3-pro-preview equivalent; sent thinkingLevel high"]],
+    ["gemini-3-flash", "max", { thinkingLevel: "high" }, ["reasoning_effort max has no Gemini gemini-3-flash equivalent; sent thinkingLevel high"]],
     ["gemini-2.5-flash", "low", { thinkingBudget: 1024 }, []],
     ["gemini-2.5-flash", "medium", { thinkingBudget: 8192 }, []],
     ["gemini-2.5-flash", "high", { thinkingBudget: 24576 }, []],
@@ -174,6 +176,7 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
     ["gemini-2.5-flash", "none", { thinkingBudget: 0 }, []],
     ["gemini-2.5-pro", "none", { thinkingBudget: 128 }, ["reasoning_effort none: gemini-2.5-pro cannot switch thinking off; sent its smallest thinkingBudget, 128"]],
     ["gemini-2.5-pro", "xhigh", { thinkingBudget: 24576 }, ["reasoning_effort xhigh is capped at Gemini's high budget, thinkingBudget 24576"]],
+    ["gemini-2.5-flash", "max", { thinkingBudget: 24576 }, ["reasoning_effort max is capped at Gemini's high budget, thinkingBudget 24576"]],
     ["gemini-flash-latest", "high", { thinkingBudget: 24576 }, []],
   ])("%s, %s -> %o", (model, effort, thinkingConfig, warnings) => {
     const { body, warnings: said } = gemini(model, effort);
@@ -208,6 +211,6 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
     const input = geminiInput({ messages: [user("x")], reasoningEffort: "low", providerOptions: { gemini: { generationConfig: { thinkingConfig: { thinkingLevel: "high", includeThoughts: true } } } } });
     const { body } = toGeminiRequest(input, { baseUrl: "https://x.test", upstreamModel: "gemini-3-flash", fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
     expect(body.generationConfig).toEqual({ thinkingConfig: { thinkingLevel: "high", includeThoughts: true } });
-    expect(thrownGatewayError(() => gemini("gemini-2.5-flash", "max")).facts.param).toBe("reasoning_effort");
+    expect(thrownGatewayError(() => gemini("gemini-2.5-flash", "maximum")).facts.param).toBe("reasoning_effort");
   });
 });

@@ -889,8 +889,8 @@ export type ChatInput = Message$1<"switchyard.v1.ChatInput"> & {
   providerOptions: { [key: string]: JsonObject };
 
   /**
-   * How much the model should reason before answering: "none", "minimal", "low", "medium", "high"
-   * or "xhigh" (OpenAI's reasoning_effort). OpenAI-dialect providers get it as sent; Anthropic maps
+   * How much the model should reason before answering: "none", "minimal", "low", "medium", "high",
+   * "xhigh" or "max" (OpenAI's reasoning_effort). OpenAI-dialect providers get it as sent; Anthropic maps
    * it to an extended-thinking budget and Gemini to thinkingLevel (3 and later) or thinkingBudget
    * (2.5), each with a warning for whatever it had to change; other models drop it with a warning.
    *

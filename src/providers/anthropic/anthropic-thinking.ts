@@ -9,7 +9,7 @@ const THINKING_MODELS = /^claude-(?:3-7-sonnet|(?:opus|sonnet|haiku)-[4-9](?![0-
 export const MIN_THINKING_BUDGET = 1024;
 
 /** Thinking budgets per effort (Anthropic has no levels for budget-based thinking). */
-const BUDGETS: Record<ThinkingEffort, number> = { minimal: MIN_THINKING_BUDGET, low: 2048, medium: 8192, high: 16384, xhigh: 32768 };
+const BUDGETS: Record<ThinkingEffort, number> = { minimal: MIN_THINKING_BUDGET, low: 2048, medium: 8192, high: 16384, xhigh: 32768, max: 65536 };
 
 /** What else in the request decides whether thinking can be enabled. */
 export interface ThinkingContext {
@@ -54,9 +54,9 @@ function adaptiveEffort(effort: ThinkingEffort, model: string, warnings: string[
  * with a warning. On models with adaptive thinking
  * (Opus and Sonnet 4.6 and later, where from Opus 4.7 on budgets are refused) it is
  * `{type: "adaptive"}` (with `display: "summarized"` where thinking is otherwise omitted) and
- * `output_config.effort` low, medium, high, xhigh (max below Opus 4.7) or, for minimal, low, with a
- * warning. On older models it is a budget per effort (minimal 1024, low 2048, medium 8192, high
- * 16384, xhigh 32768), kept below max_tokens (with a warning): half of it, or a lower effort's
+ * `output_config.effort` low, medium, high, xhigh (max below Opus 4.7), max or, for minimal, low,
+ * with a warning. On older models it is a budget per effort (minimal 1024, low 2048, medium 8192,
+ * high 16384, xhigh 32768, max 65536), kept below max_tokens (with a warning): half of it, or a lower effort's
  * budget when that is more, so a higher effort never thinks less ({@link budgetBelow}). It is
  * nothing, with a warning, when the model does not think, a forced tool call, a prefill or a
  * tool-call turn without its signed thinking rules thinking out, or max_tokens leaves no room for

@@ -39,7 +39,7 @@ function nearestLevel(wanted: ThinkingLevel, levels: readonly ThinkingLevel[]): 
 }
 
 /** Budgets for Gemini 2.5; low/medium/high are the ones Google's own OpenAI-compatible endpoint uses. */
-const BUDGETS: Record<ThinkingEffort, number> = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576 };
+const BUDGETS: Record<ThinkingEffort, number> = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576, max: 24576 };
 
 /** The smallest budget a 2.5 model takes when thinking: Pro 128, Flash-Lite 512, Flash 1. */
 function smallestBudget(model: string | undefined): number {
@@ -76,10 +76,11 @@ function budgetWithin(effort: ThinkingEffort, model: string | undefined, maxToke
  * `generationConfig.thinkingConfig` for the request's reasoning_effort on `model` (pure; undefined
  * when there is none or the model does not think). Gemini 3 and later get `thinkingLevel`, among
  * the levels the model takes (Gemini 3 Pro: low and high; later Pro models and Flash from 3.7 on:
- * low, medium and high; earlier Flash models: minimal, low, medium and high): `none` is the lowest level and `xhigh` is `high`,
+ * low, medium and high; earlier Flash models: minimal, low, medium and high): `none` is the lowest
+ * level and `xhigh` and `max` are `high`,
  * since Gemini 3 can neither switch thinking off nor go above high, and a level the model refuses
  * is the next one up (`minimal` the lowest), each change with a warning; 2.5 gets `thinkingBudget`
- * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` is capped at 24576
+ * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` and `max` are capped at 24576
  * with a warning; a budget at or above `maxTokens` becomes half of it or a lower effort's budget
  * below it, whichever is more, or 0 or the smallest the model takes when that is below the model's
  * smallest, with a warning); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
@@ -90,7 +91,7 @@ export function thinkingConfigFor(value: string | undefined, model: string | und
   if (effort === undefined) return undefined;
   const generation = geminiGeneration(model);
   if (generation === "3+" && model !== undefined) {
-    const wanted: ThinkingLevel = effort === "none" ? "minimal" : effort === "xhigh" ? "high" : effort;
+    const wanted: ThinkingLevel = effort === "none" ? "minimal" : effort === "xhigh" || effort === "max" ? "high" : effort;
     const level = nearestLevel(wanted, thinkingLevelsOf(model));
     if (level !== effort) warnings.push(`reasoning_effort ${effort} has no Gemini ${model} equivalent; sent thinkingLevel ${level}`);
     return { thinkingLevel: level };
@@ -101,7 +102,7 @@ export function thinkingConfigFor(value: string | undefined, model: string | und
       warnings.push(`reasoning_effort none: ${model} cannot switch thinking off; sent its smallest thinkingBudget, ${PRO_MIN_BUDGET}`);
       return { thinkingBudget: PRO_MIN_BUDGET };
     }
-    if (effort === "xhigh") warnings.push(`reasoning_effort xhigh is capped at Gemini's high budget, thinkingBudget ${BUDGETS.xhigh}`);
+    if (effort === "xhigh" || effort === "max") warnings.push(`reasoning_effort ${effort} is capped at Gemini's high budget, thinkingBudget ${BUDGETS[effort]}`);
     return { thinkingBudget: budgetWithin(effort, model, maxTokens, warnings) };
   }
   warnings.push(`reasoning_effort is not supported by ${model ?? "this model"} (no thinking controls); dropped`);

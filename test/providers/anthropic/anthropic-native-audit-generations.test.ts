@@ -89,6 +89,13 @@ describe("reasoning_effort as adaptive thinking", () => {
     expect(answer.warnings).toContain("reasoning_effort xhigh is sent as Anthropic's effort max (claude-opus-4-6 has no xhigh level).");
   });
 
+  it.each(["claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-4-7", "claude-mythos-preview", "claude-fable-5-1"])("%s: reasoning_effort max (the openai SDK's highest) is effort max, silently", async (model) => {
+    const answer = await ask(model, { reasoning_effort: "max", max_tokens: 2000 });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.sent.output_config).toEqual({ effort: "max" });
+    expect(answer.warnings).toBe("");
+  });
+
   it("claude-mythos-preview has no xhigh level either: max, with a warning", async () => {
     const answer = await ask("claude-mythos-preview", { reasoning_effort: "xhigh" });
     expect(answer.sent.output_config).toEqual({ effort: "max" });
