@@ -74,7 +74,7 @@ describe("cache_control over REST", () => {
     expect(answer.status).toBe(200);
     const sent = anthropic.lastRequest().body as Record<string, unknown>;
     expect(sent.system).toEqual([{ type: "text", text: "big prompt", cache_control: { type: "ephemeral", ttl: "1h" } }]);
-    expect(sent.tools).toEqual([{ name: "clock", description: "", input_schema: { type: "object", properties: {} }, cache_control: { type: "ephemeral", ttl: "1h" } }]);
+    expect(sent.tools).toEqual([{ name: "clock", input_schema: { type: "object", properties: {} }, cache_control: { type: "ephemeral", ttl: "1h" } }]);
     expect(sent.messages).toEqual([
       { role: "user", content: [{ type: "text", text: "what time is it?", cache_control: EPHEMERAL }] },
       { role: "assistant", content: [{ type: "tool_use", id: "call_1", name: "clock", input: {} }] },
@@ -133,7 +133,7 @@ describe("cache_control over gRPC", () => {
     const sent = anthropic.lastRequest().body as Record<string, unknown>;
     expect(sent.system).toEqual([{ type: "text", text: "big prompt", cache_control: { type: "ephemeral", ttl: "1h" } }]);
     expect(sent.messages).toEqual([{ role: "user", content: [{ type: "text", text: "question", cache_control: EPHEMERAL }] }]);
-    expect(sent.tools).toEqual([{ name: "clock", description: "", input_schema: { type: "object", properties: {} }, cache_control: { type: "ephemeral", ttl: "1h" } }]);
+    expect(sent.tools).toEqual([{ name: "clock", input_schema: { type: "object", properties: {} }, cache_control: { type: "ephemeral", ttl: "1h" } }]);
   });
 
   it("refuses an unknown cache type with INVALID_ARGUMENT naming the field", async () => {

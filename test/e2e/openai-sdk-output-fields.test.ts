@@ -170,7 +170,7 @@ describe("answer fields beyond text, through the gateway", () => {
     const answer = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Fix it" }], tools, tool_choice: { type: "custom", custom: { name: "apply_patch" } } } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
     expect(answer.choices[0]?.message.tool_calls).toEqual([{ id: "call_c1", type: "custom", custom: { name: "apply_patch", input: "*** Begin Patch" } }]);
     const sent = upstream.lastRequest().body as { tools: unknown[]; tool_choice: unknown };
-    expect(sent.tools).toEqual([{ type: "custom", custom: { name: "apply_patch", description: "Apply a patch.", format: grammar } }, { type: "function", function: { name: "f", description: "", parameters: { type: "object", properties: {} } } }]);
+    expect(sent.tools).toEqual([{ type: "custom", custom: { name: "apply_patch", description: "Apply a patch.", format: grammar } }, { type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }]);
     expect(sent.tool_choice).toEqual({ type: "custom", custom: { name: "apply_patch" } });
     upstream.enqueue(jsonAnswer(completion({ content: "ok" })));
     const allowed = { type: "allowed_tools", allowed_tools: { mode: "required", tools: [{ type: "custom", custom: { name: "apply_patch" } }, { type: "function", function: { name: "f" } }] } };

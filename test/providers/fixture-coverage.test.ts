@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { parseConfigText } from "../../src/config/load-config.js";
 import { GATEWAY_KEY, sseFrames } from "../http/rest-test-setup.js";
-import { readExchange } from "../support/recorded-exchange.js";
+import { asGatewaySendsTools, readExchange } from "../support/recorded-exchange.js";
 import type { UpstreamTransport } from "../../src/providers/upstream-http.js";
 import { FIXTURES_DIR, readFixture, replayTransport, sseFromChunks, type ReplayAnswer } from "../support/replay-transport.js";
 
@@ -301,6 +301,7 @@ describe("fixture coverage: every recorded stream through the REST front door, i
   }
 });
 
+// As the client sent them, but for a tool's empty description, which goes without one (asGatewaySendsTools).
 describe("fixture coverage: recorded OpenAI requests go upstream as the client sent them", () => {
   /** A recorded OpenAI request body, as a client of the gateway would send it (the account prefixed to the model). */
   function asClientBody(body: Record<string, unknown>, account: string): Record<string, unknown> {
@@ -317,7 +318,7 @@ describe("fixture coverage: recorded OpenAI requests go upstream as the client s
       sent.length = 0;
       const response = await post(asClientBody(recorded.body, "openai-main"));
       expect(response.status).toBe(200);
-      expect(sent).toEqual([{ url: recorded.url, json: recorded.body }]);
+      expect(sent).toEqual([{ url: recorded.url, json: asGatewaySendsTools(recorded.body) }]);
     });
   }
 
@@ -337,7 +338,7 @@ describe("fixture coverage: recorded OpenAI requests go upstream as the client s
       delete expected.stream;
       // An assistant turn with tool calls and no content goes out with `content: null`, as OpenAI's SDK sends it.
       for (const message of expected.messages as Record<string, unknown>[]) if (message.tool_calls && !("content" in message)) message.content = null;
-      expect(sent).toEqual([{ url: request.url, json: expected }]);
+      expect(sent).toEqual([{ url: request.url, json: asGatewaySendsTools(expected) }]);
       if (exchange.response.status === 200) {
         expect(response.status).toBe(200);
         expect(response.json()).toMatchObject({ choices: [{ finish_reason: "tool_calls", message: { content: null, tool_calls: [{ id: "call_SkEQ3ZGSJC8m6AvaIGNuuKdm", function: { name: "get_capital", arguments: '{"country":"England"}' } }] } }], usage: { prompt_tokens: 104, completion_tokens: 16, total_tokens: 120 } });

@@ -11,13 +11,13 @@ import type { Dialect } from "./dialect-answers.js";
 import { getCapital, ukCall, ukQuestion } from "./capital-tool-inputs.js";
 import { assistant, autoToolChoice, system, toolResult, user } from "./proto-builders.js";
 import { chatInput, truncateBefore, type FixtureRow, type SentRequest } from "./provider-kits.js";
-import { readExchange as exchange, readRecordedRequest as recorded, type RecordedRequest } from "./recorded-exchange.js";
+import { asGatewaySendsTools, readExchange as exchange, readRecordedRequest as recorded, type RecordedRequest } from "./recorded-exchange.js";
 import { readFixture, readJsonFixture, sseFromChunks } from "./replay-transport.js";
 import { usage } from "./usage-summary.js";
 
 const SSE = { "content-type": "text/event-stream" };
 const JSON_TYPE = { "content-type": "application/json" };
-const sameBody = (expected: unknown) => (sent: SentRequest) => expect(sent.json).toEqual(expected);
+const sameBody = (expected: unknown) => (sent: SentRequest) => expect(sent.json).toEqual(asGatewaySendsTools(expected));
 const upstream400 = (message: string, upstreamStatus = 400): FixtureRow["expect"] => ({ error: { code: Code.InvalidArgument, reason: "UPSTREAM_INVALID_REQUEST", upstreamStatus, messageIncludes: message } });
 const errorMessage = (body: unknown): string => ((body as { error: { message: string } }).error.message);
 

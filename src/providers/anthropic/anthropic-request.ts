@@ -133,7 +133,7 @@ function clientTools(input: ChatInput, native: boolean, warnings: string[], brea
       if (tool.cacheControl) warnings.push(`tools[${index}].cache_control dropped: the tool is not in tool_choice.allowed_tools, so it is not declared.`);
       return [];
     }
-    const plain = withCacheControl<AnthropicTool>({ name: tool.name, description: tool.description, input_schema: inputSchema(tool.parameters) }, tool.cacheControl);
+    const plain = withCacheControl<AnthropicTool>({ name: tool.name, ...(tool.description ? { description: tool.description } : {}), input_schema: inputSchema(tool.parameters) }, tool.cacheControl);
     const declared = declaredTool(plain, tool.strict === true, native, index, warnings);
     if (tool.cacheControl) breakpoints.set(declared, `tools[${index}].cache_control`);
     return declared;

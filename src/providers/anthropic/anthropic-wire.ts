@@ -96,7 +96,8 @@ export interface AnthropicMessageParam {
 /** A client tool declaration. */
 export interface AnthropicTool {
   name: string;
-  description: string;
+  /** Absent when the caller gave none (Anthropic makes it optional). */
+  description?: string;
   input_schema: JsonObject;
   /** Schema-validated calls (models with structured outputs only). */
   strict?: boolean;

@@ -257,8 +257,9 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
             function: {
               ...(tool.extra as { [key: string]: Json } | undefined),
               name: tool.name,
-              // Always present: proto strings have no presence, and OpenAI treats "" as no description.
-              description: tool.description,
+              // None when the caller gave none or "" (a proto string cannot tell the two apart): chat
+              // templates of OpenAI-compatible servers render an empty description, unlike a missing one.
+              ...(tool.description ? { description: tool.description } : {}),
               ...(tool.parameters ? { parameters: tool.parameters as { [key: string]: Json } } : {}),
               ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
             },

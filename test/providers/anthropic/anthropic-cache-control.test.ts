@@ -105,8 +105,8 @@ describe("cache_control to Anthropic", () => {
       ],
     });
     expect(body.tools).toEqual([
-      { name: "a", description: "", input_schema: { type: "object", properties: {} } },
-      { name: "b", description: "", input_schema: { type: "object", properties: { x: { type: "string" } }, required: ["x"], additionalProperties: false }, strict: true, cache_control: { type: "ephemeral", ttl: "1h" } },
+      { name: "a", input_schema: { type: "object", properties: {} } },
+      { name: "b", input_schema: { type: "object", properties: { x: { type: "string" } }, required: ["x"], additionalProperties: false }, strict: true, cache_control: { type: "ephemeral", ttl: "1h" } },
     ]);
   });
 

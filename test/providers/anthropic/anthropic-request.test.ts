@@ -204,7 +204,7 @@ describe("toAnthropicRequest", () => {
         messages: [hi],
         tools: [
           { name: "get_weather", description: "Weather", input_schema: weather },
-          { name: "now", description: "", input_schema: { type: "object", properties: {} } },
+          { name: "now", input_schema: { type: "object", properties: {} } },
         ],
         tool_choice: { type: "any", disable_parallel_tool_use: true },
       },
@@ -216,20 +216,20 @@ describe("toAnthropicRequest", () => {
         ...base,
         messages: [hi],
         tools: [
-          { name: "now", description: "", input_schema: { type: "object" } },
-          { name: "find", description: "", input_schema: { type: "object", properties: { q: { type: "string" } } } },
+          { name: "now", input_schema: { type: "object" } },
+          { name: "find", input_schema: { type: "object", properties: { q: { type: "string" } } } },
         ],
       },
     ],
     [
       "maps a named tool_choice",
       { maxTokens: 1000, messages: [user("hi")], tools: [{ name: "now" }], toolChoice: { choice: { case: "functionName", value: "now" } } },
-      { ...base, messages: [hi], tools: [{ name: "now", description: "", input_schema: { type: "object", properties: {} } }], tool_choice: { type: "tool", name: "now" } },
+      { ...base, messages: [hi], tools: [{ name: "now", input_schema: { type: "object", properties: {} } }], tool_choice: { type: "tool", name: "now" } },
     ],
     [
       "maps tool_choice none, and parallel_tool_calls false alone to auto",
       { maxTokens: 1000, messages: [user("hi")], tools: [{ name: "now" }], parallelToolCalls: false },
-      { ...base, messages: [hi], tools: [{ name: "now", description: "", input_schema: { type: "object", properties: {} } }], tool_choice: { type: "auto", disable_parallel_tool_use: true } },
+      { ...base, messages: [hi], tools: [{ name: "now", input_schema: { type: "object", properties: {} } }], tool_choice: { type: "auto", disable_parallel_tool_use: true } },
     ],
     [
       "emulates json_object with a system instruction",

@@ -4,13 +4,14 @@ import { FinishReason, ResponseFormatType, Role } from "../../../gen/switchyard/
 import { GatewayError } from "../../../src/core/errors.js";
 import { readFixture, readJsonFixture, replayTransport, sseFromChunks, type ReplayTransport } from "../../support/replay-transport.js";
 import { callOptions, toolResult, user } from "../../support/proto-builders.js";
+import { asGatewaySendsTools } from "../../support/recorded-exchange.js";
 import { collect } from "../../support/stream-collectors.js";
 import { usage } from "../../support/usage-summary.js";
 import { adapterFor, chatInput, joinText, summarize, type EventSummary } from "./anthropic-test-setup.js";
 
 const SSE_HEADERS = { "content-type": "text/event-stream" };
 const sse = (body: string, sliceSizes?: number[]) => replayTransport({ status: 200, headers: SSE_HEADERS, body, ...(sliceSizes ? { sliceSizes } : {}) });
-const fixtureBody = (name: string): unknown => readJsonFixture<{ body: unknown }>(`anthropic/${name}.request.json`).body;
+const fixtureBody = (name: string): unknown => asGatewaySendsTools(readJsonFixture<{ body: unknown }>(`anthropic/${name}.request.json`).body);
 
 const TWO_TOOL_RESULTS_TEXT =
   "Here are two fun names for your pet pelican:\n1. Charles - A distinguished, classic name that gives your pelican a bit of sophistication.\n2. Sammy - A friendly, playful name that suggests a cheerful and approachable personality.\n\nWould you like me to generate more names or do you like these? Each pelican name can have its own unique charm, so feel free to ask for more suggestions!";

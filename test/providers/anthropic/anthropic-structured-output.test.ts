@@ -124,7 +124,7 @@ describe("toAnthropicRequest with native structured outputs", () => {
     const result = plan(NATIVE, { messages: [user("x")], responseFormat: schemaFormat(strictWeather), tools: [{ name: "lookup", description: "d", parameters: strictWeather, strict: true }, { name: "now" }] });
     expect(result.body.tools).toEqual([
       { name: "lookup", description: "d", input_schema: strictWeather, strict: true },
-      { name: "now", description: "", input_schema: { type: "object", properties: {} } },
+      { name: "now", input_schema: { type: "object", properties: {} } },
     ]);
     expect(result.body.output_config).toEqual({ format: { type: "json_schema", schema: strictWeather } });
     expect(result.body.tool_choice).toBeUndefined();
@@ -134,7 +134,7 @@ describe("toAnthropicRequest with native structured outputs", () => {
   it("drops strict, with a warning, when the tool's schema cannot be expressed", () => {
     const open = { type: "object", properties: {}, additionalProperties: true };
     const result = plan(NATIVE, { messages: [user("x")], tools: [{ name: "f", parameters: open, strict: true }] });
-    expect(result.body.tools).toEqual([{ name: "f", description: "", input_schema: open }]);
+    expect(result.body.tools).toEqual([{ name: "f", input_schema: open }]);
     expect(result.warnings).toEqual(["tools[0].function.strict was dropped: its parameters use JSON Schema keywords or recursion Anthropic's strict mode cannot enforce."]);
   });
 
@@ -153,7 +153,7 @@ describe("toAnthropicRequest with native structured outputs", () => {
     expect(result.body.output_config).toBeUndefined();
     expect(result.body.tools).toEqual([{ name: "json", description: "Respond with a JSON object.", input_schema: strictWeather }]);
     const strictTool = plan(OLDER, { messages: [user("x")], tools: [{ name: "f", parameters: strictWeather, strict: true }] });
-    expect(strictTool.body.tools).toEqual([{ name: "f", description: "", input_schema: strictWeather }]);
+    expect(strictTool.body.tools).toEqual([{ name: "f", input_schema: strictWeather }]);
     expect(strictTool.warnings).toEqual(["tools[0].function.strict is not enforced by Anthropic for this model and was dropped."]);
   });
 

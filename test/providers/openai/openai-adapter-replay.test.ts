@@ -7,7 +7,7 @@ import { Reason } from "../../../src/core/errors.js";
 import { toRestError } from "../../../src/http/openai-compat/error-response.js";
 import { getCapital, ukCall, ukQuestion } from "../../support/capital-tool-inputs.js";
 import { autoToolChoice, callOptions, textMessage, toolResult, user } from "../../support/proto-builders.js";
-import { readExchange, readRecordedRequest } from "../../support/recorded-exchange.js";
+import { asGatewaySendsTools, readExchange, readRecordedRequest } from "../../support/recorded-exchange.js";
 import { FIXTURES_DIR, readFixture, readJsonFixture, replayTransport, sseFromChunks } from "../../support/replay-transport.js";
 import { collect, collectUntilError } from "../../support/stream-collectors.js";
 import { usage } from "../../support/usage-summary.js";
@@ -70,7 +70,7 @@ describe("OpenAI adapter: recorded streams", () => {
       ["usage", usage({ prompt: 53, completion: 15 })],
     ]);
     expect(recorded.url).toBe(OPENAI_URL);
-    expect(expectOutgoing(replay, recorded.url, "text/event-stream")).toEqual(recorded.body);
+    expect(expectOutgoing(replay, recorded.url, "text/event-stream")).toEqual(asGatewaySendsTools(recorded.body));
   });
 
   it("streams text after a tool result and sends the tool-call history as recorded (chat-stream-text-after-tool-result-include-usage)", async () => {
@@ -88,7 +88,7 @@ describe("OpenAI adapter: recorded streams", () => {
       ["finish", 0, FinishReason.STOP, "stop"],
       ["usage", usage({ prompt: 78, completion: 9 })],
     ]);
-    expect(expectOutgoing(replay, recorded.url, "text/event-stream")).toEqual(recorded.body);
+    expect(expectOutgoing(replay, recorded.url, "text/event-stream")).toEqual(asGatewaySendsTools(recorded.body));
   });
 
   it("maps finish_reason length and sends max_completion_tokens to OpenAI itself (chat-stream-finish-length)", async () => {
@@ -286,6 +286,6 @@ describe("OpenAI adapter: recorded errors", () => {
     expect(toRestError(error as never)).toMatchObject({ status: 400, body: { error: { type: "invalid_request_error", code: "upstream_invalid_request" } } });
     const expected = structuredClone(exchange.request?.body ?? {});
     delete expected.stream;
-    expect(expectOutgoing(replay, exchange.request?.url ?? "", "application/json", "gsk_TESTKEY0123456789abcdefGROQ")).toEqual(expected);
+    expect(expectOutgoing(replay, exchange.request?.url ?? "", "application/json", "gsk_TESTKEY0123456789abcdefGROQ")).toEqual(asGatewaySendsTools(expected));
   });
 });

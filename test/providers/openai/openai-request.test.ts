@@ -92,7 +92,7 @@ describe("toOpenAIRequest", () => {
     }, {
       messages: [{ role: "user", content: "x" }],
       response_format: { type: "json_schema", json_schema: { name: "out", schema: { type: "object" }, strict: true } },
-      tools: [{ type: "function", function: { name: "f", description: "", parameters: { type: "object" } } }],
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
       tool_choice: { type: "function", function: { name: "f" } },
     }],
     ["names a json_schema without a name \"response\", with a warning", { messages: [user("x")], responseFormat: { type: ResponseFormatType.JSON_SCHEMA, jsonSchema: { schema: { type: "object" } } } }, {
@@ -117,6 +117,16 @@ describe("toOpenAIRequest", () => {
     expect(toOpenAIRequest(input, "m", openai).body).not.toHaveProperty("max_tokens");
     expect(toOpenAIRequest(input, "m", compatible).body).toMatchObject({ max_tokens: 50 });
     expect(toOpenAIRequest(input, "m", compatible).body).not.toHaveProperty("max_completion_tokens");
+  });
+
+  it("sends a tool declared without a description, or with an empty one, without one (chat templates render an empty one)", () => {
+    const tools = [{ name: "f" }, { name: "g", description: "" }, { name: "h", description: "Does h." }, { name: "c", custom: {} }];
+    expect(toOpenAIRequest(chatInput({ messages: [user("x")], tools }), "m", compatible).body.tools).toEqual([
+      { type: "function", function: { name: "f" } },
+      { type: "function", function: { name: "g" } },
+      { type: "function", function: { name: "h", description: "Does h." } },
+      { type: "custom", custom: { name: "c" } },
+    ]);
   });
 
   it("always asks for usage when streaming", () => {
