@@ -60,8 +60,12 @@ export class MediaBudget {
     return undefined;
   }
 
-  /** Gives back `bytes` taken earlier, to the parent too. */
+  /**
+   * Gives back `bytes` taken earlier, to the parent too; nothing once closed (close gave the parent
+   * everything: a download still decoding when its request failed gives back what it took then).
+   */
   release(bytes: number): void {
+    if (this.closed) return;
     this.remaining += bytes;
     this.parent?.release(bytes);
   }

@@ -45,6 +45,11 @@ beforeAll(async () => {
     holdNext = false;
     releaseHeld = answer;
   });
+  const broken = await listen((request, response) => {
+    request.resume();
+    response.writeHead(500, { "content-type": "application/json" });
+    response.end(JSON.stringify({ error: { code: 500, message: "Internal error encountered.", status: "INTERNAL" } }));
+  });
   const openai = await listen((request, response) => {
     request.resume();
     openaiCalls++;
@@ -54,9 +59,11 @@ beforeAll(async () => {
   gateway = await listenApp(
     `providers:
   gem: { type: gemini, api_key: "AIzaInflight0123456789abcdef", base_url: "${gemini}" }
+  gemdown: { type: gemini, api_key: "AIzaInflightDown0123456789ab", base_url: "${broken}" }
   oai: { type: openai, api_key: "sk-inflight", base_url: "${openai}/v1" }
 models:
   look: { strategy: fallback, targets: [gem/gemini-2.5-flash, oai/gpt-4o] }
+  across: { strategy: fallback, targets: [gemdown/gemini-2.5-flash, gem/gemini-2.5-flash] }
 media: { allow_private_network: true, max_bytes: ${2 * MIB}, max_total_bytes: ${MIB}, max_inflight_bytes: ${1.5 * MIB} }
 routing: { retry: { max_retries: 0 } }
 logging: { level: silent }
@@ -119,6 +126,17 @@ describe("media.max_inflight_bytes", () => {
   });
 });
 
+describe("media.max_inflight_bytes across Gemini base URLs", () => {
+  it("gives back a failed target's media when the fallback at another base URL downloads its own: one request never holds two copies", async () => {
+    const calls = geminiCalls;
+    // 1 MiB at the broken base URL, then 1 MiB at the healthy one: 2 MiB held at once would pass the 1.5 MiB bound.
+    const response = await ask("across", "f");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-switchyard-model")).toBe("gem/gemini-2.5-flash");
+    expect(geminiCalls).toBe(calls + 1);
+  });
+});
+
 describe("MediaBudget with a process-wide parent", () => {
   it("takes from both, says which was short, and gives the parent back what a closed request held", () => {
     const process = new MediaBudget(100, undefined, true);
@@ -138,5 +156,22 @@ describe("MediaBudget with a process-wide parent", () => {
     expect(first.take(1)).toBe(first);
     second.close();
     expect(process.usedBytes).toBe(0);
+  });
+});
+
+describe("MediaBudget after close", () => {
+  it("gives the parent nothing more: a sibling download still decoding when its request failed cannot give the same bytes back twice", () => {
+    const process = new MediaBudget(100, undefined, true);
+    const request = new MediaBudget(80, process);
+    expect(request.take(30)).toBeUndefined();
+    expect(request.take(20)).toBeUndefined();
+    // The request failed: close gives back its 50 bytes...
+    request.close();
+    expect(process.usedBytes).toBe(0);
+    // ...and the decoder that took 20 of them, ending now, gives back nothing more.
+    request.release(20);
+    expect(process.usedBytes).toBe(0);
+    expect(process.take(100)).toBeUndefined();
+    expect(process.take(1)).toBe(process);
   });
 });

@@ -108,7 +108,8 @@ const FETCH_CONCURRENCY = 4;
  * and the sum checked again here), once per `request` (CallOptions.request): every attempt of it
  * (retries, fallbacks to Gemini accounts with the same base URL) gets the same downloads; a failed
  * download is fetched again by the next attempt. The bytes stay taken from the process's budget
- * until the request ends (a failed download's at once; without a `request`, once downloaded). The
+ * until the request ends (a failed download's at once, another base URL's when an attempt at a new
+ * one starts; without a `request`, once downloaded). The
  * first download that fails stops the others. Rejects with the fetcher's GatewayError (400 naming
  * the part, 503 GATEWAY_OVERLOADED, or CANCELED), or a 400 naming the part that went over the total.
  */
@@ -128,22 +129,30 @@ export function fetchRemoteMedia(input: ChatInput, baseUrl: string, fetchMedia: 
     downloadsPerRequest.set(request, byBase);
   }
   const known = byBase.get(baseUrl);
-  if (known) return known;
+  if (known) return known.downloads;
+  // Attempts run one after another: one at another base URL (a fallback) is over, and its media are
+  // given back (a later attempt there fetches them again), so a route across base URLs holds one
+  // request's media at a time.
+  for (const [otherBase, other] of byBase) {
+    byBase.delete(otherBase);
+    other.budget.close();
+  }
   const budget = newBudget();
   const downloads = download(pending, fetchMedia, signal, budget);
-  byBase.set(baseUrl, downloads);
+  const entry = { downloads, budget };
+  byBase.set(baseUrl, entry);
   // A failed download (an attempt's abort, a stall) is not reused: the next attempt fetches again,
   // and its bytes are given back at once; a request holds what it downloaded until it ends.
   const forget = () => {
-    if (byBase.get(baseUrl) === downloads) byBase.delete(baseUrl);
+    if (byBase.get(baseUrl) === entry) byBase.delete(baseUrl);
     budget.close();
   };
   downloads.then(() => request.onEnd(() => budget.close()), forget);
   return downloads;
 }
 
-/** The downloads of one request's media (CallOptions.request), per Gemini base URL (the parts' paths stay when a recovery appends a message). */
-const downloadsPerRequest = new WeakMap<RequestHandle, Map<string, Promise<FetchedMediaByPath>>>();
+/** The downloads of one request's media (CallOptions.request), per Gemini base URL (the parts' paths stay when a recovery appends a message), with the budget they were taken from. */
+const downloadsPerRequest = new WeakMap<RequestHandle, Map<string, { readonly downloads: Promise<FetchedMediaByPath>; readonly budget: MediaBudget }>>();
 
 async function download(pending: readonly { url: string; param: string }[], fetchMedia: MediaFetcher, signal: AbortSignalLike, budget: MediaBudget): Promise<FetchedMediaByPath> {
   // Each URL is downloaded once, however many parts name it (the first names it in errors).
