@@ -99,6 +99,8 @@ describe("media.max_inflight_bytes", () => {
     const refused = await ask("gem/gemini-2.5-flash", "b");
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("1");
+    // The SDKs may retry it after that second (no x-should-retry: false, which routed failures otherwise carry).
+    expect(refused.headers.get("x-should-retry")).toBeNull();
     const body = (await refused.json()) as { error: { code: string; type: string; message: string } };
     expect(body.error.code).toBe("gateway_overloaded");
     expect(body.error.type).toBe("server_error");

@@ -84,6 +84,8 @@ logging: { level: silent }
     expect(refused).toBeInstanceOf(GatewayError);
     expect(refused.reason).toBe(Reason.GATEWAY_OVERLOADED);
     expect(refused.facts.retryAfterMs).toBe(1000);
+    // The gateway did not wait it out: the caller may (REST: no x-should-retry: false, so the SDKs retry after it).
+    expect(refused.retryAfterHonoured).toBe(false);
     expect(refused.rawMessage).toContain("connections to provider \"up\" were all busy (2");
     expect(refused.rawMessage).not.toMatch(/could not connect/);
     // A failure threshold of one: a failure counted against the target would have opened it.

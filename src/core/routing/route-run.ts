@@ -234,8 +234,9 @@ export class RouteRun {
           remainingMs: Math.min(attempt.target.retry.budgetMs - this.waitedMs, this.options.scope.remainingMs()),
           random: this.options.random,
         });
-    // A Retry-After the run waited out, had no retries left for, or that came with a failure not worth retrying is not the caller's to wait again.
-    if (error.facts.retryAfterMs !== undefined && !(decision.kind === "failover" && (decision.retryAfterTooLong || options.failover))) error.retryAfterHonoured = true;
+    // A Retry-After the run waited out, had no retries left for, or that came with a failure not worth retrying is not the caller's to wait again;
+    // the gateway's own (an unheard failure: its media or connection bound) is: the caller may try again once it has room.
+    if (error.facts.retryAfterMs !== undefined && !classification.unheard && !(decision.kind === "failover" && (decision.retryAfterTooLong || options.failover))) error.retryAfterHonoured = true;
     if (decision.kind === "retry") {
       this.retriesOnTarget++;
       this.pendingDelayMs = decision.delayMs;
