@@ -20,15 +20,19 @@ export interface CircuitPermit {
    * slot is freed. In a closed circuit it changes nothing: the consecutive-failure count is reset
    * only by the attempt's end, so a target whose every stream fails after its first token still
    * opens its circuit. The attempt's end is still reported: failed() then counts one failure as for
-   * any call in a closed circuit, succeeded() resets the count, and released() changes nothing
-   * more. Later calls are ignored.
+   * any call in a closed circuit, and succeeded() or released() (the caller left a stream that was
+   * answering) reset the count. Later calls are ignored.
    */
   answered(): void;
   /** The target answered (or refused the request itself): closes the circuit. */
   succeeded(): void;
   /** The target failed in a way that says it is unhealthy. */
   failed(): void;
-  /** The attempt ended without a verdict (caller canceled): frees the probe slot, changes nothing else. */
+  /**
+   * The attempt ended without a verdict of its own (the caller canceled; one of the gateway's own
+   * bounds): frees the probe slot. After {@link answered} the answer counts as the target's success
+   * (a stream the caller left while it flowed); else nothing else changes.
+   */
   released(): void;
 }
 
@@ -117,7 +121,7 @@ export class CircuitBreaker {
       },
       succeeded: () => settle("success"),
       failed: () => settle("failure"),
-      released: () => settle("none"),
+      released: () => settle(answered ? "success" : "none"),
     };
   }
 

@@ -63,17 +63,22 @@ describe("CircuitPermit.answered (a stream's first token)", () => {
     expect(changes).toEqual(["open"]);
   });
 
-  it("leaves the count to the stream's end: a success resets it, a release changes nothing", () => {
+  it("leaves the count to the stream's end: a success resets it, and so does a stream the caller left after its first token", () => {
     const { breaker, changes } = setup(2);
     breaker.tryAcquire()?.failed();
-    const released = breaker.tryAcquire();
-    released?.answered();
-    released?.released();
     const finished = breaker.tryAcquire();
     finished?.answered();
     finished?.succeeded();
     breaker.tryAcquire()?.failed();
     expect(breaker.state).toBe("closed");
+    // A chat UI's stop button: the stream was answering when the caller left.
+    const left = breaker.tryAcquire();
+    left?.answered();
+    left?.released();
+    breaker.tryAcquire()?.failed();
+    expect(breaker.state).toBe("closed");
+    // A release before any answer (the caller left before the first token) changes nothing.
+    breaker.tryAcquire()?.released();
     breaker.tryAcquire()?.failed();
     expect(breaker.state).toBe("open");
     expect(changes).toEqual(["open"]);
