@@ -74,8 +74,12 @@ const SLICE_MS = 10;
 /** A wait for the next body chunk at least this long (ms) means the event loop had its turns meanwhile. */
 const WAITED_MS = 1;
 
-/** The shortest and longest wait for more of a settled answer ({@link SseTranslator.settled}), in ms. */
-const SETTLE_MIN_MS = 250;
+/**
+ * The shortest and longest wait for more of a settled answer ({@link SseTranslator.settled}), in ms.
+ * Gemini's chunks of 2024, each with a STOP, came hundreds of milliseconds apart: a wait shorter
+ * than a gap cuts the answer there and calls it complete.
+ */
+const SETTLE_MIN_MS = 1_000;
 const SETTLE_MAX_MS = 2_000;
 /** Within those, the wait is this many times the longest gap between the answer's body chunks so far. */
 const SETTLE_GAPS = 4;

@@ -107,8 +107,16 @@ describe("a Gemini stream with finishReason STOP on every chunk", () => {
     expect(text).toBe(TEXTS.join(""));
     expect(finishes).toEqual(["stop"]);
     expect(usage?.completion_tokens).toBe(106);
-    // Six events 100 ms apart, then at most four times the longest gap seen (and never the 30 s idle bound).
-    expect(ms).toBeLessThan(600 + 4 * 100 + 1_000);
+    // Six events 100 ms apart, then the wait for more (four times the longest gap, at least 1 s; never the 30 s idle bound).
+    expect(ms).toBeLessThan(600 + 1_000 + 1_000);
+  });
+
+  it("with the first gap longer than a quarter of a second (Gemini's chunks of 2024 came hundreds of milliseconds apart): whole", async () => {
+    mode = { end: "end", gapMs: 400 };
+    const { text, finishes, usage } = await streamed();
+    expect(text).toBe(TEXTS.join(""));
+    expect(finishes).toEqual(["stop"]);
+    expect(usage?.completion_tokens).toBe(106);
   });
 
   it("held open under a short idle bound: ends normally within it, not as a stall", async () => {

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe("a Gemini stream kept open (or cut) after its last chunk", () => {
-  it.each(["hold", "cut"] as const)("%s: ends at once, with Gemini's own usage", async (how) => {
+  it.each(["hold", "cut"] as const)("%s: ends within a second or two, with Gemini's own usage", async (how) => {
     mode = how;
     const client = new OpenAI({ baseURL: `${gateway.origin}/v1`, apiKey: "unused", maxRetries: 0 });
     const started = Date.now();
@@ -49,6 +49,7 @@ describe("a Gemini stream kept open (or cut) after its last chunk", () => {
     expect(finish).toBe("stop");
     expect(usage?.estimated).toBeUndefined();
     expect(usage?.prompt_tokens).toBeGreaterThan(0);
-    expect(Date.now() - started).toBeLessThan(1500);
+    // Within the wait for more of a settled answer (1 s here: the chunks came at once), not the 30 s idle bound.
+    expect(Date.now() - started).toBeLessThan(2500);
   });
 });
