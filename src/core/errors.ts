@@ -59,7 +59,8 @@ export interface ErrorFacts {
   readonly timeoutBound?: keyof TimeoutSettings;
   /**
    * That bound was tighter for this attempt than the target's own (a virtual-model target's
-   * override, or the caller's deadline): the timeout says nothing about the provider's health.
+   * override, the caller's deadline, or what the adapter's own work, such as Gemini's media
+   * downloads, left of it): the timeout says nothing about the provider's health.
    */
   readonly tightenedBound?: boolean;
 }

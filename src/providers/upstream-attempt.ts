@@ -20,6 +20,12 @@ export interface UpstreamCallContext {
   readonly signal: AbortSignalLike;
   /** Streaming requests wait firstTokenMs for the first body byte; others wait totalMs for everything. */
   readonly streaming: boolean;
+  /**
+   * `timeouts.totalMs` is what the adapter's own work before the call left of the attempt's
+   * (Gemini's media downloads): a timeout at it is marked `tightenedBound`, since the provider had
+   * less than its own bound, and says nothing about its health.
+   */
+  readonly totalShortened?: boolean;
 }
 
 /** An upstream response whose body is guarded by the attempt's timeouts. */
@@ -49,13 +55,13 @@ const RELEASE_GRACE_MS = 10;
 /** Past this many body bytes (counted from the start), an abandoned upstream body is dropped, not drained. */
 const RELEASE_LIMIT_BYTES = 1024 * 1024;
 
-function timeoutError(provider: string, message: string, afterFirstByte: boolean, timeoutBound: keyof TimeoutSettings): GatewayError {
-  return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte, timeoutBound });
+function timeoutError(provider: string, message: string, afterFirstByte: boolean, timeoutBound: keyof TimeoutSettings, tightenedBound = false): GatewayError {
+  return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, message, { provider, afterFirstByte, timeoutBound, ...(tightenedBound ? { tightenedBound } : {}) });
 }
 
 // Timer callbacks take the attempt as an argument: no closure per timer.
 function onTotalTimeout(attempt: UpstreamAttempt): void {
-  attempt.abortWith(timeoutError(attempt.provider, `upstream did not finish within ${attempt.timeouts.totalMs} ms`, attempt.firstByte, "totalMs"));
+  attempt.abortWith(timeoutError(attempt.provider, `upstream did not finish within ${attempt.timeouts.totalMs} ms`, attempt.firstByte, "totalMs", attempt.totalShortened));
 }
 function onWaitTimer(attempt: UpstreamAttempt): void {
   attempt.checkWait();
@@ -72,6 +78,8 @@ function onReleaseGrace(abort: LightAbort): void {
 class UpstreamAttempt implements GuardedResponse {
   readonly provider: string;
   readonly timeouts: TimeoutSettings;
+  /** See UpstreamCallContext.totalShortened. */
+  readonly totalShortened: boolean;
   firstByte = false;
   status = 0;
   /** The request sent (its credentials are removed from an error body by value). */
@@ -102,6 +110,7 @@ class UpstreamAttempt implements GuardedResponse {
   constructor(context: UpstreamCallContext) {
     this.provider = context.provider;
     this.timeouts = context.timeouts;
+    this.totalShortened = context.totalShortened === true;
     this.streaming = context.streaming;
     this.callerSignal = context.signal;
     if (context.signal.aborted) this.onCallerAbort();

@@ -115,7 +115,8 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         headers,
         body: JSON.stringify(translation.body),
       },
-      { provider: account.name, timeouts, signal: callOptions.signal, streaming },
+      // Media downloads took part of total_ms: a timeout at what they left is not the provider's (tightenedBound).
+      { provider: account.name, timeouts, signal: callOptions.signal, streaming, totalShortened: timeouts.totalMs < callOptions.timeouts.totalMs },
     );
     if (response.status >= 200 && response.status < 300) return response;
     try {

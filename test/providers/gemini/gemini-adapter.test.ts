@@ -9,6 +9,7 @@ import { readRecordedRequest, type RecordedExchangeWithRequest } from "../../sup
 import { readFixture, readJsonFixture, replayTransport } from "../../support/replay-transport.js";
 import { assistant, callOptions, media, system, toolCall, toolResult, user } from "../../support/proto-builders.js";
 import { chatInput, geminiConfig } from "./gemini-inputs.js";
+import { DEFAULT_TIMEOUTS } from "../../../src/config/gateway-config.js";
 
 const KEY = "AIzaTestKey-0123456789abcdefghij";
 const NOW = 1_750_000_000_000;
@@ -283,6 +284,23 @@ describe("createGeminiAdapter: media", () => {
     await expect(adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: retried })).rejects.toThrow();
     await adapterWith(replay.transport, { fetchMedia }).generate(input, { ...callOptions("gemini-2.5-flash"), request: retried });
     expect(calls).toBe(4);
+  });
+
+  it("marks a timeout at what the media downloads left of total_ms as tightened: the provider had less than its own bound", async () => {
+    const fetchMedia: MediaFetcher = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return { bytes: new Uint8Array([1, 2, 3]), mimeType: "image/jpeg" };
+    };
+    // A provider that has not answered when the rest of total_ms runs out.
+    const silent: UpstreamTransport = (request) => new Promise((_resolve, reject) => request.signal.addEventListener("abort", () => reject(new Error("aborted"))));
+    const input = chatInput({ messages: [user("what is this?", media("image", { url: "https://example.com/cat.jpg" }))] });
+    const timeouts = { ...DEFAULT_TIMEOUTS, totalMs: 300 };
+    const error = await adapterWith(silent, { fetchMedia, now: Date.now }).generate(input, { ...callOptions("gemini-2.5-flash"), timeouts }).then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).toMatchObject({ reason: "UPSTREAM_TIMEOUT", facts: { timeoutBound: "totalMs", tightenedBound: true } });
+    // Without media, a timeout at total_ms is the provider's.
+    const plain = await adapterWith(silent, { now: Date.now }).generate(chatInput({ messages: [user("hi")] }), { ...callOptions("gemini-2.5-flash"), timeouts }).then(() => undefined, (thrown: unknown) => thrown);
+    expect(plain).toMatchObject({ reason: "UPSTREAM_TIMEOUT", facts: { timeoutBound: "totalMs" } });
+    expect((plain as { facts: { tightenedBound?: boolean } }).facts.tightenedBound).toBeUndefined();
   });
 
   it("refuses a fetched URL that served another kind of media than the part (a login page for an image); a file part takes any type", async () => {
