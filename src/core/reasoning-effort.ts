@@ -24,26 +24,26 @@ export function knownReasoningEffort(value: string | undefined): ReasoningEffort
 /** A reasoning_effort that asks for thinking. */
 export type ThinkingEffort = Exclude<ReasoningEffort, "none">;
 
-/** A thinking budget lowered to stay below max_tokens, and how it was chosen, in plain words for the warning. */
-export interface LoweredBudget {
+/** An effort's thinking budget under one request's max_tokens. */
+export interface CappedBudget {
   readonly tokens: number;
-  /** "half of max_tokens", or the lower effort whose budget it is. */
-  readonly source: string;
+  /** Set when `tokens` is less than the effort's own budget: how it was chosen, in plain words for the warning. */
+  readonly lowered?: string;
 }
 
 /**
- * The thinking budget for `effort` when its own (`budgets[effort]`) is not below `maxTokens`: half
- * of max_tokens, or, when that is less, the largest budget of a lower effort that is below
- * max_tokens, so that a higher effort never gets less thinking than a lower one under the same
- * max_tokens. The caller checks the result against its provider's smallest budget.
+ * The thinking budget for an effort whose own is `own` under `maxTokens`, leaving room for the
+ * answer: at most half of max_tokens, raised to `smallest` (the least the provider or model takes)
+ * when half is less and `smallest` is still below max_tokens. The cap is the same for every effort
+ * and a budget already under it is kept, so a higher effort never thinks less than a lower one and
+ * the budget is above half of max_tokens only when it is `smallest`. Undefined when not even
+ * `smallest` is below max_tokens: the caller leaves thinking out, or off.
  */
-export function budgetBelow(budgets: Readonly<Record<ThinkingEffort, number>>, effort: ThinkingEffort, maxTokens: number): LoweredBudget {
-  let lowered: LoweredBudget = { tokens: Math.floor(maxTokens / 2), source: "half of max_tokens" };
-  for (const lower of REASONING_EFFORTS) {
-    if (lower === effort) break;
-    if (lower === "none") continue;
-    const tokens = budgets[lower];
-    if (tokens < maxTokens && tokens > lowered.tokens) lowered = { tokens, source: `the budget of ${lower}, the largest below max_tokens` };
-  }
-  return lowered;
+export function budgetUnder(own: number, maxTokens: number, smallest: number): CappedBudget | undefined {
+  if (smallest >= maxTokens) return undefined;
+  const half = Math.floor(maxTokens / 2);
+  const cap = Math.max(half, smallest);
+  if (own <= cap) return { tokens: own };
+  if (half >= smallest) return { tokens: half, lowered: "half of max_tokens" };
+  return { tokens: smallest, lowered: "the smallest the model takes, since half of max_tokens is less" };
 }

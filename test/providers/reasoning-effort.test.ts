@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/switchyard/v1/chat_pb.js";
 import { toAnthropicRequest } from "../../src/providers/anthropic/anthropic-request.js";
 import { toGeminiRequest } from "../../src/providers/gemini/gemini-request.js";
+import { thinkingConfigFor } from "../../src/providers/gemini/gemini-thinking.js";
 import { toOpenAIRequest } from "../../src/providers/openai/openai-request.js";
 import { textMessage, toolCall, toolResult, user } from "../support/proto-builders.js";
 import { chatInput as anthropicInput } from "./anthropic/anthropic-test-setup.js";
@@ -31,7 +32,7 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     ["xhigh", 32768],
     ["max", 65536],
   ])("%s -> a %i-token thinking budget", (effort, budget) => {
-    const plan = anthropic("claude-sonnet-4-5", { maxTokens: 100000, reasoningEffort: effort });
+    const plan = anthropic("claude-sonnet-4-5", { maxTokens: 140000, reasoningEffort: effort });
     expect(plan.body.thinking).toEqual({ type: "enabled", budget_tokens: budget });
     expect(plan.warnings).toEqual([]);
   });
@@ -42,30 +43,37 @@ describe("reasoning_effort on Anthropic: extended thinking", () => {
     expect(plan.warnings).toEqual([]);
   });
 
-  it("keeps the budget below max_tokens (half of it), or drops thinking when even the minimum does not fit", () => {
+  it("keeps the budget to half of max_tokens, or drops thinking when even the minimum does not fit", () => {
     const halved = anthropic("claude-opus-4-1", { maxTokens: 5000, reasoningEffort: "high" });
     expect(halved.body.thinking).toEqual({ type: "enabled", budget_tokens: 2500 });
     expect(halved.body.max_tokens).toBe(5000);
-    expect(halved.warnings).toEqual(["reasoning_effort high: the thinking budget is 2500 tokens, half of max_tokens (Anthropic needs it below max_tokens)."]);
+    expect(halved.warnings).toEqual(["reasoning_effort high: the thinking budget is 2500 tokens, half of max_tokens, to leave room for the answer (Anthropic counts thinking against max_tokens)."]);
     const none = anthropic("claude-opus-4-1", { maxTokens: 1024, reasoningEffort: "low" });
     expect(none.body.thinking).toBeUndefined();
     expect(none.warnings).toEqual(["reasoning_effort low was dropped: max_tokens 1024 leaves no room for Anthropic's minimum thinking budget (1024)."]);
   });
 
-  it("gives a higher effort at least a lower one's budget: 1024 when half of max_tokens is below the minimum but 1024 fits", () => {
+  it("caps every effort at the same budget: half of max_tokens, or 1024 when half is less but 1024 fits", () => {
     const low = anthropic("claude-sonnet-4-5", { maxTokens: 1500, reasoningEffort: "low" });
     expect(low.body.thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
-    expect(low.warnings).toEqual(["reasoning_effort low: the thinking budget is 1024 tokens, the budget of minimal, the largest below max_tokens (Anthropic needs it below max_tokens)."]);
-    const high = anthropic("claude-sonnet-4-5", { maxTokens: 10000, reasoningEffort: "high" });
-    expect(high.body.thinking).toEqual({ type: "enabled", budget_tokens: 8192 });
+    expect(low.warnings).toEqual(["reasoning_effort low: the thinking budget is 1024 tokens, the smallest the model takes, since half of max_tokens is less, to leave room for the answer (Anthropic counts thinking against max_tokens)."]);
+    const minimal = anthropic("claude-sonnet-4-5", { maxTokens: 1500, reasoningEffort: "minimal" });
+    expect(minimal.body.thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
+    expect(minimal.warnings).toEqual([]);
+    // A lower effort's budget just under max_tokens would leave the answer 52 tokens.
+    const max = anthropic("claude-3-7-sonnet-20250219", { maxTokens: 2100, reasoningEffort: "max" });
+    expect(max.body.thinking).toEqual({ type: "enabled", budget_tokens: 1050 });
+    expect(anthropic("claude-sonnet-4-5", { maxTokens: 10000, reasoningEffort: "high" }).body.thinking).toEqual({ type: "enabled", budget_tokens: 5000 });
+    expect(anthropic("claude-sonnet-4-5", { maxTokens: 10000, reasoningEffort: "medium" }).body.thinking).toEqual({ type: "enabled", budget_tokens: 5000 });
     const efforts = ["minimal", "low", "medium", "high", "xhigh", "max"];
-    for (const maxTokens of [1025, 1500, 2047, 2049, 5000, 9000, 16385, 20000, 40000, 64000]) {
+    for (let maxTokens = 1025; maxTokens <= 140000; maxTokens += maxTokens < 5000 ? 37 : 997) {
       const budgets = efforts.map((effort) => {
         const thinking = anthropic("claude-sonnet-4-5", { maxTokens, reasoningEffort: effort }).body.thinking;
         return thinking?.type === "enabled" ? thinking.budget_tokens : 0;
       });
       expect(budgets, `max_tokens ${maxTokens}`).toEqual([...budgets].sort((a, b) => a - b));
       expect(Math.min(...budgets), `max_tokens ${maxTokens}`).toBeGreaterThanOrEqual(1024);
+      expect(Math.max(...budgets), `max_tokens ${maxTokens}`).toBeLessThanOrEqual(Math.max(Math.floor(maxTokens / 2), 1024));
       expect(Math.max(...budgets), `max_tokens ${maxTokens}`).toBeLessThan(maxTokens);
     }
   });
@@ -185,20 +193,42 @@ describe("reasoning_effort on Gemini: thinkingConfig", () => {
   });
 
   it.each([
-    ["gemini-2.5-flash", "medium", 1000, 512, "reasoning_effort medium: the thinking budget is 512 tokens, the budget of minimal, the largest below max_tokens (Gemini counts thinking against maxOutputTokens)."],
-    ["gemini-2.5-flash", "high", 1500, 1024, "reasoning_effort high: the thinking budget is 1024 tokens, the budget of low, the largest below max_tokens (Gemini counts thinking against maxOutputTokens)."],
-    ["gemini-2.5-flash", "high", 100, 50, "reasoning_effort high: the thinking budget is 50 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
-    ["gemini-2.5-pro", "low", 400, 200, "reasoning_effort low: the thinking budget is 200 tokens, half of max_tokens (Gemini counts thinking against maxOutputTokens)."],
-    ["gemini-2.5-pro", "low", 200, 128, "reasoning_effort low: the thinking budget is 128 tokens, the smallest gemini-2.5-pro takes (it cannot switch thinking off); max_tokens 200 may leave no room for the answer."],
-    ["gemini-2.5-flash-lite", "low", 600, 512, "reasoning_effort low: the thinking budget is 512 tokens, the budget of minimal, the largest below max_tokens (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash", "medium", 1000, 500, "reasoning_effort medium: the thinking budget is 500 tokens, half of max_tokens, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash", "medium", 10000, 5000, "reasoning_effort medium: the thinking budget is 5000 tokens, half of max_tokens, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash", "high", 8200, 4100, "reasoning_effort high: the thinking budget is 4100 tokens, half of max_tokens, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-flash", "high", 100, 50, "reasoning_effort high: the thinking budget is 50 tokens, half of max_tokens, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-pro", "low", 400, 200, "reasoning_effort low: the thinking budget is 200 tokens, half of max_tokens, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-pro", "low", 200, 128, "reasoning_effort low: the thinking budget is 128 tokens, the smallest the model takes, since half of max_tokens is less, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."],
+    ["gemini-2.5-pro", "low", 128, 128, "reasoning_effort low: the thinking budget is 128 tokens, the smallest gemini-2.5-pro takes (it cannot switch thinking off); max_tokens 128 may leave no room for the answer."],
+    ["gemini-2.5-flash-lite", "low", 600, 512, "reasoning_effort low: the thinking budget is 512 tokens, the smallest the model takes, since half of max_tokens is less, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."],
     ["gemini-2.5-flash-lite", "low", 500, 0, "reasoning_effort low: thinking switched off (thinkingBudget 0): max_tokens 500 leaves no room for gemini-2.5-flash-lite's smallest thinking budget, 512, and an answer."],
     ["gemini-2.5-flash", "low", 1, 0, "reasoning_effort low: thinking switched off (thinkingBudget 0): max_tokens 1 leaves no room for gemini-2.5-flash's smallest thinking budget, 1, and an answer."],
-  ])("%s, %s under max_tokens %i: a budget that would use up maxOutputTokens is %i, with a warning saying why", (model, effort, maxTokens, budget, warning) => {
+  ])("%s, %s under max_tokens %i: a budget above half of maxOutputTokens is %i, with a warning saying why", (model, effort, maxTokens, budget, warning) => {
     const { body, warnings } = toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort: effort, maxTokens }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: model, fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
     expect(body.generationConfig).toEqual({ maxOutputTokens: maxTokens, thinkingConfig: { thinkingBudget: budget } });
     expect(warnings).toContain(warning);
     const roomy = toGeminiRequest(geminiInput({ messages: [user("think")], reasoningEffort: "low", maxTokens: 4000 }), { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: "gemini-2.5-flash", fetchedMedia: new Map(), thoughtSignatureFor: () => undefined });
     expect(roomy.body.generationConfig).toEqual({ maxOutputTokens: 4000, thinkingConfig: { thinkingBudget: 1024 } });
+  });
+
+  it("says one thing about xhigh and max: the budget it sends, lowered under max_tokens or capped at high's", () => {
+    const input = (reasoningEffort: string, maxTokens?: number) => geminiInput({ messages: [user("think")], reasoningEffort, maxTokens });
+    const options = { baseUrl: "https://generativelanguage.googleapis.com", upstreamModel: "gemini-2.5-flash", fetchedMedia: new Map(), thoughtSignatureFor: () => undefined };
+    const lowered = toGeminiRequest(input("xhigh", 1100), options);
+    expect(lowered.body.generationConfig).toEqual({ maxOutputTokens: 1100, thinkingConfig: { thinkingBudget: 550 } });
+    expect(lowered.warnings).toEqual(["reasoning_effort xhigh: the thinking budget is 550 tokens, half of max_tokens, to leave room for the answer (Gemini counts thinking against maxOutputTokens)."]);
+    const off = toGeminiRequest({ ...input("max", 512) }, { ...options, upstreamModel: "gemini-2.5-flash-lite" });
+    expect(off.warnings).toEqual(["reasoning_effort max: thinking switched off (thinkingBudget 0): max_tokens 512 leaves no room for gemini-2.5-flash-lite's smallest thinking budget, 512, and an answer."]);
+    expect(toGeminiRequest(input("xhigh", 100000), options).warnings).toEqual(["reasoning_effort xhigh is capped at Gemini's high budget, thinkingBudget 24576"]);
+  });
+
+  it.each([["gemini-2.5-flash", 1], ["gemini-2.5-flash-lite", 512], ["gemini-2.5-pro", 128]])("%s: a higher effort never thinks less, and no effort more than half of max_tokens unless it is the smallest, %i", (model, smallest) => {
+    const efforts = ["minimal", "low", "medium", "high", "xhigh", "max"];
+    for (let maxTokens = 1; maxTokens <= 60000; maxTokens += maxTokens < 2000 ? 7 : 613) {
+      const budgets = efforts.map((effort) => thinkingConfigFor(effort, model, [], maxTokens)?.thinkingBudget ?? -1);
+      expect(budgets, `max_tokens ${maxTokens}`).toEqual([...budgets].sort((a, b) => a - b));
+      for (const budget of budgets) if (budget !== smallest && budget !== 0) expect(budget, `max_tokens ${maxTokens}`).toBeLessThanOrEqual(maxTokens / 2);
+    }
   });
 
   it("drops it with a warning on models without thinking controls", () => {

@@ -1,4 +1,4 @@
-import { budgetBelow, knownReasoningEffort, type ThinkingEffort } from "../../core/reasoning-effort.js";
+import { budgetUnder, knownReasoningEffort, type ThinkingEffort } from "../../core/reasoning-effort.js";
 import { canDisableDefaultThinking, hasAdaptiveThinking, hasXhighEffort, isThinkingOnlyFamily, omitsThinkingByDefault, thinksByDefault } from "./anthropic-models.js";
 import type { AnthropicEffort, AnthropicThinking } from "./anthropic-wire.js";
 
@@ -56,8 +56,9 @@ function adaptiveEffort(effort: ThinkingEffort, model: string, warnings: string[
  * `{type: "adaptive"}` (with `display: "summarized"` where thinking is otherwise omitted) and
  * `output_config.effort` low, medium, high, xhigh (max below Opus 4.7), max or, for minimal, low,
  * with a warning. On older models it is a budget per effort (minimal 1024, low 2048, medium 8192,
- * high 16384, xhigh 32768, max 65536), kept below max_tokens (with a warning): half of it, or a lower effort's
- * budget when that is more, so a higher effort never thinks less ({@link budgetBelow}). It is
+ * high 16384, xhigh 32768, max 65536), at most half of max_tokens so that the answer has room, or
+ * 1024 when half is less and 1024 is below max_tokens, with a warning when that lowers it; every
+ * effort has the same cap, so a higher one never thinks less ({@link budgetUnder}). It is
  * nothing, with a warning, when the model does not think, a forced tool call, a prefill or a
  * tool-call turn without its signed thinking rules thinking out, or max_tokens leaves no room for
  * the 1024-token minimum budget. An unknown value is a 400 naming `reasoning_effort`. The caller must drop temperature and
@@ -90,17 +91,13 @@ export function thinkingFor(value: string | undefined, context: ThinkingContext,
     const thinking: AnthropicThinking = omitsThinkingByDefault(context.model) ? { type: "adaptive", display: "summarized" } : { type: "adaptive" };
     return { thinking, effort: adaptiveEffort(effort, context.model, warnings) };
   }
-  let budget = BUDGETS[effort];
-  if (budget >= context.maxTokens) {
-    const lowered = budgetBelow(BUDGETS, effort, context.maxTokens);
-    if (lowered.tokens < MIN_THINKING_BUDGET) {
-      warnings.push(`reasoning_effort ${effort} was dropped: max_tokens ${context.maxTokens} leaves no room for Anthropic's minimum thinking budget (${MIN_THINKING_BUDGET}).`);
-      return undefined;
-    }
-    budget = lowered.tokens;
-    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${budget} tokens, ${lowered.source} (Anthropic needs it below max_tokens).`);
+  const budget = budgetUnder(BUDGETS[effort], context.maxTokens, MIN_THINKING_BUDGET);
+  if (budget === undefined) {
+    warnings.push(`reasoning_effort ${effort} was dropped: max_tokens ${context.maxTokens} leaves no room for Anthropic's minimum thinking budget (${MIN_THINKING_BUDGET}).`);
+    return undefined;
   }
-  return { thinking: { type: "enabled", budget_tokens: budget } };
+  if (budget.lowered) warnings.push(`reasoning_effort ${effort}: the thinking budget is ${budget.tokens} tokens, ${budget.lowered}, to leave room for the answer (Anthropic counts thinking against max_tokens).`);
+  return { thinking: { type: "enabled", budget_tokens: budget.tokens } };
 }
 
 /** Which sampling fields to leave out of the body, and the warnings that say so. */

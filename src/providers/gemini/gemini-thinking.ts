@@ -1,4 +1,4 @@
-import { budgetBelow, knownReasoningEffort, type ThinkingEffort } from "../../core/reasoning-effort.js";
+import { budgetUnder, knownReasoningEffort, type ThinkingEffort } from "../../core/reasoning-effort.js";
 import { geminiGeneration } from "./gemini-generation.js";
 import type { GeminiThinkingConfig } from "./gemini-wire.js";
 
@@ -49,20 +49,20 @@ function smallestBudget(model: string | undefined): number {
 
 /**
  * A 2.5 budget that leaves room for the answer under the caller's max_tokens: thinking tokens
- * count against `maxOutputTokens`, so a budget at or above it can leave no visible text (finish
- * MAX_TOKENS). It becomes half of max_tokens, or a lower effort's budget when that is more, so a
- * higher effort never thinks less ({@link budgetBelow}); when that is below the model's smallest budget,
- * thinking is switched off (0), or on Pro, which cannot switch it off, the smallest budget is
- * sent. Each change comes with a warning that says which.
+ * count against `maxOutputTokens`, so a budget near it can leave no visible text (finish
+ * MAX_TOKENS). It is at most half of max_tokens, or the model's smallest budget when half is less
+ * and that is below max_tokens; every effort has the same cap, so a higher one never thinks less
+ * ({@link budgetUnder}). When not even the smallest budget is below max_tokens, thinking is
+ * switched off (0), or on Pro, which cannot switch it off, the smallest budget is sent. Each change
+ * comes with one warning that says which; an unchanged budget comes with none.
  */
 function budgetWithin(effort: ThinkingEffort, model: string | undefined, maxTokens: number | undefined, warnings: string[]): number {
-  const budget = BUDGETS[effort];
-  if (maxTokens === undefined || budget < maxTokens) return budget;
-  const lowered = budgetBelow(BUDGETS, effort, maxTokens);
+  if (maxTokens === undefined) return BUDGETS[effort];
   const smallest = smallestBudget(model);
-  if (lowered.tokens >= smallest) {
-    warnings.push(`reasoning_effort ${effort}: the thinking budget is ${lowered.tokens} tokens, ${lowered.source} (Gemini counts thinking against maxOutputTokens).`);
-    return lowered.tokens;
+  const budget = budgetUnder(BUDGETS[effort], maxTokens, smallest);
+  if (budget) {
+    if (budget.lowered) warnings.push(`reasoning_effort ${effort}: the thinking budget is ${budget.tokens} tokens, ${budget.lowered}, to leave room for the answer (Gemini counts thinking against maxOutputTokens).`);
+    return budget.tokens;
   }
   if (!model?.includes("pro")) {
     warnings.push(`reasoning_effort ${effort}: thinking switched off (thinkingBudget 0): max_tokens ${maxTokens} leaves no room for ${model ?? "the model"}'s smallest thinking budget, ${smallest}, and an answer.`);
@@ -81,9 +81,9 @@ function budgetWithin(effort: ThinkingEffort, model: string | undefined, maxToke
  * since Gemini 3 can neither switch thinking off nor go above high, and a level the model refuses
  * is the next one up (`minimal` the lowest), each change with a warning; 2.5 gets `thinkingBudget`
  * (`none` is 0, except on Pro, which gets its minimum with a warning; `xhigh` and `max` are capped at 24576
- * with a warning; a budget at or above `maxTokens` becomes half of it or a lower effort's budget
- * below it, whichever is more, or 0 or the smallest the model takes when that is below the model's
- * smallest, with a warning); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
+ * with a warning; under `maxTokens` a budget is at most half of it, or the model's smallest when
+ * half is less, and thinking is off (Pro: its smallest) when not even that is below it, with one
+ * warning in place of the cap's, see budgetWithin); other models drop it with a warning. An unknown value is a 400 naming `reasoning_effort`.
  * @see https://ai.google.dev/gemini-api/docs/thinking
  */
 export function thinkingConfigFor(value: string | undefined, model: string | undefined, warnings: string[], maxTokens?: number): GeminiThinkingConfig | undefined {
@@ -102,8 +102,9 @@ export function thinkingConfigFor(value: string | undefined, model: string | und
       warnings.push(`reasoning_effort none: ${model} cannot switch thinking off; sent its smallest thinkingBudget, ${PRO_MIN_BUDGET}`);
       return { thinkingBudget: PRO_MIN_BUDGET };
     }
-    if (effort === "xhigh" || effort === "max") warnings.push(`reasoning_effort ${effort} is capped at Gemini's high budget, thinkingBudget ${BUDGETS[effort]}`);
-    return { thinkingBudget: budgetWithin(effort, model, maxTokens, warnings) };
+    const thinkingBudget = budgetWithin(effort, model, maxTokens, warnings);
+    if ((effort === "xhigh" || effort === "max") && thinkingBudget === BUDGETS[effort]) warnings.push(`reasoning_effort ${effort} is capped at Gemini's high budget, thinkingBudget ${BUDGETS[effort]}`);
+    return { thinkingBudget };
   }
   warnings.push(`reasoning_effort is not supported by ${model ?? "this model"} (no thinking controls); dropped`);
   return undefined;
