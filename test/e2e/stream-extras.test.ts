@@ -158,4 +158,40 @@ describe("a streamed top-level field that first appears after the start, end to 
     expect(events.map((event) => event.event.case)).toEqual(["responseStart", "textDelta", "finish", "chunkExtra", "usage", "routeSummary"]);
     expect(events[3]?.event.case === "chunkExtra" ? events[3].event.value.extra : undefined).toEqual({ moderation });
   });
+
+  const pending = { output: { type: "error", code: "pending", message: "not yet" } };
+  /** An answer whose content chunks carry `moderation: null`, then a provisional report, then the final one (repeated with the usage). */
+  const revised = [
+    { ...head, moderation: null, choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, logprobs: null, finish_reason: null }] },
+    { ...head, moderation: null, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] },
+    { ...head, choices: [], moderation: pending },
+    { ...head, choices: [], moderation },
+    { ...head, choices: [], usage, moderation },
+  ]
+    .map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`)
+    .join("");
+
+  it("a moderation that changes goes out again, and the chunks after it carry the new value: the SDK's final answer has the final verdict", async () => {
+    const chunks = (await chunksOf(`${revised}data: [DONE]\n\n`, { stream_options: { include_usage: true } })) as { choices: unknown[]; moderation?: unknown; usage?: unknown }[];
+    expect(chunks.map((chunk) => [chunk.choices.length, chunk.moderation, chunk.usage === null ? null : "usage"])).toEqual([
+      [1, null, null],
+      [1, null, null],
+      [0, pending, null],
+      [0, moderation, null],
+      [0, moderation, "usage"],
+    ]);
+    upstream.enqueue(sseAnswer(sliced(`${revised}data: [DONE]\n\n`)));
+    const stream = client.chat.completions.stream({ model: MODEL, messages: [{ role: "user", content: "Hi" }], stream_options: { include_usage: true } });
+    expect(((await stream.finalChatCompletion()) as { moderation?: unknown }).moderation).toEqual(moderation);
+  });
+
+  it.each(["connect", "grpc"])("%s: each new moderation value reaches a ChatStream client", async (kind) => {
+    upstream.enqueue(sseAnswer(sliced(`${revised}data: [DONE]\n\n`)));
+    const transport = kind === "grpc" ? createGrpcTransport({ baseUrl: origin, sessionManager: sessions }) : createConnectTransport({ baseUrl: origin, httpVersion: "1.1" });
+    const chat: Client<typeof ChatService> = createClient(ChatService, transport);
+    const events: ChatStreamResponse[] = [];
+    for await (const event of chat.chatStream({ input: { model: MODEL, messages: [{ role: 1, content: [{ part: { case: "text", value: "Hi" } }] }] } })) events.push(event);
+    expect(events.map((event) => event.event.case)).toEqual(["responseStart", "textDelta", "finish", "chunkExtra", "chunkExtra", "usage", "routeSummary"]);
+    expect(events.map((event) => (event.event.case === "chunkExtra" || event.event.case === "responseStart" ? event.event.value.extra : undefined)).filter(Boolean)).toEqual([{ moderation: null }, { moderation: pending }, { moderation }]);
+  });
 });

@@ -1604,16 +1604,17 @@ export const ChoiceExtraSchema: GenMessage<ChoiceExtra> = /*@__PURE__*/
 /**
  * ChunkExtra carries the top-level fields of an OpenAI-dialect provider's stream chunk that the
  * gateway does not model and that first appear after the chunk that started the answer (such as
- * OpenAI's `moderation` results, sent in a chunk with no choices near the end), as the provider
- * sent them (numbers as doubles). It comes once per field, when the field first appears (before
- * the events of that chunk): a field the provider repeats on later chunks, or that
- * ResponseStart.extra already carried (such as Perplexity's `citations`), is not sent again.
+ * OpenAI's `moderation` results, sent in a chunk with no choices near the end), or come again with
+ * another value (a provisional moderation report, then the final one), as the provider sent them
+ * (numbers as doubles). It comes before the events of that chunk. A field the provider repeats with
+ * the value last sent here or in ResponseStart.extra (such as Perplexity's `citations` on every
+ * chunk) is not sent again, nor is a `null` after a value; a later value replaces an earlier one.
  *
  * @generated from message switchyard.v1.ChunkExtra
  */
 export type ChunkExtra = Message$1<"switchyard.v1.ChunkExtra"> & {
   /**
-   * The chunk's fields that are new in the stream.
+   * The chunk's fields that are new in the stream or have a new value.
    *
    * @generated from field: google.protobuf.Struct extra = 1;
    */

@@ -274,7 +274,7 @@ export type ChatStreamResponse = Message<"switchyard.v1.ChatStreamResponse"> & {
   } | {
     /**
      * Top-level fields of a provider's chunk the gateway does not model that first appear after
-     * response_start (OpenAI-dialect providers only); it is not model output.
+     * response_start, or change value (OpenAI-dialect providers only); it is not model output.
      *
      * @generated from field: switchyard.v1.ChunkExtra chunk_extra = 13;
      */

@@ -1,6 +1,7 @@
 import { FinishReason, type Annotation, type Choice, type ChoiceExtra, type TokenLogprob, type Usage } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatResponse, ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
+import { setOwnEntry } from "../../core/own-entry.js";
 import type { Json, OpenAITokenLogprob, OpenAIToolCall, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 const FINISH_NAMES: Readonly<Record<FinishReason, string | null>> = {
@@ -182,8 +183,9 @@ const MAX_HELD_REASONING_CHARS = 4 * 1024 * 1024;
  * unmodelled fields of a choice and its delta (choice_extra) go where it put them: into the chunk
  * written for the choice's next event (the event's own fields win on a clash), or, when its chunk
  * carried nothing else, into a chunk of their own; a stream without them is written byte for byte
- * as before. Top-level fields that first came after the start (chunk_extra) go in a chunk of their
- * own with empty `choices`.
+ * as before. Top-level fields that came after the start, or changed since (chunk_extra), go in a
+ * chunk of their own with empty `choices`; a new value of a field the start carried (which every
+ * chunk repeats) replaces it in that chunk and in every chunk after it.
  * Returns the chunks to write for one event (often one, sometimes none).
  */
 export class OpenAIChunkEncoder {
@@ -192,6 +194,10 @@ export class OpenAIChunkEncoder {
   private model = "";
   private readonly rolesSent = new Set<number>();
   private prefix = "";
+  /** The prefix's members before the extra ones (id through system_fingerprint), for rebuilding it. */
+  private prefixHead = "";
+  /** The start's top-level extra fields, in every chunk; a chunk_extra that changes one changes it here too. */
+  private startExtra: JsonObject | undefined;
   /** The calls (choice:index) that are of custom tools: their fragments go out as `custom.input`. */
   private readonly customCalls = new Set<string>();
   /** Reasoning text of each choice's current block, until its signature closes it (then kept whole for thinking_blocks). */
@@ -304,6 +310,28 @@ export class OpenAIChunkEncoder {
     return [...role, this.chunk(choiceIndex, delta, null, logprobs)];
   }
 
+  /**
+   * The fields of a chunk_extra that are not among the start's, which every chunk carries: a new
+   * value of one of those replaces it in the prefix instead (this chunk and those after it carry the
+   * new value, not the start's, and no chunk names a key twice).
+   */
+  private newStartValues(extra: JsonObject): JsonObject | undefined {
+    const start = this.startExtra;
+    if (!start) return extra;
+    let updated: JsonObject | undefined;
+    let rest: JsonObject | undefined;
+    for (const key of Object.keys(extra)) {
+      const next = extra[key] ?? null;
+      if (Object.hasOwn(start, key)) setOwnEntry((updated ??= { ...start }), key, next);
+      else setOwnEntry((rest ??= {}), key, next);
+    }
+    if (updated) {
+      this.startExtra = updated;
+      this.prefix = `${this.prefixHead}${extraMembers(updated)}"choices":[`;
+    }
+    return rest;
+  }
+
   /** The chunks (JSON text) for one event. */
   encode(event: ChatStreamResponse): string[] {
     const value = event.event;
@@ -312,9 +340,11 @@ export class OpenAIChunkEncoder {
         this.id = value.value.id;
         this.created = Number(value.value.created);
         this.model = value.value.model;
-        this.prefix = `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},${
+        this.prefixHead = `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},${
           value.value.serviceTier ? `"service_tier":${JSON.stringify(value.value.serviceTier)},` : ""
-        }"system_fingerprint":${value.value.systemFingerprint ? JSON.stringify(value.value.systemFingerprint) : "null"},${extraMembers(value.value.extra)}"choices":[`;
+        }"system_fingerprint":${value.value.systemFingerprint ? JSON.stringify(value.value.systemFingerprint) : "null"},`;
+        this.startExtra = value.value.extra;
+        this.prefix = `${this.prefixHead}${extraMembers(this.startExtra)}"choices":[`;
         return [];
       case "textDelta": {
         if (value.value.logprobs.length === 0) return [this.chunk(value.value.choiceIndex, { content: value.value.text })];
@@ -364,8 +394,10 @@ export class OpenAIChunkEncoder {
         return this.choiceExtra(value.value);
       case "chunkExtra": {
         // A chunk of its own with no choices, as OpenAI sends its moderation chunk.
-        const members = extraMembers(value.value.extra);
-        return members ? [`${this.prefix}]${this.includeUsage ? ',"usage":null' : ""},${members.slice(0, -1)}}`] : [];
+        const extra = value.value.extra;
+        if (!extra || Object.keys(extra).length === 0) return [];
+        const members = extraMembers(this.newStartValues(extra));
+        return [`${this.prefix}]${this.includeUsage ? ',"usage":null' : ""}${members ? `,${members.slice(0, -1)}` : ""}}`];
       }
       case "usage": {
         // Usage comes after the finishes: a choice_extra still waiting has no chunk left to join, and goes alone.

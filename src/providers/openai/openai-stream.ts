@@ -19,6 +19,8 @@ import {
   usageEvent,
   type AnswerFacts,
 } from "../../core/stream-events.js";
+import { setOwnEntry } from "../../core/own-entry.js";
+import { unmodelledFields } from "../../core/unmodelled-fields.js";
 import { distinctToolCallId } from "../generated-ids.js";
 import type { SseEvent, SseTranslator } from "../sse-decoder.js";
 import { fromOpenAIStreamError } from "./openai-errors.js";
@@ -27,6 +29,9 @@ import { continuedCall, newChoiceCalls, opensAnotherCall, type ChoiceCalls, type
 import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, DELTA_KEYS } from "./openai-extras.js";
 import { annotationsOf, argumentsText, audioFieldsOf, callArgumentsText, chunkedContent, contentLogprobsOf, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf, toolCallList } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
+
+/** No key: every entry of an object is kept ({@link answerExtras} of fields already picked). */
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 interface LenientToolDelta {
   type?: unknown;
@@ -85,18 +90,21 @@ function answerFactsOf(chunk: LenientChunk): AnswerFacts {
  * choice's events of the chunk; a chunk without such fields costs one pass over the keys of each
  * choice and delta, and allocates nothing for it. Top-level fields the gateway does not model go on
  * response_start when they come up to the chunk that starts the answer (Perplexity's `citations`,
- * Azure's `prompt_filter_results`); one that first appears later (OpenAI's `moderation`) goes in a
- * chunk_extra ahead of that chunk's events, once: a field seen before is not sent again (Perplexity
- * repeats its fields on every chunk), and a chunk with no new field costs one pass over its keys and
- * allocates nothing. An in-stream `{"error":…}` throws. A chunk that is not a JSON object is skipped.
+ * Azure's `prompt_filter_results`); one that first appears later, or comes again with another value
+ * (OpenAI's `moderation`: a provisional report, then the final one), goes in a chunk_extra ahead of
+ * that chunk's events: a field repeated with the value already sent is not sent again (Perplexity
+ * repeats its fields on every chunk), nor is a `null` after a value (no report in that chunk, as the
+ * OpenAI SDKs read it, not a withdrawal). A chunk without such fields costs one pass over its keys and
+ * allocates nothing; one with them, a JSON text of each to compare. An in-stream `{"error":…}` throws.
+ * A chunk that is not a JSON object is skipped.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse> {
   private started = false;
   /** Top-level fields of the chunks so far that the gateway does not model, for response_start. */
   private startExtra: JsonObject | undefined;
-  /** Top-level keys not read from a chunk after the start: the modelled ones and the unmodelled ones already sent. */
-  private knownKeys: ReadonlySet<string> = COMPLETION_KEYS;
+  /** The JSON text of each unmodelled top-level field's value last sent (on response_start or in a chunk_extra), by key. */
+  private readonly sentExtras = new Map<string, string>();
   private usage: Usage | undefined;
   private usageSent = false;
   private readonly callsByChoice = new Map<number, ChoiceCalls>();
@@ -119,14 +127,30 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   private start(id: string, created: bigint, chunk: LenientChunk, out: ChatStreamResponse[]): void {
     this.started = true;
     const facts = answerFactsOf(chunk);
-    if (this.startExtra) this.knowKeys(this.startExtra);
+    if (this.startExtra) for (const key of Object.keys(this.startExtra)) this.sentExtras.set(key, JSON.stringify(this.startExtra[key]));
     out.push(responseStartEvent(id, "", created, this.warnings, this.startExtra ? { ...facts, extra: this.startExtra } : facts));
   }
 
-  /** Adds the keys of `extra` to those not read again. */
-  private knowKeys(extra: JsonObject): void {
-    // Runs once per field a stream adds (rarely more than a few), so a new set each time costs nothing that matters.
-    this.knownKeys = new Set([...this.knownKeys, ...Object.keys(extra)]);
+  /**
+   * The unmodelled top-level fields of a chunk after the start whose value differs from the one last
+   * sent (a first value included), recorded as sent; undefined when there are none. A `null` after a
+   * value is not a change: it reports nothing.
+   */
+  private changedExtras(chunk: Readonly<Record<string, unknown>>): JsonObject | undefined {
+    const present = unmodelledFields(chunk, COMPLETION_KEYS);
+    if (!present) return undefined;
+    let changed: Record<string, unknown> | undefined;
+    for (const key of Object.keys(present)) {
+      const value = present[key];
+      const sent = this.sentExtras.get(key);
+      if (value === null && sent !== undefined) continue;
+      // The raw value's text: what a Struct keeps of it (answerExtras) has the same text.
+      const text = JSON.stringify(value);
+      if (text === sent) continue;
+      this.sentExtras.set(key, text);
+      setOwnEntry((changed ??= {}), key, value);
+    }
+    return changed ? answerExtras(changed, NO_KEYS) : undefined;
   }
 
   /** Translates one SSE event, appending the resulting events to `out`. */
@@ -158,12 +182,9 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       if (extra) this.startExtra = this.startExtra ? { ...this.startExtra, ...extra } : extra;
     }
     if (this.started) {
-      // A field that first appears after the start (OpenAI's `moderation`) goes now, in an event of its own.
-      const later = answerExtras(chunk as Record<string, unknown>, this.knownKeys);
-      if (later) {
-        this.knowKeys(later);
-        out.push(chunkExtraEvent(later));
-      }
+      // A field that first appears after the start, or whose value changed (OpenAI's `moderation`), goes now, in an event of its own.
+      const later = this.changedExtras(chunk as Record<string, unknown>);
+      if (later) out.push(chunkExtraEvent(later));
     } else if (typeof chunk.id === "string" && chunk.id.length > 0) {
       this.start(chunk.id, createdSeconds(chunk.created), chunk, out);
     }

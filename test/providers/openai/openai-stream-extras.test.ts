@@ -122,13 +122,12 @@ const MODERATION = {
 
 describe("OpenAI-dialect stream: top-level fields the gateway does not model", () => {
   const head = { id: "c5", object: "chat.completion.chunk", created: 1, model: "m" };
-  const answer = [
-    { ...head, choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, logprobs: null, finish_reason: null }] },
-    { ...head, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] },
-  ];
+  const content = { ...head, choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, logprobs: null, finish_reason: null }] };
+  const finish = { ...head, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] };
+  const answer = [content, finish];
   const usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 };
 
-  it("a field that first appears after the start (OpenAI's moderation chunk) comes once, at that point, in a chunk_extra", async () => {
+  it("a field that first appears after the start (OpenAI's moderation chunk) comes at that point, in a chunk_extra, and not again when repeated with the same value", async () => {
     const events = await streamOf(sse([...answer, { ...head, choices: [], usage: null, moderation: MODERATION }, { ...head, choices: [], usage }, { ...head, choices: [], moderation: MODERATION }]));
     expect(events.slice(1, 4)).toEqual([
       ["text", 0, "ok"],
@@ -136,6 +135,28 @@ describe("OpenAI-dialect stream: top-level fields the gateway does not model", (
       ["chunk-extra", { moderation: MODERATION }],
     ]);
     expect(events.slice(4).map((event) => event[0])).toEqual(["usage"]);
+  });
+
+  it("a field that comes again with another value is sent again: a provisional moderation report, then the final one", async () => {
+    const pending = { input: MODERATION.input, output: { type: "error", code: "pending", message: "not yet" } };
+    const events = await streamOf(sse([content, { ...head, choices: [], moderation: pending }, finish, { ...head, choices: [], moderation: pending }, { ...head, choices: [], moderation: MODERATION }, { ...head, choices: [], usage }]));
+    expect(events.filter((event) => event[0] === "chunk-extra")).toEqual([
+      ["chunk-extra", { moderation: pending }],
+      ["chunk-extra", { moderation: MODERATION }],
+    ]);
+  });
+
+  it("a field the start carried as null (moderation: null on the content chunks) is sent when its real value comes; a null after it is not", async () => {
+    const events = await streamOf(sse([...answer.map((chunk) => ({ ...chunk, moderation: null })), { ...head, choices: [], moderation: MODERATION }, { ...head, choices: [], moderation: null, usage }]));
+    expect(events[0]).toEqual(["start", "c5"]);
+    expect(events.slice(2, 4)).toEqual([
+      ["finish", 0, FinishReason.STOP, "stop"],
+      ["chunk-extra", { moderation: MODERATION }],
+    ]);
+    expect(events.slice(4).map((event) => event[0])).toEqual(["usage"]);
+    const adapter = adapterFor(replayTransport({ headers: { "content-type": "text/event-stream" }, body: sse(answer.map((chunk) => ({ ...chunk, moderation: null }))) }), { type: "openai-compatible", baseUrl: "https://az.example/openai" });
+    const [start] = await collect(adapter.stream(chatInput({ messages: [user("hi")] }), callOptions("gpt-4o")));
+    expect(start?.event.case === "responseStart" ? start.event.value.extra : undefined).toEqual({ moderation: null });
   });
 
   it("merged into the usage chunk: the chunk_extra comes before the usage", async () => {
