@@ -13,10 +13,12 @@ const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * Maps an OpenAI finish_reason to the normalised enum; Mistral's `model_length` (the context window
- * ran out) is LENGTH; other unknown values map to STOP.
+ * ran out) is LENGTH; another value OpenAI does not define (text-generation-inference's
+ * `eos_token`) is TOOL_CALLS when the choice called tools (`calledTools`), else STOP. A value OpenAI
+ * defines keeps its meaning: its `stop` with tool calls (a forced tool_choice) stays STOP.
  * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices
  */
-export function mapOpenAIFinishReason(value: string | null | undefined): FinishReason {
+export function mapOpenAIFinishReason(value: string | null | undefined, { calledTools = false }: { readonly calledTools?: boolean } = {}): FinishReason {
   switch (value) {
     case "stop":
       return FinishReason.STOP;
@@ -33,7 +35,7 @@ export function mapOpenAIFinishReason(value: string | null | undefined): FinishR
     case "":
       return FinishReason.UNSPECIFIED;
     default:
-      return FinishReason.STOP;
+      return calledTools ? FinishReason.TOOL_CALLS : FinishReason.STOP;
   }
 }
 
@@ -320,7 +322,7 @@ export function fromOpenAIResponse(body: unknown, provider: string): ChatRespons
         ...(audio ? { audio: { $typeName: "switchyard.v1.AudioOutput" as const, ...audio } } : {}),
         ...(messageExtra ? { extra: messageExtra } : {}),
       },
-      finishReason: mapOpenAIFinishReason(finishReason),
+      finishReason: mapOpenAIFinishReason(finishReason, { calledTools: toolCalls.length > 0 }),
       rawFinishReason: finishReason ?? "",
       ...(logprobs ? { logprobs } : {}),
       ...(choiceExtra ? { extra: choiceExtra } : {}),

@@ -251,7 +251,8 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       if (failed) throw failed;
       this.finished.add(choiceIndex);
       this.closeCalls(choiceIndex, out);
-      out.push(finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason), choice.finish_reason));
+      const calledTools = (this.callsByChoice.get(choiceIndex)?.all.length ?? 0) > 0;
+      out.push(finishEvent(choiceIndex, mapOpenAIFinishReason(choice.finish_reason, { calledTools }), choice.finish_reason));
     }
   }
 

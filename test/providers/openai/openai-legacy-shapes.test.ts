@@ -46,6 +46,7 @@ describe("text-generation-inference 1.4–2.0: tool_calls as one object, argumen
     const calls = answer.choices[0]?.message?.toolCalls ?? [];
     expect(calls.map((call) => [call.name, call.arguments])).toEqual([["get_current_weather", '{"location":"Paris"}']]);
     expect(calls[0]?.id).toMatch(/^call_/);
+    expect(answer.choices[0]).toMatchObject({ finishReason: FinishReason.TOOL_CALLS, rawFinishReason: "eos_token" });
   });
 
   it("hand-made: a streamed call object is a call, not a silent empty answer", async () => {
@@ -53,6 +54,25 @@ describe("text-generation-inference 1.4–2.0: tool_calls as one object, argumen
     const body = frames([chunk({ role: "assistant", ...tool('{"location":') }), chunk(tool(' "Paris"}')), chunk(tool(""), { finish: "eos_token" }), "[DONE]"]);
     const events = summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m"))));
     expect(events.filter(([kind]) => kind === "tool_delta").map((event) => event[3]).join("")).toBe('{"location": "Paris"}');
+    expect(events.filter(([kind]) => kind === "finish")).toEqual<EventSummary[]>([["finish", 0, FinishReason.TOOL_CALLS, "eos_token"]]);
+  });
+
+  const call = { tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }] };
+  it.each([
+    ["eos_token", "tool_calls", FinishReason.TOOL_CALLS],
+    ["eos_token", "text", FinishReason.STOP],
+    ["some_new_reason", "tool_calls", FinishReason.TOOL_CALLS],
+    // OpenAI answers `stop` when tool_choice forced a function: a value OpenAI defines keeps its meaning.
+    ["stop", "tool_calls", FinishReason.STOP],
+    ["length", "tool_calls", FinishReason.LENGTH],
+  ] as const)("finish_reason %s on a choice with %s: a value OpenAI does not define is tool_calls when the choice called tools, one it defines keeps its meaning (whole and streamed)", async (raw, output, expected) => {
+    const message = output === "tool_calls" ? { role: "assistant", content: null, ...call } : { role: "assistant", content: "Hi" };
+    const body = JSON.stringify({ id: "x1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message, logprobs: null, finish_reason: raw }] });
+    const answer = await adapterFor(replayTransport({ body }), COMPATIBLE).generate(input, callOptions("m"));
+    expect(answer.choices[0]).toMatchObject({ finishReason: expected, rawFinishReason: raw });
+    const delta = output === "tool_calls" ? { role: "assistant", ...call } : { role: "assistant", content: "Hi" };
+    const events = summarize(await collect(adapterFor(replayTransport({ body: frames([chunk(delta), chunk({}, { finish: raw }), "[DONE]"]) }), COMPATIBLE).stream(input, callOptions("m"))));
+    expect(events.filter(([kind]) => kind === "finish")).toEqual<EventSummary[]>([["finish", 0, expected, raw]]);
   });
 });
 
