@@ -178,9 +178,19 @@ export function callArgumentsText(fn: { readonly arguments?: unknown; readonly p
 }
 
 /**
+ * The logprob OpenAI gives a token with no meaningful probability ("the value -9999.0 is used to
+ * signify that the token is very unlikely"); a completions-shape token whose logprob is null (the
+ * first token of an echoed prompt, a server that did not compute it) gets it rather than 0, which
+ * would claim certainty.
+ * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices
+ */
+const NO_MEANINGFUL_LOGPROB = -9999;
+
+/**
  * A choice's token logprobs for its content: `logprobs.content`, or the completions API's shape
  * (`tokens`, `token_logprobs`, `top_logprobs` as one token → logprob object per position) that
- * older vLLM chat answers carry, converted; undefined when neither is there.
+ * older vLLM chat answers carry, converted (a token without a logprob gets -9999, never 0);
+ * undefined when neither is there.
  */
 export function contentLogprobsOf(logprobs: unknown): readonly OpenAITokenLogprob[] | null | undefined {
   if (!isRecord(logprobs)) return undefined;
@@ -191,7 +201,7 @@ export function contentLogprobsOf(logprobs: unknown): readonly OpenAITokenLogpro
     const top = tops[position];
     return {
       token: String(token ?? ""),
-      logprob: typeof values[position] === "number" ? (values[position] as number) : 0,
+      logprob: typeof values[position] === "number" ? (values[position] as number) : NO_MEANINGFUL_LOGPROB,
       bytes: null,
       top_logprobs: isRecord(top) ? Object.entries(top).filter(([, logprob]) => typeof logprob === "number").map(([name, logprob]) => ({ token: name, logprob: logprob as number, bytes: null })) : [],
     };
