@@ -5,7 +5,8 @@ import { ChatResponseSchema, type ChatStreamResponse } from "../../gen/switchyar
 import {
   annotationDeltaEvent, audioDeltaEvent, choiceExtraEvent, finishEvent, reasoningDeltaEvent, refusalDeltaEvent, responseStartEvent, textDeltaEvent, toolCallDeltaEvent, toolCallStartEvent, usageEvent, usageOf,
 } from "../../src/core/stream-events.js";
-import { OpenAIChunkEncoder, toOpenAICompletion } from "../../src/http/openai-compat/from-proto.js";
+import { OpenAIChunkEncoder } from "../../src/http/openai-compat/chunk-encoder.js";
+import { toOpenAICompletion } from "../../src/http/openai-compat/from-proto.js";
 
 const start = responseStartEvent("chatcmpl-1", "openai-main/gpt-4o-mini", 1_700_000_000n);
 const usage = usageEvent(usageOf({ prompt: 10, completion: 5, cached: 2, reasoning: 1 }));

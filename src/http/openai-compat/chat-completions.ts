@@ -7,7 +7,8 @@ import type { FastResponse } from "../../server/fast-h1.js";
 import { parseCallerTimeout } from "../../core/routing/request-scope.js";
 import { routeHeaders } from "../../server/route-headers.js";
 import { toRestError } from "./error-response.js";
-import { OpenAIChunkEncoder, toOpenAICompletion } from "./from-proto.js";
+import { OpenAIChunkEncoder } from "./chunk-encoder.js";
+import { toOpenAICompletion } from "./from-proto.js";
 import { responseClosed, SseWriter, type RawResponse } from "./sse-writer.js";
 import { toProtoChatRequest, type RestChatRequest } from "./to-proto.js";
 
