@@ -95,18 +95,18 @@ export function fromOpenAIUsage(usage: OpenAIUsage): Usage {
   return out;
 }
 
-/** Maps OpenAI token logprobs to proto TokenLogprobs. */
+/** Maps OpenAI token logprobs to proto TokenLogprobs (a logprob a server left out or null is -9999, OpenAI's "no meaningful probability", never 0). */
 export function fromOpenAILogprobs(entries: readonly OpenAITokenLogprob[] | null | undefined): TokenLogprob[] {
   if (!Array.isArray(entries)) return [];
   return entries.filter((entry) => typeof entry === "object" && entry !== null).map((entry) => ({
     $typeName: "switchyard.v1.TokenLogprob",
     token: String(entry.token ?? ""),
-    logprob: Number(entry.logprob ?? 0),
+    logprob: typeof entry.logprob === "number" ? entry.logprob : NO_MEANINGFUL_LOGPROB,
     bytes: Array.isArray(entry.bytes) ? Uint8Array.from(entry.bytes) : new Uint8Array(),
     topLogprobs: (Array.isArray(entry.top_logprobs) ? entry.top_logprobs : []).filter((top: unknown) => typeof top === "object" && top !== null).map((top: { token: string; logprob: number; bytes: number[] | null }) => ({
       $typeName: "switchyard.v1.TopLogprob",
       token: String(top.token ?? ""),
-      logprob: Number(top.logprob ?? 0),
+      logprob: typeof top.logprob === "number" ? top.logprob : NO_MEANINGFUL_LOGPROB,
       bytes: Array.isArray(top.bytes) ? Uint8Array.from(top.bytes) : new Uint8Array(),
     })),
   }));

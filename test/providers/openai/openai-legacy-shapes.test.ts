@@ -114,3 +114,13 @@ describe("older vLLM chat answers: logprobs in the completions API's shape", () 
     ]);
   });
 });
+
+describe("the chat shape's logprobs from a server that leaves one out", () => {
+  it("hand-made: a null logprob (the token's or a top one's) is -9999, OpenAI's 'no meaningful probability', not 0 (certainty)", async () => {
+    const logprobs = { content: [{ token: "Hi", logprob: null, bytes: null, top_logprobs: [{ token: "Hi", logprob: null, bytes: null }] }] };
+    const body = JSON.stringify({ id: "cmpl-n", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "Hi" }, logprobs, finish_reason: "stop" }] });
+    const answer = await adapterFor(replayTransport({ body }), COMPATIBLE).generate(input, callOptions("m"));
+    const entry = answer.choices[0]?.logprobs?.content[0];
+    expect([entry?.logprob, entry?.topLogprobs[0]?.logprob]).toEqual([-9999, -9999]);
+  });
+});
