@@ -9,7 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MediaBudget } from "../../src/media/guarded-media-fetch.js";
+import { MediaBudget } from "../../src/media/media-budget.js";
 import { listenApp, type ListeningApp } from "../support/listening-app.js";
 
 const MIB = 1024 * 1024;
