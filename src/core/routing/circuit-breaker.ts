@@ -20,7 +20,7 @@ export interface CircuitPermit {
    * slot is freed. In a closed circuit it changes nothing: the consecutive-failure count is reset
    * only by the attempt's end, so a target whose every stream fails after its first token still
    * opens its circuit. The attempt's end is still reported: failed() then counts one failure as for
-   * any call in a closed circuit, and succeeded() or released() (the caller left a stream that was
+   * any call in a closed circuit, and succeeded() or callerLeft() (the caller left a stream that was
    * answering) reset the count. Later calls are ignored.
    */
   answered(): void;
@@ -28,12 +28,14 @@ export interface CircuitPermit {
   succeeded(): void;
   /** The target failed in a way that says it is unhealthy. */
   failed(): void;
-  /**
-   * The attempt ended without a verdict of its own (the caller canceled; one of the gateway's own
-   * bounds): frees the probe slot. After {@link answered} the answer counts as the target's success
-   * (a stream the caller left while it flowed); else nothing else changes.
-   */
+  /** The attempt ended without a verdict (one of the gateway's own bounds, the caller's deadline): frees the probe slot, changes nothing else. */
   released(): void;
+  /**
+   * The caller stopped the attempt (canceled, or stopped reading): after {@link answered} the answer
+   * counts as the target's success (a stream the caller left while it flowed: a stop button); before
+   * it, as {@link released}.
+   */
+  callerLeft(): void;
 }
 
 /**
@@ -121,7 +123,8 @@ export class CircuitBreaker {
       },
       succeeded: () => settle("success"),
       failed: () => settle("failure"),
-      released: () => settle(answered ? "success" : "none"),
+      released: () => settle("none"),
+      callerLeft: () => settle(answered ? "success" : "none"),
     };
   }
 

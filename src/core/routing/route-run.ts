@@ -166,7 +166,9 @@ export class RouteRun {
   failureOf(attempt: Attempt, thrown: unknown): GatewayError {
     const stop = this.options.scope.stopError();
     if (stop) {
-      attempt.permit.released();
+      // A caller who left a flowing stream credits the target; its deadline cutting one does not.
+      if (stop.code === Code.DeadlineExceeded) attempt.permit.released();
+      else attempt.permit.callerLeft();
       // The deadline cut this attempt: it is one of the route's failures (not the target's: no breaker count).
       if (stop.code === Code.DeadlineExceeded) this.failures.push({ target: attempt.target.id, error: stop });
       throw this.withRoute(stop);
@@ -211,7 +213,8 @@ export class RouteRun {
    */
   failed(attempt: Attempt, error: GatewayError, options: { failover?: boolean; targetAnswered?: boolean } = {}): FailureAction {
     const classification = classifyFailure(error);
-    if (classification.action === "stop" || (classification.unheard && !options.targetAnswered)) attempt.permit.released();
+    if (classification.action === "stop") attempt.permit.callerLeft();
+    else if (classification.unheard && !options.targetAnswered) attempt.permit.released();
     else if (classification.unhealthy && !options.targetAnswered) {
       attempt.permit.failed();
       this.options.onUnhealthy?.(attempt.target);

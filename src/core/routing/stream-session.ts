@@ -207,8 +207,8 @@ export async function* runStreamSession(options: StreamSessionOptions): AsyncGen
     throw thrown;
   } finally {
     try {
-      // A consumer that stops early leaves the last permit unsettled; free its probe slot (a no-op when settled).
-      current?.permit.released();
+      // A consumer that stops early leaves the last permit unsettled: the caller left (a no-op when settled).
+      current?.permit.callerLeft();
       if (!finishedNormally && !failed && delivered.contentSent && answering) {
         options.onUsage({ target: answering.id, usage: estimatedUsage(answeringRequest, delivered.outputCharacters - outputBefore), partial: true, estimated: true, keyName: options.keyName });
       }

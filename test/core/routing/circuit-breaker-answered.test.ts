@@ -74,11 +74,15 @@ describe("CircuitPermit.answered (a stream's first token)", () => {
     // A chat UI's stop button: the stream was answering when the caller left.
     const left = breaker.tryAcquire();
     left?.answered();
-    left?.released();
+    left?.callerLeft();
     breaker.tryAcquire()?.failed();
     expect(breaker.state).toBe("closed");
-    // A release before any answer (the caller left before the first token) changes nothing.
-    breaker.tryAcquire()?.released();
+    // One of the gateway's own bounds cutting an answering stream (a tighter idle bound) is no verdict: no reset.
+    const cut = breaker.tryAcquire();
+    cut?.answered();
+    cut?.released();
+    // Nor is a caller leaving before the first token.
+    breaker.tryAcquire()?.callerLeft();
     breaker.tryAcquire()?.failed();
     expect(breaker.state).toBe("open");
     expect(changes).toEqual(["open"]);
