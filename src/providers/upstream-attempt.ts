@@ -21,9 +21,9 @@ export interface UpstreamCallContext {
   /** Streaming requests wait firstTokenMs for the first body byte; others wait totalMs for everything. */
   readonly streaming: boolean;
   /**
-   * `timeouts.totalMs` is what the adapter's own work before the call left of the attempt's
-   * (Gemini's media downloads): a timeout at it is marked `tightenedBound`, since the provider had
-   * less than its own bound, and says nothing about its health.
+   * `timeouts.totalMs` is what the adapter's own work before the call left of the attempt's, and
+   * that work took most of it (Gemini's media downloads, more than half): a timeout at it is marked
+   * `tightenedBound`, since the provider had far less than its own bound, and says nothing about its health.
    */
   readonly totalShortened?: boolean;
 }

@@ -116,8 +116,9 @@ export function createGeminiAdapter(settings: AdapterSettings, options: GeminiAd
         headers,
         body: JSON.stringify(translation.body),
       },
-      // Media downloads took part of total_ms: a timeout at what they left is not the provider's (tightenedBound).
-      { provider: account.name, timeouts, signal: callOptions.signal, streaming, totalShortened: timeouts.totalMs < callOptions.timeouts.totalMs },
+      // Media downloads took more than half of total_ms: a timeout at what they left is not the provider's (tightenedBound).
+      // A provider that had most of its bound and did not answer is still charged (a hung account behind media-heavy traffic).
+      { provider: account.name, timeouts, signal: callOptions.signal, streaming, totalShortened: timeouts.totalMs < callOptions.timeouts.totalMs / 2 },
     );
     if (response.status >= 200 && response.status < 300) return response;
     try {

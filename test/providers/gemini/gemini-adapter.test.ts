@@ -294,13 +294,19 @@ describe("createGeminiAdapter: media", () => {
     // A provider that has not answered when the rest of total_ms runs out.
     const silent: UpstreamTransport = (request) => new Promise((_resolve, reject) => request.signal.addEventListener("abort", () => reject(new Error("aborted"))));
     const input = chatInput({ messages: [user("what is this?", media("image", { url: "https://example.com/cat.jpg" }))] });
-    const timeouts = { ...DEFAULT_TIMEOUTS, totalMs: 300 };
+    // The downloads (150 ms) take more than half of total_ms.
+    const timeouts = { ...DEFAULT_TIMEOUTS, totalMs: 280 };
     const error = await adapterWith(silent, { fetchMedia, now: Date.now }).generate(input, { ...callOptions("gemini-2.5-flash"), timeouts }).then(() => undefined, (thrown: unknown) => thrown);
     expect(error).toMatchObject({ reason: "UPSTREAM_TIMEOUT", facts: { timeoutBound: "totalMs", tightenedBound: true } });
     // Without media, a timeout at total_ms is the provider's.
     const plain = await adapterWith(silent, { now: Date.now }).generate(chatInput({ messages: [user("hi")] }), { ...callOptions("gemini-2.5-flash"), timeouts }).then(() => undefined, (thrown: unknown) => thrown);
     expect(plain).toMatchObject({ reason: "UPSTREAM_TIMEOUT", facts: { timeoutBound: "totalMs" } });
     expect((plain as { facts: { tightenedBound?: boolean } }).facts.tightenedBound).toBeUndefined();
+    // Downloads that took a small share leave the provider most of its bound: its timeout is its own.
+    const roomy = { ...DEFAULT_TIMEOUTS, totalMs: 700 };
+    const mostly = await adapterWith(silent, { fetchMedia, now: Date.now }).generate(input, { ...callOptions("gemini-2.5-flash"), timeouts: roomy }).then(() => undefined, (thrown: unknown) => thrown);
+    expect(mostly).toMatchObject({ reason: "UPSTREAM_TIMEOUT", facts: { timeoutBound: "totalMs" } });
+    expect((mostly as { facts: { tightenedBound?: boolean } }).facts.tightenedBound).toBeUndefined();
   });
 
   it("refuses a fetched URL that served another kind of media than the part (a login page for an image); a file part takes any type", async () => {
