@@ -203,7 +203,8 @@ export function contentLogprobsOf(logprobs: unknown): readonly OpenAITokenLogpro
       token: String(token ?? ""),
       logprob: typeof values[position] === "number" ? (values[position] as number) : NO_MEANINGFUL_LOGPROB,
       bytes: null,
-      top_logprobs: isRecord(top) ? Object.entries(top).filter(([, logprob]) => typeof logprob === "number").map(([name, logprob]) => ({ token: name, logprob: logprob as number, bytes: null })) : [],
+      // An alternative without a logprob is still one of the alternatives (-9999, as for the token).
+      top_logprobs: isRecord(top) ? Object.entries(top).map(([name, logprob]) => ({ token: name, logprob: typeof logprob === "number" ? logprob : NO_MEANINGFUL_LOGPROB, bytes: null })) : [],
     };
   });
 }

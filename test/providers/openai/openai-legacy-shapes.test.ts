@@ -104,13 +104,18 @@ describe("older vLLM chat answers: logprobs in the completions API's shape", () 
   });
 
   it("hand-made: a token whose logprob is null gets OpenAI's -9999 (no meaningful probability), not 0 (certainty)", async () => {
-    const logprobs = { tokens: ["Hi", " there"], token_logprobs: [-0.1, null], top_logprobs: [{ Hi: -0.1, " else": -3 }, null] };
+    const logprobs = { tokens: ["Hi", " there"], token_logprobs: [-0.1, null], top_logprobs: [{ Hi: -0.1, " else": null }, null] };
     const body = JSON.stringify({ id: "cmpl-v", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "Hi there" }, logprobs, finish_reason: "stop" }] });
     const answer = await adapterFor(replayTransport({ body }), COMPATIBLE).generate(input, callOptions("m"));
     const content = answer.choices[0]?.logprobs?.content ?? [];
     expect(content.map((entry) => [entry.token, entry.logprob, entry.topLogprobs.length])).toEqual([
       ["Hi", -0.1, 2],
       [" there", -9999, 0],
+    ]);
+    // An alternative without a logprob is kept, at -9999, as in the chat shape.
+    expect(content[0]?.topLogprobs.map((top) => [top.token, top.logprob])).toEqual([
+      ["Hi", -0.1],
+      [" else", -9999],
     ]);
   });
 });
