@@ -27,7 +27,7 @@ import { fromOpenAIStreamError } from "./openai-errors.js";
 import { ArgumentsClosure } from "./arguments-closure.js";
 import { continuedCall, newChoiceCalls, opensAnotherCall, type ChoiceCalls, type OpenCall } from "./streamed-tool-calls.js";
 import { answerExtras, CHOICE_KEYS, COMPLETION_KEYS, DELTA_KEYS } from "./openai-extras.js";
-import { annotationsOf, argumentsText, audioFieldsOf, callArgumentsText, chunkedContent, contentLogprobsOf, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf, toolCallList } from "./openai-response.js";
+import { annotationsOf, audioFieldsOf, callArgumentsText, chunkedContent, contentLogprobsOf, createdSeconds, failedFinishError, fromOpenAILogprobs, fromOpenAIUsage, isRecord, mapOpenAIFinishReason, reasoningTextOf, toolCallList } from "./openai-response.js";
 import type { OpenAITokenLogprob, OpenAIUsage } from "../../wire/openai-chat-completions.js";
 
 /** No key: every entry of an object is kept ({@link answerExtras} of fields already picked). */
