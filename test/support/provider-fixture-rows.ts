@@ -139,7 +139,8 @@ function openAIRows(): FixtureRow[] {
 
 // ---------- Anthropic ----------
 
-const TWO_TOOL_RESULTS_TEXT =
+/** The text of the recorded answer after two tool results (fixture messages-*-after-two-tool-results). */
+export const TWO_TOOL_RESULTS_TEXT =
   "Here are two fun names for your pet pelican:\n1. Charles - A distinguished, classic name that gives your pelican a bit of sophistication.\n2. Sammy - A friendly, playful name that suggests a cheerful and approachable personality.\n\nWould you like me to generate more names or do you like these? Each pelican name can have its own unique charm, so feel free to ask for more suggestions!";
 const REFUSAL_EXPLANATION =
   "This request was blocked as it seems to violate Anthropic's Terms of Service restrictions on reverse engineering or duplicating model outputs. To learn more, visit https://www.anthropic.com/legal/commercial-terms. API integrators: you can reduce refusals for your users by configuring a fallback model — see https://platform.claude.com/docs/en/build-with-claude/refusals-and-fallback";

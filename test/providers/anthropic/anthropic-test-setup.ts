@@ -1,10 +1,11 @@
-import { FinishReason } from "../../../gen/switchyard/v1/chat_pb.js";
+import { FinishReason, Role, type ChatInput } from "../../../gen/switchyard/v1/chat_pb.js";
 import type { ChatStreamResponse } from "../../../gen/switchyard/v1/chat_service_pb.js";
 import type { ProviderAccount } from "../../../src/config/gateway-config.js";
 import { createAnthropicAdapter } from "../../../src/providers/anthropic/anthropic-adapter.js";
 import type { ProviderAdapter } from "../../../src/providers/provider-adapter.js";
-import { chatInputFor } from "../../support/proto-builders.js";
-import type { ReplayTransport } from "../../support/replay-transport.js";
+import { chatInputFor, toolResult, user } from "../../support/proto-builders.js";
+import { readJsonFixture, replayTransport, type ReplayTransport } from "../../support/replay-transport.js";
+import { asGatewaySendsTools } from "../../support/recorded-exchange.js";
 import { defaultTestConfig, testAccount } from "../../support/test-accounts.js";
 import { usageSummary, type UsageSummary } from "../../support/usage-summary.js";
 
@@ -72,3 +73,33 @@ export function joinText(events: readonly EventSummary[]): EventSummary[] {
   }
   return out;
 }
+
+const SSE_HEADERS = { "content-type": "text/event-stream" };
+
+/** A replay transport that serves `body` as an Anthropic event stream, in the given slices. */
+export const sse = (body: string, sliceSizes?: number[]): ReplayTransport =>
+  replayTransport({ status: 200, headers: SSE_HEADERS, body, ...(sliceSizes ? { sliceSizes } : {}) });
+
+/** The recorded request body of fixture `anthropic/<name>.request.json`, as the gateway sends its tools. */
+export const fixtureBody = (name: string): unknown => asGatewaySendsTools(readJsonFixture<{ body: unknown }>(`anthropic/${name}.request.json`).body);
+
+/** The proto input that should produce messages-stream-after-two-tool-results.request.json. */
+export const twoToolResultsInput = (stop: string[] = []): ChatInput =>
+  chatInput({
+    temperature: 1,
+    stop,
+    tools: [{ name: "pelican_name_generator" }],
+    messages: [
+      user("Two names for a pet pelican"),
+      {
+        role: Role.ASSISTANT,
+        content: [{ part: { case: "text", value: "I'll help you generate two names for a pet pelican using the pelican name generator tool. " } }],
+        toolCalls: [
+          { id: "toolu_017ngBid8gmdReTeroVSZf7r", name: "pelican_name_generator", arguments: "{}" },
+          { id: "toolu_01FJrHJrmnfEqR6NxkQ3yhpu", name: "pelican_name_generator", arguments: "{}" },
+        ],
+      },
+      toolResult("toolu_017ngBid8gmdReTeroVSZf7r", "Charles"),
+      toolResult("toolu_01FJrHJrmnfEqR6NxkQ3yhpu", "Sammy"),
+    ],
+  });
