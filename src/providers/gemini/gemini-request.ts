@@ -80,7 +80,7 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
       config.responseJsonSchema = withoutDialect(caller);
     }
     else {
-      const schema = caller ? subsetSchema(caller, "response_format.json_schema.schema", context, warnings) : undefined;
+      const schema = caller ? subsetSchema(caller, "response_format.json_schema.schema", context, warnings, { ordered: true }) : undefined;
       if (schema) config.responseSchema = schema;
     }
   }
@@ -88,8 +88,8 @@ function generationConfigOf(input: ChatInput, context: GeminiRequestContext, war
 }
 
 /** A caller's JSON Schema in the OpenAPI subset older models take; what the cleaning removed is named in a warning. */
-function subsetSchema(schema: JsonObject, param: string, context: GeminiRequestContext, warnings: string[]): JsonMap | undefined {
-  const converted = toGeminiSchema(schema, param);
+function subsetSchema(schema: JsonObject, param: string, context: GeminiRequestContext, warnings: string[], options: { ordered?: boolean } = {}): JsonMap | undefined {
+  const converted = toGeminiSchema(schema, param, options);
   if (converted.removed.length > 0) warnings.push(`${param}: ${converted.removed.join(", ")} removed (not in the schema subset ${context.upstreamModel ?? "this model"} takes)`);
   return converted.schema;
 }

@@ -41,6 +41,8 @@ interface Walk {
   nodes: number;
   /** What the conversion removed that constrains or describes the value: keywords, and string formats Gemini refuses. */
   readonly removed: Set<string>;
+  /** Whether each object node gets a `propertyOrdering` of its properties as declared (a response schema: Gemini 2.0 otherwise orders the answer's keys alphabetically). */
+  readonly ordered: boolean;
 }
 
 function typeName(value: Json | undefined): string | undefined {
@@ -110,20 +112,33 @@ function mergeInto(target: JsonMap, source: JsonMap, walk: Walk): void {
 /**
  * A converted node whose `required` names only its declared properties, as Gemini wants; each
  * other name (one required by a branch that declares no properties, such as the "at least one
- * of" pattern `anyOf: [{required: [a]}, {required: [b]}]`) is named in `walk.removed`.
+ * of" pattern `anyOf: [{required: [a]}, {required: [b]}]`) is named in `walk.removed`. Below the
+ * root (`nested`), an object without properties, which the subset cannot say (Gemini refuses it:
+ * "properties: should be non-empty for OBJECT type"), goes untyped, and that is named too.
  */
-function convert(node: Json, walk: Walk, refStack: readonly string[]): JsonMap {
+function convert(node: Json, walk: Walk, refStack: readonly string[], nested = true): JsonMap {
   const out = convertNode(node, walk, refStack);
-  if (!Array.isArray(out.required)) return out;
-  const names = isJsonMap(out.properties) ? Object.keys(out.properties) : [];
-  const required: string[] = [];
-  for (const name of out.required) {
-    if (typeof name === "string" && names.includes(name)) required.push(name);
-    else walk.removed.add(`required ${JSON.stringify(name)}`);
+  if (Array.isArray(out.required)) {
+    const names = isJsonMap(out.properties) ? Object.keys(out.properties) : [];
+    const required: string[] = [];
+    for (const name of out.required) {
+      if (typeof name === "string" && names.includes(name)) required.push(name);
+      else walk.removed.add(`required ${JSON.stringify(name)}`);
+    }
+    if (required.length > 0) out.required = required;
+    else delete out.required;
   }
-  if (required.length > 0) out.required = required;
-  else delete out.required;
+  if (nested && out.type === "OBJECT" && !hasProperties(out)) {
+    delete out.type;
+    delete out.properties;
+    delete out.propertyOrdering;
+    walk.removed.add('type "object" of an object without properties');
+  }
   return out;
+}
+
+function hasProperties(schema: JsonMap): boolean {
+  return isJsonMap(schema.properties) && Object.keys(schema.properties).length > 0;
 }
 
 /** One node converted, its `required` still holding every listed name (a part merged into its parent may name the parent's properties). */
@@ -197,15 +212,24 @@ function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonM
   } else if (isJsonMap(items) && Object.keys(items).length > 0) {
     out.items = convert(items, walk, refStack);
   } else if (out.type === "ARRAY" || items !== undefined) {
-    // `items: false` (no items at all) cannot be said in Gemini's subset.
+    // Gemini wants the items of an array declared; items of any kind are an untyped schema. `items: false` (no items at all) cannot be said.
     if (items === false) walk.removed.add("items: false");
-    out.items = { type: "OBJECT" };
+    out.items = {};
   }
 
   for (const keyword of PASS_THROUGH) {
     const value = node[keyword];
     if (value !== undefined && !(keyword === "nullable" && value !== true)) out[keyword] = value;
   }
+  if (out.type !== undefined && out.type !== "OBJECT") {
+    // Gemini refuses properties and required names on a node of another type ("only allowed for OBJECT type").
+    for (const keyword of ["properties", "required"] as const) {
+      if (out[keyword] === undefined) continue;
+      delete out[keyword];
+      walk.removed.add(`${keyword} of a ${String(out.type).toLowerCase()}`);
+    }
+  }
+  if (walk.ordered && out.propertyOrdering === undefined && isJsonMap(out.properties) && Object.keys(out.properties).length > 1) out.propertyOrdering = Object.keys(out.properties);
   if (typeof node.format === "string") {
     const allowed = out.type === "STRING" ? STRING_FORMATS : out.type === "NUMBER" || out.type === "INTEGER" ? NUMBER_FORMATS : undefined;
     if (allowed?.has(node.format)) out.format = node.format;
@@ -221,8 +245,7 @@ function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonM
 }
 
 function isEmptyObject(schema: JsonMap): boolean {
-  const noProperties = !isJsonMap(schema.properties) || Object.keys(schema.properties).length === 0;
-  return noProperties && (schema.type === "OBJECT" || Object.keys(schema).length === 0) && schema.anyOf === undefined;
+  return !hasProperties(schema) && (schema.type === "OBJECT" || Object.keys(schema).length === 0) && schema.anyOf === undefined;
 }
 
 /**
@@ -255,15 +278,15 @@ export function takesJsonSchema(model: string | undefined): boolean {
  * constraint allOf parts disagree on (the first part's is kept).
  * @see https://ai.google.dev/api/caching#Schema
  */
-export function toGeminiSchema(schema: JsonObject, param: string): { schema: JsonMap | undefined; removed: string[] } {
+export function toGeminiSchema(schema: JsonObject, param: string, options: { ordered?: boolean } = {}): { schema: JsonMap | undefined; removed: string[] } {
   const root = schema as JsonMap;
   const definitions: Record<string, Json> = {};
   for (const key of ["definitions", "$defs"] as const) {
     const entries = root[key];
     if (isJsonMap(entries)) Object.assign(definitions, entries);
   }
-  const walk: Walk = { definitions, param, nodes: 0, removed: new Set() };
-  const converted = convert(root, walk, []);
+  const walk: Walk = { definitions, param, nodes: 0, removed: new Set(), ordered: options.ordered === true };
+  const converted = convert(root, walk, [], false);
   return { schema: isEmptyObject(converted) ? undefined : converted, removed: [...walk.removed].sort() };
 }
 

@@ -144,7 +144,8 @@ describe("toGeminiRequest: json_schema by model generation", () => {
     const { body, warnings } = translate({ messages: hi, responseFormat: format }, { upstreamModel });
     expect(body.generationConfig).toEqual({
       responseMimeType: "application/json",
-      responseSchema: { type: "OBJECT", properties: { a: { type: "STRING", minLength: 1 }, b: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] } }, required: ["a"] },
+      // propertyOrdering: the answer's keys in the caller's order (Gemini 2.0 orders them alphabetically without it).
+      responseSchema: { type: "OBJECT", properties: { a: { type: "STRING", minLength: 1 }, b: { anyOf: [{ type: "STRING" }, { type: "INTEGER" }] } }, required: ["a"], propertyOrdering: ["a", "b"] },
     });
     // Nothing it says about the values was lost (additionalProperties: false, $defs inlined): no warning.
     expect(warnings).toEqual([]);
@@ -153,6 +154,26 @@ describe("toGeminiRequest: json_schema by model generation", () => {
     const named = translate({ messages: hi, tools, responseFormat: { ...format, jsonSchema: { ...format.jsonSchema, schema: lossy } } }, { upstreamModel }).warnings;
     expect(named).toContain(`response_format.json_schema.schema: exclusiveMinimum, format "email" removed (not in the schema subset ${upstreamModel} takes)`);
     expect(named).toContain(`tools[0].function.parameters: exclusiveMinimum, format "email" removed (not in the schema subset ${upstreamModel} takes)`);
+  });
+
+  it("gives every object of an older model's responseSchema its keys' order as declared, a caller's own propertyOrdering kept; tool parameters get none", () => {
+    const ordered = {
+      type: "object",
+      properties: { reasoning: { type: "string" }, step: { type: "object", properties: { zeta: { type: "integer" }, alpha: { type: "integer" } } }, answer: { type: "string" }, own: { type: "object", properties: { y: { type: "string" }, x: { type: "string" } }, propertyOrdering: ["x", "y"] } },
+    };
+    const { body } = translate({ messages: hi, tools: [{ name: "f", parameters: ordered }], responseFormat: { ...format, jsonSchema: { ...format.jsonSchema, schema: ordered } } }, { upstreamModel: "gemini-2.0-flash" });
+    expect(body.generationConfig).toMatchObject({ responseSchema: {
+      type: "OBJECT",
+      properties: {
+        reasoning: { type: "STRING" },
+        step: { type: "OBJECT", properties: { zeta: { type: "INTEGER" }, alpha: { type: "INTEGER" } }, propertyOrdering: ["zeta", "alpha"] },
+        answer: { type: "STRING" },
+        own: { type: "OBJECT", properties: { y: { type: "STRING" }, x: { type: "STRING" } }, propertyOrdering: ["x", "y"] },
+      },
+      propertyOrdering: ["reasoning", "step", "answer", "own"],
+    } });
+    // Only the caller's own ordering reaches the tool's parameters: call arguments are read by name.
+    expect(JSON.stringify(body.tools).match(/propertyOrdering/g)).toHaveLength(1);
   });
 });
 

@@ -64,9 +64,19 @@ describe("toGeminiSchema", () => {
       { type: "OBJECT", properties: { id: { type: "STRING" }, at: { type: "STRING", format: "date-time" }, n: { type: "NUMBER", format: "double" } } },
     ],
     [
-      "gives untyped array items an object type",
+      "gives an array of items of any kind untyped items (an object without properties is refused)",
       { type: "object", properties: { tags: { type: "array", items: {} }, more: { type: "array" } } },
-      { type: "OBJECT", properties: { tags: { type: "ARRAY", items: { type: "OBJECT" } }, more: { type: "ARRAY", items: { type: "OBJECT" } } } },
+      { type: "OBJECT", properties: { tags: { type: "ARRAY", items: {} }, more: { type: "ARRAY", items: {} } } },
+    ],
+    [
+      "sends a nested object without properties untyped (Gemini refuses an OBJECT whose properties are empty)",
+      { type: "object", properties: { q: { type: "string" }, meta: { type: "object", description: "free-form" }, none: { type: "object", properties: {} }, maybe: { type: ["object", "null"] }, rows: { type: "array", items: { type: "object" } } }, required: ["q", "meta"] },
+      { type: "OBJECT", properties: { q: { type: "STRING" }, meta: { description: "free-form" }, none: {}, maybe: { nullable: true }, rows: { type: "ARRAY", items: {} } }, required: ["q", "meta"] },
+    ],
+    [
+      "drops properties and required names from a node of another type (Gemini: only allowed for OBJECT type)",
+      { type: "object", properties: { data: { type: "string", properties: { a: { type: "string" } }, required: ["a"] } } },
+      { type: "OBJECT", properties: { data: { type: "STRING" } } },
     ],
     [
       "inlines $ref into $defs and removes the definitions",
@@ -162,7 +172,8 @@ describe("toGeminiSchema", () => {
       "p",
     );
     // additionalProperties: false is not named: Gemini's answers hold the declared properties only.
-    expect(removed).toEqual(["additionalProperties", "exclusiveMinimum", 'format "email"', "multipleOf"]);
+    expect(removed).toEqual(["additionalProperties", "exclusiveMinimum", 'format "email"', "multipleOf", 'type "object" of an object without properties']);
+    expect(toGeminiSchema({ type: "object", properties: { data: { type: "string", properties: {}, required: ["a"] } } }, "p").removed).toEqual(["properties of a string", "required of a string"]);
     expect(toGeminiSchema({ type: "object", properties: { a: { type: "string", minLength: 1 } }, required: ["a"] }, "p").removed).toEqual([]);
   });
 
