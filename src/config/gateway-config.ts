@@ -249,6 +249,11 @@ function toRetry(input: RetryInput): Partial<RetrySettings> | undefined {
   return dropUndefined({ maxRetries: input.max_retries, baseDelayMs: input.base_delay_ms, maxDelayMs: input.max_delay_ms, budgetMs: input.budget_ms });
 }
 
+/** Reports a missing value at `path`, unless a value that is there was already refused there (the schema's issue says what is wrong with it). */
+function required(issues: ConfigIssue[], path: string, message = "is required"): void {
+  if (!issues.some((issue) => issue.path === path)) issues.push({ path, message });
+}
+
 /**
  * Validates a parsed YAML document (after environment interpolation) and fills in defaults.
  * `defaults.substituted` maps the key paths whose text came from `${VAR}` substitution to the
@@ -263,9 +268,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
   const providers: Record<string, ProviderAccount> = {};
   for (const [name, account] of Object.entries(raw.providers ?? {})) {
     if (!account.type) {
-      const path = `providers.${name}.type`;
-      // A type that is there but invalid was reported by the schema already.
-      if (!issues.some((issue) => issue.path === path)) issues.push({ path, message: `is required (one of ${PROVIDER_TYPES.join(", ")})` });
+      required(issues, `providers.${name}.type`, `is required (one of ${PROVIDER_TYPES.join(", ")})`);
       continue;
     }
     const models = (account.models ?? []).map((entry): CatalogModel => {
@@ -287,12 +290,12 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     const modelNames = new Map<string, number>();
     models.forEach((model, index) => {
       const first = modelNames.get(model.name);
-      if (!model.name) issues.push({ path: `providers.${name}.models[${index}].name`, message: "is required" });
+      if (!model.name) required(issues, `providers.${name}.models[${index}].name`);
       else if (first !== undefined) issues.push({ path: `providers.${name}.models[${index}]`, message: `repeats the name of providers.${name}.models[${first}]` });
       else modelNames.set(model.name, index);
     });
     // The other types have a default endpoint; an OpenAI-compatible server has none to fall back on.
-    if (account.type === "openai-compatible" && !account.base_url) issues.push({ path: `providers.${name}.base_url`, message: "is required for type openai-compatible" });
+    if (account.type === "openai-compatible" && !account.base_url) required(issues, `providers.${name}.base_url`, "is required for type openai-compatible");
     const timeouts = toTimeouts(account.timeouts);
     const retry = toRetry(account.retry);
     providers[name] = {
@@ -316,7 +319,7 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
     }
     const targets = model.targets.map((target, index): VirtualTarget => {
       if (typeof target === "string") return { model: target, weight: 1, params: {} };
-      if (!target.model) issues.push({ path: `${path}.targets[${index}].model`, message: "is required" });
+      if (!target.model) required(issues, `${path}.targets[${index}].model`);
       const timeouts = toTimeouts(target.timeouts);
       const retry = toRetry(target.retry);
       const params = checkTargetParams(target.params ?? {}, `${path}.targets[${index}].params`, context, issues);
@@ -337,8 +340,8 @@ export function parseGatewayConfig(document: unknown, defaults: { workers: numbe
   const keyNames = new Map<string, number>();
   const keySecrets = new Map<string, number>();
   const keys = (raw.keys ?? []).map((entry, index) => {
-    if (!entry.name) issues.push({ path: `keys[${index}].name`, message: "is required" });
-    if (!entry.key) issues.push({ path: `keys[${index}].key`, message: "is required" });
+    if (!entry.name) required(issues, `keys[${index}].name`);
+    if (!entry.key) required(issues, `keys[${index}].key`);
     // Logs name the key a request used: two keys with one name, or one secret under two names, would make that ambiguous.
     const sameName = entry.name ? keyNames.get(entry.name) : undefined;
     if (sameName !== undefined) issues.push({ path: `keys[${index}].name`, message: `repeats the name of keys[${sameName}]` });
