@@ -71,7 +71,7 @@ export function createHostCheck(keys: readonly unknown[]): HostCheck | undefined
     return gatewayError(
       Code.PermissionDenied,
       Reason.PERMISSION_DENIED,
-      "This gateway has no API keys configured, so it only serves requests addressed to localhost, 127.0.0.1 or [::1] (the Host header). Configure keys to serve other host names.",
+      "This gateway has no API keys configured, so it only serves requests addressed to a loopback name (the Host header: localhost, *.localhost, 127.x.x.x, [::1], 0.0.0.0 or [::]). Configure keys to serve other host names.",
     );
   };
 }
