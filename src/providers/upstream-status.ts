@@ -15,6 +15,19 @@ export interface UpstreamErrorFields {
   readonly retryAfterMs?: number;
 }
 
+/** 4xx statuses that say something other than "this request is wrong" (see {@link rejectsTheRequest}). */
+const NOT_THE_REQUEST: ReadonlySet<number> = new Set([401, 402, 403, 404, 408, 409, 413, 425, 429]);
+
+/**
+ * Whether an upstream status says the request itself is wrong (UPSTREAM_INVALID_REQUEST, never
+ * retried or failed over): a 4xx other than the credential (401/403), credit (402), model (404),
+ * timeout (408), size (413) and rate (429) ones, and other than 409 (OpenAI's lock timeout, Gemini's
+ * ABORTED: "retry") and 425 Too Early, which are the provider's transient conditions.
+ */
+export function rejectsTheRequest(status: number): boolean {
+  return status >= 400 && status < 500 && !NOT_THE_REQUEST.has(status);
+}
+
 /**
  * Maps an upstream HTTP status to a GatewayError when the provider's structured fields said
  * nothing more specific. 401/403 are the gateway's own provider credential failing: a 502-class
@@ -37,7 +50,7 @@ export function errorFromUpstreamStatus(fields: UpstreamErrorFields): GatewayErr
   if (status === 408 || status === 504) return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `provider "${provider}" timed out: ${message}`, facts);
   if (status === 413) return gatewayError(Code.InvalidArgument, Reason.REQUEST_TOO_LARGE, `provider "${provider}": ${message}`, facts);
   if (status === 429) return gatewayError(Code.ResourceExhausted, Reason.RATE_LIMIT_EXCEEDED, `provider "${provider}" is rate limiting: ${message}`, facts);
-  if (status >= 400 && status < 500) return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, `provider "${provider}" rejected the request: ${message}`, facts);
+  if (rejectsTheRequest(status)) return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, `provider "${provider}" rejected the request: ${message}`, facts);
   return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" failed (upstream ${status}): ${message}`, facts);
 }
 

@@ -24,7 +24,7 @@ export interface FailureClassification {
 }
 
 /** Upstream HTTP statuses that are transient overloads or gateway errors worth retrying. */
-const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 500, 502, 503, 504, 529]);
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 425, 500, 502, 503, 504, 529]);
 
 const RETRY: FailureClassification = { action: "retry", unhealthy: true };
 const FAILOVER_UNHEALTHY: FailureClassification = { action: "failover", unhealthy: true };
@@ -37,7 +37,7 @@ const STOP: FailureClassification = { action: "stop", unhealthy: false };
  * Classifies an upstream failure once, from its reason and facts (upstream status,
  * afterFirstByte), never from message text. The table:
  * - retry the same target: connection refused/reset before any byte (PROVIDER_UNREACHABLE),
- *   HTTP 500/502/503/504/529 and in-stream provider errors (PROVIDER_UNAVAILABLE), upstream
+ *   HTTP 409/425/500/502/503/504/529 and in-stream provider errors (PROVIDER_UNAVAILABLE), upstream
  *   408/504 (UPSTREAM_TIMEOUT with a status), 429 (RATE_LIMIT_EXCEEDED), and a stream that ended
  *   before it said anything (STREAM_INTERRUPTED);
  * - fail over without retrying: our own first-byte/first-token/total/idle timeout (a silent or
@@ -46,7 +46,7 @@ const STOP: FailureClassification = { action: "stop", unhealthy: false };
  *   without counting against the target's health, our timeout at a bound tighter than the target's
  *   own (facts.tightenedBound: a virtual-model target's override or the caller's deadline, which
  *   other routes to the target do not share), context-length exceeded (the next target may
- *   be larger), the gateway at one of its own bounds (in-flight media: a target that needs no download
+ *   be larger), a provider's 413 (its body limit may be smaller than the next target's), the gateway at one of its own bounds (in-flight media: a target that needs no download
  *   may still answer; an origin's pooled connections, all busy: another origin may have one free) and a provider's 404 for the model (retired, not deployed on that account, or not
  *   open to its key: another target may serve it; the gateway's own unknown-account 404 comes
  *   before any attempt);
@@ -86,6 +86,9 @@ function classifyByReason(error: GatewayError): FailureClassification {
       return FAILOVER_UNHEALTHY;
     case Reason.CONTEXT_LENGTH_EXCEEDED:
       return FAILOVER_HEALTHY;
+    case Reason.REQUEST_TOO_LARGE:
+      // A provider's smaller body limit (the next target may take it); the gateway's own 413 comes before any attempt.
+      return status ? FAILOVER_HEALTHY : FINAL;
     case Reason.GATEWAY_OVERLOADED:
       return FAILOVER_UNHEARD;
     case Reason.MODEL_NOT_FOUND:

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type ErrorFacts, type GatewayError, Reason } from "../../core/errors.js";
-import { errorFromUpstreamStatus, scrubSecrets } from "../upstream-status.js";
+import { errorFromUpstreamStatus, rejectsTheRequest, scrubSecrets } from "../upstream-status.js";
 
 interface OpenAIErrorFields {
   message?: unknown;
@@ -84,8 +84,8 @@ function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): Ga
 /**
  * Maps an OpenAI-dialect HTTP error (status + `{error:{message,type,code,param}}` body) to a
  * GatewayError, reading the structured `code`/`type` first: context_length_exceeded,
- * insufficient_quota and content_filter have their own reasons; other 4xx (except 401/402/403/
- * 404/408/413/429) are UPSTREAM_INVALID_REQUEST carrying the upstream code and param; the rest
+ * insufficient_quota and content_filter have their own reasons; other 4xx that reject the request
+ * ({@link rejectsTheRequest}) are UPSTREAM_INVALID_REQUEST carrying the upstream code and param; the rest
  * follow the upstream status. Provider messages are scrubbed of secrets, and auth failures never
  * repeat the provider's text.
  * @see https://platform.openai.com/docs/guides/error-codes
@@ -102,7 +102,7 @@ export function fromOpenAIError(status: number, body: unknown, provider: string,
   };
   const byCode = errorFromCode(read, provider, facts);
   if (byCode) return byCode;
-  if (status >= 400 && status < 500 && ![401, 402, 403, 404, 408, 413, 429].includes(status)) {
+  if (rejectsTheRequest(status)) {
     return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, read.message, facts);
   }
   return errorFromUpstreamStatus({ provider, status, message: read.message, ...(upstreamCode ? { upstreamCode } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });

@@ -36,7 +36,10 @@ describe("classifyFailure", () => {
     ["the provider's 404 for the model", error(Reason.MODEL_NOT_FOUND, { upstreamStatus: 404 }), "failover", false],
     ["an unknown account (ours, before any attempt)", error(Reason.MODEL_NOT_FOUND), "final", false],
     ["an unsupported feature", error(Reason.UNSUPPORTED_FEATURE), "final", false],
-    ["a request too large", error(Reason.REQUEST_TOO_LARGE, { upstreamStatus: 413 }), "final", false],
+    ["a provider's 413 (its body limit; the next target may take the request)", error(Reason.REQUEST_TOO_LARGE, { upstreamStatus: 413 }), "failover", false],
+    ["the gateway's own 413 (before any attempt)", error(Reason.REQUEST_TOO_LARGE), "final", false],
+    ["a provider's 409 (a lock timeout: retry)", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 409 }), "retry", true],
+    ["a provider's 425 Too Early", error(Reason.PROVIDER_UNAVAILABLE, { upstreamStatus: 425 }), "retry", true],
     ["our own bug", error(Reason.INTERNAL_ERROR), "final", false],
     ["the caller canceling", error(Reason.CANCELED), "stop", false],
   ])("%s: %s", (_name, failure, action, unhealthy) => {

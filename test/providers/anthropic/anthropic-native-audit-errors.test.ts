@@ -65,7 +65,7 @@ describe("every documented Anthropic error status through REST", () => {
     [401, "authentication_error", 502, "provider_auth_failed", 1, true],
     [403, "permission_error", 502, "provider_auth_failed", 1, true],
     [404, "not_found_error", 404, "model_not_found", 1, true],
-    [413, "request_too_large", 413, "request_too_large", 1, false],
+    [413, "request_too_large", 413, "request_too_large", 1, true],
     [429, "rate_limit_error", 429, "rate_limit_exceeded", 2, true],
     [500, "api_error", 503, "provider_unavailable", 2, true],
     [504, "timeout_error", 504, "upstream_timeout", 2, true],

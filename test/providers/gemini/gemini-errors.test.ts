@@ -157,6 +157,13 @@ describe("Gemini error mapping (hand-made bodies, marked)", () => {
     expect(error.reason).toBe("RATE_LIMIT_EXCEEDED");
   });
 
+  it("maps ABORTED (409, a concurrency conflict: \"retry\") to PROVIDER_UNAVAILABLE, which is retried and fails over, not to the caller's mistake", async () => {
+    const body = JSON.stringify({ error: { code: 409, message: "The operation was aborted due to a concurrency conflict, retry.", status: "ABORTED" } });
+    const error = await generateError({ status: 409, body });
+    expect(error.reason).toBe("PROVIDER_UNAVAILABLE");
+    expect(error.facts.upstreamStatus).toBe(409);
+  });
+
   it("maps a non-JSON 502 page by its status", async () => {
     const error = await generateError({ status: 502, body: "<html><body>Bad Gateway</body></html>" });
     expect(error.reason).toBe("PROVIDER_UNAVAILABLE");
