@@ -25,6 +25,14 @@ const MAX_REMEMBERED_MODELS = 1000;
  */
 const USE_MAX_COMPLETION_TOKENS = /\buse\W{0,3}max_completion_tokens\b/i;
 
+/** A refusal that names reasoning_content because it wants more of it (DeepSeek's "Missing `reasoning_content` field", "must be passed back"), not less. */
+const REASONING_CONTENT_WANTED = /missing|must be passed back|is required/i;
+
+/** Whether the request sends reasoning text in its history (what a reasoning_content refusal can be about). */
+function carriesReasoning(input: ChatInput): boolean {
+  return input.messages.some((message) => message.content.some((part) => part.part.case === "reasoning" && part.part.value.text !== ""));
+}
+
 /** The request fields the gateway chooses, and may choose again when the server refuses them. */
 interface RequestForm {
   /** Ask a stream for usage with stream_options. */
@@ -33,6 +41,8 @@ interface RequestForm {
   readonly maxCompletionTokens: boolean;
   /** Send tool-call ids as 9 letters and digits. */
   readonly nineCharToolCallIds: boolean;
+  /** Send assistant reasoning back as reasoning_content. */
+  readonly reasoningContent: boolean;
 }
 
 /** OpenAI's own API, the default base URL of `type: openai` accounts. */
@@ -60,7 +70,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   const { account, transport } = settings;
   const provider = account.name;
   const baseUrl = account.baseUrl ?? (account.type === "openai" ? OPENAI_DEFAULT_BASE_URL : undefined);
-  const dialect: OpenAIDialect = { maxCompletionTokens: account.type === "openai", developerRole: account.type === "openai" };
+  const dialect: OpenAIDialect = { maxCompletionTokens: account.type === "openai", developerRole: account.type === "openai", reasoningContent: account.type !== "openai" };
   const headers: Record<string, string> = {
     "content-type": "application/json",
     ...(account.apiKey ? { authorization: `Bearer ${account.apiKey}` } : {}),
@@ -79,14 +89,16 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   const maxCompletionTokenModels = new Set<string>();
   // Set once this account's server refused a tool-call id that is not 9 letters and digits (Mistral).
   let nineCharToolCallIds = false;
+  // Set once this account's server refused the reasoning_content of assistant messages (Mistral: 422 extra_forbidden).
+  let reasoningContentRefused = false;
 
   // The dialect of each request form, built once per account rather than per request.
   const dialects = new Map<number, OpenAIDialect>();
   function dialectFor(form: RequestForm): OpenAIDialect {
-    const key = (form.maxCompletionTokens ? 1 : 0) | (form.nineCharToolCallIds ? 2 : 0);
+    const key = (form.maxCompletionTokens ? 1 : 0) | (form.nineCharToolCallIds ? 2 : 0) | (form.reasoningContent ? 4 : 0);
     let found = dialects.get(key);
     if (!found) {
-      found = { ...dialect, maxCompletionTokens: form.maxCompletionTokens, nineCharToolCallIds: form.nineCharToolCallIds };
+      found = { ...dialect, maxCompletionTokens: form.maxCompletionTokens, nineCharToolCallIds: form.nineCharToolCallIds, reasoningContent: form.reasoningContent };
       dialects.set(key, found);
     }
     return found;
@@ -111,7 +123,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   /**
    * Sends the request; a 400 or 422 refusing a field the gateway chose (its own stream_options,
    * max_tokens where the caller's limit could go as max_completion_tokens, tool-call ids that are
-   * not the 9 letters and digits Mistral requires) is answered by sending the request again
+   * not the 9 letters and digits Mistral requires, the history's reasoning_content) is answered by sending the request again
    * without it, once per field, and remembered. Fields the caller set in
    * provider_options.openai are the caller's: their refusal is returned. An error answer comes back
    * with its body already read (`errorText`).
@@ -124,6 +136,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       streamUsage: !(streamOptionsRefused && ownStreamOptions),
       maxCompletionTokens: dialect.maxCompletionTokens || (ownLimit && maxCompletionTokenModels.has(options.upstreamModel)),
       nineCharToolCallIds,
+      reasoningContent: dialect.reasoningContent === true && !reasoningContentRefused,
     };
     // What a refusal taught is remembered for the account only once the request without the
     // field was accepted: a 400 for another reason that merely mentions the field (a validation
@@ -151,6 +164,9 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       } else if (!form.nineCharToolCallIds && errorText.includes("with a length of 9") && input.messages.some((message) => message.toolCalls.length > 0 || message.toolCallId !== "")) {
         learned.push(() => (nineCharToolCallIds = true));
         next = { ...form, nineCharToolCallIds: true };
+      } else if (form.reasoningContent && errorText.includes("reasoning_content") && !REASONING_CONTENT_WANTED.test(errorText) && carriesReasoning(input)) {
+        learned.push(() => (reasoningContentRefused = true));
+        next = { ...form, reasoningContent: false };
       }
       if (!next) return { warnings: noted, response, errorText };
       response.close();

@@ -22,6 +22,13 @@ export interface OpenAIDialect {
    * must be a-z, A-Z, 0-9, with a length of 9"); other ids are mapped consistently.
    */
   readonly nineCharToolCallIds?: boolean;
+  /**
+   * Send an assistant message's reasoning as `reasoning_content` (the field compatible servers
+   * answer it in): DeepSeek and Moonshot refuse a tool loop in thinking mode whose assistant
+   * tool-call turns come back without it ("Missing `reasoning_content` field"). OpenAI's own API
+   * has no such input.
+   */
+  readonly reasoningContent?: boolean;
 }
 
 const NINE_ALPHANUMERIC = /^[a-zA-Z0-9]{9}$/;
@@ -174,6 +181,10 @@ function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect
     out.content = contentOf(parts, "");
   }
   if (message.name) out.name = message.name;
+  if (role === "assistant" && dialect.reasoningContent) {
+    const reasoning = message.content.map((part) => (part.part.case === "reasoning" ? part.part.value.text : "")).join("");
+    if (reasoning) out.reasoning_content = reasoning;
+  }
   if (message.toolCalls.length > 0) {
     out.tool_calls = message.toolCalls.map((call): OpenAIToolCall =>
       call.custom
@@ -202,8 +213,11 @@ function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect
 export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; streamUsage?: boolean; dialect: OpenAIDialect }): TranslatedRequest {
   const warnings: string[] = [];
   const body: OpenAIChatRequest = { model: upstreamModel, messages: input.messages.map((message, index) => toOpenAIMessage(message, index, options.dialect)) };
-  if (input.messages.some((message) => message.content.some((part) => part.part.case === "reasoning"))) {
+  const reasoningParts = input.messages.flatMap((message) => message.content.flatMap((part) => (part.part.case === "reasoning" ? [part.part.value] : [])));
+  if (reasoningParts.length > 0 && !options.dialect.reasoningContent) {
     warnings.push("reasoning parts in the conversation history were not sent: OpenAI-dialect providers take no reasoning input");
+  } else if (reasoningParts.some((reasoning) => reasoning.text === "")) {
+    warnings.push("reasoning parts without text (redacted, or a signature alone) in the conversation history were not sent: reasoning_content carries text only");
   }
   // OpenAI caches prompt prefixes by itself; its API (and many compatible servers) take no cache_control.
   if (hasCacheControl(input)) warnings.push("cache_control was not sent: OpenAI-dialect providers cache prompt prefixes automatically and take no breakpoints");
