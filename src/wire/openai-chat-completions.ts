@@ -52,6 +52,8 @@ export interface OpenAIChatRequest {
   presence_penalty?: number;
   stop?: string[];
   seed?: number;
+  /** Mistral's name for the seed. */
+  random_seed?: number;
   n?: number;
   logprobs?: boolean;
   top_logprobs?: number;

@@ -25,6 +25,9 @@ const MAX_REMEMBERED_MODELS = 1000;
  */
 const USE_MAX_COMPLETION_TOKENS = /\buse\W{0,3}max_completion_tokens\b/i;
 
+/** Mistral's 422 for `seed` (its name is random_seed): `extra_forbidden` at `["body", "seed"]`. */
+const SEED_REFUSED = /extra_forbidden[^\]]*\[\s*"body"\s*,\s*"seed"\s*\]|\[\s*"body"\s*,\s*"seed"\s*\][^}]*extra_forbidden/;
+
 /** A refusal that names reasoning_content because it wants more of it (DeepSeek's "Missing `reasoning_content` field", "must be passed back"), not less. */
 const REASONING_CONTENT_WANTED = /missing|must be passed back|is required/i;
 
@@ -43,6 +46,8 @@ interface RequestForm {
   readonly nineCharToolCallIds: boolean;
   /** Send assistant reasoning back as reasoning_content. */
   readonly reasoningContent: boolean;
+  /** Send the seed as random_seed. */
+  readonly randomSeed: boolean;
 }
 
 /** OpenAI's own API, the default base URL of `type: openai` accounts. */
@@ -91,14 +96,16 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   let nineCharToolCallIds = false;
   // Set once this account's server refused the reasoning_content of assistant messages (Mistral: 422 extra_forbidden).
   let reasoningContentRefused = false;
+  // Set once this account's server refused `seed` (Mistral, whose name is random_seed: 422 extra_forbidden).
+  let randomSeed = false;
 
   // The dialect of each request form, built once per account rather than per request.
   const dialects = new Map<number, OpenAIDialect>();
   function dialectFor(form: RequestForm): OpenAIDialect {
-    const key = (form.maxCompletionTokens ? 1 : 0) | (form.nineCharToolCallIds ? 2 : 0) | (form.reasoningContent ? 4 : 0);
+    const key = (form.maxCompletionTokens ? 1 : 0) | (form.nineCharToolCallIds ? 2 : 0) | (form.reasoningContent ? 4 : 0) | (form.randomSeed ? 8 : 0);
     let found = dialects.get(key);
     if (!found) {
-      found = { ...dialect, maxCompletionTokens: form.maxCompletionTokens, nineCharToolCallIds: form.nineCharToolCallIds, reasoningContent: form.reasoningContent };
+      found = { ...dialect, maxCompletionTokens: form.maxCompletionTokens, nineCharToolCallIds: form.nineCharToolCallIds, reasoningContent: form.reasoningContent, randomSeed: form.randomSeed };
       dialects.set(key, found);
     }
     return found;
@@ -123,7 +130,8 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   /**
    * Sends the request; a 400 or 422 refusing a field the gateway chose (its own stream_options,
    * max_tokens where the caller's limit could go as max_completion_tokens, tool-call ids that are
-   * not the 9 letters and digits Mistral requires, the history's reasoning_content) is answered by sending the request again
+   * not the 9 letters and digits Mistral requires, the history's reasoning_content, a seed Mistral
+   * takes as random_seed) is answered by sending the request again
    * without it, once per field, and remembered. Fields the caller set in
    * provider_options.openai are the caller's: their refusal is returned. An error answer comes back
    * with its body already read (`errorText`).
@@ -137,6 +145,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       maxCompletionTokens: dialect.maxCompletionTokens || (ownLimit && maxCompletionTokenModels.has(options.upstreamModel)),
       nineCharToolCallIds,
       reasoningContent: dialect.reasoningContent === true && !reasoningContentRefused,
+      randomSeed,
     };
     // What a refusal taught is remembered for the account only once the request without the
     // field was accepted: a 400 for another reason that merely mentions the field (a validation
@@ -167,6 +176,9 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       } else if (form.reasoningContent && errorText.includes("reasoning_content") && !REASONING_CONTENT_WANTED.test(errorText) && carriesReasoning(input)) {
         learned.push(() => (reasoningContentRefused = true));
         next = { ...form, reasoningContent: false };
+      } else if (!form.randomSeed && input.seed !== undefined && own["seed"] === undefined && SEED_REFUSED.test(errorText)) {
+        learned.push(() => (randomSeed = true));
+        next = { ...form, randomSeed: true };
       }
       if (!next) return { warnings: noted, response, errorText };
       response.close();

@@ -29,6 +29,8 @@ export interface OpenAIDialect {
    * has no such input.
    */
   readonly reasoningContent?: boolean;
+  /** Send the seed as `random_seed` (Mistral's name; it refuses `seed` as an extra input). */
+  readonly randomSeed?: boolean;
 }
 
 const NINE_ALPHANUMERIC = /^[a-zA-Z0-9]{9}$/;
@@ -235,7 +237,10 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
   if (input.frequencyPenalty !== undefined) body.frequency_penalty = input.frequencyPenalty;
   if (input.presencePenalty !== undefined) body.presence_penalty = input.presencePenalty;
   if (input.stop.length > 0) body.stop = [...input.stop];
-  if (input.seed !== undefined) body.seed = Number(input.seed);
+  if (input.seed !== undefined) {
+    if (options.dialect.randomSeed) body.random_seed = Number(input.seed);
+    else body.seed = Number(input.seed);
+  }
   if (input.n !== undefined) body.n = input.n;
   if (input.logprobs !== undefined) body.logprobs = input.logprobs;
   if (input.topLogprobs !== undefined) body.top_logprobs = input.topLogprobs;

@@ -251,6 +251,33 @@ describe("tool-call ids a server wants as 9 letters and digits (Mistral)", () =>
   });
 });
 
+describe("a seed a server takes as random_seed (Mistral)", () => {
+  it("hand-made: Mistral's 422 extra_forbidden for seed is answered by sending it as random_seed, from then on", async () => {
+    // The shape of Mistral's refusal of an extra input (langchain-azure#82 quotes it for seed on Mistral-Large).
+    const refusal = { object: "error", message: { detail: [{ type: "extra_forbidden", loc: ["body", "seed"], msg: "Extra inputs are not permitted", input: 42 }] }, type: "invalid_request_error", param: null, code: null };
+    const answer = { headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "c", choices: [{ index: 0, message: { role: "assistant", content: "Bonjour" }, finish_reason: "stop" }] }) };
+    const replay = replayTransport({ status: 422, body: JSON.stringify(refusal) }, answer, answer);
+    const adapter = adapterFor(replay, MISTRAL);
+    const input = chatInput({ seed: 42n, messages: [user("Salut")] });
+    const response = await adapter.generate(input, callOptions("mistral-large-latest"));
+    expect(response.warnings).toEqual([]);
+    expect(replay.requests[0]?.json).toMatchObject({ seed: 42 });
+    expect(replay.requests[1]?.json).toMatchObject({ random_seed: 42 });
+    expect(replay.requests[1]?.json).not.toHaveProperty("seed");
+    await adapter.generate(input, callOptions("mistral-large-latest"));
+    expect(replay.requests).toHaveLength(3);
+    expect(replay.requests[2]?.json).toMatchObject({ random_seed: 42 });
+  });
+
+  it("hand-made: a 422 about another field is returned as it is", async () => {
+    const refusal = { object: "error", message: { detail: [{ type: "extra_forbidden", loc: ["body", "seedling"], msg: "Extra inputs are not permitted", input: 1 }] }, type: "invalid_request_error", param: null, code: null };
+    const replay = replayTransport({ status: 422, body: JSON.stringify(refusal) });
+    const error = await adapterFor(replay, MISTRAL).generate(chatInput({ seed: 42n, messages: [user("Salut")] }), callOptions("m")).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ reason: Reason.UPSTREAM_INVALID_REQUEST });
+    expect(replay.requests).toHaveLength(1);
+  });
+});
+
 describe("through the REST front door", () => {
   it("hand-made: a compatible server's 422 for stream_options is invisible to the SDK caller but for the warning header; its own usage ends the stream", async () => {
     const { app, replay } = await testApp({ status: 422, body: JSON.stringify(MISTRAL_STREAM_OPTIONS_422) }, { headers: { "content-type": "text/event-stream" }, body: mistralStream });
