@@ -83,6 +83,7 @@ function checkMedia(media: Media, param: string): void {
   // Malformed base64 or escapes in a data URL are the caller's fault, whichever adapter reads them.
   if (media.source.case === "url") readDataUrl(media.source.value, param);
   if (!isKnown(ImageDetail, media.detail)) throw invalidRequest(`Invalid '${param}.detail': ${media.detail} is not an ImageDetail value.`, `${param}.detail`);
+  if (media.source.case === "data" && media.source.value.length === 0) throw invalidRequest(`Invalid '${param}': the media's data is empty.`, param);
   if (media.source.case === "data" && !media.mimeType) throw invalidRequest(`Invalid '${param}': media given as data needs a mime_type.`, param);
   // MIME types are case-insensitive (RFC 9110 §8.3.1): one spelling for every adapter, as the REST edge reads them.
   if (media.mimeType) media.mimeType = media.mimeType.trim().toLowerCase();
@@ -120,6 +121,9 @@ export function validateChatInput(input: ChatInput): void {
     if (Role[message.role] === undefined) throw invalidRequest(`Invalid '${param}.role': ${message.role} is not a Role this gateway knows.`, `${param}.role`);
     if (message.role === Role.TOOL && !message.toolCallId) throw invalidRequest(`Missing '${param}.tool_call_id': tool messages must name the call they answer.`, `${param}.tool_call_id`);
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.tool_calls': only assistant messages carry tool calls.`, `${param}.tool_calls`);
+    // Set on another role, these would be dropped on the way to every provider.
+    if (message.toolCallId && message.role !== Role.TOOL) throw invalidRequest(`Invalid '${param}.tool_call_id': only tool messages answer a tool call.`, `${param}.tool_call_id`);
+    if (message.audio && message.role !== Role.ASSISTANT) throw invalidRequest(`Invalid '${param}.audio': only assistant messages refer to an earlier spoken answer.`, `${param}.audio`);
     checkExtra(message.extra, MESSAGE_FIELDS, `${param}.extra`);
     if (message.extra) checkFreeFormJson(message.extra, `${param}.extra`);
     message.toolCalls.forEach((call, callIndex) => {

@@ -48,7 +48,8 @@ export function errorFromUpstreamStatus(fields: UpstreamErrorFields): GatewayErr
   if (status === 402) return gatewayError(Code.ResourceExhausted, Reason.INSUFFICIENT_QUOTA, `provider "${provider}" quota exhausted: ${message}`, facts);
   if (status === 404) return gatewayError(Code.NotFound, Reason.MODEL_NOT_FOUND, `provider "${provider}": ${message}`, facts);
   if (status === 408 || status === 504) return gatewayError(Code.DeadlineExceeded, Reason.UPSTREAM_TIMEOUT, `provider "${provider}" timed out: ${message}`, facts);
-  if (status === 413) return gatewayError(Code.InvalidArgument, Reason.REQUEST_TOO_LARGE, `provider "${provider}": ${message}`, facts);
+  // RESOURCE_EXHAUSTED, as for the gateway's own body limit: one code per reason on every edge.
+  if (status === 413) return gatewayError(Code.ResourceExhausted, Reason.REQUEST_TOO_LARGE, `provider "${provider}": ${message}`, facts);
   if (status === 429) return gatewayError(Code.ResourceExhausted, Reason.RATE_LIMIT_EXCEEDED, `provider "${provider}" is rate limiting: ${message}`, facts);
   if (rejectsTheRequest(status)) return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, `provider "${provider}" rejected the request: ${message}`, facts);
   return gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, `provider "${provider}" failed (upstream ${status}): ${message}`, facts);

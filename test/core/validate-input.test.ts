@@ -58,6 +58,20 @@ describe("validateChatInput: what a typed caller may set that would be dropped",
     expect(paramOf({ ...base, tools: [{ name: "f", custom: {} }] })).toBeUndefined();
   });
 
+  it("refuses media given as empty data (an empty payload would reach the provider), as an empty data URL is", () => {
+    const empty = (source: { case: "data"; value: Uint8Array } | { case: "url"; value: string }) => paramOf({ model: "a/m", messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source, mimeType: "image/png" } } }] }] });
+    expect(empty({ case: "data", value: new Uint8Array() })).toBe("messages[0].content[0]");
+    expect(empty({ case: "url", value: "data:image/png;base64," })).toBe("messages[0].content[0]");
+    expect(empty({ case: "data", value: new Uint8Array([1]) })).toBeUndefined();
+  });
+
+  it("refuses a tool_call_id on a message that is not a tool result, and an earlier spoken answer's id on one that is not the assistant's", () => {
+    const user = (extra: object) => paramOf({ model: "a/m", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }], ...extra }] });
+    expect(user({ toolCallId: "call_1" })).toBe("messages[0].tool_call_id");
+    expect(user({ audio: { id: "audio_1" } })).toBe("messages[0].audio");
+    expect(paramOf({ model: "a/m", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }] }, { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "" } }], audio: { id: "audio_1" } }] })).toBeUndefined();
+  });
+
   it("takes at most 16 fallbacks", () => {
     const names = Array.from({ length: 17 }, (_, index) => `a/m${index}`);
     expect(paramOf({ ...base, fallbacks: names })).toBe("fallbacks");

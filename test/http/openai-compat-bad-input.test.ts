@@ -113,6 +113,10 @@ describe("POST /v1/chat/completions with bad input", () => {
       [JSON.stringify({ model, messages: [user("hi"), { role: "wizard", content: "x" }] }), "messages[1].role"],
       [JSON.stringify({ model, messages: [user([{ type: "text", text: "a" }, { type: "input_audio", input_audio: { data: "***", format: "wav" } }])] }), "messages[0].content[1].input_audio.data"],
       [`{"model":"${model}","messages":[{"role":"user","content":"hi"}],"junk":${nested(500)}}`, "junk"],
+      // Fields another role carries, which every provider would have been sent without.
+      [JSON.stringify({ model, messages: [{ role: "user", content: "hi", tool_call_id: "call_1" }] }), "messages[0].tool_call_id"],
+      [JSON.stringify({ model, messages: [{ role: "user", content: "hi", audio: { id: "audio_1" } }] }), "messages[0].audio"],
+      [JSON.stringify({ model, messages: [user([{ type: "input_audio", input_audio: { data: "", format: "wav" } }])] }), "messages[0].content[0]"],
     ];
     for (const [raw, param] of cases) {
       expect((await postChat(harness.app, raw, { raw: true })).json()).toMatchObject({ error: { param } });

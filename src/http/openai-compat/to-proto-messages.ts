@@ -219,7 +219,7 @@ export function toProtoMessage(raw: unknown, index: number): Message {
     if (!name) throw invalidRequest(`Missing required parameter: '${param}.name'.`, `${param}.name`);
     toolCallId = legacyFunctionCallId(name);
   }
-  const audio = role === Role.ASSISTANT ? readObject(raw.audio, `${param}.audio`) : undefined;
+  const audio = readObject(raw.audio, `${param}.audio`);
   const message: Message = { $typeName: "switchyard.v1.Message", role, content, toolCalls, toolCallId, name: roleName === "function" ? "" : name, annotations: [] };
   const cacheControl = readCacheControl(raw.cache_control, `${param}.cache_control`);
   if (cacheControl) message.cacheControl = cacheControl;

@@ -346,7 +346,7 @@ describe("OpenAI adapter: hand-made HTTP errors", () => {
     // A lock timeout ("Please retry", which the OpenAI SDKs retry) and Too Early are the provider's, not the request's.
     [409, "server_error", Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, 503],
     [425, "too_early", Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, 503],
-    [413, "request_too_large", Code.InvalidArgument, Reason.REQUEST_TOO_LARGE, 413],
+    [413, "request_too_large", Code.ResourceExhausted, Reason.REQUEST_TOO_LARGE, 413],
   ])("hand-made: HTTP %i maps to its class", async (status, code, connectCode, reason, restStatus) => {
     const replay = replayTransport({ status, body: JSON.stringify({ error: { message: `failure ${code}`, type: code, code } }) });
     const error = await adapterFor(replay).generate(input, callOptions("m")).catch((thrown: unknown) => thrown);
