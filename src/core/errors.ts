@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { create } from "@bufbuild/protobuf";
+import { create, type JsonObject } from "@bufbuild/protobuf";
 import type { RouteInfo } from "../../gen/switchyard/v1/chat_pb.js";
 import type { TimeoutSettings } from "../config/gateway-config.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/error_pb.js";
@@ -63,6 +63,8 @@ export interface ErrorFacts {
    * downloads, left of it): the timeout says nothing about the provider's health.
    */
   readonly tightenedBound?: boolean;
+  /** Fields of the provider's error object the gateway does not model (Azure's `innererror`), scrubbed; edges give them back. */
+  readonly upstreamExtra?: JsonObject;
 }
 
 /**
@@ -100,6 +102,7 @@ export class GatewayError extends ConnectError {
       upstreamStatus: facts.upstreamStatus ?? 0,
       retryAfterMs: facts.retryAfterMs === undefined ? 0 : Math.min(Math.round(facts.retryAfterMs), 2 ** 31 - 1),
       upstreamCode: facts.upstreamCode ?? "",
+      ...(facts.upstreamExtra ? { upstreamExtra: facts.upstreamExtra } : {}),
     });
     const metadata = new Headers();
     if (facts.retryAfterMs !== undefined) metadata.set("retry-after", String(Math.max(0, Math.ceil(facts.retryAfterMs / 1000))));

@@ -134,5 +134,5 @@ export interface OpenAIChatCompletionChunk {
 
 /** The error envelope. */
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: { message: string; type: string; param: string | null; code: string | null; [providerField: string]: unknown };
 }

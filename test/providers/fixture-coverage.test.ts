@@ -343,9 +343,11 @@ describe("fixture coverage: recorded OpenAI requests go upstream as the client s
         expect(response.status).toBe(200);
         expect(response.json()).toMatchObject({ choices: [{ finish_reason: "tool_calls", message: { content: null, tool_calls: [{ id: "call_SkEQ3ZGSJC8m6AvaIGNuuKdm", function: { name: "get_capital", arguments: '{"country":"England"}' } }] } }], usage: { prompt_tokens: 104, completion_tokens: 16, total_tokens: 120 } });
       } else {
-        const upstreamError = (exchange.response.body as { error: { message: string; param?: string | null } }).error;
+        const upstreamError = (exchange.response.body as { error: { message: string; param?: string | null; failed_generation?: string } }).error;
         expect(response.status).toBe(400);
-        expect(response.json()).toEqual({ error: { message: expect.stringContaining(upstreamError.message.slice(0, 40)), type: "invalid_request_error", param: upstreamError.param ?? null, code: "upstream_invalid_request" } });
+        // Groq's failed_generation (the call that failed validation) comes back beside the envelope's own fields.
+        const extra = upstreamError.failed_generation === undefined ? {} : { failed_generation: upstreamError.failed_generation };
+        expect(response.json()).toEqual({ error: { ...extra, message: expect.stringContaining(upstreamError.message.slice(0, 40)), type: "invalid_request_error", param: upstreamError.param ?? null, code: "upstream_invalid_request" } });
       }
     });
   }
@@ -392,7 +394,10 @@ describe("fixture coverage: every recorded whole answer and error body through t
         answer = { status, headers: { "content-type": "application/json" }, body, sliceSizes: [1] };
         const response = await post({ model, messages: [{ role: "user", content: "hi" }], ...(stream ? { stream: true } : {}) });
         expect(response.status, `stream: ${stream}`).toBe(400);
-        expect(response.json(), `stream: ${stream}`).toEqual({ error: { message: expect.stringContaining(text), type: "invalid_request_error", param: expect.toBeOneOf([null, expect.any(String)]), code: "upstream_invalid_request" } });
+        // Fields of the provider's error object the gateway does not model come back beside the envelope's (Groq's failed_generation).
+        const upstream = (JSON.parse(body) as { error?: Record<string, unknown> }).error ?? {};
+        const extra = Object.fromEntries(Object.entries(upstream).filter(([key]) => !["message", "type", "code", "param"].includes(key) && file.startsWith("openai")));
+        expect(response.json(), `stream: ${stream}`).toEqual({ error: { ...extra, message: expect.stringContaining(text), type: "invalid_request_error", param: expect.toBeOneOf([null, expect.any(String)]), code: "upstream_invalid_request" } });
       }
     });
   }

@@ -4,13 +4,14 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchyard/v1/error.proto.
  */
 export const file_switchyard_v1_error: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2Vycm9yLnByb3RvEg1zd2l0Y2h5YXJkLnYxIoYBCgtFcnJvckRldGFpbBIOCgZyZWFzb24YASABKAkSDQoFcGFyYW0YAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSFwoPdXBzdHJlYW1fc3RhdHVzGAQgASgFEhYKDnJldHJ5X2FmdGVyX21zGAUgASgFEhUKDXVwc3RyZWFtX2NvZGUYBiABKAliBnByb3RvMw");
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2Vycm9yLnByb3RvEg1zd2l0Y2h5YXJkLnYxIrcBCgtFcnJvckRldGFpbBIOCgZyZWFzb24YASABKAkSDQoFcGFyYW0YAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSFwoPdXBzdHJlYW1fc3RhdHVzGAQgASgFEhYKDnJldHJ5X2FmdGVyX21zGAUgASgFEhUKDXVwc3RyZWFtX2NvZGUYBiABKAkSLwoOdXBzdHJlYW1fZXh0cmEYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0YgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * ErrorDetail is attached to every error status the gateway returns (gRPC status details,
@@ -60,6 +61,15 @@ export type ErrorDetail = Message<"switchyard.v1.ErrorDetail"> & {
    * @generated from field: string upstream_code = 6;
    */
   upstreamCode: string;
+
+  /**
+   * Fields of an OpenAI-dialect provider's error object the gateway does not model, as the provider
+   * sent them (scrubbed of credentials), e.g. Azure OpenAI's `innererror` with its
+   * `content_filter_result`; unset when there are none.
+   *
+   * @generated from field: google.protobuf.Struct upstream_extra = 7;
+   */
+  upstreamExtra?: JsonObject | undefined;
 };
 
 /**

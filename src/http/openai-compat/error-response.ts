@@ -80,6 +80,8 @@ export function toRestError(error: GatewayError): RestError {
     headers,
     body: {
       error: {
+        // A provider's own fields first (Azure's `innererror`, where Azure puts it); the envelope's own win.
+        ...error.facts.upstreamExtra,
         message: error.rawMessage,
         type: errorType(status, error.reason),
         param: error.facts.param ?? null,

@@ -1,5 +1,7 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type ErrorFacts, type GatewayError, Reason } from "../../core/errors.js";
+import { setOwnEntry } from "../../core/own-entry.js";
 import { errorFromUpstreamStatus, rejectsTheRequest, scrubSecrets } from "../upstream-status.js";
 
 interface OpenAIErrorFields {
@@ -29,6 +31,41 @@ interface ReadError {
   readonly param: string | undefined;
   /** A numeric `code` some compatible servers (vLLM) put where OpenAI puts a string. */
   readonly numericCode: number | undefined;
+  /** The error object's other fields (Azure's `innererror`), scrubbed; undefined when none or too large. */
+  readonly extra: JsonObject | undefined;
+}
+
+/** The error object's fields read into the gateway's own. */
+const MODELLED_ERROR_FIELDS: ReadonlySet<string> = new Set(["message", "detail", "type", "code", "param"]);
+/** Largest set of unmodelled error fields given back, as JSON text (Azure's content filter verdicts are a few hundred bytes). */
+const MAX_EXTRA_CHARS = 8192;
+
+/** A JSON value with every string scrubbed of key-like text (the body was already scrubbed of the request's own credentials). */
+function scrubbedJson(value: unknown): JsonValue {
+  if (typeof value === "string") return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map(scrubbedJson);
+  if (value && typeof value === "object") {
+    const out: JsonObject = {};
+    for (const [key, entry] of Object.entries(value)) setOwnEntry(out, key, scrubbedJson(entry));
+    return out;
+  }
+  return typeof value === "number" || typeof value === "boolean" ? value : null;
+}
+
+function isObjectWith(body: unknown, key: string): boolean {
+  if (!body || typeof body !== "object" || !(key in body)) return false;
+  const value = (body as Record<string, unknown>)[key];
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The unmodelled fields of an error object, when it has some and they are of a sane size. */
+function extraFields(fields: OpenAIErrorFields): JsonObject | undefined {
+  const extra: JsonObject = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (!MODELLED_ERROR_FIELDS.has(key) && value !== undefined) setOwnEntry(extra, key, scrubbedJson(value));
+  }
+  if (Object.keys(extra).length === 0 || JSON.stringify(extra).length > MAX_EXTRA_CHARS) return undefined;
+  return extra;
 }
 
 /** Longest structured error message (an object turned into JSON text) relayed to the caller. */
@@ -54,6 +91,8 @@ function readError(body: unknown, fallbackMessage: string): ReadError {
     type: typeof fields.type === "string" && fields.type ? fields.type : undefined,
     param: typeof fields.param === "string" && fields.param ? fields.param : undefined,
     numericCode: typeof fields.code === "number" && Number.isInteger(fields.code) ? fields.code : undefined,
+    // Only beside OpenAI's own fields inside `{"error": {…}}`; a bare body's other keys (`"object": "error"`) are its envelope.
+    extra: isObjectWith(body, "error") ? extraFields(fields) : undefined,
   };
 }
 
@@ -99,13 +138,15 @@ export function fromOpenAIError(status: number, body: unknown, provider: string,
     ...(upstreamCode ? { upstreamCode } : {}),
     ...(read.param ? { param: read.param } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(read.extra ? { upstreamExtra: read.extra } : {}),
   };
   const byCode = errorFromCode(read, provider, facts);
   if (byCode) return byCode;
   if (rejectsTheRequest(status)) {
     return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, read.message, facts);
   }
-  return errorFromUpstreamStatus({ provider, status, message: read.message, ...(upstreamCode ? { upstreamCode } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  const byStatus = errorFromUpstreamStatus({ provider, status, message: read.message, ...(upstreamCode ? { upstreamCode } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  return read.extra ? gatewayError(byStatus.code, byStatus.reason, byStatus.rawMessage, { ...byStatus.facts, upstreamExtra: read.extra }) : byStatus;
 }
 
 /**

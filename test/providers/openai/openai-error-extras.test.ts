@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { ErrorDetailSchema } from "../../../gen/switchyard/v1/error_pb.js";
+import { GatewayError, Reason } from "../../../src/core/errors.js";
+import { postChat, testApp } from "../../http/rest-test-setup.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { replayTransport } from "../../support/replay-transport.js";
+import { adapterFor, chatInput } from "./openai-test-setup.js";
+
+/*
+ * Fields of an OpenAI-dialect error object the gateway does not model come back. Azure OpenAI's
+ * content filter refusal says in `innererror.content_filter_result` which category fired (what a
+ * client reacts to); it was lost. Body hand-made from Azure's documented error contract
+ * (learn.microsoft.com, "Content filtering": the prompt-filtered 400).
+ */
+
+const AZURE_FILTERED = {
+  error: {
+    message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+    type: null,
+    param: "prompt",
+    code: "content_filter",
+    status: 400,
+    innererror: {
+      code: "ResponsibleAIPolicyViolation",
+      content_filter_result: { hate: { filtered: false, severity: "safe" }, jailbreak: { filtered: true, detected: true }, self_harm: { filtered: false, severity: "safe" } },
+    },
+  },
+};
+
+describe("a provider's own error fields", () => {
+  it("Azure's innererror reaches REST callers where Azure put it, and RPC callers in ErrorDetail.upstream_extra", async () => {
+    const replay = replayTransport({ status: 400, body: JSON.stringify(AZURE_FILTERED) });
+    const error = await adapterFor(replay).generate(chatInput({ messages: [user("hi")] }), callOptions("gpt-4o")).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).reason).toBe(Reason.CONTENT_FILTER);
+    const detail = (error as GatewayError).findDetails(ErrorDetailSchema)[0];
+    expect(detail?.upstreamExtra).toEqual({ status: 400, innererror: AZURE_FILTERED.error.innererror });
+
+    const { app } = await testApp({ status: 400, body: JSON.stringify(AZURE_FILTERED) });
+    try {
+      const response = await postChat(app, { model: "openai-main/gpt-4o", messages: [{ role: "user", content: "hi" }] });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        error: { message: AZURE_FILTERED.error.message, type: "invalid_request_error", param: "prompt", code: "content_filter", status: 400, innererror: AZURE_FILTERED.error.innererror },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  const failureOf = (status: number, body: unknown) =>
+    adapterFor(replayTransport({ status, body: JSON.stringify(body) })).generate(chatInput({ messages: [user("hi")] }), callOptions("m")).then(
+      () => {
+        throw new Error("expected a failure");
+      },
+      (thrown: unknown) => thrown as GatewayError,
+    );
+
+  it("scrubs key-like text from them, and gives none back for an error object without such fields or a bare body's envelope keys", async () => {
+    const leaky = { error: { message: "bad", type: "invalid_request_error", code: "x", param: null, debug: { echoed: "Bearer sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX" } } };
+    const withDebug = await failureOf(400, leaky);
+    expect(JSON.stringify(withDebug.facts.upstreamExtra)).not.toContain("ABCDEFGH");
+    expect(withDebug.facts.upstreamExtra).toEqual({ debug: { echoed: "Bearer [redacted]" } });
+    const plain = await failureOf(400, { error: { message: "bad", type: "invalid_request_error", code: null, param: null } });
+    expect(plain.facts.upstreamExtra).toBeUndefined();
+    const bare = await failureOf(422, { object: "error", message: "bad", type: "invalid_request_error" });
+    expect(bare.facts.upstreamExtra).toBeUndefined();
+  });
+});
