@@ -3,7 +3,6 @@ import type { AbortSignalLike } from "../core/light-abort.js";
 import { sharedLookup } from "../net/shared-lookup.js";
 import { exchange, type ConnectionPool } from "../net/undici-exchange.js";
 import { Agent } from "../net/undici-slim.js";
-import { codeOf } from "./transport-errors.js";
 import { ACCEPTED_ENCODING } from "./upstream-decoding.js";
 
 /** An HTTP request to a provider. */
@@ -140,26 +139,8 @@ export function createUndiciTransport(lookup: LookupFunction = sharedLookup(), o
     // request() parses the URL, copies the options and builds a Readable on every call.
     const connectMs = request.connectTimeoutMs ?? 10_000;
     const pooled = agentFor(connectMs);
-    const options = { origin: target.origin, path: target.path, method: request.method, headers: withAcceptEncoding(request.headers), body: request.body ?? null };
-    return exchange(pooled.agent, options, request.signal, connectMs, pooled).catch((error: unknown) => {
-      if (!closedWhenReused(error) || request.signal.aborted) throw error;
-      return exchange(pooled.agent, options, request.signal, connectMs, pooled);
-    });
+    return exchange(pooled.agent, { origin: target.origin, path: target.path, method: request.method, headers: withAcceptEncoding(request.headers), body: request.body ?? null }, request.signal, connectMs, pooled);
   };
-}
-
-/**
- * Whether a request failed because the pooled keep-alive connection it was sent on closed before
- * any byte of its answer: the server's idle timeout (uvicorn's 5 s, sent without a Keep-Alive
- * hint) raced the request. undici reports the close with the socket's counters; one that had read
- * bytes before had served an earlier answer. The request is sent again once, on a new connection
- * (undici dropped the closed one): the provider never saw it fail. A new connection that closes
- * before answering read nothing, and stays a failure.
- */
-function closedWhenReused(error: unknown): boolean {
-  if (codeOf(error) !== "UND_ERR_SOCKET" || !(error instanceof Error) || (error.message !== "other side closed" && error.message !== "closed")) return false;
-  const socket = (error as { socket?: { bytesRead?: unknown } }).socket;
-  return typeof socket?.bytesRead === "number" && socket.bytesRead > 0;
 }
 
 /** The longest wait a provider's Retry-After (or Gemini RetryInfo) may ask for: one day. */
