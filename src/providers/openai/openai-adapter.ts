@@ -15,7 +15,7 @@ import { endpointUrl } from "../upstream-http.js";
 /** The warning of a stream sent without stream_options because the account's server refuses it. */
 export const STREAM_OPTIONS_REFUSED_WARNING = "stream_options.include_usage not sent: this provider refuses it (usage is the provider's own when it sends any, else estimated)";
 
-/** How many model names an account remembers as refusing max_tokens. */
+/** How many model names an account remembers for each thing a refusal taught it (max_tokens, reasoning_content, seed). */
 const MAX_REMEMBERED_MODELS = 1000;
 
 /**
@@ -28,8 +28,21 @@ const USE_MAX_COMPLETION_TOKENS = /\buse\W{0,3}max_completion_tokens\b/i;
 /** Mistral's 422 for `seed` (its name is random_seed): `extra_forbidden` at `["body", "seed"]`. */
 const SEED_REFUSED = /extra_forbidden[^\]]*\[\s*"body"\s*,\s*"seed"\s*\]|\[\s*"body"\s*,\s*"seed"\s*\][^}]*extra_forbidden/;
 
-/** A refusal that names reasoning_content because it wants more of it (DeepSeek's "Missing `reasoning_content` field", "must be passed back"), not less. */
-const REASONING_CONTENT_WANTED = /missing|must be passed back|is required/i;
+/**
+ * A refusal of reasoning_content as a field the server does not take: Mistral's 422
+ * `extra_forbidden` (whose `input` echoes the refused reasoning, so the model's own words are in
+ * the body too), Groq's "property 'reasoning_content' is unsupported", a strict schema's
+ * "Additional properties are not allowed ('reasoning_content' was unexpected)", Azure's
+ * "Unrecognized request argument". DeepSeek's "Missing `reasoning_content` field", which wants more
+ * of it, says none of these.
+ */
+const REASONING_CONTENT_REFUSED = /reasoning_content[^\n]{0,200}?(?:extra_forbidden|not permitted|unsupported|unrecognized|unexpected|not allowed)|(?:extra_forbidden|not permitted|unsupported|unrecognized|unexpected|not allowed)[^\n]{0,200}?reasoning_content/i;
+
+/** Adds `model` to a set of models that taught the account something, at most MAX_REMEMBERED_MODELS of them. */
+function remember(models: Set<string>, model: string): void {
+  if (models.size >= MAX_REMEMBERED_MODELS) models.clear();
+  models.add(model);
+}
 
 /** Whether the request sends reasoning text in its history (what a reasoning_content refusal can be about). */
 function carriesReasoning(input: ChatInput): boolean {
@@ -94,10 +107,11 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   const maxCompletionTokenModels = new Set<string>();
   // Set once this account's server refused a tool-call id that is not 9 letters and digits (Mistral).
   let nineCharToolCallIds = false;
-  // Set once this account's server refused the reasoning_content of assistant messages (Mistral: 422 extra_forbidden).
-  let reasoningContentRefused = false;
-  // Set once this account's server refused `seed` (Mistral, whose name is random_seed: 422 extra_forbidden).
-  let randomSeed = false;
+  // Models of this account whose server refused the reasoning_content of assistant messages
+  // (Mistral: 422 extra_forbidden), and models that refused `seed` (Mistral, whose name is
+  // random_seed), bounded: per model, since one account may front several servers (a proxy).
+  const reasoningContentRefusedModels = new Set<string>();
+  const randomSeedModels = new Set<string>();
 
   // The dialect of each request form, built once per account rather than per request.
   const dialects = new Map<number, OpenAIDialect>();
@@ -144,8 +158,8 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
       streamUsage: !(streamOptionsRefused && ownStreamOptions),
       maxCompletionTokens: dialect.maxCompletionTokens || (ownLimit && maxCompletionTokenModels.has(options.upstreamModel)),
       nineCharToolCallIds,
-      reasoningContent: dialect.reasoningContent === true && !reasoningContentRefused,
-      randomSeed,
+      reasoningContent: dialect.reasoningContent === true && !reasoningContentRefusedModels.has(options.upstreamModel),
+      randomSeed: randomSeedModels.has(options.upstreamModel),
     };
     // What a refusal taught is remembered for the account only once the request without the
     // field was accepted: a 400 for another reason that merely mentions the field (a validation
@@ -165,19 +179,16 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
         learned.push(() => (streamOptionsRefused = true));
         next = { ...form, streamUsage: false };
       } else if (!form.maxCompletionTokens && ownLimit && USE_MAX_COMPLETION_TOKENS.test(errorText)) {
-        learned.push(() => {
-          if (maxCompletionTokenModels.size >= MAX_REMEMBERED_MODELS) maxCompletionTokenModels.clear();
-          maxCompletionTokenModels.add(options.upstreamModel);
-        });
+        learned.push(() => remember(maxCompletionTokenModels, options.upstreamModel));
         next = { ...form, maxCompletionTokens: true };
       } else if (!form.nineCharToolCallIds && errorText.includes("with a length of 9") && input.messages.some((message) => message.toolCalls.length > 0 || message.toolCallId !== "")) {
         learned.push(() => (nineCharToolCallIds = true));
         next = { ...form, nineCharToolCallIds: true };
-      } else if (form.reasoningContent && errorText.includes("reasoning_content") && !REASONING_CONTENT_WANTED.test(errorText) && carriesReasoning(input)) {
-        learned.push(() => (reasoningContentRefused = true));
+      } else if (form.reasoningContent && REASONING_CONTENT_REFUSED.test(errorText) && carriesReasoning(input)) {
+        learned.push(() => remember(reasoningContentRefusedModels, options.upstreamModel));
         next = { ...form, reasoningContent: false };
       } else if (!form.randomSeed && input.seed !== undefined && own["seed"] === undefined && SEED_REFUSED.test(errorText)) {
-        learned.push(() => (randomSeed = true));
+        learned.push(() => remember(randomSeedModels, options.upstreamModel));
         next = { ...form, randomSeed: true };
       }
       if (!next) return { warnings: noted, response, errorText };

@@ -267,6 +267,9 @@ describe("a seed a server takes as random_seed (Mistral)", () => {
     await adapter.generate(input, callOptions("mistral-large-latest"));
     expect(replay.requests).toHaveLength(3);
     expect(replay.requests[2]?.json).toMatchObject({ random_seed: 42 });
+    // Learned for that model: another model behind the same account (a proxy) still gets seed.
+    await adapter.generate(input, callOptions("llama-3.3-70b"));
+    expect(replay.requests[3]?.json).toMatchObject({ seed: 42 });
   });
 
   it("hand-made: a 422 about another field is returned as it is", async () => {

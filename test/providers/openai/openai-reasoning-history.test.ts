@@ -62,6 +62,25 @@ describe("reasoning in the history, to OpenAI-dialect servers", () => {
     expect(sentMessages(replay.requests[2]?.json)[1]).not.toHaveProperty("reasoning_content");
   });
 
+  it("reads a refusal by what it says of the field, not by the model's own words it echoes (reasoning that says \"missing\"), and learns it for that model only (one account may front several servers)", async () => {
+    const worded = chatInput({
+      messages: [
+        user("Weather?"),
+        { role: Role.ASSISTANT, content: [{ part: { case: "reasoning", value: { text: "The city is missing, so the field is required.", signature: "", redactedData: "" } } }], toolCalls: [{ id: "call_0", name: "get_weather", arguments: "{}" }] },
+        toolResult("call_0", "sunny"),
+      ],
+      tools: [{ name: "get_weather" }],
+    });
+    const refusal = { object: "error", message: { detail: [{ type: "extra_forbidden", loc: ["body", "messages", 1, "assistant", "reasoning_content"], msg: "Extra inputs are not permitted", input: "The city is missing, so the field is required." }] }, type: "invalid_request_error", param: null, code: null };
+    const replay = replayTransport({ status: 422, body: JSON.stringify(refusal) }, ANSWER, ANSWER);
+    const adapter = adapterFor(replay, MISTRAL);
+    await adapter.generate(worded, callOptions("magistral-medium-latest"));
+    expect(sentMessages(replay.requests[1]?.json)[1]).not.toHaveProperty("reasoning_content");
+    await adapter.generate(worded, callOptions("deepseek-v4-flash"));
+    expect(replay.requests).toHaveLength(3);
+    expect(sentMessages(replay.requests[2]?.json)[1]).toHaveProperty("reasoning_content");
+  });
+
   it("DeepSeek's 400 asking for reasoning_content the caller left out is returned, not read as a refusal of the field", async () => {
     const missing = { error: { message: "Missing `reasoning_content` field in the assistant message at message index 3. For more information, please refer to https://api-docs.deepseek.com/guides/thinking_mode#tool-calls", type: "invalid_request_error", param: null, code: "invalid_request_error" } };
     const replay = replayTransport({ status: 400, body: JSON.stringify(missing) });
