@@ -11,10 +11,12 @@ import { setOwnEntry } from "./own-entry.js";
 /**
  * The keys of a message the gateway reads into Message's own fields. The output-only
  * `annotations` and `reasoning_signature` (the gateway's own stream field, whose signature is in
- * `thinking_blocks` too) are known and dropped.
+ * `thinking_blocks` too), and the SDK helpers' `parsed`, are known and dropped.
  */
 export const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
   "role", "content", "name", "tool_calls", "function_call", "tool_call_id", "refusal", "audio", "cache_control", "annotations", "reasoning_content", "thinking_blocks", "reasoning_signature",
+  // The OpenAI SDK helpers' parse of `content` (`parsed`), on a message sent back as they returned it: the content goes, this does not.
+  "parsed",
 ]);
 
 /** The keys of a function definition (`tools[].function`, or a legacy `functions[]` entry) the gateway reads into Tool's own fields. */

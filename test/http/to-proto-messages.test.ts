@@ -125,3 +125,29 @@ describe("toProtoMessage", () => {
     expect(result.param).toBe(param);
   });
 });
+
+describe("toProtoMessage: an assistant's reasoning", () => {
+  const reasoningOf = (message: Record<string, unknown>) =>
+    toProtoMessage({ role: "assistant", content: "ok", ...message }, 0).content.flatMap((part) => (part.part.case === "reasoning" ? [[part.part.value.text, part.part.value.signature, part.part.value.redactedData]] : []));
+
+  it("takes the thinking_blocks when they hold text (signed, whole), reasoning_content otherwise", () => {
+    expect(reasoningOf({ reasoning_content: "plain", thinking_blocks: [{ type: "thinking", thinking: "signed", signature: "S" }] })).toEqual([["signed", "S", ""]]);
+    expect(reasoningOf({ reasoning_content: "plain" })).toEqual([["plain", "", ""]]);
+  });
+
+  it("keeps reasoning_content when the thinking_blocks hold no text (none, or redacted only): the text is not dropped", () => {
+    expect(reasoningOf({ reasoning_content: "plain", thinking_blocks: [] })).toEqual([["plain", "", ""]]);
+    expect(reasoningOf({ reasoning_content: "plain", thinking_blocks: [{ type: "redacted_thinking", data: "R" }] })).toEqual([
+      ["plain", "", ""],
+      ["", "", "R"],
+    ]);
+  });
+});
+
+describe("toProtoMessage: what the OpenAI SDK's helpers add to a message they return", () => {
+  it("drops `parsed` (their parse of the content), which strict servers refuse as an unknown field", () => {
+    const message = toProtoMessage({ role: "assistant", content: '{"a":1}', parsed: { a: 1 }, refusal: null }, 1);
+    expect(message.extra).toBeUndefined();
+    expect(toProtoMessage({ role: "assistant", content: "x", parsed: null }, 1).extra).toBeUndefined();
+  });
+});

@@ -153,10 +153,17 @@ function toolCall(raw: unknown, param: string): ToolCall {
   };
 }
 
+/**
+ * An assistant message's reasoning: its `thinking_blocks` (signed, each whole) when it has some
+ * with text, else its `reasoning_content` text (unsigned), before any blocks without text (redacted
+ * ones, signatures alone), so text the caller sent is never dropped for blocks that do not hold it.
+ */
 function reasoningParts(raw: Record<string, unknown>, param: string): ContentPart[] {
+  const text = readString(raw.reasoning_content, `${param}.reasoning_content`);
+  const unsigned = text ? [part({ case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text, signature: "", redactedData: "" } })] : [];
   const blocks = readArray(raw.thinking_blocks, `${param}.thinking_blocks`);
   if (blocks) {
-    return blocks.map((block, index) => {
+    const signed = blocks.map((block, index) => {
       const blockParam = `${param}.thinking_blocks[${index}]`;
       const value = readObject(block, blockParam) ?? {};
       return part({
@@ -169,9 +176,9 @@ function reasoningParts(raw: Record<string, unknown>, param: string): ContentPar
         },
       });
     });
+    return signed.some((block) => block.part.case === "reasoning" && block.part.value.text !== "") ? signed : [...unsigned, ...signed];
   }
-  const text = readString(raw.reasoning_content, `${param}.reasoning_content`);
-  return text ? [part({ case: "reasoning", value: { $typeName: "switchyard.v1.Reasoning", text, signature: "", redactedData: "" } })] : [];
+  return unsigned;
 }
 
 /**
