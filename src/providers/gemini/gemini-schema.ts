@@ -161,7 +161,10 @@ function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonM
     const types = rawType.map(typeName).filter((type): type is string => type !== undefined);
     if (rawType.includes("null")) out.nullable = true;
     if (types.length === 1) out.type = types[0] ?? "STRING";
-    else if (types.length > 1) out.anyOf = types.map((type) => ({ type }));
+    else if (types.includes("OBJECT") && !isJsonMap(node.properties)) {
+      // An object option without properties is refused ("should be non-empty for OBJECT type"), and the subset has no "any object": the node goes untyped.
+      walk.removed.add('type "object" of an object without properties');
+    } else if (types.length > 1) out.anyOf = types.map((type) => ({ type }));
   } else if (rawType === "null") {
     out.nullable = true;
   } else {
@@ -229,7 +232,8 @@ function convertNode(node: Json, walk: Walk, refStack: readonly string[]): JsonM
       walk.removed.add(`${keyword} of a ${String(out.type).toLowerCase()}`);
     }
   }
-  if (walk.ordered && out.propertyOrdering === undefined && isJsonMap(out.properties) && Object.keys(out.properties).length > 1) out.propertyOrdering = Object.keys(out.properties);
+  // The node's own ordering, else all its properties as declared (one a $ref or allOf part brought in names only that part's).
+  if (walk.ordered && !Array.isArray(node.propertyOrdering) && isJsonMap(out.properties) && Object.keys(out.properties).length > 1) out.propertyOrdering = Object.keys(out.properties);
   if (typeof node.format === "string") {
     const allowed = out.type === "STRING" ? STRING_FORMATS : out.type === "NUMBER" || out.type === "INTEGER" ? NUMBER_FORMATS : undefined;
     if (allowed?.has(node.format)) out.format = node.format;

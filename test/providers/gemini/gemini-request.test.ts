@@ -172,6 +172,10 @@ describe("toGeminiRequest: json_schema by model generation", () => {
       },
       propertyOrdering: ["reasoning", "step", "answer", "own"],
     } });
+    // Properties a $ref or allOf part brings in count with the node's own, in that order.
+    const merged = { type: "object", properties: { pet: { allOf: [{ $ref: "#/$defs/Base" }], properties: { weight: { type: "number" }, color: { type: "string" } } } }, $defs: { Base: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } } } } };
+    const mergedBody = translate({ messages: hi, responseFormat: { ...format, jsonSchema: { ...format.jsonSchema, schema: merged } } }, { upstreamModel: "gemini-2.0-flash" }).body;
+    expect(mergedBody.generationConfig).toMatchObject({ responseSchema: { properties: { pet: { propertyOrdering: ["name", "age", "weight", "color"] } } } });
     // Only the caller's own ordering reaches the tool's parameters: call arguments are read by name.
     expect(JSON.stringify(body.tools).match(/propertyOrdering/g)).toHaveLength(1);
   });

@@ -74,6 +74,11 @@ describe("toGeminiSchema", () => {
       { type: "OBJECT", properties: { q: { type: "STRING" }, meta: { description: "free-form" }, none: {}, maybe: { nullable: true }, rows: { type: "ARRAY", items: {} } }, required: ["q", "meta"] },
     ],
     [
+      "sends a union of types with an object but no properties untyped (the object option would be refused)",
+      { type: "object", properties: { tag: { type: ["object", "string"], description: "d" } } },
+      { type: "OBJECT", properties: { tag: { description: "d" } } },
+    ],
+    [
       "drops properties and required names from a node of another type (Gemini: only allowed for OBJECT type)",
       { type: "object", properties: { data: { type: "string", properties: { a: { type: "string" } }, required: ["a"] } } },
       { type: "OBJECT", properties: { data: { type: "STRING" } } },
