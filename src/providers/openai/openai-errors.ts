@@ -37,19 +37,44 @@ interface ReadError {
 
 /** The error object's fields read into the gateway's own. */
 const MODELLED_ERROR_FIELDS: ReadonlySet<string> = new Set(["message", "detail", "type", "code", "param"]);
-/** Largest set of unmodelled error fields given back, as JSON text (Azure's content filter verdicts are a few hundred bytes). */
-const MAX_EXTRA_CHARS = 8192;
+/** Names that change an object's prototype when a client copies the fields (`Object.assign`): never passed on. */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * Largest set of unmodelled error fields given back, as JSON text. Azure's content filter verdicts
+ * are a few hundred bytes; over gRPC they ride in the `grpc-status-details-bin` header, which
+ * clients bound (grpcio refuses a head past 8 KiB), so the bound leaves room for the rest.
+ */
+const MAX_EXTRA_CHARS = 2048;
+/** Deepest nesting of the fields given back: a Struct costs two message levels per JSON level, and decoders stop at 100. */
+const MAX_EXTRA_DEPTH = 8;
 
-/** A JSON value with every string scrubbed of key-like text (the body was already scrubbed of the request's own credentials). */
-function scrubbedJson(value: unknown): JsonValue {
+/**
+ * A JSON value with every string scrubbed of key-like text (the body was already scrubbed of the
+ * request's own credentials), numbers JSON cannot hold (`1e400`) as null, prototype-changing keys
+ * left out; undefined when nested deeper than MAX_EXTRA_DEPTH.
+ */
+function scrubbedJson(value: unknown, depth: number): JsonValue | undefined {
   if (typeof value === "string") return scrubSecrets(value);
-  if (Array.isArray(value)) return value.map(scrubbedJson);
-  if (value && typeof value === "object") {
-    const out: JsonObject = {};
-    for (const [key, entry] of Object.entries(value)) setOwnEntry(out, key, scrubbedJson(entry));
-    return out;
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "boolean" || value === null) return value;
+  if (typeof value !== "object" || depth >= MAX_EXTRA_DEPTH) return undefined;
+  if (Array.isArray(value)) {
+    const items: JsonValue[] = [];
+    for (const item of value) {
+      const scrubbed = scrubbedJson(item, depth + 1);
+      if (scrubbed === undefined) return undefined;
+      items.push(scrubbed);
+    }
+    return items;
   }
-  return typeof value === "number" || typeof value === "boolean" ? value : null;
+  const out: JsonObject = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (PROTOTYPE_KEYS.has(key)) continue;
+    const scrubbed = scrubbedJson(entry, depth + 1);
+    if (scrubbed === undefined) return undefined;
+    setOwnEntry(out, key, scrubbed);
+  }
+  return out;
 }
 
 function isObjectWith(body: unknown, key: string): boolean {
@@ -58,11 +83,14 @@ function isObjectWith(body: unknown, key: string): boolean {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** The unmodelled fields of an error object, when it has some and they are of a sane size. */
+/** The unmodelled fields of an error object, when it has some and they are of a sane size and depth. */
 function extraFields(fields: OpenAIErrorFields): JsonObject | undefined {
   const extra: JsonObject = {};
   for (const [key, value] of Object.entries(fields)) {
-    if (!MODELLED_ERROR_FIELDS.has(key) && value !== undefined) setOwnEntry(extra, key, scrubbedJson(value));
+    if (MODELLED_ERROR_FIELDS.has(key) || PROTOTYPE_KEYS.has(key) || value === undefined) continue;
+    const scrubbed = scrubbedJson(value, 1);
+    if (scrubbed === undefined) return undefined;
+    setOwnEntry(extra, key, scrubbed);
   }
   if (Object.keys(extra).length === 0 || JSON.stringify(extra).length > MAX_EXTRA_CHARS) return undefined;
   return extra;
@@ -146,7 +174,9 @@ export function fromOpenAIError(status: number, body: unknown, provider: string,
     return gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, read.message, facts);
   }
   const byStatus = errorFromUpstreamStatus({ provider, status, message: read.message, ...(upstreamCode ? { upstreamCode } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-  return read.extra ? gatewayError(byStatus.code, byStatus.reason, byStatus.rawMessage, { ...byStatus.facts, upstreamExtra: read.extra }) : byStatus;
+  // A rejected credential says nothing of the provider's own (it may name the account): like its text, none of it is passed on.
+  if (!read.extra || byStatus.reason === Reason.PROVIDER_AUTH_FAILED) return byStatus;
+  return gatewayError(byStatus.code, byStatus.reason, byStatus.rawMessage, { ...byStatus.facts, upstreamExtra: read.extra });
 }
 
 /**
@@ -182,6 +212,7 @@ function fromStatuslessError(body: unknown, provider: string, fallbackMessage: s
     ...(read.numericCode !== undefined ? { upstreamStatus: read.numericCode } : {}),
     ...(upstreamCode ? { upstreamCode } : {}),
     ...(read.param ? { param: read.param } : {}),
+    ...(read.extra ? { upstreamExtra: read.extra } : {}),
   };
   const byCode = errorFromCode(read, provider, facts);
   if (byCode) return byCode;

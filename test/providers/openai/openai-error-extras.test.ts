@@ -66,4 +66,35 @@ describe("a provider's own error fields", () => {
     const bare = await failureOf(422, { object: "error", message: "bad", type: "invalid_request_error" });
     expect(bare.facts.upstreamExtra).toBeUndefined();
   });
+
+  it("gives none back with a rejected credential (like its text, they may name the account)", async () => {
+    const rejected = await failureOf(401, { error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key", request_echo: { org: "org-secretorg" } } });
+    expect(rejected.reason).toBe(Reason.PROVIDER_AUTH_FAILED);
+    expect(rejected.facts.upstreamExtra).toBeUndefined();
+  });
+
+  it("keeps them to what every client can carry: none past 2 KB or 8 levels deep; numbers JSON cannot hold as null; no prototype-changing keys", async () => {
+    expect((await failureOf(400, { error: { message: "m", innererror: { blob: "x y ".repeat(800) } } })).facts.upstreamExtra).toBeUndefined();
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let level = 0; level < 60; level++) deep = { a: deep };
+    expect((await failureOf(400, { error: { message: "m", nested: deep } })).facts.upstreamExtra).toBeUndefined();
+    const odd = (await adapterFor(replayTransport({ status: 400, body: '{"error":{"message":"m","n":1e400,"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}},"kept":{"ok":true}}}' }))
+      .generate(chatInput({ messages: [user("hi")] }), callOptions("m"))
+      .catch((thrown: unknown) => thrown)) as GatewayError;
+    expect(odd.facts.upstreamExtra).toEqual({ n: null, kept: { ok: true } });
+    expect(Object.keys(odd.facts.upstreamExtra ?? {})).toEqual(["n", "kept"]);
+  });
+
+  it("keeps them for an error inside a stream too (Groq's failed_generation of a streamed call)", async () => {
+    const body = `data: ${JSON.stringify({ error: { message: "Failed to call a function.", type: "invalid_request_error", code: "tool_use_failed", failed_generation: "<function=get_weather>{}" } })}\n\n`;
+    const replay = replayTransport({ headers: { "content-type": "text/event-stream" }, body });
+    const events = adapterFor(replay).stream(chatInput({ messages: [user("hi")] }), callOptions("m"));
+    let thrown: unknown;
+    try {
+      for await (const _event of events) void _event;
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as GatewayError).facts.upstreamExtra).toEqual({ failed_generation: "<function=get_weather>{}" });
+  });
 });

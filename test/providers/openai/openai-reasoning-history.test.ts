@@ -81,6 +81,17 @@ describe("reasoning in the history, to OpenAI-dialect servers", () => {
     expect(sentMessages(replay.requests[2]?.json)[1]).toHaveProperty("reasoning_content");
   });
 
+  it.each([
+    ["DeepSeek-R1's", "The reasoning_content is an intermediate result for display purposes only and will not be included in the context for inference. Please remove the reasoning_content from your message to reduce network traffic."],
+    ["a 'not supported' wording", "Invalid request: 'reasoning_content' is not supported in assistant messages"],
+    ["Groq's", "property 'reasoning_content' is unsupported"],
+  ])("reads %s refusal as one: the request goes again without the field", async (_name, text) => {
+    const replay = replayTransport({ status: 400, body: JSON.stringify({ error: { message: text, type: "invalid_request_error", param: null, code: "invalid_request_error" } }) }, ANSWER);
+    await adapterFor(replay, DEEPSEEK).generate(toolLoop, callOptions("deepseek-reasoner"));
+    expect(replay.requests).toHaveLength(2);
+    expect(sentMessages(replay.requests[1]?.json)[1]).not.toHaveProperty("reasoning_content");
+  });
+
   it("DeepSeek's 400 asking for reasoning_content the caller left out is returned, not read as a refusal of the field", async () => {
     const missing = { error: { message: "Missing `reasoning_content` field in the assistant message at message index 3. For more information, please refer to https://api-docs.deepseek.com/guides/thinking_mode#tool-calls", type: "invalid_request_error", param: null, code: "invalid_request_error" } };
     const replay = replayTransport({ status: 400, body: JSON.stringify(missing) });
