@@ -89,7 +89,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
   const { account, transport } = settings;
   const provider = account.name;
   const baseUrl = account.baseUrl ?? (account.type === "openai" ? OPENAI_DEFAULT_BASE_URL : undefined);
-  const dialect: OpenAIDialect = { maxCompletionTokens: account.type === "openai", developerRole: account.type === "openai", reasoningContent: account.type !== "openai" };
+  const dialect: OpenAIDialect = { maxCompletionTokens: account.type === "openai", developerRole: account.type === "openai", reasoningContent: account.type !== "openai", toolCallExtraContent: account.type !== "openai" };
   const headers: Record<string, string> = {
     "content-type": "application/json",
     ...(account.apiKey ? { authorization: `Bearer ${account.apiKey}` } : {}),

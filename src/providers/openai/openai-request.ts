@@ -31,6 +31,12 @@ export interface OpenAIDialect {
   readonly reasoningContent?: boolean;
   /** Send the seed as `random_seed` (Mistral's name; it refuses `seed` as an extra input). */
   readonly randomSeed?: boolean;
+  /**
+   * Send a tool call's `extra_content` (Gemini's thought signature, which Gemini's own
+   * OpenAI-compatible endpoint wants back). OpenAI's API refuses it ("Unknown parameter:
+   * 'messages[1].tool_calls[0].extra_content'").
+   */
+  readonly toolCallExtraContent?: boolean;
 }
 
 const NINE_ALPHANUMERIC = /^[a-zA-Z0-9]{9}$/;
@@ -195,7 +201,7 @@ function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect
             id: callId(call.id),
             type: "function",
             function: { name: call.name, arguments: call.arguments || "{}" },
-            ...(call.extraContent && Object.keys(call.extraContent).length > 0 ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
+            ...(dialect.toolCallExtraContent && call.extraContent && Object.keys(call.extraContent).length > 0 ? { extra_content: call.extraContent as { [key: string]: Json } } : {}),
           },
     );
   }
@@ -220,6 +226,9 @@ export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options
     warnings.push("reasoning parts in the conversation history were not sent: OpenAI-dialect providers take no reasoning input");
   } else if (reasoningParts.some((reasoning) => reasoning.text === "")) {
     warnings.push("reasoning parts without text (redacted, or a signature alone) in the conversation history were not sent: reasoning_content carries text only");
+  }
+  if (!options.dialect.toolCallExtraContent && input.messages.some((message) => message.toolCalls.some((call) => call.extraContent && Object.keys(call.extraContent).length > 0))) {
+    warnings.push("tool_calls[].extra_content in the conversation history was not sent: OpenAI takes none (it carries another provider's thought signatures)");
   }
   // OpenAI caches prompt prefixes by itself; its API (and many compatible servers) take no cache_control.
   if (hasCacheControl(input)) warnings.push("cache_control was not sent: OpenAI-dialect providers cache prompt prefixes automatically and take no breakpoints");

@@ -92,6 +92,25 @@ describe("reasoning in the history, to OpenAI-dialect servers", () => {
     expect(sentMessages(replay.requests[1]?.json)[1]).not.toHaveProperty("reasoning_content");
   });
 
+  it("a tool call's extra_content (Gemini's thought signature) goes to compatible servers (Gemini's own OpenAI endpoint wants it back), not to OpenAI, which refuses it: there with a warning", async () => {
+    const signed = chatInput({
+      messages: [
+        user("Weather?"),
+        { role: Role.ASSISTANT, toolCalls: [{ id: "call_0", name: "get_weather", arguments: "{}", extraContent: { google: { thought_signature: "gemini:CiQB" } } }] },
+        toolResult("call_0", "sunny"),
+      ],
+      tools: [{ name: "get_weather" }],
+    });
+    const toOpenAI = replayTransport(ANSWER);
+    const openai = await adapterFor(toOpenAI).generate(signed, callOptions("gpt-4o"));
+    expect(JSON.stringify(toOpenAI.requests[0]?.json)).not.toContain("extra_content");
+    expect(openai.warnings).toContain("tool_calls[].extra_content in the conversation history was not sent: OpenAI takes none (it carries another provider's thought signatures)");
+    const toCompatible = replayTransport(ANSWER);
+    const compatible = await adapterFor(toCompatible, DEEPSEEK).generate(signed, callOptions("gemini-2.5-flash"));
+    expect(sentMessages(toCompatible.requests[0]?.json)[1]?.tool_calls).toEqual([{ id: "call_0", type: "function", function: { name: "get_weather", arguments: "{}" }, extra_content: { google: { thought_signature: "gemini:CiQB" } } }]);
+    expect(compatible.warnings).toEqual([]);
+  });
+
   it("DeepSeek's 400 asking for reasoning_content the caller left out is returned, not read as a refusal of the field", async () => {
     const missing = { error: { message: "Missing `reasoning_content` field in the assistant message at message index 3. For more information, please refer to https://api-docs.deepseek.com/guides/thinking_mode#tool-calls", type: "invalid_request_error", param: null, code: "invalid_request_error" } };
     const replay = replayTransport({ status: 400, body: JSON.stringify(missing) });
