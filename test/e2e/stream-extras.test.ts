@@ -105,6 +105,8 @@ describe("a streamed choice's and delta's unmodelled fields, end to end", () => 
       { index: 0, native_finish_reason: null, delta: { reasoning_details: [DETAIL_TEXT], role: "assistant", content: "", reasoning_content: "Two and two" }, logprobs: null, finish_reason: null },
       { index: 0, native_finish_reason: null, delta: { reasoning_details: [DETAIL_SIGNATURE] }, logprobs: null, finish_reason: null },
       { index: 0, native_finish_reason: null, delta: { content: "4" }, logprobs: null, finish_reason: null },
+      // The reasoning whole, unsigned (no signature of the gateway's closed it), for the SDK's accumulator (see from-proto.test.ts).
+      { index: 0, delta: { thinking_blocks: [{ type: "thinking", thinking: "Two and two" }] }, logprobs: null, finish_reason: null },
       { index: 0, native_finish_reason: "end_turn", delta: {}, logprobs: null, finish_reason: "stop" },
     ]);
   });

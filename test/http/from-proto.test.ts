@@ -54,6 +54,17 @@ describe("OpenAIChunkEncoder", () => {
     expect(choicesOf(chunks[6] ?? {})[0]?.finish_reason).toBe("stop");
   });
 
+  it("sends reasoning no signature closed (an OpenAI-compatible server's, Gemini thoughts signed on a call) whole in the thinking_blocks delta too, unsigned: the SDK's accumulator keeps only the last reasoning_content fragment", () => {
+    const chunks = encodeAll([start, reasoningDeltaEvent(0, "Thinking about "), reasoningDeltaEvent(0, "turn 0."), textDeltaEvent(0, "Done."), finishEvent(0, FinishReason.STOP, "stop")], false);
+    expect(chunks.map((chunk) => choicesOf(chunk)[0]?.delta)).toEqual([
+      { role: "assistant", content: "", reasoning_content: "Thinking about " },
+      { reasoning_content: "turn 0." },
+      { content: "Done." },
+      { thinking_blocks: [{ type: "thinking", thinking: "Thinking about turn 0." }] },
+      {},
+    ]);
+  });
+
   it("gives the first delta content null when the answer starts elsewhere (a refusal, audio) or is withheld (content_filter), \"\" otherwise", () => {
     const firstDelta = (events: ChatStreamResponse[]) => choicesOf(encodeAll([start, ...events], false)[0] ?? {})[0]?.delta;
     expect(firstDelta([refusalDeltaEvent(0, "No.")])).toEqual({ role: "assistant", content: null, refusal: "No." });

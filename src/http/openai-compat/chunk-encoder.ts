@@ -49,8 +49,10 @@ export class OpenAIChunkEncoder {
   private startExtra: JsonObject | undefined;
   /** The calls (choice:index) that are of custom tools: their fragments go out as `custom.input`. */
   private readonly customCalls = new Set<string>();
-  /** Reasoning text of each choice's current block, until its signature closes it (then kept whole for thinking_blocks). */
+  /** Reasoning text of each choice's current block, until its signature closes it (then kept whole for thinking_blocks), or its finish (kept whole, unsigned). */
   private readonly reasoningText = new Map<number, string>();
+  /** Choices whose current unsigned block outgrew MAX_HELD_REASONING_CHARS: it goes out in fragments only. */
+  private readonly reasoningOverflow = new Set<number>();
   /** Each choice's signed (and redacted) thinking blocks so far, sent together before its finish. */
   private readonly thinkingBlocks = new Map<number, Record<string, string>[]>();
   /** Each choice's annotations (citations) so far, sent together before its finish. */
@@ -122,8 +124,9 @@ export class OpenAIChunkEncoder {
 
   /**
    * A reasoning fragment as `reasoning_content`. Signed blocks (`{type: "thinking", thinking,
-   * signature}`, as in a non-streamed answer) and redacted ones (`{type: "redacted_thinking",
-   * data}`) are kept whole, and all of a choice's go out together in one `thinking_blocks` delta
+   * signature}`, as in a non-streamed answer), redacted ones (`{type: "redacted_thinking",
+   * data}`) and the reasoning no signature closed before the finish (`{type: "thinking",
+   * thinking}`, up to 4 MiB) are kept whole, and all of a choice's go out together in one `thinking_blocks` delta
    * just before its finish, so a streaming client can send them back on the next turn (Anthropic
    * thinking with tools needs that): the OpenAI SDK's accumulator replaces a field it does not
    * know with each delta's value, and clients of LiteLLM's convention concatenate them; one delta
@@ -139,10 +142,16 @@ export class OpenAIChunkEncoder {
     const block = (this.reasoningText.get(choiceIndex) ?? "") + text;
     if (!signature) {
       // Bounded: reasoning that never gets a signature (OpenAI-compatible servers) is not kept past this.
+      if (this.reasoningOverflow.has(choiceIndex)) return [this.chunk(choiceIndex, { reasoning_content: text })];
       if (block.length <= MAX_HELD_REASONING_CHARS) this.reasoningText.set(choiceIndex, block);
+      else {
+        this.reasoningText.delete(choiceIndex);
+        this.reasoningOverflow.add(choiceIndex);
+      }
       return [this.chunk(choiceIndex, { reasoning_content: text })];
     }
     this.reasoningText.delete(choiceIndex);
+    this.reasoningOverflow.delete(choiceIndex);
     this.keepBlock(choiceIndex, { type: "thinking", thinking: block, signature });
     return [this.chunk(choiceIndex, { ...(text ? { reasoning_content: text } : {}), reasoning_signature: signature })];
   }
@@ -232,6 +241,11 @@ export class OpenAIChunkEncoder {
       case "finish": {
         const { choiceIndex } = value.value;
         const finish = this.chunk(choiceIndex, {}, finishName(value.value.finishReason, this.legacyFunctions));
+        // Reasoning no signature closed (an OpenAI-compatible server's, Gemini thoughts whose signature rides on a call) goes whole too, unsigned.
+        const unsigned = this.reasoningText.get(choiceIndex);
+        if (unsigned) this.keepBlock(choiceIndex, { type: "thinking", thinking: unsigned });
+        this.reasoningText.delete(choiceIndex);
+        this.reasoningOverflow.delete(choiceIndex);
         const blocks = this.thinkingBlocks.get(choiceIndex);
         const annotations = this.annotations.get(choiceIndex);
         if (!blocks && !annotations) return [finish];
