@@ -1,7 +1,8 @@
-import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type ErrorFacts, type GatewayError, Reason } from "../../core/errors.js";
 import { setOwnEntry } from "../../core/own-entry.js";
+import { structValue, type StructCopy } from "./openai-extras.js";
 import { errorFromUpstreamStatus, rejectsTheRequest, scrubSecrets } from "../upstream-status.js";
 
 interface OpenAIErrorFields {
@@ -48,34 +49,8 @@ const MAX_EXTRA_CHARS = 2048;
 /** Deepest nesting of the fields given back: a Struct costs two message levels per JSON level, and decoders stop at 100. */
 const MAX_EXTRA_DEPTH = 8;
 
-/**
- * A JSON value with every string scrubbed of key-like text (the body was already scrubbed of the
- * request's own credentials), numbers JSON cannot hold (`1e400`) as null, prototype-changing keys
- * left out; undefined when nested deeper than MAX_EXTRA_DEPTH.
- */
-function scrubbedJson(value: unknown, depth: number): JsonValue | undefined {
-  if (typeof value === "string") return scrubSecrets(value);
-  if (typeof value === "number") return Number.isFinite(value) ? value : null;
-  if (typeof value === "boolean" || value === null) return value;
-  if (typeof value !== "object" || depth >= MAX_EXTRA_DEPTH) return undefined;
-  if (Array.isArray(value)) {
-    const items: JsonValue[] = [];
-    for (const item of value) {
-      const scrubbed = scrubbedJson(item, depth + 1);
-      if (scrubbed === undefined) return undefined;
-      items.push(scrubbed);
-    }
-    return items;
-  }
-  const out: JsonObject = {};
-  for (const [key, entry] of Object.entries(value)) {
-    if (PROTOTYPE_KEYS.has(key)) continue;
-    const scrubbed = scrubbedJson(entry, depth + 1);
-    if (scrubbed === undefined) return undefined;
-    setOwnEntry(out, key, scrubbed);
-  }
-  return out;
-}
+/** How error fields are copied: strings scrubbed of key-like text (the body was already scrubbed of the request's own credentials), prototype-changing keys left out. */
+const ERROR_COPY: StructCopy = { maxDepth: MAX_EXTRA_DEPTH, text: scrubSecrets, skipKeys: PROTOTYPE_KEYS };
 
 function isObjectWith(body: unknown, key: string): boolean {
   if (!body || typeof body !== "object" || !(key in body)) return false;
@@ -88,7 +63,7 @@ function extraFields(fields: OpenAIErrorFields): JsonObject | undefined {
   const extra: JsonObject = {};
   for (const [key, value] of Object.entries(fields)) {
     if (MODELLED_ERROR_FIELDS.has(key) || PROTOTYPE_KEYS.has(key) || value === undefined) continue;
-    const scrubbed = scrubbedJson(value, 1);
+    const scrubbed = structValue(value, 1, ERROR_COPY);
     if (scrubbed === undefined) return undefined;
     setOwnEntry(extra, key, scrubbed);
   }

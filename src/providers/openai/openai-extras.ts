@@ -38,15 +38,29 @@ const USAGE_INSIDE = [["prompt_tokens_details", PROMPT_DETAILS_KEYS], ["completi
 /** Deepest value kept in an extra; a deeper one (no real server sends it) is left out. */
 const MAX_EXTRA_DEPTH = 32;
 
-/** A JSON value a Struct can hold: a number JSON.parse made infinite (`1e400`) becomes null; undefined when nested too deep. */
-function structValue(value: unknown, depth: number): JsonValue | undefined {
+/** How {@link structValue} treats what it copies: the deepest nesting kept, strings rewritten, keys left out. */
+export interface StructCopy {
+  readonly maxDepth: number;
+  readonly text?: (text: string) => string;
+  readonly skipKeys?: ReadonlySet<string>;
+}
+
+const ANSWER_COPY: StructCopy = { maxDepth: MAX_EXTRA_DEPTH };
+
+/**
+ * A parsed JSON value as a Struct can hold it: a number JSON.parse made infinite (`1e400`) becomes
+ * null, strings go through `copy.text`, keys in `copy.skipKeys` are left out; undefined when nested
+ * deeper than `copy.maxDepth` (at `depth`, counting from 1).
+ */
+export function structValue(value: unknown, depth: number, copy: StructCopy = ANSWER_COPY): JsonValue | undefined {
   if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "string") return copy.text ? copy.text(value) : value;
   if (value === null || typeof value !== "object") return value as JsonValue;
-  if (depth >= MAX_EXTRA_DEPTH) return undefined;
+  if (depth >= copy.maxDepth) return undefined;
   if (Array.isArray(value)) {
     const out: JsonValue[] = [];
     for (const item of value) {
-      const kept = structValue(item, depth + 1);
+      const kept = structValue(item, depth + 1, copy);
       if (kept === undefined) return undefined;
       out.push(kept);
     }
@@ -54,7 +68,8 @@ function structValue(value: unknown, depth: number): JsonValue | undefined {
   }
   const out: JsonObject = {};
   for (const key of Object.keys(value)) {
-    const kept = structValue((value as Record<string, unknown>)[key], depth + 1);
+    if (copy.skipKeys?.has(key)) continue;
+    const kept = structValue((value as Record<string, unknown>)[key], depth + 1, copy);
     if (kept === undefined) return undefined;
     setOwnEntry(out, key, kept);
   }
