@@ -1,3 +1,4 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type GatewayError, Reason } from "../core/errors.js";
 import type { ProviderAccount } from "../config/gateway-config.js";
@@ -232,12 +233,32 @@ function cleanFact(value: string | undefined, secrets: readonly string[]): strin
 export function cleanedProviderError(error: GatewayError, account: ProviderAccount): GatewayError {
   const secrets = accountSecrets(account);
   const message = secrets.length === 0 ? error.rawMessage : redactSecrets(error.rawMessage, secrets);
-  const { upstreamCode, param } = error.facts;
+  const { upstreamCode, param, upstreamExtra } = error.facts;
   const code = cleanFact(upstreamCode, secrets);
   const field = cleanFact(param, secrets);
-  if (message === error.rawMessage && code === upstreamCode && field === param) return error;
-  const facts = { ...error.facts, ...(code === undefined ? {} : { upstreamCode: code }), ...(field === undefined ? {} : { param: field }) };
+  const extra = cleanExtra(upstreamExtra, secrets);
+  if (message === error.rawMessage && code === upstreamCode && field === param && extra === upstreamExtra) return error;
+  const { upstreamExtra: _old, ...rest } = error.facts;
+  const facts = { ...rest, ...(code === undefined ? {} : { upstreamCode: code }), ...(field === undefined ? {} : { param: field }), ...(extra === undefined ? {} : { upstreamExtra: extra }) };
   return gatewayError(error.code, error.reason, message, facts, error.cause);
+}
+
+/**
+ * A provider's error fields without the account's credentials (the same error object's `message`
+ * is cleaned too: an error inside a stream or a 200 never went through the body's pass), written
+ * and redacted as JSON text; the same object when nothing changes; none if the text no longer
+ * parses (a credential that was also a JSON key's or value's delimiter).
+ */
+function cleanExtra(extra: JsonObject | undefined, secrets: readonly string[]): JsonObject | undefined {
+  if (extra === undefined || secrets.length === 0) return extra;
+  const text = JSON.stringify(extra);
+  const redacted = redactSecrets(text, secrets);
+  if (redacted === text) return extra;
+  try {
+    return JSON.parse(redacted) as JsonObject;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

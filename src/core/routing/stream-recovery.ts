@@ -139,6 +139,7 @@ export function interruptedError(original: OriginalFailure, why: string): Gatewa
       ...(error.facts.provider ? { provider: error.facts.provider } : {}),
       ...(error.facts.upstreamStatus ? { upstreamStatus: error.facts.upstreamStatus } : {}),
       ...(error.facts.upstreamCode ? { upstreamCode: error.facts.upstreamCode } : {}),
+      ...(error.facts.upstreamExtra ? { upstreamExtra: error.facts.upstreamExtra } : {}),
       afterFirstByte: true,
     },
     error,

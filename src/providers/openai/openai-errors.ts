@@ -41,11 +41,11 @@ const MODELLED_ERROR_FIELDS: ReadonlySet<string> = new Set(["message", "detail",
 /** Names that change an object's prototype when a client copies the fields (`Object.assign`): never passed on. */
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 /**
- * Largest set of unmodelled error fields given back, as JSON text. Azure's content filter verdicts
+ * Largest set of unmodelled error fields given back, in bytes of JSON text (UTF-8). Azure's content filter verdicts
  * are a few hundred bytes; over gRPC they ride in the `grpc-status-details-bin` header, which
  * clients bound (grpcio refuses a head past 8 KiB), so the bound leaves room for the rest.
  */
-const MAX_EXTRA_CHARS = 2048;
+const MAX_EXTRA_BYTES = 2048;
 /** Deepest nesting of the fields given back: a Struct costs two message levels per JSON level, and decoders stop at 100. */
 const MAX_EXTRA_DEPTH = 8;
 
@@ -67,7 +67,8 @@ function extraFields(fields: OpenAIErrorFields): JsonObject | undefined {
     if (scrubbed === undefined) return undefined;
     setOwnEntry(extra, key, scrubbed);
   }
-  if (Object.keys(extra).length === 0 || JSON.stringify(extra).length > MAX_EXTRA_CHARS) return undefined;
+  // Bytes, not UTF-16 units: what the gRPC status header carries (CJK text is three bytes a character).
+  if (Object.keys(extra).length === 0 || Buffer.byteLength(JSON.stringify(extra)) > MAX_EXTRA_BYTES) return undefined;
   return extra;
 }
 

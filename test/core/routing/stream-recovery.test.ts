@@ -25,6 +25,11 @@ describe("interruptedError", () => {
     expect(error.facts).toEqual({ provider: "oa", upstreamStatus: 500, upstreamCode: "server_error", afterFirstByte: true });
     expect(error.rawMessage).toContain("PROVIDER_UNAVAILABLE: The server had an error");
   });
+
+  it("keeps the provider's own error fields (Groq's failed_generation of a call that failed after reasoning was streamed)", () => {
+    const failure = gatewayError(Code.InvalidArgument, Reason.UPSTREAM_INVALID_REQUEST, "Failed to call a function.", { provider: "groq", upstreamCode: "tool_use_failed", afterFirstByte: true, upstreamExtra: { failed_generation: "<function=f>{}" } });
+    expect(interruptedError({ target: "groq/m", error: failure }, "no fallback is left").facts.upstreamExtra).toEqual({ failed_generation: "<function=f>{}" });
+  });
 });
 
 describe("RecoverySplice, restart mode", () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../../../gen/switchyard/v1/error_pb.js";
-import { GatewayError, Reason } from "../../../src/core/errors.js";
+import { Code } from "@connectrpc/connect";
+import { gatewayError, GatewayError, Reason } from "../../../src/core/errors.js";
+import { cleanedProviderError } from "../../../src/providers/upstream-status.js";
+import { testAccount } from "../../support/test-accounts.js";
 import { postChat, testApp } from "../../http/rest-test-setup.js";
 import { callOptions, user } from "../../support/proto-builders.js";
 import { replayTransport } from "../../support/replay-transport.js";
@@ -96,5 +99,20 @@ describe("a provider's own error fields", () => {
       thrown = error;
     }
     expect((thrown as GatewayError).facts.upstreamExtra).toEqual({ failed_generation: "<function=get_weather>{}" });
+  });
+
+  it("counts the 2 KB bound in bytes (what the gRPC status header carries): CJK text is three a character", async () => {
+    // 700 characters: 726 UTF-16 units, 2,126 bytes of JSON.
+    expect((await failureOf(400, { error: { message: "m", innererror: { note: "漢".repeat(700) } } })).facts.upstreamExtra).toBeUndefined();
+    expect((await failureOf(400, { error: { message: "m", innererror: { note: "漢".repeat(600) } } })).facts.upstreamExtra).toEqual({ innererror: { note: "漢".repeat(600) } });
+  });
+
+  it("the account's own credentials are taken out of them, as out of the message (an error inside a stream or a 200 never went through the body's pass)", () => {
+    const account = testAccount("compat", "openai-compatible", "s3cr3tTok3n-abc-123", {});
+    const echoed = gatewayError(Code.Unavailable, Reason.PROVIDER_UNAVAILABLE, "upstream broke s3cr3tTok3n-abc-123", { provider: "compat", upstreamExtra: { metadata: { provider_key: "s3cr3tTok3n-abc-123", auth: "plain s3cr3tTok3n-abc-123" }, kept: 1 } });
+    const cleaned = cleanedProviderError(echoed, account);
+    expect(JSON.stringify(cleaned.facts.upstreamExtra)).not.toContain("s3cr3tTok3n");
+    expect(cleaned.facts.upstreamExtra).toMatchObject({ kept: 1 });
+    expect(cleaned.findDetails(ErrorDetailSchema)[0]?.upstreamExtra).toEqual(cleaned.facts.upstreamExtra);
   });
 });
