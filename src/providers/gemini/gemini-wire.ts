@@ -9,6 +9,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 import type { GeminiPartialArg } from "./gemini-partial-args.js";
+import { parseGoogleStatusError, type GoogleStatusError } from "../google-status-errors.js";
 
 /**
  * Put before the raw value inside a tagged reasoning signature when Gemini gave it on an answer part
@@ -147,12 +148,7 @@ function modalityCount(details: unknown, modality: string): number | undefined {
 }
 
 /** Google's error object, `{error:{code, message, status, details}}`. */
-export interface GeminiErrorBody {
-  readonly code?: number;
-  readonly message?: string;
-  readonly status?: string;
-  readonly details: readonly JsonMap[];
-}
+export type GeminiErrorBody = GoogleStatusError;
 
 /** A generateContent response, or one streamed chunk of it. */
 export interface GeminiResponse {
@@ -281,15 +277,7 @@ function parseUsage(value: unknown): GeminiUsageMetadata | undefined {
 
 /** Reads Google's `{error:{...}}` envelope (also inside a one-element array); undefined when absent. */
 export function parseGeminiError(value: unknown): GeminiErrorBody | undefined {
-  const envelope = Array.isArray(value) && value.length === 1 ? value[0] : value;
-  if (!isJsonMap(envelope) || !isJsonMap(envelope.error)) return undefined;
-  const error = envelope.error;
-  return defined({
-    code: int(error.code),
-    message: str(error.message),
-    status: str(error.status),
-    details: list(error.details).filter(isJsonMap),
-  });
+  return parseGoogleStatusError(value);
 }
 
 /** An RFC 3339 timestamp (`createTime`) as whole seconds since the epoch; undefined when it is not one. */

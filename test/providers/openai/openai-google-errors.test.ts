@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { GatewayError, Reason } from "../../../src/core/errors.js";
+import { callOptions, user } from "../../support/proto-builders.js";
+import { replayTransport } from "../../support/replay-transport.js";
+import { adapterFor, chatInput } from "./openai-test-setup.js";
+
+/*
+ * Gemini's OpenAI-compatible endpoint (…/v1beta/openai/) answers errors in Google's own envelope,
+ * inside a one-element JSON array (bytedance/deer-flow#1515, jackmpcollins/magentic#382,
+ * continuedev/continue#8516 quote them). They were read as nothing: "upstream returned HTTP 400",
+ * no failover for a rejected key or an over-long prompt, RetryInfo ignored.
+ */
+
+const GEMINI_COMPAT = { name: "gemcompat", type: "openai-compatible", apiKey: "AIzaTestKey-0123456789abcdefghij", baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/" } as const;
+
+async function failure(status: number, body: unknown): Promise<GatewayError> {
+  const error = await adapterFor(replayTransport({ status, body: JSON.stringify(body) }), GEMINI_COMPAT)
+    .generate(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"))
+    .then(() => undefined, (thrown: unknown) => thrown);
+  if (!(error instanceof GatewayError)) throw new Error("expected a GatewayError");
+  return error;
+}
+
+const google = (code: number, status: string, message: string, details: unknown[] = []) => [{ error: { code, message, status, details } }];
+
+describe("Google's error envelope from an OpenAI-compatible endpoint", () => {
+  it("keeps the provider's message of an INVALID_ARGUMENT", async () => {
+    const error = await failure(400, google(400, "INVALID_ARGUMENT", 'Invalid JSON payload received. Unknown name "logit_bias": Cannot find field.'));
+    expect(error.reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
+    expect(error.message).toContain('Unknown name "logit_bias"');
+  });
+
+  it("reads API_KEY_INVALID as the gateway's credential rejected (fails over, no provider text)", async () => {
+    const error = await failure(400, google(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", domain: "googleapis.com" }]));
+    expect(error.reason).toBe(Reason.PROVIDER_AUTH_FAILED);
+    expect(error.message).not.toContain("API key not valid");
+  });
+
+  it("reads an over-long prompt as context_length_exceeded, an unserved location as the provider's failure, RetryInfo as the wait", async () => {
+    expect((await failure(400, google(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."))).reason).toBe(Reason.CONTEXT_LENGTH_EXCEEDED);
+    expect((await failure(400, google(400, "FAILED_PRECONDITION", "User location is not supported for the API use."))).reason).toBe(Reason.PROVIDER_UNAVAILABLE);
+    const limited = await failure(429, google(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "37s" }]));
+    expect(limited.reason).toBe(Reason.RATE_LIMIT_EXCEEDED);
+    expect(limited.facts.retryAfterMs).toBe(37_000);
+  });
+
+  it("leaves an OpenAI-style error with a status of its own to the OpenAI reading (Azure's numeric status, a server's own word)", async () => {
+    const azure = await failure(400, { error: { message: "filtered", type: null, param: "prompt", code: "content_filter", status: 400 } });
+    expect(azure.reason).toBe(Reason.CONTENT_FILTER);
+    const own = await failure(400, { error: { message: "bad thing", type: "invalid_request_error", status: "error" } });
+    expect(own.reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
+    expect(own.message).toContain("bad thing");
+  });
+});
