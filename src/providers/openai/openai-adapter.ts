@@ -34,11 +34,12 @@ const SEED_REFUSED = /extra_forbidden[^\]]*\[\s*"body"\s*,\s*"seed"\s*\]|\[\s*"b
  * `extra_forbidden` (whose `input` echoes the refused reasoning, so the model's own words are in
  * the body too), Groq's "property 'reasoning_content' is unsupported", a strict schema's
  * "Additional properties are not allowed ('reasoning_content' was unexpected)", Azure's
- * "Unrecognized request argument", "is not supported", "unknown field", and DeepSeek-R1's "Please
+ * "Unrecognized request argument", "is not supported", "unknown field", Google's "Unknown name
+ * \"reasoning_content\" …: Cannot find field." (Gemini's OpenAI-compatible endpoint), and DeepSeek-R1's "Please
  * remove the reasoning_content from your message". DeepSeek V4's "Missing `reasoning_content`
  * field" and "must be passed back", which want more of it, say none of these.
  */
-const REASONING_CONTENT_REFUSED = /reasoning_content[^\n]{0,200}?(?:extra_forbidden|not permitted|unsupported|not supported|unrecognized|unexpected|not allowed|unknown field|remove the)|(?:extra_forbidden|not permitted|unsupported|not supported|unrecognized|unexpected|not allowed|unknown field|remove the)[^\n]{0,200}?reasoning_content/i;
+const REASONING_CONTENT_REFUSED = /reasoning_content[^\n]{0,200}?(?:extra_forbidden|not permitted|unsupported|not supported|unrecognized|unexpected|not allowed|unknown field|unknown name|cannot find field|remove the)|(?:extra_forbidden|not permitted|unsupported|not supported|unrecognized|unexpected|not allowed|unknown field|unknown name|cannot find field|remove the)[^\n]{0,200}?reasoning_content/i;
 
 /** Adds `model` to a set of models that taught the account something, at most MAX_REMEMBERED_MODELS of them. */
 function remember(models: Set<string>, model: string): void {

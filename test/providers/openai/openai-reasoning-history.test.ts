@@ -85,6 +85,7 @@ describe("reasoning in the history, to OpenAI-dialect servers", () => {
     ["DeepSeek-R1's", "The reasoning_content is an intermediate result for display purposes only and will not be included in the context for inference. Please remove the reasoning_content from your message to reduce network traffic."],
     ["a 'not supported' wording", "Invalid request: 'reasoning_content' is not supported in assistant messages"],
     ["Groq's", "property 'reasoning_content' is unsupported"],
+    ["Google's (Gemini's OpenAI-compatible endpoint)", 'Invalid JSON payload received. Unknown name "reasoning_content" at \'messages[1]\': Cannot find field.'],
   ])("reads %s refusal as one: the request goes again without the field", async (_name, text) => {
     const replay = replayTransport({ status: 400, body: JSON.stringify({ error: { message: text, type: "invalid_request_error", param: null, code: "invalid_request_error" } }) }, ANSWER);
     await adapterFor(replay, DEEPSEEK).generate(toolLoop, callOptions("deepseek-reasoner"));
