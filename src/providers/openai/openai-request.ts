@@ -221,10 +221,18 @@ function toOpenAIMessage(message: Message, index: number, dialect: OpenAIDialect
 export function toOpenAIRequest(input: ChatInput, upstreamModel: string, options: { stream: boolean; streamUsage?: boolean; dialect: OpenAIDialect }): TranslatedRequest {
   const warnings: string[] = [];
   const body: OpenAIChatRequest = { model: upstreamModel, messages: input.messages.map((message, index) => toOpenAIMessage(message, index, options.dialect)) };
-  const reasoningParts = input.messages.flatMap((message) => message.content.flatMap((part) => (part.part.case === "reasoning" ? [part.part.value] : [])));
-  if (reasoningParts.length > 0 && !options.dialect.reasoningContent) {
+  let reasoning = false;
+  let textless = false;
+  for (const message of input.messages) {
+    for (const part of message.content) {
+      if (part.part.case !== "reasoning") continue;
+      reasoning = true;
+      if (part.part.value.text === "") textless = true;
+    }
+  }
+  if (reasoning && !options.dialect.reasoningContent) {
     warnings.push("reasoning parts in the conversation history were not sent: OpenAI-dialect providers take no reasoning input");
-  } else if (reasoningParts.some((reasoning) => reasoning.text === "")) {
+  } else if (textless) {
     warnings.push("reasoning parts without text (redacted, or a signature alone) in the conversation history were not sent: reasoning_content carries text only");
   }
   if (!options.dialect.toolCallExtraContent && input.messages.some((message) => message.toolCalls.some((call) => call.extraContent && Object.keys(call.extraContent).length > 0))) {
