@@ -11,7 +11,6 @@ import { OpenAIStreamTranslator } from "./openai-stream.js";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, Reason } from "../../core/errors.js";
 import { endpointUrl } from "../upstream-http.js";
-import { fromGoogleStatusError, isGoogleStatus, parseGoogleStatusError } from "../google-status-errors.js";
 
 /** The warning of a stream sent without stream_options because the account's server refuses it. */
 export const STREAM_OPTIONS_REFUSED_WARNING = "stream_options.include_usage not sent: this provider refuses it (usage is the provider's own when it sends any, else estimated)";
@@ -78,11 +77,7 @@ async function failureFrom(response: GuardedResponse, provider: string, text?: s
     body = { error: { message: nonJsonErrorText(text) ?? "" } };
   }
   const header = (name: string) => response.header(name);
-  const retryAfterMs = retryAfterFromHeader(header, response.status);
-  // Gemini's and Vertex AI's OpenAI-compatible endpoints answer errors in Google's envelope (a one-element array), named by a status.
-  const google = parseGoogleStatusError(body);
-  if (isGoogleStatus(google)) return withAnswerHeaders(fromGoogleStatusError({ provider, httpStatus: response.status, error: google, ...(retryAfterMs !== undefined ? { headerRetryAfterMs: retryAfterMs } : {}) }), header);
-  return withAnswerHeaders(fromOpenAIError(response.status, body, provider, retryAfterMs), header);
+  return withAnswerHeaders(fromOpenAIError(response.status, body, provider, retryAfterFromHeader(header, response.status)), header);
 }
 
 /**

@@ -1,7 +1,9 @@
-import type { JsonObject } from "@bufbuild/protobuf";
+import { fromJson, toBinary, type JsonObject } from "@bufbuild/protobuf";
+import { StructSchema } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, type ErrorFacts, type GatewayError, Reason } from "../../core/errors.js";
 import { setOwnEntry } from "../../core/own-entry.js";
+import { fromGoogleStatusError, isGoogleStatus, parseGoogleStatusError } from "../google-status-errors.js";
 import { structValue, type StructCopy } from "./openai-extras.js";
 import { errorFromUpstreamStatus, rejectsTheRequest, scrubSecrets } from "../upstream-status.js";
 
@@ -41,7 +43,7 @@ const MODELLED_ERROR_FIELDS: ReadonlySet<string> = new Set(["message", "detail",
 /** Names that change an object's prototype when a client copies the fields (`Object.assign`): never passed on. */
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 /**
- * Largest set of unmodelled error fields given back, in bytes of JSON text (UTF-8). Azure's content filter verdicts
+ * Largest set of unmodelled error fields given back, in bytes of their protobuf Struct. Azure's content filter verdicts
  * are a few hundred bytes; over gRPC they ride in the `grpc-status-details-bin` header, which
  * clients bound (grpcio refuses a head past 8 KiB), so the bound leaves room for the rest.
  */
@@ -67,8 +69,8 @@ function extraFields(fields: OpenAIErrorFields): JsonObject | undefined {
     if (scrubbed === undefined) return undefined;
     setOwnEntry(extra, key, scrubbed);
   }
-  // Bytes, not UTF-16 units: what the gRPC status header carries (CJK text is three bytes a character).
-  if (Object.keys(extra).length === 0 || Buffer.byteLength(JSON.stringify(extra)) > MAX_EXTRA_BYTES) return undefined;
+  // The bytes of the Struct the gRPC status header carries (a number costs 11 there, a CJK character 3), not JSON's UTF-16 units.
+  if (Object.keys(extra).length === 0 || toBinary(StructSchema, fromJson(StructSchema, extra)).length > MAX_EXTRA_BYTES) return undefined;
   return extra;
 }
 
@@ -125,6 +127,16 @@ function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): Ga
 }
 
 /**
+ * An error in Google's envelope, named by a google.rpc status (INVALID_ARGUMENT,
+ * RESOURCE_EXHAUSTED, …), as the OpenAI-compatible endpoints of Gemini and Vertex AI answer (in a
+ * one-element array, or inside a stream), read as Gemini's own errors are; undefined for any other.
+ */
+function fromGoogleEnvelope(body: unknown, provider: string, httpStatus: number, retryAfterMs?: number): GatewayError | undefined {
+  const error = parseGoogleStatusError(body);
+  return isGoogleStatus(error) ? fromGoogleStatusError({ provider, httpStatus, error, ...(retryAfterMs !== undefined ? { headerRetryAfterMs: retryAfterMs } : {}) }) : undefined;
+}
+
+/**
  * Maps an OpenAI-dialect HTTP error (status + `{error:{message,type,code,param}}` body) to a
  * GatewayError, reading the structured `code`/`type` first: context_length_exceeded,
  * insufficient_quota and content_filter have their own reasons; other 4xx that reject the request
@@ -134,6 +146,8 @@ function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): Ga
  * @see https://platform.openai.com/docs/guides/error-codes
  */
 export function fromOpenAIError(status: number, body: unknown, provider: string, retryAfterMs?: number): GatewayError {
+  const google = fromGoogleEnvelope(body, provider, status, retryAfterMs);
+  if (google) return google;
   const read = readError(body, `upstream returned HTTP ${status}`);
   const upstreamCode = read.code ?? read.type;
   const facts: ErrorFacts = {
@@ -180,6 +194,8 @@ export function fromOpenAIInBandError(body: unknown, provider: string, retryAfte
 }
 
 function fromStatuslessError(body: unknown, provider: string, fallbackMessage: string, afterFirstByte: boolean): GatewayError {
+  const google = fromGoogleEnvelope(body, provider, 200);
+  if (google) return google;
   const read = readError(body, fallbackMessage);
   const upstreamCode = read.code ?? read.type;
   const facts: ErrorFacts = {

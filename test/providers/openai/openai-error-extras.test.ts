@@ -101,6 +101,11 @@ describe("a provider's own error fields", () => {
     expect((thrown as GatewayError).facts.upstreamExtra).toEqual({ failed_generation: "<function=get_weather>{}" });
   });
 
+  it("counts the bound in the bytes of the Struct the gRPC status header carries: 1,000 small numbers (2 KB of JSON, 11 KB as a Struct) are too many", async () => {
+    expect((await failureOf(400, { error: { message: "Invalid token ids", input: Array.from({ length: 1000 }, (_, index) => index % 10) } })).facts.upstreamExtra).toBeUndefined();
+    expect((await failureOf(400, { error: { message: "Invalid token ids", input: [1, 2, 3] } })).facts.upstreamExtra).toEqual({ input: [1, 2, 3] });
+  });
+
   it("counts the 2 KB bound in bytes (what the gRPC status header carries): CJK text is three a character", async () => {
     // 700 characters: 726 UTF-16 units, 2,126 bytes of JSON.
     expect((await failureOf(400, { error: { message: "m", innererror: { note: "漢".repeat(700) } } })).facts.upstreamExtra).toBeUndefined();

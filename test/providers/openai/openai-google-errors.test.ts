@@ -51,4 +51,22 @@ describe("Google's error envelope from an OpenAI-compatible endpoint", () => {
     expect(own.reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
     expect(own.message).toContain("bad thing");
   });
+
+  it("reads it the same inside a 200: a stream's error event, and a whole answer that is an error", async () => {
+    const cancelled = { error: { code: 499, message: "The operation was cancelled.", status: "CANCELLED", details: [] } };
+    const events = adapterFor(replayTransport({ headers: { "content-type": "text/event-stream" }, body: `data: ${JSON.stringify(cancelled)}\n\n` }), GEMINI_COMPAT).stream(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"));
+    let thrown: unknown;
+    try {
+      for await (const _event of events) void _event;
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as GatewayError).reason).toBe(Reason.PROVIDER_UNAVAILABLE);
+    const keyRejected = google(400, "INVALID_ARGUMENT", "API key not valid.", [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", metadata: { consumer: "projects/123456789012" } }])[0];
+    const inBand = await adapterFor(replayTransport({ status: 200, body: JSON.stringify(keyRejected) }), GEMINI_COMPAT)
+      .generate(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"))
+      .then(() => undefined, (error: unknown) => error as GatewayError);
+    expect(inBand?.reason).toBe(Reason.PROVIDER_AUTH_FAILED);
+    expect(JSON.stringify(inBand?.facts)).not.toContain("123456789012");
+  });
 });
