@@ -65,6 +65,15 @@ interface RequestForm {
   readonly randomSeed: boolean;
 }
 
+/**
+ * Whether a 200 body is an error instead of an answer: `{"error": …}` without choices
+ * (OpenRouter), or Google's envelope in a one-element array (Gemini's OpenAI-compatible endpoint).
+ */
+function carriesError(body: unknown): boolean {
+  const envelope = Array.isArray(body) && body.length === 1 ? body[0] : body;
+  return isRecord(envelope) && !Array.isArray(envelope.choices) && envelope.error !== undefined && envelope.error !== null;
+}
+
 /** OpenAI's own API, the default base URL of `type: openai` accounts. */
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
@@ -213,7 +222,7 @@ export function createOpenAIAdapter(settings: AdapterSettings): ProviderAdapter 
           throw gatewayError(Code.Internal, Reason.INVALID_PROVIDER_RESPONSE, `provider "${provider}" returned a body that is not JSON`, { provider, upstreamStatus: response.status }, error);
         }
         // A 200 that carries an error instead of choices (OpenRouter) is that error, not a malformed answer.
-        if (isRecord(body) && !Array.isArray(body.choices) && body.error !== undefined && body.error !== null) {
+        if (carriesError(body)) {
           throw fromOpenAIInBandError(body, provider, retryAfterFromHeader((name) => response.header(name)));
         }
         const result = fromOpenAIResponse(body, provider);

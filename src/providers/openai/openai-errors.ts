@@ -62,15 +62,18 @@ function isObjectWith(body: unknown, key: string): boolean {
 
 /** The unmodelled fields of an error object, when it has some and they are of a sane size and depth. */
 function extraFields(fields: OpenAIErrorFields): JsonObject | undefined {
+  const unmodelled = Object.entries(fields).filter(([key, value]) => !MODELLED_ERROR_FIELDS.has(key) && !PROTOTYPE_KEYS.has(key) && value !== undefined);
+  if (unmodelled.length === 0) return undefined;
+  // A cheap first bound (a Struct is never much smaller than its JSON), before any copy: a body of millions of values must not hold the event loop.
+  if (Buffer.byteLength(JSON.stringify(Object.fromEntries(unmodelled))) > 2 * MAX_EXTRA_BYTES) return undefined;
   const extra: JsonObject = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (MODELLED_ERROR_FIELDS.has(key) || PROTOTYPE_KEYS.has(key) || value === undefined) continue;
+  for (const [key, value] of unmodelled) {
     const scrubbed = structValue(value, 1, ERROR_COPY);
     if (scrubbed === undefined) return undefined;
     setOwnEntry(extra, key, scrubbed);
   }
   // The bytes of the Struct the gRPC status header carries (a number costs 11 there, a CJK character 3), not JSON's UTF-16 units.
-  if (Object.keys(extra).length === 0 || toBinary(StructSchema, fromJson(StructSchema, extra)).length > MAX_EXTRA_BYTES) return undefined;
+  if (toBinary(StructSchema, fromJson(StructSchema, extra)).length > MAX_EXTRA_BYTES) return undefined;
   return extra;
 }
 
@@ -133,7 +136,11 @@ function errorFromCode(read: ReadError, provider: string, facts: ErrorFacts): Ga
  */
 function fromGoogleEnvelope(body: unknown, provider: string, httpStatus: number, retryAfterMs?: number): GatewayError | undefined {
   const error = parseGoogleStatusError(body);
-  return isGoogleStatus(error) ? fromGoogleStatusError({ provider, httpStatus, error, ...(retryAfterMs !== undefined ? { headerRetryAfterMs: retryAfterMs } : {}) }) : undefined;
+  if (!isGoogleStatus(error) || error.code === undefined) return undefined;
+  // Google's envelope has a numeric code and never OpenAI's `type` or `param`: an OpenAI-style error whose `status` happens to be a google.rpc word stays OpenAI-style.
+  const fields = readErrorFields(Array.isArray(body) ? body[0] : body);
+  if (fields.type !== undefined || fields.param !== undefined) return undefined;
+  return fromGoogleStatusError({ provider, httpStatus, error, ...(retryAfterMs !== undefined ? { headerRetryAfterMs: retryAfterMs } : {}) });
 }
 
 /**

@@ -170,7 +170,9 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       // A chunk that cannot be read (cut, garbled) may have held content: the stream cannot end normally without it.
       throw unreadableChunk(this.provider, data);
     }
-    // JSON that is not a chunk object (null, an array) holds no content this format defines: skipped.
+    // Google's error envelope in a one-element array (Gemini's OpenAI-compatible endpoint) is an error event.
+    if (Array.isArray(parsed) && parsed.length === 1 && isRecord(parsed[0]) && isRecord(parsed[0].error)) throw fromOpenAIStreamError(parsed, this.provider);
+    // JSON that is not a chunk object (null, another array) holds no content this format defines: skipped.
     if (!isRecord(parsed)) return;
     const chunk = parsed as LenientChunk;
     // OpenAI wraps a mid-stream error in {"error": …}; vLLM sends the error object itself ({"object": "error", "message", "code"}),

@@ -106,6 +106,10 @@ describe("a provider's own error fields", () => {
     expect((await failureOf(400, { error: { message: "Invalid token ids", input: [1, 2, 3] } })).facts.upstreamExtra).toEqual({ input: [1, 2, 3] });
   });
 
+  it("gives none back for a huge error object without copying it first (a body of millions of values)", async () => {
+    expect((await failureOf(400, { error: { message: "bad", ids: Array.from({ length: 1_000_000 }, () => 1) } })).facts.upstreamExtra).toBeUndefined();
+  });
+
   it("counts the 2 KB bound in bytes (what the gRPC status header carries): CJK text is three a character", async () => {
     // 700 characters: 726 UTF-16 units, 2,126 bytes of JSON.
     expect((await failureOf(400, { error: { message: "m", innererror: { note: "漢".repeat(700) } } })).facts.upstreamExtra).toBeUndefined();

@@ -69,4 +69,31 @@ describe("Google's error envelope from an OpenAI-compatible endpoint", () => {
     expect(inBand?.reason).toBe(Reason.PROVIDER_AUTH_FAILED);
     expect(JSON.stringify(inBand?.facts)).not.toContain("123456789012");
   });
+
+  it("reads it in a one-element array inside a 200 too, whole or as a stream's event", async () => {
+    const exhausted = google(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).");
+    const whole = await adapterFor(replayTransport({ status: 200, body: JSON.stringify(exhausted) }), GEMINI_COMPAT)
+      .generate(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"))
+      .then(() => undefined, (error: unknown) => error as GatewayError);
+    expect(whole?.reason).toBe(Reason.RATE_LIMIT_EXCEEDED);
+    const unavailable = google(503, "UNAVAILABLE", "The model is overloaded.");
+    const events = adapterFor(replayTransport({ headers: { "content-type": "text/event-stream" }, body: `data: ${JSON.stringify(unavailable)}\n\n` }), GEMINI_COMPAT).stream(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"));
+    let thrown: unknown;
+    try {
+      for await (const _event of events) void _event;
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as GatewayError).reason).toBe(Reason.PROVIDER_UNAVAILABLE);
+    expect((thrown as GatewayError).message).toContain("The model is overloaded.");
+  });
+
+  it("leaves an OpenAI-style error whose status happens to be a google.rpc word OpenAI-style (it has a type or a param, or no numeric code)", async () => {
+    const context = await failure(400, { error: { message: "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens.", type: "invalid_request_error", code: "context_length_exceeded", status: "UNKNOWN" } });
+    expect(context.reason).toBe(Reason.CONTEXT_LENGTH_EXCEEDED);
+    const named = await failure(400, { error: { message: "Invalid 'tools[0].function.name'.", type: "invalid_request_error", param: "tools[0].function.name", code: "invalid_value", status: "NOT_FOUND" } });
+    expect(named.reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
+    expect(named.facts.param).toBe("tools[0].function.name");
+    expect((await failure(400, { error: { message: "m", status: "INTERNAL" } })).reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
+  });
 });
