@@ -107,6 +107,12 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
   private readonly sentExtras = new Map<string, string>();
   private usage: Usage | undefined;
   private usageSent = false;
+  /**
+   * Usage came on a chunk before any finish (vLLM's `continuous_usage_stats`: a running count on
+   * every chunk, per choice): a finish chunk's is then not the total, which the usage-only chunk
+   * after the finishes (or the end) brings.
+   */
+  private runningUsage = false;
   private readonly callsByChoice = new Map<number, ChoiceCalls>();
   private readonly finished = new Set<number>();
   private ended = false;
@@ -191,7 +197,10 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
       this.start(chunk.id, createdSeconds(chunk.created), chunk, out);
     }
     const chunkUsage = isRecord(chunk.usage) ? chunk.usage : isRecord(chunk.x_groq) && isRecord(chunk.x_groq.usage) ? chunk.x_groq.usage : undefined;
-    if (chunkUsage && !this.usageSent) this.usage = fromOpenAIUsage(chunkUsage);
+    if (chunkUsage && !this.usageSent) {
+      this.usage = fromOpenAIUsage(chunkUsage);
+      if (this.finished.size === 0 && Array.isArray(chunk.choices) && chunk.choices.length > 0 && !chunk.choices.some((choice) => isRecord(choice) && choice.finish_reason)) this.runningUsage = true;
+    }
     if (this.usage && this.finished.size > 0 && (!Array.isArray(chunk.choices) || chunk.choices.length === 0)) {
       // The usage-only chunk after the finishes ends the answer: emit it now, so that a stream whose [DONE] never comes still ends with usage.
       this.sendUsage(this.usage, out);
@@ -213,7 +222,7 @@ export class OpenAIStreamTranslator implements SseTranslator<ChatStreamResponse>
     }
     // Every choice asked for has finished: usage that rode on a finish chunk (Groq, Mistral, vLLM) goes now, not
     // only at the end marker, which a connection cut or held open after the finish would delay or lose.
-    if (this.usage && this.finished.size >= this.choices) this.sendUsage(this.usage, out);
+    if (this.usage && this.finished.size >= this.choices && !this.runningUsage) this.sendUsage(this.usage, out);
   }
 
   /** The events of one unfinished choice of a chunk: its delta's content, reasoning, refusal, tool calls, audio and annotations, then its finish. */

@@ -129,3 +129,28 @@ describe("the chat shape's logprobs from a server that leaves one out", () => {
     expect([entry?.logprob, entry?.topLogprobs[0]?.logprob]).toEqual([-9999, -9999]);
   });
 });
+
+describe("a running usage on every chunk (vLLM's stream_options.continuous_usage_stats)", () => {
+  const running = (completion: number, cached = 0) => ({ prompt_tokens: 5, completion_tokens: completion, total_tokens: 5 + completion, prompt_tokens_details: { cached_tokens: cached } });
+  const usageOf = (events: EventSummary[]) => events.filter(([kind]) => kind === "usage");
+
+  it("hand-made: the usage-only chunk after the finishes is the total, not the finish chunk's running count (n = 2: one choice's)", async () => {
+    const twoChoices = chatInput({ messages: [user("hi")], n: 2 });
+    const body = frames([
+      { ...chunk({ role: "assistant", content: "A" }, { index: 0 }), usage: running(1) },
+      { ...chunk({ role: "assistant", content: "B" }, { index: 1 }), usage: running(1) },
+      { ...chunk({}, { index: 0, finish: "stop" }), usage: running(3) },
+      { ...chunk({}, { index: 1, finish: "stop" }), usage: running(2) },
+      { id: "chatcmpl-hand", object: "chat.completion.chunk", created: 1_700_000_000, model: "m", choices: [], usage: running(5, 4) },
+      "[DONE]",
+    ]);
+    const events = summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(twoChoices, callOptions("m"))));
+    expect(usageOf(events)).toEqual([["usage", expect.objectContaining({ prompt: 5, completion: 5, cached: 4 })]]);
+  });
+
+  it("hand-made: usage that rides only on the finish chunk (Mistral, Groq) still goes at the finish", async () => {
+    const body = frames([chunk({ role: "assistant", content: "Hi" }), chunk({}, { finish: "stop", usage: running(2) }), "[DONE]"]);
+    const events = summarize(await collect(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m"))));
+    expect(usageOf(events)).toEqual([["usage", expect.objectContaining({ prompt: 5, completion: 2 })]]);
+  });
+});
