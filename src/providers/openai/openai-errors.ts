@@ -16,7 +16,13 @@ interface OpenAIErrorFields {
   param?: unknown;
 }
 
-function readErrorFields(body: unknown): OpenAIErrorFields {
+/** An error in a one-element array (as Gemini's OpenAI-compatible endpoint wraps its own) reads as the error itself. */
+function unwrapped(body: unknown): unknown {
+  return Array.isArray(body) && body.length === 1 ? body[0] : body;
+}
+
+function readErrorFields(value: unknown): OpenAIErrorFields {
+  const body = unwrapped(value);
   if (body && typeof body === "object" && "error" in body) {
     const error = (body as { error: unknown }).error;
     if (error && typeof error === "object") return error as OpenAIErrorFields;
@@ -64,8 +70,16 @@ function isObjectWith(body: unknown, key: string): boolean {
 function extraFields(fields: OpenAIErrorFields): JsonObject | undefined {
   const unmodelled = Object.entries(fields).filter(([key, value]) => !MODELLED_ERROR_FIELDS.has(key) && !PROTOTYPE_KEYS.has(key) && value !== undefined);
   if (unmodelled.length === 0) return undefined;
-  // A cheap first bound (a Struct is never much smaller than its JSON), before any copy: a body of millions of values must not hold the event loop.
-  if (Buffer.byteLength(JSON.stringify(Object.fromEntries(unmodelled))) > 2 * MAX_EXTRA_BYTES) return undefined;
+  // A cheap first bound before any copy, so a body of millions of values does not hold the event loop: a Struct is at
+  // least a sixth of its JSON (a control character is 6 bytes escaped, 1 in the Struct). JSON nested past the stack's
+  // depth throws: such fields are left out, the error is still read.
+  let text: string;
+  try {
+    text = JSON.stringify(Object.fromEntries(unmodelled));
+  } catch {
+    return undefined;
+  }
+  if (Buffer.byteLength(text) > 6 * MAX_EXTRA_BYTES) return undefined;
   const extra: JsonObject = {};
   for (const [key, value] of unmodelled) {
     const scrubbed = structValue(value, 1, ERROR_COPY);
@@ -101,7 +115,7 @@ function readError(body: unknown, fallbackMessage: string): ReadError {
     param: typeof fields.param === "string" && fields.param ? fields.param : undefined,
     numericCode: typeof fields.code === "number" && Number.isInteger(fields.code) ? fields.code : undefined,
     // Only beside OpenAI's own fields inside `{"error": {…}}`; a bare body's other keys (`"object": "error"`) are its envelope.
-    extra: isObjectWith(body, "error") ? extraFields(fields) : undefined,
+    extra: isObjectWith(unwrapped(body), "error") ? extraFields(fields) : undefined,
   };
 }
 
@@ -138,7 +152,7 @@ function fromGoogleEnvelope(body: unknown, provider: string, httpStatus: number,
   const error = parseGoogleStatusError(body);
   if (!isGoogleStatus(error) || error.code === undefined) return undefined;
   // Google's envelope has a numeric code and never OpenAI's `type` or `param`: an OpenAI-style error whose `status` happens to be a google.rpc word stays OpenAI-style.
-  const fields = readErrorFields(Array.isArray(body) ? body[0] : body);
+  const fields = readErrorFields(body);
   if (fields.type !== undefined || fields.param !== undefined) return undefined;
   return fromGoogleStatusError({ provider, httpStatus, error, ...(retryAfterMs !== undefined ? { headerRetryAfterMs: retryAfterMs } : {}) });
 }

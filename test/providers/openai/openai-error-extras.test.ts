@@ -106,8 +106,18 @@ describe("a provider's own error fields", () => {
     expect((await failureOf(400, { error: { message: "Invalid token ids", input: [1, 2, 3] } })).facts.upstreamExtra).toEqual({ input: [1, 2, 3] });
   });
 
-  it("gives none back for a huge error object without copying it first (a body of millions of values)", async () => {
+  it("gives none back for a huge error object without copying it first (a body of millions of values), nor for one nested past the stack's depth; the error is still read", async () => {
     expect((await failureOf(400, { error: { message: "bad", ids: Array.from({ length: 1_000_000 }, () => 1) } })).facts.upstreamExtra).toBeUndefined();
+    const deep = `{"error":{"message":"bad thing","type":"invalid_request_error","extra":${"[".repeat(6000)}${"]".repeat(6000)}}}`;
+    const nested = (await adapterFor(replayTransport({ status: 400, body: deep })).generate(chatInput({ messages: [user("hi")] }), callOptions("m")).catch((thrown: unknown) => thrown)) as GatewayError;
+    expect(nested.reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
+    expect(nested.message).toContain("bad thing");
+    expect(nested.facts.upstreamExtra).toBeUndefined();
+  });
+
+  it("keeps text of control characters within the Struct bound although its JSON is six times longer", async () => {
+    const generation = `partial output${"\u0000".repeat(1000)}`;
+    expect((await failureOf(400, { error: { message: "Failed to call a function", type: "invalid_request_error", code: "tool_use_failed", failed_generation: generation } })).facts.upstreamExtra).toEqual({ failed_generation: generation });
   });
 
   it("counts the 2 KB bound in bytes (what the gRPC status header carries): CJK text is three a character", async () => {

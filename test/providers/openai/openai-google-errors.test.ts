@@ -96,4 +96,17 @@ describe("Google's error envelope from an OpenAI-compatible endpoint", () => {
     expect(named.facts.param).toBe("tools[0].function.name");
     expect((await failure(400, { error: { message: "m", status: "INTERNAL" } })).reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
   });
+
+  it("reads an OpenAI-style error in a one-element array as the object itself, and Google's in a 200 keeps the answer's Retry-After", async () => {
+    const inBand = (body: unknown, headers: Record<string, string> = {}) =>
+      adapterFor(replayTransport({ status: 200, headers, body: JSON.stringify(body) }), GEMINI_COMPAT)
+        .generate(chatInput({ messages: [user("hi")] }), callOptions("m"))
+        .then(() => undefined, (error: unknown) => error as GatewayError);
+    const limited = await inBand([{ error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } }]);
+    expect(limited?.reason).toBe(Reason.RATE_LIMIT_EXCEEDED);
+    expect(limited?.message).toContain("Rate limit reached");
+    const exhausted = await inBand(google(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."), { "retry-after": "30" });
+    expect(exhausted?.reason).toBe(Reason.RATE_LIMIT_EXCEEDED);
+    expect(exhausted?.facts.retryAfterMs).toBe(30_000);
+  });
 });
