@@ -101,7 +101,13 @@ const MAX_STRUCTURED_MESSAGE_CHARS = 1000;
 function messageText(value: unknown): string | undefined {
   if (typeof value === "string") return value || undefined;
   if (typeof value !== "object" || value === null) return undefined;
-  const text = JSON.stringify(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // Nested past the stack's depth: no text of it, the error is still read (by its status).
+    return undefined;
+  }
   return text.length > MAX_STRUCTURED_MESSAGE_CHARS ? `${text.slice(0, MAX_STRUCTURED_MESSAGE_CHARS)}…` : text;
 }
 

@@ -113,6 +113,10 @@ describe("a provider's own error fields", () => {
     expect(nested.reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
     expect(nested.message).toContain("bad thing");
     expect(nested.facts.upstreamExtra).toBeUndefined();
+    // The same depth as the message itself (Mistral and FastAPI servers send objects there).
+    const deepMessage = `{"error":{"message":${"[".repeat(6000)}${"]".repeat(6000)},"type":"invalid_request_error"}}`;
+    const unreadable = (await adapterFor(replayTransport({ status: 400, body: deepMessage })).generate(chatInput({ messages: [user("hi")] }), callOptions("m")).catch((thrown: unknown) => thrown)) as GatewayError;
+    expect(unreadable.reason).toBe(Reason.UPSTREAM_INVALID_REQUEST);
   });
 
   it("keeps text of control characters within the Struct bound although its JSON is six times longer", async () => {
