@@ -23,6 +23,19 @@ async function failure(status: number, body: unknown): Promise<GatewayError> {
 
 const google = (code: number, status: string, message: string, details: unknown[] = []) => [{ error: { code, message, status, details } }];
 
+/** The failure of a 200 answer (whole, or a stream whose one event is `body`). */
+async function failureIn200(body: unknown, stream: boolean): Promise<GatewayError | undefined> {
+  const adapter = adapterFor(replayTransport(stream ? { headers: { "content-type": "text/event-stream" }, body: `data: ${JSON.stringify(body)}\n\n` } : { status: 200, body: JSON.stringify(body) }), GEMINI_COMPAT);
+  const input = chatInput({ messages: [user("hi")] });
+  try {
+    if (stream) for await (const _event of adapter.stream(input, callOptions("gemini-2.5-flash"))) void _event;
+    else await adapter.generate(input, callOptions("gemini-2.5-flash"));
+  } catch (error) {
+    return error as GatewayError;
+  }
+  return undefined;
+}
+
 describe("Google's error envelope from an OpenAI-compatible endpoint", () => {
   it("keeps the provider's message of an INVALID_ARGUMENT", async () => {
     const error = await failure(400, google(400, "INVALID_ARGUMENT", 'Invalid JSON payload received. Unknown name "logit_bias": Cannot find field.'));
@@ -54,38 +67,19 @@ describe("Google's error envelope from an OpenAI-compatible endpoint", () => {
 
   it("reads it the same inside a 200: a stream's error event, and a whole answer that is an error", async () => {
     const cancelled = { error: { code: 499, message: "The operation was cancelled.", status: "CANCELLED", details: [] } };
-    const events = adapterFor(replayTransport({ headers: { "content-type": "text/event-stream" }, body: `data: ${JSON.stringify(cancelled)}\n\n` }), GEMINI_COMPAT).stream(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"));
-    let thrown: unknown;
-    try {
-      for await (const _event of events) void _event;
-    } catch (error) {
-      thrown = error;
-    }
-    expect((thrown as GatewayError).reason).toBe(Reason.PROVIDER_UNAVAILABLE);
+    expect((await failureIn200(cancelled, true))?.reason).toBe(Reason.PROVIDER_UNAVAILABLE);
     const keyRejected = google(400, "INVALID_ARGUMENT", "API key not valid.", [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", metadata: { consumer: "projects/123456789012" } }])[0];
-    const inBand = await adapterFor(replayTransport({ status: 200, body: JSON.stringify(keyRejected) }), GEMINI_COMPAT)
-      .generate(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"))
-      .then(() => undefined, (error: unknown) => error as GatewayError);
+    const inBand = await failureIn200(keyRejected, false);
     expect(inBand?.reason).toBe(Reason.PROVIDER_AUTH_FAILED);
     expect(JSON.stringify(inBand?.facts)).not.toContain("123456789012");
   });
 
   it("reads it in a one-element array inside a 200 too, whole or as a stream's event", async () => {
     const exhausted = google(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).");
-    const whole = await adapterFor(replayTransport({ status: 200, body: JSON.stringify(exhausted) }), GEMINI_COMPAT)
-      .generate(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"))
-      .then(() => undefined, (error: unknown) => error as GatewayError);
-    expect(whole?.reason).toBe(Reason.RATE_LIMIT_EXCEEDED);
-    const unavailable = google(503, "UNAVAILABLE", "The model is overloaded.");
-    const events = adapterFor(replayTransport({ headers: { "content-type": "text/event-stream" }, body: `data: ${JSON.stringify(unavailable)}\n\n` }), GEMINI_COMPAT).stream(chatInput({ messages: [user("hi")] }), callOptions("gemini-2.5-flash"));
-    let thrown: unknown;
-    try {
-      for await (const _event of events) void _event;
-    } catch (error) {
-      thrown = error;
-    }
-    expect((thrown as GatewayError).reason).toBe(Reason.PROVIDER_UNAVAILABLE);
-    expect((thrown as GatewayError).message).toContain("The model is overloaded.");
+    expect((await failureIn200(exhausted, false))?.reason).toBe(Reason.RATE_LIMIT_EXCEEDED);
+    const unavailable = await failureIn200(google(503, "UNAVAILABLE", "The model is overloaded."), true);
+    expect(unavailable?.reason).toBe(Reason.PROVIDER_UNAVAILABLE);
+    expect(unavailable?.message).toContain("The model is overloaded.");
   });
 
   it("leaves an OpenAI-style error whose status happens to be a google.rpc word OpenAI-style (it has a type or a param, or no numeric code)", async () => {
