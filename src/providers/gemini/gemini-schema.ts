@@ -273,7 +273,11 @@ export function takesJsonSchema(model: string | undefined): boolean {
  * sentence in the description; string formats other than enum/date-time are dropped; `required`
  * lists only declared properties (an allOf part's names count the properties of the whole); an
  * enum loses its "" value, which Gemini refuses; a tuple (`prefixItems`) becomes one item schema
- * whose options are the positions' schemas. Returns undefined for a root that is an empty object
+ * whose options are the positions' schemas; below the root, an object without properties (a
+ * free-form object or map, which the subset cannot say and Gemini refuses as an empty OBJECT) is
+ * untyped, and `properties`/`required` on a node of another type are removed; with
+ * `options.ordered` (a response schema), every object of two or more properties gets
+ * `propertyOrdering` as declared unless it gives its own. Returns undefined for a root that is an empty object
  * schema (no properties), which Gemini wants omitted. The input is never modified. `removed` names
  * every constraint the result no longer holds, for the caller's warning: removed keywords (such as
  * `additionalProperties` or `exclusiveMinimum`), refused string formats (`format "email"`), required
