@@ -198,13 +198,27 @@ export function fromOpenAIError(status: number, body: unknown, provider: string,
 
 /**
  * Maps an error object an OpenAI-dialect server sent inside a 200 stream (`data: {"error":…}`) to a
- * GatewayError marked `afterFirstByte`. There is no HTTP status, so the structured fields decide:
- * the codes of {@link fromOpenAIError}, rate limits, `invalid_request_error` (or a numeric 4xx
- * `code`, as vLLM sends) as UPSTREAM_INVALID_REQUEST, anything else PROVIDER_UNAVAILABLE.
+ * GatewayError marked `afterFirstByte`. A numeric `code` that is an HTTP error status (OpenRouter,
+ * vLLM) is read as the status, as {@link fromOpenAIError} reads it; otherwise the structured fields
+ * decide: the codes of {@link fromOpenAIError}, rate limits, `invalid_request_error` as
+ * UPSTREAM_INVALID_REQUEST, anything else PROVIDER_UNAVAILABLE.
  * @see https://platform.openai.com/docs/guides/error-codes
  */
 export function fromOpenAIStreamError(body: unknown, provider: string): GatewayError {
-  return fromStatuslessError(body, provider, "upstream reported an error mid-stream", true);
+  const byStatus = byNumericStatus(body, provider);
+  if (!byStatus) return fromStatuslessError(body, provider, "upstream reported an error mid-stream", true);
+  return gatewayError(byStatus.code, byStatus.reason, byStatus.rawMessage, { ...byStatus.facts, afterFirstByte: true });
+}
+
+/**
+ * An error object whose numeric `code` is an HTTP error status (OpenRouter's once its 200 is out,
+ * in a body or a stream event: 401, 402, 408, 409, 429, 502 …), read as if the server had answered
+ * with that status, so a rejected credential, a timeout or a lock conflict means what it means
+ * there; undefined for any other.
+ */
+function byNumericStatus(body: unknown, provider: string, retryAfterMs?: number): GatewayError | undefined {
+  const { numericCode } = readError(body, "");
+  return numericCode !== undefined && numericCode >= 400 && numericCode <= 599 ? fromOpenAIError(numericCode, body, provider, retryAfterMs) : undefined;
 }
 
 /**
@@ -215,9 +229,7 @@ export function fromOpenAIStreamError(body: unknown, provider: string): GatewayE
  * @see https://openrouter.ai/docs/api-reference/errors
  */
 export function fromOpenAIInBandError(body: unknown, provider: string, retryAfterMs?: number): GatewayError {
-  const { numericCode } = readError(body, "");
-  if (numericCode !== undefined && numericCode >= 400 && numericCode <= 599) return fromOpenAIError(numericCode, body, provider, retryAfterMs);
-  return fromStatuslessError(body, provider, "upstream answered with an error", false);
+  return byNumericStatus(body, provider, retryAfterMs) ?? fromStatuslessError(body, provider, "upstream answered with an error", false);
 }
 
 function fromStatuslessError(body: unknown, provider: string, fallbackMessage: string, afterFirstByte: boolean): GatewayError {

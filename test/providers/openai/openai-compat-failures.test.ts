@@ -86,6 +86,25 @@ describe("llama.cpp's stream errors", () => {
   });
 });
 
+describe("an error event whose numeric code is an HTTP status (OpenRouter's once its 200 is out)", () => {
+  it.each([
+    [401, Reason.PROVIDER_AUTH_FAILED],
+    [408, Reason.UPSTREAM_TIMEOUT],
+    [409, Reason.PROVIDER_UNAVAILABLE],
+    [413, Reason.REQUEST_TOO_LARGE],
+    [425, Reason.PROVIDER_UNAVAILABLE],
+  ])("hand-made: code %i reads as that status does in an error answer, not as the caller's 400", async (code, reason) => {
+    const body = `data: ${JSON.stringify({ error: { message: `upstream says ${code}`, code, metadata: { org: "org-ACME" } } })}\n\n`;
+    const { error } = await collectUntilError(adapterFor(replayTransport({ body }), COMPATIBLE).stream(input, callOptions("m")));
+    expect(error).toMatchObject({ reason, facts: { upstreamStatus: code, afterFirstByte: true } });
+    // A rejected credential repeats neither the provider's text nor its fields.
+    if (code === 401) {
+      expect(error.message).not.toContain("upstream says");
+      expect(error.facts.upstreamExtra).toBeUndefined();
+    }
+  });
+});
+
 describe("tool-call deltas that repeat everything", () => {
   it("hand-made: index, id and name repeated with empty arguments after the call is whole (vLLM, LocalAI) add no call", async () => {
     const body = sse([
