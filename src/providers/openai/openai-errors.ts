@@ -217,8 +217,9 @@ export function fromOpenAIStreamError(body: unknown, provider: string): GatewayE
  * there; undefined for any other.
  */
 function byNumericStatus(body: unknown, provider: string, retryAfterMs?: number): GatewayError | undefined {
-  const { numericCode } = readError(body, "");
-  return numericCode !== undefined && numericCode >= 400 && numericCode <= 599 ? fromOpenAIError(numericCode, body, provider, retryAfterMs) : undefined;
+  // Only the code is read here (readError would build the error's fields' Struct, which fromOpenAIError builds again).
+  const { code } = readErrorFields(body);
+  return typeof code === "number" && Number.isInteger(code) && code >= 400 && code <= 599 ? fromOpenAIError(code, body, provider, retryAfterMs) : undefined;
 }
 
 /**
